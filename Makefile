@@ -1,0 +1,69 @@
+# mldeck: one binary, three faces. `make`, `make test`, `make sanitize`.
+
+CC      ?= cc
+PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto
+# ncursesw's pkg-config asks for _XOPEN_SOURCE=600; we need 700 (STYLE.md).
+PKG_CFLAGS := $(filter-out -D_XOPEN_SOURCE=%,$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wwrite-strings
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -MMD -MP -I. $(PKG_CFLAGS)
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BUILD   ?= build
+LIB_SRC := $(wildcard state/*.c api/*.c runtime/*.c runtime/engines/*.c \
+                      ui/cli/*.c ui/console/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/ui/main.o
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: mldeck
+
+mldeck: $(BUILD)/mldeck
+	cp $< $@
+
+$(BUILD)/mldeck: $(MAIN_OBJ) $(BUILD)/libmldeck.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/libmldeck.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS) -lcmocka
+
+unit: $(TEST_BIN)
+	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; MLDECK_SRC=$(CURDIR) $$t || fail=1; done; exit $$fail
+
+e2e: mldeck
+	MLDECK_BIN=$(CURDIR)/mldeck /usr/bin/python3 -m pytest -q tests/e2e
+
+test: unit e2e
+
+# The whole suite again under ASan + UBSan, in its own build tree.
+sanitize:
+	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" unit
+	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" build-san/mldeck
+	MLDECK_BIN=$(CURDIR)/build-san/mldeck ASAN_OPTIONS=detect_leaks=0 \
+	  /usr/bin/python3 -m pytest -q tests/e2e
+
+clean:
+	rm -rf build build-san mldeck
+
+.PHONY: all mldeck unit e2e test sanitize clean
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,170 @@
+/* connect.c: profile + environment -> base URL, workspace path, credential. */
+#include "api/connect.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONNECT_ZERO_SUB "00000000-0000-0000-0000-000000000000"
+
+/* Copies s without trailing whitespace (key files end in a newline). */
+static void connect_copy_trimmed(char *dst, size_t len, const char *s, size_t n)
+{
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+			 s[n - 1] == '\t'))
+		n--;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+static int connect_read_key(const char *path, struct connect_info *out, struct error *err)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return error_set(err, 401, "NoCredential",
+				 "cannot read the admin key %s: %s (start the runtime with "
+				 "`mldeck serve`, or set MLDECK_ADMIN_KEY)",
+				 path, strerror(errno));
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	connect_copy_trimmed(out->credential, sizeof out->credential, buf, n);
+	memset(buf, 0, sizeof buf);
+	if (out->credential[0] == '\0')
+		return error_set(err, 401, "NoCredential", "the admin key file %s is empty", path);
+	snprintf(out->key_source, sizeof out->key_source, "%s", path);
+	return 0;
+}
+
+/* 1 when an executable called name is on PATH. */
+static int connect_on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PROFILE_PATH_MAX];
+
+	while (path != NULL && *path != '\0') {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
+		if (n > 0 && access(buf, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
+static int connect_azure_token(struct connect_info *out, struct error *err)
+{
+	const char *t = getenv("AZURE_ACCESS_TOKEN");
+	char buf[4096];
+
+	if (t != NULL && t[0] != '\0') {
+		connect_copy_trimmed(out->credential, sizeof out->credential, t, strlen(t));
+		snprintf(out->key_source, sizeof out->key_source, "AZURE_ACCESS_TOKEN");
+		return 0;
+	}
+	if (!connect_on_path("az"))
+		return error_set(err, 401, "NoCredential",
+				 "no Azure credential: set AZURE_ACCESS_TOKEN or install the "
+				 "Azure CLI and run `az login`");
+	FILE *p = popen("az account get-access-token --resource https://management.azure.com "
+			"--query accessToken -o tsv 2>/dev/null",
+			"r");
+	size_t n = p != NULL ? fread(buf, 1, sizeof buf - 1, p) : 0;
+	int status = p != NULL ? pclose(p) : -1;
+	connect_copy_trimmed(out->credential, sizeof out->credential, buf, n);
+	memset(buf, 0, sizeof buf);
+	if (status != 0 || out->credential[0] == '\0')
+		return error_set(err, 401, "NoCredential",
+				 "`az account get-access-token` failed: run `az login` first, "
+				 "or set AZURE_ACCESS_TOKEN");
+	snprintf(out->key_source, sizeof out->key_source, "az account get-access-token");
+	return 0;
+}
+
+static int connect_credential(const struct profile *p, struct connect_info *out,
+			      struct error *err)
+{
+	const char *k = getenv("MLDECK_ADMIN_KEY");
+	char path[PROFILE_PATH_MAX + 16];
+
+	if (k != NULL && k[0] != '\0') {
+		connect_copy_trimmed(out->credential, sizeof out->credential, k, strlen(k));
+		snprintf(out->key_source, sizeof out->key_source, "MLDECK_ADMIN_KEY");
+		return 0;
+	}
+	if (strcmp(p->backend, "azureml") == 0)
+		return connect_azure_token(out, err);
+	if (p->admin_key_file[0] != '\0')
+		snprintf(path, sizeof path, "%s", p->admin_key_file);
+	else
+		snprintf(path, sizeof path, "%s/admin.key", p->home);
+	return connect_read_key(path, out, err);
+}
+
+int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
+{
+	const char *url = getenv("MLDECK_URL");
+	int n;
+
+	memset(out, 0, sizeof *out);
+	if (url == NULL || url[0] == '\0')
+		url = p->url;
+	snprintf(out->base_url, sizeof out->base_url, "%s", url);
+	for (size_t l = strlen(out->base_url); l > 0 && out->base_url[l - 1] == '/'; l--)
+		out->base_url[l - 1] = '\0';
+	n = snprintf(out->ws_path, sizeof out->ws_path,
+		     "/subscriptions/%s/resourceGroups/%s/providers/"
+		     "Microsoft.MachineLearningServices/workspaces/%s",
+		     p->subscription[0] ? p->subscription : CONNECT_ZERO_SUB,
+		     p->resource_group[0] ? p->resource_group : "local",
+		     p->workspace[0] ? p->workspace : "local");
+	if (n < 0 || (size_t)n >= sizeof out->ws_path)
+		return error_set(err, 400, "BadConfig", "workspace path is too long");
+	return connect_credential(p, out, err);
+}
+
+struct client *connect_client(const struct profile *p, struct connect_info *info,
+			      struct error *err)
+{
+	struct connect_info local;
+	struct connect_info *ci = info != NULL ? info : &local;
+	struct client *c = NULL;
+
+	if (connect_resolve(p, ci, err) == 0) {
+		struct client_config cfg = {ci->base_url, ci->ws_path, ci->credential, 0};
+		c = client_new(&cfg);
+		if (c == NULL)
+			error_set(err, 500, "NoMemory", "out of memory");
+	}
+	if (ci == &local)
+		connect_info_cleanup(&local);
+	return c;
+}
+
+int connect_is_loopback(const char *url)
+{
+	static const char *const hosts[] = {"localhost", "[::1]", "127."};
+	const char *h = strstr(url, "://");
+
+	h = h != NULL ? h + 3 : url;
+	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+		size_t n = strlen(hosts[i]);
+		if (strncmp(h, hosts[i], n) != 0)
+			continue;
+		char next = h[n];
+		if (hosts[i][n - 1] == '.' || next == '\0' || next == ':' || next == '/')
+			return 1;
+	}
+	return 0;
+}
+
+void connect_info_cleanup(struct connect_info *info)
+{
+	if (info != NULL)
+		memset(info->credential, 0, sizeof info->credential);
+}

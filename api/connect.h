@@ -1,0 +1,35 @@
+/*
+ * connect.h: from a profile and the environment to a ready client.
+ *
+ * Overrides: MLDECK_URL (base URL) and MLDECK_ADMIN_KEY (credential) win over
+ * the profile. Local backend: the credential is read from admin_key_file,
+ * default HOME/admin.key. azureml: $AZURE_ACCESS_TOKEN, else
+ * `az account get-access-token` when az is installed. Not thread-safe only in
+ * the sense that getenv is read; call from one thread at a time.
+ */
+#ifndef API_CONNECT_H
+#define API_CONNECT_H
+
+#include "api/client.h"
+#include "api/profile.h"
+#include "state/error.h"
+
+struct connect_info {
+	char base_url[512];
+	char ws_path[512];
+	char credential[4096];
+	char key_source[PROFILE_PATH_MAX + 32]; /* where the credential came from, for messages */
+};
+
+/* Fills *out; -1 with a clear message when no credential can be found. */
+int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err);
+/* connect_resolve + client_new. The client is the caller's (client_free).
+ * info may be NULL; when given it is filled too. */
+struct client *connect_client(const struct profile *p, struct connect_info *info,
+			      struct error *err);
+/* 1 when the URL's host is 127.0.0.0/8, localhost or [::1]. */
+int connect_is_loopback(const char *url);
+/* Wipes the credential. */
+void connect_info_cleanup(struct connect_info *info);
+
+#endif

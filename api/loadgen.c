@@ -1,0 +1,324 @@
+/* loadgen.c: closed-loop load over libcurl multi with a latency histogram. */
+#include "api/loadgen.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOADGEN_BUCKETS 1000
+#define LOADGEN_RATIO 1.02 /* bucket i covers [1.02^i, 1.02^(i+1)) microseconds */
+#define LOADGEN_MAX_CONNECTIONS 1024
+#define LOADGEN_STATUS_SLOTS 600
+
+struct loadgen_slot {
+	CURL *easy;
+	double started; /* monotonic seconds */
+};
+
+struct loadgen {
+	char *url, *body;
+	size_t body_len;
+	struct curl_slist *headers;
+	int connections;
+	double duration_s;
+	long requests, timeout_ms;
+	atomic_int stop;
+
+	pthread_mutex_t lock; /* guards everything below */
+	long hist[LOADGEN_BUCKETS];
+	long status[LOADGEN_STATUS_SLOTS];
+	long completed, errors, started_requests;
+	double sum_ms, max_ms, t0, t1;
+	int running;
+	char last_error[256];
+};
+
+static double loadgen_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *loadgen_dup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static struct curl_slist *loadgen_headers(const struct loadgen_config *cfg)
+{
+	char line[4200];
+	struct curl_slist *h = NULL;
+
+	snprintf(line, sizeof line, "Authorization: Bearer %s", cfg->key ? cfg->key : "");
+	h = curl_slist_append(h, line);
+	memset(line, 0, sizeof line);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Expect:");
+	if (cfg->deployment != NULL && cfg->deployment[0] != '\0') {
+		snprintf(line, sizeof line, "azureml-model-deployment: %s", cfg->deployment);
+		h = curl_slist_append(h, line);
+	}
+	return h;
+}
+
+struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
+{
+	if (cfg->url == NULL || cfg->body == NULL)
+		return error_set(err, 400, "BadRequest", "load generator needs a URL and a body"),
+		       NULL;
+	if (cfg->connections < 0 || cfg->connections > LOADGEN_MAX_CONNECTIONS)
+		return error_set(err, 400, "BadRequest", "connections must be 1-%d",
+				 LOADGEN_MAX_CONNECTIONS),
+		       NULL;
+	if (cfg->duration_s <= 0 && cfg->requests <= 0)
+		return error_set(err, 400, "BadRequest", "give a duration or a request count"),
+		       NULL;
+	struct loadgen *lg = calloc(1, sizeof *lg);
+	if (lg == NULL)
+		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
+	lg->url = loadgen_dup(cfg->url, strlen(cfg->url));
+	lg->body = loadgen_dup(cfg->body, cfg->body_len);
+	lg->body_len = cfg->body_len;
+	lg->headers = loadgen_headers(cfg);
+	lg->connections = cfg->connections > 0 ? cfg->connections : 1;
+	lg->duration_s = cfg->duration_s;
+	lg->requests = cfg->requests;
+	lg->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+	pthread_mutex_init(&lg->lock, NULL);
+	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL) {
+		loadgen_free(lg);
+		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
+	}
+	return lg;
+}
+
+void loadgen_free(struct loadgen *lg)
+{
+	if (lg == NULL)
+		return;
+	free(lg->url);
+	free(lg->body);
+	curl_slist_free_all(lg->headers);
+	pthread_mutex_destroy(&lg->lock);
+	free(lg);
+}
+
+void loadgen_stop(struct loadgen *lg)
+{
+	atomic_store(&lg->stop, 1);
+}
+
+static size_t loadgen_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	(void)ptr;
+	(void)userdata;
+	return size * nmemb;
+}
+
+static int loadgen_bucket(double ms)
+{
+	double us = ms * 1000.0;
+
+	if (us < 1.0)
+		return 0;
+	int i = (int)(log(us) / log(LOADGEN_RATIO));
+	return i >= LOADGEN_BUCKETS ? LOADGEN_BUCKETS - 1 : i;
+}
+
+static void loadgen_record(struct loadgen *lg, CURLcode rc, long status, double ms)
+{
+	pthread_mutex_lock(&lg->lock);
+	if (rc != CURLE_OK) {
+		lg->errors++;
+		snprintf(lg->last_error, sizeof lg->last_error, "%s", curl_easy_strerror(rc));
+	} else {
+		lg->completed++;
+		lg->status[status > 0 && status < LOADGEN_STATUS_SLOTS ? status : 0]++;
+		lg->hist[loadgen_bucket(ms)]++;
+		lg->sum_ms += ms;
+		if (ms > lg->max_ms)
+			lg->max_ms = ms;
+	}
+	pthread_mutex_unlock(&lg->lock);
+}
+
+/* May another request start now? Counts it as started when yes. */
+static int loadgen_may_start(struct loadgen *lg)
+{
+	if (atomic_load(&lg->stop))
+		return 0;
+	if (lg->duration_s > 0 && loadgen_now() - lg->t0 >= lg->duration_s)
+		return 0;
+	if (lg->requests > 0 && lg->started_requests >= lg->requests)
+		return 0;
+	lg->started_requests++;
+	return 1;
+}
+
+static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
+{
+	CURL *e = s->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, lg->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, lg->headers);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, lg->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)lg->body_len);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, loadgen_discard);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, lg->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+}
+
+/* Starts a request on slot s if the bounds allow it; 1 when started. */
+static int loadgen_launch(struct loadgen *lg, CURLM *m, struct loadgen_slot *s)
+{
+	if (!loadgen_may_start(lg))
+		return 0;
+	s->started = loadgen_now();
+	curl_multi_add_handle(m, s->easy);
+	return 1;
+}
+
+/* Records finished transfers and relaunches their slots; the number in flight. */
+static int loadgen_reap(struct loadgen *lg, CURLM *m, int inflight)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct loadgen_slot *s = NULL;
+		long status = 0;
+		CURLcode rc = msg->data.result;
+		CURL *e = msg->easy_handle;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&s);
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+		loadgen_record(lg, rc, status, (loadgen_now() - s->started) * 1000.0);
+		curl_multi_remove_handle(m, e);
+		inflight--;
+		inflight += loadgen_launch(lg, m, s);
+	}
+	return inflight;
+}
+
+static int loadgen_loop(struct loadgen *lg, CURLM *m, struct loadgen_slot *slots)
+{
+	int inflight = 0, running = 0;
+
+	for (int i = 0; i < lg->connections; i++)
+		inflight += loadgen_launch(lg, m, &slots[i]);
+	while (inflight > 0 && !atomic_load(&lg->stop)) {
+		if (curl_multi_perform(m, &running) != CURLM_OK)
+			return -1;
+		inflight = loadgen_reap(lg, m, inflight);
+		if (inflight > 0 && running > 0)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	for (int i = 0; i < lg->connections; i++)
+		curl_multi_remove_handle(m, slots[i].easy);
+	return 0;
+}
+
+int loadgen_run(struct loadgen *lg, struct error *err)
+{
+	CURLM *m = curl_multi_init();
+	struct loadgen_slot *slots = calloc((size_t)lg->connections, sizeof *slots);
+	int rc = -1;
+
+	pthread_mutex_lock(&lg->lock);
+	lg->running = 1;
+	lg->t0 = loadgen_now();
+	pthread_mutex_unlock(&lg->lock);
+	if (m == NULL || slots == NULL) {
+		error_set(err, 500, "NoMemory", "cannot start the load generator");
+		goto out;
+	}
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)lg->connections);
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)lg->connections);
+	for (int i = 0; i < lg->connections; i++) {
+		slots[i].easy = curl_easy_init();
+		if (slots[i].easy == NULL) {
+			error_set(err, 500, "NoMemory", "cannot start the load generator");
+			goto out;
+		}
+		loadgen_setup_easy(lg, &slots[i]);
+	}
+	rc = loadgen_loop(lg, m, slots);
+	if (rc < 0)
+		error_set(err, 500, "CurlError", "curl multi failed");
+out:
+	for (int i = 0; slots != NULL && i < lg->connections; i++)
+		if (slots[i].easy != NULL)
+			curl_easy_cleanup(slots[i].easy);
+	free(slots);
+	if (m != NULL)
+		curl_multi_cleanup(m);
+	pthread_mutex_lock(&lg->lock);
+	lg->running = 0;
+	lg->t1 = loadgen_now();
+	pthread_mutex_unlock(&lg->lock);
+	return rc;
+}
+
+/* The latency (ms) below which a fraction q of the answers fall. */
+static double loadgen_quantile(const long *hist, long total, double q, double max_ms)
+{
+	long want = (long)ceil(q * (double)total), seen = 0;
+
+	if (total == 0)
+		return 0.0;
+	for (int i = 0; i < LOADGEN_BUCKETS; i++) {
+		seen += hist[i];
+		if (seen >= want && hist[i] > 0) {
+			double mid = pow(LOADGEN_RATIO, (double)i + 0.5) / 1000.0;
+			return mid > max_ms ? max_ms : mid;
+		}
+	}
+	return max_ms;
+}
+
+static void loadgen_fill_statuses(const struct loadgen *lg, struct loadgen_result *out)
+{
+	out->nstatus = 0;
+	for (int s = 0; s < LOADGEN_STATUS_SLOTS && out->nstatus < LOADGEN_STATUS_MAX; s++) {
+		if (lg->status[s] == 0)
+			continue;
+		out->statuses[out->nstatus].status = s;
+		out->statuses[out->nstatus].count = lg->status[s];
+		out->nstatus++;
+	}
+}
+
+void loadgen_snapshot(struct loadgen *lg, struct loadgen_result *out)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&lg->lock);
+	double end = lg->running ? loadgen_now() : lg->t1;
+	out->elapsed_s = lg->t0 > 0 ? end - lg->t0 : 0.0;
+	out->completed = lg->completed;
+	out->errors = lg->errors;
+	out->rps = out->elapsed_s > 0 ? (double)lg->completed / out->elapsed_s : 0.0;
+	out->max_ms = lg->max_ms;
+	out->mean_ms = lg->completed > 0 ? lg->sum_ms / (double)lg->completed : 0.0;
+	out->p50_ms = loadgen_quantile(lg->hist, lg->completed, 0.50, lg->max_ms);
+	out->p90_ms = loadgen_quantile(lg->hist, lg->completed, 0.90, lg->max_ms);
+	out->p99_ms = loadgen_quantile(lg->hist, lg->completed, 0.99, lg->max_ms);
+	loadgen_fill_statuses(lg, out);
+	snprintf(out->last_error, sizeof out->last_error, "%s", lg->last_error);
+	out->running = lg->running;
+	pthread_mutex_unlock(&lg->lock);
+}

@@ -1,0 +1,1047 @@
+/*
+ * control.c: Azure ML's resource API (api-version 2024-04-01) served from the
+ * workspace. Routes are a table; every change is made on a clone of the
+ * workspace, saved crash-safely, and only then swapped in and acknowledged.
+ */
+#include "runtime/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/auth.h"
+#include "state/artifact.h"
+#include "state/names.h"
+
+#define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
+
+/* One matched request: the route's captures, already validated. */
+struct call {
+	struct runtime *rt;
+	const struct server_request *rq;
+	struct server_response *rs;
+	const char *cap[3]; /* names/versions from the path, in order */
+	cJSON *body;        /* parsed JSON body, NULL when none */
+};
+
+typedef void (*route_fn)(struct call *c);
+
+struct route {
+	const char *method;
+	const char *pattern; /* segments after the workspace; "*" captures */
+	route_fn fn;
+	const char *caps;    /* what each capture is: n(ame) v(ersion) */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void reply(struct call *c, int status, cJSON *j)
+{
+	server_reply_json(c->rs, status, j ? cJSON_PrintUnformatted(j) : NULL);
+	cJSON_Delete(j);
+}
+
+static void reply_err(struct call *c, const struct error *err)
+{
+	server_reply_error(c->rs, err);
+}
+
+static void not_found(struct call *c, const char *what, const char *name)
+{
+	server_reply_errorf(c->rs, 404, "NotFound", "%s '%s' not found", what, name);
+}
+
+/* Clone, apply, save, swap: the one way the workspace changes. */
+static struct workspace *begin(struct call *c)
+{
+	struct workspace *w;
+
+	pthread_mutex_lock(&c->rt->lock);
+	w = workspace_clone(c->rt->ws);
+	if (w == NULL) {
+		pthread_mutex_unlock(&c->rt->lock);
+		server_reply_errorf(c->rs, 500, "OutOfMemory", "out of memory");
+	}
+	return w;
+}
+
+static int commit(struct call *c, struct workspace *w)
+{
+	struct error err;
+
+	if (store_save(c->rt->store, w, &err) < 0) {
+		workspace_free(w);
+		pthread_mutex_unlock(&c->rt->lock);
+		runtime_log(c->rt, "store: %s", err.message);
+		reply_err(c, &err);
+		return -1;
+	}
+	workspace_free(c->rt->ws);
+	c->rt->ws = w;
+	fleet_sync(c->rt->fleet, w);
+	return 0; /* still locked: the caller answers, then end() */
+}
+
+static void abort_change(struct call *c, struct workspace *w, const struct error *err)
+{
+	workspace_free(w);
+	pthread_mutex_unlock(&c->rt->lock);
+	if (err)
+		reply_err(c, err);
+}
+
+static void end(struct call *c)
+{
+	pthread_mutex_unlock(&c->rt->lock);
+}
+
+static int need_body(struct call *c)
+{
+	if (c->body == NULL || !cJSON_IsObject(c->body)) {
+		server_reply_errorf(c->rs, 400, "BadRequest",
+				    "the request needs a JSON object body");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- models ------------------------------------------------------------- */
+
+static int model_in_use(const struct workspace *ws, const char *name, const char *version,
+			const struct deployment **by)
+{
+	const struct deployment **ds;
+	size_t i, n = workspace_deployment_list(ws, NULL, &ds);
+	int used = 0;
+
+	for (i = 0; i < n && !used; i++)
+		if (!strcmp(ds[i]->model_name, name) && !strcmp(ds[i]->model_version, version)) {
+			used = 1;
+			*by = ds[i];
+		}
+	free(ds);
+	return used;
+}
+
+static void models_list(struct call *c)
+{
+	const struct model_version **ms;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = workspace_model_list(c->rt->ws, &ms);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(ms[i]->name, ms[i + 1]->name))
+			continue; /* sorted: the last of a name is its latest */
+		cJSON_AddItemToArray(arr, codec_container_to_json("models", ms[i]->name,
+								  ms[i]->version, &c->rt->codec));
+	}
+	free(ms);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void model_container_get(struct call *c)
+{
+	const struct model_version *m;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	m = workspace_model_find(c->rt->ws, c->cap[0], NULL);
+	if (m)
+		j = codec_container_to_json("models", m->name, m->version, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		not_found(c, "model", c->cap[0]);
+}
+
+static void model_container_delete(struct call *c)
+{
+	struct workspace *w = begin(c);
+	struct error err;
+
+	if (w == NULL)
+		return;
+	if (workspace_model_delete_all(w, c->cap[0], &err) < 0)
+		return abort_change(c, w, &err);
+	if (commit(c, w) < 0)
+		return;
+	end(c);
+	server_reply_json(c->rs, 200, NULL);
+}
+
+static void model_versions_list(struct call *c)
+{
+	const struct model_version **ms;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = workspace_model_list(c->rt->ws, &ms);
+	for (i = 0; i < n; i++)
+		if (!strcmp(ms[i]->name, c->cap[0]))
+			cJSON_AddItemToArray(arr,
+					     codec_model_version_to_json(ms[i], &c->rt->codec));
+	free(ms);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void model_version_get(struct call *c)
+{
+	const struct model_version *m;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	m = workspace_model_find(c->rt->ws, c->cap[0], c->cap[1]);
+	if (m)
+		j = codec_model_version_to_json(m, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		server_reply_errorf(c->rs, 404, "NotFound", "model version '%s:%s' not found",
+				    c->cap[0], c->cap[1]);
+}
+
+/* Upload file names become a path component: keep them tame. */
+static void upload_filename(const struct server_request *rq, char *buf, size_t len)
+{
+	const char *h = server_header(rq, "x-mldeck-filename");
+	size_t i, o = 0;
+
+	if (h == NULL)
+		h = server_query(rq, "filename");
+	if (h == NULL || *h == '\0' || *h == '.')
+		h = "model";
+	for (i = 0; h[i] && o + 1 < len; i++) {
+		char ch = h[i];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_')
+			buf[o++] = ch;
+	}
+	buf[o] = '\0';
+	if (o == 0)
+		snprintf(buf, len, "model");
+}
+
+/* Fills mv from a JSON body or an upload's headers and query. */
+static int model_from_request(struct call *c, struct model_version *mv, const char **uri,
+			      struct error *err)
+{
+	const char *type;
+
+	if (c->rq->upload_path == NULL) {
+		if (c->body == NULL || !cJSON_IsObject(c->body))
+			return error_set(err, 400, "BadRequest",
+					 "the request needs a JSON object body or a raw upload "
+					 "(Content-Type: application/octet-stream)");
+		if (codec_model_version_from_json(c->body, mv, uri, err) < 0)
+			return -1;
+		if (*uri == NULL || **uri == '\0')
+			return error_set(err, 400, "ValidationError",
+					 "properties.modelUri is required (a path on the runtime's "
+					 "host or file:// URI), or upload the file raw");
+		return 0;
+	}
+	type = server_header(c->rq, "x-mldeck-model-type");
+	if (type == NULL)
+		type = server_query(c->rq, "modelType");
+	if (type == NULL || model_type_parse(type, &mv->type) < 0)
+		return error_set(err, 400, "ValidationError",
+				 "modelType (query) or x-mldeck-model-type (header) must be one "
+				 "of xgboost, linear, mlp, custom_model");
+	if (server_query(c->rq, "description")) {
+		mv->description = strdup(server_query(c->rq, "description"));
+		if (mv->description == NULL)
+			return error_set(err, 500, "OutOfMemory", "out of memory");
+	}
+	*uri = NULL;
+	return 0;
+}
+
+static int model_import(struct call *c, struct model_version *mv, const char *uri,
+			struct error *err)
+{
+	struct artifact_info ai;
+	char fname[128];
+	int rc;
+
+	memset(&ai, 0, sizeof ai);
+	if (uri) {
+		rc = artifact_import(c->rt->home, mv->name, mv->version, uri, &ai, err);
+	} else {
+		upload_filename(c->rq, fname, sizeof fname);
+		rc = artifact_adopt(c->rt->home, mv->name, mv->version, c->rq->upload_path, fname,
+				    &ai, err);
+	}
+	if (rc < 0)
+		return -1;
+	free(mv->artifact);
+	mv->artifact = ai.rel;
+	ai.rel = NULL;
+	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
+	mv->size = ai.size;
+	artifact_info_cleanup(&ai);
+	return 0;
+}
+
+/* PUT models/{n}/versions/{v}, and POST models/{n}/versions (next version). */
+static void model_version_put_as(struct call *c, const char *version)
+{
+	struct model_version mv;
+	const struct deployment *by;
+	const char *uri = NULL;
+	struct workspace *w;
+	struct error err;
+	int created = 0;
+
+	memset(&mv, 0, sizeof mv);
+	snprintf(mv.name, sizeof mv.name, "%s", c->cap[0]);
+	mv.created = (int64_t)time(NULL);
+	if (model_from_request(c, &mv, &uri, &err) < 0) {
+		model_version_cleanup(&mv);
+		return reply_err(c, &err);
+	}
+	if ((w = begin(c)) == NULL)
+		goto out;
+	if (version)
+		snprintf(mv.version, sizeof mv.version, "%s", version);
+	else
+		workspace_model_next_version(w, mv.name, mv.version, sizeof mv.version);
+	if (model_in_use(w, mv.name, mv.version, &by)) {
+		error_set(&err, 409, "Conflict",
+			  "model version '%s:%s' is used by deployment '%s/%s'; register a new "
+			  "version instead",
+			  mv.name, mv.version, by->endpoint, by->name);
+		abort_change(c, w, &err);
+		goto out;
+	}
+	if (model_import(c, &mv, uri, &err) < 0 ||
+	    workspace_model_put(w, &mv, &created, &err) < 0) {
+		abort_change(c, w, &err);
+		goto out;
+	}
+	if (commit(c, w) == 0) {
+		reply(c, created ? 201 : 200,
+		      codec_model_version_to_json(workspace_model_find(c->rt->ws, mv.name,
+								       mv.version),
+						  &c->rt->codec));
+		end(c);
+		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", mv.name, mv.version,
+			    (unsigned long long)mv.size);
+	}
+out:
+	model_version_cleanup(&mv);
+}
+
+static void model_version_put(struct call *c)
+{
+	model_version_put_as(c, c->cap[1]);
+}
+
+static void model_version_post(struct call *c)
+{
+	model_version_put_as(c, NULL);
+}
+
+static void model_version_delete(struct call *c)
+{
+	struct workspace *w = begin(c);
+	const struct model_version *m;
+	char *rel = NULL;
+	struct error err;
+
+	if (w == NULL)
+		return;
+	m = workspace_model_find(w, c->cap[0], c->cap[1]);
+	if (m && m->artifact)
+		rel = strdup(m->artifact);
+	if (workspace_model_delete(w, c->cap[0], c->cap[1], &err) < 0) {
+		free(rel);
+		return abort_change(c, w, &err);
+	}
+	if (commit(c, w) == 0) {
+		if (rel)
+			artifact_remove(c->rt->home, rel);
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+	}
+	free(rel);
+}
+
+/* ---- environments ------------------------------------------------------- */
+
+static void envs_list(struct call *c)
+{
+	const struct env_version **es;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = workspace_env_list(c->rt->ws, &es);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(es[i]->name, es[i + 1]->name))
+			continue;
+		cJSON_AddItemToArray(arr, codec_container_to_json("environments", es[i]->name,
+								  es[i]->version, &c->rt->codec));
+	}
+	free(es);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void env_container_get(struct call *c)
+{
+	const struct env_version *e;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	e = workspace_env_find(c->rt->ws, c->cap[0], NULL);
+	if (e)
+		j = codec_container_to_json("environments", e->name, e->version, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		not_found(c, "environment", c->cap[0]);
+}
+
+static void env_container_delete(struct call *c)
+{
+	struct workspace *w = begin(c);
+	struct error err;
+
+	if (w == NULL)
+		return;
+	if (workspace_env_delete_all(w, c->cap[0], &err) < 0)
+		return abort_change(c, w, &err);
+	if (commit(c, w) == 0) {
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+	}
+}
+
+static void env_versions_list(struct call *c)
+{
+	const struct env_version **es;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = workspace_env_list(c->rt->ws, &es);
+	for (i = 0; i < n; i++)
+		if (!strcmp(es[i]->name, c->cap[0]))
+			cJSON_AddItemToArray(arr, codec_env_version_to_json(es[i], &c->rt->codec));
+	free(es);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void env_version_get(struct call *c)
+{
+	const struct env_version *e;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	e = workspace_env_find(c->rt->ws, c->cap[0], c->cap[1]);
+	if (e)
+		j = codec_env_version_to_json(e, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		server_reply_errorf(c->rs, 404, "NotFound",
+				    "environment version '%s:%s' not found", c->cap[0], c->cap[1]);
+}
+
+static void env_version_put_as(struct call *c, const char *version)
+{
+	struct env_version ev;
+	struct workspace *w;
+	struct error err;
+	int created = 0;
+
+	if (need_body(c) < 0)
+		return;
+	memset(&ev, 0, sizeof ev);
+	snprintf(ev.name, sizeof ev.name, "%s", c->cap[0]);
+	ev.created = (int64_t)time(NULL);
+	if (codec_env_version_from_json(c->body, &ev, &err) < 0) {
+		env_version_cleanup(&ev);
+		return reply_err(c, &err);
+	}
+	if ((w = begin(c)) == NULL)
+		goto out;
+	if (version)
+		snprintf(ev.version, sizeof ev.version, "%s", version);
+	else
+		workspace_env_next_version(w, ev.name, ev.version, sizeof ev.version);
+	if (workspace_env_put(w, &ev, &created, &err) < 0) {
+		abort_change(c, w, &err);
+		goto out;
+	}
+	if (commit(c, w) == 0) {
+		reply(c, created ? 201 : 200,
+		      codec_env_version_to_json(workspace_env_find(c->rt->ws, ev.name, ev.version),
+						&c->rt->codec));
+		end(c);
+	}
+out:
+	env_version_cleanup(&ev);
+}
+
+static void env_version_put(struct call *c)
+{
+	env_version_put_as(c, c->cap[1]);
+}
+
+static void env_version_post(struct call *c)
+{
+	env_version_put_as(c, NULL);
+}
+
+static void env_version_delete(struct call *c)
+{
+	struct workspace *w = begin(c);
+	struct error err;
+
+	if (w == NULL)
+		return;
+	if (workspace_env_delete(w, c->cap[0], c->cap[1], &err) < 0)
+		return abort_change(c, w, &err);
+	if (commit(c, w) == 0) {
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+	}
+}
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+static void endpoints_list(struct call *c)
+{
+	const struct endpoint **es;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = workspace_endpoint_list(c->rt->ws, &es);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, codec_endpoint_to_json(es[i], &c->rt->codec));
+	free(es);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void endpoint_get(struct call *c)
+{
+	const struct endpoint *e;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
+	if (e)
+		j = codec_endpoint_to_json(e, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		not_found(c, "endpoint", c->cap[0]);
+}
+
+/* PUT creates or replaces; PATCH changes only what the body names. */
+static void endpoint_write(struct call *c, int patch)
+{
+	const struct endpoint *cur;
+	struct endpoint ep;
+	struct workspace *w;
+	struct error err;
+	int created = 0;
+
+	if (need_body(c) < 0 || (w = begin(c)) == NULL)
+		return;
+	memset(&ep, 0, sizeof ep);
+	cur = workspace_endpoint_find(w, c->cap[0]);
+	if (cur == NULL && patch) {
+		abort_change(c, w, NULL);
+		return not_found(c, "endpoint", c->cap[0]);
+	}
+	if (cur && endpoint_copy(&ep, cur) < 0) {
+		error_set(&err, 500, "OutOfMemory", "out of memory");
+		return abort_change(c, w, &err);
+	}
+	if (cur == NULL) {
+		snprintf(ep.name, sizeof ep.name, "%s", c->cap[0]);
+		ep.created = (int64_t)time(NULL);
+		ep.state = PROV_SUCCEEDED;
+		auth_random_key(ep.primary_key, sizeof ep.primary_key);
+		auth_random_key(ep.secondary_key, sizeof ep.secondary_key);
+	}
+	if (codec_endpoint_from_json(c->body, &ep, &err) < 0 ||
+	    workspace_endpoint_put(w, &ep, &created, &err) < 0) {
+		endpoint_cleanup(&ep);
+		return abort_change(c, w, &err);
+	}
+	endpoint_cleanup(&ep);
+	if (commit(c, w) == 0) {
+		reply(c, created ? 201 : 200,
+		      codec_endpoint_to_json(workspace_endpoint_find(c->rt->ws, c->cap[0]),
+					     &c->rt->codec));
+		end(c);
+	}
+}
+
+static void endpoint_put(struct call *c)
+{
+	endpoint_write(c, 0);
+}
+
+static void endpoint_patch(struct call *c)
+{
+	endpoint_write(c, 1);
+}
+
+static void endpoint_delete(struct call *c)
+{
+	struct workspace *w = begin(c);
+	struct error err;
+
+	if (w == NULL)
+		return;
+	if (workspace_endpoint_delete(w, c->cap[0], &err) < 0)
+		return abort_change(c, w, &err);
+	if (commit(c, w) == 0) {
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+	}
+}
+
+/* Copies the endpoint out under the lock; 404 answered when missing. */
+static int endpoint_snapshot(struct call *c, struct endpoint *out)
+{
+	const struct endpoint *e;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&c->rt->lock);
+	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
+	if (e)
+		rc = endpoint_copy(out, e);
+	end(c);
+	if (e == NULL)
+		not_found(c, "endpoint", c->cap[0]);
+	else if (rc < 0)
+		server_reply_errorf(c->rs, 500, "OutOfMemory", "out of memory");
+	return e && rc == 0 ? 0 : -1;
+}
+
+static void endpoint_list_keys(struct call *c)
+{
+	struct endpoint ep;
+	cJSON *j;
+
+	if (endpoint_snapshot(c, &ep) < 0)
+		return;
+	if (ep.auth != AUTH_KEY) {
+		server_reply_errorf(c->rs, 400, "BadRequest",
+				    "endpoint '%s' uses AMLToken auth: ask for a token instead",
+				    ep.name);
+	} else {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "primaryKey", ep.primary_key);
+		cJSON_AddStringToObject(j, "secondaryKey", ep.secondary_key);
+		reply(c, 200, j);
+	}
+	endpoint_cleanup(&ep);
+}
+
+static void endpoint_regenerate_keys(struct call *c)
+{
+	const cJSON *kt = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyType") : NULL;
+	const cJSON *kv = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyValue") : NULL;
+	char key[RESOURCE_KEY_LEN + 1];
+	int primary;
+	struct workspace *w;
+	struct error err;
+
+	if (!cJSON_IsString(kt) || (strcasecmp(kt->valuestring, "Primary") &&
+				    strcasecmp(kt->valuestring, "Secondary")))
+		return server_reply_errorf(c->rs, 400, "ValidationError",
+					   "keyType must be \"Primary\" or \"Secondary\"");
+	primary = !strcasecmp(kt->valuestring, "Primary");
+	if (cJSON_IsString(kv) && kv->valuestring[0]) {
+		size_t n = strlen(kv->valuestring);
+		if (n < 16 || n > RESOURCE_KEY_LEN)
+			return server_reply_errorf(c->rs, 400, "ValidationError",
+						   "keyValue must be 16-%d characters",
+						   RESOURCE_KEY_LEN);
+		snprintf(key, sizeof key, "%s", kv->valuestring);
+	} else {
+		auth_random_key(key, sizeof key);
+	}
+	if ((w = begin(c)) == NULL)
+		return;
+	if (workspace_endpoint_set_keys(w, c->cap[0], primary ? key : NULL, primary ? NULL : key,
+					&err) < 0)
+		return abort_change(c, w, &err);
+	if (commit(c, w) == 0) {
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+		runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
+			    primary ? "primary" : "secondary");
+	}
+}
+
+static void endpoint_token(struct call *c)
+{
+	struct endpoint ep;
+	struct error err;
+	char tok[512];
+	int64_t now = (int64_t)time(NULL);
+	const int64_t ttl = 3600;
+	cJSON *j;
+
+	if (endpoint_snapshot(c, &ep) < 0)
+		return;
+	if (ep.auth != AUTH_AMLTOKEN) {
+		server_reply_errorf(c->rs, 400, "BadRequest",
+				    "endpoint '%s' uses key auth: list its keys instead", ep.name);
+	} else if (auth_token_issue(c->rt->token_secret, sizeof c->rt->token_secret, ep.name,
+				    ep.key_generation, now, (int)ttl, tok, sizeof tok, &err) < 0) {
+		reply_err(c, &err);
+	} else {
+		j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "accessToken", tok);
+		cJSON_AddStringToObject(j, "tokenType", "Bearer");
+		cJSON_AddNumberToObject(j, "expiryTimeUtc", (double)(now + ttl));
+		cJSON_AddNumberToObject(j, "refreshAfterTimeUtc", (double)(now + ttl / 2));
+		reply(c, 200, j);
+	}
+	endpoint_cleanup(&ep);
+}
+
+/* ---- deployments -------------------------------------------------------- */
+
+static void deployments_list(struct call *c)
+{
+	const struct deployment **ds;
+	cJSON *arr;
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	if (workspace_endpoint_find(c->rt->ws, c->cap[0]) == NULL) {
+		end(c);
+		return not_found(c, "endpoint", c->cap[0]);
+	}
+	arr = cJSON_CreateArray();
+	n = workspace_deployment_list(c->rt->ws, c->cap[0], &ds);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, codec_deployment_to_json(ds[i], &c->rt->codec));
+	free(ds);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void deployment_get(struct call *c)
+{
+	const struct deployment *d;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	d = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]);
+	if (d)
+		j = codec_deployment_to_json(d, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
+				    c->cap[0], c->cap[1]);
+}
+
+/* Only the instance count changed: scale live instead of reloading. */
+static int only_capacity_changed(const struct deployment *a, const struct deployment *b)
+{
+	struct deployment x = *a;
+
+	x.instances = b->instances;
+	x.max_concurrent = b->max_concurrent;
+	return !strcmp(x.model_name, b->model_name) && !strcmp(x.model_version, b->model_version) &&
+	       !strcmp(x.env_name, b->env_name) && !strcmp(x.env_version, b->env_version) &&
+	       x.timeout_ms == b->timeout_ms &&
+	       !strcmp(x.code_dir ? x.code_dir : "", b->code_dir ? b->code_dir : "") &&
+	       !strcmp(x.scoring_script ? x.scoring_script : "",
+		       b->scoring_script ? b->scoring_script : "");
+}
+
+static void deployment_write(struct call *c, int patch)
+{
+	const struct deployment *cur;
+	struct deployment d;
+	struct workspace *w;
+	struct error err;
+	enum prov_state next = PROV_CREATING;
+	int created = 0;
+
+	if (need_body(c) < 0 || (w = begin(c)) == NULL)
+		return;
+	memset(&d, 0, sizeof d);
+	if (workspace_endpoint_find(w, c->cap[0]) == NULL) {
+		abort_change(c, w, NULL);
+		return not_found(c, "endpoint", c->cap[0]);
+	}
+	cur = workspace_deployment_find(w, c->cap[0], c->cap[1]);
+	if (cur == NULL && patch) {
+		abort_change(c, w, NULL);
+		return server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
+					   c->cap[0], c->cap[1]);
+	}
+	if (cur && deployment_copy(&d, cur) < 0) {
+		error_set(&err, 500, "OutOfMemory", "out of memory");
+		return abort_change(c, w, &err);
+	}
+	if (cur == NULL) {
+		snprintf(d.endpoint, sizeof d.endpoint, "%s", c->cap[0]);
+		snprintf(d.name, sizeof d.name, "%s", c->cap[1]);
+		d.instances = 1;
+		d.max_concurrent = 1;
+		d.timeout_ms = 5000;
+		d.created = (int64_t)time(NULL);
+	}
+	if (codec_deployment_from_json(c->body, &d, &err) < 0 ||
+	    workspace_deployment_put(w, &d, 0, &created, &err) < 0) {
+		deployment_cleanup(&d);
+		return abort_change(c, w, &err);
+	}
+	if (cur)
+		next = only_capacity_changed(cur, &d) ? PROV_SCALING : PROV_UPDATING;
+	workspace_deployment_set_state(w, d.endpoint, d.name, next, NULL);
+	deployment_cleanup(&d);
+	if (commit(c, w) == 0) {
+		reply(c, created ? 201 : 200,
+		      codec_deployment_to_json(
+			      workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]),
+			      &c->rt->codec));
+		end(c);
+	}
+}
+
+static void deployment_put(struct call *c)
+{
+	deployment_write(c, 0);
+}
+
+static void deployment_patch(struct call *c)
+{
+	deployment_write(c, 1);
+}
+
+static void deployment_delete(struct call *c)
+{
+	struct workspace *w = begin(c);
+	struct error err;
+
+	if (w == NULL)
+		return;
+	if (workspace_deployment_delete(w, c->cap[0], c->cap[1], &err) < 0)
+		return abort_change(c, w, &err);
+	if (commit(c, w) == 0) {
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+	}
+}
+
+static void deployment_logs(struct call *c)
+{
+	const cJSON *t = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "tail") : NULL;
+	int tail = 100, exists;
+	char *text;
+	cJSON *j;
+
+	if (t && !cJSON_IsNull(t)) {
+		if (!cJSON_IsNumber(t) || t->valuedouble < 0 || t->valuedouble > 100000 ||
+		    t->valuedouble != (double)(int)t->valuedouble)
+			return server_reply_errorf(c->rs, 400, "ValidationError",
+						   "tail must be an integer 0-100000");
+		tail = (int)t->valuedouble;
+	}
+	pthread_mutex_lock(&c->rt->lock);
+	exists = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]) != NULL;
+	end(c);
+	if (!exists)
+		return server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
+					   c->cap[0], c->cap[1]);
+	text = fleet_logs(c->rt->fleet, c->cap[0], c->cap[1], tail);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "content", text ? text : "");
+	free(text);
+	reply(c, 200, j);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const struct route routes[] = {
+	{"GET", "models", models_list, ""},
+	{"GET", "models/*", model_container_get, "n"},
+	{"DELETE", "models/*", model_container_delete, "n"},
+	{"GET", "models/*/versions", model_versions_list, "n"},
+	{"POST", "models/*/versions", model_version_post, "n"},
+	{"GET", "models/*/versions/*", model_version_get, "nv"},
+	{"PUT", "models/*/versions/*", model_version_put, "nv"},
+	{"DELETE", "models/*/versions/*", model_version_delete, "nv"},
+	{"GET", "environments", envs_list, ""},
+	{"GET", "environments/*", env_container_get, "n"},
+	{"DELETE", "environments/*", env_container_delete, "n"},
+	{"GET", "environments/*/versions", env_versions_list, "n"},
+	{"POST", "environments/*/versions", env_version_post, "n"},
+	{"GET", "environments/*/versions/*", env_version_get, "nv"},
+	{"PUT", "environments/*/versions/*", env_version_put, "nv"},
+	{"DELETE", "environments/*/versions/*", env_version_delete, "nv"},
+	{"GET", "onlineEndpoints", endpoints_list, ""},
+	{"GET", "onlineEndpoints/*", endpoint_get, "n"},
+	{"PUT", "onlineEndpoints/*", endpoint_put, "n"},
+	{"PATCH", "onlineEndpoints/*", endpoint_patch, "n"},
+	{"DELETE", "onlineEndpoints/*", endpoint_delete, "n"},
+	{"POST", "onlineEndpoints/*/listKeys", endpoint_list_keys, "n"},
+	{"POST", "onlineEndpoints/*/regenerateKeys", endpoint_regenerate_keys, "n"},
+	{"POST", "onlineEndpoints/*/token", endpoint_token, "n"},
+	{"GET", "onlineEndpoints/*/deployments", deployments_list, "n"},
+	{"GET", "onlineEndpoints/*/deployments/*", deployment_get, "nn"},
+	{"PUT", "onlineEndpoints/*/deployments/*", deployment_put, "nn"},
+	{"PATCH", "onlineEndpoints/*/deployments/*", deployment_patch, "nn"},
+	{"DELETE", "onlineEndpoints/*/deployments/*", deployment_delete, "nn"},
+	{"POST", "onlineEndpoints/*/deployments/*/getLogs", deployment_logs, "nn"},
+};
+
+/* Matches segs against pattern; fills captures. 1 on match. */
+static int route_match(const char *pattern, char *const *segs, int n, const char **cap)
+{
+	char buf[128], *save = NULL, *tok;
+	int i = 0, k = 0;
+
+	snprintf(buf, sizeof buf, "%s", pattern);
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save), i++) {
+		if (i >= n)
+			return 0;
+		if (!strcmp(tok, "*"))
+			cap[k++] = segs[i];
+		else if (strcasecmp(tok, segs[i]))
+			return 0;
+	}
+	return i == n;
+}
+
+static int check_captures(struct call *c, const char *kinds)
+{
+	static const char *const fields[] = {"name", "second name", "third name"};
+	struct error err;
+	int i;
+
+	for (i = 0; kinds[i]; i++) {
+		int rc = kinds[i] == 'v' ? names_check_version(c->cap[i], "version", &err)
+					 : names_check(c->cap[i], fields[i], &err);
+		if (rc < 0) {
+			reply_err(c, &err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int workspace_prefix_ok(struct runtime *rt, const struct server_request *rq,
+			       struct server_response *rs)
+{
+	static const char *const fixed[] = {"subscriptions", NULL, "resourceGroups", NULL,
+					    "providers", "Microsoft.MachineLearningServices",
+					    "workspaces"};
+	int i;
+
+	if (rq->segc < PREFIX_SEGS) {
+		server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+		return -1;
+	}
+	for (i = 0; i < 7; i++)
+		if (fixed[i] && strcasecmp(fixed[i], rq->segv[i])) {
+			server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+			return -1;
+		}
+	if (strcmp(rq->segv[7], rt->ws_name)) {
+		server_reply_errorf(rs, 404, "ResourceNotFound",
+				    "workspace '%s' not found (this runtime serves '%s')",
+				    rq->segv[7], rt->ws_name);
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *parse_body(const struct server_request *rq, struct server_response *rs, int *bad)
+{
+	cJSON *j;
+
+	*bad = 0;
+	if (rq->body == NULL || rq->body_len == 0)
+		return NULL;
+	j = cJSON_ParseWithLength(rq->body, rq->body_len);
+	if (j == NULL) {
+		const char *at = cJSON_GetErrorPtr();
+		long off = at && at >= rq->body && at <= rq->body + rq->body_len
+				   ? (long)(at - rq->body)
+				   : -1;
+		server_reply_errorf(rs, 400, "BadRequest",
+				    "the body is not valid JSON (error near byte %ld)", off);
+		*bad = 1;
+	}
+	return j;
+}
+
+int control_is_upload(const char *method, const char *path, const char *content_type)
+{
+	(void)path;
+	return content_type && !strcmp(method, "PUT") &&
+	       !strncasecmp(content_type, "application/octet-stream", 24);
+}
+
+void control_handle(struct runtime *rt, const struct server_request *rq, int first,
+		    struct server_response *rs)
+{
+	struct call c;
+	size_t i;
+	int path_known = 0, bad;
+
+	(void)first;
+	if (workspace_prefix_ok(rt, rq, rs) < 0)
+		return;
+	memset(&c, 0, sizeof c);
+	c.rt = rt;
+	c.rq = rq;
+	c.rs = rs;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		if (!route_match(routes[i].pattern, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS,
+				 cap))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, rq->method))
+			continue;
+		memcpy(c.cap, cap, sizeof cap);
+		if (check_captures(&c, routes[i].caps) < 0)
+			return;
+		c.body = parse_body(rq, rs, &bad);
+		if (bad)
+			return;
+		routes[i].fn(&c);
+		cJSON_Delete(c.body);
+		return;
+	}
+	if (path_known)
+		server_reply_errorf(rs, 405, "MethodNotAllowed", "%s is not allowed on %s",
+				    rq->method, rq->path);
+	else
+		server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+}

@@ -1,0 +1,57 @@
+/*
+ * core.h: the runtime's shared state, private to runtime/. Lock order is
+ * rt->lock (workspace and store) before any fleet lock; the data plane never
+ * takes rt->lock.
+ */
+#ifndef RUNTIME_CORE_H
+#define RUNTIME_CORE_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include "runtime/fleet.h"
+#include "runtime/metrics.h"
+#include "runtime/runtime.h"
+#include "runtime/server.h"
+#include "state/codec.h"
+#include "state/store.h"
+#include "state/workspace.h"
+
+struct runtime {
+	char home[PATH_MAX];
+	char url[128];
+	char host[64];
+	unsigned short port;
+	char ws_name[RESOURCE_NAME_MAX + 1];
+	char ws_prefix[256];
+	struct codec_ctx codec;
+
+	pthread_mutex_t lock; /* guards ws and every store write */
+	struct store *store;
+	struct workspace *ws;
+
+	char admin_key[128];
+	unsigned char token_secret[32];
+
+	struct metrics *metrics;
+	struct fleet *fleet;
+	struct server *server;
+	int log_fd;
+	int own_log_fd;
+	size_t max_upload;
+};
+
+/* Writes one event line ("2026-... event: text") to the runtime log. */
+void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* control.c: the resource API under the workspace prefix. */
+void control_handle(struct runtime *rt, const struct server_request *rq, int first,
+		    struct server_response *rs);
+/* Whether a request to this path may be a raw model upload. */
+int control_is_upload(const char *method, const char *path, const char *content_type);
+
+/* dataplane.c: /endpoints/{ep}/score and /endpoints/{ep}/. */
+void dataplane_handle(struct runtime *rt, const struct server_request *rq,
+		      struct server_response *rs);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * dataplane.c: the scoring routes. POST /endpoints/{ep}/score scores;
+ * GET /endpoints/{ep}/ answers liveness. Credentials, routing, capacity and
+ * metrics live in the fleet; this file maps HTTP onto it.
+ */
+#include "runtime/core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state/names.h"
+
+static void liveness(struct runtime *rt, const char *ep, struct server_response *rs)
+{
+	int st = fleet_liveness(rt->fleet, ep);
+
+	if (st == 200)
+		server_reply_json(rs, 200, strdup("{\"status\":\"Healthy\"}"));
+	else if (st == 404)
+		server_reply_errorf(rs, 404, "EndpointNotFound", "endpoint '%s' not found", ep);
+	else
+		server_reply_errorf(rs, 503, "NotReady",
+				    "endpoint '%s' has no deployment with traffic that is up", ep);
+}
+
+void dataplane_handle(struct runtime *rt, const struct server_request *rq,
+		      struct server_response *rs)
+{
+	struct fleet_answer ans;
+	struct fleet_call call;
+	struct error err;
+	char **headers;
+
+	if (rq->segc < 2 || rq->segc > 3 || (rq->segc == 3 && strcmp(rq->segv[2], "score")))
+		return server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+	if (names_check(rq->segv[1], "endpoint", &err) < 0)
+		return server_reply_errorf(rs, 404, "EndpointNotFound", "%s", err.message);
+	if (rq->segc == 2) {
+		if (strcmp(rq->method, "GET"))
+			return server_reply_errorf(rs, 405, "MethodNotAllowed",
+						   "use GET for liveness, POST .../score to score");
+		return liveness(rt, rq->segv[1], rs);
+	}
+	if (strcmp(rq->method, "POST"))
+		return server_reply_errorf(rs, 405, "MethodNotAllowed", "score with POST");
+	memset(&call, 0, sizeof call);
+	call.endpoint = rq->segv[1];
+	call.deployment = server_header(rq, "azureml-model-deployment");
+	call.authorization = server_header(rq, "Authorization");
+	call.body = rq->body ? rq->body : "";
+	call.len = rq->body_len;
+	call.request_id = rq->request_id;
+	call.token_secret = rt->token_secret;
+	call.token_secret_len = sizeof rt->token_secret;
+	headers = server_header_list(rq);
+	call.headers = (const char *const *)headers;
+	fleet_score(rt->fleet, &call, &ans);
+	free(headers);
+	free(rs->body);
+	rs->status = ans.status;
+	rs->body = ans.body;
+	rs->len = ans.len;
+	rs->content_type = "application/json";
+	snprintf(rs->deployment, sizeof rs->deployment, "%s", ans.deployment);
+}

@@ -1,0 +1,85 @@
+/*
+ * engine.c: dispatch from a model type to its engine_ops.
+ *
+ * Conventions every engine follows (docs/models.md): load fails with
+ * err->status 400 "ModelLoadError" for an unreadable or malformed model;
+ * score always fills *out (200 with the predictions, or an error status with
+ * {"error":{"code","message"}}) and returns 0, or -1 only when out could not
+ * be filled (engine_score then sets a 500 with a NULL body).
+ */
+#include "runtime/engines/engine.h"
+
+#include <stdlib.h>
+
+#include "runtime/engines/linear.h"
+#include "runtime/engines/mlp.h"
+#include "runtime/engines/python.h"
+#include "runtime/engines/xgb.h"
+
+struct engine {
+	const struct engine_ops *ops;
+	void *impl;
+};
+
+static const struct engine_ops *const engine_table[] = {
+    [MODEL_XGBOOST] = &xgb_engine_ops,
+    [MODEL_LINEAR] = &linear_engine_ops,
+    [MODEL_MLP] = &mlp_engine_ops,
+    [MODEL_CUSTOM] = &python_engine_ops,
+};
+
+struct engine *engine_load(const struct engine_config *cfg, struct error *err)
+{
+	struct engine *e;
+
+	if (cfg == NULL || (unsigned)cfg->type >= sizeof engine_table / sizeof engine_table[0] ||
+	    engine_table[cfg->type] == NULL) {
+		error_set(err, 400, "ModelLoadError", "unknown model type");
+		return NULL;
+	}
+	e = malloc(sizeof *e);
+	if (e == NULL) {
+		error_set(err, 500, "InternalError", "out of memory");
+		return NULL;
+	}
+	e->ops = engine_table[cfg->type];
+	e->impl = e->ops->load(cfg, err);
+	if (e->impl == NULL) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+int engine_score(struct engine *e, const struct engine_request *req, struct engine_result *out)
+{
+	if (e->ops->score(e->impl, req, out) == 0)
+		return 0;
+	if (out->body == NULL) {
+		out->status = 500;
+		out->len = 0;
+	}
+	return -1;
+}
+
+int engine_resize(struct engine *e, int workers, struct error *err)
+{
+	if (e->ops->resize == NULL)
+		return 0;
+	return e->ops->resize(e->impl, workers, err);
+}
+
+int engine_features(const struct engine *e)
+{
+	if (e->ops->features == NULL)
+		return -1;
+	return e->ops->features(e->impl);
+}
+
+void engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	e->ops->free(e->impl);
+	free(e);
+}

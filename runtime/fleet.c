@@ -1,0 +1,971 @@
+/*
+ * fleet.c: live endpoints and deployments. Each deployment entry points at
+ * the instance serving now (`current`) and at one being loaded (`pending`);
+ * a request holds a reference on the instance it uses, so a reload or a
+ * delete never fails a request in flight. Endpoints are a sorted array
+ * (binary search per request); each holds its few deployments.
+ */
+#include "runtime/fleet.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "runtime/auth.h"
+#include "runtime/engines/engine.h"
+#include "runtime/logring.h"
+#include "runtime/router.h"
+#include "state/artifact.h"
+
+#define MIRROR_QUEUE 256
+#define MIRROR_THREADS 2
+
+/* One loaded (or loading) instance of a deployment's spec. */
+struct live {
+	atomic_int refs;
+	char ep[RESOURCE_NAME_MAX + 1];
+	char name[RESOURCE_NAME_MAX + 1];
+	uint64_t gen;
+	struct engine *engine; /* set before publication, then immutable */
+	struct engine_config cfg;
+	char *model_path;
+	char *python;
+	char *code_dir;
+	char *script;
+	char **env;     /* NULL-terminated "K=V" */
+	char **modules; /* NULL-terminated */
+	int timeout_ms;
+	int workers;
+	pthread_mutex_t cap_lock;
+	pthread_cond_t cap_cond;
+	int limit, running, waiting;
+	struct metrics_series *series;
+	struct logring *log;
+};
+
+struct dep {
+	char name[RESOURCE_NAME_MAX + 1];
+	struct deployment spec; /* as last synced */
+	uint64_t gen;
+	struct live *current;
+	struct live *pending;
+	struct logring *log;
+	struct metrics_series *series;
+	int seen;
+};
+
+struct ep {
+	char name[RESOURCE_NAME_MAX + 1];
+	enum auth_mode auth;
+	char primary[RESOURCE_KEY_LEN + 1];
+	char secondary[RESOURCE_KEY_LEN + 1];
+	uint32_t key_gen;
+	struct router_slot router;
+	struct dep **deps;
+	size_t ndeps;
+	int seen;
+};
+
+struct mirror_job {
+	struct live *live;
+	char *body;
+	size_t len;
+};
+
+struct fleet {
+	pthread_rwlock_t lock; /* eps, deps, current/pending pointers, keys */
+	struct ep **eps;       /* sorted by name */
+	size_t neps;
+	uint64_t next_gen;
+	char home[PATH_MAX];
+	struct metrics *metrics;
+	fleet_state_fn on_state;
+	void *ctx;
+
+	pthread_mutex_t task_lock; /* background loads and scalings */
+	pthread_cond_t task_done;
+	int tasks;
+	int stopping;
+
+	pthread_mutex_t mq_lock; /* mirror queue */
+	pthread_cond_t mq_cond;
+	struct mirror_job mq[MIRROR_QUEUE];
+	size_t mq_head, mq_n;
+	pthread_t mirror[MIRROR_THREADS];
+	int nmirror;
+};
+
+/* ---- live instances ----------------------------------------------------- */
+
+static void strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static struct live *live_ref(struct live *l)
+{
+	if (l)
+		atomic_fetch_add(&l->refs, 1);
+	return l;
+}
+
+static void live_unref(struct live *l)
+{
+	if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	engine_free(l->engine);
+	free(l->model_path);
+	free(l->python);
+	free(l->code_dir);
+	free(l->script);
+	strv_free(l->env);
+	strv_free(l->modules);
+	pthread_mutex_destroy(&l->cap_lock);
+	pthread_cond_destroy(&l->cap_cond);
+	metrics_series_unref(l->series);
+	logring_unref(l->log);
+	free(l);
+}
+
+static void live_log(void *ctx, const char *line)
+{
+	logring_add(ctx, line);
+}
+
+static char **env_vector(const struct kvlist *a, const struct kvlist *b)
+{
+	size_t i, k = 0, n = a->n + b->n;
+	char **v = calloc(n + 1, sizeof *v);
+
+	for (i = 0; v && i < a->n + b->n; i++) {
+		const struct kv *kv = i < a->n ? &a->items[i] : &b->items[i - a->n];
+		size_t len = strlen(kv->key) + strlen(kv->value) + 2;
+		if ((v[k] = malloc(len)) == NULL)
+			break;
+		snprintf(v[k++], len, "%s=%s", kv->key, kv->value);
+	}
+	return v;
+}
+
+static char **module_vector(const struct env_version *e)
+{
+	char **v = calloc(e->nmodules + 1, sizeof *v);
+	size_t i;
+
+	for (i = 0; v && i < e->nmodules; i++)
+		v[i] = strdup(e->modules[i]);
+	return v;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Resolves a deployment's references against ws into a loadable instance. */
+static struct live *live_new(struct fleet *f, struct dep *d, const struct workspace *ws,
+			     const char *ep)
+{
+	const struct deployment *s = &d->spec;
+	const struct model_version *m = workspace_model_find(ws, s->model_name, s->model_version);
+	const struct env_version *e = workspace_env_find(ws, s->env_name, s->env_version);
+	struct live *l = calloc(1, sizeof *l);
+	char path[PATH_MAX];
+	static const struct kvlist none;
+
+	if (l == NULL)
+		return NULL;
+	atomic_init(&l->refs, 1);
+	snprintf(l->ep, sizeof l->ep, "%s", ep);
+	snprintf(l->name, sizeof l->name, "%s", s->name);
+	l->gen = d->gen;
+	pthread_mutex_init(&l->cap_lock, NULL);
+	pthread_cond_init(&l->cap_cond, NULL);
+	l->limit = s->instances * s->max_concurrent;
+	l->workers = l->limit;
+	l->timeout_ms = s->timeout_ms;
+	l->series = metrics_series_ref(d->series);
+	l->log = logring_ref(d->log);
+	if (m && m->artifact && artifact_path(f->home, m->artifact, path, sizeof path) == 0)
+		l->model_path = strdup(path);
+	l->cfg.type = m ? m->type : MODEL_LINEAR;
+	if (e) {
+		l->python = dup_or_null(e->python);
+		l->modules = module_vector(e);
+	}
+	l->env = env_vector(e ? &e->variables : &none, &s->variables);
+	l->code_dir = dup_or_null(s->code_dir);
+	l->script = dup_or_null(s->scoring_script);
+	l->cfg.model_path = l->model_path;
+	l->cfg.python = l->python;
+	l->cfg.code_dir = l->code_dir;
+	l->cfg.scoring_script = l->script;
+	l->cfg.env = (const char *const *)l->env;
+	l->cfg.modules = (const char *const *)l->modules;
+	l->cfg.workers = l->workers;
+	l->cfg.timeout_ms = l->timeout_ms;
+	l->cfg.log = live_log;
+	l->cfg.log_ctx = l->log;
+	if (m == NULL || e == NULL || l->model_path == NULL) {
+		/* the workspace guarantees references; a missing one fails the load */
+		free(l->model_path);
+		l->model_path = NULL;
+		l->cfg.model_path = NULL;
+	}
+	return l;
+}
+
+/* ---- capacity ----------------------------------------------------------- */
+
+/* 0 when a slot is held; 429 over the queue; 408 when the wait passed deadline. */
+static int capacity_take(struct live *l, const struct timespec *deadline)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&l->cap_lock);
+	if (l->running < l->limit) {
+		l->running++;
+	} else if (l->waiting >= 2 * l->limit) {
+		rc = 429;
+	} else {
+		l->waiting++;
+		while (l->running >= l->limit && rc == 0)
+			if (pthread_cond_timedwait(&l->cap_cond, &l->cap_lock, deadline) ==
+			    ETIMEDOUT)
+				rc = 408;
+		if (rc == 0)
+			l->running++;
+		l->waiting--;
+	}
+	pthread_mutex_unlock(&l->cap_lock);
+	return rc;
+}
+
+static void capacity_give(struct live *l)
+{
+	pthread_mutex_lock(&l->cap_lock);
+	l->running--;
+	pthread_cond_signal(&l->cap_cond);
+	pthread_mutex_unlock(&l->cap_lock);
+}
+
+static void capacity_set(struct live *l, int limit)
+{
+	pthread_mutex_lock(&l->cap_lock);
+	l->limit = limit;
+	pthread_cond_broadcast(&l->cap_cond);
+	pthread_mutex_unlock(&l->cap_lock);
+}
+
+/* ---- lookup ------------------------------------------------------------- */
+
+static int ep_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct ep *const *)elem)->name);
+}
+
+static struct ep *find_ep(struct fleet *f, const char *name)
+{
+	struct ep **e = f->neps ? bsearch(name, f->eps, f->neps, sizeof *f->eps, ep_cmp) : NULL;
+
+	return e ? *e : NULL;
+}
+
+static struct dep *find_dep(struct ep *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; e && i < e->ndeps; i++)
+		if (!strcmp(e->deps[i]->name, name))
+			return e->deps[i];
+	return NULL;
+}
+
+/* ---- background tasks (loads, scalings) --------------------------------- */
+
+struct task {
+	struct fleet *f;
+	struct live *live;
+	int resize; /* 0: load; else the new worker count */
+};
+
+static void task_finish(struct fleet *f)
+{
+	pthread_mutex_lock(&f->task_lock);
+	f->tasks--;
+	pthread_cond_broadcast(&f->task_done);
+	pthread_mutex_unlock(&f->task_lock);
+}
+
+static void report(struct fleet *f, struct live *l, enum prov_state st, const char *msg)
+{
+	int stopping;
+
+	pthread_mutex_lock(&f->task_lock);
+	stopping = f->stopping;
+	pthread_mutex_unlock(&f->task_lock);
+	if (!stopping)
+		f->on_state(f->ctx, l->ep, l->name, l->gen, st, msg);
+}
+
+/* Publishes a loaded instance if its spec is still the newest. */
+static int publish(struct fleet *f, struct live *l)
+{
+	struct live *old = NULL;
+	struct dep *d;
+	int ok = 0;
+
+	pthread_rwlock_wrlock(&f->lock);
+	d = find_dep(find_ep(f, l->ep), l->name);
+	if (d && d->gen == l->gen && d->pending == l) {
+		d->pending = NULL;
+		old = d->current;
+		d->current = l; /* the pending reference moves here */
+		ok = 1;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	live_unref(old);
+	return ok;
+}
+
+static void drop_pending(struct fleet *f, struct live *l)
+{
+	struct dep *d;
+	int dropped = 0;
+
+	pthread_rwlock_wrlock(&f->lock);
+	d = find_dep(find_ep(f, l->ep), l->name);
+	if (d && d->pending == l) {
+		d->pending = NULL;
+		dropped = 1;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	if (dropped)
+		live_unref(l);
+}
+
+static void load_task(struct task *t)
+{
+	struct live *l = t->live;
+	struct error err;
+
+	memset(&err, 0, sizeof err);
+	logring_add(l->log, "[runtime] loading model");
+	if (l->cfg.model_path == NULL)
+		error_set(&err, 400, "ModelLoadError", "the model or environment is missing");
+	else
+		l->engine = engine_load(&l->cfg, &err);
+	if (l->engine == NULL) {
+		logring_add(l->log, "[runtime] load failed:");
+		logring_add(l->log, err.message);
+		drop_pending(t->f, l);
+		report(t->f, l, PROV_FAILED, err.message);
+	} else if (publish(t->f, l)) {
+		logring_add(l->log, "[runtime] deployment is up");
+		report(t->f, l, PROV_SUCCEEDED, NULL);
+		live_unref(l); /* publish took the pending ref; drop the task's */
+		return;
+	}
+	live_unref(l);
+}
+
+static void resize_task(struct task *t)
+{
+	struct error err;
+
+	memset(&err, 0, sizeof err);
+	if (t->live->engine && engine_resize(t->live->engine, t->resize, &err) < 0) {
+		logring_add(t->live->log, err.message);
+		report(t->f, t->live, PROV_FAILED, err.message);
+	} else {
+		logring_add(t->live->log, "[runtime] scaled");
+		report(t->f, t->live, PROV_SUCCEEDED, NULL);
+	}
+	live_unref(t->live);
+}
+
+static void *task_main(void *arg)
+{
+	struct task *t = arg;
+	struct fleet *f = t->f;
+
+	if (t->resize)
+		resize_task(t);
+	else
+		load_task(t);
+	free(t);
+	task_finish(f);
+	return NULL;
+}
+
+/* Starts a task on its own detached thread; takes a reference on l. */
+static void task_start(struct fleet *f, struct live *l, int resize)
+{
+	struct task *t = calloc(1, sizeof *t);
+	pthread_attr_t at;
+	pthread_t th;
+
+	if (t == NULL)
+		return;
+	t->f = f;
+	t->live = live_ref(l);
+	t->resize = resize;
+	pthread_mutex_lock(&f->task_lock);
+	f->tasks++;
+	pthread_mutex_unlock(&f->task_lock);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &at, task_main, t) != 0) {
+		live_unref(l);
+		free(t);
+		task_finish(f);
+	}
+	pthread_attr_destroy(&at);
+}
+
+/* ---- sync --------------------------------------------------------------- */
+
+static int str_eq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static int kv_eq(const struct kvlist *a, const struct kvlist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->items[i].key, b->items[i].key) ||
+		    strcmp(a->items[i].value, b->items[i].value))
+			return 0;
+	return 1;
+}
+
+/* Whether a spec change needs a new engine (else only capacity moved). */
+static int needs_reload(const struct deployment *a, const struct deployment *b)
+{
+	return strcmp(a->model_name, b->model_name) || strcmp(a->model_version, b->model_version) ||
+	       strcmp(a->env_name, b->env_name) || strcmp(a->env_version, b->env_version) ||
+	       !str_eq(a->code_dir, b->code_dir) || !str_eq(a->scoring_script, b->scoring_script) ||
+	       a->timeout_ms != b->timeout_ms || !kv_eq(&a->variables, &b->variables);
+}
+
+static void dep_free(struct fleet *f, const char *ep, struct dep *d)
+{
+	live_unref(d->current);
+	live_unref(d->pending);
+	logring_unref(d->log);
+	metrics_series_unref(d->series);
+	metrics_remove(f->metrics, ep, d->name);
+	deployment_cleanup(&d->spec);
+	free(d);
+}
+
+static struct dep *dep_add(struct fleet *f, struct ep *e, const struct deployment *s)
+{
+	struct dep *d = calloc(1, sizeof *d);
+	struct dep **nd;
+
+	if (d == NULL)
+		return NULL;
+	nd = realloc(e->deps, (e->ndeps + 1) * sizeof *nd);
+	if (nd == NULL) {
+		free(d);
+		return NULL;
+	}
+	e->deps = nd;
+	snprintf(d->name, sizeof d->name, "%s", s->name);
+	d->log = logring_new();
+	d->series = metrics_series(f->metrics, e->name, s->name);
+	e->deps[e->ndeps++] = d;
+	return d;
+}
+
+/* (Re)loads d from its spec in the background; the old instance serves meanwhile. */
+static void dep_reload(struct fleet *f, struct ep *e, struct dep *d, const struct workspace *ws)
+{
+	struct live *l;
+
+	d->gen = ++f->next_gen;
+	l = live_new(f, d, ws, e->name);
+	if (l == NULL)
+		return;
+	live_unref(d->pending);
+	d->pending = l;
+	task_start(f, l, 0);
+}
+
+static void dep_sync(struct fleet *f, struct ep *e, const struct deployment *s,
+		     const struct workspace *ws)
+{
+	struct dep *d = find_dep(e, s->name);
+	int fresh = d == NULL, reload, rescale;
+
+	if (fresh && (d = dep_add(f, e, s)) == NULL)
+		return;
+	d->seen = 1;
+	reload = fresh || needs_reload(&d->spec, s);
+	rescale = !reload && (d->spec.instances != s->instances ||
+			      d->spec.max_concurrent != s->max_concurrent);
+	deployment_cleanup(&d->spec);
+	deployment_copy(&d->spec, s);
+	if (reload) {
+		dep_reload(f, e, d, ws);
+	} else if (rescale) {
+		int limit = s->instances * s->max_concurrent;
+		d->gen = ++f->next_gen;
+		if (d->pending) { /* a load in flight: redo it with the new size */
+			dep_reload(f, e, d, ws);
+		} else if (d->current) {
+			d->current->gen = d->gen;
+			capacity_set(d->current, limit);
+			d->current->workers = limit;
+			task_start(f, d->current, limit);
+		}
+	}
+}
+
+static struct ep *ep_add(struct fleet *f, const char *name)
+{
+	struct ep *e = calloc(1, sizeof *e);
+	struct ep **ne;
+	size_t i;
+
+	if (e == NULL)
+		return NULL;
+	ne = realloc(f->eps, (f->neps + 1) * sizeof *ne);
+	if (ne == NULL) {
+		free(e);
+		return NULL;
+	}
+	f->eps = ne;
+	snprintf(e->name, sizeof e->name, "%s", name);
+	router_slot_init(&e->router);
+	for (i = f->neps; i > 0 && strcmp(f->eps[i - 1]->name, name) > 0; i--)
+		f->eps[i] = f->eps[i - 1];
+	f->eps[i] = e;
+	f->neps++;
+	return e;
+}
+
+static void ep_free(struct fleet *f, struct ep *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->ndeps; i++)
+		dep_free(f, e->name, e->deps[i]);
+	free(e->deps);
+	router_slot_cleanup(&e->router);
+	free(e);
+}
+
+static void ep_sync(struct fleet *f, const struct endpoint *src, const struct workspace *ws)
+{
+	struct ep *e = find_ep(f, src->name);
+	const struct deployment **ds;
+	size_t i, k, n;
+
+	if (e == NULL && (e = ep_add(f, src->name)) == NULL)
+		return;
+	e->seen = 1;
+	e->auth = src->auth;
+	memcpy(e->primary, src->primary_key, sizeof e->primary);
+	memcpy(e->secondary, src->secondary_key, sizeof e->secondary);
+	e->key_gen = src->key_generation;
+	router_slot_set(&e->router, router_new(&src->traffic, &src->mirror));
+	for (i = 0; i < e->ndeps; i++)
+		e->deps[i]->seen = 0;
+	n = workspace_deployment_list(ws, src->name, &ds);
+	for (i = 0; i < n; i++)
+		dep_sync(f, e, ds[i], ws);
+	free(ds);
+	for (i = k = 0; i < e->ndeps; i++) {
+		if (e->deps[i]->seen)
+			e->deps[k++] = e->deps[i];
+		else
+			dep_free(f, e->name, e->deps[i]);
+	}
+	e->ndeps = k;
+}
+
+void fleet_sync(struct fleet *f, const struct workspace *ws)
+{
+	const struct endpoint **es;
+	size_t i, k, n;
+
+	pthread_rwlock_wrlock(&f->lock);
+	for (i = 0; i < f->neps; i++)
+		f->eps[i]->seen = 0;
+	n = workspace_endpoint_list(ws, &es);
+	for (i = 0; i < n; i++)
+		ep_sync(f, es[i], ws);
+	free(es);
+	for (i = k = 0; i < f->neps; i++) {
+		if (f->eps[i]->seen)
+			f->eps[k++] = f->eps[i];
+		else
+			ep_free(f, f->eps[i]);
+	}
+	f->neps = k;
+	pthread_rwlock_unlock(&f->lock);
+}
+
+int fleet_current(struct fleet *f, const char *ep, const char *name, uint64_t gen)
+{
+	struct dep *d;
+	int ok;
+
+	pthread_rwlock_rdlock(&f->lock);
+	d = find_dep(find_ep(f, ep), name);
+	ok = d && d->gen == gen;
+	pthread_rwlock_unlock(&f->lock);
+	return ok;
+}
+
+/* ---- logs --------------------------------------------------------------- */
+
+void fleet_log(struct fleet *f, const char *ep, const char *name, const char *fmt, ...)
+{
+	struct logring *l = NULL;
+	char line[LOGRING_LINE_MAX];
+	struct dep *d;
+	va_list ap;
+
+	pthread_rwlock_rdlock(&f->lock);
+	d = find_dep(find_ep(f, ep), name);
+	if (d)
+		l = logring_ref(d->log);
+	pthread_rwlock_unlock(&f->lock);
+	if (l == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	logring_add(l, line);
+	logring_unref(l);
+}
+
+char *fleet_logs(struct fleet *f, const char *ep, const char *name, int tail)
+{
+	struct logring *l = NULL;
+	struct dep *d;
+	char *out;
+
+	pthread_rwlock_rdlock(&f->lock);
+	d = find_dep(find_ep(f, ep), name);
+	if (d)
+		l = logring_ref(d->log);
+	pthread_rwlock_unlock(&f->lock);
+	if (l == NULL)
+		return NULL;
+	out = logring_tail(l, tail);
+	logring_unref(l);
+	return out;
+}
+
+/* ---- scoring ------------------------------------------------------------ */
+
+static void answer(struct fleet_answer *out, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void answer(struct fleet_answer *out, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	free(out->body);
+	out->status = status;
+	out->body = cJSON_PrintUnformatted(j);
+	out->len = out->body ? strlen(out->body) : 0;
+	cJSON_Delete(j);
+}
+
+static int credential_ok(const struct ep *e, const struct fleet_call *c, struct error *err)
+{
+	const char *h = c->authorization;
+	const char *cred;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) || h[7] == '\0')
+		return error_set(err, 401, "Unauthorized",
+				 "missing credential: send Authorization: Bearer <%s>",
+				 e->auth == AUTH_KEY ? "endpoint key" : "token");
+	cred = h + 7;
+	if (e->auth == AUTH_KEY) {
+		/* evaluate both so timing says nothing about which one matched */
+		int a = auth_equal(cred, e->primary), b = auth_equal(cred, e->secondary);
+		if (a | b)
+			return 0;
+		return error_set(err, 401, "Unauthorized", "wrong endpoint key");
+	}
+	return auth_token_verify(c->token_secret, c->token_secret_len, cred, e->name, e->key_gen,
+				 (int64_t)time(NULL), err);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Runs one request on instance l: capacity, engine, metrics. */
+static void run_on(struct live *l, const struct engine_request *rq, struct fleet_answer *out)
+{
+	struct engine_result res;
+	struct timespec deadline;
+	uint64_t t0 = now_ns();
+	int rc;
+
+	deadline_in(&deadline, l->timeout_ms);
+	rc = capacity_take(l, &deadline);
+	if (rc == 429) {
+		answer(out, 429, "TooManyRequests",
+		       "deployment '%s' is at capacity (%d running, %d waiting)", l->name, l->limit,
+		       2 * l->limit);
+	} else if (rc == 408) {
+		answer(out, 408, "RequestTimeout",
+		       "request waited past the deployment's requestTimeout of %d ms", l->timeout_ms);
+	} else {
+		memset(&res, 0, sizeof res);
+		if (engine_score(l->engine, rq, &res) < 0 || res.status == 0) {
+			free(res.body);
+			answer(out, 500, "InternalError", "the engine produced no answer");
+		} else {
+			free(out->body);
+			out->status = res.status;
+			out->body = res.body;
+			out->len = res.len;
+		}
+		capacity_give(l);
+	}
+	metrics_record_ns(l->series, out->status, now_ns() - t0);
+}
+
+static void mirror_push(struct fleet *f, struct live *l, const char *body, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (copy == NULL) {
+		live_unref(l);
+		return;
+	}
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	pthread_mutex_lock(&f->mq_lock);
+	if (f->mq_n == MIRROR_QUEUE || f->stopping) {
+		pthread_mutex_unlock(&f->mq_lock);
+		logring_add(l->log, "[runtime] mirror queue full: a mirrored request was dropped");
+		free(copy);
+		live_unref(l);
+		return;
+	}
+	f->mq[(f->mq_head + f->mq_n) % MIRROR_QUEUE] =
+		(struct mirror_job){.live = l, .body = copy, .len = len};
+	f->mq_n++;
+	pthread_cond_signal(&f->mq_cond);
+	pthread_mutex_unlock(&f->mq_lock);
+}
+
+static void *mirror_main(void *arg)
+{
+	struct fleet *f = arg;
+	struct mirror_job job;
+	struct engine_request rq;
+	struct fleet_answer ans;
+
+	for (;;) {
+		pthread_mutex_lock(&f->mq_lock);
+		while (f->mq_n == 0 && !f->stopping)
+			pthread_cond_wait(&f->mq_cond, &f->mq_lock);
+		if (f->mq_n == 0) {
+			pthread_mutex_unlock(&f->mq_lock);
+			return NULL;
+		}
+		job = f->mq[f->mq_head];
+		f->mq_head = (f->mq_head + 1) % MIRROR_QUEUE;
+		f->mq_n--;
+		pthread_mutex_unlock(&f->mq_lock);
+		memset(&rq, 0, sizeof rq);
+		memset(&ans, 0, sizeof ans);
+		rq.body = job.body;
+		rq.len = job.len;
+		rq.request_id = "mirror";
+		run_on(job.live, &rq, &ans);
+		free(ans.body);
+		free(job.body);
+		live_unref(job.live);
+	}
+}
+
+/* Under the read lock: the instance to use (ref'd) or an answer why none. */
+static struct live *choose(struct fleet *f, const struct fleet_call *c, struct ep *e,
+			   struct live **mirror, struct fleet_answer *out)
+{
+	struct router *r = router_slot_get(&e->router);
+	const char *name = c->deployment, *mname = NULL;
+	struct dep *d, *md;
+	struct live *l = NULL;
+
+	if (name == NULL || *name == '\0') {
+		name = r ? router_pick(r, router_random()) : NULL;
+		mname = r ? router_mirror(r, router_random()) : NULL;
+		if (name == NULL) {
+			answer(out, 404, "NoTraffic",
+			       "endpoint '%s' has no deployment with traffic", e->name);
+			router_unref(r);
+			return NULL;
+		}
+	}
+	d = find_dep(e, name);
+	if (d == NULL) {
+		answer(out, 404, "DeploymentNotFound", "endpoint '%s' has no deployment '%s'",
+		       e->name, name);
+	} else if (d->current == NULL || d->current->engine == NULL) {
+		answer(out, 503, "DeploymentNotReady", "deployment '%s' is not ready (%s)", name,
+		       d->pending ? "still loading" : "its last load failed");
+	} else {
+		l = live_ref(d->current);
+	}
+	snprintf(out->deployment, sizeof out->deployment, "%s", name);
+	if (l && mname && (md = find_dep(e, mname)) && md->current && md->current->engine)
+		*mirror = live_ref(md->current);
+	(void)f;
+	router_unref(r);
+	return l;
+}
+
+void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answer *out)
+{
+	struct live *l = NULL, *mirror = NULL;
+	struct engine_request rq;
+	struct error err;
+	struct ep *e;
+
+	memset(out, 0, sizeof *out);
+	pthread_rwlock_rdlock(&f->lock);
+	e = find_ep(f, c->endpoint);
+	if (e == NULL)
+		answer(out, 404, "EndpointNotFound", "endpoint '%s' not found", c->endpoint);
+	else if (credential_ok(e, c, &err) < 0)
+		answer(out, 401, err.code, "%s", err.message);
+	else
+		l = choose(f, c, e, &mirror, out);
+	pthread_rwlock_unlock(&f->lock);
+	if (l == NULL)
+		return;
+	memset(&rq, 0, sizeof rq);
+	rq.body = c->body;
+	rq.len = c->len;
+	rq.headers = c->headers;
+	rq.request_id = c->request_id;
+	if (mirror)
+		mirror_push(f, mirror, c->body ? c->body : "", c->len);
+	run_on(l, &rq, out);
+	live_unref(l);
+}
+
+int fleet_liveness(struct fleet *f, const char *name)
+{
+	struct router *r;
+	struct ep *e;
+	size_t i;
+	int up = 0;
+
+	pthread_rwlock_rdlock(&f->lock);
+	e = find_ep(f, name);
+	if (e == NULL) {
+		pthread_rwlock_unlock(&f->lock);
+		return 404;
+	}
+	r = router_slot_get(&e->router);
+	for (i = 0; r && i < e->ndeps; i++)
+		if (router_weight(r, e->deps[i]->name) > 0 && e->deps[i]->current)
+			up = 1;
+	router_unref(r);
+	pthread_rwlock_unlock(&f->lock);
+	return up ? 200 : 503;
+}
+
+/* ---- life --------------------------------------------------------------- */
+
+struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state, void *ctx)
+{
+	struct fleet *f = calloc(1, sizeof *f);
+	int i;
+
+	if (f == NULL)
+		return NULL;
+	pthread_rwlock_init(&f->lock, NULL);
+	pthread_mutex_init(&f->task_lock, NULL);
+	pthread_cond_init(&f->task_done, NULL);
+	pthread_mutex_init(&f->mq_lock, NULL);
+	pthread_cond_init(&f->mq_cond, NULL);
+	snprintf(f->home, sizeof f->home, "%s", home);
+	f->metrics = m;
+	f->on_state = on_state;
+	f->ctx = ctx;
+	for (i = 0; i < MIRROR_THREADS; i++)
+		if (pthread_create(&f->mirror[i], NULL, mirror_main, f) == 0)
+			f->nmirror++;
+	return f;
+}
+
+void fleet_free(struct fleet *f)
+{
+	size_t i;
+	int k;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->task_lock);
+	f->stopping = 1;
+	while (f->tasks > 0)
+		pthread_cond_wait(&f->task_done, &f->task_lock);
+	pthread_mutex_unlock(&f->task_lock);
+	pthread_mutex_lock(&f->mq_lock);
+	f->stopping = 1;
+	pthread_cond_broadcast(&f->mq_cond);
+	pthread_mutex_unlock(&f->mq_lock);
+	for (k = 0; k < f->nmirror; k++)
+		pthread_join(f->mirror[k], NULL);
+	for (i = 0; i < f->neps; i++)
+		ep_free(f, f->eps[i]);
+	free(f->eps);
+	pthread_rwlock_destroy(&f->lock);
+	pthread_mutex_destroy(&f->task_lock);
+	pthread_cond_destroy(&f->task_done);
+	pthread_mutex_destroy(&f->mq_lock);
+	pthread_cond_destroy(&f->mq_cond);
+	free(f);
+}

@@ -1,0 +1,73 @@
+/*
+ * fleet.h: the live side of the workspace: loaded engines, capacity, routers,
+ * keys and logs of every endpoint and deployment, kept in step with the
+ * stored workspace by fleet_sync after each change.
+ *
+ * Threads: fleet_sync runs under the runtime's workspace lock; loads and
+ * scale changes run on their own threads and report back through the
+ * state callback (which takes the workspace lock; the fleet holds none of
+ * its locks while calling it). The data plane calls fleet_score from any
+ * request thread.
+ */
+#ifndef RUNTIME_FLEET_H
+#define RUNTIME_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/metrics.h"
+#include "state/error.h"
+#include "state/resource.h"
+#include "state/workspace.h"
+
+struct fleet;
+
+/* Reports a deployment's new provisioning state (error NULL unless Failed).
+ * gen identifies the spec that was loaded; the callback applies it only when
+ * fleet_current(f, ep, name, gen) still holds. */
+typedef void (*fleet_state_fn)(void *ctx, const char *ep, const char *name, uint64_t gen,
+			       enum prov_state state, const char *error);
+
+struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state,
+			void *ctx);
+/* Stops mirror threads, waits for loads in flight, frees every engine. */
+void fleet_free(struct fleet *f);
+
+/* Brings the live side in step with ws: new or changed deployments are
+ * (re)loaded in the background (the old engine serves until the new one is
+ * up), capacity changes apply live, removed ones stop, endpoint keys and
+ * traffic routers are replaced atomically. Call with the workspace lock held. */
+void fleet_sync(struct fleet *f, const struct workspace *ws);
+int fleet_current(struct fleet *f, const char *ep, const char *name, uint64_t gen);
+
+/* Appends a line to a deployment's log (bounded ring, newest last). */
+void fleet_log(struct fleet *f, const char *ep, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The last `tail` lines (0: all kept) as one heap string. NULL when unknown. */
+char *fleet_logs(struct fleet *f, const char *ep, const char *name, int tail);
+
+/* Data plane. Checks the credential, picks a deployment (the named one, or by
+ * the traffic split), mirrors, enforces capacity and timeout, scores, records
+ * metrics. Fills status/body and the chosen deployment. */
+struct fleet_call {
+	const char *endpoint;
+	const char *deployment;    /* azureml-model-deployment header or NULL */
+	const char *authorization; /* the Authorization header or NULL */
+	const char *body;
+	size_t len;
+	const char *const *headers; /* "Name: value", NULL-terminated */
+	const char *request_id;
+	const unsigned char *token_secret;
+	size_t token_secret_len;
+};
+struct fleet_answer {
+	int status;
+	char *body; /* heap JSON */
+	size_t len;
+	char deployment[RESOURCE_NAME_MAX + 1];
+};
+void fleet_score(struct fleet *f, const struct fleet_call *call, struct fleet_answer *out);
+/* 200 when the endpoint has a deployment with traffic that is up. */
+int fleet_liveness(struct fleet *f, const char *ep);
+
+#endif

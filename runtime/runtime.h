@@ -1,0 +1,43 @@
+/*
+ * runtime.h: the embedded scoring runtime, as a library. `mldeck serve` and
+ * the console's embedded mode both go through runtime_start; the console then
+ * talks to it only over loopback HTTP like any other client.
+ */
+#ifndef RUNTIME_RUNTIME_H
+#define RUNTIME_RUNTIME_H
+
+#include <stddef.h>
+
+#include "state/error.h"
+
+struct runtime_options {
+	const char *listen;     /* "HOST:PORT", default "127.0.0.1:5800"; port 0 = any */
+	const char *home;       /* default: runtime_default_home() */
+	const char *workspace;  /* default "local" */
+	int insecure_listen;    /* allow a non-loopback address without TLS */
+	const char *log_path;   /* request/event log; NULL = stderr */
+	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
+	int threads;            /* 0 = thread per connection */
+};
+
+struct runtime;
+
+/* Opens the home (lock, admin key), loads the state, brings deployments up
+ * and starts listening. Returns once the server accepts connections. NULL
+ * with a clear message in err (home locked, address in use, bad address). */
+struct runtime *runtime_start(const struct runtime_options *o, struct error *err);
+/* Stops accepting, finishes requests in flight, stops workers, releases the
+ * home. NULL is a no-op. */
+void runtime_stop(struct runtime *rt);
+/* "http://127.0.0.1:PORT" with the port actually bound. */
+const char *runtime_url(const struct runtime *rt);
+const char *runtime_home(const struct runtime *rt);
+
+/* $MLDECK_HOME, else $XDG_DATA_HOME/mldeck, else ~/.local/share/mldeck. */
+int runtime_default_home(char *buf, size_t len);
+
+/* `mldeck serve ...`: parses argv (argv[0] is "serve"), runs until SIGINT or
+ * SIGTERM. Exit status: 0 clean stop, 1 could not start, 2 usage. */
+int runtime_serve_main(int argc, char **argv);
+
+#endif

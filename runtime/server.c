@@ -1,0 +1,499 @@
+/* server.c: HTTP over libmicrohttpd, one handler per complete request. */
+#include "runtime/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/rand.h>
+
+#include "state/codec.h"
+
+struct server {
+	struct MHD_Daemon *d;
+	struct server_options o;
+	unsigned short port;
+	atomic_ulong next_id;
+	char id_prefix[9];
+};
+
+/* One request being read. */
+struct pending {
+	struct server_request rq;
+	char *path_copy;
+	char *buf;
+	size_t len, cap;
+	int upload_fd;
+	char upload_path[512];
+	int refused; /* 413 already decided */
+};
+
+uint64_t server_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *server_header(const struct server_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_walk {
+	char **v;
+	size_t n, cap;
+	char *pool;
+	size_t used, size;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct header_walk *w = cls;
+
+	(void)kind;
+	w->n++;
+	w->size += strlen(key) + (value ? strlen(value) : 0) + 3;
+	return MHD_YES;
+}
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct header_walk *w = cls;
+	int n;
+
+	(void)kind;
+	if (w->n >= w->cap)
+		return MHD_NO;
+	n = snprintf(w->pool + w->used, w->size - w->used, "%s: %s", key, value ? value : "");
+	if (n < 0 || (size_t)n >= w->size - w->used)
+		return MHD_NO;
+	w->v[w->n++] = w->pool + w->used;
+	w->used += (size_t)n + 1;
+	return MHD_YES;
+}
+
+char **server_header_list(const struct server_request *rq)
+{
+	struct header_walk w;
+	char **block;
+
+	memset(&w, 0, sizeof w);
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_header, &w);
+	block = malloc((w.n + 1) * sizeof(char *) + w.size + 1);
+	if (block == NULL)
+		return NULL;
+	w.cap = w.n;
+	w.v = block;
+	w.pool = (char *)(block + w.n + 1);
+	w.n = 0;
+	w.size += 1;
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, copy_header, &w);
+	block[w.n] = NULL;
+	return block;
+}
+
+const char *server_query(const struct server_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void server_reply_json(struct server_response *rs, int status, char *json)
+{
+	free(rs->body);
+	rs->status = status;
+	rs->body = json;
+	rs->len = json ? strlen(json) : 0;
+	rs->content_type = "application/json";
+}
+
+void server_reply_error(struct server_response *rs, const struct error *err)
+{
+	cJSON *j = codec_error(err);
+
+	server_reply_json(rs, err->status ? err->status : 500, j ? cJSON_PrintUnformatted(j) : NULL);
+	cJSON_Delete(j);
+}
+
+void server_reply_errorf(struct server_response *rs, int status, const char *code,
+			 const char *fmt, ...)
+{
+	struct error err;
+	va_list ap;
+
+	err.status = status;
+	snprintf(err.code, sizeof err.code, "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(err.message, sizeof err.message, fmt, ap);
+	va_end(ap);
+	server_reply_error(rs, &err);
+}
+
+/* A client's x-request-id is echoed when it is short and printable. */
+static void request_id(struct server *s, struct pending *p)
+{
+	const char *h = server_header(&p->rq, "x-request-id");
+	size_t i, n = h ? strlen(h) : 0;
+
+	if (n > 0 && n < sizeof p->rq.request_id) {
+		for (i = 0; i < n; i++)
+			if (h[i] < 0x21 || h[i] > 0x7e)
+				break;
+		if (i == n) {
+			memcpy(p->rq.request_id, h, n + 1);
+			return;
+		}
+	}
+	snprintf(p->rq.request_id, sizeof p->rq.request_id, "%s-%08lx", s->id_prefix,
+		 (unsigned long)atomic_fetch_add(&s->next_id, 1));
+}
+
+static void peer_name(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(buf, len, "-");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+			  (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  buf, (socklen_t)len);
+}
+
+static void split_path(struct pending *p, const char *url)
+{
+	char *save = NULL, *tok;
+
+	p->path_copy = strdup(url);
+	p->rq.path = url;
+	if (p->path_copy == NULL)
+		return;
+	for (tok = strtok_r(p->path_copy, "/", &save); tok && p->rq.segc < SERVER_MAX_SEGMENTS;
+	     tok = strtok_r(NULL, "/", &save))
+		p->rq.segv[p->rq.segc++] = tok;
+}
+
+static struct pending *pending_new(struct server *s, struct MHD_Connection *c, const char *url,
+				   const char *method)
+{
+	struct pending *p = calloc(1, sizeof *p);
+
+	if (p == NULL)
+		return NULL;
+	p->upload_fd = -1;
+	p->rq.method = method;
+	p->rq.conn = c;
+	p->rq.start_ns = server_now_ns();
+	split_path(p, url);
+	request_id(s, p);
+	peer_name(c, p->rq.peer, sizeof p->rq.peer);
+	return p;
+}
+
+static void pending_free(struct pending *p)
+{
+	if (p == NULL)
+		return;
+	if (p->upload_fd >= 0)
+		close(p->upload_fd);
+	if (p->upload_path[0])
+		unlink(p->upload_path);
+	free(p->path_copy);
+	free(p->buf);
+	free(p);
+}
+
+static int open_spool(struct server *s, struct pending *p)
+{
+	snprintf(p->upload_path, sizeof p->upload_path, "%s/upload-%s", s->o.spool_dir,
+		 p->rq.request_id);
+	p->upload_fd = open(p->upload_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p->upload_fd < 0) {
+		p->upload_path[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* Decides JSON-in-memory or spool-to-file, and refuses what is too large up front. */
+static void pending_begin(struct server *s, struct pending *p)
+{
+	const char *cl = server_header(&p->rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *ct = server_header(&p->rq, MHD_HTTP_HEADER_CONTENT_TYPE);
+	unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+	size_t limit = s->o.json_limit;
+
+	if (s->o.upload && s->o.upload(s->o.ctx, p->rq.method, p->rq.path, ct)) {
+		limit = s->o.upload_limit;
+		if (want <= limit && open_spool(s, p) < 0)
+			p->refused = 500;
+	}
+	if (want > limit)
+		p->refused = 413;
+}
+
+static int pending_append(struct server *s, struct pending *p, const char *data, size_t n)
+{
+	size_t limit = p->upload_fd >= 0 ? s->o.upload_limit : s->o.json_limit;
+
+	if (p->refused)
+		return 0;
+	if (p->len + n > limit) {
+		p->refused = 413;
+		return 0;
+	}
+	if (p->upload_fd >= 0) {
+		size_t off = 0;
+		while (off < n) {
+			ssize_t w = write(p->upload_fd, data + off, n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				p->refused = 500;
+				return 0;
+			}
+			off += (size_t)w;
+		}
+		p->len += n;
+		return 0;
+	}
+	if (p->len + n + 1 > p->cap) {
+		size_t cap = p->cap ? p->cap : 4096;
+		char *nb;
+		while (cap < p->len + n + 1)
+			cap *= 2;
+		nb = realloc(p->buf, cap);
+		if (nb == NULL) {
+			p->refused = 500;
+			return 0;
+		}
+		p->buf = nb;
+		p->cap = cap;
+	}
+	memcpy(p->buf + p->len, data, n);
+	p->len += n;
+	p->buf[p->len] = '\0';
+	return 0;
+}
+
+static void log_request(struct server *s, const struct server_request *rq,
+			const struct server_response *rs)
+{
+	char line[1024], ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	double ms = (double)(server_now_ns() - rq->start_ns) / 1e6;
+	int n;
+
+	if (s->o.log_fd < 0)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof line, "%s %s %s %.300s %d %.2fms rid=%s%s%s%s%s\n", ts, rq->peer,
+		     rq->method, rq->path, rs->status, ms, rq->request_id,
+		     rs->deployment[0] ? " deployment=" : "", rs->deployment,
+		     rs->note[0] ? " " : "", rs->note);
+	if (n > 0) {
+		if ((size_t)n >= sizeof line) {
+			n = (int)sizeof line - 1;
+			line[n - 1] = '\n';
+		}
+		if (write(s->o.log_fd, line, (size_t)n) < 0) {
+			/* the log is best effort: a full disk must not fail requests */
+		}
+	}
+}
+
+static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
+				     const struct server_request *rq, struct server_response *rs)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (rs->status == 0)
+		server_reply_errorf(rs, 500, "InternalError", "no answer was produced");
+	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
+					    rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		free(rs->body);
+		return MHD_NO;
+	}
+	rs->body = NULL;
+	if (rs->len > 0 || rs->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					rs->content_type ? rs->content_type : "application/json");
+	MHD_add_response_header(r, "x-request-id", rq->request_id);
+	if (rs->deployment[0])
+		MHD_add_response_header(r, "azureml-model-deployment", rs->deployment);
+	log_request(s, rq, rs);
+	ret = MHD_queue_response(c, (unsigned int)rs->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void refuse(struct pending *p, struct server_response *rs, size_t limit)
+{
+	if (p->refused == 413)
+		server_reply_errorf(rs, 413, "PayloadTooLarge",
+				    "request body is over the limit of %zu bytes", limit);
+	else
+		server_reply_errorf(rs, 500, "InternalError", "could not receive the request body");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct pending *p = *con_cls;
+	struct server_response rs;
+
+	(void)version;
+	if (p == NULL) {
+		p = pending_new(s, c, url, method);
+		if (p == NULL)
+			return MHD_NO;
+		*con_cls = p;
+		pending_begin(s, p);
+		if (p->refused == 0 || *upload_data_size != 0)
+			return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		pending_append(s, p, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	memset(&rs, 0, sizeof rs);
+	if (p->refused) {
+		refuse(p, &rs, p->upload_fd >= 0 ? s->o.upload_limit : s->o.json_limit);
+		return send_response(s, c, &p->rq, &rs);
+	}
+	if (p->upload_fd >= 0) {
+		close(p->upload_fd);
+		p->upload_fd = -1;
+		p->rq.upload_path = p->upload_path;
+		p->rq.upload_len = p->len;
+	} else {
+		p->rq.body = p->buf;
+		p->rq.body_len = p->len;
+	}
+	s->o.handler(s->o.ctx, &p->rq, &rs);
+	return send_response(s, c, &p->rq, &rs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	pending_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static int bind_address(const struct server_options *o, struct sockaddr_storage *ss,
+			unsigned int *flags, struct error *err)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, o->host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(o->port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, o->host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(o->port);
+		*flags |= MHD_USE_IPv6;
+		return 0;
+	}
+	return error_set(err, 400, "InvalidListen", "listen address '%s' is not a numeric IP",
+			 o->host);
+}
+
+static unsigned short bound_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+
+	if (di == NULL || getsockname(di->listen_fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+struct server *server_start(const struct server_options *o, struct error *err)
+{
+	struct server *s = calloc(1, sizeof *s);
+	struct sockaddr_storage ss;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_POLL;
+	unsigned char rnd[4];
+
+	if (s == NULL) {
+		error_set(err, 500, "OutOfMemory", "out of memory");
+		return NULL;
+	}
+	s->o = *o;
+	if (s->o.json_limit == 0)
+		s->o.json_limit = SERVER_JSON_LIMIT;
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		memset(rnd, 0, sizeof rnd);
+	snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+		 rnd[3]);
+	if (bind_address(o, &ss, &flags, err) < 0)
+		goto fail;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_END);
+	if (s->d == NULL) {
+		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
+			  o->port, errno ? strerror(errno) : "address in use or not available");
+		goto fail;
+	}
+	s->port = bound_port(s->d);
+	return s;
+fail:
+	free(s);
+	return NULL;
+}
+
+void server_stop(struct server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}
+
+unsigned short server_port(const struct server *s)
+{
+	return s->port;
+}

@@ -1,0 +1,71 @@
+/*
+ * codec.h: resources <-> JSON, in Azure ML's 2024-04-01 shapes
+ * ({"id","name","type","properties":{...},"sku":{...},"systemData":{...}}),
+ * plus the on-disk workspace document. Returned cJSON trees are owned by the
+ * caller (cJSON_Delete). Pure functions, any thread.
+ *
+ * Local extensions (docs/api.md):
+ *  - model version: properties.modelType is xgboost|linear|mlp|custom_model
+ *    (Azure's "CustomModel" and "custom_model" accepted); properties.modelUri
+ *    on input is a host path or file:// URI; on output "file://" + artifact;
+ *    properties.properties carries sha256 and size.
+ *  - environment version: properties.environmentKind native|python,
+ *    properties.interpreterPath, properties.environmentVariables (object),
+ *    properties.requiredModules (array of strings).
+ *  - endpoint: properties.mirrorTraffic as in later api-versions.
+ *  - deployment: properties.model / environmentId accept "azureml:NAME:VERSION",
+ *    "NAME:VERSION", or an ARM id ".../models/NAME/versions/VERSION";
+ *    codeConfiguration.codeId is a host directory; requestTimeout is an ISO
+ *    8601 duration ("PT5S") on output, ISO or integer ms on input.
+ */
+#ifndef STATE_CODEC_H
+#define STATE_CODEC_H
+
+#include <cjson/cJSON.h>
+
+#include "state/error.h"
+#include "state/resource.h"
+#include "state/workspace.h"
+
+/* How ids and URIs are spelled in answers. */
+struct codec_ctx {
+	const char *ws_prefix; /* "/subscriptions/S/resourceGroups/RG/providers/
+				  Microsoft.MachineLearningServices/workspaces/WS" */
+	const char *base_url;  /* "http://127.0.0.1:5800", for scoringUri */
+};
+
+cJSON *codec_model_version_to_json(const struct model_version *m, const struct codec_ctx *c);
+cJSON *codec_env_version_to_json(const struct env_version *e, const struct codec_ctx *c);
+cJSON *codec_endpoint_to_json(const struct endpoint *ep, const struct codec_ctx *c);
+cJSON *codec_deployment_to_json(const struct deployment *d, const struct codec_ctx *c);
+/* {"id","name","type","properties":{"latestVersion", ...}} for models/{n}. */
+cJSON *codec_container_to_json(const char *kind, const char *name, const char *latest,
+			       const struct codec_ctx *c); /* kind: "models"|"environments" */
+cJSON *codec_list(cJSON *items); /* wraps an array as {"value": items}; takes ownership */
+cJSON *codec_error(const struct error *err); /* {"error":{"code","message"}} */
+
+/*
+ * Parsing a PUT/PATCH body into *out. The caller fills the names from the URL
+ * first; for PATCH the caller pre-fills *out with the current resource and only
+ * fields present in the body change. -1 with a 400 error naming the field.
+ * model: *model_uri receives properties.modelUri (borrowed from body, may be NULL).
+ */
+int codec_model_version_from_json(const cJSON *body, struct model_version *out,
+				  const char **model_uri, struct error *err);
+int codec_env_version_from_json(const cJSON *body, struct env_version *out, struct error *err);
+int codec_endpoint_from_json(const cJSON *body, struct endpoint *out, struct error *err);
+int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct error *err);
+/* A traffic object {"blue": 90, "green": 10} -> struct traffic (400 on non-integers). */
+int codec_traffic_from_json(const cJSON *obj, const char *field, struct traffic *out,
+			    struct error *err);
+/* "azureml:n:v", "n:v", ".../models/n/versions/v" -> name, version. */
+int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t nlen,
+			  char *version, size_t vlen, struct error *err);
+/* ISO 8601 duration "PT1M30.5S" -> milliseconds; -1 when malformed. */
+long codec_iso_duration_ms(const char *s);
+
+/* The whole workspace, secrets and artifacts included, for the store. */
+cJSON *codec_workspace_to_json(const struct workspace *ws);
+struct workspace *codec_workspace_from_json(const cJSON *doc, struct error *err);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * resource.h: the workspace's resource types (DESIGN.md "Resources and rules").
+ *
+ * Plain data, no behaviour beyond construction, copy and destruction. Every
+ * string is heap-owned by the struct that holds it (NULL means unset) unless a
+ * fixed array is used. Not thread-safe: callers serialise access.
+ */
+#ifndef STATE_RESOURCE_H
+#define STATE_RESOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RESOURCE_NAME_MAX 32    /* Azure's rule: 3-32 characters */
+#define RESOURCE_VERSION_MAX 15 /* a positive integer as a string */
+#define RESOURCE_KEY_LEN 48     /* endpoint keys: base64url, 32 random bytes -> 43 */
+
+enum model_type { MODEL_XGBOOST, MODEL_LINEAR, MODEL_MLP, MODEL_CUSTOM };
+enum env_kind { ENV_NATIVE, ENV_PYTHON };
+enum auth_mode { AUTH_KEY, AUTH_AMLTOKEN };
+enum prov_state {
+	PROV_CREATING,
+	PROV_UPDATING,
+	PROV_SCALING,
+	PROV_SUCCEEDED,
+	PROV_FAILED,
+	PROV_DELETING
+};
+
+/* An ordered string map (tags, environment variables). */
+struct kv {
+	char *key;
+	char *value;
+};
+struct kvlist {
+	struct kv *items;
+	size_t n;
+};
+
+/* A traffic map: deployment name -> integer percentage. */
+struct share {
+	char name[RESOURCE_NAME_MAX + 1];
+	int pct;
+};
+struct traffic {
+	struct share *items;
+	size_t n;
+};
+
+struct model_version {
+	char name[RESOURCE_NAME_MAX + 1];
+	char version[RESOURCE_VERSION_MAX + 1];
+	enum model_type type;
+	char *artifact;    /* path relative to the home, e.g. models/NAME/V/file.json */
+	char sha256[65];   /* hex of the artifact's bytes (a directory: see artifact.h) */
+	uint64_t size;     /* bytes */
+	char *description;
+	struct kvlist tags;
+	int64_t created;   /* unix seconds */
+};
+
+struct env_version {
+	char name[RESOURCE_NAME_MAX + 1];
+	char version[RESOURCE_VERSION_MAX + 1];
+	enum env_kind kind;
+	char *python;            /* interpreter path, python kind only */
+	struct kvlist variables; /* extra environment variables */
+	char **modules;          /* modules that must import */
+	size_t nmodules;
+	char *description;
+	struct kvlist tags;
+	int64_t created;
+};
+
+struct endpoint {
+	char name[RESOURCE_NAME_MAX + 1];
+	enum auth_mode auth;
+	char *description;
+	struct traffic traffic;
+	struct traffic mirror;
+	char primary_key[RESOURCE_KEY_LEN + 1];
+	char secondary_key[RESOURCE_KEY_LEN + 1];
+	uint32_t key_generation; /* bumped by regenerateKeys; tokens carry it */
+	enum prov_state state;
+	struct kvlist tags;
+	int64_t created;
+};
+
+struct deployment {
+	char endpoint[RESOURCE_NAME_MAX + 1];
+	char name[RESOURCE_NAME_MAX + 1];
+	char model_name[RESOURCE_NAME_MAX + 1];
+	char model_version[RESOURCE_VERSION_MAX + 1];
+	char env_name[RESOURCE_NAME_MAX + 1];
+	char env_version[RESOURCE_VERSION_MAX + 1];
+	char *code_dir;       /* custom_model only: absolute path */
+	char *scoring_script; /* custom_model only: relative to code_dir */
+	int instances;        /* sku.capacity, >= 1 */
+	int max_concurrent;   /* maxConcurrentRequestsPerInstance, default 1 */
+	int timeout_ms;       /* requestTimeout, default 5000 */
+	struct kvlist variables;
+	enum prov_state state;
+	char *error;          /* last error, NULL when none */
+	char *description;
+	int64_t created;
+};
+
+const char *model_type_name(enum model_type t);
+int model_type_parse(const char *s, enum model_type *out); /* 0 or -1 */
+const char *env_kind_name(enum env_kind k);
+const char *auth_mode_name(enum auth_mode m);              /* "Key", "AMLToken" */
+int auth_mode_parse(const char *s, enum auth_mode *out);    /* case-insensitive, aml_token too */
+const char *prov_state_name(enum prov_state s);
+int prov_state_parse(const char *s, enum prov_state *out);
+
+/* kvlist: set replaces an existing key; strings are copied. 0 or -1 (ENOMEM). */
+int kvlist_set(struct kvlist *l, const char *key, const char *value);
+const char *kvlist_get(const struct kvlist *l, const char *key);
+int kvlist_copy(struct kvlist *dst, const struct kvlist *src);
+void kvlist_clear(struct kvlist *l);
+
+/* traffic: set replaces (pct 0 keeps the entry); remove drops a name. */
+int traffic_set(struct traffic *t, const char *name, int pct);
+int traffic_get(const struct traffic *t, const char *name); /* 0 if absent */
+void traffic_remove(struct traffic *t, const char *name);
+int traffic_sum(const struct traffic *t);
+int traffic_copy(struct traffic *dst, const struct traffic *src);
+void traffic_clear(struct traffic *t);
+
+/* Deep copies and cleanup of embedded structs. copy: 0 or -1 (ENOMEM). */
+int model_version_copy(struct model_version *dst, const struct model_version *src);
+void model_version_cleanup(struct model_version *m);
+int env_version_copy(struct env_version *dst, const struct env_version *src);
+void env_version_cleanup(struct env_version *e);
+int endpoint_copy(struct endpoint *dst, const struct endpoint *src);
+void endpoint_cleanup(struct endpoint *e);
+int deployment_copy(struct deployment *dst, const struct deployment *src);
+void deployment_cleanup(struct deployment *d);
+
+#endif

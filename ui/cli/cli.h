@@ -1,0 +1,95 @@
+/*
+ * cli.h: the command line, `mldeck <noun> <verb> ...` (DESIGN.md "Command
+ * line"). Every verb is a record in a table (cli_model.c, cli_endpoint.c,
+ * cli_deployment.c, cli_misc.c); the dispatcher and every --help text are
+ * generated from those tables. Exit status: 0 success, 1 error reported by
+ * the backend (or unreachable), 2 usage error. Single-threaded.
+ */
+#ifndef UI_CLI_CLI_H
+#define UI_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "api/client.h"
+#include "api/connect.h"
+#include "api/profile.h"
+#include "ui/cli/cli_args.h"
+#include "ui/cli/cli_out.h"
+
+#ifndef MLDECK_VERSION
+#define MLDECK_VERSION "0.1.0"
+#endif
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+enum cli_output { CLI_OUT_AUTO, CLI_OUT_JSON, CLI_OUT_TABLE };
+
+/* Options valid anywhere on the line (main() parses those before the noun). */
+struct cli_globals {
+	const char *profile;
+	enum cli_output output;
+	int readonly;
+	int refresh_ms;
+	int demo;
+	const char *theme;
+	int help;
+	int version;
+};
+
+/* What a verb's handler works with. */
+struct cli {
+	struct cli_globals *g;
+	int json; /* resolved output format */
+	struct profile_set *profiles;
+	const struct profile *profile;
+	struct client *client;
+	struct connect_info info;
+};
+
+struct cli_verb {
+	const char *noun;
+	const char *verb; /* NULL: the noun alone is the command (traffic, invoke, bench) */
+	int (*run)(struct cli *c, const struct cli_verb *v, const struct cli_args *a);
+	const char *usage; /* after "mldeck " */
+	const char *help;  /* one line */
+	const char *opts;  /* "--path= --yes --require=*": '=' takes a value, '*' repeats */
+	int min_pos, max_pos; /* positional arguments; max -1 = any number */
+	int mutates;          /* refused in read-only mode */
+};
+
+/* Each verb file's table, ended by a record whose noun is NULL. */
+extern const struct cli_verb cli_model_verbs[];
+extern const struct cli_verb cli_endpoint_verbs[];
+extern const struct cli_verb cli_deployment_verbs[];
+extern const struct cli_verb cli_misc_verbs[];
+
+/* Parses one global option at argv[*i] (advancing *i past its value):
+ * 1 consumed, 0 not a global option, -1 bad (msg filled). */
+int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg,
+		      size_t len);
+/* Runs `noun ...` (argv[0] is the noun). Returns the exit status. */
+int cli_main(struct cli_globals *g, int argc, char **argv);
+/* `mldeck --help`. */
+void cli_help(FILE *f);
+
+/* For handlers. */
+/* The selected profile (loads config.ini once); NULL with err. */
+const struct profile *cli_profile(struct cli *c, struct error *err);
+/* The connected client (once); NULL with err. */
+struct client *cli_client(struct cli *c, struct error *err);
+/* Prints "mldeck: <message>" and returns CLI_FAIL. */
+int cli_fail(const struct error *err);
+/* Prints "mldeck: <message>", the verb's usage, and returns CLI_USAGE. */
+int cli_usage(const struct cli_verb *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Asks on a terminal; without one refuses unless --yes. CLI_OK to go on. */
+int cli_confirm(const struct cli_verb *v, const struct cli_args *a, const char *what);
+/* Prints doc (consumed): JSON as is (a {"value":[...]} list as the array),
+ * else a table (lists) or detail lines (one item, detail set). CLI_OK. */
+int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols,
+	     const struct cli_col *detail, size_t ndetail, cJSON *doc);
+/* "NAME:V" -> name and version (version "" when absent). -1 when too long
+ * or empty parts. */
+int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);
+/* Percent-encodes s into buf for use as one path segment. */
+const char *cli_esc(char *buf, size_t len, const char *s);
+
+#endif

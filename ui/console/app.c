@@ -1,0 +1,29 @@
+/* app.c: small helpers on the console's state. */
+#include "ui/console/app.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+void app_message(struct app *a, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->message, sizeof a->message, fmt, ap);
+	va_end(ap);
+	a->message_error = error;
+}
+
+long long app_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct table *app_table(struct app *a, enum keys_screen s)
+{
+	return (KEYS_TABLES & KEYS_ON(s)) ? &a->tables[s] : NULL;
+}

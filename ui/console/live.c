@@ -1,0 +1,146 @@
+/* live.c: /v1/metrics JSON to struct live. */
+#include "ui/console/live.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIVE_MAX_ENDPOINTS 100000
+
+static double num_or_nan(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The last LIVE_SERIES entries of series[key] into out. */
+static int parse_series(const cJSON *series, const char *key, double *out)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(series, key);
+	int n = cJSON_GetArraySize(arr), start = n > LIVE_SERIES ? n - LIVE_SERIES : 0, k = 0;
+
+	if (!cJSON_IsArray(arr))
+		return 0;
+	for (int i = start; i < n; i++) {
+		const cJSON *v = cJSON_GetArrayItem(arr, i);
+
+		out[k++] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+	}
+	return k;
+}
+
+static void parse_stats(const cJSON *o, struct live_stats *s)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+	double rq = num_or_nan(o, "requests"), er = num_or_nan(o, "errors");
+
+	memset(s, 0, sizeof *s);
+	if (cJSON_IsString(name))
+		snprintf(s->name, sizeof s->name, "%s", name->valuestring);
+	s->requests = isnan(rq) ? 0 : (long)rq;
+	s->errors = isnan(er) ? 0 : (long)er;
+	s->rps = num_or_nan(o, "rps");
+	s->p50 = num_or_nan(o, "p50");
+	s->p99 = num_or_nan(o, "p99");
+	s->err_rate = num_or_nan(o, "errorRate");
+	if (isnan(s->err_rate) && s->requests > 0)
+		s->err_rate = (double)s->errors / (double)s->requests;
+}
+
+static void parse_history(struct live *l, const cJSON *d, const char *name)
+{
+	const cJSON *series = cJSON_GetObjectItemCaseSensitive(d, "series");
+	struct live_series *s;
+
+	if (l->nseries >= LIVE_MAX_DEPS || !cJSON_IsObject(series))
+		return;
+	s = &l->series[l->nseries++];
+	snprintf(s->name, sizeof s->name, "%s", name);
+	s->n = parse_series(series, "p99", s->p99s);
+	parse_series(series, "p50", s->p50s);
+}
+
+int live_parse(struct live *l, const char *json, const char *series_for)
+{
+	cJSON *doc = cJSON_Parse(json);
+	const cJSON *eps = cJSON_GetObjectItemCaseSensitive(doc, "endpoints");
+	const cJSON *e;
+	int n = cJSON_GetArraySize(eps), k = 0;
+
+	live_free(l);
+	if (!cJSON_IsArray(eps)) {
+		cJSON_Delete(doc);
+		return -1;
+	}
+	if (n > LIVE_MAX_ENDPOINTS)
+		n = LIVE_MAX_ENDPOINTS;
+	l->eps = calloc((size_t)(n ? n : 1), sizeof *l->eps);
+	if (l->eps == NULL) {
+		cJSON_Delete(doc);
+		return -1;
+	}
+	cJSON_ArrayForEach(e, eps)
+	{
+		struct live_endpoint *le = &l->eps[k];
+		const cJSON *d, *deps = cJSON_GetObjectItemCaseSensitive(e, "deployments");
+
+		if (k >= n)
+			break;
+		int focus;
+
+		parse_stats(e, &le->total);
+		focus = series_for != NULL && strcmp(series_for, le->total.name) == 0;
+		cJSON_ArrayForEach(d, deps)
+		{
+			if (le->ndeps >= LIVE_MAX_DEPS)
+				break;
+			parse_stats(d, &le->deps[le->ndeps]);
+			if (focus)
+				parse_history(l, d, le->deps[le->ndeps].name);
+			le->ndeps++;
+		}
+		k++;
+	}
+	l->n = k;
+	l->ok = 1;
+	cJSON_Delete(doc);
+	return 0;
+}
+
+void live_free(struct live *l)
+{
+	free(l->eps);
+	l->eps = NULL;
+	l->n = 0;
+	l->ok = 0;
+	l->nseries = 0;
+}
+
+const struct live_endpoint *live_endpoint(const struct live *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->eps[i].total.name, name) == 0)
+			return &l->eps[i];
+	return NULL;
+}
+
+const struct live_stats *live_deployment(const struct live_endpoint *e, const char *name)
+{
+	if (e == NULL)
+		return NULL;
+	for (int i = 0; i < e->ndeps; i++)
+		if (strcmp(e->deps[i].name, name) == 0)
+			return &e->deps[i];
+	return NULL;
+}
+
+const struct live_series *live_series_of(const struct live *l, const char *deployment)
+{
+	for (int i = 0; i < l->nseries; i++)
+		if (strcmp(l->series[i].name, deployment) == 0)
+			return &l->series[i];
+	return NULL;
+}
