@@ -120,8 +120,7 @@ static int auth_mac(const unsigned char *secret, size_t secret_len, const char *
 	return 0;
 }
 
-static char *auth_payload_json(const char *endpoint, uint32_t generation, int64_t now,
-			       int64_t exp)
+static char *auth_payload_json(const char *endpoint, uint32_t generation, int64_t now, int64_t exp)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
@@ -145,7 +144,8 @@ int auth_token_issue(const unsigned char *secret, size_t secret_len, const char 
 
 	if (secret == NULL || secret_len < AUTH_SECRET_MIN || endpoint == NULL)
 		return error_set(err, 500, "InternalError", "token secret missing or too short");
-	json = auth_payload_json(endpoint, generation, now, now + (ttl_s > 0 ? ttl_s : AUTH_TOKEN_TTL));
+	json = auth_payload_json(endpoint, generation, now,
+				 now + (ttl_s > 0 ? ttl_s : AUTH_TOKEN_TTL));
 	if (json == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
 	jlen = strlen(json);

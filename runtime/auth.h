@@ -25,11 +25,11 @@
 
 #include "state/error.h"
 
-#define AUTH_KEY_BYTES 32      /* random bytes in an endpoint key */
-#define AUTH_KEY_LEN 44        /* buffer for one: 43 base64url characters + NUL */
-#define AUTH_TOKEN_MAX 512     /* buffer for one token, NUL included */
-#define AUTH_TOKEN_TTL 3600    /* default lifetime, seconds */
-#define AUTH_SECRET_MIN 16     /* shortest secret accepted, bytes */
+#define AUTH_KEY_BYTES 32   /* random bytes in an endpoint key */
+#define AUTH_KEY_LEN 44	    /* buffer for one: 43 base64url characters + NUL */
+#define AUTH_TOKEN_MAX 512  /* buffer for one token, NUL included */
+#define AUTH_TOKEN_TTL 3600 /* default lifetime, seconds */
+#define AUTH_SECRET_MIN 16  /* shortest secret accepted, bytes */
 
 /* 1 when the NUL-terminated strings are equal, else 0. The time taken
  * depends on the lengths only, never on the content; NULL equals nothing. */

@@ -10,26 +10,25 @@
 #include <string.h>
 #include <time.h>
 
-#define DECADES 8       /* 1 us .. 100 s */
-#define PER_DECADE 90   /* mantissas 10..99 */
-#define CODES_TOTAL 16  /* distinct status codes kept per series */
-#define CODES_SEC 6     /* ... and per second */
-#define CODES_VIEW 32   /* ... and in one window's view */
-#define PROM_N 14       /* Prometheus le buckets, +Inf apart */
-#define LOW_NS 1000u    /* 1 us, the first bucket's lower bound */
+#define DECADES 8			  /* 1 us .. 100 s */
+#define PER_DECADE 90			  /* mantissas 10..99 */
+#define CODES_TOTAL 16			  /* distinct status codes kept per series */
+#define CODES_SEC 12			  /* ... and per second */
+#define CODES_VIEW 32			  /* ... and in one window's view */
+#define PROM_N 14			  /* Prometheus le buckets, +Inf apart */
+#define LOW_NS 1000u			  /* 1 us, the first bucket's lower bound */
 #define HIGH_BUCKET (METRICS_BUCKETS - 1) /* the 60 s bucket */
-#define TEXT_MAX (256u << 20) /* the largest /metrics answer we build */
+#define TEXT_MAX (256u << 20)		  /* the largest /metrics answer we build */
 
 /* Prometheus buckets (seconds), as nanoseconds and as the le label. */
 static const struct {
 	uint64_t ns;
 	const char *le;
 } prom_le[PROM_N] = {
-	{500000u, "0.0005"},	  {1000000u, "0.001"},	   {2500000u, "0.0025"},
-	{5000000u, "0.005"},	  {10000000u, "0.01"},	   {25000000u, "0.025"},
-	{50000000u, "0.05"},	  {100000000u, "0.1"},	   {250000000u, "0.25"},
-	{500000000u, "0.5"},	  {1000000000u, "1"},	   {2500000000u, "2.5"},
-	{5000000000u, "5"},	  {10000000000u, "10"},
+    {500000u, "0.0005"},  {1000000u, "0.001"},	{2500000u, "0.0025"}, {5000000u, "0.005"},
+    {10000000u, "0.01"},  {25000000u, "0.025"}, {50000000u, "0.05"},  {100000000u, "0.1"},
+    {250000000u, "0.25"}, {500000000u, "0.5"},	{1000000000u, "1"},   {2500000000u, "2.5"},
+    {5000000000u, "5"},	  {10000000000u, "10"},
 };
 
 /* Status codes that count as errors besides every 5xx. */
@@ -59,8 +58,8 @@ struct metrics_series {
 	atomic_uint refs;
 	char endpoint[METRICS_NAME_MAX + 1];
 	char deployment[METRICS_NAME_MAX + 1];
-	struct metrics_series *next; /* hash chain, under the registry's lock */
-	pthread_mutex_t lock;        /* starting and freeing slots, reading them */
+	struct metrics_series *next;   /* hash chain, under the registry's lock */
+	pthread_mutex_t lock;	       /* starting and freeing slots, reading them */
 	atomic_uint_fast64_t inflight; /* recorders between loading and using a slot */
 	_Atomic int64_t last_second;   /* newest slot started */
 	atomic_uint_fast64_t requests, errors, sum_ns;
@@ -248,8 +247,7 @@ static int prom_bucket(uint64_t ns)
 	return i; /* PROM_N: only +Inf */
 }
 
-void metrics_record_ns_at(struct metrics_series *s, int status, uint64_t latency_ns,
-			  int64_t now_s)
+void metrics_record_ns_at(struct metrics_series *s, int status, uint64_t latency_ns, int64_t now_s)
 {
 	int bucket = metrics_bucket_of(latency_ns), err = metrics_is_error(status);
 	int pb = prom_bucket(latency_ns);
@@ -714,7 +712,8 @@ static int view_read(struct view *v, struct metrics_series *s, int w, int64_t no
 	for (int i = 0; i < w; i++) {
 		v->sec_off[i] = (uint32_t)v->n;
 		if (rc == 0 && atomic_load(&s->last_second) >= first + i)
-			rc = view_slot(v, atomic_load(&s->ring[ring_index(first + i)]), first + i, i);
+			rc = view_slot(v, atomic_load(&s->ring[ring_index(first + i)]), first + i,
+				       i);
 	}
 	v->sec_off[w] = (uint32_t)v->n;
 	pthread_mutex_unlock(&s->lock);

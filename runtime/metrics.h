@@ -50,9 +50,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_SECONDS 300  /* per-second history kept, and the largest window */
-#define METRICS_BUCKETS 681  /* fine histogram buckets: 1.0 us .. 60 s */
-#define METRICS_NAME_MAX 64  /* longer endpoint or deployment names are cut */
+#define METRICS_SECONDS 300 /* per-second history kept, and the largest window */
+#define METRICS_BUCKETS 681 /* fine histogram buckets: 1.0 us .. 60 s */
+#define METRICS_NAME_MAX 64 /* longer endpoint or deployment names are cut */
 
 struct metrics;
 struct metrics_series;
@@ -79,8 +79,7 @@ void metrics_remove(struct metrics *m, const char *endpoint, const char *deploym
 void metrics_record(struct metrics_series *s, int status, uint64_t latency_us);
 void metrics_record_ns(struct metrics_series *s, int status, uint64_t latency_ns);
 void metrics_record_at(struct metrics_series *s, int status, uint64_t latency_us, int64_t now_s);
-void metrics_record_ns_at(struct metrics_series *s, int status, uint64_t latency_ns,
-			  int64_t now_s);
+void metrics_record_ns_at(struct metrics_series *s, int status, uint64_t latency_ns, int64_t now_s);
 
 /* The clock of the per-second ring: CLOCK_MONOTONIC seconds. */
 int64_t metrics_now(void);

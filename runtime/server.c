@@ -26,7 +26,9 @@ struct server {
 	struct server_options o;
 	unsigned short port;
 	atomic_ulong next_id;
+	atomic_ulong next_spool;
 	char id_prefix[9];
+	char spool_dir[4096];
 };
 
 /* One request being read. */
@@ -36,7 +38,7 @@ struct pending {
 	char *buf;
 	size_t len, cap;
 	int upload_fd;
-	char upload_path[512];
+	char upload_path[4200];
 	int refused; /* 413 already decided */
 };
 
@@ -225,8 +227,9 @@ static void pending_free(struct pending *p)
 
 static int open_spool(struct server *s, struct pending *p)
 {
-	snprintf(p->upload_path, sizeof p->upload_path, "%s/upload-%s", s->o.spool_dir,
-		 p->rq.request_id);
+	/* never the client's request id: it is not a safe file name */
+	snprintf(p->upload_path, sizeof p->upload_path, "%s/upload-%s-%lu", s->spool_dir,
+		 s->id_prefix, (unsigned long)atomic_fetch_add(&s->next_spool, 1));
 	p->upload_fd = open(p->upload_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (p->upload_fd < 0) {
 		p->upload_path[0] = '\0';
@@ -459,6 +462,8 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		return NULL;
 	}
 	s->o = *o;
+	snprintf(s->spool_dir, sizeof s->spool_dir, "%s", o->spool_dir ? o->spool_dir : "/tmp");
+	s->o.spool_dir = s->spool_dir;
 	if (s->o.json_limit == 0)
 		s->o.json_limit = SERVER_JSON_LIMIT;
 	if (RAND_bytes(rnd, sizeof rnd) != 1)

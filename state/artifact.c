@@ -220,8 +220,7 @@ static int base_name(const char *path, char *buf, size_t len)
 	while (start > 0 && path[start - 1] != '/')
 		start--;
 	if (n - start == 0 || n - start >= len || (n - start == 1 && path[start] == '.') ||
-	    (n - start == 2 && path[start] == '.' && path[start + 1] == '.') ||
-	    path[start] == '/')
+	    (n - start == 2 && path[start] == '.' && path[start + 1] == '.') || path[start] == '/')
 		return -1;
 	memcpy(buf, path + start, n - start);
 	buf[n - start] = '\0';
@@ -328,8 +327,8 @@ static int stage_dir(const char *home, char *buf, size_t len, struct error *err)
 }
 
 /* Copies the checked source into stage/base. */
-static int stage_copy(const char *path, const struct stat *st, const char *stage,
-		      const char *base, struct copy_ctx *c)
+static int stage_copy(const char *path, const struct stat *st, const char *stage, const char *base,
+		      struct copy_ctx *c)
 {
 	char dst[PATH_MAX];
 
@@ -424,8 +423,8 @@ static int check_tmp_path(const char *home, const char *tmp_path, struct error *
 	n = strlen(dir);
 	if (strncmp(tmp_path, dir, n) != 0 || strchr(tmp_path + n, '/') != NULL ||
 	    strcmp(tmp_path + n, "..") == 0 || lstat(tmp_path, &st) < 0 || !S_ISREG(st.st_mode))
-		return error_set(err, 500, "StorageError", "%s is not an upload under %s",
-				 tmp_path, dir);
+		return error_set(err, 500, "StorageError", "%s is not an upload under %s", tmp_path,
+				 dir);
 	return 0;
 }
 
@@ -464,8 +463,7 @@ int artifact_remove(const char *home, const char *rel)
 	if (rel == NULL || strstr(rel, "..") != NULL ||
 	    sscanf(rel, "models/%32[^/]/%20[^/]%n", name, version, &n) != 2 || n == 0)
 		return -1;
-	if (snprintf(path, sizeof path, "%s/models/%s/%s", home, name, version) >=
-	    (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s/models/%s/%s", home, name, version) >= (int)sizeof path)
 		return -1;
 	if (remove_tree(path) < 0 && errno != ENOENT)
 		return -1;

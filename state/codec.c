@@ -27,7 +27,7 @@
 #include "state/names.h"
 
 #define TYPE_PREFIX "Microsoft.MachineLearningServices/workspaces/"
-#define MAP_MAX 256     /* entries in a tags / variables / traffic map */
+#define MAP_MAX 256	/* entries in a tags / variables / traffic map */
 #define MODULES_MAX 256 /* requiredModules */
 #define DOC_FORMAT 1
 
@@ -353,8 +353,8 @@ static int is_integer(const cJSON *m)
 }
 
 /* *out changes only when KEY is present; -1 when not an integer in min..max. */
-static int get_int(const cJSON *obj, const char *key, const char *field, int min, int max,
-		   int *out, struct error *err)
+static int get_int(const cJSON *obj, const char *key, const char *field, int min, int max, int *out,
+		   struct error *err)
 {
 	const cJSON *m = member(obj, key);
 
@@ -383,8 +383,7 @@ static int get_object(const cJSON *obj, const char *key, const char *field, cons
 }
 
 /* {"k": "v", ...} -> *out (replaced whole, only on success). */
-static int kv_from_json(const cJSON *obj, const char *field, struct kvlist *out,
-			struct error *err)
+static int kv_from_json(const cJSON *obj, const char *field, struct kvlist *out, struct error *err)
 {
 	struct kvlist l = {NULL, 0};
 	const cJSON *it;
@@ -395,8 +394,8 @@ static int kv_from_json(const cJSON *obj, const char *field, struct kvlist *out,
 	{
 		if (l.n >= MAP_MAX) {
 			kvlist_clear(&l);
-			return error_set(err, 400, "ValidationError",
-					 "%s has more than %d entries", field, MAP_MAX);
+			return error_set(err, 400, "ValidationError", "%s has more than %d entries",
+					 field, MAP_MAX);
 		}
 		if (!cJSON_IsString(it)) {
 			kvlist_clear(&l);
@@ -445,7 +444,8 @@ int codec_model_version_from_json(const cJSON *body, struct model_version *out,
 	    get_string(p, "modelType", "properties.modelType", &type, err) < 0)
 		return -1;
 	if (type != NULL && model_type_parse(type, &out->type) < 0)
-		return bad(err, "properties.modelType", "one of xgboost, linear, mlp, custom_model");
+		return bad(err, "properties.modelType",
+			   "one of xgboost, linear, mlp, custom_model");
 	if (model_uri != NULL &&
 	    get_string(p, "modelUri", "properties.modelUri", model_uri, err) < 0)
 		return -1;
@@ -587,8 +587,7 @@ static int copy_fixed(char *dst, size_t len, const char *s, size_t n)
 }
 
 /* Splits an ARM id ".../KIND/NAME/versions/VERSION" into its two parts. */
-static int split_arm(const char *ref, const char *kind, const char **n, size_t *nl,
-		     const char **v)
+static int split_arm(const char *ref, const char *kind, const char **n, size_t *nl, const char **v)
 {
 	char pat[32];
 	const char *p = NULL, *q;
@@ -607,11 +606,11 @@ static int split_arm(const char *ref, const char *kind, const char **n, size_t *
 	return 0;
 }
 
-int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t nlen,
-			  char *version, size_t vlen, struct error *err)
+int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t nlen, char *version,
+			  size_t vlen, struct error *err)
 {
 	const char *field =
-		strcmp(kind, "models") == 0 ? "properties.model" : "properties.environmentId";
+	    strcmp(kind, "models") == 0 ? "properties.model" : "properties.environmentId";
 	const char *n = NULL, *v = NULL, *colon;
 	size_t nl = 0;
 
@@ -693,8 +692,8 @@ long codec_iso_duration_ms(const char *s)
 static int deployment_ref(const cJSON *p, const char *key, const char *kind, char *name,
 			  size_t nlen, char *version, size_t vlen, struct error *err)
 {
-	const char *field = strcmp(kind, "models") == 0 ? "properties.model"
-							: "properties.environmentId";
+	const char *field =
+	    strcmp(kind, "models") == 0 ? "properties.model" : "properties.environmentId";
 	const char *ref;
 
 	if (get_string(p, key, field, &ref, err) < 0)
@@ -762,9 +761,8 @@ int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct
 	    get_string(p, "description", "properties.description", &desc, err) < 0 ||
 	    deployment_ref(p, "model", "models", out->model_name, sizeof out->model_name,
 			   out->model_version, sizeof out->model_version, err) < 0 ||
-	    deployment_ref(p, "environmentId", "environments", out->env_name,
-			   sizeof out->env_name, out->env_version, sizeof out->env_version,
-			   err) < 0 ||
+	    deployment_ref(p, "environmentId", "environments", out->env_name, sizeof out->env_name,
+			   out->env_version, sizeof out->env_version, err) < 0 ||
 	    code_from_json(p, out, err) < 0 || request_settings_from_json(p, out, err) < 0 ||
 	    opt_kv(p, "environmentVariables", "properties.environmentVariables", &out->variables,
 		   err) < 0 ||
@@ -906,8 +904,8 @@ static int doc_bad(struct doc_reader *r, const char *key)
 			 r->what, key);
 }
 
-static int doc_fixed(struct doc_reader *r, const cJSON *o, const char *key, char *dst,
-		     size_t len, int optional)
+static int doc_fixed(struct doc_reader *r, const cJSON *o, const char *key, char *dst, size_t len,
+		     int optional)
 {
 	const cJSON *m = member(o, key);
 
@@ -1002,8 +1000,8 @@ static int doc_read_env(struct doc_reader *r, const cJSON *o, struct env_version
 	    doc_kv(r, o, "variables", &e->variables) < 0 || doc_kv(r, o, "tags", &e->tags) < 0 ||
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
-	if (!cJSON_IsString(k) || (strcmp(k->valuestring, "native") != 0 &&
-				   strcmp(k->valuestring, "python") != 0))
+	if (!cJSON_IsString(k) ||
+	    (strcmp(k->valuestring, "native") != 0 && strcmp(k->valuestring, "python") != 0))
 		return doc_bad(r, "kind");
 	e->kind = strcmp(k->valuestring, "python") == 0 ? ENV_PYTHON : ENV_NATIVE;
 	if (mods != NULL && modules_from_json(mods, e, r->err) < 0)
@@ -1028,8 +1026,7 @@ static int doc_read_endpoint(struct doc_reader *r, const cJSON *o, struct endpoi
 
 	if (doc_fixed(r, o, "name", ep->name, sizeof ep->name, 0) < 0 ||
 	    doc_fixed(r, o, "primary_key", ep->primary_key, sizeof ep->primary_key, 0) < 0 ||
-	    doc_fixed(r, o, "secondary_key", ep->secondary_key, sizeof ep->secondary_key, 0) <
-		    0 ||
+	    doc_fixed(r, o, "secondary_key", ep->secondary_key, sizeof ep->secondary_key, 0) < 0 ||
 	    doc_heap(r, o, "description", &ep->description) < 0 ||
 	    doc_traffic(r, o, "traffic", &ep->traffic) < 0 ||
 	    doc_traffic(r, o, "mirror", &ep->mirror) < 0 || doc_kv(r, o, "tags", &ep->tags) < 0 ||
@@ -1079,7 +1076,7 @@ static int doc_rule(struct doc_reader *r, int rc)
 }
 
 /* Loads one array KEY of DOC, item by item, through the rules. */
-#define DOC_LOAD(key, type, reader, put, cleanup)                                                 \
+#define DOC_LOAD(key, type, reader, put, cleanup)                                                  \
 	do {                                                                                       \
 		const cJSON *arr_ = member(doc, key), *it_;                                        \
 		size_t i_ = 0;                                                                     \
@@ -1111,8 +1108,7 @@ static int put_loaded_deployment(struct workspace *ws, const struct deployment *
 	return workspace_deployment_set_state(ws, d->endpoint, d->name, d->state, d->error);
 }
 
-static int put_loaded_endpoint(struct workspace *ws, const struct endpoint *ep,
-			       struct error *err)
+static int put_loaded_endpoint(struct workspace *ws, const struct endpoint *ep, struct error *err)
 {
 	struct endpoint bare = *ep;
 

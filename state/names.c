@@ -77,16 +77,15 @@ int names_check_version(const char *version, const char *field, struct error *er
 	n = strnlen(version, RESOURCE_VERSION_MAX + 1);
 	printable(version, shown, sizeof shown);
 	if (n > RESOURCE_VERSION_MAX)
-		return error_set(err, 400, "ValidationError",
-				 "%s '%s' must be at most %d digits", field, shown,
-				 RESOURCE_VERSION_MAX);
+		return error_set(err, 400, "ValidationError", "%s '%s' must be at most %d digits",
+				 field, shown, RESOURCE_VERSION_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!is_digit(version[i]))
 			return error_set(err, 400, "ValidationError",
 					 "%s '%s' must be a positive integer", field, shown);
 	if (version[0] == '0')
 		return error_set(err, 400, "ValidationError",
-				 "%s '%s' must be a positive integer without leading zeros",
-				 field, shown);
+				 "%s '%s' must be a positive integer without leading zeros", field,
+				 shown);
 	return 0;
 }

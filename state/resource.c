@@ -11,27 +11,25 @@ struct enum_name {
 };
 
 static const struct enum_name model_types[] = {
-	{"xgboost", MODEL_XGBOOST},
-	{"linear", MODEL_LINEAR},
-	{"mlp", MODEL_MLP},
-	{"custom_model", MODEL_CUSTOM},
-	{"CustomModel", MODEL_CUSTOM}, /* Azure's spelling, parse only */
+    {"xgboost", MODEL_XGBOOST},	    {"linear", MODEL_LINEAR},	   {"mlp", MODEL_MLP},
+    {"custom_model", MODEL_CUSTOM}, {"CustomModel", MODEL_CUSTOM}, /* Azure's spelling, parse only
+								    */
 };
 
 static const struct enum_name env_kinds[] = {
-	{"native", ENV_NATIVE},
-	{"python", ENV_PYTHON},
+    {"native", ENV_NATIVE},
+    {"python", ENV_PYTHON},
 };
 
 static const struct enum_name auth_modes[] = {
-	{"Key", AUTH_KEY},
-	{"AMLToken", AUTH_AMLTOKEN},
-	{"aml_token", AUTH_AMLTOKEN},
+    {"Key", AUTH_KEY},
+    {"AMLToken", AUTH_AMLTOKEN},
+    {"aml_token", AUTH_AMLTOKEN},
 };
 
 static const struct enum_name prov_states[] = {
-	{"Creating", PROV_CREATING},   {"Updating", PROV_UPDATING}, {"Scaling", PROV_SCALING},
-	{"Succeeded", PROV_SUCCEEDED}, {"Failed", PROV_FAILED},     {"Deleting", PROV_DELETING},
+    {"Creating", PROV_CREATING},   {"Updating", PROV_UPDATING}, {"Scaling", PROV_SCALING},
+    {"Succeeded", PROV_SUCCEEDED}, {"Failed", PROV_FAILED},	{"Deleting", PROV_DELETING},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

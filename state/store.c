@@ -123,8 +123,7 @@ static int write_synced(const char *tmp, const void *data, size_t len, int mode)
 	return close(fd);
 }
 
-int store_write_atomic(const char *path, const void *data, size_t len, int mode,
-		       struct error *err)
+int store_write_atomic(const char *path, const void *data, size_t len, int mode, struct error *err)
 {
 	char tmp[PATH_MAX];
 
@@ -350,7 +349,7 @@ int store_save(struct store *s, const struct workspace *ws, struct error *err)
 static void base64url(const unsigned char *in, size_t n, char *out)
 {
 	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i += 3) {

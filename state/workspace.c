@@ -89,14 +89,14 @@ static void drop(void *arr, size_t *n, size_t sz, size_t i)
 }
 
 /* Copies n elements with copy() into a fresh array; the count copied goes in *done. */
-#define CLONE_ARRAY(dst, ndst, src, nsrc, copyfn)                                               \
-	do {                                                                                   \
-		(dst) = calloc((nsrc) + 1, sizeof *(dst));                                     \
-		if ((dst) == NULL)                                                             \
-			goto fail;                                                             \
-		for (size_t i_ = 0; i_ < (nsrc); i_++, (ndst)++)                               \
-			if (copyfn(&(dst)[i_], &(src)[i_]) < 0)                                \
-				goto fail;                                                     \
+#define CLONE_ARRAY(dst, ndst, src, nsrc, copyfn)                                                  \
+	do {                                                                                       \
+		(dst) = calloc((nsrc) + 1, sizeof *(dst));                                         \
+		if ((dst) == NULL)                                                                 \
+			goto fail;                                                                 \
+		for (size_t i_ = 0; i_ < (nsrc); i_++, (ndst)++)                                   \
+			if (copyfn(&(dst)[i_], &(src)[i_]) < 0)                                    \
+				goto fail;                                                         \
 	} while (0)
 
 struct workspace *workspace_clone(const struct workspace *ws)
@@ -183,9 +183,8 @@ static ssize_t model_index(const struct workspace *ws, const char *name, const c
 			continue;
 		if (version != NULL && strcmp(ws->models[i].version, version) == 0)
 			return (ssize_t)i;
-		if (version == NULL &&
-		    (best < 0 || version_num(ws->models[i].version) >
-				     version_num(ws->models[best].version)))
+		if (version == NULL && (best < 0 || version_num(ws->models[i].version) >
+							version_num(ws->models[best].version)))
 			best = (ssize_t)i;
 	}
 	return version == NULL ? best : -1;
@@ -210,8 +209,8 @@ static int same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static int model_check(const struct workspace *ws, const struct model_version *mv,
-		       ssize_t old, struct error *err)
+static int model_check(const struct workspace *ws, const struct model_version *mv, ssize_t old,
+		       struct error *err)
 {
 	const struct model_version *o;
 	const struct deployment *d;
@@ -379,14 +378,12 @@ static ssize_t env_index(const struct workspace *ws, const char *name, const cha
 	return version == NULL ? best : -1;
 }
 
-void workspace_env_next_version(const struct workspace *ws, const char *name, char *buf,
-				size_t len)
+void workspace_env_next_version(const struct workspace *ws, const char *name, char *buf, size_t len)
 {
 	unsigned long long max = 0;
 
 	for (size_t i = 0; i < ws->nenvs; i++)
-		if (strcmp(ws->envs[i].name, name) == 0 &&
-		    version_num(ws->envs[i].version) > max)
+		if (strcmp(ws->envs[i].name, name) == 0 && version_num(ws->envs[i].version) > max)
 			max = version_num(ws->envs[i].version);
 	next_version(max, buf, len);
 }
@@ -423,8 +420,7 @@ static int env_check(const struct workspace *ws, const struct env_version *ev, s
 	return 0;
 }
 
-int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created,
-		      struct error *err)
+int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created, struct error *err)
 {
 	struct env_version copy, *slot;
 	ssize_t old;
@@ -531,8 +527,7 @@ static int traffic_entries_check(const struct workspace *ws, const char *ep,
 	return 0;
 }
 
-static int mirror_check(const struct traffic *live, const struct traffic *mirror,
-			struct error *err)
+static int mirror_check(const struct traffic *live, const struct traffic *mirror, struct error *err)
 {
 	const char *target = NULL;
 
@@ -564,8 +559,7 @@ static int traffic_rules_check(const struct workspace *ws, const char *ep,
 	int sum;
 
 	if (traffic_entries_check(ws, ep, live, "properties.traffic", 100, err) < 0 ||
-	    traffic_entries_check(ws, ep, mirror, "properties.mirrorTraffic", MIRROR_MAX, err) <
-		    0)
+	    traffic_entries_check(ws, ep, mirror, "properties.mirrorTraffic", MIRROR_MAX, err) < 0)
 		return -1;
 	sum = traffic_sum(live);
 	if (sum != 0 && sum != 100)
@@ -759,10 +753,11 @@ static int deployment_code_check(const struct deployment *d, const struct model_
 	if (m->type != MODEL_CUSTOM)
 		return 0;
 	if (e->kind != ENV_PYTHON)
-		return error_set(err, 400, "ValidationError",
-				 "properties.environmentId: model %s:%s is custom_model and needs a "
-				 "python environment; %s:%s is native",
-				 m->name, m->version, e->name, e->version);
+		return error_set(
+		    err, 400, "ValidationError",
+		    "properties.environmentId: model %s:%s is custom_model and needs a "
+		    "python environment; %s:%s is native",
+		    m->name, m->version, e->name, e->version);
 	if (d->code_dir == NULL || d->code_dir[0] != '/')
 		return error_set(err, 400, "ValidationError",
 				 "properties.codeConfiguration.codeId must be an absolute "

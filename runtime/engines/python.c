@@ -42,11 +42,11 @@ __asm__(".pushsection .rodata\n"
 	".popsection\n");
 extern const char python_worker_py[];
 
-#define FRAME_MAX (64u << 20)   /* type byte + payload, both directions */
-#define LOG_LINE_MAX 4096       /* longer output lines are split */
+#define FRAME_MAX (64u << 20)	/* type byte + payload, both directions */
+#define LOG_LINE_MAX 4096	/* longer output lines are split */
 #define START_TIMEOUT_MS 300000 /* import + init() */
-#define STOP_GRACE_MS 500       /* per step: EOF, then SIGTERM, then SIGKILL */
-#define CRASH_REAP_MS 200       /* wait for a worker whose pipe closed */
+#define STOP_GRACE_MS 500	/* per step: EOF, then SIGTERM, then SIGKILL */
+#define CRASH_REAP_MS 200	/* wait for a worker whose pipe closed */
 #define BACKOFF_MAX_MS 30000
 #define REASON_MAX 512
 
@@ -372,7 +372,7 @@ static void *worker_log_main(void *arg)
 	ssize_t r;
 
 	while (open > 0) {
-		n = poll(p, 2, 100);
+		n = poll(p, 2, atomic_load(&w->reaped) ? 100 : 1000);
 		if (n == 0 && atomic_load(&w->reaped))
 			break;
 		if (n < 0 && errno != EINTR)
@@ -471,7 +471,7 @@ static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, co
 	for (int i = 1; i < 5; i++)
 		posix_spawn_file_actions_adddup2(fa, child[i], i);
 	posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					     POSIX_SPAWN_SETSIGDEF);
+					 POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(at, 0);
 	posix_spawnattr_setsigmask(at, &none);
 	posix_spawnattr_setsigdefault(at, &def);
@@ -486,8 +486,8 @@ static int worker_spawn(struct pyengine *e, struct worker *w)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 
-	if ((e->src && pipe_pair(in, 0) != 0) || pipe_pair(out, 1) != 0 ||
-	    pipe_pair(err, 1) != 0 || pipe_pair(req, 0) != 0 || pipe_pair(rep, 1) != 0) {
+	if ((e->src && pipe_pair(in, 0) != 0) || pipe_pair(out, 1) != 0 || pipe_pair(err, 1) != 0 ||
+	    pipe_pair(req, 0) != 0 || pipe_pair(rep, 1) != 0) {
 		snprintf(w->fail, sizeof w->fail, "cannot create pipes: %s", strerror(errno));
 		goto out;
 	}
@@ -657,8 +657,9 @@ static void start_wait(struct pyengine *e, struct worker **ws, int n, int *ok)
 		if (atomic_load(&e->stopping) || now_ms() >= deadline) {
 			for (int j = 0; j < m; j++) {
 				snprintf(ws[idx[j]]->fail, sizeof ws[idx[j]]->fail, "%s",
-					 atomic_load(&e->stopping) ? "engine stopping"
-								   : "init() did not finish in time");
+					 atomic_load(&e->stopping)
+					     ? "engine stopping"
+					     : "init() did not finish in time");
 				ok[idx[j]] = -1;
 			}
 			return;
@@ -779,6 +780,10 @@ static void *supervisor_main(void *arg)
 		need = e->target - live_count(e);
 		if (gone != NULL || (need > 0 && now_ms() >= e->retry_at)) {
 			pthread_mutex_unlock(&e->lock);
+			for (struct worker *w = gone; w != NULL; w = w->next)
+				if (w->state == W_RETIRE)
+					elog(e, "stopping worker %d (pid %d): pool shrinks", w->id,
+					     (int)w->pid);
 			if (gone != NULL)
 				workers_stop(gone);
 			else
@@ -845,10 +850,10 @@ static const struct reply_kind {
 	int status;
 	const char *code;
 } reply_kinds[] = {
-	{'O', 200, NULL},		    /* run()'s value, JSON-encoded */
-	{'E', 424, "ScoringScriptFailed"}, /* run() raised */
-	{'N', 424, "ScoringScriptFailed"}, /* value not JSON-encodable */
-	{'B', 400, "BadInput"},		    /* body not UTF-8 */
+    {'O', 200, NULL},		       /* run()'s value, JSON-encoded */
+    {'E', 424, "ScoringScriptFailed"}, /* run() raised */
+    {'N', 424, "ScoringScriptFailed"}, /* value not JSON-encodable */
+    {'B', 400, "BadInput"},	       /* body not UTF-8 */
 };
 
 static const struct reply_kind *reply_find(char type)
@@ -1111,7 +1116,7 @@ static int check_config(const struct engine_config *cfg, struct error *err)
 		return error_set(err, 400, "ValidationError", "at most %d workers",
 				 PYTHON_MAX_WORKERS);
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->code_dir, cfg->scoring_script) >=
-		    sizeof path ||
+		sizeof path ||
 	    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return error_set(err, 500, "DeploymentFailed", "scoring script %s not found in %s",
 				 cfg->scoring_script, cfg->code_dir);
@@ -1236,9 +1241,9 @@ static int py_features(const void *impl)
 }
 
 const struct engine_ops python_engine_ops = {
-	.load = py_load,
-	.score = py_score,
-	.resize = py_resize,
-	.features = py_features,
-	.free = py_free,
+    .load = py_load,
+    .score = py_score,
+    .resize = py_resize,
+    .features = py_features,
+    .free = py_free,
 };

@@ -43,6 +43,12 @@ def send_text(kind, text):
     send(kind, text.encode("utf-8", "replace"))
 
 
+def print_user_traceback(ex):
+    """The traceback without this module's own frame on top."""
+    tb = ex.__traceback__.tb_next if ex.__traceback__ is not None else None
+    traceback.print_exception(type(ex), ex, tb)
+
+
 def describe(ex):
     text = str(ex)
     return type(ex).__name__ + (": " + text if text else "")
@@ -111,7 +117,7 @@ def serve_one(run, with_headers, headers, body):
     try:
         result = run(raw, request_headers=headers) if with_headers else run(raw)
     except Exception as ex:
-        traceback.print_exc()
+        print_user_traceback(ex)
         send_text(T_RUN_FAILED, "run() raised " + describe(ex))
         return
     try:
@@ -141,7 +147,7 @@ def main(argv):
     try:
         module.init()
     except BaseException as ex:
-        traceback.print_exc()
+        print_user_traceback(ex)
         send_text(T_INIT_FAILED, "init() raised " + describe(ex))
         return 1
     run = module.run

@@ -35,8 +35,8 @@ static void test_random_key(void **state)
 	assert_int_equal(auth_random_key(a, sizeof a), 0);
 	assert_int_equal(auth_random_key(b, sizeof b), 0);
 	assert_int_equal(strlen(a), 43);
-	assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-			 43);
+	assert_int_equal(
+	    strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
 	assert_false(auth_equal(a, b));
 	assert_int_equal(auth_random_key(small, sizeof small), -1);
 }
@@ -45,9 +45,8 @@ static void issue(char *tok, const char *ep, uint32_t gen, int64_t now, int ttl)
 {
 	struct error err;
 
-	assert_int_equal(auth_token_issue(secret, SECRET_LEN, ep, gen, now, ttl, tok,
-					  AUTH_TOKEN_MAX, &err),
-			 0);
+	assert_int_equal(
+	    auth_token_issue(secret, SECRET_LEN, ep, gen, now, ttl, tok, AUTH_TOKEN_MAX, &err), 0);
 }
 
 static void expect_fail(const char *tok, const char *ep, uint32_t gen, int64_t now,
@@ -70,9 +69,10 @@ static void test_round_trip(void **state)
 	(void)state;
 	issue(tok, "my-endpoint", 3, NOW, 0);
 	assert_int_equal(strncmp(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37), 0);
-	assert_int_equal(auth_token_verify(secret, SECRET_LEN, tok, "my-endpoint", 3, NOW, &err), 0);
+	assert_int_equal(auth_token_verify(secret, SECRET_LEN, tok, "my-endpoint", 3, NOW, &err),
+			 0);
 	assert_int_equal(
-		auth_token_verify(secret, SECRET_LEN, tok, "my-endpoint", 3, NOW + 3599, &err), 0);
+	    auth_token_verify(secret, SECRET_LEN, tok, "my-endpoint", 3, NOW + 3599, &err), 0);
 	assert_int_equal(auth_token_expiry(tok, &exp), 0);
 	assert_int_equal(exp, NOW + AUTH_TOKEN_TTL);
 }
@@ -112,9 +112,8 @@ static void test_wrong_secret(void **state)
 
 	(void)state;
 	issue(tok, "my-endpoint", 1, NOW, 60);
-	assert_int_equal(auth_token_verify(other, sizeof other - 1, tok, "my-endpoint", 1, NOW,
-					   &err),
-			 -1);
+	assert_int_equal(
+	    auth_token_verify(other, sizeof other - 1, tok, "my-endpoint", 1, NOW, &err), -1);
 	assert_string_equal(err.message, "bad signature");
 }
 
@@ -162,11 +161,11 @@ static void test_issue_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_equal),	       cmocka_unit_test(test_random_key),
-		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_tamper),
-		cmocka_unit_test(test_wrong_secret),   cmocka_unit_test(test_expiry),
-		cmocka_unit_test(test_wrong_endpoint), cmocka_unit_test(test_wrong_generation),
-		cmocka_unit_test(test_issue_errors),
+	    cmocka_unit_test(test_equal),	   cmocka_unit_test(test_random_key),
+	    cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_wrong_secret),   cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_wrong_endpoint), cmocka_unit_test(test_wrong_generation),
+	    cmocka_unit_test(test_issue_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

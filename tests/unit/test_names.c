@@ -14,25 +14,25 @@ struct name_case {
 };
 
 static const struct name_case names[] = {
-	{"abc", 1},
-	{"blue", 1},
-	{"my-endpoint-1", 1},
-	{"A1b", 1},
-	{"abcdefghijabcdefghijabcdefghij12", 1}, /* 32 */
-	{"abcdefghijabcdefghijabcdefghij123", 0}, /* 33 */
-	{"ab", 0},
-	{"", 0},
-	{NULL, 0},
-	{"1abc", 0},
-	{"-abc", 0},
-	{"abc-", 0},
-	{"ab--c", 0},
-	{"ab_c", 0},
-	{"ab.c", 0},
-	{"ab c", 0},
-	{"../etc", 0},
-	{"abc/def", 0},
-	{"caf\xc3\xa9", 0},
+    {"abc", 1},
+    {"blue", 1},
+    {"my-endpoint-1", 1},
+    {"A1b", 1},
+    {"abcdefghijabcdefghijabcdefghij12", 1},  /* 32 */
+    {"abcdefghijabcdefghijabcdefghij123", 0}, /* 33 */
+    {"ab", 0},
+    {"", 0},
+    {NULL, 0},
+    {"1abc", 0},
+    {"-abc", 0},
+    {"abc-", 0},
+    {"ab--c", 0},
+    {"ab_c", 0},
+    {"ab.c", 0},
+    {"ab c", 0},
+    {"../etc", 0},
+    {"abc/def", 0},
+    {"caf\xc3\xa9", 0},
 };
 
 static void test_names_table(void **state)
@@ -67,9 +67,20 @@ static void test_name_reason(void **state)
 }
 
 static const struct name_case versions[] = {
-	{"1", 1},  {"2", 1},	 {"10", 1},	 {"123456789012345", 1}, {"1234567890123456", 0},
-	{"0", 0},  {"01", 0},	 {"", 0},	 {NULL, 0},		 {"-1", 0},
-	{"1.0", 0}, {"v1", 0},	 {"1a", 0},	 {" 1", 0},
+    {"1", 1},
+    {"2", 1},
+    {"10", 1},
+    {"123456789012345", 1},
+    {"1234567890123456", 0},
+    {"0", 0},
+    {"01", 0},
+    {"", 0},
+    {NULL, 0},
+    {"-1", 0},
+    {"1.0", 0},
+    {"v1", 0},
+    {"1a", 0},
+    {" 1", 0},
 };
 
 static void test_versions_table(void **state)
@@ -90,9 +101,9 @@ static void test_versions_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_table),
-		cmocka_unit_test(test_name_reason),
-		cmocka_unit_test(test_versions_table),
+	    cmocka_unit_test(test_names_table),
+	    cmocka_unit_test(test_name_reason),
+	    cmocka_unit_test(test_versions_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,7 +27,7 @@
 #define LOG_MAX (1 << 20)
 
 static char code_dir[PATH_MAX];
-static char model_file[PATH_MAX];
+static char model_file[PATH_MAX + 32];
 
 /* ---- log capture ---- */
 
@@ -154,16 +154,16 @@ static struct fixture *fixture_new(const char *script, int workers, int timeout_
 	f->log.text = calloc(1, LOG_MAX);
 	assert_non_null(f->log.text);
 	f->cfg = (struct engine_config){
-		.type = MODEL_CUSTOM,
-		.model_path = model_file,
-		.python = PYTHON,
-		.code_dir = code_dir,
-		.scoring_script = script,
-		.env = env,
-		.workers = workers,
-		.timeout_ms = timeout_ms,
-		.log = log_line,
-		.log_ctx = &f->log,
+	    .type = MODEL_CUSTOM,
+	    .model_path = model_file,
+	    .python = PYTHON,
+	    .code_dir = code_dir,
+	    .scoring_script = script,
+	    .env = env,
+	    .workers = workers,
+	    .timeout_ms = timeout_ms,
+	    .log = log_line,
+	    .log_ctx = &f->log,
 	};
 	return f;
 }
@@ -178,6 +178,8 @@ static void fixture_load(struct fixture *f)
 static void fixture_free(struct fixture *f)
 {
 	python_engine_ops.free(f->e);
+	if (getenv("MLDECK_TEST_LOG") != NULL)
+		fprintf(stderr, "--- engine log\n%s", f->log.text);
 	free(f->log.text);
 	pthread_mutex_destroy(&f->log.lock);
 	free(f);
@@ -230,7 +232,7 @@ static void expect_ok(struct fixture *f, const char *body)
 static void test_echo(void **state)
 {
 	struct fixture *f = fixture_new("echo.py", 1, 5000);
-	char dir[PATH_MAX];
+	char dir[PATH_MAX + 8];
 	int status;
 	cJSON *j;
 
@@ -374,8 +376,8 @@ static void test_init_raises(void **state)
 	(void)state;
 	f->e = python_engine_ops.load(&f->cfg, &f->err);
 	assert_null(f->e);
-	assert_non_null(strstr(f->err.message,
-			       "init() raised RuntimeError: cannot load model: weights.bin missing"));
+	assert_non_null(strstr(
+	    f->err.message, "init() raised RuntimeError: cannot load model: weights.bin missing"));
 	assert_true(log_has(&f->log, "Traceback"));
 	assert_int_equal(child_count(), 0);
 	fixture_free(f);
@@ -564,21 +566,21 @@ int main(void)
 	const char *src = getenv("MLDECK_SRC");
 	char path[PATH_MAX];
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_echo),
-		cmocka_unit_test(test_headers),
-		cmocka_unit_test(test_stdout_in_log),
-		cmocka_unit_test(test_run_raises),
-		cmocka_unit_test(test_hang_times_out),
-		cmocka_unit_test(test_crash_replaced),
-		cmocka_unit_test(test_not_json),
-		cmocka_unit_test(test_bad_utf8),
-		cmocka_unit_test(test_init_raises),
-		cmocka_unit_test(test_missing_module),
-		cmocka_unit_test(test_concurrent),
-		cmocka_unit_test(test_resize),
-		cmocka_unit_test(test_replacement_backoff),
-		cmocka_unit_test(test_sklearn_logistic),
-		cmocka_unit_test(test_free_reaps_everything),
+	    cmocka_unit_test(test_echo),
+	    cmocka_unit_test(test_headers),
+	    cmocka_unit_test(test_stdout_in_log),
+	    cmocka_unit_test(test_run_raises),
+	    cmocka_unit_test(test_hang_times_out),
+	    cmocka_unit_test(test_crash_replaced),
+	    cmocka_unit_test(test_not_json),
+	    cmocka_unit_test(test_bad_utf8),
+	    cmocka_unit_test(test_init_raises),
+	    cmocka_unit_test(test_missing_module),
+	    cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_resize),
+	    cmocka_unit_test(test_replacement_backoff),
+	    cmocka_unit_test(test_sklearn_logistic),
+	    cmocka_unit_test(test_free_reaps_everything),
 	};
 
 	signal(SIGPIPE, SIG_IGN); /* as the runtime does */

@@ -170,7 +170,7 @@ static void test_random_differs(void **state)
 struct swap_ctx {
 	struct router_slot *slot;
 	atomic_int stop;
-	long picks;
+	atomic_long picks;
 };
 
 static void *picker(void *arg)
@@ -188,7 +188,7 @@ static void *picker(void *arg)
 		router_unref(r);
 		n++;
 	}
-	c->picks = n;
+	atomic_fetch_add(&c->picks, n);
 	return NULL;
 }
 
@@ -225,21 +225,18 @@ static void test_concurrent_swap(void **state)
 	atomic_store(&c.stop, 1);
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
+	assert_true(atomic_load(&c.picks) > 0);
 	router_slot_cleanup(&slot);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_90_10),
-		cmocka_unit_test(test_split_50_50),
-		cmocka_unit_test(test_split_100_0),
-		cmocka_unit_test(test_split_33_33_34),
-		cmocka_unit_test(test_pick_edges),
-		cmocka_unit_test(test_all_zero),
-		cmocka_unit_test(test_mirror_share),
-		cmocka_unit_test(test_random_differs),
-		cmocka_unit_test(test_concurrent_swap),
+	    cmocka_unit_test(test_split_90_10),	    cmocka_unit_test(test_split_50_50),
+	    cmocka_unit_test(test_split_100_0),	    cmocka_unit_test(test_split_33_33_34),
+	    cmocka_unit_test(test_pick_edges),	    cmocka_unit_test(test_all_zero),
+	    cmocka_unit_test(test_mirror_share),    cmocka_unit_test(test_random_differs),
+	    cmocka_unit_test(test_concurrent_swap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,8 +24,7 @@ static void add_model(struct workspace *ws, const char *name, const char *versio
 	assert_int_equal(workspace_model_put(ws, &m, &created, NULL), 0);
 }
 
-static void add_env(struct workspace *ws, const char *name, const char *version,
-		    enum env_kind kind)
+static void add_env(struct workspace *ws, const char *name, const char *version, enum env_kind kind)
 {
 	struct env_version e;
 
@@ -99,28 +98,28 @@ static void parse_spec(const char *spec, struct traffic *t)
 struct traffic_case {
 	const char *live;
 	const char *mirror; /* NULL: leave */
-	int status;         /* 0 = accepted */
+	int status;	    /* 0 = accepted */
 	const char *needle; /* in the message */
 };
 
 static const struct traffic_case traffic_cases[] = {
-	{"blue=100", NULL, 0, NULL},
-	{"blue=90,green=10", NULL, 0, NULL},
-	{"blue=0,green=0", NULL, 0, NULL},
-	{"", NULL, 0, NULL},
-	{"blue=50,green=40", NULL, 400, "sum"},
-	{"blue=60,green=60", NULL, 400, "sum"},
-	{"blue=101", NULL, 400, "0-100"},
-	{"blue=-1,green=101", NULL, 400, "0-100"},
-	{"blue=100,red=0", NULL, 400, "red"},
-	{"blue=100", "green=10", 0, NULL},
-	{"blue=100", "green=50", 0, NULL},
-	{"blue=100", "green=51", 400, "0-50"},
-	{"blue=100", "blue=10", 400, "live traffic"},
-	{"blue=90,green=10", "green=10", 400, "live traffic"},
-	{"blue=100", "green=10,blue=5", 400, "at most one"},
-	{"blue=100", "green=10,blue=0", 0, NULL},
-	{"blue=100", "red=10", 400, "red"},
+    {"blue=100", NULL, 0, NULL},
+    {"blue=90,green=10", NULL, 0, NULL},
+    {"blue=0,green=0", NULL, 0, NULL},
+    {"", NULL, 0, NULL},
+    {"blue=50,green=40", NULL, 400, "sum"},
+    {"blue=60,green=60", NULL, 400, "sum"},
+    {"blue=101", NULL, 400, "0-100"},
+    {"blue=-1,green=101", NULL, 400, "0-100"},
+    {"blue=100,red=0", NULL, 400, "red"},
+    {"blue=100", "green=10", 0, NULL},
+    {"blue=100", "green=50", 0, NULL},
+    {"blue=100", "green=51", 400, "0-50"},
+    {"blue=100", "blue=10", 400, "live traffic"},
+    {"blue=90,green=10", "green=10", 400, "live traffic"},
+    {"blue=100", "green=10,blue=5", 400, "at most one"},
+    {"blue=100", "green=10,blue=0", 0, NULL},
+    {"blue=100", "red=10", 400, "red"},
 };
 
 static void test_traffic_rules(void **state)
@@ -136,8 +135,8 @@ static void test_traffic_rules(void **state)
 		parse_spec(c->live, &live);
 		if (c->mirror != NULL)
 			parse_spec(c->mirror, &mirror);
-		rc = workspace_endpoint_set_traffic(ws, "ep1", &live,
-						    c->mirror ? &mirror : NULL, &err);
+		rc = workspace_endpoint_set_traffic(ws, "ep1", &live, c->mirror ? &mirror : NULL,
+						    &err);
 		if (c->status == 0) {
 			if (rc != 0)
 				fail_msg("case %zu: %s", i, err.message);
@@ -305,24 +304,24 @@ static void dep_native_python_env(struct deployment *d)
 }
 
 static const struct dep_case dep_cases[] = {
-	{"plain", dep_ok, 0, NULL},
-	{"missing model", dep_no_model, 404, "mo1:9"},
-	{"missing env", dep_no_env, 404, "nope:1"},
-	{"missing endpoint", dep_no_endpoint, 404, "nope"},
-	{"bad name", dep_bad_name, 400, "deployment name"},
-	{"0 instances", dep_instances0, 400, "sku.capacity"},
-	{"65 instances", dep_instances65, 400, "sku.capacity"},
-	{"64 instances", dep_instances64, 0, NULL},
-	{"0 concurrent", dep_conc0, 400, "maxConcurrentRequestsPerInstance"},
-	{"1025 concurrent", dep_conc1025, 400, "maxConcurrentRequestsPerInstance"},
-	{"0 timeout", dep_timeout0, 400, "requestTimeout"},
-	{"big timeout", dep_timeout_big, 400, "requestTimeout"},
-	{"custom on native env", dep_custom_native, 400, "python"},
-	{"custom ok", dep_custom_ok, 0, NULL},
-	{"custom no code", dep_custom_no_code, 400, "codeId"},
-	{"custom no script", dep_custom_no_script, 400, "scoringScript"},
-	{"custom script escapes", dep_custom_escape, 400, "scoringScript"},
-	{"native model, python env", dep_native_python_env, 0, NULL},
+    {"plain", dep_ok, 0, NULL},
+    {"missing model", dep_no_model, 404, "mo1:9"},
+    {"missing env", dep_no_env, 404, "nope:1"},
+    {"missing endpoint", dep_no_endpoint, 404, "nope"},
+    {"bad name", dep_bad_name, 400, "deployment name"},
+    {"0 instances", dep_instances0, 400, "sku.capacity"},
+    {"65 instances", dep_instances65, 400, "sku.capacity"},
+    {"64 instances", dep_instances64, 0, NULL},
+    {"0 concurrent", dep_conc0, 400, "maxConcurrentRequestsPerInstance"},
+    {"1025 concurrent", dep_conc1025, 400, "maxConcurrentRequestsPerInstance"},
+    {"0 timeout", dep_timeout0, 400, "requestTimeout"},
+    {"big timeout", dep_timeout_big, 400, "requestTimeout"},
+    {"custom on native env", dep_custom_native, 400, "python"},
+    {"custom ok", dep_custom_ok, 0, NULL},
+    {"custom no code", dep_custom_no_code, 400, "codeId"},
+    {"custom no script", dep_custom_no_script, 400, "scoringScript"},
+    {"custom script escapes", dep_custom_escape, 400, "scoringScript"},
+    {"native model, python env", dep_native_python_env, 0, NULL},
 };
 
 static void test_deployment_rules(void **state)
@@ -568,18 +567,18 @@ static void test_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_traffic_rules),
-		cmocka_unit_test(test_endpoint_put_checks_traffic),
-		cmocka_unit_test(test_new_deployment_traffic),
-		cmocka_unit_test(test_deployment_rules),
-		cmocka_unit_test(test_deployment_update_state),
-		cmocka_unit_test(test_delete_deployment_rules),
-		cmocka_unit_test(test_delete_endpoint_cascades),
-		cmocka_unit_test(test_asset_in_use),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_env_rules),
-		cmocka_unit_test(test_clone_is_deep),
-		cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_traffic_rules),
+	    cmocka_unit_test(test_endpoint_put_checks_traffic),
+	    cmocka_unit_test(test_new_deployment_traffic),
+	    cmocka_unit_test(test_deployment_rules),
+	    cmocka_unit_test(test_deployment_update_state),
+	    cmocka_unit_test(test_delete_deployment_rules),
+	    cmocka_unit_test(test_delete_endpoint_cascades),
+	    cmocka_unit_test(test_asset_in_use),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_env_rules),
+	    cmocka_unit_test(test_clone_is_deep),
+	    cmocka_unit_test(test_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

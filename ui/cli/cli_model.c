@@ -11,17 +11,31 @@
 
 #define CLI_MODEL_UPLOAD_MAX ((size_t)1 << 30)
 
+/* ".../models/NAME/versions/V" -> "NAME". */
+static void cli_model_fmt_name(const cJSON *node, char *buf, size_t len)
+{
+	const char *s = cJSON_IsString(node) ? node->valuestring : "";
+	const char *v = strstr(s, "/versions/");
+	const char *n = v;
+
+	if (v == NULL)
+		return (void)snprintf(buf, len, "-");
+	while (n > s && n[-1] != '/')
+		n--;
+	snprintf(buf, len, "%.*s", (int)(v - n), n);
+}
+
 static const struct cli_col cli_model_cols[] = {
-	{"NAME", "name", NULL},
-	{"VERSION", "properties.version", NULL},
+	{"NAME", "id", cli_model_fmt_name},
+	{"VERSION", "name", NULL},
 	{"TYPE", "properties.modelType", NULL},
 	{"SIZE", "properties.properties.size", cli_out_fmt_size},
 	{"SHA256", "properties.properties.sha256", cli_out_fmt_short},
 };
 
 static const struct cli_col cli_model_detail[] = {
-	{"name", "name", NULL},
-	{"version", "properties.version", NULL},
+	{"name", "id", cli_model_fmt_name},
+	{"version", "name", NULL},
 	{"type", "properties.modelType", NULL},
 	{"uri", "properties.modelUri", NULL},
 	{"size", "properties.properties.size", cli_out_fmt_size},
@@ -31,15 +45,15 @@ static const struct cli_col cli_model_detail[] = {
 };
 
 static const struct cli_col cli_env_cols[] = {
-	{"NAME", "name", NULL},
-	{"VERSION", "properties.version", NULL},
+	{"NAME", "id", cli_model_fmt_name},
+	{"VERSION", "name", NULL},
 	{"KIND", "properties.environmentKind", NULL},
 	{"PYTHON", "properties.interpreterPath", NULL},
 };
 
 static const struct cli_col cli_env_detail[] = {
-	{"name", "name", NULL},
-	{"version", "properties.version", NULL},
+	{"name", "id", cli_model_fmt_name},
+	{"version", "name", NULL},
 	{"kind", "properties.environmentKind", NULL},
 	{"python", "properties.interpreterPath", NULL},
 	{"requires", "properties.requiredModules", NULL},

@@ -114,21 +114,33 @@ static int call(struct app *a, const char *method, const char *path, const cJSON
 	return -1;
 }
 
-static void set_num(struct table_row *r, int col, double v, const char *fmt)
+/* A number cell: decimals digits, "%" appended when pct. */
+static void set_num(struct table_row *r, int col, double v, int decimals, int pct)
 {
 	r->num[col] = v;
 	if (isnan(v))
 		snprintf(r->cell[col], TABLE_CELL, "-");
 	else
-		snprintf(r->cell[col], TABLE_CELL, fmt, v);
+		snprintf(r->cell[col], TABLE_CELL, "%.*f%s", decimals, v, pct ? "%" : "");
+}
+
+/* Copies src into a cell, cut to fit. */
+static void cell_set(char *cell, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= TABLE_CELL)
+		n = TABLE_CELL - 1;
+	memcpy(cell, src, n);
+	cell[n] = '\0';
 }
 
 static void fill_stats(struct table_row *r, int rps, const struct live_stats *s)
 {
-	set_num(r, rps, s ? s->rps : NAN, "%.1f");
-	set_num(r, rps + 1, s ? s->p50 : NAN, "%.1f");
-	set_num(r, rps + 2, s ? s->p99 : NAN, "%.1f");
-	set_num(r, rps + 3, s && !isnan(s->err_rate) ? s->err_rate * 100 : NAN, "%.1f");
+	set_num(r, rps, s ? s->rps : NAN, 1, 0);
+	set_num(r, rps + 1, s ? s->p50 : NAN, 1, 0);
+	set_num(r, rps + 2, s ? s->p99 : NAN, 1, 0);
+	set_num(r, rps + 3, s && !isnan(s->err_rate) ? s->err_rate * 100 : NAN, 1, 0);
 }
 
 /* "blue 90 green 10" */
@@ -178,10 +190,10 @@ int data_load_endpoints(struct app *a)
 			break;
 		r->idx = i++;
 		snprintf(r->key, sizeof r->key, "%s", data_str(e, "name"));
-		snprintf(r->cell[EC_NAME], TABLE_CELL, "%s", r->key);
-		snprintf(r->cell[EC_STATE], TABLE_CELL, "%s", data_str(e, "properties.provisioningState"));
+		cell_set(r->cell[EC_NAME], r->key);
+		cell_set(r->cell[EC_STATE], data_str(e, "properties.provisioningState"));
 		r->style = state_style(r->cell[EC_STATE]);
-		snprintf(r->cell[EC_AUTH], TABLE_CELL, "%s", data_str(e, "properties.authMode"));
+		cell_set(r->cell[EC_AUTH], data_str(e, "properties.authMode"));
 		traffic_text(member(e, "properties.traffic"), r->cell[EC_TRAFFIC], TABLE_CELL);
 	}
 	replace_doc(a, KEYS_SCR_ENDPOINTS, doc);
@@ -271,7 +283,7 @@ int data_load_deployments(struct app *a)
 			break;
 		r->idx = i;
 		snprintf(r->key, sizeof r->key, "%s", a->dep.name[i]);
-		snprintf(r->cell[DC_NAME], TABLE_CELL, "%s", r->key);
+		cell_set(r->cell[DC_NAME], r->key);
 		snprintf(r->cell[DC_STATE], TABLE_CELL, "%s",
 			 data_str(e, "properties.provisioningState"));
 		r->style = state_style(r->cell[DC_STATE]);
@@ -302,8 +314,8 @@ static void add_versions(struct app *a, struct table *t, const char *kind, const
 		}
 		r->idx = cJSON_GetArraySize(all);
 		cJSON_AddItemToArray(all, v);
-		snprintf(r->cell[0], TABLE_CELL, "%s", name);
-		snprintf(r->cell[1], TABLE_CELL, "%s", data_str(v, "name"));
+		cell_set(r->cell[0], name);
+		cell_set(r->cell[1], data_str(v, "name"));
 		r->num[1] = strtod(r->cell[1], NULL);
 		snprintf(r->key, sizeof r->key, "%s:%s", name, r->cell[1]);
 	}
@@ -359,10 +371,10 @@ int data_load_models(struct app *a)
 		const cJSON *v = cJSON_GetArrayItem(a->docs[KEYS_SCR_MODELS], r->idx);
 		const char *size = data_str(v, "properties.properties.size");
 
-		snprintf(r->cell[2], TABLE_CELL, "%s", data_str(v, "properties.modelType"));
-		snprintf(r->cell[3], TABLE_CELL, "%s", size);
+		cell_set(r->cell[2], data_str(v, "properties.modelType"));
+		cell_set(r->cell[3], size);
 		r->num[3] = size[0] ? strtod(size, NULL) : NAN;
-		snprintf(r->cell[4], TABLE_CELL, "%s", data_str(v, "properties.description"));
+		cell_set(r->cell[4], data_str(v, "properties.description"));
 	}
 	return 0;
 }
@@ -377,7 +389,7 @@ int data_load_envs(struct app *a)
 		struct table_row *r = &t->rows[i];
 		const cJSON *v = cJSON_GetArrayItem(a->docs[KEYS_SCR_ENVS], r->idx);
 
-		snprintf(r->cell[2], TABLE_CELL, "%s", data_str(v, "properties.environmentKind"));
+		cell_set(r->cell[2], data_str(v, "properties.environmentKind"));
 		modules_text(v, r->cell[3], TABLE_CELL);
 	}
 	return 0;
@@ -396,12 +408,12 @@ void data_load_profiles(struct app *a)
 			break;
 		r->idx = (int)i;
 		snprintf(r->key, sizeof r->key, "%s", p->name);
-		snprintf(r->cell[0], TABLE_CELL, "%s", strcmp(p->name, a->prof.name) ? "" : "*");
-		snprintf(r->cell[1], TABLE_CELL, "%s", p->name);
-		snprintf(r->cell[2], TABLE_CELL, "%s", p->backend);
-		snprintf(r->cell[3], TABLE_CELL, "%s", p->url);
-		snprintf(r->cell[4], TABLE_CELL, "%s", p->readonly ? "yes" : "");
-		snprintf(r->cell[5], TABLE_CELL, "%s", p->theme);
+		cell_set(r->cell[0], strcmp(p->name, a->prof.name) ? "" : "*");
+		cell_set(r->cell[1], p->name);
+		cell_set(r->cell[2], p->backend);
+		cell_set(r->cell[3], p->url);
+		cell_set(r->cell[4], p->readonly ? "yes" : "");
+		cell_set(r->cell[5], p->theme);
 	}
 	table_rebuild(t);
 }
@@ -418,9 +430,9 @@ void data_load_themes(struct app *a)
 
 		if (r == NULL)
 			break;
-		snprintf(r->key, sizeof r->key, "%s", names[i]);
-		snprintf(r->cell[0], TABLE_CELL, "%s", strcmp(names[i], a->theme.name) ? "" : "*");
-		snprintf(r->cell[1], TABLE_CELL, "%s", names[i]);
+		snprintf(r->key, sizeof r->key, "%.63s", names[i]);
+		cell_set(r->cell[0], strcmp(names[i], a->theme.name) ? "" : "*");
+		cell_set(r->cell[1], names[i]);
 	}
 	table_rebuild(t);
 }
@@ -483,8 +495,8 @@ void data_fill_live(struct app *a)
 
 		fill_stats(r, DC_RPS, live_deployment(le, r->key));
 		if (k < a->dep.n) {
-			set_num(r, DC_TRAFFIC, a->dep.pend_live[k], "%.0f%%");
-			set_num(r, DC_MIRROR, a->dep.pend_mirror[k], "%.0f%%");
+			set_num(r, DC_TRAFFIC, a->dep.pend_live[k], 0, 1);
+			set_num(r, DC_MIRROR, a->dep.pend_mirror[k], 0, 1);
 		}
 	}
 	table_rebuild(te);

@@ -1,0 +1,318 @@
+/* cli_misc.c: `mldeck traffic`, `invoke`, `bench` and `profile`. */
+#include "ui/cli/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/loadgen.h"
+#include "ui/cli/cli_endpoint.h"
+
+#define CLI_REQUEST_MAX ((size_t)64 << 20)
+
+static const struct cli_col cli_traffic_cols[] = {
+	{"name", "name", NULL},
+	{"traffic", "properties.traffic", NULL},
+	{"mirror", "properties.mirrorTraffic", NULL},
+	{"state", "properties.provisioningState", NULL},
+};
+
+/* "NAME=PCT" into obj; -1 with msg when malformed. */
+static int cli_traffic_pair(const char *s, cJSON *obj, char *msg, size_t len)
+{
+	const char *eq = strchr(s, '=');
+	char name[128], *end;
+
+	if (eq == NULL || eq == s || (size_t)(eq - s) >= sizeof name)
+		return snprintf(msg, len, "expected NAME=PCT, not \"%s\"", s), -1;
+	snprintf(name, sizeof name, "%.*s", (int)(eq - s), s);
+	errno = 0;
+	long pct = strtol(eq + 1, &end, 10);
+	if (errno != 0 || end == eq + 1 || *end != '\0' || pct < 0 || pct > 100)
+		return snprintf(msg, len, "%s: percentage must be an integer 0-100", s), -1;
+	if (cJSON_GetObjectItemCaseSensitive(obj, name) != NULL)
+		return snprintf(msg, len, "%s given twice", name), -1;
+	cJSON_AddNumberToObject(obj, name, (double)pct);
+	return 0;
+}
+
+/* Builds {"properties":{"traffic":{...},"mirrorTraffic":{...}}}; NULL + msg. */
+static cJSON *cli_traffic_body(const struct cli_args *a, char *msg, size_t len)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON *p = cJSON_AddObjectToObject(body, "properties");
+	const char *mirror = cli_args_get(a, "--mirror");
+
+	if (a->npos > 1) {
+		cJSON *t = cJSON_AddObjectToObject(p, "traffic");
+		for (int i = 1; i < a->npos; i++)
+			if (cli_traffic_pair(a->pos[i], t, msg, len) < 0)
+				goto bad;
+	}
+	if (mirror != NULL) {
+		cJSON *m = cJSON_AddObjectToObject(p, "mirrorTraffic");
+		if (strcmp(mirror, "none") != 0 && cli_traffic_pair(mirror, m, msg, len) < 0)
+			goto bad;
+		/* NAME=0 clears the mirror. */
+		if (m->child != NULL && m->child->valueint == 0)
+			cJSON_DeleteItemFromObject(m, m->child->string);
+	}
+	return body;
+bad:
+	cJSON_Delete(body);
+	return NULL;
+}
+
+static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
+{
+	char msg[256], path[400], e[200];
+	struct error err = {0};
+	cJSON *doc = NULL, *body = NULL;
+	int change = a->npos > 1 || cli_args_has(a, "--mirror");
+
+	if (change && c->g->readonly)
+		return cli_usage(NULL, "read-only mode: traffic would change");
+	if (change && (body = cli_traffic_body(a, msg, sizeof msg)) == NULL)
+		return cli_usage(v, "%s", msg);
+	struct client *cl = cli_client(c, &err);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", cli_esc(e, sizeof e, a->pos[0]));
+	int rc = cl == NULL ? -1 : client_call(cl, change ? "PATCH" : "GET", path, body, &doc, &err);
+	cJSON_Delete(body);
+	if (rc < 0)
+		return cli_fail(&err);
+	return cli_show(c, NULL, 0, cli_traffic_cols,
+			sizeof cli_traffic_cols / sizeof cli_traffic_cols[0], doc);
+}
+
+/* The request body from a file, or stdin for "-" (bounded). */
+static int cli_read_request(const char *path, char **out, size_t *len, struct error *err)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+
+	if (f == NULL)
+		return error_set(err, 400, "BadPath", "--request-file %s: %s", path,
+				 strerror(errno));
+	for (;;) {
+		if (n + 65536 + 1 > cap) {
+			cap = cap ? cap * 2 : 131072;
+			char *d = cap <= CLI_REQUEST_MAX + 131072 ? realloc(buf, cap) : NULL;
+			if (d == NULL)
+				break;
+			buf = d;
+		}
+		size_t r = fread(buf + n, 1, 65536, f);
+		n += r;
+		if (r == 0 || n > CLI_REQUEST_MAX)
+			break;
+	}
+	int bad = ferror(f) || buf == NULL || n > CLI_REQUEST_MAX || !feof(f);
+	if (f != stdin)
+		fclose(f);
+	if (bad) {
+		free(buf);
+		return error_set(err, 400, "BadPath", "--request-file %s: unreadable or over 64 MiB",
+				 path);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int cli_invoke(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
+{
+	char uri[1024], key[4096], chosen[128];
+	const char *file = cli_args_get(a, "--request-file");
+	struct error err = {0};
+	char *body = NULL, *answer = NULL;
+	size_t len = 0, alen = 0;
+	int status = 0;
+	double ms = 0;
+
+	if (file == NULL)
+		return cli_usage(v, "--request-file is required");
+	if (cli_read_request(file, &body, &len, &err) < 0)
+		return cli_usage(v, "%s", err.message);
+	int rc = cli_endpoint_target(c, a->pos[0], uri, sizeof uri, key, sizeof key, &err);
+	if (rc == 0)
+		rc = client_score(c->client, uri, key, cli_args_get(a, "--deployment"), body, len,
+				  &status, &answer, &alen, chosen, sizeof chosen, &ms, &err);
+	memset(key, 0, sizeof key);
+	free(body);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (status >= 200 && status <= 299) {
+		fwrite(answer, 1, alen, stdout);
+		if (alen == 0 || answer[alen - 1] != '\n')
+			fputc('\n', stdout);
+		free(answer);
+		return CLI_OK;
+	}
+	fprintf(stderr, "mldeck: HTTP %d from %s%s%s: %.*s\n", status, uri,
+		chosen[0] ? " deployment " : "", chosen, alen > 500 ? 500 : (int)alen, answer);
+	free(answer);
+	return CLI_FAIL;
+}
+
+static cJSON *cli_bench_json(const struct loadgen_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *st = cJSON_CreateObject();
+	char k[16];
+
+	cJSON_AddNumberToObject(o, "seconds", r->elapsed_s);
+	cJSON_AddNumberToObject(o, "requests", (double)r->completed);
+	cJSON_AddNumberToObject(o, "errors", (double)r->errors);
+	cJSON_AddNumberToObject(o, "requestsPerSecond", r->rps);
+	cJSON_AddNumberToObject(o, "p50Ms", r->p50_ms);
+	cJSON_AddNumberToObject(o, "p90Ms", r->p90_ms);
+	cJSON_AddNumberToObject(o, "p99Ms", r->p99_ms);
+	cJSON_AddNumberToObject(o, "maxMs", r->max_ms);
+	cJSON_AddNumberToObject(o, "meanMs", r->mean_ms);
+	for (int i = 0; i < r->nstatus; i++) {
+		snprintf(k, sizeof k, "%d", r->statuses[i].status);
+		cJSON_AddNumberToObject(st, k, (double)r->statuses[i].count);
+	}
+	cJSON_AddItemToObject(o, "statuses", st);
+	if (r->last_error[0])
+		cJSON_AddStringToObject(o, "lastError", r->last_error);
+	return o;
+}
+
+static void cli_bench_print(const struct loadgen_result *r)
+{
+	printf("requests  %ld in %.2f s, %.1f requests/s, %ld without answer\n", r->completed,
+	       r->elapsed_s, r->rps, r->errors);
+	printf("latency   p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms\n", r->p50_ms,
+	       r->p90_ms, r->p99_ms, r->max_ms);
+	printf("status   ");
+	for (int i = 0; i < r->nstatus; i++)
+		printf(" %d: %ld", r->statuses[i].status, r->statuses[i].count);
+	printf("%s\n", r->nstatus ? "" : " none");
+	if (r->last_error[0])
+		printf("error     %s\n", r->last_error);
+}
+
+/* -c, -d, -n into cfg; CLI_OK or a usage error. */
+static int cli_bench_bounds(const struct cli_verb *v, const struct cli_args *a,
+			    struct loadgen_config *cfg)
+{
+	char msg[200];
+	long conns = 1, secs = 0, reqs = 0;
+
+	if (cli_args_long(a, "-c", 1, 1024, &conns, msg, sizeof msg) < 0 ||
+	    cli_args_long(a, "-d", 1, 86400, &secs, msg, sizeof msg) < 0 ||
+	    cli_args_long(a, "-n", 1, 1000000000L, &reqs, msg, sizeof msg) < 0)
+		return cli_usage(v, "%s", msg);
+	if (secs > 0 && reqs > 0)
+		return cli_usage(v, "give -d SECONDS or -n REQUESTS, not both");
+	cfg->connections = (int)conns;
+	cfg->duration_s = secs > 0 ? (double)secs : (reqs > 0 ? 0.0 : 10.0);
+	cfg->requests = reqs;
+	return CLI_OK;
+}
+
+static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
+{
+	char uri[1024], key[4096];
+	struct loadgen_config cfg = {0};
+	struct loadgen_result r;
+	struct error err = {0};
+	const char *file = cli_args_get(a, "--request-file");
+	char *body = NULL;
+	int rc;
+
+	if (file == NULL)
+		return cli_usage(v, "--request-file is required");
+	if ((rc = cli_bench_bounds(v, a, &cfg)) != CLI_OK)
+		return rc;
+	if (cli_read_request(file, &body, &cfg.body_len, &err) < 0)
+		return cli_usage(v, "%s", err.message);
+	if (cli_endpoint_target(c, a->pos[0], uri, sizeof uri, key, sizeof key, &err) < 0) {
+		free(body);
+		return cli_fail(&err);
+	}
+	cfg.url = uri;
+	cfg.key = key;
+	cfg.body = body;
+	cfg.deployment = cli_args_get(a, "--deployment");
+	struct loadgen *lg = loadgen_new(&cfg, &err);
+	memset(key, 0, sizeof key);
+	free(body);
+	if (lg == NULL || loadgen_run(lg, &err) < 0) {
+		loadgen_free(lg);
+		return cli_fail(&err);
+	}
+	loadgen_snapshot(lg, &r);
+	loadgen_free(lg);
+	if (c->json) {
+		cJSON *o = cli_bench_json(&r);
+		cli_out_json(o);
+		cJSON_Delete(o);
+	} else {
+		cli_bench_print(&r);
+	}
+	return r.completed > 0 ? CLI_OK : CLI_FAIL;
+}
+
+static int cli_profile_list(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
+{
+	struct error err = {0};
+	const struct profile *sel = cli_profile(c, &err);
+
+	(void)v, (void)a;
+	if (c->profiles == NULL)
+		return cli_fail(&err);
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; i < c->profiles->count; i++) {
+		const struct profile *p = &c->profiles->items[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddStringToObject(o, "backend", p->backend);
+		cJSON_AddStringToObject(o, "url", p->url);
+		cJSON_AddStringToObject(o, "workspace", p->workspace);
+		cJSON_AddBoolToObject(o, "readonly", p->readonly);
+		cJSON_AddBoolToObject(o, "selected", p == sel);
+		cJSON_AddItemToArray(arr, o);
+	}
+	static const struct cli_col cols[] = {
+		{"NAME", "name", NULL},       {"BACKEND", "backend", NULL},
+		{"URL", "url", NULL},         {"WORKSPACE", "workspace", NULL},
+		{"READONLY", "readonly", NULL}, {"SELECTED", "selected", NULL},
+	};
+	return cli_show(c, cols, sizeof cols / sizeof cols[0], NULL, 0, arr);
+}
+
+static int cli_profile_use(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
+{
+	struct error err = {0};
+
+	(void)v;
+	if (profile_use(NULL, a->pos[0], &err) < 0)
+		return cli_fail(&err);
+	if (!c->json)
+		printf("Default profile is now %s.\n", a->pos[0]);
+	return CLI_OK;
+}
+
+const struct cli_verb cli_misc_verbs[] = {
+	{"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT]",
+	 "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror; "
+	 "without changes, show it",
+	 "--mirror=", 1, -1, 0},
+	{"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
+	 "score one request (FILE or - for stdin) and print the answer",
+	 "--request-file= --deployment=", 1, 1, 0},
+	{"bench", NULL, cli_bench,
+	 "bench EP --request-file F [-c CONNECTIONS] [-d SECONDS | -n REQUESTS] [--deployment NAME]",
+	 "load an endpoint (keep-alive, default 1 connection for 10 s) and print requests/s, "
+	 "p50/p90/p99/max and status counts",
+	 "--request-file= -c= -d= -n= --deployment=", 1, 1, 0},
+	{"profile", "list", cli_profile_list, "profile list",
+	 "list the profiles of config.ini (and the built-in local)", "", 0, 0, 0},
+	{"profile", "use", cli_profile_use, "profile use NAME",
+	 "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, 0},
+	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+};
