@@ -185,8 +185,8 @@ static int client_http_error(long status, const char *url, const struct client_b
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
 
 	if (cJSON_IsString(msg)) {
-		error_set(err, (int)status, cJSON_IsString(code) ? code->valuestring : "Error", "%s",
-			  msg->valuestring);
+		error_set(err, (int)status, cJSON_IsString(code) ? code->valuestring : "Error",
+			  "%s", msg->valuestring);
 	} else {
 		int n = b->len > 200 ? 200 : (int)b->len;
 		error_set(err, (int)status, "HttpError", "HTTP %ld from %s: %.*s", status, url, n,
@@ -309,8 +309,7 @@ int client_call(struct client *c, const char *method, const char *path, const cJ
 	return rc;
 }
 
-int client_get_text(struct client *c, const char *path, char **out, size_t *len,
-		    struct error *err)
+int client_get_text(struct client *c, const char *path, char **out, size_t *len, struct error *err)
 {
 	char url[CLIENT_URL_MAX];
 	struct client_buf b = {0};
@@ -366,10 +365,9 @@ static double client_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int client_score(struct client *c, const char *scoring_uri, const char *key,
-		 const char *deployment, const char *body, size_t len, int *status, char **out,
-		 size_t *out_len, char *chosen, size_t chosen_len, double *latency_ms,
-		 struct error *err)
+int client_score(struct client *c, const char *scoring_uri, const char *key, const char *deployment,
+		 const char *body, size_t len, int *status, char **out, size_t *out_len,
+		 char *chosen, size_t chosen_len, double *latency_ms, struct error *err)
 {
 	struct client_buf b = {0};
 	struct client_hdr hd = {chosen, chosen_len};

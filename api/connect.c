@@ -12,8 +12,8 @@
 /* Copies s without trailing whitespace (key files end in a newline). */
 static void connect_copy_trimmed(char *dst, size_t len, const char *s, size_t n)
 {
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-			 s[n - 1] == '\t'))
+	while (n > 0 &&
+	       (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	if (n >= len)
 		n = len - 1;
@@ -86,8 +86,7 @@ static int connect_azure_token(struct connect_info *out, struct error *err)
 	return 0;
 }
 
-static int connect_credential(const struct profile *p, struct connect_info *out,
-			      struct error *err)
+static int connect_credential(const struct profile *p, struct connect_info *out, struct error *err)
 {
 	const char *k = getenv("MLDECK_ADMIN_KEY");
 	char path[PROFILE_PATH_MAX + 16];
@@ -128,8 +127,7 @@ int connect_resolve(const struct profile *p, struct connect_info *out, struct er
 	return connect_credential(p, out, err);
 }
 
-struct client *connect_client(const struct profile *p, struct connect_info *info,
-			      struct error *err)
+struct client *connect_client(const struct profile *p, struct connect_info *info, struct error *err)
 {
 	struct connect_info local;
 	struct connect_info *ci = info != NULL ? info : &local;

@@ -21,22 +21,22 @@
 #define LOADGEN_STATUS_MAX 16
 
 struct loadgen_config {
-	const char *url;        /* scoring URI */
-	const char *key;        /* bearer key or token; copied */
+	const char *url;	/* scoring URI */
+	const char *key;	/* bearer key or token; copied */
 	const char *deployment; /* NULL or "" to let the endpoint split traffic */
-	const char *body;       /* request body; copied */
+	const char *body;	/* request body; copied */
 	size_t body_len;
 	int connections;   /* 1..1024, default 1 */
 	double duration_s; /* 0 = no time bound (then requests must be > 0) */
-	long requests;     /* 0 = no count bound */
+	long requests;	   /* 0 = no count bound */
 	long timeout_ms;   /* per request, default 30000 */
 };
 
 struct loadgen_result {
 	double elapsed_s;
 	long completed; /* answers received, any status */
-	long errors;    /* no answer (connection failed, timed out) */
-	double rps;     /* completed / elapsed */
+	long errors;	/* no answer (connection failed, timed out) */
+	double rps;	/* completed / elapsed */
 	double p50_ms, p90_ms, p99_ms, max_ms, mean_ms;
 	int nstatus; /* distinct statuses, ascending */
 	struct {
@@ -44,7 +44,7 @@ struct loadgen_result {
 		long count;
 	} statuses[LOADGEN_STATUS_MAX];
 	char last_error[256]; /* the last transport error, "" if none */
-	int running;          /* 1 while loadgen_run has not returned */
+	int running;	      /* 1 while loadgen_run has not returned */
 };
 
 struct loadgen;

@@ -52,14 +52,14 @@ static int profile_check_any(const char *v, char *msg, size_t len)
 
 #define PROFILE_FIELD(f) offsetof(struct profile, f), sizeof(((struct profile *)0)->f)
 static const struct profile_key profile_keys[] = {
-	{"backend", PROFILE_FIELD(backend), profile_check_backend},
-	{"url", PROFILE_FIELD(url), profile_check_url},
-	{"home", PROFILE_FIELD(home), profile_check_any},
-	{"admin_key_file", PROFILE_FIELD(admin_key_file), profile_check_any},
-	{"workspace", PROFILE_FIELD(workspace), profile_check_any},
-	{"subscription", PROFILE_FIELD(subscription), profile_check_any},
-	{"resource_group", PROFILE_FIELD(resource_group), profile_check_any},
-	{"theme", PROFILE_FIELD(theme), profile_check_any},
+    {"backend", PROFILE_FIELD(backend), profile_check_backend},
+    {"url", PROFILE_FIELD(url), profile_check_url},
+    {"home", PROFILE_FIELD(home), profile_check_any},
+    {"admin_key_file", PROFILE_FIELD(admin_key_file), profile_check_any},
+    {"workspace", PROFILE_FIELD(workspace), profile_check_any},
+    {"subscription", PROFILE_FIELD(subscription), profile_check_any},
+    {"resource_group", PROFILE_FIELD(resource_group), profile_check_any},
+    {"theme", PROFILE_FIELD(theme), profile_check_any},
 };
 
 /* Profile names: 1-63 of letters, digits, '-', '_' and '.'. */
@@ -163,8 +163,9 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 		snprintf((char *)p + k->offset, k->size, "%s", value);
 		return 0;
 	}
-	snprintf(msg, len, "unknown key \"%s\" in a profile (known: backend, url, home, "
-			   "admin_key_file, workspace, subscription, resource_group, theme, readonly)",
+	snprintf(msg, len,
+		 "unknown key \"%s\" in a profile (known: backend, url, home, "
+		 "admin_key_file, workspace, subscription, resource_group, theme, readonly)",
 		 key);
 	return -1;
 }
@@ -199,19 +200,32 @@ static int profile_handler(void *user, const char *section, const char *key, con
 			name++;
 		struct profile *p = NULL;
 		if (!profile_name_ok(name))
-			snprintf(msg, sizeof msg, "bad profile name \"%s\" (letters, digits, - _ .)",
-				 name);
+			snprintf(msg, sizeof msg,
+				 "bad profile name \"%s\" (letters, digits, - _ .)", name);
 		else
 			p = profile_slot(pp->set, name, msg, sizeof msg);
 		rc = p != NULL ? profile_set_key(p, key, value, msg, sizeof msg) : -1;
 	} else {
-		snprintf(msg, sizeof msg, "unknown section [%s] (expected [mldeck] or [profile NAME])",
-			 section);
+		snprintf(msg, sizeof msg,
+			 "unknown section [%s] (expected [mldeck] or [profile NAME])", section);
 		rc = -1;
 	}
 	if (rc < 0 && pp->msg[0] == '\0')
 		snprintf(pp->msg, sizeof pp->msg, "%s", msg);
 	return rc < 0 ? 0 : 1;
+}
+
+/* "~/x" -> "$HOME/x" in place (left alone when it would not fit). */
+static void profile_expand_tilde(char *path, size_t len)
+{
+	const char *home = getenv("HOME");
+	char buf[PROFILE_PATH_MAX];
+
+	if (strncmp(path, "~/", 2) != 0 || home == NULL || home[0] == '\0')
+		return;
+	int n = snprintf(buf, sizeof buf, "%s%s", home, path + 1);
+	if (n > 0 && (size_t)n < len && (size_t)n < sizeof buf)
+		memcpy(path, buf, (size_t)n + 1);
 }
 
 /* Adds the built-in "local" unless the file defined one; fills default homes. */
@@ -228,6 +242,8 @@ static void profile_finish(struct profile_set *set)
 	profile_default_home(home, sizeof home);
 	for (size_t i = 0; i < set->count; i++) {
 		struct profile *p = &set->items[i];
+		profile_expand_tilde(p->home, sizeof p->home);
+		profile_expand_tilde(p->admin_key_file, sizeof p->admin_key_file);
 		if (strcmp(p->backend, "local") == 0 && p->home[0] == '\0')
 			snprintf(p->home, sizeof p->home, "%s", home);
 	}
@@ -246,7 +262,8 @@ int profile_load(struct profile_set *set, const char *path, struct error *err)
 	if (set->path[0] != '\0' && stat(set->path, &st) == 0) {
 		set->file_exists = 1;
 		if (st.st_size > PROFILE_FILE_MAX)
-			return error_set(err, 400, "BadConfig", "%s: file is over 1 MiB", set->path);
+			return error_set(err, 400, "BadConfig", "%s: file is over 1 MiB",
+					 set->path);
 		int line = ini_parse(set->path, profile_handler, &pp);
 		if (line == -1)
 			return error_set(err, 400, "BadConfig", "%s: cannot open: %s", set->path,
@@ -255,7 +272,8 @@ int profile_load(struct profile_set *set, const char *path, struct error *err)
 			return error_set(err, 500, "NoMemory", "%s: out of memory", set->path);
 		if (line > 0)
 			return error_set(err, 400, "BadConfig", "%s:%d: %s", set->path, line,
-					 pp.msg[0] ? pp.msg : "syntax error (expected key = value)");
+					 pp.msg[0] ? pp.msg
+						   : "syntax error (expected key = value)");
 	}
 	profile_finish(set);
 	return 0;
@@ -301,8 +319,8 @@ static int profile_read_file(const char *path, char **data, size_t *len, struct 
 	*len = 0;
 	if (f == NULL)
 		return errno == ENOENT ? 0
-				       : error_set(err, 400, "BadConfig", "%s: cannot open: %s", path,
-						   strerror(errno));
+				       : error_set(err, 400, "BadConfig", "%s: cannot open: %s",
+						   path, strerror(errno));
 	char *buf = malloc(PROFILE_FILE_MAX + 1);
 	size_t n = buf != NULL ? fread(buf, 1, PROFILE_FILE_MAX + 1, f) : 0;
 	int bad = ferror(f);
@@ -342,8 +360,7 @@ static int profile_mkdirs(const char *path, struct error *err)
 	return 0;
 }
 
-static int profile_write_atomic(const char *path, const char *data, size_t len,
-				struct error *err)
+static int profile_write_atomic(const char *path, const char *data, size_t len, struct error *err)
 {
 	char tmp[PROFILE_PATH_MAX + 32];
 
@@ -352,7 +369,8 @@ static int profile_write_atomic(const char *path, const char *data, size_t len,
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL)
-		return error_set(err, 400, "BadConfig", "cannot write %s: %s", tmp, strerror(errno));
+		return error_set(err, 400, "BadConfig", "cannot write %s: %s", tmp,
+				 strerror(errno));
 	int bad = fwrite(data, 1, len, f) != len;
 	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
@@ -462,7 +480,8 @@ int profile_use(const char *path, const char *name, struct error *err)
 	if (profile_load(set, path, err) < 0)
 		goto out;
 	if (set->path[0] == '\0') {
-		error_set(err, 400, "BadConfig", "no configuration path (set HOME or XDG_CONFIG_HOME)");
+		error_set(err, 400, "BadConfig",
+			  "no configuration path (set HOME or XDG_CONFIG_HOME)");
 		goto out;
 	}
 	if (profile_find(set, name) == NULL) {

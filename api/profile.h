@@ -29,7 +29,7 @@ struct profile {
 	char name[PROFILE_NAME_MAX];
 	char backend[16]; /* "local" or "azureml" */
 	char url[512];
-	char home[PROFILE_PATH_MAX];           /* local: runtime home ("" = default) */
+	char home[PROFILE_PATH_MAX];	       /* local: runtime home ("" = default) */
 	char admin_key_file[PROFILE_PATH_MAX]; /* "" = HOME/admin.key */
 	char workspace[PROFILE_NAME_MAX];
 	char subscription[PROFILE_NAME_MAX];

@@ -33,7 +33,8 @@ struct route {
 	const char *method;
 	const char *pattern; /* segments after the workspace; "*" captures */
 	route_fn fn;
-	const char *caps;    /* what each capture is: n(ame) v(ersion) */
+	const char *caps;    /* what each capture is: m(odel) e(nvironment) p (endpoint)
+			      * d(eployment) names, v(ersion) */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -704,7 +705,7 @@ static void endpoint_token(struct call *c)
 	struct error err;
 	char tok[512];
 	int64_t now = (int64_t)time(NULL);
-	const int64_t ttl = 3600;
+	const int64_t ttl = c->rt->token_ttl;
 	cJSON *j;
 
 	if (endpoint_snapshot(c, &ep) < 0)
@@ -888,35 +889,35 @@ static void deployment_logs(struct call *c)
 
 static const struct route routes[] = {
 	{"GET", "models", models_list, ""},
-	{"GET", "models/*", model_container_get, "n"},
-	{"DELETE", "models/*", model_container_delete, "n"},
-	{"GET", "models/*/versions", model_versions_list, "n"},
-	{"POST", "models/*/versions", model_version_post, "n"},
-	{"GET", "models/*/versions/*", model_version_get, "nv"},
-	{"PUT", "models/*/versions/*", model_version_put, "nv"},
-	{"DELETE", "models/*/versions/*", model_version_delete, "nv"},
+	{"GET", "models/*", model_container_get, "m"},
+	{"DELETE", "models/*", model_container_delete, "m"},
+	{"GET", "models/*/versions", model_versions_list, "m"},
+	{"POST", "models/*/versions", model_version_post, "m"},
+	{"GET", "models/*/versions/*", model_version_get, "mv"},
+	{"PUT", "models/*/versions/*", model_version_put, "mv"},
+	{"DELETE", "models/*/versions/*", model_version_delete, "mv"},
 	{"GET", "environments", envs_list, ""},
-	{"GET", "environments/*", env_container_get, "n"},
-	{"DELETE", "environments/*", env_container_delete, "n"},
-	{"GET", "environments/*/versions", env_versions_list, "n"},
-	{"POST", "environments/*/versions", env_version_post, "n"},
-	{"GET", "environments/*/versions/*", env_version_get, "nv"},
-	{"PUT", "environments/*/versions/*", env_version_put, "nv"},
-	{"DELETE", "environments/*/versions/*", env_version_delete, "nv"},
+	{"GET", "environments/*", env_container_get, "e"},
+	{"DELETE", "environments/*", env_container_delete, "e"},
+	{"GET", "environments/*/versions", env_versions_list, "e"},
+	{"POST", "environments/*/versions", env_version_post, "e"},
+	{"GET", "environments/*/versions/*", env_version_get, "ev"},
+	{"PUT", "environments/*/versions/*", env_version_put, "ev"},
+	{"DELETE", "environments/*/versions/*", env_version_delete, "ev"},
 	{"GET", "onlineEndpoints", endpoints_list, ""},
-	{"GET", "onlineEndpoints/*", endpoint_get, "n"},
-	{"PUT", "onlineEndpoints/*", endpoint_put, "n"},
-	{"PATCH", "onlineEndpoints/*", endpoint_patch, "n"},
-	{"DELETE", "onlineEndpoints/*", endpoint_delete, "n"},
-	{"POST", "onlineEndpoints/*/listKeys", endpoint_list_keys, "n"},
-	{"POST", "onlineEndpoints/*/regenerateKeys", endpoint_regenerate_keys, "n"},
-	{"POST", "onlineEndpoints/*/token", endpoint_token, "n"},
-	{"GET", "onlineEndpoints/*/deployments", deployments_list, "n"},
-	{"GET", "onlineEndpoints/*/deployments/*", deployment_get, "nn"},
-	{"PUT", "onlineEndpoints/*/deployments/*", deployment_put, "nn"},
-	{"PATCH", "onlineEndpoints/*/deployments/*", deployment_patch, "nn"},
-	{"DELETE", "onlineEndpoints/*/deployments/*", deployment_delete, "nn"},
-	{"POST", "onlineEndpoints/*/deployments/*/getLogs", deployment_logs, "nn"},
+	{"GET", "onlineEndpoints/*", endpoint_get, "p"},
+	{"PUT", "onlineEndpoints/*", endpoint_put, "p"},
+	{"PATCH", "onlineEndpoints/*", endpoint_patch, "p"},
+	{"DELETE", "onlineEndpoints/*", endpoint_delete, "p"},
+	{"POST", "onlineEndpoints/*/listKeys", endpoint_list_keys, "p"},
+	{"POST", "onlineEndpoints/*/regenerateKeys", endpoint_regenerate_keys, "p"},
+	{"POST", "onlineEndpoints/*/token", endpoint_token, "p"},
+	{"GET", "onlineEndpoints/*/deployments", deployments_list, "p"},
+	{"GET", "onlineEndpoints/*/deployments/*", deployment_get, "pd"},
+	{"PUT", "onlineEndpoints/*/deployments/*", deployment_put, "pd"},
+	{"PATCH", "onlineEndpoints/*/deployments/*", deployment_patch, "pd"},
+	{"DELETE", "onlineEndpoints/*/deployments/*", deployment_delete, "pd"},
+	{"POST", "onlineEndpoints/*/deployments/*/getLogs", deployment_logs, "pd"},
 };
 
 /* Matches segs against pattern; fills captures. 1 on match. */
@@ -939,13 +940,23 @@ static int route_match(const char *pattern, char *const *segs, int n, const char
 
 static int check_captures(struct call *c, const char *kinds)
 {
-	static const char *const fields[] = {"name", "second name", "third name"};
+	static const struct {
+		char kind;
+		const char *field;
+	} fields[] = {{'m', "model name"}, {'e', "environment name"}, {'p', "endpoint name"},
+		      {'d', "deployment name"}};
 	struct error err;
+	size_t k;
 	int i;
 
 	for (i = 0; kinds[i]; i++) {
-		int rc = kinds[i] == 'v' ? names_check_version(c->cap[i], "version", &err)
-					 : names_check(c->cap[i], fields[i], &err);
+		const char *field = "name";
+		int rc;
+		for (k = 0; k < sizeof fields / sizeof fields[0]; k++)
+			if (fields[k].kind == kinds[i])
+				field = fields[k].field;
+		rc = kinds[i] == 'v' ? names_check_version(c->cap[i], "version", &err)
+				     : names_check(c->cap[i], field, &err);
 		if (rc < 0) {
 			reply_err(c, &err);
 			return -1;

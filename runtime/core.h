@@ -39,6 +39,12 @@ struct runtime {
 	int log_fd;
 	int own_log_fd;
 	size_t max_upload;
+	pthread_t housekeeper;
+	int housekeeping;
+	pthread_mutex_t hk_lock;
+	pthread_cond_t hk_cond;
+	int hk_stop;
+	int token_ttl;
 };
 
 /* Writes one event line ("2026-... event: text") to the runtime log. */

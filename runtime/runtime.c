@@ -208,6 +208,24 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* Frees metrics slots too old for any window even when nobody asks for them. */
+static void *housekeeper_main(void *arg)
+{
+	struct runtime *rt = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&rt->hk_lock);
+	while (!rt->hk_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 30;
+		pthread_cond_timedwait(&rt->hk_cond, &rt->hk_lock, &ts);
+		if (!rt->hk_stop)
+			metrics_gc(rt->metrics, metrics_now());
+	}
+	pthread_mutex_unlock(&rt->hk_lock);
+	return NULL;
+}
+
 static int open_log(struct runtime *rt, const char *path, struct error *err)
 {
 	if (path == NULL) {
@@ -305,6 +323,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		return NULL;
 	}
 	pthread_mutex_init(&rt->lock, NULL);
+	pthread_mutex_init(&rt->hk_lock, NULL);
+	pthread_cond_init(&rt->hk_cond, NULL);
 	rt->log_fd = -1;
 	if (parse_listen(o->listen ? o->listen : DEFAULT_LISTEN, rt->host, sizeof rt->host,
 			 &rt->port, err) < 0)
@@ -316,6 +336,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 			  rt->host);
 		goto fail;
 	}
+	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
 	if (open_log(rt, o->log_path, err) < 0)
@@ -328,6 +349,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	}
 	if (start_server(rt, o, err) < 0)
 		goto fail;
+	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
 	rt->codec.ws_prefix = rt->ws_prefix;
 	rt->codec.base_url = rt->url;
 	pthread_mutex_lock(&rt->lock);
@@ -346,6 +368,13 @@ void runtime_stop(struct runtime *rt)
 	if (rt == NULL)
 		return;
 	server_stop(rt->server);
+	if (rt->housekeeping) {
+		pthread_mutex_lock(&rt->hk_lock);
+		rt->hk_stop = 1;
+		pthread_cond_signal(&rt->hk_cond);
+		pthread_mutex_unlock(&rt->hk_lock);
+		pthread_join(rt->housekeeper, NULL);
+	}
 	fleet_free(rt->fleet);
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);
@@ -353,6 +382,8 @@ void runtime_stop(struct runtime *rt)
 	if (rt->own_log_fd)
 		close(rt->log_fd);
 	pthread_mutex_destroy(&rt->lock);
+	pthread_mutex_destroy(&rt->hk_lock);
+	pthread_cond_destroy(&rt->hk_cond);
 	free(rt);
 }
 
@@ -371,6 +402,7 @@ const char *runtime_home(const struct runtime *rt)
 static const char serve_usage[] =
 	"usage: mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
 	"                    [--insecure-listen] [--max-upload BYTES] [--log FILE]\n"
+	"                    [--token-ttl SECONDS]\n"
 	"\n"
 	"Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
 	"  --listen HOST:PORT   address to listen on (default 127.0.0.1:5800; port 0 = any)\n"
@@ -379,7 +411,8 @@ static const char serve_usage[] =
 	"  --workspace NAME     workspace name in resource paths (default local)\n"
 	"  --insecure-listen    allow a non-loopback address without TLS\n"
 	"  --max-upload BYTES   largest raw model upload (default 1 GiB)\n"
-	"  --log FILE           request and event log (default stderr)\n";
+	"  --log FILE           request and event log (default stderr)\n"
+	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -420,6 +453,12 @@ static int serve_args(int argc, char **argv, struct runtime_options *o)
 			if (errno || *end || n == 0)
 				goto bad;
 			o->max_upload = (size_t)n;
+		} else if (!strcmp(a, "--token-ttl")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || n < 1 || n > 86400 * 7)
+				goto bad;
+			o->token_ttl = (int)n;
 		} else
 			goto bad;
 		i++;

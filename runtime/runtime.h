@@ -17,7 +17,7 @@ struct runtime_options {
 	int insecure_listen;    /* allow a non-loopback address without TLS */
 	const char *log_path;   /* request/event log; NULL = stderr */
 	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
-	int threads;            /* 0 = thread per connection */
+	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
 };
 
 struct runtime;

@@ -11,6 +11,7 @@
 #ifndef STATE_ARTIFACT_H
 #define STATE_ARTIFACT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "state/error.h"

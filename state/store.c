@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,24 @@ static int make_layout(const char *home, struct error *err)
 	return 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	if (ftw->level > 0)
+		remove(path);
+	return 0;
+}
+
+/* Uploads and copies a crash interrupted are never part of the state: sweep them. */
+static void sweep_tmp(const char *home)
+{
+	char path[PATH_MAX];
+
+	if (join(path, sizeof path, home, "tmp") == 0)
+		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 struct store *store_open(const char *home, struct error *err)
 {
 	struct store *s;
@@ -215,6 +234,7 @@ struct store *store_open(const char *home, struct error *err)
 		store_close(s);
 		return NULL;
 	}
+	sweep_tmp(home);
 	return s;
 }
 

@@ -33,11 +33,11 @@ static int main_globals(struct cli_globals *g, int argc, char **argv)
 static int main_console(const struct cli_globals *g)
 {
 	struct console_options o = {
-		.profile = g->profile,
-		.readonly = g->readonly,
-		.refresh_ms = g->refresh_ms > 0 ? g->refresh_ms : 1000,
-		.demo = g->demo,
-		.theme = g->theme,
+	    .profile = g->profile,
+	    .readonly = g->readonly,
+	    .refresh_ms = g->refresh_ms > 0 ? g->refresh_ms : 1000,
+	    .demo = g->demo,
+	    .theme = g->theme,
 	};
 
 	return console_run(&o);

@@ -311,7 +311,7 @@ static int read_frame(int fd, int64_t deadline, char *type, char **payload, size
 		return IO_ERR;
 	if ((rc = read_all(fd, (unsigned char *)buf, *len, deadline)) != IO_OK) {
 		free(buf);
-		return rc == IO_EOF ? IO_EOF : rc;
+		return rc;
 	}
 	buf[*len] = '\0';
 	*payload = buf;

@@ -20,14 +20,18 @@
  *   engine fault (no worker can be started). Error bodies are
  *   {"error":{"code":C,"message":M}}. Always fills *out and returns 0, or -1
  *   only when out cannot be filled (no memory).
- * resize: changes the worker count live (1..PYTHON_MAX_WORKERS); new workers
- *   start in the background, excess ones stop once idle.
+ * resize: changes the worker count live (1..PYTHON_MAX_WORKERS). Growing blocks
+ *   until the new workers ran init() (-1, code "ScalingFailed", when one fails:
+ *   the engine keeps retrying in the background with backoff); shrinking
+ *   returns at once and surplus workers stop as soon as they are idle.
  * free: stops and reaps every worker (pipes closed, SIGTERM, SIGKILL after a
  *   short grace), joins its threads. No engine_score may be running.
  *
  * Worker stdout/stderr reach cfg->log line by line as "[worker N stdout] ..."
  * from a reader thread per worker; engine events as "[engine] ...".
- * The caller should ignore SIGPIPE process-wide; writes handle EPIPE anyway.
+ * The caller should ignore SIGPIPE process-wide (writes handle EPIPE anyway)
+ * and must not set SIGCHLD to SIG_IGN: workers are reaped with waitpid.
+ * Workers run in their own process group; a killed worker takes its children.
  */
 #ifndef RUNTIME_ENGINES_PYTHON_H
 #define RUNTIME_ENGINES_PYTHON_H

@@ -369,6 +369,31 @@ static void test_bad_utf8(void **state)
 	fixture_free(f);
 }
 
+/* A body far over the pipe buffer, both ways: the partial read/write paths. */
+static void test_large_body(void **state)
+{
+	struct fixture *f = fixture_new("echo.py", 1, 10000);
+	size_t pad = 3 << 20;
+	char *body = malloc(pad + 32);
+	int status;
+	cJSON *j, *echo;
+
+	(void)state;
+	assert_non_null(body);
+	memcpy(body, "{\"pad\": \"", 9);
+	memset(body + 9, 'x', pad);
+	memcpy(body + 9 + pad, "\"}", 3);
+	fixture_load(f);
+	j = score(f, body, NULL, &status);
+	assert_int_equal(status, 200);
+	echo = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "echo"), "pad");
+	assert_true(cJSON_IsString(echo));
+	assert_int_equal(strlen(echo->valuestring), pad);
+	cJSON_Delete(j);
+	free(body);
+	fixture_free(f);
+}
+
 static void test_init_raises(void **state)
 {
 	struct fixture *f = fixture_new("raise_init.py", 2, 5000);
@@ -574,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_crash_replaced),
 	    cmocka_unit_test(test_not_json),
 	    cmocka_unit_test(test_bad_utf8),
+	    cmocka_unit_test(test_large_body),
 	    cmocka_unit_test(test_init_raises),
 	    cmocka_unit_test(test_missing_module),
 	    cmocka_unit_test(test_concurrent),

@@ -10,10 +10,10 @@
 #define CLI_HELP_SHOWN (-100) /* cli_prepare: help printed, exit 0 */
 
 static const struct cli_verb *const cli_tables[] = {
-	cli_model_verbs,
-	cli_endpoint_verbs,
-	cli_deployment_verbs,
-	cli_misc_verbs,
+    cli_model_verbs,
+    cli_endpoint_verbs,
+    cli_deployment_verbs,
+    cli_misc_verbs,
 };
 
 /* The global options, for parsing and for `mldeck --help`. */
@@ -85,19 +85,20 @@ static int cli_set_version(struct cli_globals *g, const char *v, char *msg, size
 }
 
 static const struct cli_global cli_globals_table[] = {
-	{"--profile", NULL, "NAME", "profile from config.ini (else MLDECK_PROFILE, default_profile, "
-				    "local)", cli_set_profile},
-	{"--output", "-o", "json|table", "output format (default: table on a terminal, else json)",
-	 cli_set_output},
-	{"--readonly", NULL, NULL, "refuse every change", cli_set_readonly},
-	{"--refresh", NULL, "MS", "console refresh period (default 1000)", cli_set_refresh},
-	{"--demo", NULL, NULL, "console: build the demo workspace", cli_set_demo},
-	{"--theme", NULL, "NAME", "console theme (themes/NAME.ini)", cli_set_theme},
-	{"--version", NULL, NULL, "print the version", cli_set_version},
+    {"--profile", NULL, "NAME",
+     "profile from config.ini (else MLDECK_PROFILE, default_profile, "
+     "local)",
+     cli_set_profile},
+    {"--output", "-o", "json|table", "output format (default: table on a terminal, else json)",
+     cli_set_output},
+    {"--readonly", NULL, NULL, "refuse every change", cli_set_readonly},
+    {"--refresh", NULL, "MS", "console refresh period (default 1000)", cli_set_refresh},
+    {"--demo", NULL, NULL, "console: build the demo workspace", cli_set_demo},
+    {"--theme", NULL, "NAME", "console theme (themes/NAME.ini)", cli_set_theme},
+    {"--version", NULL, NULL, "print the version", cli_set_version},
 };
 
-int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg,
-		      size_t len)
+int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg, size_t len)
 {
 	const char *arg = argv[*i];
 	const char *eq = strchr(arg, '=');
@@ -167,13 +168,14 @@ static void cli_noun_help(FILE *f, const char *noun)
 	for (size_t t = 0; t < sizeof cli_tables / sizeof cli_tables[0]; t++)
 		for (const struct cli_verb *v = cli_tables[t]; v->noun != NULL; v++)
 			if (strcmp(v->noun, noun) == 0)
-				fprintf(f, "  mldeck %-60s %s\n", v->usage, v->help);
+				fprintf(f, "  mldeck %s\n      %s\n", v->usage, v->help);
 }
 
 static void cli_verb_help(FILE *f, const struct cli_verb *v)
 {
 	fprintf(f, "usage: mldeck %s\n\n%s\n", v->usage, v->help);
-	fprintf(f, "\nglobal options: --profile NAME, -o json|table, --readonly (see mldeck --help)\n");
+	fprintf(
+	    f, "\nglobal options: --profile NAME, -o json|table, --readonly (see mldeck --help)\n");
 }
 
 int cli_fail(const struct error *err)
@@ -287,7 +289,8 @@ static int cli_prepare(struct cli *c, const struct cli_verb *v, int argc, char *
 	struct error err = {0};
 
 	if (cli_args_parse(a, argc, argv, v->opts, cli_global_hook, c->g, msg, sizeof msg) < 0)
-		return a->help ? (cli_verb_help(stdout, v), CLI_HELP_SHOWN) : cli_usage(v, "%s", msg);
+		return a->help ? (cli_verb_help(stdout, v), CLI_HELP_SHOWN)
+			       : cli_usage(v, "%s", msg);
 	if (a->help) {
 		cli_verb_help(stdout, v);
 		return CLI_HELP_SHOWN;
@@ -317,12 +320,16 @@ static int cli_dispatch(struct cli *c, int argc, char **argv)
 		return cli_usage(NULL, "unknown command \"%s\" (see mldeck --help)", argv[0]);
 	if (v == NULL) {
 		int help = verb != NULL && (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0);
-		cli_noun_help(help ? stdout : stderr, argv[0]);
-		if (help)
+		if (help) {
+			cli_noun_help(stdout, argv[0]);
 			return CLI_OK;
+		}
 		if (verb == NULL)
-			return cli_usage(NULL, "%s: missing verb", argv[0]);
-		return cli_usage(NULL, "%s: unknown verb \"%s\"", argv[0], verb);
+			cli_usage(NULL, "%s: missing verb", argv[0]);
+		else
+			cli_usage(NULL, "%s: unknown verb \"%s\"", argv[0], verb);
+		cli_noun_help(stderr, argv[0]);
+		return CLI_USAGE;
 	}
 	int skip = v->verb != NULL ? 2 : 1;
 	if ((a = calloc(1, sizeof *a)) == NULL)
@@ -352,8 +359,8 @@ int cli_main(struct cli_globals *g, int argc, char **argv)
 	return rc;
 }
 
-int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols,
-	     const struct cli_col *detail, size_t ndetail, cJSON *doc)
+int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const struct cli_col *detail,
+	     size_t ndetail, cJSON *doc)
 {
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "value");
 
@@ -376,7 +383,8 @@ int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vl
 	const char *colon = strrchr(ref, ':');
 	size_t n = colon != NULL ? (size_t)(colon - ref) : strlen(ref);
 
-	if (n == 0 || n >= nlen || (colon != NULL && (colon[1] == '\0' || strlen(colon + 1) >= vlen)))
+	if (n == 0 || n >= nlen ||
+	    (colon != NULL && (colon[1] == '\0' || strlen(colon + 1) >= vlen)))
 		return -1;
 	snprintf(name, nlen, "%.*s", (int)n, ref);
 	snprintf(ver, vlen, "%s", colon != NULL ? colon + 1 : "");

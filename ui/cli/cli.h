@@ -49,11 +49,11 @@ struct cli_verb {
 	const char *noun;
 	const char *verb; /* NULL: the noun alone is the command (traffic, invoke, bench) */
 	int (*run)(struct cli *c, const struct cli_verb *v, const struct cli_args *a);
-	const char *usage; /* after "mldeck " */
-	const char *help;  /* one line */
-	const char *opts;  /* "--path= --yes --require=*": '=' takes a value, '*' repeats */
+	const char *usage;    /* after "mldeck " */
+	const char *help;     /* one line */
+	const char *opts;     /* "--path= --yes --require=*": '=' takes a value, '*' repeats */
 	int min_pos, max_pos; /* positional arguments; max -1 = any number */
-	int mutates;          /* refused in read-only mode */
+	int mutates;	      /* refused in read-only mode */
 };
 
 /* Each verb file's table, ended by a record whose noun is NULL. */
@@ -64,8 +64,7 @@ extern const struct cli_verb cli_misc_verbs[];
 
 /* Parses one global option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a global option, -1 bad (msg filled). */
-int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg,
-		      size_t len);
+int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg, size_t len);
 /* Runs `noun ...` (argv[0] is the noun). Returns the exit status. */
 int cli_main(struct cli_globals *g, int argc, char **argv);
 /* `mldeck --help`. */
@@ -84,8 +83,8 @@ int cli_usage(const struct cli_verb *v, const char *fmt, ...) __attribute__((for
 int cli_confirm(const struct cli_verb *v, const struct cli_args *a, const char *what);
 /* Prints doc (consumed): JSON as is (a {"value":[...]} list as the array),
  * else a table (lists) or detail lines (one item, detail set). CLI_OK. */
-int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols,
-	     const struct cli_col *detail, size_t ndetail, cJSON *doc);
+int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const struct cli_col *detail,
+	     size_t ndetail, cJSON *doc);
 /* "NAME:V" -> name and version (version "" when absent). -1 when too long
  * or empty parts. */
 int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);

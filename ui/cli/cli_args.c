@@ -162,8 +162,8 @@ int cli_args_long(const struct cli_args *a, const char *name, long lo, long hi, 
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi) {
-		snprintf(msg, len, "%s must be an integer from %ld to %ld, not \"%s\"", name, lo, hi,
-			 v);
+		snprintf(msg, len, "%s must be an integer from %ld to %ld, not \"%s\"", name, lo,
+			 hi, v);
 		return -1;
 	}
 	*out = x;

@@ -17,15 +17,14 @@ struct cli_args {
 	const char *pos[CLI_ARGS_MAX];
 	int nopt;
 	struct {
-		const char *name; /* as in the spec, e.g. "--path" */
+		const char *name;  /* as in the spec, e.g. "--path" */
 		const char *value; /* NULL for a flag */
 	} opt[CLI_ARGS_MAX];
 	int help; /* -h or --help was given */
 };
 
 /* Global option hook: same contract as cli_global_option. */
-typedef int (*cli_args_global_fn)(void *ctx, int argc, char **argv, int *i, char *msg,
-				  size_t len);
+typedef int (*cli_args_global_fn)(void *ctx, int argc, char **argv, int *i, char *msg, size_t len);
 
 /* 0, or -1 with msg (unknown option, missing value, repeated option). */
 int cli_args_parse(struct cli_args *a, int argc, char **argv, const char *spec,

@@ -16,30 +16,30 @@ static void cli_dep_fmt_traffic(const cJSON *node, char *buf, size_t len)
 }
 
 static const struct cli_col cli_dep_cols[] = {
-	{"NAME", "name", NULL},
-	{"MODEL", "properties.model", cli_out_fmt_ref},
-	{"ENV", "properties.environmentId", cli_out_fmt_ref},
-	{"INSTANCES", "sku.capacity", NULL},
-	{"STATE", "properties.provisioningState", NULL},
-	{"TRAFFIC", "_traffic", cli_dep_fmt_traffic},
+    {"NAME", "name", NULL},
+    {"MODEL", "properties.model", cli_out_fmt_ref},
+    {"ENV", "properties.environmentId", cli_out_fmt_ref},
+    {"INSTANCES", "sku.capacity", NULL},
+    {"STATE", "properties.provisioningState", NULL},
+    {"TRAFFIC", "_traffic", cli_dep_fmt_traffic},
 };
 
 static const struct cli_col cli_dep_detail[] = {
-	{"name", "name", NULL},
-	{"model", "properties.model", cli_out_fmt_ref},
-	{"env", "properties.environmentId", cli_out_fmt_ref},
-	{"instances", "sku.capacity", NULL},
-	{"max concurrent", "properties.requestSettings.maxConcurrentRequestsPerInstance", NULL},
-	{"timeout", "properties.requestSettings.requestTimeout", NULL},
-	{"code", "properties.codeConfiguration.codeId", NULL},
-	{"scoring script", "properties.codeConfiguration.scoringScript", NULL},
-	{"state", "properties.provisioningState", NULL},
-	{"error", "properties.error", NULL},
-	{"id", "id", NULL},
+    {"name", "name", NULL},
+    {"model", "properties.model", cli_out_fmt_ref},
+    {"env", "properties.environmentId", cli_out_fmt_ref},
+    {"instances", "sku.capacity", NULL},
+    {"max concurrent", "properties.requestSettings.maxConcurrentRequestsPerInstance", NULL},
+    {"timeout", "properties.requestSettings.requestTimeout", NULL},
+    {"code", "properties.codeConfiguration.codeId", NULL},
+    {"scoring script", "properties.codeConfiguration.scoringScript", NULL},
+    {"state", "properties.provisioningState", NULL},
+    {"error", "properties.error", NULL},
+    {"id", "id", NULL},
 };
 
-#define CLI_DEP_SHOW(c, doc)                                                                     \
-	cli_show(c, cli_dep_cols, sizeof cli_dep_cols / sizeof cli_dep_cols[0], cli_dep_detail,  \
+#define CLI_DEP_SHOW(c, doc)                                                                       \
+	cli_show(c, cli_dep_cols, sizeof cli_dep_cols / sizeof cli_dep_cols[0], cli_dep_detail,    \
 		 sizeof cli_dep_detail / sizeof cli_dep_detail[0], doc)
 
 static const char *cli_dep_path(char *buf, size_t len, const char *ep, const char *name,
@@ -48,8 +48,7 @@ static const char *cli_dep_path(char *buf, size_t len, const char *ep, const cha
 	char e1[200], e2[200];
 
 	snprintf(buf, len, "/onlineEndpoints/%s/deployments%s%s%s", cli_esc(e1, sizeof e1, ep),
-		 name != NULL ? "/" : "", name != NULL ? cli_esc(e2, sizeof e2, name) : "",
-		 suffix);
+		 name != NULL ? "/" : "", name != NULL ? cli_esc(e2, sizeof e2, name) : "", suffix);
 	return buf;
 }
 
@@ -100,8 +99,9 @@ static int cli_dep_wait(struct client *cl, const char *path, cJSON **out, struct
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= CLI_DEP_WAIT_S) {
 			*out = doc;
-			return error_set(err, 504, "Timeout", "still %s after %d s (see mldeck "
-							      "deployment logs)",
+			return error_set(err, 504, "Timeout",
+					 "still %s after %d s (see mldeck "
+					 "deployment logs)",
 					 s, CLI_DEP_WAIT_S);
 		}
 		cJSON_Delete(doc);
@@ -110,8 +110,8 @@ static int cli_dep_wait(struct client *cl, const char *path, cJSON **out, struct
 }
 
 /* Waits (unless --no-wait), prints, and fails on Failed. */
-static int cli_dep_finish(struct cli *c, const struct cli_args *a, const char *path,
-			  cJSON *doc, const char *name)
+static int cli_dep_finish(struct cli *c, const struct cli_args *a, const char *path, cJSON *doc,
+			  const char *name)
 {
 	struct error err = {0};
 	char why[512];
@@ -174,8 +174,7 @@ static cJSON *cli_dep_body(const struct cli_args *a, long instances, long maxc, 
 }
 
 /* Sets traffic {name: 100, every other deployment in the map: 0}. */
-static int cli_dep_all_traffic(struct cli *c, const char *ep, const char *name,
-			       struct error *err)
+static int cli_dep_all_traffic(struct cli *c, const char *ep, const char *name, struct error *err)
 {
 	char path[400], e[200];
 	cJSON *doc = NULL, *out = NULL;
@@ -186,9 +185,10 @@ static int cli_dep_all_traffic(struct cli *c, const char *ep, const char *name,
 		return -1;
 	cJSON *body = cJSON_CreateObject();
 	cJSON *tr = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "properties"), "traffic");
-	cJSON_ArrayForEach(it, cli_out_at(doc, "properties.traffic"))
-		if (it->string != NULL && strcmp(it->string, name) != 0)
-			cJSON_AddNumberToObject(tr, it->string, 0);
+	cJSON_ArrayForEach(it,
+			   cli_out_at(doc, "properties.traffic")) if (it->string != NULL &&
+								      strcmp(it->string, name) != 0)
+	    cJSON_AddNumberToObject(tr, it->string, 0);
 	cJSON_AddNumberToObject(tr, name, 100);
 	int rc = client_call(c->client, "PATCH", path, body, &out, err);
 	cJSON_Delete(body);
@@ -262,9 +262,9 @@ static void cli_dep_add_traffic(struct client *cl, const char *ep, cJSON *list)
 		if (!cJSON_IsString(n))
 			continue;
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(
-			cli_out_at(doc, "properties.traffic"), n->valuestring);
+		    cli_out_at(doc, "properties.traffic"), n->valuestring);
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-			cli_out_at(doc, "properties.mirrorTraffic"), n->valuestring);
+		    cli_out_at(doc, "properties.mirrorTraffic"), n->valuestring);
 		int tv = cJSON_IsNumber(t) ? t->valueint : 0;
 		if (cJSON_IsNumber(m) && m->valueint > 0)
 			snprintf(text, sizeof text, "%d%% +mirror %d%%", tv, m->valueint);
@@ -382,23 +382,23 @@ static int cli_dep_logs(struct cli *c, const struct cli_verb *v, const struct cl
 }
 
 const struct cli_verb cli_deployment_verbs[] = {
-	{"deployment", "create", cli_dep_create,
-	 "deployment create EP NAME --model M:V --env E:V [--code DIR --scoring-script FILE] "
-	 "[--instances N] [--max-concurrent N] [--timeout-ms N] [--all-traffic] [--no-wait]",
-	 "create a deployment (starts at 0 % traffic) and wait until it is up",
-	 "--model= --env= --code= --scoring-script= --instances= --max-concurrent= --timeout-ms= "
-	 "--all-traffic --no-wait",
-	 2, 2, 1},
-	{"deployment", "list", cli_dep_list, "deployment list EP",
-	 "list the deployments of an endpoint", "", 1, 1, 0},
-	{"deployment", "show", cli_dep_show, "deployment show EP NAME", "show a deployment", "", 2,
-	 2, 0},
-	{"deployment", "update", cli_dep_update, "deployment update EP NAME --instances N [--no-wait]",
-	 "change the instance count (applies live)", "--instances= --no-wait", 2, 2, 1},
-	{"deployment", "delete", cli_dep_delete, "deployment delete EP NAME [--yes]",
-	 "delete a deployment without traffic (asks on a terminal; else needs --yes)", "--yes", 2,
-	 2, 1},
-	{"deployment", "logs", cli_dep_logs, "deployment logs EP NAME [--lines N]",
-	 "print the last lines of a deployment's log (default 100)", "--lines=", 2, 2, 0},
-	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"deployment", "create", cli_dep_create,
+     "deployment create EP NAME --model M:V --env E:V [--code DIR --scoring-script FILE] "
+     "[--instances N] [--max-concurrent N] [--timeout-ms N] [--all-traffic] [--no-wait]",
+     "create a deployment (starts at 0 % traffic) and wait until it is up",
+     "--model= --env= --code= --scoring-script= --instances= --max-concurrent= --timeout-ms= "
+     "--all-traffic --no-wait",
+     2, 2, 1},
+    {"deployment", "list", cli_dep_list, "deployment list EP",
+     "list the deployments of an endpoint", "", 1, 1, 0},
+    {"deployment", "show", cli_dep_show, "deployment show EP NAME", "show a deployment", "", 2, 2,
+     0},
+    {"deployment", "update", cli_dep_update, "deployment update EP NAME --instances N [--no-wait]",
+     "change the instance count (applies live)", "--instances= --no-wait", 2, 2, 1},
+    {"deployment", "delete", cli_dep_delete, "deployment delete EP NAME [--yes]",
+     "delete a deployment without traffic (asks on a terminal; else needs --yes)", "--yes", 2, 2,
+     1},
+    {"deployment", "logs", cli_dep_logs, "deployment logs EP NAME [--lines N]",
+     "print the last lines of a deployment's log (default 100)", "--lines=", 2, 2, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -4,27 +4,27 @@
 #include <string.h>
 
 static const struct cli_col cli_endpoint_cols[] = {
-	{"NAME", "name", NULL},
-	{"AUTH", "properties.authMode", NULL},
-	{"TRAFFIC", "properties.traffic", NULL},
-	{"MIRROR", "properties.mirrorTraffic", NULL},
-	{"STATE", "properties.provisioningState", NULL},
+    {"NAME", "name", NULL},
+    {"AUTH", "properties.authMode", NULL},
+    {"TRAFFIC", "properties.traffic", NULL},
+    {"MIRROR", "properties.mirrorTraffic", NULL},
+    {"STATE", "properties.provisioningState", NULL},
 };
 
 static const struct cli_col cli_endpoint_detail[] = {
-	{"name", "name", NULL},
-	{"auth", "properties.authMode", NULL},
-	{"state", "properties.provisioningState", NULL},
-	{"scoring uri", "properties.scoringUri", NULL},
-	{"traffic", "properties.traffic", NULL},
-	{"mirror", "properties.mirrorTraffic", NULL},
-	{"description", "properties.description", NULL},
-	{"id", "id", NULL},
+    {"name", "name", NULL},
+    {"auth", "properties.authMode", NULL},
+    {"state", "properties.provisioningState", NULL},
+    {"scoring uri", "properties.scoringUri", NULL},
+    {"traffic", "properties.traffic", NULL},
+    {"mirror", "properties.mirrorTraffic", NULL},
+    {"description", "properties.description", NULL},
+    {"id", "id", NULL},
 };
 
-#define CLI_EP_SHOW(c, doc)                                                                     \
-	cli_show(c, cli_endpoint_cols, sizeof cli_endpoint_cols / sizeof cli_endpoint_cols[0],  \
-		 cli_endpoint_detail, sizeof cli_endpoint_detail / sizeof cli_endpoint_detail[0], \
+#define CLI_EP_SHOW(c, doc)                                                                        \
+	cli_show(c, cli_endpoint_cols, sizeof cli_endpoint_cols / sizeof cli_endpoint_cols[0],     \
+		 cli_endpoint_detail, sizeof cli_endpoint_detail / sizeof cli_endpoint_detail[0],  \
 		 doc)
 
 /* "/onlineEndpoints/NAME" + suffix. */
@@ -162,8 +162,8 @@ int cli_endpoint_target(struct cli *c, const char *ep, char *uri, size_t ulen, c
 	struct client *cl = cli_client(c, err);
 	int rc = -1;
 
-	if (cl == NULL || client_call(cl, "GET", cli_endpoint_path(path, sizeof path, ep, ""),
-				      NULL, &doc, err) < 0)
+	if (cl == NULL || client_call(cl, "GET", cli_endpoint_path(path, sizeof path, ep, ""), NULL,
+				      &doc, err) < 0)
 		return -1;
 	if (cli_endpoint_str(doc, "properties.scoringUri", uri, ulen) < 0) {
 		error_set(err, 502, "BadResponse", "endpoint %s has no scoringUri", ep);
@@ -187,21 +187,21 @@ out:
 }
 
 const struct cli_verb cli_endpoint_verbs[] = {
-	{"endpoint", "create", cli_endpoint_create,
-	 "endpoint create NAME [--auth key|aml_token] [--description TEXT]",
-	 "create (or update) an online endpoint", "--auth= --description=", 1, 1, 1},
-	{"endpoint", "list", cli_endpoint_list, "endpoint list", "list endpoints", "", 0, 0, 0},
-	{"endpoint", "show", cli_endpoint_show, "endpoint show NAME",
-	 "show an endpoint, its scoring URI and traffic", "", 1, 1, 0},
-	{"endpoint", "delete", cli_endpoint_delete, "endpoint delete NAME [--yes]",
-	 "delete an endpoint and its deployments (asks on a terminal; else needs --yes)", "--yes",
-	 1, 1, 1},
-	{"endpoint", "keys", cli_endpoint_keys, "endpoint keys NAME",
-	 "print the endpoint's primary and secondary keys", "", 1, 1, 0},
-	{"endpoint", "regenerate-keys", cli_endpoint_regen,
-	 "endpoint regenerate-keys NAME --key-type primary|secondary",
-	 "replace a key (the old one stops working at once)", "--key-type=", 1, 1, 1},
-	{"endpoint", "token", cli_endpoint_token, "endpoint token NAME",
-	 "get a scoring token (aml_token endpoints)", "", 1, 1, 0},
-	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"endpoint", "create", cli_endpoint_create,
+     "endpoint create NAME [--auth key|aml_token] [--description TEXT]",
+     "create (or update) an online endpoint", "--auth= --description=", 1, 1, 1},
+    {"endpoint", "list", cli_endpoint_list, "endpoint list", "list endpoints", "", 0, 0, 0},
+    {"endpoint", "show", cli_endpoint_show, "endpoint show NAME",
+     "show an endpoint, its scoring URI and traffic", "", 1, 1, 0},
+    {"endpoint", "delete", cli_endpoint_delete, "endpoint delete NAME [--yes]",
+     "delete an endpoint and its deployments (asks on a terminal; else needs --yes)", "--yes", 1, 1,
+     1},
+    {"endpoint", "keys", cli_endpoint_keys, "endpoint keys NAME",
+     "print the endpoint's primary and secondary keys", "", 1, 1, 0},
+    {"endpoint", "regenerate-keys", cli_endpoint_regen,
+     "endpoint regenerate-keys NAME --key-type primary|secondary",
+     "replace a key (the old one stops working at once)", "--key-type=", 1, 1, 1},
+    {"endpoint", "token", cli_endpoint_token, "endpoint token NAME",
+     "get a scoring token (aml_token endpoints)", "", 1, 1, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

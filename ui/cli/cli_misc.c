@@ -11,10 +11,10 @@
 #define CLI_REQUEST_MAX ((size_t)64 << 20)
 
 static const struct cli_col cli_traffic_cols[] = {
-	{"name", "name", NULL},
-	{"traffic", "properties.traffic", NULL},
-	{"mirror", "properties.mirrorTraffic", NULL},
-	{"state", "properties.provisioningState", NULL},
+    {"name", "name", NULL},
+    {"traffic", "properties.traffic", NULL},
+    {"mirror", "properties.mirrorTraffic", NULL},
+    {"state", "properties.provisioningState", NULL},
 };
 
 /* "NAME=PCT" into obj; -1 with msg when malformed. */
@@ -76,7 +76,8 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 		return cli_usage(v, "%s", msg);
 	struct client *cl = cli_client(c, &err);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", cli_esc(e, sizeof e, a->pos[0]));
-	int rc = cl == NULL ? -1 : client_call(cl, change ? "PATCH" : "GET", path, body, &doc, &err);
+	int rc =
+	    cl == NULL ? -1 : client_call(cl, change ? "PATCH" : "GET", path, body, &doc, &err);
 	cJSON_Delete(body);
 	if (rc < 0)
 		return cli_fail(&err);
@@ -112,8 +113,8 @@ static int cli_read_request(const char *path, char **out, size_t *len, struct er
 		fclose(f);
 	if (bad) {
 		free(buf);
-		return error_set(err, 400, "BadPath", "--request-file %s: unreadable or over 64 MiB",
-				 path);
+		return error_set(err, 400, "BadPath",
+				 "--request-file %s: unreadable or over 64 MiB", path);
 	}
 	buf[n] = '\0';
 	*out = buf;
@@ -278,9 +279,9 @@ static int cli_profile_list(struct cli *c, const struct cli_verb *v, const struc
 		cJSON_AddItemToArray(arr, o);
 	}
 	static const struct cli_col cols[] = {
-		{"NAME", "name", NULL},       {"BACKEND", "backend", NULL},
-		{"URL", "url", NULL},         {"WORKSPACE", "workspace", NULL},
-		{"READONLY", "readonly", NULL}, {"SELECTED", "selected", NULL},
+	    {"NAME", "name", NULL},	    {"BACKEND", "backend", NULL},
+	    {"URL", "url", NULL},	    {"WORKSPACE", "workspace", NULL},
+	    {"READONLY", "readonly", NULL}, {"SELECTED", "selected", NULL},
 	};
 	return cli_show(c, cols, sizeof cols / sizeof cols[0], NULL, 0, arr);
 }
@@ -298,21 +299,21 @@ static int cli_profile_use(struct cli *c, const struct cli_verb *v, const struct
 }
 
 const struct cli_verb cli_misc_verbs[] = {
-	{"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT]",
-	 "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror; "
-	 "without changes, show it",
-	 "--mirror=", 1, -1, 0},
-	{"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
-	 "score one request (FILE or - for stdin) and print the answer",
-	 "--request-file= --deployment=", 1, 1, 0},
-	{"bench", NULL, cli_bench,
-	 "bench EP --request-file F [-c CONNECTIONS] [-d SECONDS | -n REQUESTS] [--deployment NAME]",
-	 "load an endpoint (keep-alive, default 1 connection for 10 s) and print requests/s, "
-	 "p50/p90/p99/max and status counts",
-	 "--request-file= -c= -d= -n= --deployment=", 1, 1, 0},
-	{"profile", "list", cli_profile_list, "profile list",
-	 "list the profiles of config.ini (and the built-in local)", "", 0, 0, 0},
-	{"profile", "use", cli_profile_use, "profile use NAME",
-	 "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, 0},
-	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT]",
+     "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror; "
+     "without changes, show it",
+     "--mirror=", 1, -1, 0},
+    {"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
+     "score one request (FILE or - for stdin) and print the answer",
+     "--request-file= --deployment=", 1, 1, 0},
+    {"bench", NULL, cli_bench,
+     "bench EP --request-file F [-c CONNECTIONS] [-d SECONDS | -n REQUESTS] [--deployment NAME]",
+     "load an endpoint (keep-alive, default 1 connection for 10 s) and print requests/s, "
+     "p50/p90/p99/max and status counts",
+     "--request-file= -c= -d= -n= --deployment=", 1, 1, 0},
+    {"profile", "list", cli_profile_list, "profile list",
+     "list the profiles of config.ini (and the built-in local)", "", 0, 0, 0},
+    {"profile", "use", cli_profile_use, "profile use NAME",
+     "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, 0},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -26,40 +26,40 @@ static void cli_model_fmt_name(const cJSON *node, char *buf, size_t len)
 }
 
 static const struct cli_col cli_model_cols[] = {
-	{"NAME", "id", cli_model_fmt_name},
-	{"VERSION", "name", NULL},
-	{"TYPE", "properties.modelType", NULL},
-	{"SIZE", "properties.properties.size", cli_out_fmt_size},
-	{"SHA256", "properties.properties.sha256", cli_out_fmt_short},
+    {"NAME", "id", cli_model_fmt_name},
+    {"VERSION", "name", NULL},
+    {"TYPE", "properties.modelType", NULL},
+    {"SIZE", "properties.properties.size", cli_out_fmt_size},
+    {"SHA256", "properties.properties.sha256", cli_out_fmt_short},
 };
 
 static const struct cli_col cli_model_detail[] = {
-	{"name", "id", cli_model_fmt_name},
-	{"version", "name", NULL},
-	{"type", "properties.modelType", NULL},
-	{"uri", "properties.modelUri", NULL},
-	{"size", "properties.properties.size", cli_out_fmt_size},
-	{"sha256", "properties.properties.sha256", NULL},
-	{"description", "properties.description", NULL},
-	{"id", "id", NULL},
+    {"name", "id", cli_model_fmt_name},
+    {"version", "name", NULL},
+    {"type", "properties.modelType", NULL},
+    {"uri", "properties.modelUri", NULL},
+    {"size", "properties.properties.size", cli_out_fmt_size},
+    {"sha256", "properties.properties.sha256", NULL},
+    {"description", "properties.description", NULL},
+    {"id", "id", NULL},
 };
 
 static const struct cli_col cli_env_cols[] = {
-	{"NAME", "id", cli_model_fmt_name},
-	{"VERSION", "name", NULL},
-	{"KIND", "properties.environmentKind", NULL},
-	{"PYTHON", "properties.interpreterPath", NULL},
+    {"NAME", "id", cli_model_fmt_name},
+    {"VERSION", "name", NULL},
+    {"KIND", "properties.environmentKind", NULL},
+    {"PYTHON", "properties.interpreterPath", NULL},
 };
 
 static const struct cli_col cli_env_detail[] = {
-	{"name", "id", cli_model_fmt_name},
-	{"version", "name", NULL},
-	{"kind", "properties.environmentKind", NULL},
-	{"python", "properties.interpreterPath", NULL},
-	{"requires", "properties.requiredModules", NULL},
-	{"variables", "properties.environmentVariables", NULL},
-	{"description", "properties.description", NULL},
-	{"id", "id", NULL},
+    {"name", "id", cli_model_fmt_name},
+    {"version", "name", NULL},
+    {"kind", "properties.environmentKind", NULL},
+    {"python", "properties.interpreterPath", NULL},
+    {"requires", "properties.requiredModules", NULL},
+    {"variables", "properties.environmentVariables", NULL},
+    {"description", "properties.description", NULL},
+    {"id", "id", NULL},
 };
 
 /* The two asset kinds share list/show/delete and "next version". */
@@ -70,8 +70,8 @@ struct cli_asset {
 };
 
 static const struct cli_asset cli_assets[] = {
-	{"models", cli_model_cols, cli_model_detail, 5, 8},
-	{"environments", cli_env_cols, cli_env_detail, 4, 8},
+    {"models", cli_model_cols, cli_model_detail, 5, 8},
+    {"environments", cli_env_cols, cli_env_detail, 4, 8},
 };
 
 static const struct cli_asset *cli_asset_of(const struct cli_verb *v)
@@ -180,8 +180,9 @@ static int cli_asset_next(struct client *cl, const char *kind, const char *name,
 	{
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(it, "name");
 		const cJSON *pv = cli_out_at(it, "properties.version");
-		const char *s = cJSON_IsString(pv) ? pv->valuestring
-						  : cJSON_IsString(n) ? n->valuestring : "0";
+		const char *s = cJSON_IsString(pv)  ? pv->valuestring
+				: cJSON_IsString(n) ? n->valuestring
+						    : "0";
 		long x = strtol(s, NULL, 10);
 		if (x > max)
 			max = x;
@@ -264,8 +265,8 @@ static int cli_model_upload(struct cli *c, const struct cli_args *a, const char 
 		 cli_esc(fn, sizeof fn, basename(copy)),
 		 cli_esc(ty, sizeof ty, cli_args_get(a, "--type")), desc ? "&description=" : "",
 		 desc ? cli_esc(de, sizeof de, desc) : "");
-	int rc = client_call_raw(c->client, "PUT", full, data, len, "application/octet-stream",
-				 out, err);
+	int rc = client_call_raw(c->client, "PUT", full, data, len, "application/octet-stream", out,
+				 err);
 	free(data);
 	return rc;
 }
@@ -311,8 +312,8 @@ static int cli_model_register(struct cli *c, const struct cli_verb *v, const str
 		if (strcmp(type, cli_model_types[k]) == 0)
 			break;
 	if (k == sizeof cli_model_types / sizeof cli_model_types[0])
-		return cli_usage(v, "--type must be xgboost, linear, mlp or custom_model, not \"%s\"",
-				 type);
+		return cli_usage(
+		    v, "--type must be xgboost, linear, mlp or custom_model, not \"%s\"", type);
 	if (stat(path, &st) < 0)
 		return cli_usage(v, "--path %s: %s", path, strerror(errno));
 	return cli_asset_put(c, v, a, cli_model_put, &cli_assets[0]);
@@ -366,25 +367,25 @@ static int cli_env_create(struct cli *c, const struct cli_verb *v, const struct 
 }
 
 const struct cli_verb cli_model_verbs[] = {
-	{"model", "register", cli_model_register,
-	 "model register NAME --path PATH --type TYPE [--version V] [--description TEXT]",
-	 "register a model version (TYPE: xgboost, linear, mlp, custom_model); without --version "
-	 "the next version",
-	 "--path= --type= --version= --description=", 1, 1, 1},
-	{"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0, 0},
-	{"model", "show", cli_asset_show, "model show NAME[:V]",
-	 "show a model version, or every version of NAME", "", 1, 1, 0},
-	{"model", "delete", cli_asset_delete, "model delete NAME:V",
-	 "delete a model version (refused while a deployment uses it)", "", 1, 1, 1},
-	{"env", "create", cli_env_create,
-	 "env create NAME (--native | --python PATH [--require MOD]...) [--version V]",
-	 "create an environment version: native engines, or a Python interpreter whose listed "
-	 "modules must import",
-	 "--native --python= --require=* --version= --description=", 1, 1, 1},
-	{"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0, 0},
-	{"env", "show", cli_asset_show, "env show NAME[:V]",
-	 "show an environment version, or every version of NAME", "", 1, 1, 0},
-	{"env", "delete", cli_asset_delete, "env delete NAME:V",
-	 "delete an environment version (refused while a deployment uses it)", "", 1, 1, 1},
-	{NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
+    {"model", "register", cli_model_register,
+     "model register NAME --path PATH --type TYPE [--version V] [--description TEXT]",
+     "register a model version (TYPE: xgboost, linear, mlp, custom_model); without --version "
+     "the next version",
+     "--path= --type= --version= --description=", 1, 1, 1},
+    {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0, 0},
+    {"model", "show", cli_asset_show, "model show NAME[:V]",
+     "show a model version, or every version of NAME", "", 1, 1, 0},
+    {"model", "delete", cli_asset_delete, "model delete NAME:V",
+     "delete a model version (refused while a deployment uses it)", "", 1, 1, 1},
+    {"env", "create", cli_env_create,
+     "env create NAME (--native | --python PATH [--require MOD]...) [--version V]",
+     "create an environment version: native engines, or a Python interpreter whose listed "
+     "modules must import",
+     "--native --python= --require=* --version= --description=", 1, 1, 1},
+    {"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0, 0},
+    {"env", "show", cli_asset_show, "env show NAME[:V]",
+     "show an environment version, or every version of NAME", "", 1, 1, 0},
+    {"env", "delete", cli_asset_delete, "env delete NAME:V",
+     "delete an environment version (refused while a deployment uses it)", "", 1, 1, 1},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -185,9 +185,8 @@ void cli_out_kv(const cJSON *obj)
 	char cell[1024];
 	size_t w = 0;
 
-	cJSON_ArrayForEach(it, obj)
-		if (it->string != NULL && strlen(it->string) > w)
-			w = strlen(it->string);
+	cJSON_ArrayForEach(it, obj) if (it->string != NULL && strlen(it->string) > w) w =
+	    strlen(it->string);
 	cJSON_ArrayForEach(it, obj)
 	{
 		cli_out_text(it, cell, sizeof cell);

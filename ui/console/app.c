@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 void app_message(struct app *a, int error, const char *fmt, ...)
@@ -26,4 +27,16 @@ long long app_now_ms(void)
 struct table *app_table(struct app *a, enum keys_screen s)
 {
 	return (KEYS_TABLES & KEYS_ON(s)) ? &a->tables[s] : NULL;
+}
+
+void app_copy(char *dst, size_t n, const char *src)
+{
+	size_t l = strlen(src);
+
+	if (n == 0)
+		return;
+	if (l >= n)
+		l = n - 1;
+	memcpy(dst, src, l);
+	dst[l] = '\0';
 }

@@ -115,10 +115,14 @@ struct app {
 	struct bench *bench;
 	long long next_list_ms, next_live_ms;
 	int quit;
+	/* Profile switch (console.c): stops and starts what is needed. */
+	int (*switch_profile)(struct app *a, const char *name);
 };
 
 /* Sets the message line (printf-style); error selects the error style. */
 void app_message(struct app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copies src into dst of size n, cut to fit (always NUL-terminated). */
+void app_copy(char *dst, size_t n, const char *src);
 /* Milliseconds on the monotonic clock. */
 long long app_now_ms(void);
 /* The table of a table screen, or NULL for text screens. */

@@ -1,0 +1,339 @@
+/* demo.c: building the demo workspace and its background load. */
+#include "ui/console/demo.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ui/console/data.h"
+
+#define DEMO_EPS 3
+#define DEMO_BODY_MAX (256 * 1024)
+
+struct demo_model {
+	const char *model, *file, *type, *endpoint, *request, *description;
+	int blue, green, mirror; /* traffic and mirror-to-green percentages */
+};
+
+static const struct demo_model models[DEMO_EPS] = {
+	{"digits-mlp", "digits-mlp.json", "mlp", "digits", "digits.json",
+	 "handwritten digits, MLP on sklearn's digits", 90, 10, 0},
+	{"fraud-xgb", "fraud-xgb.json", "xgboost", "fraud", "fraud.json",
+	 "card fraud, XGBoost on generated data", 100, 0, 20},
+	{"churn-linear", "churn-linear.json", "linear", "churn", "churn.json",
+	 "customer churn, logistic regression", 50, 50, 0},
+};
+
+struct demo_target {
+	char uri[512], key[256], name[64];
+	char *body;
+	size_t len;
+};
+
+struct demo {
+	pthread_t thread;
+	atomic_int stop;
+	atomic_long sent;
+	struct client *c;
+	struct demo_target t[DEMO_EPS];
+	int n;
+};
+
+static int has_models(const char *dir)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/models", dir);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int demo_dir(char *buf, size_t len)
+{
+	const char *env = getenv("MLDECK_DEMO_DIR");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (env != NULL && env[0]) {
+		snprintf(buf, len, "%s", env);
+		return has_models(buf) ? 0 : -1;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	snprintf(buf, len, "%s/demo", exe);
+	if (has_models(buf))
+		return 0;
+	/* build/mldeck: the repository is one level up */
+	snprintf(buf, len, "%s/../demo", exe);
+	return has_models(buf) ? 0 : -1;
+}
+
+static int list_count(struct client *c, const char *path)
+{
+	cJSON *out = NULL;
+	struct error err = {0};
+	int n;
+
+	if (client_call(c, "GET", path, NULL, &out, &err) < 0)
+		return -1;
+	n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "value"));
+	cJSON_Delete(out);
+	return n;
+}
+
+int demo_workspace_empty(struct client *c)
+{
+	return list_count(c, "/onlineEndpoints") == 0 && list_count(c, "/models") == 0;
+}
+
+/* PUT that tolerates "already exists". */
+static int put(struct client *c, const char *path, cJSON *body, struct error *err)
+{
+	int rc = client_call(c, "PUT", path, body, NULL, err);
+
+	cJSON_Delete(body);
+	if (rc < 0 && err->status == 409)
+		return 0;
+	return rc;
+}
+
+static cJSON *json_or_die(const char *text)
+{
+	cJSON *j = cJSON_Parse(text);
+
+	if (j == NULL)
+		abort();
+	return j;
+}
+
+static int put_model(struct client *c, const char *dir, const struct demo_model *m, int version,
+		     struct error *err)
+{
+	char path[256], file[PATH_MAX], abs[PATH_MAX];
+	cJSON *body = json_or_die("{\"properties\":{}}");
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
+
+	snprintf(file, sizeof file, "%s/models/%s", dir, m->file);
+	if (realpath(file, abs) == NULL) {
+		cJSON_Delete(body);
+		return error_set(err, 0, "NotFound", "demo model %s is missing", file);
+	}
+	cJSON_AddStringToObject(p, "modelUri", abs);
+	cJSON_AddStringToObject(p, "modelType", m->type);
+	cJSON_AddStringToObject(p, "description", m->description);
+	snprintf(path, sizeof path, "/models/%s/versions/%d", m->model, version);
+	return put(c, path, body, err);
+}
+
+static int put_deployment(struct client *c, const struct demo_model *m, const char *name,
+			  int version, struct error *err)
+{
+	char path[256], ref[128];
+	cJSON *body = json_or_die("{\"location\":\"local\",\"sku\":{\"name\":\"Default\","
+				  "\"capacity\":1},\"properties\":{\"endpointComputeType\":"
+				  "\"Managed\",\"environmentId\":\"azureml:demo-native:1\"}}");
+
+	snprintf(ref, sizeof ref, "azureml:%s:%d", m->model, version);
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(body, "properties"), "model", ref);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", m->endpoint, name);
+	return put(c, path, body, err);
+}
+
+/* Polls until the deployment leaves Creating/Updating (at most 60 s). */
+static int wait_deployment(struct client *c, const char *ep, const char *name, struct error *err)
+{
+	char path[256];
+
+	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", ep, name);
+	for (int i = 0; i < 600; i++) {
+		cJSON *out = NULL;
+		char state[32];
+
+		if (client_call(c, "GET", path, NULL, &out, err) < 0)
+			return -1;
+		snprintf(state, sizeof state, "%s", data_str(out, "properties.provisioningState"));
+		cJSON_Delete(out);
+		if (strcmp(state, "Succeeded") == 0)
+			return 0;
+		if (strcmp(state, "Failed") == 0)
+			return error_set(err, 500, "Failed", "demo deployment %s/%s failed", ep, name);
+		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+	}
+	return error_set(err, 504, "Timeout", "demo deployment %s/%s did not come up", ep, name);
+}
+
+static int set_traffic(struct client *c, const struct demo_model *m, struct error *err)
+{
+	char path[256];
+	cJSON *body = json_or_die("{\"properties\":{\"traffic\":{},\"mirrorTraffic\":{}}}");
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
+	cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "traffic");
+	int rc;
+
+	cJSON_AddNumberToObject(t, "blue", m->blue);
+	cJSON_AddNumberToObject(t, "green", m->green);
+	if (m->mirror)
+		cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(p, "mirrorTraffic"), "green",
+					m->mirror);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", m->endpoint);
+	rc = client_call(c, "PATCH", path, body, NULL, err);
+	cJSON_Delete(body);
+	return rc;
+}
+
+static int build_endpoint(struct client *c, const struct demo_model *m, struct error *err)
+{
+	char path[256];
+	cJSON *body = json_or_die("{\"location\":\"local\",\"properties\":{\"authMode\":\"Key\"}}");
+
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(body, "properties"), "description",
+				m->description);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", m->endpoint);
+	if (put(c, path, body, err) < 0 || put_deployment(c, m, "blue", 1, err) < 0 ||
+	    put_deployment(c, m, "green", 2, err) < 0)
+		return -1;
+	if (wait_deployment(c, m->endpoint, "blue", err) < 0 ||
+	    wait_deployment(c, m->endpoint, "green", err) < 0)
+		return -1;
+	return set_traffic(c, m, err);
+}
+
+int demo_build(struct client *c, const char *dir, void (*progress)(void *ctx, const char *text),
+	       void *ctx, struct error *err)
+{
+	char text[160];
+
+	if (progress)
+		progress(ctx, "demo: registering models and the environment...");
+	for (int i = 0; i < DEMO_EPS; i++)
+		if (put_model(c, dir, &models[i], 1, err) < 0 ||
+		    put_model(c, dir, &models[i], 2, err) < 0)
+			return -1;
+	if (put(c, "/environments/demo-native/versions/1",
+		json_or_die("{\"properties\":{\"environmentKind\":\"native\","
+			    "\"description\":\"in-process engines\"}}"),
+		err) < 0)
+		return -1;
+	for (int i = 0; i < DEMO_EPS; i++) {
+		snprintf(text, sizeof text, "demo: endpoint %s, blue and green deployments...",
+			 models[i].endpoint);
+		if (progress)
+			progress(ctx, text);
+		if (build_endpoint(c, &models[i], err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (f == NULL)
+		return NULL;
+	buf = malloc(DEMO_BODY_MAX + 1);
+	if (buf != NULL) {
+		*len = fread(buf, 1, DEMO_BODY_MAX, f);
+		buf[*len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+static void *load_main(void *arg)
+{
+	struct demo *d = arg;
+
+	for (long k = 0; !atomic_load(&d->stop); k++) {
+		struct demo_target *t = &d->t[k % d->n];
+		int status;
+		char *out = NULL, chosen[64];
+		size_t olen;
+		double ms;
+		struct error err;
+
+		client_score(d->c, t->uri, t->key, NULL, t->body, t->len, &status, &out, &olen,
+			     chosen, sizeof chosen, &ms, &err);
+		free(out);
+		atomic_fetch_add(&d->sent, 1);
+		/* about 4 requests per second in all, stopping within 50 ms */
+		for (int i = 0; i < 5 && !atomic_load(&d->stop); i++)
+			nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	}
+	return NULL;
+}
+
+static void demo_free(struct demo *d)
+{
+	for (int i = 0; i < DEMO_EPS; i++)
+		free(d->t[i].body);
+	client_free(d->c);
+	free(d);
+}
+
+struct demo *demo_load_start(struct client *c, const struct connect_info *info, const char *dir)
+{
+	struct demo *d = calloc(1, sizeof *d);
+	struct client_config cfg = {info->base_url, info->ws_path, info->credential, 5000};
+
+	if (d == NULL)
+		return NULL;
+	for (int i = 0; i < DEMO_EPS; i++) {
+		struct demo_target *t = &d->t[d->n];
+		char path[PATH_MAX];
+		struct error err = {0};
+		cJSON *out = NULL;
+
+		snprintf(path, sizeof path, "/onlineEndpoints/%s/listKeys", models[i].endpoint);
+		if (client_call(c, "POST", path, NULL, &out, &err) < 0)
+			continue;
+		snprintf(t->key, sizeof t->key, "%s", data_str(out, "primaryKey"));
+		cJSON_Delete(out);
+		out = NULL;
+		snprintf(path, sizeof path, "/onlineEndpoints/%s", models[i].endpoint);
+		if (client_call(c, "GET", path, NULL, &out, &err) < 0)
+			continue;
+		snprintf(t->uri, sizeof t->uri, "%s", data_str(out, "properties.scoringUri"));
+		cJSON_Delete(out);
+		snprintf(path, sizeof path, "%s/requests/%s", dir, models[i].request);
+		t->body = read_file(path, &t->len);
+		if (t->body != NULL && t->uri[0]) {
+			d->n++;
+		} else {
+			free(t->body);
+			t->body = NULL;
+		}
+	}
+	d->c = client_new(&cfg);
+	if (d->n == 0 || d->c == NULL || pthread_create(&d->thread, NULL, load_main, d) != 0) {
+		demo_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void demo_load_stop(struct demo *d)
+{
+	if (d == NULL)
+		return;
+	atomic_store(&d->stop, 1);
+	pthread_join(d->thread, NULL);
+	demo_free(d);
+}
+
+long demo_load_sent(const struct demo *d)
+{
+	return d ? atomic_load(&((struct demo *)d)->sent) : 0;
+}
