@@ -82,6 +82,7 @@ struct app {
 	struct connect_info info;
 	struct client *c;
 	struct runtime *rt;            /* embedded runtime, NULL when connected to one */
+	char log_path[1200];           /* the embedded runtime's log */
 	int readonly;
 	char state[96];                /* header: "ok", "unreachable: ..." */
 
