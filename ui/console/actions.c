@@ -39,6 +39,7 @@ void actions_show(struct app *a, enum keys_screen s, int push)
 	if (!push)
 		a->depth = 0;
 	a->screen = s;
+	a->message[0] = '\0';
 	if (s == KEYS_SCR_HELP)
 		a->help_top = 0;
 	if (s == KEYS_SCR_LOGS)

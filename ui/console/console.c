@@ -224,11 +224,11 @@ static int switch_profile(struct app *a, const char *name)
 		return -1;
 	if (p->theme[0] && !a->opt.theme)
 		actions_theme(a, p->theme);
-	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
 	for (int s = 0; s < KEYS_SCR_COUNT; s++)
 		if (app_table(a, s) && s != KEYS_SCR_PROFILES && s != KEYS_SCR_THEMES)
 			table_clear(&a->tables[s]);
 	actions_show(a, KEYS_SCR_ENDPOINTS, 0);
+	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
 	return 0;
 }
 

@@ -121,7 +121,7 @@ static void set_num(struct table_row *r, int col, double v, int decimals, int pc
 	if (isnan(v))
 		snprintf(r->cell[col], TABLE_CELL, "-");
 	else
-		snprintf(r->cell[col], TABLE_CELL, "%.*f%s", decimals, v, pct ? "%" : "");
+		snprintf(r->cell[col], TABLE_CELL, "%.*f%s", decimals < 0 ? (v < 10 ? 2 : v < 100 ? 1 : 0) : decimals, v, pct ? "%" : "");
 }
 
 /* Copies src into a cell, cut to fit. */
@@ -138,8 +138,8 @@ static void cell_set(char *cell, const char *src)
 static void fill_stats(struct table_row *r, int rps, const struct live_stats *s)
 {
 	set_num(r, rps, s ? s->rps : NAN, 1, 0);
-	set_num(r, rps + 1, s ? s->p50 : NAN, 1, 0);
-	set_num(r, rps + 2, s ? s->p99 : NAN, 1, 0);
+	set_num(r, rps + 1, s ? s->p50 : NAN, -1, 0);
+	set_num(r, rps + 2, s ? s->p99 : NAN, -1, 0);
 	set_num(r, rps + 3, s && !isnan(s->err_rate) ? s->err_rate * 100 : NAN, 1, 0);
 }
 
@@ -202,7 +202,7 @@ int data_load_endpoints(struct app *a)
 }
 
 /* ".../models/NAME/versions/V" -> "NAME:V" */
-static void asset_short(const char *id, char *buf, size_t len)
+void data_asset_short(const char *id, char *buf, size_t len)
 {
 	const char *v = strstr(id, "/versions/");
 	const char *n;
@@ -287,7 +287,7 @@ int data_load_deployments(struct app *a)
 		snprintf(r->cell[DC_STATE], TABLE_CELL, "%s",
 			 data_str(e, "properties.provisioningState"));
 		r->style = state_style(r->cell[DC_STATE]);
-		asset_short(data_str(e, "properties.model"), r->cell[DC_MODEL], TABLE_CELL);
+		data_asset_short(data_str(e, "properties.model"), r->cell[DC_MODEL], TABLE_CELL);
 		i++;
 	}
 	replace_doc(a, KEYS_SCR_DEPLOYMENTS, doc);

@@ -30,6 +30,8 @@ int data_load_screen(struct app *a);
 /* The scoring URI and primary key of endpoint ep (listKeys). */
 int data_endpoint_key(struct app *a, const char *ep, char *uri, size_t ulen, char *key,
 		      size_t klen);
+/* ".../models/NAME/versions/V" or "azureml:NAME:V" -> "NAME:V". */
+void data_asset_short(const char *id, char *buf, size_t len);
 /* Object member lookups that tolerate NULL and wrong types. */
 const char *data_str(const cJSON *o, const char *path);
 double data_num(const cJSON *o, const char *path);

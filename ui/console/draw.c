@@ -300,7 +300,7 @@ static void draw_latency_line(struct app *a, int y, int x, int w, const char *na
 	if (s == NULL || s->requests == 0)
 		snprintf(buf, sizeof buf, "%-12.12s %6s %8s %8s %6s ", name, "-", "-", "-", "-");
 	else
-		snprintf(buf, sizeof buf, "%-12.12s %6.1f %8.1f %8.1f %5.1f%% ", name, s->rps,
+		snprintf(buf, sizeof buf, "%-12.12s %6.1f %8.2f %8.2f %5.1f%% ", name, s->rps,
 			 isnan(s->p50) ? 0 : s->p50, isnan(s->p99) ? 0 : s->p99,
 			 isnan(s->err_rate) ? 0 : s->err_rate * 100);
 	used = put_attr(a, THEME_NORMAL, y, x, w, buf);
@@ -320,7 +320,7 @@ static int draw_latency(struct app *a, struct rect r, int y, const char *ep)
 	const struct live_endpoint *le = live_endpoint(&a->live, ep);
 	char title[160];
 
-	snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99 over the last 60 s", "DEPLOYMENT",
+	snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99, last 60 s", "DEPLOYMENT",
 		 "RPS", "P50ms", "P99ms", "ERR");
 	put_attr(a, THEME_TITLE, y++, r.x, r.w, title);
 	if (!a->live.ok) {
@@ -378,15 +378,18 @@ static void detail_deployment(struct app *a, struct rect r, int y)
 	const cJSON *d = selected_doc(a);
 	char buf[1024];
 
-	snprintf(buf, sizeof buf, "%s  (%s)", a->scoring_uri,
-		 a->dep.mirror_mode ? "sliders edit MIRROR share: m for live"
-				    : "sliders edit LIVE share: m for mirror");
-	kv_line(a, &y, r, "scoring", buf);
+	snprintf(buf, sizeof buf, "%s (m switches)  scoring %s",
+		 a->dep.mirror_mode ? "MIRROR share" : "LIVE share", a->scoring_uri);
+	kv_line(a, &y, r, "sliders", buf);
 	y = draw_latency(a, r, y, a->endpoint);
 	if (d == NULL)
 		return;
-	snprintf(buf, sizeof buf, "%s  env %s  instances %.0f", data_str(d, "properties.model"),
-		 data_str(d, "properties.environmentId"), data_num(d, "sku.capacity"));
+	char model[128], env[128];
+
+	data_asset_short(data_str(d, "properties.model"), model, sizeof model);
+	data_asset_short(data_str(d, "properties.environmentId"), env, sizeof env);
+	snprintf(buf, sizeof buf, "%s  environment %s  instances %.0f", model, env,
+		 data_num(d, "sku.capacity"));
 	kv_line(a, &y, r, "model", buf);
 	kv_line(a, &y, r, "error", data_str(d, "properties.error"));
 }

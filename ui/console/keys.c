@@ -16,6 +16,10 @@ static const char *const screen_names[KEYS_SCR_COUNT] = {
 };
 
 static const struct keys_binding table[] = {
+	/* First so that the hint bar always shows them. */
+	{KA_HELP, {'?'}, "?", "help", "this help", KEYS_ALL, KEYS_HINT},
+	{KA_QUIT, {'q'}, "q", "quit", "quit (stops the embedded runtime and demo load)", KEYS_ALL,
+	 KEYS_HINT},
 	/* Deployments: traffic sliders (before the general h/l/Enter/Esc). */
 	{KA_SLIDE_DOWN1, {KEY_LEFT, 'h'}, "h/Left", "-1%", "move the share (live or mirror) down by 1",
 	 DEPS, KEYS_MUTATING | KEYS_HINT},
@@ -78,9 +82,6 @@ static const struct keys_binding table[] = {
 	{KA_COMMAND, {':'}, ":", "cmd",
 	 "command: ep, dep, model, env, logs, test, profile [NAME], theme [NAME], help, q",
 	 KEYS_ALL, KEYS_HINT},
-	{KA_HELP, {'?'}, "?", "help", "this help", KEYS_ALL, KEYS_HINT},
-	{KA_QUIT, {'q'}, "q", "quit", "quit (stops the embedded runtime and demo load)", KEYS_ALL,
-	 KEYS_HINT},
 };
 
 const struct keys_binding *keys_table(size_t *count)
