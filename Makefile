@@ -66,7 +66,35 @@ sanitize:
 	  /usr/bin/python3 -m pytest -q tests/e2e
 
 clean:
-	rm -rf build build-san mldeck
+	rm -rf build build-san build-fuzz mldeck
 
 .PHONY: all mldeck unit e2e test sanitize clean
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+
+# Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of the parsers
+# that face the network. Each runs FUZZ_SECONDS from the seed corpus.
+FUZZ_SECONDS ?= 20
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
+FUZZ_INPUT_SRC := tests/fuzz/fuzz_input.c runtime/engines/input.c state/error.c
+FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c $(wildcard state/*.c)
+
+build-fuzz/fuzz_input: $(FUZZ_INPUT_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build-fuzz/fuzz_codec: $(FUZZ_CODEC_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec
+	@for f in input codec; do \
+	  rm -rf build-fuzz/corpus-$$f && cp -r tests/fuzz/corpus/$$f build-fuzz/corpus-$$f && \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s" && \
+	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -print_final_stats=1 build-fuzz/corpus-$$f 2>build-fuzz/fuzz_$$f.log || \
+	    { tail -40 build-fuzz/fuzz_$$f.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|Done" build-fuzz/fuzz_$$f.log | tail -2; \
+	done
+
+.PHONY: fuzz

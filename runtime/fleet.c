@@ -637,18 +637,26 @@ int fleet_current(struct fleet *f, const char *ep, const char *name, uint64_t ge
 
 /* ---- logs --------------------------------------------------------------- */
 
-void fleet_log(struct fleet *f, const char *ep, const char *name, const char *fmt, ...)
+/* A reference on a deployment's log, NULL when there is no such deployment. */
+static struct logring *dep_log(struct fleet *f, const char *ep, const char *name)
 {
 	struct logring *l = NULL;
-	char line[LOGRING_LINE_MAX];
 	struct dep *d;
-	va_list ap;
 
 	pthread_rwlock_rdlock(&f->lock);
 	d = find_dep(find_ep(f, ep), name);
 	if (d)
 		l = logring_ref(d->log);
 	pthread_rwlock_unlock(&f->lock);
+	return l;
+}
+
+void fleet_log(struct fleet *f, const char *ep, const char *name, const char *fmt, ...)
+{
+	struct logring *l = dep_log(f, ep, name);
+	char line[LOGRING_LINE_MAX];
+	va_list ap;
+
 	if (l == NULL)
 		return;
 	va_start(ap, fmt);
@@ -660,15 +668,9 @@ void fleet_log(struct fleet *f, const char *ep, const char *name, const char *fm
 
 char *fleet_logs(struct fleet *f, const char *ep, const char *name, int tail)
 {
-	struct logring *l = NULL;
-	struct dep *d;
+	struct logring *l = dep_log(f, ep, name);
 	char *out;
 
-	pthread_rwlock_rdlock(&f->lock);
-	d = find_dep(find_ep(f, ep), name);
-	if (d)
-		l = logring_ref(d->log);
-	pthread_rwlock_unlock(&f->lock);
 	if (l == NULL)
 		return NULL;
 	out = logring_tail(l, tail);

@@ -124,13 +124,29 @@ static void fill(const struct app *a, enum theme_elem e, int y, int x, int w)
 	attroff(attr_of(a, e));
 }
 
+/* Line drawing as UTF-8 text (no alternate character set, which some
+ * terminals and multiplexers mangle), or ASCII outside a UTF-8 locale. */
+static const char *line_glyph(const struct app *a, int which)
+{
+	static const char *const utf8[] = {"\xe2\x94\x80", "\xe2\x94\x82", "\xe2\x94\x8c",
+					   "\xe2\x94\x90", "\xe2\x94\x94", "\xe2\x94\x98"};
+	static const char *const ascii[] = {"-", "|", "+", "+", "+", "+"};
+
+	return a->utf8 ? utf8[which] : ascii[which];
+}
+
+enum { G_H, G_V, G_UL, G_UR, G_LL, G_LR };
+
+static void glyph_run(const struct app *a, int which, int y, int x, int n, int vertical)
+{
+	for (int i = 0; i < n; i++)
+		put(vertical ? y + i : y, vertical ? x : x + i, 1, line_glyph(a, which));
+}
+
 static void hline_at(const struct app *a, int y, int x, int w)
 {
 	attron(attr_of(a, THEME_BORDER));
-	if (a->utf8)
-		mvhline(y, x, ACS_HLINE, w);
-	else
-		mvhline(y, x, '-', w);
+	glyph_run(a, G_H, y, x, w, 0);
 	attroff(attr_of(a, THEME_BORDER));
 }
 
@@ -604,21 +620,14 @@ static void draw_box(struct app *a, int y, int x, int h, int w)
 	for (int i = 0; i < h; i++)
 		fill(a, THEME_DIALOG, y + i, x, w);
 	attron(attr_of(a, THEME_DIALOG));
-	if (a->utf8) {
-		mvaddch(y, x, ACS_ULCORNER);
-		mvhline(y, x + 1, ACS_HLINE, w - 2);
-		mvaddch(y, x + w - 1, ACS_URCORNER);
-		mvvline(y + 1, x, ACS_VLINE, h - 2);
-		mvvline(y + 1, x + w - 1, ACS_VLINE, h - 2);
-		mvaddch(y + h - 1, x, ACS_LLCORNER);
-		mvhline(y + h - 1, x + 1, ACS_HLINE, w - 2);
-		mvaddch(y + h - 1, x + w - 1, ACS_LRCORNER);
-	} else {
-		mvhline(y, x, '-', w);
-		mvhline(y + h - 1, x, '-', w);
-		mvvline(y + 1, x, '|', h - 2);
-		mvvline(y + 1, x + w - 1, '|', h - 2);
-	}
+	put(y, x, 1, line_glyph(a, G_UL));
+	glyph_run(a, G_H, y, x + 1, w - 2, 0);
+	put(y, x + w - 1, 1, line_glyph(a, G_UR));
+	glyph_run(a, G_V, y + 1, x, h - 2, 1);
+	glyph_run(a, G_V, y + 1, x + w - 1, h - 2, 1);
+	put(y + h - 1, x, 1, line_glyph(a, G_LL));
+	glyph_run(a, G_H, y + h - 1, x + 1, w - 2, 0);
+	put(y + h - 1, x + w - 1, 1, line_glyph(a, G_LR));
 	attroff(attr_of(a, THEME_DIALOG));
 }
 
