@@ -109,16 +109,21 @@ class Mldeck:
     def __init__(self, binary, tmp):
         self.home = os.path.join(tmp, "home")
         self.logpath = os.path.join(tmp, "mldeck.out")
+        self.reqlog = os.path.join(tmp, "mldeck-requests.log")
         self.out = open(self.logpath, "wb")
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CPU, binary, "serve", "--listen", "127.0.0.1:0",
-             "--home", self.home, "--log", os.path.join(tmp, "mldeck-requests.log")],
+             "--home", self.home, "--log", self.reqlog],
             stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.out)
         deadline = time.monotonic() + 20
         self.url = None
         while time.monotonic() < deadline and self.url is None:
-            with open(self.logpath, "rb") as f:
-                m = re.search(rb"listening on (http://[0-9.:]+)", f.read())
+            text = b""
+            for path in (self.logpath, self.reqlog):
+                if os.path.exists(path):
+                    with open(path, "rb") as f:
+                        text += f.read()
+            m = re.search(rb"listening on (http://[0-9.:]+)", text)
             if m:
                 self.url = m.group(1).decode()
             elif self.proc.poll() is not None:

@@ -19,11 +19,14 @@
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
 
 /* One matched request: the route's captures, already validated. */
+struct asset;
+
 struct call {
 	struct runtime *rt;
 	const struct server_request *rq;
 	struct server_response *rs;
 	const char *cap[3]; /* names/versions from the path, in order */
+	const struct asset *asset; /* models or environments routes */
 	cJSON *body;        /* parsed JSON body, NULL when none */
 };
 
@@ -35,6 +38,7 @@ struct route {
 	route_fn fn;
 	const char *caps;    /* what each capture is: m(odel) e(nvironment) p (endpoint)
 			      * d(eployment) names, v(ersion) */
+	const struct asset *asset;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -109,7 +113,233 @@ static int need_body(struct call *c)
 	return 0;
 }
 
-/* ---- models ------------------------------------------------------------- */
+/* ---- models and environments: versioned assets ------------------------- */
+
+/* Both are versioned assets; one set of handlers serves both through this table. */
+struct asset {
+	const char *kind; /* path segment and id part: "models", "environments" */
+	const char *what; /* for messages */
+	size_t (*list)(const struct workspace *ws, const void ***out);
+	const void *(*find)(const struct workspace *ws, const char *name, const char *version);
+	const char *(*name_of)(const void *a);
+	const char *(*version_of)(const void *a);
+	const char *(*artifact_of)(const void *a); /* NULL when it has none */
+	cJSON *(*to_json)(const void *a, const struct codec_ctx *c);
+	int (*remove)(struct workspace *ws, const char *name, const char *version,
+		      struct error *err);
+	int (*remove_all)(struct workspace *ws, const char *name, struct error *err);
+};
+
+/* Copies a typed list into an array of untyped pointers (no aliasing games). */
+static size_t untyped(const void *const *items, size_t n, const void ***out)
+{
+	size_t i;
+
+	*out = n ? malloc(n * sizeof **out) : NULL;
+	if (*out == NULL)
+		return 0;
+	for (i = 0; i < n; i++)
+		(*out)[i] = items[i];
+	return n;
+}
+
+static size_t model_list(const struct workspace *ws, const void ***out)
+{
+	const struct model_version **ms;
+	size_t n = workspace_model_list(ws, &ms);
+
+	n = untyped((const void *const *)ms, n, out);
+	free(ms);
+	return n;
+}
+
+static const void *model_find(const struct workspace *ws, const char *n, const char *v)
+{
+	return workspace_model_find(ws, n, v);
+}
+
+static const char *model_name(const void *a)
+{
+	return ((const struct model_version *)a)->name;
+}
+
+static const char *model_version(const void *a)
+{
+	return ((const struct model_version *)a)->version;
+}
+
+static const char *model_artifact(const void *a)
+{
+	return ((const struct model_version *)a)->artifact;
+}
+
+static cJSON *model_json(const void *a, const struct codec_ctx *c)
+{
+	return codec_model_version_to_json(a, c);
+}
+
+static size_t env_list(const struct workspace *ws, const void ***out)
+{
+	const struct env_version **es;
+	size_t n = workspace_env_list(ws, &es);
+
+	n = untyped((const void *const *)es, n, out);
+	free(es);
+	return n;
+}
+
+static const void *env_find(const struct workspace *ws, const char *n, const char *v)
+{
+	return workspace_env_find(ws, n, v);
+}
+
+static const char *env_name(const void *a)
+{
+	return ((const struct env_version *)a)->name;
+}
+
+static const char *env_version(const void *a)
+{
+	return ((const struct env_version *)a)->version;
+}
+
+static cJSON *env_json(const void *a, const struct codec_ctx *c)
+{
+	return codec_env_version_to_json(a, c);
+}
+
+static const struct asset models = {
+	"models", "model", model_list, model_find, model_name, model_version, model_artifact,
+	model_json, workspace_model_delete, workspace_model_delete_all};
+static const struct asset environments = {
+	"environments", "environment", env_list, env_find, env_name, env_version, NULL,
+	env_json, workspace_env_delete, workspace_env_delete_all};
+
+/* GET models: one container per name, with its latest version. */
+static void assets_list(struct call *c)
+{
+	const struct asset *k = c->asset;
+	const void **as;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = k->list(c->rt->ws, &as);
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(k->name_of(as[i]), k->name_of(as[i + 1])))
+			continue; /* sorted: the last of a name is its latest */
+		cJSON_AddItemToArray(arr, codec_container_to_json(k->kind, k->name_of(as[i]),
+								  k->version_of(as[i]),
+								  &c->rt->codec));
+	}
+	free(as);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void asset_container_get(struct call *c)
+{
+	const struct asset *k = c->asset;
+	const void *a;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	a = k->find(c->rt->ws, c->cap[0], NULL);
+	if (a)
+		j = codec_container_to_json(k->kind, k->name_of(a), k->version_of(a),
+					    &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		not_found(c, k->what, c->cap[0]);
+}
+
+static void asset_versions_list(struct call *c)
+{
+	const struct asset *k = c->asset;
+	const void **as;
+	cJSON *arr = cJSON_CreateArray();
+	size_t i, n;
+
+	pthread_mutex_lock(&c->rt->lock);
+	n = k->list(c->rt->ws, &as);
+	for (i = 0; i < n; i++)
+		if (!strcmp(k->name_of(as[i]), c->cap[0]))
+			cJSON_AddItemToArray(arr, k->to_json(as[i], &c->rt->codec));
+	free(as);
+	end(c);
+	reply(c, 200, codec_list(arr));
+}
+
+static void asset_version_get(struct call *c)
+{
+	const struct asset *k = c->asset;
+	const void *a;
+	cJSON *j = NULL;
+
+	pthread_mutex_lock(&c->rt->lock);
+	a = k->find(c->rt->ws, c->cap[0], c->cap[1]);
+	if (a)
+		j = k->to_json(a, &c->rt->codec);
+	end(c);
+	if (j)
+		reply(c, 200, j);
+	else
+		server_reply_errorf(c->rs, 404, "NotFound", "%s version '%s:%s' not found",
+				    k->what, c->cap[0], c->cap[1]);
+}
+
+/* Collects the artifacts of name (all versions when version is NULL), for removal. */
+static char **artifacts_of(const struct asset *k, const struct workspace *ws, const char *name,
+			   const char *version)
+{
+	const void **as;
+	size_t i, n, m = 0;
+	char **out;
+
+	if (k->artifact_of == NULL)
+		return NULL;
+	n = k->list(ws, &as);
+	out = calloc(n + 1, sizeof *out);
+	for (i = 0; out && i < n; i++)
+		if (!strcmp(k->name_of(as[i]), name) &&
+		    (version == NULL || !strcmp(k->version_of(as[i]), version)) &&
+		    k->artifact_of(as[i]))
+			out[m++] = strdup(k->artifact_of(as[i]));
+	free(as);
+	return out;
+}
+
+/* DELETE of one version (cap[1]) or of the whole container; files go after the save. */
+static void asset_delete(struct call *c)
+{
+	const struct asset *k = c->asset;
+	const char *version = c->cap[1];
+	struct workspace *w = begin(c);
+	struct error err;
+	char **files;
+	size_t i;
+	int rc;
+
+	if (w == NULL)
+		return;
+	files = artifacts_of(k, w, c->cap[0], version);
+	rc = version ? k->remove(w, c->cap[0], version, &err) : k->remove_all(w, c->cap[0], &err);
+	if (rc < 0)
+		abort_change(c, w, &err);
+	else if (commit(c, w) == 0) {
+		for (i = 0; files && files[i]; i++)
+			artifact_remove(c->rt->home, files[i]);
+		end(c);
+		server_reply_json(c->rs, 200, NULL);
+	}
+	for (i = 0; files && files[i]; i++)
+		free(files[i]);
+	free(files);
+}
+
+/* ---- model registration ------------------------------------------------- */
 
 static int model_in_use(const struct workspace *ws, const char *name, const char *version,
 			const struct deployment **by)
@@ -125,90 +355,6 @@ static int model_in_use(const struct workspace *ws, const char *name, const char
 		}
 	free(ds);
 	return used;
-}
-
-static void models_list(struct call *c)
-{
-	const struct model_version **ms;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	pthread_mutex_lock(&c->rt->lock);
-	n = workspace_model_list(c->rt->ws, &ms);
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n && !strcmp(ms[i]->name, ms[i + 1]->name))
-			continue; /* sorted: the last of a name is its latest */
-		cJSON_AddItemToArray(arr, codec_container_to_json("models", ms[i]->name,
-								  ms[i]->version, &c->rt->codec));
-	}
-	free(ms);
-	end(c);
-	reply(c, 200, codec_list(arr));
-}
-
-static void model_container_get(struct call *c)
-{
-	const struct model_version *m;
-	cJSON *j = NULL;
-
-	pthread_mutex_lock(&c->rt->lock);
-	m = workspace_model_find(c->rt->ws, c->cap[0], NULL);
-	if (m)
-		j = codec_container_to_json("models", m->name, m->version, &c->rt->codec);
-	end(c);
-	if (j)
-		reply(c, 200, j);
-	else
-		not_found(c, "model", c->cap[0]);
-}
-
-static void model_container_delete(struct call *c)
-{
-	struct workspace *w = begin(c);
-	struct error err;
-
-	if (w == NULL)
-		return;
-	if (workspace_model_delete_all(w, c->cap[0], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) < 0)
-		return;
-	end(c);
-	server_reply_json(c->rs, 200, NULL);
-}
-
-static void model_versions_list(struct call *c)
-{
-	const struct model_version **ms;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	pthread_mutex_lock(&c->rt->lock);
-	n = workspace_model_list(c->rt->ws, &ms);
-	for (i = 0; i < n; i++)
-		if (!strcmp(ms[i]->name, c->cap[0]))
-			cJSON_AddItemToArray(arr,
-					     codec_model_version_to_json(ms[i], &c->rt->codec));
-	free(ms);
-	end(c);
-	reply(c, 200, codec_list(arr));
-}
-
-static void model_version_get(struct call *c)
-{
-	const struct model_version *m;
-	cJSON *j = NULL;
-
-	pthread_mutex_lock(&c->rt->lock);
-	m = workspace_model_find(c->rt->ws, c->cap[0], c->cap[1]);
-	if (m)
-		j = codec_model_version_to_json(m, &c->rt->codec);
-	end(c);
-	if (j)
-		reply(c, 200, j);
-	else
-		server_reply_errorf(c->rs, 404, "NotFound", "model version '%s:%s' not found",
-				    c->cap[0], c->cap[1]);
 }
 
 /* Upload file names become a path component: keep them tame. */
@@ -352,115 +498,7 @@ static void model_version_post(struct call *c)
 	model_version_put_as(c, NULL);
 }
 
-static void model_version_delete(struct call *c)
-{
-	struct workspace *w = begin(c);
-	const struct model_version *m;
-	char *rel = NULL;
-	struct error err;
-
-	if (w == NULL)
-		return;
-	m = workspace_model_find(w, c->cap[0], c->cap[1]);
-	if (m && m->artifact)
-		rel = strdup(m->artifact);
-	if (workspace_model_delete(w, c->cap[0], c->cap[1], &err) < 0) {
-		free(rel);
-		return abort_change(c, w, &err);
-	}
-	if (commit(c, w) == 0) {
-		if (rel)
-			artifact_remove(c->rt->home, rel);
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
-	}
-	free(rel);
-}
-
 /* ---- environments ------------------------------------------------------- */
-
-static void envs_list(struct call *c)
-{
-	const struct env_version **es;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	pthread_mutex_lock(&c->rt->lock);
-	n = workspace_env_list(c->rt->ws, &es);
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n && !strcmp(es[i]->name, es[i + 1]->name))
-			continue;
-		cJSON_AddItemToArray(arr, codec_container_to_json("environments", es[i]->name,
-								  es[i]->version, &c->rt->codec));
-	}
-	free(es);
-	end(c);
-	reply(c, 200, codec_list(arr));
-}
-
-static void env_container_get(struct call *c)
-{
-	const struct env_version *e;
-	cJSON *j = NULL;
-
-	pthread_mutex_lock(&c->rt->lock);
-	e = workspace_env_find(c->rt->ws, c->cap[0], NULL);
-	if (e)
-		j = codec_container_to_json("environments", e->name, e->version, &c->rt->codec);
-	end(c);
-	if (j)
-		reply(c, 200, j);
-	else
-		not_found(c, "environment", c->cap[0]);
-}
-
-static void env_container_delete(struct call *c)
-{
-	struct workspace *w = begin(c);
-	struct error err;
-
-	if (w == NULL)
-		return;
-	if (workspace_env_delete_all(w, c->cap[0], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
-	}
-}
-
-static void env_versions_list(struct call *c)
-{
-	const struct env_version **es;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	pthread_mutex_lock(&c->rt->lock);
-	n = workspace_env_list(c->rt->ws, &es);
-	for (i = 0; i < n; i++)
-		if (!strcmp(es[i]->name, c->cap[0]))
-			cJSON_AddItemToArray(arr, codec_env_version_to_json(es[i], &c->rt->codec));
-	free(es);
-	end(c);
-	reply(c, 200, codec_list(arr));
-}
-
-static void env_version_get(struct call *c)
-{
-	const struct env_version *e;
-	cJSON *j = NULL;
-
-	pthread_mutex_lock(&c->rt->lock);
-	e = workspace_env_find(c->rt->ws, c->cap[0], c->cap[1]);
-	if (e)
-		j = codec_env_version_to_json(e, &c->rt->codec);
-	end(c);
-	if (j)
-		reply(c, 200, j);
-	else
-		server_reply_errorf(c->rs, 404, "NotFound",
-				    "environment version '%s:%s' not found", c->cap[0], c->cap[1]);
-}
 
 static void env_version_put_as(struct call *c, const char *version)
 {
@@ -506,21 +544,6 @@ static void env_version_put(struct call *c)
 static void env_version_post(struct call *c)
 {
 	env_version_put_as(c, NULL);
-}
-
-static void env_version_delete(struct call *c)
-{
-	struct workspace *w = begin(c);
-	struct error err;
-
-	if (w == NULL)
-		return;
-	if (workspace_env_delete(w, c->cap[0], c->cap[1], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
-	}
 }
 
 /* ---- endpoints ---------------------------------------------------------- */
@@ -888,36 +911,36 @@ static void deployment_logs(struct call *c)
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct route routes[] = {
-	{"GET", "models", models_list, ""},
-	{"GET", "models/*", model_container_get, "m"},
-	{"DELETE", "models/*", model_container_delete, "m"},
-	{"GET", "models/*/versions", model_versions_list, "m"},
-	{"POST", "models/*/versions", model_version_post, "m"},
-	{"GET", "models/*/versions/*", model_version_get, "mv"},
-	{"PUT", "models/*/versions/*", model_version_put, "mv"},
-	{"DELETE", "models/*/versions/*", model_version_delete, "mv"},
-	{"GET", "environments", envs_list, ""},
-	{"GET", "environments/*", env_container_get, "e"},
-	{"DELETE", "environments/*", env_container_delete, "e"},
-	{"GET", "environments/*/versions", env_versions_list, "e"},
-	{"POST", "environments/*/versions", env_version_post, "e"},
-	{"GET", "environments/*/versions/*", env_version_get, "ev"},
-	{"PUT", "environments/*/versions/*", env_version_put, "ev"},
-	{"DELETE", "environments/*/versions/*", env_version_delete, "ev"},
-	{"GET", "onlineEndpoints", endpoints_list, ""},
-	{"GET", "onlineEndpoints/*", endpoint_get, "p"},
-	{"PUT", "onlineEndpoints/*", endpoint_put, "p"},
-	{"PATCH", "onlineEndpoints/*", endpoint_patch, "p"},
-	{"DELETE", "onlineEndpoints/*", endpoint_delete, "p"},
-	{"POST", "onlineEndpoints/*/listKeys", endpoint_list_keys, "p"},
-	{"POST", "onlineEndpoints/*/regenerateKeys", endpoint_regenerate_keys, "p"},
-	{"POST", "onlineEndpoints/*/token", endpoint_token, "p"},
-	{"GET", "onlineEndpoints/*/deployments", deployments_list, "p"},
-	{"GET", "onlineEndpoints/*/deployments/*", deployment_get, "pd"},
-	{"PUT", "onlineEndpoints/*/deployments/*", deployment_put, "pd"},
-	{"PATCH", "onlineEndpoints/*/deployments/*", deployment_patch, "pd"},
-	{"DELETE", "onlineEndpoints/*/deployments/*", deployment_delete, "pd"},
-	{"POST", "onlineEndpoints/*/deployments/*/getLogs", deployment_logs, "pd"},
+	{"GET", "models", assets_list, "", &models},
+	{"GET", "models/*", asset_container_get, "m", &models},
+	{"DELETE", "models/*", asset_delete, "m", &models},
+	{"GET", "models/*/versions", asset_versions_list, "m", &models},
+	{"POST", "models/*/versions", model_version_post, "m", &models},
+	{"GET", "models/*/versions/*", asset_version_get, "mv", &models},
+	{"PUT", "models/*/versions/*", model_version_put, "mv", &models},
+	{"DELETE", "models/*/versions/*", asset_delete, "mv", &models},
+	{"GET", "environments", assets_list, "", &environments},
+	{"GET", "environments/*", asset_container_get, "e", &environments},
+	{"DELETE", "environments/*", asset_delete, "e", &environments},
+	{"GET", "environments/*/versions", asset_versions_list, "e", &environments},
+	{"POST", "environments/*/versions", env_version_post, "e", &environments},
+	{"GET", "environments/*/versions/*", asset_version_get, "ev", &environments},
+	{"PUT", "environments/*/versions/*", env_version_put, "ev", &environments},
+	{"DELETE", "environments/*/versions/*", asset_delete, "ev", &environments},
+	{"GET", "onlineEndpoints", endpoints_list, "", NULL},
+	{"GET", "onlineEndpoints/*", endpoint_get, "p", NULL},
+	{"PUT", "onlineEndpoints/*", endpoint_put, "p", NULL},
+	{"PATCH", "onlineEndpoints/*", endpoint_patch, "p", NULL},
+	{"DELETE", "onlineEndpoints/*", endpoint_delete, "p", NULL},
+	{"POST", "onlineEndpoints/*/listKeys", endpoint_list_keys, "p", NULL},
+	{"POST", "onlineEndpoints/*/regenerateKeys", endpoint_regenerate_keys, "p", NULL},
+	{"POST", "onlineEndpoints/*/token", endpoint_token, "p", NULL},
+	{"GET", "onlineEndpoints/*/deployments", deployments_list, "p", NULL},
+	{"GET", "onlineEndpoints/*/deployments/*", deployment_get, "pd", NULL},
+	{"PUT", "onlineEndpoints/*/deployments/*", deployment_put, "pd", NULL},
+	{"PATCH", "onlineEndpoints/*/deployments/*", deployment_patch, "pd", NULL},
+	{"DELETE", "onlineEndpoints/*/deployments/*", deployment_delete, "pd", NULL},
+	{"POST", "onlineEndpoints/*/deployments/*/getLogs", deployment_logs, "pd", NULL},
 };
 
 /* Matches segs against pattern; fills captures. 1 on match. */
@@ -1041,6 +1064,7 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		if (strcmp(routes[i].method, rq->method))
 			continue;
 		memcpy(c.cap, cap, sizeof cap);
+		c.asset = routes[i].asset;
 		if (check_captures(&c, routes[i].caps) < 0)
 			return;
 		c.body = parse_body(rq, rs, &bad);

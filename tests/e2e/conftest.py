@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -162,6 +163,29 @@ def make_runtime(tmp_path):
             rt.stop()
         except Exception:
             pass
+
+
+def raw_exchange(rt, head, body=b"", chunks=()):
+    """Sends a request by hand and reads whatever answer comes, even early."""
+    host, port = rt.url.split("//")[1].split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    try:
+        s.sendall(head)
+        try:
+            s.sendall(body)
+            for c in chunks:
+                s.sendall(c)
+        except OSError:
+            pass  # the server may answer and close before reading it all
+        data = b""
+        while b"\r\n\r\n" not in data:
+            got = s.recv(65536)
+            if not got:
+                break
+            data += got
+        return data
+    finally:
+        s.close()
 
 
 def repo_path(*parts):

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from conftest import repo_path
+from conftest import raw_exchange, repo_path
 
 LOGISTIC = repo_path("tests", "data", "logistic.json")
 
@@ -142,30 +142,6 @@ def test_malformed_json_and_wrong_types(runtime):
     s, _, body = runtime.http("PUT", "ws:/onlineEndpoints/ep-one",
                               {"properties": {"authMode": "Password"}})
     assert s == 400 and "authMode" in body["error"]["message"]
-
-
-def raw_exchange(rt, head, body=b"", chunks=()):
-    """Sends a request by hand and reads whatever answer comes, even early."""
-    import socket
-    host, port = rt.url.split("//")[1].split(":")
-    s = socket.create_connection((host, int(port)), timeout=10)
-    try:
-        s.sendall(head)
-        try:
-            s.sendall(body)
-            for c in chunks:
-                s.sendall(c)
-        except OSError:
-            pass  # the server may answer and close before reading it all
-        data = b""
-        while b"\r\n\r\n" not in data:
-            got = s.recv(65536)
-            if not got:
-                break
-            data += got
-        return data
-    finally:
-        s.close()
 
 
 def test_json_body_over_4mib_is_413(runtime):

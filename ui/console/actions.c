@@ -94,8 +94,9 @@ static void act_move(struct app *a, const struct keys_binding *b)
 		d = (b->action == KA_TOP ? -1 : 1) * 10000000;
 	if (t != NULL) {
 		table_move(t, d);
-		if (a->screen == KEYS_SCR_ENDPOINTS)
-			data_load_live(a);
+		/* the detail pane's series follow the cursor soon, not per key */
+		if (a->screen == KEYS_SCR_ENDPOINTS && a->next_live_ms > app_now_ms() + 150)
+			a->next_live_ms = app_now_ms() + 150;
 	} else if (a->screen == KEYS_SCR_LOGS) {
 		a->logs.follow = 0;
 		a->logs.top += d;

@@ -468,7 +468,12 @@ int data_load_live(struct app *a)
 		return -1;
 	if (focus == NULL && a->screen == KEYS_SCR_ENDPOINTS && sel != NULL)
 		focus = sel->key;
-	if (client_get_text(a->c, "/v1/metrics?window=60", &text, &len, &err) < 0) {
+	char path[160] = "/v1/metrics?window=60";
+
+	/* the Deployments screen needs one endpoint only: a much smaller answer */
+	if (a->screen == KEYS_SCR_DEPLOYMENTS)
+		snprintf(path, sizeof path, "/v1/metrics?window=60&endpoint=%.64s", a->endpoint);
+	if (client_get_text(a->c, path, &text, &len, &err) < 0) {
 		live_free(&a->live);
 		data_fill_live(a);
 		return -1;
