@@ -511,6 +511,9 @@ def write_doc(path, res, gate_report, roll, args, elapsed):
            "(gunicorn's sync worker closes every connection, as it does under Azure)" % (
                machine(), SERVER_CPU, CLIENT_CPU),
            "- Versions: %s" % versions(),
+           "- Load average (1 min) at start / end: %.2f / %.2f. The machine is shared: other "
+           "processes running during the benchmark take CPU from the server core and add "
+           "noise (see the min-max spread)." % (args.load_start, os.getloadavg()[0]),
            "- mldeck: native engines with maxConcurrentRequestsPerInstance 64; custom_model with "
            "1 Python worker (capacity 1, maxConcurrentRequestsPerInstance 1) running the very "
            "score.py that gunicorn + Flask (1 sync worker) runs: tests/data/score/"
@@ -580,6 +583,7 @@ def main():
     if not os.access(binary, os.X_OK):
         raise SystemExit("no mldeck binary at %s (make, or set MLDECK_BIN)" % binary)
     t_start = time.monotonic()
+    args.load_start = os.getloadavg()[0]
     tmp = tempfile.mkdtemp(prefix="mldeck-bench-")
     procs, md = [], None
     try:

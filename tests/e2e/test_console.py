@@ -411,3 +411,22 @@ def test_embedded_runtime_and_demo(deck_factory, tmp_path):
     assert (home / "admin.key").exists()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_first_run_offers_demo(deck_factory, tmp_path):
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    cfg = tmp_path / "config" / "mldeck"
+    cfg.mkdir(parents=True)
+    (cfg / "config.ini").write_text(
+        "[profile local]\nbackend = local\nurl = http://127.0.0.1:%d\nhome = %s\n"
+        % (port, tmp_path / "fresh-home"))
+    d = deck_factory({})
+    d.wait("This workspace is empty", "[y] yes", timeout=15)
+    d.keys("n")
+    d.wait("no demo", absent=("This workspace is empty",))
+    d.keys("q")
+    assert d.exit_code(timeout=30) == 0

@@ -100,11 +100,11 @@ static void test_every_size_tiles(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_80x24),
-		cmocka_unit_test(test_120x40),
-		cmocka_unit_test(test_200x60_is_wide),
-		cmocka_unit_test(test_too_small),
-		cmocka_unit_test(test_every_size_tiles),
+	    cmocka_unit_test(test_80x24),
+	    cmocka_unit_test(test_120x40),
+	    cmocka_unit_test(test_200x60_is_wide),
+	    cmocka_unit_test(test_too_small),
+	    cmocka_unit_test(test_every_size_tiles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

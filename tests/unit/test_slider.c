@@ -179,17 +179,17 @@ static void test_mirror(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_two_way_moves),
-		cmocka_unit_test(test_clamps_at_bounds),
-		cmocka_unit_test(test_proportional_three_way),
-		cmocka_unit_test(test_tie_goes_to_lower_index),
-		cmocka_unit_test(test_others_at_zero_share_equally),
-		cmocka_unit_test(test_all_zero),
-		cmocka_unit_test(test_single_deployment),
-		cmocka_unit_test(test_bad_arguments),
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_invariant_random_walk),
-		cmocka_unit_test(test_mirror),
+	    cmocka_unit_test(test_two_way_moves),
+	    cmocka_unit_test(test_clamps_at_bounds),
+	    cmocka_unit_test(test_proportional_three_way),
+	    cmocka_unit_test(test_tie_goes_to_lower_index),
+	    cmocka_unit_test(test_others_at_zero_share_equally),
+	    cmocka_unit_test(test_all_zero),
+	    cmocka_unit_test(test_single_deployment),
+	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_invariant_random_walk),
+	    cmocka_unit_test(test_mirror),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

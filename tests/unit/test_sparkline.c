@@ -102,13 +102,13 @@ static void test_render_truncates(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scales_zero_to_max),
-		cmocka_unit_test(test_flat_series_is_flat_top),
-		cmocka_unit_test(test_missing_and_padding),
-		cmocka_unit_test(test_keeps_last_width_samples),
-		cmocka_unit_test(test_all_zero_and_empty),
-		cmocka_unit_test(test_render_utf8_and_ascii),
-		cmocka_unit_test(test_render_truncates),
+	    cmocka_unit_test(test_scales_zero_to_max),
+	    cmocka_unit_test(test_flat_series_is_flat_top),
+	    cmocka_unit_test(test_missing_and_padding),
+	    cmocka_unit_test(test_keeps_last_width_samples),
+	    cmocka_unit_test(test_all_zero_and_empty),
+	    cmocka_unit_test(test_render_utf8_and_ascii),
+	    cmocka_unit_test(test_render_truncates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,10 +31,10 @@ static void test_color_to8(void **s)
 	assert_int_equal(theme_color_to8(-1), -1);
 	assert_int_equal(theme_color_to8(3), 3);
 	assert_int_equal(theme_color_to8(9), 1);
-	assert_int_equal(theme_color_to8(196), 1);  /* 5,0,0 */
-	assert_int_equal(theme_color_to8(46), 2);   /* 0,5,0 */
-	assert_int_equal(theme_color_to8(21), 4);   /* 0,0,5 */
-	assert_int_equal(theme_color_to8(231), 7);  /* 5,5,5 */
+	assert_int_equal(theme_color_to8(196), 1); /* 5,0,0 */
+	assert_int_equal(theme_color_to8(46), 2);  /* 0,5,0 */
+	assert_int_equal(theme_color_to8(21), 4);  /* 0,0,5 */
+	assert_int_equal(theme_color_to8(231), 7); /* 5,5,5 */
 	assert_int_equal(theme_color_to8(16), 0);
 	assert_int_equal(theme_color_to8(234), 0);
 	assert_int_equal(theme_color_to8(252), 7);
@@ -143,24 +143,25 @@ static void test_shipped_themes(void **s)
 
 		assert_int_equal(theme_load(dir, names[i], &t, &pr, err, sizeof err), 0);
 		if (pr.count)
-			fail_msg("%s.ini line %d: %s", names[i], pr.item[0].line, pr.item[0].message);
+			fail_msg("%s.ini line %d: %s", names[i], pr.item[0].line,
+				 pr.item[0].message);
 		assert_string_equal(t.name, names[i]);
 	}
-	assert_int_equal(theme_load(dir, "no-such-theme", &(struct theme){0}, NULL, err, sizeof err),
-			 -1);
+	assert_int_equal(
+	    theme_load(dir, "no-such-theme", &(struct theme){0}, NULL, err, sizeof err), -1);
 	assert_int_equal(theme_load(dir, "../etc", &(struct theme){0}, NULL, err, sizeof err), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_colors),
-		cmocka_unit_test(test_color_to8),
-		cmocka_unit_test(test_parse_good_file),
-		cmocka_unit_test(test_problems_reported_rest_applies),
-		cmocka_unit_test(test_problem_cap),
-		cmocka_unit_test(test_elem_keys_unique),
-		cmocka_unit_test(test_shipped_themes),
+	    cmocka_unit_test(test_colors),
+	    cmocka_unit_test(test_color_to8),
+	    cmocka_unit_test(test_parse_good_file),
+	    cmocka_unit_test(test_problems_reported_rest_applies),
+	    cmocka_unit_test(test_problem_cap),
+	    cmocka_unit_test(test_elem_keys_unique),
+	    cmocka_unit_test(test_shipped_themes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

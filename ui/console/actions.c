@@ -162,10 +162,10 @@ static void act_refresh(struct app *a, const struct keys_binding *b)
 static void act_jump(struct app *a, const struct keys_binding *b)
 {
 	static const enum keys_screen to[KA_COUNT] = {
-		[KA_JUMP_ENDPOINTS] = KEYS_SCR_ENDPOINTS,
-		[KA_JUMP_MODELS] = KEYS_SCR_MODELS,
-		[KA_JUMP_ENVS] = KEYS_SCR_ENVS,
-		[KA_JUMP_PROFILES] = KEYS_SCR_PROFILES,
+	    [KA_JUMP_ENDPOINTS] = KEYS_SCR_ENDPOINTS,
+	    [KA_JUMP_MODELS] = KEYS_SCR_MODELS,
+	    [KA_JUMP_ENVS] = KEYS_SCR_ENVS,
+	    [KA_JUMP_PROFILES] = KEYS_SCR_PROFILES,
 	};
 
 	actions_show(a, to[b->action], 0);
@@ -182,7 +182,8 @@ static void act_sort(struct app *a, const struct keys_binding *b)
 	else
 		t->sort_desc = !t->sort_desc;
 	table_rebuild(t);
-	app_message(a, 0, "sort: %s%s", t->sort_col < 0 ? "server order" : t->cols[t->sort_col].title,
+	app_message(a, 0, "sort: %s%s",
+		    t->sort_col < 0 ? "server order" : t->cols[t->sort_col].title,
 		    t->sort_col >= 0 ? (t->sort_desc ? " descending" : " ascending") : "");
 }
 
@@ -205,7 +206,7 @@ static int busiest_deployment(struct app *a, const char *ep, char *out, size_t l
 	if (client_call(a->c, "GET", path, NULL, &e, &err) < 0)
 		return -1;
 	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(
-				      cJSON_GetObjectItemCaseSensitive(e, "properties"), "traffic"))
+				  cJSON_GetObjectItemCaseSensitive(e, "properties"), "traffic"))
 	{
 		if (cJSON_IsNumber(t) && t->valueint > best) {
 			best = t->valueint;
@@ -263,8 +264,10 @@ static int pending(const struct app_deploys *d)
 static void act_slide(struct app *a, const struct keys_binding *b)
 {
 	static const int delta[KA_COUNT] = {
-		[KA_SLIDE_DOWN1] = -1, [KA_SLIDE_UP1] = 1, [KA_SLIDE_DOWN10] = -10,
-		[KA_SLIDE_UP10] = 10,
+	    [KA_SLIDE_DOWN1] = -1,
+	    [KA_SLIDE_UP1] = 1,
+	    [KA_SLIDE_DOWN10] = -10,
+	    [KA_SLIDE_UP10] = 10,
 	};
 	struct app_deploys *d = &a->dep;
 	struct table_row *r = table_selected(&a->tables[KEYS_SCR_DEPLOYMENTS]);
@@ -273,9 +276,12 @@ static void act_slide(struct app *a, const struct keys_binding *b)
 	if (k < 0 || k >= d->n)
 		return;
 	if (d->mirror_mode) {
-		if (slider_mirror_move(d->pend_mirror, d->pend_live, d->n, k, delta[b->action]) < 0) {
-			app_message(a, 1, "mirror goes only to a deployment with 0%% live traffic "
-					  "(at most %d%%)", SLIDER_MAX_MIRROR);
+		if (slider_mirror_move(d->pend_mirror, d->pend_live, d->n, k, delta[b->action]) <
+		    0) {
+			app_message(a, 1,
+				    "mirror goes only to a deployment with 0%% live traffic "
+				    "(at most %d%%)",
+				    SLIDER_MAX_MIRROR);
 			return;
 		}
 	} else {
@@ -285,8 +291,8 @@ static void act_slide(struct app *a, const struct keys_binding *b)
 				d->pend_mirror[i] = 0; /* Azure: no mirror to a live deployment */
 	}
 	data_fill_live(a);
-	app_message(a, 0, pending(d) ? "pending change: Enter applies, Esc discards"
-				     : "no change pending");
+	app_message(
+	    a, 0, pending(d) ? "pending change: Enter applies, Esc discards" : "no change pending");
 }
 
 static void act_mirror_mode(struct app *a, const struct keys_binding *b)
@@ -294,8 +300,10 @@ static void act_mirror_mode(struct app *a, const struct keys_binding *b)
 	(void)b;
 	a->dep.mirror_mode = !a->dep.mirror_mode;
 	if (a->dep.mirror_mode)
-		app_message(a, 0, "sliders now edit the MIRROR share (0-%d%%, only to a deployment "
-				  "without live traffic); m goes back", SLIDER_MAX_MIRROR);
+		app_message(a, 0,
+			    "sliders now edit the MIRROR share (0-%d%%, only to a deployment "
+			    "without live traffic); m goes back",
+			    SLIDER_MAX_MIRROR);
 	else
 		app_message(a, 0, "sliders now edit the LIVE share");
 }
@@ -303,7 +311,8 @@ static void act_mirror_mode(struct app *a, const struct keys_binding *b)
 static cJSON *traffic_body(const struct app_deploys *d)
 {
 	cJSON *body = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(body, "properties");
-	cJSON *t = cJSON_AddObjectToObject(p, "traffic"), *m = cJSON_AddObjectToObject(p, "mirrorTraffic");
+	cJSON *t = cJSON_AddObjectToObject(p, "traffic"),
+	      *m = cJSON_AddObjectToObject(p, "mirrorTraffic");
 
 	for (int i = 0; i < d->n; i++) {
 		cJSON_AddNumberToObject(t, d->name[i], d->pend_live[i]);
@@ -386,8 +395,10 @@ static void act_delete(struct app *a, const struct keys_binding *b)
 		app_copy(d->expect, sizeof d->expect, r->key);
 		break;
 	case KEYS_SCR_DEPLOYMENTS:
-		snprintf(d->title, sizeof d->title, "Delete deployment %.40s of %.40s?", r->key, a->endpoint);
-		snprintf(d->text, sizeof d->text, "A deployment with live or mirror traffic is refused.");
+		snprintf(d->title, sizeof d->title, "Delete deployment %.40s of %.40s?", r->key,
+			 a->endpoint);
+		snprintf(d->text, sizeof d->text,
+			 "A deployment with live or mirror traffic is refused.");
 		snprintf(d->path, sizeof d->path, "/onlineEndpoints/%s/deployments/%s", a->endpoint,
 			 r->key);
 		break;
@@ -665,9 +676,13 @@ static void act_bench(struct app *a, const struct keys_binding *b)
 		pick_file(a, file_for_endpoint(a));
 	if (a->test.body == NULL)
 		return;
-	cfg = (struct loadgen_config){.url = uri, .key = key, .body = a->test.body,
-				      .body_len = strlen(a->test.body), .connections = 4,
-				      .duration_s = 10, .timeout_ms = 5000};
+	cfg = (struct loadgen_config){.url = uri,
+				      .key = key,
+				      .body = a->test.body,
+				      .body_len = strlen(a->test.body),
+				      .connections = 4,
+				      .duration_s = 10,
+				      .timeout_ms = 5000};
 	bn = calloc(1, sizeof *bn);
 	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
 		app_message(a, 1, "bench: %s", err.message);
@@ -692,8 +707,9 @@ static void bench_join(struct app *a, const struct loadgen_result *res)
 	if (bn->rc < 0)
 		app_message(a, 1, "bench failed: %s", bn->err.message);
 	else
-		app_message(a, 0, "bench %s done: %ld requests, %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
-				  "%ld transport errors",
+		app_message(a, 0,
+			    "bench %s done: %ld requests, %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
+			    "%ld transport errors",
 			    bn->endpoint, res->completed, res->rps, res->p50_ms, res->p99_ms,
 			    res->errors);
 	loadgen_free(bn->lg);
@@ -747,7 +763,8 @@ int actions_theme(struct app *a, const char *name)
 	data_load_themes(a);
 	if (pr.count > 0)
 		app_message(a, 1, "theme %s: line %d: %s%s", name, pr.item[0].line,
-			    pr.item[0].message, pr.count > 1 ? " (and more; the rest applies)" : "");
+			    pr.item[0].message,
+			    pr.count > 1 ? " (and more; the rest applies)" : "");
 	else
 		app_message(a, 0, "theme %s", name);
 	return 0;
@@ -756,42 +773,42 @@ int actions_theme(struct app *a, const char *name)
 /* ---- dispatch ---- */
 
 static const action_fn handlers[KA_COUNT] = {
-	[KA_QUIT] = act_quit,
-	[KA_HELP] = act_help,
-	[KA_COMMAND] = act_input,
-	[KA_FILTER] = act_input,
-	[KA_UP] = act_move,
-	[KA_DOWN] = act_move,
-	[KA_PAGE_UP] = act_move,
-	[KA_PAGE_DOWN] = act_move,
-	[KA_TOP] = act_move,
-	[KA_BOTTOM] = act_move,
-	[KA_OPEN] = act_open,
-	[KA_BACK] = act_back,
-	[KA_REFRESH] = act_refresh,
-	[KA_JUMP_ENDPOINTS] = act_jump,
-	[KA_JUMP_MODELS] = act_jump,
-	[KA_JUMP_ENVS] = act_jump,
-	[KA_JUMP_PROFILES] = act_jump,
-	[KA_LOGS] = act_logs,
-	[KA_TEST] = act_test,
-	[KA_SORT] = act_sort,
-	[KA_SORT_REVERSE] = act_sort,
-	[KA_SLIDE_DOWN1] = act_slide,
-	[KA_SLIDE_UP1] = act_slide,
-	[KA_SLIDE_DOWN10] = act_slide,
-	[KA_SLIDE_UP10] = act_slide,
-	[KA_MIRROR_MODE] = act_mirror_mode,
-	[KA_APPLY] = act_apply,
-	[KA_DISCARD] = act_discard,
-	[KA_DELETE] = act_delete,
-	[KA_BENCH] = act_bench,
-	[KA_TEST_FILE] = act_test_file,
-	[KA_TEST_TARGET] = act_test_target,
-	[KA_TEST_EDIT] = act_test_edit,
-	[KA_TEST_INLINE] = act_test_inline,
-	[KA_TEST_SEND] = act_test_send,
-	[KA_FOLLOW] = act_follow,
+    [KA_QUIT] = act_quit,
+    [KA_HELP] = act_help,
+    [KA_COMMAND] = act_input,
+    [KA_FILTER] = act_input,
+    [KA_UP] = act_move,
+    [KA_DOWN] = act_move,
+    [KA_PAGE_UP] = act_move,
+    [KA_PAGE_DOWN] = act_move,
+    [KA_TOP] = act_move,
+    [KA_BOTTOM] = act_move,
+    [KA_OPEN] = act_open,
+    [KA_BACK] = act_back,
+    [KA_REFRESH] = act_refresh,
+    [KA_JUMP_ENDPOINTS] = act_jump,
+    [KA_JUMP_MODELS] = act_jump,
+    [KA_JUMP_ENVS] = act_jump,
+    [KA_JUMP_PROFILES] = act_jump,
+    [KA_LOGS] = act_logs,
+    [KA_TEST] = act_test,
+    [KA_SORT] = act_sort,
+    [KA_SORT_REVERSE] = act_sort,
+    [KA_SLIDE_DOWN1] = act_slide,
+    [KA_SLIDE_UP1] = act_slide,
+    [KA_SLIDE_DOWN10] = act_slide,
+    [KA_SLIDE_UP10] = act_slide,
+    [KA_MIRROR_MODE] = act_mirror_mode,
+    [KA_APPLY] = act_apply,
+    [KA_DISCARD] = act_discard,
+    [KA_DELETE] = act_delete,
+    [KA_BENCH] = act_bench,
+    [KA_TEST_FILE] = act_test_file,
+    [KA_TEST_TARGET] = act_test_target,
+    [KA_TEST_EDIT] = act_test_edit,
+    [KA_TEST_INLINE] = act_test_inline,
+    [KA_TEST_SEND] = act_test_send,
+    [KA_FOLLOW] = act_follow,
 };
 
 /* ---- commands ---- */
@@ -802,15 +819,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{{"ep", "endpoints", "endpoint"}, KEYS_SCR_ENDPOINTS},
-	{{"dep", "deployments", "deployment"}, KEYS_SCR_DEPLOYMENTS},
-	{{"model", "models", "mo"}, KEYS_SCR_MODELS},
-	{{"env", "envs", "environments", "environment"}, KEYS_SCR_ENVS},
-	{{"profile", "profiles", "ctx"}, KEYS_SCR_PROFILES},
-	{{"theme", "themes"}, KEYS_SCR_THEMES},
-	{{"help", "h"}, KEYS_SCR_HELP},
-	{{"logs", "log"}, KEYS_SCR_LOGS},
-	{{"test"}, KEYS_SCR_TEST},
+    {{"ep", "endpoints", "endpoint"}, KEYS_SCR_ENDPOINTS},
+    {{"dep", "deployments", "deployment"}, KEYS_SCR_DEPLOYMENTS},
+    {{"model", "models", "mo"}, KEYS_SCR_MODELS},
+    {{"env", "envs", "environments", "environment"}, KEYS_SCR_ENVS},
+    {{"profile", "profiles", "ctx"}, KEYS_SCR_PROFILES},
+    {{"theme", "themes"}, KEYS_SCR_THEMES},
+    {{"help", "h"}, KEYS_SCR_HELP},
+    {{"logs", "log"}, KEYS_SCR_LOGS},
+    {{"test"}, KEYS_SCR_TEST},
 };
 
 static const struct command *find_command(const char *word)

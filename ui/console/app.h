@@ -37,10 +37,10 @@ enum app_mode {
 struct app_dialog {
 	char title[128];
 	char text[256];
-	char path[512];     /* DELETE path, workspace-relative */
-	char expect[64];    /* name to type ("" when not needed) */
+	char path[512];	 /* DELETE path, workspace-relative */
+	char expect[64]; /* name to type ("" when not needed) */
 	char typed[64];
-	int focus;          /* 0 Cancel, 1 Delete */
+	int focus; /* 0 Cancel, 1 Delete */
 	enum keys_screen from;
 };
 
@@ -55,13 +55,13 @@ struct app_deploys {
 
 struct app_test {
 	char files[APP_MAX_FILES][512];
-	int nfiles, file;     /* file: -1 = typed body */
-	char *body;           /* heap */
-	int target;           /* -1 = the split, else a deployment index */
+	int nfiles, file; /* file: -1 = typed body */
+	char *body;	  /* heap */
+	int target;	  /* -1 = the split, else a deployment index */
 	int sent, status;
 	double latency_ms;
 	char chosen[64];
-	char *answer;         /* heap */
+	char *answer; /* heap */
 	char error[256];
 };
 
@@ -78,13 +78,13 @@ struct runtime;
 struct app {
 	struct console_options opt;
 	struct profile_set profiles;
-	struct profile prof;           /* the selected profile (a copy) */
+	struct profile prof; /* the selected profile (a copy) */
 	struct connect_info info;
 	struct client *c;
-	struct runtime *rt;            /* embedded runtime, NULL when connected to one */
-	char log_path[1200];           /* the embedded runtime's log */
+	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
+	char log_path[1200]; /* the embedded runtime's log */
 	int readonly;
-	char state[96];                /* header: "ok", "unreachable: ..." */
+	char state[96]; /* header: "ok", "unreachable: ..." */
 
 	struct theme theme;
 	char theme_dir[1024];
@@ -94,8 +94,8 @@ struct app {
 	enum keys_screen back[16];
 	int depth;
 	struct table tables[KEYS_SCR_COUNT];
-	cJSON *docs[KEYS_SCR_COUNT];   /* last list answer of each table screen */
-	char endpoint[64];             /* the endpoint whose deployments are open */
+	cJSON *docs[KEYS_SCR_COUNT]; /* last list answer of each table screen */
+	char endpoint[64];	     /* the endpoint whose deployments are open */
 	cJSON *endpoint_doc;
 	char scoring_uri[512];
 	struct app_deploys dep;
@@ -121,7 +121,8 @@ struct app {
 };
 
 /* Sets the message line (printf-style); error selects the error style. */
-void app_message(struct app *a, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void app_message(struct app *a, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Copies src into dst of size n, cut to fit (always NUL-terminated). */
 void app_copy(char *dst, size_t n, const char *src);
 /* Milliseconds on the monotonic clock. */

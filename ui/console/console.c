@@ -310,7 +310,9 @@ static int app_init(struct app *a, const struct console_options *o)
 /* The theme asked for (--theme, else the profile's, else "default"). */
 static void first_theme(struct app *a)
 {
-	const char *name = a->opt.theme ? a->opt.theme : a->prof.theme[0] ? a->prof.theme : "default";
+	const char *name = a->opt.theme	      ? a->opt.theme
+			   : a->prof.theme[0] ? a->prof.theme
+					      : "default";
 	char err[256];
 	struct theme_problems pr = {0};
 
@@ -351,7 +353,8 @@ static void run_demo(struct app *a)
 		return;
 	}
 	a->demo = demo_load_start(a->c, &a->info, dir);
-	app_message(a, 0, "demo workspace ready; a light load is running (Enter opens an endpoint)");
+	app_message(a, 0,
+		    "demo workspace ready; a light load is running (Enter opens an endpoint)");
 	data_load_screen(a);
 }
 

@@ -10,36 +10,37 @@
 
 enum { EC_NAME, EC_STATE, EC_AUTH, EC_TRAFFIC, EC_RPS, EC_P50, EC_P99, EC_ERR };
 static const struct table_col endpoint_cols[] = {
-	{"NAME", 16, 0, 1, 0}, {"STATE", 9, 0, 0, 0}, {"AUTH", 5, 0, 0, 1},
-	{"TRAFFIC", 17, 0, 0, 0}, {"RPS", 6, 1, 0, 0}, {"P50ms", 6, 1, 0, 0},
-	{"P99ms", 6, 1, 0, 0},    {"ERR%", 5, 1, 0, 0},
+    {"NAME", 16, 0, 1, 0}, {"STATE", 9, 0, 0, 0}, {"AUTH", 5, 0, 0, 1},	 {"TRAFFIC", 17, 0, 0, 0},
+    {"RPS", 6, 1, 0, 0},   {"P50ms", 6, 1, 0, 0}, {"P99ms", 6, 1, 0, 0}, {"ERR%", 5, 1, 0, 0},
 };
 
 enum { DC_NAME, DC_STATE, DC_TRAFFIC, DC_MIRROR, DC_RPS, DC_P50, DC_P99, DC_ERR, DC_MODEL };
 static const struct table_col deployment_cols[] = {
-	{"NAME", 12, 0, 1, 0}, {"STATE", 9, 0, 0, 0}, {"TRAFFIC", 18, 1, 0, 0},
-	{"MIRROR", 6, 1, 0, 0}, {"RPS", 6, 1, 0, 0},   {"P50ms", 6, 1, 0, 0},
-	{"P99ms", 6, 1, 0, 0},  {"ERR%", 5, 1, 0, 0},  {"MODEL", 20, 0, 0, 1},
+    {"NAME", 12, 0, 1, 0},  {"STATE", 9, 0, 0, 0}, {"TRAFFIC", 18, 1, 0, 0},
+    {"MIRROR", 6, 1, 0, 0}, {"RPS", 6, 1, 0, 0},   {"P50ms", 6, 1, 0, 0},
+    {"P99ms", 6, 1, 0, 0},  {"ERR%", 5, 1, 0, 0},  {"MODEL", 20, 0, 0, 1},
 };
 
 static const struct table_col model_cols[] = {
-	{"NAME", 20, 0, 1, 0}, {"VER", 4, 1, 0, 0},      {"TYPE", 12, 0, 0, 0},
-	{"SIZE", 10, 1, 0, 0}, {"DESCRIPTION", 28, 0, 0, 1},
+    {"NAME", 20, 0, 1, 0}, {"VER", 4, 1, 0, 0},		 {"TYPE", 12, 0, 0, 0},
+    {"SIZE", 10, 1, 0, 0}, {"DESCRIPTION", 28, 0, 0, 1},
 };
 
 static const struct table_col env_cols[] = {
-	{"NAME", 20, 0, 1, 0}, {"VER", 4, 1, 0, 0}, {"KIND", 7, 0, 0, 0},
-	{"INTERPRETER / MODULES", 44, 0, 0, 1},
+    {"NAME", 20, 0, 1, 0},
+    {"VER", 4, 1, 0, 0},
+    {"KIND", 7, 0, 0, 0},
+    {"INTERPRETER / MODULES", 44, 0, 0, 1},
 };
 
 static const struct table_col profile_cols[] = {
-	{"", 1, 0, 0, 0},      {"NAME", 14, 0, 1, 0}, {"BACKEND", 8, 0, 0, 0},
-	{"URL", 36, 0, 0, 0},  {"RO", 3, 0, 0, 1},    {"THEME", 12, 0, 0, 1},
+    {"", 1, 0, 0, 0},	  {"NAME", 14, 0, 1, 0}, {"BACKEND", 8, 0, 0, 0},
+    {"URL", 36, 0, 0, 0}, {"RO", 3, 0, 0, 1},	 {"THEME", 12, 0, 0, 1},
 };
 
 static const struct table_col theme_cols[] = {
-	{"", 1, 0, 0, 0},
-	{"THEME", 30, 0, 1, 0},
+    {"", 1, 0, 0, 0},
+    {"THEME", 30, 0, 1, 0},
 };
 
 #define NCOLS(a) ((int)(sizeof a / sizeof a[0]))
@@ -96,8 +97,7 @@ static int state_style(const char *s)
 	return THEME_STATUS_PENDING;
 }
 
-static int call(struct app *a, const char *method, const char *path, const cJSON *body,
-		cJSON **out)
+static int call(struct app *a, const char *method, const char *path, const cJSON *body, cJSON **out)
 {
 	struct error err = {0};
 
@@ -121,7 +121,13 @@ static void set_num(struct table_row *r, int col, double v, int decimals, int pc
 	if (isnan(v))
 		snprintf(r->cell[col], TABLE_CELL, "-");
 	else
-		snprintf(r->cell[col], TABLE_CELL, "%.*f%s", decimals < 0 ? (v < 10 ? 2 : v < 100 ? 1 : 0) : decimals, v, pct ? "%" : "");
+		snprintf(r->cell[col], TABLE_CELL, "%.*f%s",
+			 decimals >= 0 ? decimals
+			 : v < 1       ? 3
+			 : v < 10      ? 2
+			 : v < 100     ? 1
+				       : 0,
+			 v, pct ? "%" : "");
 }
 
 /* Copies src into a cell, cut to fit. */
@@ -272,7 +278,8 @@ int data_load_deployments(struct app *a)
 	}
 	cJSON_Delete(a->endpoint_doc);
 	a->endpoint_doc = ep;
-	snprintf(a->scoring_uri, sizeof a->scoring_uri, "%s", data_str(ep, "properties.scoringUri"));
+	snprintf(a->scoring_uri, sizeof a->scoring_uri, "%s",
+		 data_str(ep, "properties.scoringUri"));
 	sync_deploys(a, cJSON_GetObjectItemCaseSensitive(doc, "value"));
 	table_clear(t);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
@@ -329,14 +336,14 @@ static int load_assets(struct app *a, enum keys_screen s, const char *kind)
 	cJSON *doc = NULL, *all = cJSON_CreateArray();
 	const cJSON *e;
 
-	if (all == NULL || call(a, "GET", kind[0] == 'm' ? "/models" : "/environments", NULL,
-				&doc) < 0) {
+	if (all == NULL ||
+	    call(a, "GET", kind[0] == 'm' ? "/models" : "/environments", NULL, &doc) < 0) {
 		cJSON_Delete(all);
 		return -1;
 	}
 	table_clear(t);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
-		add_versions(a, t, kind, data_str(e, "name"), all);
+	    add_versions(a, t, kind, data_str(e, "name"), all);
 	cJSON_Delete(doc);
 	replace_doc(a, s, all);
 	return 0;
@@ -463,13 +470,12 @@ int data_load_live(struct app *a)
 	struct error err = {0};
 	const char *focus = a->screen == KEYS_SCR_DEPLOYMENTS ? a->endpoint : NULL;
 	struct table_row *sel = table_selected(&a->tables[KEYS_SCR_ENDPOINTS]);
+	char path[160] = "/v1/metrics?window=60";
 
 	if (a->c == NULL)
 		return -1;
 	if (focus == NULL && a->screen == KEYS_SCR_ENDPOINTS && sel != NULL)
 		focus = sel->key;
-	char path[160] = "/v1/metrics?window=60";
-
 	/* the Deployments screen needs one endpoint only: a much smaller answer */
 	if (a->screen == KEYS_SCR_DEPLOYMENTS)
 		snprintf(path, sizeof path, "/v1/metrics?window=60&endpoint=%.64s", a->endpoint);
@@ -543,8 +549,7 @@ int data_load_screen(struct app *a)
 	return rc;
 }
 
-int data_endpoint_key(struct app *a, const char *ep, char *uri, size_t ulen, char *key,
-		      size_t klen)
+int data_endpoint_key(struct app *a, const char *ep, char *uri, size_t ulen, char *key, size_t klen)
 {
 	char path[256];
 	cJSON *out = NULL;

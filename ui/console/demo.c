@@ -22,12 +22,12 @@ struct demo_model {
 };
 
 static const struct demo_model models[DEMO_EPS] = {
-	{"digits-mlp", "digits-mlp.json", "mlp", "digits", "digits.json",
-	 "handwritten digits, MLP on sklearn's digits", 90, 10, 0},
-	{"fraud-xgb", "fraud-xgb.json", "xgboost", "fraud", "fraud.json",
-	 "card fraud, XGBoost on generated data", 100, 0, 20},
-	{"churn-linear", "churn-linear.json", "linear", "churn", "churn.json",
-	 "customer churn, logistic regression", 50, 50, 0},
+    {"digits-mlp", "digits-mlp.json", "mlp", "digits", "digits.json",
+     "handwritten digits, MLP on sklearn's digits", 90, 10, 0},
+    {"fraud-xgb", "fraud-xgb.json", "xgboost", "fraud", "fraud.json",
+     "card fraud, XGBoost on generated data", 100, 0, 20},
+    {"churn-linear", "churn-linear.json", "linear", "churn", "churn.json",
+     "customer churn, logistic regression", 50, 50, 0},
 };
 
 struct demo_target {
@@ -167,7 +167,8 @@ static int wait_deployment(struct client *c, const char *ep, const char *name, s
 		if (strcmp(state, "Succeeded") == 0)
 			return 0;
 		if (strcmp(state, "Failed") == 0)
-			return error_set(err, 500, "Failed", "demo deployment %s/%s failed", ep, name);
+			return error_set(err, 500, "Failed", "demo deployment %s/%s failed", ep,
+					 name);
 		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
 	}
 	return error_set(err, 504, "Timeout", "demo deployment %s/%s did not come up", ep, name);
@@ -184,8 +185,8 @@ static int set_traffic(struct client *c, const struct demo_model *m, struct erro
 	cJSON_AddNumberToObject(t, "blue", m->blue);
 	cJSON_AddNumberToObject(t, "green", m->green);
 	if (m->mirror)
-		cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(p, "mirrorTraffic"), "green",
-					m->mirror);
+		cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(p, "mirrorTraffic"),
+					"green", m->mirror);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", m->endpoint);
 	rc = client_call(c, "PATCH", path, body, NULL, err);
 	cJSON_Delete(body);

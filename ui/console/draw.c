@@ -30,11 +30,11 @@ static attr_t style_bits(unsigned a)
 
 /* Without colours these elements still need to stand out. */
 static const unsigned mono_fallback[THEME_COUNT] = {
-	[THEME_HEADER] = THEME_A_REVERSE,        [THEME_HEADER_RO] = THEME_A_REVERSE,
-	[THEME_CURSOR] = THEME_A_REVERSE,        [THEME_SLIDER_PENDING] = THEME_A_BOLD,
-	[THEME_STATUS_FAILED] = THEME_A_BOLD,    [THEME_DIALOG] = THEME_A_REVERSE,
-	[THEME_DIALOG_FOCUS] = THEME_A_BOLD,     [THEME_ERROR] = THEME_A_BOLD,
-	[THEME_HINT_KEY] = THEME_A_BOLD,         [THEME_TABLE_HEADER] = THEME_A_UNDERLINE,
+    [THEME_HEADER] = THEME_A_REVERSE,	  [THEME_HEADER_RO] = THEME_A_REVERSE,
+    [THEME_CURSOR] = THEME_A_REVERSE,	  [THEME_SLIDER_PENDING] = THEME_A_BOLD,
+    [THEME_STATUS_FAILED] = THEME_A_BOLD, [THEME_DIALOG] = THEME_A_REVERSE,
+    [THEME_DIALOG_FOCUS] = THEME_A_BOLD,  [THEME_ERROR] = THEME_A_BOLD,
+    [THEME_HINT_KEY] = THEME_A_BOLD,	  [THEME_TABLE_HEADER] = THEME_A_UNDERLINE,
 };
 
 void draw_theme(struct app *a)
@@ -211,10 +211,13 @@ static void draw_message(struct app *a)
 	char buf[APP_INPUT_MAX + 8];
 
 	if (a->mode == APP_FILTER || a->mode == APP_COMMAND || a->mode == APP_BODY) {
-		const char *p = a->mode == APP_FILTER ? "/" : a->mode == APP_COMMAND ? ":" : "body> ";
+		const char *p = a->mode == APP_FILTER	 ? "/"
+				: a->mode == APP_COMMAND ? ":"
+							 : "body> ";
 		size_t len = strlen(a->input);
 		/* show the end of a long input */
-		const char *tail = len > (size_t)r.w - 8 ? a->input + len - ((size_t)r.w - 8) : a->input;
+		const char *tail =
+		    len > (size_t)r.w - 8 ? a->input + len - ((size_t)r.w - 8) : a->input;
 
 		snprintf(buf, sizeof buf, "%s%s", p, tail);
 		put_attr(a, THEME_MESSAGE, r.y, r.x, r.w, buf);
@@ -236,8 +239,9 @@ static void draw_slider(struct app *a, int k, int y, int x, int w, int cursor)
 		bw = 0, filled = 0;
 	attron(attr_of(a, cursor ? THEME_CURSOR : e));
 	for (int i = 0; i < bw; i++)
-		put(y, x + i, 1, i < filled ? (a->utf8 ? "\xe2\x96\x88" : "#")
-					   : (a->utf8 ? "\xe2\x96\x91" : "."));
+		put(y, x + i, 1,
+		    i < filled ? (a->utf8 ? "\xe2\x96\x88" : "#")
+			       : (a->utf8 ? "\xe2\x96\x91" : "."));
 	attroff(attr_of(a, cursor ? THEME_CURSOR : e));
 	snprintf(num, sizeof num, "%4d%%", pct);
 	put_attr(a, cursor ? THEME_CURSOR : e, y, x + bw, 5, num);
@@ -282,7 +286,8 @@ static void draw_table(struct app *a, struct table *t, struct rect r)
 			 t->sort_col == c ? (t->sort_desc ? "v" : "^") : "");
 		if (t->cols[c].numeric)
 			snprintf(title, sizeof title, "%*s%s", widths[c] - (t->sort_col == c),
-				 t->cols[c].title, t->sort_col == c ? (t->sort_desc ? "v" : "^") : "");
+				 t->cols[c].title,
+				 t->sort_col == c ? (t->sort_desc ? "v" : "^") : "");
 		put_attr(a, THEME_TABLE_HEADER, r.y, x, widths[c], title);
 		x += widths[c] + 1;
 	}
@@ -336,8 +341,8 @@ static int draw_latency(struct app *a, struct rect r, int y, const char *ep)
 	const struct live_endpoint *le = live_endpoint(&a->live, ep);
 	char title[160];
 
-	snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99, last 60 s", "DEPLOYMENT",
-		 "RPS", "P50ms", "P99ms", "ERR");
+	snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99, last 60 s", "DEPLOYMENT", "RPS",
+		 "P50ms", "P99ms", "ERR");
 	put_attr(a, THEME_TITLE, y++, r.x, r.w, title);
 	if (!a->live.ok) {
 		put_attr(a, THEME_HINT, y++, r.x, r.w, "(no live metrics from this backend)");
@@ -559,12 +564,14 @@ static void draw_test(struct app *a)
 	snprintf(buf, sizeof buf, "TEST REQUEST  endpoint %s  %s", a->endpoint, a->scoring_uri);
 	put_attr(a, THEME_TITLE, y++, r.x, r.w, buf);
 	snprintf(buf, sizeof buf, "target   %s",
-		 t->target < 0 || t->target >= a->dep.n ? "the traffic split" : a->dep.name[t->target]);
+		 t->target < 0 || t->target >= a->dep.n ? "the traffic split"
+							: a->dep.name[t->target]);
 	put_attr(a, THEME_NORMAL, y++, r.x, r.w, buf);
 	snprintf(buf, sizeof buf, "request  %s",
 		 t->file >= 0 && t->file < t->nfiles ? t->files[t->file] : "(typed body)");
 	put_attr(a, THEME_NORMAL, y++, r.x, r.w, buf);
-	snprintf(buf, sizeof buf, "body     %.900s", t->body ? t->body : "(none: f picks a file, i types one)");
+	snprintf(buf, sizeof buf, "body     %.900s",
+		 t->body ? t->body : "(none: f picks a file, i types one)");
 	put_attr(a, THEME_NORMAL, y++, r.x, r.w, buf);
 	hline_at(a, y++, r.x, r.w);
 	if (t->error[0]) {
@@ -575,8 +582,8 @@ static void draw_test(struct app *a)
 		return;
 	snprintf(buf, sizeof buf, "status   %d   deployment %s   latency %.1f ms", t->status,
 		 t->chosen[0] ? t->chosen : "-", t->latency_ms);
-	put_attr(a, t->status >= 200 && t->status < 300 ? THEME_STATUS_OK : THEME_STATUS_FAILED, y++,
-		 r.x, r.w, buf);
+	put_attr(a, t->status >= 200 && t->status < 300 ? THEME_STATUS_OK : THEME_STATUS_FAILED,
+		 y++, r.x, r.w, buf);
 	r.h -= y - r.y;
 	r.y = y;
 	draw_lines(a, r, t->answer ? t->answer : "", 0, THEME_NORMAL);

@@ -23,8 +23,8 @@ enum keys_screen {
 };
 
 #define KEYS_ON(s) (1u << (s))
-#define KEYS_TABLES                                                                       \
-	(KEYS_ON(KEYS_SCR_ENDPOINTS) | KEYS_ON(KEYS_SCR_DEPLOYMENTS) | KEYS_ON(KEYS_SCR_MODELS) | \
+#define KEYS_TABLES                                                                                \
+	(KEYS_ON(KEYS_SCR_ENDPOINTS) | KEYS_ON(KEYS_SCR_DEPLOYMENTS) | KEYS_ON(KEYS_SCR_MODELS) |  \
 	 KEYS_ON(KEYS_SCR_ENVS) | KEYS_ON(KEYS_SCR_PROFILES) | KEYS_ON(KEYS_SCR_THEMES))
 #define KEYS_ALL ((1u << KEYS_SCR_COUNT) - 1)
 
@@ -70,17 +70,17 @@ enum keys_action {
 };
 
 #define KEYS_MUTATING 1u /* removed in read-only mode */
-#define KEYS_HINT 2u     /* shown in the hint bar */
+#define KEYS_HINT 2u	 /* shown in the hint bar */
 #define KEYS_MAX_CODES 4
 
 struct keys_binding {
 	enum keys_action action;
 	int codes[KEYS_MAX_CODES]; /* curses key codes; 0 ends the list */
-	const char *keyname;       /* "j/Down" */
-	const char *hint;          /* short, for the hint bar */
-	const char *help;          /* one line, for help and docs */
-	unsigned screens;          /* KEYS_ON(...) mask */
-	unsigned flags;            /* KEYS_MUTATING, KEYS_HINT */
+	const char *keyname;	   /* "j/Down" */
+	const char *hint;	   /* short, for the hint bar */
+	const char *help;	   /* one line, for help and docs */
+	unsigned screens;	   /* KEYS_ON(...) mask */
+	unsigned flags;		   /* KEYS_MUTATING, KEYS_HINT */
 };
 
 /* The whole table and its length. Screen-specific bindings come before

@@ -30,7 +30,7 @@ struct live_endpoint {
 struct live {
 	struct live_endpoint *eps;
 	int n;
-	int ok; /* the last parse succeeded */
+	int ok;					  /* the last parse succeeded */
 	struct live_series series[LIVE_MAX_DEPS]; /* of series_for's deployments */
 	int nseries;
 };

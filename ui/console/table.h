@@ -24,9 +24,9 @@ struct table_col {
 struct table_row {
 	char cell[TABLE_MAX_COLS][TABLE_CELL];
 	double num[TABLE_MAX_COLS];
-	int style;            /* theme element of the state cell, or -1 */
-	int idx;              /* index into the screen's document */
-	char key[TABLE_KEY];  /* identity across refreshes ("ep", "name:version") */
+	int style;	     /* theme element of the state cell, or -1 */
+	int idx;	     /* index into the screen's document */
+	char key[TABLE_KEY]; /* identity across refreshes ("ep", "name:version") */
 };
 
 struct table {
@@ -37,7 +37,7 @@ struct table {
 	int *view; /* row indices after filter and sort */
 	int nview;
 	int cursor, top; /* in view */
-	int sort_col;    /* -1: server order */
+	int sort_col;	 /* -1: server order */
 	int sort_desc;
 	char filter[64];
 	char cursor_key[TABLE_KEY];

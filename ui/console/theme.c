@@ -14,39 +14,43 @@ struct elem_def {
 };
 
 static const struct elem_def elems[THEME_COUNT] = {
-	[THEME_NORMAL] = {"normal", {-1, -1, 0}},
-	[THEME_HEADER] = {"header", {7, 4, THEME_A_BOLD}},
-	[THEME_HEADER_RO] = {"header.readonly", {7, 1, THEME_A_BOLD}},
-	[THEME_TABLE_HEADER] = {"table.header", {-1, -1, THEME_A_BOLD | THEME_A_UNDERLINE}},
-	[THEME_CURSOR] = {"cursor", {0, 6, 0}},
-	[THEME_STATUS_OK] = {"status.ok", {2, -1, 0}},
-	[THEME_STATUS_PENDING] = {"status.pending", {3, -1, 0}},
-	[THEME_STATUS_FAILED] = {"status.failed", {1, -1, THEME_A_BOLD}},
-	[THEME_SLIDER] = {"slider", {4, -1, 0}},
-	[THEME_SLIDER_PENDING] = {"slider.pending", {3, -1, THEME_A_BOLD}},
-	[THEME_MIRROR] = {"mirror", {5, -1, 0}},
-	[THEME_SPARK_P50] = {"spark.p50", {2, -1, 0}},
-	[THEME_SPARK_P99] = {"spark.p99", {3, -1, 0}},
-	[THEME_DIALOG] = {"dialog", {7, 4, 0}},
-	[THEME_DIALOG_FOCUS] = {"dialog.focus", {0, 7, THEME_A_BOLD}},
-	[THEME_HINT] = {"hint", {-1, -1, THEME_A_DIM}},
-	[THEME_HINT_KEY] = {"hint.key", {6, -1, THEME_A_BOLD}},
-	[THEME_MESSAGE] = {"message", {-1, -1, 0}},
-	[THEME_ERROR] = {"error", {1, -1, THEME_A_BOLD}},
-	[THEME_BORDER] = {"border", {-1, -1, THEME_A_DIM}},
-	[THEME_TITLE] = {"title", {-1, -1, THEME_A_BOLD}},
+    [THEME_NORMAL] = {"normal", {-1, -1, 0}},
+    [THEME_HEADER] = {"header", {7, 4, THEME_A_BOLD}},
+    [THEME_HEADER_RO] = {"header.readonly", {7, 1, THEME_A_BOLD}},
+    [THEME_TABLE_HEADER] = {"table.header", {-1, -1, THEME_A_BOLD | THEME_A_UNDERLINE}},
+    [THEME_CURSOR] = {"cursor", {0, 6, 0}},
+    [THEME_STATUS_OK] = {"status.ok", {2, -1, 0}},
+    [THEME_STATUS_PENDING] = {"status.pending", {3, -1, 0}},
+    [THEME_STATUS_FAILED] = {"status.failed", {1, -1, THEME_A_BOLD}},
+    [THEME_SLIDER] = {"slider", {4, -1, 0}},
+    [THEME_SLIDER_PENDING] = {"slider.pending", {3, -1, THEME_A_BOLD}},
+    [THEME_MIRROR] = {"mirror", {5, -1, 0}},
+    [THEME_SPARK_P50] = {"spark.p50", {2, -1, 0}},
+    [THEME_SPARK_P99] = {"spark.p99", {3, -1, 0}},
+    [THEME_DIALOG] = {"dialog", {7, 4, 0}},
+    [THEME_DIALOG_FOCUS] = {"dialog.focus", {0, 7, THEME_A_BOLD}},
+    [THEME_HINT] = {"hint", {-1, -1, THEME_A_DIM}},
+    [THEME_HINT_KEY] = {"hint.key", {6, -1, THEME_A_BOLD}},
+    [THEME_MESSAGE] = {"message", {-1, -1, 0}},
+    [THEME_ERROR] = {"error", {1, -1, THEME_A_BOLD}},
+    [THEME_BORDER] = {"border", {-1, -1, THEME_A_DIM}},
+    [THEME_TITLE] = {"title", {-1, -1, THEME_A_BOLD}},
 };
 
 static const char *const color_names[8] = {"black", "red",     "green", "yellow",
-					   "blue",  "magenta", "cyan",  "white"};
+					   "blue",  "magenta", "cyan",	"white"};
 
 static const struct {
 	const char *name;
 	unsigned bit;
 } attr_names[] = {
-	{"bold", THEME_A_BOLD},     {"underline", THEME_A_UNDERLINE}, {"reverse", THEME_A_REVERSE},
-	{"dim", THEME_A_DIM},       {"standout", THEME_A_STANDOUT},   {"normal", 0},
-	{"none", 0},
+    {"bold", THEME_A_BOLD},
+    {"underline", THEME_A_UNDERLINE},
+    {"reverse", THEME_A_REVERSE},
+    {"dim", THEME_A_DIM},
+    {"standout", THEME_A_STANDOUT},
+    {"normal", 0},
+    {"none", 0},
 };
 
 const char *theme_elem_key(enum theme_elem e)

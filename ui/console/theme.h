@@ -47,8 +47,8 @@ enum theme_elem {
 #define THEME_A_STANDOUT 16u
 
 struct theme_style {
-	int fg, bg;         /* -1 default, else 0..255 */
-	unsigned attrs;     /* THEME_A_* */
+	int fg, bg;	/* -1 default, else 0..255 */
+	unsigned attrs; /* THEME_A_* */
 };
 
 struct theme {
