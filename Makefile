@@ -62,7 +62,7 @@ test: unit e2e
 sanitize:
 	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" unit
 	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" build-san/mldeck
-	MLDECK_BIN=$(CURDIR)/build-san/mldeck ASAN_OPTIONS=detect_leaks=0 \
+	MLDECK_BIN=$(CURDIR)/build-san/mldeck ASAN_OPTIONS=detect_leaks=1 \
 	  /usr/bin/python3 -m pytest -q tests/e2e
 
 clean:

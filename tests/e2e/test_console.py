@@ -430,3 +430,13 @@ def test_first_run_offers_demo(deck_factory, tmp_path):
     d.wait("no demo", absent=("This workspace is empty",))
     d.keys("q")
     assert d.exit_code(timeout=30) == 0
+
+
+def test_backend_gone_marks_header(make_runtime, deck_factory):
+    rt = make_runtime().start()
+    d = deck_factory(rt_env(rt))
+    d.wait("connected", "Endpoints")
+    rt.stop()
+    d.wait("UNREACHABLE", timeout=15)
+    d.keys("q")
+    assert d.exit_code() == 0

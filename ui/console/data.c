@@ -97,6 +97,14 @@ static int state_style(const char *s)
 	return THEME_STATUS_PENDING;
 }
 
+void data_reachable(struct app *a, int ok)
+{
+	if (!ok)
+		app_copy(a->state, sizeof a->state, "UNREACHABLE");
+	else if (strcmp(a->state, "UNREACHABLE") == 0)
+		app_copy(a->state, sizeof a->state, a->rt ? "embedded runtime" : "connected");
+}
+
 static int call(struct app *a, const char *method, const char *path, const cJSON *body, cJSON **out)
 {
 	struct error err = {0};
@@ -105,8 +113,12 @@ static int call(struct app *a, const char *method, const char *path, const cJSON
 		app_message(a, 1, "not connected");
 		return -1;
 	}
-	if (client_call(a->c, method, path, body, out, &err) == 0)
+	if (client_call(a->c, method, path, body, out, &err) == 0) {
+		data_reachable(a, 1);
 		return 0;
+	}
+	if (err.status == 0)
+		data_reachable(a, 0);
 	if (err.status)
 		app_message(a, 1, "%s %s: %d %s", method, path, err.status, err.message);
 	else
@@ -480,6 +492,8 @@ int data_load_live(struct app *a)
 	if (a->screen == KEYS_SCR_DEPLOYMENTS)
 		snprintf(path, sizeof path, "/v1/metrics?window=60&endpoint=%.64s", a->endpoint);
 	if (client_get_text(a->c, path, &text, &len, &err) < 0) {
+		if (err.status == 0)
+			data_reachable(a, 0);
 		live_free(&a->live);
 		data_fill_live(a);
 		return -1;

@@ -25,6 +25,9 @@ int data_load_logs(struct app *a);
 int data_load_live(struct app *a);
 /* Refills the latency columns of the Endpoints and Deployments tables. */
 void data_fill_live(struct app *a);
+/* Header state after a call: "UNREACHABLE" when the backend did not answer,
+ * back to "connected" / "embedded runtime" once it does. */
+void data_reachable(struct app *a, int ok);
 /* Loads whatever the current screen shows. */
 int data_load_screen(struct app *a);
 /* The scoring URI and primary key of endpoint ep (listKeys). */
