@@ -777,7 +777,8 @@ static void json_series(cJSON *o, struct view *const *vs, size_t k, int w, struc
 }
 
 /* The stats of views vs[0..k) merged exactly, added to o. */
-static void json_stats(cJSON *o, struct view *const *vs, size_t k, int w, struct dense *d)
+static void json_stats(cJSON *o, struct view *const *vs, size_t k, int w, struct dense *d,
+		       int full)
 {
 	uint64_t req = 0, err = 0, treq = 0, terr = 0;
 
@@ -802,19 +803,24 @@ static void json_stats(cJSON *o, struct view *const *vs, size_t k, int w, struct
 	json_codes(o, vs, k);
 	cJSON_AddNumberToObject(o, "totalRequests", (double)treq);
 	cJSON_AddNumberToObject(o, "totalErrors", (double)terr);
-	json_series(o, vs, k, w, d);
+	if (full)
+		json_series(o, vs, k, w, d);
 }
 
 /* One endpoint's object from the views of its deployments. */
-static cJSON *json_endpoint(struct view *const *vs, size_t k, int w, struct dense *d)
+static cJSON *json_endpoint(struct view *const *vs, size_t k, int w, struct dense *d,
+			    const char *detail)
 {
 	cJSON *o = cJSON_CreateObject();
+	int full = detail == NULL || strcmp(detail, vs[0]->s->endpoint) == 0;
 	cJSON *deps;
 
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "name", vs[0]->s->endpoint);
-	json_stats(o, vs, k, w, d);
+	json_stats(o, vs, k, w, d, full);
+	if (!full)
+		return o;
 	deps = cJSON_AddArrayToObject(o, "deployments");
 	for (size_t j = 0; deps != NULL && j < k; j++) {
 		cJSON *dep = cJSON_CreateObject();
@@ -822,7 +828,7 @@ static cJSON *json_endpoint(struct view *const *vs, size_t k, int w, struct dens
 		if (dep == NULL)
 			break;
 		cJSON_AddStringToObject(dep, "name", vs[j]->s->deployment);
-		json_stats(dep, &vs[j], 1, w, d);
+		json_stats(dep, &vs[j], 1, w, d, 1);
 		cJSON_AddItemToArray(deps, dep);
 	}
 	return o;
@@ -853,7 +859,7 @@ static struct view **views_read(struct metrics_series **v, size_t n, int w, int6
 	return vs;
 }
 
-static cJSON *json_build(struct view **vs, size_t n, int w, struct dense *d)
+static cJSON *json_build(struct view **vs, size_t n, int w, struct dense *d, const char *detail)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *eps = NULL;
@@ -869,12 +875,13 @@ static cJSON *json_build(struct view **vs, size_t n, int w, struct dense *d)
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && strcmp(vs[j]->s->endpoint, vs[i]->s->endpoint) == 0; j++)
 			;
-		cJSON_AddItemToArray(eps, json_endpoint(&vs[i], j - i, w, d));
+		cJSON_AddItemToArray(eps, json_endpoint(&vs[i], j - i, w, d, detail));
 	}
 	return root;
 }
 
-cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint)
+cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint,
+		    const char *detail)
 {
 	int w = window_s < 1 ? 1 : window_s > METRICS_SECONDS ? METRICS_SECONDS : window_s;
 	struct metrics_series **v;
@@ -893,7 +900,7 @@ cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *
 		d->lo = 0;
 		d->hi = METRICS_BUCKETS - 1;
 		dense_clear(d);
-		root = json_build(vs, n, w, d);
+		root = json_build(vs, n, w, d, detail);
 	}
 	free(d);
 	views_free(vs, n);

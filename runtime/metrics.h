@@ -108,8 +108,14 @@ char *metrics_prometheus(struct metrics *m, size_t *len);
  *	   "series": {"requests": [...], "errors": [...], "p50": [...], "p99": [...]},
  *	   "deployments": [{"name": "blue", ...the same fields...}]}]}
  *
- * The endpoint's numbers merge its deployments' histograms exactly. */
-cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint);
+ * The endpoint's numbers merge its deployments' histograms exactly.
+ *
+ * detail NULL: every endpoint in full. Otherwise a summary: only the
+ * endpoint named detail (none when "") carries "series" and "deployments";
+ * the others carry their totals, which keeps the answer small for a console
+ * watching a thousand endpoints. */
+cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint,
+		    const char *detail);
 
 /* Frees per-second slots too old for any window. Cheap when nothing is
  * stale; run by metrics_json and metrics_prometheus. */

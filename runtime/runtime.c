@@ -152,7 +152,16 @@ static void metrics_route(struct runtime *rt, const struct server_request *rq,
 		if (w && (*end || window < 1 || window > 300))
 			return server_reply_errorf(rs, 400, "ValidationError",
 						   "window must be 1-300 seconds");
-		j = metrics_json(rt->metrics, (int)window, metrics_now(), server_query(rq, "endpoint"));
+		const char *summary = server_query(rq, "summary");
+		const char *detail = NULL;
+
+		if (summary && strcmp(summary, "0")) {
+			detail = server_query(rq, "detail");
+			if (detail == NULL)
+				detail = "";
+		}
+		j = metrics_json(rt->metrics, (int)window, metrics_now(), server_query(rq, "endpoint"),
+				 detail);
 		server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
 		cJSON_Delete(j);
 	}

@@ -118,7 +118,7 @@ static void test_percentiles_known(void **state)
 		metrics_record_ns_at(s, 200, v[i], 1000 + (int64_t)(i % 10));
 	}
 	qsort(v, n, sizeof v[0], cmp_u64);
-	root = metrics_json(m, 60, 1009, NULL);
+	root = metrics_json(m, 60, 1009, NULL, NULL);
 	d = dep_of(root, "ep1", "blue");
 	assert_non_null(d);
 	assert_int_equal((int)num(d, "requests"), (int)n);
@@ -140,7 +140,7 @@ static void test_percentiles_uniform(void **state)
 	(void)state;
 	for (uint64_t us = 1; us <= 1000; us++)
 		metrics_record_at(s, 200, us, 500);
-	root = metrics_json(m, 1, 500, NULL);
+	root = metrics_json(m, 1, 500, NULL, NULL);
 	d = dep_of(root, "ep1", "blue");
 	/* p50 = 500 us, in bucket [500, 510) us: reported 505 us */
 	assert_true(fabs(num(d, "p50") - 0.505) < 1e-9);
@@ -162,7 +162,7 @@ static void test_window_ring(void **state)
 	(void)state;
 	for (int64_t t = 590; t < 610; t++) /* crosses 600, ring index 0 */
 		metrics_record_at(s, 200, 100, t);
-	root = metrics_json(m, 5, 609, NULL);
+	root = metrics_json(m, 5, 609, NULL, NULL);
 	d = dep_of(root, "ep1", "blue");
 	assert_int_equal((int)num(d, "requests"), 5);
 	assert_int_equal((int)num(d, "totalRequests"), 20);
@@ -170,21 +170,21 @@ static void test_window_ring(void **state)
 	assert_int_equal(cJSON_GetArraySize(req), 5);
 	cJSON_Delete(root);
 
-	root = metrics_json(m, 15, 600, NULL); /* 586..600: 590..600 = 11 */
+	root = metrics_json(m, 15, 600, NULL, NULL); /* 586..600: 590..600 = 11 */
 	assert_int_equal((int)num(dep_of(root, "ep1", "blue"), "requests"), 11);
 	cJSON_Delete(root);
 
 	/* 300 s later: second 890 reuses 590's slot; 591..609 are stale. */
 	metrics_record_at(s, 200, 100, 890);
 	metrics_record_at(s, 200, 100, 890);
-	root = metrics_json(m, 300, 890, NULL);
+	root = metrics_json(m, 300, 890, NULL, NULL);
 	d = dep_of(root, "ep1", "blue");
 	assert_int_equal((int)num(d, "requests"), 2 + 19); /* 591..609 still in 591..890 */
 	cJSON_Delete(root);
-	root = metrics_json(m, 300, 905, NULL); /* 606..905: 606..609 and 890 */
+	root = metrics_json(m, 300, 905, NULL, NULL); /* 606..905: 606..609 and 890 */
 	assert_int_equal((int)num(dep_of(root, "ep1", "blue"), "requests"), 4 + 2);
 	cJSON_Delete(root);
-	root = metrics_json(m, 60, 2000, NULL); /* all stale */
+	root = metrics_json(m, 60, 2000, NULL, NULL); /* all stale */
 	d = dep_of(root, "ep1", "blue");
 	assert_int_equal((int)num(d, "requests"), 0);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "p50")));
@@ -205,7 +205,7 @@ static void test_errors_and_codes(void **state)
 	assert_false(metrics_is_error(400) || metrics_is_error(404) || metrics_is_error(200));
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
 		metrics_record_at(s, codes[i], 50, 100);
-	root = metrics_json(m, 10, 100, "ep1");
+	root = metrics_json(m, 10, 100, "ep1", NULL);
 	d = dep_of(root, "ep1", "blue");
 	assert_int_equal((int)num(d, "errors"), 5);
 	c = cJSON_GetObjectItem(d, "codes");
@@ -213,6 +213,42 @@ static void test_errors_and_codes(void **state)
 	assert_int_equal((int)num(c, "503"), 1);
 	cJSON_Delete(root);
 	metrics_series_unref(s);
+	metrics_free(m);
+}
+
+/* Summary mode: totals for all, deployments and series only for the detail one. */
+static void test_json_summary(void **state)
+{
+	struct metrics *m = metrics_new();
+	struct metrics_series *a = metrics_series(m, "ep-a", "blue");
+	struct metrics_series *b = metrics_series(m, "ep-b", "blue");
+	cJSON *root, *eps, *e;
+	int seen = 0;
+
+	(void)state;
+	metrics_record_at(a, 200, 100, 50);
+	metrics_record_at(b, 200, 100, 50);
+	metrics_record_at(b, 503, 100, 50);
+	root = metrics_json(m, 10, 50, NULL, "ep-b");
+	eps = cJSON_GetObjectItem(root, "endpoints");
+	cJSON_ArrayForEach(e, eps)
+	{
+		const char *name = cJSON_GetObjectItem(e, "name")->valuestring;
+		int detailed = strcmp(name, "ep-b") == 0;
+
+		assert_int_equal(cJSON_HasObjectItem(e, "deployments"), detailed);
+		assert_int_equal(cJSON_HasObjectItem(e, "series"), detailed);
+		assert_int_equal((int)num(e, "requests"), detailed ? 2 : 1);
+		seen++;
+	}
+	assert_int_equal(seen, 2);
+	cJSON_Delete(root);
+	root = metrics_json(m, 10, 50, NULL, "");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "endpoints"))
+		assert_false(cJSON_HasObjectItem(e, "deployments"));
+	cJSON_Delete(root);
+	metrics_series_unref(a);
+	metrics_series_unref(b);
 	metrics_free(m);
 }
 
@@ -248,7 +284,7 @@ static void test_concurrent_exact(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, recorder, &c), 0);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	root = metrics_json(m, 10, 7003, NULL);
+	root = metrics_json(m, 10, 7003, NULL, NULL);
 	d = dep_of(root, "ep1", "blue");
 	assert_int_equal((long)num(d, "requests"), THREADS * PER_THREAD);
 	assert_int_equal((long)num(d, "totalRequests"), THREADS * PER_THREAD);
@@ -301,7 +337,7 @@ static void *churn_reader(void *arg)
 
 		metrics_gc(c->m, now + (k % 2 ? 0 : 200));
 		if (k % 50 == 0)
-			cJSON_Delete(metrics_json(c->m, 10, now, NULL));
+			cJSON_Delete(metrics_json(c->m, 10, now, NULL, NULL));
 	}
 	return NULL;
 }
@@ -324,7 +360,7 @@ static void test_concurrent_gc(void **state)
 		pthread_join(rec[i], NULL);
 	atomic_store(&c.stop, 1);
 	pthread_join(rd, NULL);
-	root = metrics_json(c.m, 10, CHURN_PER_THREAD / 300 - 1, NULL);
+	root = metrics_json(c.m, 10, CHURN_PER_THREAD / 300 - 1, NULL, NULL);
 	assert_int_equal((long)num(dep_of(root, "ep1", "blue"), "totalRequests"),
 			 2 * CHURN_PER_THREAD);
 	cJSON_Delete(root);
@@ -349,7 +385,7 @@ static void test_json_shape_and_merge(void **state)
 	for (int i = 0; i < 10; i++)
 		metrics_record_at(b, 200, 10000, 50);
 	metrics_record_at(c, 200, 5, 49);
-	root = metrics_json(m, 60, 50, NULL);
+	root = metrics_json(m, 60, 50, NULL, NULL);
 	assert_int_equal((int)num(root, "window"), 60);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "endpoints")), 2);
 	e = dep_of(root, "ep1", NULL);
@@ -366,14 +402,14 @@ static void test_json_shape_and_merge(void **state)
 	    (int)cJSON_GetArrayItem(cJSON_GetObjectItem(se, "requests"), 59)->valuedouble, 100);
 	assert_non_null(dep_of(root, "ep2", "main"));
 	cJSON_Delete(root);
-	root = metrics_json(m, 60, 50, "ep2"); /* filter */
+	root = metrics_json(m, 60, 50, "ep2", NULL); /* filter */
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "endpoints")), 1);
 	cJSON_Delete(root);
 
 	/* remove: gone from the output; holders still record safely */
 	metrics_remove(m, "ep1", NULL);
 	metrics_record_at(a, 200, 100, 50);
-	root = metrics_json(m, 60, 50, NULL);
+	root = metrics_json(m, 60, 50, NULL, NULL);
 	assert_null(dep_of(root, "ep1", NULL));
 	cJSON_Delete(root);
 	metrics_series_unref(again);
@@ -454,7 +490,7 @@ static void test_gc(void **state)
 	metrics_gc(m, 599);
 	metrics_gc(m, 1000);
 	metrics_record_at(s, 200, 10, 1000);
-	root = metrics_json(m, 300, 1000, NULL);
+	root = metrics_json(m, 300, 1000, NULL, NULL);
 	assert_int_equal((int)num(dep_of(root, "ep1", "blue"), "requests"), 1);
 	assert_int_equal((int)num(dep_of(root, "ep1", "blue"), "totalRequests"), 301);
 	cJSON_Delete(root);
@@ -474,6 +510,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_exact),
 	    cmocka_unit_test(test_concurrent_gc),
 	    cmocka_unit_test(test_json_shape_and_merge),
+	    cmocka_unit_test(test_json_summary),
 	    cmocka_unit_test(test_prometheus),
 	    cmocka_unit_test(test_gc),
 	};

@@ -482,12 +482,15 @@ int data_load_live(struct app *a)
 	struct error err = {0};
 	const char *focus = a->screen == KEYS_SCR_DEPLOYMENTS ? a->endpoint : NULL;
 	struct table_row *sel = table_selected(&a->tables[KEYS_SCR_ENDPOINTS]);
-	char path[160] = "/v1/metrics?window=60";
+	char path[160] = "/v1/metrics?window=60&summary=1";
 
 	if (a->c == NULL)
 		return -1;
 	if (focus == NULL && a->screen == KEYS_SCR_ENDPOINTS && sel != NULL)
 		focus = sel->key;
+	/* totals for every endpoint, deployments and history for the focused one */
+	if (focus)
+		snprintf(path, sizeof path, "/v1/metrics?window=60&summary=1&detail=%.64s", focus);
 	/* the Deployments screen needs one endpoint only: a much smaller answer */
 	if (a->screen == KEYS_SCR_DEPLOYMENTS)
 		snprintf(path, sizeof path, "/v1/metrics?window=60&endpoint=%.64s", a->endpoint);
