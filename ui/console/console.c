@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -378,16 +379,54 @@ static void tick(struct app *a, long long now)
 	}
 }
 
+/* MLDECK_TRACE=FILE: one line per frame with what it cost, for bench/console.py.
+ * "frame T_MS DRAW_US KEY_US ROWS": T_MS since start, the redraw's time, the
+ * time the key before it took, and the rows on the Endpoints screen. */
+static FILE *trace_file;
+static struct timespec trace_t0;
+
+static long long trace_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)(ts.tv_sec - trace_t0.tv_sec) * 1000000LL +
+	       (ts.tv_nsec - trace_t0.tv_nsec) / 1000;
+}
+
+static void trace_open(void)
+{
+	const char *path = getenv("MLDECK_TRACE");
+
+	clock_gettime(CLOCK_MONOTONIC, &trace_t0);
+	if (path && *path)
+		trace_file = fopen(path, "w");
+}
+
+static void trace_frame(struct app *a, long long t0, long long key_us)
+{
+	if (trace_file == NULL)
+		return;
+	fprintf(trace_file, "frame %.3f %lld %lld %d\n", (double)trace_us() / 1000.0, trace_us() - t0,
+		key_us, a->tables[KEYS_SCR_ENDPOINTS].nrows);
+	fflush(trace_file);
+}
+
 static void loop(struct app *a)
 {
+	long long key_us = 0;
+
 	while (!a->quit && !stop_signal) {
-		long long now = app_now_ms(), wait;
+		long long now = app_now_ms(), wait, t0;
 		int ch;
 
 		if (a->opt.demo && a->mode == APP_NORMAL)
 			run_demo(a);
 		tick(a, now);
+		t0 = trace_us();
 		draw_frame(a);
+		trace_frame(a, t0, key_us);
+		key_us = 0;
 		wait = (a->next_live_ms < a->next_list_ms ? a->next_live_ms : a->next_list_ms) -
 		       app_now_ms();
 		timeout((int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
@@ -403,7 +442,9 @@ static void loop(struct app *a)
 				a->quit = 1;
 			continue;
 		}
+		t0 = trace_us();
 		actions_key(a, ch);
+		key_us = trace_us() - t0;
 	}
 }
 
@@ -425,6 +466,7 @@ int console_run(const struct console_options *o)
 	struct app *a;
 	int was_embedded;
 
+	trace_open();
 	setlocale(LC_ALL, "");
 	a = calloc(1, sizeof *a);
 	if (a == NULL || app_init(a, o) < 0) {
@@ -449,5 +491,7 @@ int console_run(const struct console_options *o)
 	terminal_restore();
 	app_free(a);
 	free(a);
+	if (trace_file)
+		fclose(trace_file);
 	return 0;
 }

@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Console benchmark (issue 4): the real console, in a real terminal (tmux),
+against a runtime holding N endpoints with 3 deployments each.
+
+Measures
+  - first full screen: from the console's start to the first frame whose
+    Endpoints table holds the endpoints (the console's own MLDECK_TRACE clock);
+  - redraw per key while scrolling: key handling plus the redraw it causes,
+    over 400 `j` presses, median and p99;
+  - resident memory of the console after scrolling (VmRSS);
+  - idle output: bytes the console writes to the terminal per second at the
+    default refresh (1 s), with nothing pressed and live latency changing
+    (a light load of ~20 requests/s runs on a few endpoints).
+
+Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--bin PATH]
+Creating 1,000 endpoints through the API takes a minute or two: every change
+is fsynced before it is acknowledged.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WS = ("/subscriptions/0/resourceGroups/bench/providers/"
+      "Microsoft.MachineLearningServices/workspaces/local")
+
+
+def http(url, key, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url + path.replace("{ws}", WS), data=data, method=method,
+                                 headers={"Authorization": "Bearer " + key,
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def populate(url, key, n):
+    model = os.path.join(REPO, "tests", "data", "logistic.json")
+    assert http(url, key, "PUT", "{ws}/models/churn/versions/1",
+                {"properties": {"modelType": "linear", "modelUri": model}})[0] == 201
+    assert http(url, key, "PUT", "{ws}/environments/native/versions/1",
+                {"properties": {"environmentKind": "native"}})[0] == 201
+
+    def one(i):
+        ep = "ep-%04d" % i
+        s, b = http(url, key, "PUT", "{ws}/onlineEndpoints/" + ep,
+                    {"properties": {"authMode": "Key"}})
+        assert s == 201, b
+        for d in ("blue", "green", "canary"):
+            s, b = http(url, key, "PUT", "{ws}/onlineEndpoints/%s/deployments/%s" % (ep, d),
+                        {"properties": {"model": "churn:1", "environmentId": "native:1"},
+                         "sku": {"capacity": 1}})
+            assert s == 201, b
+        s, b = http(url, key, "PATCH", "{ws}/onlineEndpoints/" + ep,
+                    {"properties": {"traffic": {"blue": 80, "green": 20, "canary": 0}}})
+        assert s == 200, b
+
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        list(ex.map(one, range(n)))
+    return time.monotonic() - t0
+
+
+def light_load(url, key, stop, endpoints):
+    """About 20 requests/s spread over a few endpoints, so latency moves."""
+    keys = {ep: http(url, key, "POST", "{ws}/onlineEndpoints/%s/listKeys" % ep)[1]["primaryKey"]
+            for ep in endpoints}
+    body = json.dumps({"data": [[0.1] * 30]}).encode()
+    while not stop.is_set():
+        for ep in endpoints:
+            req = urllib.request.Request(url + "/endpoints/%s/score" % ep, data=body, method="POST",
+                                         headers={"Authorization": "Bearer " + keys[ep]})
+            try:
+                urllib.request.urlopen(req, timeout=5).read()
+            except urllib.error.URLError:
+                pass
+        stop.wait(len(endpoints) / 20.0)
+
+
+def tmux(sock, *args):
+    return subprocess.run(["tmux", "-L", sock] + list(args), capture_output=True, text=True,
+                          check=False)
+
+
+def frames(path):
+    out = []
+    if not os.path.exists(path):
+        return out
+    for line in open(path):
+        m = re.match(r"frame ([0-9.]+) (\d+) (\d+) (\d+)", line)
+        if m:
+            out.append((float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))))
+    return out
+
+
+def wait_for(pred, timeout, step=0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoints", type=int, default=1000)
+    ap.add_argument("--idle-seconds", type=int, default=10)
+    ap.add_argument("--bin", default=os.environ.get("MLDECK_BIN", os.path.join(REPO, "mldeck")))
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="mldeck-console-bench-")
+    home = os.path.join(tmp, "home")
+    serve = subprocess.Popen([args.bin, "serve", "--listen", "127.0.0.1:0", "--home", home,
+                              "--log", os.path.join(tmp, "serve.log")])
+    url = wait_for(lambda: (re.search(r"listening on (http://[0-9.:]+)",
+                                      open(os.path.join(tmp, "serve.log")).read())
+                            if os.path.exists(os.path.join(tmp, "serve.log")) else None), 20)
+    url = url.group(1)
+    key = open(os.path.join(home, "admin.key")).read().strip()
+    sock = "mldeck-bench-%d" % os.getpid()
+    stop = threading.Event()
+    try:
+        secs = populate(url, key, args.endpoints)
+        print("populated %d endpoints x 3 deployments in %.1f s" % (args.endpoints, secs))
+        trace = os.path.join(tmp, "trace")
+        env = "MLDECK_URL=%s MLDECK_ADMIN_KEY=%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
+            url, key, trace, os.path.join(tmp, "cfg"))
+        tmux(sock, "new-session", "-d", "-x", "120", "-y", "40", "%s %s" % (env, args.bin))
+        tmux(sock, "set", "-g", "status", "off")
+        first = wait_for(lambda: [f for f in frames(trace) if f[3] >= args.endpoints], 30)
+        first_ms = first[0][0] if first else float("nan")
+        time.sleep(1.5)
+        before = len(frames(trace))
+        for _ in range(400):
+            tmux(sock, "send-keys", "j")
+        wait_for(lambda: len(frames(trace)) >= before + 400, 30)
+        keyed = [f for f in frames(trace)[before:] if f[2] > 0]
+        per_key = sorted((f[1] + f[2]) / 1000.0 for f in keyed)
+        pid = tmux(sock, "list-panes", "-F", "#{pane_pid}").stdout.strip()
+        rss_kb = 0
+        for line in open("/proc/%s/status" % pid):
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+        loader = threading.Thread(target=light_load,
+                                  args=(url, key, stop, ["ep-0000", "ep-0001", "ep-0002"]))
+        loader.start()
+        # back to the top: the loaded endpoints and the first one's detail pane
+        # (deployments, sparklines) are on screen and change every second
+        tmux(sock, "send-keys", "-N", "400", "k")
+        time.sleep(3)
+        out = os.path.join(tmp, "pipe")
+        tmux(sock, "pipe-pane", "-o", "cat >> " + out)
+        time.sleep(args.idle_seconds)
+        tmux(sock, "pipe-pane")
+        idle = os.path.getsize(out) if os.path.exists(out) else 0
+        print("first full screen: %.1f ms" % first_ms)
+        if per_key:
+            print("redraw per key while scrolling: median %.2f ms, p99 %.2f ms, max %.2f ms (%d keys)"
+                  % (statistics.median(per_key), per_key[int(len(per_key) * 0.99) - 1],
+                     per_key[-1], len(per_key)))
+        print("resident memory: %.1f MB" % (rss_kb / 1024.0))
+        print("idle output with live latency updating: %.0f bytes/s over %d s"
+              % (idle / args.idle_seconds, args.idle_seconds))
+    finally:
+        stop.set()
+        tmux(sock, "send-keys", "q")
+        time.sleep(0.5)
+        tmux(sock, "kill-server")
+        serve.terminate()
+        serve.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
