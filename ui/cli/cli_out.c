@@ -9,11 +9,61 @@
 #define CLI_OUT_CELL 256
 #define CLI_OUT_ROWS_MAX 100000
 
+static void indent(FILE *f, int depth)
+{
+	fputc('\n', f);
+	for (int i = 0; i < depth; i++)
+		fputs("  ", f);
+}
+
+/* Re-indents compact JSON with two spaces (cJSON's own pretty form uses tabs);
+ * empty objects and arrays stay on one line. */
+static void print_pretty(FILE *f, const char *s)
+{
+	int depth = 0, in_str = 0;
+
+	for (; *s; s++) {
+		char ch = *s;
+		if (in_str) {
+			fputc(ch, f);
+			if (ch == '\\' && s[1])
+				fputc(*++s, f);
+			else if (ch == '"')
+				in_str = 0;
+			continue;
+		}
+		if (ch == '"') {
+			in_str = 1;
+			fputc(ch, f);
+		} else if ((ch == '{' || ch == '[') && (s[1] == '}' || s[1] == ']')) {
+			fputc(ch, f);
+			fputc(*++s, f);
+		} else if (ch == '{' || ch == '[') {
+			fputc(ch, f);
+			indent(f, ++depth);
+		} else if (ch == '}' || ch == ']') {
+			indent(f, --depth);
+			fputc(ch, f);
+		} else if (ch == ',') {
+			fputc(ch, f);
+			indent(f, depth);
+		} else if (ch == ':') {
+			fputs(": ", f);
+		} else {
+			fputc(ch, f);
+		}
+	}
+}
+
 void cli_out_json(const cJSON *doc)
 {
-	char *s = doc != NULL ? cJSON_Print(doc) : NULL;
+	char *s = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
 
-	printf("%s\n", s != NULL ? s : "null");
+	if (s != NULL)
+		print_pretty(stdout, s);
+	else
+		fputs("null", stdout);
+	fputc('\n', stdout);
 	free(s);
 }
 
