@@ -324,8 +324,7 @@ def test_request_log_has_no_keys(runtime):
 
 def test_azure_example_bodies_accepted(runtime):
     """Azure's own example bodies, with their placeholders, get clear answers, never a crash."""
-    base = os.path.join(os.path.dirname(repo_path()), "shared", "fixtures", "azureml-2024-04-01",
-                        "2024-04-01")
+    base = repo_path("tests", "data", "azure")
     ep_ex = json.load(open(os.path.join(base, "Workspace", "OnlineEndpoint", "createOrUpdate.json")))
     s, _, body = runtime.http("PUT", "ws:/onlineEndpoints/azure-ep", ep_ex["parameters"]["body"])
     # its traffic names a deployment "string" that does not exist: refused, with the reason

@@ -25,7 +25,7 @@ static cJSON *fixture(const char *rel, const cJSON **body)
 	long n;
 	cJSON *root;
 
-	snprintf(path, sizeof path, "%s/../shared/fixtures/azureml-2024-04-01/2024-04-01/%s",
+	snprintf(path, sizeof path, "%s/tests/data/azure/%s",
 		 src != NULL ? src : ".", rel);
 	f = fopen(path, "rb");
 	if (f == NULL)
