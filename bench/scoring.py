@@ -131,6 +131,7 @@ class Mldeck:
             else:
                 time.sleep(0.02)
         if self.url is None:
+            stop(self.proc)
             raise BenchError("mldeck serve did not start")
         with open(os.path.join(self.home, "admin.key")) as f:
             self.admin = f.read().strip()
@@ -483,7 +484,7 @@ def versions():
     import sklearn
     import xgboost
     return "; ".join([first(["wrk", "-v"]).split(" Copyright")[0], first(["nginx", "-v"]),
-                      "gunicorn " + first([PY, "-m", "gunicorn", "--version"]).split()[-1],
+                      "gunicorn " + first([PY, "-m", "gunicorn", "--version"]).split()[-1].strip("()"),
                       "Flask " + flask.__version__, "xgboost " + xgboost.__version__,
                       "scikit-learn " + sklearn.__version__, "Python " + platform.python_version()])
 
