@@ -53,10 +53,16 @@ void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 	call.request_id = rq->request_id;
 	call.token_secret = rt->token_secret;
 	call.token_secret_len = sizeof rt->token_secret;
-	headers = server_header_list(rq);
+	call.may_block = rq->may_block;
+	/* only Python workers see headers, and they always run where we may block */
+	headers = rq->may_block ? server_header_list(rq) : NULL;
 	call.headers = (const char *const *)headers;
 	fleet_score(rt->fleet, &call, &ans);
 	free(headers);
+	if (ans.would_block) {
+		rs->defer = 1;
+		return;
+	}
 	free(rs->body);
 	rs->status = ans.status;
 	rs->body = ans.body;

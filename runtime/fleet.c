@@ -173,6 +173,22 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Python workers per instance: WORKER_COUNT from the deployment's variables,
+ * else the environment's, else 1 (Azure's inference server reads the same). */
+static int worker_count(const struct deployment *s, const struct env_version *e)
+{
+	const char *v = kvlist_get(&s->variables, "WORKER_COUNT");
+	char *end;
+	long n;
+
+	if (v == NULL && e)
+		v = kvlist_get(&e->variables, "WORKER_COUNT");
+	if (v == NULL)
+		return 1;
+	n = strtol(v, &end, 10);
+	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
+}
+
 /* Resolves a deployment's references against ws into a loadable instance. */
 static struct live *live_new(struct fleet *f, struct dep *d, const struct workspace *ws,
 			     const char *ep)
@@ -192,8 +208,10 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct worksp
 	l->gen = d->gen;
 	pthread_mutex_init(&l->cap_lock, NULL);
 	pthread_cond_init(&l->cap_cond, NULL);
+	/* requests at once: instances x maxConcurrent; Python processes: instances x
+	 * WORKER_COUNT, and the requests beyond them wait for a free worker */
 	l->limit = s->instances * s->max_concurrent;
-	l->workers = l->limit;
+	l->workers = s->instances * worker_count(s, e);
 	l->timeout_ms = s->timeout_ms;
 	l->series = metrics_series_ref(d->series);
 	l->log = logring_ref(d->log);
@@ -227,6 +245,19 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct worksp
 }
 
 /* ---- capacity ----------------------------------------------------------- */
+
+/* Takes a slot only if one is free now; 1 when taken. */
+static int capacity_try(struct live *l)
+{
+	int ok;
+
+	pthread_mutex_lock(&l->cap_lock);
+	ok = l->running < l->limit;
+	if (ok)
+		l->running++;
+	pthread_mutex_unlock(&l->cap_lock);
+	return ok;
+}
 
 /* 0 when a slot is held; 429 over the queue; 408 when the wait passed deadline. */
 static int capacity_take(struct live *l, const struct timespec *deadline)
@@ -526,14 +557,16 @@ static void dep_sync(struct fleet *f, struct ep *e, const struct deployment *s,
 		dep_reload(f, e, d, ws);
 	} else if (rescale) {
 		int limit = s->instances * s->max_concurrent;
+		int workers = s->instances *
+			      worker_count(s, workspace_env_find(ws, s->env_name, s->env_version));
 		d->gen = ++f->next_gen;
 		if (d->pending) { /* a load in flight: redo it with the new size */
 			dep_reload(f, e, d, ws);
 		} else if (d->current) {
 			d->current->gen = d->gen;
 			capacity_set(d->current, limit);
-			d->current->workers = limit;
-			task_start(f, d->current, limit);
+			d->current->workers = workers;
+			task_start(f, d->current, workers);
 		}
 	}
 }
@@ -741,10 +774,27 @@ static void deadline_in(struct timespec *ts, int ms)
 	}
 }
 
-/* Runs one request on instance l: capacity, engine, metrics. */
-static void run_on(struct live *l, const struct engine_request *rq, struct fleet_answer *out)
+/* Scores on l, whose capacity slot the caller holds; gives the slot back. */
+static void score_held(struct live *l, const struct engine_request *rq, struct fleet_answer *out)
 {
 	struct engine_result res;
+
+	memset(&res, 0, sizeof res);
+	if (engine_score(l->engine, rq, &res) < 0 || res.status == 0) {
+		free(res.body);
+		answer(out, 500, "InternalError", "the engine produced no answer");
+	} else {
+		free(out->body);
+		out->status = res.status;
+		out->body = res.body;
+		out->len = res.len;
+	}
+	capacity_give(l);
+}
+
+/* Runs one request on instance l: capacity (waiting if need be), engine, metrics. */
+static void run_on(struct live *l, const struct engine_request *rq, struct fleet_answer *out)
+{
 	struct timespec deadline;
 	uint64_t t0 = now_ns();
 	int rc;
@@ -759,17 +809,7 @@ static void run_on(struct live *l, const struct engine_request *rq, struct fleet
 		answer(out, 408, "RequestTimeout",
 		       "request waited past the deployment's requestTimeout of %d ms", l->timeout_ms);
 	} else {
-		memset(&res, 0, sizeof res);
-		if (engine_score(l->engine, rq, &res) < 0 || res.status == 0) {
-			free(res.body);
-			answer(out, 500, "InternalError", "the engine produced no answer");
-		} else {
-			free(out->body);
-			out->status = res.status;
-			out->body = res.body;
-			out->len = res.len;
-		}
-		capacity_give(l);
+		score_held(l, rq, out);
 	}
 	metrics_record_ns(l->series, out->status, now_ns() - t0);
 }
@@ -891,6 +931,22 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 	rq.len = c->len;
 	rq.headers = c->headers;
 	rq.request_id = c->request_id;
+	if (!c->may_block) {
+		/* on an event loop: only in-process scoring with a free slot */
+		uint64_t t0 = now_ns();
+		if (l->cfg.type == MODEL_CUSTOM || !capacity_try(l)) {
+			out->would_block = 1;
+			live_unref(mirror);
+			live_unref(l);
+			return;
+		}
+		if (mirror)
+			mirror_push(f, mirror, c->body ? c->body : "", c->len);
+		score_held(l, &rq, out);
+		metrics_record_ns(l->series, out->status, now_ns() - t0);
+		live_unref(l);
+		return;
+	}
 	if (mirror)
 		mirror_push(f, mirror, c->body ? c->body : "", c->len);
 	run_on(l, &rq, out);

@@ -48,7 +48,9 @@ char *fleet_logs(struct fleet *f, const char *ep, const char *name, int tail);
 
 /* Data plane. Checks the credential, picks a deployment (the named one, or by
  * the traffic split), mirrors, enforces capacity and timeout, scores, records
- * metrics. Fills status/body and the chosen deployment. */
+ * metrics. Fills status/body and the chosen deployment. With may_block 0 it
+ * answers only in-process engines with a free capacity slot, else sets
+ * would_block. */
 struct fleet_call {
 	const char *endpoint;
 	const char *deployment;    /* azureml-model-deployment header or NULL */
@@ -59,12 +61,15 @@ struct fleet_call {
 	const char *request_id;
 	const unsigned char *token_secret;
 	size_t token_secret_len;
+	int may_block; /* 0: answer only what needs no waiting (see would_block) */
 };
 struct fleet_answer {
 	int status;
 	char *body; /* heap JSON */
 	size_t len;
 	char deployment[RESOURCE_NAME_MAX + 1];
+	int would_block; /* may_block was 0 and answering needs a wait: call again
+			    where blocking is fine (nothing was done) */
 };
 void fleet_score(struct fleet *f, const struct fleet_call *call, struct fleet_answer *out);
 /* 200 when the endpoint has a deployment with traffic that is up. */

@@ -183,6 +183,11 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 					   "missing or wrong admin key (Authorization: Bearer "
 					   "<key from %s/admin.key>)",
 					   rt->home);
+	if (!rq->may_block) {
+		/* the control plane takes the workspace lock and fsyncs: off the loop */
+		rs->defer = 1;
+		return;
+	}
 	if (!strcmp(first, "metrics") && rq->segc == 1)
 		return metrics_route(rt, rq, rs, 0);
 	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
@@ -312,6 +317,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.upload = upload_check;
 	so.ctx = rt;
 	so.log_fd = rt->log_fd;
+	so.threads = o->threads;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
@@ -411,7 +417,7 @@ const char *runtime_home(const struct runtime *rt)
 static const char serve_usage[] =
 	"usage: mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
 	"                    [--insecure-listen] [--max-upload BYTES] [--log FILE]\n"
-	"                    [--token-ttl SECONDS]\n"
+	"                    [--token-ttl SECONDS] [--threads N]\n"
 	"\n"
 	"Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
 	"  --listen HOST:PORT   address to listen on (default 127.0.0.1:5800; port 0 = any)\n"
@@ -421,7 +427,8 @@ static const char serve_usage[] =
 	"  --insecure-listen    allow a non-loopback address without TLS\n"
 	"  --max-upload BYTES   largest raw model upload (default 1 GiB)\n"
 	"  --log FILE           request and event log (default stderr)\n"
-	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n";
+	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n"
+	"  --threads N          HTTP event loops (default: one per CPU)\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -462,6 +469,12 @@ static int serve_args(int argc, char **argv, struct runtime_options *o)
 			if (errno || *end || n == 0)
 				goto bad;
 			o->max_upload = (size_t)n;
+		} else if (!strcmp(a, "--threads")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || n < 1 || n > 256)
+				goto bad;
+			o->threads = (int)n;
 		} else if (!strcmp(a, "--token-ttl")) {
 			char *end;
 			long n = strtol(v, &end, 10);

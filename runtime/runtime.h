@@ -18,6 +18,7 @@ struct runtime_options {
 	const char *log_path;   /* request/event log; NULL = stderr */
 	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
 	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
+	int threads;            /* HTTP event loops; 0 = one per online CPU */
 };
 
 struct runtime;

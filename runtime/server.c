@@ -19,10 +19,12 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
+#include "runtime/pool.h"
 #include "state/codec.h"
 
 struct server {
 	struct MHD_Daemon *d;
+	struct pool *pool;
 	struct server_options o;
 	unsigned short port;
 	atomic_ulong next_id;
@@ -31,9 +33,12 @@ struct server {
 	char spool_dir[4096];
 };
 
-/* One request being read. */
+/* One request being read, handled, answered. */
 struct pending {
+	struct server *s;
 	struct server_request rq;
+	struct server_response rs; /* a deferred handler's answer */
+	int done;                  /* the deferred handler has finished */
 	char *path_copy;
 	char *buf;
 	size_t len, cap;
@@ -203,6 +208,7 @@ static struct pending *pending_new(struct server *s, struct MHD_Connection *c, c
 	if (p == NULL)
 		return NULL;
 	p->upload_fd = -1;
+	p->s = s;
 	p->rq.method = method;
 	p->rq.conn = c;
 	p->rq.start_ns = server_now_ns();
@@ -222,6 +228,7 @@ static void pending_free(struct pending *p)
 		unlink(p->upload_path);
 	free(p->path_copy);
 	free(p->buf);
+	free(p->rs.body);
 	free(p);
 }
 
@@ -363,6 +370,20 @@ static void refuse(struct pending *p, struct server_response *rs, size_t limit)
 		server_reply_errorf(rs, 500, "InternalError", "could not receive the request body");
 }
 
+/* On a pool thread: the handler again, now allowed to block; then wake the loop. */
+static void deferred_run(void *arg)
+{
+	struct pending *p = arg;
+	struct server *s = p->s;
+	struct MHD_Connection *c = p->rq.conn;
+
+	p->rq.may_block = 1;
+	memset(&p->rs, 0, sizeof p->rs);
+	s->o.handler(s->o.ctx, &p->rq, &p->rs);
+	p->done = 1;
+	MHD_resume_connection(c); /* p may be freed from here on */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -386,6 +407,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (p->done) {
+		enum MHD_Result r = send_response(s, c, &p->rq, &p->rs);
+		p->rs.body = NULL; /* send_response took it */
+		return r;
+	}
 	memset(&rs, 0, sizeof rs);
 	if (p->refused) {
 		refuse(p, &rs, p->upload_fd >= 0 ? s->o.upload_limit : s->o.json_limit);
@@ -401,6 +427,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		p->rq.body_len = p->len;
 	}
 	s->o.handler(s->o.ctx, &p->rq, &rs);
+	if (rs.defer) {
+		free(rs.body);
+		MHD_suspend_connection(c);
+		/* stopping: the pool refuses; run it here rather than drop it */
+		if (pool_submit(s->pool, deferred_run, p) < 0)
+			deferred_run(p);
+		return MHD_YES;
+	}
 	return send_response(s, c, &p->rq, &rs);
 }
 
@@ -453,8 +487,10 @@ struct server *server_start(const struct server_options *o, struct error *err)
 {
 	struct server *s = calloc(1, sizeof *s);
 	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_POLL;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int threads = o->threads > 0 ? (unsigned int)o->threads
+					      : (unsigned int)(cpus > 0 ? cpus : 1);
 	unsigned char rnd[4];
 
 	if (s == NULL) {
@@ -472,12 +508,17 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		 rnd[3]);
 	if (bind_address(o, &ss, &flags, err) < 0)
 		goto fail;
+	s->pool = pool_new(o->max_blocking > 0 ? o->max_blocking : 512, 10000);
+	if (s->pool == NULL) {
+		error_set(err, 500, "OutOfMemory", "out of memory");
+		goto fail;
+	}
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+				MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");
@@ -486,6 +527,7 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	s->port = bound_port(s->d);
 	return s;
 fail:
+	pool_free(s->pool);
 	free(s);
 	return NULL;
 }
@@ -494,7 +536,12 @@ void server_stop(struct server *s)
 {
 	if (s == NULL)
 		return;
+	/* no new connections; deferred handlers finish and resume their
+	 * connections (MHD must not stop with one suspended) */
+	MHD_quiesce_daemon(s->d);
+	pool_drain(s->pool);
 	MHD_stop_daemon(s->d);
+	pool_free(s->pool);
 	free(s);
 }
 

@@ -3,9 +3,15 @@
  *
  * It reads a whole request (headers, then the body into memory up to a limit,
  * or, for raw uploads, into a file under the home), hands it to one handler
- * function, and sends the response the handler filled. Handlers run on the
- * connection's own thread (thread per connection), so a handler may block
- * (scoring, waiting for capacity) without holding up other clients.
+ * function, and sends the response the handler filled.
+ *
+ * Threads: a few event loops (libmicrohttpd's epoll thread pool, one per CPU
+ * by default) do all the I/O and call the handler with may_block = 0. A
+ * handler that can answer at once (in-process scoring, health) does; one that
+ * might block (a Python worker, a capacity queue, a control-plane fsync) sets
+ * rs->defer and returns: the connection is suspended and the handler is
+ * called again on a pool thread with may_block = 1, after which the event
+ * loop sends its answer. So no event loop ever waits.
  *
  * Nothing a client sends can abort the process: oversize bodies are answered
  * 413 here, before any handler runs.
@@ -34,6 +40,7 @@ struct server_request {
 	char peer[64];         /* client address */
 	uint64_t start_ns;     /* monotonic time the request arrived */
 	void *conn;            /* the MHD connection, for header lookup */
+	int may_block;         /* 0 on an event loop, 1 on a pool thread */
 };
 
 struct server_response {
@@ -43,6 +50,7 @@ struct server_response {
 	const char *content_type; /* static string; default application/json */
 	char deployment[40];   /* azureml-model-deployment, "" when none */
 	char note[96];         /* extra words for the request log line (never secrets) */
+	int defer;             /* set (with may_block 0): call me again where I may block */
 };
 
 /* Answers one request. Fills *rs; must not keep pointers into *rq. */
@@ -63,12 +71,15 @@ struct server_options {
 	server_upload_fn upload;
 	void *ctx;
 	int log_fd;              /* one line per request */
+	int threads;             /* event loops; 0: one per online CPU */
+	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
 };
 
 struct server;
 
 struct server *server_start(const struct server_options *o, struct error *err);
-void server_stop(struct server *s); /* waits for handlers in flight; NULL no-op */
+/* Stops accepting, lets deferred handlers finish, closes. NULL is a no-op. */
+void server_stop(struct server *s);
 unsigned short server_port(const struct server *s);
 
 /* Header lookup on the current request (case-insensitive), NULL when absent. */

@@ -431,3 +431,23 @@ def test_custom_model_missing_code_fails_with_reason(runtime, code, script, reas
     d = runtime.wait_deployment("code", "blue")
     assert d["properties"]["provisioningState"] == "Failed"
     assert reason in d["properties"]["error"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_count_separate_from_concurrency(runtime, workers):
+    """Azure's model: maxConcurrentRequestsPerInstance requests are admitted,
+    WORKER_COUNT Python processes serve them; the rest wait for a worker
+    instead of being refused."""
+    env_python(runtime)
+    register(runtime, "dummy", os.path.join(DATA, "logistic.json"), "custom_model")
+    endpoint(runtime, "wcount")
+    deploy(runtime, "wcount", "blue", "dummy:1", env="pyenv:1", script="echo.py", concurrent=6,
+           timeout_ms=20000, variables={"WORKER_COUNT": str(workers)})
+    set_traffic(runtime, "wcount", {"blue": 100})
+    key = key_of(runtime, "wcount")
+    with concurrent.futures.ThreadPoolExecutor(6) as ex:
+        futs = [ex.submit(score, runtime, "wcount", {"sleep": 0.3, "data": [[1]]}, key)
+                for _ in range(6)]
+        answers = [f.result() for f in futs]
+    assert [a[0] for a in answers] == [200] * 6, answers
+    assert len({a[2]["pid"] for a in answers}) == workers
