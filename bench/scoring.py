@@ -211,9 +211,11 @@ class Mldeck:
             self.put("ws:/models/%s-py/versions/1" % m,
                      {"properties": {"modelType": "custom_model", "modelUri": path}})
             self.endpoint(m, {"blue": (m, "native", 64, None, None)}, {"blue": 100})
-            # 1 Python worker, as gunicorn's 1 sync worker
-            self.endpoint(m + "-py", {"blue": (m + "-py", "python", 1, spec["script"],
-                                               {"MODEL_FILE": spec["file"]})}, {"blue": 100})
+            # 1 Python worker (WORKER_COUNT 1), as gunicorn's 1 sync worker; like Azure,
+            # up to maxConcurrentRequestsPerInstance requests wait for it
+            self.endpoint(m + "-py", {"blue": (m + "-py", "python", 64, spec["script"],
+                                               {"MODEL_FILE": spec["file"],
+                                                "WORKER_COUNT": "1"})}, {"blue": 100})
         self.endpoint("rollout", {"blue": ("logistic", "native", 64, None, None),
                                   "green": ("xgboost", "native", 64, None, None)},
                       {"blue": 100, "green": 0})
@@ -516,7 +518,8 @@ def write_doc(path, res, gate_report, roll, args, elapsed):
            "processes running during the benchmark take CPU from the server core and add "
            "noise (see the min-max spread)." % (args.load_start, os.getloadavg()[0]),
            "- mldeck: native engines with maxConcurrentRequestsPerInstance 64; custom_model with "
-           "1 Python worker (capacity 1, maxConcurrentRequestsPerInstance 1) running the very "
+           "1 Python worker (capacity 1, WORKER_COUNT 1, maxConcurrentRequestsPerInstance 64: "
+           "requests wait for the worker as they do in Azure) running the very "
            "score.py that gunicorn + Flask (1 sync worker) runs: tests/data/score/"
            "sklearn_logistic.py and bench/score_xgb.py; nginx answers a fixed JSON body equal "
            "to mldeck's answer for the payload.", "",

@@ -1,8 +1,10 @@
 /* server.c: HTTP over libmicrohttpd, one handler per complete request. */
+#define _GNU_SOURCE /* sched_getaffinity: how many CPUs this process may use */
 #include "runtime/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -448,6 +450,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* One event loop per CPU this process may run on (taskset, cpusets), so that
+ * loops never time-slice one core against each other. */
+static unsigned int default_threads(void)
+{
+	cpu_set_t set;
+	long cpus;
+
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned int)CPU_COUNT(&set);
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus > 0 ? (unsigned int)cpus : 1;
+}
+
 static int bind_address(const struct server_options *o, struct sockaddr_storage *ss,
 			unsigned int *flags, struct error *err)
 {
@@ -488,9 +503,7 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	struct server *s = calloc(1, sizeof *s);
 	struct sockaddr_storage ss;
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned int threads = o->threads > 0 ? (unsigned int)o->threads
-					      : (unsigned int)(cpus > 0 ? cpus : 1);
+	unsigned int threads = o->threads > 0 ? (unsigned int)o->threads : default_threads();
 	unsigned char rnd[4];
 
 	if (s == NULL) {

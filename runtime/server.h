@@ -6,7 +6,7 @@
  * function, and sends the response the handler filled.
  *
  * Threads: a few event loops (libmicrohttpd's epoll thread pool, one per CPU
- * by default) do all the I/O and call the handler with may_block = 0. A
+ * the process may run on, by default) do all the I/O and call the handler with may_block = 0. A
  * handler that can answer at once (in-process scoring, health) does; one that
  * might block (a Python worker, a capacity queue, a control-plane fsync) sets
  * rs->defer and returns: the connection is suspended and the handler is
@@ -71,7 +71,7 @@ struct server_options {
 	server_upload_fn upload;
 	void *ctx;
 	int log_fd;              /* one line per request */
-	int threads;             /* event loops; 0: one per online CPU */
+	int threads;             /* event loops; 0: one per CPU in our affinity mask */
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
 };
 
