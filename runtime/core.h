@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "runtime/fleet.h"
+#include "runtime/logfile.h"
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
 #include "runtime/server.h"
@@ -36,8 +37,7 @@ struct runtime {
 	struct metrics *metrics;
 	struct fleet *fleet;
 	struct server *server;
-	int log_fd;
-	int own_log_fd;
+	struct logfile *log;
 	size_t max_upload;
 	pthread_t housekeeper;
 	int housekeeping;

@@ -41,9 +41,11 @@ void runtime_log(struct runtime *rt, const char *fmt, ...)
 	if (n > (int)sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
-	if (write(rt->log_fd, line, (size_t)n) < 0) {
-		/* best effort */
-	}
+	if (rt->log == NULL)
+		return;
+	/* events are rare and someone may be waiting for them: out at once */
+	logfile_write(rt->log, line, (size_t)n);
+	logfile_flush(rt->log);
 }
 
 int runtime_default_home(char *buf, size_t len)
@@ -242,15 +244,20 @@ static void *housekeeper_main(void *arg)
 
 static int open_log(struct runtime *rt, const char *path, struct error *err)
 {
-	if (path == NULL) {
-		rt->log_fd = STDERR_FILENO;
-		return 0;
+	int fd = STDERR_FILENO;
+
+	if (path != NULL) {
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return error_set(err, 500, "LogOpenFailed", "cannot open log %s: %s", path,
+					 strerror(errno));
 	}
-	rt->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (rt->log_fd < 0)
-		return error_set(err, 500, "LogOpenFailed", "cannot open log %s: %s", path,
-				 strerror(errno));
-	rt->own_log_fd = 1;
+	rt->log = logfile_open(fd, path != NULL);
+	if (rt->log == NULL) {
+		if (path != NULL)
+			close(fd);
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	}
 	return 0;
 }
 
@@ -316,7 +323,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.handler = handle;
 	so.upload = upload_check;
 	so.ctx = rt;
-	so.log_fd = rt->log_fd;
+	so.log = rt->log;
 	so.threads = o->threads;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
@@ -340,7 +347,6 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	pthread_mutex_init(&rt->lock, NULL);
 	pthread_mutex_init(&rt->hk_lock, NULL);
 	pthread_cond_init(&rt->hk_cond, NULL);
-	rt->log_fd = -1;
 	if (parse_listen(o->listen ? o->listen : DEFAULT_LISTEN, rt->host, sizeof rt->host,
 			 &rt->port, err) < 0)
 		goto fail;
@@ -394,8 +400,7 @@ void runtime_stop(struct runtime *rt)
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);
 	store_close(rt->store);
-	if (rt->own_log_fd)
-		close(rt->log_fd);
+	logfile_close(rt->log);
 	pthread_mutex_destroy(&rt->lock);
 	pthread_mutex_destroy(&rt->hk_lock);
 	pthread_cond_destroy(&rt->hk_cond);

@@ -45,7 +45,7 @@ struct pending {
 	char *buf;
 	size_t len, cap;
 	int upload_fd;
-	char upload_path[4200];
+	char *upload_path; /* the spool file, while there is one */
 	int refused; /* 413 already decided */
 };
 
@@ -226,8 +226,10 @@ static void pending_free(struct pending *p)
 		return;
 	if (p->upload_fd >= 0)
 		close(p->upload_fd);
-	if (p->upload_path[0])
+	if (p->upload_path) {
 		unlink(p->upload_path);
+		free(p->upload_path);
+	}
 	free(p->path_copy);
 	free(p->buf);
 	free(p->rs.body);
@@ -236,12 +238,18 @@ static void pending_free(struct pending *p)
 
 static int open_spool(struct server *s, struct pending *p)
 {
+	size_t len = strlen(s->spool_dir) + 48;
+
+	p->upload_path = malloc(len);
+	if (p->upload_path == NULL)
+		return -1;
 	/* never the client's request id: it is not a safe file name */
-	snprintf(p->upload_path, sizeof p->upload_path, "%s/upload-%s-%lu", s->spool_dir,
-		 s->id_prefix, (unsigned long)atomic_fetch_add(&s->next_spool, 1));
+	snprintf(p->upload_path, len, "%s/upload-%s-%lu", s->spool_dir, s->id_prefix,
+		 (unsigned long)atomic_fetch_add(&s->next_spool, 1));
 	p->upload_fd = open(p->upload_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (p->upload_fd < 0) {
-		p->upload_path[0] = '\0';
+		free(p->upload_path);
+		p->upload_path = NULL;
 		return -1;
 	}
 	return 0;
@@ -308,19 +316,33 @@ static int pending_append(struct server *s, struct pending *p, const char *data,
 	return 0;
 }
 
+/* The log's timestamp, formatted once a second per thread. */
+static const char *log_time(void)
+{
+	static _Thread_local time_t last;
+	static _Thread_local char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last) {
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		last = now;
+	}
+	return ts;
+}
+
 static void log_request(struct server *s, const struct server_request *rq,
 			const struct server_response *rs)
 {
-	char line[1024], ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
+	char line[1024];
+	const char *ts;
 	double ms = (double)(server_now_ns() - rq->start_ns) / 1e6;
 	int n;
 
-	if (s->o.log_fd < 0)
+	if (s->o.log == NULL)
 		return;
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ts = log_time();
 	n = snprintf(line, sizeof line, "%s %s %s %.300s %d %.2fms rid=%s%s%s%s%s\n", ts, rq->peer,
 		     rq->method, rq->path, rs->status, ms, rq->request_id,
 		     rs->deployment[0] ? " deployment=" : "", rs->deployment,
@@ -330,9 +352,7 @@ static void log_request(struct server *s, const struct server_request *rq,
 			n = (int)sizeof line - 1;
 			line[n - 1] = '\n';
 		}
-		if (write(s->o.log_fd, line, (size_t)n) < 0) {
-			/* the log is best effort: a full disk must not fail requests */
-		}
+		logfile_write(s->o.log, line, (size_t)n);
 	}
 }
 

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/logfile.h"
 #include "state/error.h"
 
 #define SERVER_JSON_LIMIT (4u << 20) /* default body limit for JSON: 4 MiB */
@@ -70,7 +71,7 @@ struct server_options {
 	server_handler_fn handler;
 	server_upload_fn upload;
 	void *ctx;
-	int log_fd;              /* one line per request */
+	struct logfile *log;     /* one line per request; NULL: none */
 	int threads;             /* event loops; 0: one per CPU in our affinity mask */
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
 };

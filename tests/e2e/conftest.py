@@ -61,6 +61,16 @@ class Runtime:
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
+    def wait_log(self, text, timeout=5.0):
+        """The log once it holds text (request lines are flushed every 100 ms)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.logtext()
+            if text in log:
+                return log
+            time.sleep(0.02)
+        raise AssertionError("log never showed %r:\n%s" % (text, self.logtext()[-2000:]))
+
     def stop(self, sig=signal.SIGTERM, timeout=20.0):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -33,9 +33,9 @@ def test_azureml_profile_speaks_arm_paths(tmp_path):
         assert r.returncode == 0, r.stderr
         assert [e["name"] for e in json.loads(r.stdout)] == ["cloud-ep"]
         # the ARM path with the profile's subscription and group reached the server
-        assert ("/subscriptions/%s/resourceGroups/test-rg/providers/"
-                "Microsoft.MachineLearningServices/workspaces/my-aml-ws/onlineEndpoints/cloud-ep"
-                % SUB) in rt.logtext()
+        rt.wait_log("/subscriptions/%s/resourceGroups/test-rg/providers/"
+                    "Microsoft.MachineLearningServices/workspaces/my-aml-ws/onlineEndpoints/cloud-ep"
+                    % SUB)
         # a wrong token is the server's 401, reported with its message, exit 1
         env["AZURE_ACCESS_TOKEN"] = "expired-token"
         r = run(["--profile", "cloud", "endpoint", "list"], env)

@@ -317,7 +317,7 @@ def test_request_log_has_no_keys(runtime):
     _, _, keys = runtime.http("POST", "ws:/onlineEndpoints/ep-one/listKeys")
     runtime.http("POST", "/endpoints/ep-one/score", {"data": [[0] * 30]}, auth=False,
                  headers={"Authorization": "Bearer " + keys["primaryKey"]})
-    log = runtime.logtext()
+    log = runtime.wait_log("/endpoints/ep-one/score ")
     assert "listKeys 200" in log
     assert keys["primaryKey"] not in log and runtime.admin_key not in log
 

@@ -1,0 +1,25 @@
+/*
+ * logfile.h: the runtime's request and event log, buffered. Lines are
+ * appended to a 64 KiB buffer and written out every 100 ms by a flusher
+ * thread, when the buffer fills, and at close; so the hot path costs a
+ * memcpy, not a write(2) per request (nginx's access_log buffer/flush). A
+ * kill -9 loses at most the last 100 ms of log lines, never state.
+ * Every call is thread-safe.
+ */
+#ifndef RUNTIME_LOGFILE_H
+#define RUNTIME_LOGFILE_H
+
+#include <stddef.h>
+
+struct logfile;
+
+/* Takes ownership of fd when own is set (closed by logfile_close). NULL on ENOMEM. */
+struct logfile *logfile_open(int fd, int own);
+/* Appends len bytes (a whole line, newline included). */
+void logfile_write(struct logfile *lf, const char *line, size_t len);
+/* Writes out what is buffered now. */
+void logfile_flush(struct logfile *lf);
+/* Flushes, stops the flusher, closes an owned fd. NULL is a no-op. */
+void logfile_close(struct logfile *lf);
+
+#endif
