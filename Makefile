@@ -28,8 +28,9 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: mldeck
 
+# By rename, so a running ./mldeck (a console, a server) never blocks the update.
 mldeck: $(BUILD)/mldeck
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/mldeck: $(MAIN_OBJ) $(BUILD)/libmldeck.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

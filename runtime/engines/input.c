@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/engines/fastfloat.h"
+
 #define INPUT_MAX_VALUES (8u << 20) /* 64 MiB of doubles; the body limit binds first */
 #define SKIP_MAX_DEPTH 64
 #define NUMBER_MAX_LEN 400
@@ -48,88 +50,93 @@ void input_cleanup(struct input_matrix *m)
 	m->cap = INPUT_INLINE;
 }
 
-/* Powers of ten that are exact doubles: the range of Clinger's fast path. */
-static const double exact_pow10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
-				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+/* Exponents beyond this are clamped while reading: far outside every double. */
+#define EXP10_CLAMP 100000
+
+/* A JSON number read in one pass: +-mant * 10^exp10 when digits fit. */
+struct decimal {
+	uint64_t mant; /* the significand's digits; wraps past FASTFLOAT_MAX_DIGITS */
+	int64_t exp10; /* power of ten applied to mant */
+	size_t digits; /* at least the significant digits; exact past FASTFLOAT_MAX_DIGITS */
+	int neg;
+};
 
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
-/* Validates the JSON number grammar at s; returns its length or 0. */
-static size_t number_span(const char *s, size_t len)
+/* Appends the digits at s[i..len) to *mant; returns the index after them. */
+static size_t read_digits(const char *s, size_t i, size_t len, uint64_t *mant)
 {
-	size_t i = 0;
+	uint64_t m = *mant;
 
-	if (i < len && s[i] == '-')
-		i++;
-	if (i < len && s[i] == '0')
-		i++;
-	else if (i < len && is_digit(s[i]))
-		while (i < len && is_digit(s[i]))
-			i++;
-	else
-		return 0;
-	if (i < len && s[i] == '.') {
-		if (++i >= len || !is_digit(s[i]))
-			return 0;
-		while (i < len && is_digit(s[i]))
-			i++;
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= len || !is_digit(s[i]))
-			return 0;
-		while (i < len && is_digit(s[i]))
-			i++;
-	}
+	for (; i < len && is_digit(s[i]); i++)
+		m = m * 10 + (uint64_t)(s[i] - '0');
+	*mant = m;
 	return i;
 }
 
-/* Exact when the decimal significand fits in 2^53 and the power of ten is an
- * exact double (Clinger's fast path); returns 0 when the slow path is needed.
- * s[0..n) has already passed number_span. */
-static int number_fast(const char *s, size_t n, double *out)
+/* Reads an exponent's optional sign and digits at s[i..) into *exp10; returns
+ * the index after them, or 0 when there is no digit. */
+static size_t read_exponent(const char *s, size_t i, size_t len, int64_t *exp10)
 {
-	uint64_t mant = 0;
-	int digits = 0, exp10 = 0, seen_dot = 0, e = 0, eneg = 0;
-	int neg = s[0] == '-';
-	size_t i = (size_t)neg;
+	int64_t e = 0;
+	int neg = 0;
 
-	for (; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
-		if (s[i] == '.') {
-			seen_dot = 1;
-			continue;
-		}
-		exp10 -= seen_dot;
-		if (mant == 0 && s[i] == '0')
-			continue;
-		if (++digits > 19)
-			return 0;
-		mant = mant * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (i < n) {
-		i++;
-		if (s[i] == '+' || s[i] == '-')
-			eneg = s[i++] == '-';
-		for (; i < n && e <= 400; i++)
-			e = e * 10 + (s[i] - '0');
-		exp10 += eneg ? -e : e;
-	}
-	if (mant == 0) {
-		*out = neg ? -0.0 : 0.0;
-		return 1;
-	}
-	if (mant > (UINT64_C(1) << 53) || exp10 < -22 || exp10 > 22)
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i >= len || !is_digit(s[i]))
 		return 0;
-	*out = exp10 < 0 ? (double)mant / exact_pow10[-exp10] : (double)mant * exact_pow10[exp10];
-	if (neg)
-		*out = -*out;
-	return 1;
+	for (; i < len && is_digit(s[i]); i++)
+		if (e < EXP10_CLAMP)
+			e = e * 10 + (s[i] - '0');
+	*exp10 += neg ? -e : e;
+	return i;
+}
+
+/* Digits of the significand s[0..n) after its leading zeros (and point). */
+static size_t significant_digits(const char *s, size_t n)
+{
+	size_t i = 0, count = 0;
+
+	while (i < n && (s[i] == '0' || s[i] == '.'))
+		i++;
+	for (; i < n; i++)
+		count += s[i] != '.';
+	return count;
+}
+
+/* Validates the JSON number grammar at s and reads its decimal value in the
+ * same pass; returns the number's length, or 0 when it is not one. */
+static size_t number_scan(const char *s, size_t len, struct decimal *d)
+{
+	size_t i = 0, start, frac;
+
+	d->mant = 0;
+	d->exp10 = 0;
+	d->neg = len > 0 && s[0] == '-';
+	i = start = (size_t)d->neg;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && is_digit(s[i]))
+		i = read_digits(s, i, len, &d->mant);
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		frac = ++i;
+		if (i >= len || !is_digit(s[i]))
+			return 0;
+		i = read_digits(s, i, len, &d->mant);
+		d->exp10 = -(int64_t)(i - frac);
+	}
+	/* An upper bound (it counts the point and leading zeros); exact if it matters. */
+	d->digits = i - start - (s[start] == '0');
+	if (d->digits > FASTFLOAT_MAX_DIGITS)
+		d->digits = significant_digits(s + start, i - start);
+	if (i < len && (s[i] == 'e' || s[i] == 'E'))
+		i = read_exponent(s, i + 1, len, &d->exp10);
+	return i;
 }
 
 static double number_slow(const char *s, size_t n)
@@ -148,11 +155,12 @@ static double number_slow(const char *s, size_t n)
 
 size_t input_number(const char *s, size_t len, double *out)
 {
-	size_t n = number_span(s, len);
+	struct decimal d;
+	size_t n = number_scan(s, len, &d);
 
 	if (n == 0 || n > NUMBER_MAX_LEN)
 		return 0;
-	if (!number_fast(s, n, out))
+	if (d.digits > FASTFLOAT_MAX_DIGITS || !fastfloat_decimal(d.mant, d.exp10, d.neg, out))
 		*out = number_slow(s, n);
 	return n;
 }
