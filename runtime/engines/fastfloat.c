@@ -115,7 +115,16 @@ int fastfloat_decimal(uint64_t mant, int64_t exp10, int neg, double *out)
 		*out = neg ? -0.0 : 0.0;
 		return 1;
 	}
-	if (clinger(mant, exp10, neg, out))
+	if (clinger(mant, exp10, neg, out) || eisel_lemire(mant, exp10, neg, out))
 		return 1;
-	return eisel_lemire(mant, exp10, neg, out);
+	/* Eisel-Lemire cannot decide values that are exact doubles with a
+	 * negative exponent, as "4135262340852591.0" (the truncated reciprocal
+	 * lands just below them); without trailing zeros Clinger can. */
+	if (exp10 >= 0 || mant % 10 != 0)
+		return 0;
+	while (mant % 10 == 0 && exp10 < 0) {
+		mant /= 10;
+		exp10++;
+	}
+	return clinger(mant, exp10, neg, out);
 }
