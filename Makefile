@@ -77,7 +77,8 @@ clean:
 FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
-FUZZ_INPUT_SRC := tests/fuzz/fuzz_input.c runtime/engines/input.c state/error.c
+FUZZ_INPUT_SRC := tests/fuzz/fuzz_input.c runtime/engines/input.c runtime/engines/fastfloat.c \
+                  state/error.c
 FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c $(wildcard state/*.c)
 
 build-fuzz/fuzz_input: $(FUZZ_INPUT_SRC)

@@ -19,7 +19,7 @@
 #include "runtime/engines/fastfloat.h"
 #include "runtime/engines/input.h"
 
-#define TEXT_MAX 64
+#define TEXT_MAX 512 /* room for any %g the compiler can imagine */
 
 /* xorshift64*: deterministic, so a failure reproduces. */
 static uint64_t rng_next(uint64_t *s)
