@@ -270,6 +270,12 @@ static void pending_begin(struct server *s, struct pending *p)
 	}
 	if (want > limit)
 		p->refused = 413;
+	else if (want > 0 && p->upload_fd < 0 && p->refused == 0) {
+		/* the size is announced: one allocation instead of a doubling series */
+		p->buf = malloc((size_t)want + 1);
+		if (p->buf)
+			p->cap = (size_t)want + 1;
+	}
 }
 
 static int pending_append(struct server *s, struct pending *p, const char *data, size_t n)
