@@ -1,4 +1,9 @@
-/* logfile.c: buffered log with a periodic flusher thread. */
+/*
+ * logfile.c: buffered log, double-buffered so request threads only copy: the
+ * flusher thread writes one buffer while requests fill the other. A request
+ * thread waits only when both are full (the disk cannot keep up), which
+ * bounds memory instead of dropping lines.
+ */
 #include "runtime/logfile.h"
 
 #include <errno.h>
@@ -11,31 +16,50 @@
 #define LOGFILE_BUFFER (64 * 1024)
 #define LOGFILE_FLUSH_MS 100
 
+struct logbuf {
+	char data[LOGFILE_BUFFER];
+	size_t len;
+};
+
 struct logfile {
 	int fd, own;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	char buf[LOGFILE_BUFFER];
-	size_t len;
+	pthread_cond_t wake;    /* to the flusher: a full buffer is waiting, or stop */
+	pthread_cond_t drained; /* to writers: the flusher has emptied `out` */
+	struct logbuf bufs[2];
+	struct logbuf *cur;     /* being filled, under the lock */
+	struct logbuf *out;     /* handed to the flusher; len 0 when it is free */
 	int stopping;
 	pthread_t flusher;
 	int has_flusher;
 };
 
-/* Under the lock. A failing log must never fail a request: errors are dropped. */
-static void drain(struct logfile *lf)
+/* A failing log must never fail a request: write errors are dropped. */
+static void write_all(int fd, const char *p, size_t len)
 {
 	size_t off = 0;
 
-	while (off < lf->len) {
-		ssize_t w = write(lf->fd, lf->buf + off, lf->len - off);
+	while (off < len) {
+		ssize_t w = write(fd, p + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
-	lf->len = 0;
+}
+
+/* Under the lock: hands `cur` to the flusher, waiting while `out` is busy. */
+static void hand_over(struct logfile *lf)
+{
+	struct logbuf *t;
+
+	while (lf->out->len > 0)
+		pthread_cond_wait(&lf->drained, &lf->lock);
+	t = lf->out;
+	lf->out = lf->cur;
+	lf->cur = t;
+	pthread_cond_signal(&lf->wake);
 }
 
 static void *flusher_main(void *arg)
@@ -44,15 +68,31 @@ static void *flusher_main(void *arg)
 	struct timespec ts;
 
 	pthread_mutex_lock(&lf->lock);
-	while (!lf->stopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += LOGFILE_FLUSH_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
+	for (;;) {
+		if (lf->out->len == 0 && !lf->stopping) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += LOGFILE_FLUSH_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&lf->wake, &lf->lock, &ts);
 		}
-		pthread_cond_timedwait(&lf->wake, &lf->lock, &ts);
-		drain(lf);
+		if (lf->out->len == 0 && lf->cur->len > 0) { /* the periodic flush */
+			struct logbuf *t = lf->out;
+			lf->out = lf->cur;
+			lf->cur = t;
+		}
+		if (lf->out->len > 0) {
+			struct logbuf *b = lf->out;
+			pthread_mutex_unlock(&lf->lock);
+			write_all(lf->fd, b->data, b->len); /* outside the lock */
+			pthread_mutex_lock(&lf->lock);
+			b->len = 0;
+			pthread_cond_broadcast(&lf->drained);
+		}
+		if (lf->stopping && lf->out->len == 0 && lf->cur->len == 0)
+			break;
 	}
 	pthread_mutex_unlock(&lf->lock);
 	return NULL;
@@ -66,27 +106,27 @@ struct logfile *logfile_open(int fd, int own)
 		return NULL;
 	lf->fd = fd;
 	lf->own = own;
+	lf->cur = &lf->bufs[0];
+	lf->out = &lf->bufs[1];
 	pthread_mutex_init(&lf->lock, NULL);
 	pthread_cond_init(&lf->wake, NULL);
+	pthread_cond_init(&lf->drained, NULL);
 	lf->has_flusher = pthread_create(&lf->flusher, NULL, flusher_main, lf) == 0;
 	return lf;
 }
 
 void logfile_write(struct logfile *lf, const char *line, size_t len)
 {
+	if (len > LOGFILE_BUFFER)
+		len = LOGFILE_BUFFER; /* a line is never that long; cut rather than split */
 	pthread_mutex_lock(&lf->lock);
-	if (lf->len + len > sizeof lf->buf || !lf->has_flusher)
-		drain(lf);
-	if (len > sizeof lf->buf) {
-		/* longer than the buffer: straight out */
-		memcpy(lf->buf, line, sizeof lf->buf);
-		lf->len = sizeof lf->buf;
-		drain(lf);
+	if (!lf->has_flusher) {
+		write_all(lf->fd, line, len);
 	} else {
-		memcpy(lf->buf + lf->len, line, len);
-		lf->len += len;
-		if (!lf->has_flusher)
-			drain(lf);
+		if (lf->cur->len + len > LOGFILE_BUFFER)
+			hand_over(lf);
+		memcpy(lf->cur->data + lf->cur->len, line, len);
+		lf->cur->len += len;
 	}
 	pthread_mutex_unlock(&lf->lock);
 }
@@ -94,7 +134,13 @@ void logfile_write(struct logfile *lf, const char *line, size_t len)
 void logfile_flush(struct logfile *lf)
 {
 	pthread_mutex_lock(&lf->lock);
-	drain(lf);
+	if (lf->has_flusher) {
+		/* in order: what the flusher holds goes first, then the rest */
+		while (lf->out->len > 0)
+			pthread_cond_wait(&lf->drained, &lf->lock);
+		write_all(lf->fd, lf->cur->data, lf->cur->len);
+		lf->cur->len = 0;
+	}
 	pthread_mutex_unlock(&lf->lock);
 }
 
@@ -108,10 +154,10 @@ void logfile_close(struct logfile *lf)
 	pthread_mutex_unlock(&lf->lock);
 	if (lf->has_flusher)
 		pthread_join(lf->flusher, NULL);
-	drain(lf);
 	if (lf->own)
 		close(lf->fd);
 	pthread_mutex_destroy(&lf->lock);
 	pthread_cond_destroy(&lf->wake);
+	pthread_cond_destroy(&lf->drained);
 	free(lf);
 }
