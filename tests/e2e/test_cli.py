@@ -82,6 +82,7 @@ def test_version():
     ["endpoint", "create", "e1", "--auth", "password"],
     ["env", "create", "e1"],                                          # neither --native nor --python
     ["deployment", "create", "ep"],
+    ["deployment", "create", "cli-ep", "d1", "--model", "m:1", "--env", "e:1", "--var", "NOEQUALS"],
     ["model", "frobnicate"],
     ["nosuchnoun", "list"],
     ["model", "list", "--bogus"],
@@ -172,9 +173,10 @@ def test_deployment_verbs_traffic_and_invoke(runtime):
     assert ep["properties"]["traffic"] == {"blue": 100}
     g = js(runtime.cli("deployment", "create", "cli-ep", "green", "--model", "logit:1",
                        "--env", "native:1", "--instances", "2", "--max-concurrent", "4",
-                       "--timeout-ms", "2500"))
+                       "--timeout-ms", "2500", "--var", "WORKER_COUNT=3", "--var", "A=b=c"))
     assert g["properties"]["provisioningState"] == "Succeeded"
     assert g["sku"]["capacity"] == 2
+    assert g["properties"]["environmentVariables"] == {"WORKER_COUNT": "3", "A": "b=c"}
     t = runtime.cli("-o", "table", "deployment", "list", "cli-ep").stdout.splitlines()
     assert t[0].split() == ["NAME", "MODEL", "ENV", "INSTANCES", "STATE", "TRAFFIC"]
     rows = {line.split()[0]: line.split() for line in t[1:]}

@@ -159,6 +159,17 @@ static cJSON *cli_dep_body(const struct cli_args *a, long instances, long maxc, 
 		cJSON_AddStringToObject(cc, "codeId", realpath(dir, abs) != NULL ? abs : dir);
 		cJSON_AddStringToObject(cc, "scoringScript", cli_args_get(a, "--scoring-script"));
 	}
+	if (cli_args_has(a, "--var")) {
+		cJSON *vars = cJSON_AddObjectToObject(p, "environmentVariables");
+		for (int k = 0; cli_args_nth(a, "--var", k) != NULL; k++) {
+			const char *kv = cli_args_nth(a, "--var", k);
+			const char *eq = strchr(kv, '=');
+			char key[128];
+			snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+			cJSON_DeleteItemFromObjectCaseSensitive(vars, key);
+			cJSON_AddStringToObject(vars, key, eq + 1);
+		}
+	}
 	cJSON *rs = cJSON_AddObjectToObject(p, "requestSettings");
 	cJSON_AddNumberToObject(rs, "maxConcurrentRequestsPerInstance", (double)maxc);
 	if (tmo % 1000 == 0)
@@ -221,6 +232,11 @@ static int cli_dep_create(struct cli *c, const struct cli_verb *v, const struct 
 		return cli_usage(v, "--model M:V and --env E:V are required");
 	if (cli_args_has(a, "--code") != cli_args_has(a, "--scoring-script"))
 		return cli_usage(v, "--code and --scoring-script go together");
+	for (int k = 0; cli_args_nth(a, "--var", k) != NULL; k++) {
+		const char *kv = cli_args_nth(a, "--var", k), *eq = strchr(kv, '=');
+		if (eq == NULL || eq == kv || eq - kv >= 128)
+			return cli_usage(v, "--var wants KEY=VALUE, not '%s'", kv);
+	}
 	if ((rc = cli_dep_numbers(v, a, &inst, &maxc, &tmo)) != CLI_OK)
 		return rc;
 	struct client *cl = cli_client(c, &err);
@@ -384,10 +400,12 @@ static int cli_dep_logs(struct cli *c, const struct cli_verb *v, const struct cl
 const struct cli_verb cli_deployment_verbs[] = {
     {"deployment", "create", cli_dep_create,
      "deployment create EP NAME --model M:V --env E:V [--code DIR --scoring-script FILE] "
-     "[--instances N] [--max-concurrent N] [--timeout-ms N] [--all-traffic] [--no-wait]",
-     "create a deployment (starts at 0 % traffic) and wait until it is up",
+     "[--instances N] [--max-concurrent N] [--timeout-ms N] [--var KEY=VALUE]... "
+     "[--all-traffic] [--no-wait]",
+     "create a deployment (starts at 0 % traffic) and wait until it is up; --var sets an "
+     "environment variable (WORKER_COUNT: Python workers per instance)",
      "--model= --env= --code= --scoring-script= --instances= --max-concurrent= --timeout-ms= "
-     "--all-traffic --no-wait",
+     "--var=* --all-traffic --no-wait",
      2, 2, 1},
     {"deployment", "list", cli_dep_list, "deployment list EP",
      "list the deployments of an endpoint", "", 1, 1, 0},
