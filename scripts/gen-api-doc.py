@@ -136,7 +136,11 @@ accepted for any `{sub}` and `{rg}`; `{ws}` is the runtime's workspace (`--works
 - Environment versions: `properties.environmentKind` `native` or `python`,
   `properties.interpreterPath`, `properties.environmentVariables`, `properties.requiredModules`.
 - Deployments: `properties.model` / `environmentId` take `azureml:NAME:VERSION`, `NAME:VERSION`
-  or an ARM id; `codeConfiguration.codeId` is a directory on the runtime's host.
+  or an ARM id; `codeConfiguration.codeId` is a directory on the runtime's host. Capacity is
+  Azure's: `sku.capacity` x `maxConcurrentRequestsPerInstance` requests run at once, twice that
+  wait (until `requestTimeout`), the rest get 429; a custom_model runs `WORKER_COUNT` (an
+  environment variable of the deployment or environment, default 1) Python processes per
+  instance, for which admitted requests queue.
 - Endpoints: PATCH also takes `properties.traffic` and `properties.mirrorTraffic`.
 
 """
