@@ -437,6 +437,19 @@ static void test_output_shapes(void **state)
 }
 
 /* encode -> decode -> encode gives the same JSON for our own shapes. */
+
+/* Both documents print the same; both are freed. */
+static void assert_same_json_and_free(cJSON *a, cJSON *b)
+{
+	char *sa = cJSON_Print(a), *sb = cJSON_Print(b);
+
+	assert_string_equal(sa, sb);
+	free(sa);
+	free(sb);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+
 static void test_round_trips(void **state)
 {
 	struct workspace *ws = sample();
@@ -449,7 +462,6 @@ static void test_round_trips(void **state)
 	struct env_version e;
 	struct model_version m;
 	cJSON *a, *b;
-	char *sa, *sb;
 
 	(void)state;
 	memset(&d, 0, sizeof d);
@@ -460,13 +472,7 @@ static void test_round_trips(void **state)
 	a = codec_deployment_to_json(d0, &ctx);
 	assert_int_equal(codec_deployment_from_json(a, &d, NULL), 0);
 	b = codec_deployment_to_json(&d, &ctx);
-	sa = cJSON_Print(a);
-	sb = cJSON_Print(b);
-	assert_string_equal(sa, sb);
-	free(sa);
-	free(sb);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
+	assert_same_json_and_free(a, b);
 	deployment_cleanup(&d);
 
 	memset(&ep, 0, sizeof ep);
@@ -476,13 +482,7 @@ static void test_round_trips(void **state)
 	a = codec_endpoint_to_json(e0, &ctx);
 	assert_int_equal(codec_endpoint_from_json(a, &ep, NULL), 0);
 	b = codec_endpoint_to_json(&ep, &ctx);
-	sa = cJSON_Print(a);
-	sb = cJSON_Print(b);
-	assert_string_equal(sa, sb);
-	free(sa);
-	free(sb);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
+	assert_same_json_and_free(a, b);
 	endpoint_cleanup(&ep);
 
 	memset(&e, 0, sizeof e);
@@ -492,13 +492,7 @@ static void test_round_trips(void **state)
 	a = codec_env_version_to_json(v0, &ctx);
 	assert_int_equal(codec_env_version_from_json(a, &e, NULL), 0);
 	b = codec_env_version_to_json(&e, &ctx);
-	sa = cJSON_Print(a);
-	sb = cJSON_Print(b);
-	assert_string_equal(sa, sb);
-	free(sa);
-	free(sb);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
+	assert_same_json_and_free(a, b);
 	env_version_cleanup(&e);
 
 	/* a model's artifact, sha256 and size come from the import, not the body */
@@ -511,13 +505,7 @@ static void test_round_trips(void **state)
 	a = codec_model_version_to_json(m0, &ctx);
 	assert_int_equal(codec_model_version_from_json(a, &m, NULL, NULL), 0);
 	b = codec_model_version_to_json(&m, &ctx);
-	sa = cJSON_Print(a);
-	sb = cJSON_Print(b);
-	assert_string_equal(sa, sb);
-	free(sa);
-	free(sb);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
+	assert_same_json_and_free(a, b);
 	model_version_cleanup(&m);
 	workspace_free(ws);
 }
