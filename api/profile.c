@@ -1,5 +1,6 @@
 /* profile.c: reading config.ini with inih, selecting a profile, `profile use`. */
 #include "api/profile.h"
+#include "state/file.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -313,26 +314,13 @@ const struct profile *profile_select(const struct profile_set *set, const char *
 /* Reads a whole (small) file; *data NULL and 0 when it does not exist. */
 static int profile_read_file(const char *path, char **data, size_t *len, struct error *err)
 {
-	FILE *f = fopen(path, "r");
-
-	*data = NULL;
 	*len = 0;
-	if (f == NULL)
-		return errno == ENOENT ? 0
-				       : error_set(err, 400, "BadConfig", "%s: cannot open: %s",
-						   path, strerror(errno));
-	char *buf = malloc(PROFILE_FILE_MAX + 1);
-	size_t n = buf != NULL ? fread(buf, 1, PROFILE_FILE_MAX + 1, f) : 0;
-	int bad = ferror(f);
-	fclose(f);
-	if (buf == NULL || bad || n > PROFILE_FILE_MAX) {
-		free(buf);
+	*data = file_read(path, PROFILE_FILE_MAX, len);
+	if (*data != NULL || errno == ENOENT)
+		return 0;
+	if (errno == EFBIG)
 		return error_set(err, 400, "BadConfig", "%s: cannot read (or over 1 MiB)", path);
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	return 0;
+	return error_set(err, 400, "BadConfig", "%s: cannot open: %s", path, strerror(errno));
 }
 
 /* "mkdir -p" of path's parent directory. */

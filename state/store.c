@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "state/codec.h"
+#include "state/file.h"
 
 #define STATE_MAX (256L * 1024 * 1024) /* refuse state files past this */
 #define ADMIN_KEY_BYTES 32
@@ -252,30 +253,6 @@ const char *store_home(const struct store *s)
 	return s->home;
 }
 
-/* Reads a whole file of at most max bytes into a NUL-terminated heap buffer. */
-static char *read_file(const char *path, long max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= max &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
-		*len = fread(buf, 1, (size_t)size, f);
-		buf[*len] = '\0';
-		if (ferror(f)) {
-			free(buf);
-			buf = NULL;
-		}
-	} else if (errno == 0) {
-		errno = EFBIG;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Line and column (1-based) of byte offset off in buf. */
 static void position(const char *buf, size_t off, size_t *line, size_t *col)
 {
@@ -330,7 +307,7 @@ struct workspace *store_load(struct store *s, const char *default_name, struct e
 		return NULL;
 	}
 	errno = 0;
-	buf = read_file(path, STATE_MAX, &len);
+	buf = file_read(path, STATE_MAX, &len);
 	if (buf == NULL && errno == ENOENT) {
 		ws = workspace_new(default_name);
 		if (ws == NULL)
@@ -392,7 +369,7 @@ static void base64url(const unsigned char *in, size_t n, char *out)
 static int read_key(const char *path, char *buf, size_t len, struct error *err)
 {
 	size_t n = 0;
-	char *data = read_file(path, 4096, &n);
+	char *data = file_read(path, 4096, &n);
 
 	if (data == NULL)
 		return -2;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "state/file.h"
 
 int modelfile_fail(struct error *err, const char *fmt, ...)
 {
@@ -19,27 +20,11 @@ int modelfile_fail(struct error *err, const char *fmt, ...)
 	return error_set(err, 400, "ModelLoadError", "%s", msg);
 }
 
-static char *read_stream(FILE *f, const char *path, size_t size, struct error *err)
-{
-	char *buf = malloc(size + 1);
-
-	if (buf == NULL) {
-		modelfile_fail(err, "%s: out of memory reading %zu bytes", path, size);
-		return NULL;
-	}
-	if (fread(buf, 1, size, f) != size) {
-		modelfile_fail(err, "%s: short read", path);
-		free(buf);
-		return NULL;
-	}
-	buf[size] = '\0';
-	return buf;
-}
-
 char *modelfile_read(const char *path, size_t *len, struct error *err)
 {
 	struct stat st;
 	char *buf = NULL;
+	size_t n = 0;
 	FILE *f;
 
 	if (path == NULL || *path == '\0') {
@@ -58,11 +43,11 @@ char *modelfile_read(const char *path, size_t *len, struct error *err)
 	else if ((unsigned long long)st.st_size > MODELFILE_MAX)
 		modelfile_fail(err, "model file %s is larger than %u MiB", path,
 			       MODELFILE_MAX >> 20);
-	else
-		buf = read_stream(f, path, (size_t)st.st_size, err);
+	else if ((buf = file_read_stream(f, MODELFILE_MAX, &n)) == NULL)
+		modelfile_fail(err, "%s: cannot read: %s", path, strerror(errno));
 	fclose(f);
 	if (buf != NULL && len != NULL)
-		*len = (size_t)st.st_size;
+		*len = n;
 	return buf;
 }
 

@@ -7,6 +7,7 @@
 
 #include "api/loadgen.h"
 #include "ui/cli/cli_endpoint.h"
+#include "state/file.h"
 
 #define CLI_REQUEST_MAX ((size_t)64 << 20)
 
@@ -88,37 +89,18 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 /* The request body from a file, or stdin for "-" (bounded). */
 static int cli_read_request(const char *path, char **out, size_t *len, struct error *err)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
+	int from_stdin = strcmp(path, "-") == 0;
+	FILE *f = from_stdin ? stdin : fopen(path, "rb");
 
 	if (f == NULL)
 		return error_set(err, 400, "BadPath", "--request-file %s: %s", path,
 				 strerror(errno));
-	for (;;) {
-		if (n + 65536 + 1 > cap) {
-			cap = cap ? cap * 2 : 131072;
-			char *d = cap <= CLI_REQUEST_MAX + 131072 ? realloc(buf, cap) : NULL;
-			if (d == NULL)
-				break;
-			buf = d;
-		}
-		size_t r = fread(buf + n, 1, 65536, f);
-		n += r;
-		if (r == 0 || n > CLI_REQUEST_MAX)
-			break;
-	}
-	int bad = ferror(f) || buf == NULL || n > CLI_REQUEST_MAX || !feof(f);
-	if (f != stdin)
+	*out = file_read_stream(f, CLI_REQUEST_MAX, len);
+	if (!from_stdin)
 		fclose(f);
-	if (bad) {
-		free(buf);
+	if (*out == NULL)
 		return error_set(err, 400, "BadPath",
 				 "--request-file %s: unreadable or over 64 MiB", path);
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* cli_model.c: `mldeck model ...` and `mldeck env ...` (versioned assets). */
 #include "ui/cli/cli.h"
+#include "state/file.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -229,22 +230,10 @@ static const char *const cli_model_types[] = {"xgboost", "linear", "mlp", "custo
 /* Reads a regular file for a raw upload (bounded). */
 static int cli_model_read(const char *path, char **data, size_t *len, struct error *err)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-
-	if (f == NULL || fstat(fileno(f), &st) < 0 || (size_t)st.st_size > CLI_MODEL_UPLOAD_MAX) {
-		if (f != NULL)
-			fclose(f);
+	*data = file_read(path, CLI_MODEL_UPLOAD_MAX, len);
+	if (*data == NULL)
 		return error_set(err, 400, "BadPath", "cannot upload %s (unreadable or over 1 GiB)",
 				 path);
-	}
-	*data = malloc((size_t)st.st_size + 1);
-	*len = *data != NULL ? fread(*data, 1, (size_t)st.st_size, f) : 0;
-	fclose(f);
-	if (*data == NULL || *len != (size_t)st.st_size) {
-		free(*data);
-		return error_set(err, 400, "BadPath", "cannot read %s", path);
-	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
 #include "ui/console/slider.h"
+#include "state/file.h"
 
 #define ESC 27
 #define BODY_MAX (1024 * 1024)
@@ -489,21 +491,12 @@ static void load_test_files(struct app *a)
 	      (int (*)(const void *, const void *))strcmp);
 }
 
+/* A request body from a file; NULL (errno says why) rather than a cut body. */
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf;
 	size_t n;
 
-	if (f == NULL)
-		return NULL;
-	buf = malloc(BODY_MAX + 1);
-	if (buf != NULL) {
-		n = fread(buf, 1, BODY_MAX, f);
-		buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
+	return file_read(path, BODY_MAX, &n);
 }
 
 static void pick_file(struct app *a, int i)
@@ -518,7 +511,7 @@ static void pick_file(struct app *a, int i)
 	t->file = (i % t->nfiles + t->nfiles) % t->nfiles;
 	body = slurp(t->files[t->file]);
 	if (body == NULL) {
-		app_message(a, 1, "cannot read %s", t->files[t->file]);
+		app_message(a, 1, "cannot read %s: %s", t->files[t->file], strerror(errno));
 		return;
 	}
 	free(t->body);

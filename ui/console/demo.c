@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ui/console/data.h"
+#include "state/file.h"
 
 #define DEMO_EPS 3
 #define DEMO_BODY_MAX (256 * 1024)
@@ -237,22 +238,6 @@ int demo_build(struct client *c, const char *dir, void (*progress)(void *ctx, co
 	return 0;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-
-	if (f == NULL)
-		return NULL;
-	buf = malloc(DEMO_BODY_MAX + 1);
-	if (buf != NULL) {
-		*len = fread(buf, 1, DEMO_BODY_MAX, f);
-		buf[*len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 static void *load_main(void *arg)
 {
 	struct demo *d = arg;
@@ -309,7 +294,7 @@ struct demo *demo_load_start(struct client *c, const struct connect_info *info, 
 		snprintf(t->uri, sizeof t->uri, "%s", data_str(out, "properties.scoringUri"));
 		cJSON_Delete(out);
 		snprintf(path, sizeof path, "%s/requests/%s", dir, models[i].request);
-		t->body = read_file(path, &t->len);
+		t->body = file_read(path, DEMO_BODY_MAX, &t->len);
 		if (t->body != NULL && t->uri[0]) {
 			d->n++;
 		} else {

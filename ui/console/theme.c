@@ -1,5 +1,6 @@
 /* theme.c: theme files to styles. */
 #include "ui/console/theme.h"
+#include "state/file.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -245,7 +246,6 @@ int theme_load(const char *dir, const char *name, struct theme *t, struct theme_
 	       char *errbuf, size_t errlen)
 {
 	char path[1024], *text;
-	FILE *f;
 	size_t n;
 
 	if (strchr(name, '/') != NULL || name[0] == '.') {
@@ -253,20 +253,11 @@ int theme_load(const char *dir, const char *name, struct theme *t, struct theme_
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/%s.ini", dir, name);
-	f = fopen(path, "r");
-	if (f == NULL) {
+	text = file_read(path, 65536, &n);
+	if (text == NULL) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	text = malloc(65537);
-	if (text == NULL) {
-		fclose(f);
-		snprintf(errbuf, errlen, "out of memory");
-		return -1;
-	}
-	n = fread(text, 1, 65536, f);
-	text[n] = '\0';
-	fclose(f);
 	theme_init_default(t);
 	snprintf(t->name, sizeof t->name, "%s", name);
 	theme_parse(text, t, pr);
