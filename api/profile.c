@@ -1,6 +1,7 @@
 /* profile.c: reading config.ini with inih, selecting a profile, `profile use`. */
 #include "api/profile.h"
 #include "state/file.h"
+#include "state/store.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -85,22 +86,6 @@ static int profile_bool(const char *v, int *out)
 			return *out = 0, 0;
 	}
 	return -1;
-}
-
-int profile_default_home(char *buf, size_t len)
-{
-	const char *v = getenv("MLDECK_HOME");
-	int n;
-
-	if (v != NULL && v[0] != '\0')
-		n = snprintf(buf, len, "%s", v);
-	else if ((v = getenv("XDG_DATA_HOME")) != NULL && v[0] == '/')
-		n = snprintf(buf, len, "%s/mldeck", v);
-	else if ((v = getenv("HOME")) != NULL && v[0] != '\0')
-		n = snprintf(buf, len, "%s/.local/share/mldeck", v);
-	else
-		return -1;
-	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 int profile_config_path(char *buf, size_t len)
@@ -240,7 +225,7 @@ static void profile_finish(struct profile_set *set)
 		set->items[0].builtin = 1;
 		set->count++;
 	}
-	profile_default_home(home, sizeof home);
+	store_default_home(home, sizeof home);
 	for (size_t i = 0; i < set->count; i++) {
 		struct profile *p = &set->items[i];
 		profile_expand_tilde(p->home, sizeof p->home);

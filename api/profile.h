@@ -50,8 +50,7 @@ struct profile_set {
 /* The config file path: $XDG_CONFIG_HOME/mldeck/config.ini, else
  * $HOME/.config/mldeck/config.ini. -1 when neither variable is usable. */
 int profile_config_path(char *buf, size_t len);
-/* $MLDECK_HOME, else $XDG_DATA_HOME/mldeck, else ~/.local/share/mldeck. */
-int profile_default_home(char *buf, size_t len);
+/* The default home of a local profile is store_default_home() (state/store.h). */
 
 /* Loads path (NULL: profile_config_path) into *set. A missing file is not an
  * error (only the built-in "local"). -1 with "FILE:LINE: reason" in err. */

@@ -48,22 +48,6 @@ void runtime_log(struct runtime *rt, const char *fmt, ...)
 	logfile_flush(rt->log);
 }
 
-int runtime_default_home(char *buf, size_t len)
-{
-	const char *h = getenv("MLDECK_HOME");
-	int n;
-
-	if (h && *h)
-		n = snprintf(buf, len, "%s", h);
-	else if ((h = getenv("XDG_DATA_HOME")) && *h)
-		n = snprintf(buf, len, "%s/mldeck", h);
-	else if ((h = getenv("HOME")) && *h)
-		n = snprintf(buf, len, "%s/.local/share/mldeck", h);
-	else
-		return -1;
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
 /* ---- listen address ----------------------------------------------------- */
 
 static int is_loopback(const char *host)
@@ -283,7 +267,7 @@ static int setup_names(struct runtime *rt, const struct runtime_options *o, stru
 	if (o->home)
 		n = snprintf(rt->home, sizeof rt->home, "%s", o->home);
 	else
-		n = runtime_default_home(rt->home, sizeof rt->home) == 0 ? 1 : -1;
+		n = store_default_home(rt->home, sizeof rt->home) == 0 ? 1 : -1;
 	if (n < 0 || (size_t)n >= sizeof rt->home)
 		return error_set(err, 400, "InvalidHome",
 				 "no home directory: set --home, MLDECK_HOME or HOME");

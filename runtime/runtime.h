@@ -12,7 +12,7 @@
 
 struct runtime_options {
 	const char *listen;     /* "HOST:PORT", default "127.0.0.1:5800"; port 0 = any */
-	const char *home;       /* default: runtime_default_home() */
+	const char *home;       /* default: store_default_home() */
 	const char *workspace;  /* default "local" */
 	int insecure_listen;    /* allow a non-loopback address without TLS */
 	const char *log_path;   /* request/event log; NULL = stderr */
@@ -33,9 +33,6 @@ void runtime_stop(struct runtime *rt);
 /* "http://127.0.0.1:PORT" with the port actually bound. */
 const char *runtime_url(const struct runtime *rt);
 const char *runtime_home(const struct runtime *rt);
-
-/* $MLDECK_HOME, else $XDG_DATA_HOME/mldeck, else ~/.local/share/mldeck. */
-int runtime_default_home(char *buf, size_t len);
 
 /* `mldeck serve ...`: parses argv (argv[0] is "serve"), runs until SIGINT or
  * SIGTERM. Exit status: 0 clean stop, 1 could not start, 2 usage. */

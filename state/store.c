@@ -216,6 +216,22 @@ static void sweep_tmp(const char *home)
 		nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int store_default_home(char *buf, size_t len)
+{
+	const char *v = getenv("MLDECK_HOME");
+	int n;
+
+	if (v != NULL && v[0] != '\0')
+		n = snprintf(buf, len, "%s", v);
+	else if ((v = getenv("XDG_DATA_HOME")) != NULL && v[0] == '/')
+		n = snprintf(buf, len, "%s/mldeck", v);
+	else if ((v = getenv("HOME")) != NULL && v[0] != '\0')
+		n = snprintf(buf, len, "%s/.local/share/mldeck", v);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 struct store *store_open(const char *home, struct error *err)
 {
 	struct store *s;

@@ -18,6 +18,11 @@
 
 struct store;
 
+/* The default home: $MLDECK_HOME, else $XDG_DATA_HOME/mldeck (when absolute, as
+ * the XDG spec asks), else $HOME/.local/share/mldeck. 0, or -1 when none can be
+ * formed or it does not fit. The runtime and every client agree through this. */
+int store_default_home(char *buf, size_t len);
+
 /* Creates HOME (0700) and its subfolders if needed and takes the lock.
  * NULL with a message in err (e.g. "another mldeck runtime (pid N) is using HOME"). */
 struct store *store_open(const char *home, struct error *err);

@@ -21,6 +21,7 @@
 #include "ui/console/data.h"
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
+#include "state/store.h"
 
 /* Set from signal handlers; read by the loop and the exit path. */
 static volatile sig_atomic_t stop_signal;
@@ -152,7 +153,7 @@ static int start_embedded(struct app *a, const char *url)
 	listen_of(url, listen, sizeof listen);
 	if (a->prof.home[0])
 		app_copy(home, sizeof home, a->prof.home);
-	else if (profile_default_home(home, sizeof home) < 0)
+	else if (store_default_home(home, sizeof home) < 0)
 		return -1;
 	snprintf(logs, sizeof logs, "%s/logs", home);
 	mkdir_p(logs);
