@@ -13,27 +13,8 @@
 
 #include <cmocka.h>
 
+#include "state/file.h"
 #include "ui/console/keys.h"
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 static void test_doc_matches_key_table(void **state)
 {
@@ -48,7 +29,7 @@ static void test_doc_matches_key_table(void **state)
 	fclose(f);
 	assert_true(len > 200);
 	snprintf(path, sizeof path, "%s/docs/console.md", src ? src : ".");
-	doc = read_all(path);
+	doc = file_read(path, 1 << 20, &len);
 	assert_non_null(doc);
 	if (strstr(doc, gen) == NULL)
 		fail_msg("docs/console.md's key table is stale: replace it with the output of "

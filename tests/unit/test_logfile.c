@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "runtime/logfile.h"
+#include "state/file.h"
 
 #define WRITERS 4
 #define LINES 30000
@@ -39,17 +40,13 @@ static void *write_lines(void *arg)
 	return NULL;
 }
 
-static char *slurp(FILE *f, long *len)
+static char *slurp(FILE *f, size_t *len)
 {
 	char *buf;
 
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)*len + 1);
+	rewind(f);
+	buf = file_read_stream(f, 64u << 20, len);
 	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)*len, f), (size_t)*len);
-	buf[*len] = '\0';
 	return buf;
 }
 
@@ -60,7 +57,7 @@ static void test_concurrent_lines_whole_and_ordered(void **state)
 	pthread_t th[WRITERS];
 	struct writer w[WRITERS];
 	int next[WRITERS] = {0};
-	long len;
+	size_t len;
 	char *buf, *line, *save = NULL;
 
 	(void)state;
@@ -92,7 +89,7 @@ static void test_flush_is_immediate_and_ordered(void **state)
 {
 	FILE *f = tmpfile();
 	struct logfile *lf = logfile_open(dup(fileno(f)), 1);
-	long len;
+	size_t len;
 	char *buf;
 
 	(void)state;
