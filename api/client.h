@@ -56,4 +56,10 @@ int client_score(struct client *c, const char *scoring_uri, const char *key,
 
 const char *client_base_url(const struct client *c);
 
+/* Makes the call running on c in another thread fail at once ("cancelled":
+ * its connection is shut down), and every later call on c too. For a
+ * program that must not wait for a stalled server when it quits. Any
+ * thread; c stays valid until client_free. */
+void client_cancel(struct client *c);
+
 #endif

@@ -8,6 +8,8 @@
  *   backend = local | azureml
  *   url, home, admin_key_file, workspace, subscription, resource_group, theme
  *   readonly = true | false
+ *   embedded = true | false   (may the console start the runtime in-process;
+ *                              default: true for "local" only)
  *
  * A built-in profile "local" (backend local, url http://127.0.0.1:5800, the
  * runtime's default home, workspace local) is always present unless the file
@@ -36,7 +38,8 @@ struct profile {
 	char resource_group[96];
 	char theme[PROFILE_NAME_MAX];
 	int readonly;
-	int builtin; /* 1 for the built-in "local" */
+	int embedded; /* the console may start the runtime in-process at url and home */
+	int builtin;  /* 1 for the built-in "local" */
 };
 
 struct profile_set {

@@ -577,9 +577,14 @@ void server_stop(struct server *s)
 		return;
 	/* no new connections; deferred handlers finish and resume their
 	 * connections (MHD must not stop with one suspended) */
-	MHD_quiesce_daemon(s->d);
+	MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
 	pool_drain(s->pool);
 	MHD_stop_daemon(s->d);
+	/* quiescing hands the listening socket to us: closed, the port is free
+	 * again at once (the console's embedded runtime stops on a profile
+	 * switch and must not leave the port held and dead) */
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	pool_free(s->pool);
 	free(s);
 }

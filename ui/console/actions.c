@@ -85,8 +85,7 @@ static void act_back(struct app *a, const struct keys_binding *b)
 static void act_refresh(struct app *a, const struct keys_binding *b)
 {
 	(void)b;
-	if (screen_load(a) == 0)
-		app_message(a, 0, "refreshed");
+	screen_refresh(a);
 	data_load_live(a);
 	clearok(curscr, FALSE);
 }

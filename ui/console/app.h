@@ -44,6 +44,7 @@ struct app_dialog {
 
 /* Deployments of the open endpoint, with the pending split. */
 struct app_deploys {
+	char endpoint[64]; /* whose deployments these are */
 	int n;
 	char name[LIVE_MAX_DEPS][64];
 	int live[LIVE_MAX_DEPS], mirror[LIVE_MAX_DEPS];
@@ -61,11 +62,11 @@ struct app {
 	struct profile_set profiles;
 	struct profile prof; /* the selected profile (a copy) */
 	struct connect_info info;
-	struct client *c;
+	struct fetch *fetch; /* the backend, in the background (fetch.h); NULL when not connected */
 	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
 	char log_path[1200]; /* the embedded runtime's log */
 	int readonly;
-	char state[96]; /* header: "ok", "unreachable: ..." */
+	char state[96]; /* connection: "connected", "embedded runtime", "no credential" */
 
 	struct theme theme;
 	char theme_dir[1024];
@@ -91,6 +92,7 @@ struct app {
 	struct demo *demo;
 	struct bench *bench;
 	long long next_list_ms, next_live_ms;
+	int list_every_ms; /* list screens reload this often */
 	int quit;
 	/* Profile switch (console.c): stops and starts what is needed. */
 	int (*switch_profile)(struct app *a, const char *name);

@@ -43,26 +43,37 @@ static char *bench_body(struct app *a, const char *ep)
 	return body;
 }
 
-void bench_start(struct app *a, const char *ep)
+struct bench_job {
+	struct fetch_job job;
+	char ep[64], uri[512], key[256];
+	char *body;
+};
+
+static int bench_key_run(struct fetch_job *j, struct client *c)
 {
-	char uri[512], key[256], *body;
+	struct bench_job *b = (struct bench_job *)j;
+
+	return data_worker_key(c, b->ep, b->uri, sizeof b->uri, b->key, sizeof b->key, &j->err);
+}
+
+/* The key came: the load generator starts on its own thread. */
+static void bench_launch(struct app *a, struct fetch_job *j)
+{
+	struct bench_job *b = (struct bench_job *)j;
 	struct bench *bn;
 	struct loadgen_config cfg;
 	struct error err = {0};
 
-	if (a->bench != NULL) {
-		app_message(a, 1, "a bench is already running");
+	if (j->rc < 0) {
+		app_message(a, 1, "bench: %s", j->err.message);
 		return;
 	}
-	if (ep[0] == '\0' || data_endpoint_key(a, ep, uri, sizeof uri, key, sizeof key) < 0)
+	if (a->bench != NULL)
 		return;
-	app_copy(a->endpoint, sizeof a->endpoint, ep);
-	if ((body = bench_body(a, ep)) == NULL)
-		return;
-	cfg = (struct loadgen_config){.url = uri,
-				      .key = key,
-				      .body = body,
-				      .body_len = strlen(body),
+	cfg = (struct loadgen_config){.url = b->uri,
+				      .key = b->key,
+				      .body = b->body,
+				      .body_len = strlen(b->body),
 				      .connections = 4,
 				      .duration_s = 10,
 				      .timeout_ms = 5000};
@@ -70,18 +81,43 @@ void bench_start(struct app *a, const char *ep)
 	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
 		app_message(a, 1, "bench: %s", err.message);
 		free(bn);
-		free(body);
 		return;
 	}
-	free(body);
-	app_copy(bn->endpoint, sizeof bn->endpoint, ep);
+	app_copy(bn->endpoint, sizeof bn->endpoint, b->ep);
 	if (pthread_create(&bn->thread, NULL, bench_main, bn) != 0) {
 		loadgen_free(bn->lg);
 		free(bn);
 		return;
 	}
 	a->bench = bn;
-	app_message(a, 0, "bench: 10 s against %s with 4 connections...", ep);
+	app_message(a, 0, "bench: 10 s against %s with 4 connections...", b->ep);
+}
+
+static void bench_job_release(struct fetch_job *j)
+{
+	struct bench_job *b = (struct bench_job *)j;
+
+	memset(b->key, 0, sizeof b->key);
+	free(b->body);
+	free(b);
+}
+
+void bench_start(struct app *a, const char *ep)
+{
+	struct bench_job *b;
+	char *body;
+
+	if (a->bench != NULL) {
+		app_message(a, 1, "a bench is already running");
+		return;
+	}
+	if (ep[0] == '\0' || (body = bench_body(a, ep)) == NULL)
+		return;
+	b = fetch_job_new(sizeof *b, "bench", bench_key_run, bench_launch, bench_job_release);
+	app_copy(b->ep, sizeof b->ep, ep);
+	b->body = body;
+	app_message(a, 0, "bench: asking for %s's key...", ep);
+	data_submit(a, &b->job);
 }
 
 static void bench_join(struct app *a, const struct loadgen_result *res)

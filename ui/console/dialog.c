@@ -25,10 +25,20 @@ void dialog_delete(struct app *a, const char *title, const char *text, const cha
 	a->mode = APP_DIALOG;
 }
 
+static void dialog_deleted(struct app *a, struct data_call *c)
+{
+	if (c->job.rc < 0) {
+		app_message(a, 1, "refused (%d %s): %s", c->job.err.status, c->job.err.code,
+			    c->job.err.message);
+		return;
+	}
+	app_message(a, 0, "deleted: %s", c->tag);
+	screen_load(a);
+}
+
 static void dialog_confirm(struct app *a)
 {
 	struct app_dialog *d = &a->dialog;
-	struct error err = {0};
 
 	if (d->focus == 0) {
 		a->mode = APP_NORMAL;
@@ -40,12 +50,8 @@ static void dialog_confirm(struct app *a)
 		return;
 	}
 	a->mode = APP_NORMAL;
-	if (client_call(a->c, "DELETE", d->path, NULL, NULL, &err) < 0) {
-		app_message(a, 1, "refused (%d %s): %s", err.status, err.code, err.message);
-		return;
-	}
-	app_message(a, 0, "deleted: %s", d->title + 7);
-	screen_load(a);
+	app_message(a, 0, "deleting...");
+	data_call(a, "", "DELETE", d->path, NULL, d->title + 7, dialog_deleted);
 }
 
 void dialog_key(struct app *a, int ch)

@@ -154,13 +154,14 @@ void draw_hline(const struct app *a, int y, int x, int w)
 static void draw_header(struct app *a)
 {
 	struct rect r = a->lay.header;
-	char buf[1100], scr[256];
+	char buf[1400], scr[256], state[256];
 	int x;
 
 	screen_title(a, scr, sizeof scr);
+	data_state(a, state, sizeof state);
 	draw_fill(a, THEME_HEADER, r.y, r.x, r.w);
 	snprintf(buf, sizeof buf, " mldeck | %s | %s | %s | %s", a->prof.name, a->info.base_url,
-		 a->state, scr);
+		 state, scr);
 	attron(attr_of(a, THEME_HEADER));
 	x = put(r.y, r.x, r.w, buf);
 	attroff(attr_of(a, THEME_HEADER));
@@ -242,7 +243,7 @@ static void draw_cell(struct app *a, const struct table *t, const struct table_r
 	draw_text(a, e, r.y, r.x, r.w, buf);
 }
 
-void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell)
+void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell, const char *empty)
 {
 	int widths[TABLE_MAX_COLS], x = r.x, rows = r.h - 1;
 
@@ -281,7 +282,9 @@ void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell
 	}
 	if (t->nview == 0)
 		draw_text(a, THEME_HINT, r.y + 1, r.x + 1, r.w - 2,
-			  t->filter[0] ? "(no row matches the filter; Esc clears it)" : "(none)");
+			  t->filter[0] ? "(no row matches the filter; Esc clears it)"
+			  : empty      ? empty
+				       : "(none)");
 }
 
 /* One latency line: "name  rps  p50  p99  err  sparkline". */

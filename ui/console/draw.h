@@ -35,8 +35,10 @@ int draw_lines(struct app *a, struct rect r, const char *text, int top, enum the
 /* "key          value" on line *y of r (nothing when v is empty); *y advances. */
 void draw_kv(struct app *a, int *y, struct rect r, const char *k, const char *v);
 /* The rows of t within r: column titles, then the rows, the cursor's
- * highlighted; cell (may be NULL) draws the cells it wants to. */
-void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell);
+ * highlighted; cell (may be NULL) draws the cells it wants to; empty (may
+ * be NULL) says why there is no row. */
+void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell,
+		const char *empty);
 /* The latency block of endpoint ep from a->live at line y of r: a title and
  * one line per deployment (d's, or every one the metrics list when NULL),
  * each with a p99 sparkline. Returns the next free line. */

@@ -124,25 +124,50 @@ struct table *screen_table_of(struct app *a, const struct screen *s)
 	return s->cols != NULL ? &a->nav->st[screen_index(s)].table : NULL;
 }
 
-/* Rebuilds every table view (filters and sorts), as after any load. */
-static void rebuild_all(struct app *a)
+void screen_load_of(struct app *a, const struct screen *s)
 {
-	for (size_t i = 0; i < NSCREENS; i++)
-		if (screens[i]->cols != NULL)
-			table_rebuild(&a->nav->st[i].table);
+	struct screen_state *st = screen_state_of(a, s);
+
+	if (s->load == NULL) {
+		screen_loaded(a, s, 1);
+		return;
+	}
+	st->loading = 1;
+	s->load(a, st);
 }
 
-int screen_load_of(struct app *a, const struct screen *s)
+void screen_load(struct app *a)
 {
-	int rc = s->load ? s->load(a, screen_state_of(a, s)) : 0;
-
-	rebuild_all(a);
-	return rc;
+	screen_load_of(a, cur(a));
 }
 
-int screen_load(struct app *a)
+void screen_refresh(struct app *a)
 {
-	return screen_load_of(a, cur(a));
+	cur_state(a)->refreshing = 1;
+	screen_load(a);
+}
+
+void screen_loaded(struct app *a, const struct screen *s, int ok)
+{
+	struct screen_state *st = screen_state_of(a, s);
+
+	st->loading = 0;
+	if (ok)
+		st->loaded_ms = app_now_ms();
+	if (s->cols != NULL)
+		table_rebuild(&st->table);
+	if (st->refreshing && ok)
+		app_message(a, 0, "refreshed");
+	st->refreshing = 0;
+}
+
+long long screen_age_ms(struct app *a)
+{
+	const struct screen_state *st = cur_state(a);
+
+	if (!(cur(a)->flags & SCREEN_BACKEND) || st->loaded_ms == 0)
+		return -1;
+	return app_now_ms() - st->loaded_ms;
 }
 
 void screen_show(struct app *a, const struct screen *s, int push)
@@ -212,8 +237,15 @@ const char *screen_live_query(struct app *a, char *path, size_t len)
 void screen_clear_backend(struct app *a)
 {
 	for (size_t i = 0; i < NSCREENS; i++)
-		if ((screens[i]->flags & SCREEN_BACKEND) && screens[i]->cols != NULL)
-			table_clear(&a->nav->st[i].table);
+		if (screens[i]->flags & SCREEN_BACKEND) {
+			struct screen_state *st = &a->nav->st[i];
+
+			if (screens[i]->cols != NULL)
+				table_clear(&st->table);
+			cJSON_Delete(st->doc);
+			st->doc = NULL;
+			st->loaded_ms = 0;
+		}
 }
 
 void screen_scroll(struct app *a, int d)
@@ -263,7 +295,8 @@ void screen_draw(struct app *a)
 			s->draw(a, st, draw_body_rect(a));
 		return;
 	}
-	draw_table(a, &st->table, a->lay.table, s->cell);
+	draw_table(a, &st->table, a->lay.table, s->cell,
+		   st->loading && st->loaded_ms == 0 ? "(loading...)" : NULL);
 	draw_hline(a, a->lay.detail.y, a->lay.detail.x, a->lay.detail.w);
 	if (s->draw != NULL)
 		s->draw(a, st, draw_detail_rect(a));

@@ -23,10 +23,13 @@ struct app;
 
 /* What the dispatcher keeps for each screen, from start to quit. */
 struct screen_state {
-	struct table table; /* table screens (cols != NULL): rows, filter, sort, cursor */
-	cJSON *doc;	    /* the answer behind the rows (the detail pane reads it) */
-	int top;	    /* text screens: the first line shown */
-	void *data;	    /* data_size bytes, zeroed at start, the screen's own */
+	struct table table;  /* table screens (cols != NULL): rows, filter, sort, cursor */
+	cJSON *doc;	     /* the answer behind the rows (the detail pane reads it) */
+	int top;	     /* text screens: the first line shown */
+	void *data;	     /* data_size bytes, zeroed at start, the screen's own */
+	int loading;	     /* a load is on its way */
+	int refreshing;	     /* the user asked for it (r): say "refreshed" */
+	long long loaded_ms; /* when the last load succeeded (0: never) */
 };
 
 /* What a screen points at, for the screen opened from it (`t`, `l`, `:dep`). */
@@ -52,8 +55,9 @@ struct screen {
 	void (*open)(struct app *a, const struct screen_sel *from, const char *arg);
 	/* It became the active screen. */
 	void (*enter)(struct app *a, struct screen_state *st);
-	/* (Re)loads what it shows. 0, or -1 with the message line set. */
-	int (*load)(struct app *a, struct screen_state *st);
+	/* (Re)loads what it shows, in the background (data.h); the answer's
+	 * handler calls screen_loaded. */
+	void (*load)(struct app *a, struct screen_state *st);
 	/* Periodic work while active: list_due every list period (2 s or
 	 * more), live_due every refresh period (--refresh). */
 	void (*tick)(struct app *a, struct screen_state *st, int list_due, int live_due);
@@ -101,10 +105,17 @@ void screen_selection(struct app *a, struct screen_sel *out);
 void screen_open(struct app *a, const struct screen *s, const char *arg);
 /* Back to the previous screen. 0, or -1 when there is none. */
 int screen_back(struct app *a);
-/* Reloads the active screen. 0, or -1 (message set). */
-int screen_load(struct app *a);
+/* Reloads the active screen (in the background). */
+void screen_load(struct app *a);
 /* Reloads screen s, active or not. */
-int screen_load_of(struct app *a, const struct screen *s);
+void screen_load_of(struct app *a, const struct screen *s);
+/* `r`: reloads the active screen and says "refreshed" once it is. */
+void screen_refresh(struct app *a);
+/* A load of s ended (ok: it succeeded and the rows are in). */
+void screen_loaded(struct app *a, const struct screen *s, int ok);
+/* How old the active screen's backend data is in ms, or -1 (not a backend
+ * screen, or never loaded). */
+long long screen_age_ms(struct app *a);
 /* Periodic work of the active screen (its tick hook). */
 void screen_tick(struct app *a, int list_due, int live_due);
 /* New live figures arrived: the active screen refreshes its columns. */

@@ -16,7 +16,7 @@ static const struct table_col cols[] = {
 
 static const enum keys_action acts[] = {KA_OPEN, KA_NONE};
 
-static int profiles_load(struct app *a, struct screen_state *st)
+static void profiles_load(struct app *a, struct screen_state *st)
 {
 	struct table *t = &st->table;
 
@@ -36,8 +36,7 @@ static int profiles_load(struct app *a, struct screen_state *st)
 		data_cell(r->cell[4], p->readonly ? "yes" : "");
 		data_cell(r->cell[5], p->theme);
 	}
-	table_rebuild(t);
-	return 0;
+	screen_loaded(a, &screen_profiles, 1);
 }
 
 static void profiles_open(struct app *a, const struct screen_sel *from, const char *arg)

@@ -22,7 +22,7 @@ struct test {
 	int file;   /* -1 = typed body */
 	char *body; /* heap */
 	int target; /* -1 = the split, else a deployment index */
-	int sent, status;
+	int sending, sent, status;
 	double latency_ms;
 	char chosen[64];
 	char *answer; /* heap */
@@ -55,22 +55,28 @@ static void pick_file(struct app *a, struct test *t, int i)
 	t->body = body;
 }
 
+/* The endpoint's deployments are in a->dep (the targets). */
+static void test_deployments(struct app *a, cJSON *deps)
+{
+	(void)a;
+	cJSON_Delete(deps);
+}
+
 /* `t` on an endpoint, a deployment or a log, ":test [ENDPOINT]". */
 static void test_open(struct app *a, const struct screen_sel *from, const char *arg)
 {
 	struct test *t = test_of(a);
-	cJSON *deps = NULL;
 	const char *ep = arg[0] ? arg : from->endpoint;
 
-	if (ep[0])
+	if (ep[0] && ep != a->endpoint)
 		app_copy(a->endpoint, sizeof a->endpoint, ep);
 	if (a->endpoint[0] == '\0')
 		return;
-	if (data_load_endpoint(a, &deps) == 0)
-		cJSON_Delete(deps);
+	data_load_endpoint(a, "test-endpoint", test_deployments);
 	request_list(&t->files);
 	t->target = -1;
 	t->sent = 0;
+	t->sending = 0;
 	t->error[0] = '\0';
 	if (t->body == NULL)
 		pick_file(a, t, request_for_endpoint(&t->files, a->endpoint));
@@ -105,6 +111,10 @@ static void test_draw(struct app *a, struct screen_state *st, struct rect r)
 		 t->body ? t->body : "(none: f picks a file, i types one)");
 	draw_text(a, THEME_NORMAL, y++, r.x, r.w, buf);
 	draw_hline(a, y++, r.x, r.w);
+	if (t->sending) {
+		draw_text(a, THEME_HINT, y++, r.x, r.w, "sending...");
+		return;
+	}
 	if (t->error[0]) {
 		draw_text(a, THEME_ERROR, y++, r.x, r.w, t->error);
 		return;
@@ -169,30 +179,85 @@ static void edit_body(struct app *a, struct test *t)
 	}
 }
 
+struct send_job {
+	struct fetch_job job;
+	char ep[64], dep[64]; /* dep: "" for the split */
+	char *body;
+	int keyed; /* the key was found: a failure after it is the scoring call's */
+	int status;
+	char *answer, chosen[64];
+	double latency_ms;
+};
+
+static int send_run(struct fetch_job *j, struct client *c)
+{
+	struct send_job *s = (struct send_job *)j;
+	char uri[512], key[256];
+	size_t olen = 0;
+	int rc;
+
+	if (data_worker_key(c, s->ep, uri, sizeof uri, key, sizeof key, &j->err) < 0)
+		return -1;
+	s->keyed = 1;
+	rc = client_score(c, uri, key, s->dep[0] ? s->dep : NULL, s->body, strlen(s->body),
+			  &s->status, &s->answer, &olen, s->chosen, sizeof s->chosen,
+			  &s->latency_ms, &j->err);
+	memset(key, 0, sizeof key);
+	return rc;
+}
+
+static void send_done(struct app *a, struct fetch_job *j)
+{
+	struct send_job *s = (struct send_job *)j;
+	struct test *t = test_of(a);
+
+	if (strcmp(s->ep, a->endpoint) != 0)
+		return;
+	t->sending = 0;
+	if (j->rc < 0 && s->keyed)
+		snprintf(t->error, sizeof t->error, "no answer: %.200s", j->err.message);
+	else if (j->rc < 0 && j->err.status)
+		snprintf(t->error, sizeof t->error, "%d %.200s", j->err.status, j->err.message);
+	else if (j->rc < 0)
+		snprintf(t->error, sizeof t->error, "%.250s", j->err.message);
+	if (j->rc < 0)
+		return;
+	free(t->answer);
+	t->answer = s->answer;
+	s->answer = NULL;
+	t->status = s->status;
+	t->latency_ms = s->latency_ms;
+	app_copy(t->chosen, sizeof t->chosen, s->chosen);
+	t->sent = 1;
+}
+
+static void send_release(struct fetch_job *j)
+{
+	struct send_job *s = (struct send_job *)j;
+
+	free(s->body);
+	free(s->answer);
+	free(s);
+}
+
 static void send_request(struct app *a, struct test *t)
 {
-	char uri[512], key[256];
-	struct error err = {0};
-	size_t olen = 0;
+	struct send_job *s;
 
 	t->error[0] = '\0';
 	if (t->body == NULL) {
 		snprintf(t->error, sizeof t->error, "no body: f picks a file, i types one");
 		return;
 	}
-	if (data_endpoint_key(a, a->endpoint, uri, sizeof uri, key, sizeof key) < 0) {
-		app_copy(t->error, sizeof t->error, a->message);
-		return;
-	}
-	free(t->answer);
-	t->answer = NULL;
-	if (client_score(a->c, uri, key, t->target >= 0 ? a->dep.name[t->target] : NULL, t->body,
-			 strlen(t->body), &t->status, &t->answer, &olen, t->chosen,
-			 sizeof t->chosen, &t->latency_ms, &err) < 0) {
-		snprintf(t->error, sizeof t->error, "no answer: %.200s", err.message);
-		return;
-	}
-	t->sent = 1;
+	s = fetch_job_new(sizeof *s, "test-send", send_run, send_done, send_release);
+	if ((s->body = strdup(t->body)) == NULL)
+		abort();
+	app_copy(s->ep, sizeof s->ep, a->endpoint);
+	if (t->target >= 0 && t->target < a->dep.n)
+		app_copy(s->dep, sizeof s->dep, a->dep.name[t->target]);
+	t->sending = 1;
+	t->sent = 0;
+	data_submit(a, &s->job);
 }
 
 static int test_key(struct app *a, struct screen_state *st, const struct keys_binding *b)

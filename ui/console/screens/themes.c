@@ -18,7 +18,7 @@ static const struct table_col cols[] = {
 
 static const enum keys_action acts[] = {KA_OPEN, KA_NONE};
 
-static int themes_load(struct app *a, struct screen_state *st)
+static void themes_load(struct app *a, struct screen_state *st)
 {
 	struct table *t = &st->table;
 	char names[APP_MAX_THEMES][64];
@@ -34,8 +34,7 @@ static int themes_load(struct app *a, struct screen_state *st)
 		data_cell(r->cell[0], strcmp(names[i], a->theme.name) ? "" : "*");
 		data_cell(r->cell[1], names[i]);
 	}
-	table_rebuild(t);
-	return 0;
+	screen_loaded(a, &screen_themes, 1);
 }
 
 static void themes_open(struct app *a, const struct screen_sel *from, const char *arg)

@@ -1,0 +1,182 @@
+/* backend.c: the console's connection to a profile's backend. */
+#include "ui/console/backend.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/runtime.h"
+#include "state/store.h"
+#include "ui/console/actions.h"
+#include "ui/console/bench.h"
+#include "ui/console/demo.h"
+#include "ui/console/fetch.h"
+#include "ui/console/screen.h"
+
+/* "http://127.0.0.1:5800/x" -> "127.0.0.1:5800" ("localhost" -> 127.0.0.1). */
+static void listen_of(const char *url, char *buf, size_t len)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	h = h ? h + 3 : url;
+	n = strcspn(h, "/");
+	if (strncmp(h, "localhost", 9) == 0)
+		snprintf(buf, len, "127.0.0.1%.*s", (int)(n - 9), h + 9);
+	else
+		snprintf(buf, len, "%.*s", (int)n, h);
+	if (strchr(buf, ':') == NULL && strlen(buf) + 6 < len)
+		memcpy(buf + strlen(buf), ":80", 4);
+}
+
+static void mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+
+	app_copy(tmp, sizeof tmp, dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(tmp, 0700);
+		*p = '/';
+	}
+	mkdir(tmp, 0700);
+}
+
+/* Starts the runtime in-process for a local profile whose URL is free. */
+static int start_embedded(struct app *a, const char *url)
+{
+	char listen[256], home[PATH_MAX], logs[PATH_MAX + 32];
+	struct runtime_options o = {0};
+	struct error err = {0};
+
+	listen_of(url, listen, sizeof listen);
+	if (a->prof.home[0])
+		app_copy(home, sizeof home, a->prof.home);
+	else if (store_default_home(home, sizeof home) < 0)
+		return -1;
+	snprintf(logs, sizeof logs, "%s/logs", home);
+	mkdir_p(logs);
+	snprintf(logs, sizeof logs, "%s/logs/runtime.log", home);
+	o.listen = listen;
+	o.home = home;
+	o.workspace = a->prof.workspace[0] ? a->prof.workspace : NULL;
+	o.log_path = logs;
+	app_copy(a->log_path, sizeof a->log_path, logs);
+	a->rt = runtime_start(&o, &err);
+	if (a->rt == NULL) {
+		snprintf(a->state, sizeof a->state, "runtime failed");
+		app_message(a, 1, "embedded runtime: %s", err.message);
+		return -1;
+	}
+	return 0;
+}
+
+void backend_disconnect(struct app *a)
+{
+	bench_stop(a);
+	demo_load_stop(a->demo);
+	a->demo = NULL;
+	fetch_free(a->fetch);
+	a->fetch = NULL;
+	runtime_stop(a->rt);
+	a->rt = NULL;
+	connect_info_cleanup(&a->info);
+	live_free(&a->live);
+}
+
+/* Nothing listens at listen ("127.0.0.1:5800"): a connection is refused. A
+ * listener that does not answer is someone else's (a tunnel, a stopped
+ * runtime): it is waited for, never replaced. */
+static int port_free(const char *listen)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	int fd, rc = 0;
+
+	if (colon == NULL)
+		return 0;
+	snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		return 0;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		rc = connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno == ECONNREFUSED;
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+/* Only a profile that allows it (the built-in local, or embedded = true)
+ * starts the runtime in-process, on its own URL (not MLDECK_URL's), on this
+ * machine, and only where nothing listens. */
+static int embedded_wanted(const struct profile *p)
+{
+	const char *env_url = getenv("MLDECK_URL");
+	char listen[256];
+
+	if (!p->embedded || strcmp(p->backend, "local") != 0 || (env_url && env_url[0]) ||
+	    !connect_is_loopback(p->url))
+		return 0;
+	listen_of(p->url, listen, sizeof listen);
+	return port_free(listen);
+}
+
+/* Connects to profile p, starting the embedded runtime when embedded_wanted.
+ * The console stays up whatever happens: a backend that is down is shown
+ * as down. */
+int backend_connect(struct app *a, const struct profile *p)
+{
+	struct client_config cfg;
+	struct error err = {0};
+
+	backend_disconnect(a);
+	a->prof = *p;
+	a->readonly = a->opt.readonly || p->readonly;
+	snprintf(a->state, sizeof a->state, "connecting");
+	if (embedded_wanted(p))
+		start_embedded(a, p->url);
+	if (connect_resolve(p, &a->info, &err) < 0) {
+		snprintf(a->state, sizeof a->state, "no credential");
+		app_message(a, 1, "%s", err.message);
+		return -1;
+	}
+	cfg = (struct client_config){a->info.base_url, a->info.ws_path, a->info.credential, 10000};
+	a->fetch = fetch_new(&cfg);
+	if (a->fetch == NULL)
+		return -1;
+	if (a->rt != NULL || strcmp(a->state, "runtime failed") != 0)
+		snprintf(a->state, sizeof a->state, "%s", a->rt ? "embedded runtime" : "connected");
+	return 0;
+}
+
+int backend_switch(struct app *a, const char *name)
+{
+	const struct profile *p = profile_find(&a->profiles, name);
+
+	if (p == NULL) {
+		app_message(a, 1, "no profile '%s'", name);
+		return -1;
+	}
+	if (backend_connect(a, p) < 0)
+		return -1;
+	if (p->theme[0] && !a->opt.theme)
+		actions_theme(a, p->theme);
+	screen_clear_backend(a);
+	screen_show(a, &screen_endpoints, 0);
+	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * backend.h: the console's connection to the selected profile's backend:
+ * the embedded runtime where the profile allows one, the credential, and
+ * the fetch pool every load goes through (a->fetch). The console stays up
+ * whatever happens; the header says what did. Console thread only.
+ */
+#ifndef UI_CONSOLE_BACKEND_H
+#define UI_CONSOLE_BACKEND_H
+
+#include "ui/console/app.h"
+
+/* Disconnects, then connects to profile p (a->prof becomes a copy). 0, or
+ * -1 with a->state and the message line saying why. */
+int backend_connect(struct app *a, const struct profile *p);
+/* Stops what the console started for the backend (bench, demo load,
+ * pending calls, embedded runtime) and forgets the credential. */
+void backend_disconnect(struct app *a);
+/* ":profile NAME", Enter on a profile: connects to it, applies its theme
+ * (unless --theme), shows its Endpoints. 0, or -1 (message set). */
+int backend_switch(struct app *a, const char *name);
+
+#endif
