@@ -20,7 +20,7 @@ typedef void (*action_fn)(struct app *a, const struct keys_binding *b);
 static void act_quit(struct app *a, const struct keys_binding *b)
 {
 	(void)b;
-	a->quit = 1;
+	screen_quit(a);
 }
 
 static void act_help(struct app *a, const struct keys_binding *b)
@@ -185,7 +185,7 @@ void actions_command(struct app *a, const char *line)
 	if (sscanf(line, "%63s %127s", word, arg) < 1)
 		return;
 	if (strcmp(word, "q") == 0 || strcmp(word, "quit") == 0 || strcmp(word, "q!") == 0) {
-		a->quit = 1;
+		screen_quit(a);
 		return;
 	}
 	s = screen_by_command(word);

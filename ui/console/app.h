@@ -21,6 +21,8 @@
 #include "ui/console/table.h"
 #include "ui/console/theme.h"
 
+struct app;
+
 #define APP_MAX_THEMES 32
 #define APP_INPUT_MAX 4096
 
@@ -28,18 +30,21 @@ enum app_mode {
 	APP_NORMAL,
 	APP_FILTER,   /* typing after / */
 	APP_COMMAND,  /* typing after : */
-	APP_DIALOG,   /* delete confirmation */
+	APP_DIALOG,   /* a dialog (dialog.h) */
 	APP_PROMPT,   /* typing a line a screen asked for (prompt, prompt_done) */
 	APP_DEMO_ASK, /* first run: build the demo? */
 };
 
 struct app_dialog {
-	char title[128];
+	char title[160];
 	char text[256];
-	char path[512];	 /* DELETE path, workspace-relative */
-	char expect[64]; /* name to type ("" when not needed) */
+	const char *buttons[3];
+	int nbuttons, focus, safe;		   /* safe: the button Esc presses */
+	void (*choose)(struct app *a, int button); /* after the dialog closed */
+	char what[128];				   /* delete: "endpoint churn" */
+	char path[512];				   /* delete: DELETE path, workspace-relative */
+	char expect[64];			   /* name to type ("" when not needed) */
 	char typed[64];
-	int focus; /* 0 Cancel, 1 Delete */
 };
 
 /* Deployments of the open endpoint, with the pending split. */

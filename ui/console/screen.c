@@ -8,6 +8,7 @@
 #include "ui/console/actions.h"
 #include "ui/console/app.h"
 #include "ui/console/data.h"
+#include "ui/console/dialog.h"
 #include "ui/console/draw.h"
 
 #define SCREEN(n) &screen_##n,
@@ -19,10 +20,22 @@ static const struct screen *const screens[] = {
 #define NSCREENS (sizeof screens / sizeof screens[0])
 #define HISTORY 16
 
+/* What was about to happen when the pending question was asked. */
+enum screen_leave_kind { LEAVE_NONE, LEAVE_SHOW, LEAVE_OPEN, LEAVE_BACK, LEAVE_QUIT };
+
+struct screen_leave {
+	enum screen_leave_kind kind;
+	const struct screen *to;
+	int push;
+	char arg[128];
+	int applying; /* Apply was chosen: waiting for the answer */
+};
+
 struct screen_nav {
 	size_t cur;	      /* index of the active screen */
 	size_t back[HISTORY]; /* the screens Esc goes back to */
 	int depth;
+	struct screen_leave leave;
 	struct screen_state st[NSCREENS];
 };
 
@@ -170,7 +183,7 @@ long long screen_age_ms(struct app *a)
 	return app_now_ms() - st->loaded_ms;
 }
 
-void screen_show(struct app *a, const struct screen *s, int push)
+static void show_now(struct app *a, const struct screen *s, int push)
 {
 	struct screen_nav *n = a->nav;
 	size_t i = screen_index(s);
@@ -194,24 +207,118 @@ void screen_selection(struct app *a, struct screen_sel *out)
 		cur(a)->select(a, cur_state(a), out);
 }
 
-void screen_open(struct app *a, const struct screen *s, const char *arg)
+static void open_now(struct app *a, const struct screen *s, const char *arg)
 {
 	struct screen_sel sel;
 
 	screen_selection(a, &sel);
 	if (s->open != NULL)
-		s->open(a, &sel, arg ? arg : "");
+		s->open(a, &sel, arg);
 	else
-		screen_show(a, s, 0);
+		show_now(a, s, 0);
 }
 
-int screen_back(struct app *a)
+static int back_now(struct app *a)
 {
 	if (a->nav->depth == 0)
 		return -1;
 	a->nav->cur = a->nav->back[--a->nav->depth];
 	screen_load(a);
 	return 0;
+}
+
+/* Does what the pending question held back. */
+static void leave_run(struct app *a)
+{
+	struct screen_leave l = a->nav->leave;
+
+	a->nav->leave.kind = LEAVE_NONE;
+	if (l.kind == LEAVE_SHOW)
+		show_now(a, l.to, l.push);
+	else if (l.kind == LEAVE_OPEN)
+		open_now(a, l.to, l.arg);
+	else if (l.kind == LEAVE_BACK)
+		back_now(a);
+	else if (l.kind == LEAVE_QUIT)
+		a->quit = 1;
+}
+
+static void leave_chosen(struct app *a, int button)
+{
+	struct screen_leave *l = &a->nav->leave;
+
+	if (button == 0) {
+		l->applying = 1;
+		cur(a)->apply(a, cur_state(a));
+	} else if (button == 1) {
+		cur(a)->discard(a, cur_state(a));
+		leave_run(a);
+	} else {
+		l->kind = LEAVE_NONE;
+		app_message(a, 0,
+			    "stayed: the changes are still pending (Enter applies, Esc discards)");
+	}
+}
+
+/* 1 when the active screen holds changes that leaving would drop: the
+ * question is asked and what was about to happen waits for the answer. */
+static int leave_held(struct app *a, enum screen_leave_kind kind, const struct screen *to, int push,
+		      const char *arg)
+{
+	static const char *const buttons[] = {"Apply", "Discard", "Stay"};
+	struct screen_leave *l = &a->nav->leave;
+	char what[256] = "";
+
+	if (cur(a)->pending == NULL || !cur(a)->pending(a, cur_state(a), what, sizeof what))
+		return 0;
+	*l = (struct screen_leave){.kind = kind, .to = to, .push = push};
+	app_copy(l->arg, sizeof l->arg, arg ? arg : "");
+	dialog_open(a, "Pending traffic changes would be lost", what, buttons, 3, 2, 2,
+		    leave_chosen);
+	return 1;
+}
+
+void screen_show(struct app *a, const struct screen *s, int push)
+{
+	if (s != cur(a) && leave_held(a, LEAVE_SHOW, s, push, NULL))
+		return;
+	show_now(a, s, push);
+}
+
+void screen_open(struct app *a, const struct screen *s, const char *arg)
+{
+	arg = arg ? arg : "";
+	if (!(arg[0] && (s->flags & SCREEN_ARG_STAYS)) && leave_held(a, LEAVE_OPEN, s, 0, arg))
+		return;
+	open_now(a, s, arg);
+}
+
+int screen_back(struct app *a)
+{
+	if (a->nav->depth == 0)
+		return -1;
+	if (leave_held(a, LEAVE_BACK, NULL, 0, NULL))
+		return 0;
+	return back_now(a);
+}
+
+void screen_quit(struct app *a)
+{
+	if (!leave_held(a, LEAVE_QUIT, NULL, 0, NULL))
+		a->quit = 1;
+}
+
+void screen_applied(struct app *a, int ok)
+{
+	struct screen_leave *l = &a->nav->leave;
+
+	if (!l->applying)
+		return;
+	l->applying = 0;
+	if (ok)
+		leave_run(a);
+	else
+		l->kind = LEAVE_NONE;
 }
 
 void screen_tick(struct app *a, int list_due, int live_due)

@@ -38,7 +38,8 @@ struct screen_sel {
 	char deployment[64];
 };
 
-#define SCREEN_BACKEND 1u /* rows come from the backend: cleared on a profile switch */
+#define SCREEN_BACKEND 1u   /* rows come from the backend: cleared on a profile switch */
+#define SCREEN_ARG_STAYS 2u /* ":word ARG" acts in place (":theme NAME"): not a leave */
 
 struct screen {
 	const char *name;	      /* "Endpoints": header, help, docs */
@@ -76,6 +77,14 @@ struct screen {
 	int (*cell)(struct app *a, const struct table_row *row, int col, struct rect r, int cursor);
 	/* A key bound on this screen; 1 when handled (else the general meaning runs). */
 	int (*key)(struct app *a, struct screen_state *st, const struct keys_binding *b);
+	/* Changes not applied yet (the traffic sliders): 1 when leaving would
+	 * drop them, with a one-line summary in buf. Leaving, switching profile
+	 * or quitting then asks Apply / Discard / Stay (Stay focused). */
+	int (*pending)(struct app *a, struct screen_state *st, char *buf, size_t len);
+	/* Applies them in the background; the answer's handler calls
+	 * screen_applied. */
+	void (*apply)(struct app *a, struct screen_state *st);
+	void (*discard)(struct app *a, struct screen_state *st);
 	/* Frees what data holds (not data itself). */
 	void (*cleanup)(struct screen_state *st);
 };
@@ -105,6 +114,12 @@ void screen_selection(struct app *a, struct screen_sel *out);
 void screen_open(struct app *a, const struct screen *s, const char *arg);
 /* Back to the previous screen. 0, or -1 when there is none. */
 int screen_back(struct app *a);
+/* Quits (a->quit), once pending changes are applied or discarded. */
+void screen_quit(struct app *a);
+/* The apply hook's request ended: ok, what was held back by the pending
+ * question goes on; else the screen stays (the refusal is on the message
+ * line). */
+void screen_applied(struct app *a, int ok);
 /* Reloads the active screen (in the background). */
 void screen_load(struct app *a);
 /* Reloads screen s, active or not. */

@@ -47,13 +47,13 @@ void assets_draw(struct app *a, struct screen_state *st, struct rect r)
 void assets_delete(struct app *a, struct screen_state *st, const char *kind)
 {
 	struct table_row *r = table_selected(&st->table);
-	char title[128], path[512];
+	char what[128], path[512];
 	const char *sep = r ? strchr(r->key, ':') : NULL;
 
 	if (sep == NULL)
 		return;
-	snprintf(title, sizeof title, "Delete %s version %.80s?", kind, r->key);
+	snprintf(what, sizeof what, "%s version %.80s", kind, r->key);
 	snprintf(path, sizeof path, "/%ss/%.*s/versions/%s", kind, (int)(sep - r->key), r->key,
 		 sep + 1);
-	dialog_delete(a, title, "A version used by a deployment is refused.", path, "");
+	dialog_delete(a, what, "A version used by a deployment is refused.", path, "");
 }

@@ -224,6 +224,31 @@ static int pending(const struct app_deploys *d)
 	return 0;
 }
 
+/* "churn: blue 100->90, green 0->10; mirror green 0->20" */
+static int deployments_pending(struct app *a, struct screen_state *st, char *buf, size_t len)
+{
+	const struct app_deploys *d = &a->dep;
+	size_t used;
+
+	(void)st;
+	if (!pending(d) || a->readonly)
+		return 0;
+	used = (size_t)snprintf(buf, len, "%s:", d->endpoint);
+	for (int i = 0; i < d->n && used < len; i++) {
+		int n = 0;
+
+		if (d->pend_live[i] != d->live[i])
+			n = snprintf(buf + used, len - used, " %s %d->%d", d->name[i], d->live[i],
+				     d->pend_live[i]);
+		else if (d->pend_mirror[i] != d->mirror[i])
+			n = snprintf(buf + used, len - used, " mirror %s %d->%d", d->name[i],
+				     d->mirror[i], d->pend_mirror[i]);
+		if (n > 0)
+			used += (size_t)n;
+	}
+	return 1;
+}
+
 static void slide(struct app *a, struct screen_state *st, int delta)
 {
 	struct app_deploys *d = &a->dep;
@@ -282,6 +307,7 @@ static void traffic_applied(struct app *a, struct data_call *c)
 	if (c->job.rc < 0) {
 		app_message(a, 1, "refused (%d %s): %s", c->job.err.status, c->job.err.code,
 			    c->job.err.message);
+		screen_applied(a, 0);
 		return;
 	}
 	if (strcmp(c->tag, a->endpoint) == 0) {
@@ -292,13 +318,15 @@ static void traffic_applied(struct app *a, struct data_call *c)
 		screen_load_of(a, &screen_deployments);
 	}
 	app_message(a, 0, "traffic applied");
+	screen_applied(a, 1);
 }
 
-static void apply_traffic(struct app *a)
+static void apply_traffic(struct app *a, struct screen_state *st)
 {
 	char path[256];
 	cJSON *body = traffic_body(&a->dep);
 
+	(void)st;
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", a->endpoint);
 	data_call(a, "", "PATCH", path, body, a->endpoint, traffic_applied);
 	cJSON_Delete(body);
@@ -319,11 +347,11 @@ static void discard(struct app *a, struct screen_state *st)
 
 static void deployments_delete(struct app *a, const char *name)
 {
-	char title[128], path[256];
+	char what[128], path[256];
 
-	snprintf(title, sizeof title, "Delete deployment %.40s of %.40s?", name, a->endpoint);
+	snprintf(what, sizeof what, "deployment %.40s of %.40s", name, a->endpoint);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", a->endpoint, name);
-	dialog_delete(a, title, "A deployment with live or mirror traffic is refused.", path, "");
+	dialog_delete(a, what, "A deployment with live or mirror traffic is refused.", path, "");
 }
 
 static int deployments_key(struct app *a, struct screen_state *st, const struct keys_binding *b)
@@ -352,7 +380,7 @@ static int deployments_key(struct app *a, struct screen_state *st, const struct 
 		else if (a->readonly)
 			app_message(a, 1, "read-only: traffic cannot be changed");
 		else
-			apply_traffic(a);
+			apply_traffic(a, st);
 		return 1;
 	case KA_DISCARD:
 		if (!pending(&a->dep))
@@ -387,4 +415,7 @@ const struct screen screen_deployments = {
     .draw = deployments_draw,
     .cell = deployments_cell,
     .key = deployments_key,
+    .pending = deployments_pending,
+    .apply = apply_traffic,
+    .discard = discard,
 };

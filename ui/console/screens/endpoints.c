@@ -115,11 +115,11 @@ static void endpoints_draw(struct app *a, struct screen_state *st, struct rect r
 
 static void endpoints_delete(struct app *a, const char *name)
 {
-	char title[128], path[256];
+	char what[128], path[256];
 
-	snprintf(title, sizeof title, "Delete endpoint %.64s?", name);
+	snprintf(what, sizeof what, "endpoint %.64s", name);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", name);
-	dialog_delete(a, title, "Its deployments are deleted with it.", path, name);
+	dialog_delete(a, what, "Its deployments are deleted with it.", path, name);
 }
 
 static int endpoints_key(struct app *a, struct screen_state *st, const struct keys_binding *b)

@@ -81,6 +81,7 @@ static int themes_key(struct app *a, struct screen_state *st, const struct keys_
 const struct screen screen_themes = {
     .name = "Themes",
     .commands = {"theme", "themes"},
+    .flags = SCREEN_ARG_STAYS,
     .acts = acts,
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
