@@ -26,6 +26,7 @@
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
 #include "ui/console/screen.h"
+#include "ui/console/term.h"
 #include "state/store.h"
 
 /* Set from signal handlers; read by the loop and the exit path. */
@@ -126,19 +127,28 @@ static void layout_update(struct app *a)
 	a->too_small = layout_compute(a->cols, a->lines, &a->lay) < 0;
 }
 
-static void curses_start(struct app *a)
+/* curses on the terminfo entry term (term.h picked it). */
+static int curses_start(struct app *a, const char *term)
 {
-	initscr();
+	SCREEN *s = newterm(term, stdout, stdin);
+
+	if (s == NULL) {
+		fprintf(stderr, "mldeck: cannot start curses on TERM=%s\n", term);
+		return -1;
+	}
+	set_term(s);
 	curses_active = 1;
 	cbreak();
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	term_keys();
 	curs_set(0);
 	set_escdelay(25);
 	leaveok(stdscr, TRUE);
 	draw_theme(a);
 	layout_update(a);
+	return 0;
 }
 
 static int app_init(struct app *a, const struct console_options *o)
@@ -251,6 +261,8 @@ static void key(struct app *a, int ch, long long *key_us)
 		layout_update(a);
 		return;
 	}
+	if (ch == 27 && term_sequence(25))
+		return; /* a sequence curses did not know: never Esc and letters */
 	if (a->too_small) {
 		if (ch == 'q')
 			a->quit = 1;
@@ -305,7 +317,10 @@ int console_run(const struct console_options *o)
 {
 	struct app *a;
 	int was_embedded;
+	char term[128];
 
+	if (term_check_tty() < 0 || term_pick(term, sizeof term) < 0)
+		return 2;
 	trace_open();
 	setlocale(LC_ALL, "");
 	a = calloc(1, sizeof *a);
@@ -319,7 +334,12 @@ int console_run(const struct console_options *o)
 	backend_connect(a, &a->prof);
 	was_embedded = a->rt != NULL;
 	stderr_away(a->rt ? a->log_path : NULL);
-	curses_start(a);
+	if (curses_start(a, term) < 0) {
+		stderr_back();
+		app_free(a);
+		free(a);
+		return 2;
+	}
 	if (a->fetch && !a->opt.demo && was_embedded && !a->readonly)
 		demo_offer(a);
 	if (a->prof.theme[0] == '\0' && !a->opt.theme)
