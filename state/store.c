@@ -129,8 +129,9 @@ static int check_home(const char *home, int fd, struct error *err)
 	return 0;
 }
 
-/* A parent everyone may write to without the sticky bit lets anyone swap the
- * home for their own; the sticky bit (/tmp) forbids renaming our entries. */
+/* A parent everyone may write to without the sticky bit, or one another user
+ * owns, lets them swap the home for their own; the sticky bit (/tmp) forbids
+ * renaming our entries. */
 static int check_parents(const char *home, struct error *err)
 {
 	char path[PATH_MAX], *slash;
@@ -152,6 +153,12 @@ static int check_parents(const char *home, struct error *err)
 					 "user could swap the home; use a home elsewhere or chmod "
 					 "o-w %s",
 					 home, path, (unsigned)(st.st_mode & 07777), path);
+		if (st.st_uid != 0 && st.st_uid != geteuid())
+			return error_set(err, 500, "UnsafeHome",
+					 "refusing the home %s: its parent %s belongs to uid %ld, "
+					 "who could swap the home; use a home under a directory that "
+					 "you or root own",
+					 home, path, (long)st.st_uid);
 		if (slash == path)
 			break;
 	}
@@ -211,12 +218,18 @@ static int take_lock(struct store *s, struct error *err)
 	int n, e;
 
 	if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0) {
+		long owner;
+
 		e = errno;
-		if (e == EWOULDBLOCK)
-			return error_set(err, 409, "Locked",
-					 "another mldeck runtime (pid %ld) holds the lock on %s",
-					 lock_owner(s->dirfd), s->home);
-		return sys_error(err, e, "cannot lock", s->home, NULL);
+		if (e != EWOULDBLOCK)
+			return sys_error(err, e, "cannot lock", s->home, NULL);
+		owner = lock_owner(s->dirfd);
+		if (owner > 0)
+			snprintf(pid, sizeof pid, " (pid %ld)", owner);
+		else
+			pid[0] = '\0';
+		return error_set(err, 409, "Locked", "another mldeck runtime%s holds the lock on %s",
+				 pid, s->home);
 	}
 	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (s->lockfd < 0)
