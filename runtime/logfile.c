@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -129,6 +130,35 @@ void logfile_write(struct logfile *lf, const char *line, size_t len)
 		lf->cur->len += len;
 	}
 	pthread_mutex_unlock(&lf->lock);
+}
+
+void logfile_vevent(struct logfile *lf, const char *fmt, va_list ap)
+{
+	char line[1024], ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	if (lf == NULL)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof line, "%s event: ", ts);
+	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	logfile_write(lf, line, (size_t)n);
+	logfile_flush(lf);
+}
+
+void logfile_event(struct logfile *lf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	logfile_vevent(lf, fmt, ap);
+	va_end(ap);
 }
 
 void logfile_flush(struct logfile *lf)

@@ -9,6 +9,7 @@
 #ifndef RUNTIME_LOGFILE_H
 #define RUNTIME_LOGFILE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct logfile;
@@ -17,6 +18,11 @@ struct logfile;
 struct logfile *logfile_open(int fd, int own);
 /* Appends len bytes (a whole line, newline included). */
 void logfile_write(struct logfile *lf, const char *line, size_t len);
+/* Appends one event line, "2026-01-02T03:04:05Z event: TEXT\n", and flushes
+ * at once: events are rare and someone may be waiting for them. */
+void logfile_event(struct logfile *lf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void logfile_vevent(struct logfile *lf, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Writes out what is buffered now. */
 void logfile_flush(struct logfile *lf);
 /* Flushes, stops the flusher, closes an owned fd. NULL is a no-op. */

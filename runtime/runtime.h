@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "runtime/conns.h"
 #include "state/error.h"
 
 struct runtime_options {
@@ -19,6 +20,12 @@ struct runtime_options {
 	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
 	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
 	int threads;            /* HTTP event loops; 0 = one per online CPU */
+	/* limits against hostile clients (docs/security.md); 0 = the default */
+	struct conns_limits conns; /* connections, header deadline, keep-alive idle */
+	unsigned io_timeout;    /* seconds of silence while a body or answer moves */
+	size_t body_memory;     /* all request bodies in memory together */
+	size_t spool_max;       /* all uploads in flight together */
+	size_t spool_reserve;   /* free space uploads must leave in the home */
 };
 
 struct runtime;
