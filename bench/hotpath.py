@@ -5,7 +5,9 @@ HTTP layer can be checked for speed on a shared, noisy machine. Not a test: it m
 
     /usr/bin/python3 bench/hotpath.py --bin OLD --bin NEW [--runs 5] [--duration 3] [--conns 16]
 
-Prints requests/s per run and the median per binary. Server pinned to core 0, wrk to core 1
+Prints requests/s per run and the median per binary, and the server's CPU time per request
+(user + system, from /proc): on a shared machine throughput moves with the neighbours' load,
+while CPU time per request says what the code costs. Server pinned to core 0, wrk to core 1
 (as bench/scoring.py does); each binary is copied to a temp dir first.
 """
 import argparse
@@ -18,6 +20,12 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scoring  # noqa: E402  (the benchmark's server driver and wrk runner)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_server(binary, tmp):
@@ -49,18 +57,23 @@ def main():
             shutil.copy(b, os.path.join(d, "mldeck"))
             servers.append(one_server(os.path.join(d, "mldeck"), d))
         results = [[] for _ in servers]
+        cpu = [[] for _ in servers]
         for md in servers:  # warm-up
             scoring.wrk(md.score_url("logistic"), body, md.keys["logistic"], args.conns, 1.0)
         for r in range(args.runs):
             for i, md in enumerate(servers):
+                c0 = cpu_seconds(md.proc.pid)
                 res, _ = scoring.wrk(md.score_url("logistic"), body, md.keys["logistic"],
                                      args.conns, args.duration)
+                us = (cpu_seconds(md.proc.pid) - c0) * 1e6 / max(res["requests"], 1)
                 results[i].append(res["rps"])
-                print("run %d %-40s %8.0f req/s  p99 %.2f ms  non-2xx %d"
-                      % (r, args.bin[i], res["rps"], res["p99"], res["non2xx"]), flush=True)
+                cpu[i].append(us)
+                print("run %d %-30s %8.0f req/s  p99 %.2f ms  non-2xx %d  %.2f us CPU/request"
+                      % (r, args.bin[i], res["rps"], res["p99"], res["non2xx"], us), flush=True)
         for i, b in enumerate(args.bin):
-            print("median %-40s %8.0f req/s (min %.0f, max %.0f)"
-                  % (b, statistics.median(results[i]), min(results[i]), max(results[i])))
+            print("median %-30s %8.0f req/s (min %.0f, max %.0f); CPU/request %.2f us "
+                  "(min %.2f)" % (b, statistics.median(results[i]), min(results[i]),
+                                  max(results[i]), statistics.median(cpu[i]), min(cpu[i])))
     finally:
         for md in servers:
             md.close()

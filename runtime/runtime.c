@@ -247,22 +247,17 @@ static void *housekeeper_main(void *arg)
 	return NULL;
 }
 
-static int open_log(struct runtime *rt, const char *path, struct error *err)
+static int open_log(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
-	int fd = STDERR_FILENO;
-
-	if (path != NULL) {
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return error_set(err, 500, "LogOpenFailed", "cannot open log %s: %s", path,
-					 strerror(errno));
-	}
-	rt->log = logfile_open(fd, path != NULL);
-	if (rt->log == NULL) {
-		if (path != NULL)
-			close(fd);
+	if (o->log_path == NULL)
+		rt->log = logfile_open(STDERR_FILENO, 0);
+	else
+		rt->log = logfile_open_path(o->log_path, o->log_max_bytes, o->log_keep);
+	if (rt->log == NULL && o->log_path)
+		return error_set(err, 500, "LogOpenFailed", "cannot open log %s: %s", o->log_path,
+				 strerror(errno));
+	if (rt->log == NULL)
 		return error_set(err, 500, "OutOfMemory", "out of memory");
-	}
 	return 0;
 }
 
@@ -370,7 +365,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	rt->max_upload = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
-	if (open_log(rt, o->log_path, err) < 0)
+	if (open_log(rt, o, err) < 0)
 		goto fail;
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
@@ -453,6 +448,10 @@ static const struct serve_flag serve_flags[] = {
 	 OPT(insecure_listen), 0, 0},
 	{"--log", "FILE", "request and event log (default stderr)", FLAG_TEXT, OPT(log_path), 0,
 	 0},
+	{"--log-max-size", "BYTES", "rotate the log past this size (default 64 MiB)", FLAG_SIZE,
+	 OPT(log_max_bytes), 4096, 1024 * GIB},
+	{"--log-keep", "N", "rotated log files kept (default 4)", FLAG_UINT, OPT(log_keep), 1,
+	 1000},
 	{"--token-ttl", "SECONDS", "lifetime of AMLToken tokens (default 3600)", FLAG_INT,
 	 OPT(token_ttl), 1, 86400 * 7},
 	{"--threads", "N", "HTTP event loops (default: one per CPU)", FLAG_INT, OPT(threads), 1,

@@ -16,7 +16,9 @@ struct runtime_options {
 	const char *home;       /* default: store_default_home() */
 	const char *workspace;  /* default "local" */
 	int insecure_listen;    /* allow a non-loopback address without TLS */
-	const char *log_path;   /* request/event log; NULL = stderr */
+	const char *log_path;   /* request/event log; NULL = stderr (never rotated) */
+	size_t log_max_bytes;   /* rotate the log past this; 0 = LOGFILE_MAX_BYTES_DEFAULT */
+	unsigned log_keep;      /* rotated files kept; 0 = LOGFILE_KEEP_DEFAULT */
 	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
 	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
 	int threads;            /* HTTP event loops; 0 = one per online CPU */

@@ -29,6 +29,7 @@
 #include <openssl/rand.h>
 
 #include "runtime/httpcheck.h"
+#include "runtime/lograte.h"
 #include "runtime/pool.h"
 #include "state/codec.h"
 
@@ -42,6 +43,7 @@ struct server {
 	char id_prefix[9];
 	char spool_dir[4096];
 	struct conns *guard;
+	struct lograte *rate;       /* repeated failures in the request log */
 	atomic_size_t mem_used;     /* bodies in memory, bytes */
 	pthread_mutex_t spool_lock;
 	size_t spool_used;          /* uploads in flight, bytes announced */
@@ -559,15 +561,30 @@ static const char *log_time(void)
 	return ts;
 }
 
+/* A lograte summary, as a log line of its own. */
+static void log_summary(void *ctx, const char *text)
+{
+	struct server *s = ctx;
+	char line[256];
+	int n = snprintf(line, sizeof line, "%s %s\n", log_time(), text);
+
+	if (n > 0 && (size_t)n < sizeof line)
+		logfile_write(s->o.log, line, (size_t)n);
+}
+
 static void log_request(struct server *s, const struct server_request *rq,
 			const struct server_response *rs)
 {
 	char line[1024];
 	const char *ts;
-	double ms = (double)(server_now_ns() - rq->start_ns) / 1e6;
+	uint64_t now = server_now_ns();
+	double ms = (double)(now - rq->start_ns) / 1e6;
 	int n;
 
 	if (s->o.log == NULL)
+		return;
+	if (rs->status >= 400 &&
+	    !lograte_admit(s->rate, rq->peer, rs->status, now / 1000000u, log_summary, s))
 		return;
 	ts = log_time();
 	n = snprintf(line, sizeof line, "%s %s %s %.300s %d %.2fms rid=%s%s%s%s%s\n", ts, rq->peer,
@@ -885,7 +902,8 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		goto fail;
 	s->pool = pool_new(o->max_blocking > 0 ? o->max_blocking : 512, 10000);
 	s->guard = conns_new(&s->o.conns, o->log);
-	if (s->pool == NULL || s->guard == NULL) {
+	s->rate = lograte_new(0, 0);
+	if (s->pool == NULL || s->guard == NULL || s->rate == NULL) {
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
@@ -899,6 +917,7 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	return s;
 fail:
 	conns_free(s->guard);
+	lograte_free(s->rate);
 	pool_free(s->pool);
 	pthread_mutex_destroy(&s->spool_lock);
 	free(s);
@@ -915,6 +934,9 @@ void server_stop(struct server *s)
 	pool_drain(s->pool);
 	MHD_stop_daemon(s->d);
 	conns_free(s->guard);
+	if (s->o.log)
+		lograte_flush(s->rate, server_now_ns() / 1000000u, log_summary, s);
+	lograte_free(s->rate);
 	pool_free(s->pool);
 	pthread_mutex_destroy(&s->spool_lock);
 	free(s);

@@ -408,6 +408,33 @@ def test_regenerate_keys_wrong_typed_key_value_is_400(scoring, value):
     assert scoring.http("POST", "ws:/onlineEndpoints/churn/listKeys")[2] == before
 
 
+# ---- 15. the request log is bounded ---------------------------------------------------
+
+def test_log_rotates_and_repeated_failures_are_summed_up(make_runtime, tmp_path):
+    log = str(tmp_path / "requests.log")
+    rt = make_runtime(extra_args=["--log", log, "--log-max-size", "8192", "--log-keep", "2"])
+    rt.log_path = log  # the "listening on" line goes there
+    rt.start()
+    for _ in range(300):  # the same 401 from the same peer
+        assert exchange(rt, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        ).startswith(b"HTTP/1.1 401")
+    for _ in range(6):  # batches of lines, each flushed apart: rotated over and over
+        for _ in range(100):
+            assert healthz_answered(rt)
+        time.sleep(0.25)
+    assert rt.stop() == 0
+    names = sorted(os.listdir(str(tmp_path)))
+    assert "requests.log.1" in names and "requests.log.2" in names
+    assert "requests.log.3" not in names
+    text = ""
+    for n in ("requests.log.2", "requests.log.1", "requests.log"):
+        with open(str(tmp_path / n)) as f:
+            text += f.read()
+        assert os.path.getsize(str(tmp_path / n)) <= 8192 + 65536
+    assert 1 <= text.count(" 401 ") <= 10, text.count(" 401 ")
+    assert "more 401 answers not logged" in text
+
+
 # ---- must keep holding ----------------------------------------------------------------
 
 def test_oversized_headers_uri_and_body(scoring):
