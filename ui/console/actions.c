@@ -128,6 +128,33 @@ static void act_test(struct app *a, const struct keys_binding *b)
 	screen_open(a, &screen_test, "");
 }
 
+/* `v`: what is cut, whole. A cut message (or header) first, else the
+ * screen's own text. */
+static void act_view(struct app *a, const struct keys_binding *b)
+{
+	char title[160] = "", state[512], *text;
+	int line = 0;
+	size_t n;
+
+	(void)b;
+	data_state(a, state, sizeof state);
+	if ((a->message[0] && !draw_fits(a->message, a->lay.message.w)) ||
+	    !draw_fits(state, a->lay.header.w / 2)) {
+		n = strlen(a->message) + strlen(state) + 64;
+		if ((text = malloc(n)) == NULL)
+			abort();
+		snprintf(text, n, "%s\n\nbackend: %s", a->message, state);
+		screen_view(a, "message", text, 0);
+		return;
+	}
+	text = screen_text(a, title, sizeof title, &line);
+	if (text == NULL) {
+		app_message(a, 0, "nothing is cut here");
+		return;
+	}
+	screen_view(a, title, text, line);
+}
+
 static void act_bench(struct app *a, const struct keys_binding *b)
 {
 	struct screen_sel sel;
@@ -167,6 +194,7 @@ static const action_fn handlers[KA_COUNT] = {
     [KA_JUMP_ENDPOINTS] = act_jump, [KA_JUMP_MODELS] = act_jump,  [KA_JUMP_ENVS] = act_jump,
     [KA_JUMP_PROFILES] = act_jump,  [KA_LOGS] = act_logs,	  [KA_TEST] = act_test,
     [KA_SORT] = act_sort,	    [KA_SORT_REVERSE] = act_sort, [KA_BENCH] = act_bench,
+    [KA_VIEW] = act_view,
 };
 
 void actions_run(struct app *a, const struct keys_binding *b)

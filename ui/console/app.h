@@ -89,7 +89,7 @@ struct app {
 	char prompt[16];				      /* APP_PROMPT: "body> " */
 	void (*prompt_done)(struct app *a, const char *line); /* APP_PROMPT, on Enter */
 	struct app_dialog dialog;
-	char message[512];
+	char message[2048];
 	int message_error;
 
 	struct layout lay;

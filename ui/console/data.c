@@ -424,7 +424,7 @@ void data_state(struct app *a, char *buf, size_t len)
 	int n;
 
 	if (down != NULL)
-		n = snprintf(buf, len, "UNREACHABLE: %.60s", down);
+		n = snprintf(buf, len, "UNREACHABLE: %s", down);
 	else if (wait >= 1000)
 		n = snprintf(buf, len, "waiting %lld s", wait / 1000);
 	else if (a->fetch != NULL && !fetch_answered(a->fetch))

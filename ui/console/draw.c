@@ -68,42 +68,74 @@ static attr_t attr_of(const struct app *a, enum theme_elem e)
 	return style_bits(bits) | COLOR_PAIR(e + 1);
 }
 
-/* Writes s at (y, x) within w columns (UTF-8 aware); returns columns used. */
+/* The next character of *s as it is shown (control characters as spaces,
+ * invalid bytes as '?') and its width; advances *s. */
+static wchar_t next_char(const char **s, mbstate_t *st, int *cw)
+{
+	wchar_t wc;
+	size_t n = mbrtowc(&wc, *s, MB_CUR_MAX, st);
+
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		memset(st, 0, sizeof *st);
+		wc = '?';
+		n = 1;
+	}
+	if (wc == '\t' || wc < 32)
+		wc = ' ';
+	*cw = wcwidth(wc);
+	if (*cw < 0)
+		*cw = 1, wc = '?';
+	*s += n;
+	return wc;
+}
+
+int draw_fits(const char *s, int w)
+{
+	mbstate_t st;
+	int used = 0, cw;
+
+	memset(&st, 0, sizeof st);
+	while (*s && used <= w) {
+		next_char(&s, &st, &cw);
+		used += cw;
+	}
+	return used <= w;
+}
+
+static void put_char(wchar_t wc)
+{
+	cchar_t cc;
+	wchar_t ws[2] = {wc, 0};
+
+	if (wc < 128) {
+		addch((chtype)wc);
+		return;
+	}
+	setcchar(&cc, ws, 0, 0, NULL);
+	add_wch(&cc);
+}
+
+/* Writes s at (y, x) within w columns (UTF-8 aware); text that does not fit
+ * ends in an ellipsis, so nothing is cut without a sign. Returns the
+ * columns used. */
 static int put(int y, int x, int w, const char *s)
 {
 	mbstate_t st;
-	int used = 0;
+	int used = 0, cw, cut = !draw_fits(s, w), room = cut ? w - 1 : w;
 
 	memset(&st, 0, sizeof st);
 	move(y, x);
-	while (*s && used < w) {
-		wchar_t wc;
-		size_t n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
-		int cw;
+	while (*s && used < room) {
+		wchar_t wc = next_char(&s, &st, &cw);
 
-		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-			memset(&st, 0, sizeof st);
-			wc = '?';
-			n = 1;
-		}
-		if (wc == '\t' || wc < 32)
-			wc = ' ';
-		cw = wcwidth(wc);
-		if (cw < 0)
-			cw = 1, wc = '?';
-		if (used + cw > w)
+		if (used + cw > room)
 			break;
-		if (wc < 128) {
-			addch((chtype)wc);
-		} else {
-			cchar_t cc;
-			wchar_t ws[2] = {wc, 0};
-
-			setcchar(&cc, ws, 0, 0, NULL);
-			add_wch(&cc);
-		}
+		put_char(wc);
 		used += cw;
-		s += n;
+	}
+	if (cut && w > 0) {
+		put_char(MB_CUR_MAX > 1 ? 0x2026 : '~'); /* "…" */
+		used++;
 	}
 	return used;
 }
@@ -388,6 +420,70 @@ int draw_lines(struct app *a, struct rect r, const char *text, int top, enum the
 		text += len + (nl ? 1 : 0);
 	}
 	return line;
+}
+
+/* One row of text wrapped to w columns, after a space when there is one:
+ * its byte length (at least one character, so a row always advances) and
+ * whether it ends its line. */
+static size_t wrap_row(const char *s, int w, int *eol)
+{
+	mbstate_t st;
+	const char *p = s, *space = NULL;
+	int used = 0, cw;
+
+	memset(&st, 0, sizeof st);
+	*eol = 0;
+	while (*p && *p != '\n') {
+		const char *q = p;
+		wchar_t wc = next_char(&q, &st, &cw);
+
+		if (used + cw > w && p > s)
+			return (size_t)((space ? space : p) - s);
+		if (wc == ' ')
+			space = q;
+		used += cw;
+		p = q;
+	}
+	*eol = 1;
+	return (size_t)(p - s);
+}
+
+int draw_wrap_rows(const char *text, int w, int line)
+{
+	int rows = 0, lines = 0, eol;
+
+	if (w < 1)
+		w = 1;
+	while (text && *text && (line < 0 || lines < line)) {
+		text += wrap_row(text, w, &eol);
+		rows++;
+		if (eol) {
+			lines++;
+			text += *text == '\n';
+		}
+	}
+	return rows;
+}
+
+int draw_wrapped(struct app *a, struct rect r, const char *text, int top, enum theme_elem e)
+{
+	int row = 0, y = r.y, eol;
+	char buf[4096];
+
+	while (text && *text) {
+		size_t n = wrap_row(text, r.w > 0 ? r.w : 1, &eol);
+
+		if (row >= top && y < r.y + r.h) {
+			snprintf(buf, sizeof buf, "%.*s",
+				 (int)(n < sizeof buf ? n : sizeof buf - 1), text);
+			draw_text(a, e, y++, r.x, r.w, buf);
+		}
+		row++;
+		text += n;
+		if (eol)
+			text += *text == '\n';
+	}
+	return row;
 }
 
 struct rect draw_body_rect(const struct app *a)

@@ -98,6 +98,13 @@ static const struct keys_binding table[] = {
      "cmd",
      "command: ep, dep, model, env, logs, test, profile [NAME], theme [NAME], help, q",
      G | H},
+    {KA_VIEW,
+     {'v'},
+     "v",
+     "view",
+     "the whole text: a message cut with ..., else the selected row's JSON, the test answer "
+     "or the log, wrapped",
+     G | H},
 };
 
 #define NKEYS (sizeof table / sizeof table[0])

@@ -9,6 +9,7 @@
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/dialog.h"
+#include "ui/console/pretty.h"
 #include "ui/console/draw.h"
 
 #define SCREEN(n) &screen_##n,
@@ -36,6 +37,9 @@ struct screen_nav {
 	size_t back[HISTORY]; /* the screens Esc goes back to */
 	int depth;
 	struct screen_leave leave;
+	char *view_text; /* the viewer's (screen_view) */
+	char view_title[160];
+	int view_line;
 	struct screen_state st[NSCREENS];
 };
 
@@ -103,6 +107,7 @@ void screen_free(struct app *a)
 		cJSON_Delete(st->doc);
 		free(st->data);
 	}
+	free(a->nav->view_text);
 	free(a->nav);
 	a->nav = NULL;
 }
@@ -407,4 +412,36 @@ void screen_draw(struct app *a)
 	draw_hline(a, a->lay.detail.y, a->lay.detail.x, a->lay.detail.w);
 	if (s->draw != NULL)
 		s->draw(a, st, draw_detail_rect(a));
+}
+
+char *screen_text(struct app *a, char *title, size_t tlen, int *line)
+{
+	const cJSON *item;
+	struct table_row *row;
+
+	*line = 0;
+	if (cur(a)->text != NULL)
+		return cur(a)->text(a, cur_state(a), title, tlen, line);
+	row = cur(a)->cols ? table_selected(&cur_state(a)->table) : NULL;
+	item = row ? draw_selected_doc(&cur_state(a)->table, cur_state(a)->doc) : NULL;
+	if (item == NULL)
+		return NULL;
+	snprintf(title, tlen, "%s: %s", cur(a)->name, row->key);
+	return pretty_item(item);
+}
+
+void screen_view(struct app *a, const char *title, char *text, int line)
+{
+	free(a->nav->view_text);
+	a->nav->view_text = text;
+	app_copy(a->nav->view_title, sizeof a->nav->view_title, title);
+	a->nav->view_line = line;
+	screen_show(a, &screen_viewer, 1);
+}
+
+const char *screen_viewed(struct app *a, const char **title, int *line)
+{
+	*title = a->nav->view_title;
+	*line = a->nav->view_line;
+	return a->nav->view_text;
 }

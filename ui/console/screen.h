@@ -77,6 +77,10 @@ struct screen {
 	int (*cell)(struct app *a, const struct table_row *row, int col, struct rect r, int cursor);
 	/* A key bound on this screen; 1 when handled (else the general meaning runs). */
 	int (*key)(struct app *a, struct screen_state *st, const struct keys_binding *b);
+	/* The whole text behind what it shows, for the viewer (`v`): heap,
+	 * *title set, *line the text's line to start at. NULL: the selected
+	 * row's JSON on a table screen, else nothing. */
+	char *(*text)(struct app *a, struct screen_state *st, char *title, size_t tlen, int *line);
 	/* Changes not applied yet (the traffic sliders): 1 when leaving would
 	 * drop them, with a one-line summary in buf. Leaving, switching profile
 	 * or quitting then asks Apply / Discard / Stay (Stay focused). */
@@ -151,6 +155,13 @@ struct table *screen_table_of(struct app *a, const struct screen *s);
 /* The active screen's body and title, drawn by draw.c's frame. */
 void screen_draw(struct app *a);
 void screen_title(struct app *a, char *buf, size_t len);
+/* The active screen's whole text (its text hook, else the selected row's
+ * JSON), heap; NULL when it has none. */
+char *screen_text(struct app *a, char *title, size_t tlen, int *line);
+/* Opens the viewer on text (the viewer owns it from now on) at line. */
+void screen_view(struct app *a, const char *title, char *text, int line);
+/* The viewer's text, title and first line (NULL when none). */
+const char *screen_viewed(struct app *a, const char **title, int *line);
 /* For generic code only (key lookup, hint bar): never compare it with a
  * screen; give the screen a hook instead. */
 const struct screen *screen_current(const struct app *a);

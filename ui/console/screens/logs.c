@@ -175,6 +175,18 @@ static int logs_key(struct app *a, struct screen_state *st, const struct keys_bi
 	return 0;
 }
 
+static char *logs_text(struct app *a, struct screen_state *st, char *title, size_t tlen, int *line)
+{
+	struct logs *l = st->data;
+
+	(void)a;
+	if (l->text == NULL)
+		return NULL;
+	snprintf(title, tlen, "log of %s/%s", l->ep, l->dep);
+	*line = st->top;
+	return strdup(l->text);
+}
+
 static void logs_cleanup(struct screen_state *st)
 {
 	struct logs *l = st->data;
@@ -194,5 +206,6 @@ const struct screen screen_logs = {
     .select = logs_select,
     .draw = logs_draw,
     .key = logs_key,
+    .text = logs_text,
     .cleanup = logs_cleanup,
 };

@@ -15,6 +15,7 @@
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/draw.h"
+#include "ui/console/pretty.h"
 #include "ui/console/request.h"
 
 struct test {
@@ -25,7 +26,8 @@ struct test {
 	int sending, sent, status;
 	double latency_ms;
 	char chosen[64];
-	char *answer; /* heap */
+	char *answer; /* heap, pretty-printed when JSON */
+	int answer_lines;
 	char error[256];
 };
 
@@ -127,7 +129,41 @@ static void test_draw(struct app *a, struct screen_state *st, struct rect r)
 		  y++, r.x, r.w, buf);
 	r.h -= y - r.y;
 	r.y = y;
-	draw_lines(a, r, t->answer ? t->answer : "", 0, THEME_NORMAL);
+	/* the answer scrolls (j/k, PgUp/PgDn); v shows it whole, wrapped */
+	if (st->top > t->answer_lines - r.h)
+		st->top = t->answer_lines - r.h;
+	if (st->top < 0)
+		st->top = 0;
+	draw_lines(a, r, t->answer ? t->answer : "", st->top, THEME_NORMAL);
+}
+
+/* The request and the answer, whole, for the viewer. */
+static char *test_text(struct app *a, struct screen_state *st, char *title, size_t tlen, int *line)
+{
+	struct test *t = st->data;
+	const char *body = t->body ? t->body : "";
+	const char *answer = t->error[0] ? t->error : t->answer ? t->answer : "";
+	size_t n = strlen(body) + strlen(answer) + 256;
+	char *text = malloc(n);
+
+	(void)line;
+	if (text == NULL)
+		abort();
+	snprintf(title, tlen, "test request to %s", a->endpoint);
+	snprintf(text, n, "request body:\n%s\n\nstatus %d, deployment %s, %.1f ms:\n%s", body,
+		 t->status, t->chosen[0] ? t->chosen : "-", t->latency_ms, answer);
+	return text;
+}
+
+/* A JSON answer is shown pretty-printed, anything else as it came. */
+static char *pretty(char *answer)
+{
+	char *p = answer ? pretty_json(answer, strlen(answer)) : NULL;
+
+	if (p == NULL)
+		return answer;
+	free(answer);
+	return p;
 }
 
 static void body_typed(struct app *a, const char *line)
@@ -223,8 +259,12 @@ static void send_done(struct app *a, struct fetch_job *j)
 	if (j->rc < 0)
 		return;
 	free(t->answer);
-	t->answer = s->answer;
+	t->answer = pretty(s->answer);
 	s->answer = NULL;
+	t->answer_lines = 1;
+	for (const char *c = t->answer; c && *c; c++)
+		t->answer_lines += *c == '\n';
+	screen_state_of(a, &screen_test)->top = 0;
 	t->status = s->status;
 	t->latency_ms = s->latency_ms;
 	app_copy(t->chosen, sizeof t->chosen, s->chosen);
@@ -302,5 +342,6 @@ const struct screen screen_test = {
     .select = test_select,
     .draw = test_draw,
     .key = test_key,
+    .text = test_text,
     .cleanup = test_cleanup,
 };
