@@ -65,7 +65,8 @@ struct screen_nav;
 struct app {
 	struct console_options opt;
 	struct profile_set profiles;
-	struct profile prof; /* the selected profile (a copy) */
+	char config_stamp[96]; /* config.ini as last read: inode, size, mtime */
+	struct profile prof;   /* the selected profile (a copy) */
 	struct connect_info info;
 	struct fetch *fetch; /* the backend, in the background (fetch.h); NULL when not connected */
 	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
@@ -88,11 +89,13 @@ struct app {
 	char input[APP_INPUT_MAX];
 	char prompt[16];				      /* APP_PROMPT: "body> " */
 	void (*prompt_done)(struct app *a, const char *line); /* APP_PROMPT, on Enter */
+	char completions[512]; /* APP_COMMAND: what Tab found, when more than one */
 	struct app_dialog dialog;
 	char message[2048];
 	int message_error;
 
 	struct layout lay;
+	int header_cut; /* the last header drawn did not fit (v shows it) */
 	int too_small, cols, lines;
 	struct demo *demo;
 	struct bench *bench;

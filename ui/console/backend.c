@@ -180,3 +180,71 @@ int backend_switch(struct app *a, const char *name)
 	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
 	return 0;
 }
+
+/* The connection-related settings of two profiles are the same. */
+static int same_connection(const struct profile *x, const struct profile *y)
+{
+	return strcmp(x->backend, y->backend) == 0 && strcmp(x->url, y->url) == 0 &&
+	       strcmp(x->home, y->home) == 0 && strcmp(x->admin_key_file, y->admin_key_file) == 0 &&
+	       strcmp(x->workspace, y->workspace) == 0 &&
+	       strcmp(x->subscription, y->subscription) == 0 &&
+	       strcmp(x->resource_group, y->resource_group) == 0 && x->embedded == y->embedded;
+}
+
+/* The current profile as the file now says. */
+static void reload_current(struct app *a, const struct profile *now, int says)
+{
+	int theme = strcmp(now->theme, a->prof.theme) != 0;
+
+	if (!same_connection(now, &a->prof)) {
+		backend_switch(a, now->name);
+		app_message(a, 0, "config.ini: profile %s changed; reconnected", now->name);
+		return;
+	}
+	a->prof = *now;
+	a->readonly = a->opt.readonly || now->readonly;
+	if (theme && now->theme[0] && !a->opt.theme)
+		actions_theme(a, now->theme);
+	else if (says)
+		app_message(a, 0, "config.ini reloaded (%zu profiles)", a->profiles.count);
+}
+
+int backend_reload(struct app *a, int says)
+{
+	struct profile_set *set = calloc(1, sizeof *set);
+	struct error err = {0};
+	const struct profile *now;
+
+	if (set == NULL)
+		abort();
+	backend_config_changed(a); /* the stamp of what is read now */
+	if (profile_load(set, a->profiles.path[0] ? a->profiles.path : NULL, &err) < 0) {
+		app_message(a, 1, "config.ini not reloaded: %s", err.message);
+		free(set);
+		return -1;
+	}
+	a->profiles = *set;
+	free(set);
+	screen_load_of(a, &screen_profiles);
+	now = profile_find(&a->profiles, a->prof.name);
+	if (now == NULL)
+		app_message(a, 1, "config.ini: profile %s is gone; still connected to it",
+			    a->prof.name);
+	else
+		reload_current(a, now, says);
+	return 0;
+}
+
+int backend_config_changed(struct app *a)
+{
+	char stamp[sizeof a->config_stamp] = "absent";
+	struct stat st;
+	int changed;
+
+	if (a->profiles.path[0] && stat(a->profiles.path, &st) == 0)
+		snprintf(stamp, sizeof stamp, "%llu:%lld:%lld.%09ld", (unsigned long long)st.st_ino,
+			 (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	changed = a->config_stamp[0] && strcmp(stamp, a->config_stamp) != 0;
+	app_copy(a->config_stamp, sizeof a->config_stamp, stamp);
+	return changed;
+}

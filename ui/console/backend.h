@@ -19,4 +19,14 @@ void backend_disconnect(struct app *a);
  * (unless --theme), shows its Endpoints. 0, or -1 (message set). */
 int backend_switch(struct app *a, const char *name);
 
+/* Reads config.ini again (":reload", or when it changed on disk): the
+ * profile list, and the current profile's settings: read-only and theme
+ * apply in place, a new URL, backend, home, key file or workspace
+ * reconnects. A broken file leaves everything as it was and the message
+ * line says why. says: report success too. 0, or -1. */
+int backend_reload(struct app *a, int says);
+/* 1 when config.ini changed on disk since it was last read (then it is
+ * read again); the first call only takes note. */
+int backend_config_changed(struct app *a);
+
 #endif

@@ -176,6 +176,7 @@ static int app_init(struct app *a, const struct console_options *o)
 		return -1;
 	}
 	a->prof = *p;
+	backend_config_changed(a); /* notes the file as read */
 	theme_dir(a);
 	theme_init_default(&a->theme);
 	screen_init(a);
@@ -183,8 +184,10 @@ static int app_init(struct app *a, const struct console_options *o)
 	return 0;
 }
 
-/* The theme asked for (--theme, else the profile's, else "default"). */
-static void first_theme(struct app *a)
+/* The theme asked for (--theme, else the profile's, else "default"). An
+ * unknown --theme is an error, as ":theme nope" is: -1 after a message on
+ * stderr. A profile's broken theme falls back to the built-in colours. */
+static int first_theme(struct app *a)
 {
 	const char *name = a->opt.theme	      ? a->opt.theme
 			   : a->prof.theme[0] ? a->prof.theme
@@ -193,13 +196,18 @@ static void first_theme(struct app *a)
 	struct theme_problems pr = {0};
 
 	if (theme_load(a->theme_dir, name, &a->theme, &pr, err, sizeof err) < 0) {
+		if (a->opt.theme) {
+			fprintf(stderr, "mldeck: --theme: %s\n", err);
+			return -1;
+		}
 		theme_init_default(&a->theme);
-		if (a->opt.theme || strcmp(name, "default") != 0)
+		if (strcmp(name, "default") != 0)
 			app_message(a, 1, "theme: %s (built-in colours used)", err);
 	} else if (pr.count > 0) {
 		app_message(a, 1, "theme %s: line %d: %s", name, pr.item[0].line,
 			    pr.item[0].message);
 	}
+	return 0;
 }
 
 /* ---- loop ---- */
@@ -215,6 +223,8 @@ static void tick(struct app *a, long long now)
 	}
 	if (list_due)
 		a->next_list_ms = now + a->list_every_ms;
+	if (list_due && backend_config_changed(a))
+		backend_reload(a, 1);
 	if (live_due || list_due)
 		screen_tick(a, list_due, live_due);
 }
@@ -319,8 +329,6 @@ int console_run(const struct console_options *o)
 	int was_embedded;
 	char term[128];
 
-	if (term_check_tty() < 0 || term_pick(term, sizeof term) < 0)
-		return 2;
 	trace_open();
 	setlocale(LC_ALL, "");
 	a = calloc(1, sizeof *a);
@@ -328,9 +336,13 @@ int console_run(const struct console_options *o)
 		free(a);
 		return 1;
 	}
+	if (first_theme(a) < 0 || term_check_tty() < 0 || term_pick(term, sizeof term) < 0) {
+		screen_free(a);
+		free(a);
+		return 2;
+	}
 	install_signals();
 	atexit(terminal_restore);
-	first_theme(a);
 	backend_connect(a, &a->prof);
 	was_embedded = a->rt != NULL;
 	stderr_away(a->rt ? a->log_path : NULL);

@@ -421,19 +421,31 @@ void data_state(struct app *a, char *buf, size_t len)
 {
 	const char *down = a->fetch ? fetch_unreachable(a->fetch) : NULL;
 	long long wait = a->fetch ? fetch_waiting_ms(a->fetch) : 0, age = screen_age_ms(a);
-	int n;
+	int n = 0;
 
+	buf[0] = '\0';
+	/* the age only when the data is stale (a healthy idle console writes
+	 * nothing), and first: a long reason after it is what gets cut */
+	if (age >= 0 && age > 2L * a->list_every_ms + 1000)
+		n = snprintf(buf, len, "data %lld s old | ", age / 1000);
+	if (n < 0 || (size_t)n >= len)
+		return;
 	if (down != NULL)
-		n = snprintf(buf, len, "UNREACHABLE: %s", down);
+		snprintf(buf + n, len - (size_t)n, "UNREACHABLE: %s", down);
 	else if (wait >= 1000)
-		n = snprintf(buf, len, "waiting %lld s", wait / 1000);
+		snprintf(buf + n, len - (size_t)n, "waiting %lld s", wait / 1000);
 	else if (a->fetch != NULL && !fetch_answered(a->fetch))
-		n = snprintf(buf, len, "connecting");
+		snprintf(buf + n, len - (size_t)n, "connecting");
 	else
-		n = snprintf(buf, len, "%s", a->state);
-	/* the age only when the data is stale: a healthy idle console writes nothing */
-	if (n >= 0 && (size_t)n < len && age >= 0 && age > 2L * a->list_every_ms + 1000)
-		snprintf(buf + n, len - (size_t)n, " | data %lld s old", age / 1000);
+		snprintf(buf + n, len - (size_t)n, "%s", a->state);
+}
+
+void data_endpoint_names(struct app *a, void (*add)(void *ctx, const char *word), void *ctx)
+{
+	const struct table *t = screen_table_of(a, &screen_endpoints);
+
+	for (int i = 0; i < t->nrows; i++)
+		add(ctx, t->rows[i].key);
 }
 
 int data_worker_key(struct client *c, const char *ep, char *uri, size_t ulen, char *key,

@@ -186,19 +186,21 @@ void draw_hline(const struct app *a, int y, int x, int w)
 static void draw_header(struct app *a)
 {
 	struct rect r = a->lay.header;
-	char buf[1400], scr[256], state[256];
-	int x;
+	char buf[1700], scr[256], state[768];
+	int ro = a->readonly ? 12 : 0;
 
 	screen_title(a, scr, sizeof scr);
 	data_state(a, state, sizeof state);
 	draw_fill(a, THEME_HEADER, r.y, r.x, r.w);
+	/* the state last: a long reason is what gets cut (v shows it whole) */
 	snprintf(buf, sizeof buf, " mldeck | %s | %s | %s | %s", a->prof.name, a->info.base_url,
-		 state, scr);
+		 scr, state);
+	a->header_cut = !draw_fits(buf, r.w - ro);
 	attron(attr_of(a, THEME_HEADER));
-	x = put(r.y, r.x, r.w, buf);
+	put(r.y, r.x, r.w - ro, buf);
 	attroff(attr_of(a, THEME_HEADER));
-	if (a->readonly && r.w - x > 12)
-		draw_text(a, THEME_HEADER_RO, r.y, r.w - 12, 12, " READ-ONLY  ");
+	if (ro)
+		draw_text(a, THEME_HEADER_RO, r.y, r.w - ro, ro, " READ-ONLY  ");
 }
 
 static void draw_hint(struct app *a)
@@ -209,9 +211,15 @@ static void draw_hint(struct app *a)
 	const struct screen *s = screen_current(a);
 	int x = r.x;
 
+	if (a->mode == APP_COMMAND && a->completions[0]) {
+		draw_text(a, THEME_HINT, r.y, r.x, r.w, a->completions);
+		return;
+	}
 	if (a->mode == APP_FILTER || a->mode == APP_COMMAND || a->mode == APP_PROMPT) {
 		draw_text(a, THEME_HINT, r.y, r.x, r.w,
-			  "Enter accept  Esc cancel  Backspace erase");
+			  a->mode == APP_COMMAND
+			      ? "Enter run  Tab complete  Esc cancel  Backspace erase"
+			      : "Enter accept  Esc cancel  Backspace erase");
 		return;
 	}
 	if (a->mode == APP_DIALOG) {

@@ -96,7 +96,8 @@ static const struct keys_binding table[] = {
      {':'},
      ":",
      "cmd",
-     "command: ep, dep, model, env, logs, test, profile [NAME], theme [NAME], help, q",
+     "command (Tab completes): ep, dep, model, env, logs, test, profile [NAME], theme [NAME], "
+     "help, reload, q",
      G | H},
     {KA_VIEW,
      {'v'},

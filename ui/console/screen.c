@@ -193,8 +193,13 @@ static void show_now(struct app *a, const struct screen *s, int push)
 	struct screen_nav *n = a->nav;
 	size_t i = screen_index(s);
 
-	if (push && n->cur != i && n->depth < HISTORY)
-		n->back[n->depth++] = n->cur;
+	if (push && n->cur != i) {
+		if (n->depth == HISTORY) /* the oldest goes */
+			memmove(n->back, n->back + 1, (HISTORY - 1) * sizeof n->back[0]);
+		else
+			n->depth++;
+		n->back[n->depth - 1] = n->cur;
+	}
 	if (!push)
 		n->depth = 0;
 	n->cur = i;
@@ -220,7 +225,7 @@ static void open_now(struct app *a, const struct screen *s, const char *arg)
 	if (s->open != NULL)
 		s->open(a, &sel, arg);
 	else
-		show_now(a, s, 0);
+		show_now(a, s, 1);
 }
 
 static int back_now(struct app *a)
@@ -389,12 +394,23 @@ void screen_key(struct app *a, int ch)
 	actions_run(a, b);
 }
 
+/* "Endpoints (3/1003) /fr": rows shown of rows, and the filter. */
 void screen_title(struct app *a, char *buf, size_t len)
 {
+	const struct table *t = screen_table(a);
+	size_t n;
+
 	if (cur(a)->title != NULL)
 		cur(a)->title(a, cur_state(a), buf, len);
 	else
 		snprintf(buf, len, "%s", cur(a)->name);
+	n = strlen(buf);
+	if (t == NULL || n >= len)
+		return;
+	if (t->filter[0])
+		snprintf(buf + n, len - n, " (%d/%d) /%s", t->nview, t->nrows, t->filter);
+	else
+		snprintf(buf + n, len - n, " (%d)", t->nrows);
 }
 
 void screen_draw(struct app *a)

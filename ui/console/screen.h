@@ -54,6 +54,9 @@ struct screen {
 	/* ":word ARG", or another screen opening this one; from is what the
 	 * active screen points at. NULL: the screen is shown (no history). */
 	void (*open)(struct app *a, const struct screen_sel *from, const char *arg);
+	/* The arguments ":word ARG" takes, each given to add (Tab completes
+	 * them). */
+	void (*args)(struct app *a, void (*add)(void *ctx, const char *word), void *ctx);
 	/* It became the active screen. */
 	void (*enter)(struct app *a, struct screen_state *st);
 	/* (Re)loads what it shows, in the background (data.h); the answer's
@@ -109,8 +112,8 @@ const struct screen *screen_by_command(const char *word);
  * list.h); screen_free releases it. */
 void screen_init(struct app *a);
 void screen_free(struct app *a);
-/* Makes s active (push: remember the current one for Esc; else forget the
- * history), then loads it. */
+/* Makes s active (push: remember the current one for Esc, the oldest of
+ * HISTORY forgotten; else forget the history), then loads it. */
 void screen_show(struct app *a, const struct screen *s, int push);
 /* What the active screen points at. */
 void screen_selection(struct app *a, struct screen_sel *out);
@@ -152,7 +155,8 @@ struct table *screen_table(struct app *a);
 /* Screen s's state and table (NULL for a text screen), for s's own file. */
 struct screen_state *screen_state_of(struct app *a, const struct screen *s);
 struct table *screen_table_of(struct app *a, const struct screen *s);
-/* The active screen's body and title, drawn by draw.c's frame. */
+/* The active screen's body, and its title: the screen's, then for a table
+ * its row count and filter ("Endpoints (3/1003) /fr"). */
 void screen_draw(struct app *a);
 void screen_title(struct app *a, char *buf, size_t len);
 /* The active screen's whole text (its text hook, else the selected row's

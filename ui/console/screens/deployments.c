@@ -405,6 +405,7 @@ const struct screen screen_deployments = {
     .ncols = sizeof cols / sizeof cols[0],
     .flags = SCREEN_BACKEND,
     .data_size = 64,
+    .args = data_endpoint_names,
     .open = deployments_open,
     .load = deployments_load,
     .tick = deployments_tick,

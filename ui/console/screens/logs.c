@@ -101,20 +101,21 @@ static void busiest_loaded(struct app *a, struct data_call *c)
 		logs_show(a, c->tag, dep);
 }
 
-/* `l` on an endpoint (its busiest deployment), Enter on a deployment, ":logs". */
+/* `l` on an endpoint (its busiest deployment), Enter on a deployment,
+ * ":logs [ENDPOINT]". */
 static void logs_open(struct app *a, const struct screen_sel *from, const char *arg)
 {
+	const char *ep = arg[0] ? arg : from->endpoint;
 	char path[256];
 
-	(void)arg;
-	if (from->endpoint[0] == '\0')
+	if (ep[0] == '\0')
 		return;
-	if (from->deployment[0]) {
+	if (!arg[0] && from->deployment[0]) {
 		logs_show(a, from->endpoint, from->deployment);
 		return;
 	}
-	snprintf(path, sizeof path, "/onlineEndpoints/%s", from->endpoint);
-	data_call(a, "logs-open", "GET", path, NULL, from->endpoint, busiest_loaded);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", ep);
+	data_call(a, "logs-open", "GET", path, NULL, ep, busiest_loaded);
 }
 
 static void logs_enter(struct app *a, struct screen_state *st)
@@ -199,6 +200,7 @@ const struct screen screen_logs = {
     .commands = {"logs", "log"},
     .acts = acts,
     .data_size = sizeof(struct logs),
+    .args = data_endpoint_names,
     .open = logs_open,
     .enter = logs_enter,
     .load = logs_load,

@@ -39,13 +39,19 @@ static void profiles_load(struct app *a, struct screen_state *st)
 	screen_loaded(a, &screen_profiles, 1);
 }
 
+static void profiles_args(struct app *a, void (*add)(void *ctx, const char *word), void *ctx)
+{
+	for (size_t i = 0; i < a->profiles.count; i++)
+		add(ctx, a->profiles.items[i].name);
+}
+
 static void profiles_open(struct app *a, const struct screen_sel *from, const char *arg)
 {
 	(void)from;
 	if (arg[0])
 		a->switch_profile(a, arg);
 	else
-		screen_show(a, &screen_profiles, 0);
+		screen_show(a, &screen_profiles, 1);
 }
 
 static void profiles_draw(struct app *a, struct screen_state *st, struct rect r)
@@ -82,6 +88,7 @@ const struct screen screen_profiles = {
     .acts = acts,
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
+    .args = profiles_args,
     .open = profiles_open,
     .load = profiles_load,
     .draw = profiles_draw,

@@ -338,6 +338,7 @@ const struct screen screen_test = {
     .commands = {"test"},
     .acts = acts,
     .data_size = sizeof(struct test),
+    .args = data_endpoint_names,
     .open = test_open,
     .select = test_select,
     .draw = test_draw,

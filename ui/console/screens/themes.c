@@ -37,13 +37,22 @@ static void themes_load(struct app *a, struct screen_state *st)
 	screen_loaded(a, &screen_themes, 1);
 }
 
+static void themes_args(struct app *a, void (*add)(void *ctx, const char *word), void *ctx)
+{
+	char names[APP_MAX_THEMES][64];
+	int n = theme_list(a->theme_dir, names, APP_MAX_THEMES);
+
+	for (int i = 0; i < n; i++)
+		add(ctx, names[i]);
+}
+
 static void themes_open(struct app *a, const struct screen_sel *from, const char *arg)
 {
 	(void)from;
 	if (arg[0])
 		actions_theme(a, arg);
 	else
-		screen_show(a, &screen_themes, 0);
+		screen_show(a, &screen_themes, 1);
 }
 
 /* A preview of the current theme: every element in its own style. */
@@ -85,6 +94,7 @@ const struct screen screen_themes = {
     .acts = acts,
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
+    .args = themes_args,
     .open = themes_open,
     .load = themes_load,
     .draw = themes_draw,
