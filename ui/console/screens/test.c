@@ -20,9 +20,10 @@
 
 struct test {
 	struct request_files files;
-	int file;   /* -1 = typed body */
-	char *body; /* heap */
-	int target; /* -1 = the split, else a deployment index */
+	int file;	   /* -1 = typed body */
+	char *body;	   /* heap */
+	char body_for[64]; /* the endpoint the body was chosen for */
+	int target;	   /* -1 = the split, else a deployment index */
 	int sending, sent, status;
 	double latency_ms;
 	char chosen[64];
@@ -80,8 +81,15 @@ static void test_open(struct app *a, const struct screen_sel *from, const char *
 	t->sent = 0;
 	t->sending = 0;
 	t->error[0] = '\0';
-	if (t->body == NULL)
+	/* the endpoint's own request file first (docs/console.md); a body the
+	 * user chose for this endpoint stays */
+	if (t->body == NULL || strcmp(t->body_for, a->endpoint) != 0) {
+		t->answer_lines = 0;
+		free(t->answer);
+		t->answer = NULL;
 		pick_file(a, t, request_for_endpoint(&t->files, a->endpoint));
+		app_copy(t->body_for, sizeof t->body_for, a->endpoint);
+	}
 	screen_show(a, &screen_test, 1);
 }
 
