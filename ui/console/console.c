@@ -6,6 +6,7 @@
 #include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,10 @@ static void tick(struct app *a, long long now)
 		a->next_list_ms = now + a->list_every_ms;
 	if (list_due && backend_config_changed(a))
 		backend_reload(a, 1);
+	/* answers are parsed on the fetch workers, so in their malloc arenas,
+	 * and freed here: give those pages back (RSS stays that of one arena) */
+	if (list_due)
+		malloc_trim(0);
 	if (live_due || list_due)
 		screen_tick(a, list_due, live_due);
 }
