@@ -93,7 +93,7 @@ void term_keys(void)
 	static const struct {
 		int num, key;
 	} tilde[] = {{1, KEY_HOME}, {4, KEY_END}, {5, KEY_PPAGE}, {6, KEY_NPAGE}, {3, KEY_DC}};
-	char seq[16];
+	char seq[32];
 
 	for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++)
 		term_define(seqs[i].seq, seqs[i].key);
