@@ -23,6 +23,10 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
+/* Threads for the control plane and metrics, the only work deferred to the
+ * server's pool: data-plane waits hold no thread, so they can never take these. */
+#define CONTROL_THREADS 16
+#define DEFAULT_STOP_GRACE_MS 5000
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -309,6 +313,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	so.max_blocking = CONTROL_THREADS;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
@@ -372,6 +377,10 @@ void runtime_stop(struct runtime *rt)
 {
 	if (rt == NULL)
 		return;
+	/* the data plane first: its waiting requests are answered, so the
+	 * server can stop with no connection left suspended */
+	if (rt->fleet)
+		fleet_stop(rt->fleet, DEFAULT_STOP_GRACE_MS);
 	server_stop(rt->server);
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);

@@ -412,6 +412,16 @@ static void deferred_run(void *arg)
 	MHD_resume_connection(c); /* p may be freed from here on */
 }
 
+void server_answer(struct server_later *a, struct server_response *rs)
+{
+	struct pending *p = (struct pending *)a;
+
+	p->rs = *rs;
+	rs->body = NULL;
+	p->done = 1;
+	MHD_resume_connection(p->rq.conn); /* p may be freed from here on */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -455,6 +465,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		p->rq.body_len = p->len;
 	}
 	s->o.handler(s->o.ctx, &p->rq, &rs);
+	if (rs.later) {
+		free(rs.body);
+		MHD_suspend_connection(c);
+		rs.later(rs.later_arg, (struct server_later *)p);
+		return MHD_YES;
+	}
 	if (rs.defer) {
 		free(rs.body);
 		MHD_suspend_connection(c);

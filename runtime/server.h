@@ -11,7 +11,11 @@
  * might block (a Python worker, a capacity queue, a control-plane fsync) sets
  * rs->defer and returns: the connection is suspended and the handler is
  * called again on a pool thread with may_block = 1, after which the event
- * loop sends its answer. So no event loop ever waits.
+ * loop sends its answer. A handler whose answer will come from elsewhere (a
+ * queue, another process) sets rs->later instead: the connection is
+ * suspended and the answer given with server_answer from any thread,
+ * holding no thread meanwhile. So no event loop ever waits, and no pool
+ * thread waits for the data plane.
  *
  * Nothing a client sends can abort the process: oversize bodies are answered
  * 413 here, before any handler runs.
@@ -44,6 +48,8 @@ struct server_request {
 	int may_block;         /* 0 on an event loop, 1 on a pool thread */
 };
 
+struct server_later; /* a request that will be answered later */
+
 struct server_response {
 	int status;
 	char *body;            /* heap; freed by the server */
@@ -52,6 +58,11 @@ struct server_response {
 	char deployment[40];   /* azureml-model-deployment, "" when none */
 	char note[96];         /* extra words for the request log line (never secrets) */
 	int defer;             /* set (with may_block 0): call me again where I may block */
+	/* or set (with may_block 0) to answer later: the server suspends the
+	 * connection, then calls later(later_arg, a); the request (body, headers)
+	 * stays valid until server_answer(a, ...) is called, exactly once */
+	void (*later)(void *later_arg, struct server_later *a);
+	void *later_arg;
 };
 
 /* Answers one request. Fills *rs; must not keep pointers into *rq. */
@@ -90,6 +101,10 @@ const char *server_header(const struct server_request *rq, const char *name);
 char **server_header_list(const struct server_request *rq);
 /* Query argument lookup, NULL when absent. */
 const char *server_query(const struct server_request *rq, const char *name);
+
+/* Answers a request handed out through rs->later, from any thread: takes
+ * rs->body. a is invalid afterwards. */
+void server_answer(struct server_later *a, struct server_response *rs);
 
 /* Response helpers: take ownership of json text / build error bodies. */
 void server_reply_json(struct server_response *rs, int status, char *json);
