@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,9 @@ extern const char python_worker_py[];
 
 #define FRAME_MAX (64u << 20)	/* type byte + payload, both directions */
 #define FRAME_HEAD 5		/* u32 length, u8 type */
+#define NONCE_LEN 16		/* the worker's secret, in every reply */
+#define REPLY_HEAD (NONCE_LEN + 8) /* nonce, u64 request id: the start of a reply's payload */
+#define REQ_HEAD 12		/* u64 request id, u32 header length: the start of a Q frame's */
 #define START_TIMEOUT_MS 300000 /* import + init() */
 #define STOP_GRACE_MS 500	/* EOF, then kill */
 #define BACKOFF_MAX_MS 30000
@@ -61,6 +65,7 @@ enum wstate { W_STARTING, W_IDLE, W_BUSY, W_DEAD, W_RETIRE };
 
 /* One request in the engine, from submit to done. */
 struct pyreq {
+	uint64_t id;          /* given when it goes to a worker; the reply must echo it */
 	unsigned char *frame; /* the Q frame */
 	size_t flen, off;     /* bytes written so far */
 	int64_t deadline;     /* queued: for a worker; running: for the answer */
@@ -81,6 +86,7 @@ struct frame_in {
 struct worker {
 	struct pyengine *e;
 	struct pyproc proc;
+	unsigned char nonce[NONCE_LEN];
 	enum wstate state;
 	struct pyreq *cur;   /* W_BUSY (or dead while busy): the request it serves */
 	int64_t deadline;    /* W_STARTING: for init() */
@@ -104,6 +110,7 @@ struct pyengine {
 	struct worker *gone;     /* dead or retiring, for the supervisor */
 	struct pyreq *qhead, *qtail; /* waiting for a worker, oldest first */
 	int target, next_id, failures, loaded;
+	uint64_t next_req;
 	int64_t retry_at;
 	int64_t io_wake_at; /* when the I/O thread wakes up unless kicked */
 	char last_fail[REASON_MAX];
@@ -246,6 +253,17 @@ static uint32_t get_be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static void put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
 /* ---- replies and request frames ---- */
 
 static const struct reply_kind {
@@ -343,7 +361,8 @@ static char *headers_json(const struct engine_request *req)
 	return text;
 }
 
-/* The 'Q' frame: headers JSON and body. NULL with *status and why set. */
+/* The 'Q' frame: request id (filled in when it goes to a worker), headers JSON,
+ * body. NULL with *status and why set. */
 static unsigned char *request_frame(const struct engine_request *req, size_t *flen, int *status,
 				    char *why, size_t n)
 {
@@ -357,7 +376,7 @@ static unsigned char *request_frame(const struct engine_request *req, size_t *fl
 		return NULL;
 	}
 	hlen = strlen(hjson);
-	payload = 1 + 4 + hlen + req->len;
+	payload = 1 + REQ_HEAD + hlen + req->len;
 	if (req->len > FRAME_MAX || payload > FRAME_MAX) {
 		free(hjson);
 		*status = 400;
@@ -369,10 +388,11 @@ static unsigned char *request_frame(const struct engine_request *req, size_t *fl
 	if (frame != NULL) {
 		put_be32(frame, (uint32_t)payload);
 		frame[4] = 'Q';
-		put_be32(frame + 5, (uint32_t)hlen);
-		memcpy(frame + 9, hjson, hlen);
+		put_be64(frame + FRAME_HEAD, 0);
+		put_be32(frame + FRAME_HEAD + 8, (uint32_t)hlen);
+		memcpy(frame + FRAME_HEAD + REQ_HEAD, hjson, hlen);
 		if (req->len > 0)
-			memcpy(frame + 9 + hlen, req->body, req->len);
+			memcpy(frame + FRAME_HEAD + REQ_HEAD + hlen, req->body, req->len);
 		*flen = 4 + payload;
 	} else {
 		*status = 500;
@@ -552,6 +572,8 @@ static void dispatch(struct pyengine *e)
 		if (w == NULL)
 			return;
 		r = queue_pop(e);
+		r->id = ++e->next_req;
+		put_be64(r->frame + FRAME_HEAD, r->id);
 		w->cur = r;
 		w->state = W_BUSY;
 		r->deadline = now_ms() + e->timeout_ms;
@@ -698,29 +720,50 @@ static void on_start_frame(struct pyengine *e, struct worker *w, char type, cons
 	}
 }
 
-/* One whole frame from w; takes payload. */
+/* Why a reply frame is not the answer w owes now; NULL when it is. */
+static const char *reply_wrong(const struct worker *w, char type, const char *payload, size_t len)
+{
+	uint64_t want = w->state == W_BUSY ? w->cur->id : 0;
+
+	if (len < REPLY_HEAD)
+		return "a frame too short for its header";
+	if (memcmp(payload, w->nonce, NONCE_LEN) != 0)
+		return "a frame without the worker's nonce (written by the scoring script?)";
+	if (w->state == W_IDLE)
+		return "a reply while no request was running";
+	if (get_be64((const unsigned char *)payload + NONCE_LEN) != want)
+		return "a reply for another request";
+	if (w->state == W_BUSY && reply_find(type) == NULL)
+		return "an unknown frame type";
+	return NULL;
+}
+
+/* One whole frame from w; takes payload. Anything but the answer it owes now
+ * (the right nonce, the running request's id) breaks the worker: its request
+ * gets an error, never another request's answer. */
 static void on_frame(struct pyengine *e, struct worker *w, char type, char *payload, size_t len,
 		     struct pyreq **done)
 {
-	const struct reply_kind *k = reply_find(type);
+	const char *wrong = reply_wrong(w, type, payload, len);
 	char msg[REASON_MAX];
 
-	if (w->state == W_STARTING) {
-		on_start_frame(e, w, type, payload);
-		free(payload);
-		return;
-	}
-	if (w->state != W_BUSY || k == NULL) {
-		free(payload);
-		snprintf(msg, sizeof msg, "broken pipe protocol with worker %d (%s)", w->proc.id,
-			 w->state == W_BUSY ? "unknown frame type" : "a reply nobody asked for");
+	if (wrong != NULL && w->state == W_STARTING) {
+		fail_start(w, "broken pipe protocol: %s", wrong);
+	} else if (wrong != NULL) {
+		snprintf(msg, sizeof msg, "broken pipe protocol with worker %d: %s", w->proc.id,
+			 wrong);
 		worker_break(e, w, done, 500, "EngineFault", msg);
+	} else if (w->state == W_STARTING) {
+		on_start_frame(e, w, type, payload + REPLY_HEAD);
+	} else {
+		memmove(payload, payload + REPLY_HEAD, len - REPLY_HEAD + 1);
+		reply_result(&w->cur->res, reply_find(type), payload, len - REPLY_HEAD);
+		req_finish(done, w->cur);
+		w->cur = NULL;
+		w->state = W_IDLE;
 		return;
 	}
-	reply_result(&w->cur->res, k, payload, len);
-	req_finish(done, w->cur);
-	w->cur = NULL;
-	w->state = W_IDLE;
+	free(payload);
 }
 
 /* Reads what w sent and acts on every whole frame. */
@@ -910,6 +953,25 @@ static void workers_stop(struct pyengine *e, struct worker *list)
 	reqs_answer(done);
 }
 
+/* The first frame a worker reads: its nonce, which every reply must carry. */
+static int send_hello(struct worker *w, char *why, size_t n)
+{
+	unsigned char frame[FRAME_HEAD + NONCE_LEN];
+
+	if (getrandom(w->nonce, NONCE_LEN, 0) != NONCE_LEN) {
+		snprintf(why, n, "no random bytes for the worker's nonce: %s", strerror(errno));
+		return -1;
+	}
+	put_be32(frame, 1 + NONCE_LEN);
+	frame[4] = 'H';
+	memcpy(frame + FRAME_HEAD, w->nonce, NONCE_LEN);
+	if (write_nosig(w->proc.req_fd, frame, sizeof frame) != (ssize_t)sizeof frame) {
+		snprintf(why, n, "cannot send the hello frame: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Spawns k workers; they count as live (starting) until the I/O thread hears from them. */
 static void start_workers(struct pyengine *e, int k)
 {
@@ -924,7 +986,8 @@ static void start_workers(struct pyengine *e, int k)
 		pthread_mutex_lock(&e->lock);
 		pyproc_init(&w->proc, ++e->next_id, e->log, e->log_ctx);
 		pthread_mutex_unlock(&e->lock);
-		if (pyproc_spawn(&w->proc, &spec, why, sizeof why) != 0) {
+		if (pyproc_spawn(&w->proc, &spec, why, sizeof why) != 0 ||
+		    send_hello(w, why, sizeof why) != 0) {
 			pthread_mutex_lock(&e->lock);
 			count_failure(e, w->proc.id, why);
 			pthread_mutex_unlock(&e->lock);

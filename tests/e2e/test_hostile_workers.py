@@ -6,6 +6,7 @@ and a leaking worker is restarted with a clear error.
 Every wait polls for a condition with a generous deadline (seven suites share
 two cores); every flood is bounded in requests and time."""
 
+import concurrent.futures
 import json
 import os
 import socket
@@ -120,3 +121,42 @@ def test_hung_worker_does_not_stall_control_plane_or_other_endpoints(runtime):
         assert codes.count(429) == 32 and len(codes) == 32, sorted(set(codes))
     finally:
         flood.close()
+
+
+def test_forged_replies_never_reach_another_client(runtime):
+    """Item 8: a score.py that writes frames into its reply pipe (during run(),
+    or later, while another request runs) never makes a client receive another
+    client's answer: the worker is replaced and the request it was serving gets
+    a clear error."""
+    python_setup(runtime)
+    endpoint(runtime, "forge")
+    python_deployment(runtime, "forge", "blue", "forge.py", code=HOSTILE, concurrent=8,
+                      timeout_s=30, variables={"WORKER_COUNT": "2"})
+    set_traffic(runtime, "forge", {"blue": 100})
+    key = key_of(runtime, "forge")
+
+    def client(i):
+        body = {"client": i}
+        if i % 4 == 0:
+            body["forge"] = True
+        elif i % 4 == 1:
+            body["forge_later"] = 0.02
+        s, _, b = score(runtime, "forge", body, key, timeout=90)
+        return i, s, b
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(client, range(48)))
+    for i, s, b in results:
+        if s == 200:
+            assert b == {"client": i}, (i, b)
+        else:
+            assert s == 500 and "protocol" in b["error"]["message"], (i, s, b)
+    assert all(s == 500 for i, s, b in results if i % 4 == 0), results
+    assert any(s == 200 for i, s, b in results if i % 4 >= 2), results
+    log = runtime.http("POST", "ws:/onlineEndpoints/forge/deployments/blue/getLogs",
+                       {"tail": 500})[2]["content"]
+    assert "broken pipe protocol" in log and "replacing it" in log
+    # the deployment keeps serving honest requests
+    s, _, b = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
+        score(runtime, "forge", {"client": "last"}, key, timeout=60)), 60, "an honest answer")
+    assert b == {"client": "last"}
