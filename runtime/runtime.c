@@ -347,6 +347,9 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->stop_grace_ms = o->stop_grace_ms > 0 ? o->stop_grace_ms
+			    : o->stop_grace_ms < 0 ? 0
+						   : DEFAULT_STOP_GRACE_MS;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
 	if (open_log(rt, o->log_path, err) < 0)
@@ -380,7 +383,7 @@ void runtime_stop(struct runtime *rt)
 	/* the data plane first: its waiting requests are answered, so the
 	 * server can stop with no connection left suspended */
 	if (rt->fleet)
-		fleet_stop(rt->fleet, DEFAULT_STOP_GRACE_MS);
+		fleet_stop(rt->fleet, rt->stop_grace_ms);
 	server_stop(rt->server);
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
@@ -415,7 +418,7 @@ const char *runtime_home(const struct runtime *rt)
 static const char serve_usage[] =
 	"usage: mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
 	"                    [--insecure-listen] [--max-upload BYTES] [--log FILE]\n"
-	"                    [--token-ttl SECONDS] [--threads N]\n"
+	"                    [--token-ttl SECONDS] [--threads N] [--stop-grace SECONDS]\n"
 	"\n"
 	"Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
 	"  --listen HOST:PORT   address to listen on (default 127.0.0.1:5800; port 0 = any)\n"
@@ -426,7 +429,9 @@ static const char serve_usage[] =
 	"  --max-upload BYTES   largest raw model upload (default 1 GiB)\n"
 	"  --log FILE           request and event log (default stderr)\n"
 	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n"
-	"  --threads N          HTTP event loops (default: one per CPU)\n";
+	"  --threads N          HTTP event loops (default: one per CPU)\n"
+	"  --stop-grace SECONDS on SIGTERM, how long requests in flight may finish before\n"
+	"                       they are answered 503 and workers killed (default 5)\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -473,6 +478,12 @@ static int serve_args(int argc, char **argv, struct runtime_options *o)
 			if (*end || n < 1 || n > 256)
 				goto bad;
 			o->threads = (int)n;
+		} else if (!strcmp(a, "--stop-grace")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || end == v || n < 0 || n > 3600)
+				goto bad;
+			o->stop_grace_ms = n > 0 ? (int)n * 1000 : -1;
 		} else if (!strcmp(a, "--token-ttl")) {
 			char *end;
 			long n = strtol(v, &end, 10);

@@ -19,6 +19,8 @@ struct runtime_options {
 	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
 	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
 	int threads;            /* HTTP event loops; 0 = one per online CPU */
+	int stop_grace_ms;      /* at stop, how long requests in flight may finish; 0 = 5000,
+				   < 0 = none */
 };
 
 struct runtime;
@@ -27,8 +29,9 @@ struct runtime;
  * and starts listening. Returns once the server accepts connections. NULL
  * with a clear message in err (home locked, address in use, bad address). */
 struct runtime *runtime_start(const struct runtime_options *o, struct error *err);
-/* Stops accepting, finishes requests in flight, stops workers, releases the
- * home. NULL is a no-op. */
+/* Stops: requests in flight get the stop grace to finish, then are answered
+ * 503; workers and everything they started are killed; the home is released.
+ * NULL is a no-op. */
 void runtime_stop(struct runtime *rt);
 /* "http://127.0.0.1:PORT" with the port actually bound. */
 const char *runtime_url(const struct runtime *rt);

@@ -101,6 +101,7 @@ struct pyengine {
 	char **argv, **envp;
 	const char *src; /* embedded worker source, NULL when argv names a file */
 	int timeout_ms;
+	long memory_mb; /* per worker process, 0: no limit */
 	engine_log_fn log;
 	void *log_ctx;
 	pthread_mutex_t lock;
@@ -975,7 +976,7 @@ static int send_hello(struct worker *w, char *why, size_t n)
 /* Spawns k workers; they count as live (starting) until the I/O thread hears from them. */
 static void start_workers(struct pyengine *e, int k)
 {
-	struct pyproc_spec spec = {e->argv, e->envp, e->src};
+	struct pyproc_spec spec = {e->argv, e->envp, e->src, e->memory_mb};
 	struct worker *w;
 	char why[REASON_MAX];
 

@@ -5,17 +5,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/reaper.h"
+
 #define LOG_LINE_MAX 4096 /* longer output lines are split */
 #define SRC_WRITE_MS 10000
+#define LIFELINE_FD 5    /* in the reaper */
+#define REAPER_KILL_MS 2000 /* a reaper told to stop that is still there is SIGKILLed */
 
 static int64_t proc_now_ms(void)
 {
@@ -60,6 +66,23 @@ static int pipe_pair(int p[2], int child_end)
 		return -1;
 	p[child_end] = fd_high(p[child_end]);
 	return p[child_end] < 0 ? -1 : 0;
+}
+
+/* One pipe for the whole process: reapers hold its read end; its write end is
+ * never written or closed, so they see end of file only when we are gone. */
+static int lifeline[2] = {-1, -1};
+static pthread_once_t lifeline_once = PTHREAD_ONCE_INIT;
+
+static void lifeline_open(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	/* above LIFELINE_FD, so that the child's dup2 is never a no-op */
+	lifeline[0] = fcntl(p[0], F_DUPFD_CLOEXEC, LIFELINE_FD + 1);
+	lifeline[1] = p[1];
+	close(p[0]);
 }
 
 /* Writes the worker source to its stdin, waiting at most SRC_WRITE_MS; SIGPIPE is
@@ -187,6 +210,7 @@ static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, co
 		posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
 	for (int i = 1; i < 5; i++)
 		posix_spawn_file_actions_adddup2(fa, child[i], i);
+	posix_spawn_file_actions_adddup2(fa, lifeline[0], LIFELINE_FD);
 	posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 					 POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setpgroup(at, 0);
@@ -195,13 +219,39 @@ static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, co
 	return 0;
 }
 
+/* REAPER_SELF REAPER_ARG LIFELINE_FD MEMORY_MB, then the worker's argv; mem
+ * holds the number. */
+static char **reaper_argv(const struct pyproc_spec *s, char *mem, size_t len)
+{
+	static char lifeline_arg[] = {'0' + LIFELINE_FD, '\0'};
+	static char self[] = REAPER_SELF, arg[] = REAPER_ARG;
+	size_t n = 0;
+	char **v;
+
+	while (s->argv[n] != NULL)
+		n++;
+	v = calloc(n + 5, sizeof *v);
+	if (v == NULL)
+		return NULL;
+	snprintf(mem, len, "%ld", s->memory_mb > 0 ? s->memory_mb : 0);
+	v[0] = self, v[1] = arg, v[2] = lifeline_arg, v[3] = mem;
+	memcpy(v + 4, s->argv, n * sizeof *v);
+	return v;
+}
+
 int pyproc_spawn(struct pyproc *p, const struct pyproc_spec *s, char *why, size_t n)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
 	int req[2] = {-1, -1}, rep[2] = {-1, -1}, child[5], rc = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
+	char **argv = NULL, mem[24];
 
+	pthread_once(&lifeline_once, lifeline_open);
+	if (lifeline[0] < 0 || (argv = reaper_argv(s, mem, sizeof mem)) == NULL) {
+		snprintf(why, n, "cannot prepare the worker's reaper: %s", strerror(errno));
+		return -1;
+	}
 	if ((s->src && pipe_pair(in, 0) != 0) || pipe_pair(out, 1) != 0 || pipe_pair(err, 1) != 0 ||
 	    pipe_pair(req, 0) != 0 || pipe_pair(rep, 1) != 0) {
 		snprintf(why, n, "cannot create pipes: %s", strerror(errno));
@@ -213,12 +263,12 @@ int pyproc_spawn(struct pyproc *p, const struct pyproc_spec *s, char *why, size_
 		snprintf(why, n, "cannot prepare spawn: out of memory");
 		goto out;
 	}
-	rc = posix_spawnp(&p->pid, s->argv[0], &fa, &at, s->argv, s->envp);
+	rc = posix_spawn(&p->pid, argv[0], &fa, &at, argv, s->envp);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (rc != 0) {
 		p->pid = 0;
-		snprintf(why, n, "cannot start %s: %s", s->argv[0], strerror(rc));
+		snprintf(why, n, "cannot start the worker's reaper %s: %s", argv[0], strerror(rc));
 		rc = -1;
 		goto out;
 	}
@@ -232,6 +282,7 @@ int pyproc_spawn(struct pyproc *p, const struct pyproc_spec *s, char *why, size_
 		write_source(in[1], s->src);
 	rc = 0;
 out:
+	free(argv);
 	fd_close(&in[0]), fd_close(&in[1]), fd_close(&out[0]), fd_close(&out[1]);
 	fd_close(&err[0]), fd_close(&err[1]), fd_close(&req[0]), fd_close(&req[1]);
 	fd_close(&rep[0]), fd_close(&rep[1]);
@@ -242,10 +293,8 @@ out:
 
 void pyproc_kill(struct pyproc *p)
 {
-	if (p->pid > 0 && !atomic_load(&p->reaped)) {
-		kill(-p->pid, SIGKILL); /* its process group: the user's children too */
-		kill(p->pid, SIGKILL);
-	}
+	if (p->pid > 0 && !atomic_load(&p->reaped))
+		kill(p->pid, SIGTERM); /* the reaper: the whole tree, at once */
 }
 
 void pyproc_eof(struct pyproc *p)
@@ -279,8 +328,8 @@ void pyproc_reap(struct pyproc *p, int wait_ms)
 	if (pyproc_reaped(p, wait_ms))
 		return;
 	pyproc_kill(p);
-	while (!pyproc_reaped(p, 1000))
-		pyproc_kill(p);
+	while (!pyproc_reaped(p, REAPER_KILL_MS))
+		kill(p->pid, SIGKILL); /* last resort: a reaper that does not stop */
 }
 
 void pyproc_describe(const struct pyproc *p, char *why, size_t n)

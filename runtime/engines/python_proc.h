@@ -6,8 +6,10 @@
  * The process is started with fds 0 (stdin: the worker source, then EOF, or
  * /dev/null), 1 and 2 (read line by line into the log by a thread of its own
  * as "[worker N stdout] ..."), 3 (request frames) and 4 (reply frames); the
- * parent's ends of 3 and 4 are non-blocking and close-on-exec. It leads its
- * own process group.
+ * parent's ends of 3 and 4 are non-blocking and close-on-exec. It runs under
+ * a reaper (runtime/reaper.h), the process this module knows by pid: killing
+ * the worker kills everything it started, setsid() or not, and so does the
+ * runtime's death. The reaper leads its own process group.
  *
  * Threads: a pyproc belongs to one thread at a time (the engine hands it
  * over under its lock), except pyproc_kill, which any thread may call until
@@ -39,13 +41,15 @@ struct pyproc_spec {
 	char *const *argv; /* argv[0] is looked up in PATH */
 	char *const *envp;
 	const char *src;   /* written to stdin then closed; NULL: stdin is /dev/null */
+	long memory_mb;    /* RLIMIT_DATA of every process of the worker; 0: none */
 };
 
 /* Prepares p (all fds -1) for pyproc_spawn and pyproc_close. */
 void pyproc_init(struct pyproc *p, int id, engine_log_fn log, void *log_ctx);
 /* Starts the process and its log thread. 0, or -1 with why set. */
 int pyproc_spawn(struct pyproc *p, const struct pyproc_spec *s, char *why, size_t n);
-/* Kills the worker and everything it started, at once (SIGKILL). */
+/* Kills the worker and everything it started, at once (the reaper SIGKILLs
+ * the tree, reaps it and exits). */
 void pyproc_kill(struct pyproc *p);
 /* Closes the request pipe: an idle worker then exits by itself. */
 void pyproc_eof(struct pyproc *p);

@@ -9,6 +9,7 @@ two cores); every flood is bounded in requests and time."""
 import concurrent.futures
 import json
 import os
+import signal
 import socket
 import time
 
@@ -160,3 +161,101 @@ def test_forged_replies_never_reach_another_client(runtime):
     s, _, b = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
         score(runtime, "forge", {"client": "last"}, key, timeout=60)), 60, "an honest answer")
     assert b == {"client": "last"}
+
+
+# ---- item 7: no process outlives its deployment or the runtime -------------------------
+
+def alive(pid):
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def noted(pid_dir, kind=None):
+    return [int(n.split("-")[1]) for n in os.listdir(pid_dir)
+            if kind is None or n.startswith(kind + "-")]
+
+
+def kill_leftovers(pid_dir):
+    """A failing run must not leave hour-long sleepers behind."""
+    for pid in noted(pid_dir):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def all_gone(pid_dir, timeout=30):
+    pids = noted(pid_dir)
+    assert pids
+    try:
+        wait_for(lambda: not any(alive(p) for p in pids), timeout,
+                 "processes %s to end" % [p for p in pids if alive(p)])
+    finally:
+        kill_leftovers(pid_dir)
+
+
+def orphan_deployment(rt, ep, pid_dir, **kw):
+    python_setup(rt)
+    endpoint(rt, ep)
+    variables = dict({"PID_DIR": pid_dir}, **kw.pop("variables", {}))
+    python_deployment(rt, ep, "blue", "orphans.py", code=HOSTILE, variables=variables, **kw)
+
+
+def test_delete_kills_children_even_after_setsid(runtime, tmp_path):
+    pid_dir = str(tmp_path / "pids")
+    os.mkdir(pid_dir)
+    orphan_deployment(runtime, "orph", pid_dir)
+    s, _, b = score(runtime, "orph", {}, key_of(runtime, "orph"), deployment="blue")
+    assert s == 200 and len(b["children"]) == 2, b
+    wait_for(lambda: len(noted(pid_dir, "child")) == 2, 30, "both children to start")
+    assert all(alive(p) for p in noted(pid_dir))
+    s, _, b = runtime.http("DELETE", "ws:/onlineEndpoints/orph/deployments/blue")
+    assert s in (200, 202, 204), b
+    all_gone(pid_dir)
+
+
+def test_delete_during_init_kills_the_worker(runtime, tmp_path):
+    pid_dir = str(tmp_path / "pids")
+    os.mkdir(pid_dir)
+    orphan_deployment(runtime, "slowinit", pid_dir, variables={"HANG_INIT": "1"}, wait=False)
+    wait_for(lambda: noted(pid_dir, "worker"), 60, "init() to start")
+    s, _, b = runtime.http("DELETE", "ws:/onlineEndpoints/slowinit/deployments/blue")
+    assert s in (200, 202, 204), b
+    all_gone(pid_dir)
+
+
+def test_sigterm_stops_within_the_grace_and_kills_workers(make_runtime, tmp_path):
+    """A run() that hangs (requestTimeout 300 s) does not hold SIGTERM up: the
+    request is answered 503 after the grace, and the worker and its children die."""
+    pid_dir = str(tmp_path / "pids")
+    os.mkdir(pid_dir)
+    rt = make_runtime(extra_args=["--stop-grace", "1"]).start()
+    orphan_deployment(rt, "term", pid_dir, timeout_s=300)
+    key = key_of(rt, "term")
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        hung = ex.submit(score, rt, "term", {"hang": True}, key, "blue", None, None, 120)
+        wait_for(lambda: len(noted(pid_dir, "child")) == 2, 60, "run() to start")
+        rt.proc.send_signal(signal.SIGTERM)
+        try:
+            assert rt.proc.wait(60) == 0, rt.logtext()[-3000:]
+        finally:
+            rt.proc.kill()
+        s, _, b = hung.result(60)
+    assert s == 503 and "stopping" in b["error"]["message"], (s, b)
+    all_gone(pid_dir)
+
+
+def test_runtime_killed_takes_its_workers_along(make_runtime, tmp_path):
+    pid_dir = str(tmp_path / "pids")
+    os.mkdir(pid_dir)
+    rt = make_runtime().start()
+    orphan_deployment(rt, "nine", pid_dir)
+    s, _, b = score(rt, "nine", {}, key_of(rt, "nine"), deployment="blue")
+    assert s == 200, b
+    wait_for(lambda: len(noted(pid_dir, "child")) == 2, 30, "both children to start")
+    rt.kill9()
+    all_gone(pid_dir)
