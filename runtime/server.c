@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@
 #include "runtime/pool.h"
 #include "state/codec.h"
 
+#define STOP_FLUSH_MS 3000 /* at stop, how long answered requests get to be sent */
+
 struct server {
 	struct MHD_Daemon *d;
 	struct pool *pool;
@@ -47,6 +50,7 @@ struct server {
 	atomic_size_t mem_used;     /* bodies in memory, bytes */
 	pthread_mutex_t spool_lock;
 	size_t spool_used;          /* uploads in flight, bytes announced */
+	atomic_int parked;          /* requests suspended (defer, later) and not yet done */
 };
 
 /* What the server keeps per connection (libmicrohttpd's socket context). */
@@ -70,6 +74,7 @@ struct pending {
 	int upload_fd;
 	char *upload_path; /* the spool file, while there is one */
 	int refused; /* decided while reading the body: 413, 503 or 500 */
+	int parked;  /* counted in s->parked until freed */
 };
 
 uint64_t server_now_ns(void)
@@ -281,6 +286,8 @@ static void pending_free(struct pending *p)
 {
 	if (p == NULL)
 		return;
+	if (p->parked)
+		atomic_fetch_sub(&p->s->parked, 1);
 	if (p->upload_fd >= 0)
 		close(p->upload_fd);
 	if (p->upload_path) {
@@ -645,6 +652,15 @@ static void deferred_run(void *arg)
 	MHD_resume_connection(c); /* p may be freed from here on */
 }
 
+/* Suspends the request's connection until its answer comes (server_stop waits
+ * for every parked request to be answered and sent). */
+static void park(struct pending *p)
+{
+	p->parked = 1;
+	atomic_fetch_add(&p->s->parked, 1);
+	MHD_suspend_connection(p->rq.conn);
+}
+
 void server_answer(struct server_later *a, struct server_response *rs)
 {
 	struct pending *p = (struct pending *)a;
@@ -712,13 +728,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		void *arg = rs.later_arg;
 
 		server_response_cleanup(&rs);
-		MHD_suspend_connection(c);
+		park(p);
 		later(arg, (struct server_later *)p);
 		return MHD_YES;
 	}
 	if (rs.defer) {
 		server_response_cleanup(&rs);
-		MHD_suspend_connection(c);
+		park(p);
 		/* stopping: the pool refuses; run it here rather than drop it */
 		if (pool_submit(s->pool, deferred_run, p) < 0)
 			deferred_run(p);
@@ -948,9 +964,12 @@ void server_stop(struct server *s)
 	if (s == NULL)
 		return;
 	/* no new connections; deferred handlers finish and resume their
-	 * connections (MHD must not stop with one suspended) */
+	 * connections (MHD must not stop with one suspended), and the loops get
+	 * to send what was answered: MHD_stop_daemon would close them unsent */
 	MHD_quiesce_daemon(s->d);
 	pool_drain(s->pool);
+	for (int i = 0; i < STOP_FLUSH_MS / 10 && atomic_load(&s->parked) > 0; i++)
+		poll(NULL, 0, 10);
 	MHD_stop_daemon(s->d);
 	conns_free(s->guard);
 	if (s->o.log)
