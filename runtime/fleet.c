@@ -79,6 +79,7 @@ struct ep {
 	char primary[RESOURCE_KEY_LEN + 1];
 	char secondary[RESOURCE_KEY_LEN + 1];
 	uint32_t key_gen;
+	char uid[RESOURCE_KEY_LEN + 1];
 	struct router_slot router;
 	struct dep **deps;
 	size_t ndeps;
@@ -962,6 +963,7 @@ static void ep_publish(struct fleet *f, struct ep_plan *p)
 	memcpy(e->primary, p->src->primary_key, sizeof e->primary);
 	memcpy(e->secondary, p->src->secondary_key, sizeof e->secondary);
 	e->key_gen = p->src->key_generation;
+	memcpy(e->uid, p->src->uid, sizeof e->uid);
 	router_slot_set(&e->router, p->router);
 	p->router = NULL;
 	for (i = 0; i < p->ndeps; i++) {
@@ -1147,7 +1149,8 @@ static int credential_ok(const struct ep *e, const struct fleet_call *c, struct 
 			return 0;
 		return error_set(err, 401, "Unauthorized", "wrong endpoint key");
 	}
-	return auth_token_verify(c->token_secret, c->token_secret_len, cred, e->name, e->key_gen,
+	return auth_token_verify(c->token_secret, c->token_secret_len, cred,
+				 &(struct auth_audience){e->name, e->uid, e->key_gen},
 				 (int64_t)time(NULL), err);
 }
 

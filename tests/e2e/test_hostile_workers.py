@@ -14,8 +14,8 @@ import socket
 import time
 
 from conftest import PY, repo_path
-from test_scoring import (DATA, deploy, endpoint, env_python, key_of, register, score,
-                          set_traffic)
+from test_scoring import (DATA, deploy, endpoint, env_native, env_python, key_of, register,
+                          score, set_traffic)
 
 HOSTILE = repo_path("tests", "data", "hostile")
 
@@ -259,3 +259,55 @@ def test_runtime_killed_takes_its_workers_along(make_runtime, tmp_path):
     wait_for(lambda: len(noted(pid_dir, "child")) == 2, 30, "both children to start")
     rt.kill9()
     all_gone(pid_dir)
+
+
+# ---- item 6: tokens die with their endpoint ---------------------------------------------
+
+def token_endpoint(rt, name, auth="AMLToken"):
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/" + name, {"properties": {"authMode": auth}})
+    assert s in (200, 201), b
+    deploy(rt, name, "blue", "logistic:1")
+    set_traffic(rt, name, {"blue": 100})
+
+
+def token_of(rt, name):
+    s, _, b = rt.http("POST", "ws:/onlineEndpoints/%s/token" % name)
+    assert s == 200, b
+    return b["accessToken"]
+
+
+ROW = {"data": [[0.0] * 30]}
+
+
+def test_token_dies_with_its_endpoint(runtime):
+    """Item 6: a token of a deleted endpoint does not score on the endpoint
+    re-created under the same name."""
+    env_native(runtime)
+    register(runtime, "logistic", os.path.join(DATA, "logistic.json"), "linear")
+    token_endpoint(runtime, "reborn")
+    old = token_of(runtime, "reborn")
+    assert score(runtime, "reborn", ROW, old)[0] == 200
+    s, _, b = runtime.http("DELETE", "ws:/onlineEndpoints/reborn")
+    assert s in (200, 202, 204), b
+    wait_for(lambda: runtime.http("GET", "ws:/onlineEndpoints/reborn")[0] == 404, 30,
+             "the endpoint to go")
+    token_endpoint(runtime, "reborn")
+    s, _, b = score(runtime, "reborn", ROW, old)
+    assert s == 401, (s, b)
+    assert score(runtime, "reborn", ROW, token_of(runtime, "reborn"))[0] == 200
+
+
+def test_auth_mode_switch_revokes_tokens(runtime):
+    """Item 6: AMLToken -> Key -> AMLToken does not bring old tokens back."""
+    env_native(runtime)
+    register(runtime, "logistic", os.path.join(DATA, "logistic.json"), "linear")
+    token_endpoint(runtime, "switch")
+    old = token_of(runtime, "switch")
+    assert score(runtime, "switch", ROW, old)[0] == 200
+    for mode in ("Key", "AMLToken"):
+        s, _, b = runtime.http("PUT", "ws:/onlineEndpoints/switch",
+                               {"properties": {"authMode": mode, "traffic": {"blue": 100}}})
+        assert s == 200, b
+    s, _, b = score(runtime, "switch", ROW, old)
+    assert s == 401 and "revoked" in b["error"]["message"], (s, b)
+    assert score(runtime, "switch", ROW, token_of(runtime, "switch"))[0] == 200
