@@ -116,6 +116,7 @@ struct fleet {
 	int stopping;
 
 	atomic_int closing;       /* fleet_stop: waiting is over */
+	long worker_memory_mb;    /* default per Python worker process, 0: none */
 	struct pool *compute;     /* in-process scoring of jobs that had to queue */
 	pthread_mutex_t reg_lock; /* the registry of lives, the job count */
 	pthread_cond_t jobs_idle;
@@ -237,6 +238,31 @@ static int worker_count(const struct deployment *s, const struct env_version *e)
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
 }
 
+/* MLDECK_WORKER_MEMORY_MB from the deployment's variables, else the
+ * environment's, else the runtime's default; -1 when it is not a number of
+ * MiB the worker can start with (0: no limit). */
+static long worker_memory(const struct deployment *s, const struct env_version *e, long dflt)
+{
+	const char *v = kvlist_get(&s->variables, "MLDECK_WORKER_MEMORY_MB");
+	char *end;
+	long n;
+
+	if (v == NULL && e)
+		v = kvlist_get(&e->variables, "MLDECK_WORKER_MEMORY_MB");
+	if (v == NULL)
+		return dflt;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || (n != 0 && (n < 64 || n > (1L << 30))))
+		return -1;
+	return n;
+}
+
+void fleet_set_worker_memory(struct fleet *f, long mb)
+{
+	f->worker_memory_mb = mb;
+}
+
 /* Resolves a deployment's spec s against ws into a loadable instance of
  * generation gen (d gives the log and metrics it shares). */
 static struct live *live_new(struct fleet *f, struct dep *d, const struct deployment *s,
@@ -282,6 +308,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->cfg.modules = (const char *const *)l->modules;
 	l->cfg.workers = l->workers;
 	l->cfg.timeout_ms = l->timeout_ms;
+	l->cfg.memory_mb = worker_memory(s, e, f->worker_memory_mb);
 	l->cfg.log = live_log;
 	l->cfg.log_ctx = l->log;
 	l->cfg.cancel = &l->cancel;

@@ -29,6 +29,7 @@
  * server's pool: data-plane waits hold no thread, so they can never take these. */
 #define CONTROL_THREADS 16
 #define DEFAULT_STOP_GRACE_MS 5000
+#define DEFAULT_WORKER_MEMORY_MB 4096
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -245,6 +246,25 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* The default memory limit of Python workers (docs/security.md). */
+static int set_worker_memory(struct runtime *rt, const char *v, struct error *err)
+{
+	long mb = DEFAULT_WORKER_MEMORY_MB;
+	char *end;
+
+	if (v != NULL) {
+		errno = 0;
+		mb = strtol(v, &end, 10);
+		if (errno || end == v || *end || (mb != 0 && (mb < 64 || mb > (1L << 30))))
+			return error_set(err, 400, "InvalidOption",
+					 "--worker-memory-mb wants a number of MiB, at least 64, "
+					 "or 0 for no limit, not '%s'",
+					 v);
+	}
+	fleet_set_worker_memory(rt->fleet, mb);
+	return 0;
+}
+
 /* Frees metrics slots too old for any window even when nobody asks for them. */
 static void *housekeeper_main(void *arg)
 {
@@ -393,6 +413,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0)
+		goto fail;
 	if (start_server(rt, o, err) < 0)
 		goto fail;
 	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
@@ -482,6 +504,8 @@ static const struct serve_flag serve_flags[] = {
 	 256},
 	{"--stop-grace", "SECONDS", "on SIGTERM, time for requests in flight (default 5)",
 	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
+	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",
+	 FLAG_TEXT, OPT(worker_memory_mb), 0, 0},
 	{"--max-connections", "N", "connections held at once (default 4096)", FLAG_UINT, OPT(conns.max), 1, 1000000},
 	{"--max-connections-per-peer", "N", "per client address (default 1024)",
 	 FLAG_UINT, OPT(conns.per_peer), 1, 1000000},

@@ -29,6 +29,8 @@ struct runtime_options {
 	size_t spool_max;       /* all uploads in flight together */
 	size_t spool_reserve;   /* free space uploads must leave in the home */
 	unsigned stop_grace_ms; /* at stop, how long requests in flight may finish; 0 = 5000 */
+	const char *worker_memory_mb; /* per Python worker process unless a deployment says
+					 (MLDECK_WORKER_MEMORY_MB): MiB, "0" none; NULL = 4096 */
 };
 
 struct runtime;

@@ -31,6 +31,8 @@ struct engine_config {
 	const char *const *modules;  /* modules that must import, NULL-terminated, may be NULL */
 	int workers;                 /* worker processes (instances x maxConcurrent) */
 	int timeout_ms;              /* per request; a worker past it is killed and replaced */
+	long memory_mb;              /* per worker process (RLIMIT_DATA), MiB; 0: none; < 0:
+					invalid (the load fails) */
 	engine_log_fn log;
 	void *log_ctx;
 	atomic_int *cancel;          /* may be NULL; set to 1 to abandon a load in progress */

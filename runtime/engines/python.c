@@ -276,6 +276,7 @@ static const struct reply_kind {
     {'E', 424, "ScoringScriptFailed"}, /* run() raised */
     {'N', 424, "ScoringScriptFailed"}, /* value not JSON-encodable */
     {'B', 400, "BadInput"},	       /* body not UTF-8 */
+    {'M', 424, "WorkerOutOfMemory"},   /* run() hit the memory limit: the worker goes */
 };
 
 static const struct reply_kind *reply_find(char type)
@@ -721,6 +722,15 @@ static void on_start_frame(struct pyengine *e, struct worker *w, char type, cons
 	}
 }
 
+/* The worker ran out of memory: it is killed (it exits anyway) and replaced. */
+static void out_of_memory(struct pyengine *e, struct worker *w, const char *why)
+{
+	elog(e, "worker %d (pid %d) out of memory (OOMKilled): %s; replacing it", w->proc.id,
+	     (int)w->proc.pid, why);
+	pyproc_kill(&w->proc);
+	w->state = W_DEAD;
+}
+
 /* Why a reply frame is not the answer w owes now; NULL when it is. */
 static const char *reply_wrong(const struct worker *w, char type, const char *payload, size_t len)
 {
@@ -758,10 +768,13 @@ static void on_frame(struct pyengine *e, struct worker *w, char type, char *payl
 		on_start_frame(e, w, type, payload + REPLY_HEAD);
 	} else {
 		memmove(payload, payload + REPLY_HEAD, len - REPLY_HEAD + 1);
+		if (type == 'M') /* like a container OOM-killed: the worker is replaced */
+			out_of_memory(e, w, payload);
 		reply_result(&w->cur->res, reply_find(type), payload, len - REPLY_HEAD);
 		req_finish(done, w->cur);
 		w->cur = NULL;
-		w->state = W_IDLE;
+		if (w->state == W_BUSY)
+			w->state = W_IDLE;
 		return;
 	}
 	free(payload);
@@ -1193,6 +1206,10 @@ static int check_config(const struct engine_config *cfg, struct error *err)
 	if (cfg->workers > PYTHON_MAX_WORKERS)
 		return error_set(err, 400, "ValidationError", "at most %d workers",
 				 PYTHON_MAX_WORKERS);
+	if (cfg->memory_mb < 0)
+		return error_set(err, 400, "ValidationError",
+				 "MLDECK_WORKER_MEMORY_MB must be a whole number of MiB, at least 64 "
+				 "(0: no limit)");
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->code_dir, cfg->scoring_script) >=
 		sizeof path ||
 	    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -1220,6 +1237,7 @@ static struct pyengine *engine_alloc(const struct engine_config *cfg)
 	pthread_cond_init(&e->sup_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	e->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
+	e->memory_mb = cfg->memory_mb;
 	e->log = cfg->log;
 	e->log_ctx = cfg->log_ctx;
 	e->target = cfg->workers > 0 ? cfg->workers : 1;

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import random
+import resource
 import struct
 import sys
 import traceback
@@ -34,6 +35,15 @@ T_OK = b"O"
 T_RUN_FAILED = b"E"
 T_NOT_JSON = b"N"
 T_BAD_INPUT = b"B"
+T_OUT_OF_MEMORY = b"M"
+
+
+def memory_limit():
+    """The worker's memory limit, as the runtime set it (RLIMIT_DATA), for messages."""
+    soft = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    if soft == resource.RLIM_INFINITY:
+        return "no limit"
+    return "limit %d MB per worker process, MLDECK_WORKER_MEMORY_MB" % (soft >> 20)
 
 
 class Channel:
@@ -141,6 +151,10 @@ def serve_one(ch, run, with_headers, rid, headers, body):
         return
     try:
         result = run(raw, request_headers=headers) if with_headers else run(raw)
+    except MemoryError:
+        # Like a container killed for memory: say so, and let a fresh worker take over.
+        ch.send_text(T_OUT_OF_MEMORY, rid, "run() ran out of memory (%s)" % memory_limit())
+        os._exit(3)
     except Exception as ex:
         print_user_traceback(ex)
         ch.send_text(T_RUN_FAILED, rid, "run() raised " + describe(ex))
@@ -172,6 +186,9 @@ def main(argv):
         return 1
     try:
         module.init()
+    except MemoryError:
+        ch.send_text(T_INIT_FAILED, 0, "init() ran out of memory (%s)" % memory_limit())
+        return 1
     except BaseException as ex:
         print_user_traceback(ex)
         ch.send_text(T_INIT_FAILED, 0, "init() raised " + describe(ex))

@@ -311,3 +311,41 @@ def test_auth_mode_switch_revokes_tokens(runtime):
     s, _, b = score(runtime, "switch", ROW, old)
     assert s == 401 and "revoked" in b["error"]["message"], (s, b)
     assert score(runtime, "switch", ROW, token_of(runtime, "switch"))[0] == 200
+
+
+# ---- the memory limit per worker -----------------------------------------------------
+
+def test_leaking_worker_is_restarted_with_a_clear_error(runtime):
+    """A score.py that leaks hits MLDECK_WORKER_MEMORY_MB: its request gets a
+    clear error, the worker is replaced (as Azure restarts an OOM-killed
+    container), the deployment log says so, and the deployment serves on."""
+    python_setup(runtime)
+    endpoint(runtime, "leak")
+    python_deployment(runtime, "leak", "blue", "leak.py", code=HOSTILE, timeout_s=30,
+                      variables={"MLDECK_WORKER_MEMORY_MB": "160"})
+    key = key_of(runtime, "leak")
+    answers = []
+    for _ in range(12):  # 12 x 32 MiB would be 384 MiB: far past the limit
+        answers.append(score(runtime, "leak", {}, key, deployment="blue", timeout=60))
+        if answers[-1][0] != 200:
+            break
+    s, _, b = answers[-1]
+    assert s == 424 and b["error"]["code"] == "WorkerOutOfMemory", [a[0] for a in answers]
+    assert "160 MB" in b["error"]["message"], b
+    first_pid = answers[0][2]["pid"]
+    s, _, b = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
+        score(runtime, "leak", {}, key, deployment="blue", timeout=60)), 60, "a new worker")
+    assert b["kept_mb"] == 32 and b["pid"] != first_pid, b
+    log = runtime.http("POST", "ws:/onlineEndpoints/leak/deployments/blue/getLogs",
+                       {"tail": 200})[2]["content"]
+    assert "out of memory" in log and "OOMKilled" in log, log[-2000:]
+
+
+def test_bad_memory_setting_fails_the_deployment(runtime):
+    python_setup(runtime)
+    endpoint(runtime, "badmem")
+    python_deployment(runtime, "badmem", "blue", "echo.py", wait=False,
+                      variables={"MLDECK_WORKER_MEMORY_MB": "lots"})
+    d = runtime.wait_deployment("badmem", "blue", timeout=60)
+    assert d["properties"]["provisioningState"] == "Failed"
+    assert "MLDECK_WORKER_MEMORY_MB" in d["properties"]["error"], d
