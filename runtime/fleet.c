@@ -222,35 +222,36 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* Python workers per instance: WORKER_COUNT from the deployment's variables,
- * else the environment's, else 1 (Azure's inference server reads the same). */
+/* A setting read as Azure's inference server reads its own: the deployment's
+ * environment variable, else the environment's; NULL when neither has it. */
+static const char *deployment_var(const struct deployment *s, const struct env_version *e,
+				  const char *name)
+{
+	const char *v = kvlist_get(&s->variables, name);
+
+	return v == NULL && e ? kvlist_get(&e->variables, name) : v;
+}
+
+/* Python workers per instance: WORKER_COUNT, else 1. */
 static int worker_count(const struct deployment *s, const struct env_version *e)
 {
-	const char *v = kvlist_get(&s->variables, "WORKER_COUNT");
+	const char *v = deployment_var(s, e, "WORKER_COUNT");
 	char *end;
 	long n;
 
-	if (v == NULL && e)
-		v = kvlist_get(&e->variables, "WORKER_COUNT");
 	if (v == NULL)
 		return 1;
 	n = strtol(v, &end, 10);
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
 }
 
-/* MLDECK_WORKER_MEMORY_MB from the deployment's variables, else the
- * environment's, else the runtime's default; -1 when it is not a number of
- * MiB the worker can start with (0: no limit). */
-static long worker_memory(const struct deployment *s, const struct env_version *e, long dflt)
+/* A memory limit in MiB (0: none), or -1 when it is not one a worker can
+ * start with. */
+static long memory_mb(const char *v)
 {
-	const char *v = kvlist_get(&s->variables, "MLDECK_WORKER_MEMORY_MB");
 	char *end;
 	long n;
 
-	if (v == NULL && e)
-		v = kvlist_get(&e->variables, "MLDECK_WORKER_MEMORY_MB");
-	if (v == NULL)
-		return dflt;
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno || end == v || *end != '\0' || (n != 0 && (n < 64 || n > (1L << 30))))
@@ -258,9 +259,22 @@ static long worker_memory(const struct deployment *s, const struct env_version *
 	return n;
 }
 
-void fleet_set_worker_memory(struct fleet *f, long mb)
+/* MLDECK_WORKER_MEMORY_MB, else the runtime's default. */
+static long worker_memory(const struct deployment *s, const struct env_version *e, long dflt)
 {
-	f->worker_memory_mb = mb;
+	const char *v = deployment_var(s, e, "MLDECK_WORKER_MEMORY_MB");
+
+	return v == NULL ? dflt : memory_mb(v);
+}
+
+int fleet_set_worker_memory(struct fleet *f, const char *mb)
+{
+	long n = memory_mb(mb);
+
+	if (n < 0)
+		return -1;
+	f->worker_memory_mb = n;
+	return 0;
 }
 
 /* Resolves a deployment's spec s against ws into a loadable instance of

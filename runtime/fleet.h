@@ -36,8 +36,9 @@ typedef void (*fleet_state_fn)(void *ctx, const char *ep, const char *name, uint
 struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state,
 			void *ctx);
 /* The memory limit of each Python worker process when a deployment sets none
- * (MLDECK_WORKER_MEMORY_MB), in MiB; 0: none. For deployments loaded after. */
-void fleet_set_worker_memory(struct fleet *f, long mb);
+ * (MLDECK_WORKER_MEMORY_MB): MiB, at least 64, or "0" for none. For
+ * deployments loaded after; 0, or -1 when mb is not such a number. */
+int fleet_set_worker_memory(struct fleet *f, const char *mb);
 /* Stops the data plane: from now on a request that would wait is answered
  * 503 at once; those already waiting or running get up to grace_ms to
  * finish, then are answered 503 too (their workers killed). Loads in

@@ -29,7 +29,7 @@
  * server's pool: data-plane waits hold no thread, so they can never take these. */
 #define CONTROL_THREADS 16
 #define DEFAULT_STOP_GRACE_MS 5000
-#define DEFAULT_WORKER_MEMORY_MB 4096
+#define DEFAULT_WORKER_MEMORY_MB "4096"
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -249,19 +249,11 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 /* The default memory limit of Python workers (docs/security.md). */
 static int set_worker_memory(struct runtime *rt, const char *v, struct error *err)
 {
-	long mb = DEFAULT_WORKER_MEMORY_MB;
-	char *end;
-
-	if (v != NULL) {
-		errno = 0;
-		mb = strtol(v, &end, 10);
-		if (errno || end == v || *end || (mb != 0 && (mb < 64 || mb > (1L << 30))))
-			return error_set(err, 400, "InvalidOption",
-					 "--worker-memory-mb wants a number of MiB, at least 64, "
-					 "or 0 for no limit, not '%s'",
-					 v);
-	}
-	fleet_set_worker_memory(rt->fleet, mb);
+	if (fleet_set_worker_memory(rt->fleet, v ? v : DEFAULT_WORKER_MEMORY_MB) < 0)
+		return error_set(err, 400, "InvalidOption",
+				 "--worker-memory-mb wants a number of MiB, at least 64, or 0 for "
+				 "no limit, not '%s'",
+				 v);
 	return 0;
 }
 
