@@ -20,6 +20,7 @@
 
 #include "runtime/auth.h"
 #include "runtime/core.h"
+#include "state/file.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -296,9 +297,10 @@ static int open_home(struct runtime *rt, struct error *err)
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
 	struct server_options so;
-	char spool[PATH_MAX + 8];
+	char spool[PATH_MAX + 8], sock[PATH_MAX + 16];
 
 	snprintf(spool, sizeof spool, "%s/tmp", rt->home);
+	snprintf(sock, sizeof sock, "%s/%s", rt->home, RUNTIME_SOCKET);
 	memset(&so, 0, sizeof so);
 	so.host = rt->host;
 	so.port = rt->port;
@@ -309,6 +311,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	so.unix_path = sock;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
@@ -360,8 +363,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
-	runtime_log(rt, "listening on %s (home %s, workspace %s)", rt->url, rt->home,
-		    rt->ws_name);
+	runtime_log(rt, "listening on %s and %s (home %s, workspace %s)", rt->url,
+		    server_unix_path(rt->server), rt->home, rt->ws_name);
 	return rt;
 fail:
 	runtime_stop(rt);
@@ -417,7 +420,11 @@ static const char serve_usage[] =
 	"  --max-upload BYTES   largest raw model upload (default 1 GiB)\n"
 	"  --log FILE           request and event log (default stderr)\n"
 	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n"
-	"  --threads N          HTTP event loops (default: one per CPU)\n";
+	"  --threads N          HTTP event loops (default: one per CPU)\n"
+	"  --connect-info       print the socket and admin key of the runtime serving\n"
+	"                       --home, and exit (ssh:// profiles run this over ssh)\n"
+	"\n"
+	"It also serves the same API on HOME/" RUNTIME_SOCKET " (mode 0600).\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -426,7 +433,7 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static int serve_args(int argc, char **argv, struct runtime_options *o)
+static int serve_args(int argc, char **argv, struct runtime_options *o, int *connect_info)
 {
 	int i;
 
@@ -439,6 +446,10 @@ static int serve_args(int argc, char **argv, struct runtime_options *o)
 		}
 		if (!strcmp(a, "--insecure-listen")) {
 			o->insecure_listen = 1;
+			continue;
+		}
+		if (!strcmp(a, "--connect-info")) {
+			*connect_info = 1;
 			continue;
 		}
 		if (v == NULL)
@@ -480,6 +491,54 @@ bad:
 	return -1;
 }
 
+/* The admin key file's first line, trimmed, into key; -1 when unreadable. */
+static int read_admin_key(const char *home, char *key, size_t len)
+{
+	char path[PATH_MAX + 16];
+	size_t n = 0;
+	char *data;
+
+	snprintf(path, sizeof path, "%s/admin.key", home);
+	data = file_read(path, 4096, &n);
+	if (data == NULL)
+		return -1;
+	n = strcspn(data, "\r\n");
+	snprintf(key, len, "%.*s", (int)n, data);
+	memset(data, 0, n);
+	free(data);
+	return key[0] != '\0' && n < len ? 0 : -1;
+}
+
+/* `mldeck serve --connect-info`: what an ssh:// client needs, read here on
+ * the runtime's host and printed to the client's ssh connection. */
+static int serve_connect_info(const struct runtime_options *o)
+{
+	char home[PATH_MAX], sock[PATH_MAX + 16], key[256];
+
+	if (o->home != NULL)
+		snprintf(home, sizeof home, "%s", o->home);
+	else if (store_default_home(home, sizeof home) < 0) {
+		fprintf(stderr, "mldeck: no home directory: set --home, MLDECK_HOME or HOME\n");
+		return 1;
+	}
+	snprintf(sock, sizeof sock, "%s/%s", home, RUNTIME_SOCKET);
+	if (!server_unix_answers(sock)) {
+		fprintf(stderr,
+			"no mldeck runtime is serving %s on this host: start one there with "
+			"`mldeck serve%s%s` (docs/profiles.md has a systemd --user unit)\n",
+			home, o->home != NULL ? " --home " : "", o->home != NULL ? o->home : "");
+		return 1;
+	}
+	if (read_admin_key(home, key, sizeof key) < 0) {
+		fprintf(stderr, "cannot read the admin key %s/admin.key: %s\n", home,
+			strerror(errno));
+		return 1;
+	}
+	printf("mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	memset(key, 0, sizeof key);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int runtime_serve_main(int argc, char **argv)
 {
 	struct runtime_options o;
@@ -487,12 +546,14 @@ int runtime_serve_main(int argc, char **argv)
 	struct runtime *rt;
 	struct error err;
 	sigset_t set, old;
-	int rc;
+	int rc, connect_info = 0;
 
 	memset(&o, 0, sizeof o);
-	rc = serve_args(argc, argv, &o);
+	rc = serve_args(argc, argv, &o, &connect_info);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (connect_info)
+		return serve_connect_info(&o);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
