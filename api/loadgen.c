@@ -22,6 +22,7 @@ struct loadgen_slot {
 
 struct loadgen {
 	char *url, *body;
+	char *unix_socket; /* NULL: TCP */
 	size_t body_len;
 	struct curl_slist *headers;
 	int connections;
@@ -90,6 +91,8 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 	if (lg == NULL)
 		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
 	lg->url = loadgen_dup(cfg->url, strlen(cfg->url));
+	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
+	lg->unix_socket = via_socket ? loadgen_dup(cfg->unix_socket, strlen(cfg->unix_socket)) : NULL;
 	lg->body = loadgen_dup(cfg->body, cfg->body_len);
 	lg->body_len = cfg->body_len;
 	lg->headers = loadgen_headers(cfg);
@@ -98,7 +101,8 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 	lg->requests = cfg->requests;
 	lg->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
 	pthread_mutex_init(&lg->lock, NULL);
-	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL) {
+	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL ||
+	    (via_socket && lg->unix_socket == NULL)) {
 		loadgen_free(lg);
 		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
 	}
@@ -110,6 +114,7 @@ void loadgen_free(struct loadgen *lg)
 	if (lg == NULL)
 		return;
 	free(lg->url);
+	free(lg->unix_socket);
 	free(lg->body);
 	curl_slist_free_all(lg->headers);
 	pthread_mutex_destroy(&lg->lock);
@@ -173,6 +178,8 @@ static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
 	CURL *e = s->easy;
 
 	curl_easy_setopt(e, CURLOPT_URL, lg->url);
+	if (lg->unix_socket != NULL)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, lg->unix_socket);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, lg->headers);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, lg->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)lg->body_len);

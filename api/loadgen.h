@@ -21,7 +21,8 @@
 #define LOADGEN_STATUS_MAX 16
 
 struct loadgen_config {
-	const char *url;	/* scoring URI */
+	const char *url;	/* scoring URL (client_scoring_url) */
+	const char *unix_socket; /* NULL, or the Unix socket to reach url through */
 	const char *key;	/* bearer key or token; copied */
 	const char *deployment; /* NULL or "" to let the endpoint split traffic */
 	const char *body;	/* request body; copied */

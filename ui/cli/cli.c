@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #define CLI_HELP_SHOWN (-100) /* cli_prepare: help printed, exit 0 */
+#define CLI_CONNECT_MS 120000 /* an ssh:// profile's connection, at most */
 
 static const struct cli_verb *const cli_tables[] = {
     cli_model_verbs,
@@ -253,6 +254,41 @@ const struct profile *cli_profile(struct cli *c, struct error *err)
 	return c->profile;
 }
 
+/* After the first connection, what happens to the ssh link goes to stderr
+ * (a long bench sees it drop and come back). */
+static void cli_transport_notify(void *ctx, const struct transport_status *st)
+{
+	char what[400];
+
+	(void)ctx;
+	if (st->generation == 0 || (st->state == TRANSPORT_CONNECTED && st->generation == 1))
+		return;
+	if (st->trying)
+		return; /* the line before said when */
+	transport_describe(st, what, sizeof what);
+	fprintf(stderr, "mldeck: %s: %s\n", st->target, what);
+}
+
+void cli_transport_detail(struct transport *t)
+{
+	struct transport_status st;
+	char detail[2048];
+	size_t n;
+
+	transport_detail(t, detail, sizeof detail);
+	for (n = strlen(detail); n > 0 && strchr("\r\n ", detail[n - 1]) != NULL; n--)
+		detail[n - 1] = '\0';
+	transport_status(t, &st);
+	if (detail[0] == '\0' || strstr(st.reason, detail) != NULL)
+		return; /* nothing that the message did not say */
+	fprintf(stderr, "ssh said:\n");
+	for (char *line = detail, *nl; *line != '\0'; line = nl + (*nl != '\0')) {
+		nl = line + strcspn(line, "\n");
+		if (nl > line)
+			fprintf(stderr, "  %.*s\n", (int)(nl - line), line);
+	}
+}
+
 struct client *cli_client(struct cli *c, struct error *err)
 {
 	const struct profile *p;
@@ -261,7 +297,12 @@ struct client *cli_client(struct cli *c, struct error *err)
 		return c->client;
 	if ((p = cli_profile(c, err)) == NULL)
 		return NULL;
-	c->client = connect_client(p, &c->info, err);
+	if (c->transport == NULL &&
+	    (c->transport = transport_open(p, cli_transport_notify, c, err)) == NULL)
+		return NULL;
+	if (transport_wait(c->transport, CLI_CONNECT_MS, err) < 0)
+		return NULL;
+	c->client = transport_client(c->transport, 0, err);
 	return c->client;
 }
 
@@ -352,8 +393,10 @@ int cli_main(struct cli_globals *g, int argc, char **argv)
 
 	c.g = g;
 	int rc = cli_dispatch(&c, argc, argv);
+	if (rc == CLI_FAIL && c.transport != NULL && c.client == NULL)
+		cli_transport_detail(c.transport);
 	client_free(c.client);
-	connect_info_cleanup(&c.info);
+	transport_close(c.transport);
 	free(c.profiles);
 	fflush(stdout);
 	return rc;

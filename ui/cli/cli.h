@@ -13,6 +13,7 @@
 #include "api/client.h"
 #include "api/connect.h"
 #include "api/profile.h"
+#include "api/transport.h"
 #include "ui/cli/cli_args.h"
 #include "ui/cli/cli_out.h"
 
@@ -41,8 +42,8 @@ struct cli {
 	int json; /* resolved output format */
 	struct profile_set *profiles;
 	const struct profile *profile;
+	struct transport *transport; /* how the profile is reached (ssh:// or direct) */
 	struct client *client;
-	struct connect_info info;
 };
 
 struct cli_verb {
@@ -73,8 +74,11 @@ void cli_help(FILE *f);
 /* For handlers. */
 /* The selected profile (loads config.ini once); NULL with err. */
 const struct profile *cli_profile(struct cli *c, struct error *err);
-/* The connected client (once); NULL with err. */
+/* The connected client (once): opens the profile's transport and waits for
+ * it (an ssh:// profile connects here); NULL with err. */
 struct client *cli_client(struct cli *c, struct error *err);
+/* Prints ssh's own words about t's last failure, indented, on stderr. */
+void cli_transport_detail(struct transport *t);
 /* Prints "mldeck: <message>" and returns CLI_FAIL. */
 int cli_fail(const struct error *err);
 /* Prints "mldeck: <message>", the verb's usage, and returns CLI_USAGE. */

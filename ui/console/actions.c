@@ -612,9 +612,10 @@ static void act_test_edit(struct app *a, const struct keys_binding *b)
 static void act_test_send(struct app *a, const struct keys_binding *b)
 {
 	struct app_test *t = &a->test;
-	char uri[512], key[256];
+	struct scoring_target st;
 	struct error err = {0};
 	size_t olen = 0;
+	int rc;
 
 	(void)b;
 	t->error[0] = '\0';
@@ -622,15 +623,18 @@ static void act_test_send(struct app *a, const struct keys_binding *b)
 		snprintf(t->error, sizeof t->error, "no body: f picks a file, i types one");
 		return;
 	}
-	if (data_endpoint_key(a, a->endpoint, uri, sizeof uri, key, sizeof key) < 0) {
+	if (data_endpoint_key(a, a->endpoint, &st) < 0) {
 		app_copy(t->error, sizeof t->error, a->message);
 		return;
 	}
 	free(t->answer);
 	t->answer = NULL;
-	if (client_score(a->c, uri, key, t->target >= 0 ? a->dep.name[t->target] : NULL, t->body,
-			 strlen(t->body), &t->status, &t->answer, &olen, t->chosen,
-			 sizeof t->chosen, &t->latency_ms, &err) < 0) {
+	rc = client_score(a->c, st.url, st.credential,
+			  t->target >= 0 ? a->dep.name[t->target] : NULL, t->body,
+			  strlen(t->body), &t->status, &t->answer, &olen, t->chosen,
+			  sizeof t->chosen, &t->latency_ms, &err);
+	scoring_target_cleanup(&st);
+	if (rc < 0) {
 		snprintf(t->error, sizeof t->error, "no answer: %.200s", err.message);
 		return;
 	}
@@ -651,7 +655,7 @@ static void act_bench(struct app *a, const struct keys_binding *b)
 {
 	struct table_row *r = table_selected(&a->tables[KEYS_SCR_ENDPOINTS]);
 	const char *ep = a->screen == KEYS_SCR_ENDPOINTS ? (r ? r->key : NULL) : a->endpoint;
-	char uri[512], key[256];
+	struct scoring_target st;
 	struct bench *bn;
 	struct loadgen_config cfg = {0};
 	struct error err = {0};
@@ -661,7 +665,7 @@ static void act_bench(struct app *a, const struct keys_binding *b)
 		app_message(a, 1, "a bench is already running");
 		return;
 	}
-	if (ep == NULL || data_endpoint_key(a, ep, uri, sizeof uri, key, sizeof key) < 0)
+	if (ep == NULL || data_endpoint_key(a, ep, &st) < 0)
 		return;
 	app_copy(a->endpoint, sizeof a->endpoint, ep);
 	load_test_files(a);
@@ -669,15 +673,19 @@ static void act_bench(struct app *a, const struct keys_binding *b)
 		pick_file(a, file_for_endpoint(a));
 	if (a->test.body == NULL)
 		return;
-	cfg = (struct loadgen_config){.url = uri,
-				      .key = key,
+	cfg = (struct loadgen_config){.url = st.url,
+				      .unix_socket = st.unix_socket,
+				      .key = st.credential,
 				      .body = a->test.body,
 				      .body_len = strlen(a->test.body),
 				      .connections = 4,
 				      .duration_s = 10,
 				      .timeout_ms = 5000};
 	bn = calloc(1, sizeof *bn);
-	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
+	if (bn != NULL)
+		bn->lg = loadgen_new(&cfg, &err);
+	scoring_target_cleanup(&st);
+	if (bn == NULL || bn->lg == NULL) {
 		app_message(a, 1, "bench: %s", err.message);
 		free(bn);
 		return;
