@@ -106,8 +106,8 @@ int client_scoring_url(const struct client *c, const char *ep, const char *scori
 
 	if (!c->dataplane_at_base) {
 		if (scoring_uri == NULL || scoring_uri[0] == '\0')
-			return error_set(err, 409, "NoScoringUri", "endpoint %s has no scoringUri yet",
-					 ep);
+			return error_set(err, 409, "NoScoringUri",
+					 "endpoint %s has no scoringUri yet", ep);
 		n = snprintf(buf, len, "%s", scoring_uri);
 	} else {
 		if ((e = curl_easy_escape(c->curl, ep, 0)) == NULL)

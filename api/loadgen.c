@@ -92,7 +92,8 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
 	lg->url = loadgen_dup(cfg->url, strlen(cfg->url));
 	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
-	lg->unix_socket = via_socket ? loadgen_dup(cfg->unix_socket, strlen(cfg->unix_socket)) : NULL;
+	lg->unix_socket =
+	    via_socket ? loadgen_dup(cfg->unix_socket, strlen(cfg->unix_socket)) : NULL;
 	lg->body = loadgen_dup(cfg->body, cfg->body_len);
 	lg->body_len = cfg->body_len;
 	lg->headers = loadgen_headers(cfg);

@@ -50,7 +50,8 @@ int profile_readonly(const struct profile *p, int flag)
  * plain characters, so nothing reaches ssh that it could read as an option. */
 static int profile_ssh_url_ok(const char *v)
 {
-	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	static const char plain[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 	const char *h = v + 6, *at = strchr(h, '@');
 	size_t n;
 

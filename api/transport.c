@@ -35,7 +35,7 @@ struct transport_text {
 };
 
 struct transport_child {
-	pid_t pid; /* 0: none */
+	pid_t pid;    /* 0: none */
 	int out, err; /* read ends, -1 when closed */
 };
 
@@ -288,8 +288,8 @@ static void transport_poll(struct transport *t, struct transport_child *c,
 
 /* Runs a short command to its end (killed at the deadline or on stop). Its
  * exit status, or -1 with the reason in err. */
-static int transport_run(struct transport *t, const char *const *argv,
-			 struct transport_text *out, struct transport_text *err)
+static int transport_run(struct transport *t, const char *const *argv, struct transport_text *out,
+			 struct transport_text *err)
 {
 	struct transport_child c = {0, -1, -1};
 	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
@@ -321,8 +321,9 @@ static int transport_run(struct transport *t, const char *const *argv,
 static int transport_fatal_words(const char *text)
 {
 	static const char *const fatal[] = {
-	    "Host key verification failed", "Permission denied", "Bad configuration option",
-	    "Bad owner or permissions",	    "Too many authentication failures",
+	    "Host key verification failed",	"Permission denied",
+	    "Bad configuration option",		"Bad owner or permissions",
+	    "Too many authentication failures",
 	};
 
 	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
@@ -365,11 +366,17 @@ static int transport_master_exited(struct transport *t, int *status)
 /* Step 1: the master connection, until its control socket appears. */
 static int transport_master(struct transport *t, struct transport_fail *f)
 {
-	const char *argv[] = {t->ssh, "-M", "-S", t->ctl, "-N", "-T",
-			      "-o", "ControlPersist=no", "-o", "BatchMode=yes",
-			      "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes",
-			      "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
-			      "-o", "ConnectTimeout=20", t->url, NULL};
+	const char *argv[] = {t->ssh, "-M",
+			      "-S",   t->ctl,
+			      "-N",   "-T",
+			      "-o",   "ControlPersist=no",
+			      "-o",   "BatchMode=yes",
+			      "-o",   "ExitOnForwardFailure=yes",
+			      "-o",   "StreamLocalBindUnlink=yes",
+			      "-o",   "ServerAliveInterval=15",
+			      "-o",   "ServerAliveCountMax=3",
+			      "-o",   "ConnectTimeout=20",
+			      t->url, NULL};
 	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
 	struct stat st;
 	char last[256];
@@ -424,8 +431,9 @@ static int transport_parse_info(struct transport *t, const char *text)
 /* Step 2: the remote runtime's socket and admin key, over the master. */
 static int transport_credential(struct transport *t, struct transport_fail *f)
 {
-	const char *argv[] = {t->ssh, "-S", t->ctl, "-o", "ControlMaster=no", "-o", "BatchMode=yes",
-			      "-T", t->url, t->remote_cmd, NULL};
+	const char *argv[] = {
+	    t->ssh, "-S",   t->ctl,	   "-o", "ControlMaster=no", "-o", "BatchMode=yes",
+	    "-T",   t->url, t->remote_cmd, NULL};
 	struct transport_text *out = calloc(1, sizeof *out), *err = calloc(1, sizeof *err);
 	char last[256];
 	int rc = -1;
@@ -463,7 +471,7 @@ static int transport_forward(struct transport *t, struct transport_fail *f)
 {
 	char spec[2 * TRANSPORT_SUN_MAX + 2], last[256];
 	const char *argv[] = {t->ssh, "-S", t->ctl, "-o", "ControlMaster=no", "-O", "forward",
-			      "-L", spec, t->url, NULL};
+			      "-L",   spec, t->url, NULL};
 	struct transport_text err = {.len = 0};
 
 	unlink(t->sock);
@@ -528,8 +536,7 @@ static void transport_supervise(struct transport *t, struct transport_fail *f)
 			continue;
 		transport_text_last(&t->master_err, last, sizeof last);
 		transport_exit_words(status, words, sizeof words);
-		transport_failf(f, &t->master_err, "%s%s%.180s", words, last[0] ? ": " : "",
-				last);
+		transport_failf(f, &t->master_err, "%s%s%.180s", words, last[0] ? ": " : "", last);
 		return;
 	}
 }
@@ -549,7 +556,8 @@ static void transport_pause(struct transport *t)
 	for (;;) {
 		pthread_mutex_lock(&t->lock);
 		int go = t->stop || t->retry;
-		double left = t->st.state == TRANSPORT_DOWN ? 1000 : t->next_try - transport_now_ms();
+		double left =
+		    t->st.state == TRANSPORT_DOWN ? 1000 : t->next_try - transport_now_ms();
 		t->retry = 0;
 		pthread_mutex_unlock(&t->lock);
 		if (go || left <= 0)
@@ -602,9 +610,9 @@ static void *transport_main(void *arg)
 		if (f->fatal)
 			failures = 0; /* DOWN, and a retry was asked */
 		/* trying now: same state and reason, no wait left */
-		transport_publish(t, t->st.generation > 0 ? TRANSPORT_RECONNECTING
-							  : TRANSPORT_CONNECTING,
-				  failures + 1, NULL, NULL, 0);
+		transport_publish(
+		    t, t->st.generation > 0 ? TRANSPORT_RECONNECTING : TRANSPORT_CONNECTING,
+		    failures + 1, NULL, NULL, 0);
 	}
 	transport_teardown(t);
 	free(f);
@@ -759,8 +767,7 @@ static int transport_open_ssh(struct transport *t, struct error *err)
 	if (transport_remote_cmd(t, err) < 0 || transport_make_dir(t, err) < 0)
 		return -1;
 	if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) < 0)
-		return error_set(err, 500, "NoMemory", "cannot create a pipe: %s",
-				 strerror(errno));
+		return error_set(err, 500, "NoMemory", "cannot create a pipe: %s", strerror(errno));
 	t->st.attempt = 1;
 	if (pthread_create(&t->thread, NULL, transport_main, t) != 0)
 		return error_set(err, 500, "NoMemory", "cannot start the ssh supervisor");
@@ -890,8 +897,7 @@ int transport_wait(struct transport *t, long timeout_ms, struct error *err)
 	if (st.reason[0] == '\0')
 		return error_set(err, 0, "Unreachable", "%s: still connecting after %ld s",
 				 st.target, timeout_ms / 1000);
-	return error_set(err, 0, "Unreachable", "cannot connect to %s: %s", st.target,
-			 st.reason);
+	return error_set(err, 0, "Unreachable", "cannot connect to %s: %s", st.target, st.reason);
 }
 
 void transport_detail(struct transport *t, char *buf, size_t len)

@@ -140,13 +140,14 @@ void cli_help(FILE *f)
 		   "  mldeck [OPTIONS]                      the console (ncurses)\n"
 		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
 		   "                                        the runtime, headless\n"
-		   "  mldeck [OPTIONS] NOUN VERB [ARGS]     the command line\n\ncommands:\n");
+		   "  mldeck [OPTIONS] NOUN VERB [ARGS]     the command line\n\n"
+		   "commands (* may change the workspace: refused in read-only mode):\n");
 	for (size_t t = 0; t < sizeof cli_tables / sizeof cli_tables[0]; t++) {
 		for (const struct cli_verb *v = cli_tables[t]; v->noun != NULL; v++) {
 			if (strcmp(v->noun, last) != 0 && last[0] != '\0')
 				fputc('\n', f);
 			last = v->noun;
-			fprintf(f, "  mldeck %s\n", v->usage);
+			fprintf(f, "%c mldeck %s\n", v->mutates ? '*' : ' ', v->usage);
 		}
 	}
 	fprintf(f, "\nglobal options:\n");
@@ -174,7 +175,14 @@ static void cli_noun_help(FILE *f, const char *noun)
 
 static void cli_verb_help(FILE *f, const struct cli_verb *v)
 {
-	fprintf(f, "usage: mldeck %s\n\n%s\n", v->usage, v->help);
+	static const char *const changes[] = {
+	    [CLI_READS] = "",
+	    [CLI_CHANGES] = "\nIt changes the workspace: refused in read-only mode.\n",
+	    [CLI_CHANGES_WITH_ARGS] = "\nGiven changes, it changes the workspace: refused then in "
+				      "read-only mode.\n",
+	};
+
+	fprintf(f, "usage: mldeck %s\n\n%s\n%s", v->usage, v->help, changes[v->mutates]);
 	fprintf(
 	    f, "\nglobal options: --profile NAME, -o json|table, --readonly (see mldeck --help)\n");
 }
@@ -322,6 +330,14 @@ static const struct cli_verb *cli_find(const char *noun, const char *verb, int *
 	return NULL;
 }
 
+/* Would this call of v change the workspace (its table record says)? */
+static int cli_changes(const struct cli_verb *v, const struct cli_args *a)
+{
+	if (v->mutates == CLI_CHANGES_WITH_ARGS)
+		return a->npos > v->min_pos || a->nopt > 0;
+	return v->mutates == CLI_CHANGES;
+}
+
 /* Parses the verb's arguments and checks counts, --help and read-only. */
 static int cli_prepare(struct cli *c, const struct cli_verb *v, int argc, char **argv,
 		       struct cli_args *a)
@@ -340,12 +356,11 @@ static int cli_prepare(struct cli *c, const struct cli_verb *v, int argc, char *
 		return cli_usage(v, "missing arguments");
 	if (v->max_pos >= 0 && a->npos > v->max_pos)
 		return cli_usage(v, "unexpected argument \"%s\"", a->pos[v->max_pos]);
-	if (v->mutates) {
-		const struct profile *p = c->g->readonly ? NULL : cli_profile(c, &err);
-		if (c->g->readonly || (p != NULL && p->readonly))
-			return cli_usage(NULL, "read-only mode: `%s %s` would change the workspace",
-					 v->noun, v->verb != NULL ? v->verb : "");
-	}
+	if (cli_changes(v, a) &&
+	    profile_readonly(c->g->readonly ? NULL : cli_profile(c, &err), c->g->readonly))
+		return cli_usage(NULL, "read-only mode: `%s%s%s` would change the workspace",
+				 v->noun, v->verb != NULL ? " " : "",
+				 v->verb != NULL ? v->verb : "");
 	return 0;
 }
 

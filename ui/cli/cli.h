@@ -36,6 +36,15 @@ struct cli_globals {
 	int version;
 };
 
+/* Does a verb change the workspace? Read-only mode (profile_readonly) refuses
+ * it before it runs, with exit 2. */
+enum cli_change {
+	CLI_READS = 0,
+	CLI_CHANGES = 1,
+	CLI_CHANGES_WITH_ARGS = 2, /* only when given more than min_pos positionals or an
+				      option: `traffic EP` shows, `traffic EP a=100` sets */
+};
+
 /* What a verb's handler works with. */
 struct cli {
 	struct cli_globals *g;
@@ -54,7 +63,7 @@ struct cli_verb {
 	const char *help;     /* one line */
 	const char *opts;     /* "--path= --yes --require=*": '=' takes a value, '*' repeats */
 	int min_pos, max_pos; /* positional arguments; max -1 = any number */
-	int mutates;	      /* refused in read-only mode */
+	enum cli_change mutates; /* the one place read-only is decided (cli_prepare) */
 };
 
 /* Each verb file's table, ended by a record whose noun is NULL. */

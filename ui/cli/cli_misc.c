@@ -72,8 +72,6 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 	cJSON *doc = NULL, *body = NULL;
 	int change = a->npos > 1 || cli_args_has(a, "--mirror");
 
-	if (change && c->g->readonly)
-		return cli_usage(NULL, "read-only mode: traffic would change");
 	if (change && (body = cli_traffic_body(a, msg, sizeof msg)) == NULL)
 		return cli_usage(v, "%s", msg);
 	struct client *cl = cli_client(c, &err);
@@ -312,10 +310,12 @@ static int cli_check_print(struct cli *c, const char *name, struct transport *t,
 	transport_describe(st, what, sizeof what);
 	if (st->state == TRANSPORT_CONNECTED) {
 		struct client *cl = transport_client(t, 10000, &err);
-		ok = cl != NULL && client_call(cl, "GET", "/onlineEndpoints", NULL, &doc, &err) == 0;
+		ok =
+		    cl != NULL && client_call(cl, "GET", "/onlineEndpoints", NULL, &doc, &err) == 0;
 		if (ok)
-			snprintf(answer, sizeof answer, "%d endpoints",
-				 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "value")));
+			snprintf(
+			    answer, sizeof answer, "%d endpoints",
+			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "value")));
 		else
 			snprintf(answer, sizeof answer, "%.190s", err.message);
 		cJSON_Delete(doc);
@@ -397,22 +397,22 @@ const struct cli_verb cli_misc_verbs[] = {
     {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT]",
      "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror; "
      "without changes, show it",
-     "--mirror=", 1, -1, 0},
+     "--mirror=", 1, -1, CLI_CHANGES_WITH_ARGS},
     {"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
      "score one request (FILE or - for stdin) and print the answer",
-     "--request-file= --deployment=", 1, 1, 0},
+     "--request-file= --deployment=", 1, 1, CLI_READS},
     {"bench", NULL, cli_bench,
      "bench EP --request-file F [-c CONNECTIONS] [-d SECONDS | -n REQUESTS] [--deployment NAME]",
      "load an endpoint (keep-alive, default 1 connection for 10 s) and print requests/s, "
      "p50/p90/p99/max and status counts",
-     "--request-file= -c= -d= -n= --deployment=", 1, 1, 0},
+     "--request-file= -c= -d= -n= --deployment=", 1, 1, CLI_READS},
     {"profile", "list", cli_profile_list, "profile list",
-     "list the profiles of config.ini (and the built-in local)", "", 0, 0, 0},
+     "list the profiles of config.ini (and the built-in local)", "", 0, 0, CLI_READS},
     {"profile", "check", cli_profile_check, "profile check [NAME] [--watch]",
      "connect to the profile's backend (ssh:// included) and say whether it answers; "
      "--watch: a line at every change of the connection until interrupted",
-     "--watch", 0, 1, 0},
+     "--watch", 0, 1, CLI_READS},
     {"profile", "use", cli_profile_use, "profile use NAME",
-     "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, 0},
+     "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -99,8 +99,8 @@ static void install_signals(void)
 /* GET /healthz answers 2xx within a second. */
 static int healthy(const char *url)
 {
-	struct client_config cfg = {.base_url = url, .ws_path = "", .credential = "",
-				    .timeout_ms = 1000};
+	struct client_config cfg = {
+	    .base_url = url, .ws_path = "", .credential = "", .timeout_ms = 1000};
 	struct client *c = client_new(&cfg);
 	struct error err = {0};
 	char *text = NULL;
@@ -198,7 +198,7 @@ static int connect_to(struct app *a, const struct profile *p)
 
 	disconnect(a);
 	a->prof = *p;
-	a->readonly = a->opt.readonly || p->readonly;
+	a->readonly = profile_readonly(p, a->opt.readonly);
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (strcmp(p->backend, "local") == 0 && connect_is_loopback(url) && !healthy(url) &&
 	    start_embedded(a, url) < 0)

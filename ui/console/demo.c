@@ -252,8 +252,8 @@ static void *load_main(void *arg)
 		double ms;
 		struct error err;
 
-		client_score(d->c, t->st.url, t->st.credential, NULL, t->body, t->len, &status, &out, &olen,
-			     chosen, sizeof chosen, &ms, &err);
+		client_score(d->c, t->st.url, t->st.credential, NULL, t->body, t->len, &status,
+			     &out, &olen, chosen, sizeof chosen, &ms, &err);
 		free(out);
 		atomic_fetch_add(&d->sent, 1);
 		/* about 4 requests per second in all, stopping within 50 ms */

@@ -188,9 +188,9 @@ static void send_request(struct app *a, struct test *t)
 	free(t->answer);
 	t->answer = NULL;
 	rc = client_score(a->c, st.url, st.credential,
-			  t->target >= 0 ? a->dep.name[t->target] : NULL, t->body,
-			  strlen(t->body), &t->status, &t->answer, &olen, t->chosen,
-			  sizeof t->chosen, &t->latency_ms, &err);
+			  t->target >= 0 ? a->dep.name[t->target] : NULL, t->body, strlen(t->body),
+			  &t->status, &t->answer, &olen, t->chosen, sizeof t->chosen,
+			  &t->latency_ms, &err);
 	scoring_target_cleanup(&st);
 	if (rc < 0) {
 		snprintf(t->error, sizeof t->error, "no answer: %.200s", err.message);
