@@ -2,7 +2,9 @@
  * loadgen.h: a closed-loop HTTP load generator on libcurl multi, used by
  * `mldeck bench` and the console's bench key.
  *
- * C keep-alive connections each keep one POST in flight; the run ends after
+ * C keep-alive connections each keep one POST in flight (a connection whose
+ * request got no answer, e.g. while an ssh tunnel reconnects, waits 20 ms
+ * before its next one instead of spinning); the run ends after
  * duration_s seconds, after `requests` requests, or when loadgen_stop is
  * called, whichever comes first. Latencies go into a log-linear histogram
  * (about 1 % wide buckets from 1 us to 60 s; max is exact).
