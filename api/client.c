@@ -207,9 +207,11 @@ static int client_transport_error(struct client *c, CURLcode rc, const char *url
 	if (b->overflow)
 		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", url,
 				 CLIENT_MAX_BODY >> 20);
-	return error_set(err, 0, "Unreachable", "cannot reach %s%s%s: %s", url,
-			 c->unix_socket != NULL ? " through " : "",
-			 c->unix_socket != NULL ? c->unix_socket : "",
+	if (c->unix_socket != NULL)
+		return error_set(err, 0, "Unreachable",
+				 "cannot reach the runtime through the ssh tunnel (%s): %s",
+				 c->unix_socket, c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
+	return error_set(err, 0, "Unreachable", "cannot reach %s: %s", url,
 			 c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
 }
 

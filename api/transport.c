@@ -23,6 +23,7 @@
 #define TRANSPORT_BACKOFF_FIRST_MS 500
 #define TRANSPORT_BACKOFF_MAX_MS 30000
 #define TRANSPORT_STEP_MS 30000 /* each step: connect, credential, forward, health */
+#define TRANSPORT_STABLE_MS 10000 /* up this long, a drop starts the backoff afresh */
 #define TRANSPORT_TEXT_MAX 2048 /* what is kept of a child's output (the tail) */
 #define TRANSPORT_SUN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 #define TRANSPORT_BASE_MAX 60 /* so DIR/ctl.<16 random> fits in sun_path */
@@ -566,13 +567,15 @@ static void transport_pause(struct transport *t)
 	}
 }
 
-/* After a failed try or a drop: the next state and when to try again. */
-static void transport_after(struct transport *t, const struct transport_fail *f, int failures)
+/* After a failed try or a drop: the next state, and the next try after the
+ * backoff of that level (0.5 s doubling, at most 30 s). */
+static void transport_after(struct transport *t, const struct transport_fail *f, int failures,
+			    int level)
 {
 	double delay = TRANSPORT_BACKOFF_FIRST_MS;
 	unsigned long gen;
 
-	for (int i = 0; i < failures && delay < TRANSPORT_BACKOFF_MAX_MS; i++)
+	for (int i = 0; i < level && delay < TRANSPORT_BACKOFF_MAX_MS; i++)
 		delay *= 2;
 	if (delay > TRANSPORT_BACKOFF_MAX_MS)
 		delay = TRANSPORT_BACKOFF_MAX_MS;
@@ -590,25 +593,29 @@ static void *transport_main(void *arg)
 {
 	struct transport *t = arg;
 	struct transport_fail *f = calloc(1, sizeof *f);
-	int failures = 0;
+	int failures = 0, level = 0; /* tries failed since the last success; backoff */
 
 	while (f != NULL && !transport_stopping(t)) {
 		if (transport_try(t, f) == 0) {
-			failures = 0;
+			double up = transport_now_ms();
 			transport_publish(t, TRANSPORT_CONNECTED, 0, "", "", 0);
 			transport_supervise(t, f);
+			/* a link that keeps dropping at once backs off as failures do */
+			level = transport_now_ms() - up < TRANSPORT_STABLE_MS ? level + 1 : 0;
+			failures = 0;
 		} else {
 			failures++;
+			level++;
 		}
 		transport_teardown(t);
 		if (transport_stopping(t))
 			break;
-		transport_after(t, f, failures);
+		transport_after(t, f, failures, level);
 		transport_pause(t);
 		if (transport_stopping(t))
 			break;
 		if (f->fatal)
-			failures = 0; /* DOWN, and a retry was asked */
+			failures = level = 0; /* DOWN, and a retry was asked */
 		/* trying now: same state and reason, no wait left */
 		transport_publish(
 		    t, t->st.generation > 0 ? TRANSPORT_RECONNECTING : TRANSPORT_CONNECTING,
