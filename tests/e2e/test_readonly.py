@@ -5,7 +5,6 @@ The list of such verbs comes from `mldeck --help` (generated from the same
 table), so a new changing verb without a case here fails the suite."""
 
 import json
-import os
 import subprocess
 
 import pytest

@@ -1,38 +1,28 @@
 """Remote runtimes over ssh:// (api/transport.c) and the runtime's Unix socket.
 
-The test starts its own sshd (Debian's openssh-server) on 127.0.0.1, a free
-port, with a throwaway host key, config and authorized_keys in a temp dir,
-running as the current user; and a runtime "on the remote side" with its own
-home. mldeck runs the system ssh found on PATH: a wrapper first on PATH adds
-`-F` with the test's client config (identity, known_hosts holding the host
-key), since OpenSSH reads ~/.ssh from the password database, not $HOME. Host
-key checking stays on (BatchMode, strict known_hosts)."""
+The test starts its own sshd (tests/e2e/sshd.py: Debian's openssh-server on
+127.0.0.1, a free port, a throwaway host key, as the current user) and a
+runtime "on the remote side" with its own home; mldeck runs the system ssh
+found on PATH, host key checking on."""
 
 import http.client
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
 from conftest import BIN, Runtime, repo_path
+from sshd import Sshd, keygen, short_tmp
 
 MODEL = repo_path("tests", "data", "logistic.json")
 REQUEST = repo_path("tests", "data", "logistic.input.json")
-SSHD = "/usr/sbin/sshd"
-
-
-def short_tmp(prefix):
-    """Unix socket paths must stay under 108 bytes: short dirs in /tmp."""
-    return tempfile.mkdtemp(prefix=prefix, dir="/tmp")
 
 
 def wait_for(cond, timeout=30.0, what="condition"):
@@ -43,97 +33,6 @@ def wait_for(cond, timeout=30.0, what="condition"):
             return v
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
-
-
-def keygen(path):
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mldeck-test",
-                    "-f", path], check=True, capture_output=True)
-    with open(path + ".pub") as f:
-        return f.read().split()[:2]
-
-
-class Sshd:
-    """A private sshd on 127.0.0.1 as the current user, and a client set-up
-    (key, known_hosts, config, an `ssh` wrapper dir to put first on PATH)."""
-
-    def __init__(self):
-        self.dir = short_tmp("sshd")
-        self.user = pwd.getpwuid(os.getuid()).pw_name
-        self.host_key = keygen(os.path.join(self.dir, "host_key"))
-        client_pub = keygen(os.path.join(self.dir, "client_key"))
-        with open(os.path.join(self.dir, "authorized_keys"), "w") as f:
-            f.write(" ".join(client_pub) + "\n")
-        os.chmod(os.path.join(self.dir, "authorized_keys"), 0o600)
-        self.proc = None
-        self.port = None
-        self.bin = os.path.join(self.dir, "bin")
-        os.mkdir(self.bin)
-
-    def start(self):
-        if os.getuid() == 0:
-            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation dir
-        for _ in range(5):  # the free port may be taken between probe and bind
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = s.getsockname()[1]
-            if self._try_start():
-                break
-        else:
-            raise AssertionError("sshd did not start:\n" + self.logtext())
-        self.write_client(os.path.join(self.dir, "known_hosts"), self.host_key)
-        return self
-
-    def _try_start(self):
-        cfg = os.path.join(self.dir, "sshd_config")
-        with open(cfg, "w") as f:
-            f.write("ListenAddress 127.0.0.1\nPort %d\nHostKey %s/host_key\n"
-                    "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
-                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                    "AllowStreamLocalForwarding yes\nPidFile none\nLogLevel VERBOSE\n"
-                    % (self.port, self.dir, self.dir))
-        self.log_path = os.path.join(self.dir, "sshd.log")
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", cfg], stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=log)
-        log.close()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if "Server listening on" in self.logtext():
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
-
-    def logtext(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def write_client(self, known_hosts, host_key):
-        """known_hosts with host_key for our port, a config, the ssh wrapper."""
-        with open(known_hosts, "w") as f:
-            f.write("[127.0.0.1]:%d %s %s\n" % (self.port, host_key[0], host_key[1]))
-        cfg = known_hosts + ".config"
-        with open(cfg, "w") as f:
-            f.write("Host 127.0.0.1\n  IdentityFile %s/client_key\n  IdentitiesOnly yes\n"
-                    "  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n"
-                    "  GlobalKnownHostsFile /dev/null\n" % (self.dir, known_hosts))
-        wrapper_dir = os.path.join(self.dir, "bin-" + os.path.basename(known_hosts))
-        os.makedirs(wrapper_dir, exist_ok=True)
-        wrapper = os.path.join(wrapper_dir, "ssh")
-        with open(wrapper, "w") as f:
-            f.write('#!/bin/sh\nexec %s -F %s "$@"\n' % (shutil.which("ssh"), cfg))
-        os.chmod(wrapper, 0o755)
-        return wrapper_dir
-
-    def url(self):
-        return "ssh://%s@127.0.0.1:%d" % (self.user, self.port)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(20)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +63,7 @@ class Client:
         with open(os.path.join(self.dir, "cfg", "mldeck", "config.ini"), "w") as f:
             f.write("[profile edge]\nurl = %s\nhome = %s\nremote_mldeck = %s\n%s"
                     % (sshd.url(), remote_home, BIN, extra))
-        wrapper_dir = wrapper_dir or os.path.join(sshd.dir, "bin-known_hosts")
+        wrapper_dir = wrapper_dir or sshd.wrapper_dir()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MLDECK_")}
         self.env.update(PATH=wrapper_dir + ":" + os.environ["PATH"],
                         XDG_CONFIG_HOME=os.path.join(self.dir, "cfg"),
