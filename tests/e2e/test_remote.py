@@ -453,3 +453,17 @@ def test_invoke_and_bench_use_the_profile_url_not_the_scoring_uri(runtime):
         assert len(scores) == 6, fwd.seen
     finally:
         fwd.close()
+
+
+def test_remote_home_with_quotes_and_spaces_reaches_the_remote_shell_intact(sshd):
+    """The remote command is built for the remote shell: quoted, never split."""
+    base = short_tmp("quoted")
+    rt = Runtime(os.path.join(base, "it's a home; $HOME")).start()
+    c = Client(sshd, rt.home)
+    try:
+        c.cli("endpoint", "create", "quoted-ep")
+        assert [e["name"] for e in c.js("endpoint", "list")] == ["quoted-ep"]
+    finally:
+        c.cleanup()
+        assert rt.stop() == 0
+        shutil.rmtree(base, ignore_errors=True)
