@@ -1,6 +1,7 @@
 /* connect.c: profile + environment -> base URL, workspace path, credential. */
 #include "api/connect.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,19 +201,27 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 
 int connect_is_loopback(const char *url)
 {
-	static const char *const hosts[] = {"localhost", "[::1]", "127."};
 	const char *h = strstr(url, "://");
+	char host[64];
+	struct in_addr a;
+	size_t n;
 
 	h = h != NULL ? h + 3 : url;
-	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-		size_t n = strlen(hosts[i]);
-		if (strncmp(h, hosts[i], n) != 0)
-			continue;
-		char next = h[n];
-		if (hosts[i][n - 1] == '.' || next == '\0' || next == ':' || next == '/')
-			return 1;
-	}
-	return 0;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/");
+	if (n == 0 || n >= sizeof host)
+		return 0;
+	snprintf(host, sizeof host, "%.*s", (int)n, h);
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	/* 127.0.0.0/8 as a numeric address, not a name that starts with "127." */
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+int connect_same_host(const struct client *c)
+{
+	return client_unix_socket(c) == NULL && connect_is_loopback(client_base_url(c));
 }
 
 void connect_info_cleanup(struct connect_info *info)

@@ -45,6 +45,10 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 int connect_find_program(const char *name, char *buf, size_t len);
 /* 1 when the URL's host is 127.0.0.0/8, localhost or [::1]. */
 int connect_is_loopback(const char *url);
+/* 1 when c's backend runs on this machine, so a path here is a path there: a
+ * loopback URL reached directly. 0 through an ssh:// tunnel (its base URL is
+ * http://localhost, but the runtime is on the far host) or for any other URL. */
+int connect_same_host(const struct client *c);
 /* Wipes the credential. */
 void connect_info_cleanup(struct connect_info *info);
 

@@ -269,7 +269,7 @@ static int cli_model_put(struct cli *c, const struct cli_args *a, const char *pa
 	if (realpath(cli_args_get(a, "--path"), abs) == NULL || stat(abs, &st) < 0)
 		return error_set(err, 400, "BadPath", "--path %s: %s", cli_args_get(a, "--path"),
 				 strerror(errno));
-	if (!connect_is_loopback(client_base_url(c->client))) {
+	if (!connect_same_host(c->client)) {
 		if (!S_ISREG(st.st_mode))
 			return error_set(err, 400, "BadPath",
 					 "%s is a directory: a remote runtime takes single files "
