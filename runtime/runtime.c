@@ -210,19 +210,31 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
 }
 
+struct state_report {
+	const char *ep, *name, *error;
+	uint64_t gen;
+	enum prov_state state;
+};
+
+static int state_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	const struct state_report *r = arg;
+
+	(void)err;
+	if (fleet_current(rt->fleet, r->ep, r->name, r->gen))
+		workspace_deployment_set_state(ws, r->ep, r->name, r->state, r->error);
+	return 0;
+}
+
 /* A finished load reports back: record the state if the spec is still current. */
 static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 		     enum prov_state state, const char *error)
 {
 	struct runtime *rt = ctx;
+	struct state_report r = {ep, name, error, gen, state};
 	struct error err;
 
-	pthread_mutex_lock(&rt->lock);
-	if (fleet_current(rt->fleet, ep, name, gen) &&
-	    workspace_deployment_set_state(rt->ws, ep, name, state, error) == 0 &&
-	    store_save(rt->store, rt->ws, &err) < 0)
-		runtime_log(rt, "store: %s", err.message);
-	pthread_mutex_unlock(&rt->lock);
+	control_change(rt, state_apply, NULL, &r, &err); /* a failure is logged there */
 	runtime_log(rt, "deployment %s/%s %s%s%s", ep, name, prov_state_name(state),
 		    error ? ": " : "", error ? error : "");
 }
@@ -367,6 +379,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	if (open_log(rt, o, err) < 0)
 		goto fail;
+	if (store_notice(rt->store) != NULL)
+		runtime_log(rt, "store: %s", store_notice(rt->store));
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
 	if (rt->metrics == NULL || rt->fleet == NULL) {
