@@ -138,7 +138,7 @@ void cli_help(FILE *f)
 
 	fprintf(f, "usage:\n"
 		   "  mldeck [OPTIONS]                      the console (ncurses)\n"
-		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
+		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [OPTION]...\n"
 		   "                                        the runtime, headless\n"
 		   "  mldeck [OPTIONS] NOUN VERB [ARGS]     the command line\n\n"
 		   "commands (* may change the workspace: refused in read-only mode):\n");
