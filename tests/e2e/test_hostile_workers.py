@@ -218,6 +218,25 @@ def test_delete_kills_children_even_after_setsid(runtime, tmp_path):
     all_gone(pid_dir)
 
 
+def test_replacing_a_deployment_kills_the_old_workers_tree(runtime, tmp_path):
+    old_dir, new_dir = str(tmp_path / "old"), str(tmp_path / "new")
+    os.mkdir(old_dir)
+    os.mkdir(new_dir)
+    orphan_deployment(runtime, "swap", old_dir)
+    key = key_of(runtime, "swap")
+    assert score(runtime, "swap", {}, key, deployment="blue")[0] == 200
+    wait_for(lambda: len(noted(old_dir, "child")) == 2, 30, "both children to start")
+    # a changed spec: a new instance loads, the old one goes with everything it started
+    python_deployment(runtime, "swap", "blue", "orphans.py", code=HOSTILE,
+                      variables={"PID_DIR": new_dir})
+    try:
+        s, _, b = score(runtime, "swap", {}, key, deployment="blue")
+        assert s == 200 and b["worker"] in noted(new_dir, "worker"), b
+        all_gone(old_dir)
+    finally:
+        kill_leftovers(new_dir)
+
+
 def test_delete_during_init_kills_the_worker(runtime, tmp_path):
     pid_dir = str(tmp_path / "pids")
     os.mkdir(pid_dir)
