@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/transport.h"
 #include "ui/console/backend.h"
 #include "ui/console/bench.h"
 #include "ui/console/data.h"
@@ -86,6 +87,7 @@ static void act_back(struct app *a, const struct keys_binding *b)
 static void act_refresh(struct app *a, const struct keys_binding *b)
 {
 	(void)b;
+	backend_retry(a);
 	screen_refresh(a);
 	data_load_live(a);
 	clearok(curscr, FALSE);
@@ -133,17 +135,20 @@ static void act_test(struct app *a, const struct keys_binding *b)
  * screen's own text. */
 static void act_view(struct app *a, const struct keys_binding *b)
 {
-	char title[160] = "", state[512], *text;
+	char title[160] = "", state[512], detail[2048] = "", *text;
 	int line = 0;
 	size_t n;
 
 	(void)b;
 	data_state(a, state, sizeof state);
 	if ((a->message[0] && !draw_fits(a->message, a->lay.message.w)) || a->header_cut) {
-		n = strlen(a->message) + strlen(state) + 64;
+		if (a->transport != NULL)
+			transport_detail(a->transport, detail, sizeof detail);
+		n = strlen(a->message) + strlen(state) + strlen(detail) + 64;
 		if ((text = malloc(n)) == NULL)
 			abort();
-		snprintf(text, n, "%s\n\nbackend: %s", a->message, state);
+		snprintf(text, n, "%s\n\nbackend: %s%s%s", a->message, state,
+			 detail[0] ? "\n\nssh said:\n" : "", detail);
 		screen_view(a, "message", text, 0);
 		return;
 	}

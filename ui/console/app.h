@@ -61,6 +61,7 @@ struct demo;
 struct bench;
 struct runtime;
 struct screen_nav;
+struct transport;
 
 struct app {
 	struct console_options opt;
@@ -69,6 +70,8 @@ struct app {
 	struct profile prof;   /* the selected profile (a copy) */
 	struct connect_info info;
 	struct fetch *fetch; /* the backend, in the background (fetch.h); NULL when not connected */
+	struct transport *transport;	  /* how the backend is reached (api/transport.h) */
+	unsigned long tunnel_generation; /* ssh://: the connection the pool was made for */
 	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
 	char log_path[1200]; /* the embedded runtime's log */
 	int readonly;

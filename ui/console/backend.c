@@ -11,11 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/transport.h"
 #include "runtime/runtime.h"
 #include "state/store.h"
 #include "ui/console/actions.h"
 #include "ui/console/bench.h"
 #include "ui/console/demo.h"
+#include "ui/console/data.h"
 #include "ui/console/fetch.h"
 #include "ui/console/screen.h"
 
@@ -86,6 +88,9 @@ void backend_disconnect(struct app *a)
 	a->demo = NULL;
 	fetch_free(a->fetch);
 	a->fetch = NULL;
+	transport_close(a->transport);
+	a->transport = NULL;
+	a->tunnel_generation = 0;
 	runtime_stop(a->rt);
 	a->rt = NULL;
 	connect_info_cleanup(&a->info);
@@ -125,10 +130,9 @@ static int port_free(const char *listen)
  * machine, and only where nothing listens. */
 static int embedded_wanted(const struct profile *p)
 {
-	const char *env_url = getenv("MLDECK_URL");
 	char listen[256];
 
-	if (!p->embedded || strcmp(p->backend, "local") != 0 || (env_url && env_url[0]) ||
+	if (!p->embedded || strcmp(p->backend, "local") != 0 || strcmp(connect_url(p), p->url) != 0 ||
 	    !connect_is_loopback(p->url))
 		return 0;
 	listen_of(p->url, listen, sizeof listen);
@@ -140,22 +144,29 @@ static int embedded_wanted(const struct profile *p)
  * as down. */
 int backend_connect(struct app *a, const struct profile *p)
 {
-	struct client_config cfg;
+	struct transport_status st;
 	struct error err = {0};
 
 	backend_disconnect(a);
 	a->prof = *p;
-	a->readonly = a->opt.readonly || p->readonly;
+	a->readonly = profile_readonly(p, a->opt.readonly);
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (embedded_wanted(p))
 		start_embedded(a, p->url);
+	if ((a->transport = transport_open(p, NULL, NULL, &err)) == NULL) {
+		snprintf(a->state, sizeof a->state, "cannot connect");
+		app_message(a, 1, "%s", err.message);
+		return -1;
+	}
+	transport_status(a->transport, &st);
+	if (st.tunnel)
+		return 0; /* backend_tick attaches the pool once the tunnel is up */
 	if (connect_resolve(p, &a->info, &err) < 0) {
 		snprintf(a->state, sizeof a->state, "no credential");
 		app_message(a, 1, "%s", err.message);
 		return -1;
 	}
-	cfg = (struct client_config){a->info.base_url, a->info.ws_path, a->info.credential, 10000};
-	a->fetch = fetch_new(&cfg);
+	a->fetch = fetch_new(&a->info, BACKEND_TIMEOUT_MS);
 	if (a->fetch == NULL)
 		return -1;
 	if (a->rt != NULL || strcmp(a->state, "runtime failed") != 0)
@@ -177,7 +188,7 @@ int backend_switch(struct app *a, const char *name)
 		actions_theme(a, p->theme);
 	screen_clear_backend(a);
 	screen_show(a, &screen_endpoints, 0);
-	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
+	app_message(a, 0, "profile %s (%s)", p->name, connect_url(p));
 	return 0;
 }
 
@@ -202,7 +213,7 @@ static void reload_current(struct app *a, const struct profile *now, int says)
 		return;
 	}
 	a->prof = *now;
-	a->readonly = a->opt.readonly || now->readonly;
+	a->readonly = profile_readonly(now, a->opt.readonly);
 	if (theme && now->theme[0] && !a->opt.theme)
 		actions_theme(a, now->theme);
 	else if (says)
@@ -247,4 +258,44 @@ int backend_config_changed(struct app *a)
 	changed = a->config_stamp[0] && strcmp(stamp, a->config_stamp) != 0;
 	app_copy(a->config_stamp, sizeof a->config_stamp, stamp);
 	return changed;
+}
+
+void backend_tick(struct app *a)
+{
+	struct transport_status st;
+	struct error err = {0};
+
+	if (a->transport == NULL)
+		return;
+	transport_status(a->transport, &st);
+	if (!st.tunnel || st.state != TRANSPORT_CONNECTED || st.generation == a->tunnel_generation)
+		return;
+	if (transport_info(a->transport, &a->info, &err) < 0)
+		return;
+	/* a new connection: a new pool (the credential may have changed) */
+	fetch_free(a->fetch);
+	a->fetch = fetch_new(&a->info, BACKEND_TIMEOUT_MS);
+	a->tunnel_generation = st.generation;
+	snprintf(a->state, sizeof a->state, "connected");
+	screen_load(a);
+	data_load_live(a);
+}
+
+int backend_tunnel_state(struct app *a, char *buf, size_t len)
+{
+	struct transport_status st;
+
+	if (a->transport == NULL)
+		return 0;
+	transport_status(a->transport, &st);
+	if (!st.tunnel || st.state == TRANSPORT_CONNECTED)
+		return 0;
+	transport_describe(&st, buf, len);
+	return 1;
+}
+
+void backend_retry(struct app *a)
+{
+	if (a->transport != NULL)
+		transport_retry(a->transport);
 }

@@ -9,6 +9,8 @@
 
 #include "ui/console/app.h"
 
+#define BACKEND_TIMEOUT_MS 10000 /* every request's */
+
 /* Disconnects, then connects to profile p (a->prof becomes a copy). 0, or
  * -1 with a->state and the message line saying why. */
 int backend_connect(struct app *a, const struct profile *p);
@@ -19,6 +21,16 @@ void backend_disconnect(struct app *a);
  * (unless --theme), shows its Endpoints. 0, or -1 (message set). */
 int backend_switch(struct app *a, const char *name);
 
+/* ssh:// profiles: once the tunnel is up, and anew at each reconnection,
+ * the fetch pool is (re)made from its connection info and the screen
+ * reloads. Cheap; call it every turn of the loop. */
+void backend_tick(struct app *a);
+/* The tunnel's state for the header when it is not connected
+ * ("reconnecting (attempt 3 in 2 s: REASON)"): 1, or 0 when there is no
+ * tunnel or it is connected. */
+int backend_tunnel_state(struct app *a, char *buf, size_t len);
+/* `r`: a tunnel that is down or waiting tries again now. */
+void backend_retry(struct app *a);
 /* Reads config.ini again (":reload", or when it changed on disk): the
  * profile list, and the current profile's settings: read-only and theme
  * apply in place, a new URL, backend, home, key file or workspace

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/loadgen.h"
+#include "api/scoring.h"
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/request.h"
@@ -45,7 +46,8 @@ static char *bench_body(struct app *a, const char *ep)
 
 struct bench_job {
 	struct fetch_job job;
-	char ep[64], uri[512], key[256];
+	char ep[64];
+	struct scoring_target st; /* where and with what (api/scoring.h) */
 	char *body;
 };
 
@@ -53,7 +55,7 @@ static int bench_key_run(struct fetch_job *j, struct client *c)
 {
 	struct bench_job *b = (struct bench_job *)j;
 
-	return data_worker_key(c, b->ep, b->uri, sizeof b->uri, b->key, sizeof b->key, &j->err);
+	return scoring_target(c, b->ep, &b->st, &j->err);
 }
 
 /* The key came: the load generator starts on its own thread. */
@@ -70,8 +72,9 @@ static void bench_launch(struct app *a, struct fetch_job *j)
 	}
 	if (a->bench != NULL)
 		return;
-	cfg = (struct loadgen_config){.url = b->uri,
-				      .key = b->key,
+	cfg = (struct loadgen_config){.url = b->st.url,
+				      .unix_socket = b->st.unix_socket,
+				      .key = b->st.credential,
 				      .body = b->body,
 				      .body_len = strlen(b->body),
 				      .connections = 4,
@@ -97,7 +100,7 @@ static void bench_job_release(struct fetch_job *j)
 {
 	struct bench_job *b = (struct bench_job *)j;
 
-	memset(b->key, 0, sizeof b->key);
+	scoring_target_cleanup(&b->st);
 	free(b->body);
 	free(b);
 }

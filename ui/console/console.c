@@ -300,6 +300,7 @@ static void loop(struct app *a)
 		long long wait, t0;
 		int ch;
 
+		backend_tick(a);
 		if (a->fetch != NULL)
 			fetch_deliver(a->fetch, a);
 		while (!a->quit && (ch = getch()) != ERR)

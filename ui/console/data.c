@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/console/backend.h"
 #include "ui/console/screen.h"
 
 const cJSON *data_member(const cJSON *o, const char *path)
@@ -428,7 +429,7 @@ void data_state(struct app *a, char *buf, size_t len)
 	 * nothing), and first: a long reason after it is what gets cut */
 	if (age >= 0 && age > 2L * a->list_every_ms + 1000)
 		n = snprintf(buf, len, "data %lld s old | ", age / 1000);
-	if (n < 0 || (size_t)n >= len)
+	if (n < 0 || (size_t)n >= len || backend_tunnel_state(a, buf + n, len - (size_t)n))
 		return;
 	if (down != NULL)
 		snprintf(buf + n, len - (size_t)n, "UNREACHABLE: %s", down);
@@ -446,24 +447,4 @@ void data_endpoint_names(struct app *a, void (*add)(void *ctx, const char *word)
 
 	for (int i = 0; i < t->nrows; i++)
 		add(ctx, t->rows[i].key);
-}
-
-int data_worker_key(struct client *c, const char *ep, char *uri, size_t ulen, char *key,
-		    size_t klen, struct error *err)
-{
-	char path[256];
-	cJSON *out = NULL;
-
-	snprintf(path, sizeof path, "/onlineEndpoints/%s", ep);
-	if (client_call(c, "GET", path, NULL, &out, err) < 0)
-		return -1;
-	snprintf(uri, ulen, "%s", data_str(out, "properties.scoringUri"));
-	cJSON_Delete(out);
-	out = NULL;
-	snprintf(path, sizeof path, "/onlineEndpoints/%s/listKeys", ep);
-	if (client_call(c, "POST", path, NULL, &out, err) < 0)
-		return -1;
-	snprintf(key, klen, "%s", data_str(out, "primaryKey"));
-	cJSON_Delete(out);
-	return 0;
 }

@@ -58,9 +58,6 @@ void data_state(struct app *a, char *buf, size_t len);
 /* The endpoint names the Endpoints screen holds, each given to add (":dep",
  * ":test" and ":logs" complete them). */
 void data_endpoint_names(struct app *a, void (*add)(void *ctx, const char *word), void *ctx);
-/* Worker thread: the scoring URI and primary key of endpoint ep (listKeys). */
-int data_worker_key(struct client *c, const char *ep, char *uri, size_t ulen, char *key,
-		    size_t klen, struct error *err);
 
 /* ".../models/NAME/versions/V" or "azureml:NAME:V" -> "NAME:V". */
 void data_asset_short(const char *id, char *buf, size_t len);

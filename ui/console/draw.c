@@ -193,7 +193,7 @@ static void draw_header(struct app *a)
 	data_state(a, state, sizeof state);
 	draw_fill(a, THEME_HEADER, r.y, r.x, r.w);
 	/* the state last: a long reason is what gets cut (v shows it whole) */
-	snprintf(buf, sizeof buf, " mldeck | %s | %s | %s | %s", a->prof.name, a->info.base_url,
+	snprintf(buf, sizeof buf, " mldeck | %s | %s | %s | %s", a->prof.name, connect_url(&a->prof),
 		 scr, state);
 	a->header_cut = !draw_fits(buf, r.w - ro);
 	attron(attr_of(a, THEME_HEADER));

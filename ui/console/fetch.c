@@ -24,7 +24,7 @@ struct fetch {
 	struct fetch_worker workers[FETCH_MAX_WORKERS];
 	int nworkers, idle, stop;
 	int pipe[2]; /* finished jobs: the workers write a byte, the loop polls [0] */
-	char *base_url, *ws_path, *credential;
+	struct connect_info info; /* each worker's client is made from it */
 	long timeout_ms;
 	char down[256]; /* the last delivered job found no backend: why */
 	int answered;	/* a delivered job got an answer */
@@ -88,22 +88,19 @@ static void *fetch_worker_main(void *arg)
 	return NULL;
 }
 
-struct fetch *fetch_new(const struct client_config *cfg)
+struct fetch *fetch_new(const struct connect_info *info, long timeout_ms)
 {
 	struct fetch *f = calloc(1, sizeof *f);
 
 	if (f == NULL)
 		return NULL;
 	f->pipe[0] = f->pipe[1] = -1;
-	f->base_url = strdup(cfg->base_url);
-	f->ws_path = strdup(cfg->ws_path);
-	f->credential = strdup(cfg->credential);
-	f->timeout_ms = cfg->timeout_ms;
+	f->info = *info;
+	f->timeout_ms = timeout_ms;
 	f->finished_tail = &f->finished;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->wake, NULL);
-	if (f->base_url == NULL || f->ws_path == NULL || f->credential == NULL ||
-	    pipe(f->pipe) < 0) {
+	if (pipe(f->pipe) < 0) {
 		fetch_free(f);
 		return NULL;
 	}
@@ -118,13 +115,13 @@ struct fetch *fetch_new(const struct client_config *cfg)
 static void fetch_grow(struct fetch *f)
 {
 	struct fetch_worker *w;
-	struct client_config cfg = {f->base_url, f->ws_path, f->credential, f->timeout_ms};
+	struct error err = {0};
 
 	if (f->idle > 0 || f->nworkers >= FETCH_MAX_WORKERS)
 		return;
 	w = &f->workers[f->nworkers];
 	w->f = f;
-	w->c = client_new(&cfg);
+	w->c = connect_info_client(&f->info, f->timeout_ms, &err);
 	if (w->c == NULL)
 		return;
 	if (pthread_create(&w->thread, NULL, fetch_worker_main, w) != 0) {
@@ -272,11 +269,6 @@ void fetch_free(struct fetch *f)
 			close(f->pipe[i]);
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);
-	free(f->base_url);
-	free(f->ws_path);
-	if (f->credential != NULL) {
-		memset(f->credential, 0, strlen(f->credential));
-		free(f->credential);
-	}
+	connect_info_cleanup(&f->info);
 	free(f);
 }

@@ -17,6 +17,7 @@
 #define UI_CONSOLE_FETCH_H
 
 #include "api/client.h"
+#include "api/connect.h"
 #include "state/error.h"
 
 #define FETCH_MAX_WORKERS 6
@@ -45,8 +46,10 @@ struct fetch_job {
 void *fetch_job_new(size_t size, const char *key, int (*run)(struct fetch_job *, struct client *),
 		    void (*done)(struct app *, struct fetch_job *),
 		    void (*release)(struct fetch_job *));
-/* A pool for the backend cfg describes (strings copied). NULL on ENOMEM. */
-struct fetch *fetch_new(const struct client_config *cfg);
+/* A pool for the backend info describes (copied: URL, workspace,
+ * credential, the tunnel's socket), every call bounded by timeout_ms. NULL
+ * on ENOMEM. */
+struct fetch *fetch_new(const struct connect_info *info, long timeout_ms);
 /* Cancels running calls, drops queued jobs (released, done not run),
  * joins the workers. NULL is a no-op. */
 void fetch_free(struct fetch *f);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/scoring.h"
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/draw.h"
@@ -27,7 +28,8 @@ struct test {
 	int sending, sent, status;
 	double latency_ms;
 	char chosen[64];
-	char *answer; /* heap, pretty-printed when JSON */
+	char url[1024]; /* where the last request went */
+	char *answer;	/* heap, pretty-printed when JSON */
 	int answer_lines;
 	char error[256];
 };
@@ -87,6 +89,7 @@ static void test_open(struct app *a, const struct screen_sel *from, const char *
 		t->answer_lines = 0;
 		free(t->answer);
 		t->answer = NULL;
+		t->url[0] = '\0';
 		pick_file(a, t, request_for_endpoint(&t->files, a->endpoint));
 		app_copy(t->body_for, sizeof t->body_for, a->endpoint);
 	}
@@ -108,7 +111,9 @@ static void test_draw(struct app *a, struct screen_state *st, struct rect r)
 	char buf[1024];
 	int y = r.y;
 
-	snprintf(buf, sizeof buf, "TEST REQUEST  endpoint %s  %s", a->endpoint, a->scoring_uri);
+	/* where the last request went (the profile's route, api/scoring.h) */
+	snprintf(buf, sizeof buf, "TEST REQUEST  endpoint %s%s%.900s", a->endpoint,
+		 t->url[0] ? "  POST " : "", t->url);
 	draw_text(a, THEME_TITLE, y++, r.x, r.w, buf);
 	snprintf(buf, sizeof buf, "target   %s",
 		 t->target < 0 || t->target >= a->dep.n ? "the traffic split"
@@ -228,25 +233,29 @@ struct send_job {
 	char ep[64], dep[64]; /* dep: "" for the split */
 	char *body;
 	int keyed; /* the key was found: a failure after it is the scoring call's */
+	char url[1024]; /* where it went */
 	int status;
 	char *answer, chosen[64];
 	double latency_ms;
 };
 
+/* Through the profile's transport to the endpoint's route on that backend,
+ * with the credential its authMode asks for (api/scoring.h). */
 static int send_run(struct fetch_job *j, struct client *c)
 {
 	struct send_job *s = (struct send_job *)j;
-	char uri[512], key[256];
+	struct scoring_target st;
 	size_t olen = 0;
 	int rc;
 
-	if (data_worker_key(c, s->ep, uri, sizeof uri, key, sizeof key, &j->err) < 0)
+	if (scoring_target(c, s->ep, &st, &j->err) < 0)
 		return -1;
 	s->keyed = 1;
-	rc = client_score(c, uri, key, s->dep[0] ? s->dep : NULL, s->body, strlen(s->body),
-			  &s->status, &s->answer, &olen, s->chosen, sizeof s->chosen,
-			  &s->latency_ms, &j->err);
-	memset(key, 0, sizeof key);
+	app_copy(s->url, sizeof s->url, st.url);
+	rc = client_score(c, st.url, st.credential, s->dep[0] ? s->dep : NULL, s->body,
+			  strlen(s->body), &s->status, &s->answer, &olen, s->chosen,
+			  sizeof s->chosen, &s->latency_ms, &j->err);
+	scoring_target_cleanup(&st);
 	return rc;
 }
 
@@ -275,6 +284,7 @@ static void send_done(struct app *a, struct fetch_job *j)
 	screen_state_of(a, &screen_test)->top = 0;
 	t->status = s->status;
 	t->latency_ms = s->latency_ms;
+	app_copy(t->url, sizeof t->url, s->url);
 	app_copy(t->chosen, sizeof t->chosen, s->chosen);
 	t->sent = 1;
 }
