@@ -4,6 +4,7 @@ traffic and sends a test request through the tunnel; a killed ssh shows
 answered and `q` quitting at once."""
 
 import os
+import re
 import signal
 import time
 
@@ -71,3 +72,13 @@ def test_stopped_remote_runtime_keys_answer_and_q_quits(laptop, remote, deck_fac
         assert time.monotonic() - t0 < 5
     finally:
         os.kill(remote.proc.pid, signal.SIGCONT)
+
+
+def test_bench_key_goes_through_the_tunnel(laptop, deck_factory):
+    d = console(laptop, deck_factory)
+    d.keys("b")
+    d.wait("bench edge-ep done", timeout=60)
+    d.keys("v")  # the message is longer than 80 columns
+    s = d.wait("transport errors")
+    m = re.search(r"done: (\d+) requests.* (\d+) transport errors", s.replace("\n", " "))
+    assert m and int(m.group(1)) > 0 and m.group(2) == "0", s
