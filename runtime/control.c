@@ -16,6 +16,7 @@
 
 #include "runtime/auth.h"
 #include "state/artifact.h"
+#include "state/batch.h"
 #include "state/names.h"
 
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
@@ -399,10 +400,11 @@ static void asset_delete(struct call *c)
 /* ---- model registration ------------------------------------------------- */
 
 static int model_in_use(const struct workspace *ws, const char *name, const char *version,
-			const struct deployment **by)
+			const struct deployment **by, struct error *err)
 {
 	const struct deployment **ds;
 	size_t i, n = workspace_deployment_list(ws, NULL, &ds);
+	const char *bep, *bd;
 	int used = 0;
 
 	for (i = 0; i < n && !used; i++)
@@ -411,7 +413,17 @@ static int model_in_use(const struct workspace *ws, const char *name, const char
 			*by = ds[i];
 		}
 	free(ds);
-	return used;
+	if (used)
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
+				 "new version instead",
+				 name, version, (*by)->endpoint, (*by)->name);
+	if (batch_model_user(ws, name, version, &bep, &bd))
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by batch deployment '%s/%s'; "
+				 "register a new version instead",
+				 name, version, bep, bd);
+	return 0;
 }
 
 /* Upload file names become a path component: keep them tame. */
@@ -517,11 +529,8 @@ static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
 		snprintf(mv->version, sizeof mv->version, "%s", p->version);
 	else
 		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
-	if (model_in_use(ws, mv->name, mv->version, &by))
-		return error_set(err, 409, "Conflict",
-				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
-				 "new version instead",
-				 mv->name, mv->version, by->endpoint, by->name);
+	if (model_in_use(ws, mv->name, mv->version, &by, err) < 0)
+		return -1;
 	if (model_import(p->c, mv, p->uri, err) < 0 ||
 	    workspace_model_put(ws, mv, &p->created, err) < 0)
 		return -1;
