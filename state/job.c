@@ -2,9 +2,12 @@
 #include "state/job.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "state/names.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -223,6 +226,147 @@ int job_workers(const struct batch_settings *s)
 int job_threshold_exceeded(int error_threshold, int64_t failed_items)
 {
 	return error_threshold >= 0 && failed_items > error_threshold;
+}
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies s into out->path, percent-decoding when asked; -1 on a bad escape,
+ * a NUL, a ".." component or no room. */
+static int uri_path(const char *s, int decode, struct job_uri *out)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		int c = (unsigned char)*s;
+
+		if (decode && c == '%') {
+			if (hex(s[1]) < 0 || hex(s[2]) < 0)
+				return -1;
+			c = hex(s[1]) * 16 + hex(s[2]);
+			s += 2;
+		}
+		if (c == 0 || n + 1 >= sizeof out->path)
+			return -1;
+		out->path[n++] = (char)c;
+	}
+	out->path[n] = '\0';
+	for (const char *p = out->path; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == out->path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return -1;
+	return 0;
+}
+
+/* "NAME:VERSION", "NAME@latest", "NAME" after "azureml:". */
+static int uri_asset(const char *s, struct job_uri *out)
+{
+	const char *sep = strpbrk(s, ":@");
+	size_t n = sep != NULL ? (size_t)(sep - s) : strlen(s);
+
+	if (n == 0 || n >= sizeof out->name)
+		return -1;
+	memcpy(out->name, s, n);
+	out->name[n] = '\0';
+	out->version[0] = '\0';
+	if (sep != NULL && *sep == ':') {
+		if (strlen(sep + 1) >= sizeof out->version || sep[1] == '\0')
+			return -1;
+		snprintf(out->version, sizeof out->version, "%s", sep + 1);
+	} else if (sep != NULL && strcmp(sep, "@latest") != 0) {
+		return -1;
+	}
+	out->kind = JOB_URI_DATA;
+	return names_check_asset(out->name, "data asset", NULL) < 0 ? -1 : 0;
+}
+
+/* ".../data/NAME/versions/V": the last "/data/" segment pair. */
+static int uri_arm(const char *s, struct job_uri *out)
+{
+	const char *p = NULL, *q, *v;
+	size_t n;
+
+	for (q = strstr(s, "/data/"); q != NULL; q = strstr(q + 1, "/data/"))
+		p = q;
+	if (p == NULL || (v = strstr(p + 6, "/versions/")) == NULL)
+		return -1;
+	n = (size_t)(v - (p + 6));
+	if (n == 0 || n >= sizeof out->name || strlen(v + 10) >= sizeof out->version ||
+	    v[10] == '\0' || strchr(v + 10, '/') != NULL)
+		return -1;
+	memcpy(out->name, p + 6, n);
+	out->name[n] = '\0';
+	snprintf(out->version, sizeof out->version, "%s", v + 10);
+	out->kind = JOB_URI_DATA;
+	return names_check_asset(out->name, "data asset", NULL) < 0 ? -1 : 0;
+}
+
+/* azureml://[subscriptions/S/resourcegroups/R/workspaces/W/]datastores/DS/paths/P */
+static int uri_datastore(const char *s, struct job_uri *out)
+{
+	const char *d = strstr(s, "datastores/"), *p;
+	size_t n;
+
+	if (d == NULL || (d != s && d[-1] != '/'))
+		return -1;
+	d += strlen("datastores/");
+	p = strstr(d, "/paths/");
+	if (p == NULL)
+		return -1;
+	n = (size_t)(p - d);
+	if (n == 0 || n >= sizeof out->name)
+		return -1;
+	memcpy(out->name, d, n);
+	out->name[n] = '\0';
+	out->kind = JOB_URI_DATASTORE;
+	return uri_path(p + strlen("/paths/"), 1, out);
+}
+
+int job_uri_parse(const char *uri, struct job_uri *out, struct error *err)
+{
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (uri == NULL || uri[0] == '\0')
+		rc = -1;
+	else if (strncmp(uri, "azureml://", 10) == 0)
+		rc = uri_datastore(uri + 10, out);
+	else if (strncmp(uri, "azureml:", 8) == 0)
+		rc = strchr(uri + 8, '/') != NULL ? uri_arm(uri + 8, out) : uri_asset(uri + 8, out);
+	else if (strncmp(uri, "/subscriptions/", 15) == 0)
+		rc = uri_arm(uri, out);
+	else if (strncmp(uri, "file://", 7) == 0) {
+		const char *p = uri + 7;
+
+		if (strncmp(p, "localhost/", 10) == 0)
+			p += 9;
+		out->kind = JOB_URI_PATH;
+		rc = p[0] == '/' ? uri_path(p, 1, out) : -1;
+	} else if (uri[0] == '/') {
+		out->kind = JOB_URI_PATH;
+		rc = uri_path(uri, 0, out);
+	}
+	if (rc == 0)
+		return 0;
+	if (uri != NULL && strstr(uri, "://") != NULL && strncmp(uri, "azureml://", 10) != 0 &&
+	    strncmp(uri, "file://", 7) != 0)
+		return error_set(err, 400, "ValidationError",
+				 "Uri '%.80s': the local runtime reads local files only (an "
+				 "absolute path, file://, a data asset or "
+				 "azureml://datastores/NAME/paths/PATH), not remote URLs",
+				 uri);
+	return error_set(err, 400, "ValidationError",
+			 "Uri '%.80s' must be a data asset (azureml:NAME:VERSION or its ARM id), "
+			 "a datastore path (azureml://datastores/NAME/paths/PATH), an absolute "
+			 "path or a file:// URI (no '..')",
+			 uri != NULL ? uri : "");
 }
 
 int job_copy(struct job *dst, const struct job *src)

@@ -132,6 +132,25 @@ int job_workers(const struct batch_settings *s);
  * fails as soon as the failed items exceed it. */
 int job_threshold_exceeded(int error_threshold, int64_t failed_items);
 
+/* What a job's input (or output) URI names. */
+enum job_uri_kind {
+	JOB_URI_PATH,      /* an absolute path: "/data/x", "file:///data/x" */
+	JOB_URI_DATA,      /* a data asset: "azureml:NAME:VERSION", "azureml:NAME@latest",
+			    * "azureml:NAME", or its ARM id ".../data/NAME/versions/V" */
+	JOB_URI_DATASTORE, /* "azureml://[subscriptions/S/resourcegroups/R/workspaces/W/]
+			    * datastores/DS/paths/PATH" */
+};
+struct job_uri {
+	enum job_uri_kind kind;
+	char name[RESOURCE_ASSET_NAME_MAX + 1];  /* data asset or datastore name */
+	char version[RESOURCE_VERSION_MAX + 1];  /* data asset version, "" latest */
+	char path[4096];                         /* the path (decoded), or the datastore path */
+};
+/* Classifies uri. -1 with a 400 saying what is accepted: a relative path, a
+ * remote URL (https://, wasbs://, abfss://: the runtime reads local files
+ * only), "..", NUL or a bad percent escape. */
+int job_uri_parse(const char *uri, struct job_uri *out, struct error *err);
+
 int job_copy(struct job *dst, const struct job *src); /* 0 or -1 (ENOMEM) */
 void job_cleanup(struct job *j);
 
