@@ -671,7 +671,8 @@ static int schedule_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 	p->s.created = cur != NULL ? cur->created : p->s.updated;
 	if (batch_schedule_put(ws, &p->s, &p->created, err) < 0)
 		return -1;
-	p->answer = batchcodec_schedule_to_json(batch_schedule_find(ws, p->s.name), &rt->codec);
+	(void)rt;
+	p->answer = schedule_json(p->c, batch_schedule_find(ws, p->s.name));
 	return 0;
 }
 
