@@ -105,6 +105,21 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 	return connect_read_key(path, out, err);
 }
 
+/* Which PEM bundle to trust for https (see connect.h). */
+static void connect_ca_file(const struct profile *p, struct connect_info *out)
+{
+	const char *env = getenv("MLDECK_CA_FILE");
+
+	if (env != NULL && env[0] != '\0')
+		snprintf(out->ca_file, sizeof out->ca_file, "%s", env);
+	else if (p->ca_file[0] != '\0')
+		snprintf(out->ca_file, sizeof out->ca_file, "%s", p->ca_file);
+	else if (strcmp(p->backend, "local") == 0 && strncmp(out->base_url, "https://", 8) == 0 &&
+		 snprintf(out->ca_file, sizeof out->ca_file, "%s/tls/cert.pem", p->home) > 0 &&
+		 access(out->ca_file, R_OK) != 0)
+		out->ca_file[0] = '\0';
+}
+
 int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
 {
 	const char *url = getenv("MLDECK_URL");
@@ -124,6 +139,7 @@ int connect_resolve(const struct profile *p, struct connect_info *out, struct er
 		     p->workspace[0] ? p->workspace : "local");
 	if (n < 0 || (size_t)n >= sizeof out->ws_path)
 		return error_set(err, 400, "BadConfig", "workspace path is too long");
+	connect_ca_file(p, out);
 	return connect_credential(p, out, err);
 }
 
@@ -134,7 +150,8 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 	struct client *c = NULL;
 
 	if (connect_resolve(p, ci, err) == 0) {
-		struct client_config cfg = {ci->base_url, ci->ws_path, ci->credential, 0};
+		struct client_config cfg = {ci->base_url, ci->ws_path, ci->credential, 0,
+					    ci->ca_file[0] ? ci->ca_file : NULL};
 		c = client_new(&cfg);
 		if (c == NULL)
 			error_set(err, 500, "NoMemory", "out of memory");

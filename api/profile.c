@@ -58,6 +58,7 @@ static const struct profile_key profile_keys[] = {
     {"url", PROFILE_FIELD(url), profile_check_url},
     {"home", PROFILE_FIELD(home), profile_check_any},
     {"admin_key_file", PROFILE_FIELD(admin_key_file), profile_check_any},
+    {"ca_file", PROFILE_FIELD(ca_file), profile_check_any},
     {"workspace", PROFILE_FIELD(workspace), profile_check_any},
     {"subscription", PROFILE_FIELD(subscription), profile_check_any},
     {"resource_group", PROFILE_FIELD(resource_group), profile_check_any},
@@ -151,7 +152,8 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 	}
 	snprintf(msg, len,
 		 "unknown key \"%s\" in a profile (known: backend, url, home, "
-		 "admin_key_file, workspace, subscription, resource_group, theme, readonly)",
+		 "admin_key_file, ca_file, workspace, subscription, resource_group, theme, "
+		 "readonly)",
 		 key);
 	return -1;
 }
@@ -230,6 +232,7 @@ static void profile_finish(struct profile_set *set)
 		struct profile *p = &set->items[i];
 		profile_expand_tilde(p->home, sizeof p->home);
 		profile_expand_tilde(p->admin_key_file, sizeof p->admin_key_file);
+		profile_expand_tilde(p->ca_file, sizeof p->ca_file);
 		if (strcmp(p->backend, "local") == 0 && p->home[0] == '\0')
 			snprintf(p->home, sizeof p->home, "%s", home);
 	}

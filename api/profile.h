@@ -6,7 +6,7 @@
  *   default_profile = NAME
  *   [profile NAME]
  *   backend = local | azureml
- *   url, home, admin_key_file, workspace, subscription, resource_group, theme
+ *   url, home, admin_key_file, ca_file, workspace, subscription, resource_group, theme
  *   readonly = true | false
  *
  * A built-in profile "local" (backend local, url http://127.0.0.1:5800, the
@@ -31,6 +31,7 @@ struct profile {
 	char url[512];
 	char home[PROFILE_PATH_MAX];	       /* local: runtime home ("" = default) */
 	char admin_key_file[PROFILE_PATH_MAX]; /* "" = HOME/admin.key */
+	char ca_file[PROFILE_PATH_MAX];        /* PEM bundle to trust for https ("" = system) */
 	char workspace[PROFILE_NAME_MAX];
 	char subscription[PROFILE_NAME_MAX];
 	char resource_group[96];

@@ -1,9 +1,18 @@
 /*
  * control.c: Azure ML's resource API (api-version 2024-04-01) served from the
- * workspace. Routes are a table; every change is made on a clone of the
- * workspace, saved crash-safely, and only then swapped in and acknowledged.
+ * workspace: dispatch, the route table, the workspace resource and its
+ * datastore, endpoints and deployments. Versioned assets are in assets.c,
+ * long-running operations in operations.c. Every change is made on a clone of
+ * the workspace, saved crash-safely, and only then swapped in and
+ * acknowledged.
+ *
+ * ARM conventions followed (see docs/azure-compat.md): ids echo the request's
+ * subscription and resource group; PUT of an endpoint or deployment answers
+ * 201/200 with Azure-AsyncOperation, Location and x-ms-async-operation-timeout;
+ * DELETE answers 202 with Location, or 204 when there is nothing to delete;
+ * lists page with nextLink.
  */
-#include "runtime/core.h"
+#include "runtime/control.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,43 +22,36 @@
 #include <unistd.h>
 
 #include "runtime/auth.h"
-#include "state/artifact.h"
+#include "runtime/blob.h"
 #include "state/names.h"
 
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
-
-/* One matched request: the route's captures, already validated. */
-struct asset;
-
-struct call {
-	struct runtime *rt;
-	const struct server_request *rq;
-	struct server_response *rs;
-	const char *cap[3]; /* names/versions from the path, in order */
-	const struct asset *asset; /* models or environments routes */
-	cJSON *body;        /* parsed JSON body, NULL when none */
-};
-
-typedef void (*route_fn)(struct call *c);
+#define API_VERSION "2024-04-01"
+#define PAGE_MAX 10000
 
 struct route {
 	const char *method;
 	const char *pattern; /* segments after the workspace; "*" captures */
 	route_fn fn;
-	const char *caps;    /* what each capture is: m(odel) e(nvironment) p (endpoint)
-			      * d(eployment) names, v(ersion) */
-	const struct asset *asset;
+	const char *caps;    /* what each capture is: a(sset name), p(endpoint), d(eployment)
+			      * names, v(ersion) */
+	const void *arg;
 };
 
-/* ---- small helpers ---------------------------------------------------- */
+/* ---- shared helpers (control.h) --------------------------------------- */
 
-static void reply(struct call *c, int status, cJSON *j)
+int64_t control_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void control_reply(struct call *c, int status, cJSON *j)
 {
 	server_reply_json(c->rs, status, j ? cJSON_PrintUnformatted(j) : NULL);
 	cJSON_Delete(j);
 }
 
-static void reply_err(struct call *c, const struct error *err)
+void control_reply_error(struct call *c, const struct error *err)
 {
 	server_reply_error(c->rs, err);
 }
@@ -59,51 +61,56 @@ static void not_found(struct call *c, const char *what, const char *name)
 	server_reply_errorf(c->rs, 404, "NotFound", "%s '%s' not found", what, name);
 }
 
+void control_lock(struct call *c)
+{
+	pthread_mutex_lock(&c->rt->lock);
+}
+
+void control_end(struct call *c)
+{
+	pthread_mutex_unlock(&c->rt->lock);
+}
+
 /* Clone, apply, save, swap: the one way the workspace changes. */
-static struct workspace *begin(struct call *c)
+struct workspace *control_begin(struct call *c)
 {
 	struct workspace *w;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	w = workspace_clone(c->rt->ws);
 	if (w == NULL) {
-		pthread_mutex_unlock(&c->rt->lock);
+		control_end(c);
 		server_reply_errorf(c->rs, 500, "OutOfMemory", "out of memory");
 	}
 	return w;
 }
 
-static int commit(struct call *c, struct workspace *w)
+int control_commit(struct call *c, struct workspace *w)
 {
 	struct error err;
 
 	if (store_save(c->rt->store, w, &err) < 0) {
 		workspace_free(w);
-		pthread_mutex_unlock(&c->rt->lock);
+		control_end(c);
 		runtime_log(c->rt, "store: %s", err.message);
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 		return -1;
 	}
 	workspace_free(c->rt->ws);
 	c->rt->ws = w;
 	fleet_sync(c->rt->fleet, w);
-	return 0; /* still locked: the caller answers, then end() */
+	return 0; /* still locked: the caller answers, then control_end() */
 }
 
-static void abort_change(struct call *c, struct workspace *w, const struct error *err)
+void control_abort(struct call *c, struct workspace *w, const struct error *err)
 {
 	workspace_free(w);
-	pthread_mutex_unlock(&c->rt->lock);
+	control_end(c);
 	if (err)
-		reply_err(c, err);
+		control_reply_error(c, err);
 }
 
-static void end(struct call *c)
-{
-	pthread_mutex_unlock(&c->rt->lock);
-}
-
-static int need_body(struct call *c)
+int control_need_body(struct call *c)
 {
 	if (c->body == NULL || !cJSON_IsObject(c->body)) {
 		server_reply_errorf(c->rs, 400, "BadRequest",
@@ -113,437 +120,149 @@ static int need_body(struct call *c)
 	return 0;
 }
 
-/* ---- models and environments: versioned assets ------------------------- */
-
-/* Both are versioned assets; one set of handlers serves both through this table. */
-struct asset {
-	const char *kind; /* path segment and id part: "models", "environments" */
-	const char *what; /* for messages */
-	size_t (*list)(const struct workspace *ws, const void ***out);
-	const void *(*find)(const struct workspace *ws, const char *name, const char *version);
-	const char *(*name_of)(const void *a);
-	const char *(*version_of)(const void *a);
-	const char *(*artifact_of)(const void *a); /* NULL when it has none */
-	cJSON *(*to_json)(const void *a, const struct codec_ctx *c);
-	int (*remove)(struct workspace *ws, const char *name, const char *version,
-		      struct error *err);
-	int (*remove_all)(struct workspace *ws, const char *name, struct error *err);
-};
-
-/* Copies a typed list into an array of untyped pointers (no aliasing games). */
-static size_t untyped(const void *const *items, size_t n, const void ***out)
+void control_url(const struct call *c, const char *path, char *buf, size_t len)
 {
-	size_t i;
-
-	*out = n ? malloc(n * sizeof **out) : NULL;
-	if (*out == NULL)
-		return 0;
-	for (i = 0; i < n; i++)
-		(*out)[i] = items[i];
-	return n;
+	snprintf(buf, len, "%s%s%s?api-version=" API_VERSION, c->base_url, c->ws_prefix, path);
 }
 
-static size_t model_list(const struct workspace *ws, const void ***out)
+/* Percent-encodes a query value. */
+static void query_encode(const char *in, char *out, size_t len)
 {
-	const struct model_version **ms;
-	size_t n = workspace_model_list(ws, &ms);
+	size_t o = 0;
 
-	n = untyped((const void *const *)ms, n, out);
-	free(ms);
-	return n;
-}
+	for (; *in != '\0' && o + 4 < len; in++) {
+		unsigned char ch = (unsigned char)*in;
 
-static const void *model_find(const struct workspace *ws, const char *n, const char *v)
-{
-	return workspace_model_find(ws, n, v);
-}
-
-static const char *model_name(const void *a)
-{
-	return ((const struct model_version *)a)->name;
-}
-
-static const char *model_version(const void *a)
-{
-	return ((const struct model_version *)a)->version;
-}
-
-static const char *model_artifact(const void *a)
-{
-	return ((const struct model_version *)a)->artifact;
-}
-
-static cJSON *model_json(const void *a, const struct codec_ctx *c)
-{
-	return codec_model_version_to_json(a, c);
-}
-
-static size_t env_list(const struct workspace *ws, const void ***out)
-{
-	const struct env_version **es;
-	size_t n = workspace_env_list(ws, &es);
-
-	n = untyped((const void *const *)es, n, out);
-	free(es);
-	return n;
-}
-
-static const void *env_find(const struct workspace *ws, const char *n, const char *v)
-{
-	return workspace_env_find(ws, n, v);
-}
-
-static const char *env_name(const void *a)
-{
-	return ((const struct env_version *)a)->name;
-}
-
-static const char *env_version(const void *a)
-{
-	return ((const struct env_version *)a)->version;
-}
-
-static cJSON *env_json(const void *a, const struct codec_ctx *c)
-{
-	return codec_env_version_to_json(a, c);
-}
-
-static const struct asset models = {
-	"models", "model", model_list, model_find, model_name, model_version, model_artifact,
-	model_json, workspace_model_delete, workspace_model_delete_all};
-static const struct asset environments = {
-	"environments", "environment", env_list, env_find, env_name, env_version, NULL,
-	env_json, workspace_env_delete, workspace_env_delete_all};
-
-/* GET models: one container per name, with its latest version. */
-static void assets_list(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void **as;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	pthread_mutex_lock(&c->rt->lock);
-	n = k->list(c->rt->ws, &as);
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n && !strcmp(k->name_of(as[i]), k->name_of(as[i + 1])))
-			continue; /* sorted: the last of a name is its latest */
-		cJSON_AddItemToArray(arr, codec_container_to_json(k->kind, k->name_of(as[i]),
-								  k->version_of(as[i]),
-								  &c->rt->codec));
-	}
-	free(as);
-	end(c);
-	reply(c, 200, codec_list(arr));
-}
-
-static void asset_container_get(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void *a;
-	cJSON *j = NULL;
-
-	pthread_mutex_lock(&c->rt->lock);
-	a = k->find(c->rt->ws, c->cap[0], NULL);
-	if (a)
-		j = codec_container_to_json(k->kind, k->name_of(a), k->version_of(a),
-					    &c->rt->codec);
-	end(c);
-	if (j)
-		reply(c, 200, j);
-	else
-		not_found(c, k->what, c->cap[0]);
-}
-
-static void asset_versions_list(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void **as;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	pthread_mutex_lock(&c->rt->lock);
-	n = k->list(c->rt->ws, &as);
-	for (i = 0; i < n; i++)
-		if (!strcmp(k->name_of(as[i]), c->cap[0]))
-			cJSON_AddItemToArray(arr, k->to_json(as[i], &c->rt->codec));
-	free(as);
-	end(c);
-	reply(c, 200, codec_list(arr));
-}
-
-static void asset_version_get(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void *a;
-	cJSON *j = NULL;
-
-	pthread_mutex_lock(&c->rt->lock);
-	a = k->find(c->rt->ws, c->cap[0], c->cap[1]);
-	if (a)
-		j = k->to_json(a, &c->rt->codec);
-	end(c);
-	if (j)
-		reply(c, 200, j);
-	else
-		server_reply_errorf(c->rs, 404, "NotFound", "%s version '%s:%s' not found",
-				    k->what, c->cap[0], c->cap[1]);
-}
-
-/* Collects the artifacts of name (all versions when version is NULL), for removal. */
-static char **artifacts_of(const struct asset *k, const struct workspace *ws, const char *name,
-			   const char *version)
-{
-	const void **as;
-	size_t i, n, m = 0;
-	char **out;
-
-	if (k->artifact_of == NULL)
-		return NULL;
-	n = k->list(ws, &as);
-	out = calloc(n + 1, sizeof *out);
-	for (i = 0; out && i < n; i++)
-		if (!strcmp(k->name_of(as[i]), name) &&
-		    (version == NULL || !strcmp(k->version_of(as[i]), version)) &&
-		    k->artifact_of(as[i]))
-			out[m++] = strdup(k->artifact_of(as[i]));
-	free(as);
-	return out;
-}
-
-/* DELETE of one version (cap[1]) or of the whole container; files go after the save. */
-static void asset_delete(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const char *version = c->cap[1];
-	struct workspace *w = begin(c);
-	struct error err;
-	char **files;
-	size_t i;
-	int rc;
-
-	if (w == NULL)
-		return;
-	files = artifacts_of(k, w, c->cap[0], version);
-	rc = version ? k->remove(w, c->cap[0], version, &err) : k->remove_all(w, c->cap[0], &err);
-	if (rc < 0)
-		abort_change(c, w, &err);
-	else if (commit(c, w) == 0) {
-		for (i = 0; files && files[i]; i++)
-			artifact_remove(c->rt->home, files[i]);
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
-	}
-	for (i = 0; files && files[i]; i++)
-		free(files[i]);
-	free(files);
-}
-
-/* ---- model registration ------------------------------------------------- */
-
-static int model_in_use(const struct workspace *ws, const char *name, const char *version,
-			const struct deployment **by)
-{
-	const struct deployment **ds;
-	size_t i, n = workspace_deployment_list(ws, NULL, &ds);
-	int used = 0;
-
-	for (i = 0; i < n && !used; i++)
-		if (!strcmp(ds[i]->model_name, name) && !strcmp(ds[i]->model_version, version)) {
-			used = 1;
-			*by = ds[i];
-		}
-	free(ds);
-	return used;
-}
-
-/* Upload file names become a path component: keep them tame. */
-static void upload_filename(const struct server_request *rq, char *buf, size_t len)
-{
-	const char *h = server_header(rq, "x-mldeck-filename");
-	size_t i, o = 0;
-
-	if (h == NULL)
-		h = server_query(rq, "filename");
-	if (h == NULL || *h == '\0' || *h == '.')
-		h = "model";
-	for (i = 0; h[i] && o + 1 < len; i++) {
-		char ch = h[i];
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_')
-			buf[o++] = ch;
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL)
+			out[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", ch);
 	}
-	buf[o] = '\0';
-	if (o == 0)
-		snprintf(buf, len, "model");
+	out[o] = '\0';
 }
 
-/* Fills mv from a JSON body or an upload's headers and query. */
-static int model_from_request(struct call *c, struct model_version *mv, const char **uri,
-			      struct error *err)
+/* The request's own URL with $skipToken=skip instead of its own. */
+static void next_link(const struct call *c, size_t skip, char *buf, size_t len)
 {
-	const char *type;
+	static const char *const keep[] = {"api-version", "$orderBy", "$top", "count",
+					   "listViewType"};
+	char enc[512];
+	size_t n = (size_t)snprintf(buf, len, "%s%s?", c->base_url, c->rq->path);
 
-	if (c->rq->upload_path == NULL) {
-		if (c->body == NULL || !cJSON_IsObject(c->body))
-			return error_set(err, 400, "BadRequest",
-					 "the request needs a JSON object body or a raw upload "
-					 "(Content-Type: application/octet-stream)");
-		if (codec_model_version_from_json(c->body, mv, uri, err) < 0)
-			return -1;
-		if (*uri == NULL || **uri == '\0')
-			return error_set(err, 400, "ValidationError",
-					 "properties.modelUri is required (a path on the runtime's "
-					 "host or file:// URI), or upload the file raw");
-		return 0;
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0] && n < len; i++) {
+		const char *v = server_query(c->rq, keep[i]);
+
+		if (v == NULL)
+			continue;
+		query_encode(v, enc, sizeof enc);
+		n += (size_t)snprintf(buf + n, len - n, "%s=%s&", keep[i], enc);
 	}
-	type = server_header(c->rq, "x-mldeck-model-type");
-	if (type == NULL)
-		type = server_query(c->rq, "modelType");
-	if (type == NULL || model_type_parse(type, &mv->type) < 0)
-		return error_set(err, 400, "ValidationError",
-				 "modelType (query) or x-mldeck-model-type (header) must be one "
-				 "of xgboost, linear, mlp, custom_model");
-	if (server_query(c->rq, "description")) {
-		mv->description = strdup(server_query(c->rq, "description"));
-		if (mv->description == NULL)
-			return error_set(err, 500, "OutOfMemory", "out of memory");
-	}
-	*uri = NULL;
-	return 0;
+	if (n < len)
+		snprintf(buf + n, len - n, "$skipToken=%zu", skip);
 }
 
-static int model_import(struct call *c, struct model_version *mv, const char *uri,
-			struct error *err)
+/* A query argument that must be a whole number 0..max; -1 when absent. */
+static long query_num(struct call *c, const char *name, long min, long max, int *bad)
 {
-	struct artifact_info ai;
-	char fname[128];
-	int rc;
+	const char *v = server_query(c->rq, name);
+	char *end;
+	long n;
 
-	memset(&ai, 0, sizeof ai);
-	if (uri) {
-		rc = artifact_import(c->rt->home, mv->name, mv->version, uri, &ai, err);
-	} else {
-		upload_filename(c->rq, fname, sizeof fname);
-		rc = artifact_adopt(c->rt->home, mv->name, mv->version, c->rq->upload_path, fname,
-				    &ai, err);
-	}
-	if (rc < 0)
+	if (v == NULL)
 		return -1;
-	free(mv->artifact);
-	mv->artifact = ai.rel;
-	ai.rel = NULL;
-	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
-	mv->size = ai.size;
-	artifact_info_cleanup(&ai);
+	n = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || n < min || n > max) {
+		server_reply_errorf(c->rs, 400, "ValidationError", "%s must be an integer %ld-%ld",
+				    name, min, max);
+		*bad = 1;
+	}
+	return n;
+}
+
+void control_page(struct call *c, cJSON *items)
+{
+	int bad = 0, total = cJSON_GetArraySize(items);
+	long top = query_num(c, "$top", 1, 100000, &bad);
+	long count = query_num(c, "count", 1, PAGE_MAX, &bad);
+	long skip = query_num(c, "$skipToken", 0, 1L << 30, &bad);
+	long size = c->rt->page_size, end;
+	cJSON *page;
+	char link[2048];
+
+	if (bad) {
+		cJSON_Delete(items);
+		return;
+	}
+	if (top >= 0 && top < total)
+		total = (int)top;
+	if (count > 0 && count < size)
+		size = count;
+	if (skip < 0)
+		skip = 0;
+	end = skip + size < total ? skip + size : total;
+	page = cJSON_CreateArray();
+	for (long i = skip; i < end; i++)
+		cJSON_AddItemToArray(page, cJSON_Duplicate(cJSON_GetArrayItem(items, (int)i), 1));
+	cJSON_Delete(items);
+	if (end < total)
+		next_link(c, (size_t)end, link, sizeof link);
+	control_reply(c, 200, codec_page(page, end < total ? link : NULL));
+}
+
+/* ---- the workspace and its datastore ------------------------------------ */
+
+static void workspace_get(struct call *c)
+{
+	struct codec_workspace_info w;
+
+	memset(&w, 0, sizeof w);
+	w.name = c->rt->ws_name;
+	w.workspace_id = c->rt->workspace_id;
+	w.storage_account = "mldeck";
+	w.created = c->rt->started;
+	control_reply(c, 200, codec_workspace_info_to_json(&w, &c->codec));
+}
+
+static cJSON *datastore_json(struct call *c)
+{
+	char account[400], container[96];
+	struct codec_datastore d;
+
+	blob_datastore(c->rt, c->base_url, account, sizeof account, container, sizeof container,
+		       &d);
+	d.created = c->rt->started;
+	return codec_datastore_to_json(&d, &c->codec);
+}
+
+static void datastores_list(struct call *c)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(arr, datastore_json(c));
+	control_page(c, arr);
+}
+
+static int datastore_known(struct call *c)
+{
+	if (strcmp(c->cap[0], "workspaceblobstore") == 0)
+		return 1;
+	server_reply_errorf(c->rs, 404, "NotFound",
+			    "datastore '%s' not found (this workspace has one: workspaceblobstore)",
+			    c->cap[0]);
 	return 0;
 }
 
-/* PUT models/{n}/versions/{v}, and POST models/{n}/versions (next version). */
-static void model_version_put_as(struct call *c, const char *version)
+static void datastore_get(struct call *c)
 {
-	struct model_version mv;
-	const struct deployment *by;
-	const char *uri = NULL;
-	struct workspace *w;
-	struct error err;
-	int created = 0;
-
-	memset(&mv, 0, sizeof mv);
-	snprintf(mv.name, sizeof mv.name, "%s", c->cap[0]);
-	mv.created = (int64_t)time(NULL);
-	if (model_from_request(c, &mv, &uri, &err) < 0) {
-		model_version_cleanup(&mv);
-		return reply_err(c, &err);
-	}
-	if ((w = begin(c)) == NULL)
-		goto out;
-	if (version)
-		snprintf(mv.version, sizeof mv.version, "%s", version);
-	else
-		workspace_model_next_version(w, mv.name, mv.version, sizeof mv.version);
-	if (model_in_use(w, mv.name, mv.version, &by)) {
-		error_set(&err, 409, "Conflict",
-			  "model version '%s:%s' is used by deployment '%s/%s'; register a new "
-			  "version instead",
-			  mv.name, mv.version, by->endpoint, by->name);
-		abort_change(c, w, &err);
-		goto out;
-	}
-	if (model_import(c, &mv, uri, &err) < 0 ||
-	    workspace_model_put(w, &mv, &created, &err) < 0) {
-		abort_change(c, w, &err);
-		goto out;
-	}
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_model_version_to_json(workspace_model_find(c->rt->ws, mv.name,
-								       mv.version),
-						  &c->rt->codec));
-		end(c);
-		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", mv.name, mv.version,
-			    (unsigned long long)mv.size);
-	}
-out:
-	model_version_cleanup(&mv);
+	if (datastore_known(c))
+		control_reply(c, 200, datastore_json(c));
 }
 
-static void model_version_put(struct call *c)
+static void datastore_secrets(struct call *c)
 {
-	model_version_put_as(c, c->cap[1]);
-}
-
-static void model_version_post(struct call *c)
-{
-	model_version_put_as(c, NULL);
-}
-
-/* ---- environments ------------------------------------------------------- */
-
-static void env_version_put_as(struct call *c, const char *version)
-{
-	struct env_version ev;
-	struct workspace *w;
-	struct error err;
-	int created = 0;
-
-	if (need_body(c) < 0)
-		return;
-	memset(&ev, 0, sizeof ev);
-	snprintf(ev.name, sizeof ev.name, "%s", c->cap[0]);
-	ev.created = (int64_t)time(NULL);
-	if (codec_env_version_from_json(c->body, &ev, &err) < 0) {
-		env_version_cleanup(&ev);
-		return reply_err(c, &err);
-	}
-	if ((w = begin(c)) == NULL)
-		goto out;
-	if (version)
-		snprintf(ev.version, sizeof ev.version, "%s", version);
-	else
-		workspace_env_next_version(w, ev.name, ev.version, sizeof ev.version);
-	if (workspace_env_put(w, &ev, &created, &err) < 0) {
-		abort_change(c, w, &err);
-		goto out;
-	}
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_env_version_to_json(workspace_env_find(c->rt->ws, ev.name, ev.version),
-						&c->rt->codec));
-		end(c);
-	}
-out:
-	env_version_cleanup(&ev);
-}
-
-static void env_version_put(struct call *c)
-{
-	env_version_put_as(c, c->cap[1]);
-}
-
-static void env_version_post(struct call *c)
-{
-	env_version_put_as(c, NULL);
+	if (datastore_known(c))
+		control_reply(c, 200, blob_secrets(c->rt, c->base_url));
 }
 
 /* ---- endpoints ---------------------------------------------------------- */
@@ -554,13 +273,13 @@ static void endpoints_list(struct call *c)
 	cJSON *arr = cJSON_CreateArray();
 	size_t i, n;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	n = workspace_endpoint_list(c->rt->ws, &es);
 	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, codec_endpoint_to_json(es[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, codec_endpoint_to_json(es[i], &c->codec));
 	free(es);
-	end(c);
-	reply(c, 200, codec_list(arr));
+	control_end(c);
+	control_page(c, arr);
 }
 
 static void endpoint_get(struct call *c)
@@ -568,13 +287,13 @@ static void endpoint_get(struct call *c)
 	const struct endpoint *e;
 	cJSON *j = NULL;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e)
-		j = codec_endpoint_to_json(e, &c->rt->codec);
-	end(c);
+		j = codec_endpoint_to_json(e, &c->codec);
+	control_end(c);
 	if (j)
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	else
 		not_found(c, "endpoint", c->cap[0]);
 }
@@ -583,26 +302,28 @@ static void endpoint_get(struct call *c)
 static void endpoint_write(struct call *c, int patch)
 {
 	const struct endpoint *cur;
+	struct operation op;
 	struct endpoint ep;
 	struct workspace *w;
 	struct error err;
+	char path[64];
 	int created = 0;
 
-	if (need_body(c) < 0 || (w = begin(c)) == NULL)
+	if (control_need_body(c) < 0 || (w = control_begin(c)) == NULL)
 		return;
 	memset(&ep, 0, sizeof ep);
 	cur = workspace_endpoint_find(w, c->cap[0]);
 	if (cur == NULL && patch) {
-		abort_change(c, w, NULL);
+		control_abort(c, w, NULL);
 		return not_found(c, "endpoint", c->cap[0]);
 	}
 	if (cur && endpoint_copy(&ep, cur) < 0) {
 		error_set(&err, 500, "OutOfMemory", "out of memory");
-		return abort_change(c, w, &err);
+		return control_abort(c, w, &err);
 	}
 	if (cur == NULL) {
 		snprintf(ep.name, sizeof ep.name, "%s", c->cap[0]);
-		ep.created = (int64_t)time(NULL);
+		ep.created = control_now();
 		ep.state = PROV_SUCCEEDED;
 		auth_random_key(ep.primary_key, sizeof ep.primary_key);
 		auth_random_key(ep.secondary_key, sizeof ep.secondary_key);
@@ -610,14 +331,19 @@ static void endpoint_write(struct call *c, int patch)
 	if (codec_endpoint_from_json(c->body, &ep, &err) < 0 ||
 	    workspace_endpoint_put(w, &ep, &created, &err) < 0) {
 		endpoint_cleanup(&ep);
-		return abort_change(c, w, &err);
+		return control_abort(c, w, &err);
 	}
 	endpoint_cleanup(&ep);
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_endpoint_to_json(workspace_endpoint_find(c->rt->ws, c->cap[0]),
-					     &c->rt->codec));
-		end(c);
+	/* a local endpoint is ready at once: its operation is settled already */
+	if (operations_begin(w, c->cap[0], "", OP_SUCCEEDED, &op, &err) < 0)
+		return control_abort(c, w, &err);
+	if (control_commit(c, w) == 0) {
+		snprintf(path, sizeof path, "/onlineEndpoints/%s", c->cap[0]);
+		operations_headers(c, &op, path);
+		control_reply(c, created ? 201 : 200,
+			      codec_endpoint_to_json(workspace_endpoint_find(c->rt->ws, c->cap[0]),
+						     &c->codec));
+		control_end(c);
 	}
 }
 
@@ -631,18 +357,33 @@ static void endpoint_patch(struct call *c)
 	endpoint_write(c, 1);
 }
 
+/* 202 with the operation's headers; what is deleted is gone when it answers. */
+static void deleted(struct call *c, const struct operation *op)
+{
+	operations_headers(c, op, NULL);
+	server_reply_json(c->rs, 202, strdup("null"));
+}
+
 static void endpoint_delete(struct call *c)
 {
-	struct workspace *w = begin(c);
+	struct workspace *w = control_begin(c);
+	struct operation op;
 	struct error err;
 
 	if (w == NULL)
 		return;
-	if (workspace_endpoint_delete(w, c->cap[0], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
+	if (workspace_endpoint_find(w, c->cap[0]) == NULL) {
+		control_abort(c, w, NULL);
+		return server_reply_json(c->rs, 204, NULL);
+	}
+	if (workspace_endpoint_delete(w, c->cap[0], &err) < 0 ||
+	    workspace_op_settle(w, c->cap[0], NULL, OP_CANCELED, "the endpoint was deleted",
+				control_now()) < 0 ||
+	    operations_begin(w, c->cap[0], "", OP_SUCCEEDED, &op, &err) < 0)
+		return control_abort(c, w, &err);
+	if (control_commit(c, w) == 0) {
+		control_end(c);
+		deleted(c, &op);
 	}
 }
 
@@ -653,11 +394,11 @@ static int endpoint_snapshot(struct call *c, struct endpoint *out)
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e)
 		rc = endpoint_copy(out, e);
-	end(c);
+	control_end(c);
 	if (e == NULL)
 		not_found(c, "endpoint", c->cap[0]);
 	else if (rc < 0)
@@ -680,9 +421,30 @@ static void endpoint_list_keys(struct call *c)
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "primaryKey", ep.primary_key);
 		cJSON_AddStringToObject(j, "secondaryKey", ep.secondary_key);
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	}
 	endpoint_cleanup(&ep);
+}
+
+/* The key a regenerateKeys body asks for. The SDK sends the key it wants
+ * replaced as keyValue and expects a new one: a keyValue equal to the current
+ * key (or none) gets a fresh random key; another keyValue is set as given. */
+static int regenerated_key(const struct endpoint *ep, int primary, const cJSON *kv, char *key,
+			   size_t len, struct error *err)
+{
+	const char *cur = primary ? ep->primary_key : ep->secondary_key;
+	size_t n;
+
+	if (!cJSON_IsString(kv) || kv->valuestring[0] == '\0' || strcmp(kv->valuestring, cur) == 0)
+		return auth_random_key(key, len) == 0
+			       ? 0
+			       : error_set(err, 500, "InternalError", "no random bytes");
+	n = strlen(kv->valuestring);
+	if (n < 16 || n > RESOURCE_KEY_LEN)
+		return error_set(err, 400, "ValidationError", "keyValue must be 16-%d characters",
+				 RESOURCE_KEY_LEN);
+	snprintf(key, len, "%s", kv->valuestring);
+	return 0;
 }
 
 static void endpoint_regenerate_keys(struct call *c)
@@ -690,32 +452,28 @@ static void endpoint_regenerate_keys(struct call *c)
 	const cJSON *kt = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyType") : NULL;
 	const cJSON *kv = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyValue") : NULL;
 	char key[RESOURCE_KEY_LEN + 1];
-	int primary;
+	const struct endpoint *ep;
 	struct workspace *w;
 	struct error err;
+	int primary;
 
 	if (!cJSON_IsString(kt) || (strcasecmp(kt->valuestring, "Primary") &&
 				    strcasecmp(kt->valuestring, "Secondary")))
 		return server_reply_errorf(c->rs, 400, "ValidationError",
 					   "keyType must be \"Primary\" or \"Secondary\"");
 	primary = !strcasecmp(kt->valuestring, "Primary");
-	if (cJSON_IsString(kv) && kv->valuestring[0]) {
-		size_t n = strlen(kv->valuestring);
-		if (n < 16 || n > RESOURCE_KEY_LEN)
-			return server_reply_errorf(c->rs, 400, "ValidationError",
-						   "keyValue must be 16-%d characters",
-						   RESOURCE_KEY_LEN);
-		snprintf(key, sizeof key, "%s", kv->valuestring);
-	} else {
-		auth_random_key(key, sizeof key);
-	}
-	if ((w = begin(c)) == NULL)
+	if ((w = control_begin(c)) == NULL)
 		return;
-	if (workspace_endpoint_set_keys(w, c->cap[0], primary ? key : NULL, primary ? NULL : key,
+	if ((ep = workspace_endpoint_find(w, c->cap[0])) == NULL) {
+		control_abort(c, w, NULL);
+		return not_found(c, "endpoint", c->cap[0]);
+	}
+	if (regenerated_key(ep, primary, kv, key, sizeof key, &err) < 0 ||
+	    workspace_endpoint_set_keys(w, c->cap[0], primary ? key : NULL, primary ? NULL : key,
 					&err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
+		return control_abort(c, w, &err);
+	if (control_commit(c, w) == 0) {
+		control_end(c);
 		server_reply_json(c->rs, 200, NULL);
 		runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
 			    primary ? "primary" : "secondary");
@@ -738,14 +496,14 @@ static void endpoint_token(struct call *c)
 				    "endpoint '%s' uses key auth: list its keys instead", ep.name);
 	} else if (auth_token_issue(c->rt->token_secret, sizeof c->rt->token_secret, ep.name,
 				    ep.key_generation, now, (int)ttl, tok, sizeof tok, &err) < 0) {
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 	} else {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "accessToken", tok);
 		cJSON_AddStringToObject(j, "tokenType", "Bearer");
 		cJSON_AddNumberToObject(j, "expiryTimeUtc", (double)(now + ttl));
 		cJSON_AddNumberToObject(j, "refreshAfterTimeUtc", (double)(now + ttl / 2));
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	}
 	endpoint_cleanup(&ep);
 }
@@ -758,18 +516,18 @@ static void deployments_list(struct call *c)
 	cJSON *arr;
 	size_t i, n;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	if (workspace_endpoint_find(c->rt->ws, c->cap[0]) == NULL) {
-		end(c);
+		control_end(c);
 		return not_found(c, "endpoint", c->cap[0]);
 	}
 	arr = cJSON_CreateArray();
 	n = workspace_deployment_list(c->rt->ws, c->cap[0], &ds);
 	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, codec_deployment_to_json(ds[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, codec_deployment_to_json(ds[i], &c->codec));
 	free(ds);
-	end(c);
-	reply(c, 200, codec_list(arr));
+	control_end(c);
+	control_page(c, arr);
 }
 
 static void deployment_get(struct call *c)
@@ -777,82 +535,96 @@ static void deployment_get(struct call *c)
 	const struct deployment *d;
 	cJSON *j = NULL;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	d = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (d)
-		j = codec_deployment_to_json(d, &c->rt->codec);
-	end(c);
+		j = codec_deployment_to_json(d, &c->codec);
+	control_end(c);
 	if (j)
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	else
 		server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
 				    c->cap[0], c->cap[1]);
 }
 
-/* Only the instance count changed: scale live instead of reloading. */
-static int only_capacity_changed(const struct deployment *a, const struct deployment *b)
+/* The deployment as the body asks for it: the current one changed, or a new
+ * one with the defaults. -1 answered. */
+static int deployment_spec(struct call *c, struct workspace *w, int patch, struct deployment *d)
 {
-	struct deployment x = *a;
+	const struct deployment *cur = workspace_deployment_find(w, c->cap[0], c->cap[1]);
+	struct error err;
 
-	x.instances = b->instances;
-	x.max_concurrent = b->max_concurrent;
-	return !strcmp(x.model_name, b->model_name) && !strcmp(x.model_version, b->model_version) &&
-	       !strcmp(x.env_name, b->env_name) && !strcmp(x.env_version, b->env_version) &&
-	       x.timeout_ms == b->timeout_ms &&
-	       !strcmp(x.code_dir ? x.code_dir : "", b->code_dir ? b->code_dir : "") &&
-	       !strcmp(x.scoring_script ? x.scoring_script : "",
-		       b->scoring_script ? b->scoring_script : "");
+	memset(d, 0, sizeof *d);
+	if (cur == NULL && patch) {
+		control_abort(c, w, NULL);
+		server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
+				    c->cap[0], c->cap[1]);
+		return -1;
+	}
+	if (cur != NULL && deployment_copy(d, cur) < 0) {
+		error_set(&err, 500, "OutOfMemory", "out of memory");
+		control_abort(c, w, &err);
+		return -1;
+	}
+	if (cur == NULL) {
+		snprintf(d->endpoint, sizeof d->endpoint, "%s", c->cap[0]);
+		snprintf(d->name, sizeof d->name, "%s", c->cap[1]);
+		d->instances = 1;
+		d->max_concurrent = 1;
+		d->timeout_ms = 5000;
+		d->created = control_now();
+	}
+	if (codec_deployment_from_json(c->body, d, &err) < 0) {
+		deployment_cleanup(d);
+		control_abort(c, w, &err);
+		return -1;
+	}
+	return 0;
 }
 
+/* PUT or PATCH: the workspace decides the state (Creating, Updating, Scaling,
+ * or unchanged for an identical spec); the operation runs until the fleet
+ * reports a final state. */
 static void deployment_write(struct call *c, int patch)
 {
-	const struct deployment *cur;
+	const struct deployment *now;
+	struct operation op;
 	struct deployment d;
 	struct workspace *w;
 	struct error err;
-	enum prov_state next = PROV_CREATING;
-	int created = 0;
+	char path[128];
+	int created = 0, settled;
 
-	if (need_body(c) < 0 || (w = begin(c)) == NULL)
+	if (control_need_body(c) < 0 || (w = control_begin(c)) == NULL)
 		return;
-	memset(&d, 0, sizeof d);
 	if (workspace_endpoint_find(w, c->cap[0]) == NULL) {
-		abort_change(c, w, NULL);
+		control_abort(c, w, NULL);
 		return not_found(c, "endpoint", c->cap[0]);
 	}
-	cur = workspace_deployment_find(w, c->cap[0], c->cap[1]);
-	if (cur == NULL && patch) {
-		abort_change(c, w, NULL);
-		return server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
-					   c->cap[0], c->cap[1]);
-	}
-	if (cur && deployment_copy(&d, cur) < 0) {
-		error_set(&err, 500, "OutOfMemory", "out of memory");
-		return abort_change(c, w, &err);
-	}
-	if (cur == NULL) {
-		snprintf(d.endpoint, sizeof d.endpoint, "%s", c->cap[0]);
-		snprintf(d.name, sizeof d.name, "%s", c->cap[1]);
-		d.instances = 1;
-		d.max_concurrent = 1;
-		d.timeout_ms = 5000;
-		d.created = (int64_t)time(NULL);
-	}
-	if (codec_deployment_from_json(c->body, &d, &err) < 0 ||
-	    workspace_deployment_put(w, &d, 0, &created, &err) < 0) {
+	if (deployment_spec(c, w, patch, &d) < 0)
+		return;
+	if (workspace_deployment_put(w, &d, 0, &created, &err) < 0) {
 		deployment_cleanup(&d);
-		return abort_change(c, w, &err);
+		return control_abort(c, w, &err);
 	}
-	if (cur)
-		next = only_capacity_changed(cur, &d) ? PROV_SCALING : PROV_UPDATING;
-	workspace_deployment_set_state(w, d.endpoint, d.name, next, NULL);
 	deployment_cleanup(&d);
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_deployment_to_json(
-			      workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]),
-			      &c->rt->codec));
-		end(c);
+	now = workspace_deployment_find(w, c->cap[0], c->cap[1]);
+	settled = now->state == PROV_SUCCEEDED || now->state == PROV_FAILED;
+	if (operations_begin(w, c->cap[0], c->cap[1],
+			     !settled ? OP_RUNNING
+			     : now->state == PROV_SUCCEEDED ? OP_SUCCEEDED
+							   : OP_FAILED,
+			     &op, &err) < 0)
+		return control_abort(c, w, &err);
+	if (control_commit(c, w) == 0) {
+		snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", c->cap[0],
+			 c->cap[1]);
+		operations_headers(c, &op, path);
+		control_reply(c, created ? 201 : 200,
+			      codec_deployment_to_json(
+				  workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]),
+				  &c->codec));
+		control_end(c);
 	}
 }
 
@@ -868,16 +640,24 @@ static void deployment_patch(struct call *c)
 
 static void deployment_delete(struct call *c)
 {
-	struct workspace *w = begin(c);
+	struct workspace *w = control_begin(c);
+	struct operation op;
 	struct error err;
 
 	if (w == NULL)
 		return;
-	if (workspace_deployment_delete(w, c->cap[0], c->cap[1], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
+	if (workspace_deployment_find(w, c->cap[0], c->cap[1]) == NULL) {
+		control_abort(c, w, NULL);
+		return server_reply_json(c->rs, 204, NULL);
+	}
+	if (workspace_deployment_delete(w, c->cap[0], c->cap[1], &err) < 0 ||
+	    workspace_op_settle(w, c->cap[0], c->cap[1], OP_CANCELED, "the deployment was deleted",
+				control_now()) < 0 ||
+	    operations_begin(w, c->cap[0], c->cap[1], OP_SUCCEEDED, &op, &err) < 0)
+		return control_abort(c, w, &err);
+	if (control_commit(c, w) == 0) {
+		control_end(c);
+		deleted(c, &op);
 	}
 }
 
@@ -895,9 +675,9 @@ static void deployment_logs(struct call *c)
 						   "tail must be an integer 0-100000");
 		tail = (int)t->valuedouble;
 	}
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	exists = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]) != NULL;
-	end(c);
+	control_end(c);
 	if (!exists)
 		return server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
 					   c->cap[0], c->cap[1]);
@@ -905,28 +685,32 @@ static void deployment_logs(struct call *c)
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "content", text ? text : "");
 	free(text);
-	reply(c, 200, j);
+	control_reply(c, 200, j);
 }
 
 /* ---- the table ---------------------------------------------------------- */
 
+#define ASSET_ROUTES(kind, table)                                                                  \
+	{"GET", kind, assets_list, "", &table},                                                    \
+	    {"GET", kind "/*", assets_container_get, "a", &table},                                 \
+	    {"PUT", kind "/*", assets_container_put, "a", &table},                                 \
+	    {"DELETE", kind "/*", assets_delete, "a", &table},                                     \
+	    {"GET", kind "/*/versions", assets_versions_list, "a", &table},                        \
+	    {"POST", kind "/*/versions", assets_version_post, "a", &table},                        \
+	    {"GET", kind "/*/versions/*", assets_version_get, "av", &table},                       \
+	    {"PUT", kind "/*/versions/*", assets_version_put, "av", &table},                       \
+	{                                                                                          \
+		"DELETE", kind "/*/versions/*", assets_delete, "av", &table                        \
+	}
+
 static const struct route routes[] = {
-	{"GET", "models", assets_list, "", &models},
-	{"GET", "models/*", asset_container_get, "m", &models},
-	{"DELETE", "models/*", asset_delete, "m", &models},
-	{"GET", "models/*/versions", asset_versions_list, "m", &models},
-	{"POST", "models/*/versions", model_version_post, "m", &models},
-	{"GET", "models/*/versions/*", asset_version_get, "mv", &models},
-	{"PUT", "models/*/versions/*", model_version_put, "mv", &models},
-	{"DELETE", "models/*/versions/*", asset_delete, "mv", &models},
-	{"GET", "environments", assets_list, "", &environments},
-	{"GET", "environments/*", asset_container_get, "e", &environments},
-	{"DELETE", "environments/*", asset_delete, "e", &environments},
-	{"GET", "environments/*/versions", asset_versions_list, "e", &environments},
-	{"POST", "environments/*/versions", env_version_post, "e", &environments},
-	{"GET", "environments/*/versions/*", asset_version_get, "ev", &environments},
-	{"PUT", "environments/*/versions/*", env_version_put, "ev", &environments},
-	{"DELETE", "environments/*/versions/*", asset_delete, "ev", &environments},
+	{"GET", "", workspace_get, "", NULL},
+	ASSET_ROUTES("models", assets_models),
+	ASSET_ROUTES("environments", assets_environments),
+	ASSET_ROUTES("codes", assets_codes),
+	{"GET", "datastores", datastores_list, "", NULL},
+	{"GET", "datastores/*", datastore_get, "a", NULL},
+	{"POST", "datastores/*/listSecrets", datastore_secrets, "a", NULL},
 	{"GET", "onlineEndpoints", endpoints_list, "", NULL},
 	{"GET", "onlineEndpoints/*", endpoint_get, "p", NULL},
 	{"PUT", "onlineEndpoints/*", endpoint_put, "p", NULL},
@@ -966,22 +750,24 @@ static int check_captures(struct call *c, const char *kinds)
 	static const struct {
 		char kind;
 		const char *field;
-	} fields[] = {{'m', "model name"}, {'e', "environment name"}, {'p', "endpoint name"},
-		      {'d', "deployment name"}};
+	} fields[] = {{'a', "name"}, {'p', "endpoint name"}, {'d', "deployment name"}};
 	struct error err;
-	size_t k;
-	int i;
 
-	for (i = 0; kinds[i]; i++) {
+	for (int i = 0; kinds[i]; i++) {
 		const char *field = "name";
 		int rc;
-		for (k = 0; k < sizeof fields / sizeof fields[0]; k++)
+
+		for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
 			if (fields[k].kind == kinds[i])
 				field = fields[k].field;
-		rc = kinds[i] == 'v' ? names_check_version(c->cap[i], "version", &err)
-				     : names_check(c->cap[i], field, &err);
+		if (kinds[i] == 'v')
+			rc = names_check_version(c->cap[i], "version", &err);
+		else if (kinds[i] == 'a')
+			rc = names_check_asset(c->cap[i], field, &err);
+		else
+			rc = names_check(c->cap[i], field, &err);
 		if (rc < 0) {
-			reply_err(c, &err);
+			control_reply_error(c, &err);
 			return -1;
 		}
 	}
@@ -1034,9 +820,52 @@ static cJSON *parse_body(const struct server_request *rq, struct server_response
 	return j;
 }
 
+/* Whether a Host header can be echoed into URLs: host[:port] characters only. */
+static int host_ok(const char *h)
+{
+	size_t n = h != NULL ? strlen(h) : 0;
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+		      (h[i] >= '0' && h[i] <= '9') || strchr(".-:[]_", h[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Ids and URLs of the answers: the request's subscription and resource group,
+ * the address the client used. */
+static void call_init(struct call *c, struct runtime *rt, const struct server_request *rq,
+		      struct server_response *rs)
+{
+	const char *host = server_header(rq, "Host");
+
+	memset(c, 0, sizeof *c);
+	c->rt = rt;
+	c->rq = rq;
+	c->rs = rs;
+	snprintf(c->sub_prefix, sizeof c->sub_prefix, "/subscriptions/%.100s", rq->segv[1]);
+	if (snprintf(c->rg_prefix, sizeof c->rg_prefix, "%s/resourceGroups/%.150s", c->sub_prefix,
+		     rq->segv[3]) >= (int)sizeof c->rg_prefix)
+		c->rg_prefix[0] = '\0';
+	snprintf(c->ws_prefix, sizeof c->ws_prefix,
+		 "%s/providers/Microsoft.MachineLearningServices/workspaces/%s", c->rg_prefix,
+		 rt->ws_name);
+	if (host_ok(host))
+		snprintf(c->base_url, sizeof c->base_url, "%s://%s", rt->scheme, host);
+	else
+		snprintf(c->base_url, sizeof c->base_url, "%s", rt->url);
+	c->codec.ws_prefix = c->ws_prefix;
+	c->codec.rg_prefix = c->rg_prefix;
+	c->codec.sub_prefix = c->sub_prefix;
+	c->codec.base_url = c->base_url;
+}
+
 int control_is_upload(const char *method, const char *path, const char *content_type)
 {
-	(void)path;
+	if (blob_is_upload(method, path))
+		return 1;
 	return content_type && !strcmp(method, "PUT") &&
 	       !strncasecmp(content_type, "application/octet-stream", 24);
 }
@@ -1045,18 +874,15 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		    struct server_response *rs)
 {
 	struct call c;
-	size_t i;
 	int path_known = 0, bad;
 
 	(void)first;
 	if (workspace_prefix_ok(rt, rq, rs) < 0)
 		return;
-	memset(&c, 0, sizeof c);
-	c.rt = rt;
-	c.rq = rq;
-	c.rs = rs;
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+	call_init(&c, rt, rq, rs);
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		const char *cap[3] = {0};
+
 		if (!route_match(routes[i].pattern, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS,
 				 cap))
 			continue;
@@ -1064,7 +890,7 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		if (strcmp(routes[i].method, rq->method))
 			continue;
 		memcpy(c.cap, cap, sizeof cap);
-		c.asset = routes[i].asset;
+		c.arg = routes[i].arg;
 		if (check_captures(&c, routes[i].caps) < 0)
 			return;
 		c.body = parse_body(rq, rs, &bad);

@@ -21,6 +21,7 @@
 #include "runtime/auth.h"
 #include "runtime/engines/engine.h"
 #include "runtime/logring.h"
+#include "runtime/pyenv.h"
 #include "runtime/router.h"
 #include "state/artifact.h"
 
@@ -36,7 +37,9 @@ struct live {
 	struct engine *engine; /* set before publication, then immutable */
 	struct engine_config cfg;
 	char *model_path;
-	char *python;
+	char *python;   /* NULL: mapped from image (pyenv.h) when loading */
+	char *image;    /* the environment's image and conda file, or NULL */
+	char *conda;
 	char *code_dir;
 	char *script;
 	char **env;     /* NULL-terminated "K=V" */
@@ -59,6 +62,7 @@ struct dep {
 	struct logring *log;
 	struct metrics_series *series;
 	int seen;
+	int failed; /* the load of the current spec failed: a retry reloads */
 };
 
 struct ep {
@@ -127,6 +131,8 @@ static void live_unref(struct live *l)
 	engine_free(l->engine);
 	free(l->model_path);
 	free(l->python);
+	free(l->image);
+	free(l->conda);
 	free(l->code_dir);
 	free(l->script);
 	strv_free(l->env);
@@ -189,6 +195,20 @@ static int worker_count(const struct deployment *s, const struct env_version *e)
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
 }
 
+/* The code directory: a code asset's folder in the home, or the host path. */
+static char *code_path(struct fleet *f, const struct workspace *ws, const struct deployment *s)
+{
+	const struct code_version *cv;
+	char path[PATH_MAX];
+
+	if (s->code_name[0] == '\0')
+		return dup_or_null(s->code_dir);
+	cv = workspace_code_find(ws, s->code_name, s->code_version);
+	if (cv == NULL || cv->dir == NULL || artifact_path(f->home, cv->dir, path, sizeof path) < 0)
+		return NULL;
+	return strdup(path);
+}
+
 /* Resolves a deployment's references against ws into a loadable instance. */
 static struct live *live_new(struct fleet *f, struct dep *d, const struct workspace *ws,
 			     const char *ep)
@@ -220,10 +240,12 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct worksp
 	l->cfg.type = m ? m->type : MODEL_LINEAR;
 	if (e) {
 		l->python = dup_or_null(e->python);
+		l->image = dup_or_null(e->image);
+		l->conda = dup_or_null(e->conda_file);
 		l->modules = module_vector(e);
 	}
 	l->env = env_vector(e ? &e->variables : &none, &s->variables);
-	l->code_dir = dup_or_null(s->code_dir);
+	l->code_dir = code_path(f, ws, s);
 	l->script = dup_or_null(s->scoring_script);
 	l->cfg.model_path = l->model_path;
 	l->cfg.python = l->python;
@@ -235,7 +257,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct worksp
 	l->cfg.timeout_ms = l->timeout_ms;
 	l->cfg.log = live_log;
 	l->cfg.log_ctx = l->log;
-	if (m == NULL || e == NULL || l->model_path == NULL) {
+	if (m == NULL || (e == NULL && s->env_name[0] != '\0') || l->model_path == NULL) {
 		/* the workspace guarantees references; a missing one fails the load */
 		free(l->model_path);
 		l->model_path = NULL;
@@ -363,6 +385,7 @@ static int publish(struct fleet *f, struct live *l)
 		d->pending = NULL;
 		old = d->current;
 		d->current = l; /* the pending reference moves here */
+		d->failed = 0;
 		ok = 1;
 	}
 	pthread_rwlock_unlock(&f->lock);
@@ -379,11 +402,33 @@ static void drop_pending(struct fleet *f, struct live *l)
 	d = find_dep(find_ep(f, l->ep), l->name);
 	if (d && d->pending == l) {
 		d->pending = NULL;
+		d->failed = d->gen == l->gen;
 		dropped = 1;
 	}
 	pthread_rwlock_unlock(&f->lock);
 	if (dropped)
 		live_unref(l);
+}
+
+/* A model run in Python: the interpreter its environment maps to, and the
+ * conda file's packages checked there (pyenv.h). */
+static int python_ready(struct fleet *f, struct live *l, struct error *err)
+{
+	char py[PATH_MAX];
+
+	if (l->cfg.type != MODEL_CUSTOM && l->cfg.type != MODEL_MLFLOW)
+		return 0;
+	if (l->python == NULL) {
+		if (pyenv_interpreter(f->home, l->image, py, sizeof py, err) < 0 ||
+		    (l->python = strdup(py)) == NULL)
+			return err->status ? -1 : error_set(err, 500, "OutOfMemory", "out of memory");
+		l->cfg.python = l->python;
+		logring_add(l->log, "[environment] interpreter:");
+		logring_add(l->log, l->python);
+	}
+	if (l->conda == NULL)
+		return 0;
+	return pyenv_check(l->python, l->conda, live_log, l->log, err);
 }
 
 static void load_task(struct task *t)
@@ -395,7 +440,7 @@ static void load_task(struct task *t)
 	logring_add(l->log, "[runtime] loading model");
 	if (l->cfg.model_path == NULL)
 		error_set(&err, 400, "ModelLoadError", "the model or environment is missing");
-	else
+	else if (python_ready(t->f, l, &err) == 0)
 		l->engine = engine_load(&l->cfg, &err);
 	if (l->engine == NULL) {
 		logring_add(l->log, "[runtime] load failed:");
@@ -467,33 +512,6 @@ static void task_start(struct fleet *f, struct live *l, int resize)
 
 /* ---- sync --------------------------------------------------------------- */
 
-static int str_eq(const char *a, const char *b)
-{
-	return !strcmp(a ? a : "", b ? b : "");
-}
-
-static int kv_eq(const struct kvlist *a, const struct kvlist *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->items[i].key, b->items[i].key) ||
-		    strcmp(a->items[i].value, b->items[i].value))
-			return 0;
-	return 1;
-}
-
-/* Whether a spec change needs a new engine (else only capacity moved). */
-static int needs_reload(const struct deployment *a, const struct deployment *b)
-{
-	return strcmp(a->model_name, b->model_name) || strcmp(a->model_version, b->model_version) ||
-	       strcmp(a->env_name, b->env_name) || strcmp(a->env_version, b->env_version) ||
-	       !str_eq(a->code_dir, b->code_dir) || !str_eq(a->scoring_script, b->scoring_script) ||
-	       a->timeout_ms != b->timeout_ms || !kv_eq(&a->variables, &b->variables);
-}
-
 static void dep_free(struct fleet *f, const char *ep, struct dep *d)
 {
 	live_unref(d->current);
@@ -531,6 +549,7 @@ static void dep_reload(struct fleet *f, struct ep *e, struct dep *d, const struc
 	struct live *l;
 
 	d->gen = ++f->next_gen;
+	d->failed = 0;
 	l = live_new(f, d, ws, e->name);
 	if (l == NULL)
 		return;
@@ -548,9 +567,10 @@ static void dep_sync(struct fleet *f, struct ep *e, const struct deployment *s,
 	if (fresh && (d = dep_add(f, e, s)) == NULL)
 		return;
 	d->seen = 1;
-	reload = fresh || needs_reload(&d->spec, s);
-	rescale = !reload && (d->spec.instances != s->instances ||
-			      d->spec.max_concurrent != s->max_concurrent);
+	/* a new spec, or the workspace asking again for one whose load failed */
+	reload = fresh || deployment_needs_reload(&d->spec, s) ||
+		 (d->failed && (s->state == PROV_UPDATING || s->state == PROV_CREATING));
+	rescale = !reload && deployment_needs_rescale(&d->spec, s);
 	deployment_cleanup(&d->spec);
 	deployment_copy(&d->spec, s);
 	if (reload) {

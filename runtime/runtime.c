@@ -19,7 +19,9 @@
 #include <openssl/evp.h>
 
 #include "runtime/auth.h"
-#include "runtime/core.h"
+#include "runtime/blob.h"
+#include "runtime/control.h"
+#include "runtime/tls.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -164,6 +166,13 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 	}
 	if (!strcmp(first, "endpoints"))
 		return dataplane_handle(rt, rq, rs);
+	if (blob_is_path(rq)) {
+		if (!rq->may_block) { /* file I/O: off the loop */
+			rs->defer = 1;
+			return;
+		}
+		return blob_handle(rt, rq, rs);
+	}
 	if (!admin_ok(rt, rq))
 		return server_reply_errorf(rs, 401, "Unauthorized",
 					   "missing or wrong admin key (Authorization: Bearer "
@@ -178,6 +187,9 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		return metrics_route(rt, rq, rs, 0);
 	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
 		return metrics_route(rt, rq, rs, 1);
+	if (!strcasecmp(first, "subscriptions") && rq->segc >= 3 &&
+	    !strcasecmp(rq->segv[2], "providers"))
+		return operations_handle(rt, rq, rs);
 	if (!strcasecmp(first, "subscriptions"))
 		return control_handle(rt, rq, 1, rs);
 	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
@@ -198,9 +210,11 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 
 	pthread_mutex_lock(&rt->lock);
 	if (fleet_current(rt->fleet, ep, name, gen) &&
-	    workspace_deployment_set_state(rt->ws, ep, name, state, error) == 0 &&
-	    store_save(rt->store, rt->ws, &err) < 0)
-		runtime_log(rt, "store: %s", err.message);
+	    workspace_deployment_set_state(rt->ws, ep, name, state, error) == 0) {
+		operations_settle(rt, ep, name, state, error);
+		if (store_save(rt->store, rt->ws, &err) < 0)
+			runtime_log(rt, "store: %s", err.message);
+	}
 	pthread_mutex_unlock(&rt->lock);
 	runtime_log(rt, "deployment %s/%s %s%s%s", ep, name, prov_state_name(state),
 		    error ? ": " : "", error ? error : "");
@@ -274,10 +288,6 @@ static int setup_names(struct runtime *rt, const struct runtime_options *o, stru
 	if (strlen(ws) > RESOURCE_NAME_MAX)
 		return error_set(err, 400, "InvalidWorkspace", "workspace name is too long");
 	snprintf(rt->ws_name, sizeof rt->ws_name, "%s", ws);
-	snprintf(rt->ws_prefix, sizeof rt->ws_prefix,
-		 "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/"
-		 "providers/Microsoft.MachineLearningServices/workspaces/%s",
-		 rt->ws_name);
 	return 0;
 }
 
@@ -289,8 +299,14 @@ static int open_home(struct runtime *rt, struct error *err)
 	if (store_admin_key(rt->store, rt->admin_key, sizeof rt->admin_key, err) < 0)
 		return -1;
 	derive_token_secret(rt);
+	blob_init(rt);
 	rt->ws = store_load(rt->store, rt->ws_name, err);
 	return rt->ws ? 0 : -1;
+}
+
+static int use_tls(const struct runtime_options *o)
+{
+	return o->tls || o->tls_cert != NULL || o->tls_key != NULL;
 }
 
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
@@ -309,14 +325,24 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	if (use_tls(o)) {
+		if (tls_identity_load(rt->home, rt->host, o->tls_cert, o->tls_key, &rt->tls, err) < 0)
+			return -1;
+		so.tls_cert_pem = rt->tls.cert_pem;
+		so.tls_key_pem = rt->tls.key_pem;
+	}
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
 	rt->port = server_port(rt->server);
+	rt->scheme = use_tls(o) ? "https" : "http";
 	if (strchr(rt->host, ':'))
-		snprintf(rt->url, sizeof rt->url, "http://[%s]:%u", rt->host, rt->port);
+		snprintf(rt->url, sizeof rt->url, "%s://[%s]:%u", rt->scheme, rt->host, rt->port);
 	else
-		snprintf(rt->url, sizeof rt->url, "http://%s:%u", rt->host, rt->port);
+		snprintf(rt->url, sizeof rt->url, "%s://%s:%u", rt->scheme, rt->host, rt->port);
+	if (use_tls(o))
+		runtime_log(rt, "tls: certificate %s%s", rt->tls.cert_path,
+			    rt->tls.generated ? " (generated now)" : "");
 	return 0;
 }
 
@@ -334,14 +360,16 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (parse_listen(o->listen ? o->listen : DEFAULT_LISTEN, rt->host, sizeof rt->host,
 			 &rt->port, err) < 0)
 		goto fail;
-	if (!is_loopback(rt->host) && !o->insecure_listen) {
+	if (!is_loopback(rt->host) && !use_tls(o)) {
 		error_set(err, 400, "InsecureListen",
-			  "refusing to listen on non-loopback address %s without TLS; pass "
-			  "--insecure-listen if you really mean it",
+			  "refusing to listen on non-loopback address %s without TLS; add --tls "
+			  "(a certificate is generated in the home) or --tls-cert/--tls-key",
 			  rt->host);
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->page_size = o->page_size > 0 ? o->page_size : 100;
+	rt->started = (int64_t)time(NULL);
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
 	if (open_log(rt, o->log_path, err) < 0)
@@ -355,8 +383,6 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (start_server(rt, o, err) < 0)
 		goto fail;
 	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
-	rt->codec.ws_prefix = rt->ws_prefix;
-	rt->codec.base_url = rt->url;
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
@@ -380,6 +406,7 @@ void runtime_stop(struct runtime *rt)
 		pthread_mutex_unlock(&rt->hk_lock);
 		pthread_join(rt->housekeeper, NULL);
 	}
+	tls_identity_cleanup(&rt->tls);
 	fleet_free(rt->fleet);
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);
@@ -405,19 +432,24 @@ const char *runtime_home(const struct runtime *rt)
 
 static const char serve_usage[] =
 	"usage: mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
-	"                    [--insecure-listen] [--max-upload BYTES] [--log FILE]\n"
-	"                    [--token-ttl SECONDS] [--threads N]\n"
+	"                    [--tls | --tls-cert FILE --tls-key FILE] [--max-upload BYTES]\n"
+	"                    [--log FILE] [--token-ttl SECONDS] [--threads N] [--page-size N]\n"
 	"\n"
 	"Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
 	"  --listen HOST:PORT   address to listen on (default 127.0.0.1:5800; port 0 = any)\n"
 	"  --home DIR           state directory (default $MLDECK_HOME, else\n"
 	"                       $XDG_DATA_HOME/mldeck, else ~/.local/share/mldeck)\n"
 	"  --workspace NAME     workspace name in resource paths (default local)\n"
-	"  --insecure-listen    allow a non-loopback address without TLS\n"
+	"  --tls                serve https with the certificate in HOME/tls (generated on\n"
+	"                       first start; clients trust HOME/tls/cert.pem); required for\n"
+	"                       any address that is not loopback\n"
+	"  --tls-cert FILE      serve https with this PEM certificate (and --tls-key FILE)\n"
+	"  --tls-key FILE       its PEM private key\n"
 	"  --max-upload BYTES   largest raw model upload (default 1 GiB)\n"
 	"  --log FILE           request and event log (default stderr)\n"
 	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n"
-	"  --threads N          HTTP event loops (default: one per CPU)\n";
+	"  --threads N          HTTP event loops (default: one per CPU)\n"
+	"  --page-size N        items per page of a list before nextLink (default 100)\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -437,8 +469,8 @@ static int serve_args(int argc, char **argv, struct runtime_options *o)
 			fputs(serve_usage, stdout);
 			return 1;
 		}
-		if (!strcmp(a, "--insecure-listen")) {
-			o->insecure_listen = 1;
+		if (!strcmp(a, "--tls")) {
+			o->tls = 1;
 			continue;
 		}
 		if (v == NULL)
@@ -451,6 +483,17 @@ static int serve_args(int argc, char **argv, struct runtime_options *o)
 			o->workspace = v;
 		else if (!strcmp(a, "--log"))
 			o->log_path = v;
+		else if (!strcmp(a, "--tls-cert"))
+			o->tls_cert = v;
+		else if (!strcmp(a, "--tls-key"))
+			o->tls_key = v;
+		else if (!strcmp(a, "--page-size")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*end || n < 1 || n > 10000)
+				goto bad;
+			o->page_size = (int)n;
+		}
 		else if (!strcmp(a, "--max-upload")) {
 			char *end;
 			errno = 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,7 @@ struct header_walk {
 	size_t n, cap;
 	char *pool;
 	size_t used, size;
+	char sep; /* ':' headers ("Name: value"), '=' query ("name=value") */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -89,7 +91,8 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 	(void)kind;
 	if (w->n >= w->cap)
 		return MHD_NO;
-	n = snprintf(w->pool + w->used, w->size - w->used, "%s: %s", key, value ? value : "");
+	n = snprintf(w->pool + w->used, w->size - w->used, w->sep == ':' ? "%s: %s" : "%s=%s", key,
+		     value ? value : "");
 	if (n < 0 || (size_t)n >= w->size - w->used)
 		return MHD_NO;
 	w->v[w->n++] = w->pool + w->used;
@@ -97,13 +100,15 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-char **server_header_list(const struct server_request *rq)
+/* The values of one kind as "key<sep>value" strings in one block. */
+static char **value_list(const struct server_request *rq, enum MHD_ValueKind kind, char sep)
 {
 	struct header_walk w;
 	char **block;
 
 	memset(&w, 0, sizeof w);
-	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_header, &w);
+	w.sep = sep;
+	MHD_get_connection_values(rq->conn, kind, count_header, &w);
 	block = malloc((w.n + 1) * sizeof(char *) + w.size + 1);
 	if (block == NULL)
 		return NULL;
@@ -112,9 +117,19 @@ char **server_header_list(const struct server_request *rq)
 	w.pool = (char *)(block + w.n + 1);
 	w.n = 0;
 	w.size += 1;
-	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, copy_header, &w);
+	MHD_get_connection_values(rq->conn, kind, copy_header, &w);
 	block[w.n] = NULL;
 	return block;
+}
+
+char **server_header_list(const struct server_request *rq)
+{
+	return value_list(rq, MHD_HEADER_KIND, ':');
+}
+
+char **server_query_list(const struct server_request *rq)
+{
+	return value_list(rq, MHD_GET_ARGUMENT_KIND, '=');
 }
 
 const char *server_query(const struct server_request *rq, const char *name)
@@ -151,6 +166,54 @@ void server_reply_errorf(struct server_response *rs, int status, const char *cod
 	vsnprintf(err.message, sizeof err.message, fmt, ap);
 	va_end(ap);
 	server_reply_error(rs, &err);
+}
+
+static int header_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+int server_reply_header(struct server_response *rs, const char *name, const char *value)
+{
+	size_t n;
+	char *h;
+
+	if (rs->nheaders >= SERVER_MAX_REPLY_HEADERS || strchr(name, ':') != NULL ||
+	    !header_text_ok(name) || !header_text_ok(value))
+		return -1;
+	n = strlen(name) + strlen(value) + 3;
+	if ((h = malloc(n)) == NULL)
+		return -1;
+	snprintf(h, n, "%s: %s", name, value);
+	rs->headers[rs->nheaders++] = h;
+	return 0;
+}
+
+void server_reply_file(struct server_response *rs, int status, const char *path,
+		       const char *content_type)
+{
+	free(rs->body);
+	free(rs->file);
+	rs->body = NULL;
+	rs->len = 0;
+	rs->status = status;
+	rs->file = strdup(path);
+	rs->content_type = content_type;
+	if (rs->file == NULL)
+		server_reply_errorf(rs, 500, "OutOfMemory", "out of memory");
+}
+
+/* Frees what a response owns besides its body. */
+static void response_cleanup(struct server_response *rs)
+{
+	for (int i = 0; i < rs->nheaders; i++)
+		free(rs->headers[i]);
+	rs->nheaders = 0;
+	free(rs->file);
+	rs->file = NULL;
 }
 
 /* A client's x-request-id is echoed when it is short and printable. */
@@ -233,6 +296,7 @@ static void pending_free(struct pending *p)
 	free(p->path_copy);
 	free(p->buf);
 	free(p->rs.body);
+	response_cleanup(&p->rs);
 	free(p);
 }
 
@@ -362,18 +426,48 @@ static void log_request(struct server *s, const struct server_request *rq,
 	}
 }
 
+/* The response object for a file body; NULL (and a 404/500 in rs) when it
+ * cannot be opened. */
+static struct MHD_Response *file_response(struct server_response *rs)
+{
+	int fd = open(rs->file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	struct MHD_Response *r;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		server_reply_errorf(rs, errno == ENOENT ? 404 : 500, "NotFound",
+				    "the file is gone");
+		return NULL;
+	}
+	r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (r == NULL)
+		close(fd);
+	rs->len = (size_t)st.st_size;
+	return r;
+}
+
 static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 				     const struct server_request *rq, struct server_response *rs)
 {
-	struct MHD_Response *r;
+	struct MHD_Response *r = NULL;
 	enum MHD_Result ret;
 
 	if (rs->status == 0)
 		server_reply_errorf(rs, 500, "InternalError", "no answer was produced");
-	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
-					    rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (rs->file != NULL)
+		r = file_response(rs);
+	if (r == NULL)
+		r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
+						    rs->body ? MHD_RESPMEM_MUST_FREE
+							     : MHD_RESPMEM_PERSISTENT);
+	else
+		free(rs->body);
 	if (r == NULL) {
 		free(rs->body);
+		rs->body = NULL;
+		response_cleanup(rs);
 		return MHD_NO;
 	}
 	rs->body = NULL;
@@ -383,6 +477,13 @@ static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 	MHD_add_response_header(r, "x-request-id", rq->request_id);
 	if (rs->deployment[0])
 		MHD_add_response_header(r, "azureml-model-deployment", rs->deployment);
+	for (int i = 0; i < rs->nheaders; i++) {
+		char *colon = strchr(rs->headers[i], ':');
+
+		*colon = '\0';
+		MHD_add_response_header(r, rs->headers[i], colon + 2);
+	}
+	response_cleanup(rs);
 	log_request(s, rq, rs);
 	ret = MHD_queue_response(c, (unsigned int)rs->status, r);
 	MHD_destroy_response(r);
@@ -457,6 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	s->o.handler(s->o.ctx, &p->rq, &rs);
 	if (rs.defer) {
 		free(rs.body);
+		response_cleanup(&rs);
 		MHD_suspend_connection(c);
 		/* stopping: the pool refuses; run it here rather than drop it */
 		if (pool_submit(s->pool, deferred_run, p) < 0)
@@ -552,12 +654,22 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	if (o->tls_cert_pem != NULL && o->tls_key_pem != NULL)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-				MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+				MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_ARRAY, tls,
+				MHD_OPTION_END);
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");

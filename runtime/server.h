@@ -27,6 +27,7 @@
 
 #define SERVER_JSON_LIMIT (4u << 20) /* default body limit for JSON: 4 MiB */
 #define SERVER_MAX_SEGMENTS 24
+#define SERVER_MAX_REPLY_HEADERS 16
 
 struct server_request {
 	const char *method;
@@ -52,6 +53,9 @@ struct server_response {
 	char deployment[40];   /* azureml-model-deployment, "" when none */
 	char note[96];         /* extra words for the request log line (never secrets) */
 	int defer;             /* set (with may_block 0): call me again where I may block */
+	char *headers[SERVER_MAX_REPLY_HEADERS]; /* "Name: value", heap; server_reply_header */
+	int nheaders;
+	char *file;            /* heap path: the body is this file (server_reply_file) */
 };
 
 /* Answers one request. Fills *rs; must not keep pointers into *rq. */
@@ -74,6 +78,8 @@ struct server_options {
 	struct logfile *log;     /* one line per request; NULL: none */
 	int threads;             /* event loops; 0: one per CPU in our affinity mask */
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
+	const char *tls_cert_pem; /* PEM text: serve https (libmicrohttpd with GnuTLS); */
+	const char *tls_key_pem;  /* both NULL: plain http */
 };
 
 struct server;
@@ -88,6 +94,9 @@ const char *server_header(const struct server_request *rq, const char *name);
 /* All request headers as "Name: value" strings, NULL-terminated, in one heap
  * block (free() it once). NULL on ENOMEM. */
 char **server_header_list(const struct server_request *rq);
+/* All query arguments as "name=value" strings (decoded), NULL-terminated, in
+ * one heap block (free() it once). NULL on ENOMEM. */
+char **server_query_list(const struct server_request *rq);
 /* Query argument lookup, NULL when absent. */
 const char *server_query(const struct server_request *rq, const char *name);
 
@@ -96,6 +105,13 @@ void server_reply_json(struct server_response *rs, int status, char *json);
 void server_reply_error(struct server_response *rs, const struct error *err);
 void server_reply_errorf(struct server_response *rs, int status, const char *code,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Adds a response header (copied; printable ASCII only, CR/LF refused). 0, or
+ * -1 when it is malformed, memory is short or SERVER_MAX_REPLY_HEADERS are set. */
+int server_reply_header(struct server_response *rs, const char *name, const char *value);
+/* Answers with the content of the file at path (copied; opened when the
+ * answer is sent, so a HEAD gets its Content-Length and no body). */
+void server_reply_file(struct server_response *rs, int status, const char *path,
+		       const char *content_type);
 
 /* Monotonic nanoseconds. */
 uint64_t server_now_ns(void);

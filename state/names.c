@@ -1,4 +1,4 @@
-/* names.c: Azure's resource-name rule and positive-integer versions. */
+/* names.c: the endpoint/deployment name rule, the asset name rule, versions. */
 #include "state/names.h"
 
 #include <ctype.h>
@@ -16,7 +16,12 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* The reason NAME breaks the rule, or NULL when it is fine. */
+static int is_alnum(char c)
+{
+	return is_letter(c) || is_digit(c);
+}
+
+/* The reason NAME breaks the endpoint rule, or NULL when it is fine. */
 static const char *name_problem(const char *name)
 {
 	size_t n;
@@ -35,11 +40,29 @@ static const char *name_problem(const char *name)
 
 		if (c == '-' && name[i - 1] == '-')
 			return "must not contain two dashes in a row";
-		if (c != '-' && !is_letter(c) && !is_digit(c))
+		if (c != '-' && !is_alnum(c))
 			return "may contain only letters, digits and dashes";
 	}
 	if (name[n - 1] == '-')
 		return "must not end with a dash";
+	return NULL;
+}
+
+/* The reason S breaks "an alnum, then up to max-1 of alnum or extra". */
+static const char *token_problem(const char *s, size_t max, const char *extra)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0')
+		return "is required";
+	n = strnlen(s, max + 1);
+	if (n > max)
+		return "is too long";
+	if (!is_alnum(s[0]))
+		return "must start with a letter or digit";
+	for (size_t i = 1; i < n; i++)
+		if (!is_alnum(s[i]) && strchr(extra, s[i]) == NULL)
+			return "has a character that is not allowed";
 	return NULL;
 }
 
@@ -53,39 +76,45 @@ static void printable(const char *s, char *buf, size_t len)
 	buf[i] = '\0';
 }
 
+static int refuse(struct error *err, const char *field, const char *value, const char *why,
+		  const char *rule)
+{
+	char shown[48];
+
+	printable(value, shown, sizeof shown);
+	return error_set(err, 400, "ValidationError", "%s '%s' %s (%s)", field, shown, why, rule);
+}
+
 int names_check(const char *name, const char *field, struct error *err)
 {
 	const char *why = name_problem(name);
-	char shown[48];
 
 	if (why == NULL)
 		return 0;
-	printable(name, shown, sizeof shown);
-	return error_set(err, 400, "ValidationError",
-			 "%s '%s' %s (3-32 characters: a letter, then letters, digits and "
-			 "single dashes, not ending in a dash)",
-			 field, shown, why);
+	return refuse(err, field, name, why,
+		      "3-32 characters: a letter, then letters, digits and single dashes, not "
+		      "ending in a dash");
+}
+
+int names_check_asset(const char *name, const char *field, struct error *err)
+{
+	const char *why = token_problem(name, RESOURCE_ASSET_NAME_MAX, "-_");
+
+	if (why == NULL)
+		return 0;
+	return refuse(err, field, name, why,
+		      "1-255 characters: a letter or digit, then letters, digits, '-' and '_'");
 }
 
 int names_check_version(const char *version, const char *field, struct error *err)
 {
-	char shown[48];
-	size_t n;
+	const char *why = token_problem(version, RESOURCE_VERSION_MAX, "._-");
 
-	if (version == NULL || version[0] == '\0')
-		return error_set(err, 400, "ValidationError", "%s is required", field);
-	n = strnlen(version, RESOURCE_VERSION_MAX + 1);
-	printable(version, shown, sizeof shown);
-	if (n > RESOURCE_VERSION_MAX)
-		return error_set(err, 400, "ValidationError", "%s '%s' must be at most %d digits",
-				 field, shown, RESOURCE_VERSION_MAX);
-	for (size_t i = 0; i < n; i++)
-		if (!is_digit(version[i]))
-			return error_set(err, 400, "ValidationError",
-					 "%s '%s' must be a positive integer", field, shown);
-	if (version[0] == '0')
-		return error_set(err, 400, "ValidationError",
-				 "%s '%s' must be a positive integer without leading zeros", field,
-				 shown);
-	return 0;
+	if (why == NULL && strstr(version, "..") != NULL)
+		why = "must not contain '..'";
+	if (why == NULL)
+		return 0;
+	return refuse(err, field, version, why,
+		      "1-64 characters: a letter or digit, then letters, digits, '.', '_' and "
+		      "'-', never '..'");
 }

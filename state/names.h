@@ -1,15 +1,23 @@
 /*
- * names.h: resource name and version validation (Azure's rule). Pure.
+ * names.h: resource name and version validation (DESIGN.md "Resources and
+ * rules"). Pure. Every name and version that reaches a path on disk has
+ * passed one of these checks, so none holds NUL, '/', ".." or a leading '.'.
  */
 #ifndef STATE_NAMES_H
 #define STATE_NAMES_H
 
 #include "state/error.h"
 
-/* 3-32 chars, a letter first, then letters, digits and single dashes, not
- * ending in a dash. 0, or -1 with a 400 naming `field` and the reason. */
+/* Endpoints and deployments (Azure's rule for them): 3-32 chars, a letter
+ * first, then letters, digits and single dashes, not ending in a dash.
+ * 0, or -1 with a 400 naming `field` and the reason. */
 int names_check(const char *name, const char *field, struct error *err);
-/* A positive integer without leading zeros, at most 15 digits. */
+/* Models, environments, code, data assets: the spec's asset pattern
+ * ^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$. */
+int names_check_asset(const char *name, const char *field, struct error *err);
+/* Asset versions are strings ("1", "1.0", a 32-hex anonymous version):
+ * 1-64 characters, a letter or digit first, then letters, digits, '.', '_'
+ * and '-', never "..". */
 int names_check_version(const char *version, const char *field, struct error *err);
 
 #endif

@@ -440,3 +440,8 @@ int store_admin_key(struct store *s, char *buf, size_t len, struct error *err)
 		return storage_error(err, "cannot read", path);
 	return rc;
 }
+
+int store_mkdirs(const char *path, mode_t mode)
+{
+	return mkdirs(path, mode);
+}

@@ -13,6 +13,8 @@
 #ifndef STATE_STORE_H
 #define STATE_STORE_H
 
+#include <sys/types.h>
+
 #include "state/error.h"
 #include "state/workspace.h"
 
@@ -37,6 +39,10 @@ int store_save(struct store *s, const struct workspace *ws, struct error *err);
 /* Reads HOME/admin.key, creating it (mode 0600, 32 random bytes as base64url)
  * on first start. buf receives the key, NUL-terminated. */
 int store_admin_key(struct store *s, char *buf, size_t len, struct error *err);
+
+/* mkdir -p: missing parents 0700, the last component with mode. 0 or -1
+ * (errno). */
+int store_mkdirs(const char *path, mode_t mode);
 
 /* Writes len bytes to path atomically (tmp + fsync + rename + fsync dir). */
 int store_write_atomic(const char *path, const void *data, size_t len, int mode,

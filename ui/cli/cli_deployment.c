@@ -300,7 +300,7 @@ static int cli_dep_list(struct cli *c, const struct cli_verb *v, const struct cl
 
 	(void)v;
 	cli_dep_path(path, sizeof path, a->pos[0], NULL, "");
-	if (cl == NULL || client_call(cl, "GET", path, NULL, &doc, &err) < 0)
+	if (cl == NULL || client_list(cl, path, &doc, &err) < 0)
 		return cli_fail(&err);
 	if (!c->json)
 		cli_dep_add_traffic(cl, a->pos[0], cJSON_GetObjectItemCaseSensitive(doc, "value"));

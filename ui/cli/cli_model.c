@@ -88,7 +88,7 @@ static int cli_asset_all(struct client *cl, const char *kind, cJSON **out, struc
 	const cJSON *it;
 
 	snprintf(path, sizeof path, "/%s", kind);
-	if (client_call(cl, "GET", path, NULL, &names, err) < 0) {
+	if (client_list(cl, path, &names, err) < 0) {
 		cJSON_Delete(all);
 		return -1;
 	}
@@ -100,7 +100,7 @@ static int cli_asset_all(struct client *cl, const char *kind, cJSON **out, struc
 			continue;
 		snprintf(path, sizeof path, "/%s/%s/versions", kind,
 			 cli_esc(e, sizeof e, n->valuestring));
-		if (client_call(cl, "GET", path, NULL, &vers, err) < 0) {
+		if (client_list(cl, path, &vers, err) < 0) {
 			cJSON_Delete(names);
 			cJSON_Delete(all);
 			return -1;
@@ -131,7 +131,7 @@ static int cli_asset_list(struct cli *c, const struct cli_verb *v, const struct 
 static int cli_asset_show(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	const struct cli_asset *as = cli_asset_of(v);
-	char name[128], ver[32], en[400], ev[100], path[600];
+	char name[256], ver[65], en[800], ev[200], path[1100];
 	struct error err = {0};
 	cJSON *doc = NULL;
 
@@ -148,7 +148,7 @@ static int cli_asset_show(struct cli *c, const struct cli_verb *v, const struct 
 static int cli_asset_delete(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	const struct cli_asset *as = cli_asset_of(v);
-	char name[128], ver[32], en[400], ev[100], path[600];
+	char name[256], ver[65], en[800], ev[200], path[1100];
 	struct error err = {0};
 	cJSON *doc = NULL;
 
@@ -201,7 +201,7 @@ static int cli_asset_put(struct cli *c, const struct cli_verb *v, const struct c
 				    cJSON **out, struct error *),
 			 const struct cli_asset *as)
 {
-	char ver[32], en[400], ev[100], path[600];
+	char ver[65], en[800], ev[200], path[1100];
 	const char *given = cli_args_get(a, "--version");
 	struct error err = {0};
 	cJSON *doc = NULL;

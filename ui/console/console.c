@@ -97,7 +97,7 @@ static void install_signals(void)
 /* GET /healthz answers 2xx within a second. */
 static int healthy(const char *url)
 {
-	struct client_config cfg = {url, "", "", 1000};
+	struct client_config cfg = {url, "", "", 1000, NULL};
 	struct client *c = client_new(&cfg);
 	struct error err = {0};
 	char *text = NULL;
@@ -206,7 +206,8 @@ static int connect_to(struct app *a, const struct profile *p)
 		app_message(a, 1, "%s", err.message);
 		return -1;
 	}
-	cfg = (struct client_config){a->info.base_url, a->info.ws_path, a->info.credential, 10000};
+	cfg = (struct client_config){a->info.base_url, a->info.ws_path, a->info.credential, 10000,
+				     a->info.ca_file[0] ? a->info.ca_file : NULL};
 	a->c = client_new(&cfg);
 	if (a->c == NULL)
 		return -1;

@@ -272,7 +272,8 @@ static void demo_free(struct demo *d)
 struct demo *demo_load_start(struct client *c, const struct connect_info *info, const char *dir)
 {
 	struct demo *d = calloc(1, sizeof *d);
-	struct client_config cfg = {info->base_url, info->ws_path, info->credential, 5000};
+	struct client_config cfg = {info->base_url, info->ws_path, info->credential, 5000,
+				    info->ca_file[0] ? info->ca_file : NULL};
 
 	if (d == NULL)
 		return NULL;
