@@ -115,7 +115,7 @@ static void connect_ca_file(const struct profile *p, struct connect_info *out)
 	else if (p->ca_file[0] != '\0')
 		snprintf(out->ca_file, sizeof out->ca_file, "%s", p->ca_file);
 	else if (strcmp(p->backend, "local") == 0 && strncmp(out->base_url, "https://", 8) == 0 &&
-		 snprintf(out->ca_file, sizeof out->ca_file, "%s/tls/cert.pem", p->home) > 0 &&
+		 snprintf(out->ca_file, sizeof out->ca_file, "%s/tls-cert.pem", p->home) > 0 &&
 		 access(out->ca_file, R_OK) != 0)
 		out->ca_file[0] = '\0';
 }

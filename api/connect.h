@@ -3,7 +3,7 @@
  *
  * Overrides: MLDECK_URL (base URL), MLDECK_ADMIN_KEY (credential) and
  * MLDECK_CA_FILE (the PEM bundle trusted for https) win over the profile. An
- * https URL on a local profile with no ca_file trusts HOME/tls/cert.pem, the
+ * https URL on a local profile with no ca_file trusts HOME/tls-cert.pem, the
  * certificate `mldeck serve --tls` generates, when it exists. Local backend: the credential is read from admin_key_file,
  * default HOME/admin.key. azureml: $AZURE_ACCESS_TOKEN, else
  * `az account get-access-token` when az is installed. Not thread-safe only in

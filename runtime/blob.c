@@ -295,13 +295,6 @@ int blob_is_path(const struct server_request *rq)
 	return rq->segc >= 1 && strstr(rq->segv[0], ".blob.") != NULL;
 }
 
-int blob_is_upload(const char *method, const char *path)
-{
-	const char *end = path[0] == '/' ? strchr(path + 1, '/') : NULL;
-	const char *dot = strstr(path, ".blob.");
-
-	return strcmp(method, "PUT") == 0 && dot != NULL && end != NULL && dot < end;
-}
 
 int blob_resolve(const struct runtime *rt, const char *uri, char *rel, size_t len,
 		 struct error *err)
@@ -558,6 +551,43 @@ int blob_authorize(struct runtime *rt, const struct server_request *rq, struct e
 
 /* ---- metadata sidecars -------------------------------------------------- */
 
+/* A fresh file name under HOME/tmp (never the client's request id: it is not
+ * a safe file name). -1 when it does not fit. */
+static int tmp_path(const struct blob_req *b, const char *tag, char *buf, size_t len)
+{
+	static atomic_ulong next;
+	int n = snprintf(buf, len, "%s/tmp/%s-%ld-%lu", b->rt->home, tag, (long)getpid(),
+			 (unsigned long)atomic_fetch_add(&next, 1));
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* data into path whole or not at all: a temporary in HOME/tmp, fsync, rename. */
+static int write_atomic(const struct blob_req *b, const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, rc, saved;
+
+	if (tmp_path(b, "meta", tmp, sizeof tmp) < 0)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	rc = file_write_all(fd, data, len) < 0 || fsync(fd) < 0 ? -1 : 0;
+	saved = errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -1;
+	if (rc < 0) {
+		saved = errno;
+		unlink(tmp);
+	}
+	errno = saved;
+	return rc;
+}
+
+
 /* The blob's x-ms-meta-* headers as {"name": value} (lower-cased names). */
 static cJSON *meta_from_headers(const struct server_request *rq)
 {
@@ -597,14 +627,16 @@ static int meta_write(const struct blob_req *b, cJSON *doc, struct error *err)
 	snprintf(dir, sizeof dir, "%s", b->meta);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	if (store_mkdirs(dir, 0700) < 0)
+	if (file_mkdirs(dir, 0700) < 0)
 		return error_set(err, 500, "InternalError", "cannot create %s", dir);
 	text = cJSON_PrintUnformatted(doc);
 	if (text == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
-	rc = store_write_atomic(b->meta, text, strlen(text), 0600, err);
+	rc = write_atomic(b, b->meta, text, strlen(text));
 	free(text);
-	return rc;
+	return rc < 0 ? error_set(err, 500, "InternalError", "cannot write %s: %s", b->meta,
+				  strerror(errno))
+		      : 0;
 }
 
 /* ETag, Last-Modified and the stored properties of an existing blob. */
@@ -745,17 +777,6 @@ static int file_md5(const char *path, char *out, size_t len)
 	return 0;
 }
 
-/* A fresh file name under HOME/tmp (never the client's request id: it is not
- * a safe file name). -1 when it does not fit. */
-static int tmp_path(const struct blob_req *b, const char *tag, char *buf, size_t len)
-{
-	static atomic_ulong next;
-	int n = snprintf(buf, len, "%s/tmp/%s-%ld-%lu", b->rt->home, tag, (long)getpid(),
-			 (unsigned long)atomic_fetch_add(&next, 1));
-
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
 /* The request body as a file: the spool, or the in-memory body written out. */
 static const char *body_file(struct blob_req *b, char *tmp, size_t len)
 {
@@ -789,7 +810,7 @@ static int commit_blob(struct blob_req *b, const char *src, const char *md5, str
 	snprintf(dir, sizeof dir, "%s", b->path);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	if (store_mkdirs(dir, 0700) < 0)
+	if (file_mkdirs(dir, 0700) < 0)
 		return error_set(err, 409, "InvalidBlobOrBlock",
 				 "a blob exists where this name needs a directory");
 	if (stat(b->path, &st) == 0 && S_ISDIR(st.st_mode))
@@ -904,7 +925,7 @@ static void put_block(struct blob_req *b)
 		return blob_error(b->rs, 400, "InvalidQueryParameterValue",
 				  "blockid must be base64 of at most 64 bytes");
 	stage_dir(b, dir, sizeof dir);
-	if (store_mkdirs(dir, 0700) < 0 || (src = body_file(b, tmp, sizeof tmp)) == NULL)
+	if (file_mkdirs(dir, 0700) < 0 || (src = body_file(b, tmp, sizeof tmp)) == NULL)
 		return blob_error(b->rs, 500, "InternalError", "cannot stage the block");
 	if (rename(src, dst) < 0) {
 		unlink(src);
@@ -1060,6 +1081,24 @@ static void put_route(struct blob_req *b)
 	if (strcmp(comp, "metadata") == 0)
 		return put_metadata(b);
 	blob_error(b->rs, 400, "UnsupportedQueryParameter", "this comp= is not supported");
+}
+
+int blob_admit(struct runtime *rt, const struct server_request *rq, struct server_admission *ad,
+	       size_t limit, struct server_response *rs)
+{
+	struct error err;
+
+	if (blob_authorize(rt, rq, &err) < 0) {
+		blob_error(rs, err.status, err.code, err.message);
+		return -1;
+	}
+	if (strcmp(rq->method, "PUT") == 0) {
+		ad->body = SERVER_BODY_SPOOL;
+		ad->limit = limit;
+	} else {
+		ad->limit = 0;
+	}
+	return 0;
 }
 
 void blob_handle(struct runtime *rt, const struct server_request *rq, struct server_response *rs)

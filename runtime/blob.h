@@ -37,11 +37,14 @@ struct runtime;
 
 /* Whether a request is for the Blob endpoint (first segment "*.blob.*"). */
 int blob_is_path(const struct server_request *rq);
-/* Whether its body must be spooled to a file (every PUT with a body). */
-int blob_is_upload(const char *method, const char *path);
 /* 0 when the request carries a valid SharedKey or SAS, else -1 with a 403
  * (AuthenticationFailed) in err. Reads only the request line and headers. */
 int blob_authorize(struct runtime *rt, const struct server_request *rq, struct error *err);
+/* The pre-auth hook's part for Blob requests (server_admit_fn): the
+ * credential first, then a PUT's body is spooled to a file (up to limit),
+ * other verbs take none. -1 with Azure's error in rs. */
+int blob_admit(struct runtime *rt, const struct server_request *rq, struct server_admission *ad,
+	       size_t limit, struct server_response *rs);
 /* Serves one Blob request (authorizes it first). */
 void blob_handle(struct runtime *rt, const struct server_request *rq, struct server_response *rs);
 

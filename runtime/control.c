@@ -1,10 +1,11 @@
 /*
  * control.c: Azure ML's resource API (api-version 2024-04-01) served from the
  * workspace: dispatch, the route table, the workspace resource and its
- * datastore, endpoints and deployments. Versioned assets are in assets.c,
- * long-running operations in operations.c. Every change is made on a clone of
- * the workspace, saved crash-safely, and only then swapped in and
- * acknowledged.
+ * datastore, endpoints and deployments. Versioned assets are in versions.c,
+ * long-running operations in operations.c. Every change goes through
+ * control_change: validated and applied in place under the workspace lock, its
+ * rows persisted in one transaction, the live side of the endpoints it touched
+ * brought in step, and only then acknowledged.
  *
  * ARM conventions followed (see docs/azure-compat.md): ids echo the request's
  * subscription and resource group; PUT of an endpoint or deployment answers
@@ -71,43 +72,84 @@ void control_end(struct call *c)
 	pthread_mutex_unlock(&c->rt->lock);
 }
 
-/* Clone, apply, save, swap: the one way the workspace changes. */
-struct workspace *control_begin(struct call *c)
-{
-	struct workspace *w;
+/* ---- the one way the workspace changes ---------------------------------- */
 
-	control_lock(c);
-	w = workspace_clone(c->rt->ws);
-	if (w == NULL) {
-		control_end(c);
-		server_reply_errorf(c->rs, 500, "OutOfMemory", "out of memory");
+/* The endpoints whose live side a change touched (their rows or their
+ * deployments'), deduplicated; heap array of heap names, *n of them. */
+static char **touched_endpoints(const struct workspace *ws, size_t *n)
+{
+	const struct workspace_ref *refs;
+	size_t k = workspace_changes(ws, &refs), i, j;
+	char **out = calloc(k + 1, sizeof *out);
+
+	*n = 0;
+	for (i = 0; out && i < k; i++) {
+		if (strcmp(refs[i].kind, WORKSPACE_ENDPOINTS) != 0 &&
+		    strcmp(refs[i].kind, WORKSPACE_DEPLOYMENTS) != 0)
+			continue;
+		for (j = 0; j < *n && strcmp(out[j], refs[i].a) != 0; j++)
+			;
+		if (j == *n && (out[*n] = strdup(refs[i].a)) != NULL)
+			(*n)++;
 	}
-	return w;
+	return out;
 }
 
-int control_commit(struct call *c, struct workspace *w)
+static void free_names(char **v, size_t n)
 {
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A failed persist: the store still holds the last acknowledged state, so
+ * reading it back undoes the in-memory change (O(workspace), failures only). */
+static void rollback(struct runtime *rt)
+{
+	struct workspace *ws;
 	struct error err;
 
-	if (store_save(c->rt->store, w, &err) < 0) {
-		workspace_free(w);
-		control_end(c);
-		runtime_log(c->rt, "store: %s", err.message);
-		control_reply_error(c, &err);
-		return -1;
+	ws = store_load(rt->store, rt->ws_name, &err);
+	if (ws == NULL) {
+		runtime_log(rt, "store: cannot reload the state after a failed write (%s); the "
+				"runtime's view may differ from the disk until it restarts",
+			    err.message);
+		workspace_changes_clear(rt->ws);
+		return;
 	}
-	workspace_free(c->rt->ws);
-	c->rt->ws = w;
-	fleet_sync(c->rt->fleet, w);
-	return 0; /* still locked: the caller answers, then control_end() */
+	workspace_free(rt->ws);
+	rt->ws = ws;
 }
 
-void control_abort(struct call *c, struct workspace *w, const struct error *err)
+int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn done, void *arg,
+		   struct error *err)
 {
-	workspace_free(w);
-	control_end(c);
-	if (err)
-		control_reply_error(c, err);
+	const struct workspace_ref *refs;
+	char **eps = NULL;
+	size_t neps = 0;
+	int rc;
+
+	pthread_mutex_lock(&rt->lock);
+	rc = apply(rt, rt->ws, arg, err);
+	if (workspace_changes(rt->ws, &refs) == 0 && !workspace_changes_lost(rt->ws))
+		goto out; /* refused, or nothing to change */
+	eps = touched_endpoints(rt->ws, &neps);
+	if (rc == 0 && eps == NULL)
+		rc = error_set(err, 500, "OutOfMemory", "out of memory");
+	if (rc == 0 && (rc = store_commit(rt->store, rt->ws, err)) < 0)
+		runtime_log(rt, "store: %s", err->message);
+	if (rc < 0) {
+		rollback(rt);
+		goto out;
+	}
+	for (size_t i = 0; i < neps; i++)
+		fleet_sync_endpoint(rt->fleet, rt->ws, eps[i]);
+	if (done != NULL)
+		done(rt, arg);
+out:
+	pthread_mutex_unlock(&rt->lock);
+	free_names(eps, neps);
+	return rc;
 }
 
 int control_need_body(struct call *c)
@@ -298,53 +340,67 @@ static void endpoint_get(struct call *c)
 		not_found(c, "endpoint", c->cap[0]);
 }
 
-/* PUT creates or replaces; PATCH changes only what the body names. */
-static void endpoint_write(struct call *c, int patch)
-{
-	const struct endpoint *cur;
+/* PUT creates or replaces; PATCH changes only what the body names. A local
+ * endpoint is ready at once: its operation is recorded settled. */
+struct endpoint_put {
+	struct call *c;
+	int patch, created;
 	struct operation op;
-	struct endpoint ep;
-	struct workspace *w;
-	struct error err;
-	char path[64];
-	int created = 0;
+	cJSON *answer;
+};
 
-	if (control_need_body(c) < 0 || (w = control_begin(c)) == NULL)
-		return;
+static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			      struct error *err)
+{
+	struct endpoint_put *p = arg;
+	const char *name = p->c->cap[0];
+	const struct endpoint *cur = workspace_endpoint_find(ws, name);
+	struct endpoint ep;
+	int rc;
+
+	(void)rt;
 	memset(&ep, 0, sizeof ep);
-	cur = workspace_endpoint_find(w, c->cap[0]);
-	if (cur == NULL && patch) {
-		control_abort(c, w, NULL);
-		return not_found(c, "endpoint", c->cap[0]);
-	}
-	if (cur && endpoint_copy(&ep, cur) < 0) {
-		error_set(&err, 500, "OutOfMemory", "out of memory");
-		return control_abort(c, w, &err);
-	}
+	if (cur == NULL && p->patch)
+		return error_set(err, 404, "NotFound", "endpoint '%s' not found", name);
+	if (cur && endpoint_copy(&ep, cur) < 0)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
 	if (cur == NULL) {
-		snprintf(ep.name, sizeof ep.name, "%s", c->cap[0]);
+		snprintf(ep.name, sizeof ep.name, "%s", name);
 		ep.created = control_now();
 		ep.state = PROV_SUCCEEDED;
 		auth_random_key(ep.primary_key, sizeof ep.primary_key);
 		auth_random_key(ep.secondary_key, sizeof ep.secondary_key);
 	}
-	if (codec_endpoint_from_json(c->body, &ep, &err) < 0 ||
-	    workspace_endpoint_put(w, &ep, &created, &err) < 0) {
-		endpoint_cleanup(&ep);
-		return control_abort(c, w, &err);
-	}
+	rc = codec_endpoint_from_json(p->c->body, &ep, err);
+	if (rc == 0)
+		rc = workspace_endpoint_put(ws, &ep, &p->created, err);
 	endpoint_cleanup(&ep);
-	/* a local endpoint is ready at once: its operation is settled already */
-	if (operations_begin(w, c->cap[0], "", OP_SUCCEEDED, &op, &err) < 0)
-		return control_abort(c, w, &err);
-	if (control_commit(c, w) == 0) {
-		snprintf(path, sizeof path, "/onlineEndpoints/%s", c->cap[0]);
-		operations_headers(c, &op, path);
-		control_reply(c, created ? 201 : 200,
-			      codec_endpoint_to_json(workspace_endpoint_find(c->rt->ws, c->cap[0]),
-						     &c->codec));
-		control_end(c);
+	if (rc == 0)
+		rc = operations_begin(ws, name, "", OP_SUCCEEDED, &p->op, err);
+	if (rc == 0)
+		p->answer = codec_endpoint_to_json(workspace_endpoint_find(ws, name), &p->c->codec);
+	return rc;
+}
+
+static void endpoint_write(struct call *c, int patch)
+{
+	struct endpoint_put p;
+	struct error err;
+	char path[64];
+
+	if (control_need_body(c) < 0)
+		return;
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.patch = patch;
+	if (control_change(c->rt, endpoint_put_apply, NULL, &p, &err) < 0) {
+		control_reply_error(c, &err);
+		cJSON_Delete(p.answer);
+		return;
 	}
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", c->cap[0]);
+	operations_headers(c, &p.op, path);
+	control_reply(c, p.created ? 201 : 200, p.answer);
 }
 
 static void endpoint_put(struct call *c)
@@ -357,34 +413,53 @@ static void endpoint_patch(struct call *c)
 	endpoint_write(c, 1);
 }
 
-/* 202 with the operation's headers; what is deleted is gone when it answers. */
-static void deleted(struct call *c, const struct operation *op)
+/* A DELETE: what is deleted is gone when it answers 202 with its operation's
+ * headers; deleting what is not there is 204 (ARM). */
+struct removal {
+	struct call *c;
+	int absent;
+	struct operation op;
+};
+
+static void removal_answer(struct call *c, struct removal *r, const struct error *err, int rc)
 {
-	operations_headers(c, op, NULL);
+	if (rc < 0)
+		return control_reply_error(c, err);
+	if (r->absent)
+		return server_reply_json(c->rs, 204, NULL);
+	operations_headers(c, &r->op, NULL);
 	server_reply_json(c->rs, 202, strdup("null"));
+}
+
+static int endpoint_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
+				 struct error *err)
+{
+	struct removal *r = arg;
+	const char *name = r->c->cap[0];
+
+	(void)rt;
+	if (workspace_endpoint_find(ws, name) == NULL) {
+		r->absent = 1;
+		return 0;
+	}
+	if (workspace_endpoint_delete(ws, name, err) < 0 ||
+	    workspace_op_settle(ws, name, NULL, OP_CANCELED, "the endpoint was deleted",
+				control_now()) < 0)
+		return -1;
+	return operations_begin(ws, name, "", OP_SUCCEEDED, &r->op, err);
 }
 
 static void endpoint_delete(struct call *c)
 {
-	struct workspace *w = control_begin(c);
-	struct operation op;
+	struct removal r;
 	struct error err;
+	int rc;
 
-	if (w == NULL)
-		return;
-	if (workspace_endpoint_find(w, c->cap[0]) == NULL) {
-		control_abort(c, w, NULL);
-		return server_reply_json(c->rs, 204, NULL);
-	}
-	if (workspace_endpoint_delete(w, c->cap[0], &err) < 0 ||
-	    workspace_op_settle(w, c->cap[0], NULL, OP_CANCELED, "the endpoint was deleted",
-				control_now()) < 0 ||
-	    operations_begin(w, c->cap[0], "", OP_SUCCEEDED, &op, &err) < 0)
-		return control_abort(c, w, &err);
-	if (control_commit(c, w) == 0) {
-		control_end(c);
-		deleted(c, &op);
-	}
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	rc = control_change(c->rt, endpoint_delete_apply, NULL, &r, &err);
+
+	removal_answer(c, &r, &err, rc);
 }
 
 /* Copies the endpoint out under the lock; 404 answered when missing. */
@@ -447,37 +522,48 @@ static int regenerated_key(const struct endpoint *ep, int primary, const cJSON *
 	return 0;
 }
 
+struct regenerate {
+	const char *name;
+	int primary;
+	const cJSON *value;
+};
+
+static int regenerate_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			    struct error *err)
+{
+	const struct regenerate *g = arg;
+	const struct endpoint *ep = workspace_endpoint_find(ws, g->name);
+	char key[RESOURCE_KEY_LEN + 1];
+
+	(void)rt;
+	if (ep == NULL)
+		return error_set(err, 404, "NotFound", "endpoint '%s' not found", g->name);
+	if (regenerated_key(ep, g->primary, g->value, key, sizeof key, err) < 0)
+		return -1;
+	return workspace_endpoint_set_keys(ws, g->name, g->primary ? key : NULL,
+					   g->primary ? NULL : key, err);
+}
+
 static void endpoint_regenerate_keys(struct call *c)
 {
 	const cJSON *kt = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyType") : NULL;
 	const cJSON *kv = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyValue") : NULL;
-	char key[RESOURCE_KEY_LEN + 1];
-	const struct endpoint *ep;
-	struct workspace *w;
+	struct regenerate g = {c->cap[0], 0, kv};
 	struct error err;
-	int primary;
 
 	if (!cJSON_IsString(kt) || (strcasecmp(kt->valuestring, "Primary") &&
 				    strcasecmp(kt->valuestring, "Secondary")))
 		return server_reply_errorf(c->rs, 400, "ValidationError",
 					   "keyType must be \"Primary\" or \"Secondary\"");
-	primary = !strcasecmp(kt->valuestring, "Primary");
-	if ((w = control_begin(c)) == NULL)
-		return;
-	if ((ep = workspace_endpoint_find(w, c->cap[0])) == NULL) {
-		control_abort(c, w, NULL);
-		return not_found(c, "endpoint", c->cap[0]);
-	}
-	if (regenerated_key(ep, primary, kv, key, sizeof key, &err) < 0 ||
-	    workspace_endpoint_set_keys(w, c->cap[0], primary ? key : NULL, primary ? NULL : key,
-					&err) < 0)
-		return control_abort(c, w, &err);
-	if (control_commit(c, w) == 0) {
-		control_end(c);
-		server_reply_json(c->rs, 200, NULL);
-		runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
-			    primary ? "primary" : "secondary");
-	}
+	if (kv && !cJSON_IsNull(kv) && !cJSON_IsString(kv))
+		return server_reply_errorf(c->rs, 400, "ValidationError",
+					   "keyValue must be a string (or absent for a random key)");
+	g.primary = !strcasecmp(kt->valuestring, "Primary");
+	if (control_change(c->rt, regenerate_apply, NULL, &g, &err) < 0)
+		return control_reply_error(c, &err);
+	server_reply_json(c->rs, 200, NULL);
+	runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
+		    g.primary ? "primary" : "secondary");
 }
 
 static void endpoint_token(struct call *c)
@@ -547,85 +633,91 @@ static void deployment_get(struct call *c)
 				    c->cap[0], c->cap[1]);
 }
 
-/* The deployment as the body asks for it: the current one changed, or a new
- * one with the defaults. -1 answered. */
-static int deployment_spec(struct call *c, struct workspace *w, int patch, struct deployment *d)
-{
-	const struct deployment *cur = workspace_deployment_find(w, c->cap[0], c->cap[1]);
-	struct error err;
-
-	memset(d, 0, sizeof *d);
-	if (cur == NULL && patch) {
-		control_abort(c, w, NULL);
-		server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
-				    c->cap[0], c->cap[1]);
-		return -1;
-	}
-	if (cur != NULL && deployment_copy(d, cur) < 0) {
-		error_set(&err, 500, "OutOfMemory", "out of memory");
-		control_abort(c, w, &err);
-		return -1;
-	}
-	if (cur == NULL) {
-		snprintf(d->endpoint, sizeof d->endpoint, "%s", c->cap[0]);
-		snprintf(d->name, sizeof d->name, "%s", c->cap[1]);
-		d->instances = 1;
-		d->max_concurrent = 1;
-		d->timeout_ms = 5000;
-		d->created = control_now();
-	}
-	if (codec_deployment_from_json(c->body, d, &err) < 0) {
-		deployment_cleanup(d);
-		control_abort(c, w, &err);
-		return -1;
-	}
-	return 0;
-}
-
 /* PUT or PATCH: the workspace decides the state (Creating, Updating, Scaling,
  * or unchanged for an identical spec); the operation runs until the fleet
  * reports a final state. */
+struct deployment_put {
+	struct call *c;
+	int patch, created;
+	struct operation op;
+	cJSON *answer;
+};
+
+/* The deployment as stored now, or a new one with the defaults; 404 through
+ * err when the endpoint (or, for PATCH, the deployment) is missing. */
+static int deployment_base(struct deployment_put *p, const struct workspace *ws,
+			   struct deployment *d, struct error *err)
+{
+	const char *ep = p->c->cap[0], *name = p->c->cap[1];
+	const struct deployment *cur;
+
+	memset(d, 0, sizeof *d);
+	if (workspace_endpoint_find(ws, ep) == NULL)
+		return error_set(err, 404, "NotFound", "endpoint '%s' not found", ep);
+	cur = workspace_deployment_find(ws, ep, name);
+	if (cur == NULL && p->patch)
+		return error_set(err, 404, "NotFound", "deployment '%s/%s' not found", ep, name);
+	if (cur != NULL)
+		return deployment_copy(d, cur) < 0
+			       ? error_set(err, 500, "OutOfMemory", "out of memory")
+			       : 0;
+	snprintf(d->endpoint, sizeof d->endpoint, "%s", ep);
+	snprintf(d->name, sizeof d->name, "%s", name);
+	d->instances = 1;
+	d->max_concurrent = 1;
+	d->timeout_ms = 5000;
+	d->created = control_now();
+	return 0;
+}
+
+static enum op_status op_status_of(enum prov_state s)
+{
+	return s == PROV_SUCCEEDED ? OP_SUCCEEDED : s == PROV_FAILED ? OP_FAILED : OP_RUNNING;
+}
+
+static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
+				struct error *err)
+{
+	struct deployment_put *p = arg;
+	const struct deployment *now;
+	struct deployment d;
+	int rc = deployment_base(p, ws, &d, err);
+
+	(void)rt;
+	if (rc == 0)
+		rc = codec_deployment_from_json(p->c->body, &d, err);
+	if (rc == 0)
+		rc = workspace_deployment_put(ws, &d, 0, &p->created, err);
+	deployment_cleanup(&d);
+	if (rc < 0)
+		return -1;
+	now = workspace_deployment_find(ws, p->c->cap[0], p->c->cap[1]);
+	if (operations_begin(ws, now->endpoint, now->name, op_status_of(now->state), &p->op,
+			     err) < 0)
+		return -1;
+	p->answer = codec_deployment_to_json(now, &p->c->codec);
+	return 0;
+}
+
 static void deployment_write(struct call *c, int patch)
 {
-	const struct deployment *now;
-	struct operation op;
-	struct deployment d;
-	struct workspace *w;
+	struct deployment_put p;
 	struct error err;
 	char path[128];
-	int created = 0, settled;
 
-	if (control_need_body(c) < 0 || (w = control_begin(c)) == NULL)
+	if (control_need_body(c) < 0)
 		return;
-	if (workspace_endpoint_find(w, c->cap[0]) == NULL) {
-		control_abort(c, w, NULL);
-		return not_found(c, "endpoint", c->cap[0]);
-	}
-	if (deployment_spec(c, w, patch, &d) < 0)
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.patch = patch;
+	if (control_change(c->rt, deployment_put_apply, NULL, &p, &err) < 0) {
+		control_reply_error(c, &err);
+		cJSON_Delete(p.answer);
 		return;
-	if (workspace_deployment_put(w, &d, 0, &created, &err) < 0) {
-		deployment_cleanup(&d);
-		return control_abort(c, w, &err);
 	}
-	deployment_cleanup(&d);
-	now = workspace_deployment_find(w, c->cap[0], c->cap[1]);
-	settled = now->state == PROV_SUCCEEDED || now->state == PROV_FAILED;
-	if (operations_begin(w, c->cap[0], c->cap[1],
-			     !settled ? OP_RUNNING
-			     : now->state == PROV_SUCCEEDED ? OP_SUCCEEDED
-							   : OP_FAILED,
-			     &op, &err) < 0)
-		return control_abort(c, w, &err);
-	if (control_commit(c, w) == 0) {
-		snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", c->cap[0],
-			 c->cap[1]);
-		operations_headers(c, &op, path);
-		control_reply(c, created ? 201 : 200,
-			      codec_deployment_to_json(
-				  workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]),
-				  &c->codec));
-		control_end(c);
-	}
+	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", c->cap[0], c->cap[1]);
+	operations_headers(c, &p.op, path);
+	control_reply(c, p.created ? 201 : 200, p.answer);
 }
 
 static void deployment_put(struct call *c)
@@ -638,27 +730,35 @@ static void deployment_patch(struct call *c)
 	deployment_write(c, 1);
 }
 
+static int deployment_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
+				   struct error *err)
+{
+	struct removal *r = arg;
+	const char *ep = r->c->cap[0], *name = r->c->cap[1];
+
+	(void)rt;
+	if (workspace_deployment_find(ws, ep, name) == NULL) {
+		r->absent = 1;
+		return 0;
+	}
+	if (workspace_deployment_delete(ws, ep, name, err) < 0 ||
+	    workspace_op_settle(ws, ep, name, OP_CANCELED, "the deployment was deleted",
+				control_now()) < 0)
+		return -1;
+	return operations_begin(ws, ep, name, OP_SUCCEEDED, &r->op, err);
+}
+
 static void deployment_delete(struct call *c)
 {
-	struct workspace *w = control_begin(c);
-	struct operation op;
+	struct removal r;
 	struct error err;
+	int rc;
 
-	if (w == NULL)
-		return;
-	if (workspace_deployment_find(w, c->cap[0], c->cap[1]) == NULL) {
-		control_abort(c, w, NULL);
-		return server_reply_json(c->rs, 204, NULL);
-	}
-	if (workspace_deployment_delete(w, c->cap[0], c->cap[1], &err) < 0 ||
-	    workspace_op_settle(w, c->cap[0], c->cap[1], OP_CANCELED, "the deployment was deleted",
-				control_now()) < 0 ||
-	    operations_begin(w, c->cap[0], c->cap[1], OP_SUCCEEDED, &op, &err) < 0)
-		return control_abort(c, w, &err);
-	if (control_commit(c, w) == 0) {
-		control_end(c);
-		deleted(c, &op);
-	}
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	rc = control_change(c->rt, deployment_delete_apply, NULL, &r, &err);
+
+	removal_answer(c, &r, &err, rc);
 }
 
 static void deployment_logs(struct call *c)
@@ -691,23 +791,23 @@ static void deployment_logs(struct call *c)
 /* ---- the table ---------------------------------------------------------- */
 
 #define ASSET_ROUTES(kind, table)                                                                  \
-	{"GET", kind, assets_list, "", &table},                                                    \
-	    {"GET", kind "/*", assets_container_get, "a", &table},                                 \
-	    {"PUT", kind "/*", assets_container_put, "a", &table},                                 \
-	    {"DELETE", kind "/*", assets_delete, "a", &table},                                     \
-	    {"GET", kind "/*/versions", assets_versions_list, "a", &table},                        \
-	    {"POST", kind "/*/versions", assets_version_post, "a", &table},                        \
-	    {"GET", kind "/*/versions/*", assets_version_get, "av", &table},                       \
-	    {"PUT", kind "/*/versions/*", assets_version_put, "av", &table},                       \
+	{"GET", kind, versions_list, "", &table},                                                    \
+	    {"GET", kind "/*", versions_container_get, "a", &table},                                 \
+	    {"PUT", kind "/*", versions_container_put, "a", &table},                                 \
+	    {"DELETE", kind "/*", versions_delete, "a", &table},                                     \
+	    {"GET", kind "/*/versions", versions_versions_list, "a", &table},                        \
+	    {"POST", kind "/*/versions", versions_version_post, "a", &table},                        \
+	    {"GET", kind "/*/versions/*", versions_version_get, "av", &table},                       \
+	    {"PUT", kind "/*/versions/*", versions_version_put, "av", &table},                       \
 	{                                                                                          \
-		"DELETE", kind "/*/versions/*", assets_delete, "av", &table                        \
+		"DELETE", kind "/*/versions/*", versions_delete, "av", &table                        \
 	}
 
 static const struct route routes[] = {
 	{"GET", "", workspace_get, "", NULL},
-	ASSET_ROUTES("models", assets_models),
-	ASSET_ROUTES("environments", assets_environments),
-	ASSET_ROUTES("codes", assets_codes),
+	ASSET_ROUTES("models", versions_models),
+	ASSET_ROUTES("environments", versions_environments),
+	ASSET_ROUTES("codes", versions_codes),
 	{"GET", "datastores", datastores_list, "", NULL},
 	{"GET", "datastores/*", datastore_get, "a", NULL},
 	{"POST", "datastores/*/listSecrets", datastore_secrets, "a", NULL},
@@ -862,12 +962,48 @@ static void call_init(struct call *c, struct runtime *rt, const struct server_re
 	c->codec.base_url = c->base_url;
 }
 
-int control_is_upload(const char *method, const char *path, const char *content_type)
+/* Routes that register a model version take the artifact raw as their body. */
+static int route_takes_upload(const struct route *r)
 {
-	if (blob_is_upload(method, path))
-		return 1;
-	return content_type && !strcmp(method, "PUT") &&
-	       !strncasecmp(content_type, "application/octet-stream", 24);
+	return (r->fn == versions_version_put || r->fn == versions_version_post) &&
+	       r->arg == &versions_models;
+}
+
+int control_is_upload(struct runtime *rt, const struct server_request *rq)
+{
+	const char *ct = server_header(rq, "Content-Type");
+	size_t i;
+
+	if (ct == NULL || strncasecmp(ct, "application/octet-stream", 24) ||
+	    rq->segc < PREFIX_SEGS || strcmp(rq->segv[7], rt->ws_name))
+		return 0;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		if (route_takes_upload(&routes[i]) && !strcmp(routes[i].method, rq->method) &&
+		    route_match(routes[i].pattern, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS,
+				cap))
+			return 1;
+	}
+	return 0;
+}
+
+/* 405's Allow: every method with a route on this path. */
+static void allow_header(struct server_response *rs, char *const *segs, int n)
+{
+	char allow[64] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		int k;
+		if (!route_match(routes[i].pattern, segs, n, cap) || strstr(allow, routes[i].method))
+			continue;
+		k = snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+			     routes[i].method);
+		if (k > 0 && (size_t)k < sizeof allow - used)
+			used += (size_t)k;
+	}
+	server_reply_header(rs, "Allow", allow);
 }
 
 void control_handle(struct runtime *rt, const struct server_request *rq, int first,
@@ -900,9 +1036,10 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		cJSON_Delete(c.body);
 		return;
 	}
-	if (path_known)
+	if (path_known) {
 		server_reply_errorf(rs, 405, "MethodNotAllowed", "%s is not allowed on %s",
 				    rq->method, rq->path);
-	else
+		allow_header(rs, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS);
+	} else
 		server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
 }

@@ -1,13 +1,12 @@
 /*
  * control.h: what the resource API's files share (private to runtime/):
  * control.c (dispatch, the route table, endpoints, deployments, keys, the
- * workspace and its datastore), assets.c (models, environments, code) and
+ * workspace and its datastore), versions.c (models, environments, code) and
  * operations.c (long-running operations).
  *
  * A call is one matched request. Handlers run on a pool thread (may block).
- * Changes follow one pattern: w = control_begin(c) (takes the workspace lock
- * and clones), change w, then control_abort(c, w, err) or control_commit(c, w)
- * (save, swap, fleet sync; still locked), answer, control_end(c).
+ * Changes go through control_change (core.h) with an apply function; reads
+ * take the lock with control_lock and release it with control_end.
  */
 #ifndef RUNTIME_CONTROL_H
 #define RUNTIME_CONTROL_H
@@ -19,7 +18,7 @@ struct call {
 	const struct server_request *rq;
 	struct server_response *rs;
 	const char *cap[3];   /* names/versions from the path, in order, checked */
-	const void *arg;      /* the route's argument (assets.c: which kind) */
+	const void *arg;      /* the route's argument (versions.c: which kind) */
 	cJSON *body;          /* parsed JSON body, NULL when none */
 	struct codec_ctx codec; /* ids echo the request's subscription and group */
 	char ws_prefix[512];
@@ -30,9 +29,6 @@ struct call {
 
 typedef void (*route_fn)(struct call *c);
 
-struct workspace *control_begin(struct call *c); /* NULL: answered 500 */
-int control_commit(struct call *c, struct workspace *w); /* -1: answered, unlocked */
-void control_abort(struct call *c, struct workspace *w, const struct error *err);
 void control_lock(struct call *c);
 void control_end(struct call *c); /* unlocks */
 int control_need_body(struct call *c); /* -1: answered 400 */
@@ -47,16 +43,16 @@ void control_url(const struct call *c, const char *path, char *buf, size_t len);
 /* unix seconds now */
 int64_t control_now(void);
 
-/* assets.c: models, environments and code, their versions and containers. */
-extern const struct asset assets_models, assets_environments, assets_codes;
-void assets_list(struct call *c);           /* GET {kind} */
-void assets_container_get(struct call *c);  /* GET {kind}/{n} */
-void assets_container_put(struct call *c);  /* PUT {kind}/{n} (isArchived) */
-void assets_delete(struct call *c);         /* DELETE {kind}/{n}[/versions/{v}] */
-void assets_versions_list(struct call *c);  /* GET {kind}/{n}/versions */
-void assets_version_get(struct call *c);    /* GET {kind}/{n}/versions/{v} */
-void assets_version_put(struct call *c);    /* PUT {kind}/{n}/versions/{v} */
-void assets_version_post(struct call *c);   /* POST {kind}/{n}/versions: next version */
+/* versions.c: models, environments and code, their versions and containers. */
+extern const struct asset versions_models, versions_environments, versions_codes;
+void versions_list(struct call *c);           /* GET {kind} */
+void versions_container_get(struct call *c);  /* GET {kind}/{n} */
+void versions_container_put(struct call *c);  /* PUT {kind}/{n} (isArchived) */
+void versions_delete(struct call *c);         /* DELETE {kind}/{n}[/versions/{v}] */
+void versions_versions_list(struct call *c);  /* GET {kind}/{n}/versions */
+void versions_version_get(struct call *c);    /* GET {kind}/{n}/versions/{v} */
+void versions_version_put(struct call *c);    /* PUT {kind}/{n}/versions/{v} */
+void versions_version_post(struct call *c);   /* POST {kind}/{n}/versions: next version */
 
 /* operations.c: Azure's long-running operations. */
 /* Records a new operation on EP (and DEPLOYMENT, "" for the endpoint) in w,
@@ -69,9 +65,9 @@ void operations_headers(struct call *c, const struct operation *op, const char *
 /* GET .../locations/{loc}/mfeOperationsStatus/{id} and mfeOperationResults/{id}. */
 void operations_handle(struct runtime *rt, const struct server_request *rq,
 		       struct server_response *rs);
-/* A deployment reached a final state: settle its running operations. Call with
- * the runtime's lock held, on rt->ws (the caller saves). */
-void operations_settle(struct runtime *rt, const char *ep, const char *deployment,
+/* A deployment reached a final state: settle its running operations in ws
+ * (inside a control_change). */
+void operations_settle(struct workspace *ws, const char *ep, const char *deployment,
 		       enum prov_state state, const char *error);
 
 #endif

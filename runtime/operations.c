@@ -67,12 +67,12 @@ void operations_headers(struct call *c, const struct operation *op, const char *
 	server_reply_header(c->rs, "Retry-After", "1");
 }
 
-void operations_settle(struct runtime *rt, const char *ep, const char *deployment,
+void operations_settle(struct workspace *ws, const char *ep, const char *deployment,
 		       enum prov_state state, const char *error)
 {
 	if (state != PROV_SUCCEEDED && state != PROV_FAILED)
 		return;
-	workspace_op_settle(rt->ws, ep, deployment, state == PROV_SUCCEEDED ? OP_SUCCEEDED : OP_FAILED,
+	workspace_op_settle(ws, ep, deployment, state == PROV_SUCCEEDED ? OP_SUCCEEDED : OP_FAILED,
 			    error, control_now());
 }
 

@@ -192,28 +192,25 @@ static int make_pems(const char *san, struct tls_identity *t)
 	return rc;
 }
 
-static int generate(const char *dir, const char *host, const char *key_path,
-		    struct tls_identity *t, struct error *err)
+static int generate(struct store *st, const char *host, struct tls_identity *t,
+		    struct error *err)
 {
 	char san[SAN_MAX];
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return error_set(err, 500, "TlsError", "cannot create %s: %s", dir,
-				 strerror(errno));
 	san_list(host, san);
 	if (make_pems(san, t) < 0)
 		return error_set(err, 500, "TlsError", "cannot generate a certificate");
-	if (store_write_atomic(key_path, t->key_pem, strlen(t->key_pem), 0600, err) < 0 ||
-	    store_write_atomic(t->cert_path, t->cert_pem, strlen(t->cert_pem), 0644, err) < 0)
+	if (store_write_file(st, TLS_KEY_FILE, t->key_pem, strlen(t->key_pem), 0600, err) < 0 ||
+	    store_write_file(st, TLS_CERT_FILE, t->cert_pem, strlen(t->cert_pem), 0644, err) < 0)
 		return -1;
 	t->generated = 1;
 	return 0;
 }
 
-int tls_identity_load(const char *home, const char *host, const char *cert_path,
+int tls_identity_load(struct store *st, const char *host, const char *cert_path,
 		      const char *key_path, struct tls_identity *out, struct error *err)
 {
-	char dir[PATH_MAX], key[PATH_MAX];
+	char key[PATH_MAX];
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -226,13 +223,12 @@ int tls_identity_load(const char *home, const char *host, const char *cert_path,
 			rc = read_pem(key_path, "key", &out->key_pem, err);
 		goto out;
 	}
-	if (snprintf(dir, sizeof dir, "%s/tls", home) >= (int)sizeof dir ||
-	    snprintf(key, sizeof key, "%s/key.pem", dir) >= (int)sizeof key ||
-	    snprintf(out->cert_path, sizeof out->cert_path, "%s/cert.pem", dir) >=
-		(int)sizeof out->cert_path)
+	if (snprintf(key, sizeof key, "%s/" TLS_KEY_FILE, store_home(st)) >= (int)sizeof key ||
+	    snprintf(out->cert_path, sizeof out->cert_path, "%s/" TLS_CERT_FILE,
+		     store_home(st)) >= (int)sizeof out->cert_path)
 		return error_set(err, 400, "TlsError", "home path too long");
 	if (access(out->cert_path, F_OK) < 0 && access(key, F_OK) < 0)
-		rc = generate(dir, host, key, out, err);
+		rc = generate(st, host, out, err);
 	else if ((rc = read_pem(out->cert_path, "certificate", &out->cert_pem, err)) == 0)
 		rc = read_pem(key, "key", &out->key_pem, err);
 out:

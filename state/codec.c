@@ -1167,13 +1167,13 @@ static void doc_add_later_kinds(cJSON *doc, const struct workspace *ws)
 {
 	const struct code_version **cv;
 	struct asset_query all = {VIEW_ALL, ORDER_NAME, 0};
-	cJSON *a = cJSON_AddArrayToObject(doc, "codes");
+	cJSON *a = cJSON_AddArrayToObject(doc, WORKSPACE_CODES);
 	size_t n = workspace_code_query(ws, NULL, &all, &cv);
 
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, doc_code(cv[i]));
 	free(cv);
-	a = cJSON_AddArrayToObject(doc, "archived_containers");
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_CONTAINERS);
 	for (size_t i = 0; i < workspace_container_count(ws); i++) {
 		const struct kv *k = workspace_container_at(ws, i);
 		cJSON *o = cJSON_CreateObject();
@@ -1182,7 +1182,7 @@ static void doc_add_later_kinds(cJSON *doc, const struct workspace *ws)
 		cJSON_AddStringToObject(o, "name", k->value);
 		cJSON_AddItemToArray(a, o);
 	}
-	a = cJSON_AddArrayToObject(doc, "operations");
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_OPERATIONS);
 	for (size_t i = 0; i < workspace_op_count(ws); i++)
 		cJSON_AddItemToArray(a, doc_op(workspace_op_at(ws, i)));
 }
@@ -1221,6 +1221,103 @@ cJSON *codec_workspace_to_json(const struct workspace *ws)
 		cJSON_AddItemToArray(a, doc_deployment(d[i]));
 	free(d);
 	doc_add_later_kinds(doc, ws);
+	return doc;
+}
+
+/* The store's rows: one resource of each kind in its document form. */
+static cJSON *item_model(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct model_version *m = workspace_model_find(ws, a, b);
+
+	return m != NULL ? doc_model(m) : NULL;
+}
+
+static cJSON *item_env(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct env_version *e = workspace_env_find(ws, a, b);
+
+	return e != NULL ? doc_env(e) : NULL;
+}
+
+static cJSON *item_endpoint(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct endpoint *ep = workspace_endpoint_find(ws, a);
+
+	(void)b;
+	return ep != NULL ? doc_endpoint(ep) : NULL;
+}
+
+static cJSON *item_deployment(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct deployment *d = workspace_deployment_find(ws, a, b);
+
+	return d != NULL ? doc_deployment(d) : NULL;
+}
+
+static cJSON *item_code(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct code_version *cv = workspace_code_find(ws, a, b);
+
+	return cv != NULL ? doc_code(cv) : NULL;
+}
+
+static cJSON *item_container(const struct workspace *ws, const char *a, const char *b)
+{
+	cJSON *o;
+
+	if (!workspace_container_archived(ws, a, b))
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", a);
+	cJSON_AddStringToObject(o, "name", b);
+	return o;
+}
+
+static cJSON *item_op(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct operation *op = workspace_op_find(ws, a);
+
+	(void)b;
+	return op != NULL ? doc_op(op) : NULL;
+}
+
+/* One line per kind (WORKSPACE_* in workspace.h). */
+static const struct {
+	const char *kind;
+	cJSON *(*item)(const struct workspace *ws, const char *a, const char *b);
+} item_kinds[] = {
+	{WORKSPACE_MODELS, item_model},
+	{WORKSPACE_ENVIRONMENTS, item_env},
+	{WORKSPACE_ENDPOINTS, item_endpoint},
+	{WORKSPACE_DEPLOYMENTS, item_deployment},
+	{WORKSPACE_CODES, item_code},
+	{WORKSPACE_CONTAINERS, item_container},
+	{WORKSPACE_OPERATIONS, item_op},
+};
+
+const char *codec_workspace_kind(size_t i)
+{
+	return i < sizeof item_kinds / sizeof item_kinds[0] ? item_kinds[i].kind : NULL;
+}
+
+cJSON *codec_workspace_item(const struct workspace *ws, const char *kind, const char *a,
+			    const char *b)
+{
+	for (size_t i = 0; i < sizeof item_kinds / sizeof item_kinds[0]; i++)
+		if (strcmp(item_kinds[i].kind, kind) == 0)
+			return item_kinds[i].item(ws, a, b);
+	return NULL;
+}
+
+cJSON *codec_workspace_doc(const char *name)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	if (doc != NULL && (cJSON_AddNumberToObject(doc, "format", DOC_FORMAT) == NULL ||
+			    cJSON_AddStringToObject(doc, "workspace", name) == NULL)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
 	return doc;
 }
 
@@ -1576,13 +1673,13 @@ struct workspace *codec_workspace_from_json(const cJSON *doc, struct error *err)
 		 workspace_env_put(ws, &item_, NULL, err), env_version_cleanup);
 	DOC_LOAD("endpoints", struct endpoint, doc_read_endpoint,
 		 put_loaded_endpoint(ws, &item_, err), endpoint_cleanup);
-	DOC_LOAD("codes", struct code_version, doc_read_code, workspace_code_put(ws, &item_, NULL, err),
+	DOC_LOAD(WORKSPACE_CODES, struct code_version, doc_read_code, workspace_code_put(ws, &item_, NULL, err),
 		 code_version_cleanup);
 	DOC_LOAD("deployments", struct deployment, doc_read_deployment,
 		 put_loaded_deployment(ws, &item_, err), deployment_cleanup);
-	DOC_LOAD("archived_containers", struct archived_container, doc_read_archived,
+	DOC_LOAD(WORKSPACE_CONTAINERS, struct archived_container, doc_read_archived,
 		 workspace_container_set_archived(ws, item_.kind, item_.name, 1, err), no_cleanup);
-	DOC_LOAD("operations", struct operation, doc_read_op, workspace_op_add(ws, &item_, err),
+	DOC_LOAD(WORKSPACE_OPERATIONS, struct operation, doc_read_op, workspace_op_add(ws, &item_, err),
 		 operation_cleanup);
 	if (doc_traffic_pass(&r, ws, doc, what, sizeof what) < 0)
 		goto fail;

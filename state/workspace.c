@@ -46,6 +46,9 @@ struct workspace {
 	size_t narchived;
 	struct operation *ops; /* oldest first, at most OPS_MAX */
 	size_t nops;
+	struct workspace_ref *changes; /* since the last workspace_changes_clear */
+	size_t nchanges;
+	int changes_lost; /* a reference could not be recorded (ENOMEM) */
 };
 
 struct workspace *workspace_new(const char *name)
@@ -85,6 +88,7 @@ void workspace_free(struct workspace *ws)
 	free(ws->codes);
 	free(ws->archived);
 	free(ws->ops);
+	workspace_changes_clear(ws);
 	free(ws);
 }
 
@@ -145,6 +149,68 @@ static size_t pointer_list(const void *arr, size_t n, size_t sz,
 		qsort(p, n, sizeof *p, cmp);
 	*out = p;
 	return n;
+}
+
+/* Records that the resource (kind, a, b) was created, changed or removed. */
+static void touch(struct workspace *ws, const char *kind, const char *a, const char *b)
+{
+	struct workspace_ref *r = grow((void **)&ws->changes, &ws->nchanges, sizeof *r);
+
+	if (r == NULL) {
+		ws->changes_lost = 1;
+		return;
+	}
+	r->kind = kind;
+	r->a = strdup(a);
+	r->b = strdup(b != NULL ? b : "");
+	if (r->a == NULL || r->b == NULL) {
+		free(r->a);
+		free(r->b);
+		ws->nchanges--;
+		ws->changes_lost = 1;
+	}
+}
+
+size_t workspace_changes(const struct workspace *ws, const struct workspace_ref **out)
+{
+	*out = ws->changes;
+	return ws->nchanges;
+}
+
+int workspace_changes_lost(const struct workspace *ws)
+{
+	return ws->changes_lost;
+}
+
+void workspace_changes_clear(struct workspace *ws)
+{
+	for (size_t i = 0; i < ws->nchanges; i++) {
+		free(ws->changes[i].a);
+		free(ws->changes[i].b);
+	}
+	free(ws->changes);
+	ws->changes = NULL;
+	ws->nchanges = 0;
+	ws->changes_lost = 0;
+}
+
+void workspace_touch_all(struct workspace *ws)
+{
+	for (size_t i = 0; i < ws->nmodels; i++)
+		touch(ws, WORKSPACE_MODELS, ws->models[i].name, ws->models[i].version);
+	for (size_t i = 0; i < ws->nenvs; i++)
+		touch(ws, WORKSPACE_ENVIRONMENTS, ws->envs[i].name, ws->envs[i].version);
+	for (size_t i = 0; i < ws->nendpoints; i++)
+		touch(ws, WORKSPACE_ENDPOINTS, ws->endpoints[i].name, NULL);
+	for (size_t i = 0; i < ws->ndeployments; i++)
+		touch(ws, WORKSPACE_DEPLOYMENTS, ws->deployments[i].endpoint,
+		      ws->deployments[i].name);
+	for (size_t i = 0; i < ws->ncodes; i++)
+		touch(ws, WORKSPACE_CODES, ws->codes[i].name, ws->codes[i].version);
+	for (size_t i = 0; i < ws->narchived; i++)
+		touch(ws, WORKSPACE_CONTAINERS, ws->archived[i].key, ws->archived[i].value);
+	for (size_t i = 0; i < ws->nops; i++)
+		touch(ws, WORKSPACE_OPERATIONS, ws->ops[i].id, NULL);
 }
 
 /* Copies n elements with copy() into a fresh array; the count copied goes in *done. */
@@ -432,6 +498,7 @@ int workspace_container_set_archived(struct workspace *ws, const char *kind, con
 	struct kv *slot;
 
 	if (!archived && i >= 0) {
+		touch(ws, WORKSPACE_CONTAINERS, kind, name);
 		free(ws->archived[i].key);
 		free(ws->archived[i].value);
 		drop(ws->archived, &ws->narchived, sizeof *ws->archived, (size_t)i);
@@ -447,6 +514,7 @@ int workspace_container_set_archived(struct workspace *ws, const char *kind, con
 		}
 		return error_set(err, 500, "InternalError", "out of memory");
 	}
+	touch(ws, WORKSPACE_CONTAINERS, kind, name);
 	return 0;
 }
 
@@ -594,6 +662,7 @@ int workspace_model_put(struct workspace *ws, struct model_version *mv, int *cre
 		}
 		*slot = copy;
 	}
+	touch(ws, WORKSPACE_MODELS, mv->name, mv->version);
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -633,6 +702,7 @@ int workspace_model_delete(struct workspace *ws, const char *name, const char *v
 	d = model_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "model", name, version, err);
+	touch(ws, WORKSPACE_MODELS, name, version);
 	model_version_cleanup(&ws->models[i]);
 	drop(ws->models, &ws->nmodels, sizeof *ws->models, (size_t)i);
 	if (workspace_model_find(ws, name, NULL) == NULL)
@@ -651,6 +721,7 @@ int workspace_model_delete_all(struct workspace *ws, const char *name, struct er
 	for (size_t i = ws->nmodels; i-- > 0;) {
 		if (strcmp(ws->models[i].name, name) != 0)
 			continue;
+		touch(ws, WORKSPACE_MODELS, name, ws->models[i].version);
 		model_version_cleanup(&ws->models[i]);
 		drop(ws->models, &ws->nmodels, sizeof *ws->models, i);
 	}
@@ -723,6 +794,7 @@ int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created
 		}
 		*slot = copy;
 	}
+	touch(ws, WORKSPACE_ENVIRONMENTS, ev->name, ev->version);
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -761,6 +833,7 @@ int workspace_env_delete(struct workspace *ws, const char *name, const char *ver
 	d = env_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "environment", name, version, err);
+	touch(ws, WORKSPACE_ENVIRONMENTS, name, version);
 	env_version_cleanup(&ws->envs[i]);
 	drop(ws->envs, &ws->nenvs, sizeof *ws->envs, (size_t)i);
 	if (workspace_env_find(ws, name, NULL) == NULL)
@@ -779,6 +852,7 @@ int workspace_env_delete_all(struct workspace *ws, const char *name, struct erro
 	for (size_t i = ws->nenvs; i-- > 0;) {
 		if (strcmp(ws->envs[i].name, name) != 0)
 			continue;
+		touch(ws, WORKSPACE_ENVIRONMENTS, name, ws->envs[i].version);
 		env_version_cleanup(&ws->envs[i]);
 		drop(ws->envs, &ws->nenvs, sizeof *ws->envs, i);
 	}
@@ -821,6 +895,7 @@ int workspace_code_put(struct workspace *ws, struct code_version *cv, int *creat
 		code_version_cleanup(&copy);
 		return error_set(err, 500, "InternalError", "out of memory");
 	}
+	touch(ws, WORKSPACE_CODES, cv->name, cv->version);
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -860,6 +935,7 @@ int workspace_code_delete(struct workspace *ws, const char *name, const char *ve
 		if (strcmp(ws->codes[i].name, name) != 0 ||
 		    (version != NULL && strcmp(ws->codes[i].version, version) != 0))
 			continue;
+		touch(ws, WORKSPACE_CODES, name, ws->codes[i].version);
 		code_version_cleanup(&ws->codes[i]);
 		drop(ws->codes, &ws->ncodes, sizeof *ws->codes, i);
 	}
@@ -982,8 +1058,12 @@ int workspace_endpoint_put(struct workspace *ws, const struct endpoint *ep, int 
 	old = endpoint_index(ws, ep->name);
 	if (created != NULL)
 		*created = old < 0;
-	if (old >= 0)
-		return endpoint_update(&ws->endpoints[old], ep, err);
+	if (old >= 0) {
+		if (endpoint_update(&ws->endpoints[old], ep, err) < 0)
+			return -1;
+		touch(ws, WORKSPACE_ENDPOINTS, ep->name, NULL);
+		return 0;
+	}
 	slot = grow((void **)&ws->endpoints, &ws->nendpoints, sizeof *slot);
 	if (slot == NULL || endpoint_copy(slot, ep) < 0) {
 		if (slot != NULL)
@@ -991,6 +1071,7 @@ int workspace_endpoint_put(struct workspace *ws, const struct endpoint *ep, int 
 		return error_set(err, 500, "InternalError", "out of memory");
 	}
 	slot->state = PROV_SUCCEEDED; /* local endpoints are ready at once */
+	touch(ws, WORKSPACE_ENDPOINTS, ep->name, NULL);
 	return 0;
 }
 
@@ -1039,6 +1120,7 @@ int workspace_endpoint_set_traffic(struct workspace *ws, const char *name,
 	traffic_clear(&ep->mirror);
 	ep->traffic = t;
 	ep->mirror = m;
+	touch(ws, WORKSPACE_ENDPOINTS, name, NULL);
 	return 0;
 }
 
@@ -1060,6 +1142,7 @@ int workspace_endpoint_set_keys(struct workspace *ws, const char *name, const ch
 	if (secondary != NULL)
 		snprintf(ep->secondary_key, sizeof ep->secondary_key, "%s", secondary);
 	ep->key_generation++;
+	touch(ws, WORKSPACE_ENDPOINTS, name, NULL);
 	return 0;
 }
 
@@ -1072,9 +1155,11 @@ int workspace_endpoint_delete(struct workspace *ws, const char *name, struct err
 	for (size_t j = ws->ndeployments; j-- > 0;) {
 		if (strcmp(ws->deployments[j].endpoint, name) != 0)
 			continue;
+		touch(ws, WORKSPACE_DEPLOYMENTS, name, ws->deployments[j].name);
 		deployment_cleanup(&ws->deployments[j]);
 		drop(ws->deployments, &ws->ndeployments, sizeof *ws->deployments, j);
 	}
+	touch(ws, WORKSPACE_ENDPOINTS, name, NULL);
 	endpoint_cleanup(&ws->endpoints[i]);
 	drop(ws->endpoints, &ws->nendpoints, sizeof *ws->endpoints, (size_t)i);
 	return 0;
@@ -1260,8 +1345,12 @@ int workspace_deployment_put(struct workspace *ws, const struct deployment *d, i
 		copy.state = PROV_CREATING;
 		*slot = copy;
 	}
-	if (all_traffic && take_all_traffic(ep, d->name) < 0)
-		return error_set(err, 500, "InternalError", "out of memory");
+	touch(ws, WORKSPACE_DEPLOYMENTS, d->endpoint, d->name);
+	if (all_traffic) {
+		touch(ws, WORKSPACE_ENDPOINTS, d->endpoint, NULL);
+		if (take_all_traffic(ep, d->name) < 0)
+			return error_set(err, 500, "InternalError", "out of memory");
+	}
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -1321,6 +1410,7 @@ int workspace_deployment_set_state(struct workspace *ws, const char *ep, const c
 	free(ws->deployments[i].error);
 	ws->deployments[i].error = e;
 	ws->deployments[i].state = state;
+	touch(ws, WORKSPACE_DEPLOYMENTS, ep, name);
 	return 0;
 }
 
@@ -1343,6 +1433,8 @@ int workspace_deployment_delete(struct workspace *ws, const char *ep, const char
 				 name, live > 0 ? live : mirror, live > 0 ? "live" : "mirror");
 	traffic_remove(&e->traffic, name);
 	traffic_remove(&e->mirror, name);
+	touch(ws, WORKSPACE_ENDPOINTS, ep, NULL);
+	touch(ws, WORKSPACE_DEPLOYMENTS, ep, name);
 	deployment_cleanup(&ws->deployments[i]);
 	drop(ws->deployments, &ws->ndeployments, sizeof *ws->deployments, (size_t)i);
 	return 0;
@@ -1372,6 +1464,7 @@ static void ops_trim(struct workspace *ws)
 			break;
 		}
 	}
+	touch(ws, WORKSPACE_OPERATIONS, ws->ops[victim].id, NULL);
 	free(ws->ops[victim].error);
 	drop(ws->ops, &ws->nops, sizeof *ws->ops, victim);
 }
@@ -1389,6 +1482,7 @@ int workspace_op_add(struct workspace *ws, const struct operation *op, struct er
 			ws->nops--;
 		return error_set(err, 500, "InternalError", "out of memory");
 	}
+	touch(ws, WORKSPACE_OPERATIONS, op->id, NULL);
 	return 0;
 }
 
@@ -1427,6 +1521,7 @@ int workspace_op_settle(struct workspace *ws, const char *ep, const char *deploy
 		o->error = e;
 		o->status = status;
 		o->end = now;
+		touch(ws, WORKSPACE_OPERATIONS, o->id, NULL);
 		n++;
 	}
 	return n;

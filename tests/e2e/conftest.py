@@ -135,7 +135,7 @@ class Runtime:
 
     def ca_file(self):
         """The certificate `serve --tls` generated in the home (clients trust it)."""
-        return os.path.join(self.home, "tls", "cert.pem")
+        return os.path.join(self.home, "tls-cert.pem")
 
     def ssl_context(self):
         if not self.url.startswith("https:"):

@@ -1,5 +1,5 @@
 /*
- * assets.c: the versioned assets of the resource API: models, environments
+ * versions.c: the versioned assets of the resource API: models, environments
  * and code. One set of handlers serves the three through the asset table;
  * what differs (registering a version) is one function per kind.
  *
@@ -144,13 +144,13 @@ static void model_put(struct call *c, const char *version);
 static void env_put(struct call *c, const char *version);
 static void code_put(struct call *c, const char *version);
 
-const struct asset assets_models = {"models",	      "model",	     model_query,
+const struct asset versions_models = {"models",	      "model",	     model_query,
 				    model_find,	      model_artifact, model_created,
 				    model_json,	      model_remove,   model_put};
-const struct asset assets_environments = {"environments", "environment", env_query,
+const struct asset versions_environments = {"environments", "environment", env_query,
 					  env_find,	  NULL,		 env_created,
 					  env_json,	  env_remove,	 env_put};
-const struct asset assets_codes = {"codes",   "code",  code_query, code_find,	    NULL,
+const struct asset versions_codes = {"codes",   "code",  code_query, code_find,	    NULL,
 				   code_created, code_json, workspace_code_delete, code_put};
 
 /* ---- lists and reads ---------------------------------------------------- */
@@ -198,7 +198,7 @@ static int container_of(const struct asset *k, const struct workspace *ws, const
 }
 
 /* GET {kind}: one container per name. */
-void assets_list(struct call *c)
+void versions_list(struct call *c)
 {
 	const struct asset *k = kind_of(c);
 	struct asset_query q, all = {VIEW_ALL, ORDER_NAME, 0};
@@ -225,7 +225,7 @@ void assets_list(struct call *c)
 	control_page(c, arr);
 }
 
-void assets_container_get(struct call *c)
+void versions_container_get(struct call *c)
 {
 	const struct asset *k = kind_of(c);
 	struct codec_container ct;
@@ -243,37 +243,49 @@ void assets_container_get(struct call *c)
 }
 
 /* PUT {kind}/{n}: archives or restores the container. */
-void assets_container_put(struct call *c)
+struct container_put {
+	struct call *c;
+	int archived;
+	cJSON *answer;
+};
+
+static int container_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			       struct error *err)
 {
-	const struct asset *k = kind_of(c);
+	struct container_put *p = arg;
+	const struct asset *k = kind_of(p->c);
+	const char *name = p->c->cap[0];
 	struct codec_container ct;
-	struct workspace *w;
-	struct error err;
 	char next[32];
-	int archived = 0;
+
+	(void)rt;
+	if (!container_of(k, ws, name, &ct, next, sizeof next))
+		return error_set(err, 404, "NotFound",
+				 "%s '%s' has no version; register one (PUT .../versions/V) first",
+				 k->what, name);
+	if (workspace_container_set_archived(ws, k->kind, name, p->archived, err) < 0)
+		return -1;
+	container_of(k, ws, name, &ct, next, sizeof next);
+	p->answer = codec_container_to_json(&ct, &p->c->codec);
+	return 0;
+}
+
+void versions_container_put(struct call *c)
+{
+	struct container_put p = {c, 0, NULL};
+	struct error err;
 
 	if (control_need_body(c) < 0)
 		return;
-	if (codec_container_from_json(c->body, &archived, &err) < 0)
+	if (codec_container_from_json(c->body, &p.archived, &err) < 0 ||
+	    control_change(c->rt, container_put_apply, NULL, &p, &err) < 0) {
+		cJSON_Delete(p.answer);
 		return control_reply_error(c, &err);
-	if ((w = control_begin(c)) == NULL)
-		return;
-	if (!container_of(k, w, c->cap[0], &ct, next, sizeof next)) {
-		error_set(&err, 404, "NotFound",
-			  "%s '%s' has no version; register one (PUT .../versions/V) first", k->what,
-			  c->cap[0]);
-		return control_abort(c, w, &err);
 	}
-	if (workspace_container_set_archived(w, k->kind, c->cap[0], archived, &err) < 0)
-		return control_abort(c, w, &err);
-	if (control_commit(c, w) < 0)
-		return;
-	container_of(k, c->rt->ws, c->cap[0], &ct, next, sizeof next);
-	control_reply(c, 200, codec_container_to_json(&ct, &c->codec));
-	control_end(c);
+	control_reply(c, 200, p.answer);
 }
 
-void assets_versions_list(struct call *c)
+void versions_versions_list(struct call *c)
 {
 	const struct asset *k = kind_of(c);
 	struct asset_query q;
@@ -293,7 +305,7 @@ void assets_versions_list(struct call *c)
 	control_page(c, arr);
 }
 
-void assets_version_get(struct call *c)
+void versions_version_get(struct call *c)
 {
 	const struct asset *k = kind_of(c);
 	const void *a;
@@ -332,42 +344,58 @@ static char **artifacts_of(const struct asset *k, const struct workspace *ws, co
 	return out;
 }
 
-/* DELETE of one version (cap[1]) or of the whole container; files go after
- * the save. Deleting what is not there answers 204, as ARM does. */
-void assets_delete(struct call *c)
-{
-	const struct asset *k = kind_of(c);
-	const char *version = c->cap[1];
-	struct workspace *w = control_begin(c);
-	struct error err;
+/* DELETE of one version (cap[1]) or of the whole container; the files go
+ * once the change is on disk. Deleting what is not there answers 204, as ARM
+ * does. */
+struct asset_del {
+	struct call *c;
+	int absent;
 	char **files;
+};
 
-	if (w == NULL)
-		return;
-	if (k->find(w, c->cap[0], version != NULL ? version : NULL) == NULL) {
-		control_abort(c, w, NULL);
-		return server_reply_json(c->rs, 204, NULL);
+static int delete_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	struct asset_del *d = arg;
+	const struct asset *k = kind_of(d->c);
+	const char *name = d->c->cap[0], *version = d->c->cap[1];
+
+	(void)rt;
+	if (k->find(ws, name, version) == NULL) {
+		d->absent = 1;
+		return 0;
 	}
-	files = artifacts_of(k, w, c->cap[0], version);
-	if (k->remove(w, c->cap[0], version, &err) < 0)
-		control_abort(c, w, &err);
-	else if (control_commit(c, w) == 0) {
-		for (size_t i = 0; files != NULL && files[i] != NULL; i++)
-			artifact_remove(c->rt->home, files[i]);
-		control_end(c);
-		server_reply_json(c->rs, 200, NULL);
-	}
-	for (size_t i = 0; files != NULL && files[i] != NULL; i++)
-		free(files[i]);
-	free(files);
+	d->files = artifacts_of(k, ws, name, version);
+	return k->remove(ws, name, version, err);
 }
 
-void assets_version_put(struct call *c)
+static void delete_done(struct runtime *rt, void *arg)
+{
+	struct asset_del *d = arg;
+
+	for (size_t i = 0; d->files != NULL && d->files[i] != NULL; i++)
+		artifact_remove(rt->home, d->files[i]);
+}
+
+void versions_delete(struct call *c)
+{
+	struct asset_del d = {c, 0, NULL};
+	struct error err;
+
+	if (control_change(c->rt, delete_apply, delete_done, &d, &err) < 0)
+		control_reply_error(c, &err);
+	else
+		server_reply_json(c->rs, d.absent ? 204 : 200, NULL);
+	for (size_t i = 0; d.files != NULL && d.files[i] != NULL; i++)
+		free(d.files[i]);
+	free(d.files);
+}
+
+void versions_version_put(struct call *c)
 {
 	kind_of(c)->put(c, c->cap[1]);
 }
 
-void assets_version_post(struct call *c)
+void versions_version_post(struct call *c)
 {
 	kind_of(c)->put(c, NULL);
 }
@@ -600,76 +628,97 @@ static int model_register(struct call *c, struct workspace *w, struct model_vers
 	return workspace_model_put(w, mv, created, err);
 }
 
+/* The registration of one version, whatever its kind. */
+struct version_put {
+	struct call *c;
+	const char *version; /* NULL: the next one */
+	const char *uri;     /* models: properties.modelUri */
+	void *item;          /* the kind's version struct */
+	int created;
+	cJSON *answer;
+};
+
+static int model_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	struct version_put *p = arg;
+	struct model_version *mv = p->item;
+
+	(void)rt;
+	if (p->version != NULL)
+		snprintf(mv->version, sizeof mv->version, "%s", p->version);
+	else
+		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
+	if (model_register(p->c, ws, mv, p->uri, &p->created, err) < 0)
+		return -1;
+	p->answer = codec_model_version_to_json(workspace_model_find(ws, mv->name, mv->version),
+						&p->c->codec);
+	return 0;
+}
+
+/* Runs apply on p and answers (201 + Location, or 200, or the error). */
+static int version_change(struct version_put *p, control_apply_fn apply, const char *kind,
+			  const char *name, const char *version)
+{
+	struct error err;
+
+	if (control_change(p->c->rt, apply, NULL, p, &err) < 0) {
+		cJSON_Delete(p->answer);
+		control_reply_error(p->c, &err);
+		return -1;
+	}
+	reply_version(p->c, p->created, kind, name, version, p->answer);
+	return 0;
+}
+
 static void model_put(struct call *c, const char *version)
 {
 	struct model_version mv;
-	const char *uri = NULL;
-	struct workspace *w;
+	struct version_put p = {c, version, NULL, &mv, 0, NULL};
 	struct error err;
-	int created = 0;
 
 	memset(&mv, 0, sizeof mv);
 	snprintf(mv.name, sizeof mv.name, "%s", c->cap[0]);
 	mv.created = control_now();
-	if (model_from_request(c, &mv, &uri, &err) < 0) {
-		model_version_cleanup(&mv);
-		return control_reply_error(c, &err);
-	}
-	if ((w = control_begin(c)) == NULL)
-		goto out;
-	if (version != NULL)
-		snprintf(mv.version, sizeof mv.version, "%s", version);
-	else
-		workspace_model_next_version(w, mv.name, mv.version, sizeof mv.version);
-	if (model_register(c, w, &mv, uri, &created, &err) < 0) {
-		control_abort(c, w, &err);
-		goto out;
-	}
-	if (control_commit(c, w) == 0) {
-		reply_version(c, created, "models", mv.name, mv.version,
-			      codec_model_version_to_json(
-				  workspace_model_find(c->rt->ws, mv.name, mv.version), &c->codec));
-		control_end(c);
+	if (model_from_request(c, &mv, &p.uri, &err) < 0)
+		control_reply_error(c, &err);
+	else if (version_change(&p, model_apply, "models", mv.name, mv.version) == 0)
 		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", mv.name, mv.version,
 			    (unsigned long long)mv.size);
-	}
-out:
 	model_version_cleanup(&mv);
 }
 
 /* ---- environments ------------------------------------------------------- */
 
+static int env_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	struct version_put *p = arg;
+	struct env_version *ev = p->item;
+
+	(void)rt;
+	if (p->version != NULL)
+		snprintf(ev->version, sizeof ev->version, "%s", p->version);
+	if (workspace_env_put(ws, ev, &p->created, err) < 0)
+		return -1;
+	p->answer = codec_env_version_to_json(workspace_env_find(ws, ev->name, ev->version),
+					      &p->c->codec);
+	return 0;
+}
+
 static void env_put(struct call *c, const char *version)
 {
 	struct env_version ev;
-	struct workspace *w;
+	struct version_put p = {c, version, NULL, &ev, 0, NULL};
 	struct error err;
-	int created = 0;
 
 	if (control_need_body(c) < 0)
 		return;
 	memset(&ev, 0, sizeof ev);
 	snprintf(ev.name, sizeof ev.name, "%s", c->cap[0]);
 	ev.created = control_now();
-	if (codec_env_version_from_json(c->body, &ev, &err) < 0) {
-		env_version_cleanup(&ev);
-		return control_reply_error(c, &err);
-	}
-	if ((w = control_begin(c)) == NULL)
-		goto out;
-	if (version != NULL)
-		snprintf(ev.version, sizeof ev.version, "%s", version);
-	if (workspace_env_put(w, &ev, &created, &err) < 0) {
-		control_abort(c, w, &err);
-		goto out;
-	}
-	if (control_commit(c, w) == 0) {
-		reply_version(c, created, "environments", ev.name, ev.version,
-			      codec_env_version_to_json(
-				  workspace_env_find(c->rt->ws, ev.name, ev.version), &c->codec));
-		control_end(c);
-	}
-out:
+	if (codec_env_version_from_json(c->body, &ev, &err) < 0)
+		control_reply_error(c, &err);
+	else
+		version_change(&p, env_apply, "environments", ev.name, ev.version);
 	env_version_cleanup(&ev);
 }
 
@@ -703,36 +752,35 @@ static int code_dir(struct call *c, struct code_version *cv, struct error *err)
 	return cv->dir != NULL ? 0 : error_set(err, 500, "OutOfMemory", "out of memory");
 }
 
+static int code_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	struct version_put *p = arg;
+	struct code_version *cv = p->item;
+
+	(void)rt;
+	if (p->version != NULL)
+		snprintf(cv->version, sizeof cv->version, "%s", p->version);
+	if (workspace_code_put(ws, cv, &p->created, err) < 0)
+		return -1;
+	p->answer = codec_code_version_to_json(workspace_code_find(ws, cv->name, cv->version),
+					       &p->c->codec);
+	return 0;
+}
+
 static void code_put(struct call *c, const char *version)
 {
 	struct code_version cv;
-	struct workspace *w;
+	struct version_put p = {c, version, NULL, &cv, 0, NULL};
 	struct error err;
-	int created = 0;
 
 	if (control_need_body(c) < 0)
 		return;
 	memset(&cv, 0, sizeof cv);
 	snprintf(cv.name, sizeof cv.name, "%s", c->cap[0]);
 	cv.created = control_now();
-	if (codec_code_version_from_json(c->body, &cv, &err) < 0 || code_dir(c, &cv, &err) < 0) {
-		code_version_cleanup(&cv);
-		return control_reply_error(c, &err);
-	}
-	if ((w = control_begin(c)) == NULL)
-		goto out;
-	if (version != NULL)
-		snprintf(cv.version, sizeof cv.version, "%s", version);
-	if (workspace_code_put(w, &cv, &created, &err) < 0) {
-		control_abort(c, w, &err);
-		goto out;
-	}
-	if (control_commit(c, w) == 0) {
-		reply_version(c, created, "codes", cv.name, cv.version,
-			      codec_code_version_to_json(
-				  workspace_code_find(c->rt->ws, cv.name, cv.version), &c->codec));
-		control_end(c);
-	}
-out:
+	if (codec_code_version_from_json(c->body, &cv, &err) < 0 || code_dir(c, &cv, &err) < 0)
+		control_reply_error(c, &err);
+	else
+		version_change(&p, code_apply, "codes", cv.name, cv.version);
 	code_version_cleanup(&cv);
 }
