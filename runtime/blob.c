@@ -639,19 +639,16 @@ static int meta_write(const struct blob_req *b, cJSON *doc, struct error *err)
 		      : 0;
 }
 
-/* ETag, Last-Modified and the stored properties of an existing blob. */
-static void describe(const struct blob_req *b, const struct stat *st, const cJSON *doc)
+/* ETag, Last-Modified and the version of an existing blob's answers. */
+static void describe(const struct blob_req *b, const struct stat *st)
 {
 	char etag[48], date[64];
-	const cJSON *md5 = cJSON_GetObjectItemCaseSensitive(doc, "md5");
 
 	snprintf(etag, sizeof etag, "\"0x%llX%09lX\"", (unsigned long long)st->st_mtim.tv_sec,
 		 (unsigned long)st->st_mtim.tv_nsec);
 	http_date(st->st_mtim.tv_sec, date, sizeof date);
 	server_reply_header(b->rs, "ETag", etag);
 	server_reply_header(b->rs, "Last-Modified", date);
-	if (cJSON_IsString(md5))
-		server_reply_header(b->rs, "Content-MD5", md5->valuestring);
 	server_reply_header(b->rs, "x-ms-version", "2021-12-02");
 }
 
@@ -671,20 +668,68 @@ static void add_meta_headers(struct server_response *rs, const cJSON *doc)
 
 /* ---- reads -------------------------------------------------------------- */
 
+/* "bytes=START-[END]" (x-ms-range, else Range) within size; 0 when there is
+ * none, 1 with off and len set, -1 when unsatisfiable. */
+static int byte_range(const struct server_request *rq, uint64_t size, uint64_t *off,
+		      uint64_t *len)
+{
+	const char *r = server_header(rq, "x-ms-range");
+	unsigned long long a, z;
+	char *end;
+
+	if (r == NULL)
+		r = server_header(rq, "Range");
+	if (r == NULL || strncmp(r, "bytes=", 6) != 0)
+		return 0;
+	a = strtoull(r + 6, &end, 10);
+	if (end == r + 6 || *end != '-' || a >= size)
+		return -1;
+	z = end[1] != '\0' ? strtoull(end + 1, &end, 10) : size - 1;
+	if (*end != '\0' && *end != '-')
+		return -1;
+	if (z >= size)
+		z = size - 1;
+	if (z < a)
+		return -1;
+	*off = a;
+	*len = z - a + 1;
+	return 1;
+}
+
 static void blob_read(struct blob_req *b)
 {
-	const cJSON *type;
+	const cJSON *type, *md5;
+	uint64_t off = 0, len = 0;
+	char text[96];
 	struct stat st;
 	cJSON *doc;
+	int ranged;
 
 	if (b->name[0] == '\0' || stat(b->path, &st) < 0 || !S_ISREG(st.st_mode))
 		return blob_error(b->rs, 404, "BlobNotFound", "The specified blob does not exist.");
+	ranged = byte_range(b->rq, (uint64_t)st.st_size, &off, &len);
+	if (ranged < 0)
+		return blob_error(b->rs, 416, "InvalidRange",
+				  "The range specified is invalid for the current size of the "
+				  "resource.");
 	doc = meta_read(b);
 	type = cJSON_GetObjectItemCaseSensitive(doc, "type");
-	server_reply_file(b->rs, 200, b->path,
+	md5 = cJSON_GetObjectItemCaseSensitive(doc, "md5");
+	server_reply_file(b->rs, ranged ? 206 : 200, b->path,
 			  cJSON_IsString(type) ? type->valuestring : "application/octet-stream");
-	describe(b, &st, doc);
+	if (ranged) {
+		server_reply_file_range(b->rs, off, len);
+		snprintf(text, sizeof text, "bytes %llu-%llu/%llu", (unsigned long long)off,
+			 (unsigned long long)(off + len - 1), (unsigned long long)st.st_size);
+		server_reply_header(b->rs, "Content-Range", text);
+		if (cJSON_IsString(md5)) /* the whole blob's, as Azure: x-ms-blob-content-md5 */
+			server_reply_header(b->rs, "x-ms-blob-content-md5", md5->valuestring);
+	} else if (cJSON_IsString(md5)) {
+		server_reply_header(b->rs, "Content-MD5", md5->valuestring);
+	}
+	describe(b, &st);
 	server_reply_header(b->rs, "x-ms-blob-type", "BlockBlob");
+	server_reply_header(b->rs, "Accept-Ranges", "bytes");
 	add_meta_headers(b->rs, doc);
 	cJSON_Delete(doc);
 }
@@ -835,23 +880,22 @@ static int commit_blob(struct blob_req *b, const char *src, const char *md5, str
 	return 0;
 }
 
+/* A write's answer. md5: of the request's content (Azure returns it so the
+ * client can check what arrived: the blob, the block, the block list), or
+ * NULL when the request has none. */
 static void created(struct blob_req *b, int status, const char *md5)
 {
 	struct stat st;
-	cJSON *doc;
 
 	free(b->rs->body);
 	b->rs->body = NULL;
 	b->rs->len = 0;
 	b->rs->status = status;
 	b->rs->content_type = NULL;
-	if (stat(b->path, &st) == 0) {
-		doc = meta_read(b);
-		describe(b, &st, doc);
-		cJSON_Delete(doc);
-	} else if (md5 != NULL) {
+	if (stat(b->path, &st) == 0)
+		describe(b, &st);
+	if (md5 != NULL)
 		server_reply_header(b->rs, "Content-MD5", md5);
-	}
 	server_reply_header(b->rs, "x-ms-request-server-encrypted", "true");
 }
 
@@ -918,7 +962,8 @@ static int block_path(const struct blob_req *b, const char *id, char *buf, size_
 static void put_block(struct blob_req *b)
 {
 	const char *id = server_query(b->rq, "blockid");
-	char dst[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
+	const char *want = server_header(b->rq, "Content-MD5");
+	char dst[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], md5[32];
 	const char *src;
 
 	if (id == NULL || block_path(b, id, dst, sizeof dst) < 0)
@@ -927,11 +972,17 @@ static void put_block(struct blob_req *b)
 	stage_dir(b, dir, sizeof dir);
 	if (file_mkdirs(dir, 0700) < 0 || (src = body_file(b, tmp, sizeof tmp)) == NULL)
 		return blob_error(b->rs, 500, "InternalError", "cannot stage the block");
+	if (file_md5(src, md5, sizeof md5) < 0 || (want != NULL && strcmp(want, md5) != 0)) {
+		unlink(src);
+		return blob_error(b->rs, 400, "Md5Mismatch",
+				  "The MD5 value specified in the request did not match with the "
+				  "MD5 value calculated by the server.");
+	}
 	if (rename(src, dst) < 0) {
 		unlink(src);
 		return blob_error(b->rs, 500, "InternalError", "cannot stage the block");
 	}
-	created(b, 201, NULL);
+	created(b, 201, md5);
 }
 
 /* Appends the staged block ID (text between tags) to fd. */
@@ -1008,11 +1059,14 @@ static void put_block_list(struct blob_req *b)
 	const char *src = body_file(b, body, sizeof body);
 	size_t n;
 	char *xml = src != NULL ? file_read(src, BLOCKLIST_MAX, &n) : NULL;
+	char list_md5[32] = "";
 	struct error err;
 	int fd, rc;
 
-	if (src != NULL)
+	if (src != NULL) {
+		file_md5(src, list_md5, sizeof list_md5);
 		unlink(src);
+	}
 	if (xml == NULL)
 		return blob_error(b->rs, 400, "InvalidXmlDocument", "the block list is unreadable");
 	fd = tmp_path(b, "blocklist", tmp, sizeof tmp) < 0
@@ -1036,7 +1090,7 @@ static void put_block_list(struct blob_req *b)
 	}
 	stage_dir(b, dir, sizeof dir);
 	rm_tree(dir);
-	created(b, 201, NULL);
+	created(b, 201, list_md5[0] ? list_md5 : NULL);
 }
 
 static void put_metadata(struct blob_req *b)

@@ -421,8 +421,9 @@ static int python_ready(struct fleet *f, struct live *l, struct error *err)
 		    (l->python = strdup(py)) == NULL)
 			return err->status ? -1 : error_set(err, 500, "OutOfMemory", "out of memory");
 		l->cfg.python = l->python;
-		logring_add(l->log, "[environment] interpreter:");
-		logring_add(l->log, l->python);
+		snprintf(py, sizeof py, "[environment] interpreter %.1000s for image %.500s",
+			 l->python, l->image != NULL ? l->image : "(none)");
+		logring_add(l->log, py);
 	}
 	if (l->conda == NULL)
 		return 0;

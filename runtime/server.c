@@ -648,6 +648,12 @@ static void log_request(struct server *s, const struct server_request *rq,
 	}
 }
 
+void server_reply_file_range(struct server_response *rs, uint64_t off, uint64_t len)
+{
+	rs->file_off = off;
+	rs->file_len = len;
+}
+
 /* The response object for a file body; NULL (and a 404/500 in rs) when it
  * cannot be opened. */
 static struct MHD_Response *file_response(struct server_response *rs)
@@ -663,10 +669,14 @@ static struct MHD_Response *file_response(struct server_response *rs)
 				    "the file is gone");
 		return NULL;
 	}
-	r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (rs->file_len == 0 || rs->file_off + rs->file_len > (uint64_t)st.st_size) {
+		rs->file_off = 0;
+		rs->file_len = (uint64_t)st.st_size;
+	}
+	r = MHD_create_response_from_fd_at_offset64(rs->file_len, fd, rs->file_off);
 	if (r == NULL)
 		close(fd);
-	rs->len = (size_t)st.st_size;
+	rs->len = (size_t)rs->file_len;
 	return r;
 }
 

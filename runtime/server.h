@@ -77,6 +77,7 @@ struct server_response {
 		char *value;       /* heap; freed by the server */
 	} extra[SERVER_EXTRA_HEADERS]; /* more response headers (server_reply_header) */
 	char *file;            /* heap path: the body is this file (server_reply_file) */
+	uint64_t file_off, file_len; /* a part of it (file_len 0: all) */
 };
 
 /* Answers one request. Fills *rs; must not keep pointers into *rq. */
@@ -154,6 +155,8 @@ void server_reply_errorf(struct server_response *rs, int status, const char *cod
  * answer is sent, so a HEAD gets its Content-Length and no body). */
 void server_reply_file(struct server_response *rs, int status, const char *path,
 		       const char *content_type);
+/* Narrows a file answer to len bytes from off (a 206's body). */
+void server_reply_file_range(struct server_response *rs, uint64_t off, uint64_t len);
 
 /* Monotonic nanoseconds. */
 uint64_t server_now_ns(void);

@@ -293,7 +293,10 @@ static void add_deployment_properties(cJSON *p, const struct deployment *d,
 	char buf[1024];
 	cJSON *rs, *ss;
 
-	add_opt_string(p, "description", d->description);
+	if (d->description != NULL)
+		cJSON_AddStringToObject(p, "description", d->description);
+	else
+		cJSON_AddNullToObject(p, "description");
 	cJSON_AddObjectToObject(p, "properties");
 	cJSON_AddStringToObject(p, "endpointComputeType", "Managed");
 	asset_id(c, "models", d->model_name, d->model_version, buf, sizeof buf);
@@ -316,6 +319,7 @@ static void add_deployment_properties(cJSON *p, const struct deployment *d,
 	add_probe(p, "livenessProbe");
 	add_probe(p, "readinessProbe");
 	add_opt_string(p, "instanceType", d->instance_type);
+	cJSON_AddBoolToObject(p, "privateNetworkConnection", 0);
 	cJSON_AddStringToObject(p, "egressPublicNetworkAccess", "Enabled");
 	cJSON_AddStringToObject(p, "provisioningState", prov_state_name(d->state));
 	add_opt_string(p, "error", d->error);
@@ -1063,6 +1067,7 @@ static cJSON *doc_model(const struct model_version *m)
 	add_opt_string(o, "description", m->description);
 	cJSON_AddItemToObject(o, "tags", kv_to_json(&m->tags));
 	cJSON_AddNumberToObject(o, "created", (double)m->created);
+	cJSON_AddNumberToObject(o, "serial", (double)m->serial);
 	return o;
 }
 
@@ -1085,6 +1090,7 @@ static cJSON *doc_env(const struct env_version *e)
 	add_opt_string(o, "description", e->description);
 	cJSON_AddItemToObject(o, "tags", kv_to_json(&e->tags));
 	cJSON_AddNumberToObject(o, "created", (double)e->created);
+	cJSON_AddNumberToObject(o, "serial", (double)e->serial);
 	return o;
 }
 
@@ -1145,6 +1151,7 @@ static cJSON *doc_code(const struct code_version *cv)
 	cJSON_AddBoolToObject(o, "archived", cv->archived);
 	cJSON_AddBoolToObject(o, "anonymous", cv->anonymous);
 	cJSON_AddNumberToObject(o, "created", (double)cv->created);
+	cJSON_AddNumberToObject(o, "serial", (double)cv->serial);
 	return o;
 }
 
@@ -1390,6 +1397,20 @@ static int doc_flag(struct doc_reader *r, const cJSON *o, const char *key, int *
 	return 0;
 }
 
+/* An optional whole number (absent: 0). */
+static int doc_serial(struct doc_reader *r, const cJSON *o, uint64_t *out)
+{
+	const cJSON *m = member(o, "serial");
+
+	*out = 0;
+	if (m == NULL)
+		return 0;
+	if (!is_integer(m) || m->valuedouble < 0)
+		return doc_bad(r, "serial");
+	*out = (uint64_t)m->valuedouble;
+	return 0;
+}
+
 static int doc_kv(struct doc_reader *r, const cJSON *o, const char *key, struct kvlist *out)
 {
 	const cJSON *m = member(o, key);
@@ -1421,6 +1442,7 @@ static int doc_read_model(struct doc_reader *r, const cJSON *o, struct model_ver
 	    doc_flag(r, o, "archived", &m->archived) < 0 ||
 	    doc_heap(r, o, "description", &m->description) < 0 ||
 	    doc_kv(r, o, "tags", &m->tags) < 0 || doc_num(r, o, "size", &size) < 0 ||
+	    doc_serial(r, o, &m->serial) < 0 ||
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
 	if (!cJSON_IsString(t) || model_type_parse(t->valuestring, &m->type) < 0)
@@ -1442,6 +1464,7 @@ static int doc_read_env(struct doc_reader *r, const cJSON *o, struct env_version
 	    doc_flag(r, o, "archived", &e->archived) < 0 ||
 	    doc_heap(r, o, "description", &e->description) < 0 ||
 	    doc_kv(r, o, "variables", &e->variables) < 0 || doc_kv(r, o, "tags", &e->tags) < 0 ||
+	    doc_serial(r, o, &e->serial) < 0 ||
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
 	if (!cJSON_IsString(k) ||
@@ -1520,7 +1543,7 @@ static int doc_read_code(struct doc_reader *r, const cJSON *o, struct code_versi
 	    doc_heap(r, o, "code_uri", &cv->code_uri) < 0 || doc_heap(r, o, "dir", &cv->dir) < 0 ||
 	    doc_heap(r, o, "description", &cv->description) < 0 ||
 	    doc_kv(r, o, "tags", &cv->tags) < 0 || doc_flag(r, o, "archived", &cv->archived) < 0 ||
-	    doc_flag(r, o, "anonymous", &cv->anonymous) < 0 ||
+	    doc_flag(r, o, "anonymous", &cv->anonymous) < 0 || doc_serial(r, o, &cv->serial) < 0 ||
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
 	cv->created = (int64_t)created;

@@ -61,6 +61,7 @@ struct model_version {
 	struct kvlist tags;
 	int archived;
 	int64_t created;   /* unix seconds */
+	uint64_t serial;   /* registration order in the workspace (workspace.h) */
 };
 
 /* An environment: native, a python interpreter given by path, or (as Azure
@@ -80,6 +81,7 @@ struct env_version {
 	struct kvlist tags;
 	int archived;
 	int64_t created;
+	uint64_t serial;
 };
 
 /* A code asset: a directory of files (score.py and friends) in the home. */
@@ -93,6 +95,7 @@ struct code_version {
 	int archived;
 	int anonymous;
 	int64_t created;
+	uint64_t serial;
 };
 
 struct endpoint {

@@ -46,6 +46,7 @@ struct workspace {
 	size_t narchived;
 	struct operation *ops; /* oldest first, at most OPS_MAX */
 	size_t nops;
+	uint64_t next_serial; /* the last asset version's registration serial */
 	struct workspace_ref *changes; /* since the last workspace_changes_clear */
 	size_t nchanges;
 	int changes_lost; /* a reference could not be recorded (ENOMEM) */
@@ -238,6 +239,7 @@ struct workspace *workspace_clone(const struct workspace *ws)
 	CLONE_ARRAY(c->codes, c->ncodes, ws->codes, ws->ncodes, code_version_copy);
 	CLONE_ARRAY(c->archived, c->narchived, ws->archived, ws->narchived, kv_copy);
 	CLONE_ARRAY(c->ops, c->nops, ws->ops, ws->nops, operation_copy);
+	c->next_serial = ws->next_serial;
 	return c;
 fail: /* a failed copy cleaned itself and was not counted */
 	workspace_free(c);
@@ -259,18 +261,18 @@ struct asset_kind {
 	size_t size;        /* sizeof the version struct */
 	size_t archived;    /* offsetof its int archived */
 	size_t created;     /* offsetof its int64_t created */
+	size_t serial;      /* offsetof its uint64_t serial */
 	const char *what;   /* for messages */
 };
 
-static const struct asset_kind model_kind = {sizeof(struct model_version),
-					     offsetof(struct model_version, archived),
-					     offsetof(struct model_version, created), "model"};
-static const struct asset_kind env_kind = {sizeof(struct env_version),
-					   offsetof(struct env_version, archived),
-					   offsetof(struct env_version, created), "environment"};
-static const struct asset_kind code_kind = {sizeof(struct code_version),
-					    offsetof(struct code_version, archived),
-					    offsetof(struct code_version, created), "code"};
+#define ASSET_KIND(type, what)                                                                     \
+	{                                                                                          \
+		sizeof(struct type), offsetof(struct type, archived),                              \
+		    offsetof(struct type, created), offsetof(struct type, serial), what            \
+	}
+static const struct asset_kind model_kind = ASSET_KIND(model_version, "model");
+static const struct asset_kind env_kind = ASSET_KIND(env_version, "environment");
+static const struct asset_kind code_kind = ASSET_KIND(code_version, "code");
 
 static const char *asset_name(const void *a)
 {
@@ -290,6 +292,11 @@ static int asset_archived(const struct asset_kind *k, const void *a)
 static int64_t asset_created(const struct asset_kind *k, const void *a)
 {
 	return *(const int64_t *)(const void *)((const char *)a + k->created);
+}
+
+static uint64_t asset_serial(const struct asset_kind *k, const void *a)
+{
+	return *(const uint64_t *)(const void *)((const char *)a + k->serial);
 }
 
 static const void *asset_at(const struct asset_kind *k, const void *arr, size_t i)
@@ -325,14 +332,17 @@ static int version_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-/* Creation order: time, then the natural version order for ties (times are
- * whole seconds). */
+/* Creation order: time, then the order of registration (times are whole
+ * seconds), then the natural version order. */
 static int created_cmp(const struct asset_kind *k, const void *a, const void *b)
 {
 	int64_t ta = asset_created(k, a), tb = asset_created(k, b);
+	uint64_t sa = asset_serial(k, a), sb = asset_serial(k, b);
 
 	if (ta != tb)
 		return ta < tb ? -1 : 1;
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
 	return version_cmp(asset_version(a), asset_version(b));
 }
 
@@ -591,6 +601,17 @@ static int same_str(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* A version's registration serial: kept when it has one (an update, or a
+ * load that carries it), else the next of the workspace. */
+static uint64_t serial_of(struct workspace *ws, uint64_t old, uint64_t given)
+{
+	uint64_t s = old != 0 ? old : given != 0 ? given : ws->next_serial + 1;
+
+	if (s > ws->next_serial)
+		ws->next_serial = s;
+	return s;
+}
+
 /* Name and version of a new version: the name checked, the version filled
  * with the next integer when empty, then checked. */
 static int asset_ids_check(const struct asset_kind *k, const void *arr, size_t n, char *name,
@@ -650,6 +671,7 @@ int workspace_model_put(struct workspace *ws, struct model_version *mv, int *cre
 		return -1;
 	if (model_version_copy(&copy, mv) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->models[old].serial : 0, mv->serial);
 	if (old >= 0) {
 		copy.created = ws->models[old].created ? ws->models[old].created : mv->created;
 		model_version_cleanup(&ws->models[old]);
@@ -782,6 +804,7 @@ int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created
 		return -1;
 	if (env_version_copy(&copy, ev) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->envs[old].serial : 0, ev->serial);
 	if (old >= 0) {
 		copy.created = ws->envs[old].created ? ws->envs[old].created : ev->created;
 		env_version_cleanup(&ws->envs[old]);
@@ -885,6 +908,7 @@ int workspace_code_put(struct workspace *ws, struct code_version *cv, int *creat
 				 cv->name, cv->version, d->name, d->endpoint);
 	if (code_version_copy(&copy, cv) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->codes[old].serial : 0, cv->serial);
 	if (old >= 0) {
 		copy.created = ws->codes[old].created ? ws->codes[old].created : cv->created;
 		code_version_cleanup(&ws->codes[old]);

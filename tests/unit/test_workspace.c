@@ -547,9 +547,9 @@ static void test_latest_is_newest(void **state)
 	assert_string_equal(workspace_model_find(ws, "m", NULL)->version, "rc");
 	workspace_model_next_version(ws, "m", next, sizeof next);
 	assert_string_equal(next, "3");
-	add_model_at(ws, "m", "10", 300); /* same second: the natural order breaks the tie */
+	add_model_at(ws, "m", "10", 300); /* same second: the later registration wins */
 	add_model_at(ws, "m", "9", 300);
-	assert_string_equal(workspace_model_find(ws, "m", NULL)->version, "10");
+	assert_string_equal(workspace_model_find(ws, "m", NULL)->version, "9");
 	workspace_free(ws);
 }
 
