@@ -45,6 +45,7 @@ $(BUILD)/%.o: %.c
 
 # python.c embeds the worker script with .incbin: rebuild it when the script changes.
 $(BUILD)/runtime/engines/python.o: runtime/worker/mldeck_worker.py
+$(BUILD)/runtime/engines/mlflow.o: runtime/worker/mlflow_score.py
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)

@@ -20,6 +20,7 @@
 
 #include "runtime/auth.h"
 #include "runtime/engines/engine.h"
+#include "runtime/engines/mlflow.h"
 #include "runtime/logring.h"
 #include "runtime/pyenv.h"
 #include "runtime/router.h"
@@ -42,6 +43,8 @@ struct live {
 	char *conda;
 	char *code_dir;
 	char *script;
+	struct mlflow_plan mlflow; /* mlflow_model without a script: what serves it */
+	char **mlflow_env;         /* env plus the plan's, NULL-terminated (borrowed strings) */
 	char **env;     /* NULL-terminated "K=V" */
 	char **modules; /* NULL-terminated */
 	int timeout_ms;
@@ -133,6 +136,8 @@ static void live_unref(struct live *l)
 	free(l->conda);
 	free(l->code_dir);
 	free(l->script);
+	mlflow_plan_cleanup(&l->mlflow);
+	free(l->mlflow_env);
 	strv_free(l->env);
 	strv_free(l->modules);
 	pthread_mutex_destroy(&l->cap_lock);
@@ -430,6 +435,44 @@ static int python_ready(struct fleet *f, struct live *l, struct error *err)
 	return pyenv_check(l->python, l->conda, live_log, l->log, err);
 }
 
+/* An mlflow_model without a scoring script: the engine its flavors ask for
+ * (mlflow.h), in place of the model's own type. */
+static int mlflow_ready(struct fleet *f, struct live *l, struct error *err)
+{
+	char scratch[PATH_MAX];
+	size_t n = 0, k = 0;
+
+	if (l->cfg.type != MODEL_MLFLOW)
+		return 0;
+	if (l->script != NULL) { /* a score.py of the user's: as custom_model */
+		l->cfg.type = MODEL_CUSTOM;
+		return 0;
+	}
+	if (snprintf(scratch, sizeof scratch, "%s/tmp", f->home) >= (int)sizeof scratch)
+		return error_set(err, 500, "ModelLoadError", "home path too long");
+	if (mlflow_plan(l->model_path, scratch, &l->mlflow, err) < 0)
+		return -1;
+	while (l->env != NULL && l->env[n] != NULL)
+		n++;
+	if ((l->mlflow_env = calloc(n + 3, sizeof *l->mlflow_env)) == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	for (size_t i = 0; i < n; i++)
+		l->mlflow_env[k++] = l->env[i];
+	for (size_t i = 0; l->mlflow.env[i] != NULL; i++)
+		l->mlflow_env[k++] = l->mlflow.env[i];
+	l->cfg.type = l->mlflow.type;
+	l->cfg.model_path = l->mlflow.model_path;
+	l->cfg.env = (const char *const *)l->mlflow_env;
+	if (l->mlflow.type == MODEL_CUSTOM) {
+		l->cfg.code_dir = l->mlflow.code_dir;
+		l->cfg.scoring_script = MLFLOW_SCRIPT;
+	}
+	logring_add(l->log, l->mlflow.type == MODEL_XGBOOST
+				? "[runtime] mlflow_model: the xgboost flavor, scored in process"
+				: "[runtime] mlflow_model: the sklearn flavor, in Python workers");
+	return 0;
+}
+
 static void load_task(struct task *t)
 {
 	struct live *l = t->live;
@@ -439,7 +482,7 @@ static void load_task(struct task *t)
 	logring_add(l->log, "[runtime] loading model");
 	if (l->cfg.model_path == NULL)
 		error_set(&err, 400, "ModelLoadError", "the model or environment is missing");
-	else if (python_ready(t->f, l, &err) == 0)
+	else if (python_ready(t->f, l, &err) == 0 && mlflow_ready(t->f, l, &err) == 0)
 		l->engine = engine_load(&l->cfg, &err);
 	if (l->engine == NULL) {
 		logring_add(l->log, "[runtime] load failed:");

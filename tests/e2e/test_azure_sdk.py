@@ -449,3 +449,121 @@ def test_lists_page_with_next_link(tmp_path):
             "page-%d" % i for i in range(5)]
     finally:
         assert rt.stop() == 0
+
+
+# ---- MLflow models, deployed without a scoring script ---------------------------------------
+
+
+MLMODEL_SKLEARN = """artifact_path: model
+flavors:
+  python_function:
+    env:
+      conda: conda.yaml
+      virtualenv: python_env.yaml
+    loader_module: mlflow.sklearn
+    model_path: model.pkl
+    predict_fn: predict
+    python_version: 3.11.2
+  sklearn:
+    code: null
+    pickled_model: model.pkl
+    serialization_format: pickle
+    sklearn_version: 1.2.1
+mlflow_version: 2.3.0
+model_uuid: 8f0b1c2e9d0a4a36a0f9f0d6c1b1e0aa
+"""
+
+MLMODEL_XGBOOST = """artifact_path: model
+flavors:
+  python_function:
+    data: model.json
+    env:
+      conda: conda.yaml
+      virtualenv: python_env.yaml
+    loader_module: mlflow.xgboost
+    python_version: 3.11.2
+  xgboost:
+    code: null
+    data: model.json
+    model_class: xgboost.core.Booster
+    model_format: json
+    xgb_version: 1.7.4
+mlflow_version: 2.3.0
+"""
+
+
+def mlflow_sklearn(folder):
+    import pickle
+
+    import numpy
+    from sklearn.linear_model import LinearRegression
+
+    os.makedirs(folder)
+    x = numpy.random.RandomState(1).rand(40, 3)
+    with open(os.path.join(folder, "model.pkl"), "wb") as f:
+        pickle.dump(LinearRegression().fit(x, 3 * x[:, 0] + 1), f)
+    with open(os.path.join(folder, "MLmodel"), "w") as f:
+        f.write(MLMODEL_SKLEARN)
+    return folder
+
+
+def mlflow_xgboost(folder):
+    import numpy
+    import xgboost
+
+    os.makedirs(folder)
+    x = numpy.random.RandomState(2).rand(60, 3)
+    booster = xgboost.train({"objective": "reg:squarederror", "max_depth": 2},
+                            xgboost.DMatrix(x, label=x[:, 1] * 10), num_boost_round=20)
+    booster.save_model(os.path.join(folder, "model.json"))
+    with open(os.path.join(folder, "MLmodel"), "w") as f:
+        f.write(MLMODEL_XGBOOST)
+    return folder, booster
+
+
+def test_mlflow_models_deploy_without_a_script(ml, tls_runtime, tmp_path):
+    import numpy
+    import xgboost
+
+    sk = ml.models.create_or_update(Model(name="mlflow-sk", path=mlflow_sklearn(
+        str(tmp_path / "sk")), type=AssetTypes.MLFLOW_MODEL))
+    assert sk.type == "mlflow_model"
+    assert sk.flavors["sklearn"]["pickled_model"] == "model.pkl"  # read from MLmodel
+    assert "python_function" in sk.flavors
+    folder, booster = mlflow_xgboost(str(tmp_path / "xgb"))
+    xg = ml.models.create_or_update(Model(name="mlflow-xgb", path=folder,
+                                          type=AssetTypes.MLFLOW_MODEL))
+    assert xg.flavors["xgboost"]["data"] == "model.json"
+
+    ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="mlflow-ep")).result()
+    for name, model in (("skl", sk), ("xgb", xg)):
+        d = ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+            name=name, endpoint_name="mlflow-ep", model=model,
+            instance_type="Standard_DS3_v2", instance_count=1)).result()
+        assert d.provisioning_state == "Succeeded" and d.environment is None
+    rows = [[0.5, 0.1, 0.2], [0.25, 0.9, 0.3]]
+    req = tmp_path / "req.json"
+    req.write_text(json.dumps({"input_data": {"columns": ["a", "b", "c"], "index": [0, 1],
+                                              "data": rows}}))
+    got = json.loads(ml.online_endpoints.invoke("mlflow-ep", deployment_name="skl",
+                                                request_file=str(req)))
+    assert [round(v, 6) for v in got] == [2.5, 1.75]
+    got = json.loads(ml.online_endpoints.invoke("mlflow-ep", deployment_name="xgb",
+                                                request_file=str(req)))
+    want = booster.predict(xgboost.DMatrix(numpy.array(rows)))
+    assert numpy.allclose(got, want, rtol=1e-6), (got, want)
+    logs = ml.online_deployments.get_logs("xgb", "mlflow-ep", lines=50)
+    assert "the xgboost flavor, scored in process" in logs
+    # a flavor nothing here serves is refused when deploying, with its name
+    other = tmp_path / "onnx"
+    other.mkdir()
+    (other / "MLmodel").write_text("flavors:\n  onnx:\n    data: model.onnx\n")
+    (other / "model.onnx").write_bytes(b"\0")
+    onnx = ml.models.create_or_update(Model(name="mlflow-onnx", path=str(other),
+                                            type=AssetTypes.MLFLOW_MODEL))
+    with pytest.raises(HttpResponseError) as e:
+        ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+            name="onnx-d", endpoint_name="mlflow-ep", model=onnx,
+            instance_type="Standard_DS3_v2", instance_count=1)).result()
+    assert "xgboost nor a sklearn flavor" in str(e.value)
+    ml.online_endpoints.begin_delete("mlflow-ep").result()
