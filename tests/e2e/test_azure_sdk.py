@@ -567,3 +567,35 @@ def test_mlflow_models_deploy_without_a_script(ml, tls_runtime, tmp_path):
             instance_type="Standard_DS3_v2", instance_count=1)).result()
     assert "xgboost nor a sklearn flavor" in str(e.value)
     ml.online_endpoints.begin_delete("mlflow-ep").result()
+
+
+def test_images_map_to_interpreters(tmp_path):
+    """HOME/runtime.ini maps image patterns to interpreters; the first match wins,
+    no match means /usr/bin/python3; the choice is in the deployment's log."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    venv = tmp_path / "venv" / "bin"
+    venv.mkdir(parents=True)
+    os.symlink("/usr/bin/python3", str(venv / "python"))
+    (home / "runtime.ini").write_text(
+        '[image "mcr.microsoft.com/azureml/openmpi*"]\npython = %s\n'
+        '[image "*"]\npython = /usr/bin/python3\n' % (venv / "python"))
+    rt = Runtime(str(home), extra_args=["--tls"]).start()
+    try:
+        ml = sdk_client(rt)
+        ml.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="img-ep")).result()
+        folder = sklearn_model(str(tmp_path / "m"), 1.0)
+        for dep, image in (("mapped", "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:1"),
+                           ("default", "python:3.11")):
+            ml.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+                name=dep, endpoint_name="img-ep", model=Model(path=folder),
+                environment=Environment(image=image),
+                code_configuration=CodeConfiguration(code=os.path.join(DATA, "onlinescoring"),
+                                                     scoring_script="score.py"),
+                instance_type="Standard_DS3_v2", instance_count=1)).result()
+        assert "interpreter %s for image mcr." % (venv / "python") in \
+            ml.online_deployments.get_logs("mapped", "img-ep", lines=50)
+        assert "interpreter /usr/bin/python3 for image python:3.11" in \
+            ml.online_deployments.get_logs("default", "img-ep", lines=50)
+    finally:
+        assert rt.stop() == 0
