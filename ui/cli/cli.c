@@ -137,7 +137,7 @@ void cli_help(FILE *f)
 
 	fprintf(f, "usage:\n"
 		   "  mldeck [OPTIONS]                      the console (ncurses)\n"
-		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
+		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [OPTION]...\n"
 		   "                                        the runtime, headless\n"
 		   "  mldeck [OPTIONS] NOUN VERB [ARGS]     the command line\n\ncommands:\n");
 	for (size_t t = 0; t < sizeof cli_tables / sizeof cli_tables[0]; t++) {
