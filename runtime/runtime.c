@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "runtime/auth.h"
+#include "runtime/identity.h"
 #include "runtime/blob.h"
 #include "runtime/control.h"
 #include "runtime/tls.h"
@@ -168,6 +169,8 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 		return dataplane_admit(rt, rq, ad, rs);
 	if (blob_is_path(rq))
 		return blob_admit(rt, rq, ad, rt->max_upload, rs);
+	if (identity_is_path(rq))
+		return identity_admit(rt, rq, ad, rs);
 	if (!admin_ok(rt, rq)) {
 		server_reply_errorf(rs, 401, "Unauthorized",
 				    "missing or wrong admin key (Authorization: Bearer "
@@ -207,6 +210,8 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		}
 		return blob_handle(rt, rq, rs);
 	}
+	if (identity_is_path(rq))
+		return identity_handle(rt, rq, rs);
 	if (!rq->may_block) {
 		/* the control plane takes the workspace lock and fsyncs: off the loop */
 		rs->defer = 1;

@@ -69,15 +69,30 @@ def sdk_client(rt, sub=SUB, rg=RG):
     return MLClient(AdminKey(rt.admin_key), sub, rg, rt.workspace, show_progress=False)
 
 
-@pytest.fixture(scope="module")
-def ml(tls_runtime):
-    saved = {k: os.environ.get(k) for k in ("AZUREML_DEV_URL_MFE", "REQUESTS_CA_BUNDLE")}
-    yield sdk_client(tls_runtime)
+ENV = ("AZUREML_DEV_URL_MFE", "REQUESTS_CA_BUNDLE")
+
+
+@pytest.fixture(autouse=True)
+def sdk_env(request):
+    """requests reads REQUESTS_CA_BUNDLE at each request: every test runs with the
+    variables of the runtime it drives, and a test that starts its own runtime
+    leaves them as it found them."""
+    saved = {k: os.environ.get(k) for k in ENV}
+    if "tls_runtime" in request.fixturenames:
+        rt = request.getfixturevalue("tls_runtime")
+        os.environ["AZUREML_DEV_URL_MFE"] = rt.url
+        os.environ["REQUESTS_CA_BUNDLE"] = rt.ca_file()
+    yield
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def ml(tls_runtime):
+    return sdk_client(tls_runtime)
 
 
 def sklearn_model(folder, scale):
@@ -121,6 +136,32 @@ def test_workspace_get_echoes_subscription_and_group(ml, tls_runtime):
     for k in ("friendlyName", "storageAccount", "workspaceId", "hbiWorkspace",
               "provisioningState", "publicNetworkAccess"):
         assert k in got["properties"], k
+
+
+def test_default_azure_credential_through_the_msi_endpoint(tls_runtime, monkeypatch):
+    """The documented code's DefaultAzureCredential() works unchanged: the runtime
+    serves an Azure ML compute instance's managed-identity endpoint (MSI_ENDPOINT,
+    MSI_SECRET), whose token is the admin key."""
+    from azure.identity import DefaultAzureCredential
+
+    for k in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_"))]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("MSI_ENDPOINT", tls_runtime.url + "/MSI/auth")
+    monkeypatch.setenv("MSI_SECRET", tls_runtime.admin_key)
+    monkeypatch.setenv("AZUREML_DEV_URL_MFE", tls_runtime.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_runtime.ca_file())
+    ml = MLClient(DefaultAzureCredential(), SUB, RG, tls_runtime.workspace)
+    assert ml.workspaces.get(tls_runtime.workspace).location == "local"
+    # the endpoint itself: the secret is checked, the answer has what azure-identity reads
+    q = "/MSI/auth?api-version=2017-09-01&resource=https://management.azure.com"
+    s, _, got = tls_runtime.http("GET", q, headers={"secret": tls_runtime.admin_key}, auth=False)
+    assert s == 200 and got["access_token"] == tls_runtime.admin_key
+    assert got["token_type"] == "Bearer" and got["resource"] == "https://management.azure.com"
+    assert got["expires_on"] > time.time() + 3600
+    s, _, _ = tls_runtime.http("GET", q, headers={"secret": "wrong"}, auth=False)
+    assert s == 401
+    s, _, _ = tls_runtime.http("GET", q, auth=False)
+    assert s == 401
 
 
 def test_default_datastore_and_secrets(ml, tls_runtime):
