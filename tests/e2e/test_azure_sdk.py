@@ -8,6 +8,7 @@ shapes are checked against the recordings of the real service
 Debian has no pydash, which azure-ai-ml imports: tests/shims/pydash stands in
 (only what the SDK calls; see tests/shims/README.md)."""
 
+import ast
 import json
 import os
 import shutil
@@ -30,7 +31,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError  # no
 
 SUB = "6a1f9c43-0000-4000-8000-00000000c0de"
 RG = "rg-offline"
-DATA = os.path.join(REPO, "tests", "data", "azure_sdk")
+DEMO = os.path.join(REPO, "demo", "azure-sdk")
+DATA = os.path.join(DEMO, "model-1")  # the files of Azure's sample
 RECORDINGS = os.path.normpath(os.path.join(REPO, "..", "..", "shared", "fixtures",
                                            "azureml-recordings"))
 if not os.path.isdir(RECORDINGS):  # the main checkout sits one level higher
@@ -96,17 +98,11 @@ def ml(tls_runtime):
 
 
 def sklearn_model(folder, scale):
-    """A scikit-learn linear regression in FOLDER/model/sklearn_regression_model.pkl
-    (the layout of Azure's sample), prediction = scale * sum of the row."""
-    import joblib
-    import numpy
-    from sklearn.linear_model import LinearRegression
-
-    x = numpy.random.RandomState(0).rand(50, 10)
-    m = LinearRegression().fit(x, scale * x.sum(axis=1))
-    os.makedirs(os.path.join(folder, "model"), exist_ok=True)
-    joblib.dump(m, os.path.join(folder, "model", "sklearn_regression_model.pkl"))
-    return os.path.join(folder, "model")
+    """FOLDER/model/sklearn_regression_model.pkl as in Azure's sample, prediction =
+    scale * sum of the row (the demo's train())."""
+    sys.path.insert(0, DEMO)
+    from safe_rollout import train
+    return train(folder, scale)
 
 
 def raw(rt, method, path, body=None, headers=None):
@@ -414,6 +410,30 @@ def test_blue_green_workflow(ml, tls_runtime, tmp_path):
     # the code asset the SDK uploaded is a code version in the workspace
     s, _, codes = raw(tls_runtime, "GET", "ws:/codes?api-version=2022-05-01")
     assert s == 200 and codes["value"], codes
+
+
+def test_readme_safe_rollout_script(tls_runtime):
+    """README's "Use the Azure SDK": Azure's documented safe rollout, as a script
+    that knows nothing of mldeck (DefaultAzureCredential, a subscription and a
+    resource group of its own), pointed at the runtime by the environment only."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_"))}
+    env.update(AZUREML_DEV_URL_MFE=tls_runtime.url, REQUESTS_CA_BUNDLE=tls_runtime.ca_file(),
+               MSI_ENDPOINT=tls_runtime.url + "/MSI/auth", MSI_SECRET=tls_runtime.admin_key,
+               PYTHONPATH=os.path.join(REPO, "tests", "shims"))
+    p = subprocess.run([sys.executable, os.path.join(DEMO, "safe_rollout.py"),
+                        "--workspace", tls_runtime.workspace], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = [line.lstrip(".") for line in p.stdout.splitlines()]  # the pollers print dots
+    assert "blue: [55.0" in out[0] and out[0].count(",") == 1, out  # 1 x (1+...+10), 2 rows
+    assert any(line.startswith("green: [110.0") for line in out), out
+    assert [ast.literal_eval(line[9:]) for line in out if line.startswith("traffic: {")] == \
+        [{"blue": 0, "green": 100}], out
+    name = out[-1].split()[-1]
+    s, _, _ = raw(tls_runtime, "GET", "ws:/onlineEndpoints/" + name)
+    assert s == 404
 
 
 def test_deployment_lro_status_and_recorded_shape(ml, tls_runtime, tmp_path):

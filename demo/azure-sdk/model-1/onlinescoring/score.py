@@ -1,7 +1,7 @@
 # The scoring script of Azure's safe-rollout sample (azureml-examples
-# cli/endpoints/online/model-1/onlinescoring/score.py), unchanged but for the
-# model's file name: it reads a scikit-learn regression model from the model
-# folder and predicts each row of {"data": [[...], ...]}.
+# cli/endpoints/online/model-1/onlinescoring/score.py), its code unchanged: it
+# reads a scikit-learn regression model from the model folder and predicts each
+# row of {"data": [[...], ...]}.
 import json
 import logging
 import os
