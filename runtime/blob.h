@@ -62,8 +62,9 @@ int blob_uses_sas(const char *base_url);
 
 /* Maps a URI that names a path of the datastore to that path relative to the
  * home ("blobs/CONTAINER/PATH"): azureml://[subscriptions/S/resourcegroups/
- * RG/workspaces/W/]datastores/workspaceblobstore/paths/PATH, or the Blob URL
-XX mapped, 0 when the URI
+ * RG/workspaces/W/]datastores/workspaceblobstore/paths/PATH, or an http(s)
+ * URL with /azureml-blobstore-{workspaceId}/PATH in it (the Blob URL the SDK
+ * sends, whatever its host and account). 1 when mapped, 0 when the URI
  * is not one of these (a host path, say), -1 with a 400 when it is one but
  * names something outside the datastore. */
 int blob_resolve(const struct runtime *rt, const char *uri, char *rel, size_t len,

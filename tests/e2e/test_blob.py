@@ -110,6 +110,13 @@ def test_sas(store):
     with pytest.raises(HttpResponseError) as e:
         ro.upload_blob("sas/other.txt", b"no", overwrite=True)
     assert e.value.status_code == 403
+    # write alone may write (Azure: w creates or writes content) but not read
+    wo = ContainerClient.from_container_url(store.account_url + "/" + store.container + "?" +
+                                            sas(store, ContainerSasPermissions(write=True)))
+    wo.upload_blob("sas/write-only.txt", b"w", overwrite=True)
+    with pytest.raises(HttpResponseError) as e:
+        wo.download_blob("sas/write-only.txt").readall()
+    assert e.value.status_code == 403
     old = ContainerClient.from_container_url(store.account_url + "/" + store.container + "?" +
                                              sas(store, ContainerSasPermissions(read=True), -5))
     with pytest.raises(HttpResponseError) as e:
