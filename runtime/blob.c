@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -501,6 +505,36 @@ static time_t iso_parse(const char *s)
 	return timegm(&tm);
 }
 
+static int ipv4_of(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (strncmp(s, "::ffff:", 7) == 0 && strchr(s + 7, '.') != NULL)
+		s += 7; /* an IPv4 client on a dual-stack socket */
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+/* A SAS's sip: one IPv4 address or "FIRST-LAST"; the client must be in it
+ * (Azure's sip is IPv4 only, so an IPv6 client never is). */
+static int sas_ip_ok(const char *sip, const char *peer)
+{
+	char first[64];
+	const char *dash;
+	uint32_t lo, hi, ip;
+
+	if (sip == NULL)
+		return 1;
+	dash = strchr(sip, '-');
+	snprintf(first, sizeof first, "%.*s", dash ? (int)(dash - sip) : (int)strlen(sip), sip);
+	if (ipv4_of(first, &lo) < 0 || ipv4_of(dash ? dash + 1 : first, &hi) < 0 ||
+	    ipv4_of(peer, &ip) < 0)
+		return 0;
+	return ip >= lo && ip <= hi;
+}
+
 static int sas_ok(struct runtime *rt, const struct blob_req *b)
 {
 	static const char *const keys[16] = {"sp", "st", "se", NULL,   "si",   "sip",
@@ -512,8 +546,10 @@ static int sas_ok(struct runtime *rt, const struct blob_req *b)
 	char res[PATH_MAX], sts[8192], want[64];
 	time_t now = time(NULL), st, se;
 
+	/* si names a stored access policy: the container has none */
 	if (sig == NULL || sr == NULL || sp == NULL || sv == NULL || strcmp(sv, "2020-12-06") < 0 ||
-	    !sas_grants(rq, sp))
+	    !sas_grants(rq, sp) || server_query(rq, "si") != NULL ||
+	    !sas_ip_ok(server_query(rq, "sip"), rq->peer))
 		return 0;
 	if ((strcmp(sr, "b") == 0 && b->name[0] != '\0') || strcmp(sr, "c") == 0)
 		snprintf(res, sizeof res, "/blob/%s/%s%s%s", ACCOUNT_LABEL, b->container,

@@ -19,7 +19,9 @@
  * HMAC-SHA256 with the account key over Azure's string-to-sign, x-ms-date or
  * Date within 15 minutes) or a service SAS (sv >= 2020-12-06: sig over the
  * signed fields with the account key, st/se in force, sp granting the verb,
- * sr b or c covering the path, spr allowing the scheme). The key is what
+ * sr b or c covering the path, spr allowing the scheme, sip (IPv4 address or
+ * range) holding the client; si is refused: there are no stored access
+ * policies). The key is what
  * listSecrets returns; anything else is 403 AuthenticationFailed. Checked
  * from the request line and headers only, before any body is read.
  *

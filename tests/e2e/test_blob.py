@@ -90,11 +90,11 @@ def test_wrong_or_missing_credentials_are_403(store):
     assert not os.path.exists(os.path.join(store.home, "blobs", store.container, "x", "y"))
 
 
-def sas(store, permission, expiry_minutes=30):
+def sas(store, permission, expiry_minutes=30, **extra):
     return generate_container_sas(
         account_name="mldeck", container_name=store.container, account_key=store.key,
         permission=permission,
-        expiry=datetime.datetime.utcnow() + datetime.timedelta(minutes=expiry_minutes))
+        expiry=datetime.datetime.utcnow() + datetime.timedelta(minutes=expiry_minutes), **extra)
 
 
 def test_sas(store):
@@ -117,6 +117,18 @@ def test_sas(store):
     with pytest.raises(HttpResponseError) as e:
         wo.download_blob("sas/write-only.txt").readall()
     assert e.value.status_code == 403
+    # sip: the client must be in the range; si: there are no stored access policies
+    for extra, ok in (({"ip": "127.0.0.1"}, True), ({"ip": "127.0.0.0-127.0.0.9"}, True),
+                      ({"ip": "10.0.0.1-10.0.0.9"}, False), ({"policy_id": "p1"}, False)):
+        token = sas(store, ContainerSasPermissions(read=True), **extra)
+        cc = ContainerClient.from_container_url(store.account_url + "/" + store.container +
+                                                "?" + token)
+        if ok:
+            assert cc.download_blob("sas/file.txt").readall() == b"hello"
+        else:
+            with pytest.raises(HttpResponseError) as e:
+                cc.download_blob("sas/file.txt").readall()
+            assert e.value.status_code == 403, extra
     old = ContainerClient.from_container_url(store.account_url + "/" + store.container + "?" +
                                              sas(store, ContainerSasPermissions(read=True), -5))
     with pytest.raises(HttpResponseError) as e:
