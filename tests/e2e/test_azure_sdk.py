@@ -243,6 +243,20 @@ def test_environments_keep_image_and_conda_file(ml, tls_runtime):
     want = recording("test_environment.pyTestEnvironmenttest_environment_create_conda.json")[0]
     assert set(want["ResponseBody"]["properties"]) <= set(body["properties"])
     assert set(body["systemData"]) >= {"createdAt", "createdBy", "createdByType", "lastModifiedAt"}
+    # archive and restore, a version and the whole environment
+    ml.environments.archive("sklearn-env", version="1")
+    assert [e.version for e in ml.environments.list(name="sklearn-env")] == ["2"]
+    ml.environments.restore("sklearn-env", version="1")
+    ml.environments.archive("sklearn-env")
+    assert "sklearn-env" not in [e.name for e in ml.environments.list()]
+    ml.environments.restore("sklearn-env")
+    assert "sklearn-env" in [e.name for e in ml.environments.list()]
+
+
+def test_datastores_list(ml):
+    assert [d.name for d in ml.datastores.list()] == ["workspaceblobstore"]
+    with pytest.raises(ResourceNotFoundError):
+        ml.datastores.get("otherstore")
 
 
 def test_asset_puts_answer_as_azure(tls_runtime):
