@@ -674,3 +674,72 @@ def test_images_map_to_interpreters(tmp_path):
             ml.online_deployments.get_logs("default", "img-ep", lines=50)
     finally:
         assert rt.stop() == 0
+
+
+def test_the_mgmt_client_reads_and_writes_every_kind(tmp_path):
+    """azure-mgmt-machinelearningservices (the generated ARM client, api-version
+    2022-10-01) against the runtime: every read deserialises, the long-running
+    operations finish through Azure-AsyncOperation, and its pagers follow
+    nextLink (a runtime with pages of 2)."""
+    from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
+    from azure.mgmt.machinelearningservices import models as m
+
+    rt = Runtime(str(tmp_path / "home"), extra_args=["--tls", "--page-size", "2"]).start()
+    try:
+        os.environ["REQUESTS_CA_BUNDLE"] = rt.ca_file()
+        c = MachineLearningServicesMgmtClient(AdminKey(rt.admin_key), SUB, base_url=rt.url,
+                                              polling_interval=0.05)
+        ws = rt.workspace
+        assert c.workspaces.get(RG, ws).location == "local"
+        assert [d.name for d in c.datastores.list(RG, ws)] == ["workspaceblobstore"]
+        assert c.datastores.list_secrets(RG, ws, "workspaceblobstore").secrets_type == "AccountKey"
+        model = os.path.join(REPO, "demo", "models", "churn-linear.json")
+        for v in ("1", "1.1", "2"):
+            c.model_versions.create_or_update(RG, ws, "churn", v, m.ModelVersion(
+                properties=m.ModelVersionProperties(model_uri=model, model_type="linear")))
+        got = c.model_versions.get(RG, ws, "churn", "1.1")
+        assert got.properties.flavors == {} and got.system_data.created_at is not None
+        assert sorted(x.name for x in c.model_versions.list(RG, ws, "churn")) == ["1", "1.1", "2"]
+        latest = c.model_versions.list(RG, ws, "churn", order_by="createdtime desc", top=1)
+        assert [x.name for x in latest] == ["2"]
+        assert c.model_containers.get(RG, ws, "churn").properties.latest_version == "2"
+        image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"
+        env = c.environment_versions.create_or_update(RG, ws, "py", "1", m.EnvironmentVersion(
+            properties=m.EnvironmentVersionProperties(image=image, conda_file="dependencies:\n  - pip\n")))
+        assert env.properties.image == image and "pip" in env.properties.conda_file
+        assert c.environment_containers.get(RG, ws, "py").system_data is not None
+
+        for name in ("mg-a", "mg-b", "mg-c"):
+            ep = c.online_endpoints.begin_create_or_update(RG, ws, name, m.OnlineEndpoint(
+                location="local", properties=m.OnlineEndpointProperties(auth_mode="Key"))).result()
+            assert ep.properties.provisioning_state == "Succeeded"
+        # three endpoints, two a page: the pager follows nextLink
+        assert sorted(e.name for e in c.online_endpoints.list(RG, ws)) == ["mg-a", "mg-b", "mg-c"]
+        k1 = c.online_endpoints.list_keys(RG, ws, "mg-a")
+        c.online_endpoints.begin_regenerate_keys(RG, ws, "mg-a", m.RegenerateEndpointKeysRequest(
+            key_type="Primary", key_value=k1.primary_key)).result()
+        assert c.online_endpoints.list_keys(RG, ws, "mg-a").primary_key != k1.primary_key
+
+        # a native environment (mldeck's own kind, which the generated models cannot say)
+        s, _, _ = rt.http("PUT", "ws:/environments/native/versions/1",
+                          {"properties": {"environmentKind": "native"}})
+        assert s == 201
+        prefix = ("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.MachineLearning"
+                  "Services/workspaces/%s" % (SUB, RG, ws))
+        d = c.online_deployments.begin_create_or_update(RG, ws, "mg-a", "blue", m.OnlineDeployment(
+            location="local", sku=m.Sku(name="Default", capacity=1),
+            properties=m.ManagedOnlineDeployment(
+                model=prefix + "/models/churn/versions/1",
+                environment_id=prefix + "/environments/native/versions/1",
+                environment_variables={"A": "1"}))).result()
+        assert d.properties.provisioning_state == "Succeeded", d.properties
+        assert d.properties.scale_settings.scale_type == "Default" and d.sku.capacity == 1
+        assert [x.name for x in c.online_deployments.list(RG, ws, "mg-a")] == ["blue"]
+        logs = c.online_deployments.get_logs(RG, ws, "mg-a", "blue", m.DeploymentLogsRequest(tail=20))
+        assert "deployment is up" in logs.content
+        c.online_deployments.begin_delete(RG, ws, "mg-a", "blue").result()
+        for name in ("mg-a", "mg-b", "mg-c"):
+            c.online_endpoints.begin_delete(RG, ws, name).result()
+        assert list(c.online_endpoints.list(RG, ws)) == []
+    finally:
+        assert rt.stop() == 0, rt.logtext()[-4000:]
