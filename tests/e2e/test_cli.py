@@ -236,6 +236,34 @@ def test_identical_create_twice_does_not_stick_in_scaling(runtime):
     assert "[runtime] loading model" in runtime.cli("deployment", "logs", "cli-ep", "blue").stdout
 
 
+def test_mlflow_model_deploys_without_an_environment(runtime, tmp_path):
+    """An MLflow model folder (xgboost flavour) registered and deployed with no
+    --env and no script, as Azure's no-code deployment."""
+    import numpy
+    import xgboost
+
+    folder = tmp_path / "mlflow-xgb"
+    folder.mkdir()
+    x = numpy.random.RandomState(3).rand(40, 2)
+    booster = xgboost.train({"objective": "reg:squarederror", "max_depth": 2},
+                            xgboost.DMatrix(x, label=x[:, 0] * 4), num_boost_round=10)
+    booster.save_model(str(folder / "model.json"))
+    (folder / "MLmodel").write_text("flavors:\n  xgboost:\n    data: model.json\n"
+                                    "    model_format: json\n")
+    runtime.cli("model", "register", "churn-mlflow", "--path", str(folder), "--type",
+                "mlflow_model")
+    runtime.cli("endpoint", "create", "mlflow-ep")
+    d = js(runtime.cli("deployment", "create", "mlflow-ep", "blue", "--model", "churn-mlflow:1",
+                       "--all-traffic"))
+    assert d["properties"]["provisioningState"] == "Succeeded"
+    assert "environmentId" not in d["properties"] or not d["properties"]["environmentId"]
+    req = tmp_path / "req.json"
+    req.write_text(json.dumps({"input_data": [[0.5, 0.5], [0.25, 0.1]]}))
+    got = json.loads(runtime.cli("invoke", "mlflow-ep", "--request-file", str(req)).stdout)
+    want = booster.predict(xgboost.DMatrix(numpy.array([[0.5, 0.5], [0.25, 0.1]])))
+    assert numpy.allclose(got, want, rtol=1e-6), (got, want)
+
+
 def test_cli_over_https_trusts_the_home_certificate(make_runtime, tmp_path):
     rt = make_runtime(extra_args=["--tls"]).start()
     assert rt.url.startswith("https://")

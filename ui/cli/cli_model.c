@@ -225,7 +225,8 @@ static int cli_asset_put(struct cli *c, const struct cli_verb *v, const struct c
 	return cli_fail(&err);
 }
 
-static const char *const cli_model_types[] = {"xgboost", "linear", "mlp", "custom_model"};
+static const char *const cli_model_types[] = {"xgboost", "linear", "mlp", "custom_model",
+					       "mlflow_model"};
 
 /* Reads a regular file for a raw upload (bounded). */
 static int cli_model_read(const char *path, char **data, size_t *len, struct error *err)
@@ -302,7 +303,8 @@ static int cli_model_register(struct cli *c, const struct cli_verb *v, const str
 			break;
 	if (k == sizeof cli_model_types / sizeof cli_model_types[0])
 		return cli_usage(
-		    v, "--type must be xgboost, linear, mlp or custom_model, not \"%s\"", type);
+		    v, "--type must be xgboost, linear, mlp, custom_model or mlflow_model, not \"%s\"",
+		    type);
 	if (stat(path, &st) < 0)
 		return cli_usage(v, "--path %s: %s", path, strerror(errno));
 	return cli_asset_put(c, v, a, cli_model_put, &cli_assets[0]);
@@ -358,8 +360,8 @@ static int cli_env_create(struct cli *c, const struct cli_verb *v, const struct 
 const struct cli_verb cli_model_verbs[] = {
     {"model", "register", cli_model_register,
      "model register NAME --path PATH --type TYPE [--version V] [--description TEXT]",
-     "register a model version (TYPE: xgboost, linear, mlp, custom_model); without --version "
-     "the next version",
+     "register a model version (TYPE: xgboost, linear, mlp, custom_model, mlflow_model: a "
+     "folder with an MLmodel file); without --version the next version",
      "--path= --type= --version= --description=", 1, 1, 1},
     {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0, 0},
     {"model", "show", cli_asset_show, "model show NAME[:V]",
