@@ -18,6 +18,8 @@ struct client {
 	char *ws_path;
 	char *credential;
 	char *ca_file; /* NULL: the system's trust store */
+	char *unix_socket; /* NULL: TCP */
+	int dataplane_at_base;
 	long timeout_ms;
 	char curl_err[CURL_ERROR_SIZE];
 };
@@ -58,7 +60,11 @@ struct client *client_new(const struct client_config *cfg)
 	c->credential = client_strdup(cfg->credential);
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
 	c->ca_file = cfg->ca_file != NULL ? client_strdup(cfg->ca_file) : NULL;
-	if ((cfg->ca_file != NULL && c->ca_file == NULL) || c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL) {
+	c->dataplane_at_base = cfg->dataplane_at_base;
+	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
+	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
+	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL ||
+	    (via_socket && c->unix_socket == NULL) || (cfg->ca_file != NULL && c->ca_file == NULL)) {
 		client_free(c);
 		return NULL;
 	}
@@ -77,6 +83,7 @@ void client_free(struct client *c)
 	free(c->base_url);
 	free(c->ws_path);
 	free(c->ca_file);
+	free(c->unix_socket);
 	if (c->credential != NULL) {
 		memset(c->credential, 0, strlen(c->credential));
 		free(c->credential);
@@ -87,6 +94,33 @@ void client_free(struct client *c)
 const char *client_base_url(const struct client *c)
 {
 	return c->base_url;
+}
+
+const char *client_unix_socket(const struct client *c)
+{
+	return c->unix_socket;
+}
+
+int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		       size_t len, struct error *err)
+{
+	char *e = NULL;
+	int n;
+
+	if (!c->dataplane_at_base) {
+		if (scoring_uri == NULL || scoring_uri[0] == '\0')
+			return error_set(err, 409, "NoScoringUri",
+					 "endpoint %s has no scoringUri yet", ep);
+		n = snprintf(buf, len, "%s", scoring_uri);
+	} else {
+		if ((e = curl_easy_escape(c->curl, ep, 0)) == NULL)
+			return error_set(err, 500, "NoMemory", "out of memory");
+		n = snprintf(buf, len, "%s/endpoints/%s/score", c->base_url, e);
+		curl_free(e);
+	}
+	if (n < 0 || (size_t)n >= len)
+		return error_set(err, 400, "UrlTooLong", "the scoring URL of %s is too long", ep);
+	return 0;
 }
 
 static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -151,6 +185,8 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "mldeck");
 	if (c->ca_file != NULL)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
+	if (c->unix_socket != NULL)
+		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
 	c->curl_err[0] = '\0';
 }
 
@@ -176,6 +212,10 @@ static int client_transport_error(struct client *c, CURLcode rc, const char *url
 	if (b->overflow)
 		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", url,
 				 CLIENT_MAX_BODY >> 20);
+	if (c->unix_socket != NULL)
+		return error_set(err, 0, "Unreachable",
+				 "cannot reach the runtime through the ssh tunnel (%s): %s",
+				 c->unix_socket, c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
 	return error_set(err, 0, "Unreachable", "cannot reach %s: %s", url,
 			 c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
 }

@@ -50,6 +50,7 @@ struct runtime {
 	struct tls_identity tls;  /* kept for the server's lifetime */
 	char blob_key[64];        /* the datastore's account key (base64), blob.h */
 	char workspace_id[40];    /* a GUID stable for this home */
+	int stop_grace_ms;
 };
 
 /* Writes one event line ("2026-... event: text") to the runtime log. */

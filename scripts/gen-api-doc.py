@@ -233,7 +233,8 @@ uses and what still differs from Azure.
   Capacity is Azure's: `sku.capacity` x `maxConcurrentRequestsPerInstance` requests run at once,
   twice that wait (until `requestTimeout`), the rest get 429; a custom_model runs `WORKER_COUNT`
   (an environment variable of the deployment or environment, default 1) Python processes per
-  instance, for which admitted requests queue.
+  instance, for which admitted requests queue, each limited to `MLDECK_WORKER_MEMORY_MB` MiB
+  (likewise a variable; default the runtime's `--worker-memory-mb`, 4096; 0: none).
 - Endpoints: PATCH also takes `properties.traffic` and `properties.mirrorTraffic`.
 - `/MSI/auth`: an Azure ML compute instance's managed-identity endpoint, so that
   `DefaultAzureCredential()` works unchanged (`MSI_ENDPOINT`, `MSI_SECRET` = the admin key).
