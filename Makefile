@@ -1,7 +1,7 @@
 # mldeck: one binary, three faces. `make`, `make test`, `make sanitize`.
 
 CC      ?= cc
-PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto sqlite3
+PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto sqlite3 yaml-0.1
 # ncursesw's pkg-config asks for _XOPEN_SOURCE=600; we need 700 (STYLE.md).
 PKG_CFLAGS := $(filter-out -D_XOPEN_SOURCE=%,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
@@ -45,6 +45,7 @@ $(BUILD)/%.o: %.c
 
 # python.c embeds the worker script with .incbin: rebuild it when the script changes.
 $(BUILD)/runtime/engines/python.o: runtime/worker/mldeck_worker.py
+$(BUILD)/runtime/engines/mlflow.o: runtime/worker/mlflow_score.py
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@ struct client {
 	char *base_url;
 	char *ws_path;
 	char *credential;
+	char *ca_file; /* NULL: the system's trust store */
 	char *unix_socket; /* NULL: TCP */
 	int dataplane_at_base;
 	long timeout_ms;
@@ -67,11 +68,12 @@ struct client *client_new(const struct client_config *cfg)
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
 	c->sock = CURL_SOCKET_BAD;
 	pthread_mutex_init(&c->sock_lock, NULL);
+	c->ca_file = cfg->ca_file != NULL ? client_strdup(cfg->ca_file) : NULL;
 	c->dataplane_at_base = cfg->dataplane_at_base;
 	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
 	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
 	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL ||
-	    (via_socket && c->unix_socket == NULL)) {
+	    (via_socket && c->unix_socket == NULL) || (cfg->ca_file != NULL && c->ca_file == NULL)) {
 		client_free(c);
 		return NULL;
 	}
@@ -90,6 +92,7 @@ void client_free(struct client *c)
 	pthread_mutex_destroy(&c->sock_lock);
 	free(c->base_url);
 	free(c->ws_path);
+	free(c->ca_file);
 	free(c->unix_socket);
 	if (c->credential != NULL) {
 		memset(c->credential, 0, strlen(c->credential));
@@ -244,6 +247,8 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, client_progress_cb);
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	if (c->ca_file != NULL)
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
 	if (c->unix_socket != NULL)
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
 	c->curl_err[0] = '\0';
@@ -364,18 +369,17 @@ static int client_parse_ok(const char *url, const struct client_buf *b, cJSON **
 	return 0;
 }
 
-int client_call_raw(struct client *c, const char *method, const char *path, const void *data,
-		    size_t len, const char *content_type, cJSON **out, struct error *err)
+/* One request to an absolute url; path only feeds the upload file name. */
+static int client_request(struct client *c, const char *method, const char *url, const char *path,
+			  const void *data, size_t len, const char *content_type, cJSON **out,
+			  struct error *err)
 {
-	char url[CLIENT_URL_MAX];
 	struct client_buf b = {0};
 	long status = 0;
 	int rc = -1;
 
 	if (out != NULL)
 		*out = NULL;
-	if (client_url(c, path, url, sizeof url, err) < 0)
-		return -1;
 	client_prepare(c, url, &b);
 	struct curl_slist *h = client_headers(c, content_type, path);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
@@ -396,6 +400,76 @@ out:
 	curl_slist_free_all(h);
 	free(b.data);
 	return rc;
+}
+
+int client_call_raw(struct client *c, const char *method, const char *path, const void *data,
+		    size_t len, const char *content_type, cJSON **out, struct error *err)
+{
+	char url[CLIENT_URL_MAX];
+
+	if (out != NULL)
+		*out = NULL;
+	if (client_url(c, path, url, sizeof url, err) < 0)
+		return -1;
+	return client_request(c, method, url, path, data, len, content_type, out, err);
+}
+
+/* Moves the items of page's "value" to the end of all. */
+static int client_take_items(cJSON *page, cJSON *all, const char *url, struct error *err)
+{
+	cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(page, "value"), *it;
+
+	if (!cJSON_IsArray(v)) {
+		cJSON_Delete(v);
+		return error_set(err, 502, "BadResponse", "answer from %s is not a list", url);
+	}
+	while ((it = cJSON_DetachItemFromArray(v, 0)) != NULL)
+		cJSON_AddItemToArray(all, it);
+	cJSON_Delete(v);
+	return 0;
+}
+
+int client_list(struct client *c, const char *path, cJSON **out, struct error *err)
+{
+	char url[CLIENT_URL_MAX];
+	cJSON *all = cJSON_CreateArray(), *page = NULL;
+	const cJSON *next;
+	int pages = 0;
+
+	*out = NULL;
+	if (all == NULL || client_url(c, path, url, sizeof url, err) < 0)
+		goto fail;
+	for (;;) {
+		if (client_request(c, "GET", url, "", NULL, 0, "application/json", &page, err) < 0 ||
+		    client_take_items(page, all, url, err) < 0)
+			goto fail;
+		next = cJSON_GetObjectItemCaseSensitive(page, "nextLink");
+		if (!cJSON_IsString(next) || next->valuestring[0] == '\0')
+			break;
+		/* the credential goes only where the base URL points */
+		if (strncmp(next->valuestring, c->base_url, strlen(c->base_url)) != 0 ||
+		    strlen(next->valuestring) >= sizeof url || ++pages >= 1000) {
+			error_set(err, 502, "BadResponse",
+				  "nextLink %.200s leaves %s or pages without end", next->valuestring,
+				  c->base_url);
+			goto fail;
+		}
+		snprintf(url, sizeof url, "%s", next->valuestring);
+		cJSON_Delete(page);
+		page = NULL;
+	}
+	cJSON_Delete(page);
+	*out = cJSON_CreateObject();
+	if (*out == NULL)
+		goto fail_nomem;
+	cJSON_AddItemToObject(*out, "value", all);
+	return 0;
+fail_nomem:
+	error_set(err, 500, "NoMemory", "out of memory");
+fail:
+	cJSON_Delete(page);
+	cJSON_Delete(all);
+	return -1;
 }
 
 int client_call(struct client *c, const char *method, const char *path, const cJSON *body,

@@ -21,6 +21,7 @@ struct client_config {
 				   Microsoft.MachineLearningServices/workspaces/WS" */
 	const char *credential; /* bearer token (admin key or Azure access token) */
 	long timeout_ms;        /* per request; 0 = 30000 */
+	const char *ca_file;    /* PEM bundle trusted for https; NULL = the system's */
 	const char *unix_socket; /* NULL or "": TCP; else every request (data plane
 				    too) goes through this Unix socket (ssh://) */
 	int dataplane_at_base;  /* 1: endpoints score at base_url/endpoints/{ep}/score
@@ -44,6 +45,10 @@ int client_call(struct client *c, const char *method, const char *path, const cJ
 /* Like client_call with a raw body of the given content type (model upload). */
 int client_call_raw(struct client *c, const char *method, const char *path, const void *data,
 		    size_t len, const char *content_type, cJSON **out, struct error *err);
+/* GET of a list at PATH (as client_call), following nextLink page by page
+ * (only links to the same base URL, at most 1000 pages): *out is
+ * {"value": [every item]}. */
+int client_list(struct client *c, const char *path, cJSON **out, struct error *err);
 /* GET base_url + PATH exactly (e.g. "/healthz", "/v1/metrics?window=60"); the
  * body text in *out (heap, NUL-terminated). 0 on 2xx. */
 int client_get_text(struct client *c, const char *path, char **out, size_t *len,

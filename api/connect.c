@@ -112,6 +112,21 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 	return connect_read_key(path, out, err);
 }
 
+/* Which PEM bundle to trust for https (see connect.h). */
+static void connect_ca_file(const struct profile *p, struct connect_info *out)
+{
+	const char *env = getenv("MLDECK_CA_FILE");
+
+	if (env != NULL && env[0] != '\0')
+		snprintf(out->ca_file, sizeof out->ca_file, "%s", env);
+	else if (p->ca_file[0] != '\0')
+		snprintf(out->ca_file, sizeof out->ca_file, "%s", p->ca_file);
+	else if (strcmp(p->backend, "local") == 0 && strncmp(out->base_url, "https://", 8) == 0 &&
+		 snprintf(out->ca_file, sizeof out->ca_file, "%s/tls-cert.pem", p->home) > 0 &&
+		 access(out->ca_file, R_OK) != 0)
+		out->ca_file[0] = '\0';
+}
+
 const char *connect_url(const struct profile *p)
 {
 	const char *url = getenv("MLDECK_URL");
@@ -138,6 +153,7 @@ static int connect_base(const struct profile *p, const char *url, struct connect
 		     p->workspace[0] ? p->workspace : "local");
 	if (n < 0 || (size_t)n >= sizeof out->ws_path)
 		return error_set(err, 400, "BadConfig", "workspace path is too long");
+	connect_ca_file(p, out);
 	return 0;
 }
 
@@ -178,6 +194,7 @@ struct client *connect_info_client(const struct connect_info *info, long timeout
 	    .timeout_ms = timeout_ms,
 	    .unix_socket = info->unix_socket,
 	    .dataplane_at_base = info->dataplane_at_base,
+	    .ca_file = info->ca_file[0] != '\0' ? info->ca_file : NULL,
 	};
 	struct client *c = client_new(&cfg);
 

@@ -1,9 +1,11 @@
 /*
  * connect.h: from a profile and the environment to a ready client.
  *
- * Overrides: MLDECK_URL (base URL) and MLDECK_ADMIN_KEY (credential) win over
- * the profile. Local backend: the credential is read from admin_key_file,
- * default HOME/admin.key. azureml: $AZURE_ACCESS_TOKEN, else
+ * Overrides: MLDECK_URL (base URL), MLDECK_ADMIN_KEY (credential) and
+ * MLDECK_CA_FILE (the PEM bundle trusted for https) win over the profile. An
+ * https URL on a local profile with no ca_file trusts HOME/tls-cert.pem, the
+ * certificate `mldeck serve --tls` generates, when it exists. Local backend:
+ * the credential is read from admin_key_file, default HOME/admin.key. azureml: $AZURE_ACCESS_TOKEN, else
  * `az account get-access-token` when az is installed. Not thread-safe only in
  * the sense that getenv is read; call from one thread at a time.
  */
@@ -18,6 +20,7 @@ struct connect_info {
 	char base_url[512];
 	char ws_path[512];
 	char credential[4096];
+	char ca_file[PROFILE_PATH_MAX + 16]; /* "" = the system's trust store */
 	char key_source[PROFILE_PATH_MAX + 32]; /* where the credential came from, for messages */
 	char unix_socket[108]; /* "" or the tunnel's local socket every request goes through */
 	int dataplane_at_base; /* an mldeck runtime: score at base/endpoints/{ep}/score */

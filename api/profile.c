@@ -109,6 +109,7 @@ static const struct profile_key profile_keys[] = {
     {"url", PROFILE_FIELD(url), profile_check_url},
     {"home", PROFILE_FIELD(home), profile_check_any},
     {"admin_key_file", PROFILE_FIELD(admin_key_file), profile_check_any},
+    {"ca_file", PROFILE_FIELD(ca_file), profile_check_any},
     {"workspace", PROFILE_FIELD(workspace), profile_check_any},
     {"subscription", PROFILE_FIELD(subscription), profile_check_any},
     {"resource_group", PROFILE_FIELD(resource_group), profile_check_any},
@@ -204,7 +205,7 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 	}
 	snprintf(msg, len,
 		 "unknown key \"%s\" in a profile (known: backend, url, home, "
-		 "admin_key_file, workspace, subscription, resource_group, theme, "
+		 "admin_key_file, ca_file, workspace, subscription, resource_group, theme, "
 		 "remote_mldeck, readonly, embedded)",
 		 key);
 	return -1;
@@ -283,6 +284,7 @@ static void profile_finish(struct profile_set *set)
 	for (size_t i = 0; i < set->count; i++) {
 		struct profile *p = &set->items[i];
 		profile_expand_tilde(p->admin_key_file, sizeof p->admin_key_file);
+		profile_expand_tilde(p->ca_file, sizeof p->ca_file);
 		/* only "local" (built in, or redefined in the file) by default */
 		if (p->embedded < 0)
 			p->embedded =

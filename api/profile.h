@@ -7,7 +7,7 @@
  *   [profile NAME]
  *   backend = local | azureml
  *   url = http://... | https://... | ssh://[user@]host[:port]
- *   home, admin_key_file, workspace, subscription, resource_group, theme,
+ *   home, admin_key_file, ca_file, workspace, subscription, resource_group, theme,
  *   remote_mldeck
  *   readonly = true | false
  *   embedded = true | false   (may the console start the runtime in-process;
@@ -38,6 +38,7 @@ struct profile {
 	char url[512];
 	char home[PROFILE_PATH_MAX];	       /* local: runtime home ("" = default) */
 	char admin_key_file[PROFILE_PATH_MAX]; /* "" = HOME/admin.key */
+	char ca_file[PROFILE_PATH_MAX];        /* PEM bundle to trust for https ("" = system) */
 	char workspace[PROFILE_NAME_MAX];
 	char subscription[PROFILE_NAME_MAX];
 	char resource_group[96];

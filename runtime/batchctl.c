@@ -48,7 +48,7 @@ void batchctl_endpoints_list(struct call *c)
 	control_lock(c);
 	n = batch_endpoint_list(c->rt->ws, &es);
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, batchcodec_endpoint_to_json(es[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, batchcodec_endpoint_to_json(es[i], &c->codec));
 	free(es);
 	control_end(c);
 	control_reply(c, 200, codec_list(arr));
@@ -62,7 +62,7 @@ void batchctl_endpoint_get(struct call *c)
 	control_lock(c);
 	e = batch_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e != NULL)
-		j = batchcodec_endpoint_to_json(e, &c->rt->codec);
+		j = batchcodec_endpoint_to_json(e, &c->codec);
 	control_end(c);
 	if (j != NULL)
 		control_reply(c, 200, j);
@@ -85,6 +85,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 	struct batch_endpoint ep;
 	int rc;
 
+	(void)rt;
 	memset(&ep, 0, sizeof ep);
 	if (cur == NULL && p->patch)
 		return error_set(err, 404, "NotFound", "batch endpoint '%s' not found", name);
@@ -103,7 +104,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 		rc = batch_endpoint_put(ws, &ep, &p->created, err);
 	batch_endpoint_cleanup(&ep);
 	if (rc == 0)
-		p->answer = batchcodec_endpoint_to_json(batch_endpoint_find(ws, name), &rt->codec);
+		p->answer = batchcodec_endpoint_to_json(batch_endpoint_find(ws, name), &p->c->codec);
 	return rc;
 }
 
@@ -185,7 +186,7 @@ void batchctl_deployments_list(struct call *c)
 	arr = cJSON_CreateArray();
 	n = batch_deployment_list(c->rt->ws, c->cap[0], &ds);
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, batchcodec_deployment_to_json(ds[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, batchcodec_deployment_to_json(ds[i], &c->codec));
 	free(ds);
 	control_end(c);
 	control_reply(c, 200, codec_list(arr));
@@ -199,7 +200,7 @@ void batchctl_deployment_get(struct call *c)
 	control_lock(c);
 	d = batch_deployment_find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (d != NULL)
-		j = batchcodec_deployment_to_json(d, &c->rt->codec);
+		j = batchcodec_deployment_to_json(d, &c->codec);
 	control_end(c);
 	if (j != NULL)
 		control_reply(c, 200, j);
@@ -223,6 +224,7 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 	struct batch_deployment d;
 	int rc;
 
+	(void)rt;
 	memset(&d, 0, sizeof d);
 	if (cur == NULL && p->patch)
 		return error_set(err, 404, "NotFound", "deployment '%s/%s' not found", ep, name);
@@ -240,7 +242,7 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 	batch_deployment_cleanup(&d);
 	if (rc == 0)
 		p->answer = batchcodec_deployment_to_json(batch_deployment_find(ws, ep, name),
-							  &rt->codec);
+							  &p->c->codec);
 	return rc;
 }
 
@@ -298,7 +300,7 @@ void batchctl_data_list(struct call *c)
 			continue; /* one container per name */
 		cJSON_AddItemToArray(arr, batchcodec_data_container_to_json(
 					      batch_data_find(c->rt->ws, ds[i]->name, NULL),
-					      &c->rt->codec));
+					      &c->codec));
 	}
 	free(ds);
 	control_end(c);
@@ -313,7 +315,7 @@ void batchctl_data_get(struct call *c)
 	control_lock(c);
 	d = batch_data_find(c->rt->ws, c->cap[0], NULL);
 	if (d != NULL)
-		j = batchcodec_data_container_to_json(d, &c->rt->codec);
+		j = batchcodec_data_container_to_json(d, &c->codec);
 	control_end(c);
 	if (j != NULL)
 		control_reply(c, 200, j);
@@ -331,7 +333,7 @@ void batchctl_data_versions(struct call *c)
 	n = batch_data_list(c->rt->ws, &ds);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(ds[i]->name, c->cap[0]) == 0)
-			cJSON_AddItemToArray(arr, batchcodec_data_to_json(ds[i], &c->rt->codec));
+			cJSON_AddItemToArray(arr, batchcodec_data_to_json(ds[i], &c->codec));
 	free(ds);
 	control_end(c);
 	control_reply(c, 200, codec_list(arr));
@@ -345,7 +347,7 @@ void batchctl_data_version_get(struct call *c)
 	control_lock(c);
 	d = batch_data_find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (d != NULL)
-		j = batchcodec_data_to_json(d, &c->rt->codec);
+		j = batchcodec_data_to_json(d, &c->codec);
 	control_end(c);
 	if (j != NULL)
 		control_reply(c, 200, j);
@@ -355,6 +357,7 @@ void batchctl_data_version_get(struct call *c)
 }
 
 struct data_put {
+	struct call *c;
 	struct data_version dv;
 	int created;
 	cJSON *answer;
@@ -364,10 +367,11 @@ static int data_put_apply(struct runtime *rt, struct workspace *ws, void *arg, s
 {
 	struct data_put *p = arg;
 
+	(void)rt;
 	if (batch_data_put(ws, &p->dv, &p->created, err) < 0)
 		return -1;
 	p->answer = batchcodec_data_to_json(batch_data_find(ws, p->dv.name, p->dv.version),
-					    &rt->codec);
+					    &p->c->codec);
 	return 0;
 }
 
@@ -379,6 +383,7 @@ static void data_write(struct call *c, const char *version)
 	int rc = -1;
 
 	memset(&p, 0, sizeof p);
+	p.c = c;
 	snprintf(p.dv.name, sizeof p.dv.name, "%s", c->cap[0]);
 	snprintf(p.dv.version, sizeof p.dv.version, "%s", version ? version : "");
 	p.dv.type = DATA_URI_FOLDER;
@@ -445,7 +450,7 @@ static cJSON *job_json(struct call *c, const struct job *stored)
 	double secs, rate;
 
 	if (jobs_live(c->rt->jobs, stored->name, &f) < 0)
-		return batchcodec_job_to_json(stored, &c->rt->codec);
+		return batchcodec_job_to_json(stored, &c->codec);
 	j.mini_batches = f.mini_batches;
 	j.mini_batches_done = f.done;
 	j.mini_batches_failed = f.failed;
@@ -453,7 +458,7 @@ static cJSON *job_json(struct call *c, const struct job *stored)
 	j.items_ok = f.ok;
 	j.items_failed = f.bad;
 	j.started = f.started != 0 ? f.started : j.started;
-	o = batchcodec_job_to_json(&j, &c->rt->codec);
+	o = batchcodec_job_to_json(&j, &c->codec);
 	pp = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "properties"), "properties");
 	secs = f.run_start_ns ? (double)(server_now_ns() - f.run_start_ns) / 1e9 : 0;
 	rate = secs > 0 ? (double)f.run_items / secs : 0;
@@ -602,7 +607,7 @@ void batchctl_job_cancel(struct call *c)
 
 static cJSON *schedule_json(struct call *c, const struct schedule *s)
 {
-	cJSON *o = batchcodec_schedule_to_json(s, &c->rt->codec);
+	cJSON *o = batchcodec_schedule_to_json(s, &c->codec);
 	cJSON *p = cJSON_GetObjectItem(o, "properties");
 	int64_t next;
 	char t[32];

@@ -14,6 +14,7 @@
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
 #include "runtime/server.h"
+#include "runtime/tls.h"
 #include "state/codec.h"
 #include "state/store.h"
 #include "state/workspace.h"
@@ -21,11 +22,10 @@
 struct runtime {
 	char home[PATH_MAX];
 	char url[128];
+	const char *scheme; /* "http" or "https" */
 	char host[64];
 	unsigned short port;
 	char ws_name[RESOURCE_NAME_MAX + 1];
-	char ws_prefix[256];
-	struct codec_ctx codec;
 
 	pthread_mutex_t lock; /* guards ws and every store write */
 	struct store *store;
@@ -48,6 +48,11 @@ struct runtime {
 	pthread_cond_t hk_cond;
 	int hk_stop;
 	int token_ttl;
+	int64_t started;          /* unix seconds, for systemData of synthesized resources */
+	int page_size;            /* list items per page before nextLink */
+	struct tls_identity tls;  /* kept for the server's lifetime */
+	char blob_key[64];        /* the datastore's account key (base64), blob.h */
+	char workspace_id[40];    /* a GUID stable for this home */
 	int stop_grace_ms;
 };
 

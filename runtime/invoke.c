@@ -18,6 +18,8 @@
 #include "state/batch.h"
 #include "state/names.h"
 
+#define INVOKE_SUBSCRIPTION "00000000-0000-0000-0000-000000000000"
+
 /* ---- the keys, for admission -------------------------------------------- */
 
 struct key_entry {
@@ -158,7 +160,11 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 	struct job_invocation inv;
 	struct error err = {0};
 	const char *key = bearer(rq);
-	char name[RESOURCE_ASSET_NAME_MAX + 1], url[1024];
+	char name[RESOURCE_ASSET_NAME_MAX + 1], url[1024], ws_prefix[256];
+	/* the data plane's path names no subscription or group: the CLI's defaults
+	 * (any others reach the same workspace) */
+	struct codec_ctx ids = {ws_prefix, "/subscriptions/" INVOKE_SUBSCRIPTION "/resourceGroups/local",
+				"/subscriptions/" INVOKE_SUBSCRIPTION, rt->url};
 	cJSON *body, *answer = NULL;
 
 	if (!route(rq, rs))
@@ -167,6 +173,9 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 		rs->defer = 1;
 		return;
 	}
+	snprintf(ws_prefix, sizeof ws_prefix,
+		 "%s/providers/Microsoft.MachineLearningServices/workspaces/%s", ids.rg_prefix,
+		 rt->ws_name);
 	body = rq->body ? cJSON_ParseWithLength(rq->body, rq->body_len) : NULL;
 	memset(&inv, 0, sizeof inv);
 	if (body == NULL)
@@ -174,11 +183,11 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 			  "the body must be JSON: {\"properties\": {\"InputData\": {...}}}");
 	if (body == NULL || batchcodec_invocation_from_json(body, &inv, &err) < 0 ||
 	    invoke_start(rt, rq->segv[1], server_header(rq, "azureml-model-deployment"), &inv,
-			 NULL, key != NULL && auth_equal(key, rt->admin_key), &answer, name,
+			 NULL, key != NULL && auth_equal(key, rt->admin_key), &ids, &answer, name,
 			 sizeof name, &err) < 0) {
 		server_reply_error(rs, &err);
 	} else {
-		snprintf(url, sizeof url, "%s%s/jobs/%s", rt->url, rt->ws_prefix, name);
+		snprintf(url, sizeof url, "%s%s/jobs/%s", rt->url, ws_prefix, name);
 		server_reply_header(rs, "Location", url);
 		server_reply_json(rs, 201, cJSON_PrintUnformatted(answer));
 		const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
@@ -330,6 +339,7 @@ struct create {
 	const char *ep, *deployment, *schedule;
 	const struct job_invocation *inv;
 	struct job *job;
+	const struct codec_ctx *ids; /* NULL: no answer wanted */
 	cJSON *answer;
 };
 
@@ -366,6 +376,7 @@ static int create_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	const struct batch_deployment *d = pick_deployment(ws, c, err);
 	struct job *j = c->job;
 
+	(void)rt;
 	if (d == NULL)
 		return -1;
 	snprintf(j->endpoint, sizeof j->endpoint, "%s", c->ep);
@@ -374,7 +385,8 @@ static int create_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	if (job_settings_apply(&j->settings, &c->inv->overrides, err) < 0 ||
 	    batch_job_put(ws, j, err) < 0)
 		return -1;
-	c->answer = batchcodec_job_to_json(batch_job_find(ws, j->name), &rt->codec);
+	if (c->ids != NULL)
+		c->answer = batchcodec_job_to_json(batch_job_find(ws, j->name), c->ids);
 	return 0;
 }
 
@@ -397,10 +409,12 @@ static int job_from(struct job *j, const struct job_invocation *inv, const char 
 
 int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		 const struct job_invocation *inv, const char *schedule, int admin,
-		 cJSON **answer, char *name, size_t name_len, struct error *err)
+		 const struct codec_ctx *ids, cJSON **answer, char *name, size_t name_len,
+		 struct error *err)
 {
 	struct job j;
-	struct create c = {rt, ep, deployment, schedule, inv, &j, NULL};
+	struct create c = {rt, ep, deployment, schedule, inv, &j, answer != NULL ? ids : NULL,
+			   NULL};
 	int rc = -1;
 
 	memset(&j, 0, sizeof j);

@@ -47,9 +47,11 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 /* Makes and queues a job for batch endpoint EP and DEPLOYMENT (NULL or "":
  * the endpoint's default) from inv. schedule: the schedule firing it (NULL
  * when invoked); admin: a local output path is allowed. *answer (may be
- * NULL) gets the job resource. Blocks (control_change). 0, or -1 with err. */
+ * NULL) gets the job resource, its ids from ids. Blocks (control_change).
+ * 0, or -1 with err. */
 int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		 const struct job_invocation *inv, const char *schedule, int admin,
-		 cJSON **answer, char *name, size_t name_len, struct error *err);
+		 const struct codec_ctx *ids, cJSON **answer, char *name, size_t name_len,
+		 struct error *err);
 
 #endif

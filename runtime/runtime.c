@@ -21,6 +21,10 @@
 #include <openssl/evp.h>
 
 #include "runtime/auth.h"
+#include "runtime/identity.h"
+#include "runtime/blob.h"
+#include "runtime/control.h"
+#include "runtime/tls.h"
 #include "runtime/core.h"
 #include "runtime/invoke.h"
 #include "runtime/jobs.h"
@@ -176,6 +180,10 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 		return dataplane_admit(rt, rq, ad, rs);
 	if (invoke_is_path(rq))
 		return invoke_admit(rt, rq, ad, rs);
+	if (blob_is_path(rq))
+		return blob_admit(rt, rq, ad, rt->max_upload, rs);
+	if (identity_is_path(rq))
+		return identity_admit(rt, rq, ad, rs);
 	if (!admin_ok(rt, rq)) {
 		server_reply_errorf(rs, 401, "Unauthorized",
 				    "missing or wrong admin key (Authorization: Bearer "
@@ -210,6 +218,15 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		return dataplane_handle(rt, rq, rs);
 	if (invoke_is_path(rq))
 		return invoke_handle(rt, rq, rs);
+	if (blob_is_path(rq)) {
+		if (!rq->may_block) { /* file I/O: off the loop */
+			rs->defer = 1;
+			return;
+		}
+		return blob_handle(rt, rq, rs);
+	}
+	if (identity_is_path(rq))
+		return identity_handle(rt, rq, rs);
 	if (!rq->may_block) {
 		/* the control plane takes the workspace lock and fsyncs: off the loop */
 		rs->defer = 1;
@@ -219,6 +236,9 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		return metrics_route(rt, rq, rs, 0);
 	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
 		return metrics_route(rt, rq, rs, 1);
+	if (!strcasecmp(first, "subscriptions") && rq->segc >= 3 &&
+	    !strcasecmp(rq->segv[2], "providers"))
+		return operations_handle(rt, rq, rs);
 	if (!strcasecmp(first, "subscriptions"))
 		return control_handle(rt, rq, 1, rs);
 	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
@@ -235,8 +255,9 @@ static int state_apply(struct runtime *rt, struct workspace *ws, void *arg, stru
 	const struct state_report *r = arg;
 
 	(void)err;
-	if (fleet_current(rt->fleet, r->ep, r->name, r->gen))
-		workspace_deployment_set_state(ws, r->ep, r->name, r->state, r->error);
+	if (fleet_current(rt->fleet, r->ep, r->name, r->gen) &&
+	    workspace_deployment_set_state(ws, r->ep, r->name, r->state, r->error) == 0)
+		operations_settle(ws, r->ep, r->name, r->state, r->error);
 	return 0;
 }
 
@@ -327,10 +348,6 @@ static int setup_names(struct runtime *rt, const struct runtime_options *o, stru
 	if (strlen(ws) > RESOURCE_NAME_MAX)
 		return error_set(err, 400, "InvalidWorkspace", "workspace name is too long");
 	snprintf(rt->ws_name, sizeof rt->ws_name, "%s", ws);
-	snprintf(rt->ws_prefix, sizeof rt->ws_prefix,
-		 "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/"
-		 "providers/Microsoft.MachineLearningServices/workspaces/%s",
-		 rt->ws_name);
 	return 0;
 }
 
@@ -342,8 +359,14 @@ static int open_home(struct runtime *rt, struct error *err)
 	if (store_admin_key(rt->store, rt->admin_key, sizeof rt->admin_key, err) < 0)
 		return -1;
 	derive_token_secret(rt);
+	blob_init(rt);
 	rt->ws = store_load(rt->store, rt->ws_name, err);
 	return rt->ws ? 0 : -1;
+}
+
+static int use_tls(const struct runtime_options *o)
+{
+	return o->tls || o->tls_cert != NULL || o->tls_key != NULL;
 }
 
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
@@ -367,16 +390,26 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	if (use_tls(o)) {
+		if (tls_identity_load(rt->store, rt->host, o->tls_cert, o->tls_key, &rt->tls, err) < 0)
+			return -1;
+		so.tls_cert_pem = rt->tls.cert_pem;
+		so.tls_key_pem = rt->tls.key_pem;
+	}
 	so.max_blocking = CONTROL_THREADS;
 	so.unix_path = sock;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
 	rt->port = server_port(rt->server);
+	rt->scheme = use_tls(o) ? "https" : "http";
 	if (strchr(rt->host, ':'))
-		snprintf(rt->url, sizeof rt->url, "http://[%s]:%u", rt->host, rt->port);
+		snprintf(rt->url, sizeof rt->url, "%s://[%s]:%u", rt->scheme, rt->host, rt->port);
 	else
-		snprintf(rt->url, sizeof rt->url, "http://%s:%u", rt->host, rt->port);
+		snprintf(rt->url, sizeof rt->url, "%s://%s:%u", rt->scheme, rt->host, rt->port);
+	if (use_tls(o))
+		runtime_log(rt, "tls: certificate %s%s", rt->tls.cert_path,
+			    rt->tls.generated ? " (generated now)" : "");
 	return 0;
 }
 
@@ -394,14 +427,16 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (parse_listen(o->listen ? o->listen : DEFAULT_LISTEN, rt->host, sizeof rt->host,
 			 &rt->port, err) < 0)
 		goto fail;
-	if (!is_loopback(rt->host) && !o->insecure_listen) {
+	if (!is_loopback(rt->host) && !use_tls(o)) {
 		error_set(err, 400, "InsecureListen",
-			  "refusing to listen on non-loopback address %s without TLS; pass "
-			  "--insecure-listen if you really mean it",
+			  "refusing to listen on non-loopback address %s without TLS; add --tls "
+			  "(a certificate is generated in the home) or --tls-cert/--tls-key",
 			  rt->host);
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->page_size = o->page_size > 0 ? o->page_size : 100;
+	rt->started = (int64_t)time(NULL);
 	rt->stop_grace_ms = o->stop_grace_ms > 0 ? (int)o->stop_grace_ms : DEFAULT_STOP_GRACE_MS;
 	rt->max_upload = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
@@ -425,8 +460,6 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (start_server(rt, o, err) < 0)
 		goto fail;
 	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
-	rt->codec.ws_prefix = rt->ws_prefix;
-	rt->codec.base_url = rt->url;
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
 	invoke_keys_sync(rt->batch_keys, rt->ws);
@@ -460,6 +493,7 @@ void runtime_stop(struct runtime *rt)
 		pthread_mutex_unlock(&rt->hk_lock);
 		pthread_join(rt->housekeeper, NULL);
 	}
+	tls_identity_cleanup(&rt->tls);
 	fleet_free(rt->fleet);
 	invoke_keys_free(rt->batch_keys);
 	metrics_free(rt->metrics);
@@ -504,8 +538,13 @@ static const struct serve_flag serve_flags[] = {
 	 "$XDG_DATA_HOME/mldeck)", FLAG_TEXT, OPT(home), 0, 0},
 	{"--workspace", "NAME", "workspace name in resource paths (default local)", FLAG_TEXT,
 	 OPT(workspace), 0, 0},
-	{"--insecure-listen", NULL, "allow a non-loopback address without TLS", FLAG_SWITCH,
-	 OPT(insecure_listen), 0, 0},
+	{"--tls", NULL, "serve https with the home's certificate (generated on first start; "
+	 "clients trust HOME/tls-cert.pem); required off loopback", FLAG_SWITCH, OPT(tls), 0, 0},
+	{"--tls-cert", "FILE", "serve https with this PEM certificate (with --tls-key)", FLAG_TEXT,
+	 OPT(tls_cert), 0, 0},
+	{"--tls-key", "FILE", "the PEM private key of --tls-cert", FLAG_TEXT, OPT(tls_key), 0, 0},
+	{"--page-size", "N", "items per page of a list before its nextLink (default 100)",
+	 FLAG_INT, OPT(page_size), 1, 10000},
 	{"--log", "FILE", "request and event log (default stderr)", FLAG_TEXT, OPT(log_path), 0,
 	 0},
 	{"--log-max-size", "BYTES", "rotate the log past this size (default 64 MiB)", FLAG_SIZE,

@@ -309,7 +309,7 @@ static int commit(const char *home, const char *name, const char *version, const
 
 static int check_ids(const char *name, const char *version, struct error *err)
 {
-	if (names_check(name, "model name", err) < 0 ||
+	if (names_check_asset(name, "model name", err) < 0 ||
 	    names_check_version(version, "model version", err) < 0)
 		return -1;
 	return 0;
@@ -457,11 +457,11 @@ int artifact_adopt(const char *home, const char *name, const char *version, cons
 
 int artifact_remove(const char *home, const char *rel)
 {
-	char path[PATH_MAX], name[RESOURCE_NAME_MAX + 1], version[24];
+	char path[PATH_MAX], name[RESOURCE_ASSET_NAME_MAX + 1], version[RESOURCE_VERSION_MAX + 1];
 	int n = 0;
 
 	if (rel == NULL || strstr(rel, "..") != NULL ||
-	    sscanf(rel, "models/%32[^/]/%20[^/]%n", name, version, &n) != 2 || n == 0)
+	    sscanf(rel, "models/%255[^/]/%64[^/]%n", name, version, &n) != 2 || n == 0)
 		return -1;
 	if (snprintf(path, sizeof path, "%s/models/%s/%s", home, name, version) >= (int)sizeof path)
 		return -1;

@@ -912,7 +912,7 @@ int batchcodec_schedule_from_json(const cJSON *body, struct schedule *out, struc
 
 /* ---- store documents ---------------------------------------------------- */
 
-static const struct codec_ctx doc_ctx = {"", ""}; /* ids without a workspace prefix */
+static const struct codec_ctx doc_ctx = {"", "", "", ""}; /* ids without a workspace prefix */
 
 static void doc_settings(cJSON *o, const struct batch_settings *s)
 {

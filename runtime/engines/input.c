@@ -1,4 +1,5 @@
-/* input.c: one-pass scanner for {"data": [[...], ...]} into a dense matrix. */
+/* input.c: one-pass scanner for {"data": [[...], ...]} (or Azure's MLflow
+ * {"input_data": ...}) into a dense matrix. */
 #include "runtime/engines/input.h"
 
 #include <math.h>
@@ -389,7 +390,34 @@ static int scan_data(struct scan *s, int expect_cols, int flags, struct input_ma
 }
 
 static int scan_member(struct scan *s, int expect_cols, int flags, struct input_matrix *m,
-		       int *seen)
+		       int *seen, int depth);
+
+/* Azure's MLflow input: "input_data": [[...], ...] or {"data": [[...]], ...}
+ * (its "columns" and "index" are skipped: rows are positional). */
+static int scan_input_data(struct scan *s, int expect_cols, int flags, struct input_matrix *m,
+			   int *seen)
+{
+	skip_ws(s);
+	if (s->p < s->end && *s->p == '[') {
+		*seen = 1;
+		return scan_data(s, expect_cols, flags, m);
+	}
+	if (!accept(s, '{'))
+		return error_set(s->err, 400, "BadRequest",
+				 "input_data must be an array of rows or {\"data\": [...]}");
+	if (!accept(s, '}')) {
+		do {
+			if (scan_member(s, expect_cols, flags, m, seen, 1) != 0)
+				return -1;
+		} while (accept(s, ','));
+		if (!accept(s, '}'))
+			return bad_json(s);
+	}
+	return 0;
+}
+
+static int scan_member(struct scan *s, int expect_cols, int flags, struct input_matrix *m,
+		       int *seen, int depth)
 {
 	const char *key;
 	size_t n;
@@ -401,6 +429,8 @@ static int scan_member(struct scan *s, int expect_cols, int flags, struct input_
 		*seen = 1;
 		return scan_data(s, expect_cols, flags, m);
 	}
+	if (depth == 0 && n == 10 && memcmp(key, "input_data", 10) == 0 && !*seen)
+		return scan_input_data(s, expect_cols, flags, m, seen);
 	return skip_value(s, 1);
 }
 
@@ -416,7 +446,7 @@ int input_parse(const char *body, size_t len, int expect_cols, int flags, struct
 				 "body must be a JSON object like {\"data\": [[1.0, 2.0], ...]}");
 	if (!accept(&s, '}')) {
 		do {
-			if (scan_member(&s, expect_cols, flags, m, &seen) != 0)
+			if (scan_member(&s, expect_cols, flags, m, &seen, 0) != 0)
 				return -1;
 		} while (accept(&s, ','));
 		if (!accept(&s, '}'))

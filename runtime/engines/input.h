@@ -5,6 +5,8 @@
  * A hand-written scanner, not a JSON tree: one pass over the body, numbers
  * converted in place, the matrix grown geometrically (no allocation per row;
  * none at all up to INPUT_INLINE values). Other top-level keys are skipped.
+ * Azure's MLflow input is read too: {"input_data": [[...], ...]} or
+ * {"input_data": {"columns": [...], "index": [...], "data": [[...], ...]}}.
  * Numbers are read exactly (correctly rounded, like Python's float()) and
  * independently of the process locale.
  *

@@ -244,6 +244,32 @@ static void test_other_keys_and_whitespace(void **state)
 	engine_free(e);
 }
 
+/* Azure's MLflow input shapes read as {"data": ...} (the rows are positional). */
+static void test_mlflow_input_data(void **state)
+{
+	static const char *const bodies[] = {
+	    "{\"input_data\": [[1,2,3,4,5,6,7,8,9,10]]}",
+	    "{\"input_data\": {\"columns\": [\"a\",\"b\"], \"index\": [0], "
+	    "\"data\": [[1,2,3,4,5,6,7,8,9,10]]}}",
+	    "{\"params\": {}, \"input_data\": {\"data\": [[1,2,3,4,5,6,7,8,9,10]], "
+	    "\"columns\": []}}",
+	};
+	struct engine *e = load_ok(MODEL_LINEAR, "softmax.json");
+	struct engine_result out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		score(e, bodies[i], strlen(bodies[i]), &out);
+		if (out.status != 200)
+			fail_msg("%s: %d %s", bodies[i], out.status, out.body);
+		free(out.body);
+	}
+	expect_error(e, "{\"input_data\": 5}", 400, "input_data must be an array of rows");
+	expect_error(e, "{\"input_data\": {\"columns\": []}}", 400, "no \"data\" field");
+	expect_error(e, "{\"x\": {\"input_data\": [[1]]}}", 400, "no \"data\" field");
+	engine_free(e);
+}
+
 static void test_xgb_missing_values(void **state)
 {
 	struct engine *e = load_ok(MODEL_XGBOOST, "xgb_regression.json");
@@ -446,6 +472,7 @@ int main(void)
 	    cmocka_unit_test(test_xgb_multi),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_other_keys_and_whitespace),
+	    cmocka_unit_test(test_mlflow_input_data),
 	    cmocka_unit_test(test_xgb_missing_values),
 	    cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_malformed_models),

@@ -151,8 +151,10 @@ static cJSON *cli_dep_body(const struct cli_args *a, long instances, long maxc, 
 
 	cli_dep_ref(cli_args_get(a, "--model"), ref, sizeof ref);
 	cJSON_AddStringToObject(p, "model", ref);
-	cli_dep_ref(cli_args_get(a, "--env"), ref, sizeof ref);
-	cJSON_AddStringToObject(p, "environmentId", ref);
+	if (cli_args_get(a, "--env") != NULL) { /* an mlflow_model needs none */
+		cli_dep_ref(cli_args_get(a, "--env"), ref, sizeof ref);
+		cJSON_AddStringToObject(p, "environmentId", ref);
+	}
 	if (cli_args_get(a, "--code") != NULL) {
 		cJSON *cc = cJSON_AddObjectToObject(p, "codeConfiguration");
 		const char *dir = cli_args_get(a, "--code");
@@ -228,8 +230,8 @@ static int cli_dep_create(struct cli *c, const struct cli_verb *v, const struct 
 	cJSON *doc = NULL;
 	int rc;
 
-	if (cli_args_get(a, "--model") == NULL || cli_args_get(a, "--env") == NULL)
-		return cli_usage(v, "--model M:V and --env E:V are required");
+	if (cli_args_get(a, "--model") == NULL)
+		return cli_usage(v, "--model M:V is required");
 	if (cli_args_has(a, "--code") != cli_args_has(a, "--scoring-script"))
 		return cli_usage(v, "--code and --scoring-script go together");
 	for (int k = 0; cli_args_nth(a, "--var", k) != NULL; k++) {
@@ -300,7 +302,7 @@ static int cli_dep_list(struct cli *c, const struct cli_verb *v, const struct cl
 
 	(void)v;
 	cli_dep_path(path, sizeof path, a->pos[0], NULL, "");
-	if (cl == NULL || client_call(cl, "GET", path, NULL, &doc, &err) < 0)
+	if (cl == NULL || client_list(cl, path, &doc, &err) < 0)
 		return cli_fail(&err);
 	if (!c->json)
 		cli_dep_add_traffic(cl, a->pos[0], cJSON_GetObjectItemCaseSensitive(doc, "value"));
@@ -399,11 +401,12 @@ static int cli_dep_logs(struct cli *c, const struct cli_verb *v, const struct cl
 
 const struct cli_verb cli_deployment_verbs[] = {
     {"deployment", "create", cli_dep_create,
-     "deployment create EP NAME --model M:V --env E:V [--code DIR --scoring-script FILE] "
+     "deployment create EP NAME --model M:V [--env E:V] [--code DIR --scoring-script FILE] "
      "[--instances N] [--max-concurrent N] [--timeout-ms N] [--var KEY=VALUE]... "
      "[--all-traffic] [--no-wait]",
-     "create a deployment (starts at 0 % traffic) and wait until it is up; --var sets an "
-     "environment variable (WORKER_COUNT: Python workers per instance)",
+     "create a deployment (starts at 0 % traffic) and wait until it is up; --env is needed "
+     "but for an mlflow_model; --var sets an environment variable (WORKER_COUNT: Python "
+     "workers per instance)",
      "--model= --env= --code= --scoring-script= --instances= --max-concurrent= --timeout-ms= "
      "--var=* --all-traffic --no-wait",
      2, 2, 1},

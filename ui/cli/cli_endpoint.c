@@ -84,7 +84,7 @@ static int cli_endpoint_list(struct cli *c, const struct cli_verb *v, const stru
 	struct client *cl = cli_client(c, &err);
 
 	(void)v, (void)a;
-	if (cl == NULL || client_call(cl, "GET", "/onlineEndpoints", NULL, &doc, &err) < 0)
+	if (cl == NULL || client_list(cl, "/onlineEndpoints", &doc, &err) < 0)
 		return cli_fail(&err);
 	return CLI_EP_SHOW(c, doc);
 }

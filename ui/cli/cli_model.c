@@ -88,7 +88,7 @@ static int cli_asset_all(struct client *cl, const char *kind, cJSON **out, struc
 	const cJSON *it;
 
 	snprintf(path, sizeof path, "/%s", kind);
-	if (client_call(cl, "GET", path, NULL, &names, err) < 0) {
+	if (client_list(cl, path, &names, err) < 0) {
 		cJSON_Delete(all);
 		return -1;
 	}
@@ -100,7 +100,7 @@ static int cli_asset_all(struct client *cl, const char *kind, cJSON **out, struc
 			continue;
 		snprintf(path, sizeof path, "/%s/%s/versions", kind,
 			 cli_esc(e, sizeof e, n->valuestring));
-		if (client_call(cl, "GET", path, NULL, &vers, err) < 0) {
+		if (client_list(cl, path, &vers, err) < 0) {
 			cJSON_Delete(names);
 			cJSON_Delete(all);
 			return -1;
@@ -131,7 +131,7 @@ static int cli_asset_list(struct cli *c, const struct cli_verb *v, const struct 
 static int cli_asset_show(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	const struct cli_asset *as = cli_asset_of(v);
-	char name[128], ver[32], en[400], ev[100], path[600];
+	char name[256], ver[65], en[800], ev[200], path[1100];
 	struct error err = {0};
 	cJSON *doc = NULL;
 
@@ -148,7 +148,7 @@ static int cli_asset_show(struct cli *c, const struct cli_verb *v, const struct 
 static int cli_asset_delete(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	const struct cli_asset *as = cli_asset_of(v);
-	char name[128], ver[32], en[400], ev[100], path[600];
+	char name[256], ver[65], en[800], ev[200], path[1100];
 	struct error err = {0};
 	cJSON *doc = NULL;
 
@@ -201,7 +201,7 @@ static int cli_asset_put(struct cli *c, const struct cli_verb *v, const struct c
 				    cJSON **out, struct error *),
 			 const struct cli_asset *as)
 {
-	char ver[32], en[400], ev[100], path[600];
+	char ver[65], en[800], ev[200], path[1100];
 	const char *given = cli_args_get(a, "--version");
 	struct error err = {0};
 	cJSON *doc = NULL;
@@ -225,7 +225,8 @@ static int cli_asset_put(struct cli *c, const struct cli_verb *v, const struct c
 	return cli_fail(&err);
 }
 
-static const char *const cli_model_types[] = {"xgboost", "linear", "mlp", "custom_model"};
+static const char *const cli_model_types[] = {"xgboost", "linear", "mlp", "custom_model",
+					       "mlflow_model"};
 
 /* Reads a regular file for a raw upload (bounded). */
 static int cli_model_read(const char *path, char **data, size_t *len, struct error *err)
@@ -302,7 +303,8 @@ static int cli_model_register(struct cli *c, const struct cli_verb *v, const str
 			break;
 	if (k == sizeof cli_model_types / sizeof cli_model_types[0])
 		return cli_usage(
-		    v, "--type must be xgboost, linear, mlp or custom_model, not \"%s\"", type);
+		    v, "--type must be xgboost, linear, mlp, custom_model or mlflow_model, not \"%s\"",
+		    type);
 	if (stat(path, &st) < 0)
 		return cli_usage(v, "--path %s: %s", path, strerror(errno));
 	return cli_asset_put(c, v, a, cli_model_put, &cli_assets[0]);
@@ -358,8 +360,8 @@ static int cli_env_create(struct cli *c, const struct cli_verb *v, const struct 
 const struct cli_verb cli_model_verbs[] = {
     {"model", "register", cli_model_register,
      "model register NAME --path PATH --type TYPE [--version V] [--description TEXT]",
-     "register a model version (TYPE: xgboost, linear, mlp, custom_model); without --version "
-     "the next version",
+     "register a model version (TYPE: xgboost, linear, mlp, custom_model, mlflow_model: a "
+     "folder with an MLmodel file); without --version the next version",
      "--path= --type= --version= --description=", 1, 1, CLI_CHANGES},
     {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0,
      CLI_READS},
