@@ -303,8 +303,9 @@ int blob_is_path(const struct server_request *rq)
 int blob_resolve(const struct runtime *rt, const char *uri, char *rel, size_t len,
 		 struct error *err)
 {
-	char container[96];
+	char container[96], path[BLOB_NAME_MAX + 1];
 	const char *p, *name;
+	size_t n;
 
 	container_name(rt, container, sizeof container);
 	if (strncmp(uri, "azureml://", 10) == 0) {
@@ -334,7 +335,14 @@ int blob_resolve(const struct runtime *rt, const char *uri, char *rel, size_t le
 	}
 	while (*name == '/')
 		name++;
-	if (!name_ok(name) || snprintf(rel, len, "blobs/%s/%s", container, name) >= (int)len)
+	n = strlen(name);
+	while (n > 0 && name[n - 1] == '/') /* a folder: ".../paths/data/" */
+		n--;
+	if (n >= sizeof path)
+		return error_set(err, 400, "ValidationError", "'%.200s' is too long", uri);
+	memcpy(path, name, n);
+	path[n] = '\0';
+	if (!name_ok(path) || snprintf(rel, len, "blobs/%s/%s", container, path) >= (int)len)
 		return error_set(err, 400, "ValidationError", "'%.200s' is not a valid path", uri);
 	return 1;
 }

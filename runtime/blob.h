@@ -66,7 +66,8 @@ int blob_uses_sas(const char *base_url);
  * home ("blobs/CONTAINER/PATH"): azureml://[subscriptions/S/resourcegroups/
  * RG/workspaces/W/]datastores/workspaceblobstore/paths/PATH, or an http(s)
  * URL with /azureml-blobstore-{workspaceId}/PATH in it (the Blob URL the SDK
- * sends, whatever its host and account). 1 when mapped, 0 when the URI
+ * sends, whatever its host and account); a trailing '/' (a folder) is
+ * dropped. 1 when mapped, 0 when the URI
  * is not one of these (a host path, say), -1 with a 400 when it is one but
  * names something outside the datastore. */
 int blob_resolve(const struct runtime *rt, const char *uri, char *rel, size_t len,

@@ -2,7 +2,7 @@
  * control.c: Azure ML's resource API (api-version 2024-04-01) served from the
  * workspace: dispatch, the route table, the workspace resource and its
  * datastore, endpoints and deployments. Versioned assets are in versions.c,
- * long-running operations in operations.c. Every change goes through
+ * long-running operations in operations.c, the batch side in batchctl.c. Every change goes through
  * control_change: validated and applied in place under the workspace lock, its
  * rows persisted in one transaction, the live side of the endpoints it touched
  * brought in step, and only then acknowledged.
@@ -810,6 +810,7 @@ static const struct route routes[] = {
 	ASSET_ROUTES("models", versions_models),
 	ASSET_ROUTES("environments", versions_environments),
 	ASSET_ROUTES("codes", versions_codes),
+	ASSET_ROUTES("data", versions_data),
 	{"GET", "datastores", datastores_list, "", NULL},
 	{"GET", "datastores/*", datastore_get, "a", NULL},
 	{"POST", "datastores/*/listSecrets", datastore_secrets, "a", NULL},
@@ -838,14 +839,6 @@ static const struct route routes[] = {
 	{"PUT", "batchEndpoints/*/deployments/*", batchctl_deployment_put, "pd", NULL},
 	{"PATCH", "batchEndpoints/*/deployments/*", batchctl_deployment_patch, "pd", NULL},
 	{"DELETE", "batchEndpoints/*/deployments/*", batchctl_deployment_delete, "pd", NULL},
-	{"GET", "data", batchctl_data_list, "", NULL},
-	{"GET", "data/*", batchctl_data_get, "a", NULL},
-	{"DELETE", "data/*", batchctl_data_delete, "a", NULL},
-	{"GET", "data/*/versions", batchctl_data_versions, "a", NULL},
-	{"POST", "data/*/versions", batchctl_data_version_post, "a", NULL},
-	{"GET", "data/*/versions/*", batchctl_data_version_get, "av", NULL},
-	{"PUT", "data/*/versions/*", batchctl_data_version_put, "av", NULL},
-	{"DELETE", "data/*/versions/*", batchctl_data_delete, "av", NULL},
 	{"GET", "jobs", batchctl_jobs_list, "", NULL},
 	{"GET", "jobs/*", batchctl_job_get, "a", NULL},
 	{"DELETE", "jobs/*", batchctl_job_delete, "a", NULL},

@@ -1,9 +1,9 @@
 /*
  * control.h: what the resource API's files share (private to runtime/):
  * control.c (dispatch, the route table, endpoints, deployments, keys, the
- * workspace and its datastore), versions.c (models, environments, code),
- * operations.c (long-running operations) and batchctl.c (batch endpoints and
- * deployments, data assets, jobs, schedules).
+ * workspace and its datastore), versions.c (models, environments, code,
+ * data), operations.c (long-running operations) and batchctl.c (batch
+ * endpoints and deployments, jobs, schedules).
  *
  * A call is one matched request. Handlers run on a pool thread (may block).
  * Changes go through control_change (core.h) with an apply function; reads
@@ -44,8 +44,8 @@ void control_url(const struct call *c, const char *path, char *buf, size_t len);
 /* unix seconds now */
 int64_t control_now(void);
 
-/* versions.c: models, environments and code, their versions and containers. */
-extern const struct asset versions_models, versions_environments, versions_codes;
+/* versions.c: models, environments, code and data, their versions and containers. */
+extern const struct asset versions_models, versions_environments, versions_codes, versions_data;
 void versions_list(struct call *c);           /* GET {kind} */
 void versions_container_get(struct call *c);  /* GET {kind}/{n} */
 void versions_container_put(struct call *c);  /* PUT {kind}/{n} (isArchived) */
@@ -83,13 +83,6 @@ void batchctl_deployment_get(struct call *c);    /* GET .../deployments/{d} */
 void batchctl_deployment_put(struct call *c);    /* PUT */
 void batchctl_deployment_patch(struct call *c);  /* PATCH */
 void batchctl_deployment_delete(struct call *c); /* DELETE */
-void batchctl_data_list(struct call *c);           /* GET data */
-void batchctl_data_get(struct call *c);            /* GET data/{n} */
-void batchctl_data_delete(struct call *c);         /* DELETE data/{n}[/versions/{v}] */
-void batchctl_data_versions(struct call *c);       /* GET data/{n}/versions */
-void batchctl_data_version_get(struct call *c);    /* GET data/{n}/versions/{v} */
-void batchctl_data_version_put(struct call *c);    /* PUT data/{n}/versions/{v} */
-void batchctl_data_version_post(struct call *c);   /* POST data/{n}/versions: next */
 void batchctl_jobs_list(struct call *c);   /* GET jobs */
 void batchctl_job_get(struct call *c);     /* GET jobs/{id} */
 void batchctl_job_delete(struct call *c);  /* DELETE jobs/{id} */

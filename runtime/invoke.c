@@ -13,8 +13,10 @@
 #include <openssl/rand.h>
 
 #include "runtime/auth.h"
+#include "runtime/blob.h"
 #include "runtime/core.h"
 #include "runtime/jobs.h"
+#include "state/artifact.h"
 #include "state/batch.h"
 #include "state/names.h"
 
@@ -227,7 +229,7 @@ static int data_uri(struct runtime *rt, const struct job_uri *u, char **uri, enu
 	int rc = 0;
 
 	pthread_mutex_lock(&rt->lock);
-	d = batch_data_find(rt->ws, u->name, u->version[0] ? u->version : NULL);
+	d = workspace_data_find(rt->ws, u->name, u->version[0] ? u->version : NULL);
 	if (d == NULL)
 		rc = error_set(err, 404, "NotFound", "data asset %s%s%s not found", u->name,
 			       u->version[0] ? ":" : "", u->version);
@@ -239,7 +241,28 @@ static int data_uri(struct runtime *rt, const struct job_uri *u, char **uri, enu
 	return rc;
 }
 
-/* The local path a URI names; data assets are followed once. */
+/* A datastore path (blob.h: azureml://.../datastores/workspaceblobstore/
+ * paths/P, or the Blob URL the SDK uploaded to) as the file or folder in the
+ * home: 1 with *path, 0 when uri is no datastore path, -1 with err. */
+static int datastore_path(struct runtime *rt, const char *uri, const char *field, char **path,
+			  struct error *err)
+{
+	char rel[PATH_MAX], abs[PATH_MAX];
+	struct error why;
+	int rc = blob_resolve(rt, uri, rel, sizeof rel, &why);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		return error_set(err, 400, "ValidationError", "%s: %s", field, why.message);
+	if (artifact_path(rt->home, rel, abs, sizeof abs) < 0)
+		return error_set(err, 400, "ValidationError", "%s: the path is too long", field);
+	*path = strdup(abs);
+	return *path != NULL ? 1 : error_set(err, 500, "InternalError", "out of memory");
+}
+
+/* The local path a URI names; data assets are followed once, datastore paths
+ * lead into the workspace's datastore. */
 static int local_path(struct runtime *rt, const char *uri, const char *field, char **path,
 		      enum data_type *asset_type, int *is_asset, struct error *err)
 {
@@ -250,12 +273,18 @@ static int local_path(struct runtime *rt, const char *uri, const char *field, ch
 	*is_asset = 0;
 	if (u == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
+	if ((rc = datastore_path(rt, uri, field, path, err)) != 0)
+		goto out;
+	rc = -1;
 	if (job_uri_parse(uri, u, err) < 0)
 		goto out;
 	if (u->kind == JOB_URI_DATA) {
 		if (data_uri(rt, u, &target, asset_type, err) < 0)
 			goto out;
 		*is_asset = 1;
+		if ((rc = datastore_path(rt, target, field, path, err)) != 0)
+			goto out;
+		rc = -1;
 		if (job_uri_parse(target, u, err) < 0 || u->kind == JOB_URI_DATA) {
 			error_set(err, 400, "ValidationError",
 				  "%s: the data asset's dataUri must be a path or a datastore path",
@@ -265,10 +294,7 @@ static int local_path(struct runtime *rt, const char *uri, const char *field, ch
 	}
 	if (u->kind == JOB_URI_DATASTORE) {
 		error_set(err, 400, "ValidationError",
-			  "%s: datastore paths (azureml://datastores/...) need the default "
-			  "datastore, which this runtime does not serve yet; use a data asset or a "
-			  "local path",
-			  field);
+			  "%s: a datastore path must name workspaceblobstore/paths/PATH", field);
 		goto out;
 	}
 	*path = strdup(u->path);
@@ -276,7 +302,7 @@ static int local_path(struct runtime *rt, const char *uri, const char *field, ch
 out:
 	free(target);
 	free(u);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The input, checked against its JobInputType. */

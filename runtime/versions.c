@@ -1,6 +1,6 @@
 /*
- * versions.c: the versioned assets of the resource API: models, environments
- * and code. One set of handlers serves the three through the asset table;
+ * versions.c: the versioned assets of the resource API: models, environments,
+ * code and data. One set of handlers serves them all through the asset table;
  * what differs (registering a version) is one function per kind.
  *
  * Lists take Azure's queries (listViewType, $orderBy=createdtime desc|asc,
@@ -13,6 +13,11 @@
  * version PUT again with the modelUri it already has keeps its artifact (the
  * SDK's get-modify-put, archiving for one); another modelUri, or an upload,
  * copies the artifact in again, which a deployment in use forbids (409).
+ *
+ * A data asset's dataUri is a path on the runtime's host, file://, or a
+ * datastore path (azureml://datastores/workspaceblobstore/paths/..., or the
+ * Blob URL the SDK uploaded to): what a batch job can read (job.h's URIs),
+ * never another data asset.
  */
 #include "runtime/control.h"
 
@@ -24,13 +29,14 @@
 #include "runtime/blob.h"
 #include "state/artifact.h"
 #include "state/batch.h"
+#include "state/batchcodec.h"
 #include "state/file.h"
 #include "state/yaml.h"
 
 #define MLMODEL_MAX (256 * 1024)
 
 struct asset {
-	const char *kind; /* path segment and id part: "models", "environments", "codes" */
+	const char *kind; /* path segment and id part: "models", "environments", "codes", "data" */
 	const char *what; /* for messages */
 	size_t (*query)(const struct workspace *ws, const char *name, const struct asset_query *q,
 			const void ***out);
@@ -41,6 +47,7 @@ struct asset {
 	int (*remove)(struct workspace *ws, const char *name, const char *version,
 		      struct error *err); /* version NULL: every version */
 	void (*put)(struct call *c, const char *version); /* version NULL: the next */
+	const char *(*data_type_of)(const void *a); /* the container's dataType, or NULL */
 };
 
 /* The common prefix of the version structs (workspace.c relies on it too). */
@@ -141,18 +148,49 @@ static cJSON *code_json(const void *a, const struct codec_ctx *c)
 	return codec_code_version_to_json(a, c);
 }
 
+static size_t data_query(const struct workspace *ws, const char *n, const struct asset_query *q,
+			 const void ***out)
+{
+	return workspace_data_query(ws, n, q, (const struct data_version ***)out);
+}
+
+static const void *data_find(const struct workspace *ws, const char *n, const char *v)
+{
+	return workspace_data_find(ws, n, v);
+}
+
+static int64_t data_created(const void *a)
+{
+	return ((const struct data_version *)a)->created;
+}
+
+static cJSON *data_json(const void *a, const struct codec_ctx *c)
+{
+	return batchcodec_data_to_json(a, c);
+}
+
+static const char *data_type_of(const void *a)
+{
+	return data_type_name(((const struct data_version *)a)->type);
+}
+
 static void model_put(struct call *c, const char *version);
 static void env_put(struct call *c, const char *version);
 static void code_put(struct call *c, const char *version);
+static void data_put(struct call *c, const char *version);
 
-const struct asset versions_models = {"models",	      "model",	     model_query,
-				    model_find,	      model_artifact, model_created,
-				    model_json,	      model_remove,   model_put};
-const struct asset versions_environments = {"environments", "environment", env_query,
-					  env_find,	  NULL,		 env_created,
-					  env_json,	  env_remove,	 env_put};
-const struct asset versions_codes = {"codes",   "code",  code_query, code_find,	    NULL,
-				   code_created, code_json, workspace_code_delete, code_put};
+const struct asset versions_models = {"models",	    "model",	 model_query,	 model_find,
+				    model_artifact, model_created, model_json,	 model_remove,
+				    model_put,	    NULL};
+const struct asset versions_environments = {"environments", "environment", env_query, env_find,
+					  NULL,		  env_created,	 env_json,  env_remove,
+					  env_put,	  NULL};
+const struct asset versions_codes = {"codes",	 "code",    code_query,		    code_find,
+				   NULL,	 code_created, code_json, workspace_code_delete,
+				   code_put, NULL};
+const struct asset versions_data = {"data",	 "data asset", data_query,	       data_find,
+				  NULL,		 data_created, data_json,	       workspace_data_delete,
+				  data_put,	 data_type_of};
 
 /* ---- lists and reads ---------------------------------------------------- */
 
@@ -185,6 +223,8 @@ static int container_of(const struct asset *k, const struct workspace *ws, const
 	out->created = k->created_of(vs[0]);
 	out->modified = k->created_of(vs[n - 1]);
 	out->archived = workspace_container_archived(ws, k->kind, name);
+	if (k->data_type_of != NULL)
+		out->data_type = k->data_type_of(k->find(ws, name, NULL));
 	for (size_t i = 0; i < n; i++) {
 		char *end;
 		unsigned long long v = strtoull(version_of(vs[i]), &end, 10);
@@ -790,4 +830,64 @@ static void code_put(struct call *c, const char *version)
 	else
 		version_change(&p, code_apply, "codes", cv.name, cv.version);
 	code_version_cleanup(&cv);
+}
+
+/* ---- data --------------------------------------------------------------- */
+
+/* dataUri: a path a job can read (job_uri_parse), not another data asset; a
+ * datastore path must name the workspace's datastore. */
+static int data_uri_check(struct call *c, const struct data_version *dv, struct error *err)
+{
+	char rel[PATH_MAX];
+	int rc = dv->uri != NULL ? blob_resolve(c->rt, dv->uri, rel, sizeof rel, err) : 0;
+	struct job_uri *u;
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0; /* the datastore's (or a 400) */
+	if ((u = malloc(sizeof *u)) == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	if (job_uri_parse(dv->uri, u, err) < 0)
+		rc = -1;
+	else if (u->kind == JOB_URI_DATA)
+		rc = error_set(err, 400, "ValidationError",
+			       "properties.dataUri must be a path or a datastore path, not another "
+			       "data asset");
+	else
+		rc = 0;
+	free(u);
+	return rc;
+}
+
+static int data_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	struct version_put *p = arg;
+	struct data_version *dv = p->item;
+
+	(void)rt;
+	if (p->version != NULL)
+		snprintf(dv->version, sizeof dv->version, "%s", p->version);
+	if (workspace_data_put(ws, dv, &p->created, err) < 0)
+		return -1;
+	p->answer = batchcodec_data_to_json(workspace_data_find(ws, dv->name, dv->version),
+					    &p->c->codec);
+	return 0;
+}
+
+static void data_put(struct call *c, const char *version)
+{
+	struct data_version dv;
+	struct version_put p = {c, version, NULL, &dv, 0, NULL};
+	struct error err;
+
+	if (control_need_body(c) < 0)
+		return;
+	memset(&dv, 0, sizeof dv);
+	snprintf(dv.name, sizeof dv.name, "%s", c->cap[0]);
+	dv.type = DATA_URI_FOLDER;
+	dv.created = control_now();
+	if (batchcodec_data_from_json(c->body, &dv, &err) < 0 || data_uri_check(c, &dv, &err) < 0)
+		control_reply_error(c, &err);
+	else
+		version_change(&p, data_apply, "data", dv.name, dv.version);
+	data_version_cleanup(&dv);
 }

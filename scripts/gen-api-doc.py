@@ -199,10 +199,10 @@ uses and what still differs from Azure.
   `nextLink` (the same URL with `$skipToken`); `$top` caps the whole list. Asset lists take
   `$orderBy=createdtime desc|asc`, `listViewType=ActiveOnly|ArchivedOnly|All` and `isArchived`.
 - Names: endpoints and deployments 3-32 characters (a letter first, then letters, digits and
-  single dashes, not ending in a dash), asset names (models, environments, codes) the spec's
-  `^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$`; asset versions are strings of 1-64 letters, digits,
-  `.`, `_`, `-` starting with a letter or digit, no `..` ("the latest" is the one registered
-  last).
+  single dashes, not ending in a dash), asset names (models, environments, codes, data, jobs,
+  schedules) the spec's `^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$`; asset versions are strings of
+  1-64 letters, digits, `.`, `_`, `-` starting with a letter or digit, no `..` ("the latest" is
+  the one registered last).
 - Credentials are checked when the headers are complete, before the body is read: a refused
   request is answered at once (401, 403, 404, 405, 413) with `Connection: close`. Over a budget:
   503 with `Retry-After` (bodies in memory, uploads in flight), 507 (an upload would leave less
@@ -222,7 +222,8 @@ uses and what still differs from Azure.
   `x-mldeck-model-type`, `x-mldeck-filename`). `properties.modelType` is `xgboost`, `linear`,
   `mlp`, `custom_model` or `mlflow_model` (Azure's `CustomModel`/`MLFlowModel` too; an MLmodel
   file's flavours are read into `properties.flavors`).
-- `POST {ws}/models/{name}/versions` (and likewise environments) registers the next version.
+- `POST {ws}/models/{name}/versions` (and likewise environments, codes, data) registers the
+  next version.
 - Environment versions: Azure's `image` and `condaFile` (a Python environment: the image picks an
   interpreter through `HOME/runtime.ini`, the conda file's packages are checked there; see
   [azure-compat.md](azure-compat.md)), or `properties.environmentKind` `native` or `python`,
@@ -327,6 +328,15 @@ def main():
                         "Authorization": "SharedKey mldeck:AAAA"})
         d.call("Register a code version naming the uploaded folder", "PUT",
                "{ws}/codes/score/versions/1", {"properties": {"codeUri": d.url + folder}})
+        d.text("## Data assets\n")
+        d.text("Data assets are versioned as models are (string versions, latest, archive, "
+               "list views). `dataType` is `uri_file` or `uri_folder`; `dataUri` is a path of "
+               "the datastore (`azureml://datastores/workspaceblobstore/paths/...` or the Blob "
+               "URL), a path on the runtime's host or a `file://` URI: what batch jobs read.\n")
+        d.call("Register a data asset in the datastore", "PUT", "{ws}/data/customers/versions/1",
+               {"properties": {"dataType": "uri_folder", "dataUri":
+                               "azureml://datastores/workspaceblobstore/paths/customers/"}})
+        d.call("Show a data container", "GET", "{ws}/data/customers")
         d.text("## Online endpoints\n")
         d.call("Create an endpoint", "PUT", "{ws}/onlineEndpoints/churn-ep",
                {"properties": {"authMode": "Key", "description": "churn scoring"},

@@ -390,6 +390,7 @@ cJSON *codec_container_to_json(const struct codec_container *k, const struct cod
 	cJSON_AddBoolToObject(p, "isArchived", k->archived);
 	add_opt_string(p, "latestVersion", k->latest);
 	add_opt_string(p, "nextVersion", k->next);
+	add_opt_string(p, "dataType", k->data_type);
 	cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
 	add_system_data(o, k->created, k->modified);
 	return o;
@@ -1172,7 +1173,6 @@ static void doc_add_batch(cJSON *doc, const struct workspace *ws)
 {
 	const struct batch_endpoint **be;
 	const struct batch_deployment **bd;
-	const struct data_version **dv;
 	const struct job **jb;
 	const struct schedule **sc;
 	cJSON *a;
@@ -1188,11 +1188,6 @@ static void doc_add_batch(cJSON *doc, const struct workspace *ws)
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, batchcodec_deployment_to_doc(bd[i]));
 	free(bd);
-	a = cJSON_AddArrayToObject(doc, WORKSPACE_DATA);
-	n = batch_data_list(ws, &dv);
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, batchcodec_data_to_doc(dv[i]));
-	free(dv);
 	a = cJSON_AddArrayToObject(doc, WORKSPACE_JOBS);
 	n = batch_job_list(ws, &jb);
 	for (size_t i = 0; i < n; i++)
@@ -1240,6 +1235,7 @@ static cJSON *doc_op(const struct operation *op)
 static void doc_add_later_kinds(cJSON *doc, const struct workspace *ws)
 {
 	const struct code_version **cv;
+	const struct data_version **dv;
 	struct asset_query all = {VIEW_ALL, ORDER_NAME, 0};
 	cJSON *a = cJSON_AddArrayToObject(doc, WORKSPACE_CODES);
 	size_t n = workspace_code_query(ws, NULL, &all, &cv);
@@ -1247,6 +1243,11 @@ static void doc_add_later_kinds(cJSON *doc, const struct workspace *ws)
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, doc_code(cv[i]));
 	free(cv);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_DATA);
+	n = workspace_data_query(ws, NULL, &all, &dv);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_data_to_doc(dv[i]));
+	free(dv);
 	a = cJSON_AddArrayToObject(doc, WORKSPACE_CONTAINERS);
 	for (size_t i = 0; i < workspace_container_count(ws); i++) {
 		const struct kv *k = workspace_container_at(ws, i);
@@ -1373,7 +1374,7 @@ static cJSON *item_batch_deployment(const struct workspace *ws, const char *a, c
 
 static cJSON *item_data(const struct workspace *ws, const char *a, const char *b)
 {
-	const struct data_version *d = batch_data_find(ws, a, b);
+	const struct data_version *d = workspace_data_find(ws, a, b);
 
 	return d != NULL ? batchcodec_data_to_doc(d) : NULL;
 }
@@ -1401,16 +1402,16 @@ static const struct {
 } item_kinds[] = {
 	{WORKSPACE_MODELS, item_model},
 	{WORKSPACE_ENVIRONMENTS, item_env},
+	{WORKSPACE_CODES, item_code},
+	{WORKSPACE_DATA, item_data},
+	{WORKSPACE_CONTAINERS, item_container},
 	{WORKSPACE_ENDPOINTS, item_endpoint},
 	{WORKSPACE_DEPLOYMENTS, item_deployment},
+	{WORKSPACE_OPERATIONS, item_op},
 	{WORKSPACE_BATCH_ENDPOINTS, item_batch_endpoint},
 	{WORKSPACE_BATCH_DEPLOYMENTS, item_batch_deployment},
-	{WORKSPACE_DATA, item_data},
 	{WORKSPACE_JOBS, item_job},
 	{WORKSPACE_SCHEDULES, item_schedule},
-	{WORKSPACE_CODES, item_code},
-	{WORKSPACE_CONTAINERS, item_container},
-	{WORKSPACE_OPERATIONS, item_op},
 };
 
 const char *codec_workspace_kind(size_t i)
@@ -1843,14 +1844,14 @@ struct workspace *codec_workspace_from_json(const cJSON *doc, struct error *err)
 		 workspace_container_set_archived(ws, item_.kind, item_.name, 1, err), no_cleanup);
 	DOC_LOAD(WORKSPACE_OPERATIONS, struct operation, doc_read_op, workspace_op_add(ws, &item_, err),
 		 operation_cleanup);
+	DOC_LOAD(WORKSPACE_DATA, struct data_version, doc_read_data,
+		 workspace_data_put(ws, &item_, NULL, err), data_version_cleanup);
 	if (doc_traffic_pass(&r, ws, doc, what, sizeof what) < 0)
 		goto fail;
 	DOC_LOAD(WORKSPACE_BATCH_ENDPOINTS, struct batch_endpoint, doc_read_batch_endpoint,
 		 batch_endpoint_put(ws, &item_, NULL, err), batch_endpoint_cleanup);
 	DOC_LOAD(WORKSPACE_BATCH_DEPLOYMENTS, struct batch_deployment, doc_read_batch_deployment,
 		 batch_deployment_put(ws, &item_, NULL, err), batch_deployment_cleanup);
-	DOC_LOAD(WORKSPACE_DATA, struct data_version, doc_read_data,
-		 batch_data_put(ws, &item_, NULL, err), data_version_cleanup);
 	DOC_LOAD(WORKSPACE_JOBS, struct job, doc_read_job, batch_job_put(ws, &item_, err),
 		 job_cleanup);
 	DOC_LOAD(WORKSPACE_SCHEDULES, struct schedule, doc_read_schedule,

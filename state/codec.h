@@ -40,10 +40,11 @@ struct codec_ctx {
 
 /* A container (models/NAME ...): derived from its versions. */
 struct codec_container {
-	const char *kind;   /* "models", "environments", "codes" */
+	const char *kind;   /* "models", "environments", "codes", "data" */
 	const char *name;
 	const char *latest; /* latestVersion, NULL when none */
 	const char *next;   /* nextVersion, NULL when none */
+	const char *data_type; /* data: the latest version's dataType; NULL otherwise */
 	int archived;
 	int64_t created, modified;
 };

@@ -31,6 +31,11 @@ static const struct enum_name prov_states[] = {
     {"Succeeded", PROV_SUCCEEDED}, {"Failed", PROV_FAILED},	{"Deleting", PROV_DELETING},
 };
 
+static const struct enum_name data_types[] = {
+    {"uri_file", DATA_URI_FILE},     {"uri_folder", DATA_URI_FOLDER},
+    {"UriFile", DATA_URI_FILE},	     {"UriFolder", DATA_URI_FOLDER},
+};
+
 static const struct enum_name op_statuses[] = {
     {"Updating", OP_RUNNING},
     {"Succeeded", OP_SUCCEEDED},
@@ -108,6 +113,21 @@ int prov_state_parse(const char *s, enum prov_state *out)
 	if (resource_enum_parse(prov_states, NELEM(prov_states), s, &v) < 0)
 		return -1;
 	*out = (enum prov_state)v;
+	return 0;
+}
+
+const char *data_type_name(enum data_type t)
+{
+	return resource_enum_name(data_types, NELEM(data_types), (int)t);
+}
+
+int data_type_parse(const char *s, enum data_type *out)
+{
+	int v;
+
+	if (resource_enum_parse(data_types, NELEM(data_types), s, &v) < 0)
+		return -1;
+	*out = (enum data_type)v;
 	return 0;
 }
 
@@ -411,6 +431,28 @@ void code_version_cleanup(struct code_version *c)
 	c->code_uri = NULL;
 	c->dir = NULL;
 	c->description = NULL;
+}
+
+int data_version_copy(struct data_version *dst, const struct data_version *src)
+{
+	*dst = *src;
+	dst->uri = dst->description = NULL;
+	memset(&dst->tags, 0, sizeof dst->tags);
+	if (resource_dup(&dst->uri, src->uri) < 0 ||
+	    resource_dup(&dst->description, src->description) < 0 ||
+	    kvlist_copy(&dst->tags, &src->tags) < 0) {
+		data_version_cleanup(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void data_version_cleanup(struct data_version *d)
+{
+	free(d->uri);
+	free(d->description);
+	d->uri = d->description = NULL;
+	kvlist_clear(&d->tags);
 }
 
 int deployment_copy(struct deployment *dst, const struct deployment *src)

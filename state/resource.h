@@ -17,6 +17,7 @@
 #define RESOURCE_KEY_LEN 48     /* endpoint keys: base64url, 32 random bytes -> 43 */
 
 enum model_type { MODEL_XGBOOST, MODEL_LINEAR, MODEL_MLP, MODEL_CUSTOM, MODEL_MLFLOW };
+enum data_type { DATA_URI_FILE, DATA_URI_FOLDER };
 enum env_kind { ENV_NATIVE, ENV_PYTHON };
 enum auth_mode { AUTH_KEY, AUTH_AMLTOKEN, AUTH_AADTOKEN /* batch endpoints */ };
 enum prov_state {
@@ -98,6 +99,19 @@ struct code_version {
 	uint64_t serial;
 };
 
+/* A data asset: a file or folder that batch jobs read (uri_file, uri_folder). */
+struct data_version {
+	char name[RESOURCE_ASSET_NAME_MAX + 1];
+	char version[RESOURCE_VERSION_MAX + 1];
+	enum data_type type;
+	char *uri; /* dataUri as given: a path, file://, azureml://datastores/... */
+	char *description;
+	struct kvlist tags;
+	int archived;
+	int64_t created;
+	uint64_t serial;
+};
+
 struct endpoint {
 	char name[RESOURCE_NAME_MAX + 1];
 	enum auth_mode auth;
@@ -169,6 +183,8 @@ const char *auth_mode_name(enum auth_mode m);              /* "Key", "AMLToken" 
 int auth_mode_parse(const char *s, enum auth_mode *out);    /* case-insensitive, aml_token too */
 const char *prov_state_name(enum prov_state s);
 int prov_state_parse(const char *s, enum prov_state *out);
+const char *data_type_name(enum data_type t);       /* "uri_file", "uri_folder" */
+int data_type_parse(const char *s, enum data_type *out); /* uri_file, UriFile, ... */
 const char *op_status_name(enum op_status s);
 int op_status_parse(const char *s, enum op_status *out);
 
@@ -195,6 +211,8 @@ int endpoint_copy(struct endpoint *dst, const struct endpoint *src);
 void endpoint_cleanup(struct endpoint *e);
 int code_version_copy(struct code_version *dst, const struct code_version *src);
 void code_version_cleanup(struct code_version *c);
+int data_version_copy(struct data_version *dst, const struct data_version *src);
+void data_version_cleanup(struct data_version *d);
 int deployment_copy(struct deployment *dst, const struct deployment *src);
 void deployment_cleanup(struct deployment *d);
 

@@ -44,6 +44,8 @@ struct workspace {
 	struct batch_set *batch; /* batch.c: batch endpoints, data, jobs, schedules */
 	struct code_version *codes;
 	size_t ncodes;
+	struct data_version *data;
+	size_t ndata;
 	struct kv *archived; /* archived containers: key = kind ("models"), value = name */
 	size_t narchived;
 	struct operation *ops; /* oldest first, at most OPS_MAX */
@@ -83,6 +85,8 @@ void workspace_free(struct workspace *ws)
 		deployment_cleanup(&ws->deployments[i]);
 	for (size_t i = 0; i < ws->ncodes; i++)
 		code_version_cleanup(&ws->codes[i]);
+	for (size_t i = 0; i < ws->ndata; i++)
+		data_version_cleanup(&ws->data[i]);
 	for (size_t i = 0; i < ws->narchived; i++) {
 		free(ws->archived[i].key);
 		free(ws->archived[i].value);
@@ -95,6 +99,7 @@ void workspace_free(struct workspace *ws)
 	free(ws->deployments);
 	batch_set_free(ws->batch);
 	free(ws->codes);
+	free(ws->data);
 	free(ws->archived);
 	free(ws->ops);
 	workspace_changes_clear(ws);
@@ -227,6 +232,8 @@ void workspace_touch_all(struct workspace *ws)
 	batch_touch_all(ws);
 	for (size_t i = 0; i < ws->ncodes; i++)
 		touch(ws, WORKSPACE_CODES, ws->codes[i].name, ws->codes[i].version);
+	for (size_t i = 0; i < ws->ndata; i++)
+		touch(ws, WORKSPACE_DATA, ws->data[i].name, ws->data[i].version);
 	for (size_t i = 0; i < ws->narchived; i++)
 		touch(ws, WORKSPACE_CONTAINERS, ws->archived[i].key, ws->archived[i].value);
 	for (size_t i = 0; i < ws->nops; i++)
@@ -260,6 +267,7 @@ struct workspace *workspace_clone(const struct workspace *ws)
 	if (c->batch == NULL)
 		goto fail;
 	CLONE_ARRAY(c->codes, c->ncodes, ws->codes, ws->ncodes, code_version_copy);
+	CLONE_ARRAY(c->data, c->ndata, ws->data, ws->ndata, data_version_copy);
 	CLONE_ARRAY(c->archived, c->narchived, ws->archived, ws->narchived, kv_copy);
 	CLONE_ARRAY(c->ops, c->nops, ws->ops, ws->nops, operation_copy);
 	c->next_serial = ws->next_serial;
@@ -274,9 +282,9 @@ const char *workspace_name(const struct workspace *ws)
 	return ws->name;
 }
 
-/* ---- asset versions: one machinery for models, environments and code ----
+/* ---- asset versions: one machinery for models, environments, code, data ----
  *
- * The three version structs begin with the same two fields (name, version);
+ * The version structs begin with the same two fields (name, version);
  * an asset_kind says where the rest lives, so ordering, "latest", queries and
  * archiving are written once. */
 
@@ -296,6 +304,7 @@ struct asset_kind {
 static const struct asset_kind model_kind = ASSET_KIND(model_version, "model");
 static const struct asset_kind env_kind = ASSET_KIND(env_version, "environment");
 static const struct asset_kind code_kind = ASSET_KIND(code_version, "code");
+static const struct asset_kind data_kind = ASSET_KIND(data_version, "data asset");
 
 static const char *asset_name(const void *a)
 {
@@ -465,6 +474,7 @@ static int view_keeps(enum list_view v, int archived)
 ORDERINGS(model)
 ORDERINGS(env)
 ORDERINGS(code)
+ORDERINGS(data)
 
 struct orderings {
 	int (*by_name)(const void *, const void *);
@@ -508,6 +518,7 @@ static size_t asset_select(const struct asset_kind *k, const struct orderings *o
 static const struct orderings model_order = {model_by_name, model_newest, model_oldest};
 static const struct orderings env_order = {env_by_name, env_newest, env_oldest};
 static const struct orderings code_order = {code_by_name, code_newest, code_oldest};
+static const struct orderings data_order = {data_by_name, data_newest, data_oldest};
 
 /* ---- containers: the per-name archive flag ---- */
 
@@ -1020,6 +1031,76 @@ int workspace_code_delete(struct workspace *ws, const char *name, const char *ve
 	}
 	if (workspace_code_find(ws, name, NULL) == NULL)
 		container_forget(ws, "codes", name);
+	return 0;
+}
+
+/* ---- data ---- */
+
+int workspace_data_put(struct workspace *ws, struct data_version *dv, int *created,
+		       struct error *err)
+{
+	struct data_version copy, *slot;
+	ssize_t old;
+
+	if (asset_ids_check(&data_kind, ws->data, ws->ndata, dv->name, dv->version,
+			    sizeof dv->version, err) < 0)
+		return -1;
+	if ((unsigned)dv->type > DATA_URI_FOLDER)
+		return error_set(err, 400, "ValidationError",
+				 "properties.dataType must be uri_file or uri_folder");
+	if (dv->uri == NULL || dv->uri[0] == '\0')
+		return error_set(err, 400, "ValidationError", "properties.dataUri is required");
+	old = asset_index(&data_kind, ws->data, ws->ndata, dv->name, dv->version);
+	if (data_version_copy(&copy, dv) < 0)
+		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->data[old].serial : 0, dv->serial);
+	if (old >= 0) {
+		copy.created = ws->data[old].created ? ws->data[old].created : dv->created;
+		data_version_cleanup(&ws->data[old]);
+		ws->data[old] = copy;
+	} else if ((slot = grow((void **)&ws->data, &ws->ndata, sizeof *slot)) != NULL) {
+		*slot = copy;
+	} else {
+		data_version_cleanup(&copy);
+		return error_set(err, 500, "InternalError", "out of memory");
+	}
+	touch(ws, WORKSPACE_DATA, dv->name, dv->version);
+	if (created != NULL)
+		*created = old < 0;
+	return 0;
+}
+
+const struct data_version *workspace_data_find(const struct workspace *ws, const char *name,
+					       const char *version)
+{
+	ssize_t i = asset_index(&data_kind, ws->data, ws->ndata, name, version);
+
+	return i < 0 ? NULL : &ws->data[i];
+}
+
+size_t workspace_data_query(const struct workspace *ws, const char *name,
+			    const struct asset_query *q, const struct data_version ***out)
+{
+	return asset_select(&data_kind, &data_order, ws->data, ws->ndata, name, q,
+			    (const void ***)out);
+}
+
+int workspace_data_delete(struct workspace *ws, const char *name, const char *version,
+			  struct error *err)
+{
+	if (workspace_data_find(ws, name, version) == NULL)
+		return error_set(err, 404, "NotFound", "data asset %s%s%s not found", name,
+				 version != NULL ? ":" : "", version != NULL ? version : "");
+	for (size_t i = ws->ndata; i-- > 0;) {
+		if (strcmp(ws->data[i].name, name) != 0 ||
+		    (version != NULL && strcmp(ws->data[i].version, version) != 0))
+			continue;
+		touch(ws, WORKSPACE_DATA, name, ws->data[i].version);
+		data_version_cleanup(&ws->data[i]);
+		drop(ws->data, &ws->ndata, sizeof *ws->data, i);
+	}
+	if (workspace_data_find(ws, name, NULL) == NULL)
+		container_forget(ws, WORKSPACE_DATA, name);
 	return 0;
 }
 

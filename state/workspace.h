@@ -53,6 +53,7 @@ const char *workspace_name(const struct workspace *ws);
 #define WORKSPACE_ENDPOINTS "endpoints"
 #define WORKSPACE_DEPLOYMENTS "deployments"
 #define WORKSPACE_CODES "codes"                    /* a = name, b = version */
+#define WORKSPACE_DATA "data"                      /* a = name, b = version */
 #define WORKSPACE_CONTAINERS "archived_containers" /* a = kind ("models"), b = name */
 #define WORKSPACE_OPERATIONS "operations"          /* a = id */
 
@@ -77,7 +78,7 @@ void workspace_changes_clear(struct workspace *ws);
 /* Records every resource as changed (a full save, e.g. a migration). */
 void workspace_touch_all(struct workspace *ws);
 
-/* Asset versions (models, environments, code). Names follow the asset
+/* Asset versions (models, environments, code, data). Names follow the asset
  * pattern, versions are strings (names.h). put: when the version is empty the
  * next integer is assigned (written back): one more than the largest integer
  * version of that name. An existing name:version is replaced (200) except that
@@ -128,9 +129,23 @@ size_t workspace_code_query(const struct workspace *ws, const char *name,
 int workspace_code_delete(struct workspace *ws, const char *name, const char *version,
 			  struct error *err);
 
-/* Containers (models/NAME, environments/NAME, codes/NAME) exist while they
- * have versions; their one property of their own is the archive flag. kind
- * is the path segment ("models"). Deleting the last version forgets it. */
+/* Data assets: same contract as code; dv->type is uri_file or uri_folder and
+ * dv->uri (dataUri) is required. No resource refers to a data version (a job
+ * resolves its input when it starts), so any version may be replaced or
+ * deleted. delete with version NULL removes every version of NAME. */
+int workspace_data_put(struct workspace *ws, struct data_version *dv, int *created,
+		       struct error *err);
+const struct data_version *workspace_data_find(const struct workspace *ws, const char *name,
+					       const char *version);
+size_t workspace_data_query(const struct workspace *ws, const char *name,
+			    const struct asset_query *q, const struct data_version ***out);
+int workspace_data_delete(struct workspace *ws, const char *name, const char *version,
+			  struct error *err);
+
+/* Containers (models/NAME, environments/NAME, codes/NAME, data/NAME) exist
+ * while they have versions; their one property of their own is the archive
+ * flag. kind is the path segment ("models"). Deleting the last version
+ * forgets it. */
 int workspace_container_archived(const struct workspace *ws, const char *kind, const char *name);
 int workspace_container_set_archived(struct workspace *ws, const char *kind, const char *name,
 				     int archived, struct error *err);

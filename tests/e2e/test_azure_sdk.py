@@ -225,6 +225,57 @@ def test_model_archive_and_list_views(ml, tmp_path):
     assert "arch" in [c.name for c in ml.models.list()]
 
 
+def test_data_assets_upload_archive_and_feed_a_batch_job(ml, tls_runtime, tmp_path):
+    """ml.data uploads a folder to the datastore and registers it with the
+    versions machinery models use (latest, archive, list views); a batch job
+    reads that data asset from the datastore, by name and by datastore path."""
+    from azure.ai.ml._restclient.v2022_02_01_preview.models import ListViewType
+    from azure.ai.ml.entities import Data
+
+    rt = tls_runtime
+    folder = tmp_path / "customers"
+    folder.mkdir()
+    for i in range(3):
+        (folder / ("part-%d.csv" % i)).write_text(
+            ",".join("f%d" % k for k in range(12)) + "\n" +
+            "".join(",".join("%d.5" % ((r + k) % 3) for k in range(12)) + "\n" for r in range(4)))
+    for v in ("1", "2"):
+        d = ml.data.create_or_update(Data(name="customers", version=v, path=str(folder),
+                                          type=AssetTypes.URI_FOLDER))
+        assert d.version == v and "workspaceblobstore/paths/LocalUpload/" in d.path, d.path
+    assert ml.data.get("customers", label="latest").version == "2"
+    ml.data.archive("customers", version="2")
+    assert [x.version for x in ml.data.list(name="customers")] == ["1"]
+    assert sorted(x.version for x in ml.data.list(
+        name="customers", list_view_type=ListViewType.ALL)) == ["1", "2"]
+    ml.data.restore("customers", version="2")
+    uri = ml.data.get("customers", version="1").path
+
+    def ok(resp):
+        assert resp[0] in (200, 201), resp
+        return resp[2]
+
+    linear = os.path.join(REPO, "demo", "models", "churn-linear.json")
+    ok(raw(rt, "PUT", "ws:/models/churn/versions/1",
+           {"properties": {"modelType": "linear", "modelUri": linear}}))
+    ok(raw(rt, "PUT", "ws:/batchEndpoints/churn-batch", {"properties": {}}))
+    ok(raw(rt, "PUT", "ws:/batchEndpoints/churn-batch/deployments/blue",
+           {"properties": {"model": "azureml:churn:1"}}))
+    ok(raw(rt, "PATCH", "ws:/batchEndpoints/churn-batch",
+           {"properties": {"defaults": {"deploymentName": "blue"}}}))
+    for input_uri in ("azureml:customers:1", uri):
+        s, _, j = rt.http("POST", "/batch/churn-batch/jobs", {"properties": {"InputData": {
+            "customers": {"JobInputType": "UriFolder", "Uri": input_uri}}}})
+        assert s == 201, (s, j)
+        deadline = time.monotonic() + 120
+        while j["properties"]["status"] not in ("Completed", "Failed", "Canceled"):
+            assert time.monotonic() < deadline, j
+            time.sleep(0.1)
+            j = ok(rt.http("GET", "ws:/jobs/" + j["name"]))
+        assert j["properties"]["status"] == "Completed", j
+        assert j["properties"]["properties"]["succeededItems"] == "12", j
+
+
 def test_environments_keep_image_and_conda_file(ml, tls_runtime):
     conda = os.path.join(DATA, "environment", "conda.yaml")
     image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"
