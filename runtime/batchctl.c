@@ -51,7 +51,7 @@ void batchctl_endpoints_list(struct call *c)
 		cJSON_AddItemToArray(arr, batchcodec_endpoint_to_json(es[i], &c->codec));
 	free(es);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_endpoint_get(struct call *c)
@@ -189,7 +189,7 @@ void batchctl_deployments_list(struct call *c)
 		cJSON_AddItemToArray(arr, batchcodec_deployment_to_json(ds[i], &c->codec));
 	free(ds);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_deployment_get(struct call *c)
@@ -369,7 +369,7 @@ void batchctl_jobs_list(struct call *c)
 			cJSON_AddItemToArray(arr, job_json(c, js[i]));
 	free(js);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_job_get(struct call *c)
@@ -487,7 +487,7 @@ void batchctl_schedules_list(struct call *c)
 			cJSON_AddItemToArray(arr, schedule_json(c, ss[i]));
 	free(ss);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_schedule_get(struct call *c)

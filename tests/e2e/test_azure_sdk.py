@@ -573,6 +573,13 @@ def test_lists_page_with_next_link(tmp_path):
         r = rt.cli("-o", "json", "endpoint", "list", env={"MLDECK_CA_FILE": rt.ca_file()})
         assert sorted(e["name"] for e in json.loads(r.stdout)) == [
             "page-%d" % i for i in range(5)]
+        # the batch side's lists page the same way
+        for i in range(3):
+            rt.http("PUT", rt.ws + "/batchEndpoints/batch-%d" % i, {"properties": {}})
+        s, _, first = rt.http("GET", rt.ws + "/batchEndpoints")
+        assert s == 200 and len(first["value"]) == 2 and "$skipToken=2" in first["nextLink"]
+        assert sorted(e.name for e in ml.batch_endpoints.list()) == [
+            "batch-%d" % i for i in range(3)]
     finally:
         assert rt.stop() == 0
 
