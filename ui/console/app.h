@@ -104,6 +104,7 @@ struct app {
 	struct bench *bench;
 	long long next_list_ms, next_live_ms;
 	int list_every_ms; /* list screens reload this often */
+	int trim_due;	   /* a load replaced its answer: give the freed memory back */
 	int quit;
 	/* Profile switch (console.c): stops and starts what is needed. */
 	int (*switch_profile)(struct app *a, const char *name);

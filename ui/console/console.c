@@ -226,10 +226,6 @@ static void tick(struct app *a, long long now)
 		a->next_list_ms = now + a->list_every_ms;
 	if (list_due && backend_config_changed(a))
 		backend_reload(a, 1);
-	/* answers are parsed on the fetch workers, so in their malloc arenas,
-	 * and freed here: give those pages back (RSS stays that of one arena) */
-	if (list_due)
-		malloc_trim(0);
 	if (live_due || list_due)
 		screen_tick(a, list_due, live_due);
 }
@@ -301,8 +297,14 @@ static void loop(struct app *a)
 		int ch;
 
 		backend_tick(a);
-		if (a->fetch != NULL)
-			fetch_deliver(a->fetch, a);
+		/* answers are parsed on the fetch workers, so in their malloc arenas,
+		 * and the ones they replace are freed here: after a screen's new rows
+		 * came, those pages go back (RSS stays about one answer's worth, not
+		 * one per arena) */
+		if (a->fetch != NULL && fetch_deliver(a->fetch, a) > 0 && a->trim_due) {
+			malloc_trim(0);
+			a->trim_due = 0;
+		}
 		while (!a->quit && (ch = getch()) != ERR)
 			key(a, ch, &key_us);
 		if (a->quit)
