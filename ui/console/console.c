@@ -292,7 +292,9 @@ static void loop(struct app *a)
 
 	nodelay(stdscr, TRUE);
 	while (!a->quit && !stop_signal) {
-		struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = -1}};
+		struct pollfd p[3] = {{.fd = STDIN_FILENO, .events = POLLIN},
+				      {.fd = -1},
+				      {.fd = backend_wake_fd(a), .events = POLLIN}};
 		long long wait, t0;
 		int ch;
 
@@ -320,13 +322,13 @@ static void loop(struct app *a)
 		       app_now_ms();
 		if (a->fetch != NULL)
 			p[1] = (struct pollfd){.fd = fetch_fd(a->fetch), .events = POLLIN};
-		poll(p, 2, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
+		poll(p, 3, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
 	}
 }
 
 static void app_free(struct app *a)
 {
-	backend_disconnect(a);
+	backend_free(a);
 	screen_free(a);
 	cJSON_Delete(a->endpoint_doc);
 }
