@@ -70,8 +70,9 @@ struct app {
 	struct profile prof;   /* the selected profile (a copy) */
 	struct connect_info info;
 	struct fetch *fetch; /* the backend, in the background (fetch.h); NULL when not connected */
-	struct transport *transport;	  /* how the backend is reached (api/transport.h) */
+	struct transport *transport;	 /* how the backend is reached (api/transport.h) */
 	unsigned long tunnel_generation; /* ssh://: the connection the pool was made for */
+	int wake[2];	     /* the transport's state changed (backend.c); equal when not open */
 	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
 	char log_path[1200]; /* the embedded runtime's log */
 	int readonly;
@@ -104,6 +105,7 @@ struct app {
 	struct bench *bench;
 	long long next_list_ms, next_live_ms;
 	int list_every_ms; /* list screens reload this often */
+	int trim_due;	   /* a load replaced its answer: give the freed memory back */
 	int quit;
 	/* Profile switch (console.c): stops and starts what is needed. */
 	int (*switch_profile)(struct app *a, const char *name);

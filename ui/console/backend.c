@@ -2,6 +2,7 @@
 #include "ui/console/backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -132,11 +133,48 @@ static int embedded_wanted(const struct profile *p)
 {
 	char listen[256];
 
-	if (!p->embedded || strcmp(p->backend, "local") != 0 || strcmp(connect_url(p), p->url) != 0 ||
-	    !connect_is_loopback(p->url))
+	if (!p->embedded || strcmp(p->backend, "local") != 0 ||
+	    strcmp(connect_url(p), p->url) != 0 || !connect_is_loopback(p->url))
 		return 0;
 	listen_of(p->url, listen, sizeof listen);
 	return port_free(listen);
+}
+
+/* The transport's supervisor thread: a byte in the pipe wakes the loop. */
+static void backend_notify(void *ctx, const struct transport_status *st)
+{
+	int *wake = ctx;
+
+	(void)st;
+	if (write(wake[1], "", 1) < 0) {
+		/* full: the loop is already due to wake */
+	}
+}
+
+static int backend_wake_open(struct app *a)
+{
+	if (pipe(a->wake) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fcntl(a->wake[i], F_SETFD, FD_CLOEXEC);
+		fcntl(a->wake[i], F_SETFL, O_NONBLOCK);
+	}
+	return 0;
+}
+
+void backend_free(struct app *a)
+{
+	backend_disconnect(a);
+	if (a->wake[0] != a->wake[1]) {
+		close(a->wake[0]);
+		close(a->wake[1]);
+		a->wake[0] = a->wake[1] = 0;
+	}
+}
+
+int backend_wake_fd(struct app *a)
+{
+	return a->wake[0] == a->wake[1] ? -1 : a->wake[0];
 }
 
 /* Connects to profile p, starting the embedded runtime when embedded_wanted.
@@ -153,7 +191,9 @@ int backend_connect(struct app *a, const struct profile *p)
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (embedded_wanted(p))
 		start_embedded(a, p->url);
-	if ((a->transport = transport_open(p, NULL, NULL, &err)) == NULL) {
+	if (a->wake[0] == a->wake[1] && backend_wake_open(a) < 0)
+		return -1;
+	if ((a->transport = transport_open(p, backend_notify, a->wake, &err)) == NULL) {
 		snprintf(a->state, sizeof a->state, "cannot connect");
 		app_message(a, 1, "%s", err.message);
 		return -1;
@@ -265,8 +305,12 @@ void backend_tick(struct app *a)
 	struct transport_status st;
 	struct error err = {0};
 
+	char buf[64];
+
 	if (a->transport == NULL)
 		return;
+	while (backend_wake_fd(a) >= 0 && read(a->wake[0], buf, sizeof buf) > 0)
+		;
 	transport_status(a->transport, &st);
 	if (!st.tunnel || st.state != TRANSPORT_CONNECTED || st.generation == a->tunnel_generation)
 		return;

@@ -17,6 +17,8 @@ int backend_connect(struct app *a, const struct profile *p);
 /* Stops what the console started for the backend (bench, demo load,
  * pending calls, embedded runtime) and forgets the credential. */
 void backend_disconnect(struct app *a);
+/* backend_disconnect, and the wake pipe closed (quit). */
+void backend_free(struct app *a);
 /* ":profile NAME", Enter on a profile: connects to it, applies its theme
  * (unless --theme), shows its Endpoints. 0, or -1 (message set). */
 int backend_switch(struct app *a, const char *name);
@@ -29,6 +31,9 @@ void backend_tick(struct app *a);
  * ("reconnecting (attempt 3 in 2 s: REASON)"): 1, or 0 when there is no
  * tunnel or it is connected. */
 int backend_tunnel_state(struct app *a, char *buf, size_t len);
+/* Readable when the tunnel's state changed (the loop polls it, so a tunnel
+ * that comes up is used at once); backend_tick drains it. -1 when none. */
+int backend_wake_fd(struct app *a);
 /* `r`: a tunnel that is down or waiting tries again now. */
 void backend_retry(struct app *a);
 /* Reads config.ini again (":reload", or when it changed on disk): the

@@ -226,10 +226,6 @@ static void tick(struct app *a, long long now)
 		a->next_list_ms = now + a->list_every_ms;
 	if (list_due && backend_config_changed(a))
 		backend_reload(a, 1);
-	/* answers are parsed on the fetch workers, so in their malloc arenas,
-	 * and freed here: give those pages back (RSS stays that of one arena) */
-	if (list_due)
-		malloc_trim(0);
 	if (live_due || list_due)
 		screen_tick(a, list_due, live_due);
 }
@@ -296,13 +292,21 @@ static void loop(struct app *a)
 
 	nodelay(stdscr, TRUE);
 	while (!a->quit && !stop_signal) {
-		struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = -1}};
+		struct pollfd p[3] = {{.fd = STDIN_FILENO, .events = POLLIN},
+				      {.fd = -1},
+				      {.fd = backend_wake_fd(a), .events = POLLIN}};
 		long long wait, t0;
 		int ch;
 
 		backend_tick(a);
-		if (a->fetch != NULL)
-			fetch_deliver(a->fetch, a);
+		/* answers are parsed on the fetch workers, so in their malloc arenas,
+		 * and the ones they replace are freed here: after a screen's new rows
+		 * came, those pages go back (RSS stays about one answer's worth, not
+		 * one per arena) */
+		if (a->fetch != NULL && fetch_deliver(a->fetch, a) > 0 && a->trim_due) {
+			malloc_trim(0);
+			a->trim_due = 0;
+		}
 		while (!a->quit && (ch = getch()) != ERR)
 			key(a, ch, &key_us);
 		if (a->quit)
@@ -318,13 +322,13 @@ static void loop(struct app *a)
 		       app_now_ms();
 		if (a->fetch != NULL)
 			p[1] = (struct pollfd){.fd = fetch_fd(a->fetch), .events = POLLIN};
-		poll(p, 2, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
+		poll(p, 3, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
 	}
 }
 
 static void app_free(struct app *a)
 {
-	backend_disconnect(a);
+	backend_free(a);
 	screen_free(a);
 	cJSON_Delete(a->endpoint_doc);
 }

@@ -86,6 +86,7 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 	{
 		struct live_endpoint *le = &l->eps[k];
 		const cJSON *d, *deps = cJSON_GetObjectItemCaseSensitive(e, "deployments");
+		int nd = cJSON_GetArraySize(deps);
 
 		if (k >= n)
 			break;
@@ -93,9 +94,14 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 
 		parse_stats(e, &le->total);
 		focus = series_for != NULL && strcmp(series_for, le->total.name) == 0;
+		/* room for the deployments the answer lists only: with 1,000
+		 * endpoints the totals alone are most of it */
+		if (nd > 0 && (le->deps = calloc((size_t)(nd < LIVE_MAX_DEPS ? nd : LIVE_MAX_DEPS),
+						 sizeof *le->deps)) == NULL)
+			nd = 0;
 		cJSON_ArrayForEach(d, deps)
 		{
-			if (le->ndeps >= LIVE_MAX_DEPS)
+			if (le->ndeps >= LIVE_MAX_DEPS || le->ndeps >= nd)
 				break;
 			parse_stats(d, &le->deps[le->ndeps]);
 			if (focus)
@@ -112,18 +118,26 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 
 void live_free(struct live *l)
 {
+	for (int i = 0; l->eps != NULL && i < l->n; i++)
+		free(l->eps[i].deps);
 	free(l->eps);
 	l->eps = NULL;
 	l->n = 0;
 	l->ok = 0;
 	l->nseries = 0;
+	l->next = 0;
 }
 
-const struct live_endpoint *live_endpoint(const struct live *l, const char *name)
+const struct live_endpoint *live_endpoint(struct live *l, const char *name)
 {
-	for (int i = 0; i < l->n; i++)
-		if (strcmp(l->eps[i].total.name, name) == 0)
+	for (int k = 0; k < l->n; k++) {
+		int i = (l->next + k) % l->n;
+
+		if (strcmp(l->eps[i].total.name, name) == 0) {
+			l->next = i + 1;
 			return &l->eps[i];
+		}
+	}
 	return NULL;
 }
 

@@ -23,7 +23,7 @@ struct live_series {
 
 struct live_endpoint {
 	struct live_stats total;
-	struct live_stats deps[LIVE_MAX_DEPS];
+	struct live_stats *deps; /* ndeps of them (heap), NULL when the answer lists none */
 	int ndeps;
 };
 
@@ -33,6 +33,7 @@ struct live {
 	int ok;					  /* the last parse succeeded */
 	struct live_series series[LIVE_MAX_DEPS]; /* of series_for's deployments */
 	int nseries;
+	int next; /* where live_endpoint looks first: after its last find */
 };
 
 /* Replaces *l's content with the parsed text; per-second series are kept
@@ -40,7 +41,9 @@ struct live {
  * when the text is not the expected JSON (l->ok = 0, previous content freed). */
 int live_parse(struct live *l, const char *json, const char *series_for);
 void live_free(struct live *l);
-const struct live_endpoint *live_endpoint(const struct live *l, const char *name);
+/* The endpoint called name, or NULL. Looking endpoints up in the order of
+ * the answer (the tables' server order) costs one comparison each. */
+const struct live_endpoint *live_endpoint(struct live *l, const char *name);
 const struct live_stats *live_deployment(const struct live_endpoint *e, const char *name);
 const struct live_series *live_series_of(const struct live *l, const char *deployment);
 
