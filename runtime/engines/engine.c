@@ -62,6 +62,30 @@ int engine_score(struct engine *e, const struct engine_request *req, struct engi
 	return -1;
 }
 
+int engine_waits(const struct engine *e)
+{
+	return e->ops->submit != NULL;
+}
+
+void engine_submit(struct engine *e, const struct engine_request *req, engine_done_fn done,
+		   void *ctx)
+{
+	struct engine_result res = {0, NULL, 0};
+
+	if (e->ops->submit != NULL) {
+		e->ops->submit(e->impl, req, done, ctx);
+		return;
+	}
+	engine_score(e, req, &res);
+	done(ctx, &res);
+}
+
+void engine_cancel(struct engine *e)
+{
+	if (e->ops->cancel != NULL)
+		e->ops->cancel(e->impl);
+}
+
 int engine_resize(struct engine *e, int workers, struct error *err)
 {
 	if (e->ops->resize == NULL)
@@ -74,6 +98,27 @@ int engine_features(const struct engine *e)
 	if (e->ops->features == NULL)
 		return -1;
 	return e->ops->features(e->impl);
+}
+
+int engine_predict(struct engine *e, const struct input_matrix *m, double *pred,
+		   struct error *err)
+{
+	if (e->ops->predict == NULL)
+		return error_set(err, 501, "NotImplemented",
+				 "this model type is not scored in process");
+	return e->ops->predict(e->impl, m, pred, err);
+}
+
+int engine_outputs(const struct engine *e)
+{
+	if (e->ops->outputs == NULL)
+		return -1;
+	return (int)e->ops->outputs(e->impl);
+}
+
+int engine_takes_missing(const struct engine *e)
+{
+	return e->ops->takes_missing;
 }
 
 void engine_free(struct engine *e)
