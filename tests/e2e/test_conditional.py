@@ -4,8 +4,7 @@ the client (api/client.c) keeps the last answers and asks that way. An idle
 console polling a thousand endpoints over ssh:// moved the whole list every
 2 s (600 KB)."""
 
-from conftest import repo_path
-from test_console import Deck, put, rt_env
+from test_console import deck_factory, put, rt_env  # noqa: F401 (a fixture)
 
 
 def test_get_answers_carry_an_etag_and_304_when_unchanged(runtime):
@@ -22,21 +21,14 @@ def test_get_answers_carry_an_etag_and_304_when_unchanged(runtime):
     assert s == 404
 
 
-def test_an_idle_console_polls_with_if_none_match(runtime, tmp_path):
+def test_an_idle_console_polls_with_if_none_match(runtime, deck_factory):
     for ep in ("cond-a", "cond-b"):
         put(runtime, "/onlineEndpoints/" + ep, {"location": "local", "properties": {}})
-    env = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path),
-           "MLDECK_THEMES": repo_path("themes"), "MLDECK_DEMO_DIR": repo_path("demo")}
-    env.update(rt_env(runtime))
-    d = Deck(tmp_path, env)
-    try:
-        d.wait("cond-a", "cond-b")
-        # the list is polled again: unchanged, it comes back as a 304 ...
-        runtime.wait_log("/onlineEndpoints 304", timeout=30)
-        # ... and the screen still shows it (the kept answer)
-        d.wait("cond-a", "cond-b")
-        put(runtime, "/onlineEndpoints/cond-c", {"location": "local", "properties": {}})
-        d.wait("cond-a", "cond-b", "cond-c", timeout=30)
-    finally:
-        d.close()
+    d = deck_factory(rt_env(runtime))
+    d.wait("cond-a", "cond-b")
+    # the list is polled again: unchanged, it comes back as a 304 ...
+    runtime.wait_log("/onlineEndpoints 304", timeout=30)
+    # ... and the screen still shows it (the kept answer)
+    d.wait("cond-a", "cond-b")
+    put(runtime, "/onlineEndpoints/cond-c", {"location": "local", "properties": {}})
+    d.wait("cond-a", "cond-b", "cond-c", timeout=30)
