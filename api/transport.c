@@ -393,7 +393,7 @@ static int transport_master(struct transport *t, struct transport_fail *f)
 		if (transport_stopping(t) || transport_now_ms() > deadline)
 			return transport_failf(f, &t->master_err, "%s",
 					       "ssh did not connect within 30 s");
-		transport_poll(t, NULL, NULL, NULL, 50);
+		transport_poll(t, NULL, NULL, NULL, 10); /* the socket appears after auth */
 		if (!transport_master_exited(t, &status))
 			continue;
 		transport_text_last(&t->master_err, last, sizeof last);
