@@ -449,7 +449,8 @@ static int transport_credential(struct transport *t, struct transport_fail *f)
 	if (status == 0 && transport_parse_info(t, out->buf) == 0) {
 		rc = 0;
 	} else if (status == 0) {
-		transport_failf(f, out, "unexpected answer from `%.200s` on the remote host",
+		/* never its output in the message: it may hold the key */
+		transport_failf(f, err, "unexpected answer from `%.200s` on the remote host",
 				t->remote_cmd);
 	} else if (status == 127 || status == 2) {
 		/* not found, or an mldeck without --connect-info */
