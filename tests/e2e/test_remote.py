@@ -46,10 +46,12 @@ def sshd():
 def remote():
     """The runtime on the "remote" side, with its own (short) home."""
     base = short_tmp("remote")
-    rt = Runtime(os.path.join(base, "home")).start()
-    yield rt
-    assert rt.stop() == 0, rt.logtext()[-3000:]
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        rt = Runtime(os.path.join(base, "home")).start()
+        yield rt
+        assert rt.stop() == 0, rt.logtext()[-3000:]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 class Client:
