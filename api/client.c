@@ -15,6 +15,17 @@
 #define CLIENT_API_VERSION "api-version=2024-04-01"
 #define CLIENT_MAX_BODY ((size_t)64 << 20) /* answers past this are refused */
 #define CLIENT_URL_MAX 4096
+#define CLIENT_CACHE_SLOTS 4			 /* GET answers kept for If-None-Match */
+#define CLIENT_CACHE_MAX ((size_t)16 << 20) /* larger answers are not kept */
+
+/* The last answer to a GET of url, with its ETag (the runtime's hash of it). */
+struct client_cached {
+	char *url;
+	char etag[72];
+	char *body;
+	size_t len;
+	unsigned long used; /* for least-recently-used replacement */
+};
 
 struct client {
 	CURL *curl;
@@ -29,6 +40,8 @@ struct client {
 	atomic_int cancelled;	   /* client_cancel was called */
 	pthread_mutex_t sock_lock; /* sock against close during client_cancel */
 	curl_socket_t sock;	   /* the open connection, or CURL_SOCKET_BAD */
+	struct client_cached cache[CLIENT_CACHE_SLOTS];
+	unsigned long cache_clock;
 };
 
 /* A growing answer buffer with a cap. */
@@ -39,10 +52,12 @@ struct client_buf {
 	int overflow;
 };
 
-/* The value of azureml-model-deployment, captured from the header callback. */
+/* Headers captured by the header callback: azureml-model-deployment (when
+ * chosen is given) and ETag. */
 struct client_hdr {
 	char *chosen;
 	size_t chosen_len;
+	char etag[72];
 };
 
 static char *client_strdup(const char *s)
@@ -90,6 +105,10 @@ void client_free(struct client *c)
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
 	pthread_mutex_destroy(&c->sock_lock);
+	for (int i = 0; i < CLIENT_CACHE_SLOTS; i++) {
+		free(c->cache[i].url);
+		free(c->cache[i].body);
+	}
 	free(c->base_url);
 	free(c->ws_path);
 	free(c->ca_file);
@@ -158,15 +177,15 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *userda
 	return n;
 }
 
-static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+/* The value of header name (with its colon) in the line ptr[0..n), trimmed,
+ * into buf; 0 when the line is another header. */
+static int client_header_value(const char *ptr, size_t n, const char *name, char *buf,
+			       size_t len)
 {
-	struct client_hdr *h = userdata;
-	size_t n = size * nmemb;
-	static const char name[] = "azureml-model-deployment:";
-	size_t nl = sizeof name - 1;
+	size_t nl = strlen(name);
 
-	if (h->chosen == NULL || h->chosen_len == 0 || n <= nl || strncasecmp(ptr, name, nl) != 0)
-		return n;
+	if (buf == NULL || len == 0 || n <= nl || strncasecmp(ptr, name, nl) != 0)
+		return 0;
 	const char *v = ptr + nl;
 	size_t vl = n - nl;
 	while (vl > 0 && (*v == ' ' || *v == '\t')) {
@@ -175,11 +194,60 @@ static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *userd
 	}
 	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
 		vl--;
-	if (vl >= h->chosen_len)
-		vl = h->chosen_len - 1;
-	memcpy(h->chosen, v, vl);
-	h->chosen[vl] = '\0';
+	if (vl >= len)
+		vl = len - 1;
+	memcpy(buf, v, vl);
+	buf[vl] = '\0';
+	return 1;
+}
+
+static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct client_hdr *h = userdata;
+	size_t n = size * nmemb;
+
+	if (!client_header_value(ptr, n, "ETag:", h->etag, sizeof h->etag))
+		client_header_value(ptr, n, "azureml-model-deployment:", h->chosen, h->chosen_len);
 	return n;
+}
+
+static struct client_cached *client_cache_find(struct client *c, const char *url)
+{
+	for (int i = 0; i < CLIENT_CACHE_SLOTS; i++)
+		if (c->cache[i].url != NULL && strcmp(c->cache[i].url, url) == 0)
+			return &c->cache[i];
+	return NULL;
+}
+
+/* Keeps b as the answer to url with etag, in the least recently used slot. */
+static void client_cache_keep(struct client *c, const char *url, const char *etag,
+			      const struct client_buf *b)
+{
+	struct client_cached *e = client_cache_find(c, url);
+
+	if (b->len > CLIENT_CACHE_MAX)
+		return;
+	if (e == NULL) {
+		e = &c->cache[0];
+		for (int i = 1; i < CLIENT_CACHE_SLOTS; i++)
+			if (c->cache[i].used < e->used)
+				e = &c->cache[i];
+	}
+	free(e->url);
+	free(e->body);
+	e->url = client_strdup(url);
+	e->body = malloc(b->len + 1);
+	if (e->url == NULL || e->body == NULL) {
+		free(e->url);
+		free(e->body);
+		memset(e, 0, sizeof *e);
+		return;
+	}
+	memcpy(e->body, b->data != NULL ? b->data : "", b->len);
+	e->body[b->len] = '\0';
+	e->len = b->len;
+	snprintf(e->etag, sizeof e->etag, "%s", etag);
+	e->used = ++c->cache_clock;
 }
 
 /* The connection's socket is recorded so that client_cancel can shut it down. */
@@ -354,6 +422,52 @@ static struct curl_slist *client_headers(const struct client *c, const char *con
 	return client_filename_header(h, path);
 }
 
+/* b becomes a copy of the kept answer e (a 304 means "the one you have"). */
+static int client_cache_use(struct client *c, struct client_cached *e, struct client_buf *b)
+{
+	char *d = malloc(e->len + 1);
+
+	if (d == NULL)
+		return -1;
+	memcpy(d, e->body, e->len + 1);
+	free(b->data);
+	b->data = d;
+	b->len = b->cap = e->len;
+	e->used = ++c->cache_clock;
+	return 0;
+}
+
+/* Performs the prepared request with headers *h (appended to). A GET asks
+ * If-None-Match for an answer kept from before, and its 304 comes back as
+ * that answer with status 200; a 200 with an ETag is kept. *status is the
+ * HTTP status (0 when no answer came). */
+static CURLcode client_perform(struct client *c, const char *url, int get, struct client_buf *b,
+			       struct client_hdr *hd, struct curl_slist **h, long *status)
+{
+	struct client_cached *e = get ? client_cache_find(c, url) : NULL;
+	char line[100];
+	CURLcode cr;
+
+	if (e != NULL) {
+		snprintf(line, sizeof line, "If-None-Match: %s", e->etag);
+		*h = curl_slist_append(*h, line);
+	}
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, *h);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, client_header_cb);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, hd);
+	*status = 0;
+	cr = curl_easy_perform(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	if (cr != CURLE_OK)
+		return cr;
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	if (*status == 304 && e != NULL && client_cache_use(c, e, b) == 0)
+		*status = 200;
+	else if (get && *status == 200 && hd->etag[0] != '\0')
+		client_cache_keep(c, url, hd->etag, b);
+	return cr;
+}
+
 /* Parses a 2xx body into *out (NULL when empty). */
 static int client_parse_ok(const char *url, const struct client_buf *b, cJSON **out,
 			   struct error *err)
@@ -381,22 +495,20 @@ static int client_request(struct client *c, const char *method, const char *url,
 	if (out != NULL)
 		*out = NULL;
 	client_prepare(c, url, &b);
+	struct client_hdr hd = {NULL, 0, ""};
 	struct curl_slist *h = client_headers(c, content_type, path);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
 	client_set_body(c->curl, method, data, len);
-	CURLcode cr = curl_easy_perform(c->curl);
+	CURLcode cr = client_perform(c, url, strcmp(method, "GET") == 0, &b, &hd, &h, &status);
 	if (cr != CURLE_OK) {
 		client_transport_error(c, cr, url, &b, err);
 		goto out;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
 		client_http_error(status, url, &b, err);
 		goto out;
 	}
 	rc = client_parse_ok(url, &b, out, err);
 out:
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(h);
 	free(b.data);
 	return rc;
@@ -493,22 +605,20 @@ int client_get_text(struct client *c, const char *path, char **out, size_t *len,
 {
 	char url[CLIENT_URL_MAX];
 	struct client_buf b = {0};
+	struct client_hdr hd = {NULL, 0, ""};
 	long status = 0;
 	struct curl_slist *h = client_headers(c, "application/json", "");
 
 	*out = NULL;
 	snprintf(url, sizeof url, "%s%s", c->base_url, path);
 	client_prepare(c, url, &b);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-	CURLcode cr = curl_easy_perform(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	CURLcode cr = client_perform(c, url, 1, &b, &hd, &h, &status);
 	curl_slist_free_all(h);
 	if (cr != CURLE_OK) {
 		client_transport_error(c, cr, url, &b, err);
 		free(b.data);
 		return -1;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
 		client_http_error(status, url, &b, err);
 		free(b.data);
@@ -550,7 +660,7 @@ int client_score(struct client *c, const char *scoring_uri, const char *key, con
 		 char *chosen, size_t chosen_len, double *latency_ms, struct error *err)
 {
 	struct client_buf b = {0};
-	struct client_hdr hd = {chosen, chosen_len};
+	struct client_hdr hd = {chosen, chosen_len, ""};
 	long st = 0;
 
 	if (chosen != NULL && chosen_len > 0)
@@ -558,22 +668,17 @@ int client_score(struct client *c, const char *scoring_uri, const char *key, con
 	*out = NULL;
 	client_prepare(c, scoring_uri, &b);
 	struct curl_slist *h = client_score_headers(key, deployment);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, client_header_cb);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &hd);
 	client_set_body(c->curl, "POST", body, len);
 	double t0 = client_now_ms();
-	CURLcode cr = curl_easy_perform(c->curl);
+	CURLcode cr = client_perform(c, scoring_uri, 0, &b, &hd, &h, &st);
 	if (latency_ms != NULL)
 		*latency_ms = client_now_ms() - t0;
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(h);
 	if (cr != CURLE_OK) {
 		client_transport_error(c, cr, scoring_uri, &b, err);
 		free(b.data);
 		return -1;
 	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &st);
 	*status = (int)st;
 	*out = b.data != NULL ? b.data : client_strdup("");
 	if (out_len != NULL)

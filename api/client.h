@@ -6,6 +6,12 @@
  * malformed JSON all come back as one struct error carrying the server's
  * {"error":{"code","message"}} when there is one. A client is used by one
  * thread at a time (it owns a curl easy handle for connection reuse).
+ *
+ * GET answers that carry an ETag are kept (the last few URLs, each up to
+ * 16 MiB): the next GET of the same URL sends If-None-Match, and a 304 gives
+ * the kept answer back as if it were a 200. An unchanged list of a thousand
+ * endpoints then costs a few hundred bytes instead of its 600 KB (an idle
+ * console over ssh://).
  */
 #ifndef API_CLIENT_H
 #define API_CLIENT_H

@@ -17,7 +17,7 @@ NOUN_VERBS = {
     "env": ["create", "list", "show", "delete"],
     "endpoint": ["create", "list", "show", "delete", "keys", "regenerate-keys", "token"],
     "deployment": ["create", "list", "show", "update", "delete", "logs"],
-    "profile": ["list", "use"],
+    "profile": ["list", "check", "use"],
 }
 SINGLE = ["traffic", "invoke", "bench"]
 
