@@ -50,9 +50,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS) -lcmocka
 
-unit: $(TEST_BIN)
+# Models trained here that the native XGBoost evaluator must match bit for bit
+# (tests/unit/test_xgb_native.c); shared by the plain and the sanitizer builds.
+XGB_MODELS := $(CURDIR)/build/xgb-exact
+$(XGB_MODELS)/.stamp: tests/data/make_exact_models.py
+	@rm -rf $(XGB_MODELS) && mkdir -p $(XGB_MODELS)
+	@echo "TRAIN $(XGB_MODELS)"; /usr/bin/python3 $< $(XGB_MODELS) >$(XGB_MODELS)/train.log 2>&1 \
+	  || { cat $(XGB_MODELS)/train.log; exit 1; }
+	@touch $@
+
+unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; MLDECK_SRC=$(CURDIR) $$t || fail=1; done; exit $$fail
+	  echo "== $$t"; MLDECK_SRC=$(CURDIR) MLDECK_XGB_MODELS=$(XGB_MODELS) $$t || fail=1; \
+	done; exit $$fail
 
 e2e: mldeck
 	MLDECK_BIN=$(CURDIR)/mldeck /usr/bin/python3 -m pytest -q tests/e2e
@@ -80,6 +90,9 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_INPUT_SRC := tests/fuzz/fuzz_input.c runtime/engines/input.c runtime/engines/fastfloat.c \
                   state/error.c
 FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c $(wildcard state/*.c)
+FUZZ_XGBMODEL_SRC := tests/fuzz/fuzz_xgbmodel.c runtime/engines/xgbmodel.c \
+                     runtime/engines/jdoc.c runtime/engines/forest.c runtime/engines/input.c \
+                     runtime/engines/fastfloat.c state/error.c
 
 build-fuzz/fuzz_input: $(FUZZ_INPUT_SRC)
 	@mkdir -p $(dir $@)
@@ -89,8 +102,12 @@ build-fuzz/fuzz_codec: $(FUZZ_CODEC_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec
-	@for f in input codec; do \
+build-fuzz/fuzz_xgbmodel: $(FUZZ_XGBMODEL_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec build-fuzz/fuzz_xgbmodel
+	@for f in input codec xgbmodel; do \
 	  rm -rf build-fuzz/corpus-$$f && cp -r tests/fuzz/corpus/$$f build-fuzz/corpus-$$f && \
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s" && \
 	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \

@@ -1,0 +1,652 @@
+/* forest.c: breadth-first flattened trees, walked a fixed number of steps. */
+#include "runtime/engines/forest.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FN_DL (UINT32_C(1) << 31)  /* missing values go left */
+#define FN_CAT (UINT32_C(1) << 30) /* categorical split */
+#define FN_FEAT (FN_CAT - 1)
+
+#define LANES 4		    /* trees (one row) or rows (one tree) walked at once */
+#define TREE_CHUNK 64	    /* leaves gathered before they are summed in order */
+#define ROW_BLOCK 64	    /* rows that go through one tree before the next */
+#define SCRATCH 4096	    /* floats of stack scratch per call */
+#define MAX_CAT 16777216.0f /* XGBoost: categories are below 2^24 */
+
+/* A split: left child at `left`, right child at left + 1. A leaf: thr 1,
+ * feature = the sentinel column (always 0), left = itself, so any number of
+ * further steps stays on it. */
+struct fnode {
+	union {
+		float thr;
+		uint32_t cat_at; /* categorical: first category in forest.cats */
+	};
+	uint32_t meta; /* feature | FN_DL | FN_CAT */
+	uint32_t left;
+	union {
+		float value;	/* leaf */
+		uint32_t cat_n; /* categorical: how many categories */
+	};
+};
+
+struct forest {
+	int features, groups;
+	enum forest_transform transform;
+	float *base; /* groups */
+	struct fnode *nodes;
+	size_t nnodes, capnodes;
+	uint32_t *root, *depth, *group; /* per tree */
+	size_t ntrees, captrees;
+	uint32_t *lane_depth; /* per LANES trees: the deepest */
+	float *weight;	      /* dart: per tree, or NULL */
+	uint32_t *cats;	      /* each categorical split's categories, sorted */
+	size_t ncats, capcats;
+	int has_cat;
+	int maxdepth;
+};
+
+/* ---- build -------------------------------------------------------------- */
+
+struct forest *forest_new(int features, int groups, const float *base, enum forest_transform t)
+{
+	struct forest *f;
+
+	if (features < 1 || features >= FOREST_MAX_FEATURES || groups < 1 ||
+	    groups > FOREST_MAX_GROUPS)
+		return NULL;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return NULL;
+	f->features = features;
+	f->groups = groups;
+	f->transform = t;
+	f->base = malloc((size_t)groups * sizeof *f->base);
+	if (f->base == NULL) {
+		free(f);
+		return NULL;
+	}
+	memcpy(f->base, base, (size_t)groups * sizeof *f->base);
+	return f;
+}
+
+void forest_free(struct forest *f)
+{
+	if (f == NULL)
+		return;
+	free(f->base);
+	free(f->nodes);
+	free(f->root);
+	free(f->depth);
+	free(f->group);
+	free(f->lane_depth);
+	free(f->weight);
+	free(f->cats);
+	free(f);
+}
+
+/* Grows *p (of *cap items of `size` bytes) to hold `need` items. */
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if ((q = realloc(*p, n * size)) == NULL)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static int bad(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, size, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Checks node o's split (a tree of n nodes) before the walk follows it. */
+static int check_split(const struct forest *f, const struct forest_tree *t, size_t o, char *why,
+		       size_t size)
+{
+	int64_t l = t->left[o], r = t->right[o];
+
+	if (l < 0 || (uint64_t)l + 1 >= t->n)
+		return bad(why, size, "node %zu: left child %lld out of range", o, (long long)l);
+	if (r != l + 1)
+		return bad(why, size, "node %zu: right child %lld does not follow the left one", o,
+			   (long long)r);
+	if (t->feature[o] < 0 || t->feature[o] >= f->features)
+		return bad(why, size, "node %zu: feature %lld out of range", o,
+			   (long long)t->feature[o]);
+	return 0;
+}
+
+/* Walks the tree breadth first from the root: order[k] is the original id of
+ * the k-th node, level[k] its depth. Returns the nodes reached, or 0. */
+static size_t bfs(const struct forest *f, const struct forest_tree *t, size_t *order,
+		  uint32_t *level, char *why, size_t size)
+{
+	unsigned char *seen = calloc(t->n, 1);
+	size_t head = 0, tail = 1;
+
+	if (seen == NULL)
+		return bad(why, size, "out of memory for a tree of %zu nodes", t->n), 0;
+	order[0] = 0;
+	level[0] = 0;
+	seen[0] = 1;
+	for (; head < tail; head++) {
+		size_t o = order[head], l;
+
+		if (t->left[o] == -1)
+			continue;
+		if (check_split(f, t, o, why, size) != 0)
+			break;
+		l = (size_t)t->left[o];
+		if (seen[l] || seen[l + 1]) {
+			bad(why, size, "node %zu: child %lld is reached twice", o, (long long)l);
+			break;
+		}
+		seen[l] = seen[l + 1] = 1;
+		order[tail] = l;
+		order[tail + 1] = l + 1;
+		level[tail] = level[tail + 1] = level[head] + 1;
+		tail += 2;
+	}
+	free(seen);
+	return head == tail ? tail : 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Copies node o's categories, sorted, into f->cats. */
+static int add_categories(struct forest *f, const struct forest_tree *t, size_t o, struct fnode *n,
+			  char *why, size_t size)
+{
+	int64_t start = t->cat_start != NULL ? t->cat_start[o] : 0;
+	int64_t count = t->cat_count != NULL ? t->cat_count[o] : 0;
+	uint32_t *c;
+
+	if (start < 0 || count < 0 || (uint64_t)start > t->ncats ||
+	    (uint64_t)count > t->ncats - (uint64_t)start)
+		return bad(why, size, "node %zu: categories %lld out of range", o,
+			   (long long)start);
+	f->has_cat = 1;
+	if (count == 0) /* no category: always left, as in XGBoost */
+		return 0;
+	if (grow((void **)&f->cats, &f->capcats, f->ncats + (size_t)count, sizeof *f->cats) != 0)
+		return bad(why, size, "out of memory at node %zu", o);
+	c = f->cats + f->ncats;
+	for (int64_t k = 0; k < count; k++) {
+		int64_t v = t->cats[start + k];
+
+		if (v < 0 || v > INT32_MAX)
+			return bad(why, size, "node %zu: category %lld out of range", o,
+				   (long long)v);
+		c[k] = (uint32_t)v;
+	}
+	qsort(c, (size_t)count, sizeof *c, cmp_u32);
+	n->cat_at = (uint32_t)f->ncats;
+	n->cat_n = (uint32_t)count;
+	f->ncats += (size_t)count;
+	return 0;
+}
+
+/* Node order[k] of t, written at f->nodes[base + k]; pos maps ids to k. */
+static int emit(struct forest *f, const struct forest_tree *t, size_t o, uint32_t base, uint32_t k,
+		const uint32_t *pos, char *why, size_t size)
+{
+	struct fnode *n = &f->nodes[base + k];
+
+	memset(n, 0, sizeof *n);
+	if (t->left[o] == -1) {
+		n->thr = 1.0f;
+		n->meta = (uint32_t)f->features | FN_DL;
+		n->left = base + k;
+		n->value = t->value[o];
+		return 0;
+	}
+	n->meta = (uint32_t)t->feature[o] | (t->default_left[o] ? FN_DL : 0);
+	n->left = base + pos[t->left[o]];
+	if (t->categorical == NULL || !t->categorical[o]) {
+		n->thr = t->value[o];
+		return 0;
+	}
+	n->meta |= FN_CAT;
+	return add_categories(f, t, o, n, why, size);
+}
+
+static int add_nodes(struct forest *f, const struct forest_tree *t, const size_t *order,
+		     size_t count, uint32_t *pos, char *why, size_t size)
+{
+	uint32_t base = (uint32_t)f->nnodes;
+
+	if (grow((void **)&f->nodes, &f->capnodes, f->nnodes + count, sizeof *f->nodes) != 0)
+		return bad(why, size, "out of memory for %zu nodes", count);
+	for (size_t k = 0; k < count; k++)
+		pos[order[k]] = (uint32_t)k;
+	for (size_t k = 0; k < count; k++)
+		if (emit(f, t, order[k], base, (uint32_t)k, pos, why, size) != 0)
+			return -1;
+	f->nnodes += count;
+	return 0;
+}
+
+static int add_tree_record(struct forest *f, int group, uint32_t root, uint32_t depth)
+{
+	size_t cap = f->captrees;
+
+	if (grow((void **)&f->root, &cap, f->ntrees + 1, sizeof *f->root) != 0)
+		return -1;
+	cap = f->captrees;
+	if (grow((void **)&f->depth, &cap, f->ntrees + 1, sizeof *f->depth) != 0)
+		return -1;
+	cap = f->captrees;
+	if (grow((void **)&f->group, &cap, f->ntrees + 1, sizeof *f->group) != 0)
+		return -1;
+	f->captrees = cap;
+	f->root[f->ntrees] = root;
+	f->depth[f->ntrees] = depth;
+	f->group[f->ntrees] = (uint32_t)group;
+	f->ntrees++;
+	if ((int)depth > f->maxdepth)
+		f->maxdepth = (int)depth;
+	return 0;
+}
+
+int forest_add_tree(struct forest *f, int group, const struct forest_tree *t, char *why,
+		    size_t why_size)
+{
+	size_t *order = NULL, count;
+	uint32_t *level = NULL, *pos = NULL, depth = 0;
+	int rc = -1;
+
+	if (group < 0 || group >= f->groups)
+		return bad(why, why_size, "tree of group %d out of range", group);
+	if (t->n == 0 || t->n > FOREST_MAX_NODES - f->nnodes)
+		return bad(why, why_size, "tree of %zu nodes: too many nodes", t->n);
+	order = malloc(t->n * sizeof *order);
+	level = malloc(t->n * sizeof *level);
+	pos = malloc(t->n * sizeof *pos);
+	if (order == NULL || level == NULL || pos == NULL) {
+		bad(why, why_size, "out of memory for a tree of %zu nodes", t->n);
+		goto out;
+	}
+	if ((count = bfs(f, t, order, level, why, why_size)) == 0)
+		goto out;
+	for (size_t k = 0; k < count; k++)
+		depth = level[k] > depth ? level[k] : depth;
+	if (add_nodes(f, t, order, count, pos, why, why_size) != 0)
+		goto out;
+	if (add_tree_record(f, group, (uint32_t)(f->nnodes - count), depth) != 0) {
+		bad(why, why_size, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(order);
+	free(level);
+	free(pos);
+	return rc;
+}
+
+int forest_weights(struct forest *f, const float *weight, size_t n)
+{
+	if (n != f->ntrees || (f->weight = malloc((n ? n : 1) * sizeof *f->weight)) == NULL)
+		return -1;
+	memcpy(f->weight, weight, n * sizeof *f->weight);
+	return 0;
+}
+
+int forest_finish(struct forest *f, char *why, size_t why_size)
+{
+	size_t lanes = (f->ntrees + LANES - 1) / LANES;
+
+	if (f->ntrees == 0)
+		return bad(why, why_size, "no trees");
+	f->lane_depth = calloc(lanes, sizeof *f->lane_depth);
+	if (f->lane_depth == NULL)
+		return bad(why, why_size, "out of memory");
+	for (size_t t = 0; t < f->ntrees; t++)
+		if (f->depth[t] > f->lane_depth[t / LANES])
+			f->lane_depth[t / LANES] = f->depth[t];
+	return 0;
+}
+
+int forest_features(const struct forest *f)
+{
+	return f->features;
+}
+
+size_t forest_trees(const struct forest *f)
+{
+	return f->ntrees;
+}
+
+int forest_depth(const struct forest *f)
+{
+	return f->maxdepth;
+}
+
+size_t forest_outputs(const struct forest *f, int flags)
+{
+	if (f->transform == FOREST_ARGMAX && !(flags & FOREST_MARGIN))
+		return 1;
+	return (size_t)f->groups;
+}
+
+/* ---- walking ------------------------------------------------------------ */
+
+/* One step for a row without missing values. */
+static inline uint32_t step(const struct fnode *nd, uint32_t i, const float *x)
+{
+	const struct fnode *n = nd + i;
+
+	return n->left + !(x[n->meta & FN_FEAT] < n->thr);
+}
+
+/* One step when a value may be NaN: right = !(x < thr), except that a NaN
+ * (for which x < thr and x >= thr are both false) goes to the default side. */
+static inline uint32_t step_missing(const struct fnode *nd, uint32_t i, const float *x)
+{
+	const struct fnode *n = nd + i;
+	float v = x[n->meta & FN_FEAT];
+	uint32_t nlt = !(v < n->thr), ge = v >= n->thr, dl = n->meta >> 31;
+
+	return n->left + (nlt ^ ((nlt ^ ge) & dl));
+}
+
+/* XGBoost's Decision(): right when v names one of the split's categories. */
+static int category_right(const struct forest *f, const struct fnode *n, float v)
+{
+	const uint32_t *c;
+	size_t lo = 0, hi = n->cat_n;
+	uint32_t want;
+
+	if (!(v >= 0.0f) || v >= MAX_CAT || hi == 0)
+		return 0;
+	c = f->cats + n->cat_at;
+	want = (uint32_t)v;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c[mid] < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n->cat_n && c[lo] == want;
+}
+
+/* One step of any kind (models with categorical splits). */
+static uint32_t step_any(const struct forest *f, uint32_t i, const float *x)
+{
+	const struct fnode *n = f->nodes + i;
+	float v = x[n->meta & FN_FEAT];
+
+	if (isnan(v))
+		return n->left + !(n->meta & FN_DL);
+	if (n->meta & FN_CAT)
+		return n->left + (uint32_t)category_right(f, n, v);
+	return n->left + !(v < n->thr);
+}
+
+/* The leaf tree t reaches for row x. */
+static uint32_t walk(const struct forest *f, size_t t, const float *x, int missing)
+{
+	uint32_t i = f->root[t], d = f->depth[t];
+
+	if (f->has_cat)
+		while (d-- > 0)
+			i = step_any(f, i, x);
+	else if (missing)
+		while (d-- > 0)
+			i = step_missing(f->nodes, i, x);
+	else
+		while (d-- > 0)
+			i = step(f->nodes, i, x);
+	return i;
+}
+
+/* LANES walks of d steps interleaved: walk k from node i[k] over row x[k]. */
+static inline void walk_lanes(const struct fnode *nd, uint32_t *i, const float *const *x,
+			      uint32_t d, int missing)
+{
+	uint32_t a = i[0], b = i[1], c = i[2], e = i[3];
+
+	if (missing) {
+		for (; d > 0; d--) {
+			a = step_missing(nd, a, x[0]);
+			b = step_missing(nd, b, x[1]);
+			c = step_missing(nd, c, x[2]);
+			e = step_missing(nd, e, x[3]);
+		}
+	} else {
+		for (; d > 0; d--) {
+			a = step(nd, a, x[0]);
+			b = step(nd, b, x[1]);
+			c = step(nd, c, x[2]);
+			e = step(nd, e, x[3]);
+		}
+	}
+	i[0] = a;
+	i[1] = b;
+	i[2] = c;
+	i[3] = e;
+}
+
+/* Adds tree t's leaf to its group's sum: plainly, or as XGBoost's
+ * Dart::InplacePredict does, ((base + leaf) - base) * weight, in float. */
+static inline void add_leaf(const struct forest *f, size_t t, float *sum, float leaf)
+{
+	float base, p;
+
+	if (f->weight == NULL) {
+		*sum += leaf;
+		return;
+	}
+	base = f->base[f->group[t]];
+	p = base + leaf;
+	*sum += (p - base) * f->weight[t];
+}
+
+/* One row through every tree: sums[g] += leaves of group g, in tree order. */
+static void row_all_trees(const struct forest *f, const float *x, int missing, float *sums)
+{
+	const float *const xs[LANES] = {x, x, x, x};
+	float leaf[TREE_CHUNK];
+
+	for (size_t t0 = 0; t0 < f->ntrees; t0 += TREE_CHUNK) {
+		size_t end = f->ntrees - t0 < TREE_CHUNK ? f->ntrees : t0 + TREE_CHUNK, t = t0;
+
+		for (; !f->has_cat && t + LANES <= end; t += LANES) {
+			uint32_t i[LANES];
+
+			memcpy(i, f->root + t, sizeof i);
+			walk_lanes(f->nodes, i, xs, f->lane_depth[t / LANES], missing);
+			for (int k = 0; k < LANES; k++)
+				leaf[t - t0 + (size_t)k] = f->nodes[i[k]].value;
+		}
+		for (; t < end; t++)
+			leaf[t - t0] = f->nodes[walk(f, t, x, missing)].value;
+		if (f->groups == 1 && f->weight == NULL)
+			for (t = t0; t < end; t++)
+				sums[0] += leaf[t - t0];
+		else
+			for (t = t0; t < end; t++)
+				add_leaf(f, t, &sums[f->group[t]], leaf[t - t0]);
+	}
+}
+
+/* Tree t for rows 0..nr-1 (x: rows of `stride` floats), LANES rows at once. */
+static void tree_all_rows(const struct forest *f, size_t t, const float *x, size_t stride,
+			  const unsigned char *missing, size_t nr, float *sums)
+{
+	const struct fnode *nd = f->nodes;
+	size_t g = f->group[t], G = (size_t)f->groups, r = 0;
+	uint32_t root = f->root[t], depth = f->depth[t];
+
+	for (; !f->has_cat && r + LANES <= nr; r += LANES) {
+		const float *const xs[LANES] = {x + r * stride, x + (r + 1) * stride,
+						x + (r + 2) * stride, x + (r + 3) * stride};
+		uint32_t i[LANES] = {root, root, root, root};
+
+		walk_lanes(nd, i, xs, depth,
+			   missing[r] | missing[r + 1] | missing[r + 2] | missing[r + 3]);
+		for (int k = 0; k < LANES; k++)
+			add_leaf(f, t, &sums[(r + (size_t)k) * G + g], nd[i[k]].value);
+	}
+	for (; r < nr; r++)
+		add_leaf(f, t, &sums[r * G + g], nd[walk(f, t, x + r * stride, missing[r])].value);
+}
+
+/* ---- transforms (XGBoost's, operation for operation) -------------------- */
+
+/* common::Sigmoid: 1 / (exp(min(-x, 88.7)) + 1 + 1e-16), all float. */
+static float xgb_sigmoid(float x)
+{
+	const float eps = (float)1e-16; /* float constexpr kEps = 1e-16 */
+	float m = -x;
+
+	m = 88.7f < m ? 88.7f : m; /* std::min(-x, 88.7f) */
+	return 1.0f / (expf(m) + 1.0f + eps);
+}
+
+/* common::Softmax: float max, float exps, a double sum cast to float. */
+static void xgb_softmax(float *p, size_t n)
+{
+	float wmax = p[0];
+	double wsum = 0.0;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		wmax = fmaxf(p[i], wmax);
+	for (i = 0; i < n; i++) {
+		p[i] = expf(p[i] - wmax);
+		wsum += p[i];
+	}
+	for (i = 0; i < n; i++)
+		p[i] /= (float)wsum;
+}
+
+/* common::FindMaxIndex: the first largest. */
+static float xgb_argmax(const float *p, size_t n)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (p[i] > p[best])
+			best = i;
+	return (float)best;
+}
+
+/* Margins of nr rows (sums) to their outputs. */
+static void finish_rows(const struct forest *f, const float *sums, size_t nr, float *out, int flags)
+{
+	size_t G = (size_t)f->groups, n = nr * G;
+
+	if (flags & FOREST_MARGIN) {
+		memcpy(out, sums, n * sizeof *out);
+		return;
+	}
+	switch (f->transform) {
+	case FOREST_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			out[i] = xgb_sigmoid(sums[i]);
+		break;
+	case FOREST_EXP:
+		for (size_t i = 0; i < n; i++)
+			out[i] = expf(sums[i]);
+		break;
+	case FOREST_SOFTMAX:
+		memcpy(out, sums, n * sizeof *out);
+		for (size_t r = 0; r < nr; r++)
+			xgb_softmax(out + r * G, G);
+		break;
+	case FOREST_ARGMAX:
+		for (size_t r = 0; r < nr; r++)
+			out[r] = xgb_argmax(sums + r * G, G);
+		break;
+	default:
+		memcpy(out, sums, n * sizeof *out);
+		break;
+	}
+}
+
+/* ---- prediction --------------------------------------------------------- */
+
+/* Row x as floats at xs (features + the sentinel 0); 1 when a value is NaN. */
+static int load_row(const double *x, int features, float *xs)
+{
+	int missing = 0;
+
+	for (int j = 0; j < features; j++) {
+		xs[j] = (float)x[j];
+		missing |= isnan(xs[j]);
+	}
+	xs[features] = 0.0f;
+	return missing;
+}
+
+/* nr rows with scratch room for them: xs (nr x stride), sums (nr x groups). */
+static void predict_block(const struct forest *f, const double *x, size_t nr, float *xs,
+			  float *sums, float *out, int flags)
+{
+	size_t stride = (size_t)f->features + 1, G = (size_t)f->groups;
+	unsigned char missing[ROW_BLOCK];
+
+	for (size_t r = 0; r < nr; r++) {
+		missing[r] = (unsigned char)load_row(x + r * (size_t)f->features, f->features,
+						     xs + r * stride);
+		memcpy(sums + r * G, f->base, G * sizeof *sums);
+	}
+	if (nr < LANES) {
+		for (size_t r = 0; r < nr; r++)
+			row_all_trees(f, xs + r * stride, missing[r], sums + r * G);
+	} else {
+		for (size_t t = 0; t < f->ntrees; t++)
+			tree_all_rows(f, t, xs, stride, missing, nr, sums);
+	}
+	finish_rows(f, sums, nr, out, flags);
+}
+
+int forest_predict(const struct forest *f, const double *x, size_t rows, float *out, int flags)
+{
+	float stack[SCRATCH], *scratch = stack;
+	size_t per_row = (size_t)f->features + 1 + (size_t)f->groups, block = SCRATCH / per_row;
+	size_t outputs = forest_outputs(f, flags);
+
+	if (block > ROW_BLOCK)
+		block = ROW_BLOCK;
+	if (block == 0) { /* very wide rows: one at a time, on the heap */
+		block = 1;
+		scratch = malloc(per_row * sizeof *scratch);
+		if (scratch == NULL)
+			return -1;
+	}
+	for (size_t r = 0; r < rows; r += block) {
+		size_t nr = rows - r < block ? rows - r : block;
+
+		predict_block(f, x + r * (size_t)f->features, nr, scratch,
+			      scratch + nr * ((size_t)f->features + 1), out + r * outputs, flags);
+	}
+	if (scratch != stack)
+		free(scratch);
+	return 0;
+}
