@@ -59,6 +59,13 @@ $(XGB_MODELS)/.stamp: tests/data/make_exact_models.py
 	  || { cat $(XGB_MODELS)/train.log; exit 1; }
 	@touch $@
 
+# The evaluator micro-benchmark (bench/xgbbench.c; bench/README.md).
+$(BUILD)/bench/xgbbench: bench/xgbbench.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
+
+bench-xgb: $(BUILD)/bench/xgbbench
+
 unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; MLDECK_SRC=$(CURDIR) MLDECK_XGB_MODELS=$(XGB_MODELS) $$t || fail=1; \
@@ -79,7 +86,7 @@ sanitize:
 clean:
 	rm -rf build build-san build-fuzz mldeck
 
-.PHONY: all mldeck unit e2e test sanitize clean
+.PHONY: all mldeck unit e2e test sanitize clean bench-xgb
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of the parsers

@@ -7,30 +7,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FN_DL (UINT32_C(1) << 31)  /* missing values go left */
-#define FN_CAT (UINT32_C(1) << 30) /* categorical split */
-#define FN_FEAT (FN_CAT - 1)
+#define NOT_CAT UINT32_MAX /* fcat.n of a numerical split or a leaf */
 
-#define LANES 4		    /* trees (one row) or rows (one tree) walked at once */
+#define LANES 8		    /* trees (one row) or rows (one tree) walked at once */
 #define TREE_CHUNK 64	    /* leaves gathered before they are summed in order */
 #define ROW_BLOCK 64	    /* rows that go through one tree before the next */
 #define SCRATCH 4096	    /* floats of stack scratch per call */
 #define MAX_CAT 16777216.0f /* XGBoost: categories are below 2^24 */
 
-/* A split: left child at `left`, right child at left + 1. A leaf: thr 1,
- * feature = the sentinel column (always 0), left = itself, so any number of
- * further steps stays on it. */
+/* Rows are held twice, side by side (2 x (features + 1) floats): the low
+ * copy with NaN as -inf, then the high copy with NaN as +inf; slot `features`
+ * of the low copy holds -inf. A split reads its feature from the low copy when
+ * missing values go left, else from the high copy, so one comparison sends
+ * NaN to the default side and every other value where XGBoost sends it.
+ * (Only a default-left split at -inf or NaN could not tell a missing value
+ * from -inf: a forest with one, or with categorical splits, or a leaf of -inf
+ * or NaN, keeps raw values in both copies and takes the general step.)
+ *
+ * Nodes are split into arrays: the hot 8 bytes (slot read, right child),
+ * the threshold, and the categories. A split goes right (to `right`) unless
+ * x[slot] < thr, then left (to right - 1). A leaf reads the -inf slot, holds
+ * its value as its threshold and its own index + 1 as `right`, so any number
+ * of further steps stays on it: a walk takes as many steps as its tree is
+ * deep, with no branch on the data. */
 struct fnode {
-	union {
-		float thr;
-		uint32_t cat_at; /* categorical: first category in forest.cats */
-	};
-	uint32_t meta; /* feature | FN_DL | FN_CAT */
-	uint32_t left;
-	union {
-		float value;	/* leaf */
-		uint32_t cat_n; /* categorical: how many categories */
-	};
+	uint32_t x;	/* the slot of the row this split reads */
+	uint32_t right; /* right child; the left one is right - 1 */
+};
+
+/* A categorical split's categories: n at forest.cats + at (n = NOT_CAT: none). */
+struct fcat {
+	uint32_t at;
+	uint32_t n;
 };
 
 struct forest {
@@ -38,6 +46,8 @@ struct forest {
 	enum forest_transform transform;
 	float *base; /* groups */
 	struct fnode *nodes;
+	float *thr;	  /* per node: threshold, or a leaf's value */
+	struct fcat *cat; /* per node */
 	size_t nnodes, capnodes;
 	uint32_t *root, *depth, *group; /* per tree */
 	size_t ntrees, captrees;
@@ -46,6 +56,7 @@ struct forest {
 	uint32_t *cats;	      /* each categorical split's categories, sorted */
 	size_t ncats, capcats;
 	int has_cat;
+	int general; /* categorical, or a default-left split at -inf/NaN: step_any */
 	int maxdepth;
 };
 
@@ -78,6 +89,8 @@ void forest_free(struct forest *f)
 		return;
 	free(f->base);
 	free(f->nodes);
+	free(f->thr);
+	free(f->cat);
 	free(f->root);
 	free(f->depth);
 	free(f->group);
@@ -176,7 +189,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Copies node o's categories, sorted, into f->cats. */
-static int add_categories(struct forest *f, const struct forest_tree *t, size_t o, struct fnode *n,
+static int add_categories(struct forest *f, const struct forest_tree *t, size_t o, struct fcat *n,
 			  char *why, size_t size)
 {
 	int64_t start = t->cat_start != NULL ? t->cat_start[o] : 0;
@@ -187,7 +200,9 @@ static int add_categories(struct forest *f, const struct forest_tree *t, size_t 
 	    (uint64_t)count > t->ncats - (uint64_t)start)
 		return bad(why, size, "node %zu: categories %lld out of range", o,
 			   (long long)start);
-	f->has_cat = 1;
+	f->has_cat = f->general = 1;
+	n->at = 0;
+	n->n = 0;
 	if (count == 0) /* no category: always left, as in XGBoost */
 		return 0;
 	if (grow((void **)&f->cats, &f->capcats, f->ncats + (size_t)count, sizeof *f->cats) != 0)
@@ -202,8 +217,8 @@ static int add_categories(struct forest *f, const struct forest_tree *t, size_t 
 		c[k] = (uint32_t)v;
 	}
 	qsort(c, (size_t)count, sizeof *c, cmp_u32);
-	n->cat_at = (uint32_t)f->ncats;
-	n->cat_n = (uint32_t)count;
+	n->at = (uint32_t)f->ncats;
+	n->n = (uint32_t)count;
 	f->ncats += (size_t)count;
 	return 0;
 }
@@ -213,23 +228,25 @@ static int emit(struct forest *f, const struct forest_tree *t, size_t o, uint32_
 		const uint32_t *pos, char *why, size_t size)
 {
 	struct fnode *n = &f->nodes[base + k];
+	float *thr = &f->thr[base + k];
+	int dl = t->default_left[o] != 0;
 
-	memset(n, 0, sizeof *n);
+	f->cat[base + k].n = NOT_CAT;
+	*thr = t->value[o];
 	if (t->left[o] == -1) {
-		n->thr = 1.0f;
-		n->meta = (uint32_t)f->features | FN_DL;
-		n->left = base + k;
-		n->value = t->value[o];
+		n->x = (uint32_t)f->features;
+		n->right = base + k + 1;
+		if (!(*thr > -INFINITY)) /* the -inf slot would not keep it in place */
+			f->general = 1;
 		return 0;
 	}
-	n->meta = (uint32_t)t->feature[o] | (t->default_left[o] ? FN_DL : 0);
-	n->left = base + pos[t->left[o]];
-	if (t->categorical == NULL || !t->categorical[o]) {
-		n->thr = t->value[o];
-		return 0;
-	}
-	n->meta |= FN_CAT;
-	return add_categories(f, t, o, n, why, size);
+	n->x = (uint32_t)t->feature[o] + (dl ? 0 : (uint32_t)f->features + 1);
+	n->right = base + pos[t->left[o]] + 1;
+	if (t->categorical != NULL && t->categorical[o])
+		return add_categories(f, t, o, &f->cat[base + k], why, size);
+	if (dl && !(*thr > -INFINITY))
+		f->general = 1;
+	return 0;
 }
 
 static int add_nodes(struct forest *f, const struct forest_tree *t, const size_t *order,
@@ -237,7 +254,12 @@ static int add_nodes(struct forest *f, const struct forest_tree *t, const size_t
 {
 	uint32_t base = (uint32_t)f->nnodes;
 
-	if (grow((void **)&f->nodes, &f->capnodes, f->nnodes + count, sizeof *f->nodes) != 0)
+	size_t cap = f->capnodes;
+
+	if (grow((void **)&f->thr, &cap, f->nnodes + count, sizeof *f->thr) != 0 ||
+	    (cap = f->capnodes,
+	     grow((void **)&f->cat, &cap, f->nnodes + count, sizeof *f->cat) != 0) ||
+	    grow((void **)&f->nodes, &f->capnodes, f->nnodes + count, sizeof *f->nodes) != 0)
 		return bad(why, size, "out of memory for %zu nodes", count);
 	for (size_t k = 0; k < count; k++)
 		pos[order[k]] = (uint32_t)k;
@@ -353,35 +375,22 @@ size_t forest_outputs(const struct forest *f, int flags)
 
 /* ---- walking ------------------------------------------------------------ */
 
-/* One step for a row without missing values. */
-static inline uint32_t step(const struct fnode *nd, uint32_t i, const float *x)
+/* One step: right unless the value is below the threshold. */
+static inline uint32_t step(const struct fnode *nd, const float *thr, uint32_t i, const float *x)
 {
-	const struct fnode *n = nd + i;
-
-	return n->left + !(x[n->meta & FN_FEAT] < n->thr);
-}
-
-/* One step when a value may be NaN: right = !(x < thr), except that a NaN
- * (for which x < thr and x >= thr are both false) goes to the default side. */
-static inline uint32_t step_missing(const struct fnode *nd, uint32_t i, const float *x)
-{
-	const struct fnode *n = nd + i;
-	float v = x[n->meta & FN_FEAT];
-	uint32_t nlt = !(v < n->thr), ge = v >= n->thr, dl = n->meta >> 31;
-
-	return n->left + (nlt ^ ((nlt ^ ge) & dl));
+	return nd[i].right - (x[nd[i].x] < thr[i]);
 }
 
 /* XGBoost's Decision(): right when v names one of the split's categories. */
-static int category_right(const struct forest *f, const struct fnode *n, float v)
+static int category_right(const struct forest *f, const struct fcat *n, float v)
 {
 	const uint32_t *c;
-	size_t lo = 0, hi = n->cat_n;
+	size_t lo = 0, hi = n->n;
 	uint32_t want;
 
 	if (!(v >= 0.0f) || v >= MAX_CAT || hi == 0)
 		return 0;
-	c = f->cats + n->cat_at;
+	c = f->cats + n->at;
 	want = (uint32_t)v;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -391,64 +400,57 @@ static int category_right(const struct forest *f, const struct fnode *n, float v
 		else
 			hi = mid;
 	}
-	return lo < n->cat_n && c[lo] == want;
+	return lo < n->n && c[lo] == want;
 }
 
-/* One step of any kind (models with categorical splits). */
+/* One step of any kind, on raw values (NaN kept). */
 static uint32_t step_any(const struct forest *f, uint32_t i, const float *x)
 {
 	const struct fnode *n = f->nodes + i;
-	float v = x[n->meta & FN_FEAT];
+	uint32_t F = (uint32_t)f->features;
+	float v;
 
+	if (n->x == F)
+		return i; /* a leaf */
+	v = x[n->x];
 	if (isnan(v))
-		return n->left + !(n->meta & FN_DL);
-	if (n->meta & FN_CAT)
-		return n->left + (uint32_t)category_right(f, n, v);
-	return n->left + !(v < n->thr);
+		return n->right - (n->x < F); /* the low copy: missing goes left */
+	if (f->cat[i].n != NOT_CAT)
+		return n->right - 1 + (uint32_t)category_right(f, &f->cat[i], v);
+	return n->right - (v < f->thr[i]);
 }
 
 /* The leaf tree t reaches for row x. */
-static uint32_t walk(const struct forest *f, size_t t, const float *x, int missing)
+static uint32_t walk(const struct forest *f, size_t t, const float *x)
 {
 	uint32_t i = f->root[t], d = f->depth[t];
 
-	if (f->has_cat)
+	if (f->general)
 		while (d-- > 0)
 			i = step_any(f, i, x);
-	else if (missing)
-		while (d-- > 0)
-			i = step_missing(f->nodes, i, x);
 	else
 		while (d-- > 0)
-			i = step(f->nodes, i, x);
+			i = step(f->nodes, f->thr, i, x);
 	return i;
 }
 
 /* LANES walks of d steps interleaved: walk k from node i[k] over row x[k]. */
-static inline void walk_lanes(const struct fnode *nd, uint32_t *i, const float *const *x,
-			      uint32_t d, int missing)
+static inline void walk_lanes(const struct fnode *nd, const float *thr, uint32_t *i,
+			      const float *const *x, uint32_t d)
 {
-	uint32_t a = i[0], b = i[1], c = i[2], e = i[3];
+	uint32_t v[LANES];
 
-	if (missing) {
-		for (; d > 0; d--) {
-			a = step_missing(nd, a, x[0]);
-			b = step_missing(nd, b, x[1]);
-			c = step_missing(nd, c, x[2]);
-			e = step_missing(nd, e, x[3]);
-		}
-	} else {
-		for (; d > 0; d--) {
-			a = step(nd, a, x[0]);
-			b = step(nd, b, x[1]);
-			c = step(nd, c, x[2]);
-			e = step(nd, e, x[3]);
-		}
+#pragma GCC unroll 8
+	for (int k = 0; k < LANES; k++)
+		v[k] = i[k];
+	for (; d > 0; d--) {
+#pragma GCC unroll 8
+		for (int k = 0; k < LANES; k++)
+			v[k] = step(nd, thr, v[k], x[k]);
 	}
-	i[0] = a;
-	i[1] = b;
-	i[2] = c;
-	i[3] = e;
+#pragma GCC unroll 8
+	for (int k = 0; k < LANES; k++)
+		i[k] = v[k];
 }
 
 /* Adds tree t's leaf to its group's sum: plainly, or as XGBoost's
@@ -467,24 +469,26 @@ static inline void add_leaf(const struct forest *f, size_t t, float *sum, float 
 }
 
 /* One row through every tree: sums[g] += leaves of group g, in tree order. */
-static void row_all_trees(const struct forest *f, const float *x, int missing, float *sums)
+static void row_all_trees(const struct forest *f, const float *x, float *sums)
 {
-	const float *const xs[LANES] = {x, x, x, x};
+	const float *xs[LANES];
 	float leaf[TREE_CHUNK];
 
+	for (int k = 0; k < LANES; k++)
+		xs[k] = x;
 	for (size_t t0 = 0; t0 < f->ntrees; t0 += TREE_CHUNK) {
 		size_t end = f->ntrees - t0 < TREE_CHUNK ? f->ntrees : t0 + TREE_CHUNK, t = t0;
 
-		for (; !f->has_cat && t + LANES <= end; t += LANES) {
+		for (; !f->general && t + LANES <= end; t += LANES) {
 			uint32_t i[LANES];
 
 			memcpy(i, f->root + t, sizeof i);
-			walk_lanes(f->nodes, i, xs, f->lane_depth[t / LANES], missing);
+			walk_lanes(f->nodes, f->thr, i, xs, f->lane_depth[t / LANES]);
 			for (int k = 0; k < LANES; k++)
-				leaf[t - t0 + (size_t)k] = f->nodes[i[k]].value;
+				leaf[t - t0 + (size_t)k] = f->thr[i[k]];
 		}
 		for (; t < end; t++)
-			leaf[t - t0] = f->nodes[walk(f, t, x, missing)].value;
+			leaf[t - t0] = f->thr[walk(f, t, x)];
 		if (f->groups == 1 && f->weight == NULL)
 			for (t = t0; t < end; t++)
 				sums[0] += leaf[t - t0];
@@ -496,24 +500,25 @@ static void row_all_trees(const struct forest *f, const float *x, int missing, f
 
 /* Tree t for rows 0..nr-1 (x: rows of `stride` floats), LANES rows at once. */
 static void tree_all_rows(const struct forest *f, size_t t, const float *x, size_t stride,
-			  const unsigned char *missing, size_t nr, float *sums)
+			  size_t nr, float *sums)
 {
-	const struct fnode *nd = f->nodes;
 	size_t g = f->group[t], G = (size_t)f->groups, r = 0;
 	uint32_t root = f->root[t], depth = f->depth[t];
 
-	for (; !f->has_cat && r + LANES <= nr; r += LANES) {
-		const float *const xs[LANES] = {x + r * stride, x + (r + 1) * stride,
-						x + (r + 2) * stride, x + (r + 3) * stride};
-		uint32_t i[LANES] = {root, root, root, root};
+	for (; !f->general && r + LANES <= nr; r += LANES) {
+		const float *xs[LANES];
+		uint32_t i[LANES];
 
-		walk_lanes(nd, i, xs, depth,
-			   missing[r] | missing[r + 1] | missing[r + 2] | missing[r + 3]);
+		for (int k = 0; k < LANES; k++) {
+			xs[k] = x + (r + (size_t)k) * stride;
+			i[k] = root;
+		}
+		walk_lanes(f->nodes, f->thr, i, xs, depth);
 		for (int k = 0; k < LANES; k++)
-			add_leaf(f, t, &sums[(r + (size_t)k) * G + g], nd[i[k]].value);
+			add_leaf(f, t, &sums[(r + (size_t)k) * G + g], f->thr[i[k]]);
 	}
 	for (; r < nr; r++)
-		add_leaf(f, t, &sums[r * G + g], nd[walk(f, t, x + r * stride, missing[r])].value);
+		add_leaf(f, t, &sums[r * G + g], f->thr[walk(f, t, x + r * stride)]);
 }
 
 /* ---- transforms (XGBoost's, operation for operation) -------------------- */
@@ -591,37 +596,42 @@ static void finish_rows(const struct forest *f, const float *sums, size_t nr, fl
 
 /* ---- prediction --------------------------------------------------------- */
 
-/* Row x as floats at xs (features + the sentinel 0); 1 when a value is NaN. */
-static int load_row(const double *x, int features, float *xs)
+/* Row x into its two copies at xs (see struct fnode). */
+static void load_row(const struct forest *f, const double *x, float *xs)
 {
-	int missing = 0;
+	size_t F = (size_t)f->features;
+	float *hi = xs + F + 1;
 
-	for (int j = 0; j < features; j++) {
-		xs[j] = (float)x[j];
-		missing |= isnan(xs[j]);
+	for (size_t j = 0; j < F; j++) {
+		float v = (float)x[j];
+
+		xs[j] = v;
+		hi[j] = v;
+		if (isnan(v) && !f->general) {
+			xs[j] = -INFINITY;
+			hi[j] = INFINITY;
+		}
 	}
-	xs[features] = 0.0f;
-	return missing;
+	xs[F] = -INFINITY;
+	hi[F] = -INFINITY;
 }
 
 /* nr rows with scratch room for them: xs (nr x stride), sums (nr x groups). */
 static void predict_block(const struct forest *f, const double *x, size_t nr, float *xs,
 			  float *sums, float *out, int flags)
 {
-	size_t stride = (size_t)f->features + 1, G = (size_t)f->groups;
-	unsigned char missing[ROW_BLOCK];
+	size_t stride = 2 * ((size_t)f->features + 1), G = (size_t)f->groups;
 
 	for (size_t r = 0; r < nr; r++) {
-		missing[r] = (unsigned char)load_row(x + r * (size_t)f->features, f->features,
-						     xs + r * stride);
+		load_row(f, x + r * (size_t)f->features, xs + r * stride);
 		memcpy(sums + r * G, f->base, G * sizeof *sums);
 	}
 	if (nr < LANES) {
 		for (size_t r = 0; r < nr; r++)
-			row_all_trees(f, xs + r * stride, missing[r], sums + r * G);
+			row_all_trees(f, xs + r * stride, sums + r * G);
 	} else {
 		for (size_t t = 0; t < f->ntrees; t++)
-			tree_all_rows(f, t, xs, stride, missing, nr, sums);
+			tree_all_rows(f, t, xs, stride, nr, sums);
 	}
 	finish_rows(f, sums, nr, out, flags);
 }
@@ -629,7 +639,8 @@ static void predict_block(const struct forest *f, const double *x, size_t nr, fl
 int forest_predict(const struct forest *f, const double *x, size_t rows, float *out, int flags)
 {
 	float stack[SCRATCH], *scratch = stack;
-	size_t per_row = (size_t)f->features + 1 + (size_t)f->groups, block = SCRATCH / per_row;
+	size_t stride = 2 * ((size_t)f->features + 1), per_row = stride + (size_t)f->groups;
+	size_t block = SCRATCH / per_row;
 	size_t outputs = forest_outputs(f, flags);
 
 	if (block > ROW_BLOCK)
@@ -643,8 +654,8 @@ int forest_predict(const struct forest *f, const double *x, size_t rows, float *
 	for (size_t r = 0; r < rows; r += block) {
 		size_t nr = rows - r < block ? rows - r : block;
 
-		predict_block(f, x + r * (size_t)f->features, nr, scratch,
-			      scratch + nr * ((size_t)f->features + 1), out + r * outputs, flags);
+		predict_block(f, x + r * (size_t)f->features, nr, scratch, scratch + nr * stride,
+			      out + r * outputs, flags);
 	}
 	if (scratch != stack)
 		free(scratch);
