@@ -95,11 +95,14 @@ FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
 FUZZ_INPUT_SRC := tests/fuzz/fuzz_input.c runtime/engines/input.c runtime/engines/fastfloat.c \
+                  runtime/engines/pow5_table.c \
                   state/error.c
 FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c $(wildcard state/*.c)
+FUZZ_NUMBERS_SRC := tests/fuzz/fuzz_numbers.c runtime/engines/shortest.c runtime/engines/input.c \
+                    runtime/engines/fastfloat.c runtime/engines/pow5_table.c state/error.c
 FUZZ_XGBMODEL_SRC := tests/fuzz/fuzz_xgbmodel.c runtime/engines/xgbmodel.c \
                      runtime/engines/jdoc.c runtime/engines/forest.c runtime/engines/input.c \
-                     runtime/engines/fastfloat.c state/error.c
+                     runtime/engines/fastfloat.c runtime/engines/pow5_table.c state/error.c
 
 build-fuzz/fuzz_input: $(FUZZ_INPUT_SRC)
 	@mkdir -p $(dir $@)
@@ -113,8 +116,12 @@ build-fuzz/fuzz_xgbmodel: $(FUZZ_XGBMODEL_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec build-fuzz/fuzz_xgbmodel
-	@for f in input codec xgbmodel; do \
+build-fuzz/fuzz_numbers: $(FUZZ_NUMBERS_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec build-fuzz/fuzz_xgbmodel build-fuzz/fuzz_numbers
+	@for f in input codec xgbmodel numbers; do \
 	  rm -rf build-fuzz/corpus-$$f && cp -r tests/fuzz/corpus/$$f build-fuzz/corpus-$$f && \
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s" && \
 	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
