@@ -64,7 +64,12 @@ $(BUILD)/bench/xgbbench: bench/xgbbench.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
 
+$(BUILD)/bench/numbench: bench/numbench.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
+
 bench-xgb: $(BUILD)/bench/xgbbench
+bench-num: $(BUILD)/bench/numbench
 
 unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
@@ -86,7 +91,7 @@ sanitize:
 clean:
 	rm -rf build build-san build-fuzz mldeck
 
-.PHONY: all mldeck unit e2e test sanitize clean bench-xgb
+.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of the parsers
