@@ -3,7 +3,7 @@
  * one thread. Not a test: it measures, and prints a markdown table.
  *
  *   make bench-xgb && build/bench/xgbbench [--model FILE] [--rows FILE] [--reps N]
- *                                          [--batch N] [--quick]
+ *                                          [--batch N] [--quick] [--json FILE]
  *
  * Cells: one row through the evaluator (forest_predict vs
  * XGBoosterPredictFromDense); one request through the whole engine without
@@ -35,10 +35,12 @@
 #define MAX_REPS 21
 
 struct opts {
-	const char *model, *rows;
+	const char *model, *rows, *json;
 	int reps;
 	size_t batch;
 };
+
+static FILE *json_out; /* --json: one object per cell */
 
 struct timing {
 	double cpu[MAX_REPS], wall[MAX_REPS];
@@ -254,7 +256,11 @@ static void row(const char *what, struct timing *native, struct timing *lib, con
 	unit(c, sizeof c, l);
 	unit(d, sizeof d, lw);
 	printf("| %s | %s (%s) | %s (%s) | %.1fx |\n", what, a, b, c, d, l / n);
-	(void)per;
+	if (json_out != NULL)
+		fprintf(json_out,
+			"%s{\"cell\": \"%s\", \"native_cpu\": %.9g, \"native_wall\": %.9g, "
+			"\"libxgboost_cpu\": %.9g, \"libxgboost_wall\": %.9g}",
+			ftell(json_out) > 2 ? ",\n " : "", per, n, nw, l, lw);
 }
 
 static void pair(const char *what, struct cell *native, struct cell *lib, int reps)
@@ -270,7 +276,7 @@ static void pair(const char *what, struct cell *native, struct cell *lib, int re
 static void usage(void)
 {
 	fprintf(stderr, "usage: xgbbench [--model FILE] [--rows FILE] [--reps N] [--batch N] "
-			"[--quick]\n");
+			"[--quick] [--json FILE]\n");
 	exit(2);
 }
 
@@ -282,6 +288,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->batch = 100000;
 		} else if (i + 1 < argc && strcmp(argv[i], "--model") == 0) {
 			o->model = argv[++i];
+		} else if (i + 1 < argc && strcmp(argv[i], "--json") == 0) {
+			o->json = argv[++i];
 		} else if (i + 1 < argc && strcmp(argv[i], "--rows") == 0) {
 			o->rows = argv[++i];
 		} else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) {
@@ -298,7 +306,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {"tests/data/xgb_binary.json", "tests/data/xgb_binary.input.json", 5,
+	struct opts o = {"tests/data/xgb_binary.json", "tests/data/xgb_binary.input.json", NULL, 5,
 			 1000000};
 	size_t len, pool = 1000;
 	char *buf, why[300], *bodies1[64], *bodies100[8];
@@ -311,6 +319,12 @@ int main(int argc, char **argv)
 	int nf;
 
 	parse_opts(argc, argv, &o);
+	if (o.json != NULL && (json_out = fopen(o.json, "w")) == NULL) {
+		fprintf(stderr, "xgbbench: cannot write %s\n", o.json);
+		return 1;
+	}
+	if (json_out != NULL)
+		fputs("[", json_out);
 	buf = slurp(o.model, &len);
 	if (xgbmodel_load(buf, len, &forest, NULL, why, sizeof why) != XGBMODEL_OK ||
 	    (lib = xgblib_open(buf, len, o.model, &err)) == NULL) {
@@ -339,10 +353,11 @@ int main(int argc, char **argv)
 		struct engine_ctx cn = {load_engine(o.model, NULL), bodies1, lens1, 64};
 		struct engine_ctx cl = {load_engine(o.model, "MLDECK_XGBOOST=libxgboost"), bodies1,
 					lens1, 64};
-		struct cell n = {"req", run_engine, &cn, 100000, 1},
-			    l = {"req", run_engine, &cl, 20000, 1};
+		struct cell n = {"request1", run_engine, &cn, 100000, 1},
+			    l = {"request1", run_engine, &cl, 20000, 1};
 
 		pair("request of 1 row: parse, evaluate, print (per request)", &n, &l, o.reps);
+		n.name = l.name = "request100";
 		cn.bodies = cl.bodies = bodies100;
 		cn.lens = cl.lens = lens100;
 		cn.nbodies = cl.nbodies = 8;
@@ -365,6 +380,10 @@ int main(int argc, char **argv)
 		free(bodies1[k]);
 	for (int k = 0; k < 8; k++)
 		free(bodies100[k]);
+	if (json_out != NULL) {
+		fputs("]\n", json_out);
+		fclose(json_out);
+	}
 	forest_free(forest);
 	xgblib_free(lib);
 	free(x);

@@ -12,7 +12,8 @@
 #define LANES 8		    /* trees (one row) or rows (one tree) walked at once */
 #define TREE_CHUNK 64	    /* leaves gathered before they are summed in order */
 #define ROW_BLOCK 64	    /* rows that go through one tree before the next */
-#define SCRATCH 4096	    /* floats of stack scratch per call */
+#define FEW_ROWS 4	    /* below this, walk trees (not rows) side by side */
+#define SCRATCH 8192	    /* floats of stack scratch per call */
 #define MAX_CAT 16777216.0f /* XGBoost: categories are below 2^24 */
 
 /* Rows are held twice, side by side (2 x (features + 1) floats): the low
@@ -234,13 +235,13 @@ static int emit(struct forest *f, const struct forest_tree *t, size_t o, uint32_
 	f->cat[base + k].n = NOT_CAT;
 	*thr = t->value[o];
 	if (t->left[o] == -1) {
-		n->x = (uint32_t)f->features;
+		n->x = (uint32_t)f->features * LANES;
 		n->right = base + k + 1;
 		if (!(*thr > -INFINITY)) /* the -inf slot would not keep it in place */
 			f->general = 1;
 		return 0;
 	}
-	n->x = (uint32_t)t->feature[o] + (dl ? 0 : (uint32_t)f->features + 1);
+	n->x = ((uint32_t)t->feature[o] + (dl ? 0 : (uint32_t)f->features + 1)) * LANES;
 	n->right = base + pos[t->left[o]] + 1;
 	if (t->categorical != NULL && t->categorical[o])
 		return add_categories(f, t, o, &f->cat[base + k], why, size);
@@ -407,7 +408,7 @@ static int category_right(const struct forest *f, const struct fcat *n, float v)
 static uint32_t step_any(const struct forest *f, uint32_t i, const float *x)
 {
 	const struct fnode *n = f->nodes + i;
-	uint32_t F = (uint32_t)f->features;
+	uint32_t F = (uint32_t)f->features * LANES;
 	float v;
 
 	if (n->x == F)
@@ -434,9 +435,11 @@ static uint32_t walk(const struct forest *f, size_t t, const float *x)
 	return i;
 }
 
-/* LANES walks of d steps interleaved: walk k from node i[k] over row x[k]. */
-static inline void walk_lanes(const struct fnode *nd, const float *thr, uint32_t *i,
-			      const float *const *x, uint32_t d)
+/* LANES walks of d steps interleaved: walk k from node i[k] over the row at
+ * lane k of a block (spread 1), or all over lane 0 (spread 0: one row). */
+static inline __attribute__((always_inline)) void walk_lanes(const struct fnode *nd,
+							     const float *thr, uint32_t *i,
+							     const float *x, uint32_t d, int spread)
 {
 	uint32_t v[LANES];
 
@@ -446,7 +449,7 @@ static inline void walk_lanes(const struct fnode *nd, const float *thr, uint32_t
 	for (; d > 0; d--) {
 #pragma GCC unroll 8
 		for (int k = 0; k < LANES; k++)
-			v[k] = step(nd, thr, v[k], x[k]);
+			v[k] = step(nd, thr, v[k], x + k * spread);
 	}
 #pragma GCC unroll 8
 	for (int k = 0; k < LANES; k++)
@@ -468,14 +471,12 @@ static inline void add_leaf(const struct forest *f, size_t t, float *sum, float 
 	*sum += (p - base) * f->weight[t];
 }
 
-/* One row through every tree: sums[g] += leaves of group g, in tree order. */
+/* One row (lane 0 of x) through every tree: sums[g] += leaves of group g, in
+ * tree order. */
 static void row_all_trees(const struct forest *f, const float *x, float *sums)
 {
-	const float *xs[LANES];
 	float leaf[TREE_CHUNK];
 
-	for (int k = 0; k < LANES; k++)
-		xs[k] = x;
 	for (size_t t0 = 0; t0 < f->ntrees; t0 += TREE_CHUNK) {
 		size_t end = f->ntrees - t0 < TREE_CHUNK ? f->ntrees : t0 + TREE_CHUNK, t = t0;
 
@@ -483,7 +484,7 @@ static void row_all_trees(const struct forest *f, const float *x, float *sums)
 			uint32_t i[LANES];
 
 			memcpy(i, f->root + t, sizeof i);
-			walk_lanes(f->nodes, f->thr, i, xs, f->lane_depth[t / LANES]);
+			walk_lanes(f->nodes, f->thr, i, x, f->lane_depth[t / LANES], 0);
 			for (int k = 0; k < LANES; k++)
 				leaf[t - t0 + (size_t)k] = f->thr[i[k]];
 		}
@@ -498,27 +499,29 @@ static void row_all_trees(const struct forest *f, const float *x, float *sums)
 	}
 }
 
-/* Tree t for rows 0..nr-1 (x: rows of `stride` floats), LANES rows at once. */
-static void tree_all_rows(const struct forest *f, size_t t, const float *x, size_t stride,
-			  size_t nr, float *sums)
+/* Tree t for rows 0..nr-1, held LANES to a block of `block` floats (lane k
+ * of block b is row b * LANES + k). */
+static void tree_all_rows(const struct forest *f, size_t t, const float *x, size_t block, size_t nr,
+			  float *sums)
 {
-	size_t g = f->group[t], G = (size_t)f->groups, r = 0;
+	size_t g = f->group[t], G = (size_t)f->groups;
 	uint32_t root = f->root[t], depth = f->depth[t];
 
-	for (; !f->general && r + LANES <= nr; r += LANES) {
-		const float *xs[LANES];
+	for (size_t r = 0; r < nr; r += LANES, x += block) {
 		uint32_t i[LANES];
+		size_t n = nr - r < LANES ? nr - r : LANES;
 
-		for (int k = 0; k < LANES; k++) {
-			xs[k] = x + (r + (size_t)k) * stride;
-			i[k] = root;
+		if (f->general) {
+			for (size_t k = 0; k < n; k++)
+				add_leaf(f, t, &sums[(r + k) * G + g], f->thr[walk(f, t, x + k)]);
+			continue;
 		}
-		walk_lanes(f->nodes, f->thr, i, xs, depth);
 		for (int k = 0; k < LANES; k++)
-			add_leaf(f, t, &sums[(r + (size_t)k) * G + g], f->thr[i[k]]);
+			i[k] = root;
+		walk_lanes(f->nodes, f->thr, i, x, depth, 1);
+		for (size_t k = 0; k < n; k++)
+			add_leaf(f, t, &sums[(r + k) * G + g], f->thr[i[k]]);
 	}
-	for (; r < nr; r++)
-		add_leaf(f, t, &sums[r * G + g], f->thr[walk(f, t, x + r * stride)]);
 }
 
 /* ---- transforms (XGBoost's, operation for operation) -------------------- */
@@ -596,42 +599,51 @@ static void finish_rows(const struct forest *f, const float *sums, size_t nr, fl
 
 /* ---- prediction --------------------------------------------------------- */
 
-/* Row x into its two copies at xs (see struct fnode). */
-static void load_row(const struct forest *f, const double *x, float *xs)
+/* Row x into lane `lane` of a block: its two copies (see struct fnode),
+ * slot j at xs[j * LANES + lane]. */
+static void load_row(const struct forest *f, const double *x, float *xs, size_t lane)
 {
 	size_t F = (size_t)f->features;
-	float *hi = xs + F + 1;
+	float *lo = xs + lane, *hi = xs + (F + 1) * LANES + lane;
 
 	for (size_t j = 0; j < F; j++) {
 		float v = (float)x[j];
 
-		xs[j] = v;
-		hi[j] = v;
+		lo[j * LANES] = v;
+		hi[j * LANES] = v;
 		if (isnan(v) && !f->general) {
-			xs[j] = -INFINITY;
-			hi[j] = INFINITY;
+			lo[j * LANES] = -INFINITY;
+			hi[j * LANES] = INFINITY;
 		}
 	}
-	xs[F] = -INFINITY;
-	hi[F] = -INFINITY;
+	lo[F * LANES] = -INFINITY;
+	hi[F * LANES] = -INFINITY;
 }
 
-/* nr rows with scratch room for them: xs (nr x stride), sums (nr x groups). */
+/* Floats a block of LANES rows takes. */
+static size_t block_floats(const struct forest *f)
+{
+	return 2 * ((size_t)f->features + 1) * LANES;
+}
+
+/* nr rows with scratch room for them: xs (their blocks), sums (nr x groups).
+ * Unused lanes of the last block repeat its last row (walked, not summed). */
 static void predict_block(const struct forest *f, const double *x, size_t nr, float *xs,
 			  float *sums, float *out, int flags)
 {
-	size_t stride = 2 * ((size_t)f->features + 1), G = (size_t)f->groups;
+	size_t B = block_floats(f), G = (size_t)f->groups, F = (size_t)f->features;
+	size_t padded = nr < FEW_ROWS ? nr : (nr + LANES - 1) / LANES * LANES;
 
-	for (size_t r = 0; r < nr; r++) {
-		load_row(f, x + r * (size_t)f->features, xs + r * stride);
+	for (size_t r = 0; r < padded; r++)
+		load_row(f, x + (r < nr ? r : nr - 1) * F, xs + r / LANES * B, r % LANES);
+	for (size_t r = 0; r < nr; r++)
 		memcpy(sums + r * G, f->base, G * sizeof *sums);
-	}
-	if (nr < LANES) {
+	if (nr < FEW_ROWS) {
 		for (size_t r = 0; r < nr; r++)
-			row_all_trees(f, xs + r * stride, sums + r * G);
+			row_all_trees(f, xs + r / LANES * B + r % LANES, sums + r * G);
 	} else {
 		for (size_t t = 0; t < f->ntrees; t++)
-			tree_all_rows(f, t, xs, stride, nr, sums);
+			tree_all_rows(f, t, xs, B, nr, sums);
 	}
 	finish_rows(f, sums, nr, out, flags);
 }
@@ -639,23 +651,23 @@ static void predict_block(const struct forest *f, const double *x, size_t nr, fl
 int forest_predict(const struct forest *f, const double *x, size_t rows, float *out, int flags)
 {
 	float stack[SCRATCH], *scratch = stack;
-	size_t stride = 2 * ((size_t)f->features + 1), per_row = stride + (size_t)f->groups;
-	size_t block = SCRATCH / per_row;
-	size_t outputs = forest_outputs(f, flags);
+	size_t B = block_floats(f), G = (size_t)f->groups, outputs = forest_outputs(f, flags);
+	size_t block = ROW_BLOCK;
 
-	if (block > ROW_BLOCK)
-		block = ROW_BLOCK;
-	if (block == 0) { /* very wide rows: one at a time, on the heap */
-		block = 1;
-		scratch = malloc(per_row * sizeof *scratch);
+	/* as many rows a call as fit the stack, in whole blocks; else one block
+	 * on the heap (rows of thousands of features) */
+	while (block > LANES && (block / LANES) * B + block * G > SCRATCH)
+		block -= LANES;
+	if (B + LANES * G > SCRATCH) {
+		scratch = malloc((B + LANES * G) * sizeof *scratch);
 		if (scratch == NULL)
 			return -1;
 	}
 	for (size_t r = 0; r < rows; r += block) {
 		size_t nr = rows - r < block ? rows - r : block;
 
-		predict_block(f, x + r * (size_t)f->features, nr, scratch, scratch + nr * stride,
-			      out + r * outputs, flags);
+		predict_block(f, x + r * (size_t)f->features, nr, scratch,
+			      scratch + (nr + LANES - 1) / LANES * B, out + r * outputs, flags);
 	}
 	if (scratch != stack)
 		free(scratch);
