@@ -9,8 +9,10 @@
  */
 #include "runtime/engines/engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 
+#include "runtime/engines/input.h"
 #include "runtime/engines/linear.h"
 #include "runtime/engines/mlp.h"
 #include "runtime/engines/python.h"
@@ -74,6 +76,37 @@ int engine_features(const struct engine *e)
 	if (e->ops->features == NULL)
 		return -1;
 	return e->ops->features(e->impl);
+}
+
+size_t engine_outputs(const struct engine *e)
+{
+	if (e->ops->outputs == NULL)
+		return 0;
+	return e->ops->outputs(e->impl);
+}
+
+int engine_predict(struct engine *e, const double *x, size_t rows, size_t cols, double *out,
+		   struct error *err)
+{
+	struct input_matrix m;
+
+	if (e->ops->predict == NULL)
+		return error_set(err, 501, "NotSupported",
+				 "this model type scores JSON requests only");
+	if ((int)cols != engine_features(e) || rows == 0 || rows > SIZE_MAX / 8 / cols)
+		return error_set(err, 400, "BadRequest",
+				 "%zu rows of %zu features, the model expects %d features", rows,
+				 cols, engine_features(e));
+	for (size_t i = 0; i < rows * cols; i++)
+		if (!isfinite(x[i]) && !(isnan(x[i]) && (e->ops->input_flags & INPUT_ALLOW_NULL)))
+			return error_set(err, 400, "BadRequest",
+					 "row %zu column %zu is not a finite number", i / cols,
+					 i % cols);
+	m.values = (double *)x; /* the engines only read it */
+	m.rows = rows;
+	m.cols = cols;
+	m.cap = rows * cols;
+	return e->ops->predict(e->impl, &m, out, err);
 }
 
 void engine_free(struct engine *e)

@@ -60,15 +60,34 @@ int engine_score(struct engine *e, const struct engine_request *req, struct engi
 int engine_resize(struct engine *e, int workers, struct error *err);
 /* Number of input features the model expects, or -1 when unknown (custom). */
 int engine_features(const struct engine *e);
+/* Values per row engine_predict gives (as engine_score answers), 0 when
+ * unknown (custom). */
+size_t engine_outputs(const struct engine *e);
+
+/* The batch API of the in-process engines: rows x cols doubles, row-major,
+ * cols = engine_features(e), to rows x engine_outputs(e) predictions, the
+ * values engine_score would answer for the same rows. NaN is a missing value
+ * where JSON null is one (xgboost); any other non-finite value, and NaN
+ * elsewhere, is refused as engine_score refuses it. Thread-safe as
+ * engine_score; no I/O, no waiting. 0, or -1 with err: 400 (shape, values),
+ * 500 (engine fault), 501 (custom_model scores JSON requests only). */
+int engine_predict(struct engine *e, const double *x, size_t rows, size_t cols, double *out,
+		   struct error *err);
 void engine_free(struct engine *e); /* waits for workers to exit; NULL is a no-op */
 
 /* Internal dispatch table: each engine file provides one. */
+struct input_matrix;
 struct engine_ops {
 	void *(*load)(const struct engine_config *cfg, struct error *err);
 	int (*score)(void *impl, const struct engine_request *req, struct engine_result *out);
 	int (*resize)(void *impl, int workers, struct error *err);
 	int (*features)(const void *impl);
 	void (*free)(void *impl);
+	/* in-process engines: the batch API (NULL: none), and what it gives */
+	int (*predict)(const void *impl, const struct input_matrix *m, double *pred,
+		       struct error *err);
+	size_t (*outputs)(const void *impl);
+	int input_flags; /* INPUT_ALLOW_NULL: NaN is a missing value */
 };
 
 #endif

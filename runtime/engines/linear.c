@@ -158,6 +158,11 @@ static int linear_score(void *impl, const struct engine_request *req, struct eng
 	return output_run(out, req, l->n, 0, (size_t)l->k, l->k > 1, linear_predict, l);
 }
 
+static size_t linear_outputs(const void *impl)
+{
+	return (size_t)((const struct linear *)impl)->k;
+}
+
 static int linear_features(const void *impl)
 {
 	return ((const struct linear *)impl)->n;
@@ -169,4 +174,7 @@ const struct engine_ops linear_engine_ops = {
     .resize = NULL, /* nothing to resize in process */
     .features = linear_features,
     .free = linear_free,
+    .predict = linear_predict,
+    .outputs = linear_outputs,
+    .input_flags = 0,
 };

@@ -173,6 +173,11 @@ static int xgb_score(void *impl, const struct engine_request *req, struct engine
 			  x);
 }
 
+static size_t xgb_outputs(const void *impl)
+{
+	return ((const struct xgb *)impl)->outputs;
+}
+
 static int xgb_features(const void *impl)
 {
 	return ((const struct xgb *)impl)->n;
@@ -184,4 +189,7 @@ const struct engine_ops xgb_engine_ops = {
     .resize = NULL, /* nothing to resize in process */
     .features = xgb_features,
     .free = xgb_free,
+    .predict = xgb_predict,
+    .outputs = xgb_outputs,
+    .input_flags = INPUT_ALLOW_NULL,
 };

@@ -410,6 +410,66 @@ static void *worker_run(void *arg)
 }
 
 /* One booster shared by several threads gives the same answers as one thread. */
+/* engine_predict on the rows of NAME.input.json gives exactly what
+ * engine_score answers for them. */
+static void check_batch(enum model_type type, const char *model, const char *name)
+{
+	char file[256];
+	size_t len, outputs;
+	char *input;
+	struct engine *e = load_ok(type, model);
+	struct engine_result res;
+	struct input_matrix m;
+	struct error err;
+	double *pred;
+	cJSON *answer, *row;
+	size_t k = 0;
+
+	snprintf(file, sizeof file, "%s.input.json", name);
+	input = slurp(file, &len);
+	input_init(&m);
+	assert_int_equal(input_parse(input, len, engine_features(e), INPUT_ALLOW_NULL, &m, &err), 0);
+	outputs = engine_outputs(e);
+	assert_true(outputs >= 1);
+	pred = malloc(m.rows * outputs * sizeof *pred);
+	assert_int_equal(engine_predict(e, m.values, m.rows, m.cols, pred, &err), 0);
+	score(e, input, len, &res);
+	answer = cJSON_Parse(res.body);
+	cJSON_ArrayForEach(row, answer)
+	{
+		const cJSON *v = cJSON_IsArray(row) ? row->child : row;
+
+		for (; v != NULL; v = cJSON_IsArray(row) ? v->next : NULL)
+			assert_true(pred[k++] == v->valuedouble);
+	}
+	assert_int_equal(k, m.rows * outputs);
+	/* the shape and the values are checked */
+	assert_int_equal(engine_predict(e, m.values, m.rows, m.cols - 1, pred, &err), -1);
+	assert_int_equal(err.status, 400);
+	m.values[3] = INFINITY;
+	assert_int_equal(engine_predict(e, m.values, 1, m.cols, pred, &err), -1);
+	assert_non_null(strstr(err.message, "row 0 column 3 is not a finite number"));
+	m.values[3] = NAN; /* missing for xgboost, refused elsewhere */
+	assert_int_equal(engine_predict(e, m.values, 1, m.cols, pred, &err),
+			 type == MODEL_XGBOOST ? 0 : -1);
+	cJSON_Delete(answer);
+	free(res.body);
+	free(pred);
+	input_cleanup(&m);
+	free(input);
+	engine_free(e);
+}
+
+static void test_batch_api(void **state)
+{
+	(void)state;
+	check_batch(MODEL_LINEAR, "logistic.json", "logistic");
+	check_batch(MODEL_LINEAR, "softmax.json", "softmax");
+	check_batch(MODEL_MLP, "mlp_digits.json", "mlp_digits");
+	check_batch(MODEL_XGBOOST, "xgb_binary.json", "xgb_binary");
+	check_batch(MODEL_XGBOOST, "xgb_multi.json", "xgb_multi");
+}
+
 static void test_xgb_concurrent(void **state)
 {
 	struct engine *e = load_ok(MODEL_XGBOOST, "xgb_multi.json");
@@ -452,6 +512,7 @@ int main(void)
 	    cmocka_unit_test(test_identity_linear),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_xgb_concurrent),
+	    cmocka_unit_test(test_batch_api),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
