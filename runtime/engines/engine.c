@@ -64,6 +64,30 @@ int engine_score(struct engine *e, const struct engine_request *req, struct engi
 	return -1;
 }
 
+int engine_waits(const struct engine *e)
+{
+	return e->ops->submit != NULL;
+}
+
+void engine_submit(struct engine *e, const struct engine_request *req, engine_done_fn done,
+		   void *ctx)
+{
+	struct engine_result res = {0, NULL, 0};
+
+	if (e->ops->submit != NULL) {
+		e->ops->submit(e->impl, req, done, ctx);
+		return;
+	}
+	engine_score(e, req, &res);
+	done(ctx, &res);
+}
+
+void engine_cancel(struct engine *e)
+{
+	if (e->ops->cancel != NULL)
+		e->ops->cancel(e->impl);
+}
+
 int engine_resize(struct engine *e, int workers, struct error *err)
 {
 	if (e->ops->resize == NULL)
@@ -78,35 +102,25 @@ int engine_features(const struct engine *e)
 	return e->ops->features(e->impl);
 }
 
-size_t engine_outputs(const struct engine *e)
-{
-	if (e->ops->outputs == NULL)
-		return 0;
-	return e->ops->outputs(e->impl);
-}
-
-int engine_predict(struct engine *e, const double *x, size_t rows, size_t cols, double *out,
+int engine_predict(struct engine *e, const struct input_matrix *m, double *pred,
 		   struct error *err)
 {
-	struct input_matrix m;
-
 	if (e->ops->predict == NULL)
-		return error_set(err, 501, "NotSupported",
-				 "this model type scores JSON requests only");
-	if ((int)cols != engine_features(e) || rows == 0 || rows > SIZE_MAX / 8 / cols)
-		return error_set(err, 400, "BadRequest",
-				 "%zu rows of %zu features, the model expects %d features", rows,
-				 cols, engine_features(e));
-	for (size_t i = 0; i < rows * cols; i++)
-		if (!isfinite(x[i]) && !(isnan(x[i]) && (e->ops->input_flags & INPUT_ALLOW_NULL)))
-			return error_set(err, 400, "BadRequest",
-					 "row %zu column %zu is not a finite number", i / cols,
-					 i % cols);
-	m.values = (double *)x; /* the engines only read it */
-	m.rows = rows;
-	m.cols = cols;
-	m.cap = rows * cols;
-	return e->ops->predict(e->impl, &m, out, err);
+		return error_set(err, 501, "NotImplemented",
+				 "this model type is not scored in process");
+	return e->ops->predict(e->impl, m, pred, err);
+}
+
+int engine_outputs(const struct engine *e)
+{
+	if (e->ops->outputs == NULL)
+		return -1;
+	return (int)e->ops->outputs(e->impl);
+}
+
+int engine_takes_missing(const struct engine *e)
+{
+	return e->ops->takes_missing;
 }
 
 void engine_free(struct engine *e)

@@ -158,14 +158,14 @@ static int linear_score(void *impl, const struct engine_request *req, struct eng
 	return output_run(out, req, l->n, 0, (size_t)l->k, l->k > 1, linear_predict, l);
 }
 
-static size_t linear_outputs(const void *impl)
-{
-	return (size_t)((const struct linear *)impl)->k;
-}
-
 static int linear_features(const void *impl)
 {
 	return ((const struct linear *)impl)->n;
+}
+
+static size_t linear_outputs(const void *impl)
+{
+	return (size_t)((const struct linear *)impl)->k;
 }
 
 const struct engine_ops linear_engine_ops = {
@@ -176,5 +176,4 @@ const struct engine_ops linear_engine_ops = {
     .free = linear_free,
     .predict = linear_predict,
     .outputs = linear_outputs,
-    .input_flags = 0,
 };

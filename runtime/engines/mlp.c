@@ -231,16 +231,16 @@ static int mlp_score(void *impl, const struct engine_request *req, struct engine
 	return output_run(out, req, m->n, 0, (size_t)outs, outs > 1, mlp_predict, m);
 }
 
+static int mlp_features(const void *impl)
+{
+	return ((const struct mlp *)impl)->n;
+}
+
 static size_t mlp_outputs(const void *impl)
 {
 	const struct mlp *m = impl;
 
 	return (size_t)m->layers[m->nlayers - 1].out;
-}
-
-static int mlp_features(const void *impl)
-{
-	return ((const struct mlp *)impl)->n;
 }
 
 const struct engine_ops mlp_engine_ops = {
@@ -251,5 +251,4 @@ const struct engine_ops mlp_engine_ops = {
     .free = mlp_free,
     .predict = mlp_predict,
     .outputs = mlp_outputs,
-    .input_flags = 0,
 };

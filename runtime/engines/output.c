@@ -7,7 +7,8 @@
 #include "runtime/engines/input.h"
 #include "runtime/engines/shortest.h"
 
-#define NUMBER_CHARS SHORTEST_MAX /* a number and its separator */
+#define NUMBER_CHARS OUTPUT_NUMBER_MAX /* "-1.2345678901234567e-308" plus a separator */
+_Static_assert(OUTPUT_NUMBER_MAX >= SHORTEST_MAX, "a printed number (and its NUL) fits");
 
 /* Writes v at p (room for NUMBER_CHARS): the shortest text that reads back
  * to v, or null when v is not finite; returns the length. */
@@ -19,6 +20,22 @@ static size_t put_number(char *p, double v)
 		memcpy(p, "null", 4);
 		n = 4;
 	}
+	return n;
+}
+
+size_t output_row(char *buf, const double *pred, size_t cols)
+{
+	size_t n = 0;
+
+	if (cols == 1)
+		return put_number(buf, pred[0]);
+	buf[n++] = '[';
+	for (size_t c = 0; c < cols; c++) {
+		if (c > 0)
+			buf[n++] = ',';
+		n += put_number(buf + n, pred[c]);
+	}
+	buf[n++] = ']';
 	return n;
 }
 

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHORTEST_MAX 32 /* room for any answer and its NUL */
+#define SHORTEST_MAX 25 /* room for any answer ("-1.2345678901234567e-308") and its NUL */
 
 /* Writes v at buf (NUL-terminated, at most SHORTEST_MAX bytes); returns the
  * length, or 0 (and writes nothing) when v is NaN or infinite. */

@@ -173,14 +173,14 @@ static int xgb_score(void *impl, const struct engine_request *req, struct engine
 			  x);
 }
 
-static size_t xgb_outputs(const void *impl)
-{
-	return ((const struct xgb *)impl)->outputs;
-}
-
 static int xgb_features(const void *impl)
 {
 	return ((const struct xgb *)impl)->n;
+}
+
+static size_t xgb_outputs(const void *impl)
+{
+	return ((const struct xgb *)impl)->outputs;
 }
 
 const struct engine_ops xgb_engine_ops = {
@@ -191,5 +191,5 @@ const struct engine_ops xgb_engine_ops = {
     .free = xgb_free,
     .predict = xgb_predict,
     .outputs = xgb_outputs,
-    .input_flags = INPUT_ALLOW_NULL,
+    .takes_missing = 1,
 };
