@@ -60,13 +60,13 @@ $(XGB_MODELS)/.stamp: tests/data/make_exact_models.py
 	@touch $@
 
 # The evaluator micro-benchmark (bench/xgbbench.c; bench/README.md).
-$(BUILD)/bench/xgbbench: bench/xgbbench.c $(BUILD)/libmldeck.a
+$(BUILD)/bench/xgbbench: bench/xgbbench.c bench/benchlib.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bench/numbench: bench/numbench.c $(BUILD)/libmldeck.a
+$(BUILD)/bench/numbench: bench/numbench.c bench/benchlib.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 bench-xgb: $(BUILD)/bench/xgbbench
 bench-num: $(BUILD)/bench/numbench

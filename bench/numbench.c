@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchlib.h"
 #include "runtime/engines/engine.h"
 #include "runtime/engines/input.h"
 #include "runtime/engines/shortest.h"
@@ -25,43 +26,6 @@
 #define MAX_REPS 21
 #define ROWS 100
 #define COLS 30
-
-static double now(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
-static double rng_normal(uint64_t *s)
-{
-	double u = (double)(rng_next(s) >> 11) / 9007199254740992.0 + 1e-12;
-	double v = (double)(rng_next(s) >> 11) / 9007199254740992.0;
-
-	return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
 
 /* {"data": [[...], ...]} as json.dumps writes random normal features. */
 static char *make_body(size_t rows, size_t cols, uint64_t seed, size_t *len)
@@ -77,7 +41,7 @@ static char *make_body(size_t rows, size_t cols, uint64_t seed, size_t *len)
 				memcpy(b + k, ", ", 2);
 				k += 2;
 			}
-			k += shortest_double(b + k, rng_normal(&seed) * 3);
+			k += shortest_double(b + k, bench_normal(&seed) * 3);
 		}
 		b[k++] = ']';
 		if (r + 1 < rows) {
@@ -101,15 +65,15 @@ static struct timing measure(void (*fn)(void *), void *ctx, size_t iters, int re
 
 	fn(ctx);
 	for (int k = 0; k < reps; k++) {
-		double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+		double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_THREAD_CPUTIME_ID);
 
 		for (size_t i = 0; i < iters; i++)
 			fn(ctx);
-		cpu[k] = (now(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)iters;
-		wall[k] = (now(CLOCK_MONOTONIC) - w0) / (double)iters;
+		cpu[k] = (bench_now(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)iters;
+		wall[k] = (bench_now(CLOCK_MONOTONIC) - w0) / (double)iters;
 	}
-	qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
-	return (struct timing){median(cpu, reps), median(wall, reps), cpu[0]};
+	bench_median(cpu, reps); /* sorts cpu */
+	return (struct timing){bench_median(cpu, reps), bench_median(wall, reps), cpu[0]};
 }
 
 struct body {
@@ -198,7 +162,7 @@ int main(int argc, char **argv)
 	       ROWS, (double)len / 1000, ROWS * COLS, t.cpu * 1e6, t.wall * 1e6, t.min * 1e6,
 	       (double)len / t.cpu / 1e9, t.cpu / (ROWS * COLS) * 1e9);
 	for (int i = 0; i < 10000; i++)
-		v[i] = rng_normal(&seed) * pow(10, (double)(rng_next(&seed) % 20) - 10);
+		v[i] = bench_normal(&seed) * pow(10, (double)(bench_rng(&seed) % 20) - 10);
 	{
 		struct numbers s = {v, 10000, 0}, l = {v, 10000, 1};
 

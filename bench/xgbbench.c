@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/benchlib.h"
 #include "runtime/engines/engine.h"
 #include "runtime/engines/forest.h"
 #include "runtime/engines/input.h"
@@ -46,40 +47,6 @@ struct timing {
 	double cpu[MAX_REPS], wall[MAX_REPS];
 	int n;
 };
-
-static double now(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
-static double rng_unit(uint64_t *s)
-{
-	return (double)(rng_next(s) >> 11) / 9007199254740992.0;
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -111,8 +78,8 @@ static double *make_rows(const char *path, int features, size_t n)
 		for (int f = 0; f < features; f++) {
 			double v = m.values[(r % m.rows) * m.cols + (size_t)f];
 
-			v *= r < m.rows ? 1.0 : 1.0 + (rng_unit(&seed) - 0.5) * 0.2;
-			x[r * (size_t)features + (size_t)f] = rng_unit(&seed) < 0.05 ? NAN : v;
+			v *= r < m.rows ? 1.0 : 1.0 + (bench_unit(&seed) - 0.5) * 0.2;
+			x[r * (size_t)features + (size_t)f] = bench_unit(&seed) < 0.05 ? NAN : v;
 		}
 	input_cleanup(&m);
 	free(text);
@@ -158,12 +125,13 @@ static void measure(const struct cell *c, int reps, struct timing *t)
 	c->run(c->ctx, 0); /* warm caches and lazy initialisation */
 	t->n = reps;
 	for (int k = 0; k < reps; k++) {
-		double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_THREAD_CPUTIME_ID);
+		double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_THREAD_CPUTIME_ID);
 
 		for (size_t i = 0; i < c->iters; i++)
 			c->run(c->ctx, i);
-		t->cpu[k] = (now(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)(c->iters * c->units);
-		t->wall[k] = (now(CLOCK_MONOTONIC) - w0) / (double)(c->iters * c->units);
+		t->cpu[k] =
+		    (bench_now(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)(c->iters * c->units);
+		t->wall[k] = (bench_now(CLOCK_MONOTONIC) - w0) / (double)(c->iters * c->units);
 	}
 }
 
@@ -259,8 +227,8 @@ static void unit(char *buf, size_t size, double seconds)
 
 static void row(const char *what, struct timing *native, struct timing *lib, const char *per)
 {
-	double n = median(native->cpu, native->n), l = median(lib->cpu, lib->n);
-	double nw = median(native->wall, native->n), lw = median(lib->wall, lib->n);
+	double n = bench_median(native->cpu, native->n), l = bench_median(lib->cpu, lib->n);
+	double nw = bench_median(native->wall, native->n), lw = bench_median(lib->wall, lib->n);
 	char a[32], b[32], c[32], d[32];
 
 	unit(a, sizeof a, n);
@@ -295,11 +263,11 @@ static double cold_call(void (*fn)(void *, size_t), struct eval_ctx *c, int n)
 		double t0;
 
 		evict(c);
-		t0 = now(CLOCK_MONOTONIC);
+		t0 = bench_now(CLOCK_MONOTONIC);
 		fn(c, (size_t)i);
-		t[i] = now(CLOCK_MONOTONIC) - t0;
+		t[i] = bench_now(CLOCK_MONOTONIC) - t0;
 	}
-	return median(t, n);
+	return bench_median(t, n);
 }
 
 /* One row when the model is no longer cached, as in a server between requests. */
