@@ -51,9 +51,31 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS) -lcmocka
 
-unit: $(TEST_BIN)
+# Models trained here that the native XGBoost evaluator must match bit for bit
+# (tests/unit/test_xgb_native.c); shared by the plain and the sanitizer builds.
+XGB_MODELS := $(CURDIR)/build/xgb-exact
+$(XGB_MODELS)/.stamp: tests/data/make_exact_models.py
+	@rm -rf $(XGB_MODELS) && mkdir -p $(XGB_MODELS)
+	@echo "TRAIN $(XGB_MODELS)"; /usr/bin/python3 $< $(XGB_MODELS) >$(XGB_MODELS)/train.log 2>&1 \
+	  || { cat $(XGB_MODELS)/train.log; exit 1; }
+	@touch $@
+
+# The evaluator micro-benchmark (bench/xgbbench.c; bench/README.md).
+$(BUILD)/bench/xgbbench: bench/xgbbench.c bench/benchlib.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/numbench: bench/numbench.c bench/benchlib.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-xgb: $(BUILD)/bench/xgbbench
+bench-num: $(BUILD)/bench/numbench
+
+unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; MLDECK_SRC=$(CURDIR) $$t || fail=1; done; exit $$fail
+	  echo "== $$t"; MLDECK_SRC=$(CURDIR) MLDECK_XGB_MODELS=$(XGB_MODELS) $$t || fail=1; \
+	done; exit $$fail
 
 e2e: mldeck
 	MLDECK_BIN=$(CURDIR)/mldeck /usr/bin/python3 -m pytest -q tests/e2e
@@ -70,7 +92,7 @@ sanitize:
 clean:
 	rm -rf build build-san build-fuzz mldeck
 
-.PHONY: all mldeck unit e2e test sanitize clean
+.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of every parser

@@ -140,16 +140,20 @@ static size_t number_scan(const char *s, size_t len, struct decimal *d)
 	return i;
 }
 
-static double number_slow(const char *s, size_t n)
+/* strtod (or, with f, strtof) in the "C" locale on a bounded copy of s[0..n). */
+static double number_slow(const char *s, size_t n, float *f)
 {
 	char buf[NUMBER_MAX_LEN + 1];
 	locale_t old;
-	double v;
+	double v = 0;
 
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	old = uselocale(input_c_locale());
-	v = strtod(buf, NULL);
+	if (f != NULL)
+		*f = strtof(buf, NULL);
+	else
+		v = strtod(buf, NULL);
 	uselocale(old);
 	return v;
 }
@@ -162,7 +166,29 @@ size_t input_number(const char *s, size_t len, double *out)
 	if (n == 0 || n > NUMBER_MAX_LEN)
 		return 0;
 	if (d.digits > FASTFLOAT_MAX_DIGITS || !fastfloat_decimal(d.mant, d.exp10, d.neg, out))
-		*out = number_slow(s, n);
+		*out = number_slow(s, n, NULL);
+	return n;
+}
+
+size_t input_number_float(const char *s, size_t len, float *out)
+{
+	double d, mid;
+	size_t n = input_number(s, len, &d);
+	float f, g;
+
+	if (n == 0)
+		return 0;
+	/* The correctly rounded double, rounded again to float, is the correctly
+	 * rounded float unless the double landed exactly halfway between two
+	 * floats (or past the largest one): then strtof decides from the text. */
+	f = (float)d;
+	if ((double)f != d) {
+		g = nextafterf(f, d > (double)f ? INFINITY : -INFINITY);
+		mid = ((double)f + (double)g) / 2;
+		if (!isfinite(f) || !isfinite(g) || mid == d)
+			number_slow(s, n, &f);
+	}
+	*out = f;
 	return n;
 }
 

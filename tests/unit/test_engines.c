@@ -436,6 +436,58 @@ static void *worker_run(void *arg)
 }
 
 /* One booster shared by several threads gives the same answers as one thread. */
+/* engine_predict on the rows of NAME.input.json gives exactly what
+ * engine_score answers for them. */
+static void check_batch(enum model_type type, const char *model, const char *name)
+{
+	char file[256];
+	size_t len, k = 0;
+	int outputs;
+	char *input;
+	struct engine *e = load_ok(type, model);
+	struct engine_result res;
+	struct input_matrix m;
+	struct error err;
+	double *pred;
+	cJSON *answer, *row;
+
+	snprintf(file, sizeof file, "%s.input.json", name);
+	input = slurp(file, &len);
+	input_init(&m);
+	assert_int_equal(input_parse(input, len, engine_features(e), INPUT_ALLOW_NULL, &m, &err), 0);
+	outputs = engine_outputs(e);
+	assert_true(outputs >= 1);
+	assert_int_equal(engine_takes_missing(e), type == MODEL_XGBOOST);
+	pred = malloc(m.rows * (size_t)outputs * sizeof *pred);
+	assert_int_equal(engine_predict(e, &m, pred, &err), 0);
+	score(e, input, len, &res);
+	answer = cJSON_Parse(res.body);
+	cJSON_ArrayForEach(row, answer)
+	{
+		const cJSON *v = cJSON_IsArray(row) ? row->child : row;
+
+		for (; v != NULL; v = cJSON_IsArray(row) ? v->next : NULL)
+			assert_true(pred[k++] == v->valuedouble);
+	}
+	assert_int_equal(k, m.rows * (size_t)outputs);
+	cJSON_Delete(answer);
+	free(res.body);
+	free(pred);
+	input_cleanup(&m);
+	free(input);
+	engine_free(e);
+}
+
+static void test_batch_api(void **state)
+{
+	(void)state;
+	check_batch(MODEL_LINEAR, "logistic.json", "logistic");
+	check_batch(MODEL_LINEAR, "softmax.json", "softmax");
+	check_batch(MODEL_MLP, "mlp_digits.json", "mlp_digits");
+	check_batch(MODEL_XGBOOST, "xgb_binary.json", "xgb_binary");
+	check_batch(MODEL_XGBOOST, "xgb_multi.json", "xgb_multi");
+}
+
 static void test_xgb_concurrent(void **state)
 {
 	struct engine *e = load_ok(MODEL_XGBOOST, "xgb_multi.json");
@@ -479,6 +531,7 @@ int main(void)
 	    cmocka_unit_test(test_identity_linear),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_xgb_concurrent),
+	    cmocka_unit_test(test_batch_api),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
