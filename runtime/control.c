@@ -110,8 +110,7 @@ static void rollback(struct runtime *rt)
 	rt->ws = ws;
 }
 
-int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn done, void *arg,
-		   struct error *err)
+int control_change(struct runtime *rt, control_apply_fn apply, void *arg, struct error *err)
 {
 	const struct workspace_ref *refs;
 	char **eps = NULL;
@@ -133,8 +132,6 @@ int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn d
 	}
 	for (size_t i = 0; i < neps; i++)
 		fleet_sync_endpoint(rt->fleet, rt->ws, eps[i]);
-	if (done != NULL)
-		done(rt, arg);
 out:
 	pthread_mutex_unlock(&rt->lock);
 	free_names(eps, neps);
@@ -374,23 +371,19 @@ static int asset_delete_apply(struct runtime *rt, struct workspace *ws, void *ar
 	return d->k->remove_all(ws, d->name, err);
 }
 
-static void asset_delete_done(struct runtime *rt, void *arg)
-{
-	struct asset_del *d = arg;
-
-	for (size_t i = 0; d->files && d->files[i]; i++)
-		artifact_remove(rt->home, d->files[i]);
-}
-
 static void asset_delete(struct call *c)
 {
 	struct asset_del d = {c->asset, c->cap[0], c->cap[1], NULL};
 	struct error err;
 
-	if (control_change(c->rt, asset_delete_apply, asset_delete_done, &d, &err) < 0)
+	if (control_change(c->rt, asset_delete_apply, &d, &err) < 0) {
 		reply_err(c, &err);
-	else
+	} else {
+		/* nothing names them any more (and a new registration gets new directories) */
+		for (size_t i = 0; d.files && d.files[i]; i++)
+			artifact_remove(c->rt->home, d.files[i]);
 		server_reply_json(c->rs, 200, NULL);
+	}
 	for (size_t i = 0; d.files && d.files[i]; i++)
 		free(d.files[i]);
 	free(d.files);
@@ -470,38 +463,28 @@ static int model_from_request(struct call *c, struct model_version *mv, const ch
 	return 0;
 }
 
-static int model_import(struct call *c, struct model_version *mv, const char *uri,
-			struct error *err)
+/* Copies the artifact (or takes the upload) into a stage under HOME/tmp:
+ * before the lock, as nothing acknowledged changes yet. */
+static int model_stage(struct call *c, const char *uri, struct artifact_stage *st,
+		       struct error *err)
 {
-	struct artifact_info ai;
 	char fname[128];
-	int rc;
 
-	memset(&ai, 0, sizeof ai);
-	if (uri) {
-		rc = artifact_import(c->rt->home, mv->name, mv->version, uri, &ai, err);
-	} else {
-		upload_filename(c->rq, fname, sizeof fname);
-		rc = artifact_adopt(c->rt->home, mv->name, mv->version, c->rq->upload_path, fname,
-				    &ai, err);
-	}
-	if (rc < 0)
-		return -1;
-	free(mv->artifact);
-	mv->artifact = ai.rel;
-	ai.rel = NULL;
-	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
-	mv->size = ai.size;
-	artifact_info_cleanup(&ai);
-	return 0;
+	if (uri)
+		return artifact_stage_import(c->rt->home, uri, st, err);
+	upload_filename(c->rq, fname, sizeof fname);
+	return artifact_stage_upload(c->rt->home, c->rq->upload_path, fname, st, err);
 }
 
-/* PUT models/{n}/versions/{v}, and POST models/{n}/versions (next version). */
+/* PUT models/{n}/versions/{v}, and POST models/{n}/versions (next version).
+ * The new artifact goes to a directory of its own; the state commit decides;
+ * then the replaced artifact (or, on failure, the new one) is removed. */
 struct model_put {
-	struct call *c;
 	struct model_version mv;
 	const char *version; /* NULL: the next one */
-	const char *uri;
+	struct artifact_stage stage;
+	char *placed;        /* the new artifact, once in place */
+	char *replaced;      /* the artifact of the version it replaces */
 	int created;
 	cJSON *answer;
 };
@@ -511,7 +494,9 @@ static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
 {
 	struct model_put *p = arg;
 	struct model_version *mv = &p->mv;
+	const struct model_version *old;
 	const struct deployment *by;
+	struct artifact_info ai;
 
 	if (p->version)
 		snprintf(mv->version, sizeof mv->version, "%s", p->version);
@@ -522,8 +507,19 @@ static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
 				 "new version instead",
 				 mv->name, mv->version, by->endpoint, by->name);
-	if (model_import(p->c, mv, p->uri, err) < 0 ||
-	    workspace_model_put(ws, mv, &p->created, err) < 0)
+	if (artifact_place(rt->home, mv->name, mv->version, &p->stage, &ai, err) < 0)
+		return -1;
+	p->placed = ai.rel;
+	free(mv->artifact);
+	mv->artifact = strdup(ai.rel);
+	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
+	mv->size = ai.size;
+	old = workspace_model_find(ws, mv->name, mv->version);
+	if (old && old->artifact && (p->replaced = strdup(old->artifact)) == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	if (mv->artifact == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	if (workspace_model_put(ws, mv, &p->created, err) < 0)
 		return -1;
 	p->answer = codec_model_version_to_json(workspace_model_find(ws, mv->name, mv->version),
 						&rt->codec);
@@ -533,15 +529,23 @@ static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
 static void model_version_put_as(struct call *c, const char *version)
 {
 	struct model_put p;
+	const char *uri = NULL;
 	struct error err;
+	int rc;
 
 	memset(&p, 0, sizeof p);
-	p.c = c;
 	p.version = version;
 	snprintf(p.mv.name, sizeof p.mv.name, "%s", c->cap[0]);
 	p.mv.created = (int64_t)time(NULL);
-	if (model_from_request(c, &p.mv, &p.uri, &err) < 0 ||
-	    control_change(c->rt, model_put_apply, NULL, &p, &err) < 0) {
+	rc = model_from_request(c, &p.mv, &uri, &err);
+	if (rc == 0)
+		rc = model_stage(c, uri, &p.stage, &err);
+	if (rc == 0)
+		rc = control_change(c->rt, model_put_apply, &p, &err);
+	/* whichever artifact the state does not name goes */
+	artifact_remove(c->rt->home, rc == 0 ? p.replaced : p.placed);
+	artifact_stage_discard(&p.stage);
+	if (rc < 0) {
 		reply_err(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
@@ -549,6 +553,8 @@ static void model_version_put_as(struct call *c, const char *version)
 		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", p.mv.name, p.mv.version,
 			    (unsigned long long)p.mv.size);
 	}
+	free(p.placed);
+	free(p.replaced);
 	model_version_cleanup(&p.mv);
 }
 
@@ -598,7 +604,7 @@ static void env_version_put_as(struct call *c, const char *version)
 	snprintf(p.ev.name, sizeof p.ev.name, "%s", c->cap[0]);
 	p.ev.created = (int64_t)time(NULL);
 	if (codec_env_version_from_json(c->body, &p.ev, &err) < 0 ||
-	    control_change(c->rt, env_put_apply, NULL, &p, &err) < 0) {
+	    control_change(c->rt, env_put_apply, &p, &err) < 0) {
 		reply_err(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
@@ -694,7 +700,7 @@ static void endpoint_write(struct call *c, int patch)
 
 	if (need_body(c) < 0)
 		return;
-	if (control_change(c->rt, endpoint_put_apply, NULL, &p, &err) < 0) {
+	if (control_change(c->rt, endpoint_put_apply, &p, &err) < 0) {
 		reply_err(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
@@ -723,7 +729,7 @@ static void endpoint_delete(struct call *c)
 {
 	struct error err;
 
-	if (control_change(c->rt, endpoint_delete_apply, NULL, (void *)c->cap[0], &err) < 0)
+	if (control_change(c->rt, endpoint_delete_apply, (void *)c->cap[0], &err) < 0)
 		reply_err(c, &err);
 	else
 		server_reply_json(c->rs, 200, NULL);
@@ -807,7 +813,7 @@ static void endpoint_regenerate_keys(struct call *c)
 	sk.name = c->cap[0];
 	sk.primary = primary ? key : NULL;
 	sk.secondary = primary ? NULL : key;
-	if (control_change(c->rt, set_keys_apply, NULL, &sk, &err) < 0)
+	if (control_change(c->rt, set_keys_apply, &sk, &err) < 0)
 		return reply_err(c, &err);
 	server_reply_json(c->rs, 200, NULL);
 	runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
@@ -959,7 +965,7 @@ static void deployment_write(struct call *c, int patch)
 
 	if (need_body(c) < 0)
 		return;
-	if (control_change(c->rt, deployment_put_apply, NULL, &p, &err) < 0) {
+	if (control_change(c->rt, deployment_put_apply, &p, &err) < 0) {
 		reply_err(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
@@ -990,7 +996,7 @@ static void deployment_delete(struct call *c)
 {
 	struct error err;
 
-	if (control_change(c->rt, deployment_delete_apply, NULL, c, &err) < 0)
+	if (control_change(c->rt, deployment_delete_apply, c, &err) < 0)
 		reply_err(c, &err);
 	else
 		server_reply_json(c->rs, 200, NULL);

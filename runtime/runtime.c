@@ -20,6 +20,7 @@
 
 #include "runtime/auth.h"
 #include "runtime/core.h"
+#include "state/artifact.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -213,7 +214,7 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 	struct state_report r = {ep, name, error, gen, state};
 	struct error err;
 
-	control_change(rt, state_apply, NULL, &r, &err); /* a failure is logged there */
+	control_change(rt, state_apply, &r, &err); /* a failure is logged there */
 	runtime_log(rt, "deployment %s/%s %s%s%s", ep, name, prov_state_name(state),
 		    error ? ": " : "", error ? error : "");
 }
@@ -305,6 +306,46 @@ static int open_home(struct runtime *rt, struct error *err)
 	return rt->ws ? 0 : -1;
 }
 
+/* Directories under models/ that no model version names (a crash between an
+ * artifact's placing and the state's commit, or before the old one's removal). */
+static void sweep_artifacts(struct runtime *rt)
+{
+	const struct model_version **ms;
+	size_t n = workspace_model_list(rt->ws, &ms), i;
+	const char **keep = calloc(n + 1, sizeof *keep);
+	int removed;
+
+	if (keep == NULL || n != workspace_model_count(rt->ws)) {
+		free(keep); /* without the full list nothing may go */
+		free(ms);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		keep[i] = ms[i]->artifact;
+	removed = artifact_sweep(rt->home, keep, n);
+	if (removed > 0)
+		runtime_log(rt, "store: removed %d artifact director%s no model version names "
+				"(left by an interrupted registration or deletion)",
+			    removed, removed == 1 ? "y" : "ies");
+	free(keep);
+	free(ms);
+}
+
+/* Every deployment is loaded again at start: until it serves it is Creating
+ * (never served) or Updating, not what it was before the restart. */
+static int mark_reloading(struct runtime *rt, struct error *err)
+{
+	const struct deployment **ds;
+	size_t n = workspace_deployment_list(rt->ws, NULL, &ds), i;
+
+	for (i = 0; i < n; i++)
+		if (ds[i]->state != PROV_CREATING)
+			workspace_deployment_set_state(rt->ws, ds[i]->endpoint, ds[i]->name,
+						       PROV_UPDATING, NULL);
+	free(ds);
+	return n > 0 ? store_commit(rt->store, rt->ws, err) : 0;
+}
+
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
 	struct server_options so;
@@ -360,6 +401,9 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	if (store_notice(rt->store) != NULL)
 		runtime_log(rt, "store: %s", store_notice(rt->store));
+	sweep_artifacts(rt);
+	if (mark_reloading(rt, err) < 0)
+		goto fail;
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
 	if (rt->metrics == NULL || rt->fleet == NULL) {

@@ -387,6 +387,11 @@ size_t workspace_model_list(const struct workspace *ws, const struct model_versi
 			    (const void ***)out);
 }
 
+size_t workspace_model_count(const struct workspace *ws)
+{
+	return ws->nmodels;
+}
+
 int workspace_model_delete(struct workspace *ws, const char *name, const char *version,
 			   struct error *err)
 {

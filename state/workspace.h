@@ -65,6 +65,8 @@ const struct model_version *workspace_model_find(const struct workspace *ws, con
 						 const char *version); /* version NULL: latest */
 /* All versions of all models, sorted by name then numeric version. */
 size_t workspace_model_list(const struct workspace *ws, const struct model_version ***out);
+/* How many model versions there are (a list of 0 may also mean out of memory). */
+size_t workspace_model_count(const struct workspace *ws);
 int workspace_model_delete(struct workspace *ws, const char *name, const char *version,
 			   struct error *err); /* 409 when a deployment uses it */
 /* Deletes every version of NAME (409 if any is in use). */

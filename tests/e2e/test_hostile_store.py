@@ -257,3 +257,92 @@ def test_new_home_is_private(make_runtime, tmp_path):
     for name in ("state.db", "admin.key"):
         assert os.stat(os.path.join(rt.home, name)).st_mode & 0o777 == 0o600, name
     assert rt.stop() == 0
+
+
+def break_saves(home):
+    """Makes the state's next writes fail, whatever the store's format: the file-based
+    store of older versions wrote state.json.tmp (a directory there stops it); the SQLite
+    store refuses a state.db that is not the file it opened. Returns an undo."""
+    os.mkdir(os.path.join(home, "state.json.tmp"))
+    undo = swap_state_file(home) if os.path.exists(os.path.join(home, "state.db")) else None
+
+    def restore():
+        os.rmdir(os.path.join(home, "state.json.tmp"))
+        if undo:
+            undo()
+    return restore
+
+
+def artifact_files(home, model):
+    """Every file under HOME/models/MODEL, relative to the home."""
+    out = []
+    for d, _, files in os.walk(os.path.join(home, "models", model)):
+        out += [os.path.relpath(os.path.join(d, f), home) for f in files]
+    return sorted(out)
+
+
+def register(rt, name, version, path):
+    return rt.http("PUT", "ws:/models/%s/versions/%s" % (name, version),
+                   {"properties": {"modelUri": path, "modelType": "linear"}})
+
+
+def sha256_of(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_failed_reregistration_keeps_the_acknowledged_artifact(make_runtime, tmp_path):
+    """Item 3: the new file goes to a new place, the state commit decides, and only then is
+    the old one removed; a failed save leaves the registry and the files as acknowledged,
+    and no orphan, for a re-registration and for a new version alike."""
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"coefficients": [1.0], "intercept": 0.0}))
+    b.write_text(json.dumps({"coefficients": [2.0], "intercept": 5.0}))
+    rt = make_runtime().start()
+    s, _, m = register(rt, "churn", "1", str(a))
+    assert s == 201, m
+    sha_a = m["properties"]["properties"]["sha256"]
+    before = artifact_files(rt.home, "churn")
+    assert len(before) == 1 and sha256_of(os.path.join(rt.home, before[0])) == sha_a
+
+    restore = break_saves(rt.home)
+    s, _, e = register(rt, "churn", "1", str(b))
+    assert s == 500, (s, e)
+    s, _, e = register(rt, "churn", "2", str(b))
+    assert s == 500, (s, e)
+    restore()
+
+    s, _, m = rt.http("GET", "ws:/models/churn/versions/1")
+    assert m["properties"]["properties"]["sha256"] == sha_a
+    assert artifact_files(rt.home, "churn") == before  # the old file, and nothing else
+    assert sha256_of(os.path.join(rt.home, before[0])) == sha_a
+    s, _, _ = rt.http("GET", "ws:/models/churn/versions/2")
+    assert s == 404
+    # a deployment of the acknowledged version still loads
+    rt.http("PUT", "ws:/environments/native/versions/1", {"properties": {"environmentKind": "native"}})
+    rt.http("PUT", "ws:/onlineEndpoints/churn-ep", {"properties": {"authMode": "Key"}})
+    s, _, d = rt.http("PUT", "ws:/onlineEndpoints/churn-ep/deployments/blue",
+                      {"properties": {"model": "churn:1", "environmentId": "native:1"}})
+    assert s == 201, d
+    assert rt.wait_deployment("churn-ep", "blue")["properties"]["provisioningState"] == "Succeeded"
+
+    # a re-registration that succeeds replaces the file and removes the old one
+    s, _, m = register(rt, "churn", "3", str(b))
+    assert s == 201, m
+    s, _, m = register(rt, "churn", "3", str(a))
+    assert s == 200 and m["properties"]["properties"]["sha256"] == sha_a, m
+    assert len(artifact_files(rt.home, "churn")) == 2  # versions 1 and 3, one file each
+
+    # what a crash leaves behind (no model version names it) is swept at start
+    os.makedirs(os.path.join(rt.home, "models", "churn", "1", "ZZZZZZ"))
+    with open(os.path.join(rt.home, "models", "churn", "1", "ZZZZZZ", "b.json"), "w") as f:
+        f.write("orphan")
+    os.makedirs(os.path.join(rt.home, "models", "ghost", "1"))
+    assert rt.stop() == 0
+    rt = make_runtime(home=rt.home).start()
+    rt.wait_log("artifact directories no model version names")
+    assert not os.path.exists(os.path.join(rt.home, "models", "ghost"))
+    assert len(artifact_files(rt.home, "churn")) == 2
+    s, _, m = rt.http("GET", "ws:/models/churn/versions/1")
+    assert m["properties"]["properties"]["sha256"] == sha_a
