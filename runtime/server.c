@@ -552,6 +552,7 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	errno = 0; /* MHD may fail without setting it: never report an older call's */
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,

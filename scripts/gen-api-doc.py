@@ -120,7 +120,9 @@ accepted for any `{sub}` and `{rg}`; `{ws}` is the runtime's workspace (`--works
 - Creation answers 201, update 200, delete 200. Deployments are created asynchronously: 201 with
   `provisioningState` `Creating`, then `Succeeded`, or `Failed` with the reason in
   `properties.error` and in getLogs. A change of instance count goes through `Scaling`; any
-  other change through `Updating` (the old instance serves until the new one is up).
+  other change through `Updating` (the old instance serves until the new one is up). After a
+  restart every deployment is loaded again and shows `Updating` (`Creating` if it never came
+  up) until it serves.
 - Every acknowledged change is on disk (fsync) before the answer is sent.
 - Every answer carries `x-request-id` (the client's, echoed, or a generated one).
 

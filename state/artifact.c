@@ -399,8 +399,11 @@ int artifact_stage_upload(const char *home, const char *tmp_path, const char *fi
 		snprintf(st->base, sizeof st->base, "model");
 	if (file_digest(tmp_path, st, err) < 0 || stage_dir(home, st, err) < 0)
 		return -1;
-	if (snprintf(dst, sizeof dst, "%s/%s", st->dir, st->base) >= (int)sizeof dst ||
-	    rename(tmp_path, dst) < 0) {
+	if (snprintf(dst, sizeof dst, "%s/%s", st->dir, st->base) >= (int)sizeof dst) {
+		artifact_stage_discard(st);
+		return error_set(err, 500, "StorageError", "path too long under %s", home);
+	}
+	if (rename(tmp_path, dst) < 0) {
 		io_error(err, errno, "cannot move", tmp_path);
 		artifact_stage_discard(st);
 		return -1;

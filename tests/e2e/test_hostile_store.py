@@ -346,3 +346,121 @@ def test_failed_reregistration_keeps_the_acknowledged_artifact(make_runtime, tmp
     assert len(artifact_files(rt.home, "churn")) == 2
     s, _, m = rt.http("GET", "ws:/models/churn/versions/1")
     assert m["properties"]["properties"]["sha256"] == sha_a
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs, private to root, mounted for the test and unmounted after."""
+    d = tmp_path / "disk"
+    d.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(d)],
+                   check=True)
+    yield str(d)
+    subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+def fill(path, leave):
+    """Writes path until the disk is full, then gives back `leave` bytes, so that the next
+    big write is cut short (a short write, then ENOSPC) rather than refused at once.
+    Returns a function that frees the disk."""
+    chunk = b"\1" * 65536
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError as e:
+            assert e.errno == 28, e  # ENOSPC
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - leave)
+    return lambda: os.unlink(path)
+
+
+def test_full_disk_reports_the_real_error_and_changes_nothing(make_runtime, small_disk, tmp_path):
+    """Item 14: on a full disk every failed write says "No space left on device" (the errno
+    of the call that failed, never a stale one such as "File exists"), and the change that
+    failed is not half made."""
+    model = tmp_path / "big.json"
+    model.write_text(json.dumps({"coefficients": [0.5] * 150000, "intercept": 0.0}))
+    rt = make_runtime(home=small_disk).start()
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/before", {"properties": {"authMode": "Key"}})
+    assert s == 201, b
+    free = fill(os.path.join(small_disk, "filler"), 210_000)
+
+    s, _, b = register(rt, "big", "1", str(model))
+    assert s == 500, (s, b)
+    assert b["error"]["code"] == "StorageError", b
+    assert b["error"]["message"].endswith(": No space left on device"), b
+    assert "File exists" not in b["error"]["message"]
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/during",
+                      {"properties": {"authMode": "Key", "description": "x" * 1_000_000}})
+    assert s == 500, (s, b)
+    assert "No space left on device" in b["error"]["message"], b
+    s, _, _ = rt.http("GET", "ws:/onlineEndpoints/during")
+    assert s == 404  # rolled back
+    s, _, _ = rt.http("GET", "ws:/models/big/versions/1")
+    assert s == 404
+    assert os.listdir(os.path.join(small_disk, "tmp")) == []
+    assert not os.path.exists(os.path.join(small_disk, "models", "big"))
+
+    free()
+    s, _, b = register(rt, "big", "1", str(model))
+    assert s == 201, b
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/during", {"properties": {"authMode": "Key"}})
+    assert s == 201, b
+    assert rt.stop() == 0
+    rt = make_runtime(home=small_disk).start()
+    _, _, body = rt.http("GET", "ws:/onlineEndpoints")
+    assert sorted(e["name"] for e in body["value"]) == ["before", "during"]
+    assert rt.stop() == 0
+
+
+SLOW_INIT = """
+import os, time
+
+def init():
+    time.sleep(float(os.environ["INIT_SECONDS"]))
+
+def run(raw_data):
+    return {"ok": True}
+"""
+
+
+def score(rt, ep, key):
+    return rt.http("POST", "/endpoints/%s/score" % ep, {"data": [[1]]}, auth=False,
+                   headers={"Authorization": "Bearer " + key})
+
+
+def test_after_restart_deployments_say_they_are_loading(make_runtime, tmp_path):
+    """Item 13: after a restart a deployment is Updating (not Succeeded) for as long as it
+    answers 503, and Succeeded once it serves."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "score.py").write_text(SLOW_INIT)
+    (tmp_path / "m.json").write_text("{}")
+    rt = make_runtime().start()
+    rt.http("PUT", "ws:/models/slow/versions/1",
+            {"properties": {"modelUri": str(tmp_path / "m.json"), "modelType": "custom_model"}})
+    rt.http("PUT", "ws:/environments/pyenv/versions/1",
+            {"properties": {"environmentKind": "python", "interpreterPath": PY}})
+    rt.http("PUT", "ws:/onlineEndpoints/slow-ep", {"properties": {"authMode": "Key"}})
+    s, _, d = rt.http("PUT", "ws:/onlineEndpoints/slow-ep/deployments/blue", {
+        "properties": {"model": "slow:1", "environmentId": "pyenv:1",
+                       "codeConfiguration": {"codeId": str(code), "scoringScript": "score.py"},
+                       "environmentVariables": {"INIT_SECONDS": "3"}}})
+    assert s == 201, d
+    assert rt.wait_deployment("slow-ep", "blue")["properties"]["provisioningState"] == "Succeeded"
+    rt.http("PATCH", "ws:/onlineEndpoints/slow-ep", {"properties": {"traffic": {"blue": 100}}})
+    _, _, keys = rt.http("POST", "ws:/onlineEndpoints/slow-ep/listKeys")
+    assert score(rt, "slow-ep", keys["primaryKey"])[0] == 200
+    assert rt.stop() == 0
+
+    rt = make_runtime(home=rt.home).start()
+    s, _, d = rt.http("GET", "ws:/onlineEndpoints/slow-ep/deployments/blue")
+    state = d["properties"]["provisioningState"]
+    answer = score(rt, "slow-ep", keys["primaryKey"])[0]
+    assert answer == 503, answer  # init() is still sleeping
+    assert state == "Updating", state
+    d = rt.wait_deployment("slow-ep", "blue")
+    assert d["properties"]["provisioningState"] == "Succeeded", d
+    assert score(rt, "slow-ep", keys["primaryKey"])[0] == 200
