@@ -20,7 +20,7 @@ endif
 
 BUILD   ?= build
 LIB_SRC := $(wildcard state/*.c api/*.c runtime/*.c runtime/engines/*.c \
-                      ui/cli/*.c ui/console/*.c)
+                      ui/cli/*.c ui/console/*.c ui/console/screens/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/ui/main.o
 TEST_SRC := $(wildcard tests/unit/test_*.c)

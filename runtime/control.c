@@ -800,6 +800,9 @@ static void endpoint_regenerate_keys(struct call *c)
 		return server_reply_errorf(c->rs, 400, "ValidationError",
 					   "keyType must be \"Primary\" or \"Secondary\"");
 	primary = !strcasecmp(kt->valuestring, "Primary");
+	if (kv && !cJSON_IsNull(kv) && !cJSON_IsString(kv))
+		return server_reply_errorf(c->rs, 400, "ValidationError",
+					   "keyValue must be a string (or absent for a random key)");
 	if (cJSON_IsString(kv) && kv->valuestring[0]) {
 		size_t n = strlen(kv->valuestring);
 		if (n < 16 || n > RESOURCE_KEY_LEN)
@@ -1155,11 +1158,47 @@ static cJSON *parse_body(const struct server_request *rq, struct server_response
 	return j;
 }
 
-int control_is_upload(const char *method, const char *path, const char *content_type)
+/* Routes that register a model version take the artifact raw as their body. */
+static int route_takes_upload(const struct route *r)
 {
-	(void)path;
-	return content_type && !strcmp(method, "PUT") &&
-	       !strncasecmp(content_type, "application/octet-stream", 24);
+	return r->fn == model_version_put || r->fn == model_version_post;
+}
+
+int control_is_upload(struct runtime *rt, const struct server_request *rq)
+{
+	const char *ct = server_header(rq, "Content-Type");
+	size_t i;
+
+	if (ct == NULL || strncasecmp(ct, "application/octet-stream", 24) ||
+	    rq->segc < PREFIX_SEGS || strcmp(rq->segv[7], rt->ws_name))
+		return 0;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		if (route_takes_upload(&routes[i]) && !strcmp(routes[i].method, rq->method) &&
+		    route_match(routes[i].pattern, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS,
+				cap))
+			return 1;
+	}
+	return 0;
+}
+
+/* 405's Allow: every method with a route on this path. */
+static void allow_header(struct server_response *rs, char *const *segs, int n)
+{
+	char allow[64] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		int k;
+		if (!route_match(routes[i].pattern, segs, n, cap) || strstr(allow, routes[i].method))
+			continue;
+		k = snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+			     routes[i].method);
+		if (k > 0 && (size_t)k < sizeof allow - used)
+			used += (size_t)k;
+	}
+	server_reply_header(rs, "Allow", allow);
 }
 
 void control_handle(struct runtime *rt, const struct server_request *rq, int first,
@@ -1195,9 +1234,10 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		cJSON_Delete(c.body);
 		return;
 	}
-	if (path_known)
+	if (path_known) {
 		server_reply_errorf(rs, 405, "MethodNotAllowed", "%s is not allowed on %s",
 				    rq->method, rq->path);
-	else
+		allow_header(rs, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS);
+	} else
 		server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
 }

@@ -66,11 +66,16 @@ int control_change(struct runtime *rt, control_apply_fn apply, void *arg, struct
 /* control.c: the resource API under the workspace prefix. */
 void control_handle(struct runtime *rt, const struct server_request *rq, int first,
 		    struct server_response *rs);
-/* Whether a request to this path may be a raw model upload. */
-int control_is_upload(const char *method, const char *path, const char *content_type);
+/* Whether the request's body is a raw model upload (a route that takes one,
+ * Content-Type: application/octet-stream). */
+int control_is_upload(struct runtime *rt, const struct server_request *rq);
 
 /* dataplane.c: /endpoints/{ep}/score and /endpoints/{ep}/. */
 void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 		      struct server_response *rs);
+/* Admission (server_admit_fn) of a data-plane request: the route and the
+ * endpoint's credential, before any body byte is read. */
+int dataplane_admit(struct runtime *rt, const struct server_request *rq,
+		    struct server_admission *ad, struct server_response *rs);
 
 #endif

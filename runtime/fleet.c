@@ -1076,6 +1076,27 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 	live_unref(l);
 }
 
+int fleet_authorize(struct fleet *f, const char *endpoint, const char *authorization,
+		    const unsigned char *token_secret, size_t token_secret_len,
+		    struct error *err)
+{
+	struct fleet_call c = {.endpoint = endpoint,
+			       .authorization = authorization,
+			       .token_secret = token_secret,
+			       .token_secret_len = token_secret_len};
+	struct ep *e;
+	int rc;
+
+	pthread_rwlock_rdlock(&f->lock);
+	e = find_ep(f, endpoint);
+	if (e == NULL)
+		rc = error_set(err, 404, "EndpointNotFound", "endpoint '%s' not found", endpoint);
+	else
+		rc = credential_ok(e, &c, err);
+	pthread_rwlock_unlock(&f->lock);
+	return rc;
+}
+
 int fleet_liveness(struct fleet *f, const char *name)
 {
 	struct router *r;

@@ -78,6 +78,11 @@ struct fleet_answer {
 			    where blocking is fine (nothing was done) */
 };
 void fleet_score(struct fleet *f, const struct fleet_call *call, struct fleet_answer *out);
+/* The credential check of fleet_score alone, for admitting a request before
+ * its body is read: 0, or -1 with 404 (no such endpoint) or 401 in err. */
+int fleet_authorize(struct fleet *f, const char *endpoint, const char *authorization,
+		    const unsigned char *token_secret, size_t token_secret_len,
+		    struct error *err);
 /* 200 when the endpoint has a deployment with traffic that is up. */
 int fleet_liveness(struct fleet *f, const char *ep);
 

@@ -24,11 +24,6 @@ long long app_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct table *app_table(struct app *a, enum keys_screen s)
-{
-	return (KEYS_TABLES & KEYS_ON(s)) ? &a->tables[s] : NULL;
-}
-
 void app_copy(char *dst, size_t n, const char *src)
 {
 	size_t l = strlen(src);

@@ -1,7 +1,9 @@
 /*
- * app.h: the console's state, shared by its parts (console.c runs the loop
- * and the actions, data.c loads screens through the API client, draw.c
- * paints, demo.c builds the demo workspace). Everything here belongs to the
+ * app.h: the console's state, shared by its parts (console.c runs the loop,
+ * screen.c dispatches to the screens of screens/, actions.c runs the
+ * general keys and commands, data.c loads through the API client, draw.c
+ * paints, demo.c builds the demo workspace). What one screen alone uses is
+ * that screen's own (struct screen_state). Everything here belongs to the
  * console's thread; only demo.c's load thread and the bench thread run
  * beside it, each with its own client.
  */
@@ -14,23 +16,20 @@
 #include "api/connect.h"
 #include "api/profile.h"
 #include "ui/console/console.h"
-#include "ui/console/keys.h"
 #include "ui/console/layout.h"
 #include "ui/console/live.h"
 #include "ui/console/table.h"
 #include "ui/console/theme.h"
 
 #define APP_MAX_THEMES 32
-#define APP_MAX_FILES 32
 #define APP_INPUT_MAX 4096
-#define APP_LOG_TAIL 1000
 
 enum app_mode {
 	APP_NORMAL,
 	APP_FILTER,   /* typing after / */
 	APP_COMMAND,  /* typing after : */
 	APP_DIALOG,   /* delete confirmation */
-	APP_BODY,     /* typing a test body */
+	APP_PROMPT,   /* typing a line a screen asked for (prompt, prompt_done) */
 	APP_DEMO_ASK, /* first run: build the demo? */
 };
 
@@ -41,7 +40,6 @@ struct app_dialog {
 	char expect[64]; /* name to type ("" when not needed) */
 	char typed[64];
 	int focus; /* 0 Cancel, 1 Delete */
-	enum keys_screen from;
 };
 
 /* Deployments of the open endpoint, with the pending split. */
@@ -53,27 +51,10 @@ struct app_deploys {
 	int mirror_mode; /* sliders edit the mirror share */
 };
 
-struct app_test {
-	char files[APP_MAX_FILES][512];
-	int nfiles, file; /* file: -1 = typed body */
-	char *body;	  /* heap */
-	int target;	  /* -1 = the split, else a deployment index */
-	int sent, status;
-	double latency_ms;
-	char chosen[64];
-	char *answer; /* heap */
-	char error[256];
-};
-
-struct app_logs {
-	char ep[64], dep[64];
-	char *text; /* heap */
-	int top, follow;
-};
-
 struct demo;
 struct bench;
 struct runtime;
+struct screen_nav;
 
 struct app {
 	struct console_options opt;
@@ -90,22 +71,17 @@ struct app {
 	char theme_dir[1024];
 	int utf8, colors, no_color;
 
-	enum keys_screen screen;
-	enum keys_screen back[16];
-	int depth;
-	struct table tables[KEYS_SCR_COUNT];
-	cJSON *docs[KEYS_SCR_COUNT]; /* last list answer of each table screen */
-	char endpoint[64];	     /* the endpoint whose deployments are open */
+	struct screen_nav *nav; /* screen.c's: the active screen, history, states */
+	char endpoint[64];	/* the endpoint whose deployments are open */
 	cJSON *endpoint_doc;
 	char scoring_uri[512];
 	struct app_deploys dep;
 	struct live live;
-	struct app_logs logs;
-	struct app_test test;
-	int help_top;
 
 	enum app_mode mode;
 	char input[APP_INPUT_MAX];
+	char prompt[16];				      /* APP_PROMPT: "body> " */
+	void (*prompt_done)(struct app *a, const char *line); /* APP_PROMPT, on Enter */
 	struct app_dialog dialog;
 	char message[512];
 	int message_error;
@@ -127,7 +103,5 @@ void app_message(struct app *a, int error, const char *fmt, ...)
 void app_copy(char *dst, size_t n, const char *src);
 /* Milliseconds on the monotonic clock. */
 long long app_now_ms(void);
-/* The table of a table screen, or NULL for text screens. */
-struct table *app_table(struct app *a, enum keys_screen s);
 
 #endif

@@ -18,9 +18,11 @@
 #include "runtime/runtime.h"
 #include "ui/console/actions.h"
 #include "ui/console/app.h"
+#include "ui/console/bench.h"
 #include "ui/console/data.h"
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
+#include "ui/console/screen.h"
 #include "state/store.h"
 
 /* Set from signal handlers; read by the loop and the exit path. */
@@ -174,7 +176,7 @@ static int start_embedded(struct app *a, const char *url)
 
 static void disconnect(struct app *a)
 {
-	actions_stop_bench(a);
+	bench_stop(a);
 	demo_load_stop(a->demo);
 	a->demo = NULL;
 	client_free(a->c);
@@ -226,10 +228,8 @@ static int switch_profile(struct app *a, const char *name)
 		return -1;
 	if (p->theme[0] && !a->opt.theme)
 		actions_theme(a, p->theme);
-	for (int s = 0; s < KEYS_SCR_COUNT; s++)
-		if (app_table(a, s) && s != KEYS_SCR_PROFILES && s != KEYS_SCR_THEMES)
-			table_clear(&a->tables[s]);
-	actions_show(a, KEYS_SCR_ENDPOINTS, 0);
+	screen_clear_backend(a);
+	screen_show(a, &screen_endpoints, 0);
 	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
 	return 0;
 }
@@ -304,7 +304,7 @@ static int app_init(struct app *a, const struct console_options *o)
 	a->prof = *p;
 	theme_dir(a);
 	theme_init_default(&a->theme);
-	data_init_tables(a);
+	screen_init(a);
 	a->switch_profile = switch_profile;
 	return 0;
 }
@@ -357,7 +357,7 @@ static void run_demo(struct app *a)
 	a->demo = demo_load_start(a->c, &a->info, dir);
 	app_message(a, 0,
 		    "demo workspace ready; a light load is running (Enter opens an endpoint)");
-	data_load_screen(a);
+	screen_load(a);
 }
 
 /* ---- loop ---- */
@@ -366,18 +366,17 @@ static void tick(struct app *a, long long now)
 {
 	int list_every = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
 
-	if (now >= a->next_live_ms) {
+	int live_due = now >= a->next_live_ms, list_due = now >= a->next_list_ms;
+
+	if (live_due) {
 		data_load_live(a);
-		if (a->screen == KEYS_SCR_LOGS && a->logs.follow)
-			data_load_logs(a);
-		actions_tick(a);
+		bench_tick(a);
 		a->next_live_ms = now + a->opt.refresh_ms;
 	}
-	if (now >= a->next_list_ms) {
-		if (a->screen == KEYS_SCR_ENDPOINTS || a->screen == KEYS_SCR_DEPLOYMENTS)
-			data_load_screen(a);
+	if (list_due)
 		a->next_list_ms = now + list_every;
-	}
+	if (live_due || list_due)
+		screen_tick(a, list_due, live_due);
 }
 
 /* MLDECK_TRACE=FILE: one line per frame with what it cost, for bench/console.py.
@@ -408,8 +407,8 @@ static void trace_frame(struct app *a, long long t0, long long key_us)
 {
 	if (trace_file == NULL)
 		return;
-	fprintf(trace_file, "frame %.3f %lld %lld %d\n", (double)trace_us() / 1000.0, trace_us() - t0,
-		key_us, a->tables[KEYS_SCR_ENDPOINTS].nrows);
+	fprintf(trace_file, "frame %.3f %lld %lld %d\n", (double)trace_us() / 1000.0,
+		trace_us() - t0, key_us, screen_table_of(a, &screen_endpoints)->nrows);
 	fflush(trace_file);
 }
 
@@ -452,14 +451,8 @@ static void loop(struct app *a)
 static void app_free(struct app *a)
 {
 	disconnect(a);
-	for (int s = 0; s < KEYS_SCR_COUNT; s++) {
-		table_free(&a->tables[s]);
-		cJSON_Delete(a->docs[s]);
-	}
+	screen_free(a);
 	cJSON_Delete(a->endpoint_doc);
-	free(a->logs.text);
-	free(a->test.body);
-	free(a->test.answer);
 }
 
 int console_run(const struct console_options *o)
@@ -484,8 +477,8 @@ int console_run(const struct console_options *o)
 	if (a->c && !a->opt.demo && was_embedded && demo_workspace_empty(a->c) && !a->readonly)
 		a->mode = APP_DEMO_ASK;
 	if (a->prof.theme[0] == '\0' && !a->opt.theme)
-		data_load_themes(a);
-	actions_show(a, KEYS_SCR_ENDPOINTS, 0);
+		screen_load_of(a, &screen_themes);
+	screen_show(a, &screen_endpoints, 0);
 	if (!a->message[0])
 		app_message(a, 0, "? help  : commands  q quit");
 	loop(a);

@@ -1,42 +1,54 @@
 /*
- * data.h: loading the console's screens through the API client (never the
- * runtime directly). Each loader replaces its table's rows and keeps the
- * answer for the detail pane; on failure it leaves the old rows, sets the
- * message line and returns -1. Console thread only.
+ * data.h: what the screens share to load through the API client (never the
+ * runtime directly): calls that report on the message line and the header,
+ * JSON member lookups, cell formatting, the open endpoint and its
+ * deployments, asset versions, live metrics and an endpoint's key. Loaders
+ * leave the old content on failure, set the message line and return -1.
+ * Console thread only.
  */
 #ifndef UI_CONSOLE_DATA_H
 #define UI_CONSOLE_DATA_H
 
 #include "ui/console/app.h"
 
-/* Column sets, set up once. */
-void data_init_tables(struct app *a);
-int data_load_endpoints(struct app *a);
-/* Deployments of a->endpoint; keeps pending shares when the set is unchanged. */
-int data_load_deployments(struct app *a);
-int data_load_models(struct app *a);
-int data_load_envs(struct app *a);
-void data_load_profiles(struct app *a);
-void data_load_themes(struct app *a);
-/* Tail of a->logs' deployment log. */
-int data_load_logs(struct app *a);
-/* GET /v1/metrics?window=60 into a->live and the latency columns. Silent when
- * the backend has no such route (Azure). */
+/* method path through a->c. 0 (and *out, the caller's, when asked), or -1
+ * with the message line set and the header marked UNREACHABLE when the
+ * backend did not answer. */
+int data_call(struct app *a, const char *method, const char *path, const cJSON *body, cJSON **out);
+/* GET {ws}/onlineEndpoints/{a->endpoint} and its deployments: a->endpoint_doc,
+ * a->scoring_uri and a->dep (pending shares kept when the set is unchanged).
+ * 0 with *deployments (the list answer, the caller's), or -1. */
+int data_load_endpoint(struct app *a, cJSON **deployments);
+/* Every version of every model ("models") or environment ("environments")
+ * as rows of t ("NAME", "VER" cells; key "NAME:VER"); *doc becomes the
+ * array of versions the rows' idx point into. */
+int data_load_assets(struct app *a, const char *kind, struct table *t, cJSON **doc);
+/* GET the metrics the active screen asks for into a->live, then lets the
+ * screen refill its columns. Silent when the backend has no such route
+ * (Azure). */
 int data_load_live(struct app *a);
-/* Refills the latency columns of the Endpoints and Deployments tables. */
-void data_fill_live(struct app *a);
 /* Header state after a call: "UNREACHABLE" when the backend did not answer,
  * back to "connected" / "embedded runtime" once it does. */
 void data_reachable(struct app *a, int ok);
-/* Loads whatever the current screen shows. */
-int data_load_screen(struct app *a);
 /* The scoring URI and primary key of endpoint ep (listKeys). */
 int data_endpoint_key(struct app *a, const char *ep, char *uri, size_t ulen, char *key,
 		      size_t klen);
+
 /* ".../models/NAME/versions/V" or "azureml:NAME:V" -> "NAME:V". */
 void data_asset_short(const char *id, char *buf, size_t len);
-/* Object member lookups that tolerate NULL and wrong types. */
+/* Object member lookups by "a.b.c" path that tolerate NULL and wrong types. */
+const cJSON *data_member(const cJSON *o, const char *path);
 const char *data_str(const cJSON *o, const char *path);
 double data_num(const cJSON *o, const char *path);
+/* The theme element of a provisioning state (Succeeded, Failed, ...). */
+int data_state_style(const char *state);
+/* Copies src into a table cell, cut to fit. */
+void data_cell(char *cell, const char *src);
+/* A number cell: decimals digits (-1: by magnitude), "%" when pct, "-" for NaN. */
+void data_set_num(struct table_row *r, int col, double v, int decimals, int pct);
+/* Four cells from column rps on: requests/s, p50, p99, error % (s may be NULL). */
+void data_fill_stats(struct table_row *r, int rps, const struct live_stats *s);
+/* "blue 90 green 10" from a traffic map ("-" when empty). */
+void data_traffic_text(const cJSON *traffic, char *buf, size_t len);
 
 #endif

@@ -9,25 +9,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum keys_screen {
-	KEYS_SCR_ENDPOINTS,
-	KEYS_SCR_DEPLOYMENTS,
-	KEYS_SCR_MODELS,
-	KEYS_SCR_ENVS,
-	KEYS_SCR_LOGS,
-	KEYS_SCR_TEST,
-	KEYS_SCR_PROFILES,
-	KEYS_SCR_THEMES,
-	KEYS_SCR_HELP,
-	KEYS_SCR_COUNT
-};
-
-#define KEYS_ON(s) (1u << (s))
-#define KEYS_TABLES                                                                                \
-	(KEYS_ON(KEYS_SCR_ENDPOINTS) | KEYS_ON(KEYS_SCR_DEPLOYMENTS) | KEYS_ON(KEYS_SCR_MODELS) |  \
-	 KEYS_ON(KEYS_SCR_ENVS) | KEYS_ON(KEYS_SCR_PROFILES) | KEYS_ON(KEYS_SCR_THEMES))
-#define KEYS_ALL ((1u << KEYS_SCR_COUNT) - 1)
-
 enum keys_action {
 	KA_NONE,
 	KA_QUIT,
@@ -71,6 +52,8 @@ enum keys_action {
 
 #define KEYS_MUTATING 1u /* removed in read-only mode */
 #define KEYS_HINT 2u	 /* shown in the hint bar */
+#define KEYS_GLOBAL 4u	 /* bound on every screen */
+#define KEYS_TABLES 8u	 /* bound on every table screen */
 #define KEYS_MAX_CODES 4
 
 struct keys_binding {
@@ -79,18 +62,25 @@ struct keys_binding {
 	const char *keyname;	   /* "j/Down" */
 	const char *hint;	   /* short, for the hint bar */
 	const char *help;	   /* one line, for help and docs */
-	unsigned screens;	   /* KEYS_ON(...) mask */
-	unsigned flags;		   /* KEYS_MUTATING, KEYS_HINT */
+	unsigned flags;		   /* KEYS_* */
 };
 
+struct screen;
+
 /* The whole table and its length. Screen-specific bindings come before
- * general ones, so a lookup finds the specific meaning of a key first. */
+ * general ones, so a lookup finds the specific meaning of a key first. A
+ * binding is on a screen when it is KEYS_GLOBAL, KEYS_TABLES on a table
+ * screen, or its action is one the screen lists (screen.h). */
 const struct keys_binding *keys_table(size_t *count);
-/* The binding of code on screen, or NULL. With readonly, mutating bindings
- * do not exist. */
-const struct keys_binding *keys_lookup(int code, enum keys_screen screen, int readonly);
-/* Display name of a screen ("Endpoints"). */
-const char *keys_screen_name(enum keys_screen s);
+/* The binding of code on screen s, or NULL. With readonly, mutating
+ * bindings do not exist. */
+const struct keys_binding *keys_lookup(int code, const struct screen *s, int readonly);
+/* The screens b is bound on, joined by sep ("Endpoints, Deployments"), or
+ * all when it is bound everywhere. */
+void keys_screens_text(const struct keys_binding *b, const char *sep, const char *all, char *buf,
+		       size_t len);
+/* 1 for the actions that move a cursor or scroll (up, down, pages, ends). */
+int keys_is_move(enum keys_action action);
 /* Writes docs/console.md's key reference (Markdown) to f. */
 void keys_write_markdown(FILE *f);
 

@@ -1,0 +1,129 @@
+/* bench.c: the bench key's load generator thread. */
+#include "ui/console/bench.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/loadgen.h"
+#include "ui/console/app.h"
+#include "ui/console/data.h"
+#include "ui/console/request.h"
+
+struct bench {
+	pthread_t thread;
+	struct loadgen *lg;
+	char endpoint[64];
+	int rc;
+	struct error err;
+};
+
+static void *bench_main(void *arg)
+{
+	struct bench *bn = arg;
+
+	bn->rc = loadgen_run(bn->lg, &bn->err);
+	return NULL;
+}
+
+/* The request body named like ep (heap), or NULL with the message set. */
+static char *bench_body(struct app *a, const char *ep)
+{
+	struct request_files *f = calloc(1, sizeof *f);
+	char *body = NULL;
+
+	if (f == NULL)
+		return NULL;
+	request_list(f);
+	if (f->n == 0)
+		app_message(a, 1, "no request files (demo/requests)");
+	else if ((body = request_read(f->path[request_for_endpoint(f, ep)])) == NULL)
+		app_message(a, 1, "cannot read the request file for %s", ep);
+	free(f);
+	return body;
+}
+
+void bench_start(struct app *a, const char *ep)
+{
+	char uri[512], key[256], *body;
+	struct bench *bn;
+	struct loadgen_config cfg;
+	struct error err = {0};
+
+	if (a->bench != NULL) {
+		app_message(a, 1, "a bench is already running");
+		return;
+	}
+	if (ep[0] == '\0' || data_endpoint_key(a, ep, uri, sizeof uri, key, sizeof key) < 0)
+		return;
+	app_copy(a->endpoint, sizeof a->endpoint, ep);
+	if ((body = bench_body(a, ep)) == NULL)
+		return;
+	cfg = (struct loadgen_config){.url = uri,
+				      .key = key,
+				      .body = body,
+				      .body_len = strlen(body),
+				      .connections = 4,
+				      .duration_s = 10,
+				      .timeout_ms = 5000};
+	bn = calloc(1, sizeof *bn);
+	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
+		app_message(a, 1, "bench: %s", err.message);
+		free(bn);
+		free(body);
+		return;
+	}
+	free(body);
+	app_copy(bn->endpoint, sizeof bn->endpoint, ep);
+	if (pthread_create(&bn->thread, NULL, bench_main, bn) != 0) {
+		loadgen_free(bn->lg);
+		free(bn);
+		return;
+	}
+	a->bench = bn;
+	app_message(a, 0, "bench: 10 s against %s with 4 connections...", ep);
+}
+
+static void bench_join(struct app *a, const struct loadgen_result *res)
+{
+	struct bench *bn = a->bench;
+
+	pthread_join(bn->thread, NULL);
+	if (bn->rc < 0)
+		app_message(a, 1, "bench failed: %s", bn->err.message);
+	else
+		app_message(a, 0,
+			    "bench %s done: %ld requests, %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
+			    "%ld transport errors",
+			    bn->endpoint, res->completed, res->rps, res->p50_ms, res->p99_ms,
+			    res->errors);
+	loadgen_free(bn->lg);
+	free(bn);
+	a->bench = NULL;
+}
+
+void bench_tick(struct app *a)
+{
+	struct loadgen_result res;
+
+	if (a->bench == NULL)
+		return;
+	loadgen_snapshot(a->bench->lg, &res);
+	if (!res.running && res.elapsed_s > 0) {
+		bench_join(a, &res);
+		return;
+	}
+	app_message(a, 0, "bench %s: %ld requests, %.0f req/s, p99 %.2f ms", a->bench->endpoint,
+		    res.completed, res.rps, res.p99_ms);
+}
+
+void bench_stop(struct app *a)
+{
+	if (a->bench == NULL)
+		return;
+	loadgen_stop(a->bench->lg);
+	pthread_join(a->bench->thread, NULL);
+	loadgen_free(a->bench->lg);
+	free(a->bench);
+	a->bench = NULL;
+}

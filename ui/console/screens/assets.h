@@ -1,0 +1,17 @@
+/*
+ * screens/assets.h: what the Models and Environments screens share: one row
+ * per version, the version's detail, deleting a version. Console thread.
+ */
+#ifndef UI_CONSOLE_SCREENS_ASSETS_H
+#define UI_CONSOLE_SCREENS_ASSETS_H
+
+#include "ui/console/screen.h"
+
+struct app;
+
+/* The detail pane of the selected version. */
+void assets_draw(struct app *a, struct screen_state *st, struct rect r);
+/* Asks to delete the selected version; kind is "model" or "environment". */
+void assets_delete(struct app *a, struct screen_state *st, const char *kind);
+
+#endif

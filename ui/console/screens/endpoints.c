@@ -1,0 +1,151 @@
+/* screens/endpoints.c: every endpoint with its state, auth mode, live traffic
+ * and the totals of the last 60 s; the detail pane has the scoring URI and
+ * one latency line per deployment. */
+#include "ui/console/screen.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ui/console/app.h"
+#include "ui/console/data.h"
+#include "ui/console/dialog.h"
+#include "ui/console/draw.h"
+
+enum { EC_NAME, EC_STATE, EC_AUTH, EC_TRAFFIC, EC_RPS, EC_P50, EC_P99, EC_ERR };
+static const struct table_col cols[] = {
+    {"NAME", 16, 0, 1, 0}, {"STATE", 9, 0, 0, 0}, {"AUTH", 5, 0, 0, 1},	 {"TRAFFIC", 17, 0, 0, 0},
+    {"RPS", 6, 1, 0, 0},   {"P50ms", 6, 1, 0, 0}, {"P99ms", 6, 1, 0, 0}, {"ERR%", 5, 1, 0, 0},
+};
+
+static const enum keys_action acts[] = {KA_OPEN, KA_DELETE, KA_LOGS, KA_TEST, KA_BENCH, KA_NONE};
+
+static void endpoints_live(struct app *a, struct screen_state *st)
+{
+	struct table *t = &st->table;
+
+	for (int i = 0; i < t->nrows; i++) {
+		const struct live_endpoint *e = live_endpoint(&a->live, t->rows[i].key);
+
+		data_fill_stats(&t->rows[i], EC_RPS, e ? &e->total : NULL);
+	}
+	table_rebuild(t);
+}
+
+static int endpoints_load(struct app *a, struct screen_state *st)
+{
+	struct table *t = &st->table;
+	cJSON *doc = NULL;
+	const cJSON *e;
+	int i = 0;
+
+	if (data_call(a, "GET", "/onlineEndpoints", NULL, &doc) < 0)
+		return -1;
+	table_clear(t);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
+	{
+		struct table_row *r = table_add(t);
+
+		if (r == NULL)
+			break;
+		r->idx = i++;
+		snprintf(r->key, sizeof r->key, "%s", data_str(e, "name"));
+		data_cell(r->cell[EC_NAME], r->key);
+		data_cell(r->cell[EC_STATE], data_str(e, "properties.provisioningState"));
+		r->style = data_state_style(r->cell[EC_STATE]);
+		data_cell(r->cell[EC_AUTH], data_str(e, "properties.authMode"));
+		data_traffic_text(data_member(e, "properties.traffic"), r->cell[EC_TRAFFIC],
+				  TABLE_CELL);
+	}
+	cJSON_Delete(st->doc);
+	st->doc = doc;
+	endpoints_live(a, st);
+	return 0;
+}
+
+static void endpoints_tick(struct app *a, struct screen_state *st, int list_due, int live_due)
+{
+	(void)live_due;
+	if (list_due)
+		endpoints_load(a, st);
+}
+
+/* Totals for every endpoint, deployments and history for the selected one. */
+static const char *endpoints_live_query(struct app *a, struct screen_state *st, char *path,
+					size_t len)
+{
+	struct table_row *sel = table_selected(&st->table);
+
+	(void)a;
+	if (sel == NULL)
+		return NULL;
+	snprintf(path, len, "/v1/metrics?window=60&summary=1&detail=%.64s", sel->key);
+	return sel->key;
+}
+
+static void endpoints_select(struct app *a, struct screen_state *st, struct screen_sel *out)
+{
+	struct table_row *r = table_selected(&st->table);
+
+	(void)a;
+	if (r != NULL)
+		app_copy(out->endpoint, sizeof out->endpoint, r->key);
+}
+
+static void endpoints_draw(struct app *a, struct screen_state *st, struct rect r)
+{
+	const cJSON *e = draw_selected_doc(&st->table, st->doc);
+	int y = r.y;
+
+	if (e == NULL)
+		return;
+	draw_kv(a, &y, r, "scoring", data_str(e, "properties.scoringUri"));
+	if (y < r.y + r.h)
+		draw_latency(a, r, y, data_str(e, "name"), NULL);
+}
+
+static void endpoints_delete(struct app *a, const char *name)
+{
+	char title[128], path[256];
+
+	snprintf(title, sizeof title, "Delete endpoint %.64s?", name);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", name);
+	dialog_delete(a, title, "Its deployments are deleted with it.", path, name);
+}
+
+static int endpoints_key(struct app *a, struct screen_state *st, const struct keys_binding *b)
+{
+	struct table_row *r = table_selected(&st->table);
+
+	switch (b->action) {
+	case KA_OPEN:
+		if (r != NULL)
+			screen_open(a, &screen_deployments, r->key);
+		return 1;
+	case KA_DELETE:
+		if (r != NULL)
+			endpoints_delete(a, r->key);
+		return 1;
+	default:
+		/* the detail pane's series follow the cursor soon, not per key */
+		if (keys_is_move(b->action) && a->next_live_ms > app_now_ms() + 150)
+			a->next_live_ms = app_now_ms() + 150;
+		return 0;
+	}
+}
+
+const struct screen screen_endpoints = {
+    .name = "Endpoints",
+    .commands = {"ep", "endpoints", "endpoint"},
+    .jump = KA_JUMP_ENDPOINTS,
+    .acts = acts,
+    .cols = cols,
+    .ncols = sizeof cols / sizeof cols[0],
+    .flags = SCREEN_BACKEND,
+    .load = endpoints_load,
+    .tick = endpoints_tick,
+    .live = endpoints_live,
+    .live_query = endpoints_live_query,
+    .select = endpoints_select,
+    .draw = endpoints_draw,
+    .key = endpoints_key,
+};
