@@ -560,14 +560,13 @@ static int sweep_entry(void *ctx, const char *name)
 
 	for (size_t i = 0; i < len; i++)
 		depth += s->rel[i] == '/';
-	if (snprintf(s->rel + len, sizeof s->rel - len, "/%s", name) >= (int)(sizeof s->rel - len))
-		goto out;
+	if (snprintf(s->rel + len, sizeof s->rel - len, "/%s", name) >= (int)(sizeof s->rel - len) ||
+	    artifact_path(s->home, s->rel, path, sizeof path) < 0)
+		goto out; /* too long to be ours: left alone */
 	if (depth < 3 && kept(s->rel, s->keep, s->n)) {
-		snprintf(path, sizeof path, "%s/%s", s->home, s->rel);
 		removed = each_entry(path, sweep_entry, s);
 		rmdir(path); /* when nothing is left */
 	} else if (!kept(s->rel, s->keep, s->n)) {
-		snprintf(path, sizeof path, "%s/%s", s->home, s->rel);
 		removed = remove_tree(path) == 0;
 	}
 out:
