@@ -582,6 +582,16 @@ static void free_rows(struct store_row *rows, size_t n)
 	free(rows);
 }
 
+static int known_kind(const char *kind)
+{
+	const char *k;
+
+	for (size_t i = 0; (k = codec_workspace_kind(i)) != NULL; i++)
+		if (strcmp(k, kind) == 0)
+			return 1;
+	return 0;
+}
+
 /* The rows for ws's recorded changes: key "a" or "a/b", value the item or NULL. */
 static struct store_row *changed_rows(const struct workspace *ws, size_t *n, struct error *err)
 {
@@ -590,6 +600,12 @@ static struct store_row *changed_rows(const struct workspace *ws, size_t *n, str
 	size_t k = workspace_changes(ws, &refs);
 
 	*n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!known_kind(refs[i].kind)) { /* never read "absent" (delete) into a missing codec line */
+			error_set(err, 500, "InternalError", "no codec for resource kind '%s'",
+				  refs[i].kind);
+			return NULL;
+		}
 	rows = calloc(k + 1, sizeof *rows);
 	if (rows == NULL)
 		goto oom;

@@ -464,3 +464,27 @@ def test_after_restart_deployments_say_they_are_loading(make_runtime, tmp_path):
     d = rt.wait_deployment("slow-ep", "blue")
     assert d["properties"]["provisioningState"] == "Succeeded", d
     assert score(rt, "slow-ep", keys["primaryKey"])[0] == 200
+
+
+def test_state_json_of_an_older_version_is_migrated_once(make_runtime, tmp_path):
+    """Item 12: a home an older mldeck wrote (state.json) is migrated into state.db on the
+    first start, the old file kept as a backup, and the log says so."""
+    home = tmp_path / "old-home"
+    home.mkdir(mode=0o700)
+    key = "k" * 43
+    (home / "state.json").write_text(json.dumps({
+        "format": 1, "workspace": "local", "models": [], "environments": [],
+        "endpoints": [{"name": "legacy-ep", "auth": "Key", "traffic": {}, "mirror": {},
+                       "primary_key": key, "secondary_key": key, "key_generation": 0,
+                       "state": "Succeeded", "tags": {}, "created": 1700000000}],
+        "deployments": []}))
+    rt = make_runtime(home=str(home)).start()
+    rt.wait_log("migrated %s/state.json into %s/state.db; the old file is kept as "
+                "%s/state.json.migrated" % (home, home, home))
+    s, _, keys = rt.http("POST", "ws:/onlineEndpoints/legacy-ep/listKeys")
+    assert s == 200 and keys["primaryKey"] == key
+    assert not (home / "state.json").exists() and (home / "state.json.migrated").exists()
+    assert rt.stop() == 0
+    rt = make_runtime(home=str(home)).start()
+    assert rt.http("GET", "ws:/onlineEndpoints/legacy-ep")[0] == 200
+    assert "migrated" not in rt.logtext()  # once
