@@ -17,6 +17,8 @@ struct client {
 	char *base_url;
 	char *ws_path;
 	char *credential;
+	char *unix_socket; /* NULL: TCP */
+	int dataplane_at_base;
 	long timeout_ms;
 	char curl_err[CURL_ERROR_SIZE];
 };
@@ -56,7 +58,11 @@ struct client *client_new(const struct client_config *cfg)
 	c->ws_path = client_strdup(cfg->ws_path);
 	c->credential = client_strdup(cfg->credential);
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
-	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL) {
+	c->dataplane_at_base = cfg->dataplane_at_base;
+	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
+	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
+	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL ||
+	    (via_socket && c->unix_socket == NULL)) {
 		client_free(c);
 		return NULL;
 	}
@@ -74,6 +80,7 @@ void client_free(struct client *c)
 		curl_easy_cleanup(c->curl);
 	free(c->base_url);
 	free(c->ws_path);
+	free(c->unix_socket);
 	if (c->credential != NULL) {
 		memset(c->credential, 0, strlen(c->credential));
 		free(c->credential);
@@ -84,6 +91,33 @@ void client_free(struct client *c)
 const char *client_base_url(const struct client *c)
 {
 	return c->base_url;
+}
+
+const char *client_unix_socket(const struct client *c)
+{
+	return c->unix_socket;
+}
+
+int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		       size_t len, struct error *err)
+{
+	char *e = NULL;
+	int n;
+
+	if (!c->dataplane_at_base) {
+		if (scoring_uri == NULL || scoring_uri[0] == '\0')
+			return error_set(err, 409, "NoScoringUri",
+					 "endpoint %s has no scoringUri yet", ep);
+		n = snprintf(buf, len, "%s", scoring_uri);
+	} else {
+		if ((e = curl_easy_escape(c->curl, ep, 0)) == NULL)
+			return error_set(err, 500, "NoMemory", "out of memory");
+		n = snprintf(buf, len, "%s/endpoints/%s/score", c->base_url, e);
+		curl_free(e);
+	}
+	if (n < 0 || (size_t)n >= len)
+		return error_set(err, 400, "UrlTooLong", "the scoring URL of %s is too long", ep);
+	return 0;
 }
 
 static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -146,6 +180,8 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "mldeck");
+	if (c->unix_socket != NULL)
+		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
 	c->curl_err[0] = '\0';
 }
 
@@ -171,6 +207,10 @@ static int client_transport_error(struct client *c, CURLcode rc, const char *url
 	if (b->overflow)
 		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", url,
 				 CLIENT_MAX_BODY >> 20);
+	if (c->unix_socket != NULL)
+		return error_set(err, 0, "Unreachable",
+				 "cannot reach the runtime through the ssh tunnel (%s): %s",
+				 c->unix_socket, c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
 	return error_set(err, 0, "Unreachable", "cannot reach %s: %s", url,
 			 c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
 }

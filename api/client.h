@@ -21,6 +21,10 @@ struct client_config {
 				   Microsoft.MachineLearningServices/workspaces/WS" */
 	const char *credential; /* bearer token (admin key or Azure access token) */
 	long timeout_ms;        /* per request; 0 = 30000 */
+	const char *unix_socket; /* NULL or "": TCP; else every request (data plane
+				    too) goes through this Unix socket (ssh://) */
+	int dataplane_at_base;  /* 1: endpoints score at base_url/endpoints/{ep}/score
+				   (mldeck runtimes); 0: at their scoringUri (Azure) */
 };
 
 struct client;
@@ -55,5 +59,14 @@ int client_score(struct client *c, const char *scoring_uri, const char *key,
 		 struct error *err);
 
 const char *client_base_url(const struct client *c);
+/* The Unix socket every request goes through, NULL when none. */
+const char *client_unix_socket(const struct client *c);
+/* Where endpoint ep's scoring requests go, into buf: through this client's own
+ * transport (base URL, socket) for an mldeck runtime, never the scoringUri the
+ * server reports about itself (wrong through a tunnel); the endpoint's
+ * scoring_uri for Azure, whose data plane is another host. -1 with err when
+ * it does not fit or, on Azure, the endpoint has no scoringUri yet. */
+int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		       size_t len, struct error *err);
 
 #endif

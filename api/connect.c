@@ -1,6 +1,7 @@
 /* connect.c: profile + environment -> base URL, workspace path, credential. */
 #include "api/connect.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,20 +42,18 @@ static int connect_read_key(const char *path, struct connect_info *out, struct e
 	return 0;
 }
 
-/* 1 when an executable called name is on PATH. */
-static int connect_on_path(const char *name)
+int connect_find_program(const char *name, char *buf, size_t len)
 {
 	const char *path = getenv("PATH");
-	char buf[PROFILE_PATH_MAX];
 
 	while (path != NULL && *path != '\0') {
 		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
-		if (n > 0 && access(buf, X_OK) == 0)
-			return 1;
+		int w = snprintf(buf, len, "%.*s/%s", (int)n, path, name);
+		if (n > 0 && w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
+			return 0;
 		path += n + (path[n] == ':');
 	}
-	return 0;
+	return -1;
 }
 
 static int connect_azure_token(struct connect_info *out, struct error *err)
@@ -67,7 +66,7 @@ static int connect_azure_token(struct connect_info *out, struct error *err)
 		snprintf(out->key_source, sizeof out->key_source, "AZURE_ACCESS_TOKEN");
 		return 0;
 	}
-	if (!connect_on_path("az"))
+	if (connect_find_program("az", buf, sizeof buf) < 0)
 		return error_set(err, 401, "NoCredential",
 				 "no Azure credential: set AZURE_ACCESS_TOKEN or install the "
 				 "Azure CLI and run `az login`");
@@ -86,16 +85,24 @@ static int connect_azure_token(struct connect_info *out, struct error *err)
 	return 0;
 }
 
-static int connect_credential(const struct profile *p, struct connect_info *out, struct error *err)
+/* MLDECK_ADMIN_KEY into out; 0 when it is not set. */
+static int connect_env_key(struct connect_info *out)
 {
 	const char *k = getenv("MLDECK_ADMIN_KEY");
+
+	if (k == NULL || k[0] == '\0')
+		return 0;
+	connect_copy_trimmed(out->credential, sizeof out->credential, k, strlen(k));
+	snprintf(out->key_source, sizeof out->key_source, "MLDECK_ADMIN_KEY");
+	return 1;
+}
+
+static int connect_credential(const struct profile *p, struct connect_info *out, struct error *err)
+{
 	char path[PROFILE_PATH_MAX + 16];
 
-	if (k != NULL && k[0] != '\0') {
-		connect_copy_trimmed(out->credential, sizeof out->credential, k, strlen(k));
-		snprintf(out->key_source, sizeof out->key_source, "MLDECK_ADMIN_KEY");
+	if (connect_env_key(out))
 		return 0;
-	}
 	if (strcmp(p->backend, "azureml") == 0)
 		return connect_azure_token(out, err);
 	if (p->admin_key_file[0] != '\0')
@@ -105,17 +112,24 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 	return connect_read_key(path, out, err);
 }
 
-int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
+const char *connect_url(const struct profile *p)
 {
 	const char *url = getenv("MLDECK_URL");
+
+	return url != NULL && url[0] != '\0' ? url : p->url;
+}
+
+/* Base URL, workspace path and data-plane rule of profile p, reached at url. */
+static int connect_base(const struct profile *p, const char *url, struct connect_info *out,
+			struct error *err)
+{
 	int n;
 
 	memset(out, 0, sizeof *out);
-	if (url == NULL || url[0] == '\0')
-		url = p->url;
 	snprintf(out->base_url, sizeof out->base_url, "%s", url);
 	for (size_t l = strlen(out->base_url); l > 0 && out->base_url[l - 1] == '/'; l--)
 		out->base_url[l - 1] = '\0';
+	out->dataplane_at_base = strcmp(p->backend, "azureml") != 0;
 	n = snprintf(out->ws_path, sizeof out->ws_path,
 		     "/subscriptions/%s/resourceGroups/%s/providers/"
 		     "Microsoft.MachineLearningServices/workspaces/%s",
@@ -124,7 +138,52 @@ int connect_resolve(const struct profile *p, struct connect_info *out, struct er
 		     p->workspace[0] ? p->workspace : "local");
 	if (n < 0 || (size_t)n >= sizeof out->ws_path)
 		return error_set(err, 400, "BadConfig", "workspace path is too long");
+	return 0;
+}
+
+int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
+{
+	const char *url = connect_url(p);
+
+	if (profile_url_is_ssh(url))
+		return error_set(err, 400, "BadConfig",
+				 "%s is reached through its ssh transport (transport_open)", url);
+	if (connect_base(p, url, out, err) < 0)
+		return -1;
 	return connect_credential(p, out, err);
+}
+
+int connect_resolve_tunnel(const struct profile *p, const char *sock, const char *key,
+			   struct connect_info *out, struct error *err)
+{
+	if (connect_base(p, "http://localhost", out, err) < 0)
+		return -1;
+	if (strlen(sock) >= sizeof out->unix_socket)
+		return error_set(err, 400, "BadConfig", "socket path %s is too long", sock);
+	snprintf(out->unix_socket, sizeof out->unix_socket, "%s", sock);
+	if (connect_env_key(out))
+		return 0;
+	connect_copy_trimmed(out->credential, sizeof out->credential, key, strlen(key));
+	snprintf(out->key_source, sizeof out->key_source, "%s", connect_url(p));
+	return 0;
+}
+
+struct client *connect_info_client(const struct connect_info *info, long timeout_ms,
+				   struct error *err)
+{
+	struct client_config cfg = {
+	    .base_url = info->base_url,
+	    .ws_path = info->ws_path,
+	    .credential = info->credential,
+	    .timeout_ms = timeout_ms,
+	    .unix_socket = info->unix_socket,
+	    .dataplane_at_base = info->dataplane_at_base,
+	};
+	struct client *c = client_new(&cfg);
+
+	if (c == NULL)
+		error_set(err, 500, "NoMemory", "out of memory");
+	return c;
 }
 
 struct client *connect_client(const struct profile *p, struct connect_info *info, struct error *err)
@@ -133,12 +192,8 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 	struct connect_info *ci = info != NULL ? info : &local;
 	struct client *c = NULL;
 
-	if (connect_resolve(p, ci, err) == 0) {
-		struct client_config cfg = {ci->base_url, ci->ws_path, ci->credential, 0};
-		c = client_new(&cfg);
-		if (c == NULL)
-			error_set(err, 500, "NoMemory", "out of memory");
-	}
+	if (connect_resolve(p, ci, err) == 0)
+		c = connect_info_client(ci, 0, err);
 	if (ci == &local)
 		connect_info_cleanup(&local);
 	return c;
@@ -146,19 +201,27 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 
 int connect_is_loopback(const char *url)
 {
-	static const char *const hosts[] = {"localhost", "[::1]", "127."};
 	const char *h = strstr(url, "://");
+	char host[64];
+	struct in_addr a;
+	size_t n;
 
 	h = h != NULL ? h + 3 : url;
-	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-		size_t n = strlen(hosts[i]);
-		if (strncmp(h, hosts[i], n) != 0)
-			continue;
-		char next = h[n];
-		if (hosts[i][n - 1] == '.' || next == '\0' || next == ':' || next == '/')
-			return 1;
-	}
-	return 0;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/");
+	if (n == 0 || n >= sizeof host)
+		return 0;
+	snprintf(host, sizeof host, "%.*s", (int)n, h);
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	/* 127.0.0.0/8 as a numeric address, not a name that starts with "127." */
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+int connect_same_host(const struct client *c)
+{
+	return client_unix_socket(c) == NULL && connect_is_loopback(client_base_url(c));
 }
 
 void connect_info_cleanup(struct connect_info *info)

@@ -23,9 +23,15 @@
 #include "runtime/auth.h"
 #include "runtime/core.h"
 #include "state/artifact.h"
+#include "state/file.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
+/* Threads for the control plane and metrics, the only work deferred to the
+ * server's pool: data-plane waits hold no thread, so they can never take these. */
+#define CONTROL_THREADS 16
+#define DEFAULT_STOP_GRACE_MS 5000
+#define DEFAULT_WORKER_MEMORY_MB "4096"
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -242,6 +248,17 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* The default memory limit of Python workers (docs/security.md). */
+static int set_worker_memory(struct runtime *rt, const char *v, struct error *err)
+{
+	if (fleet_set_worker_memory(rt->fleet, v ? v : DEFAULT_WORKER_MEMORY_MB) < 0)
+		return error_set(err, 400, "InvalidOption",
+				 "--worker-memory-mb wants a number of MiB, at least 64, or 0 for "
+				 "no limit, not '%s'",
+				 v);
+	return 0;
+}
+
 /* Frees metrics slots too old for any window even when nobody asks for them. */
 static void *housekeeper_main(void *arg)
 {
@@ -365,9 +382,10 @@ static int mark_reloading(struct runtime *rt, struct error *err)
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
 	struct server_options so;
-	char spool[PATH_MAX + 8];
+	char spool[PATH_MAX + 8], sock[PATH_MAX + 16];
 
 	snprintf(spool, sizeof spool, "%s/tmp", rt->home);
+	snprintf(sock, sizeof sock, "%s/%s", rt->home, RUNTIME_SOCKET);
 	memset(&so, 0, sizeof so);
 	so.host = rt->host;
 	so.port = rt->port;
@@ -382,6 +400,8 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	so.max_blocking = CONTROL_THREADS;
+	so.unix_path = sock;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
@@ -415,6 +435,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->stop_grace_ms = o->stop_grace_ms > 0 ? (int)o->stop_grace_ms : DEFAULT_STOP_GRACE_MS;
 	rt->max_upload = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
@@ -431,6 +452,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0)
+		goto fail;
 	if (start_server(rt, o, err) < 0)
 		goto fail;
 	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
@@ -439,8 +462,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
-	runtime_log(rt, "listening on %s (home %s, workspace %s)", rt->url, rt->home,
-		    rt->ws_name);
+	runtime_log(rt, "listening on %s and %s (home %s, workspace %s)", rt->url,
+		    server_unix_path(rt->server), rt->home, rt->ws_name);
 	return rt;
 fail:
 	runtime_stop(rt);
@@ -451,6 +474,10 @@ void runtime_stop(struct runtime *rt)
 {
 	if (rt == NULL)
 		return;
+	/* the data plane first: its waiting requests are answered, so the
+	 * server can stop with no connection left suspended */
+	if (rt->fleet)
+		fleet_stop(rt->fleet, rt->stop_grace_ms);
 	server_stop(rt->server);
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
@@ -514,6 +541,10 @@ static const struct serve_flag serve_flags[] = {
 	 OPT(token_ttl), 1, 86400 * 7},
 	{"--threads", "N", "HTTP event loops (default: one per CPU)", FLAG_INT, OPT(threads), 1,
 	 256},
+	{"--stop-grace", "SECONDS", "on SIGTERM, time for requests in flight (default 5)",
+	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
+	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",
+	 FLAG_TEXT, OPT(worker_memory_mb), 0, 0},
 	{"--max-connections", "N", "connections held at once (default 4096)", FLAG_UINT, OPT(conns.max), 1, 1000000},
 	{"--max-connections-per-peer", "N", "per client address (default 1024)",
 	 FLAG_UINT, OPT(conns.per_peer), 1, 1000000},
@@ -530,6 +561,9 @@ static const struct serve_flag serve_flags[] = {
 	{"--upload-reserve", "BYTES", "free space uploads leave (default 128 MiB)", FLAG_SIZE, OPT(spool_reserve), 1, 1024 * GIB},
 	{"--body-memory", "BYTES", "all bodies in memory (default 256 MiB)",
 	 FLAG_SIZE, OPT(body_memory), 1, 1024 * GIB},
+	{"--connect-info", NULL, "print the socket and admin key of the runtime serving "
+	 "--home, and exit (ssh:// profiles run this over ssh)", FLAG_SWITCH, OPT(connect_info),
+	 0, 0},
 };
 
 #define NFLAGS (sizeof serve_flags / sizeof serve_flags[0])
@@ -540,7 +574,8 @@ static void serve_usage(FILE *out)
 	size_t i;
 
 	fputs("usage: mldeck serve [OPTION]...\n\n"
-	      "Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
+	      "Runs the scoring runtime headless until SIGINT or SIGTERM. It serves the same\n"
+	      "API on HOME/" RUNTIME_SOCKET " too (mode 0600), for ssh:// profiles.\n"
 	      "Limits against hostile clients: docs/security.md.\n",
 	      out);
 	for (i = 0; i < NFLAGS; i++) {
@@ -551,10 +586,11 @@ static void serve_usage(FILE *out)
 	}
 }
 
-/* Seconds flags are kept in milliseconds by the guard. */
+/* Seconds flags kept in milliseconds. */
 static int flag_is_ms(const struct serve_flag *f)
 {
-	return f->off == OPT(conns.header_ms) || f->off == OPT(conns.idle_ms);
+	return f->off == OPT(conns.header_ms) || f->off == OPT(conns.idle_ms) ||
+	       f->off == OPT(stop_grace_ms);
 }
 
 static int set_flag(const struct serve_flag *f, const char *v, struct runtime_options *o)
@@ -629,6 +665,54 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The admin key file's first line, trimmed, into key; -1 when unreadable. */
+static int read_admin_key(const char *home, char *key, size_t len)
+{
+	char path[PATH_MAX + 16];
+	size_t n = 0;
+	char *data;
+
+	snprintf(path, sizeof path, "%s/admin.key", home);
+	data = file_read(path, 4096, &n);
+	if (data == NULL)
+		return -1;
+	n = strcspn(data, "\r\n");
+	snprintf(key, len, "%.*s", (int)n, data);
+	memset(data, 0, n);
+	free(data);
+	return key[0] != '\0' && n < len ? 0 : -1;
+}
+
+/* `mldeck serve --connect-info`: what an ssh:// client needs, read here on
+ * the runtime's host and printed to the client's ssh connection. */
+static int serve_connect_info(const struct runtime_options *o)
+{
+	char home[PATH_MAX], sock[PATH_MAX + 16], key[256];
+
+	if (o->home != NULL)
+		snprintf(home, sizeof home, "%s", o->home);
+	else if (store_default_home(home, sizeof home) < 0) {
+		fprintf(stderr, "mldeck: no home directory: set --home, MLDECK_HOME or HOME\n");
+		return 1;
+	}
+	snprintf(sock, sizeof sock, "%s/%s", home, RUNTIME_SOCKET);
+	if (!server_unix_answers(sock)) {
+		fprintf(stderr,
+			"no mldeck runtime is serving %s on this host: start one there with "
+			"`mldeck serve%s%s` (docs/profiles.md has a systemd --user unit)\n",
+			home, o->home != NULL ? " --home " : "", o->home != NULL ? o->home : "");
+		return 1;
+	}
+	if (read_admin_key(home, key, sizeof key) < 0) {
+		fprintf(stderr, "cannot read the admin key %s/admin.key: %s\n", home,
+			strerror(errno));
+		return 1;
+	}
+	printf("mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	memset(key, 0, sizeof key);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int runtime_serve_main(int argc, char **argv)
 {
 	struct runtime_options o;
@@ -642,6 +726,8 @@ int runtime_serve_main(int argc, char **argv)
 	rc = serve_args(argc, argv, &o);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (o.connect_info)
+		return serve_connect_info(&o);
 	raise_fd_limit();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
