@@ -365,18 +365,25 @@ static void sweep_artifacts(struct runtime *rt)
 }
 
 /* Every deployment is loaded again at start: until it serves it is Creating
- * (never served) or Updating, not what it was before the restart. */
-static int mark_reloading(struct runtime *rt, struct error *err)
+ * (never served) or Updating, not what it was before the restart. Recorded on
+ * disk too; if that fails (a full disk) the runtime still starts, and each
+ * deployment's state is written when its load reports. */
+static void mark_reloading(struct runtime *rt)
 {
 	const struct deployment **ds;
 	size_t n = workspace_deployment_list(rt->ws, NULL, &ds), i;
+	struct error err;
 
 	for (i = 0; i < n; i++)
 		if (ds[i]->state != PROV_CREATING)
 			workspace_deployment_set_state(rt->ws, ds[i]->endpoint, ds[i]->name,
 						       PROV_UPDATING, NULL);
 	free(ds);
-	return n > 0 ? store_commit(rt->store, rt->ws, err) : 0;
+	if (n > 0 && store_commit(rt->store, rt->ws, &err) < 0) {
+		runtime_log(rt, "store: cannot record the deployments' state at start: %s",
+			    err.message);
+		workspace_changes_clear(rt->ws);
+	}
 }
 
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
@@ -444,8 +451,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (store_notice(rt->store) != NULL)
 		runtime_log(rt, "store: %s", store_notice(rt->store));
 	sweep_artifacts(rt);
-	if (mark_reloading(rt, err) < 0)
-		goto fail;
+	mark_reloading(rt);
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
 	if (rt->metrics == NULL || rt->fleet == NULL) {

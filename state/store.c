@@ -234,9 +234,10 @@ static int take_lock(struct store *s, struct error *err)
 	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (s->lockfd < 0)
 		return sys_error(err, errno, "cannot open", s->home, "lock");
+	/* only for the message a second runtime gives: a full disk does not stop a start */
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(s->lockfd, 0) < 0 || pwrite(s->lockfd, pid, (size_t)n, 0) < 0)
-		return sys_error(err, errno, "cannot write", s->home, "lock");
+	if (ftruncate(s->lockfd, 0) == 0 && pwrite(s->lockfd, pid, (size_t)n, 0) < 0)
+		(void)ftruncate(s->lockfd, 0);
 	return 0;
 }
 
@@ -373,6 +374,8 @@ static int configure(struct store *s, struct error *err)
 				 "%s/%s was written by a newer mldeck (schema %lld, this one "
 				 "knows %d); it was left untouched",
 				 s->home, STATE_DB, version, SCHEMA_VERSION);
+	if (version == SCHEMA_VERSION)
+		return 0; /* nothing to write: a full disk does not stop a start */
 	if (exec(s, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	if (exec(s, schema, err) < 0 || exec(s, "PRAGMA user_version=1", err) < 0 ||

@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -488,3 +489,35 @@ def test_state_json_of_an_older_version_is_migrated_once(make_runtime, tmp_path)
     rt = make_runtime(home=str(home)).start()
     assert rt.http("GET", "ws:/onlineEndpoints/legacy-ep")[0] == 200
     assert "migrated" not in rt.logtext()  # once
+
+
+def test_runtime_starts_on_a_disk_with_not_a_byte_free(make_runtime, small_disk, tmp_path):
+    """Item 14: a full disk stops writes, not the runtime: it starts (nothing needs writing
+    to open the state), serves what was acknowledged, and records the deployments' state
+    once it can."""
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"coefficients": [1.0], "intercept": 0.0}))
+    rt = make_runtime(home=small_disk).start()
+    assert register(rt, "small", "1", str(small))[0] == 201
+    rt.http("PUT", "ws:/environments/native/versions/1", {"properties": {"environmentKind": "native"}})
+    rt.http("PUT", "ws:/onlineEndpoints/full-ep", {"properties": {"authMode": "Key"}})
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/full-ep/deployments/blue",
+                      {"properties": {"model": "small:1", "environmentId": "native:1"}})
+    assert s == 201, b
+    assert rt.wait_deployment("full-ep", "blue")["properties"]["provisioningState"] == "Succeeded"
+    _, _, keys = rt.http("POST", "ws:/onlineEndpoints/full-ep/listKeys")
+    assert rt.stop() == 0
+    free = fill(os.path.join(small_disk, "filler"), 0)
+    rt = make_runtime(home=small_disk).start()
+    rt.wait_log("cannot record the deployments' state at start")
+    deadline = time.monotonic() + 60
+    while True:
+        s, _, b = rt.http("POST", "/endpoints/full-ep/score", {"data": [[1.0]]}, auth=False,
+                          headers={"Authorization": "Bearer " + keys["primaryKey"],
+                                   "azureml-model-deployment": "blue"})
+        if s == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert s == 200, (s, b)
+    free()
+    assert rt.stop() == 0
