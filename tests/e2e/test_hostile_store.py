@@ -287,6 +287,16 @@ def register(rt, name, version, path):
                    {"properties": {"modelUri": path, "modelType": "linear"}})
 
 
+def deploy_native(rt, ep, model):
+    """Endpoint ep with a deployment blue of model (NAME:VERSION) on a native environment, up."""
+    rt.http("PUT", "ws:/environments/native/versions/1", {"properties": {"environmentKind": "native"}})
+    rt.http("PUT", "ws:/onlineEndpoints/" + ep, {"properties": {"authMode": "Key"}})
+    s, _, d = rt.http("PUT", "ws:/onlineEndpoints/%s/deployments/blue" % ep,
+                      {"properties": {"model": model, "environmentId": "native:1"}})
+    assert s == 201, d
+    assert rt.wait_deployment(ep, "blue")["properties"]["provisioningState"] == "Succeeded"
+
+
 def sha256_of(path):
     import hashlib
     with open(path, "rb") as f:
@@ -320,13 +330,7 @@ def test_failed_reregistration_keeps_the_acknowledged_artifact(make_runtime, tmp
     assert sha256_of(os.path.join(rt.home, before[0])) == sha_a
     s, _, _ = rt.http("GET", "ws:/models/churn/versions/2")
     assert s == 404
-    # a deployment of the acknowledged version still loads
-    rt.http("PUT", "ws:/environments/native/versions/1", {"properties": {"environmentKind": "native"}})
-    rt.http("PUT", "ws:/onlineEndpoints/churn-ep", {"properties": {"authMode": "Key"}})
-    s, _, d = rt.http("PUT", "ws:/onlineEndpoints/churn-ep/deployments/blue",
-                      {"properties": {"model": "churn:1", "environmentId": "native:1"}})
-    assert s == 201, d
-    assert rt.wait_deployment("churn-ep", "blue")["properties"]["provisioningState"] == "Succeeded"
+    deploy_native(rt, "churn-ep", "churn:1")  # the acknowledged version still loads
 
     # a re-registration that succeeds replaces the file and removes the old one
     s, _, m = register(rt, "churn", "3", str(b))
@@ -499,12 +503,7 @@ def test_runtime_starts_on_a_disk_with_not_a_byte_free(make_runtime, small_disk,
     small.write_text(json.dumps({"coefficients": [1.0], "intercept": 0.0}))
     rt = make_runtime(home=small_disk).start()
     assert register(rt, "small", "1", str(small))[0] == 201
-    rt.http("PUT", "ws:/environments/native/versions/1", {"properties": {"environmentKind": "native"}})
-    rt.http("PUT", "ws:/onlineEndpoints/full-ep", {"properties": {"authMode": "Key"}})
-    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/full-ep/deployments/blue",
-                      {"properties": {"model": "small:1", "environmentId": "native:1"}})
-    assert s == 201, b
-    assert rt.wait_deployment("full-ep", "blue")["properties"]["provisioningState"] == "Succeeded"
+    deploy_native(rt, "full-ep", "small:1")
     _, _, keys = rt.http("POST", "ws:/onlineEndpoints/full-ep/listKeys")
     assert rt.stop() == 0
     free = fill(os.path.join(small_disk, "filler"), 0)
