@@ -36,6 +36,9 @@ struct runtime {
 
 	struct metrics *metrics;
 	struct fleet *fleet;
+	struct jobs *jobs;               /* batch jobs (jobs.h) */
+	struct invoke_keys *batch_keys;  /* batch endpoints' keys for admission (invoke.h) */
+	struct scheduler *scheduler;     /* schedules (scheduler.h) */
 	struct server *server;
 	struct logfile *log;
 	size_t max_upload;
@@ -56,13 +59,18 @@ void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format
  * nothing when they refuse) and may build its answer; it returns 0 or -1 with
  * err. control_change then persists the rows the change touched in one
  * transaction (store_commit), brings the fleet in step for the endpoints it
- * touched (fleet_sync_endpoint) and unlocks. 0 when the change is on disk;
- * -1 with err otherwise, and then nothing changed: a failed persist reloads
- * the workspace from the store. Blocks on the lock and an fsync: pool threads
- * only, never an event loop. */
+ * touched (fleet_sync_endpoint), calls done (may be NULL; still under the
+ * lock, for what must follow the commit atomically, e.g. rekeying live
+ * state) and unlocks. 0 when the change is on disk; -1 with err otherwise,
+ * and then nothing changed: a failed persist reloads the workspace from the
+ * store. Work that may be slow (removing files the change released) belongs
+ * after it returns, not in done. Blocks on the lock and an fsync: pool
+ * threads only, never an event loop. */
 typedef int (*control_apply_fn)(struct runtime *rt, struct workspace *ws, void *arg,
 				struct error *err);
-int control_change(struct runtime *rt, control_apply_fn apply, void *arg, struct error *err);
+typedef void (*control_done_fn)(struct runtime *rt, void *arg);
+int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn done, void *arg,
+		   struct error *err);
 
 /* control.c: the resource API under the workspace prefix. */
 void control_handle(struct runtime *rt, const struct server_request *rq, int first,
