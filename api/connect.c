@@ -41,48 +41,15 @@ static int connect_read_key(const char *path, struct connect_info *out, struct e
 	return 0;
 }
 
-/* 1 when an executable called name is on PATH. */
-static int connect_on_path(const char *name)
+/* azureml: a credential chain with the profile's TLS and routing. */
+static int connect_azure(const struct profile *p, struct connect_info *out, struct error *err)
 {
-	const char *path = getenv("PATH");
-	char buf[PROFILE_PATH_MAX];
+	struct credential_config cc = {out->ca_file, out->connect_to, out->trace, p->tenant};
 
-	while (path != NULL && *path != '\0') {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
-		if (n > 0 && access(buf, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
-
-static int connect_azure_token(struct connect_info *out, struct error *err)
-{
-	const char *t = getenv("AZURE_ACCESS_TOKEN");
-	char buf[4096];
-
-	if (t != NULL && t[0] != '\0') {
-		connect_copy_trimmed(out->credential, sizeof out->credential, t, strlen(t));
-		snprintf(out->key_source, sizeof out->key_source, "AZURE_ACCESS_TOKEN");
-		return 0;
-	}
-	if (!connect_on_path("az"))
-		return error_set(err, 401, "NoCredential",
-				 "no Azure credential: set AZURE_ACCESS_TOKEN or install the "
-				 "Azure CLI and run `az login`");
-	FILE *p = popen("az account get-access-token --resource https://management.azure.com "
-			"--query accessToken -o tsv 2>/dev/null",
-			"r");
-	size_t n = p != NULL ? fread(buf, 1, sizeof buf - 1, p) : 0;
-	int status = p != NULL ? pclose(p) : -1;
-	connect_copy_trimmed(out->credential, sizeof out->credential, buf, n);
-	memset(buf, 0, sizeof buf);
-	if (status != 0 || out->credential[0] == '\0')
-		return error_set(err, 401, "NoCredential",
-				 "`az account get-access-token` failed: run `az login` first, "
-				 "or set AZURE_ACCESS_TOKEN");
-	snprintf(out->key_source, sizeof out->key_source, "az account get-access-token");
+	out->cred = credential_new(&cc);
+	if (out->cred == NULL)
+		return error_set(err, 500, "NoMemory", "out of memory");
+	snprintf(out->key_source, sizeof out->key_source, "the Azure credential chain");
 	return 0;
 }
 
@@ -96,8 +63,8 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 		snprintf(out->key_source, sizeof out->key_source, "MLDECK_ADMIN_KEY");
 		return 0;
 	}
-	if (strcmp(p->backend, "azureml") == 0)
-		return connect_azure_token(out, err);
+	if (out->azure)
+		return connect_azure(p, out, err);
 	if (p->admin_key_file[0] != '\0')
 		snprintf(path, sizeof path, "%s", p->admin_key_file);
 	else
@@ -108,9 +75,14 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
 {
 	const char *url = getenv("MLDECK_URL");
+	FILE *trace = out->trace;
 	int n;
 
 	memset(out, 0, sizeof *out);
+	out->trace = trace;
+	out->azure = strcmp(p->backend, "azureml") == 0;
+	snprintf(out->ca_file, sizeof out->ca_file, "%s", p->ca_file);
+	snprintf(out->connect_to, sizeof out->connect_to, "%s", p->connect_to);
 	if (url == NULL || url[0] == '\0')
 		url = p->url;
 	snprintf(out->base_url, sizeof out->base_url, "%s", url);
@@ -133,12 +105,10 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 	struct connect_info *ci = info != NULL ? info : &local;
 	struct client *c = NULL;
 
-	if (connect_resolve(p, ci, err) == 0) {
-		struct client_config cfg = {ci->base_url, ci->ws_path, ci->credential, 0};
-		c = client_new(&cfg);
-		if (c == NULL)
-			error_set(err, 500, "NoMemory", "out of memory");
-	}
+	if (ci == &local)
+		local.trace = NULL;
+	if (connect_resolve(p, ci, err) == 0)
+		c = connect_info_client(ci, 0, err);
 	if (ci == &local)
 		connect_info_cleanup(&local);
 	return c;
@@ -161,8 +131,26 @@ int connect_is_loopback(const char *url)
 	return 0;
 }
 
+struct client *connect_info_client(const struct connect_info *info, long timeout_ms,
+				   struct error *err)
+{
+	struct client_config cfg = {.base_url = info->base_url, .ws_path = info->ws_path,
+				    .credential = info->credential, .timeout_ms = timeout_ms,
+				    .cred = info->credential[0] ? NULL : info->cred,
+				    .ca_file = info->ca_file, .connect_to = info->connect_to,
+				    .trace = info->trace};
+	struct client *c = client_new(&cfg);
+
+	if (c == NULL)
+		error_set(err, 500, "NoMemory", "out of memory");
+	return c;
+}
+
 void connect_info_cleanup(struct connect_info *info)
 {
-	if (info != NULL)
-		memset(info->credential, 0, sizeof info->credential);
+	if (info == NULL)
+		return;
+	memset(info->credential, 0, sizeof info->credential);
+	credential_unref(info->cred);
+	info->cred = NULL;
 }

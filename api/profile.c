@@ -62,6 +62,9 @@ static const struct profile_key profile_keys[] = {
     {"subscription", PROFILE_FIELD(subscription), profile_check_any},
     {"resource_group", PROFILE_FIELD(resource_group), profile_check_any},
     {"theme", PROFILE_FIELD(theme), profile_check_any},
+    {"tenant", PROFILE_FIELD(tenant), profile_check_any},
+    {"ca_file", PROFILE_FIELD(ca_file), profile_check_any},
+    {"connect_to", PROFILE_FIELD(connect_to), profile_check_any},
 };
 
 /* Profile names: 1-63 of letters, digits, '-', '_' and '.'. */
@@ -151,7 +154,8 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 	}
 	snprintf(msg, len,
 		 "unknown key \"%s\" in a profile (known: backend, url, home, "
-		 "admin_key_file, workspace, subscription, resource_group, theme, readonly)",
+		 "admin_key_file, workspace, subscription, resource_group, theme, tenant, "
+		 "ca_file, connect_to, readonly)",
 		 key);
 	return -1;
 }
@@ -308,37 +312,13 @@ static int profile_read_file(const char *path, char **data, size_t *len, struct 
 	return error_set(err, 400, "BadConfig", "%s: cannot open: %s", path, strerror(errno));
 }
 
-/* "mkdir -p" of path's parent directory. */
-static int profile_mkdirs(const char *path, struct error *err)
-{
-	char dir[PROFILE_PATH_MAX];
-
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return error_set(err, 400, "BadConfig", "cannot create %s: %s", dir,
-					 strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return error_set(err, 400, "BadConfig", "cannot create %s: %s", dir,
-				 strerror(errno));
-	return 0;
-}
-
 static int profile_write_atomic(const char *path, const char *data, size_t len, struct error *err)
 {
 	char tmp[PROFILE_PATH_MAX + 32];
 
-	if (profile_mkdirs(path, err) < 0)
-		return -1;
+	if (file_mkdir_parent(path) < 0)
+		return error_set(err, 400, "BadConfig", "cannot create the directory of %s: %s",
+				 path, strerror(errno));
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	FILE *f = fopen(tmp, "w");
 	if (f == NULL)

@@ -7,6 +7,9 @@
  *   [profile NAME]
  *   backend = local | azureml
  *   url, home, admin_key_file, workspace, subscription, resource_group, theme
+ *   tenant (Entra ID tenant for `mldeck login` and the Azure CLI)
+ *   ca_file (PEM CAs to trust instead of the system's, e.g. a TLS-inspecting proxy)
+ *   connect_to (curl --connect-to rules "HOST:PORT:ADDR:PORT[,...]")
  *   readonly = true | false
  *
  * A built-in profile "local" (backend local, url http://127.0.0.1:5800, the
@@ -35,6 +38,9 @@ struct profile {
 	char subscription[PROFILE_NAME_MAX];
 	char resource_group[96];
 	char theme[PROFILE_NAME_MAX];
+	char tenant[PROFILE_NAME_MAX];
+	char ca_file[PROFILE_PATH_MAX];
+	char connect_to[512];
 	int readonly;
 	int builtin; /* 1 for the built-in "local" */
 };

@@ -2,7 +2,9 @@
 #include "state/file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 char *file_read_stream(FILE *f, size_t max, size_t *len)
@@ -69,4 +71,29 @@ char *file_read(const char *path, size_t max, size_t *len)
 	fclose(f);
 	errno = e;
 	return buf;
+}
+
+int file_mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof dir)
+		return errno = ENAMETOOLONG, -1;
+	memcpy(dir, path, n + 1);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char was = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -1;
+		if (was == '\0')
+			return 0;
+		*p = '/';
+	}
 }

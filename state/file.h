@@ -16,4 +16,8 @@ char *file_read_stream(FILE *f, size_t max, size_t *len);
  * EACCES, ...), EISDIR for a directory, or what file_read_stream reports. */
 char *file_read(const char *path, size_t max, size_t *len);
 
+/* mkdir -p of path's parent directory, every missing level 0700. 0, or -1
+ * with errno. */
+int file_mkdir_parent(const char *path);
+
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/azure.h"
+
 #define CLI_HELP_SHOWN (-100) /* cli_prepare: help printed, exit 0 */
 
 static const struct cli_verb *const cli_tables[] = {
@@ -14,6 +16,7 @@ static const struct cli_verb *const cli_tables[] = {
     cli_endpoint_verbs,
     cli_deployment_verbs,
     cli_misc_verbs,
+    cli_azure_verbs,
 };
 
 /* The global options, for parsing and for `mldeck --help`. */
@@ -84,6 +87,13 @@ static int cli_set_version(struct cli_globals *g, const char *v, char *msg, size
 	return 0;
 }
 
+static int cli_set_verbose(struct cli_globals *g, const char *v, char *msg, size_t len)
+{
+	(void)v, (void)msg, (void)len;
+	g->verbose = 1;
+	return 0;
+}
+
 static const struct cli_global cli_globals_table[] = {
     {"--profile", NULL, "NAME",
      "profile from config.ini (else MLDECK_PROFILE, default_profile, "
@@ -96,6 +106,8 @@ static const struct cli_global cli_globals_table[] = {
     {"--demo", NULL, NULL, "console: build the demo workspace", cli_set_demo},
     {"--theme", NULL, "NAME", "console theme (themes/NAME.ini)", cli_set_theme},
     {"--version", NULL, NULL, "print the version", cli_set_version},
+    {"--verbose", "-v", NULL, "show every request, answer and retry on stderr (never credentials)",
+     cli_set_verbose},
 };
 
 int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg, size_t len)
@@ -261,8 +273,26 @@ struct client *cli_client(struct cli *c, struct error *err)
 		return c->client;
 	if ((p = cli_profile(c, err)) == NULL)
 		return NULL;
+	c->info.trace = c->g->verbose ? stderr : NULL;
 	c->client = connect_client(p, &c->info, err);
 	return c->client;
+}
+
+int cli_is_azure(struct cli *c)
+{
+	struct error err;
+	const struct profile *p = cli_profile(c, &err);
+
+	return p != NULL && strcmp(p->backend, "azureml") == 0;
+}
+
+int cli_location(struct cli *c, char *buf, size_t len, struct error *err)
+{
+	struct client *cl = cli_client(c, err);
+
+	if (cl == NULL)
+		return -1;
+	return azure_location(cl, cli_is_azure(c) ? NULL : "local", buf, len, err);
 }
 
 /* The verb record for noun [verb]; *takes_verb says whether argv[1] was used. */

@@ -55,26 +55,118 @@ static int cli_endpoint_call(struct cli *c, const char *method, const char *name
 	return cli_show(c, NULL, 0, NULL, 0, doc);
 }
 
+/* Copies member name of from (if present) into to. */
+static void cli_endpoint_keep(cJSON *to, const cJSON *from, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, name);
+
+	if (v != NULL && !cJSON_IsNull(v))
+		cJSON_AddItemToObject(to, name, cJSON_Duplicate(v, 1));
+}
+
+cJSON *cli_endpoint_body(const cJSON *current)
+{
+	static const char *const props[] = {"authMode", "description", "traffic",
+					    "mirrorTraffic", "publicNetworkAccess"};
+	cJSON *body = cJSON_CreateObject();
+	const cJSON *cp = cJSON_GetObjectItemCaseSensitive(current, "properties");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(current, "identity");
+	cJSON *p;
+
+	cli_endpoint_keep(body, current, "location");
+	cli_endpoint_keep(body, current, "tags");
+	cli_endpoint_keep(body, current, "kind");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(id, "type")))
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "identity"), "type",
+					cJSON_GetObjectItemCaseSensitive(id, "type")->valuestring);
+	p = cJSON_AddObjectToObject(body, "properties");
+	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+		cli_endpoint_keep(p, cp, props[i]);
+	return body;
+}
+
+/* Replaces member name of obj by a copy of v (when v is not NULL). */
+static void cli_endpoint_replace(cJSON *obj, const char *name, const cJSON *v)
+{
+	if (v == NULL)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+	cJSON_AddItemToObject(obj, name, cJSON_Duplicate(v, 1));
+}
+
+int cli_endpoint_set_traffic(struct cli *c, const struct cli_args *a, const char *ep,
+			     const cJSON *traffic, const cJSON *mirror, cJSON **out,
+			     struct error *err)
+{
+	char path[400], what[200];
+	cJSON *cur = NULL;
+	struct client *cl = cli_client(c, err);
+
+	*out = NULL;
+	cli_endpoint_path(path, sizeof path, ep, "");
+	if (cl == NULL || client_call(cl, "GET", path, NULL, &cur, err) < 0)
+		return -1;
+	cJSON *body = cli_endpoint_body(cur);
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
+	cli_endpoint_replace(p, "traffic", traffic);
+	cli_endpoint_replace(p, "mirrorTraffic", mirror);
+	snprintf(what, sizeof what, "traffic of %s", ep);
+	int rc = cli_lro(c, a, "PUT", path, body, what, out, err);
+	cJSON_Delete(body);
+	cJSON_Delete(cur);
+	return rc;
+}
+
+/* The endpoint as it is, or NULL when it does not exist (404 is no error). */
+static int cli_endpoint_current(struct cli *c, const char *path, cJSON **cur, struct error *err)
+{
+	struct client *cl = cli_client(c, err);
+
+	*cur = NULL;
+	if (cl == NULL)
+		return -1;
+	if (client_call(cl, "GET", path, NULL, cur, err) == 0 || err->status == 404)
+		return error_clear(err), 0;
+	return -1;
+}
+
 static int cli_endpoint_create(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	const char *auth = cli_args_get(a, "--auth");
 	const char *mode;
+	char path[400], loc[64], what[160];
+	struct error err = {0};
+	cJSON *cur = NULL, *doc = NULL;
 
 	if (auth == NULL || strcmp(auth, "key") == 0)
 		mode = "Key";
 	else if (strcmp(auth, "aml_token") == 0)
 		mode = "AMLToken";
+	else if (strcmp(auth, "aad_token") == 0)
+		mode = "AADToken";
 	else
-		return cli_usage(v, "--auth must be key or aml_token, not \"%s\"", auth);
-	cJSON *body = cJSON_CreateObject();
-	cJSON_AddStringToObject(body, "location", "local");
-	cJSON *props = cJSON_AddObjectToObject(body, "properties");
+		return cli_usage(v, "--auth must be key, aml_token or aad_token, not \"%s\"", auth);
+	cli_endpoint_path(path, sizeof path, a->pos[0], "");
+	if (cli_endpoint_current(c, path, &cur, &err) < 0 ||
+	    (cur == NULL && cli_location(c, loc, sizeof loc, &err) < 0))
+		return cli_fail(&err);
+	cJSON *body = cli_endpoint_body(cur);
+	if (cur == NULL)
+		cJSON_AddStringToObject(body, "location", loc);
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(body, "properties");
+	cJSON_DeleteItemFromObjectCaseSensitive(props, "authMode");
 	cJSON_AddStringToObject(props, "authMode", mode);
-	if (cli_args_get(a, "--description") != NULL)
+	if (cli_args_get(a, "--description") != NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(props, "description");
 		cJSON_AddStringToObject(props, "description", cli_args_get(a, "--description"));
-	int rc = cli_endpoint_call(c, "PUT", a->pos[0], "", body, 1);
+	}
+	snprintf(what, sizeof what, "endpoint %s", a->pos[0]);
+	int rc = cli_lro(c, a, "PUT", path, body, what, &doc, &err);
 	cJSON_Delete(body);
-	return rc;
+	cJSON_Delete(cur);
+	if (rc < 0)
+		return cli_fail(&err);
+	return CLI_EP_SHOW(c, doc);
 }
 
 static int cli_endpoint_list(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -84,7 +176,7 @@ static int cli_endpoint_list(struct cli *c, const struct cli_verb *v, const stru
 	struct client *cl = cli_client(c, &err);
 
 	(void)v, (void)a;
-	if (cl == NULL || client_call(cl, "GET", "/onlineEndpoints", NULL, &doc, &err) < 0)
+	if (cl == NULL || client_list(cl, "/onlineEndpoints", &doc, &err) < 0)
 		return cli_fail(&err);
 	return CLI_EP_SHOW(c, doc);
 }
@@ -97,16 +189,23 @@ static int cli_endpoint_show(struct cli *c, const struct cli_verb *v, const stru
 
 static int cli_endpoint_delete(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
-	char what[160];
+	char what[160], path[400];
+	struct error err = {0};
+	cJSON *doc = NULL;
 	int rc;
 
 	snprintf(what, sizeof what, "endpoint %s and all its deployments", a->pos[0]);
 	if ((rc = cli_confirm(v, a, what)) != CLI_OK)
 		return rc;
-	rc = cli_endpoint_call(c, "DELETE", a->pos[0], "", NULL, 0);
-	if (rc == CLI_OK && !c->json)
-		printf("Deleted endpoint %s.\n", a->pos[0]);
-	return rc;
+	snprintf(what, sizeof what, "endpoint %s", a->pos[0]);
+	cli_endpoint_path(path, sizeof path, a->pos[0], "");
+	if (cli_lro(c, a, "DELETE", path, NULL, what, &doc, &err) < 0)
+		return cli_fail(&err);
+	cJSON_Delete(doc);
+	if (!c->json)
+		printf("%s endpoint %s.\n", cli_args_has(a, "--no-wait") ? "Deleting" : "Deleted",
+		       a->pos[0]);
+	return CLI_OK;
 }
 
 static int cli_endpoint_keys(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -128,13 +227,21 @@ static int cli_endpoint_regen(struct cli *c, const struct cli_verb *v, const str
 		type = "Secondary";
 	else
 		return cli_usage(v, "--key-type must be primary or secondary, not \"%s\"", kt);
+	char path[400], what[160];
+	struct error err = {0};
+	cJSON *doc = NULL;
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "keyType", type);
-	int rc = cli_endpoint_call(c, "POST", a->pos[0], "/regenerateKeys", body, 0);
+	cli_endpoint_path(path, sizeof path, a->pos[0], "/regenerateKeys");
+	snprintf(what, sizeof what, "%s key of %s", kt, a->pos[0]);
+	int rc = cli_lro(c, a, "POST", path, body, what, &doc, &err);
 	cJSON_Delete(body);
-	if (rc == CLI_OK && !c->json)
+	cJSON_Delete(doc);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (!c->json)
 		printf("Regenerated the %s key of %s.\n", kt, a->pos[0]);
-	return rc;
+	return CLI_OK;
 }
 
 static int cli_endpoint_token(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -188,19 +295,21 @@ out:
 
 const struct cli_verb cli_endpoint_verbs[] = {
     {"endpoint", "create", cli_endpoint_create,
-     "endpoint create NAME [--auth key|aml_token] [--description TEXT]",
-     "create (or update) an online endpoint", "--auth= --description=", 1, 1, 1},
+     "endpoint create NAME [--auth key|aml_token|aad_token] [--description TEXT] [--no-wait]",
+     "create (or update) an online endpoint in the workspace's region and wait until it is "
+     "ready",
+     "--auth= --description= --no-wait", 1, 1, 1},
     {"endpoint", "list", cli_endpoint_list, "endpoint list", "list endpoints", "", 0, 0, 0},
     {"endpoint", "show", cli_endpoint_show, "endpoint show NAME",
      "show an endpoint, its scoring URI and traffic", "", 1, 1, 0},
-    {"endpoint", "delete", cli_endpoint_delete, "endpoint delete NAME [--yes]",
-     "delete an endpoint and its deployments (asks on a terminal; else needs --yes)", "--yes", 1, 1,
-     1},
+    {"endpoint", "delete", cli_endpoint_delete, "endpoint delete NAME [--yes] [--no-wait]",
+     "delete an endpoint and its deployments (asks on a terminal; else needs --yes)",
+     "--yes --no-wait", 1, 1, 1},
     {"endpoint", "keys", cli_endpoint_keys, "endpoint keys NAME",
      "print the endpoint's primary and secondary keys", "", 1, 1, 0},
     {"endpoint", "regenerate-keys", cli_endpoint_regen,
-     "endpoint regenerate-keys NAME --key-type primary|secondary",
-     "replace a key (the old one stops working at once)", "--key-type=", 1, 1, 1},
+     "endpoint regenerate-keys NAME --key-type primary|secondary [--no-wait]",
+     "replace a key (the old one stops working at once)", "--key-type= --no-wait", 1, 1, 1},
     {"endpoint", "token", cli_endpoint_token, "endpoint token NAME",
      "get a scoring token (aml_token endpoints)", "", 1, 1, 0},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},

@@ -70,6 +70,7 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 	struct error err = {0};
 	cJSON *doc = NULL, *body = NULL;
 	int change = a->npos > 1 || cli_args_has(a, "--mirror");
+	int rc;
 
 	if (change && c->g->readonly)
 		return cli_usage(NULL, "read-only mode: traffic would change");
@@ -77,8 +78,17 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 		return cli_usage(v, "%s", msg);
 	struct client *cl = cli_client(c, &err);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", cli_esc(e, sizeof e, a->pos[0]));
-	int rc =
-	    cl == NULL ? -1 : client_call(cl, change ? "PATCH" : "GET", path, body, &doc, &err);
+	if (cl == NULL) {
+		rc = -1;
+	} else if (change) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
+		rc = cli_endpoint_set_traffic(c, a, a->pos[0],
+					      cJSON_GetObjectItemCaseSensitive(p, "traffic"),
+					      cJSON_GetObjectItemCaseSensitive(p, "mirrorTraffic"),
+					      &doc, &err);
+	} else {
+		rc = client_call(cl, "GET", path, NULL, &doc, &err);
+	}
 	cJSON_Delete(body);
 	if (rc < 0)
 		return cli_fail(&err);
@@ -281,10 +291,10 @@ static int cli_profile_use(struct cli *c, const struct cli_verb *v, const struct
 }
 
 const struct cli_verb cli_misc_verbs[] = {
-    {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT]",
-     "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror; "
-     "without changes, show it",
-     "--mirror=", 1, -1, 0},
+    {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT] [--no-wait]",
+     "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror, "
+     "and wait until it applies; without changes, show it",
+     "--mirror= --no-wait", 1, -1, 0},
     {"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
      "score one request (FILE or - for stdin) and print the answer",
      "--request-file= --deployment=", 1, 1, 0},

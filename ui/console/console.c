@@ -99,7 +99,8 @@ static void install_signals(void)
 /* GET /healthz answers 2xx within a second. */
 static int healthy(const char *url)
 {
-	struct client_config cfg = {url, "", "", 1000};
+	struct client_config cfg = {.base_url = url, .ws_path = "", .credential = "",
+				    .timeout_ms = 1000, .max_retries = -1};
 	struct client *c = client_new(&cfg);
 	struct error err = {0};
 	char *text = NULL;
@@ -193,7 +194,6 @@ static int connect_to(struct app *a, const struct profile *p)
 {
 	const char *env_url = getenv("MLDECK_URL");
 	const char *url = env_url && env_url[0] ? env_url : p->url;
-	struct client_config cfg;
 	struct error err = {0};
 
 	disconnect(a);
@@ -208,8 +208,7 @@ static int connect_to(struct app *a, const struct profile *p)
 		app_message(a, 1, "%s", err.message);
 		return -1;
 	}
-	cfg = (struct client_config){a->info.base_url, a->info.ws_path, a->info.credential, 10000};
-	a->c = client_new(&cfg);
+	a->c = connect_info_client(&a->info, 10000, &err);
 	if (a->c == NULL)
 		return -1;
 	snprintf(a->state, sizeof a->state, "%s", a->rt ? "embedded runtime" : "connected");

@@ -272,7 +272,7 @@ static void demo_free(struct demo *d)
 struct demo *demo_load_start(struct client *c, const struct connect_info *info, const char *dir)
 {
 	struct demo *d = calloc(1, sizeof *d);
-	struct client_config cfg = {info->base_url, info->ws_path, info->credential, 5000};
+	struct error cerr = {0};
 
 	if (d == NULL)
 		return NULL;
@@ -302,7 +302,7 @@ struct demo *demo_load_start(struct client *c, const struct connect_info *info, 
 			t->body = NULL;
 		}
 	}
-	d->c = client_new(&cfg);
+	d->c = connect_info_client(info, 5000, &cerr);
 	if (d->n == 0 || d->c == NULL || pthread_create(&d->thread, NULL, load_main, d) != 0) {
 		demo_free(d);
 		return NULL;
