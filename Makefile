@@ -1,7 +1,7 @@
 # mldeck: one binary, three faces. `make`, `make test`, `make sanitize`.
 
 CC      ?= cc
-PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto
+PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto sqlite3
 # ncursesw's pkg-config asks for _XOPEN_SOURCE=600; we need 700 (STYLE.md).
 PKG_CFLAGS := $(filter-out -D_XOPEN_SOURCE=%,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm

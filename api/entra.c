@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "state/file.h"
-#include "state/store.h"
 
 #define ENTRA_FORM_MAX 16384
 #define ENTRA_CACHE_MAX 65536
@@ -218,13 +217,13 @@ static int entra_cache_write(cJSON *doc, struct error *err)
 
 	if (entra_cache_path(path, sizeof path) < 0)
 		return error_set(err, 500, "NoStateDir", "neither XDG_STATE_HOME nor HOME is set");
-	if (file_mkdir_parent(path) < 0)
-		return error_set(err, 500, "StorageError", "cannot create the directory of %s: %s",
-				 path, strerror(errno));
 	char *text = cJSON_PrintUnformatted(doc);
 	if (text == NULL)
 		return error_set(err, 500, "NoMemory", "out of memory");
-	rc = store_write_atomic(path, text, strlen(text), 0600, err);
+	rc = 0;
+	if (file_write_atomic(path, text, strlen(text), 0600) < 0)
+		rc = error_set(err, 500, "StorageError", "cannot write %s: %s", path,
+			       strerror(errno));
 	memset(text, 0, strlen(text));
 	free(text);
 	return rc;

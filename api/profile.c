@@ -314,24 +314,9 @@ static int profile_read_file(const char *path, char **data, size_t *len, struct 
 
 static int profile_write_atomic(const char *path, const char *data, size_t len, struct error *err)
 {
-	char tmp[PROFILE_PATH_MAX + 32];
-
-	if (file_mkdir_parent(path) < 0)
-		return error_set(err, 400, "BadConfig", "cannot create the directory of %s: %s",
-				 path, strerror(errno));
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL)
-		return error_set(err, 400, "BadConfig", "cannot write %s: %s", tmp,
+	if (file_write_atomic(path, data, len, 0644) < 0)
+		return error_set(err, 400, "BadConfig", "cannot write %s: %s", path,
 				 strerror(errno));
-	int bad = fwrite(data, 1, len, f) != len;
-	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return error_set(err, 400, "BadConfig", "cannot write %s: %s", path, strerror(e));
-	}
 	return 0;
 }
 

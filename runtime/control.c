@@ -1,7 +1,9 @@
 /*
  * control.c: Azure ML's resource API (api-version 2024-04-01) served from the
- * workspace. Routes are a table; every change is made on a clone of the
- * workspace, saved crash-safely, and only then swapped in and acknowledged.
+ * workspace. Routes are a table; every change goes through control_change:
+ * validated and applied in place under the workspace lock, its rows persisted
+ * in one transaction, the live side of the endpoints it touched brought in
+ * step, and only then acknowledged.
  */
 #include "runtime/core.h"
 
@@ -59,45 +61,87 @@ static void not_found(struct call *c, const char *what, const char *name)
 	server_reply_errorf(c->rs, 404, "NotFound", "%s '%s' not found", what, name);
 }
 
-/* Clone, apply, save, swap: the one way the workspace changes. */
-static struct workspace *begin(struct call *c)
-{
-	struct workspace *w;
+/* ---- the one way the workspace changes ---------------------------------- */
 
-	pthread_mutex_lock(&c->rt->lock);
-	w = workspace_clone(c->rt->ws);
-	if (w == NULL) {
-		pthread_mutex_unlock(&c->rt->lock);
-		server_reply_errorf(c->rs, 500, "OutOfMemory", "out of memory");
+/* The endpoints whose live side a change touched (their rows or their
+ * deployments'), deduplicated; heap array of heap names, *n of them. */
+static char **touched_endpoints(const struct workspace *ws, size_t *n)
+{
+	const struct workspace_ref *refs;
+	size_t k = workspace_changes(ws, &refs), i, j;
+	char **out = calloc(k + 1, sizeof *out);
+
+	*n = 0;
+	for (i = 0; out && i < k; i++) {
+		if (strcmp(refs[i].kind, WORKSPACE_ENDPOINTS) != 0 &&
+		    strcmp(refs[i].kind, WORKSPACE_DEPLOYMENTS) != 0)
+			continue;
+		for (j = 0; j < *n && strcmp(out[j], refs[i].a) != 0; j++)
+			;
+		if (j == *n && (out[*n] = strdup(refs[i].a)) != NULL)
+			(*n)++;
 	}
-	return w;
+	return out;
 }
 
-static int commit(struct call *c, struct workspace *w)
+static void free_names(char **v, size_t n)
 {
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A failed persist: the store still holds the last acknowledged state, so
+ * reading it back undoes the in-memory change (O(workspace), failures only). */
+static void rollback(struct runtime *rt)
+{
+	struct workspace *ws;
 	struct error err;
 
-	if (store_save(c->rt->store, w, &err) < 0) {
-		workspace_free(w);
-		pthread_mutex_unlock(&c->rt->lock);
-		runtime_log(c->rt, "store: %s", err.message);
-		reply_err(c, &err);
-		return -1;
+	ws = store_load(rt->store, rt->ws_name, &err);
+	if (ws == NULL) {
+		runtime_log(rt, "store: cannot reload the state after a failed write (%s); the "
+				"runtime's view may differ from the disk until it restarts",
+			    err.message);
+		workspace_changes_clear(rt->ws);
+		return;
 	}
-	workspace_free(c->rt->ws);
-	c->rt->ws = w;
-	fleet_sync(c->rt->fleet, w);
-	return 0; /* still locked: the caller answers, then end() */
+	workspace_free(rt->ws);
+	rt->ws = ws;
 }
 
-static void abort_change(struct call *c, struct workspace *w, const struct error *err)
+int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn done, void *arg,
+		   struct error *err)
 {
-	workspace_free(w);
-	pthread_mutex_unlock(&c->rt->lock);
-	if (err)
-		reply_err(c, err);
+	const struct workspace_ref *refs;
+	char **eps = NULL;
+	size_t neps = 0;
+	int rc;
+
+	pthread_mutex_lock(&rt->lock);
+	rc = apply(rt, rt->ws, arg, err);
+	if (workspace_changes(rt->ws, &refs) == 0 && !workspace_changes_lost(rt->ws))
+		goto out; /* refused, or nothing to change */
+	eps = touched_endpoints(rt->ws, &neps);
+	if (rc == 0 && eps == NULL)
+		rc = error_set(err, 500, "OutOfMemory", "out of memory");
+	if (rc == 0 && (rc = store_commit(rt->store, rt->ws, err)) < 0)
+		runtime_log(rt, "store: %s", err->message);
+	if (rc < 0) {
+		rollback(rt);
+		goto out;
+	}
+	for (size_t i = 0; i < neps; i++)
+		fleet_sync_endpoint(rt->fleet, rt->ws, eps[i]);
+	if (done != NULL)
+		done(rt, arg);
+out:
+	pthread_mutex_unlock(&rt->lock);
+	free_names(eps, neps);
+	return rc;
 }
 
+/* Ends a read under the workspace lock. */
 static void end(struct call *c)
 {
 	pthread_mutex_unlock(&c->rt->lock);
@@ -312,31 +356,44 @@ static char **artifacts_of(const struct asset *k, const struct workspace *ws, co
 }
 
 /* DELETE of one version (cap[1]) or of the whole container; files go after the save. */
+struct asset_del {
+	const struct asset *k;
+	const char *name, *version;
+	char **files;
+};
+
+static int asset_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			      struct error *err)
+{
+	struct asset_del *d = arg;
+
+	(void)rt;
+	d->files = artifacts_of(d->k, ws, d->name, d->version);
+	if (d->version)
+		return d->k->remove(ws, d->name, d->version, err);
+	return d->k->remove_all(ws, d->name, err);
+}
+
+static void asset_delete_done(struct runtime *rt, void *arg)
+{
+	struct asset_del *d = arg;
+
+	for (size_t i = 0; d->files && d->files[i]; i++)
+		artifact_remove(rt->home, d->files[i]);
+}
+
 static void asset_delete(struct call *c)
 {
-	const struct asset *k = c->asset;
-	const char *version = c->cap[1];
-	struct workspace *w = begin(c);
+	struct asset_del d = {c->asset, c->cap[0], c->cap[1], NULL};
 	struct error err;
-	char **files;
-	size_t i;
-	int rc;
 
-	if (w == NULL)
-		return;
-	files = artifacts_of(k, w, c->cap[0], version);
-	rc = version ? k->remove(w, c->cap[0], version, &err) : k->remove_all(w, c->cap[0], &err);
-	if (rc < 0)
-		abort_change(c, w, &err);
-	else if (commit(c, w) == 0) {
-		for (i = 0; files && files[i]; i++)
-			artifact_remove(c->rt->home, files[i]);
-		end(c);
+	if (control_change(c->rt, asset_delete_apply, asset_delete_done, &d, &err) < 0)
+		reply_err(c, &err);
+	else
 		server_reply_json(c->rs, 200, NULL);
-	}
-	for (i = 0; files && files[i]; i++)
-		free(files[i]);
-	free(files);
+	for (size_t i = 0; d.files && d.files[i]; i++)
+		free(d.files[i]);
+	free(d.files);
 }
 
 /* ---- model registration ------------------------------------------------- */
@@ -440,52 +497,59 @@ static int model_import(struct call *c, struct model_version *mv, const char *ur
 }
 
 /* PUT models/{n}/versions/{v}, and POST models/{n}/versions (next version). */
+struct model_put {
+	struct call *c;
+	struct model_version mv;
+	const char *version; /* NULL: the next one */
+	const char *uri;
+	int created;
+	cJSON *answer;
+};
+
+static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			   struct error *err)
+{
+	struct model_put *p = arg;
+	struct model_version *mv = &p->mv;
+	const struct deployment *by;
+
+	if (p->version)
+		snprintf(mv->version, sizeof mv->version, "%s", p->version);
+	else
+		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
+	if (model_in_use(ws, mv->name, mv->version, &by))
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
+				 "new version instead",
+				 mv->name, mv->version, by->endpoint, by->name);
+	if (model_import(p->c, mv, p->uri, err) < 0 ||
+	    workspace_model_put(ws, mv, &p->created, err) < 0)
+		return -1;
+	p->answer = codec_model_version_to_json(workspace_model_find(ws, mv->name, mv->version),
+						&rt->codec);
+	return 0;
+}
+
 static void model_version_put_as(struct call *c, const char *version)
 {
-	struct model_version mv;
-	const struct deployment *by;
-	const char *uri = NULL;
-	struct workspace *w;
+	struct model_put p;
 	struct error err;
-	int created = 0;
 
-	memset(&mv, 0, sizeof mv);
-	snprintf(mv.name, sizeof mv.name, "%s", c->cap[0]);
-	mv.created = (int64_t)time(NULL);
-	if (model_from_request(c, &mv, &uri, &err) < 0) {
-		model_version_cleanup(&mv);
-		return reply_err(c, &err);
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.version = version;
+	snprintf(p.mv.name, sizeof p.mv.name, "%s", c->cap[0]);
+	p.mv.created = (int64_t)time(NULL);
+	if (model_from_request(c, &p.mv, &p.uri, &err) < 0 ||
+	    control_change(c->rt, model_put_apply, NULL, &p, &err) < 0) {
+		reply_err(c, &err);
+		cJSON_Delete(p.answer);
+	} else {
+		reply(c, p.created ? 201 : 200, p.answer);
+		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", p.mv.name, p.mv.version,
+			    (unsigned long long)p.mv.size);
 	}
-	if ((w = begin(c)) == NULL)
-		goto out;
-	if (version)
-		snprintf(mv.version, sizeof mv.version, "%s", version);
-	else
-		workspace_model_next_version(w, mv.name, mv.version, sizeof mv.version);
-	if (model_in_use(w, mv.name, mv.version, &by)) {
-		error_set(&err, 409, "Conflict",
-			  "model version '%s:%s' is used by deployment '%s/%s'; register a new "
-			  "version instead",
-			  mv.name, mv.version, by->endpoint, by->name);
-		abort_change(c, w, &err);
-		goto out;
-	}
-	if (model_import(c, &mv, uri, &err) < 0 ||
-	    workspace_model_put(w, &mv, &created, &err) < 0) {
-		abort_change(c, w, &err);
-		goto out;
-	}
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_model_version_to_json(workspace_model_find(c->rt->ws, mv.name,
-								       mv.version),
-						  &c->rt->codec));
-		end(c);
-		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", mv.name, mv.version,
-			    (unsigned long long)mv.size);
-	}
-out:
-	model_version_cleanup(&mv);
+	model_version_cleanup(&p.mv);
 }
 
 static void model_version_put(struct call *c)
@@ -500,40 +564,47 @@ static void model_version_post(struct call *c)
 
 /* ---- environments ------------------------------------------------------- */
 
+struct env_put {
+	struct env_version ev;
+	const char *version; /* NULL: the next one */
+	int created;
+	cJSON *answer;
+};
+
+static int env_put_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	struct env_put *p = arg;
+
+	if (p->version)
+		snprintf(p->ev.version, sizeof p->ev.version, "%s", p->version);
+	else
+		workspace_env_next_version(ws, p->ev.name, p->ev.version, sizeof p->ev.version);
+	if (workspace_env_put(ws, &p->ev, &p->created, err) < 0)
+		return -1;
+	p->answer = codec_env_version_to_json(workspace_env_find(ws, p->ev.name, p->ev.version),
+					      &rt->codec);
+	return 0;
+}
+
 static void env_version_put_as(struct call *c, const char *version)
 {
-	struct env_version ev;
-	struct workspace *w;
+	struct env_put p;
 	struct error err;
-	int created = 0;
 
 	if (need_body(c) < 0)
 		return;
-	memset(&ev, 0, sizeof ev);
-	snprintf(ev.name, sizeof ev.name, "%s", c->cap[0]);
-	ev.created = (int64_t)time(NULL);
-	if (codec_env_version_from_json(c->body, &ev, &err) < 0) {
-		env_version_cleanup(&ev);
-		return reply_err(c, &err);
+	memset(&p, 0, sizeof p);
+	p.version = version;
+	snprintf(p.ev.name, sizeof p.ev.name, "%s", c->cap[0]);
+	p.ev.created = (int64_t)time(NULL);
+	if (codec_env_version_from_json(c->body, &p.ev, &err) < 0 ||
+	    control_change(c->rt, env_put_apply, NULL, &p, &err) < 0) {
+		reply_err(c, &err);
+		cJSON_Delete(p.answer);
+	} else {
+		reply(c, p.created ? 201 : 200, p.answer);
 	}
-	if ((w = begin(c)) == NULL)
-		goto out;
-	if (version)
-		snprintf(ev.version, sizeof ev.version, "%s", version);
-	else
-		workspace_env_next_version(w, ev.name, ev.version, sizeof ev.version);
-	if (workspace_env_put(w, &ev, &created, &err) < 0) {
-		abort_change(c, w, &err);
-		goto out;
-	}
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_env_version_to_json(workspace_env_find(c->rt->ws, ev.name, ev.version),
-						&c->rt->codec));
-		end(c);
-	}
-out:
-	env_version_cleanup(&ev);
+	env_version_cleanup(&p.ev);
 }
 
 static void env_version_put(struct call *c)
@@ -580,44 +651,54 @@ static void endpoint_get(struct call *c)
 }
 
 /* PUT creates or replaces; PATCH changes only what the body names. */
-static void endpoint_write(struct call *c, int patch)
-{
-	const struct endpoint *cur;
-	struct endpoint ep;
-	struct workspace *w;
-	struct error err;
-	int created = 0;
+struct endpoint_put {
+	struct call *c;
+	int patch, created;
+	cJSON *answer;
+};
 
-	if (need_body(c) < 0 || (w = begin(c)) == NULL)
-		return;
+static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			      struct error *err)
+{
+	struct endpoint_put *p = arg;
+	const char *name = p->c->cap[0];
+	const struct endpoint *cur = workspace_endpoint_find(ws, name);
+	struct endpoint ep;
+	int rc;
+
 	memset(&ep, 0, sizeof ep);
-	cur = workspace_endpoint_find(w, c->cap[0]);
-	if (cur == NULL && patch) {
-		abort_change(c, w, NULL);
-		return not_found(c, "endpoint", c->cap[0]);
-	}
-	if (cur && endpoint_copy(&ep, cur) < 0) {
-		error_set(&err, 500, "OutOfMemory", "out of memory");
-		return abort_change(c, w, &err);
-	}
+	if (cur == NULL && p->patch)
+		return error_set(err, 404, "NotFound", "endpoint '%s' not found", name);
+	if (cur && endpoint_copy(&ep, cur) < 0)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
 	if (cur == NULL) {
-		snprintf(ep.name, sizeof ep.name, "%s", c->cap[0]);
+		snprintf(ep.name, sizeof ep.name, "%s", name);
 		ep.created = (int64_t)time(NULL);
 		ep.state = PROV_SUCCEEDED;
 		auth_random_key(ep.primary_key, sizeof ep.primary_key);
 		auth_random_key(ep.secondary_key, sizeof ep.secondary_key);
 	}
-	if (codec_endpoint_from_json(c->body, &ep, &err) < 0 ||
-	    workspace_endpoint_put(w, &ep, &created, &err) < 0) {
-		endpoint_cleanup(&ep);
-		return abort_change(c, w, &err);
-	}
+	rc = codec_endpoint_from_json(p->c->body, &ep, err);
+	if (rc == 0)
+		rc = workspace_endpoint_put(ws, &ep, &p->created, err);
 	endpoint_cleanup(&ep);
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_endpoint_to_json(workspace_endpoint_find(c->rt->ws, c->cap[0]),
-					     &c->rt->codec));
-		end(c);
+	if (rc == 0)
+		p->answer = codec_endpoint_to_json(workspace_endpoint_find(ws, name), &rt->codec);
+	return rc;
+}
+
+static void endpoint_write(struct call *c, int patch)
+{
+	struct endpoint_put p = {c, patch, 0, NULL};
+	struct error err;
+
+	if (need_body(c) < 0)
+		return;
+	if (control_change(c->rt, endpoint_put_apply, NULL, &p, &err) < 0) {
+		reply_err(c, &err);
+		cJSON_Delete(p.answer);
+	} else {
+		reply(c, p.created ? 201 : 200, p.answer);
 	}
 }
 
@@ -631,19 +712,21 @@ static void endpoint_patch(struct call *c)
 	endpoint_write(c, 1);
 }
 
+static int endpoint_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
+				 struct error *err)
+{
+	(void)rt;
+	return workspace_endpoint_delete(ws, arg, err);
+}
+
 static void endpoint_delete(struct call *c)
 {
-	struct workspace *w = begin(c);
 	struct error err;
 
-	if (w == NULL)
-		return;
-	if (workspace_endpoint_delete(w, c->cap[0], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
+	if (control_change(c->rt, endpoint_delete_apply, NULL, (void *)c->cap[0], &err) < 0)
+		reply_err(c, &err);
+	else
 		server_reply_json(c->rs, 200, NULL);
-	}
 }
 
 /* Copies the endpoint out under the lock; 404 answered when missing. */
@@ -685,13 +768,25 @@ static void endpoint_list_keys(struct call *c)
 	endpoint_cleanup(&ep);
 }
 
+struct set_keys {
+	const char *name, *primary, *secondary;
+};
+
+static int set_keys_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+{
+	const struct set_keys *k = arg;
+
+	(void)rt;
+	return workspace_endpoint_set_keys(ws, k->name, k->primary, k->secondary, err);
+}
+
 static void endpoint_regenerate_keys(struct call *c)
 {
+	struct set_keys sk;
 	const cJSON *kt = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyType") : NULL;
 	const cJSON *kv = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyValue") : NULL;
 	char key[RESOURCE_KEY_LEN + 1];
 	int primary;
-	struct workspace *w;
 	struct error err;
 
 	if (!cJSON_IsString(kt) || (strcasecmp(kt->valuestring, "Primary") &&
@@ -699,6 +794,9 @@ static void endpoint_regenerate_keys(struct call *c)
 		return server_reply_errorf(c->rs, 400, "ValidationError",
 					   "keyType must be \"Primary\" or \"Secondary\"");
 	primary = !strcasecmp(kt->valuestring, "Primary");
+	if (kv && !cJSON_IsNull(kv) && !cJSON_IsString(kv))
+		return server_reply_errorf(c->rs, 400, "ValidationError",
+					   "keyValue must be a string (or absent for a random key)");
 	if (cJSON_IsString(kv) && kv->valuestring[0]) {
 		size_t n = strlen(kv->valuestring);
 		if (n < 16 || n > RESOURCE_KEY_LEN)
@@ -709,17 +807,14 @@ static void endpoint_regenerate_keys(struct call *c)
 	} else {
 		auth_random_key(key, sizeof key);
 	}
-	if ((w = begin(c)) == NULL)
-		return;
-	if (workspace_endpoint_set_keys(w, c->cap[0], primary ? key : NULL, primary ? NULL : key,
-					&err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
-		server_reply_json(c->rs, 200, NULL);
-		runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
-			    primary ? "primary" : "secondary");
-	}
+	sk.name = c->cap[0];
+	sk.primary = primary ? key : NULL;
+	sk.secondary = primary ? NULL : key;
+	if (control_change(c->rt, set_keys_apply, NULL, &sk, &err) < 0)
+		return reply_err(c, &err);
+	server_reply_json(c->rs, 200, NULL);
+	runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
+		    primary ? "primary" : "secondary");
 }
 
 static void endpoint_token(struct call *c)
@@ -804,55 +899,74 @@ static int only_capacity_changed(const struct deployment *a, const struct deploy
 		       b->scoring_script ? b->scoring_script : "");
 }
 
+struct deployment_put {
+	struct call *c;
+	int patch, created;
+	cJSON *answer;
+};
+
+/* The deployment as stored now, or a new one with the defaults; 404 answered
+ * through err when the endpoint (or, for PATCH, the deployment) is missing. */
+static int deployment_base(struct deployment_put *p, const struct workspace *ws,
+			   const struct deployment **cur, struct deployment *d, struct error *err)
+{
+	const char *ep = p->c->cap[0], *name = p->c->cap[1];
+
+	memset(d, 0, sizeof *d);
+	if (workspace_endpoint_find(ws, ep) == NULL)
+		return error_set(err, 404, "NotFound", "endpoint '%s' not found", ep);
+	*cur = workspace_deployment_find(ws, ep, name);
+	if (*cur == NULL && p->patch)
+		return error_set(err, 404, "NotFound", "deployment '%s/%s' not found", ep, name);
+	if (*cur != NULL)
+		return deployment_copy(d, *cur) < 0
+			       ? error_set(err, 500, "OutOfMemory", "out of memory")
+			       : 0;
+	snprintf(d->endpoint, sizeof d->endpoint, "%s", ep);
+	snprintf(d->name, sizeof d->name, "%s", name);
+	d->instances = 1;
+	d->max_concurrent = 1;
+	d->timeout_ms = 5000;
+	d->created = (int64_t)time(NULL);
+	return 0;
+}
+
+static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
+				struct error *err)
+{
+	struct deployment_put *p = arg;
+	const struct deployment *cur = NULL;
+	struct deployment d;
+	enum prov_state next = PROV_CREATING;
+	int rc = deployment_base(p, ws, &cur, &d, err);
+
+	if (rc == 0)
+		rc = codec_deployment_from_json(p->c->body, &d, err);
+	if (rc == 0 && cur)
+		next = only_capacity_changed(cur, &d) ? PROV_SCALING : PROV_UPDATING;
+	if (rc == 0)
+		rc = workspace_deployment_put(ws, &d, 0, &p->created, err);
+	if (rc == 0) {
+		workspace_deployment_set_state(ws, d.endpoint, d.name, next, NULL);
+		p->answer = codec_deployment_to_json(workspace_deployment_find(ws, d.endpoint, d.name),
+						     &rt->codec);
+	}
+	deployment_cleanup(&d);
+	return rc;
+}
+
 static void deployment_write(struct call *c, int patch)
 {
-	const struct deployment *cur;
-	struct deployment d;
-	struct workspace *w;
+	struct deployment_put p = {c, patch, 0, NULL};
 	struct error err;
-	enum prov_state next = PROV_CREATING;
-	int created = 0;
 
-	if (need_body(c) < 0 || (w = begin(c)) == NULL)
+	if (need_body(c) < 0)
 		return;
-	memset(&d, 0, sizeof d);
-	if (workspace_endpoint_find(w, c->cap[0]) == NULL) {
-		abort_change(c, w, NULL);
-		return not_found(c, "endpoint", c->cap[0]);
-	}
-	cur = workspace_deployment_find(w, c->cap[0], c->cap[1]);
-	if (cur == NULL && patch) {
-		abort_change(c, w, NULL);
-		return server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
-					   c->cap[0], c->cap[1]);
-	}
-	if (cur && deployment_copy(&d, cur) < 0) {
-		error_set(&err, 500, "OutOfMemory", "out of memory");
-		return abort_change(c, w, &err);
-	}
-	if (cur == NULL) {
-		snprintf(d.endpoint, sizeof d.endpoint, "%s", c->cap[0]);
-		snprintf(d.name, sizeof d.name, "%s", c->cap[1]);
-		d.instances = 1;
-		d.max_concurrent = 1;
-		d.timeout_ms = 5000;
-		d.created = (int64_t)time(NULL);
-	}
-	if (codec_deployment_from_json(c->body, &d, &err) < 0 ||
-	    workspace_deployment_put(w, &d, 0, &created, &err) < 0) {
-		deployment_cleanup(&d);
-		return abort_change(c, w, &err);
-	}
-	if (cur)
-		next = only_capacity_changed(cur, &d) ? PROV_SCALING : PROV_UPDATING;
-	workspace_deployment_set_state(w, d.endpoint, d.name, next, NULL);
-	deployment_cleanup(&d);
-	if (commit(c, w) == 0) {
-		reply(c, created ? 201 : 200,
-		      codec_deployment_to_json(
-			      workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]),
-			      &c->rt->codec));
-		end(c);
+	if (control_change(c->rt, deployment_put_apply, NULL, &p, &err) < 0) {
+		reply_err(c, &err);
+		cJSON_Delete(p.answer);
+	} else {
+		reply(c, p.created ? 201 : 200, p.answer);
 	}
 }
 
@@ -866,19 +980,23 @@ static void deployment_patch(struct call *c)
 	deployment_write(c, 1);
 }
 
+static int deployment_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
+				   struct error *err)
+{
+	struct call *c = arg;
+
+	(void)rt;
+	return workspace_deployment_delete(ws, c->cap[0], c->cap[1], err);
+}
+
 static void deployment_delete(struct call *c)
 {
-	struct workspace *w = begin(c);
 	struct error err;
 
-	if (w == NULL)
-		return;
-	if (workspace_deployment_delete(w, c->cap[0], c->cap[1], &err) < 0)
-		return abort_change(c, w, &err);
-	if (commit(c, w) == 0) {
-		end(c);
+	if (control_change(c->rt, deployment_delete_apply, NULL, c, &err) < 0)
+		reply_err(c, &err);
+	else
 		server_reply_json(c->rs, 200, NULL);
-	}
 }
 
 static void deployment_logs(struct call *c)
@@ -1034,11 +1152,47 @@ static cJSON *parse_body(const struct server_request *rq, struct server_response
 	return j;
 }
 
-int control_is_upload(const char *method, const char *path, const char *content_type)
+/* Routes that register a model version take the artifact raw as their body. */
+static int route_takes_upload(const struct route *r)
 {
-	(void)path;
-	return content_type && !strcmp(method, "PUT") &&
-	       !strncasecmp(content_type, "application/octet-stream", 24);
+	return r->fn == model_version_put || r->fn == model_version_post;
+}
+
+int control_is_upload(struct runtime *rt, const struct server_request *rq)
+{
+	const char *ct = server_header(rq, "Content-Type");
+	size_t i;
+
+	if (ct == NULL || strncasecmp(ct, "application/octet-stream", 24) ||
+	    rq->segc < PREFIX_SEGS || strcmp(rq->segv[7], rt->ws_name))
+		return 0;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		if (route_takes_upload(&routes[i]) && !strcmp(routes[i].method, rq->method) &&
+		    route_match(routes[i].pattern, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS,
+				cap))
+			return 1;
+	}
+	return 0;
+}
+
+/* 405's Allow: every method with a route on this path. */
+static void allow_header(struct server_response *rs, char *const *segs, int n)
+{
+	char allow[64] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *cap[3] = {0};
+		int k;
+		if (!route_match(routes[i].pattern, segs, n, cap) || strstr(allow, routes[i].method))
+			continue;
+		k = snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+			     routes[i].method);
+		if (k > 0 && (size_t)k < sizeof allow - used)
+			used += (size_t)k;
+	}
+	server_reply_header(rs, "Allow", allow);
 }
 
 void control_handle(struct runtime *rt, const struct server_request *rq, int first,
@@ -1074,9 +1228,10 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		cJSON_Delete(c.body);
 		return;
 	}
-	if (path_known)
+	if (path_known) {
 		server_reply_errorf(rs, 405, "MethodNotAllowed", "%s is not allowed on %s",
 				    rq->method, rq->path);
-	else
+		allow_header(rs, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS);
+	} else
 		server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
 }

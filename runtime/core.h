@@ -50,14 +50,35 @@ struct runtime {
 /* Writes one event line ("2026-... event: text") to the runtime log. */
 void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* control.c: the one way the workspace changes. apply runs under rt->lock on
+ * the live workspace: it validates and changes (workspace.h calls change
+ * nothing when they refuse) and may build its answer; it returns 0 or -1 with
+ * err. control_change then persists the rows the change touched in one
+ * transaction (store_commit), brings the fleet in step for the endpoints it
+ * touched (fleet_sync_endpoint), calls done (may be NULL; still under the
+ * lock, for follow-up work such as removing files the change released) and
+ * unlocks. 0 when the change is on disk; -1 with err otherwise, and then
+ * nothing changed: a failed persist reloads the workspace from the store.
+ * Blocks on the lock and an fsync: pool threads only, never an event loop. */
+typedef int (*control_apply_fn)(struct runtime *rt, struct workspace *ws, void *arg,
+				struct error *err);
+typedef void (*control_done_fn)(struct runtime *rt, void *arg);
+int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn done, void *arg,
+		   struct error *err);
+
 /* control.c: the resource API under the workspace prefix. */
 void control_handle(struct runtime *rt, const struct server_request *rq, int first,
 		    struct server_response *rs);
-/* Whether a request to this path may be a raw model upload. */
-int control_is_upload(const char *method, const char *path, const char *content_type);
+/* Whether the request's body is a raw model upload (a route that takes one,
+ * Content-Type: application/octet-stream). */
+int control_is_upload(struct runtime *rt, const struct server_request *rq);
 
 /* dataplane.c: /endpoints/{ep}/score and /endpoints/{ep}/. */
 void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 		      struct server_response *rs);
+/* Admission (server_admit_fn) of a data-plane request: the route and the
+ * endpoint's credential, before any body byte is read. */
+int dataplane_admit(struct runtime *rt, const struct server_request *rq,
+		    struct server_admission *ad, struct server_response *rs);
 
 #endif

@@ -24,26 +24,60 @@ static void liveness(struct runtime *rt, const char *ep, struct server_response 
 				    "endpoint '%s' has no deployment with traffic that is up", ep);
 }
 
+/* The route: 2 liveness, 3 scoring, or 0 with the refusal in rs. */
+static int route(const struct server_request *rq, struct server_response *rs)
+{
+	struct error err;
+
+	if (rq->segc < 2 || rq->segc > 3 || (rq->segc == 3 && strcmp(rq->segv[2], "score"))) {
+		server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+		return 0;
+	}
+	if (names_check(rq->segv[1], "endpoint", &err) < 0) {
+		server_reply_errorf(rs, 404, "EndpointNotFound", "%s", err.message);
+		return 0;
+	}
+	if (strcmp(rq->method, rq->segc == 2 ? "GET" : "POST")) {
+		server_reply_errorf(rs, 405, "MethodNotAllowed",
+				    "use GET for liveness, POST .../score to score");
+		server_reply_header(rs, "Allow", rq->segc == 2 ? "GET" : "POST");
+		return 0;
+	}
+	return rq->segc;
+}
+
+int dataplane_admit(struct runtime *rt, const struct server_request *rq,
+		    struct server_admission *ad, struct server_response *rs)
+{
+	struct error err;
+	int r = route(rq, rs);
+
+	if (r == 0)
+		return -1;
+	if (r == 2) {
+		ad->limit = 0; /* liveness is open: it takes no body */
+		return 0;
+	}
+	if (fleet_authorize(rt->fleet, rq->segv[1], server_header(rq, "Authorization"),
+			    rt->token_secret, sizeof rt->token_secret, &err) < 0) {
+		server_reply_error(rs, &err);
+		return -1;
+	}
+	return 0;
+}
+
 void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 		      struct server_response *rs)
 {
 	struct fleet_answer ans;
 	struct fleet_call call;
-	struct error err;
 	char **headers;
+	int r = route(rq, rs);
 
-	if (rq->segc < 2 || rq->segc > 3 || (rq->segc == 3 && strcmp(rq->segv[2], "score")))
-		return server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
-	if (names_check(rq->segv[1], "endpoint", &err) < 0)
-		return server_reply_errorf(rs, 404, "EndpointNotFound", "%s", err.message);
-	if (rq->segc == 2) {
-		if (strcmp(rq->method, "GET"))
-			return server_reply_errorf(rs, 405, "MethodNotAllowed",
-						   "use GET for liveness, POST .../score to score");
+	if (r == 0)
+		return;
+	if (r == 2)
 		return liveness(rt, rq->segv[1], rs);
-	}
-	if (strcmp(rq->method, "POST"))
-		return server_reply_errorf(rs, 405, "MethodNotAllowed", "score with POST");
 	memset(&call, 0, sizeof call);
 	call.endpoint = rq->segv[1];
 	call.deployment = server_header(rq, "azureml-model-deployment");

@@ -52,13 +52,12 @@ struct live {
 
 struct dep {
 	char name[RESOURCE_NAME_MAX + 1];
-	struct deployment spec; /* as last synced */
+	struct deployment spec; /* as last synced (read and written by sync only) */
 	uint64_t gen;
 	struct live *current;
 	struct live *pending;
 	struct logring *log;
 	struct metrics_series *series;
-	int seen;
 };
 
 struct ep {
@@ -70,7 +69,6 @@ struct ep {
 	struct router_slot router;
 	struct dep **deps;
 	size_t ndeps;
-	int seen;
 };
 
 struct mirror_job {
@@ -82,8 +80,8 @@ struct mirror_job {
 struct fleet {
 	pthread_rwlock_t lock; /* eps, deps, current/pending pointers, keys */
 	struct ep **eps;       /* sorted by name */
-	size_t neps;
-	uint64_t next_gen;
+	size_t neps, caps;     /* caps: room in eps */
+	uint64_t next_gen;     /* sync only */
 	char home[PATH_MAX];
 	struct metrics *metrics;
 	fleet_state_fn on_state;
@@ -189,11 +187,11 @@ static int worker_count(const struct deployment *s, const struct env_version *e)
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
 }
 
-/* Resolves a deployment's references against ws into a loadable instance. */
-static struct live *live_new(struct fleet *f, struct dep *d, const struct workspace *ws,
-			     const char *ep)
+/* Resolves a deployment's spec s against ws into a loadable instance of
+ * generation gen (d gives the log and metrics it shares). */
+static struct live *live_new(struct fleet *f, struct dep *d, const struct deployment *s,
+			     uint64_t gen, const struct workspace *ws, const char *ep)
 {
-	const struct deployment *s = &d->spec;
 	const struct model_version *m = workspace_model_find(ws, s->model_name, s->model_version);
 	const struct env_version *e = workspace_env_find(ws, s->env_name, s->env_version);
 	struct live *l = calloc(1, sizeof *l);
@@ -205,7 +203,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct worksp
 	atomic_init(&l->refs, 1);
 	snprintf(l->ep, sizeof l->ep, "%s", ep);
 	snprintf(l->name, sizeof l->name, "%s", s->name);
-	l->gen = d->gen;
+	l->gen = gen;
 	pthread_mutex_init(&l->cap_lock, NULL);
 	pthread_cond_init(&l->cap_cond, NULL);
 	/* requests at once: instances x maxConcurrent; Python processes: instances x
@@ -465,7 +463,15 @@ static void task_start(struct fleet *f, struct live *l, int resize)
 	pthread_attr_destroy(&at);
 }
 
-/* ---- sync --------------------------------------------------------------- */
+/* ---- sync ----------------------------------------------------------------
+ *
+ * Only sync changes which endpoints and deployments exist and a deployment's
+ * spec, and its callers serialise it (the runtime's workspace lock). So sync
+ * reads that structure without the fleet's lock, makes every allocation,
+ * lookup and workspace scan before taking it, and holds the write lock only
+ * to publish: pointer swaps, O(the endpoint's deployments). Threads start,
+ * and what was replaced is freed (engines stopped), after it is released.
+ */
 
 static int str_eq(const char *a, const char *b)
 {
@@ -505,93 +511,16 @@ static void dep_free(struct fleet *f, const char *ep, struct dep *d)
 	free(d);
 }
 
-static struct dep *dep_add(struct fleet *f, struct ep *e, const struct deployment *s)
+static struct dep *dep_new(struct fleet *f, const char *ep, const char *name)
 {
 	struct dep *d = calloc(1, sizeof *d);
-	struct dep **nd;
 
 	if (d == NULL)
 		return NULL;
-	nd = realloc(e->deps, (e->ndeps + 1) * sizeof *nd);
-	if (nd == NULL) {
-		free(d);
-		return NULL;
-	}
-	e->deps = nd;
-	snprintf(d->name, sizeof d->name, "%s", s->name);
+	snprintf(d->name, sizeof d->name, "%s", name);
 	d->log = logring_new();
-	d->series = metrics_series(f->metrics, e->name, s->name);
-	e->deps[e->ndeps++] = d;
+	d->series = metrics_series(f->metrics, ep, name);
 	return d;
-}
-
-/* (Re)loads d from its spec in the background; the old instance serves meanwhile. */
-static void dep_reload(struct fleet *f, struct ep *e, struct dep *d, const struct workspace *ws)
-{
-	struct live *l;
-
-	d->gen = ++f->next_gen;
-	l = live_new(f, d, ws, e->name);
-	if (l == NULL)
-		return;
-	live_unref(d->pending);
-	d->pending = l;
-	task_start(f, l, 0);
-}
-
-static void dep_sync(struct fleet *f, struct ep *e, const struct deployment *s,
-		     const struct workspace *ws)
-{
-	struct dep *d = find_dep(e, s->name);
-	int fresh = d == NULL, reload, rescale;
-
-	if (fresh && (d = dep_add(f, e, s)) == NULL)
-		return;
-	d->seen = 1;
-	reload = fresh || needs_reload(&d->spec, s);
-	rescale = !reload && (d->spec.instances != s->instances ||
-			      d->spec.max_concurrent != s->max_concurrent);
-	deployment_cleanup(&d->spec);
-	deployment_copy(&d->spec, s);
-	if (reload) {
-		dep_reload(f, e, d, ws);
-	} else if (rescale) {
-		int limit = s->instances * s->max_concurrent;
-		int workers = s->instances *
-			      worker_count(s, workspace_env_find(ws, s->env_name, s->env_version));
-		d->gen = ++f->next_gen;
-		if (d->pending) { /* a load in flight: redo it with the new size */
-			dep_reload(f, e, d, ws);
-		} else if (d->current) {
-			d->current->gen = d->gen;
-			capacity_set(d->current, limit);
-			d->current->workers = workers;
-			task_start(f, d->current, workers);
-		}
-	}
-}
-
-static struct ep *ep_add(struct fleet *f, const char *name)
-{
-	struct ep *e = calloc(1, sizeof *e);
-	struct ep **ne;
-	size_t i;
-
-	if (e == NULL)
-		return NULL;
-	ne = realloc(f->eps, (f->neps + 1) * sizeof *ne);
-	if (ne == NULL) {
-		free(e);
-		return NULL;
-	}
-	f->eps = ne;
-	snprintf(e->name, sizeof e->name, "%s", name);
-	router_slot_init(&e->router);
-	for (i = f->neps; i > 0 && strcmp(f->eps[i - 1]->name, name) > 0; i--)
-		f->eps[i] = f->eps[i - 1];
-	f->eps[i] = e;
-	f->neps++;
-	return e;
 }
 
 static void ep_free(struct fleet *f, struct ep *e)
@@ -605,55 +534,249 @@ static void ep_free(struct fleet *f, struct ep *e)
 	free(e);
 }
 
-static void ep_sync(struct fleet *f, const struct endpoint *src, const struct workspace *ws)
-{
-	struct ep *e = find_ep(f, src->name);
-	const struct deployment **ds;
-	size_t i, k, n;
+/* What one deployment's sync will do, prepared outside the lock. */
+struct dep_plan {
+	struct dep *d;
+	int fresh;
+	struct deployment spec; /* the new spec; after publishing, the old one */
+	uint64_t gen;
+	struct live *load;      /* a new instance (reload, or a rescale in mid-load) */
+	int rescale, limit, workers;
+	struct live *resized;   /* the instance to resize, set while publishing */
+	struct live *dropped;   /* a load in flight this one replaces */
+};
 
-	if (e == NULL && (e = ep_add(f, src->name)) == NULL)
-		return;
-	e->seen = 1;
-	e->auth = src->auth;
-	memcpy(e->primary, src->primary_key, sizeof e->primary);
-	memcpy(e->secondary, src->secondary_key, sizeof e->secondary);
-	e->key_gen = src->key_generation;
-	router_slot_set(&e->router, router_new(&src->traffic, &src->mirror));
-	for (i = 0; i < e->ndeps; i++)
-		e->deps[i]->seen = 0;
-	n = workspace_deployment_list(ws, src->name, &ds);
-	for (i = 0; i < n; i++)
-		dep_sync(f, e, ds[i], ws);
-	free(ds);
-	for (i = k = 0; i < e->ndeps; i++) {
-		if (e->deps[i]->seen)
-			e->deps[k++] = e->deps[i];
-		else
-			dep_free(f, e->name, e->deps[i]);
+struct ep_plan {
+	struct ep *e;
+	int fresh;
+	const struct endpoint *src;
+	struct router *router;
+	struct dep_plan *deps;
+	size_t ndeps;
+	struct dep **array; /* the new deps array; after publishing, the old one */
+	struct ep **eps;    /* a bigger f->eps to publish, or NULL */
+};
+
+static int dep_plan(struct fleet *f, struct ep *e, const struct deployment *s,
+		    const struct workspace *ws, struct dep_plan *p)
+{
+	memset(p, 0, sizeof *p);
+	p->d = find_dep(e, s->name);
+	p->fresh = p->d == NULL;
+	if (p->fresh && (p->d = dep_new(f, e->name, s->name)) == NULL)
+		return -1;
+	if (deployment_copy(&p->spec, s) < 0)
+		return -1;
+	p->rescale = !p->fresh && !needs_reload(&p->d->spec, s) &&
+		     (p->d->spec.instances != s->instances ||
+		      p->d->spec.max_concurrent != s->max_concurrent);
+	if (!p->fresh && !p->rescale && !needs_reload(&p->d->spec, s))
+		return 0; /* nothing the live side cares about changed */
+	p->gen = ++f->next_gen;
+	p->limit = s->instances * s->max_concurrent;
+	p->workers = s->instances *
+		     worker_count(s, workspace_env_find(ws, s->env_name, s->env_version));
+	p->load = live_new(f, p->d, s, p->gen, ws, e->name);
+	return p->load ? 0 : -1;
+}
+
+static void ep_plan_cleanup(struct fleet *f, struct ep_plan *p, int published)
+{
+	for (size_t i = 0; i < p->ndeps; i++) {
+		struct dep_plan *d = &p->deps[i];
+
+		deployment_cleanup(&d->spec);
+		if (!published && d->fresh && d->d)
+			dep_free(f, p->e->name, d->d);
+		live_unref(d->load);
+		live_unref(d->resized);
+		live_unref(d->dropped);
 	}
-	e->ndeps = k;
+	free(p->deps);
+	free(p->array);
+	free(p->eps);
+	router_unref(p->router);
+	if (!published && p->fresh && p->e)
+		ep_free(f, p->e);
+}
+
+/* Everything sync needs for one endpoint, without the lock. 0 or -1 (ENOMEM). */
+static int ep_plan(struct fleet *f, const struct endpoint *src, const struct workspace *ws,
+		   struct ep_plan *p)
+{
+	const struct deployment **ds = NULL;
+	size_t n;
+
+	memset(p, 0, sizeof *p);
+	p->src = src;
+	p->e = find_ep(f, src->name);
+	if (p->e == NULL) {
+		p->fresh = 1;
+		if ((p->e = calloc(1, sizeof *p->e)) == NULL)
+			return -1;
+		snprintf(p->e->name, sizeof p->e->name, "%s", src->name);
+		router_slot_init(&p->e->router);
+		if (f->neps == f->caps) {
+			p->eps = calloc(f->caps ? 2 * f->caps : 16, sizeof *p->eps);
+			if (p->eps == NULL)
+				return -1;
+			if (f->neps)
+				memcpy(p->eps, f->eps, f->neps * sizeof *p->eps);
+		}
+	}
+	p->router = router_new(&src->traffic, &src->mirror);
+	n = workspace_deployment_list(ws, src->name, &ds);
+	p->deps = calloc(n + 1, sizeof *p->deps);
+	p->array = calloc(n + 1, sizeof *p->array);
+	if (p->router == NULL || p->deps == NULL || p->array == NULL) {
+		free(ds);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++, p->ndeps++)
+		if (dep_plan(f, p->e, ds[i], ws, &p->deps[i]) < 0) {
+			p->ndeps++;
+			free(ds);
+			return -1;
+		}
+	free(ds);
+	return 0;
+}
+
+/* Under the write lock: one deployment's new spec, generation and instance. */
+static void dep_publish(struct dep_plan *p)
+{
+	struct deployment old = p->d->spec;
+	struct dep *d = p->d;
+
+	d->spec = p->spec;
+	p->spec = old;
+	if (p->load == NULL)
+		return;
+	d->gen = p->gen;
+	if (p->rescale && d->pending == NULL && d->current != NULL) {
+		/* capacity only: the serving instance takes the new size */
+		d->current->gen = d->gen;
+		capacity_set(d->current, p->limit);
+		d->current->workers = p->workers;
+		p->resized = live_ref(d->current);
+		return; /* p->load stays unused and is dropped */
+	}
+	/* a (re)load; a rescale with a load in flight redoes that load */
+	p->dropped = d->pending; /* released after the lock */
+	d->pending = live_ref(p->load);
+}
+
+static void ep_insert(struct fleet *f, struct ep *e, struct ep **bigger)
+{
+	size_t i;
+
+	if (bigger != NULL) {
+		f->eps = bigger;
+		f->caps = f->caps ? 2 * f->caps : 16;
+	}
+	for (i = f->neps; i > 0 && strcmp(f->eps[i - 1]->name, e->name) > 0; i--)
+		f->eps[i] = f->eps[i - 1];
+	f->eps[i] = e;
+	f->neps++;
+}
+
+static void ep_publish(struct fleet *f, struct ep_plan *p)
+{
+	struct ep *e = p->e;
+	struct ep **old_eps = f->eps;
+	struct dep **old = e->deps;
+	size_t i;
+
+	e->auth = p->src->auth;
+	memcpy(e->primary, p->src->primary_key, sizeof e->primary);
+	memcpy(e->secondary, p->src->secondary_key, sizeof e->secondary);
+	e->key_gen = p->src->key_generation;
+	router_slot_set(&e->router, p->router);
+	p->router = NULL;
+	for (i = 0; i < p->ndeps; i++) {
+		dep_publish(&p->deps[i]);
+		p->array[i] = p->deps[i].d;
+	}
+	e->deps = p->array;
+	e->ndeps = p->ndeps;
+	p->array = old; /* freed, with the deployments no longer listed, after */
+	if (p->fresh) {
+		ep_insert(f, e, p->eps);
+		p->eps = p->eps ? old_eps : NULL;
+	}
+}
+
+/* After the lock: start the loads and resizes, free what was replaced. */
+static void ep_finish(struct fleet *f, struct ep_plan *p, struct dep **old, size_t nold)
+{
+	for (size_t i = 0; i < p->ndeps; i++) {
+		struct dep_plan *d = &p->deps[i];
+
+		if (d->resized)
+			task_start(f, d->resized, d->workers);
+		else if (d->load)
+			task_start(f, d->load, 0);
+	}
+	for (size_t i = 0; i < nold; i++) {
+		size_t k;
+
+		for (k = 0; k < p->ndeps && p->deps[k].d != old[i]; k++)
+			;
+		if (k == p->ndeps)
+			dep_free(f, p->e->name, old[i]);
+	}
+	ep_plan_cleanup(f, p, 1);
+}
+
+static void ep_remove(struct fleet *f, struct ep *e)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&f->lock);
+	for (i = 0; i < f->neps && f->eps[i] != e; i++)
+		;
+	if (i < f->neps) {
+		memmove(&f->eps[i], &f->eps[i + 1], (f->neps - i - 1) * sizeof *f->eps);
+		f->neps--;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	ep_free(f, e); /* no request can reach it now; instances in use hold references */
+}
+
+void fleet_sync_endpoint(struct fleet *f, const struct workspace *ws, const char *name)
+{
+	const struct endpoint *src = workspace_endpoint_find(ws, name);
+	struct ep *e = find_ep(f, name);
+	struct ep_plan p;
+	size_t nold;
+
+	if (src == NULL) {
+		if (e != NULL)
+			ep_remove(f, e);
+		return;
+	}
+	if (ep_plan(f, src, ws, &p) < 0) {
+		ep_plan_cleanup(f, &p, 0); /* out of memory: the live side stays as it was */
+		return;
+	}
+	nold = p.fresh ? 0 : p.e->ndeps;
+	pthread_rwlock_wrlock(&f->lock);
+	ep_publish(f, &p);
+	pthread_rwlock_unlock(&f->lock);
+	ep_finish(f, &p, p.array, nold);
 }
 
 void fleet_sync(struct fleet *f, const struct workspace *ws)
 {
 	const struct endpoint **es;
-	size_t i, k, n;
+	size_t i, n = workspace_endpoint_list(ws, &es);
 
-	pthread_rwlock_wrlock(&f->lock);
-	for (i = 0; i < f->neps; i++)
-		f->eps[i]->seen = 0;
-	n = workspace_endpoint_list(ws, &es);
 	for (i = 0; i < n; i++)
-		ep_sync(f, es[i], ws);
+		fleet_sync_endpoint(f, ws, es[i]->name);
 	free(es);
-	for (i = k = 0; i < f->neps; i++) {
-		if (f->eps[i]->seen)
-			f->eps[k++] = f->eps[i];
-		else
-			ep_free(f, f->eps[i]);
-	}
-	f->neps = k;
-	pthread_rwlock_unlock(&f->lock);
+	for (i = f->neps; i-- > 0;)
+		if (workspace_endpoint_find(ws, f->eps[i]->name) == NULL)
+			ep_remove(f, f->eps[i]);
 }
 
 int fleet_current(struct fleet *f, const char *ep, const char *name, uint64_t gen)
@@ -951,6 +1074,27 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 		mirror_push(f, mirror, c->body ? c->body : "", c->len);
 	run_on(l, &rq, out);
 	live_unref(l);
+}
+
+int fleet_authorize(struct fleet *f, const char *endpoint, const char *authorization,
+		    const unsigned char *token_secret, size_t token_secret_len,
+		    struct error *err)
+{
+	struct fleet_call c = {.endpoint = endpoint,
+			       .authorization = authorization,
+			       .token_secret = token_secret,
+			       .token_secret_len = token_secret_len};
+	struct ep *e;
+	int rc;
+
+	pthread_rwlock_rdlock(&f->lock);
+	e = find_ep(f, endpoint);
+	if (e == NULL)
+		rc = error_set(err, 404, "EndpointNotFound", "endpoint '%s' not found", endpoint);
+	else
+		rc = credential_ok(e, &c, err);
+	pthread_rwlock_unlock(&f->lock);
+	return rc;
 }
 
 int fleet_liveness(struct fleet *f, const char *name)

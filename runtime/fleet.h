@@ -1,13 +1,15 @@
 /*
  * fleet.h: the live side of the workspace: loaded engines, capacity, routers,
  * keys and logs of every endpoint and deployment, kept in step with the
- * stored workspace by fleet_sync after each change.
+ * stored workspace by fleet_sync_endpoint after each change.
  *
- * Threads: fleet_sync runs under the runtime's workspace lock; loads and
- * scale changes run on their own threads and report back through the
- * state callback (which takes the workspace lock; the fleet holds none of
- * its locks while calling it). The data plane calls fleet_score from any
- * request thread.
+ * Threads: the sync calls run under the runtime's workspace lock (which
+ * serialises them); they take the fleet's own lock only to publish, for a
+ * time in proportion to one endpoint's deployments, never during I/O or a
+ * scan of the workspace. Loads and scale changes run on their own threads and
+ * report back through the state callback (which takes the workspace lock; the
+ * fleet holds none of its locks while calling it). The data plane calls
+ * fleet_score from any request thread.
  */
 #ifndef RUNTIME_FLEET_H
 #define RUNTIME_FLEET_H
@@ -33,10 +35,14 @@ struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_s
 /* Stops mirror threads, waits for loads in flight, frees every engine. */
 void fleet_free(struct fleet *f);
 
-/* Brings the live side in step with ws: new or changed deployments are
- * (re)loaded in the background (the old engine serves until the new one is
- * up), capacity changes apply live, removed ones stop, endpoint keys and
- * traffic routers are replaced atomically. Call with the workspace lock held. */
+/* Brings endpoint NAME's live side in step with ws: new or changed
+ * deployments are (re)loaded in the background (the old engine serves until
+ * the new one is up), capacity changes apply live, removed ones stop, the
+ * endpoint's keys and traffic router are replaced atomically; an endpoint ws
+ * no longer has is removed with its deployments. Other endpoints are not
+ * touched. Call with the workspace lock held. */
+void fleet_sync_endpoint(struct fleet *f, const struct workspace *ws, const char *name);
+/* The same for every endpoint (at start). */
 void fleet_sync(struct fleet *f, const struct workspace *ws);
 int fleet_current(struct fleet *f, const char *ep, const char *name, uint64_t gen);
 
@@ -72,6 +78,11 @@ struct fleet_answer {
 			    where blocking is fine (nothing was done) */
 };
 void fleet_score(struct fleet *f, const struct fleet_call *call, struct fleet_answer *out);
+/* The credential check of fleet_score alone, for admitting a request before
+ * its body is read: 0, or -1 with 404 (no such endpoint) or 401 in err. */
+int fleet_authorize(struct fleet *f, const char *endpoint, const char *authorization,
+		    const unsigned char *token_secret, size_t token_secret_len,
+		    struct error *err);
 /* 200 when the endpoint has a deployment with traffic that is up. */
 int fleet_liveness(struct fleet *f, const char *ep);
 

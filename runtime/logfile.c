@@ -7,9 +7,13 @@
 #include "runtime/logfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +27,9 @@ struct logbuf {
 
 struct logfile {
 	int fd, own;
+	char *path;          /* rotated when set */
+	size_t max_bytes, size;
+	unsigned keep;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;    /* to the flusher: a full buffer is waiting, or stop */
 	pthread_cond_t drained; /* to writers: the flusher has emptied `out` */
@@ -47,6 +54,42 @@ static void write_all(int fd, const char *p, size_t len)
 			break;
 		off += (size_t)w;
 	}
+}
+
+/* FILE.N -> FILE.N+1 ... FILE -> FILE.1, then a fresh FILE. On failure the
+ * log goes on in the file it has (a failing log must not fail requests). */
+static void rotate(struct logfile *lf)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	unsigned i;
+	int fd;
+
+	snprintf(to, sizeof to, "%s.%u", lf->path, lf->keep);
+	unlink(to);
+	for (i = lf->keep; i > 1; i--) {
+		snprintf(from, sizeof from, "%s.%u", lf->path, i - 1);
+		snprintf(to, sizeof to, "%s.%u", lf->path, i);
+		rename(from, to);
+	}
+	snprintf(to, sizeof to, "%s.1", lf->path);
+	if (rename(lf->path, to) < 0)
+		return;
+	fd = open(lf->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	close(lf->fd);
+	lf->fd = fd;
+	lf->size = 0;
+}
+
+/* The one writer of the file: calls never overlap (the flusher writes a
+ * buffer no one else touches; flush waits for it first). */
+static void write_out(struct logfile *lf, const char *p, size_t len)
+{
+	if (lf->path && lf->size > 0 && lf->size + len > lf->max_bytes)
+		rotate(lf);
+	write_all(lf->fd, p, len);
+	lf->size += len;
 }
 
 /* Under the lock: hands `cur` to the flusher, waiting while `out` is busy. */
@@ -86,7 +129,7 @@ static void *flusher_main(void *arg)
 		if (lf->out->len > 0) {
 			struct logbuf *b = lf->out;
 			pthread_mutex_unlock(&lf->lock);
-			write_all(lf->fd, b->data, b->len); /* outside the lock */
+			write_out(lf, b->data, b->len); /* outside the lock */
 			pthread_mutex_lock(&lf->lock);
 			b->len = 0;
 			pthread_cond_broadcast(&lf->drained);
@@ -98,7 +141,8 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
-struct logfile *logfile_open(int fd, int own)
+/* Everything but the flusher thread, which starts last (it reads the rest). */
+static struct logfile *logfile_alloc(int fd, int own)
 {
 	struct logfile *lf = calloc(1, sizeof *lf);
 
@@ -111,8 +155,40 @@ struct logfile *logfile_open(int fd, int own)
 	pthread_mutex_init(&lf->lock, NULL);
 	pthread_cond_init(&lf->wake, NULL);
 	pthread_cond_init(&lf->drained, NULL);
-	lf->has_flusher = pthread_create(&lf->flusher, NULL, flusher_main, lf) == 0;
 	return lf;
+}
+
+static struct logfile *logfile_start(struct logfile *lf)
+{
+	if (lf)
+		lf->has_flusher = pthread_create(&lf->flusher, NULL, flusher_main, lf) == 0;
+	return lf;
+}
+
+struct logfile *logfile_open(int fd, int own)
+{
+	return logfile_start(logfile_alloc(fd, own));
+}
+
+struct logfile *logfile_open_path(const char *path, size_t max_bytes, unsigned keep)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct logfile *lf;
+	struct stat st;
+
+	if (fd < 0)
+		return NULL;
+	lf = logfile_alloc(fd, 1);
+	if (lf == NULL || (lf->path = strdup(path)) == NULL) {
+		free(lf);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	lf->max_bytes = max_bytes ? max_bytes : LOGFILE_MAX_BYTES_DEFAULT;
+	lf->keep = keep ? keep : LOGFILE_KEEP_DEFAULT;
+	lf->size = fstat(fd, &st) == 0 ? (size_t)st.st_size : 0;
+	return logfile_start(lf);
 }
 
 void logfile_write(struct logfile *lf, const char *line, size_t len)
@@ -121,7 +197,7 @@ void logfile_write(struct logfile *lf, const char *line, size_t len)
 		len = LOGFILE_BUFFER; /* a line is never that long; cut rather than split */
 	pthread_mutex_lock(&lf->lock);
 	if (!lf->has_flusher) {
-		write_all(lf->fd, line, len);
+		write_out(lf, line, len);
 	} else {
 		if (lf->cur->len + len > LOGFILE_BUFFER)
 			hand_over(lf);
@@ -131,6 +207,35 @@ void logfile_write(struct logfile *lf, const char *line, size_t len)
 	pthread_mutex_unlock(&lf->lock);
 }
 
+void logfile_vevent(struct logfile *lf, const char *fmt, va_list ap)
+{
+	char line[1024], ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	if (lf == NULL)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(line, sizeof line, "%s event: ", ts);
+	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	logfile_write(lf, line, (size_t)n);
+	logfile_flush(lf);
+}
+
+void logfile_event(struct logfile *lf, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	logfile_vevent(lf, fmt, ap);
+	va_end(ap);
+}
+
 void logfile_flush(struct logfile *lf)
 {
 	pthread_mutex_lock(&lf->lock);
@@ -138,7 +243,7 @@ void logfile_flush(struct logfile *lf)
 		/* in order: what the flusher holds goes first, then the rest */
 		while (lf->out->len > 0)
 			pthread_cond_wait(&lf->drained, &lf->lock);
-		write_all(lf->fd, lf->cur->data, lf->cur->len);
+		write_out(lf, lf->cur->data, lf->cur->len);
 		lf->cur->len = 0;
 	}
 	pthread_mutex_unlock(&lf->lock);
@@ -159,5 +264,6 @@ void logfile_close(struct logfile *lf)
 	pthread_mutex_destroy(&lf->lock);
 	pthread_cond_destroy(&lf->wake);
 	pthread_cond_destroy(&lf->drained);
+	free(lf->path);
 	free(lf);
 }

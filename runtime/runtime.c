@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stddef.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,26 +28,11 @@
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
-	char line[1024], ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
 	va_list ap;
-	int n;
 
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof line, "%s event: ", ts);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	logfile_vevent(rt->log, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
-	line[n++] = '\n';
-	if (rt->log == NULL)
-		return;
-	/* events are rare and someone may be waiting for them: out at once */
-	logfile_write(rt->log, line, (size_t)n);
-	logfile_flush(rt->log);
 }
 
 /* ---- listen address ----------------------------------------------------- */
@@ -153,22 +140,62 @@ static void metrics_route(struct runtime *rt, const struct server_request *rq,
 	}
 }
 
+static int is_health(const struct server_request *rq)
+{
+	return rq->segc == 1 && !strcmp(rq->segv[0], "healthz");
+}
+
+static int is_dataplane(const struct server_request *rq)
+{
+	return rq->segc > 0 && !strcmp(rq->segv[0], "endpoints");
+}
+
+/* The pre-auth hook (server_admit_fn): each plane's credential is checked
+ * before any byte of the body is read; only model-version routes take a raw
+ * upload, and only from the admin. */
+static int admit(void *ctx, const struct server_request *rq, struct server_admission *ad,
+		 struct server_response *rs)
+{
+	struct runtime *rt = ctx;
+
+	if (is_health(rq)) {
+		ad->limit = 0; /* open, so it takes no body */
+		return 0;
+	}
+	if (is_dataplane(rq))
+		return dataplane_admit(rt, rq, ad, rs);
+	if (!admin_ok(rt, rq)) {
+		server_reply_errorf(rs, 401, "Unauthorized",
+				    "missing or wrong admin key (Authorization: Bearer "
+				    "<key from %s/admin.key>)",
+				    rt->home);
+		return -1;
+	}
+	if (control_is_upload(rt, rq)) {
+		ad->body = SERVER_BODY_SPOOL;
+		ad->limit = rt->max_upload;
+	}
+	return 0;
+}
+
+/* Called for admitted requests only: the control plane's admin key was
+ * checked by admit(). */
 static void handle(void *ctx, const struct server_request *rq, struct server_response *rs)
 {
 	struct runtime *rt = ctx;
 	const char *first = rq->segc > 0 ? rq->segv[0] : "";
 
-	if (!strcmp(first, "healthz") && rq->segc == 1) {
+	if (is_health(rq)) {
+		if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
+			server_reply_errorf(rs, 405, "MethodNotAllowed", "use GET for /healthz");
+			server_reply_header(rs, "Allow", "GET, HEAD");
+			return;
+		}
 		reply_text(rs, 200, strdup("{\"status\":\"ok\"}"), "application/json");
 		return;
 	}
-	if (!strcmp(first, "endpoints"))
+	if (is_dataplane(rq))
 		return dataplane_handle(rt, rq, rs);
-	if (!admin_ok(rt, rq))
-		return server_reply_errorf(rs, 401, "Unauthorized",
-					   "missing or wrong admin key (Authorization: Bearer "
-					   "<key from %s/admin.key>)",
-					   rt->home);
 	if (!rq->may_block) {
 		/* the control plane takes the workspace lock and fsyncs: off the loop */
 		rs->defer = 1;
@@ -183,10 +210,20 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
 }
 
-static int upload_check(void *ctx, const char *method, const char *path, const char *ctype)
+struct state_report {
+	const char *ep, *name, *error;
+	uint64_t gen;
+	enum prov_state state;
+};
+
+static int state_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
 {
-	(void)ctx;
-	return control_is_upload(method, path, ctype);
+	const struct state_report *r = arg;
+
+	(void)err;
+	if (fleet_current(rt->fleet, r->ep, r->name, r->gen))
+		workspace_deployment_set_state(ws, r->ep, r->name, r->state, r->error);
+	return 0;
 }
 
 /* A finished load reports back: record the state if the spec is still current. */
@@ -194,14 +231,10 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 		     enum prov_state state, const char *error)
 {
 	struct runtime *rt = ctx;
+	struct state_report r = {ep, name, error, gen, state};
 	struct error err;
 
-	pthread_mutex_lock(&rt->lock);
-	if (fleet_current(rt->fleet, ep, name, gen) &&
-	    workspace_deployment_set_state(rt->ws, ep, name, state, error) == 0 &&
-	    store_save(rt->store, rt->ws, &err) < 0)
-		runtime_log(rt, "store: %s", err.message);
-	pthread_mutex_unlock(&rt->lock);
+	control_change(rt, state_apply, NULL, &r, &err); /* a failure is logged there */
 	runtime_log(rt, "deployment %s/%s %s%s%s", ep, name, prov_state_name(state),
 		    error ? ": " : "", error ? error : "");
 }
@@ -226,22 +259,17 @@ static void *housekeeper_main(void *arg)
 	return NULL;
 }
 
-static int open_log(struct runtime *rt, const char *path, struct error *err)
+static int open_log(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
-	int fd = STDERR_FILENO;
-
-	if (path != NULL) {
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return error_set(err, 500, "LogOpenFailed", "cannot open log %s: %s", path,
-					 strerror(errno));
-	}
-	rt->log = logfile_open(fd, path != NULL);
-	if (rt->log == NULL) {
-		if (path != NULL)
-			close(fd);
+	if (o->log_path == NULL)
+		rt->log = logfile_open(STDERR_FILENO, 0);
+	else
+		rt->log = logfile_open_path(o->log_path, o->log_max_bytes, o->log_keep);
+	if (rt->log == NULL && o->log_path)
+		return error_set(err, 500, "LogOpenFailed", "cannot open log %s: %s", o->log_path,
+				 strerror(errno));
+	if (rt->log == NULL)
 		return error_set(err, 500, "OutOfMemory", "out of memory");
-	}
 	return 0;
 }
 
@@ -302,10 +330,14 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	memset(&so, 0, sizeof so);
 	so.host = rt->host;
 	so.port = rt->port;
-	so.upload_limit = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	so.spool_dir = spool;
+	so.body_memory = o->body_memory;
+	so.spool_max = o->spool_max;
+	so.spool_reserve = o->spool_reserve;
+	so.conns = o->conns;
+	so.io_timeout = o->io_timeout;
+	so.admit = admit;
 	so.handler = handle;
-	so.upload = upload_check;
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
@@ -342,10 +374,13 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->max_upload = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
-	if (open_log(rt, o->log_path, err) < 0)
+	if (open_log(rt, o, err) < 0)
 		goto fail;
+	if (store_notice(rt->store) != NULL)
+		runtime_log(rt, "store: %s", store_notice(rt->store));
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
 	if (rt->metrics == NULL || rt->fleet == NULL) {
@@ -403,21 +438,133 @@ const char *runtime_home(const struct runtime *rt)
 
 /* ---- mldeck serve ------------------------------------------------------- */
 
-static const char serve_usage[] =
-	"usage: mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
-	"                    [--insecure-listen] [--max-upload BYTES] [--log FILE]\n"
-	"                    [--token-ttl SECONDS] [--threads N]\n"
-	"\n"
-	"Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
-	"  --listen HOST:PORT   address to listen on (default 127.0.0.1:5800; port 0 = any)\n"
-	"  --home DIR           state directory (default $MLDECK_HOME, else\n"
-	"                       $XDG_DATA_HOME/mldeck, else ~/.local/share/mldeck)\n"
-	"  --workspace NAME     workspace name in resource paths (default local)\n"
-	"  --insecure-listen    allow a non-loopback address without TLS\n"
-	"  --max-upload BYTES   largest raw model upload (default 1 GiB)\n"
-	"  --log FILE           request and event log (default stderr)\n"
-	"  --token-ttl SECONDS  lifetime of AMLToken tokens (default 3600)\n"
-	"  --threads N          HTTP event loops (default: one per CPU)\n";
+/* One record per flag: parsing, limits and the help text come from here. */
+enum flag_kind { FLAG_TEXT, FLAG_SWITCH, FLAG_INT, FLAG_UINT, FLAG_SIZE };
+
+struct serve_flag {
+	const char *name, *arg, *help;
+	enum flag_kind kind;
+	size_t off; /* of the field in struct runtime_options */
+	unsigned long long min, max;
+};
+
+#define OPT(f) offsetof(struct runtime_options, f)
+#define GIB (1ull << 30)
+
+static const struct serve_flag serve_flags[] = {
+	{"--listen", "HOST:PORT", "default 127.0.0.1:5800; port 0: any", FLAG_TEXT,
+	 OPT(listen), 0, 0},
+	{"--home", "DIR", "state directory (default $MLDECK_HOME, else "
+	 "$XDG_DATA_HOME/mldeck)", FLAG_TEXT, OPT(home), 0, 0},
+	{"--workspace", "NAME", "workspace name in resource paths (default local)", FLAG_TEXT,
+	 OPT(workspace), 0, 0},
+	{"--insecure-listen", NULL, "allow a non-loopback address without TLS", FLAG_SWITCH,
+	 OPT(insecure_listen), 0, 0},
+	{"--log", "FILE", "request and event log (default stderr)", FLAG_TEXT, OPT(log_path), 0,
+	 0},
+	{"--log-max-size", "BYTES", "rotate the log past this size (default 64 MiB)", FLAG_SIZE,
+	 OPT(log_max_bytes), 4096, 1024 * GIB},
+	{"--log-keep", "N", "rotated log files kept (default 4)", FLAG_UINT, OPT(log_keep), 1,
+	 1000},
+	{"--token-ttl", "SECONDS", "lifetime of AMLToken tokens (default 3600)", FLAG_INT,
+	 OPT(token_ttl), 1, 86400 * 7},
+	{"--threads", "N", "HTTP event loops (default: one per CPU)", FLAG_INT, OPT(threads), 1,
+	 256},
+	{"--max-connections", "N", "connections held at once (default 4096)", FLAG_UINT, OPT(conns.max), 1, 1000000},
+	{"--max-connections-per-peer", "N", "per client address (default 1024)",
+	 FLAG_UINT, OPT(conns.per_peer), 1, 1000000},
+	{"--header-timeout", "SECONDS", "total time for a request's headers (default 10)",
+	 FLAG_UINT, OPT(conns.header_ms), 1, 3600},
+	{"--keepalive-timeout", "SECONDS", "idle time between requests (default 30)", FLAG_UINT,
+	 OPT(conns.idle_ms), 1, 3600},
+	{"--io-timeout", "SECONDS", "silence in a body or answer (default 60)",
+	 FLAG_UINT, OPT(io_timeout), 1, 3600},
+	{"--max-upload", "BYTES", "largest raw model upload (default 1 GiB)", FLAG_SIZE,
+	 OPT(max_upload), 1, 1024 * GIB},
+	{"--max-spool", "BYTES", "all uploads in flight (default 2 GiB)", FLAG_SIZE,
+	 OPT(spool_max), 1, 1024 * GIB},
+	{"--upload-reserve", "BYTES", "free space uploads leave (default 128 MiB)", FLAG_SIZE, OPT(spool_reserve), 1, 1024 * GIB},
+	{"--body-memory", "BYTES", "all bodies in memory (default 256 MiB)",
+	 FLAG_SIZE, OPT(body_memory), 1, 1024 * GIB},
+};
+
+#define NFLAGS (sizeof serve_flags / sizeof serve_flags[0])
+
+static void serve_usage(FILE *out)
+{
+	char left[64];
+	size_t i;
+
+	fputs("usage: mldeck serve [OPTION]...\n\n"
+	      "Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
+	      "Limits against hostile clients: docs/security.md.\n",
+	      out);
+	for (i = 0; i < NFLAGS; i++) {
+		const struct serve_flag *f = &serve_flags[i];
+		snprintf(left, sizeof left, "%s%s%s", f->name, f->arg ? " " : "",
+			 f->arg ? f->arg : "");
+		fprintf(out, "  %-31s %s\n", left, f->help);
+	}
+}
+
+/* Seconds flags are kept in milliseconds by the guard. */
+static int flag_is_ms(const struct serve_flag *f)
+{
+	return f->off == OPT(conns.header_ms) || f->off == OPT(conns.idle_ms);
+}
+
+static int set_flag(const struct serve_flag *f, const char *v, struct runtime_options *o)
+{
+	char *field = (char *)o + f->off, *end;
+	unsigned long long n;
+
+	if (f->kind == FLAG_TEXT) {
+		*(const char **)(void *)field = v;
+		return 0;
+	}
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || end == v || v[0] == '-' || n < f->min || n > f->max)
+		return -1;
+	if (f->kind == FLAG_INT)
+		*(int *)(void *)field = (int)n;
+	else if (f->kind == FLAG_UINT)
+		*(unsigned *)(void *)field = (unsigned)(flag_is_ms(f) ? n * 1000 : n);
+	else
+		*(size_t *)(void *)field = (size_t)n;
+	return 0;
+}
+
+static int serve_args(int argc, char **argv, struct runtime_options *o)
+{
+	int i;
+	size_t k;
+
+	for (i = 1; i < argc; i++) {
+		const struct serve_flag *f = NULL;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			serve_usage(stdout);
+			return 1;
+		}
+		for (k = 0; k < NFLAGS && f == NULL; k++)
+			if (!strcmp(argv[i], serve_flags[k].name))
+				f = &serve_flags[k];
+		if (f == NULL)
+			goto bad;
+		if (f->kind == FLAG_SWITCH) {
+			*(int *)(void *)((char *)o + f->off) = 1;
+			continue;
+		}
+		if (i + 1 >= argc || set_flag(f, argv[i + 1], o) < 0)
+			goto bad;
+		i++;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "mldeck serve: bad or incomplete option '%s'\n", argv[i]);
+	serve_usage(stderr);
+	return -1;
+}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -426,58 +573,16 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static int serve_args(int argc, char **argv, struct runtime_options *o)
+/* The connection limit needs descriptors (docs/security.md): take the soft
+ * limit up to the hard one; the server lowers its limit to fit the rest. */
+static void raise_fd_limit(void)
 {
-	int i;
+	struct rlimit rl;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(serve_usage, stdout);
-			return 1;
-		}
-		if (!strcmp(a, "--insecure-listen")) {
-			o->insecure_listen = 1;
-			continue;
-		}
-		if (v == NULL)
-			goto bad;
-		if (!strcmp(a, "--listen"))
-			o->listen = v;
-		else if (!strcmp(a, "--home"))
-			o->home = v;
-		else if (!strcmp(a, "--workspace"))
-			o->workspace = v;
-		else if (!strcmp(a, "--log"))
-			o->log_path = v;
-		else if (!strcmp(a, "--max-upload")) {
-			char *end;
-			errno = 0;
-			unsigned long long n = strtoull(v, &end, 10);
-			if (errno || *end || n == 0)
-				goto bad;
-			o->max_upload = (size_t)n;
-		} else if (!strcmp(a, "--threads")) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 256)
-				goto bad;
-			o->threads = (int)n;
-		} else if (!strcmp(a, "--token-ttl")) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			if (*end || n < 1 || n > 86400 * 7)
-				goto bad;
-			o->token_ttl = (int)n;
-		} else
-			goto bad;
-		i++;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return 0;
-bad:
-	fprintf(stderr, "mldeck serve: bad or incomplete option '%s'\n%s", argv[i], serve_usage);
-	return -1;
 }
 
 int runtime_serve_main(int argc, char **argv)
@@ -493,6 +598,7 @@ int runtime_serve_main(int argc, char **argv)
 	rc = serve_args(argc, argv, &o);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	raise_fd_limit();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);

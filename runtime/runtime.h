@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "runtime/conns.h"
 #include "state/error.h"
 
 struct runtime_options {
@@ -15,10 +16,18 @@ struct runtime_options {
 	const char *home;       /* default: store_default_home() */
 	const char *workspace;  /* default "local" */
 	int insecure_listen;    /* allow a non-loopback address without TLS */
-	const char *log_path;   /* request/event log; NULL = stderr */
+	const char *log_path;   /* request/event log; NULL = stderr (never rotated) */
+	size_t log_max_bytes;   /* rotate the log past this; 0 = LOGFILE_MAX_BYTES_DEFAULT */
+	unsigned log_keep;      /* rotated files kept; 0 = LOGFILE_KEEP_DEFAULT */
 	size_t max_upload;      /* raw model upload limit in bytes; 0 = 1 GiB */
 	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
 	int threads;            /* HTTP event loops; 0 = one per online CPU */
+	/* limits against hostile clients (docs/security.md); 0 = the default */
+	struct conns_limits conns; /* connections, header deadline, keep-alive idle */
+	unsigned io_timeout;    /* seconds of silence while a body or answer moves */
+	size_t body_memory;     /* all request bodies in memory together */
+	size_t spool_max;       /* all uploads in flight together */
+	size_t spool_reserve;   /* free space uploads must leave in the home */
 };
 
 struct runtime;

@@ -1,4 +1,8 @@
-/* server.c: HTTP over libmicrohttpd, one handler per complete request. */
+/*
+ * server.c: HTTP over libmicrohttpd: headers checked and admitted before any
+ * body byte is read, bodies under budgets, one handler per complete request,
+ * connections under the guard of conns.c.
+ */
 #define _GNU_SOURCE /* sched_getaffinity: how many CPUs this process may use */
 #include "runtime/server.h"
 
@@ -14,13 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
+#include "runtime/httpcheck.h"
+#include "runtime/lograte.h"
 #include "runtime/pool.h"
 #include "state/codec.h"
 
@@ -33,6 +42,17 @@ struct server {
 	atomic_ulong next_spool;
 	char id_prefix[9];
 	char spool_dir[4096];
+	struct conns *guard;
+	struct lograte *rate;       /* repeated failures in the request log */
+	atomic_size_t mem_used;     /* bodies in memory, bytes */
+	pthread_mutex_t spool_lock;
+	size_t spool_used;          /* uploads in flight, bytes announced */
+};
+
+/* What the server keeps per connection (libmicrohttpd's socket context). */
+struct conn {
+	struct conns_entry *guard;
+	int bad_target; /* this request's path or query decoded to a control byte */
 };
 
 /* One request being read, handled, answered. */
@@ -44,9 +64,12 @@ struct pending {
 	char *path_copy;
 	char *buf;
 	size_t len, cap;
+	size_t limit;              /* the admitted body's limit */
+	size_t mem_held;           /* of the memory budget */
+	size_t spool_held;         /* of the upload budget */
 	int upload_fd;
 	char *upload_path; /* the spool file, while there is one */
-	int refused; /* 413 already decided */
+	int refused; /* decided while reading the body: 413, 503 or 500 */
 };
 
 uint64_t server_now_ns(void)
@@ -131,6 +154,32 @@ void server_reply_json(struct server_response *rs, int status, char *json)
 	rs->content_type = "application/json";
 }
 
+int server_reply_header(struct server_response *rs, const char *name, const char *value)
+{
+	int i;
+
+	for (i = 0; i < SERVER_EXTRA_HEADERS; i++) {
+		if (rs->extra[i].name)
+			continue;
+		rs->extra[i].value = strdup(value);
+		if (rs->extra[i].value == NULL)
+			return -1;
+		rs->extra[i].name = name;
+		return 0;
+	}
+	return -1;
+}
+
+void server_response_cleanup(struct server_response *rs)
+{
+	int i;
+
+	free(rs->body);
+	for (i = 0; i < SERVER_EXTRA_HEADERS; i++)
+		free(rs->extra[i].value);
+	memset(rs, 0, sizeof *rs);
+}
+
 void server_reply_error(struct server_response *rs, const struct error *err)
 {
 	cJSON *j = codec_error(err);
@@ -202,6 +251,14 @@ static void split_path(struct pending *p, const char *url)
 		p->rq.segv[p->rq.segc++] = tok;
 }
 
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 static struct pending *pending_new(struct server *s, struct MHD_Connection *c, const char *url,
 				   const char *method)
 {
@@ -230,10 +287,58 @@ static void pending_free(struct pending *p)
 		unlink(p->upload_path);
 		free(p->upload_path);
 	}
+	if (p->mem_held)
+		atomic_fetch_sub(&p->s->mem_used, p->mem_held);
+	if (p->spool_held) {
+		pthread_mutex_lock(&p->s->spool_lock);
+		p->s->spool_used -= p->spool_held;
+		pthread_mutex_unlock(&p->s->spool_lock);
+	}
 	free(p->path_copy);
 	free(p->buf);
-	free(p->rs.body);
+	server_response_cleanup(&p->rs);
 	free(p);
+}
+
+/* ---- budgets: bodies in memory, uploads on disk ------------------------- */
+
+/* Takes n bytes of the memory budget for p. 0, or -1 when it is spent. */
+static int mem_take(struct server *s, struct pending *p, size_t n)
+{
+	size_t used = atomic_fetch_add(&s->mem_used, n);
+
+	if (used + n > s->o.body_memory) {
+		atomic_fetch_sub(&s->mem_used, n);
+		return -1;
+	}
+	p->mem_held += n;
+	return 0;
+}
+
+/* Room on disk for an upload of want bytes: within the cap on uploads in
+ * flight, and leaving the reserve free for the state. 0, or the status. */
+static int spool_take(struct server *s, struct pending *p, size_t want)
+{
+	struct statvfs sv;
+	unsigned long long avail;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->spool_lock);
+	if (s->spool_used + want > s->o.spool_max) {
+		rc = 503;
+	} else if (statvfs(s->spool_dir, &sv) < 0) {
+		rc = 500;
+	} else {
+		avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+		if (avail < (unsigned long long)s->spool_used + want + s->o.spool_reserve)
+			rc = 507;
+	}
+	if (rc == 0) {
+		s->spool_used += want;
+		p->spool_held = want;
+	}
+	pthread_mutex_unlock(&s->spool_lock);
+	return rc;
 }
 
 static int open_spool(struct server *s, struct pending *p)
@@ -246,7 +351,8 @@ static int open_spool(struct server *s, struct pending *p)
 	/* never the client's request id: it is not a safe file name */
 	snprintf(p->upload_path, len, "%s/upload-%s-%lu", s->spool_dir, s->id_prefix,
 		 (unsigned long)atomic_fetch_add(&s->next_spool, 1));
-	p->upload_fd = open(p->upload_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	p->upload_fd = open(p->upload_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			    0600);
 	if (p->upload_fd < 0) {
 		free(p->upload_path);
 		p->upload_path = NULL;
@@ -255,63 +361,164 @@ static int open_spool(struct server *s, struct pending *p)
 	return 0;
 }
 
-/* Decides JSON-in-memory or spool-to-file, and refuses what is too large up front. */
-static void pending_begin(struct server *s, struct pending *p)
+/* ---- step 1: the headers ------------------------------------------------ */
+
+static enum MHD_Result collect_head(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct httpcheck_head *h = cls;
+
+	(void)kind;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+		h->hosts++;
+	else if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) && h->ncl++ < HTTPCHECK_MAX_VALUES)
+		h->cl[h->ncl - 1] = value ? value : "";
+	else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) &&
+		 h->nte++ < HTTPCHECK_MAX_VALUES)
+		h->te[h->nte - 1] = value ? value : "";
+	return MHD_YES;
+}
+
+/* Strict HTTP (httpcheck.h) and the decoded target. 0, or -1 with rs filled. */
+static int check_head(struct MHD_Connection *c, const char *version, struct server_response *rs)
+{
+	struct httpcheck_head h;
+	struct conn *cn = conn_of(c);
+	char msg[160];
+	int status;
+
+	if (cn && cn->bad_target) {
+		server_reply_errorf(rs, 400, "BadRequest",
+				    "the path or query holds a NUL or control character");
+		return -1;
+	}
+	memset(&h, 0, sizeof h);
+	h.version = version;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_head, &h);
+	status = httpcheck_head(&h, msg, sizeof msg);
+	if (status == 0)
+		return 0;
+	server_reply_errorf(rs, status, status == 501 ? "NotImplemented" : "BadRequest", "%s", msg);
+	return -1;
+}
+
+/* Where the body goes, and whether there is room for it. 0, or -1 with rs
+ * filled (answered before any body byte is read). */
+static int plan_body(struct server *s, struct pending *p, const struct server_admission *ad,
+		     struct server_response *rs)
 {
 	const char *cl = server_header(&p->rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *ct = server_header(&p->rq, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *te = server_header(&p->rq, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
-	size_t limit = s->o.json_limit;
+	int rc;
 
-	if (s->o.upload && s->o.upload(s->o.ctx, p->rq.method, p->rq.path, ct)) {
-		limit = s->o.upload_limit;
-		if (want <= limit && open_spool(s, p) < 0)
-			p->refused = 500;
+	p->limit = ad->limit;
+	if (want > ad->limit || (te && ad->limit == 0)) {
+		server_reply_errorf(rs, 413, "PayloadTooLarge",
+				    "request body is over the limit of %zu bytes", ad->limit);
+		return -1;
 	}
-	if (want > limit)
-		p->refused = 413;
-	else if (want > 0 && p->upload_fd < 0 && p->refused == 0) {
+	if (ad->body == SERVER_BODY_SPOOL) {
+		if (cl == NULL) {
+			server_reply_errorf(rs, 411, "LengthRequired",
+					    "an upload needs a Content-Length");
+			return -1;
+		}
+		rc = spool_take(s, p, (size_t)want);
+		if (rc == 0 && open_spool(s, p) < 0)
+			rc = 500;
+		if (rc == 0)
+			return 0;
+		if (rc == 503) {
+			server_reply_errorf(rs, 503, "ServerBusy",
+					    "too many uploads in flight; try again shortly");
+			server_reply_header(rs, "Retry-After", "5");
+		} else if (rc == 507) {
+			server_reply_errorf(rs, 507, "InsufficientStorage",
+					    "not enough free space for an upload of %llu bytes", want);
+		} else {
+			server_reply_errorf(rs, 500, "InternalError", "cannot spool the upload: %s",
+					    strerror(errno));
+		}
+		return -1;
+	}
+	if (want > 0) {
 		/* the size is announced: one allocation instead of a doubling series */
+		if (mem_take(s, p, (size_t)want + 1) < 0) {
+			server_reply_errorf(rs, 503, "ServerBusy",
+					    "the server is receiving too many request bodies; try "
+					    "again shortly");
+			server_reply_header(rs, "Retry-After", "1");
+			return -1;
+		}
 		p->buf = malloc((size_t)want + 1);
 		if (p->buf)
 			p->cap = (size_t)want + 1;
 	}
+	return 0;
 }
 
-static int pending_append(struct server *s, struct pending *p, const char *data, size_t n)
+/* Headers complete, body unread: strict checks, the admission hook, the plan
+ * for the body. 0 to read on, -1 with rs to answer now. */
+static int admit(struct server *s, struct pending *p, const char *version,
+		 struct server_response *rs)
 {
-	size_t limit = p->upload_fd >= 0 ? s->o.upload_limit : s->o.json_limit;
+	struct server_admission ad;
 
-	if (p->refused)
-		return 0;
-	if (p->len + n > limit) {
-		p->refused = 413;
-		return 0;
+	if (check_head(p->rq.conn, version, rs) < 0)
+		return -1;
+	ad.body = SERVER_BODY_MEMORY;
+	ad.limit = s->o.json_limit;
+	if (s->o.admit && s->o.admit(s->o.ctx, &p->rq, &ad, rs) < 0) {
+		if (rs->status == 0)
+			server_reply_errorf(rs, 403, "Forbidden", "request refused");
+		return -1;
 	}
-	if (p->upload_fd >= 0) {
-		size_t off = 0;
-		while (off < n) {
-			ssize_t w = write(p->upload_fd, data + off, n - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				p->refused = 500;
-				return 0;
-			}
-			off += (size_t)w;
+	return plan_body(s, p, &ad, rs);
+}
+
+/* ---- step 2: the body --------------------------------------------------- */
+
+static void spool_append(struct pending *p, const char *data, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w = write(p->upload_fd, data + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			p->refused = 500;
+			return;
 		}
-		p->len += n;
-		return 0;
+		off += (size_t)w;
 	}
+	p->len += n;
+}
+
+static void pending_append(struct server *s, struct pending *p, const char *data, size_t n)
+{
+	if (p->refused)
+		return;
+	if (p->len + n > p->limit) {
+		p->refused = 413;
+		return;
+	}
+	if (p->upload_fd >= 0)
+		return spool_append(p, data, n);
 	if (p->len + n + 1 > p->cap) {
 		size_t cap = p->cap ? p->cap : 4096;
 		char *nb;
 		while (cap < p->len + n + 1)
 			cap *= 2;
+		if (mem_take(s, p, cap - p->cap) < 0) {
+			p->refused = 503;
+			return;
+		}
 		nb = realloc(p->buf, cap);
 		if (nb == NULL) {
 			p->refused = 500;
-			return 0;
+			return;
 		}
 		p->buf = nb;
 		p->cap = cap;
@@ -319,8 +526,24 @@ static int pending_append(struct server *s, struct pending *p, const char *data,
 	memcpy(p->buf + p->len, data, n);
 	p->len += n;
 	p->buf[p->len] = '\0';
-	return 0;
 }
+
+static void refuse(struct pending *p, struct server_response *rs)
+{
+	if (p->refused == 413) {
+		server_reply_errorf(rs, 413, "PayloadTooLarge",
+				    "request body is over the limit of %zu bytes", p->limit);
+	} else if (p->refused == 503) {
+		server_reply_errorf(rs, 503, "ServerBusy",
+				    "the server is receiving too many request bodies; try again "
+				    "shortly");
+		server_reply_header(rs, "Retry-After", "1");
+	} else {
+		server_reply_errorf(rs, 500, "InternalError", "could not receive the request body");
+	}
+}
+
+/* ---- step 3: the answer ------------------------------------------------- */
 
 /* The log's timestamp, formatted once a second per thread. */
 static const char *log_time(void)
@@ -338,15 +561,30 @@ static const char *log_time(void)
 	return ts;
 }
 
+/* A lograte summary, as a log line of its own. */
+static void log_summary(void *ctx, const char *text)
+{
+	struct server *s = ctx;
+	char line[256];
+	int n = snprintf(line, sizeof line, "%s %s\n", log_time(), text);
+
+	if (n > 0 && (size_t)n < sizeof line)
+		logfile_write(s->o.log, line, (size_t)n);
+}
+
 static void log_request(struct server *s, const struct server_request *rq,
 			const struct server_response *rs)
 {
 	char line[1024];
 	const char *ts;
-	double ms = (double)(server_now_ns() - rq->start_ns) / 1e6;
+	uint64_t now = server_now_ns();
+	double ms = (double)(now - rq->start_ns) / 1e6;
 	int n;
 
 	if (s->o.log == NULL)
+		return;
+	if (rs->status >= 400 &&
+	    !lograte_admit(s->rate, rq->peer, rs->status, now / 1000000u, log_summary, s))
 		return;
 	ts = log_time();
 	n = snprintf(line, sizeof line, "%s %s %s %.300s %d %.2fms rid=%s%s%s%s%s\n", ts, rq->peer,
@@ -367,13 +605,14 @@ static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	int i;
 
 	if (rs->status == 0)
 		server_reply_errorf(rs, 500, "InternalError", "no answer was produced");
 	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
 					    rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (r == NULL) {
-		free(rs->body);
+		server_response_cleanup(rs);
 		return MHD_NO;
 	}
 	rs->body = NULL;
@@ -383,19 +622,13 @@ static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 	MHD_add_response_header(r, "x-request-id", rq->request_id);
 	if (rs->deployment[0])
 		MHD_add_response_header(r, "azureml-model-deployment", rs->deployment);
+	for (i = 0; i < SERVER_EXTRA_HEADERS && rs->extra[i].name; i++)
+		MHD_add_response_header(r, rs->extra[i].name, rs->extra[i].value);
 	log_request(s, rq, rs);
 	ret = MHD_queue_response(c, (unsigned int)rs->status, r);
 	MHD_destroy_response(r);
+	server_response_cleanup(rs);
 	return ret;
-}
-
-static void refuse(struct pending *p, struct server_response *rs, size_t limit)
-{
-	if (p->refused == 413)
-		server_reply_errorf(rs, 413, "PayloadTooLarge",
-				    "request body is over the limit of %zu bytes", limit);
-	else
-		server_reply_errorf(rs, 500, "InternalError", "could not receive the request body");
 }
 
 /* On a pool thread: the handler again, now allowed to block; then wake the loop. */
@@ -412,6 +645,26 @@ static void deferred_run(void *arg)
 	MHD_resume_connection(c); /* p may be freed from here on */
 }
 
+/* First call for a request: headers complete, nothing of the body read. */
+static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, void **con_cls)
+{
+	struct conn *cn = conn_of(c);
+	struct server_response rs;
+	struct pending *p;
+
+	if (cn && conns_headers_done(cn->guard) < 0)
+		return MHD_NO; /* shed by the guard meanwhile */
+	p = pending_new(s, c, url, method);
+	if (p == NULL)
+		return MHD_NO;
+	*con_cls = p;
+	memset(&rs, 0, sizeof rs);
+	if (admit(s, p, version, &rs) < 0)
+		return send_response(s, c, &p->rq, &rs); /* early: the body is never read */
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -420,29 +673,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct pending *p = *con_cls;
 	struct server_response rs;
 
-	(void)version;
-	if (p == NULL) {
-		p = pending_new(s, c, url, method);
-		if (p == NULL)
-			return MHD_NO;
-		*con_cls = p;
-		pending_begin(s, p);
-		if (p->refused == 0 || *upload_data_size != 0)
-			return MHD_YES;
-	}
+	if (p == NULL)
+		return on_headers(s, c, url, method, version, con_cls);
 	if (*upload_data_size != 0) {
 		pending_append(s, p, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (p->done) {
-		enum MHD_Result r = send_response(s, c, &p->rq, &p->rs);
-		p->rs.body = NULL; /* send_response took it */
-		return r;
-	}
+	if (p->done)
+		return send_response(s, c, &p->rq, &p->rs);
 	memset(&rs, 0, sizeof rs);
 	if (p->refused) {
-		refuse(p, &rs, p->upload_fd >= 0 ? s->o.upload_limit : s->o.json_limit);
+		refuse(p, &rs);
 		return send_response(s, c, &p->rq, &rs);
 	}
 	if (p->upload_fd >= 0) {
@@ -456,7 +698,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	s->o.handler(s->o.ctx, &p->rq, &rs);
 	if (rs.defer) {
-		free(rs.body);
+		server_response_cleanup(&rs);
 		MHD_suspend_connection(c);
 		/* stopping: the pool refuses; run it here rather than drop it */
 		if (pool_submit(s->pool, deferred_run, p) < 0)
@@ -469,11 +711,73 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct conn *cn = conn_of(c);
+
 	(void)cls;
-	(void)c;
 	(void)toe;
+	if (cn)
+		conns_request_done(cn->guard);
 	pending_free(*con_cls);
 	*con_cls = NULL;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *s = cls;
+	struct conn *cn = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (cn) {
+			conns_close(s->guard, cn->guard);
+			free(cn);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	cn = calloc(1, sizeof *cn);
+	if (cn != NULL) {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		cn->guard = conns_open(s->guard, fd->connect_fd, addr ? addr->client_addr : NULL);
+	} else {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		shutdown(fd->connect_fd, SHUT_RDWR);
+	}
+	*socket_context = cn;
+}
+
+/* A request line: a kept-alive connection starts its header deadline, and the
+ * target's check starts afresh. Returns the request's initial con_cls. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *cn = conn_of(c);
+
+	(void)cls;
+	(void)uri;
+	if (cn) {
+		cn->bad_target = 0;
+		conns_request_line(cn->guard);
+	}
+	return NULL;
+}
+
+/* The one place a request's path and query are percent-decoded. */
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *text)
+{
+	struct conn *cn = conn_of(c);
+	int bad = 0;
+	size_t n = httpcheck_unescape(text, &bad);
+
+	(void)cls;
+	if (bad && cn)
+		cn->bad_target = 1;
+	return n;
 }
 
 /* One event loop per CPU this process may run on (taskset, cpusets), so that
@@ -524,6 +828,58 @@ static unsigned short bound_port(struct MHD_Daemon *d)
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+/* Lowers the connection limit to what RLIMIT_NOFILE allows (conns_fd_need),
+ * so that accept never fails for want of a descriptor. */
+static void fit_fd_limit(struct conns_limits *l, struct logfile *log)
+{
+	unsigned max = l->max ? l->max : CONNS_MAX_DEFAULT;
+	unsigned long long fit;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    conns_fd_need(max) <= rl.rlim_cur)
+		return;
+	fit = rl.rlim_cur > CONNS_FD_RESERVE + 24 ? (rl.rlim_cur - CONNS_FD_RESERVE) * 2 / 3 : 16;
+	logfile_event(log,
+		      "connections: limit lowered from %u to %llu: the descriptor limit is %llu "
+		      "and %u connections need %u (raise it with ulimit -n or LimitNOFILE=)",
+		      max, fit, (unsigned long long)rl.rlim_cur, max, conns_fd_need(max));
+	l->max = (unsigned)fit;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *s, unsigned int flags,
+				       struct sockaddr_storage *ss, unsigned int threads)
+{
+	unsigned int hard = s->o.conns.max + s->o.conns.max / 2;
+
+	return MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		s->o.io_timeout, MHD_OPTION_CONNECTION_LIMIT, hard,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+}
+
+static void fill_defaults(struct server *s, const struct server_options *o)
+{
+	s->o = *o;
+	snprintf(s->spool_dir, sizeof s->spool_dir, "%s", o->spool_dir ? o->spool_dir : "/tmp");
+	s->o.spool_dir = s->spool_dir;
+	if (s->o.json_limit == 0)
+		s->o.json_limit = SERVER_JSON_LIMIT;
+	if (s->o.body_memory == 0)
+		s->o.body_memory = SERVER_MEMORY_BUDGET;
+	if (s->o.spool_max == 0)
+		s->o.spool_max = SERVER_SPOOL_MAX;
+	if (s->o.spool_reserve == 0)
+		s->o.spool_reserve = SERVER_SPOOL_RESERVE;
+	if (s->o.io_timeout == 0)
+		s->o.io_timeout = SERVER_IO_TIMEOUT;
+	fit_fd_limit(&s->o.conns, o->log);
+}
+
 struct server *server_start(const struct server_options *o, struct error *err)
 {
 	struct server *s = calloc(1, sizeof *s);
@@ -536,11 +892,8 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		return NULL;
 	}
-	s->o = *o;
-	snprintf(s->spool_dir, sizeof s->spool_dir, "%s", o->spool_dir ? o->spool_dir : "/tmp");
-	s->o.spool_dir = s->spool_dir;
-	if (s->o.json_limit == 0)
-		s->o.json_limit = SERVER_JSON_LIMIT;
+	pthread_mutex_init(&s->spool_lock, NULL);
+	fill_defaults(s, o);
 	if (RAND_bytes(rnd, sizeof rnd) != 1)
 		memset(rnd, 0, sizeof rnd);
 	snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
@@ -548,16 +901,13 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	if (bind_address(o, &ss, &flags, err) < 0)
 		goto fail;
 	s->pool = pool_new(o->max_blocking > 0 ? o->max_blocking : 512, 10000);
-	if (s->pool == NULL) {
+	s->guard = conns_new(&s->o.conns, o->log);
+	s->rate = lograte_new(0, 0);
+	if (s->pool == NULL || s->guard == NULL || s->rate == NULL) {
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-				(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-				s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-				MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+	s->d = start_daemon(s, flags, &ss, threads);
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");
@@ -566,7 +916,10 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	s->port = bound_port(s->d);
 	return s;
 fail:
+	conns_free(s->guard);
+	lograte_free(s->rate);
 	pool_free(s->pool);
+	pthread_mutex_destroy(&s->spool_lock);
 	free(s);
 	return NULL;
 }
@@ -580,8 +933,18 @@ void server_stop(struct server *s)
 	MHD_quiesce_daemon(s->d);
 	pool_drain(s->pool);
 	MHD_stop_daemon(s->d);
+	conns_free(s->guard);
+	if (s->o.log)
+		lograte_flush(s->rate, server_now_ns() / 1000000u, log_summary, s);
+	lograte_free(s->rate);
 	pool_free(s->pool);
+	pthread_mutex_destroy(&s->spool_lock);
 	free(s);
+}
+
+void server_conn_stats(struct server *s, struct conns_stats *out)
+{
+	conns_get_stats(s->guard, out);
 }
 
 unsigned short server_port(const struct server *s)

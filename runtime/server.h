@@ -1,20 +1,34 @@
 /*
  * server.h: the HTTP layer of the runtime, over libmicrohttpd.
  *
- * It reads a whole request (headers, then the body into memory up to a limit,
- * or, for raw uploads, into a file under the home), hands it to one handler
- * function, and sends the response the handler filled.
+ * A request goes through three steps:
+ *
+ *  1. Headers complete: the server checks them (strict HTTP: one
+ *     Content-Length, a Transfer-Encoding it implements, Host on HTTP/1.1,
+ *     no NUL or control byte in the decoded path or query), then asks the
+ *     admission hook (server_admit_fn) whether to take the request and where
+ *     its body goes. Nothing of the body has been read at this point: a
+ *     refusal (401, 404, 413, 503, ...) is answered at once with
+ *     `Connection: close` and the body is never read.
+ *  2. The body is read into memory (under one global budget for all bodies
+ *     in memory: beyond it 503 with Retry-After) or, when admitted as an
+ *     upload, spooled to a file under the home (under a cap on all uploads
+ *     in flight and a reserve of free space kept for the state: 507).
+ *  3. The handler answers.
+ *
+ * Connections themselves are guarded by runtime/conns.h (limits, header
+ * deadline, keep-alive idle, shedding).
  *
  * Threads: a few event loops (libmicrohttpd's epoll thread pool, one per CPU
- * the process may run on, by default) do all the I/O and call the handler with may_block = 0. A
- * handler that can answer at once (in-process scoring, health) does; one that
- * might block (a Python worker, a capacity queue, a control-plane fsync) sets
- * rs->defer and returns: the connection is suspended and the handler is
- * called again on a pool thread with may_block = 1, after which the event
- * loop sends its answer. So no event loop ever waits.
+ * the process may run on, by default) do all the I/O and call the admission
+ * hook and the handler with may_block = 0. A handler that can answer at once
+ * (in-process scoring, health) does; one that might block (a Python worker,
+ * a capacity queue, a control-plane fsync) sets rs->defer and returns: the
+ * connection is suspended and the handler is called again on a pool thread
+ * with may_block = 1, after which the event loop sends its answer. So no
+ * event loop ever waits.
  *
- * Nothing a client sends can abort the process: oversize bodies are answered
- * 413 here, before any handler runs.
+ * Nothing a client sends can abort the process.
  */
 #ifndef RUNTIME_SERVER_H
 #define RUNTIME_SERVER_H
@@ -22,11 +36,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/conns.h"
 #include "runtime/logfile.h"
 #include "state/error.h"
 
-#define SERVER_JSON_LIMIT (4u << 20) /* default body limit for JSON: 4 MiB */
+#define SERVER_JSON_LIMIT (4u << 20)                 /* one body in memory: 4 MiB */
+#define SERVER_MEMORY_BUDGET ((size_t)256 << 20)     /* all bodies in memory: 256 MiB */
+#define SERVER_SPOOL_MAX ((size_t)2 << 30)           /* all uploads in flight: 2 GiB */
+#define SERVER_SPOOL_RESERVE ((size_t)128 << 20)     /* free space uploads leave: 128 MiB */
+#define SERVER_IO_TIMEOUT 60 /* s of silence while a body or an answer moves */
 #define SERVER_MAX_SEGMENTS 24
+#define SERVER_EXTRA_HEADERS 4
 
 struct server_request {
 	const char *method;
@@ -52,24 +72,43 @@ struct server_response {
 	char deployment[40];   /* azureml-model-deployment, "" when none */
 	char note[96];         /* extra words for the request log line (never secrets) */
 	int defer;             /* set (with may_block 0): call me again where I may block */
+	struct {
+		const char *name;  /* static string */
+		char *value;       /* heap; freed by the server */
+	} extra[SERVER_EXTRA_HEADERS]; /* more response headers (server_reply_header) */
 };
 
 /* Answers one request. Fills *rs; must not keep pointers into *rq. */
 typedef void (*server_handler_fn)(void *ctx, const struct server_request *rq,
 				  struct server_response *rs);
-/* Decides, from method and path, whether a request's body may be a raw upload
- * (spooled to a file up to upload_limit) rather than JSON. */
-typedef int (*server_upload_fn)(void *ctx, const char *method, const char *path,
-				const char *content_type);
+
+/* Where an admitted request's body goes. */
+enum server_body { SERVER_BODY_MEMORY, SERVER_BODY_SPOOL };
+struct server_admission {
+	enum server_body body; /* preset SERVER_BODY_MEMORY */
+	size_t limit;          /* largest body taken; preset json_limit; 0: none at all */
+};
+/* The pre-auth hook. Called once per request on an event loop (must not
+ * block) when its headers are complete and before any byte of its body is
+ * read; rq has method, path, segments, headers, query, peer and request id,
+ * but no body. Returns 0 to take the request (ad may be changed: a spooled
+ * upload, another limit), or -1 with a refusal in rs, which is answered at
+ * once with Connection: close. */
+typedef int (*server_admit_fn)(void *ctx, const struct server_request *rq,
+			       struct server_admission *ad, struct server_response *rs);
 
 struct server_options {
 	const char *host;        /* numeric IPv4/IPv6 address */
 	unsigned short port;     /* 0: any free port */
 	size_t json_limit;       /* 0: SERVER_JSON_LIMIT */
-	size_t upload_limit;     /* raw uploads */
+	size_t body_memory;      /* all bodies in memory together; 0: SERVER_MEMORY_BUDGET */
 	const char *spool_dir;   /* where uploads are spooled (inside the home) */
+	size_t spool_max;        /* all uploads in flight together; 0: SERVER_SPOOL_MAX */
+	size_t spool_reserve;    /* free space uploads must leave; 0: SERVER_SPOOL_RESERVE */
+	struct conns_limits conns; /* zeros: the defaults of conns.h */
+	unsigned io_timeout;     /* seconds; 0: SERVER_IO_TIMEOUT */
+	server_admit_fn admit;   /* NULL: every request is taken into memory */
 	server_handler_fn handler;
-	server_upload_fn upload;
 	void *ctx;
 	struct logfile *log;     /* one line per request; NULL: none */
 	int threads;             /* event loops; 0: one per CPU in our affinity mask */
@@ -90,6 +129,14 @@ const char *server_header(const struct server_request *rq, const char *name);
 char **server_header_list(const struct server_request *rq);
 /* Query argument lookup, NULL when absent. */
 const char *server_query(const struct server_request *rq, const char *name);
+
+/* Adds a response header (name static, value copied). 0, or -1 when full or
+ * out of memory. */
+int server_reply_header(struct server_response *rs, const char *name, const char *value);
+/* Frees what a response holds (body, extra headers) and zeroes it. */
+void server_response_cleanup(struct server_response *rs);
+/* Connection counters (see conns.h). */
+void server_conn_stats(struct server *s, struct conns_stats *out);
 
 /* Response helpers: take ownership of json text / build error bodies. */
 void server_reply_json(struct server_response *rs, int status, char *json);

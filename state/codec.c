@@ -892,6 +892,73 @@ cJSON *codec_workspace_to_json(const struct workspace *ws)
 	return doc;
 }
 
+/* The store's rows: one resource of each kind in its document form. */
+static cJSON *item_model(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct model_version *m = workspace_model_find(ws, a, b);
+
+	return m != NULL ? doc_model(m) : NULL;
+}
+
+static cJSON *item_env(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct env_version *e = workspace_env_find(ws, a, b);
+
+	return e != NULL ? doc_env(e) : NULL;
+}
+
+static cJSON *item_endpoint(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct endpoint *ep = workspace_endpoint_find(ws, a);
+
+	(void)b;
+	return ep != NULL ? doc_endpoint(ep) : NULL;
+}
+
+static cJSON *item_deployment(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct deployment *d = workspace_deployment_find(ws, a, b);
+
+	return d != NULL ? doc_deployment(d) : NULL;
+}
+
+/* One line per kind (WORKSPACE_* in workspace.h). */
+static const struct {
+	const char *kind;
+	cJSON *(*item)(const struct workspace *ws, const char *a, const char *b);
+} item_kinds[] = {
+	{WORKSPACE_MODELS, item_model},
+	{WORKSPACE_ENVIRONMENTS, item_env},
+	{WORKSPACE_ENDPOINTS, item_endpoint},
+	{WORKSPACE_DEPLOYMENTS, item_deployment},
+};
+
+const char *codec_workspace_kind(size_t i)
+{
+	return i < sizeof item_kinds / sizeof item_kinds[0] ? item_kinds[i].kind : NULL;
+}
+
+cJSON *codec_workspace_item(const struct workspace *ws, const char *kind, const char *a,
+			    const char *b)
+{
+	for (size_t i = 0; i < sizeof item_kinds / sizeof item_kinds[0]; i++)
+		if (strcmp(item_kinds[i].kind, kind) == 0)
+			return item_kinds[i].item(ws, a, b);
+	return NULL;
+}
+
+cJSON *codec_workspace_doc(const char *name)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	if (doc != NULL && (cJSON_AddNumberToObject(doc, "format", DOC_FORMAT) == NULL ||
+			    cJSON_AddStringToObject(doc, "workspace", name) == NULL)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 /* Reading the document: every problem is a 500 "CorruptState" naming the item. */
 struct doc_reader {
 	const char *what; /* "models[2]" */

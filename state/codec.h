@@ -64,8 +64,21 @@ int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t 
 /* ISO 8601 duration "PT1M30.5S" -> milliseconds; -1 when malformed. */
 long codec_iso_duration_ms(const char *s);
 
-/* The whole workspace, secrets and artifacts included, for the store. */
+/* The whole workspace, secrets and artifacts included, for the store: a document
+ * {"format":1,"workspace":NAME,"models":[...],"environments":[...],...} whose arrays
+ * are named by the WORKSPACE_* kinds (workspace.h). from_json loads it through the
+ * workspace's rules, each array in a fixed order whatever the document's order. */
 cJSON *codec_workspace_to_json(const struct workspace *ws);
 struct workspace *codec_workspace_from_json(const cJSON *doc, struct error *err);
+/* The store keeps one row per resource: codec_workspace_item is the document form
+ * of the resource (kind, a, b) (see struct workspace_ref), NULL when the workspace
+ * has none (it was removed) or the kind is unknown; codec_workspace_kind(i) names
+ * the i-th kind (NULL past the last); codec_workspace_doc is a document without
+ * arrays, for the store to fill with its rows before codec_workspace_from_json.
+ * A new kind is one line in codec.c's item_kinds table (plus its document reader). */
+cJSON *codec_workspace_item(const struct workspace *ws, const char *kind, const char *a,
+			    const char *b);
+const char *codec_workspace_kind(size_t i);
+cJSON *codec_workspace_doc(const char *name);
 
 #endif

@@ -36,6 +36,9 @@ struct workspace {
 	size_t nendpoints;
 	struct deployment *deployments;
 	size_t ndeployments;
+	struct workspace_ref *changes; /* since the last workspace_changes_clear */
+	size_t nchanges;
+	int changes_lost; /* a reference could not be recorded (ENOMEM) */
 };
 
 struct workspace *workspace_new(const char *name)
@@ -64,6 +67,7 @@ void workspace_free(struct workspace *ws)
 	free(ws->envs);
 	free(ws->endpoints);
 	free(ws->deployments);
+	workspace_changes_clear(ws);
 	free(ws);
 }
 
@@ -86,6 +90,62 @@ static void drop(void *arr, size_t *n, size_t sz, size_t i)
 
 	memmove(p + i * sz, p + (i + 1) * sz, (*n - i - 1) * sz);
 	(*n)--;
+}
+
+/* Records that the resource (kind, a, b) was created, changed or removed. */
+static void touch(struct workspace *ws, const char *kind, const char *a, const char *b)
+{
+	struct workspace_ref *r = grow((void **)&ws->changes, &ws->nchanges, sizeof *r);
+
+	if (r == NULL) {
+		ws->changes_lost = 1;
+		return;
+	}
+	r->kind = kind;
+	r->a = strdup(a);
+	r->b = strdup(b != NULL ? b : "");
+	if (r->a == NULL || r->b == NULL) {
+		free(r->a);
+		free(r->b);
+		ws->nchanges--;
+		ws->changes_lost = 1;
+	}
+}
+
+size_t workspace_changes(const struct workspace *ws, const struct workspace_ref **out)
+{
+	*out = ws->changes;
+	return ws->nchanges;
+}
+
+int workspace_changes_lost(const struct workspace *ws)
+{
+	return ws->changes_lost;
+}
+
+void workspace_changes_clear(struct workspace *ws)
+{
+	for (size_t i = 0; i < ws->nchanges; i++) {
+		free(ws->changes[i].a);
+		free(ws->changes[i].b);
+	}
+	free(ws->changes);
+	ws->changes = NULL;
+	ws->nchanges = 0;
+	ws->changes_lost = 0;
+}
+
+void workspace_touch_all(struct workspace *ws)
+{
+	for (size_t i = 0; i < ws->nmodels; i++)
+		touch(ws, WORKSPACE_MODELS, ws->models[i].name, ws->models[i].version);
+	for (size_t i = 0; i < ws->nenvs; i++)
+		touch(ws, WORKSPACE_ENVIRONMENTS, ws->envs[i].name, ws->envs[i].version);
+	for (size_t i = 0; i < ws->nendpoints; i++)
+		touch(ws, WORKSPACE_ENDPOINTS, ws->endpoints[i].name, NULL);
+	for (size_t i = 0; i < ws->ndeployments; i++)
+		touch(ws, WORKSPACE_DEPLOYMENTS, ws->deployments[i].endpoint,
+		      ws->deployments[i].name);
 }
 
 /* Copies n elements with copy() into a fresh array; the count copied goes in *done. */
@@ -258,6 +318,7 @@ int workspace_model_put(struct workspace *ws, struct model_version *mv, int *cre
 		}
 		*slot = copy;
 	}
+	touch(ws, WORKSPACE_MODELS, mv->name, mv->version);
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -338,6 +399,7 @@ int workspace_model_delete(struct workspace *ws, const char *name, const char *v
 	d = model_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "model", name, version, err);
+	touch(ws, WORKSPACE_MODELS, name, version);
 	model_version_cleanup(&ws->models[i]);
 	drop(ws->models, &ws->nmodels, sizeof *ws->models, (size_t)i);
 	return 0;
@@ -354,6 +416,7 @@ int workspace_model_delete_all(struct workspace *ws, const char *name, struct er
 	for (size_t i = ws->nmodels; i-- > 0;) {
 		if (strcmp(ws->models[i].name, name) != 0)
 			continue;
+		touch(ws, WORKSPACE_MODELS, name, ws->models[i].version);
 		model_version_cleanup(&ws->models[i]);
 		drop(ws->models, &ws->nmodels, sizeof *ws->models, i);
 	}
@@ -444,6 +507,7 @@ int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created
 		}
 		*slot = copy;
 	}
+	touch(ws, WORKSPACE_ENVIRONMENTS, ev->name, ev->version);
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -474,6 +538,7 @@ int workspace_env_delete(struct workspace *ws, const char *name, const char *ver
 	d = env_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "environment", name, version, err);
+	touch(ws, WORKSPACE_ENVIRONMENTS, name, version);
 	env_version_cleanup(&ws->envs[i]);
 	drop(ws->envs, &ws->nenvs, sizeof *ws->envs, (size_t)i);
 	return 0;
@@ -490,6 +555,7 @@ int workspace_env_delete_all(struct workspace *ws, const char *name, struct erro
 	for (size_t i = ws->nenvs; i-- > 0;) {
 		if (strcmp(ws->envs[i].name, name) != 0)
 			continue;
+		touch(ws, WORKSPACE_ENVIRONMENTS, name, ws->envs[i].version);
 		env_version_cleanup(&ws->envs[i]);
 		drop(ws->envs, &ws->nenvs, sizeof *ws->envs, i);
 	}
@@ -610,8 +676,12 @@ int workspace_endpoint_put(struct workspace *ws, const struct endpoint *ep, int 
 	old = endpoint_index(ws, ep->name);
 	if (created != NULL)
 		*created = old < 0;
-	if (old >= 0)
-		return endpoint_update(&ws->endpoints[old], ep, err);
+	if (old >= 0) {
+		if (endpoint_update(&ws->endpoints[old], ep, err) < 0)
+			return -1;
+		touch(ws, WORKSPACE_ENDPOINTS, ep->name, NULL);
+		return 0;
+	}
 	slot = grow((void **)&ws->endpoints, &ws->nendpoints, sizeof *slot);
 	if (slot == NULL || endpoint_copy(slot, ep) < 0) {
 		if (slot != NULL)
@@ -619,6 +689,7 @@ int workspace_endpoint_put(struct workspace *ws, const struct endpoint *ep, int 
 		return error_set(err, 500, "InternalError", "out of memory");
 	}
 	slot->state = PROV_SUCCEEDED; /* local endpoints are ready at once */
+	touch(ws, WORKSPACE_ENDPOINTS, ep->name, NULL);
 	return 0;
 }
 
@@ -667,6 +738,7 @@ int workspace_endpoint_set_traffic(struct workspace *ws, const char *name,
 	traffic_clear(&ep->mirror);
 	ep->traffic = t;
 	ep->mirror = m;
+	touch(ws, WORKSPACE_ENDPOINTS, name, NULL);
 	return 0;
 }
 
@@ -688,6 +760,7 @@ int workspace_endpoint_set_keys(struct workspace *ws, const char *name, const ch
 	if (secondary != NULL)
 		snprintf(ep->secondary_key, sizeof ep->secondary_key, "%s", secondary);
 	ep->key_generation++;
+	touch(ws, WORKSPACE_ENDPOINTS, name, NULL);
 	return 0;
 }
 
@@ -700,9 +773,11 @@ int workspace_endpoint_delete(struct workspace *ws, const char *name, struct err
 	for (size_t j = ws->ndeployments; j-- > 0;) {
 		if (strcmp(ws->deployments[j].endpoint, name) != 0)
 			continue;
+		touch(ws, WORKSPACE_DEPLOYMENTS, name, ws->deployments[j].name);
 		deployment_cleanup(&ws->deployments[j]);
 		drop(ws->deployments, &ws->ndeployments, sizeof *ws->deployments, j);
 	}
+	touch(ws, WORKSPACE_ENDPOINTS, name, NULL);
 	endpoint_cleanup(&ws->endpoints[i]);
 	drop(ws->endpoints, &ws->nendpoints, sizeof *ws->endpoints, (size_t)i);
 	return 0;
@@ -852,8 +927,12 @@ int workspace_deployment_put(struct workspace *ws, const struct deployment *d, i
 		copy.error = NULL;
 		*slot = copy;
 	}
-	if (all_traffic && take_all_traffic(ep, d->name) < 0)
-		return error_set(err, 500, "InternalError", "out of memory");
+	touch(ws, WORKSPACE_DEPLOYMENTS, d->endpoint, d->name);
+	if (all_traffic) {
+		touch(ws, WORKSPACE_ENDPOINTS, d->endpoint, NULL);
+		if (take_all_traffic(ep, d->name) < 0)
+			return error_set(err, 500, "InternalError", "out of memory");
+	}
 	if (created != NULL)
 		*created = old < 0;
 	return 0;
@@ -913,6 +992,7 @@ int workspace_deployment_set_state(struct workspace *ws, const char *ep, const c
 	free(ws->deployments[i].error);
 	ws->deployments[i].error = e;
 	ws->deployments[i].state = state;
+	touch(ws, WORKSPACE_DEPLOYMENTS, ep, name);
 	return 0;
 }
 
@@ -935,6 +1015,8 @@ int workspace_deployment_delete(struct workspace *ws, const char *ep, const char
 				 name, live > 0 ? live : mirror, live > 0 ? "live" : "mirror");
 	traffic_remove(&e->traffic, name);
 	traffic_remove(&e->mirror, name);
+	touch(ws, WORKSPACE_ENDPOINTS, ep, NULL);
+	touch(ws, WORKSPACE_DEPLOYMENTS, ep, name);
 	deployment_cleanup(&ws->deployments[i]);
 	drop(ws->deployments, &ws->ndeployments, sizeof *ws->deployments, (size_t)i);
 	return 0;

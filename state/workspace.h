@@ -22,8 +22,38 @@ struct workspace;
 
 struct workspace *workspace_new(const char *name);
 void workspace_free(struct workspace *ws);
-struct workspace *workspace_clone(const struct workspace *ws); /* NULL on ENOMEM */
+struct workspace *workspace_clone(const struct workspace *ws); /* NULL on ENOMEM; no changes */
 const char *workspace_name(const struct workspace *ws);
+
+/*
+ * Change tracking, for the store (store_commit writes exactly these rows): every
+ * mutating call records each resource it created, changed or removed, cascades
+ * included (deleting an endpoint records its deployments), as (kind, a, b):
+ * kind is one of the WORKSPACE_* names below (also the codec's document arrays
+ * and the store's row kinds), a the name (a deployment's endpoint), b the
+ * version or the deployment's name ("" when the kind has none). A resource may
+ * be listed more than once. If a reference could not be recorded (out of
+ * memory) workspace_changes_lost() is 1 and the store rewrites every row.
+ * A new kind adds its name here and a touch() in each of its mutating calls.
+ */
+#define WORKSPACE_MODELS "models"
+#define WORKSPACE_ENVIRONMENTS "environments"
+#define WORKSPACE_ENDPOINTS "endpoints"
+#define WORKSPACE_DEPLOYMENTS "deployments"
+
+struct workspace_ref {
+	const char *kind; /* one of the WORKSPACE_* strings (static) */
+	char *a;
+	char *b;
+};
+
+/* The references recorded since the last clear; *out stays valid until the next
+ * mutating call or clear. */
+size_t workspace_changes(const struct workspace *ws, const struct workspace_ref **out);
+int workspace_changes_lost(const struct workspace *ws);
+void workspace_changes_clear(struct workspace *ws);
+/* Records every resource as changed (a full save, e.g. a migration). */
+void workspace_touch_all(struct workspace *ws);
 
 /* Models. put: when mv->version is empty the next version is assigned (and
  * written back into *mv). An existing name:version is replaced (200) except that

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -103,11 +104,53 @@ static void test_flush_is_immediate_and_ordered(void **state)
 	fclose(f);
 }
 
+/* Rotation: FILE, FILE.1 .. FILE.KEEP, never more; every line whole; the
+ * newest lines in FILE. */
+static void test_rotation_bounds_the_files(void **state)
+{
+	char dir[] = "/tmp/mldeck-logrot-XXXXXX", path[256], old[300];
+	struct logfile *lf;
+	struct stat st;
+	size_t len;
+	char *buf, line[64];
+	int n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/requests.log", dir);
+	lf = logfile_open_path(path, 4096, 2);
+	assert_non_null(lf);
+	for (int i = 0; i < 2000; i++) {
+		n = snprintf(line, sizeof line, "line %05d ................\n", i);
+		logfile_write(lf, line, (size_t)n);
+		if (i % 100 == 0)
+			logfile_flush(lf);
+	}
+	logfile_close(lf);
+	for (int k = 1; k <= 2; k++) {
+		snprintf(old, sizeof old, "%s.%d", path, k);
+		assert_int_equal(stat(old, &st), 0);
+		assert_true(st.st_size <= 4096 + 64 * 1024);
+		unlink(old);
+	}
+	snprintf(old, sizeof old, "%s.3", path);
+	assert_int_not_equal(stat(old, &st), 0);
+	buf = file_read(path, 1 << 20, &len);
+	assert_non_null(buf);
+	assert_non_null(strstr(buf, "line 01999 ................\n"));
+	for (char *p = buf; *p; p = strchr(p, '\n') + 1)
+		assert_int_equal(strncmp(p, "line ", 5), 0);
+	free(buf);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_concurrent_lines_whole_and_ordered),
 	    cmocka_unit_test(test_flush_is_immediate_and_ordered),
+	    cmocka_unit_test(test_rotation_bounds_the_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

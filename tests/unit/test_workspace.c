@@ -564,6 +564,74 @@ static void test_keys(void **state)
 	workspace_free(ws);
 }
 
+/* "kind a b;kind a b" of the recorded changes, in order. */
+static void changes_text(const struct workspace *ws, char *buf, size_t len)
+{
+	const struct workspace_ref *r;
+	size_t n = workspace_changes(ws, &r), o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %s%s%s", i ? ";" : "", r[i].kind,
+				      r[i].a, r[i].b[0] ? " " : "", r[i].b);
+}
+
+/* The store writes exactly the rows a change records: every mutating call
+ * names what it changed, cascades included, and a refused call records nothing. */
+static void test_change_tracking(void **state)
+{
+	struct workspace *ws = fixture();
+	struct traffic t = {0};
+	struct deployment d;
+	struct error err;
+	char got[512];
+
+	(void)state;
+	workspace_changes_clear(ws);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "");
+	/* refused: nothing recorded */
+	assert_int_equal(workspace_model_delete(ws, "mo1", "1", &err), -1);
+	assert_int_equal(workspace_endpoint_delete(ws, "nope", &err), -1);
+	parse_spec("blue=50", &t);
+	assert_int_equal(workspace_endpoint_set_traffic(ws, "ep1", &t, NULL, &err), -1);
+	traffic_clear(&t);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "");
+	/* a new deployment with all traffic changes its endpoint too */
+	init_deployment(&d, "ep1", "red");
+	assert_int_equal(workspace_deployment_put(ws, &d, 1, NULL, &err), 0);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "deployments ep1 red;endpoints ep1");
+	workspace_changes_clear(ws);
+	assert_int_equal(workspace_deployment_set_state(ws, "ep1", "red", PROV_SUCCEEDED, NULL), 0);
+	assert_int_equal(workspace_endpoint_set_keys(ws, "ep1", "k1", NULL, &err), 0);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "deployments ep1 red;endpoints ep1");
+	workspace_changes_clear(ws);
+	/* deleting a deployment drops it from its endpoint's traffic map */
+	assert_int_equal(workspace_deployment_delete(ws, "ep1", "green", &err), 0);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "endpoints ep1;deployments ep1 green");
+	workspace_changes_clear(ws);
+	/* an endpoint's delete records its deployments */
+	assert_int_equal(workspace_endpoint_delete(ws, "ep1", &err), 0);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "deployments ep1 red;deployments ep1 blue;endpoints ep1");
+	workspace_changes_clear(ws);
+	add_model(ws, "mo1", "2", MODEL_LINEAR);
+	assert_int_equal(workspace_model_delete_all(ws, "mo1", &err), 0);
+	assert_int_equal(workspace_env_delete(ws, "py1", "1", &err), 0);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "models mo1 2;models mo1 2;models mo1 1;environments py1 1");
+	workspace_changes_clear(ws);
+	workspace_touch_all(ws);
+	changes_text(ws, got, sizeof got);
+	assert_string_equal(got, "models cmo1 1;environments nat 1");
+	assert_false(workspace_changes_lost(ws));
+	workspace_free(ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +647,7 @@ int main(void)
 	    cmocka_unit_test(test_env_rules),
 	    cmocka_unit_test(test_clone_is_deep),
 	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_change_tracking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
