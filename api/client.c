@@ -273,13 +273,26 @@ static void client_redact(const char *url, char *out, size_t len)
 			 sig + strcspn(sig, "&"));
 }
 
+void client_setopt_network(const struct client *c, void *curl_easy)
+{
+	const char *ca = c->ca_file[0] ? c->ca_file : getenv("SSL_CERT_FILE");
+	const char *capath = getenv("SSL_CERT_DIR");
+	CURL *e = curl_easy;
+
+	if (ca != NULL && ca[0] != '\0')
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+	if (capath != NULL && capath[0] != '\0')
+		curl_easy_setopt(e, CURLOPT_CAPATH, capath);
+	if (c->connect_to != NULL)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+}
+
 /* Resets the shared handle to the options common to every request. */
 static void client_prepare(struct client *c, const char *url, struct client_buf *b,
 			   struct client_buf *h)
 {
-	const char *ca = c->ca_file[0] ? c->ca_file : getenv("SSL_CERT_FILE");
-	const char *capath = getenv("SSL_CERT_DIR");
-
 	curl_easy_reset(c->curl);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, client_write_cb);
@@ -292,14 +305,7 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "mldeck");
-	if (ca != NULL && ca[0] != '\0')
-		curl_easy_setopt(c->curl, CURLOPT_CAINFO, ca);
-	if (capath != NULL && capath[0] != '\0')
-		curl_easy_setopt(c->curl, CURLOPT_CAPATH, capath);
-	if (c->connect_to != NULL)
-		curl_easy_setopt(c->curl, CURLOPT_CONNECT_TO, c->connect_to);
-	if (c->no_proxy)
-		curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "*");
+	client_setopt_network(c, c->curl);
 	c->curl_err[0] = '\0';
 }
 
@@ -494,11 +500,16 @@ static int client_again(struct client *c, const struct client_request *rq, CURLc
 	long ms = client_wait_ms(c, rs, attempt, &why);
 	if (ms > RETRY_AFTER_MAX_MS)
 		return 0;
-	if (c->trace != NULL)
-		fprintf(c->trace, "mldeck: %s%s%s: retry %d of %d in %.1f s (%s)\n",
-			cr == CURLE_OK ? "HTTP " : "", cr == CURLE_OK ? "" : curl_easy_strerror(cr),
-			cr == CURLE_OK ? (rs->status == 429 ? "429 throttled" : "error") : "",
-			attempt, c->max_retries, (double)ms / 1000.0, why);
+	if (c->trace != NULL) {
+		char what[128];
+		if (cr != CURLE_OK)
+			snprintf(what, sizeof what, "%s", curl_easy_strerror(cr));
+		else
+			snprintf(what, sizeof what, "HTTP %ld%s", rs->status,
+				 rs->status == 429 ? " (throttled)" : "");
+		fprintf(c->trace, "mldeck: %s: retry %d of %d in %.1f s (%s)\n", what, attempt,
+			c->max_retries, (double)ms / 1000.0, why);
+	}
 	client_sleep_ms(ms);
 	return 1;
 }

@@ -127,6 +127,11 @@ int client_score(struct client *c, const char *scoring_uri, const char *key,
 
 const char *client_base_url(const struct client *c);
 const char *client_ws_path(const struct client *c);
+/* Sets c's network options (CA file, connect-to rules, proxy rule) on a
+ * curl handle of someone else's, so every connection of the program is made
+ * one way (loadgen's). They only read c's settings, fixed at client_new:
+ * any thread; c must outlive the handle's transfers. */
+void client_setopt_network(const struct client *c, void *curl_easy);
 /* The trace stream (NULL when quiet), for layers that report progress. */
 FILE *client_trace(const struct client *c);
 

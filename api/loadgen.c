@@ -27,6 +27,7 @@ struct loadgen {
 	int connections;
 	double duration_s;
 	long requests, timeout_ms;
+	const struct client *via; /* network settings of every connection, or NULL */
 	atomic_int stop;
 
 	pthread_mutex_t lock; /* guards everything below */
@@ -97,6 +98,7 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 	lg->duration_s = cfg->duration_s;
 	lg->requests = cfg->requests;
 	lg->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+	lg->via = cfg->via;
 	pthread_mutex_init(&lg->lock, NULL);
 	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL) {
 		loadgen_free(lg);
@@ -180,6 +182,8 @@ static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, lg->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+	if (lg->via != NULL)
+		client_setopt_network(lg->via, e);
 }
 
 /* Starts a request on slot s if the bounds allow it; 1 when started. */

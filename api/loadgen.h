@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "api/client.h"
 #include "state/error.h"
 
 #define LOADGEN_STATUS_MAX 16
@@ -30,6 +31,9 @@ struct loadgen_config {
 	double duration_s; /* 0 = no time bound (then requests must be > 0) */
 	long requests;	   /* 0 = no count bound */
 	long timeout_ms;   /* per request, default 30000 */
+	const struct client *via; /* NULL, or the client whose network settings (CA, connect-to)
+				     every connection uses (client_setopt_network); it must
+				     outlive loadgen_run */
 };
 
 struct loadgen_result {

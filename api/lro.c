@@ -247,7 +247,7 @@ int lro_poll(struct client *c, struct lro *op, struct error *err)
 int lro_result(struct client *c, const struct lro *op, cJSON **out, struct error *err)
 {
 	*out = NULL;
-	if (strcmp(op->method, "DELETE") == 0)
+	if (strcmp(op->method, "PUT") != 0 && strcmp(op->method, "PATCH") != 0)
 		return 0;
 	return client_call(c, "GET", op->resource, NULL, out, err);
 }

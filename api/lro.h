@@ -14,7 +14,8 @@
  * x-ms-async-operation-timeout (an ISO 8601 duration; default
  * LRO_DEFAULT_TIMEOUT_S). Failed carries the service's error (the status
  * body's "error", or the resource's properties.error). After success a PUT
- * or PATCH reads the resource once more (final state via original URI).
+ * or PATCH reads the resource once more (final state via original URI); a
+ * DELETE or a POST action has nothing more to read.
  *
  * An lro is plain data owned by the caller: one poll at a time (lro_poll)
  * lets the console drive it from its fetch jobs without blocking; lro_wait
@@ -66,8 +67,8 @@ int lro_call(struct client *c, const char *method, const char *path, const cJSON
  * state and error), -1 with err when the poll itself failed (the operation's
  * fate is unknown; try again later). */
 int lro_poll(struct client *c, struct lro *op, struct error *err);
-/* After SUCCEEDED: the resource as it is now for PUT/PATCH/POST (*out,
- * caller's), NULL for DELETE. 0 or -1 with err. */
+/* After SUCCEEDED: the resource as it is now for PUT/PATCH (*out,
+ * caller's), NULL for DELETE and POST actions. 0 or -1 with err. */
 int lro_result(struct client *c, const struct lro *op, cJSON **out, struct error *err);
 /* Seconds since lro_begin. */
 double lro_elapsed_s(const struct lro *op);

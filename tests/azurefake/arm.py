@@ -253,9 +253,9 @@ class Arm:
         return {k: x for k, x in v.items() if not k.startswith("_")}
 
     def version_list(self, req, kind, name):
-        vers = list(self.assets[kind].get(name, {}).values())
-        if not vers and kind != "codes":
+        if name not in self.assets[kind] and kind != "codes":
             return error(404, "UserError", "%s container %s not found" % (kind, name))
+        vers = list(self.assets[kind].get(name, {}).values())
         h = req.q("hash")
         if h:
             vers = [v for v in vers if v["properties"]["properties"].get("hash_sha256") == h]

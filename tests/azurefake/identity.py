@@ -79,6 +79,8 @@ class Identity:
         self.refresh = {}  # refresh token -> {scope, subject}
         self.mi_client_ids = set()  # user-assigned identities IMDS knows
         self.app_service_secret = secrets.token_hex(16)
+        self.arc_realm = "/var/opt/azcmagent/tokens/fake.key"  # the key file Arc names
+        self.arc_key = None  # its content, when a test can put it there
         self.grants = []  # (grant kind, subject) of every token issued
 
     def routes(self, r):
@@ -88,6 +90,7 @@ class Identity:
     def imds_routes(self, r):
         r.add("GET", r"/metadata/identity/oauth2/token", self.imds)
         r.add("GET", r"/msi/token", self.app_service)
+        r.add("GET", r"/arc/token", self.arc)
 
     def _issue(self, scope, subject, grant, refresh=False):
         life = self.fake.config["token_lifetime"]
@@ -177,3 +180,10 @@ class Identity:
         if req.q("api-version") != "2019-08-01":
             return jresp(400, {"error": "invalid_request"})
         return self._mi_answer(req.q("resource", ""), "mi:appservice", False)
+
+    def arc(self, req):
+        """Azure Arc: a 401 naming a key file; its content comes back as Basic."""
+        auth = req.headers.get("authorization", "")
+        if self.arc_key is None or auth != "Basic " + self.arc_key:
+            return Response(401, b"", {"WWW-Authenticate": "Basic realm=" + self.arc_realm})
+        return self._mi_answer(req.q("resource", ""), "mi:arc", True)

@@ -73,7 +73,7 @@ def azure_certs(tmp_path_factory):
 
 @pytest.fixture
 def azure(azure_certs, tmp_path):
-    fake = Fake(azure_certs).start()
+    fake = Fake(azure_certs, lro_seconds=0.5).start()
     try:
         yield AzureEnv(fake, str(tmp_path))
     finally:

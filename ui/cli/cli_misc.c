@@ -231,6 +231,7 @@ static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_a
 	cfg.key = key;
 	cfg.body = body;
 	cfg.deployment = cli_args_get(a, "--deployment");
+	cfg.via = c->client;
 	struct loadgen *lg = loadgen_new(&cfg, &err);
 	memset(key, 0, sizeof key);
 	free(body);

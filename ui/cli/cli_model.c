@@ -103,7 +103,11 @@ static int cli_asset_all(struct client *cl, const char *kind, cJSON **out, struc
 			continue;
 		snprintf(path, sizeof path, "/%s/%s/versions", kind,
 			 cli_esc(e, sizeof e, n->valuestring));
-		if (client_list(cl, path, &vers, err) < 0) {
+		if (client_list(cl, path, &vers, err) < 0 && err->status == 404) {
+			error_clear(err); /* removed meanwhile */
+			continue;
+		}
+		if (vers == NULL) {
 			cJSON_Delete(names);
 			cJSON_Delete(all);
 			return -1;
