@@ -387,3 +387,27 @@ def test_data_plane_aml_token_and_arm_token_refused(azure, tmp_path):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(rq, context=ctx)
     assert e.value.code == 401
+
+
+def test_metrics_from_azure_monitor_labelled(azure, tmp_path):
+    az, fake = azure, azure.fake
+    req = setup_blue(az, tmp_path)
+    for _ in range(3):
+        az.cli("invoke", "churn-ep", "--request-file", req)
+    doc = az.js("metrics", "churn-ep", "--minutes", "5")
+    assert doc["source"] == "Azure Monitor" and doc["grainSeconds"] == 60
+    ep = doc["endpoints"][0]
+    blue = ep["deployments"][0]
+    assert blue["name"] == "blue" and sum(blue["series"]["requests"]) == 3
+    assert len(blue["series"]["p99"]) == 5 and blue["p99"] >= 0
+    calls = fake.arm_calls("GET", "/providers/microsoft.insights/metrics")
+    assert len(calls) == 1 and "interval=PT1M" in calls[0][4]  # one ARM read, 1-minute grain
+    out = az.cli("-o", "table", "metrics", "churn-ep").stdout
+    assert out.startswith("Azure Monitor, 1 min:") and "P95 ms" in out and "blue" in out
+
+
+def test_metrics_of_the_local_runtime_labelled(runtime):
+    runtime.cli("endpoint", "create", "loc-ep")
+    out = runtime.cli("-o", "table", "metrics", "loc-ep").stdout
+    assert out.startswith("mldeck runtime, 1 s:")
+    assert json.loads(runtime.cli("metrics", "loc-ep").stdout)["source"] == "mldeck runtime"

@@ -16,6 +16,7 @@ static const struct cli_verb *const cli_tables[] = {
     cli_endpoint_verbs,
     cli_deployment_verbs,
     cli_misc_verbs,
+    cli_metrics_verbs,
     cli_azure_verbs,
 };
 
