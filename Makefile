@@ -72,26 +72,33 @@ clean:
 .PHONY: all mldeck unit e2e test sanitize clean
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
-# Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of the parsers
-# that face the network. Each runs FUZZ_SECONDS from the seed corpus.
+# Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of every parser
+# that faces the network or a file. A target is one file, tests/fuzz/fuzz_NAME.c,
+# linked against the whole library built for fuzzing; its seed corpus is
+# tests/fuzz/corpus/NAME/ (kept in the repository). Each runs FUZZ_SECONDS.
 FUZZ_SECONDS ?= 20
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-               -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
-FUZZ_INPUT_SRC := tests/fuzz/fuzz_input.c runtime/engines/input.c runtime/engines/fastfloat.c \
-                  state/error.c
-FUZZ_CODEC_SRC := tests/fuzz/fuzz_codec.c $(wildcard state/*.c)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_FLAGS := -g -O1 -MMD -MP -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -I. $(PKG_CFLAGS)
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)
 
-build-fuzz/fuzz_input: $(FUZZ_INPUT_SRC)
+build-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-build-fuzz/fuzz_codec: $(FUZZ_CODEC_SRC)
-	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+build-fuzz/runtime/engines/python.o: runtime/worker/mldeck_worker.py
 
-fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec
-	@for f in input codec; do \
-	  rm -rf build-fuzz/corpus-$$f && cp -r tests/fuzz/corpus/$$f build-fuzz/corpus-$$f && \
+build-fuzz/libmldeck.a: $(FUZZ_OBJ)
+	@rm -f $@
+	@echo "AR $@"; ar rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmldeck.a
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libmldeck.a $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for f in $(FUZZ_TARGETS); do \
+	  rm -rf build-fuzz/corpus-$$f && mkdir -p build-fuzz/corpus-$$f && \
+	  { [ ! -d tests/fuzz/corpus/$$f ] || cp -r tests/fuzz/corpus/$$f/. build-fuzz/corpus-$$f/; } && \
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s" && \
 	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	    -print_final_stats=1 build-fuzz/corpus-$$f 2>build-fuzz/fuzz_$$f.log || \
@@ -100,3 +107,4 @@ fuzz: build-fuzz/fuzz_input build-fuzz/fuzz_codec
 	done
 
 .PHONY: fuzz
+-include $(FUZZ_OBJ:.o=.d)

@@ -26,6 +26,8 @@ struct client {
 	struct credential *cred;
 	char *ca_file;
 	struct curl_slist *connect_to;
+	char *unix_socket; /* NULL: TCP */
+	int dataplane_at_base;
 	long timeout_ms;
 	long connect_timeout_ms;
 	int no_proxy;
@@ -106,8 +108,11 @@ struct client *client_new(const struct client_config *cfg)
 	c->max_retries = cfg->max_retries == 0 ? RETRY_DEFAULT_MAX : cfg->max_retries;
 	c->trace = cfg->trace;
 	c->rng = client_seed(c) | 1;
+	c->dataplane_at_base = cfg->dataplane_at_base;
+	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
+	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
 	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL ||
-	    c->ca_file == NULL || !ok) {
+	    c->ca_file == NULL || !ok || (via_socket && c->unix_socket == NULL)) {
 		client_free(c);
 		return NULL;
 	}
@@ -131,6 +136,7 @@ void client_free(struct client *c)
 	}
 	credential_unref(c->cred);
 	free(c->ca_file);
+	free(c->unix_socket);
 	curl_slist_free_all(c->connect_to);
 	free(c);
 }
@@ -148,6 +154,33 @@ const char *client_ws_path(const struct client *c)
 FILE *client_trace(const struct client *c)
 {
 	return c->trace;
+}
+
+const char *client_unix_socket(const struct client *c)
+{
+	return c->unix_socket;
+}
+
+int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		       size_t len, struct error *err)
+{
+	char *e = NULL;
+	int n;
+
+	if (!c->dataplane_at_base) {
+		if (scoring_uri == NULL || scoring_uri[0] == '\0')
+			return error_set(err, 409, "NoScoringUri",
+					 "endpoint %s has no scoringUri yet", ep);
+		n = snprintf(buf, len, "%s", scoring_uri);
+	} else {
+		if ((e = curl_easy_escape(c->curl, ep, 0)) == NULL)
+			return error_set(err, 500, "NoMemory", "out of memory");
+		n = snprintf(buf, len, "%s/endpoints/%s/score", c->base_url, e);
+		curl_free(e);
+	}
+	if (n < 0 || (size_t)n >= len)
+		return error_set(err, 400, "UrlTooLong", "the scoring URL of %s is too long", ep);
+	return 0;
 }
 
 static size_t client_buf_add(struct client_buf *b, const char *ptr, size_t n)
@@ -287,6 +320,8 @@ void client_setopt_network(const struct client *c, void *curl_easy)
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
 	if (c->no_proxy)
 		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	if (c->unix_socket != NULL)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
 }
 
 /* Resets the shared handle to the options common to every request. */
@@ -557,6 +592,10 @@ int client_send(struct client *c, const struct client_request *rq, struct client
 	if (cr == CURLE_FILESIZE_EXCEEDED)
 		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", shown,
 				 CLIENT_MAX_BODY >> 20);
+	if (c->unix_socket != NULL)
+		return error_set(err, 0, "Unreachable",
+				 "cannot reach the runtime through the ssh tunnel (%s): %s",
+				 c->unix_socket, c->curl_err[0] ? c->curl_err : curl_easy_strerror(cr));
 	return error_set(err, 0, "Unreachable", "cannot reach %s: %s", shown,
 			 c->curl_err[0] ? c->curl_err : curl_easy_strerror(cr));
 }

@@ -8,7 +8,8 @@
  * thread at a time (it owns a curl easy handle for connection reuse).
  *
  * Every request, ARM or not, goes through client_send: one path that sets
- * TLS (ca_file, else $SSL_CERT_FILE), connect-to rules, the bearer (only to
+ * TLS (ca_file, else $SSL_CERT_FILE), connect-to rules, the ssh tunnel's Unix
+ * socket, the bearer (only to
  * the base URL's origin: never to Blob, scoring or token hosts), and retries
  * throttled and transient failures as api/retry.h says, each retry written
  * to the trace. Proxies come from the environment as curl reads them
@@ -40,6 +41,10 @@ struct client_config {
 	long connect_timeout_ms; /* 0: curl's default */
 	int no_proxy;		 /* 1: never through a proxy (IMDS must not be proxied) */
 	FILE *trace;		 /* NULL, or where -v writes each request, answer and retry */
+	const char *unix_socket; /* NULL or "": TCP; else every request (data plane
+				    too) goes through this Unix socket (ssh://) */
+	int dataplane_at_base;	 /* 1: endpoints score at base_url/endpoints/{ep}/score
+				    (mldeck runtimes); 0: at their scoringUri (Azure) */
 };
 
 struct client;
@@ -127,6 +132,15 @@ int client_score(struct client *c, const char *scoring_uri, const char *key,
 
 const char *client_base_url(const struct client *c);
 const char *client_ws_path(const struct client *c);
+/* The Unix socket every request goes through, NULL when none. */
+const char *client_unix_socket(const struct client *c);
+/* Where endpoint ep's scoring requests go, into buf: through this client's own
+ * transport (base URL, socket) for an mldeck runtime, never the scoringUri the
+ * server reports about itself (wrong through a tunnel); the endpoint's
+ * scoring_uri for Azure, whose data plane is another host. -1 with err when
+ * it does not fit or, on Azure, the endpoint has no scoringUri yet. */
+int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		       size_t len, struct error *err);
 /* Sets c's network options (CA file, connect-to rules, proxy rule) on a
  * curl handle of someone else's, so every connection of the program is made
  * one way (loadgen's). They only read c's settings, fixed at client_new:

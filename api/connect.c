@@ -1,6 +1,7 @@
 /* connect.c: profile + environment -> base URL, workspace path, credential. */
 #include "api/connect.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,20 @@ static int connect_read_key(const char *path, struct connect_info *out, struct e
 	return 0;
 }
 
+int connect_find_program(const char *name, char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	while (path != NULL && *path != '\0') {
+		size_t n = strcspn(path, ":");
+		int w = snprintf(buf, len, "%.*s/%s", (int)n, path, name);
+		if (n > 0 && w > 0 && (size_t)w < len && access(buf, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -1;
+}
+
 /* azureml: a credential chain with the profile's TLS and routing. */
 static int connect_azure(const struct profile *p, struct connect_info *out, struct error *err)
 {
@@ -53,16 +68,24 @@ static int connect_azure(const struct profile *p, struct connect_info *out, stru
 	return 0;
 }
 
-static int connect_credential(const struct profile *p, struct connect_info *out, struct error *err)
+/* MLDECK_ADMIN_KEY into out; 0 when it is not set. */
+static int connect_env_key(struct connect_info *out)
 {
 	const char *k = getenv("MLDECK_ADMIN_KEY");
+
+	if (k == NULL || k[0] == '\0')
+		return 0;
+	connect_copy_trimmed(out->credential, sizeof out->credential, k, strlen(k));
+	snprintf(out->key_source, sizeof out->key_source, "MLDECK_ADMIN_KEY");
+	return 1;
+}
+
+static int connect_credential(const struct profile *p, struct connect_info *out, struct error *err)
+{
 	char path[PROFILE_PATH_MAX + 16];
 
-	if (k != NULL && k[0] != '\0') {
-		connect_copy_trimmed(out->credential, sizeof out->credential, k, strlen(k));
-		snprintf(out->key_source, sizeof out->key_source, "MLDECK_ADMIN_KEY");
+	if (connect_env_key(out))
 		return 0;
-	}
 	if (out->azure)
 		return connect_azure(p, out, err);
 	if (p->admin_key_file[0] != '\0')
@@ -72,9 +95,17 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 	return connect_read_key(path, out, err);
 }
 
-int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
+const char *connect_url(const struct profile *p)
 {
 	const char *url = getenv("MLDECK_URL");
+
+	return url != NULL && url[0] != '\0' ? url : p->url;
+}
+
+/* Base URL, workspace path and data-plane rule of profile p, reached at url. */
+static int connect_base(const struct profile *p, const char *url, struct connect_info *out,
+			struct error *err)
+{
 	FILE *trace = out->trace;
 	int n;
 
@@ -83,11 +114,10 @@ int connect_resolve(const struct profile *p, struct connect_info *out, struct er
 	out->azure = strcmp(p->backend, "azureml") == 0;
 	snprintf(out->ca_file, sizeof out->ca_file, "%s", p->ca_file);
 	snprintf(out->connect_to, sizeof out->connect_to, "%s", p->connect_to);
-	if (url == NULL || url[0] == '\0')
-		url = p->url;
 	snprintf(out->base_url, sizeof out->base_url, "%s", url);
 	for (size_t l = strlen(out->base_url); l > 0 && out->base_url[l - 1] == '/'; l--)
 		out->base_url[l - 1] = '\0';
+	out->dataplane_at_base = strcmp(p->backend, "azureml") != 0;
 	n = snprintf(out->ws_path, sizeof out->ws_path,
 		     "/subscriptions/%s/resourceGroups/%s/providers/"
 		     "Microsoft.MachineLearningServices/workspaces/%s",
@@ -96,7 +126,56 @@ int connect_resolve(const struct profile *p, struct connect_info *out, struct er
 		     p->workspace[0] ? p->workspace : "local");
 	if (n < 0 || (size_t)n >= sizeof out->ws_path)
 		return error_set(err, 400, "BadConfig", "workspace path is too long");
+	return 0;
+}
+
+int connect_resolve(const struct profile *p, struct connect_info *out, struct error *err)
+{
+	const char *url = connect_url(p);
+
+	if (profile_url_is_ssh(url))
+		return error_set(err, 400, "BadConfig",
+				 "%s is reached through its ssh transport (transport_open)", url);
+	if (connect_base(p, url, out, err) < 0)
+		return -1;
 	return connect_credential(p, out, err);
+}
+
+int connect_resolve_tunnel(const struct profile *p, const char *sock, const char *key,
+			   struct connect_info *out, struct error *err)
+{
+	if (connect_base(p, "http://localhost", out, err) < 0)
+		return -1;
+	if (strlen(sock) >= sizeof out->unix_socket)
+		return error_set(err, 400, "BadConfig", "socket path %s is too long", sock);
+	snprintf(out->unix_socket, sizeof out->unix_socket, "%s", sock);
+	if (connect_env_key(out))
+		return 0;
+	connect_copy_trimmed(out->credential, sizeof out->credential, key, strlen(key));
+	snprintf(out->key_source, sizeof out->key_source, "%s", connect_url(p));
+	return 0;
+}
+
+struct client *connect_info_client(const struct connect_info *info, long timeout_ms,
+				   struct error *err)
+{
+	struct client_config cfg = {
+	    .base_url = info->base_url,
+	    .ws_path = info->ws_path,
+	    .credential = info->credential,
+	    .timeout_ms = timeout_ms,
+	    .unix_socket = info->unix_socket,
+	    .dataplane_at_base = info->dataplane_at_base,
+	    .cred = info->credential[0] ? NULL : info->cred,
+	    .ca_file = info->ca_file,
+	    .connect_to = info->connect_to,
+	    .trace = info->trace,
+	};
+	struct client *c = client_new(&cfg);
+
+	if (c == NULL)
+		error_set(err, 500, "NoMemory", "out of memory");
+	return c;
 }
 
 struct client *connect_client(const struct profile *p, struct connect_info *info, struct error *err)
@@ -116,34 +195,27 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 
 int connect_is_loopback(const char *url)
 {
-	static const char *const hosts[] = {"localhost", "[::1]", "127."};
 	const char *h = strstr(url, "://");
+	char host[64];
+	struct in_addr a;
+	size_t n;
 
 	h = h != NULL ? h + 3 : url;
-	for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
-		size_t n = strlen(hosts[i]);
-		if (strncmp(h, hosts[i], n) != 0)
-			continue;
-		char next = h[n];
-		if (hosts[i][n - 1] == '.' || next == '\0' || next == ':' || next == '/')
-			return 1;
-	}
-	return 0;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/");
+	if (n == 0 || n >= sizeof host)
+		return 0;
+	snprintf(host, sizeof host, "%.*s", (int)n, h);
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	/* 127.0.0.0/8 as a numeric address, not a name that starts with "127." */
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
-struct client *connect_info_client(const struct connect_info *info, long timeout_ms,
-				   struct error *err)
+int connect_same_host(const struct client *c)
 {
-	struct client_config cfg = {.base_url = info->base_url, .ws_path = info->ws_path,
-				    .credential = info->credential, .timeout_ms = timeout_ms,
-				    .cred = info->credential[0] ? NULL : info->cred,
-				    .ca_file = info->ca_file, .connect_to = info->connect_to,
-				    .trace = info->trace};
-	struct client *c = client_new(&cfg);
-
-	if (c == NULL)
-		error_set(err, 500, "NoMemory", "out of memory");
-	return c;
+	return client_unix_socket(c) == NULL && connect_is_loopback(client_base_url(c));
 }
 
 void connect_info_cleanup(struct connect_info *info)

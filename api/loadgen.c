@@ -14,14 +14,18 @@
 #define LOADGEN_RATIO 1.02 /* bucket i covers [1.02^i, 1.02^(i+1)) microseconds */
 #define LOADGEN_MAX_CONNECTIONS 1024
 #define LOADGEN_STATUS_SLOTS 600
+#define LOADGEN_ERROR_PAUSE_S 0.02 /* a connection that got no answer waits this long */
 
 struct loadgen_slot {
 	CURL *easy;
-	double started; /* monotonic seconds */
+	double started;    /* monotonic seconds */
+	double not_before; /* after a failed connection: a pause, not a spin */
+	int busy;
 };
 
 struct loadgen {
 	char *url, *body;
+	char *unix_socket; /* NULL: TCP */
 	size_t body_len;
 	struct curl_slist *headers;
 	int connections;
@@ -91,6 +95,9 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 	if (lg == NULL)
 		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
 	lg->url = loadgen_dup(cfg->url, strlen(cfg->url));
+	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
+	lg->unix_socket =
+	    via_socket ? loadgen_dup(cfg->unix_socket, strlen(cfg->unix_socket)) : NULL;
 	lg->body = loadgen_dup(cfg->body, cfg->body_len);
 	lg->body_len = cfg->body_len;
 	lg->headers = loadgen_headers(cfg);
@@ -100,7 +107,8 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 	lg->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
 	lg->via = cfg->via;
 	pthread_mutex_init(&lg->lock, NULL);
-	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL) {
+	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL ||
+	    (via_socket && lg->unix_socket == NULL)) {
 		loadgen_free(lg);
 		return error_set(err, 500, "NoMemory", "out of memory"), NULL;
 	}
@@ -112,6 +120,7 @@ void loadgen_free(struct loadgen *lg)
 	if (lg == NULL)
 		return;
 	free(lg->url);
+	free(lg->unix_socket);
 	free(lg->body);
 	curl_slist_free_all(lg->headers);
 	pthread_mutex_destroy(&lg->lock);
@@ -157,17 +166,14 @@ static void loadgen_record(struct loadgen *lg, CURLcode rc, long status, double 
 	pthread_mutex_unlock(&lg->lock);
 }
 
-/* May another request start now? Counts it as started when yes. */
-static int loadgen_may_start(struct loadgen *lg)
+/* May requests still start (not stopped, within the bounds)? */
+static int loadgen_open(struct loadgen *lg)
 {
 	if (atomic_load(&lg->stop))
 		return 0;
 	if (lg->duration_s > 0 && loadgen_now() - lg->t0 >= lg->duration_s)
 		return 0;
-	if (lg->requests > 0 && lg->started_requests >= lg->requests)
-		return 0;
-	lg->started_requests++;
-	return 1;
+	return lg->requests <= 0 || lg->started_requests < lg->requests;
 }
 
 static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
@@ -175,6 +181,8 @@ static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
 	CURL *e = s->easy;
 
 	curl_easy_setopt(e, CURLOPT_URL, lg->url);
+	if (lg->unix_socket != NULL)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, lg->unix_socket);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, lg->headers);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, lg->body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)lg->body_len);
@@ -186,18 +194,9 @@ static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
 		client_setopt_network(lg->via, e);
 }
 
-/* Starts a request on slot s if the bounds allow it; 1 when started. */
-static int loadgen_launch(struct loadgen *lg, CURLM *m, struct loadgen_slot *s)
-{
-	if (!loadgen_may_start(lg))
-		return 0;
-	s->started = loadgen_now();
-	curl_multi_add_handle(m, s->easy);
-	return 1;
-}
-
-/* Records finished transfers and relaunches their slots; the number in flight. */
-static int loadgen_reap(struct loadgen *lg, CURLM *m, int inflight)
+/* Records finished transfers and frees their slots; a slot whose request
+ * got no answer (nothing listening, the tunnel down) pauses a little. */
+static void loadgen_reap(struct loadgen *lg, CURLM *m)
 {
 	CURLMsg *msg;
 	int left;
@@ -209,28 +208,49 @@ static int loadgen_reap(struct loadgen *lg, CURLM *m, int inflight)
 		long status = 0;
 		CURLcode rc = msg->data.result;
 		CURL *e = msg->easy_handle;
+		double now = loadgen_now();
 		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&s);
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-		loadgen_record(lg, rc, status, (loadgen_now() - s->started) * 1000.0);
+		loadgen_record(lg, rc, status, (now - s->started) * 1000.0);
 		curl_multi_remove_handle(m, e);
-		inflight--;
-		inflight += loadgen_launch(lg, m, s);
+		s->busy = 0;
+		s->not_before = rc != CURLE_OK ? now + LOADGEN_ERROR_PAUSE_S : 0;
 	}
-	return inflight;
+}
+
+/* Starts a request on every free slot that may go; how many are busy, and in
+ * *paused how many wait after an error. */
+static int loadgen_fill(struct loadgen *lg, CURLM *m, struct loadgen_slot *slots, int *paused)
+{
+	double now = loadgen_now();
+	int busy = 0;
+
+	*paused = 0;
+	for (int i = 0; i < lg->connections; i++) {
+		struct loadgen_slot *s = &slots[i];
+		if (!s->busy && s->not_before <= now && loadgen_open(lg)) {
+			lg->started_requests++;
+			s->started = now;
+			s->busy = curl_multi_add_handle(m, s->easy) == CURLM_OK;
+		}
+		busy += s->busy;
+		*paused += !s->busy && s->not_before > now;
+	}
+	return busy;
 }
 
 static int loadgen_loop(struct loadgen *lg, CURLM *m, struct loadgen_slot *slots)
 {
-	int inflight = 0, running = 0;
+	int busy, paused, running = 0;
 
-	for (int i = 0; i < lg->connections; i++)
-		inflight += loadgen_launch(lg, m, &slots[i]);
-	while (inflight > 0 && !atomic_load(&lg->stop)) {
+	while ((busy = loadgen_fill(lg, m, slots, &paused)) > 0 || (paused > 0 && loadgen_open(lg))) {
+		if (atomic_load(&lg->stop))
+			break;
 		if (curl_multi_perform(m, &running) != CURLM_OK)
 			return -1;
-		inflight = loadgen_reap(lg, m, inflight);
-		if (inflight > 0 && running > 0)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+		loadgen_reap(lg, m);
+		if (running > 0 || paused > 0)
+			curl_multi_poll(m, NULL, 0, paused > 0 ? 5 : 100, NULL);
 	}
 	for (int i = 0; i < lg->connections; i++)
 		curl_multi_remove_handle(m, slots[i].easy);

@@ -2,7 +2,9 @@
  * loadgen.h: a closed-loop HTTP load generator on libcurl multi, used by
  * `mldeck bench` and the console's bench key.
  *
- * C keep-alive connections each keep one POST in flight; the run ends after
+ * C keep-alive connections each keep one POST in flight (a connection whose
+ * request got no answer, e.g. while an ssh tunnel reconnects, waits 20 ms
+ * before its next one instead of spinning); the run ends after
  * duration_s seconds, after `requests` requests, or when loadgen_stop is
  * called, whichever comes first. Latencies go into a log-linear histogram
  * (about 1 % wide buckets from 1 us to 60 s; max is exact).
@@ -22,7 +24,8 @@
 #define LOADGEN_STATUS_MAX 16
 
 struct loadgen_config {
-	const char *url;	/* scoring URI */
+	const char *url;	/* scoring URL (client_scoring_url) */
+	const char *unix_socket; /* NULL, or the Unix socket to reach url through */
 	const char *key;	/* bearer key or token; copied */
 	const char *deployment; /* NULL or "" to let the endpoint split traffic */
 	const char *body;	/* request body; copied */

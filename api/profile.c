@@ -36,11 +36,62 @@ static int profile_check_backend(const char *v, char *msg, size_t len)
 	return -1;
 }
 
+int profile_url_is_ssh(const char *url)
+{
+	return strncmp(url, "ssh://", 6) == 0;
+}
+
+int profile_readonly(const struct profile *p, int flag)
+{
+	return flag || (p != NULL && p->readonly);
+}
+
+/* ssh://[user@]host[:port][/]: the form OpenSSH takes as a destination. Only
+ * plain characters, so nothing reaches ssh that it could read as an option. */
+static int profile_ssh_url_ok(const char *v)
+{
+	static const char plain[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	const char *h = v + 6, *at = strchr(h, '@');
+	size_t n;
+
+	if (at != NULL) {
+		n = (size_t)(at - h);
+		if (n == 0 || strspn(h, plain) != n || h[0] == '-')
+			return 0;
+		h = at + 1;
+	}
+	if (h[0] == '[') {
+		n = strspn(h + 1, "0123456789abcdefABCDEF:.");
+		if (n == 0 || h[1 + n] != ']')
+			return 0;
+		h += n + 2;
+	} else {
+		n = strspn(h, plain);
+		if (n == 0 || h[0] == '-')
+			return 0;
+		h += n;
+	}
+	if (h[0] == ':') {
+		n = strspn(h + 1, "0123456789");
+		if (n == 0 || n > 5 || strtol(h + 1, NULL, 10) > 65535)
+			return 0;
+		h += n + 1;
+	}
+	return strcmp(h, "") == 0 || strcmp(h, "/") == 0;
+}
+
 static int profile_check_url(const char *v, char *msg, size_t len)
 {
 	if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
 		return 0;
-	snprintf(msg, len, "url must start with http:// or https://, not \"%s\"", v);
+	if (profile_url_is_ssh(v) && profile_ssh_url_ok(v))
+		return 0;
+	if (profile_url_is_ssh(v))
+		snprintf(msg, len, "url must be ssh://[user@]host[:port], not \"%s\"", v);
+	else
+		snprintf(msg, len, "url must start with http://, https:// or ssh://, not \"%s\"",
+			 v);
 	return -1;
 }
 
@@ -65,6 +116,7 @@ static const struct profile_key profile_keys[] = {
     {"tenant", PROFILE_FIELD(tenant), profile_check_any},
     {"ca_file", PROFILE_FIELD(ca_file), profile_check_any},
     {"connect_to", PROFILE_FIELD(connect_to), profile_check_any},
+    {"remote_mldeck", PROFILE_FIELD(remote_mldeck), profile_check_any},
 };
 
 /* Profile names: 1-63 of letters, digits, '-', '_' and '.'. */
@@ -154,8 +206,8 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 	}
 	snprintf(msg, len,
 		 "unknown key \"%s\" in a profile (known: backend, url, home, "
-		 "admin_key_file, workspace, subscription, resource_group, theme, tenant, "
-		 "ca_file, connect_to, readonly)",
+		 "admin_key_file, workspace, subscription, resource_group, theme, "
+		 "remote_mldeck, tenant, ca_file, connect_to, readonly)",
 		 key);
 	return -1;
 }
@@ -232,8 +284,10 @@ static void profile_finish(struct profile_set *set)
 	store_default_home(home, sizeof home);
 	for (size_t i = 0; i < set->count; i++) {
 		struct profile *p = &set->items[i];
-		profile_expand_tilde(p->home, sizeof p->home);
 		profile_expand_tilde(p->admin_key_file, sizeof p->admin_key_file);
+		if (profile_url_is_ssh(p->url))
+			continue; /* home is on the remote host: its ~, its default */
+		profile_expand_tilde(p->home, sizeof p->home);
 		if (strcmp(p->backend, "local") == 0 && p->home[0] == '\0')
 			snprintf(p->home, sizeof p->home, "%s", home);
 	}

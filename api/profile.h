@@ -10,8 +10,14 @@
  *   tenant (Entra ID tenant for `mldeck login` and the Azure CLI)
  *   ca_file (PEM CAs to trust instead of the system's, e.g. a TLS-inspecting proxy)
  *   connect_to (curl --connect-to rules "HOST:PORT:ADDR:PORT[,...]")
+ *   url = http://... | https://... | ssh://[user@]host[:port]
+ *   home, admin_key_file, workspace, subscription, resource_group, theme,
+ *   remote_mldeck
  *   readonly = true | false
  *
+ * On an ssh:// profile `home` is the runtime's home on the remote host (""
+ * = the remote's default) and `remote_mldeck` the mldeck command there
+ * (default "mldeck", found on the remote PATH); see api/transport.h.
  * A built-in profile "local" (backend local, url http://127.0.0.1:5800, the
  * runtime's default home, workspace local) is always present unless the file
  * defines its own. A profile_set is plain data: load it on one thread, then
@@ -41,6 +47,7 @@ struct profile {
 	char tenant[PROFILE_NAME_MAX];
 	char ca_file[PROFILE_PATH_MAX];
 	char connect_to[512];
+	char remote_mldeck[PROFILE_PATH_MAX]; /* ssh://: the mldeck command there */
 	int readonly;
 	int builtin; /* 1 for the built-in "local" */
 };
@@ -52,6 +59,12 @@ struct profile_set {
 	struct profile items[PROFILE_MAX];
 	size_t count;
 };
+
+/* 1 when url is an ssh:// URL (the profile is reached by api/transport.h). */
+int profile_url_is_ssh(const char *url);
+/* Is this profile read-only? The one answer both faces use: the --readonly
+ * flag (flag != 0) or the profile's `readonly = true`. p may be NULL. */
+int profile_readonly(const struct profile *p, int flag);
 
 /* The config file path: $XDG_CONFIG_HOME/mldeck/config.ini, else
  * $HOME/.config/mldeck/config.ini. -1 when neither variable is usable. */

@@ -12,7 +12,13 @@ Measures
     default refresh (1 s), with nothing pressed and live latency changing
     (a light load of ~20 requests/s runs on a few endpoints).
 
-Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--bin PATH]
+With --ssh the console reaches the runtime through an ssh:// profile (a
+private sshd on 127.0.0.1, tests/e2e/sshd.py): the first full screen then
+includes the ssh connection (master, credential, forward), and the idle
+figures add the bytes on the ssh connection itself (TCP counters of the
+kernel, encrypted bytes both ways).
+
+Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--bin PATH] [--ssh]
 Creating 1,000 endpoints through the API takes a minute or two: every change
 is fsynced before it is acknowledged.
 """
@@ -119,11 +125,25 @@ def wait_for(pred, timeout, step=0.01):
     return None
 
 
+def ssh_profile(tmp, home, binary):
+    """A private sshd, and [profile edge] = ssh:// to it with the runtime's home."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+    from sshd import Sshd
+    sshd = Sshd().start()
+    os.makedirs(os.path.join(tmp, "cfg", "mldeck"), exist_ok=True)
+    with open(os.path.join(tmp, "cfg", "mldeck", "config.ini"), "w") as f:
+        f.write("[profile edge]\nurl = %s\nhome = %s\nremote_mldeck = %s\n"
+                % (sshd.url(), home, binary))
+    return sshd
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoints", type=int, default=1000)
     ap.add_argument("--idle-seconds", type=int, default=10)
     ap.add_argument("--bin", default=os.environ.get("MLDECK_BIN", os.path.join(REPO, "mldeck")))
+    ap.add_argument("--ssh", action="store_true",
+                    help="reach the runtime through an ssh:// profile (own sshd on 127.0.0.1)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="mldeck-console-bench-")
     home = os.path.join(tmp, "home")
@@ -136,13 +156,21 @@ def main():
     key = open(os.path.join(home, "admin.key")).read().strip()
     sock = "mldeck-bench-%d" % os.getpid()
     stop = threading.Event()
+    sshd = None
     try:
         secs = populate(url, key, args.endpoints)
         print("populated %d endpoints x 3 deployments in %.1f s" % (args.endpoints, secs))
         trace = os.path.join(tmp, "trace")
-        env = "MLDECK_URL=%s MLDECK_ADMIN_KEY=%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
-            url, key, trace, os.path.join(tmp, "cfg"))
-        tmux(sock, "new-session", "-d", "-x", "120", "-y", "40", "%s %s" % (env, args.bin))
+        if args.ssh:
+            sshd = ssh_profile(tmp, home, args.bin)
+            env = "PATH=%s:%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
+                sshd.wrapper_dir(), os.environ["PATH"], trace, os.path.join(tmp, "cfg"))
+            console = args.bin + " --profile edge"
+        else:
+            env = "MLDECK_URL=%s MLDECK_ADMIN_KEY=%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
+                url, key, trace, os.path.join(tmp, "cfg"))
+            console = args.bin
+        tmux(sock, "new-session", "-d", "-x", "120", "-y", "40", "%s %s" % (env, console))
         tmux(sock, "set", "-g", "status", "off")
         first = wait_for(lambda: [f for f in frames(trace) if f[3] >= args.endpoints], 30)
         first_ms = first[0][0] if first else float("nan")
@@ -166,9 +194,11 @@ def main():
         tmux(sock, "send-keys", "-N", "400", "k")
         time.sleep(3)
         out = os.path.join(tmp, "pipe")
+        wire0 = sshd.bytes_on_the_wire() if sshd else 0
         tmux(sock, "pipe-pane", "-o", "cat >> " + out)
         time.sleep(args.idle_seconds)
         tmux(sock, "pipe-pane")
+        wire = sshd.bytes_on_the_wire() - wire0 if sshd else 0
         idle = os.path.getsize(out) if os.path.exists(out) else 0
         print("first full screen: %.1f ms" % first_ms)
         if per_key:
@@ -178,6 +208,9 @@ def main():
         print("resident memory: %.1f MB" % (rss_kb / 1024.0))
         print("idle output with live latency updating: %.0f bytes/s over %d s"
               % (idle / args.idle_seconds, args.idle_seconds))
+        if sshd:
+            print("idle traffic on the ssh connection (both ways): %.0f bytes/s over %d s"
+                  % (wire / args.idle_seconds, args.idle_seconds))
     finally:
         stop.set()
         tmux(sock, "send-keys", "q")
@@ -185,6 +218,8 @@ def main():
         tmux(sock, "kill-server")
         serve.terminate()
         serve.wait()
+        if sshd:
+            sshd.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -22,6 +22,7 @@
 
 #include "runtime/auth.h"
 #include "runtime/core.h"
+#include "state/file.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -324,9 +325,10 @@ static int open_home(struct runtime *rt, struct error *err)
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
 	struct server_options so;
-	char spool[PATH_MAX + 8];
+	char spool[PATH_MAX + 8], sock[PATH_MAX + 16];
 
 	snprintf(spool, sizeof spool, "%s/tmp", rt->home);
+	snprintf(sock, sizeof sock, "%s/%s", rt->home, RUNTIME_SOCKET);
 	memset(&so, 0, sizeof so);
 	so.host = rt->host;
 	so.port = rt->port;
@@ -341,6 +343,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	so.unix_path = sock;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
@@ -395,8 +398,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
-	runtime_log(rt, "listening on %s (home %s, workspace %s)", rt->url, rt->home,
-		    rt->ws_name);
+	runtime_log(rt, "listening on %s and %s (home %s, workspace %s)", rt->url,
+		    server_unix_path(rt->server), rt->home, rt->ws_name);
 	return rt;
 fail:
 	runtime_stop(rt);
@@ -486,6 +489,9 @@ static const struct serve_flag serve_flags[] = {
 	{"--upload-reserve", "BYTES", "free space uploads leave (default 128 MiB)", FLAG_SIZE, OPT(spool_reserve), 1, 1024 * GIB},
 	{"--body-memory", "BYTES", "all bodies in memory (default 256 MiB)",
 	 FLAG_SIZE, OPT(body_memory), 1, 1024 * GIB},
+	{"--connect-info", NULL, "print the socket and admin key of the runtime serving "
+	 "--home, and exit (ssh:// profiles run this over ssh)", FLAG_SWITCH, OPT(connect_info),
+	 0, 0},
 };
 
 #define NFLAGS (sizeof serve_flags / sizeof serve_flags[0])
@@ -496,7 +502,8 @@ static void serve_usage(FILE *out)
 	size_t i;
 
 	fputs("usage: mldeck serve [OPTION]...\n\n"
-	      "Runs the scoring runtime headless until SIGINT or SIGTERM.\n"
+	      "Runs the scoring runtime headless until SIGINT or SIGTERM. It serves the same\n"
+	      "API on HOME/" RUNTIME_SOCKET " too (mode 0600), for ssh:// profiles.\n"
 	      "Limits against hostile clients: docs/security.md.\n",
 	      out);
 	for (i = 0; i < NFLAGS; i++) {
@@ -585,6 +592,54 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The admin key file's first line, trimmed, into key; -1 when unreadable. */
+static int read_admin_key(const char *home, char *key, size_t len)
+{
+	char path[PATH_MAX + 16];
+	size_t n = 0;
+	char *data;
+
+	snprintf(path, sizeof path, "%s/admin.key", home);
+	data = file_read(path, 4096, &n);
+	if (data == NULL)
+		return -1;
+	n = strcspn(data, "\r\n");
+	snprintf(key, len, "%.*s", (int)n, data);
+	memset(data, 0, n);
+	free(data);
+	return key[0] != '\0' && n < len ? 0 : -1;
+}
+
+/* `mldeck serve --connect-info`: what an ssh:// client needs, read here on
+ * the runtime's host and printed to the client's ssh connection. */
+static int serve_connect_info(const struct runtime_options *o)
+{
+	char home[PATH_MAX], sock[PATH_MAX + 16], key[256];
+
+	if (o->home != NULL)
+		snprintf(home, sizeof home, "%s", o->home);
+	else if (store_default_home(home, sizeof home) < 0) {
+		fprintf(stderr, "mldeck: no home directory: set --home, MLDECK_HOME or HOME\n");
+		return 1;
+	}
+	snprintf(sock, sizeof sock, "%s/%s", home, RUNTIME_SOCKET);
+	if (!server_unix_answers(sock)) {
+		fprintf(stderr,
+			"no mldeck runtime is serving %s on this host: start one there with "
+			"`mldeck serve%s%s` (docs/profiles.md has a systemd --user unit)\n",
+			home, o->home != NULL ? " --home " : "", o->home != NULL ? o->home : "");
+		return 1;
+	}
+	if (read_admin_key(home, key, sizeof key) < 0) {
+		fprintf(stderr, "cannot read the admin key %s/admin.key: %s\n", home,
+			strerror(errno));
+		return 1;
+	}
+	printf("mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	memset(key, 0, sizeof key);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int runtime_serve_main(int argc, char **argv)
 {
 	struct runtime_options o;
@@ -598,6 +653,8 @@ int runtime_serve_main(int argc, char **argv)
 	rc = serve_args(argc, argv, &o);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (o.connect_info)
+		return serve_connect_info(&o);
 	raise_fd_limit();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;

@@ -28,7 +28,12 @@ struct runtime_options {
 	size_t body_memory;     /* all request bodies in memory together */
 	size_t spool_max;       /* all uploads in flight together */
 	size_t spool_reserve;   /* free space uploads must leave in the home */
+	int connect_info;       /* `serve` only: print the socket and key, do not run */
 };
+
+/* Besides TCP the runtime serves the same API on HOME/RUNTIME_SOCKET (mode
+ * 0600): what ssh:// profiles forward to. */
+#define RUNTIME_SOCKET "mldeck.sock"
 
 struct runtime;
 
@@ -44,7 +49,14 @@ const char *runtime_url(const struct runtime *rt);
 const char *runtime_home(const struct runtime *rt);
 
 /* `mldeck serve ...`: parses argv (argv[0] is "serve"), runs until SIGINT or
- * SIGTERM. Exit status: 0 clean stop, 1 could not start, 2 usage. */
+ * SIGTERM. Exit status: 0 clean stop, 1 could not start, 2 usage.
+ * `mldeck serve --connect-info [--home DIR]` instead prints, for an ssh://
+ * client that runs it over its ssh connection, the lines
+ *   mldeck-connect 1
+ *   socket PATH      (the runtime's Unix socket)
+ *   key KEY          (its admin key)
+ * and exits 0; or exits 1 with what to run on stderr when no runtime serves
+ * that home. */
 int runtime_serve_main(int argc, char **argv);
 
 #endif

@@ -21,7 +21,9 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@
 
 struct server {
 	struct MHD_Daemon *d;
+	struct MHD_Daemon *ud; /* the same API on a Unix socket, NULL when none */
 	struct pool *pool;
 	struct server_options o;
 	unsigned short port;
@@ -47,6 +50,9 @@ struct server {
 	atomic_size_t mem_used;     /* bodies in memory, bytes */
 	pthread_mutex_t spool_lock;
 	size_t spool_used;          /* uploads in flight, bytes announced */
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t unix_dev; /* the socket we bound, so stop unlinks only ours */
+	ino_t unix_ino;
 };
 
 /* What the server keeps per connection (libmicrohttpd's socket context). */
@@ -847,13 +853,16 @@ static void fit_fd_limit(struct conns_limits *l, struct logfile *log)
 	l->max = (unsigned)fit;
 }
 
+/* Both daemons (TCP, and the Unix socket's) run with the same handler, guard
+ * and limits; listen says where (MHD_OPTION_SOCK_ADDR or _LISTEN_SOCKET). */
 static struct MHD_Daemon *start_daemon(struct server *s, unsigned int flags,
-				       struct sockaddr_storage *ss, unsigned int threads)
+				       struct MHD_OptionItem listen, unsigned int threads)
 {
 	unsigned int hard = s->o.conns.max + s->o.conns.max / 2;
+	struct MHD_OptionItem where[] = {listen, {MHD_OPTION_END, 0, NULL}};
 
 	return MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, where,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
 		on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -867,6 +876,7 @@ static void fill_defaults(struct server *s, const struct server_options *o)
 	s->o = *o;
 	snprintf(s->spool_dir, sizeof s->spool_dir, "%s", o->spool_dir ? o->spool_dir : "/tmp");
 	s->o.spool_dir = s->spool_dir;
+	s->o.unix_path = NULL; /* the caller's string: s->unix_path has it */
 	if (s->o.json_limit == 0)
 		s->o.json_limit = SERVER_JSON_LIMIT;
 	if (s->o.body_memory == 0)
@@ -878,6 +888,99 @@ static void fill_defaults(struct server *s, const struct server_options *o)
 	if (s->o.io_timeout == 0)
 		s->o.io_timeout = SERVER_IO_TIMEOUT;
 	fit_fd_limit(&s->o.conns, o->log);
+}
+
+/* 1 when something accepts connections on the socket at sa. */
+static int unix_answers(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r, e;
+
+	if (fd < 0)
+		return 0;
+	r = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+	e = errno;
+	close(fd);
+	return r == 0 || e == EAGAIN || e == EINPROGRESS;
+}
+
+/* A runtime killed with -9 leaves its socket behind: remove it, but only when
+ * it is a socket of ours that nobody answers on. */
+static int unix_clear_stale(const struct sockaddr_un *sa, struct error *err)
+{
+	struct stat st;
+
+	if (lstat(sa->sun_path, &st) < 0)
+		return errno == ENOENT ? 0
+				       : error_set(err, 500, "ListenFailed", "cannot check %s: %s",
+						   sa->sun_path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+		return error_set(err, 500, "ListenFailed",
+				 "%s exists and is not a socket of this user: remove it",
+				 sa->sun_path);
+	if (unix_answers(sa))
+		return error_set(err, 409, "ListenFailed", "another process listens on %s",
+				 sa->sun_path);
+	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+		return error_set(err, 500, "ListenFailed", "cannot remove the stale %s: %s",
+				 sa->sun_path, strerror(errno));
+	return 0;
+}
+
+/* Binds and listens on the Unix socket; mode 0600 before anyone can connect. */
+static int unix_listen(struct server *s, const char *path, struct error *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return error_set(err, 400, "ListenFailed",
+				 "Unix socket path %s is over %zu bytes: use a shorter home", path,
+				 sizeof sa.sun_path - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (unix_clear_stale(&sa, err) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    chmod(path, 0600) < 0 || lstat(path, &st) < 0 || listen(fd, 511) < 0) {
+		error_set(err, 500, "ListenFailed", "cannot listen on %s: %s", path,
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(s->unix_path, sizeof s->unix_path, "%s", path);
+	s->unix_dev = st.st_dev;
+	s->unix_ino = st.st_ino;
+	return fd;
+}
+
+/* Unlinks our socket unless someone replaced it meanwhile. */
+static void unix_unlink(struct server *s)
+{
+	struct stat st;
+
+	if (s->unix_path[0] != '\0' && lstat(s->unix_path, &st) == 0 &&
+	    st.st_dev == s->unix_dev && st.st_ino == s->unix_ino)
+		unlink(s->unix_path);
+	s->unix_path[0] = '\0';
+}
+
+static int start_unix(struct server *s, const char *path, struct error *err)
+{
+	int fd = unix_listen(s, path, err);
+
+	if (fd < 0)
+		return -1;
+	s->ud = start_daemon(s, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
+			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1);
+	if (s->ud == NULL) {
+		close(fd);
+		unix_unlink(s);
+		return error_set(err, 500, "ListenFailed", "cannot serve on %s", path);
+	}
+	return 0;
 }
 
 struct server *server_start(const struct server_options *o, struct error *err)
@@ -907,15 +1010,20 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
-	s->d = start_daemon(s, flags, &ss, threads);
+	s->d = start_daemon(s, flags,
+			    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss}, threads);
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");
 		goto fail;
 	}
 	s->port = bound_port(s->d);
+	if (o->unix_path != NULL && start_unix(s, o->unix_path, err) < 0)
+		goto fail;
 	return s;
 fail:
+	if (s->d != NULL)
+		MHD_stop_daemon(s->d);
 	conns_free(s->guard);
 	lograte_free(s->rate);
 	pool_free(s->pool);
@@ -929,10 +1037,20 @@ void server_stop(struct server *s)
 	if (s == NULL)
 		return;
 	/* no new connections; deferred handlers finish and resume their
-	 * connections (MHD must not stop with one suspended) */
-	MHD_quiesce_daemon(s->d);
+	 * connections (MHD must not stop with one suspended). A quiesced
+	 * listen socket is ours to close, after the daemon stopped: until
+	 * then the port (and the console's next embedded runtime) stays held. */
+	MHD_socket lfd = MHD_quiesce_daemon(s->d);
+	MHD_socket ufd = s->ud != NULL ? MHD_quiesce_daemon(s->ud) : MHD_INVALID_SOCKET;
+	unix_unlink(s);
 	pool_drain(s->pool);
 	MHD_stop_daemon(s->d);
+	if (s->ud != NULL)
+		MHD_stop_daemon(s->ud);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	if (ufd != MHD_INVALID_SOCKET)
+		close(ufd);
 	conns_free(s->guard);
 	if (s->o.log)
 		lograte_flush(s->rate, server_now_ns() / 1000000u, log_summary, s);
@@ -950,4 +1068,19 @@ void server_conn_stats(struct server *s, struct conns_stats *out)
 unsigned short server_port(const struct server *s)
 {
 	return s->port;
+}
+
+int server_unix_answers(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return 0;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	return unix_answers(&sa);
+}
+
+const char *server_unix_path(const struct server *s)
+{
+	return s->ud != NULL ? s->unix_path : NULL;
 }

@@ -113,6 +113,9 @@ struct server_options {
 	struct logfile *log;     /* one line per request; NULL: none */
 	int threads;             /* event loops; 0: one per CPU in our affinity mask */
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
+	const char *unix_path;   /* also serve the same API on this Unix socket (mode
+				    0600; a stale one of ours is replaced, it is
+				    unlinked at stop); NULL: none */
 };
 
 struct server;
@@ -121,6 +124,10 @@ struct server *server_start(const struct server_options *o, struct error *err);
 /* Stops accepting, lets deferred handlers finish, closes. NULL is a no-op. */
 void server_stop(struct server *s);
 unsigned short server_port(const struct server *s);
+/* The Unix socket being served, NULL when none. */
+const char *server_unix_path(const struct server *s);
+/* 1 when something accepts connections on the Unix socket at path. */
+int server_unix_answers(const char *path);
 
 /* Header lookup on the current request (case-insensitive), NULL when absent. */
 const char *server_header(const struct server_request *rq, const char *name);

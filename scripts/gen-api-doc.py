@@ -121,6 +121,12 @@ accepted for any `{sub}` and `{rg}`; `{ws}` is the runtime's workspace (`--works
   `provisioningState` `Creating`, then `Succeeded`, or `Failed` with the reason in
   `properties.error` and in getLogs. A change of instance count goes through `Scaling`; any
   other change through `Updating` (the old instance serves until the new one is up).
+- Credentials are checked when the headers are complete, before the body is read: a refused
+  request is answered at once (401, 404, 405, 413) with `Connection: close`. Over a budget:
+  503 with `Retry-After` (bodies in memory, uploads in flight), 507 (an upload would leave less
+  than the reserve free). Malformed framing: 400 (two Content-Lengths, both Content-Length and
+  Transfer-Encoding, HTTP/1.1 without Host, a NUL or control byte in the path or query), 501
+  (a transfer coding other than chunked). See [security.md](security.md).
 - Every acknowledged change is on disk (fsync) before the answer is sent.
 - Every answer carries `x-request-id` (the client's, echoed, or a generated one).
 

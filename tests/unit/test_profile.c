@@ -141,6 +141,48 @@ static void test_broken_files_name_the_line(void **state)
 	expect_broken("\n\n[mldeck]\nfoo = bar\n", "broken.ini:4:", "foo");
 }
 
+static void test_ssh_profiles(void **state)
+{
+	struct profile_set *s = calloc(1, sizeof *s);
+	struct error err = {0};
+	char path[600];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/ssh.ini", tmpdir);
+	write_file(path, "[profile a]\nurl = ssh://me@edge.example:2222\nhome = ~/mldeck\n"
+			 "remote_mldeck = /opt/mldeck/bin/mldeck\n"
+			 "[profile b]\nurl = ssh://edge\n[profile c]\nurl = ssh://me@[::1]:22/\n");
+	assert_int_equal(profile_load(s, path, &err), 0);
+	const struct profile *a = profile_find(s, "a");
+	assert_string_equal(a->url, "ssh://me@edge.example:2222");
+	assert_string_equal(a->home, "~/mldeck"); /* the remote's ~, untouched */
+	assert_string_equal(a->remote_mldeck, "/opt/mldeck/bin/mldeck");
+	assert_string_equal(profile_find(s, "b")->home, ""); /* the remote's default */
+	assert_true(profile_url_is_ssh(profile_find(s, "c")->url));
+	assert_false(profile_url_is_ssh(profile_find(s, "local")->url));
+	free(s);
+	/* nothing ssh could read as an option, no path, no bad port */
+	expect_broken("[profile a]\nurl = ssh://-oProxyCommand=x\n", "broken.ini:2:", "ssh://");
+	expect_broken("[profile a]\nurl = ssh://me@-host\n", "broken.ini:2:", "ssh://");
+	expect_broken("[profile a]\nurl = ssh://host:99999\n", "broken.ini:2:", "ssh://");
+	expect_broken("[profile a]\nurl = ssh://host/srv\n", "broken.ini:2:", "ssh://");
+	expect_broken("[profile a]\nurl = ssh://a b@host\n", "broken.ini:2:", "ssh://");
+	expect_broken("[profile a]\nurl = ssh://\n", "broken.ini:2:", "ssh://");
+}
+
+static void test_readonly_is_one_answer(void **state)
+{
+	struct profile p = {.readonly = 0};
+
+	(void)state;
+	assert_false(profile_readonly(&p, 0));
+	assert_true(profile_readonly(&p, 1));
+	p.readonly = 1;
+	assert_true(profile_readonly(&p, 0));
+	assert_false(profile_readonly(NULL, 0));
+	assert_true(profile_readonly(NULL, 1));
+}
+
 static void test_selection_order(void **state)
 {
 	struct profile_set *s = calloc(1, sizeof *s);
@@ -212,6 +254,8 @@ int main(void)
 	    cmocka_unit_test(test_missing_file_gives_builtin_local),
 	    cmocka_unit_test(test_good_file),
 	    cmocka_unit_test(test_broken_files_name_the_line),
+	    cmocka_unit_test(test_ssh_profiles),
+	    cmocka_unit_test(test_readonly_is_one_answer),
 	    cmocka_unit_test(test_selection_order),
 	    cmocka_unit_test(test_use_creates_and_rewrites),
 	};

@@ -10,6 +10,7 @@
 #include "api/azure.h"
 
 #define CLI_HELP_SHOWN (-100) /* cli_prepare: help printed, exit 0 */
+#define CLI_CONNECT_MS 120000 /* an ssh:// profile's connection, at most */
 
 static const struct cli_verb *const cli_tables[] = {
     cli_model_verbs,
@@ -150,15 +151,16 @@ void cli_help(FILE *f)
 
 	fprintf(f, "usage:\n"
 		   "  mldeck [OPTIONS]                      the console (ncurses)\n"
-		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [--workspace NAME]\n"
+		   "  mldeck serve [--listen HOST:PORT] [--home DIR] [OPTION]...\n"
 		   "                                        the runtime, headless\n"
-		   "  mldeck [OPTIONS] NOUN VERB [ARGS]     the command line\n\ncommands:\n");
+		   "  mldeck [OPTIONS] NOUN VERB [ARGS]     the command line\n\n"
+		   "commands (* may change the workspace: refused in read-only mode):\n");
 	for (size_t t = 0; t < sizeof cli_tables / sizeof cli_tables[0]; t++) {
 		for (const struct cli_verb *v = cli_tables[t]; v->noun != NULL; v++) {
 			if (strcmp(v->noun, last) != 0 && last[0] != '\0')
 				fputc('\n', f);
 			last = v->noun;
-			fprintf(f, "  mldeck %s\n", v->usage);
+			fprintf(f, "%c mldeck %s\n", v->mutates ? '*' : ' ', v->usage);
 		}
 	}
 	fprintf(f, "\nglobal options:\n");
@@ -186,7 +188,14 @@ static void cli_noun_help(FILE *f, const char *noun)
 
 static void cli_verb_help(FILE *f, const struct cli_verb *v)
 {
-	fprintf(f, "usage: mldeck %s\n\n%s\n", v->usage, v->help);
+	static const char *const changes[] = {
+	    [CLI_READS] = "",
+	    [CLI_CHANGES] = "\nIt changes the workspace: refused in read-only mode.\n",
+	    [CLI_CHANGES_WITH_ARGS] = "\nGiven changes, it changes the workspace: refused then in "
+				      "read-only mode.\n",
+	};
+
+	fprintf(f, "usage: mldeck %s\n\n%s\n%s", v->usage, v->help, changes[v->mutates]);
 	fprintf(
 	    f, "\nglobal options: --profile NAME, -o json|table, --readonly (see mldeck --help)\n");
 }
@@ -266,6 +275,41 @@ const struct profile *cli_profile(struct cli *c, struct error *err)
 	return c->profile;
 }
 
+/* After the first connection, what happens to the ssh link goes to stderr
+ * (a long bench sees it drop and come back). */
+static void cli_transport_notify(void *ctx, const struct transport_status *st)
+{
+	char what[400];
+
+	(void)ctx;
+	if (st->generation == 0 || (st->state == TRANSPORT_CONNECTED && st->generation == 1))
+		return;
+	if (st->trying)
+		return; /* the line before said when */
+	transport_describe(st, what, sizeof what);
+	fprintf(stderr, "mldeck: %s: %s\n", st->target, what);
+}
+
+void cli_transport_detail(struct transport *t)
+{
+	struct transport_status st;
+	char detail[2048];
+	size_t n;
+
+	transport_detail(t, detail, sizeof detail);
+	for (n = strlen(detail); n > 0 && strchr("\r\n ", detail[n - 1]) != NULL; n--)
+		detail[n - 1] = '\0';
+	transport_status(t, &st);
+	if (detail[0] == '\0' || strstr(st.reason, detail) != NULL)
+		return; /* nothing that the message did not say */
+	fprintf(stderr, "ssh said:\n");
+	for (char *line = detail, *nl; *line != '\0'; line = nl + (*nl != '\0')) {
+		nl = line + strcspn(line, "\n");
+		if (nl > line)
+			fprintf(stderr, "  %.*s\n", (int)(nl - line), line);
+	}
+}
+
 struct client *cli_client(struct cli *c, struct error *err)
 {
 	const struct profile *p;
@@ -274,8 +318,13 @@ struct client *cli_client(struct cli *c, struct error *err)
 		return c->client;
 	if ((p = cli_profile(c, err)) == NULL)
 		return NULL;
-	c->info.trace = c->g->verbose ? stderr : NULL;
-	c->client = connect_client(p, &c->info, err);
+	if (c->transport == NULL &&
+	    (c->transport = transport_open(p, cli_transport_notify, c, err)) == NULL)
+		return NULL;
+	transport_set_trace(c->transport, c->g->verbose ? stderr : NULL);
+	if (transport_wait(c->transport, CLI_CONNECT_MS, err) < 0)
+		return NULL;
+	c->client = transport_client(c->transport, 0, err);
 	return c->client;
 }
 
@@ -312,6 +361,14 @@ static const struct cli_verb *cli_find(const char *noun, const char *verb, int *
 	return NULL;
 }
 
+/* Would this call of v change the workspace (its table record says)? */
+static int cli_changes(const struct cli_verb *v, const struct cli_args *a)
+{
+	if (v->mutates == CLI_CHANGES_WITH_ARGS)
+		return a->npos > v->min_pos || a->nopt > 0;
+	return v->mutates == CLI_CHANGES;
+}
+
 /* Parses the verb's arguments and checks counts, --help and read-only. */
 static int cli_prepare(struct cli *c, const struct cli_verb *v, int argc, char **argv,
 		       struct cli_args *a)
@@ -330,12 +387,11 @@ static int cli_prepare(struct cli *c, const struct cli_verb *v, int argc, char *
 		return cli_usage(v, "missing arguments");
 	if (v->max_pos >= 0 && a->npos > v->max_pos)
 		return cli_usage(v, "unexpected argument \"%s\"", a->pos[v->max_pos]);
-	if (v->mutates) {
-		const struct profile *p = c->g->readonly ? NULL : cli_profile(c, &err);
-		if (c->g->readonly || (p != NULL && p->readonly))
-			return cli_usage(NULL, "read-only mode: `%s %s` would change the workspace",
-					 v->noun, v->verb != NULL ? v->verb : "");
-	}
+	if (cli_changes(v, a) &&
+	    profile_readonly(c->g->readonly ? NULL : cli_profile(c, &err), c->g->readonly))
+		return cli_usage(NULL, "read-only mode: `%s%s%s` would change the workspace",
+				 v->noun, v->verb != NULL ? " " : "",
+				 v->verb != NULL ? v->verb : "");
 	return 0;
 }
 
@@ -383,8 +439,10 @@ int cli_main(struct cli_globals *g, int argc, char **argv)
 
 	c.g = g;
 	int rc = cli_dispatch(&c, argc, argv);
+	if (rc == CLI_FAIL && c.transport != NULL && c.client == NULL)
+		cli_transport_detail(c.transport);
 	client_free(c.client);
-	connect_info_cleanup(&c.info);
+	transport_close(c.transport);
 	free(c.profiles);
 	fflush(stdout);
 	return rc;

@@ -14,6 +14,7 @@
 #include "api/connect.h"
 #include "api/profile.h"
 #include "api/upload.h"
+#include "api/transport.h"
 #include "ui/cli/cli_args.h"
 #include "ui/cli/cli_out.h"
 
@@ -37,14 +38,23 @@ struct cli_globals {
 	int verbose; /* -v: every request, answer and retry on stderr */
 };
 
+/* Does a verb change the workspace? Read-only mode (profile_readonly) refuses
+ * it before it runs, with exit 2. */
+enum cli_change {
+	CLI_READS = 0,
+	CLI_CHANGES = 1,
+	CLI_CHANGES_WITH_ARGS = 2, /* only when given more than min_pos positionals or an
+				      option: `traffic EP` shows, `traffic EP a=100` sets */
+};
+
 /* What a verb's handler works with. */
 struct cli {
 	struct cli_globals *g;
 	int json; /* resolved output format */
 	struct profile_set *profiles;
 	const struct profile *profile;
+	struct transport *transport; /* how the profile is reached (ssh:// or direct) */
 	struct client *client;
-	struct connect_info info;
 };
 
 struct cli_verb {
@@ -55,7 +65,7 @@ struct cli_verb {
 	const char *help;     /* one line */
 	const char *opts;     /* "--path= --yes --require=*": '=' takes a value, '*' repeats */
 	int min_pos, max_pos; /* positional arguments; max -1 = any number */
-	int mutates;	      /* refused in read-only mode */
+	enum cli_change mutates; /* the one place read-only is decided (cli_prepare) */
 };
 
 /* Each verb file's table, ended by a record whose noun is NULL. */
@@ -77,8 +87,11 @@ void cli_help(FILE *f);
 /* For handlers. */
 /* The selected profile (loads config.ini once); NULL with err. */
 const struct profile *cli_profile(struct cli *c, struct error *err);
-/* The connected client (once); NULL with err. */
+/* The connected client (once): opens the profile's transport and waits for
+ * it (an ssh:// profile connects here); NULL with err. */
 struct client *cli_client(struct cli *c, struct error *err);
+/* Prints ssh's own words about t's last failure, indented, on stderr. */
+void cli_transport_detail(struct transport *t);
 /* Prints "mldeck: <message>" and returns CLI_FAIL. */
 int cli_fail(const struct error *err);
 /* Prints "mldeck: <message>", the verb's usage, and returns CLI_USAGE. */

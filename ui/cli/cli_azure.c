@@ -76,8 +76,8 @@ const struct cli_verb cli_azure_verbs[] = {
     {"login", NULL, cli_login, "login --device-code [--tenant TENANT] [--client-id ID]",
      "sign in to Entra ID from a machine without a browser: prints a URL and a code to enter "
      "elsewhere, then keeps the sign-in for Azure profiles",
-     "--device-code --tenant= --client-id=", 0, 0, 0},
+     "--device-code --tenant= --client-id=", 0, 0, CLI_READS},
     {"logout", NULL, cli_logout, "logout", "forget the sign-in kept by `mldeck login`", "", 0,
-     0, 0},
+     0, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -250,67 +250,25 @@ static int cli_endpoint_token(struct cli *c, const struct cli_verb *v, const str
 	return cli_endpoint_call(c, "POST", a->pos[0], "/token", NULL, 0);
 }
 
-/* The string member name of obj, copied, or -1. */
-static int cli_endpoint_str(const cJSON *obj, const char *path, char *buf, size_t len)
-{
-	const cJSON *n = cli_out_at(obj, path);
-
-	if (!cJSON_IsString(n) || strlen(n->valuestring) >= len)
-		return -1;
-	snprintf(buf, len, "%s", n->valuestring);
-	return 0;
-}
-
-int cli_endpoint_target(struct cli *c, const char *ep, char *uri, size_t ulen, char *key,
-			size_t klen, struct error *err)
-{
-	char path[400], mode[32] = "";
-	cJSON *doc = NULL, *cred = NULL;
-	struct client *cl = cli_client(c, err);
-	int rc = -1;
-
-	if (cl == NULL || client_call(cl, "GET", cli_endpoint_path(path, sizeof path, ep, ""), NULL,
-				      &doc, err) < 0)
-		return -1;
-	if (cli_endpoint_str(doc, "properties.scoringUri", uri, ulen) < 0) {
-		error_set(err, 502, "BadResponse", "endpoint %s has no scoringUri", ep);
-		goto out;
-	}
-	cli_endpoint_str(doc, "properties.authMode", mode, sizeof mode);
-	int token = strcmp(mode, "AMLToken") == 0 || strcmp(mode, "AADToken") == 0;
-	cli_endpoint_path(path, sizeof path, ep, token ? "/token" : "/listKeys");
-	if (client_call(cl, "POST", path, NULL, &cred, err) < 0)
-		goto out;
-	if (cli_endpoint_str(cred, token ? "accessToken" : "primaryKey", key, klen) < 0) {
-		error_set(err, 502, "BadResponse", "no %s in the answer of %s",
-			  token ? "accessToken" : "primaryKey", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(doc);
-	cJSON_Delete(cred);
-	return rc;
-}
-
 const struct cli_verb cli_endpoint_verbs[] = {
     {"endpoint", "create", cli_endpoint_create,
      "endpoint create NAME [--auth key|aml_token|aad_token] [--description TEXT] [--no-wait]",
      "create (or update) an online endpoint in the workspace's region and wait until it is "
      "ready",
-     "--auth= --description= --no-wait", 1, 1, 1},
-    {"endpoint", "list", cli_endpoint_list, "endpoint list", "list endpoints", "", 0, 0, 0},
+     "--auth= --description= --no-wait", 1, 1, CLI_CHANGES},
+    {"endpoint", "list", cli_endpoint_list, "endpoint list", "list endpoints", "", 0, 0, CLI_READS},
     {"endpoint", "show", cli_endpoint_show, "endpoint show NAME",
-     "show an endpoint, its scoring URI and traffic", "", 1, 1, 0},
+     "show an endpoint, its scoring URI and traffic", "", 1, 1, CLI_READS},
     {"endpoint", "delete", cli_endpoint_delete, "endpoint delete NAME [--yes] [--no-wait]",
      "delete an endpoint and its deployments (asks on a terminal; else needs --yes)",
-     "--yes --no-wait", 1, 1, 1},
+     "--yes --no-wait", 1, 1, CLI_CHANGES},
     {"endpoint", "keys", cli_endpoint_keys, "endpoint keys NAME",
-     "print the endpoint's primary and secondary keys", "", 1, 1, 0},
+     "print the endpoint's primary and secondary keys", "", 1, 1, CLI_READS},
     {"endpoint", "regenerate-keys", cli_endpoint_regen,
      "endpoint regenerate-keys NAME --key-type primary|secondary [--no-wait]",
-     "replace a key (the old one stops working at once)", "--key-type= --no-wait", 1, 1, 1},
+     "replace a key (the old one stops working at once)", "--key-type= --no-wait", 1, 1,
+     CLI_CHANGES},
     {"endpoint", "token", cli_endpoint_token, "endpoint token NAME",
-     "get a scoring token (aml_token endpoints)", "", 1, 1, 0},
+     "get a scoring token (aml_token endpoints)", "", 1, 1, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

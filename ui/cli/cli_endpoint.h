@@ -1,15 +1,11 @@
 /*
- * cli_endpoint.h: what invoke and bench need from an endpoint.
+ * cli_endpoint.h: what other verbs need from `endpoint` (cli_endpoint.c):
+ * changing an endpoint the one way Azure allows, a full PUT.
  */
 #ifndef UI_CLI_CLI_ENDPOINT_H
 #define UI_CLI_CLI_ENDPOINT_H
 
 #include "ui/cli/cli.h"
-
-/* GETs endpoint ep and fetches a data-plane credential for its auth mode
- * (primary key for Key, a token for AMLToken). 0, or -1 with err. */
-int cli_endpoint_target(struct cli *c, const char *ep, char *uri, size_t ulen, char *key,
-			size_t klen, struct error *err);
 
 /* A PUT body for an endpoint that keeps what current (its GET, or NULL for a
  * new one) says: location, tags, authMode, description, traffic, mirror

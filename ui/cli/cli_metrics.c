@@ -112,6 +112,6 @@ const struct cli_verb cli_metrics_verbs[] = {
      "an endpoint's latency and request rate per deployment: from the runtime per second "
      "(the last --seconds, default 60), or on Azure from Azure Monitor per minute (the "
      "latest minute with requests of the last --minutes, default 10)",
-     "--minutes= --seconds=", 1, 1, 0},
+     "--minutes= --seconds=", 1, 1, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

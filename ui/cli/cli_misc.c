@@ -2,12 +2,14 @@
 #include "ui/cli/cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/loadgen.h"
-#include "ui/cli/cli_endpoint.h"
+#include "api/scoring.h"
 #include "state/file.h"
+#include "ui/cli/cli_endpoint.h"
 
 #define CLI_REQUEST_MAX ((size_t)64 << 20)
 
@@ -72,8 +74,6 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 	int change = a->npos > 1 || cli_args_has(a, "--mirror");
 	int rc;
 
-	if (change && c->g->readonly)
-		return cli_usage(NULL, "read-only mode: traffic would change");
 	if (change && (body = cli_traffic_body(a, msg, sizeof msg)) == NULL)
 		return cli_usage(v, "%s", msg);
 	struct client *cl = cli_client(c, &err);
@@ -114,10 +114,19 @@ static int cli_read_request(const char *path, char **out, size_t *len, struct er
 	return 0;
 }
 
+/* Where and with which credential the endpoint is scored (api/scoring.h). */
+static int cli_target(struct cli *c, const char *ep, struct scoring_target *t, struct error *err)
+{
+	struct client *cl = cli_client(c, err);
+
+	return cl == NULL ? -1 : scoring_target(cl, ep, t, err);
+}
+
 static int cli_invoke(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
-	char uri[1024], key[4096], chosen[128];
+	char chosen[128];
 	const char *file = cli_args_get(a, "--request-file");
+	struct scoring_target t;
 	struct error err = {0};
 	char *body = NULL, *answer = NULL;
 	size_t len = 0, alen = 0;
@@ -128,11 +137,12 @@ static int cli_invoke(struct cli *c, const struct cli_verb *v, const struct cli_
 		return cli_usage(v, "--request-file is required");
 	if (cli_read_request(file, &body, &len, &err) < 0)
 		return cli_usage(v, "%s", err.message);
-	int rc = cli_endpoint_target(c, a->pos[0], uri, sizeof uri, key, sizeof key, &err);
+	int rc = cli_target(c, a->pos[0], &t, &err);
 	if (rc == 0)
-		rc = client_score(c->client, uri, key, cli_args_get(a, "--deployment"), body, len,
-				  &status, &answer, &alen, chosen, sizeof chosen, &ms, &err);
-	memset(key, 0, sizeof key);
+		rc = client_score(c->client, t.url, t.credential, cli_args_get(a, "--deployment"),
+				  body, len, &status, &answer, &alen, chosen, sizeof chosen, &ms,
+				  &err);
+	scoring_target_cleanup(&t);
 	free(body);
 	if (rc < 0)
 		return cli_fail(&err);
@@ -143,7 +153,7 @@ static int cli_invoke(struct cli *c, const struct cli_verb *v, const struct cli_
 		free(answer);
 		return CLI_OK;
 	}
-	fprintf(stderr, "mldeck: HTTP %d from %s%s%s: %.*s\n", status, uri,
+	fprintf(stderr, "mldeck: HTTP %d from %s%s%s: %.*s\n", status, t.url,
 		chosen[0] ? " deployment " : "", chosen, alen > 500 ? 500 : (int)alen, answer);
 	free(answer);
 	return CLI_FAIL;
@@ -209,7 +219,7 @@ static int cli_bench_bounds(const struct cli_verb *v, const struct cli_args *a,
 
 static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
-	char uri[1024], key[4096];
+	struct scoring_target t;
 	struct loadgen_config cfg = {0};
 	struct loadgen_result r;
 	struct error err = {0};
@@ -223,17 +233,18 @@ static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_a
 		return rc;
 	if (cli_read_request(file, &body, &cfg.body_len, &err) < 0)
 		return cli_usage(v, "%s", err.message);
-	if (cli_endpoint_target(c, a->pos[0], uri, sizeof uri, key, sizeof key, &err) < 0) {
+	if (cli_target(c, a->pos[0], &t, &err) < 0) {
 		free(body);
 		return cli_fail(&err);
 	}
-	cfg.url = uri;
-	cfg.key = key;
+	cfg.url = t.url;
+	cfg.unix_socket = t.unix_socket;
+	cfg.key = t.credential;
 	cfg.body = body;
 	cfg.deployment = cli_args_get(a, "--deployment");
 	cfg.via = c->client;
 	struct loadgen *lg = loadgen_new(&cfg, &err);
-	memset(key, 0, sizeof key);
+	scoring_target_cleanup(&t);
 	free(body);
 	if (lg == NULL || loadgen_run(lg, &err) < 0) {
 		loadgen_free(lg);
@@ -291,22 +302,129 @@ static int cli_profile_use(struct cli *c, const struct cli_verb *v, const struct
 	return CLI_OK;
 }
 
+static volatile sig_atomic_t cli_check_stop;
+
+static void cli_check_signal(int sig)
+{
+	cli_check_stop = sig;
+}
+
+/* One line of `profile check`: the transport's state and, once connected,
+ * whether the runtime answers an authenticated call. CLI_OK when it does. */
+static int cli_check_print(struct cli *c, const char *name, struct transport *t,
+			   const struct transport_status *st)
+{
+	char what[400], answer[200] = "";
+	struct error err = {0};
+	cJSON *doc = NULL;
+	int ok = 0;
+
+	transport_describe(st, what, sizeof what);
+	if (st->state == TRANSPORT_CONNECTED) {
+		struct client *cl = transport_client(t, 10000, &err);
+		ok =
+		    cl != NULL && client_call(cl, "GET", "/onlineEndpoints", NULL, &doc, &err) == 0;
+		if (ok)
+			snprintf(
+			    answer, sizeof answer, "%d endpoints",
+			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "value")));
+		else
+			snprintf(answer, sizeof answer, "%.190s", err.message);
+		cJSON_Delete(doc);
+		client_free(cl);
+	}
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "profile", name);
+		cJSON_AddStringToObject(o, "url", st->target);
+		cJSON_AddStringToObject(o, "state", transport_state_name(st->state));
+		cJSON_AddNumberToObject(o, "attempt", st->attempt);
+		cJSON_AddStringToObject(o, "reason", st->reason);
+		if (st->state == TRANSPORT_CONNECTED)
+			cJSON_AddBoolToObject(o, "answers", ok);
+		char *line = cJSON_PrintUnformatted(o);
+		printf("%s\n", line != NULL ? line : "{}");
+		free(line);
+		cJSON_Delete(o);
+	} else {
+		printf("%s: %s%s%s%s\n", name, what, answer[0] ? " (" : "", answer,
+		       answer[0] ? ")" : "");
+	}
+	fflush(stdout);
+	return ok ? CLI_OK : CLI_FAIL;
+}
+
+/* --watch: a line at every change until SIGINT, SIGTERM or SIGHUP. */
+static int cli_check_watch(struct cli *c, const char *name, struct transport *t)
+{
+	struct sigaction sa = {.sa_handler = cli_check_signal}, old[3];
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct transport_status st;
+	unsigned long seq;
+
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	transport_status(t, &st);
+	cli_check_print(c, name, t, &st);
+	for (seq = st.seq; !cli_check_stop;) {
+		if (!transport_wait_change(t, seq, 200, &st))
+			continue;
+		seq = st.seq;
+		if (st.trying && st.reason[0] != '\0')
+			continue; /* the line before said when */
+		cli_check_print(c, name, t, &st);
+	}
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	return CLI_OK;
+}
+
+static int cli_profile_check(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
+{
+	struct error err = {0};
+	const struct profile *p = cli_profile(c, &err);
+	struct transport_status st;
+	struct transport *t;
+	int rc;
+
+	(void)v;
+	if (p != NULL && a->npos > 0 && (p = profile_find(c->profiles, a->pos[0])) == NULL)
+		error_set(&err, 404, "NotFound", "no profile \"%s\"", a->pos[0]);
+	if (p == NULL || (t = transport_open(p, NULL, NULL, &err)) == NULL)
+		return cli_fail(&err);
+	if (cli_args_has(a, "--watch")) {
+		rc = cli_check_watch(c, p->name, t);
+	} else {
+		transport_wait(t, 120000, &err);
+		transport_status(t, &st);
+		rc = cli_check_print(c, p->name, t, &st);
+		if (st.state != TRANSPORT_CONNECTED)
+			cli_transport_detail(t);
+	}
+	transport_close(t);
+	return rc;
+}
+
 const struct cli_verb cli_misc_verbs[] = {
     {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT] [--no-wait]",
      "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror, "
      "and wait until it applies; without changes, show it",
-     "--mirror= --no-wait", 1, -1, 0},
+     "--mirror= --no-wait", 1, -1, CLI_CHANGES_WITH_ARGS},
     {"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
      "score one request (FILE or - for stdin) and print the answer",
-     "--request-file= --deployment=", 1, 1, 0},
+     "--request-file= --deployment=", 1, 1, CLI_READS},
     {"bench", NULL, cli_bench,
      "bench EP --request-file F [-c CONNECTIONS] [-d SECONDS | -n REQUESTS] [--deployment NAME]",
      "load an endpoint (keep-alive, default 1 connection for 10 s) and print requests/s, "
      "p50/p90/p99/max and status counts",
-     "--request-file= -c= -d= -n= --deployment=", 1, 1, 0},
+     "--request-file= -c= -d= -n= --deployment=", 1, 1, CLI_READS},
     {"profile", "list", cli_profile_list, "profile list",
-     "list the profiles of config.ini (and the built-in local)", "", 0, 0, 0},
+     "list the profiles of config.ini (and the built-in local)", "", 0, 0, CLI_READS},
+    {"profile", "check", cli_profile_check, "profile check [NAME] [--watch]",
+     "connect to the profile's backend (ssh:// included) and say whether it answers; "
+     "--watch: a line at every change of the connection until interrupted",
+     "--watch", 0, 1, CLI_READS},
     {"profile", "use", cli_profile_use, "profile use NAME",
-     "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, 0},
+     "make NAME the default profile (rewrites default_profile in config.ini)", "", 1, 1, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -305,7 +305,7 @@ static int cli_model_put(struct cli *c, const struct cli_args *a, const char *pa
 				 strerror(errno));
 	if (cli_is_azure(c))
 		return cli_model_put_azure(c, a, path, out, err);
-	if (!connect_is_loopback(client_base_url(c->client))) {
+	if (!connect_same_host(c->client)) {
 		if (!S_ISREG(st.st_mode))
 			return error_set(err, 400, "BadPath",
 					 "%s is a directory: a remote runtime takes single files "
@@ -439,23 +439,23 @@ const struct cli_verb cli_model_verbs[] = {
      "register a model version (TYPE: xgboost, linear, mlp, custom_model; on Azure "
      "custom_model, mlflow_model, triton_model: the file or folder is uploaded to the "
      "workspace's datastore); without --version the next version",
-     "--path= --type= --version= --description=", 1, 1, 1},
-    {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0, 0},
+     "--path= --type= --version= --description=", 1, 1, CLI_CHANGES},
+    {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0, CLI_READS},
     {"model", "show", cli_asset_show, "model show NAME[:V]",
-     "show a model version, or every version of NAME", "", 1, 1, 0},
+     "show a model version, or every version of NAME", "", 1, 1, CLI_READS},
     {"model", "delete", cli_asset_delete, "model delete NAME:V",
-     "delete a model version (refused while a deployment uses it)", "", 1, 1, 1},
+     "delete a model version (refused while a deployment uses it)", "", 1, 1, CLI_CHANGES},
     {"env", "create", cli_env_create,
      "env create NAME (--native | --python PATH [--require MOD]... | --image IMAGE "
      "[--conda-file FILE]) [--version V]",
      "create an environment version: native engines, a Python interpreter whose listed "
      "modules must import, or (Azure) a container image with an optional conda file",
      "--native --python= --require=* --image= --conda-file= --version= --description=", 1, 1,
-     1},
-    {"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0, 0},
+     CLI_CHANGES},
+    {"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0, CLI_READS},
     {"env", "show", cli_asset_show, "env show NAME[:V]",
-     "show an environment version, or every version of NAME", "", 1, 1, 0},
+     "show an environment version, or every version of NAME", "", 1, 1, CLI_READS},
     {"env", "delete", cli_asset_delete, "env delete NAME:V",
-     "delete an environment version (refused while a deployment uses it)", "", 1, 1, 1},
+     "delete an environment version (refused while a deployment uses it)", "", 1, 1, CLI_CHANGES},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

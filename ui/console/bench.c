@@ -45,7 +45,8 @@ static char *bench_body(struct app *a, const char *ep)
 
 void bench_start(struct app *a, const char *ep)
 {
-	char uri[512], key[256], *body;
+	struct scoring_target st;
+	char *body;
 	struct bench *bn;
 	struct loadgen_config cfg;
 	struct error err = {0};
@@ -54,20 +55,26 @@ void bench_start(struct app *a, const char *ep)
 		app_message(a, 1, "a bench is already running");
 		return;
 	}
-	if (ep[0] == '\0' || data_endpoint_key(a, ep, uri, sizeof uri, key, sizeof key) < 0)
+	if (ep[0] == '\0' || data_endpoint_key(a, ep, &st) < 0)
 		return;
 	app_copy(a->endpoint, sizeof a->endpoint, ep);
-	if ((body = bench_body(a, ep)) == NULL)
+	if ((body = bench_body(a, ep)) == NULL) {
+		scoring_target_cleanup(&st);
 		return;
-	cfg = (struct loadgen_config){.url = uri,
-				      .key = key,
+	}
+	cfg = (struct loadgen_config){.url = st.url,
+				      .unix_socket = st.unix_socket,
+				      .key = st.credential,
 				      .body = body,
 				      .body_len = strlen(body),
 				      .connections = 4,
 				      .duration_s = 10,
 				      .timeout_ms = 5000};
 	bn = calloc(1, sizeof *bn);
-	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
+	if (bn != NULL)
+		bn->lg = loadgen_new(&cfg, &err);
+	scoring_target_cleanup(&st);
+	if (bn == NULL || bn->lg == NULL) {
 		app_message(a, 1, "bench: %s", err.message);
 		free(bn);
 		free(body);

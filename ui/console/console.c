@@ -198,7 +198,7 @@ static int connect_to(struct app *a, const struct profile *p)
 
 	disconnect(a);
 	a->prof = *p;
-	a->readonly = a->opt.readonly || p->readonly;
+	a->readonly = profile_readonly(p, a->opt.readonly);
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (strcmp(p->backend, "local") == 0 && connect_is_loopback(url) && !healthy(url) &&
 	    start_embedded(a, url) < 0)

@@ -281,20 +281,16 @@ int data_load_live(struct app *a)
 	return 0;
 }
 
-int data_endpoint_key(struct app *a, const char *ep, char *uri, size_t ulen, char *key, size_t klen)
+int data_endpoint_key(struct app *a, const char *ep, struct scoring_target *t)
 {
-	char path[256];
-	cJSON *out = NULL;
+	struct error err = {0};
 
-	snprintf(path, sizeof path, "/onlineEndpoints/%s", ep);
-	if (data_call(a, "GET", path, NULL, &out) < 0)
+	if (a->c == NULL) {
+		app_message(a, 1, "not connected");
 		return -1;
-	snprintf(uri, ulen, "%s", data_str(out, "properties.scoringUri"));
-	cJSON_Delete(out);
-	snprintf(path, sizeof path, "/onlineEndpoints/%s/listKeys", ep);
-	if (data_call(a, "POST", path, NULL, &out) < 0)
-		return -1;
-	snprintf(key, klen, "%s", data_str(out, "primaryKey"));
-	cJSON_Delete(out);
-	return 0;
+	}
+	if (scoring_target(a->c, ep, t, &err) == 0)
+		return 0;
+	app_message(a, 1, "%s: %s", ep, err.message);
+	return -1;
 }

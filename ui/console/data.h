@@ -9,6 +9,7 @@
 #ifndef UI_CONSOLE_DATA_H
 #define UI_CONSOLE_DATA_H
 
+#include "api/scoring.h"
 #include "ui/console/app.h"
 
 /* method path through a->c. 0 (and *out, the caller's, when asked), or -1
@@ -30,9 +31,10 @@ int data_load_live(struct app *a);
 /* Header state after a call: "UNREACHABLE" when the backend did not answer,
  * back to "connected" / "embedded runtime" once it does. */
 void data_reachable(struct app *a, int ok);
-/* The scoring URI and primary key of endpoint ep (listKeys). */
-int data_endpoint_key(struct app *a, const char *ep, char *uri, size_t ulen, char *key,
-		      size_t klen);
+/* Where and with which credential endpoint ep is scored (api/scoring.h:
+ * through the profile's transport, by the endpoint's authMode). 0, or -1 with
+ * the message shown. */
+int data_endpoint_key(struct app *a, const char *ep, struct scoring_target *t);
 
 /* ".../models/NAME/versions/V" or "azureml:NAME:V" -> "NAME:V". */
 void data_asset_short(const char *id, char *buf, size_t len);

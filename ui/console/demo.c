@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/scoring.h"
 #include "ui/console/data.h"
 #include "state/file.h"
 
@@ -32,7 +33,8 @@ static const struct demo_model models[DEMO_EPS] = {
 };
 
 struct demo_target {
-	char uri[512], key[256], name[64];
+	struct scoring_target st;
+	char name[64];
 	char *body;
 	size_t len;
 };
@@ -250,8 +252,8 @@ static void *load_main(void *arg)
 		double ms;
 		struct error err;
 
-		client_score(d->c, t->uri, t->key, NULL, t->body, t->len, &status, &out, &olen,
-			     chosen, sizeof chosen, &ms, &err);
+		client_score(d->c, t->st.url, t->st.credential, NULL, t->body, t->len, &status,
+			     &out, &olen, chosen, sizeof chosen, &ms, &err);
 		free(out);
 		atomic_fetch_add(&d->sent, 1);
 		/* about 4 requests per second in all, stopping within 50 ms */
@@ -263,8 +265,10 @@ static void *load_main(void *arg)
 
 static void demo_free(struct demo *d)
 {
-	for (int i = 0; i < DEMO_EPS; i++)
+	for (int i = 0; i < DEMO_EPS; i++) {
 		free(d->t[i].body);
+		scoring_target_cleanup(&d->t[i].st);
+	}
 	client_free(d->c);
 	free(d);
 }
@@ -272,7 +276,6 @@ static void demo_free(struct demo *d)
 struct demo *demo_load_start(struct client *c, const struct connect_info *info, const char *dir)
 {
 	struct demo *d = calloc(1, sizeof *d);
-	struct error cerr = {0};
 
 	if (d == NULL)
 		return NULL;
@@ -280,29 +283,19 @@ struct demo *demo_load_start(struct client *c, const struct connect_info *info, 
 		struct demo_target *t = &d->t[d->n];
 		char path[PATH_MAX];
 		struct error err = {0};
-		cJSON *out = NULL;
 
-		snprintf(path, sizeof path, "/onlineEndpoints/%s/listKeys", models[i].endpoint);
-		if (client_call(c, "POST", path, NULL, &out, &err) < 0)
+		if (scoring_target(c, models[i].endpoint, &t->st, &err) < 0)
 			continue;
-		snprintf(t->key, sizeof t->key, "%s", data_str(out, "primaryKey"));
-		cJSON_Delete(out);
-		out = NULL;
-		snprintf(path, sizeof path, "/onlineEndpoints/%s", models[i].endpoint);
-		if (client_call(c, "GET", path, NULL, &out, &err) < 0)
-			continue;
-		snprintf(t->uri, sizeof t->uri, "%s", data_str(out, "properties.scoringUri"));
-		cJSON_Delete(out);
 		snprintf(path, sizeof path, "%s/requests/%s", dir, models[i].request);
 		t->body = file_read(path, DEMO_BODY_MAX, &t->len);
-		if (t->body != NULL && t->uri[0]) {
+		if (t->body != NULL) {
 			d->n++;
 		} else {
 			free(t->body);
 			t->body = NULL;
 		}
 	}
-	d->c = connect_info_client(info, 5000, &cerr);
+	d->c = connect_info_client(info, 5000, &(struct error){0});
 	if (d->n == 0 || d->c == NULL || pthread_create(&d->thread, NULL, load_main, d) != 0) {
 		demo_free(d);
 		return NULL;

@@ -171,24 +171,28 @@ static void edit_body(struct app *a, struct test *t)
 
 static void send_request(struct app *a, struct test *t)
 {
-	char uri[512], key[256];
+	struct scoring_target st;
 	struct error err = {0};
 	size_t olen = 0;
+	int rc;
 
 	t->error[0] = '\0';
 	if (t->body == NULL) {
 		snprintf(t->error, sizeof t->error, "no body: f picks a file, i types one");
 		return;
 	}
-	if (data_endpoint_key(a, a->endpoint, uri, sizeof uri, key, sizeof key) < 0) {
+	if (data_endpoint_key(a, a->endpoint, &st) < 0) {
 		app_copy(t->error, sizeof t->error, a->message);
 		return;
 	}
 	free(t->answer);
 	t->answer = NULL;
-	if (client_score(a->c, uri, key, t->target >= 0 ? a->dep.name[t->target] : NULL, t->body,
-			 strlen(t->body), &t->status, &t->answer, &olen, t->chosen,
-			 sizeof t->chosen, &t->latency_ms, &err) < 0) {
+	rc = client_score(a->c, st.url, st.credential,
+			  t->target >= 0 ? a->dep.name[t->target] : NULL, t->body, strlen(t->body),
+			  &t->status, &t->answer, &olen, t->chosen, sizeof t->chosen,
+			  &t->latency_ms, &err);
+	scoring_target_cleanup(&st);
+	if (rc < 0) {
 		snprintf(t->error, sizeof t->error, "no answer: %.200s", err.message);
 		return;
 	}

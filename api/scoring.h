@@ -1,0 +1,40 @@
+/*
+ * scoring.h: an online endpoint's data plane, the one place both faces get it
+ * from (the CLI's invoke and bench, the console's test request, bench and demo
+ * load): where a scoring request goes and with which credential.
+ *
+ * The URL goes through the client's own transport (client_scoring_url): an
+ * mldeck runtime is scored at the profile's base URL or ssh tunnel, never at
+ * the scoringUri it reports about itself; Azure at the endpoint's scoringUri.
+ * The credential follows the endpoint's authMode: Key -> listKeys' primaryKey;
+ * AMLToken and AADToken -> token's accessToken.
+ *
+ * Threads: those of the client passed in (one thread at a time).
+ */
+#ifndef API_SCORING_H
+#define API_SCORING_H
+
+#include <stddef.h>
+
+#include "api/client.h"
+#include "state/error.h"
+
+struct scoring_target {
+	char url[1024];
+	char unix_socket[108]; /* "" or the socket url is reached through (loadgen_config) */
+	char auth_mode[16];    /* the endpoint's authMode, "Key" when it states none */
+	char credential[4096]; /* bearer for the data plane */
+};
+
+/* The data-plane credential of endpoint ep for its auth_mode (NULL: GET the
+ * endpoint to learn it) into buf. 0, or -1 with err (the backend's error, or
+ * 502 when the answer lacks the key or token). */
+int scoring_credential(struct client *c, const char *ep, const char *auth_mode, char *buf,
+		       size_t len, struct error *err);
+/* GETs endpoint ep and fills *t: URL, socket, auth mode and credential.
+ * 0, or -1 with err. Wipe t with scoring_target_cleanup when done. */
+int scoring_target(struct client *c, const char *ep, struct scoring_target *t, struct error *err);
+/* Wipes the credential. NULL is a no-op. */
+void scoring_target_cleanup(struct scoring_target *t);
+
+#endif
