@@ -151,6 +151,13 @@ const char *client_ws_path(const struct client *c)
 	return c->ws_path;
 }
 
+int client_token(struct client *c, const char *scope, char *buf, size_t len, struct error *err)
+{
+	if (c->cred == NULL)
+		return 1;
+	return credential_token(c->cred, scope, buf, len, err) < 0 ? -1 : 0;
+}
+
 FILE *client_trace(const struct client *c)
 {
 	return c->trace;

@@ -146,6 +146,10 @@ int client_scoring_url(const struct client *c, const char *ep, const char *scori
  * one way (loadgen's). They only read c's settings, fixed at client_new:
  * any thread; c must outlive the handle's transfers. */
 void client_setopt_network(const struct client *c, void *curl_easy);
+/* An Entra ID token for scope from the client's credential source into buf
+ * (the data plane of AADToken endpoints wants https://ml.azure.com). 0; 1
+ * when the client has no such source (not an azureml profile); -1 with err. */
+int client_token(struct client *c, const char *scope, char *buf, size_t len, struct error *err);
 /* The trace stream (NULL when quiet), for layers that report progress. */
 FILE *client_trace(const struct client *c);
 

@@ -411,3 +411,23 @@ def test_metrics_of_the_local_runtime_labelled(runtime):
     out = runtime.cli("-o", "table", "metrics", "loc-ep").stdout
     assert out.startswith("mldeck runtime, 1 s:")
     assert json.loads(runtime.cli("metrics", "loc-ep").stdout)["source"] == "mldeck runtime"
+
+
+def test_data_plane_token_refreshed_during_bench(azure, tmp_path):
+    az, fake = azure, azure.fake
+    req = setup_blue(az, tmp_path, auth="aml_token")
+    fake.config.update(aml_token_refresh=1, aml_token_lifetime=3)
+    r = az.js("bench", "churn-ep", "--request-file", req, "-d", "6")
+    assert r["statuses"] == {"200": r["requests"]} and r["requests"] > 0, r
+    assert len(fake.arm_calls("POST", "/token")) >= 3  # a new token before each expired
+
+
+def test_data_plane_aad_token_with_the_ml_scope(azure, tmp_path):
+    az, fake = azure, azure.fake
+    fake.add_client("app-3", "pw")
+    del az.env["AZURE_ACCESS_TOKEN"]
+    az.env.update(AZURE_TENANT_ID="t", AZURE_CLIENT_ID="app-3", AZURE_CLIENT_SECRET="pw")
+    req = setup_blue(az, tmp_path, auth="aad_token")
+    r = az.cli("invoke", "churn-ep", "--request-file", req)
+    assert json.loads(r.stdout) == [6, 15]
+    assert not fake.arm_calls("POST", "/token")  # no AML token: an Entra token for ml.azure.com

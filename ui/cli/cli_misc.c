@@ -217,6 +217,21 @@ static int cli_bench_bounds(const struct cli_verb *v, const struct cli_args *a,
 	return CLI_OK;
 }
 
+struct cli_bench_key {
+	struct client *client;
+	const char *ep;
+	const char *auth_mode;
+};
+
+/* A new AML token for a bench that outlives its refresh time (loadgen's thread). */
+static int cli_bench_refresh(void *ctx, char *buf, size_t len, long long *next_at)
+{
+	struct cli_bench_key *k = ctx;
+	struct error err = {0};
+
+	return scoring_credential(k->client, k->ep, k->auth_mode, buf, len, next_at, &err);
+}
+
 static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	struct scoring_target t;
@@ -243,6 +258,10 @@ static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_a
 	cfg.body = body;
 	cfg.deployment = cli_args_get(a, "--deployment");
 	cfg.via = c->client;
+	struct cli_bench_key key = {c->client, a->pos[0], t.auth_mode};
+	cfg.key_refresh_at = t.refresh_at;
+	cfg.key_refresh = cli_bench_refresh;
+	cfg.key_refresh_ctx = &key;
 	struct loadgen *lg = loadgen_new(&cfg, &err);
 	scoring_target_cleanup(&t);
 	free(body);
