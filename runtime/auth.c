@@ -120,13 +120,14 @@ static int auth_mac(const unsigned char *secret, size_t secret_len, const char *
 	return 0;
 }
 
-static char *auth_payload_json(const char *endpoint, uint32_t generation, int64_t now, int64_t exp)
+static char *auth_payload_json(const struct auth_audience *aud, int64_t now, int64_t exp)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
 
-	if (o != NULL && cJSON_AddStringToObject(o, "aud", endpoint) != NULL &&
-	    cJSON_AddNumberToObject(o, "gen", generation) != NULL &&
+	if (o != NULL && cJSON_AddStringToObject(o, "aud", aud->endpoint) != NULL &&
+	    cJSON_AddStringToObject(o, "uid", aud->uid ? aud->uid : "") != NULL &&
+	    cJSON_AddNumberToObject(o, "gen", aud->generation) != NULL &&
 	    cJSON_AddNumberToObject(o, "iat", (double)now) != NULL &&
 	    cJSON_AddNumberToObject(o, "exp", (double)exp) != NULL)
 		text = cJSON_PrintUnformatted(o);
@@ -134,18 +135,17 @@ static char *auth_payload_json(const char *endpoint, uint32_t generation, int64_
 	return text;
 }
 
-int auth_token_issue(const unsigned char *secret, size_t secret_len, const char *endpoint,
-		     uint32_t generation, int64_t now, int ttl_s, char *buf, size_t buflen,
-		     struct error *err)
+int auth_token_issue(const unsigned char *secret, size_t secret_len,
+		     const struct auth_audience *aud, int64_t now, int ttl_s, char *buf,
+		     size_t buflen, struct error *err)
 {
 	char payload[AUTH_PAYLOAD_MAX * 4 / 3 + 8], mac[AUTH_MAC_B64 + 1];
 	char *json;
 	size_t jlen, hlen = sizeof auth_header - 1, plen;
 
-	if (secret == NULL || secret_len < AUTH_SECRET_MIN || endpoint == NULL)
+	if (secret == NULL || secret_len < AUTH_SECRET_MIN || aud == NULL || aud->endpoint == NULL)
 		return error_set(err, 500, "InternalError", "token secret missing or too short");
-	json = auth_payload_json(endpoint, generation, now,
-				 now + (ttl_s > 0 ? ttl_s : AUTH_TOKEN_TTL));
+	json = auth_payload_json(aud, now, now + (ttl_s > 0 ? ttl_s : AUTH_TOKEN_TTL));
 	if (json == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
 	jlen = strlen(json);
@@ -170,6 +170,7 @@ int auth_token_issue(const unsigned char *secret, size_t secret_len, const char 
 /* The claims of a token whose layout is right (signature not checked). */
 struct auth_claims {
 	char aud[AUTH_PAYLOAD_MAX];
+	char uid[AUTH_PAYLOAD_MAX];
 	double gen;
 	double exp;
 };
@@ -195,7 +196,7 @@ static int auth_claims_parse(const char *p, size_t n, struct auth_claims *c)
 {
 	unsigned char raw[AUTH_PAYLOAD_MAX + 1];
 	long len = auth_b64_decode(p, n, raw, AUTH_PAYLOAD_MAX);
-	cJSON *o, *aud, *gen, *exp;
+	cJSON *o, *aud, *uid, *gen, *exp;
 	int rc = -1;
 
 	if (len < 0)
@@ -203,11 +204,14 @@ static int auth_claims_parse(const char *p, size_t n, struct auth_claims *c)
 	raw[len] = '\0';
 	o = cJSON_Parse((const char *)raw);
 	aud = cJSON_GetObjectItemCaseSensitive(o, "aud");
+	uid = cJSON_GetObjectItemCaseSensitive(o, "uid");
 	gen = cJSON_GetObjectItemCaseSensitive(o, "gen");
 	exp = cJSON_GetObjectItemCaseSensitive(o, "exp");
 	if (cJSON_IsString(aud) && cJSON_IsNumber(gen) && cJSON_IsNumber(exp) &&
 	    isfinite(gen->valuedouble) && isfinite(exp->valuedouble)) {
 		snprintf(c->aud, sizeof c->aud, "%s", aud->valuestring);
+		/* tokens issued before uids existed carry none: they match "" only */
+		snprintf(c->uid, sizeof c->uid, "%s", cJSON_IsString(uid) ? uid->valuestring : "");
 		c->gen = gen->valuedouble;
 		c->exp = exp->valuedouble;
 		rc = 0;
@@ -222,7 +226,7 @@ static int auth_fail(struct error *err, const char *reason)
 }
 
 int auth_token_verify(const unsigned char *secret, size_t secret_len, const char *token,
-		      const char *endpoint, uint32_t generation, int64_t now, struct error *err)
+		      const struct auth_audience *aud, int64_t now, struct error *err)
 {
 	const char *dot1, *dot2;
 	char mac[AUTH_MAC_B64 + 1];
@@ -239,10 +243,11 @@ int auth_token_verify(const unsigned char *secret, size_t secret_len, const char
 	/* Signed by us, so the layout is ours; still parse defensively. */
 	if (auth_claims_parse(dot1 + 1, (size_t)(dot2 - dot1 - 1), &c) != 0)
 		return auth_fail(err, "malformed token");
-	if (endpoint == NULL || strcmp(c.aud, endpoint) != 0)
+	if (aud == NULL || aud->endpoint == NULL || strcmp(c.aud, aud->endpoint) != 0 ||
+	    !auth_equal(c.uid, aud->uid ? aud->uid : ""))
 		return auth_fail(err, "token is for another endpoint");
-	if (c.gen != (double)generation)
-		return auth_fail(err, "token was revoked (keys regenerated)");
+	if (c.gen != (double)aud->generation)
+		return auth_fail(err, "token was revoked (keys regenerated or auth mode changed)");
 	if (c.exp <= (double)now)
 		return auth_fail(err, "token expired");
 	return 0;

@@ -677,6 +677,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 		ep.state = PROV_SUCCEEDED;
 		auth_random_key(ep.primary_key, sizeof ep.primary_key);
 		auth_random_key(ep.secondary_key, sizeof ep.secondary_key);
+		auth_random_key(ep.uid, sizeof ep.uid); /* a new endpoint: old tokens die */
 	}
 	rc = codec_endpoint_from_json(p->c->body, &ep, err);
 	if (rc == 0)
@@ -831,8 +832,9 @@ static void endpoint_token(struct call *c)
 	if (ep.auth != AUTH_AMLTOKEN) {
 		server_reply_errorf(c->rs, 400, "BadRequest",
 				    "endpoint '%s' uses key auth: list its keys instead", ep.name);
-	} else if (auth_token_issue(c->rt->token_secret, sizeof c->rt->token_secret, ep.name,
-				    ep.key_generation, now, (int)ttl, tok, sizeof tok, &err) < 0) {
+	} else if (auth_token_issue(c->rt->token_secret, sizeof c->rt->token_secret,
+				    &(struct auth_audience){ep.name, ep.uid, ep.key_generation}, now,
+				    (int)ttl, tok, sizeof tok, &err) < 0) {
 		reply_err(c, &err);
 	} else {
 		j = cJSON_CreateObject();

@@ -45,6 +45,7 @@ struct runtime {
 	pthread_cond_t hk_cond;
 	int hk_stop;
 	int token_ttl;
+	int stop_grace_ms;
 };
 
 /* Writes one event line ("2026-... event: text") to the runtime log. */

@@ -11,6 +11,44 @@
 
 #include "state/names.h"
 
+/* A request that waits (for capacity, for a Python worker) holds no thread. */
+struct waiting {
+	struct fleet_job *job;
+	char **headers;
+	struct server_later *a;
+};
+
+static void scored(void *ctx, struct fleet_answer *ans)
+{
+	struct waiting *w = ctx;
+	struct server_response rs;
+
+	memset(&rs, 0, sizeof rs);
+	rs.status = ans->status;
+	rs.body = ans->body;
+	rs.len = ans->len;
+	rs.content_type = "application/json";
+	snprintf(rs.deployment, sizeof rs.deployment, "%s", ans->deployment);
+	server_answer(w->a, &rs);
+	free(w->headers);
+	free(w);
+}
+
+static void discard(void *ctx, struct fleet_answer *ans)
+{
+	(void)ctx;
+	free(ans->body);
+}
+
+/* Called by the server once the connection is suspended. */
+static void start(void *arg, struct server_later *a)
+{
+	struct waiting *w = arg;
+
+	w->a = a;
+	fleet_job_start(w->job, (const char *const *)w->headers, scored, w);
+}
+
 static void liveness(struct runtime *rt, const char *ep, struct server_response *rs)
 {
 	int st = fleet_liveness(rt->fleet, ep);
@@ -71,7 +109,6 @@ void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 {
 	struct fleet_answer ans;
 	struct fleet_call call;
-	char **headers;
 	int r = route(rq, rs);
 
 	if (r == 0)
@@ -87,14 +124,17 @@ void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 	call.request_id = rq->request_id;
 	call.token_secret = rt->token_secret;
 	call.token_secret_len = sizeof rt->token_secret;
-	call.may_block = rq->may_block;
-	/* only Python workers see headers, and they always run where we may block */
-	headers = rq->may_block ? server_header_list(rq) : NULL;
-	call.headers = (const char *const *)headers;
 	fleet_score(rt->fleet, &call, &ans);
-	free(headers);
 	if (ans.would_block) {
-		rs->defer = 1;
+		struct waiting *w = malloc(sizeof *w);
+		if (w == NULL) {
+			fleet_job_start(ans.job, NULL, discard, NULL);
+			return server_reply_errorf(rs, 500, "InternalError", "out of memory");
+		}
+		w->job = ans.job;
+		w->headers = server_header_list(rq);
+		rs->later = start;
+		rs->later_arg = w;
 		return;
 	}
 	free(rs->body);

@@ -4,6 +4,11 @@
  * a request holds a reference on the instance it uses, so a reload or a
  * delete never fails a request in flight. Endpoints are a sorted array
  * (binary search per request); each holds its few deployments.
+ *
+ * A request that must wait is a job: it waits in its instance's capacity
+ * queue (FIFO, bounded) or inside a Python engine, holding no thread. The
+ * thread that frees a slot starts the next job; the timer thread answers
+ * 408 to those whose wait passed requestTimeout. Mirror copies are jobs too.
  */
 #include "runtime/fleet.h"
 
@@ -17,19 +22,24 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime/auth.h"
 #include "runtime/engines/engine.h"
 #include "runtime/logring.h"
+#include "runtime/pool.h"
 #include "runtime/router.h"
 #include "state/artifact.h"
 
-#define MIRROR_QUEUE 256
-#define MIRROR_THREADS 2
+#define STOP_DRAIN_MS 5000 /* after cancelling, how long jobs get to report back */
+
+struct fleet_job;
 
 /* One loaded (or loading) instance of a deployment's spec. */
 struct live {
 	atomic_int refs;
+	struct fleet *f;
+	atomic_int cancel; /* abandon the load: deleted or replaced before it was up */
 	char ep[RESOURCE_NAME_MAX + 1];
 	char name[RESOURCE_NAME_MAX + 1];
 	uint64_t gen;
@@ -43,9 +53,12 @@ struct live {
 	char **modules; /* NULL-terminated */
 	int timeout_ms;
 	int workers;
-	pthread_mutex_t cap_lock;
-	pthread_cond_t cap_cond;
+	pthread_mutex_t cap_lock; /* limit, running, the queue */
 	int limit, running, waiting;
+	struct fleet_job *qhead, *qtail; /* waiting for a slot, oldest first */
+	int timed;                       /* on the timer's list (under timer_lock) */
+	struct live *timer_next;
+	struct live *reg_prev, *reg_next; /* every live instance (under reg_lock) */
 	struct metrics_series *series;
 	struct logring *log;
 };
@@ -66,15 +79,25 @@ struct ep {
 	char primary[RESOURCE_KEY_LEN + 1];
 	char secondary[RESOURCE_KEY_LEN + 1];
 	uint32_t key_gen;
+	char uid[RESOURCE_KEY_LEN + 1];
 	struct router_slot router;
 	struct dep **deps;
 	size_t ndeps;
 };
 
-struct mirror_job {
-	struct live *live;
-	char *body;
-	size_t len;
+/* A request that could not be answered at once (fleet.h). */
+struct fleet_job {
+	struct fleet *f;
+	struct live *l;      /* the instance it runs on */
+	struct live *mirror; /* a copy goes there when it starts; NULL */
+	struct engine_request rq;
+	char *copy;          /* a mirror job's own copy of the body */
+	uint64_t t0;
+	int64_t wait_until;  /* end of the capacity wait, monotonic ms */
+	fleet_done_fn done;
+	void *ctx;
+	struct fleet_answer ans;
+	struct fleet_job *next;
 };
 
 struct fleet {
@@ -87,17 +110,24 @@ struct fleet {
 	fleet_state_fn on_state;
 	void *ctx;
 
-	pthread_mutex_t task_lock; /* background loads and scalings */
+	pthread_mutex_t task_lock; /* background loads, scalings and frees */
 	pthread_cond_t task_done;
 	int tasks;
 	int stopping;
 
-	pthread_mutex_t mq_lock; /* mirror queue */
-	pthread_cond_t mq_cond;
-	struct mirror_job mq[MIRROR_QUEUE];
-	size_t mq_head, mq_n;
-	pthread_t mirror[MIRROR_THREADS];
-	int nmirror;
+	atomic_int closing;       /* fleet_stop: waiting is over */
+	long worker_memory_mb;    /* default per Python worker process, 0: none */
+	struct pool *compute;     /* in-process scoring of jobs that had to queue */
+	pthread_mutex_t reg_lock; /* the registry of lives, the job count */
+	pthread_cond_t jobs_idle;
+	struct live *lives;
+	long jobs;
+
+	pthread_mutex_t timer_lock; /* lives with a capacity queue, for deadlines */
+	pthread_cond_t timer_cond;
+	struct live *timed;
+	int timer_stop, timer_running;
+	pthread_t timer;
 };
 
 /* ---- live instances ----------------------------------------------------- */
@@ -118,10 +148,20 @@ static struct live *live_ref(struct live *l)
 	return l;
 }
 
-static void live_unref(struct live *l)
+static void task_start(struct fleet *f, struct live *l, int resize);
+
+static void live_destroy(struct live *l)
 {
-	if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
-		return;
+	struct fleet *f = l->f;
+
+	pthread_mutex_lock(&f->reg_lock);
+	if (l->reg_prev)
+		l->reg_prev->reg_next = l->reg_next;
+	else
+		f->lives = l->reg_next;
+	if (l->reg_next)
+		l->reg_next->reg_prev = l->reg_prev;
+	pthread_mutex_unlock(&f->reg_lock);
 	engine_free(l->engine);
 	free(l->model_path);
 	free(l->python);
@@ -130,10 +170,21 @@ static void live_unref(struct live *l)
 	strv_free(l->env);
 	strv_free(l->modules);
 	pthread_mutex_destroy(&l->cap_lock);
-	pthread_cond_destroy(&l->cap_cond);
 	metrics_series_unref(l->series);
 	logring_unref(l->log);
 	free(l);
+}
+
+/* The last reference may go on an engine's own thread (a job's answer): an
+ * engine that waits on processes is freed on a thread of its own. */
+static void live_unref(struct live *l)
+{
+	if (l == NULL || atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	if (l->engine && engine_waits(l->engine))
+		task_start(l->f, l, -1);
+	else
+		live_destroy(l);
 }
 
 static void live_log(void *ctx, const char *line)
@@ -171,20 +222,59 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* Python workers per instance: WORKER_COUNT from the deployment's variables,
- * else the environment's, else 1 (Azure's inference server reads the same). */
+/* A setting read as Azure's inference server reads its own: the deployment's
+ * environment variable, else the environment's; NULL when neither has it. */
+static const char *deployment_var(const struct deployment *s, const struct env_version *e,
+				  const char *name)
+{
+	const char *v = kvlist_get(&s->variables, name);
+
+	return v == NULL && e ? kvlist_get(&e->variables, name) : v;
+}
+
+/* Python workers per instance: WORKER_COUNT, else 1. */
 static int worker_count(const struct deployment *s, const struct env_version *e)
 {
-	const char *v = kvlist_get(&s->variables, "WORKER_COUNT");
+	const char *v = deployment_var(s, e, "WORKER_COUNT");
 	char *end;
 	long n;
 
-	if (v == NULL && e)
-		v = kvlist_get(&e->variables, "WORKER_COUNT");
 	if (v == NULL)
 		return 1;
 	n = strtol(v, &end, 10);
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
+}
+
+/* A memory limit in MiB (0: none), or -1 when it is not one a worker can
+ * start with. */
+static long memory_mb(const char *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || (n != 0 && (n < 64 || n > (1L << 30))))
+		return -1;
+	return n;
+}
+
+/* MLDECK_WORKER_MEMORY_MB, else the runtime's default. */
+static long worker_memory(const struct deployment *s, const struct env_version *e, long dflt)
+{
+	const char *v = deployment_var(s, e, "MLDECK_WORKER_MEMORY_MB");
+
+	return v == NULL ? dflt : memory_mb(v);
+}
+
+int fleet_set_worker_memory(struct fleet *f, const char *mb)
+{
+	long n = memory_mb(mb);
+
+	if (n < 0)
+		return -1;
+	f->worker_memory_mb = n;
+	return 0;
 }
 
 /* Resolves a deployment's spec s against ws into a loadable instance of
@@ -201,11 +291,12 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	if (l == NULL)
 		return NULL;
 	atomic_init(&l->refs, 1);
+	atomic_init(&l->cancel, 0);
+	l->f = f;
 	snprintf(l->ep, sizeof l->ep, "%s", ep);
 	snprintf(l->name, sizeof l->name, "%s", s->name);
 	l->gen = gen;
 	pthread_mutex_init(&l->cap_lock, NULL);
-	pthread_cond_init(&l->cap_cond, NULL);
 	/* requests at once: instances x maxConcurrent; Python processes: instances x
 	 * WORKER_COUNT, and the requests beyond them wait for a free worker */
 	l->limit = s->instances * s->max_concurrent;
@@ -231,18 +322,36 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->cfg.modules = (const char *const *)l->modules;
 	l->cfg.workers = l->workers;
 	l->cfg.timeout_ms = l->timeout_ms;
+	l->cfg.memory_mb = worker_memory(s, e, f->worker_memory_mb);
 	l->cfg.log = live_log;
 	l->cfg.log_ctx = l->log;
+	l->cfg.cancel = &l->cancel;
 	if (m == NULL || e == NULL || l->model_path == NULL) {
 		/* the workspace guarantees references; a missing one fails the load */
 		free(l->model_path);
 		l->model_path = NULL;
 		l->cfg.model_path = NULL;
 	}
+	pthread_mutex_lock(&f->reg_lock);
+	l->reg_next = f->lives;
+	if (f->lives)
+		f->lives->reg_prev = l;
+	f->lives = l;
+	pthread_mutex_unlock(&f->reg_lock);
 	return l;
 }
 
 /* ---- capacity ----------------------------------------------------------- */
+
+static void job_run(struct fleet_job *j);
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Takes a slot only if one is free now; 1 when taken. */
 static int capacity_try(struct live *l)
@@ -257,44 +366,226 @@ static int capacity_try(struct live *l)
 	return ok;
 }
 
-/* 0 when a slot is held; 429 over the queue; 408 when the wait passed deadline. */
-static int capacity_take(struct live *l, const struct timespec *deadline)
+enum cap_rc { CAP_RUN, CAP_QUEUED, CAP_FULL, CAP_CLOSED };
+
+static void timer_watch(struct live *l);
+
+/* A slot now, a place in the queue (until requestTimeout), or neither. */
+static enum cap_rc capacity_enter(struct live *l, struct fleet_job *j)
 {
-	int rc = 0;
+	enum cap_rc rc = CAP_RUN;
+	int first = 0;
 
 	pthread_mutex_lock(&l->cap_lock);
-	if (l->running < l->limit) {
+	if (atomic_load(&l->f->closing)) { /* read under the lock: see fleet_stop */
+		rc = CAP_CLOSED;
+	} else if (l->running < l->limit) {
 		l->running++;
 	} else if (l->waiting >= 2 * l->limit) {
-		rc = 429;
+		rc = CAP_FULL;
 	} else {
+		j->wait_until = mono_ms() + l->timeout_ms;
+		j->next = NULL;
+		first = l->qhead == NULL;
+		if (l->qtail)
+			l->qtail->next = j;
+		else
+			l->qhead = j;
+		l->qtail = j;
 		l->waiting++;
-		while (l->running >= l->limit && rc == 0)
-			if (pthread_cond_timedwait(&l->cap_cond, &l->cap_lock, deadline) ==
-			    ETIMEDOUT)
-				rc = 408;
-		if (rc == 0)
-			l->running++;
-		l->waiting--;
+		rc = CAP_QUEUED;
 	}
 	pthread_mutex_unlock(&l->cap_lock);
+	if (first)
+		timer_watch(l);
 	return rc;
 }
 
-static void capacity_give(struct live *l)
+/* Under cap_lock: the oldest waiter, which now holds a slot. */
+static struct fleet_job *queue_take(struct live *l)
 {
-	pthread_mutex_lock(&l->cap_lock);
-	l->running--;
-	pthread_cond_signal(&l->cap_cond);
-	pthread_mutex_unlock(&l->cap_lock);
+	struct fleet_job *j = l->qhead;
+
+	l->qhead = j->next;
+	if (l->qhead == NULL)
+		l->qtail = NULL;
+	j->next = NULL;
+	l->waiting--;
+	l->running++;
+	return j;
 }
 
+/* Starts jobs that just got a slot, in order, without recursing when one
+ * finishes at once and frees its slot for the next. */
+static void jobs_run(struct fleet_job *list)
+{
+	static _Thread_local struct fleet_job *head, *tail;
+	static _Thread_local int running;
+	struct fleet_job *j;
+
+	if (list == NULL)
+		return;
+	if (tail)
+		tail->next = list;
+	else
+		head = list;
+	for (tail = list; tail->next; tail = tail->next)
+		;
+	if (running)
+		return;
+	running = 1;
+	while ((j = head) != NULL) {
+		head = j->next;
+		if (head == NULL)
+			tail = NULL;
+		j->next = NULL;
+		job_run(j);
+	}
+	running = 0;
+}
+
+/* Gives a slot back; the oldest waiter, if any, takes it. */
+static void capacity_leave(struct live *l)
+{
+	struct fleet_job *next = NULL;
+
+	pthread_mutex_lock(&l->cap_lock);
+	l->running--;
+	if (l->qhead && l->running < l->limit)
+		next = queue_take(l);
+	pthread_mutex_unlock(&l->cap_lock);
+	jobs_run(next);
+}
+
+/* A new limit (scale change); capacity_fill then starts the waiters that fit. */
 static void capacity_set(struct live *l, int limit)
 {
 	pthread_mutex_lock(&l->cap_lock);
 	l->limit = limit;
-	pthread_cond_broadcast(&l->cap_cond);
 	pthread_mutex_unlock(&l->cap_lock);
+}
+
+static void capacity_fill(struct live *l)
+{
+	struct fleet_job *start = NULL, **tail = &start;
+
+	pthread_mutex_lock(&l->cap_lock);
+	while (l->qhead && l->running < l->limit) {
+		*tail = queue_take(l);
+		tail = &(*tail)->next;
+	}
+	pthread_mutex_unlock(&l->cap_lock);
+	jobs_run(start);
+}
+
+/* Under cap_lock: takes the waiters whose deadline passed (or all of them). */
+static struct fleet_job *queue_expire(struct live *l, int64_t now, int all)
+{
+	struct fleet_job *out = NULL, **tail = &out, *j;
+
+	while ((j = l->qhead) != NULL && (all || j->wait_until <= now)) {
+		l->qhead = j->next;
+		if (l->qhead == NULL)
+			l->qtail = NULL;
+		l->waiting--;
+		j->next = NULL;
+		*tail = j;
+		tail = &j->next;
+	}
+	return out;
+}
+
+/* ---- the timer: 408 for jobs that waited past requestTimeout ------------- */
+
+static void job_fail(struct fleet_job *j, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Puts l on the timer's list (its queue just became non-empty). */
+static void timer_watch(struct live *l)
+{
+	struct fleet *f = l->f;
+
+	pthread_mutex_lock(&f->timer_lock);
+	if (!l->timed) {
+		l->timed = 1;
+		l->timer_next = f->timed;
+		f->timed = live_ref(l);
+		pthread_cond_signal(&f->timer_cond);
+	}
+	pthread_mutex_unlock(&f->timer_lock);
+}
+
+/* Under timer_lock: collects expired jobs of every watched live; unlinks
+ * lives whose queue is empty onto *gone. Returns the next deadline. */
+static int64_t timer_scan(struct fleet *f, int64_t now, struct fleet_job **expired,
+			  struct live **gone)
+{
+	int64_t next = now + 60000;
+	struct live **p = &f->timed, *l;
+	struct fleet_job *x, *last;
+
+	while ((l = *p) != NULL) {
+		pthread_mutex_lock(&l->cap_lock);
+		x = queue_expire(l, now, 0);
+		if (l->qhead && l->qhead->wait_until < next)
+			next = l->qhead->wait_until;
+		if (l->qhead == NULL) {
+			*p = l->timer_next;
+			l->timed = 0;
+			l->timer_next = *gone;
+			*gone = l;
+		} else {
+			p = &l->timer_next;
+		}
+		pthread_mutex_unlock(&l->cap_lock);
+		for (last = x; last && last->next; last = last->next)
+			;
+		if (last) {
+			last->next = *expired;
+			*expired = x;
+		}
+	}
+	return next;
+}
+
+static void *timer_main(void *arg)
+{
+	struct fleet *f = arg;
+	struct fleet_job *expired, *j;
+	struct live *gone, *l;
+	struct timespec ts;
+	int64_t next;
+
+	pthread_mutex_lock(&f->timer_lock);
+	while (!f->timer_stop) {
+		expired = NULL;
+		gone = NULL;
+		next = timer_scan(f, mono_ms(), &expired, &gone);
+		pthread_mutex_unlock(&f->timer_lock);
+		while ((j = expired) != NULL) {
+			expired = j->next;
+			job_fail(j, 408, "RequestTimeout",
+				 "request waited past the deployment's requestTimeout of %d ms",
+				 j->l->timeout_ms);
+		}
+		while ((l = gone) != NULL) {
+			gone = l->timer_next;
+			live_unref(l);
+		}
+		pthread_mutex_lock(&f->timer_lock);
+		next -= mono_ms();
+		if (!f->timer_stop && next > 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)(next / 1000);
+			ts.tv_nsec += (long)(next % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&f->timer_cond, &f->timer_lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&f->timer_lock);
+	return NULL;
 }
 
 /* ---- lookup ------------------------------------------------------------- */
@@ -326,7 +617,7 @@ static struct dep *find_dep(struct ep *e, const char *name)
 struct task {
 	struct fleet *f;
 	struct live *live;
-	int resize; /* 0: load; else the new worker count */
+	int resize; /* 0: load; > 0: the new worker count; -1: free the instance */
 };
 
 static void task_finish(struct fleet *f)
@@ -387,6 +678,7 @@ static void drop_pending(struct fleet *f, struct live *l)
 static void load_task(struct task *t)
 {
 	struct live *l = t->live;
+	struct engine *engine = NULL;
 	struct error err;
 
 	memset(&err, 0, sizeof err);
@@ -394,7 +686,10 @@ static void load_task(struct task *t)
 	if (l->cfg.model_path == NULL)
 		error_set(&err, 400, "ModelLoadError", "the model or environment is missing");
 	else
-		l->engine = engine_load(&l->cfg, &err);
+		engine = engine_load(&l->cfg, &err);
+	pthread_mutex_lock(&l->cap_lock); /* cancel_everything may look */
+	l->engine = engine;
+	pthread_mutex_unlock(&l->cap_lock);
 	if (l->engine == NULL) {
 		logring_add(l->log, "[runtime] load failed:");
 		logring_add(l->log, err.message);
@@ -429,7 +724,9 @@ static void *task_main(void *arg)
 	struct task *t = arg;
 	struct fleet *f = t->f;
 
-	if (t->resize)
+	if (t->resize < 0)
+		live_destroy(t->live);
+	else if (t->resize)
 		resize_task(t);
 	else
 		load_task(t);
@@ -438,17 +735,21 @@ static void *task_main(void *arg)
 	return NULL;
 }
 
-/* Starts a task on its own detached thread; takes a reference on l. */
+/* Starts a task on its own detached thread; takes a reference on l (or, to
+ * free it, the last one). */
 static void task_start(struct fleet *f, struct live *l, int resize)
 {
 	struct task *t = calloc(1, sizeof *t);
 	pthread_attr_t at;
 	pthread_t th;
 
-	if (t == NULL)
+	if (t == NULL) {
+		if (resize < 0)
+			live_destroy(l);
 		return;
+	}
 	t->f = f;
-	t->live = live_ref(l);
+	t->live = resize < 0 ? l : live_ref(l);
 	t->resize = resize;
 	pthread_mutex_lock(&f->task_lock);
 	f->tasks++;
@@ -456,7 +757,10 @@ static void task_start(struct fleet *f, struct live *l, int resize)
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &at, task_main, t) != 0) {
-		live_unref(l);
+		if (resize < 0)
+			live_destroy(l);
+		else
+			live_unref(l);
 		free(t);
 		task_finish(f);
 	}
@@ -500,10 +804,19 @@ static int needs_reload(const struct deployment *a, const struct deployment *b)
 	       a->timeout_ms != b->timeout_ms || !kv_eq(&a->variables, &b->variables);
 }
 
+/* A load nobody will publish: its engine_load gives up (init() may hang). */
+static void live_abandon(struct live *l)
+{
+	if (l == NULL)
+		return;
+	atomic_store(&l->cancel, 1);
+	live_unref(l);
+}
+
 static void dep_free(struct fleet *f, const char *ep, struct dep *d)
 {
 	live_unref(d->current);
-	live_unref(d->pending);
+	live_abandon(d->pending);
 	logring_unref(d->log);
 	metrics_series_unref(d->series);
 	metrics_remove(f->metrics, ep, d->name);
@@ -590,7 +903,7 @@ static void ep_plan_cleanup(struct fleet *f, struct ep_plan *p, int published)
 			dep_free(f, p->e->name, d->d);
 		live_unref(d->load);
 		live_unref(d->resized);
-		live_unref(d->dropped);
+		live_abandon(d->dropped); /* a load nobody will publish */
 	}
 	free(p->deps);
 	free(p->array);
@@ -691,6 +1004,7 @@ static void ep_publish(struct fleet *f, struct ep_plan *p)
 	memcpy(e->primary, p->src->primary_key, sizeof e->primary);
 	memcpy(e->secondary, p->src->secondary_key, sizeof e->secondary);
 	e->key_gen = p->src->key_generation;
+	memcpy(e->uid, p->src->uid, sizeof e->uid);
 	router_slot_set(&e->router, p->router);
 	p->router = NULL;
 	for (i = 0; i < p->ndeps; i++) {
@@ -712,8 +1026,10 @@ static void ep_finish(struct fleet *f, struct ep_plan *p, struct dep **old, size
 	for (size_t i = 0; i < p->ndeps; i++) {
 		struct dep_plan *d = &p->deps[i];
 
-		if (d->resized)
+		if (d->resized) {
+			capacity_fill(d->resized);
 			task_start(f, d->resized, d->workers);
+		}
 		else if (d->load)
 			task_start(f, d->load, 0);
 	}
@@ -874,7 +1190,8 @@ static int credential_ok(const struct ep *e, const struct fleet_call *c, struct 
 			return 0;
 		return error_set(err, 401, "Unauthorized", "wrong endpoint key");
 	}
-	return auth_token_verify(c->token_secret, c->token_secret_len, cred, e->name, e->key_gen,
+	return auth_token_verify(c->token_secret, c->token_secret_len, cred,
+				 &(struct auth_audience){e->name, e->uid, e->key_gen},
 				 (int64_t)time(NULL), err);
 }
 
@@ -884,17 +1201,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void deadline_in(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
 }
 
 /* Scores on l, whose capacity slot the caller holds; gives the slot back. */
@@ -912,85 +1218,164 @@ static void score_held(struct live *l, const struct engine_request *rq, struct f
 		out->body = res.body;
 		out->len = res.len;
 	}
-	capacity_give(l);
+	capacity_leave(l);
 }
 
-/* Runs one request on instance l: capacity (waiting if need be), engine, metrics. */
-static void run_on(struct live *l, const struct engine_request *rq, struct fleet_answer *out)
+/* ---- jobs --------------------------------------------------------------- */
+
+static struct fleet_job *job_new(struct fleet *f, struct live *l, struct live *mirror,
+				 const struct fleet_call *c, const char *deployment)
 {
-	struct timespec deadline;
-	uint64_t t0 = now_ns();
-	int rc;
+	struct fleet_job *j = calloc(1, sizeof *j);
 
-	deadline_in(&deadline, l->timeout_ms);
-	rc = capacity_take(l, &deadline);
-	if (rc == 429) {
-		answer(out, 429, "TooManyRequests",
-		       "deployment '%s' is at capacity (%d running, %d waiting)", l->name, l->limit,
-		       2 * l->limit);
-	} else if (rc == 408) {
-		answer(out, 408, "RequestTimeout",
-		       "request waited past the deployment's requestTimeout of %d ms", l->timeout_ms);
-	} else {
-		score_held(l, rq, out);
-	}
-	metrics_record_ns(l->series, out->status, now_ns() - t0);
+	if (j == NULL)
+		return NULL;
+	j->f = f;
+	j->l = l;
+	j->mirror = mirror;
+	j->rq.body = c->body ? c->body : "";
+	j->rq.len = c->len;
+	j->rq.request_id = c->request_id;
+	j->t0 = now_ns();
+	snprintf(j->ans.deployment, sizeof j->ans.deployment, "%s", deployment);
+	pthread_mutex_lock(&f->reg_lock);
+	f->jobs++;
+	pthread_mutex_unlock(&f->reg_lock);
+	return j;
 }
 
+/* Records the answer, lets go of the job, then hands the answer over. */
+static void job_end(struct fleet_job *j)
+{
+	struct fleet *f = j->f;
+	struct fleet_answer ans = j->ans;
+	fleet_done_fn done = j->done;
+	void *ctx = j->ctx;
+
+	metrics_record_ns(j->l->series, ans.status, now_ns() - j->t0);
+	live_unref(j->l);
+	live_unref(j->mirror);
+	free(j->copy);
+	free(j);
+	done(ctx, &ans);
+	pthread_mutex_lock(&f->reg_lock);
+	if (--f->jobs == 0)
+		pthread_cond_broadcast(&f->jobs_idle);
+	pthread_mutex_unlock(&f->reg_lock);
+}
+
+static void job_fail(struct fleet_job *j, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	answer(&j->ans, status, code, "%s", msg);
+	job_end(j);
+}
+
+/* The engine answered (on its own thread, or at once). */
+static void job_engine_done(void *ctx, struct engine_result *res)
+{
+	struct fleet_job *j = ctx;
+
+	if (res->status == 0 || res->body == NULL) {
+		free(res->body);
+		answer(&j->ans, 500, "InternalError", "the engine produced no answer");
+	} else {
+		free(j->ans.body);
+		j->ans.status = res->status;
+		j->ans.body = res->body;
+		j->ans.len = res->len;
+	}
+	capacity_leave(j->l);
+	job_end(j);
+}
+
+/* In-process scoring of a job that waited, on the compute pool. */
+static void job_compute(void *arg)
+{
+	struct fleet_job *j = arg;
+
+	score_held(j->l, &j->rq, &j->ans);
+	job_end(j);
+}
+
+/* The job holds a slot: score it. */
+static void job_run(struct fleet_job *j)
+{
+	if (engine_waits(j->l->engine))
+		engine_submit(j->l->engine, &j->rq, job_engine_done, j);
+	else if (pool_submit(j->f->compute, job_compute, j) < 0)
+		job_compute(j);
+}
+
+static void mirror_done(void *ctx, struct fleet_answer *ans)
+{
+	(void)ctx;
+	free(ans->body);
+}
+
+static void job_enter(struct fleet_job *j)
+{
+	struct live *l = j->l;
+
+	switch (capacity_enter(l, j)) {
+	case CAP_RUN:
+		jobs_run(j);
+		break;
+	case CAP_QUEUED:
+		break;
+	case CAP_FULL:
+		if (j->done == mirror_done)
+			logring_add(l->log, "[runtime] a mirrored request was dropped: at capacity");
+		job_fail(j, 429, "TooManyRequests",
+			 "deployment '%s' is at capacity (%d running, %d waiting)", l->name, l->limit,
+			 2 * l->limit);
+		break;
+	case CAP_CLOSED:
+		job_fail(j, 503, "ServiceUnavailable", "the runtime is stopping");
+		break;
+	}
+}
+
+/* A copy of the request for the mirror deployment; its answer is dropped. */
 static void mirror_push(struct fleet *f, struct live *l, const char *body, size_t len)
 {
+	struct fleet_call c;
+	struct fleet_job *j;
 	char *copy = malloc(len + 1);
 
-	if (copy == NULL) {
+	memset(&c, 0, sizeof c);
+	c.body = copy;
+	c.len = len;
+	c.request_id = "mirror";
+	j = copy ? job_new(f, l, NULL, &c, l->name) : NULL;
+	if (j == NULL) {
+		free(copy);
 		live_unref(l);
 		return;
 	}
 	memcpy(copy, body, len);
 	copy[len] = '\0';
-	pthread_mutex_lock(&f->mq_lock);
-	if (f->mq_n == MIRROR_QUEUE || f->stopping) {
-		pthread_mutex_unlock(&f->mq_lock);
-		logring_add(l->log, "[runtime] mirror queue full: a mirrored request was dropped");
-		free(copy);
-		live_unref(l);
-		return;
-	}
-	f->mq[(f->mq_head + f->mq_n) % MIRROR_QUEUE] =
-		(struct mirror_job){.live = l, .body = copy, .len = len};
-	f->mq_n++;
-	pthread_cond_signal(&f->mq_cond);
-	pthread_mutex_unlock(&f->mq_lock);
+	j->copy = copy;
+	j->done = mirror_done;
+	job_enter(j);
 }
 
-static void *mirror_main(void *arg)
+void fleet_job_start(struct fleet_job *j, const char *const *headers, fleet_done_fn done,
+		     void *ctx)
 {
-	struct fleet *f = arg;
-	struct mirror_job job;
-	struct engine_request rq;
-	struct fleet_answer ans;
-
-	for (;;) {
-		pthread_mutex_lock(&f->mq_lock);
-		while (f->mq_n == 0 && !f->stopping)
-			pthread_cond_wait(&f->mq_cond, &f->mq_lock);
-		if (f->mq_n == 0) {
-			pthread_mutex_unlock(&f->mq_lock);
-			return NULL;
-		}
-		job = f->mq[f->mq_head];
-		f->mq_head = (f->mq_head + 1) % MIRROR_QUEUE;
-		f->mq_n--;
-		pthread_mutex_unlock(&f->mq_lock);
-		memset(&rq, 0, sizeof rq);
-		memset(&ans, 0, sizeof ans);
-		rq.body = job.body;
-		rq.len = job.len;
-		rq.request_id = "mirror";
-		run_on(job.live, &rq, &ans);
-		free(ans.body);
-		free(job.body);
-		live_unref(job.live);
+	j->rq.headers = headers;
+	j->done = done;
+	j->ctx = ctx;
+	if (j->mirror) {
+		mirror_push(j->f, j->mirror, j->rq.body, j->rq.len);
+		j->mirror = NULL;
 	}
+	job_enter(j);
 }
 
 /* Under the read lock: the instance to use (ref'd) or an answer why none. */
@@ -1034,8 +1419,10 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 {
 	struct live *l = NULL, *mirror = NULL;
 	struct engine_request rq;
+	struct fleet_job *j;
 	struct error err;
 	struct ep *e;
+	uint64_t t0 = now_ns();
 
 	memset(out, 0, sizeof *out);
 	pthread_rwlock_rdlock(&f->lock);
@@ -1049,20 +1436,12 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 	pthread_rwlock_unlock(&f->lock);
 	if (l == NULL)
 		return;
-	memset(&rq, 0, sizeof rq);
-	rq.body = c->body;
-	rq.len = c->len;
-	rq.headers = c->headers;
-	rq.request_id = c->request_id;
-	if (!c->may_block) {
-		/* on an event loop: only in-process scoring with a free slot */
-		uint64_t t0 = now_ns();
-		if (l->cfg.type == MODEL_CUSTOM || !capacity_try(l)) {
-			out->would_block = 1;
-			live_unref(mirror);
-			live_unref(l);
-			return;
-		}
+	if (!engine_waits(l->engine) && capacity_try(l)) {
+		/* the hot path: in-process scoring on the event loop, no job */
+		memset(&rq, 0, sizeof rq);
+		rq.body = c->body;
+		rq.len = c->len;
+		rq.request_id = c->request_id;
 		if (mirror)
 			mirror_push(f, mirror, c->body ? c->body : "", c->len);
 		score_held(l, &rq, out);
@@ -1070,10 +1449,15 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 		live_unref(l);
 		return;
 	}
-	if (mirror)
-		mirror_push(f, mirror, c->body ? c->body : "", c->len);
-	run_on(l, &rq, out);
-	live_unref(l);
+	j = job_new(f, l, mirror, c, out->deployment);
+	if (j == NULL) {
+		live_unref(l);
+		live_unref(mirror);
+		answer(out, 500, "InternalError", "out of memory");
+		return;
+	}
+	out->would_block = 1;
+	out->job = j;
 }
 
 int fleet_authorize(struct fleet *f, const char *endpoint, const char *authorization,
@@ -1121,53 +1505,162 @@ int fleet_liveness(struct fleet *f, const char *name)
 
 /* ---- life --------------------------------------------------------------- */
 
+/* Threads for in-process scoring of jobs that queued: they never wait, so one
+ * per CPU is plenty. */
+static int compute_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? 2 : n > 32 ? 32 : (int)n;
+}
+
 struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state, void *ctx)
 {
 	struct fleet *f = calloc(1, sizeof *f);
-	int i;
 
 	if (f == NULL)
 		return NULL;
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->task_lock, NULL);
 	pthread_cond_init(&f->task_done, NULL);
-	pthread_mutex_init(&f->mq_lock, NULL);
-	pthread_cond_init(&f->mq_cond, NULL);
+	pthread_mutex_init(&f->reg_lock, NULL);
+	pthread_cond_init(&f->jobs_idle, NULL);
+	pthread_mutex_init(&f->timer_lock, NULL);
+	pthread_cond_init(&f->timer_cond, NULL);
+	atomic_init(&f->closing, 0);
 	snprintf(f->home, sizeof f->home, "%s", home);
 	f->metrics = m;
 	f->on_state = on_state;
 	f->ctx = ctx;
-	for (i = 0; i < MIRROR_THREADS; i++)
-		if (pthread_create(&f->mirror[i], NULL, mirror_main, f) == 0)
-			f->nmirror++;
+	f->compute = pool_new(compute_threads(), 10000);
+	f->timer_running = pthread_create(&f->timer, NULL, timer_main, f) == 0;
+	if (f->compute == NULL || !f->timer_running) {
+		fleet_free(f);
+		return NULL;
+	}
 	return f;
 }
 
-void fleet_free(struct fleet *f)
+/* Waits (under reg_lock) until no job is left or the deadline passes. */
+static void jobs_wait(struct fleet *f, int64_t until)
 {
-	size_t i;
-	int k;
+	struct timespec ts;
+	int64_t left;
 
-	if (f == NULL)
+	while (f->jobs > 0 && (left = until - mono_ms()) > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		left = left > 100 ? 100 : left;
+		ts.tv_nsec += (long)left * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&f->jobs_idle, &f->reg_lock, &ts);
+	}
+}
+
+/* A reference on every live instance (a heap array, *n long); NULL when none. */
+static struct live **lives_snapshot(struct fleet *f, size_t *n)
+{
+	struct live **v = NULL, *l;
+	size_t cap = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&f->reg_lock);
+	for (l = f->lives; l; l = l->reg_next)
+		cap++;
+	v = cap ? malloc(cap * sizeof *v) : NULL;
+	for (l = f->lives; v && l; l = l->reg_next) {
+		if (atomic_fetch_add(&l->refs, 1) == 0) { /* being destroyed: leave it */
+			atomic_fetch_sub(&l->refs, 1);
+			continue;
+		}
+		v[(*n)++] = l;
+	}
+	pthread_mutex_unlock(&f->reg_lock);
+	return v;
+}
+
+/* Answers every job still queued or running (503), abandons every load. */
+static void cancel_everything(struct fleet *f)
+{
+	struct fleet_job *x, *j;
+	struct engine *engine;
+	struct live **v;
+	size_t i, n;
+
+	v = lives_snapshot(f, &n);
+	for (i = 0; i < n; i++) {
+		atomic_store(&v[i]->cancel, 1);
+		pthread_mutex_lock(&v[i]->cap_lock);
+		x = queue_expire(v[i], 0, 1);
+		engine = v[i]->engine;
+		pthread_mutex_unlock(&v[i]->cap_lock);
+		while ((j = x) != NULL) {
+			x = j->next;
+			job_fail(j, 503, "ServiceUnavailable", "the runtime is stopping");
+		}
+		if (engine)
+			engine_cancel(engine);
+	}
+	for (i = 0; i < n; i++)
+		live_unref(v[i]);
+	free(v);
+}
+
+void fleet_stop(struct fleet *f, int grace_ms)
+{
+	if (atomic_exchange(&f->closing, 1))
 		return;
+	pthread_mutex_lock(&f->reg_lock);
+	jobs_wait(f, mono_ms() + (grace_ms > 0 ? grace_ms : 0));
+	pthread_mutex_unlock(&f->reg_lock);
+	cancel_everything(f);
+	pthread_mutex_lock(&f->reg_lock);
+	jobs_wait(f, mono_ms() + STOP_DRAIN_MS);
+	pthread_mutex_unlock(&f->reg_lock);
+}
+
+static void tasks_wait(struct fleet *f)
+{
 	pthread_mutex_lock(&f->task_lock);
 	f->stopping = 1;
 	while (f->tasks > 0)
 		pthread_cond_wait(&f->task_done, &f->task_lock);
 	pthread_mutex_unlock(&f->task_lock);
-	pthread_mutex_lock(&f->mq_lock);
-	f->stopping = 1;
-	pthread_cond_broadcast(&f->mq_cond);
-	pthread_mutex_unlock(&f->mq_lock);
-	for (k = 0; k < f->nmirror; k++)
-		pthread_join(f->mirror[k], NULL);
+}
+
+void fleet_free(struct fleet *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	fleet_stop(f, 0);
+	tasks_wait(f); /* loads give up: fleet_stop cancelled them */
+	if (f->timer_running) {
+		pthread_mutex_lock(&f->timer_lock);
+		f->timer_stop = 1;
+		pthread_cond_signal(&f->timer_cond);
+		pthread_mutex_unlock(&f->timer_lock);
+		pthread_join(f->timer, NULL);
+	}
+	while (f->timed) {
+		struct live *l = f->timed;
+		f->timed = l->timer_next;
+		live_unref(l);
+	}
 	for (i = 0; i < f->neps; i++)
 		ep_free(f, f->eps[i]);
 	free(f->eps);
+	tasks_wait(f); /* engines freed on threads of their own */
+	pool_free(f->compute);
 	pthread_rwlock_destroy(&f->lock);
 	pthread_mutex_destroy(&f->task_lock);
 	pthread_cond_destroy(&f->task_done);
-	pthread_mutex_destroy(&f->mq_lock);
-	pthread_cond_destroy(&f->mq_cond);
+	pthread_mutex_destroy(&f->reg_lock);
+	pthread_cond_destroy(&f->jobs_idle);
+	pthread_mutex_destroy(&f->timer_lock);
+	pthread_cond_destroy(&f->timer_cond);
 	free(f);
 }

@@ -9,7 +9,10 @@
  * scan of the workspace. Loads and scale changes run on their own threads and
  * report back through the state callback (which takes the workspace lock; the
  * fleet holds none of its locks while calling it). The data plane calls
- * fleet_score from any request thread.
+ * fleet_score from any request thread. No data-plane request ever holds a
+ * thread while it waits: one that must wait (for a capacity slot, for a
+ * Python worker) becomes a job, parked in a queue and finished by whichever
+ * thread frees what it waits for, or by the fleet's timer at its deadline.
  */
 #ifndef RUNTIME_FLEET_H
 #define RUNTIME_FLEET_H
@@ -32,7 +35,17 @@ typedef void (*fleet_state_fn)(void *ctx, const char *ep, const char *name, uint
 
 struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state,
 			void *ctx);
-/* Stops mirror threads, waits for loads in flight, frees every engine. */
+/* The memory limit of each Python worker process when a deployment sets none
+ * (MLDECK_WORKER_MEMORY_MB): MiB, at least 64, or "0" for none. For
+ * deployments loaded after; 0, or -1 when mb is not such a number. */
+int fleet_set_worker_memory(struct fleet *f, const char *mb);
+/* Stops the data plane: from now on a request that would wait is answered
+ * 503 at once; those already waiting or running get up to grace_ms to
+ * finish, then are answered 503 too (their workers killed). Loads in
+ * progress are abandoned. Returns when no job is left. */
+void fleet_stop(struct fleet *f, int grace_ms);
+/* Stops (fleet_stop with no grace unless done before), waits for loads in
+ * flight, frees every engine. */
 void fleet_free(struct fleet *f);
 
 /* Brings endpoint NAME's live side in step with ws: new or changed
@@ -54,30 +67,40 @@ char *fleet_logs(struct fleet *f, const char *ep, const char *name, int tail);
 
 /* Data plane. Checks the credential, picks a deployment (the named one, or by
  * the traffic split), mirrors, enforces capacity and timeout, scores, records
- * metrics. Fills status/body and the chosen deployment. With may_block 0 it
- * answers only in-process engines with a free capacity slot, else sets
- * would_block. */
+ * metrics. Fills status/body and the chosen deployment. Never blocks: it
+ * answers at once everything that needs no waiting (refusals, in-process
+ * engines with a free capacity slot); else it sets would_block and hands
+ * out a job, which the caller starts with fleet_job_start once it can take
+ * an answer from another thread. body and request_id must stay valid until
+ * the answer. */
 struct fleet_call {
 	const char *endpoint;
 	const char *deployment;    /* azureml-model-deployment header or NULL */
 	const char *authorization; /* the Authorization header or NULL */
 	const char *body;
 	size_t len;
-	const char *const *headers; /* "Name: value", NULL-terminated */
 	const char *request_id;
 	const unsigned char *token_secret;
 	size_t token_secret_len;
-	int may_block; /* 0: answer only what needs no waiting (see would_block) */
 };
+struct fleet_job;
 struct fleet_answer {
 	int status;
 	char *body; /* heap JSON */
 	size_t len;
 	char deployment[RESOURCE_NAME_MAX + 1];
-	int would_block; /* may_block was 0 and answering needs a wait: call again
-			    where blocking is fine (nothing was done) */
+	int would_block;       /* answering needs a wait: start job with */
+	struct fleet_job *job; /* fleet_job_start (status is 0) */
 };
 void fleet_score(struct fleet *f, const struct fleet_call *call, struct fleet_answer *out);
+/* Called exactly once with a job's answer, from any thread (perhaps within
+ * fleet_job_start); ans->body passes to the callee. */
+typedef void (*fleet_done_fn)(void *ctx, struct fleet_answer *ans);
+/* Starts a job handed out by fleet_score: never blocks. headers ("Name:
+ * value", NULL-terminated, may be NULL) are for Python workers; they and
+ * the call's body must stay valid until done is called. */
+void fleet_job_start(struct fleet_job *j, const char *const *headers, fleet_done_fn done,
+		     void *ctx);
 /* The credential check of fleet_score alone, for admitting a request before
  * its body is read: 0, or -1 with 404 (no such endpoint) or 401 in err. */
 int fleet_authorize(struct fleet *f, const char *endpoint, const char *authorization,

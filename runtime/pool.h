@@ -1,8 +1,10 @@
 /*
- * pool.h: a cached thread pool for work that may block (Python workers,
- * capacity queues, the control plane's fsyncs), so the HTTP event loops never
- * do. Threads are started on demand up to a maximum and exit after idling.
- * Every call is thread-safe.
+ * pool.h: a cached thread pool, so the HTTP event loops never block or
+ * compute for long: the server's runs the control plane (workspace lock,
+ * fsyncs) and metrics; the fleet's scores in-process requests that had to
+ * queue for capacity. Nothing waits for the data plane on a pool thread
+ * (runtime/fleet.h). Threads are started on demand up to a maximum and exit
+ * after idling. Every call is thread-safe.
  */
 #ifndef RUNTIME_POOL_H
 #define RUNTIME_POOL_H

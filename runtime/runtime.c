@@ -26,6 +26,11 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
+/* Threads for the control plane and metrics, the only work deferred to the
+ * server's pool: data-plane waits hold no thread, so they can never take these. */
+#define CONTROL_THREADS 16
+#define DEFAULT_STOP_GRACE_MS 5000
+#define DEFAULT_WORKER_MEMORY_MB "4096"
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -242,6 +247,17 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* The default memory limit of Python workers (docs/security.md). */
+static int set_worker_memory(struct runtime *rt, const char *v, struct error *err)
+{
+	if (fleet_set_worker_memory(rt->fleet, v ? v : DEFAULT_WORKER_MEMORY_MB) < 0)
+		return error_set(err, 400, "InvalidOption",
+				 "--worker-memory-mb wants a number of MiB, at least 64, or 0 for "
+				 "no limit, not '%s'",
+				 v);
+	return 0;
+}
+
 /* Frees metrics slots too old for any window even when nobody asks for them. */
 static void *housekeeper_main(void *arg)
 {
@@ -343,6 +359,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	so.max_blocking = CONTROL_THREADS;
 	so.unix_path = sock;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
@@ -377,6 +394,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->stop_grace_ms = o->stop_grace_ms > 0 ? (int)o->stop_grace_ms : DEFAULT_STOP_GRACE_MS;
 	rt->max_upload = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
 		goto fail;
@@ -390,6 +408,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0)
+		goto fail;
 	if (start_server(rt, o, err) < 0)
 		goto fail;
 	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
@@ -410,6 +430,10 @@ void runtime_stop(struct runtime *rt)
 {
 	if (rt == NULL)
 		return;
+	/* the data plane first: its waiting requests are answered, so the
+	 * server can stop with no connection left suspended */
+	if (rt->fleet)
+		fleet_stop(rt->fleet, rt->stop_grace_ms);
 	server_stop(rt->server);
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
@@ -473,6 +497,10 @@ static const struct serve_flag serve_flags[] = {
 	 OPT(token_ttl), 1, 86400 * 7},
 	{"--threads", "N", "HTTP event loops (default: one per CPU)", FLAG_INT, OPT(threads), 1,
 	 256},
+	{"--stop-grace", "SECONDS", "on SIGTERM, time for requests in flight (default 5)",
+	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
+	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",
+	 FLAG_TEXT, OPT(worker_memory_mb), 0, 0},
 	{"--max-connections", "N", "connections held at once (default 4096)", FLAG_UINT, OPT(conns.max), 1, 1000000},
 	{"--max-connections-per-peer", "N", "per client address (default 1024)",
 	 FLAG_UINT, OPT(conns.per_peer), 1, 1000000},
@@ -514,10 +542,11 @@ static void serve_usage(FILE *out)
 	}
 }
 
-/* Seconds flags are kept in milliseconds by the guard. */
+/* Seconds flags kept in milliseconds. */
 static int flag_is_ms(const struct serve_flag *f)
 {
-	return f->off == OPT(conns.header_ms) || f->off == OPT(conns.idle_ms);
+	return f->off == OPT(conns.header_ms) || f->off == OPT(conns.idle_ms) ||
+	       f->off == OPT(stop_grace_ms);
 }
 
 static int set_flag(const struct serve_flag *f, const char *v, struct runtime_options *o)

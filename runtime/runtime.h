@@ -28,6 +28,9 @@ struct runtime_options {
 	size_t body_memory;     /* all request bodies in memory together */
 	size_t spool_max;       /* all uploads in flight together */
 	size_t spool_reserve;   /* free space uploads must leave in the home */
+	unsigned stop_grace_ms; /* at stop, how long requests in flight may finish; 0 = 5000 */
+	const char *worker_memory_mb; /* per Python worker process unless a deployment says
+					 (MLDECK_WORKER_MEMORY_MB): MiB, "0" none; NULL = 4096 */
 	int connect_info;       /* `serve` only: print the socket and key, do not run */
 };
 
@@ -41,8 +44,9 @@ struct runtime;
  * and starts listening. Returns once the server accepts connections. NULL
  * with a clear message in err (home locked, address in use, bad address). */
 struct runtime *runtime_start(const struct runtime_options *o, struct error *err);
-/* Stops accepting, finishes requests in flight, stops workers, releases the
- * home. NULL is a no-op. */
+/* Stops: requests in flight get the stop grace to finish, then are answered
+ * 503; workers and everything they started are killed; the home is released.
+ * NULL is a no-op. */
 void runtime_stop(struct runtime *rt);
 /* "http://127.0.0.1:PORT" with the port actually bound. */
 const char *runtime_url(const struct runtime *rt);

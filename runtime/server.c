@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@
 #include "runtime/pool.h"
 #include "state/codec.h"
 
+#define STOP_FLUSH_MS 3000 /* at stop, how long answered requests get to be sent */
+
 struct server {
 	struct MHD_Daemon *d;
 	struct MHD_Daemon *ud; /* the same API on a Unix socket, NULL when none */
@@ -50,6 +53,7 @@ struct server {
 	atomic_size_t mem_used;     /* bodies in memory, bytes */
 	pthread_mutex_t spool_lock;
 	size_t spool_used;          /* uploads in flight, bytes announced */
+	atomic_int parked;          /* requests suspended (defer, later) and not yet done */
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t unix_dev; /* the socket we bound, so stop unlinks only ours */
 	ino_t unix_ino;
@@ -76,6 +80,7 @@ struct pending {
 	int upload_fd;
 	char *upload_path; /* the spool file, while there is one */
 	int refused; /* decided while reading the body: 413, 503 or 500 */
+	int parked;  /* counted in s->parked until freed */
 };
 
 uint64_t server_now_ns(void)
@@ -287,6 +292,8 @@ static void pending_free(struct pending *p)
 {
 	if (p == NULL)
 		return;
+	if (p->parked)
+		atomic_fetch_sub(&p->s->parked, 1);
 	if (p->upload_fd >= 0)
 		close(p->upload_fd);
 	if (p->upload_path) {
@@ -651,6 +658,25 @@ static void deferred_run(void *arg)
 	MHD_resume_connection(c); /* p may be freed from here on */
 }
 
+/* Suspends the request's connection until its answer comes (server_stop waits
+ * for every parked request to be answered and sent). */
+static void park(struct pending *p)
+{
+	p->parked = 1;
+	atomic_fetch_add(&p->s->parked, 1);
+	MHD_suspend_connection(p->rq.conn);
+}
+
+void server_answer(struct server_later *a, struct server_response *rs)
+{
+	struct pending *p = (struct pending *)a;
+
+	p->rs = *rs;
+	memset(rs, 0, sizeof *rs); /* what it held is the pending request's now */
+	p->done = 1;
+	MHD_resume_connection(p->rq.conn); /* p may be freed from here on */
+}
+
 /* First call for a request: headers complete, nothing of the body read. */
 static enum MHD_Result on_headers(struct server *s, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, void **con_cls)
@@ -703,9 +729,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		p->rq.body_len = p->len;
 	}
 	s->o.handler(s->o.ctx, &p->rq, &rs);
+	if (rs.later) {
+		void (*later)(void *, struct server_later *) = rs.later;
+		void *arg = rs.later_arg;
+
+		server_response_cleanup(&rs);
+		park(p);
+		later(arg, (struct server_later *)p);
+		return MHD_YES;
+	}
 	if (rs.defer) {
 		server_response_cleanup(&rs);
-		MHD_suspend_connection(c);
+		park(p);
 		/* stopping: the pool refuses; run it here rather than drop it */
 		if (pool_submit(s->pool, deferred_run, p) < 0)
 			deferred_run(p);
@@ -1037,13 +1072,16 @@ void server_stop(struct server *s)
 	if (s == NULL)
 		return;
 	/* no new connections; deferred handlers finish and resume their
-	 * connections (MHD must not stop with one suspended). A quiesced
-	 * listen socket is ours to close, after the daemon stopped: until
-	 * then the port (and the console's next embedded runtime) stays held. */
+	 * connections (MHD must not stop with one suspended), and the loops get
+	 * to send what was answered: MHD_stop_daemon would close them unsent. A
+	 * quiesced listen socket is ours to close, after the daemon stopped:
+	 * until then the port (and the console's next embedded runtime) stays held. */
 	MHD_socket lfd = MHD_quiesce_daemon(s->d);
 	MHD_socket ufd = s->ud != NULL ? MHD_quiesce_daemon(s->ud) : MHD_INVALID_SOCKET;
 	unix_unlink(s);
 	pool_drain(s->pool);
+	for (int i = 0; i < STOP_FLUSH_MS / 10 && atomic_load(&s->parked) > 0; i++)
+		poll(NULL, 0, 10);
 	MHD_stop_daemon(s->d);
 	if (s->ud != NULL)
 		MHD_stop_daemon(s->ud);

@@ -22,11 +22,14 @@
  * Threads: a few event loops (libmicrohttpd's epoll thread pool, one per CPU
  * the process may run on, by default) do all the I/O and call the admission
  * hook and the handler with may_block = 0. A handler that can answer at once
- * (in-process scoring, health) does; one that might block (a Python worker,
- * a capacity queue, a control-plane fsync) sets rs->defer and returns: the
- * connection is suspended and the handler is called again on a pool thread
- * with may_block = 1, after which the event loop sends its answer. So no
- * event loop ever waits.
+ * (in-process scoring, health) does; one that might block (a control-plane
+ * fsync) sets rs->defer and returns: the connection is suspended and the
+ * handler is called again on a pool thread with may_block = 1, after which
+ * the event loop sends its answer. A handler whose answer will come from
+ * elsewhere (a capacity queue, a Python worker) sets rs->later instead: the
+ * connection is suspended and the answer given with server_answer from any
+ * thread, holding no thread meanwhile. So no event loop ever waits, and no
+ * pool thread waits for the data plane.
  *
  * Nothing a client sends can abort the process.
  */
@@ -64,6 +67,8 @@ struct server_request {
 	int may_block;         /* 0 on an event loop, 1 on a pool thread */
 };
 
+struct server_later; /* a request that will be answered later */
+
 struct server_response {
 	int status;
 	char *body;            /* heap; freed by the server */
@@ -72,6 +77,11 @@ struct server_response {
 	char deployment[40];   /* azureml-model-deployment, "" when none */
 	char note[96];         /* extra words for the request log line (never secrets) */
 	int defer;             /* set (with may_block 0): call me again where I may block */
+	/* or set (with may_block 0) to answer later: the server suspends the
+	 * connection, then calls later(later_arg, a); the request (body, headers)
+	 * stays valid until server_answer(a, ...) is called, exactly once */
+	void (*later)(void *later_arg, struct server_later *a);
+	void *later_arg;
 	struct {
 		const char *name;  /* static string */
 		char *value;       /* heap; freed by the server */
@@ -137,6 +147,9 @@ char **server_header_list(const struct server_request *rq);
 /* Query argument lookup, NULL when absent. */
 const char *server_query(const struct server_request *rq, const char *name);
 
+/* Answers a request handed out through rs->later, from any thread: takes
+ * what rs holds (body, extra headers). a is invalid afterwards. */
+void server_answer(struct server_later *a, struct server_response *rs);
 /* Adds a response header (name static, value copied). 0, or -1 when full or
  * out of memory. */
 int server_reply_header(struct server_response *rs, const char *name, const char *value);

@@ -827,6 +827,7 @@ static cJSON *doc_endpoint(const struct endpoint *ep)
 	cJSON_AddStringToObject(o, "primary_key", ep->primary_key);
 	cJSON_AddStringToObject(o, "secondary_key", ep->secondary_key);
 	cJSON_AddNumberToObject(o, "key_generation", ep->key_generation);
+	cJSON_AddStringToObject(o, "uid", ep->uid); /* workers: what tokens are bound to */
 	cJSON_AddStringToObject(o, "state", prov_state_name(ep->state));
 	cJSON_AddItemToObject(o, "tags", kv_to_json(&ep->tags));
 	cJSON_AddNumberToObject(o, "created", (double)ep->created);
@@ -1098,6 +1099,7 @@ static int doc_read_endpoint(struct doc_reader *r, const cJSON *o, struct endpoi
 	    doc_traffic(r, o, "traffic", &ep->traffic) < 0 ||
 	    doc_traffic(r, o, "mirror", &ep->mirror) < 0 || doc_kv(r, o, "tags", &ep->tags) < 0 ||
 	    doc_num(r, o, "key_generation", &gen) < 0 || doc_state(r, o, &ep->state) < 0 ||
+	    doc_fixed(r, o, "uid", ep->uid, sizeof ep->uid, 1) < 0 || /* workers: optional */
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
 	if (!cJSON_IsString(a) || auth_mode_parse(a->valuestring, &ep->auth) < 0)

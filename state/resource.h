@@ -80,7 +80,10 @@ struct endpoint {
 	struct traffic mirror;
 	char primary_key[RESOURCE_KEY_LEN + 1];
 	char secondary_key[RESOURCE_KEY_LEN + 1];
-	uint32_t key_generation; /* bumped by regenerateKeys; tokens carry it */
+	uint32_t key_generation; /* bumped by regenerateKeys and authMode changes; tokens carry it */
+	/* workers (issue 7 item 6): random, made with the endpoint, never shown in the API;
+	 * tokens are bound to it, so they die with the endpoint ("" for older states) */
+	char uid[RESOURCE_KEY_LEN + 1];
 	enum prov_state state;
 	struct kvlist tags;
 	int64_t created;

@@ -652,7 +652,9 @@ static int endpoint_update(struct endpoint *cur, const struct endpoint *ep, stru
 		return error_set(err, 500, "InternalError", "out of memory");
 	memcpy(next.primary_key, cur->primary_key, sizeof next.primary_key);
 	memcpy(next.secondary_key, cur->secondary_key, sizeof next.secondary_key);
-	next.key_generation = cur->key_generation;
+	memcpy(next.uid, cur->uid, sizeof next.uid);
+	/* a change of auth mode revokes the tokens issued before it (issue 7 item 6) */
+	next.key_generation = cur->key_generation + (next.auth != cur->auth);
 	next.state = cur->state;
 	next.created = cur->created;
 	endpoint_cleanup(cur);

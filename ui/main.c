@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/reaper.h"
 #include "runtime/runtime.h"
 #include "ui/cli/cli.h"
 #include "ui/console/console.h"
@@ -46,8 +47,12 @@ static int main_console(const struct cli_globals *g)
 int main(int argc, char **argv)
 {
 	struct cli_globals g = {0};
-	int rc;
-	int i = main_globals(&g, argc, argv);
+	int rc, i;
+
+	/* a Python worker's keeper, re-executed by the runtime (runtime/reaper.h) */
+	if (argc > 1 && strcmp(argv[1], REAPER_ARG) == 0)
+		return reaper_main(argc - 1, argv + 1);
+	i = main_globals(&g, argc, argv);
 
 	if (i < 0)
 		return CLI_USAGE;

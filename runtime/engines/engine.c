@@ -62,6 +62,30 @@ int engine_score(struct engine *e, const struct engine_request *req, struct engi
 	return -1;
 }
 
+int engine_waits(const struct engine *e)
+{
+	return e->ops->submit != NULL;
+}
+
+void engine_submit(struct engine *e, const struct engine_request *req, engine_done_fn done,
+		   void *ctx)
+{
+	struct engine_result res = {0, NULL, 0};
+
+	if (e->ops->submit != NULL) {
+		e->ops->submit(e->impl, req, done, ctx);
+		return;
+	}
+	engine_score(e, req, &res);
+	done(ctx, &res);
+}
+
+void engine_cancel(struct engine *e)
+{
+	if (e->ops->cancel != NULL)
+		e->ops->cancel(e->impl);
+}
+
 int engine_resize(struct engine *e, int workers, struct error *err)
 {
 	if (e->ops->resize == NULL)

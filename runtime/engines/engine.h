@@ -10,6 +10,7 @@
 #ifndef RUNTIME_ENGINES_ENGINE_H
 #define RUNTIME_ENGINES_ENGINE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "state/error.h"
@@ -30,8 +31,11 @@ struct engine_config {
 	const char *const *modules;  /* modules that must import, NULL-terminated, may be NULL */
 	int workers;                 /* worker processes (instances x maxConcurrent) */
 	int timeout_ms;              /* per request; a worker past it is killed and replaced */
+	long memory_mb;              /* per worker process (RLIMIT_DATA), MiB; 0: none; < 0:
+					invalid (the load fails) */
 	engine_log_fn log;
 	void *log_ctx;
+	atomic_int *cancel;          /* may be NULL; set to 1 to abandon a load in progress */
 };
 
 /* A request as the engine sees it. */
@@ -51,11 +55,26 @@ struct engine_result {
 	size_t len;
 };
 
+/* Called once with the answer of engine_submit; res->body passes to the callee. */
+typedef void (*engine_done_fn)(void *ctx, struct engine_result *res);
+
 /* Loads the model (and for custom_model starts the workers and runs init()).
  * Blocking; NULL with err naming the reason (unreadable model, wrong format,
- * init() raised, module missing). */
+ * init() raised, module missing, *cfg->cancel set). */
 struct engine *engine_load(const struct engine_config *cfg, struct error *err);
 int engine_score(struct engine *e, const struct engine_request *req, struct engine_result *out);
+/* 1 when scoring waits on something outside this process (custom_model's
+ * workers): such an engine should be driven with engine_submit. */
+int engine_waits(const struct engine *e);
+/* Scores without making the caller wait: done(ctx, res) is called exactly
+ * once, before engine_submit returns (in-process engines, refusals) or later
+ * from an engine thread. req, and what it points to, must stay valid until
+ * then. done must not call engine_free on this engine. */
+void engine_submit(struct engine *e, const struct engine_request *req, engine_done_fn done,
+		   void *ctx);
+/* Answers everything queued or running in the engine at once (503) and
+ * refuses every later request: for a runtime that stops. */
+void engine_cancel(struct engine *e);
 /* Changes the worker count live (custom_model); in-process engines ignore it. */
 int engine_resize(struct engine *e, int workers, struct error *err);
 /* Number of input features the model expects, or -1 when unknown (custom). */
@@ -66,6 +85,10 @@ void engine_free(struct engine *e); /* waits for workers to exit; NULL is a no-o
 struct engine_ops {
 	void *(*load)(const struct engine_config *cfg, struct error *err);
 	int (*score)(void *impl, const struct engine_request *req, struct engine_result *out);
+	/* optional: engines that wait on other processes (see engine_submit) */
+	void (*submit)(void *impl, const struct engine_request *req, engine_done_fn done,
+		       void *ctx);
+	void (*cancel)(void *impl);
 	int (*resize)(void *impl, int workers, struct error *err);
 	int (*features)(const void *impl);
 	void (*free)(void *impl);

@@ -1,34 +1,41 @@
 /*
  * python.c: custom_model, a pool of Python worker processes running score.py.
  *
- * Each worker is a process with five pipes: its stdin (the embedded worker
- * source, then EOF), stdout and stderr (read by one log thread per worker),
- * fd 3 (request frames) and fd 4 (reply frames). Request threads take an idle
- * worker under the engine lock and then own it until they hand it back; a
- * worker that times out or dies is reaped by that thread and marked dead. A
- * supervisor thread per engine cleans dead and surplus workers up and starts
- * replacements, backing off when they keep failing.
+ * Requests never make their caller wait: py_submit puts a request in the
+ * engine's queue and hands it to an idle worker at once when there is one;
+ * the answer comes back through the request's done callback. One I/O thread
+ * per engine reads every worker's reply pipe, finishes writing request frames
+ * too large for the pipe, hands queued requests to workers as they free up,
+ * and enforces every deadline (the wait for a worker, the answer, init()).
+ * A supervisor thread per engine reaps workers that are gone (crashed,
+ * killed, retired, failed to start) and starts their replacements, backing
+ * off when they keep failing. Worker processes themselves: python_proc.c.
+ *
+ * Only the I/O thread unlinks workers from the live list (into `gone`, for
+ * the supervisor), so the pointers it polls stay valid while it polls them.
+ * Done callbacks run with no engine lock held.
  */
-#define _GNU_SOURCE /* pipe2: O_CLOEXEC from birth, no race with concurrent spawns */
+#define _GNU_SOURCE /* eventfd */
 #include "runtime/engines/python.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "runtime/engines/python_proc.h"
 
 extern char **environ;
 
@@ -43,26 +50,50 @@ __asm__(".pushsection .rodata\n"
 extern const char python_worker_py[];
 
 #define FRAME_MAX (64u << 20)	/* type byte + payload, both directions */
-#define LOG_LINE_MAX 4096	/* longer output lines are split */
+#define FRAME_HEAD 5		/* u32 length, u8 type */
+#define NONCE_LEN 16		/* the worker's secret, in every reply */
+#define REPLY_HEAD (NONCE_LEN + 8) /* nonce, u64 request id: the start of a reply's payload */
+#define REQ_HEAD 12		/* u64 request id, u32 header length: the start of a Q frame's */
 #define START_TIMEOUT_MS 300000 /* import + init() */
-#define STOP_GRACE_MS 500	/* per step: EOF, then SIGTERM, then SIGKILL */
-#define CRASH_REAP_MS 200	/* wait for a worker whose pipe closed */
+#define STOP_GRACE_MS 500	/* EOF, then kill */
 #define BACKOFF_MAX_MS 30000
 #define REASON_MAX 512
+#define IO_IDLE_MS 1000	 /* the I/O thread's longest sleep */
+#define READS_PER_TURN 16 /* 64 KiB reads per worker before others get a turn */
 
-enum io_rc { IO_OK, IO_TIMEOUT, IO_EOF, IO_ERR, IO_PROTO };
 enum wstate { W_STARTING, W_IDLE, W_BUSY, W_DEAD, W_RETIRE };
+
+/* One request in the engine, from submit to done. */
+struct pyreq {
+	uint64_t id;          /* given when it goes to a worker; the reply must echo it */
+	unsigned char *frame; /* the Q frame */
+	size_t flen, off;     /* bytes written so far */
+	int64_t deadline;     /* queued: for a worker; running: for the answer */
+	engine_done_fn done;
+	void *ctx;
+	struct engine_result res;
+	struct pyreq *next;
+};
+
+/* A reply frame being read. */
+struct frame_in {
+	unsigned char head[FRAME_HEAD];
+	size_t head_got;
+	char *payload; /* NUL-terminated once complete */
+	size_t len, got;
+};
 
 struct worker {
 	struct pyengine *e;
-	int id;
-	pid_t pid;
-	int req_fd, rep_fd, out_fd, err_fd; /* parent ends, -1 when closed */
+	struct pyproc proc;
+	unsigned char nonce[NONCE_LEN];
 	enum wstate state;
-	atomic_int reaped;
-	int log_running;
-	pthread_t log_thread;
-	char fail[REASON_MAX]; /* why it did not start */
+	struct pyreq *cur;   /* W_BUSY (or dead while busy): the request it serves */
+	int64_t deadline;    /* W_STARTING: for init() */
+	struct frame_in in;
+	int start_failed;    /* dead before ready: counts as a failed start */
+	int crashed;         /* its pipe closed: cur is answered once it is reaped */
+	char fail[REASON_MAX];
 	struct worker *next;
 };
 
@@ -70,17 +101,25 @@ struct pyengine {
 	char **argv, **envp;
 	const char *src; /* embedded worker source, NULL when argv names a file */
 	int timeout_ms;
+	long memory_mb; /* per worker process, 0: no limit */
 	engine_log_fn log;
 	void *log_ctx;
 	pthread_mutex_t lock;
-	pthread_cond_t idle_cv, sup_cv;
-	struct worker *workers;
-	int target, next_id, failures;
+	pthread_cond_t state_cv; /* a worker became ready or failed to start */
+	pthread_cond_t sup_cv;   /* work for the supervisor */
+	struct worker *workers;  /* starting, idle, busy */
+	struct worker *gone;     /* dead or retiring, for the supervisor */
+	struct pyreq *qhead, *qtail; /* waiting for a worker, oldest first */
+	int target, next_id, failures, loaded;
+	uint64_t next_req;
 	int64_t retry_at;
+	int64_t io_wake_at; /* when the I/O thread wakes up unless kicked */
 	char last_fail[REASON_MAX];
+	int cancelled;      /* engine_cancel: refuse everything */
 	atomic_int stopping;
-	int sup_running;
-	pthread_t supervisor;
+	int kick_fd;        /* eventfd that wakes the I/O thread */
+	int io_running, sup_running;
+	pthread_t io, supervisor;
 };
 
 struct strv {
@@ -96,12 +135,11 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
+static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m, int64_t deadline_ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	pthread_cond_timedwait(cv, m, &ts);
 }
 
 static void elog(struct pyengine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -179,34 +217,7 @@ static void strv_free(char **v)
 	free(v);
 }
 
-/* ---- fds and pipes ---- */
-
-static void fd_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Moves fd above the child's fixed slots 0..4 so the dup2 calls cannot clash. */
-static int fd_high(int fd)
-{
-	int nfd;
-
-	if (fd >= 5)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 5);
-	close(fd);
-	return nfd;
-}
-
-static int pipe_pair(int p[2], int child_end)
-{
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return -1;
-	p[child_end] = fd_high(p[child_end]);
-	return p[child_end] < 0 ? -1 : 0;
-}
+/* ---- bytes ---- */
 
 /* write() that never raises SIGPIPE, whatever the process disposition. */
 static ssize_t write_nosig(int fd, const void *buf, size_t len)
@@ -230,94 +241,6 @@ static ssize_t write_nosig(int fd, const void *buf, size_t len)
 	return n;
 }
 
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = {fd, events, 0};
-	int64_t left;
-	int n;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return IO_TIMEOUT;
-		n = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (n > 0)
-			return IO_OK;
-		if (n < 0 && errno != EINTR)
-			return IO_ERR;
-	}
-}
-
-static int write_all(int fd, const unsigned char *p, size_t len, int64_t deadline)
-{
-	ssize_t n;
-	int rc;
-
-	while (len > 0) {
-		n = write_nosig(fd, p, len);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno == EPIPE) {
-			return IO_EOF;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return IO_ERR;
-		} else if ((rc = wait_fd(fd, POLLOUT, deadline)) != IO_OK) {
-			return rc;
-		}
-	}
-	return IO_OK;
-}
-
-static int read_all(int fd, unsigned char *p, size_t len, int64_t deadline)
-{
-	ssize_t n;
-	int rc;
-
-	while (len > 0) {
-		n = read(fd, p, len);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		} else if (n == 0) {
-			return IO_EOF;
-		} else if (errno != EAGAIN && errno != EINTR) {
-			return IO_ERR;
-		} else if ((rc = wait_fd(fd, POLLIN, deadline)) != IO_OK) {
-			return rc;
-		}
-	}
-	return IO_OK;
-}
-
-/* Reads one frame: *payload is heap, NUL-terminated, *len bytes before the NUL. */
-static int read_frame(int fd, int64_t deadline, char *type, char **payload, size_t *len)
-{
-	unsigned char head[5];
-	uint32_t flen;
-	char *buf;
-	int rc;
-
-	*payload = NULL;
-	if ((rc = read_all(fd, head, sizeof head, deadline)) != IO_OK)
-		return rc;
-	flen = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 | (uint32_t)head[2] << 8 | head[3];
-	if (flen < 1 || flen > FRAME_MAX)
-		return IO_PROTO;
-	*type = (char)head[4];
-	*len = flen - 1;
-	buf = malloc(*len + 1);
-	if (buf == NULL)
-		return IO_ERR;
-	if ((rc = read_all(fd, (unsigned char *)buf, *len, deadline)) != IO_OK) {
-		free(buf);
-		return rc;
-	}
-	buf[*len] = '\0';
-	*payload = buf;
-	return IO_OK;
-}
-
 static void put_be32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)(v >> 24);
@@ -326,524 +249,23 @@ static void put_be32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-/* ---- worker output into the log ---- */
-
-struct linebuf {
-	char buf[LOG_LINE_MAX];
-	size_t len;
-	const char *stream;
-};
-
-static void line_emit(struct worker *w, struct linebuf *lb)
+static uint32_t get_be32(const unsigned char *p)
 {
-	char line[LOG_LINE_MAX + 64];
-
-	if (lb->len > 0 && lb->buf[lb->len - 1] == '\r')
-		lb->len--;
-	snprintf(line, sizeof line, "[worker %d %s] %.*s", w->id, lb->stream, (int)lb->len,
-		 lb->buf);
-	lb->len = 0;
-	if (w->e->log != NULL)
-		w->e->log(w->e->log_ctx, line);
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void line_feed(struct worker *w, struct linebuf *lb, const char *p, size_t n)
+static void put_be64(unsigned char *p, uint64_t v)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n') {
-			line_emit(w, lb);
-			continue;
-		}
-		lb->buf[lb->len++] = p[i];
-		if (lb->len == sizeof lb->buf - 1)
-			line_emit(w, lb);
-	}
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
 }
 
-/* Reads stdout and stderr until both close, or the worker is reaped and they go quiet
- * (a grandchild may keep them open). */
-static void *worker_log_main(void *arg)
+static uint64_t get_be64(const unsigned char *p)
 {
-	struct worker *w = arg;
-	struct linebuf lb[2] = {{.stream = "stdout"}, {.stream = "stderr"}};
-	struct pollfd p[2] = {{w->out_fd, POLLIN, 0}, {w->err_fd, POLLIN, 0}};
-	char buf[4096];
-	int open = 2, n;
-	ssize_t r;
-
-	while (open > 0) {
-		n = poll(p, 2, atomic_load(&w->reaped) ? 100 : 1000);
-		if (n == 0 && atomic_load(&w->reaped))
-			break;
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2 && n > 0; i++) {
-			if (p[i].fd < 0 || p[i].revents == 0)
-				continue;
-			r = read(p[i].fd, buf, sizeof buf);
-			if (r > 0) {
-				line_feed(w, &lb[i], buf, (size_t)r);
-			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-				p[i].fd = -1;
-				open--;
-			}
-		}
-	}
-	for (int i = 0; i < 2; i++)
-		if (lb[i].len > 0)
-			line_emit(w, &lb[i]);
-	return NULL;
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
 }
 
-/* ---- process lifetime ---- */
-
-static void describe_status(int status, char *why, size_t n)
-{
-	if (WIFEXITED(status))
-		snprintf(why, n, "worker exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(why, n, "worker killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(why, n, "worker stopped (status 0x%x)", (unsigned)status);
-}
-
-static void worker_kill(struct worker *w, int sig)
-{
-	if (w->pid > 0 && !atomic_load(&w->reaped)) {
-		kill(-w->pid, sig); /* its process group: the user's children too */
-		kill(w->pid, sig);
-	}
-}
-
-/* Waits up to wait_ms for the worker to exit, then SIGKILLs it; says how it ended. */
-static void worker_reap(struct worker *w, int wait_ms, char *why, size_t n)
-{
-	int64_t until = now_ms() + wait_ms;
-	int status = 0;
-	pid_t r;
-
-	if (w->pid <= 0 || atomic_load(&w->reaped)) {
-		snprintf(why, n, "worker not running");
-		return;
-	}
-	for (;;) {
-		r = waitpid(w->pid, &status, wait_ms > 0 ? WNOHANG : 0);
-		if (r == w->pid)
-			break;
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(why, n, "worker lost: %s", strerror(errno));
-			atomic_store(&w->reaped, 1);
-			return;
-		}
-		if (now_ms() >= until) {
-			worker_kill(w, SIGKILL);
-			wait_ms = 0;
-			continue;
-		}
-		sleep_ms(2);
-	}
-	atomic_store(&w->reaped, 1);
-	describe_status(status, why, n);
-}
-
-static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const int child[5])
-{
-	static const int defaults[] = {SIGPIPE, SIGINT,	 SIGTERM, SIGQUIT,
-				       SIGHUP,	SIGCHLD, SIGUSR1, SIGUSR2};
-	sigset_t none, def;
-
-	sigemptyset(&none);
-	sigemptyset(&def);
-	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-		sigaddset(&def, defaults[i]);
-	if (posix_spawn_file_actions_init(fa) != 0)
-		return -1;
-	if (posix_spawnattr_init(at) != 0) {
-		posix_spawn_file_actions_destroy(fa);
-		return -1;
-	}
-	if (child[0] >= 0)
-		posix_spawn_file_actions_adddup2(fa, child[0], 0);
-	else
-		posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-	for (int i = 1; i < 5; i++)
-		posix_spawn_file_actions_adddup2(fa, child[i], i);
-	posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					 POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(at, 0);
-	posix_spawnattr_setsigmask(at, &none);
-	posix_spawnattr_setsigdefault(at, &def);
-	return 0;
-}
-
-/* Creates the pipes, starts the process and its log thread. -1 with w->fail set. */
-static int worker_spawn(struct pyengine *e, struct worker *w)
-{
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-	int req[2] = {-1, -1}, rep[2] = {-1, -1}, child[5], rc = -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-
-	if ((e->src && pipe_pair(in, 0) != 0) || pipe_pair(out, 1) != 0 || pipe_pair(err, 1) != 0 ||
-	    pipe_pair(req, 0) != 0 || pipe_pair(rep, 1) != 0) {
-		snprintf(w->fail, sizeof w->fail, "cannot create pipes: %s", strerror(errno));
-		goto out;
-	}
-	child[0] = in[0], child[1] = out[1], child[2] = err[1], child[3] = req[0];
-	child[4] = rep[1];
-	if (spawn_setup(&fa, &at, child) != 0) {
-		snprintf(w->fail, sizeof w->fail, "cannot prepare spawn: out of memory");
-		goto out;
-	}
-	rc = posix_spawnp(&w->pid, e->argv[0], &fa, &at, e->argv, e->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0) {
-		w->pid = 0;
-		snprintf(w->fail, sizeof w->fail, "cannot start python %s: %s", e->argv[0],
-			 strerror(rc));
-		rc = -1;
-		goto out;
-	}
-	w->out_fd = out[0], w->err_fd = err[0], w->req_fd = req[1], w->rep_fd = rep[0];
-	out[0] = err[0] = req[1] = rep[0] = -1;
-	fcntl(w->req_fd, F_SETFL, O_NONBLOCK);
-	fcntl(w->rep_fd, F_SETFL, O_NONBLOCK);
-	if (pthread_create(&w->log_thread, NULL, worker_log_main, w) == 0)
-		w->log_running = 1;
-	if (e->src != NULL) /* python reads the program from stdin up to EOF */
-		write_all(in[1], (const unsigned char *)e->src, strlen(e->src), now_ms() + 10000);
-	rc = 0;
-out:
-	fd_close(&in[0]), fd_close(&in[1]), fd_close(&out[0]), fd_close(&out[1]);
-	fd_close(&err[0]), fd_close(&err[1]), fd_close(&req[0]), fd_close(&req[1]);
-	fd_close(&rep[0]), fd_close(&rep[1]);
-	return rc;
-}
-
-static void worker_free(struct worker *w)
-{
-	atomic_store(&w->reaped, 1);
-	if (w->log_running)
-		pthread_join(w->log_thread, NULL);
-	fd_close(&w->req_fd), fd_close(&w->rep_fd), fd_close(&w->out_fd), fd_close(&w->err_fd);
-	free(w);
-}
-
-static int all_reaped(struct worker *list)
-{
-	int status, done = 1;
-	pid_t r;
-
-	for (struct worker *w = list; w != NULL; w = w->next) {
-		if (w->pid <= 0 || atomic_load(&w->reaped))
-			continue;
-		r = waitpid(w->pid, &status, WNOHANG);
-		if (r == w->pid || (r < 0 && errno == ECHILD))
-			atomic_store(&w->reaped, 1);
-		else
-			done = 0;
-	}
-	return done;
-}
-
-static void wait_reaped(struct worker *list, int ms)
-{
-	int64_t until = now_ms() + ms;
-
-	while (!all_reaped(list) && now_ms() < until)
-		sleep_ms(5);
-}
-
-/* Stops a list of workers together: EOF on fd 3, then SIGTERM, then SIGKILL; frees them. */
-static void workers_stop(struct worker *list)
-{
-	char why[REASON_MAX];
-	struct worker *next;
-
-	for (struct worker *w = list; w != NULL; w = w->next)
-		fd_close(&w->req_fd);
-	wait_reaped(list, STOP_GRACE_MS);
-	for (struct worker *w = list; w != NULL; w = w->next)
-		worker_kill(w, SIGTERM);
-	wait_reaped(list, STOP_GRACE_MS);
-	for (struct worker *w = list; w != NULL; w = next) {
-		next = w->next;
-		worker_reap(w, 0, why, sizeof why);
-		worker_free(w);
-	}
-}
-
-/* ---- the pool ---- */
-
-static int live_count(const struct pyengine *e)
-{
-	int n = 0;
-
-	for (const struct worker *w = e->workers; w != NULL; w = w->next)
-		n += w->state == W_STARTING || w->state == W_IDLE || w->state == W_BUSY;
-	return n;
-}
-
-static void list_unlink(struct worker **head, struct worker *w)
-{
-	for (struct worker **p = head; *p != NULL; p = &(*p)->next) {
-		if (*p == w) {
-			*p = w->next;
-			w->next = NULL;
-			return;
-		}
-	}
-}
-
-static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m, int64_t deadline_ms)
-{
-	struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
-
-	pthread_cond_timedwait(cv, m, &ts);
-}
-
-static int backoff_ms(int failures)
-{
-	int ms = 1000;
-
-	for (int i = 1; i < failures && ms < BACKOFF_MAX_MS; i++)
-		ms *= 2;
-	return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
-}
-
-/* Handles the first frame of a starting worker: 1 ready, -1 failed (w->fail says why). */
-static int start_reply(struct worker *w)
-{
-	char type = 0, *payload = NULL, why[REASON_MAX / 2];
-	size_t len = 0;
-	int rc = read_frame(w->rep_fd, now_ms() + 5000, &type, &payload, &len);
-
-	if (rc == IO_OK && type == 'Y') {
-		free(payload);
-		return 1;
-	}
-	if (rc == IO_OK && type == 'I')
-		snprintf(w->fail, sizeof w->fail, "%s", payload);
-	else if (rc == IO_OK)
-		snprintf(w->fail, sizeof w->fail, "worker sent frame type 0x%02x before ready",
-			 (unsigned char)type);
-	else if (rc == IO_EOF) {
-		worker_reap(w, CRASH_REAP_MS, why, sizeof why);
-		snprintf(w->fail, sizeof w->fail, "%s during init", why);
-	} else {
-		snprintf(w->fail, sizeof w->fail, "malformed or missing ready frame from worker");
-	}
-	free(payload);
-	return -1;
-}
-
-/* Waits until each started worker says ready (ok[i] = 1) or fails (ok[i] = -1). */
-static void start_wait(struct pyengine *e, struct worker **ws, int n, int *ok)
-{
-	int64_t deadline = now_ms() + START_TIMEOUT_MS;
-	struct pollfd p[PYTHON_MAX_WORKERS];
-	int idx[PYTHON_MAX_WORKERS], m;
-
-	for (;;) {
-		m = 0;
-		for (int i = 0; i < n; i++)
-			if (ok[i] == 0)
-				p[m] = (struct pollfd){ws[i]->rep_fd, POLLIN, 0}, idx[m++] = i;
-		if (m == 0)
-			return;
-		if (atomic_load(&e->stopping) || now_ms() >= deadline) {
-			for (int j = 0; j < m; j++) {
-				snprintf(ws[idx[j]]->fail, sizeof ws[idx[j]]->fail, "%s",
-					 atomic_load(&e->stopping)
-					     ? "engine stopping"
-					     : "init() did not finish in time");
-				ok[idx[j]] = -1;
-			}
-			return;
-		}
-		if (poll(p, (nfds_t)m, 100) <= 0)
-			continue;
-		for (int j = 0; j < m; j++)
-			if (p[j].revents != 0)
-				ok[idx[j]] = start_reply(ws[idx[j]]);
-	}
-}
-
-static int start_alloc(struct pyengine *e, struct worker **ws, int k)
-{
-	int n;
-
-	pthread_mutex_lock(&e->lock);
-	for (n = 0; n < k; n++) {
-		ws[n] = calloc(1, sizeof *ws[n]);
-		if (ws[n] == NULL)
-			break;
-		*ws[n] = (struct worker){.e = e, .id = ++e->next_id, .state = W_STARTING};
-		ws[n]->req_fd = ws[n]->rep_fd = ws[n]->out_fd = ws[n]->err_fd = -1;
-		ws[n]->next = e->workers;
-		e->workers = ws[n];
-	}
-	pthread_mutex_unlock(&e->lock);
-	return n;
-}
-
-/* Marks the outcome under the lock; failed workers move to *gone. */
-static int start_settle(struct pyengine *e, struct worker **ws, int k, const int *ok,
-			struct worker **gone)
-{
-	int nfail = 0;
-
-	pthread_mutex_lock(&e->lock);
-	for (int i = 0; i < k; i++) {
-		if (ok[i] == 1) {
-			ws[i]->state = W_IDLE;
-			e->failures = 0;
-			continue;
-		}
-		list_unlink(&e->workers, ws[i]);
-		ws[i]->next = *gone;
-		*gone = ws[i];
-		e->failures++;
-		snprintf(e->last_fail, sizeof e->last_fail, "%s", ws[i]->fail);
-		nfail++;
-	}
-	if (nfail > 0)
-		e->retry_at = now_ms() + backoff_ms(e->failures);
-	pthread_cond_broadcast(&e->idle_cv);
-	pthread_mutex_unlock(&e->lock);
-	return nfail;
-}
-
-/* Starts k workers and waits for their init(). Returns how many failed; the first
- * failure's reason goes to fail (if not NULL). */
-static int start_batch(struct pyengine *e, int k, char *fail, size_t fail_len)
-{
-	struct worker *ws[PYTHON_MAX_WORKERS], *gone = NULL;
-	int ok[PYTHON_MAX_WORKERS], nfail, retry;
-
-	k = start_alloc(e, ws, k > PYTHON_MAX_WORKERS ? PYTHON_MAX_WORKERS : k);
-	for (int i = 0; i < k; i++)
-		ok[i] = worker_spawn(e, ws[i]) == 0 ? 0 : -1;
-	start_wait(e, ws, k, ok);
-	for (int i = 0; i < k; i++)
-		if (ok[i] == 1)
-			elog(e, "worker %d ready (pid %d)", ws[i]->id, (int)ws[i]->pid);
-	nfail = start_settle(e, ws, k, ok, &gone);
-	retry = backoff_ms(e->failures) / 1000;
-	for (struct worker *w = gone; w != NULL; w = w->next) {
-		if (fail != NULL && w == gone)
-			snprintf(fail, fail_len, "%s", w->fail);
-		if (e->sup_running)
-			elog(e, "worker %d failed to start: %s; retrying in %d s", w->id, w->fail,
-			     retry);
-		else
-			elog(e, "worker %d failed to start: %s", w->id, w->fail);
-	}
-	workers_stop(gone);
-	return nfail;
-}
-
-/* Unlinks dead, retiring and surplus idle workers. Called with the lock held. */
-static struct worker *collect_gone(struct pyengine *e)
-{
-	struct worker *gone = NULL, *w, *next;
-	int surplus = live_count(e) - e->target;
-
-	for (w = e->workers; w != NULL; w = next) {
-		next = w->next;
-		if (w->state == W_IDLE && surplus > 0) {
-			surplus--;
-			w->state = W_RETIRE;
-		}
-		if (w->state != W_DEAD && w->state != W_RETIRE)
-			continue;
-		list_unlink(&e->workers, w);
-		w->next = gone;
-		gone = w;
-	}
-	return gone;
-}
-
-/* Cleans dead and surplus workers up and starts replacements, with backoff. */
-static void *supervisor_main(void *arg)
-{
-	struct pyengine *e = arg;
-	struct worker *gone;
-	int need;
-
-	pthread_mutex_lock(&e->lock);
-	while (!atomic_load(&e->stopping)) {
-		gone = collect_gone(e);
-		need = e->target - live_count(e);
-		if (gone != NULL || (need > 0 && now_ms() >= e->retry_at)) {
-			pthread_mutex_unlock(&e->lock);
-			for (struct worker *w = gone; w != NULL; w = w->next)
-				if (w->state == W_RETIRE)
-					elog(e, "stopping worker %d (pid %d): pool shrinks", w->id,
-					     (int)w->pid);
-			if (gone != NULL)
-				workers_stop(gone);
-			else
-				start_batch(e, need, NULL, 0);
-			pthread_mutex_lock(&e->lock);
-			continue;
-		}
-		cond_wait_until(&e->sup_cv, &e->lock, need > 0 ? e->retry_at : now_ms() + 1000);
-	}
-	pthread_mutex_unlock(&e->lock);
-	return NULL;
-}
-
-/* Takes an idle worker, waiting up to timeout_ms. NULL with *status and why set. */
-static struct worker *worker_acquire(struct pyengine *e, int *status, char *why, size_t n)
-{
-	int64_t deadline = now_ms() + e->timeout_ms;
-	struct worker *w;
-
-	pthread_mutex_lock(&e->lock);
-	for (;;) {
-		for (w = e->workers; w != NULL; w = w->next) {
-			if (w->state == W_IDLE) {
-				w->state = W_BUSY;
-				pthread_mutex_unlock(&e->lock);
-				return w;
-			}
-		}
-		if (atomic_load(&e->stopping) || (live_count(e) == 0 && e->failures > 0)) {
-			*status = 500;
-			snprintf(why, n, "no worker running: %.*s", REASON_MAX / 2,
-				 e->failures > 0 ? e->last_fail : "engine stopping");
-			break;
-		}
-		if (now_ms() >= deadline) {
-			*status = 408;
-			snprintf(why, n, "no worker became free within %d ms", e->timeout_ms);
-			break;
-		}
-		cond_wait_until(&e->idle_cv, &e->lock, deadline);
-	}
-	pthread_mutex_unlock(&e->lock);
-	return NULL;
-}
-
-/* Hands a worker back: idle (or retiring, when the pool shrank) or dead. */
-static void worker_release(struct pyengine *e, struct worker *w, enum wstate st)
-{
-	pthread_mutex_lock(&e->lock);
-	if (st == W_IDLE && live_count(e) > e->target)
-		st = W_RETIRE;
-	w->state = st;
-	if (st == W_IDLE)
-		pthread_cond_signal(&e->idle_cv);
-	else
-		pthread_cond_signal(&e->sup_cv);
-	pthread_mutex_unlock(&e->lock);
-}
-
-/* ---- requests and answers ---- */
+/* ---- replies and request frames ---- */
 
 static const struct reply_kind {
 	char type;
@@ -854,6 +276,7 @@ static const struct reply_kind {
     {'E', 424, "ScoringScriptFailed"}, /* run() raised */
     {'N', 424, "ScoringScriptFailed"}, /* value not JSON-encodable */
     {'B', 400, "BadInput"},	       /* body not UTF-8 */
+    {'M', 424, "WorkerOutOfMemory"},   /* run() hit the memory limit: the worker goes */
 };
 
 static const struct reply_kind *reply_find(char type)
@@ -940,7 +363,8 @@ static char *headers_json(const struct engine_request *req)
 	return text;
 }
 
-/* The 'Q' frame: headers JSON and body. NULL with *status and why set. */
+/* The 'Q' frame: request id (filled in when it goes to a worker), headers JSON,
+ * body. NULL with *status and why set. */
 static unsigned char *request_frame(const struct engine_request *req, size_t *flen, int *status,
 				    char *why, size_t n)
 {
@@ -954,7 +378,7 @@ static unsigned char *request_frame(const struct engine_request *req, size_t *fl
 		return NULL;
 	}
 	hlen = strlen(hjson);
-	payload = 1 + 4 + hlen + req->len;
+	payload = 1 + REQ_HEAD + hlen + req->len;
 	if (req->len > FRAME_MAX || payload > FRAME_MAX) {
 		free(hjson);
 		*status = 400;
@@ -966,10 +390,11 @@ static unsigned char *request_frame(const struct engine_request *req, size_t *fl
 	if (frame != NULL) {
 		put_be32(frame, (uint32_t)payload);
 		frame[4] = 'Q';
-		put_be32(frame + 5, (uint32_t)hlen);
-		memcpy(frame + 9, hjson, hlen);
+		put_be64(frame + FRAME_HEAD, 0);
+		put_be32(frame + FRAME_HEAD + 8, (uint32_t)hlen);
+		memcpy(frame + FRAME_HEAD + REQ_HEAD, hjson, hlen);
 		if (req->len > 0)
-			memcpy(frame + 9 + hlen, req->body, req->len);
+			memcpy(frame + FRAME_HEAD + REQ_HEAD + hlen, req->body, req->len);
 		*flen = 4 + payload;
 	} else {
 		*status = 500;
@@ -979,69 +404,735 @@ static unsigned char *request_frame(const struct engine_request *req, size_t *fl
 	return frame;
 }
 
-/* The request's worker timed out, died or broke the protocol: reap it, answer, replace it. */
-static int worker_failed(struct pyengine *e, struct worker *w, int rc, struct engine_result *out)
-{
-	char why[REASON_MAX], msg[REASON_MAX];
-	int pid = (int)w->pid;
+/* ---- requests ---- */
 
-	if (rc != IO_EOF)
-		worker_kill(w, SIGKILL);
-	worker_reap(w, rc == IO_EOF ? CRASH_REAP_MS : 0, why, sizeof why);
-	if (rc == IO_TIMEOUT) {
-		snprintf(msg, sizeof msg, "scoring did not finish within %d ms", e->timeout_ms);
-		elog(e, "worker %d (pid %d) killed: %s; replacing it", w->id, pid, msg);
-	} else if (rc == IO_EOF) {
-		snprintf(msg, sizeof msg, "%s", why);
-		elog(e, "worker %d (pid %d): %s while scoring; replacing it", w->id, pid, why);
-	} else {
-		snprintf(msg, sizeof msg, "broken pipe protocol with worker %d", w->id);
-		elog(e, "worker %d (pid %d) killed: %s; replacing it", w->id, pid, msg);
-	}
-	worker_release(e, w, W_DEAD);
-	if (rc == IO_TIMEOUT)
-		return result_error(out, 408, "RequestTimeout", msg);
-	if (rc == IO_EOF)
-		return result_error(out, 424, "WorkerCrashed", msg);
-	return result_error(out, 500, "EngineFault", msg);
+static void req_fail(struct pyreq *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void req_fail(struct pyreq *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	free(r->res.body);
+	r->res.body = NULL;
+	result_error(&r->res, status, code, msg);
 }
 
-static int py_score(void *impl, const struct engine_request *req, struct engine_result *out)
+/* Puts r on a list of finished requests, answered once the lock is dropped. */
+static void req_finish(struct pyreq **done, struct pyreq *r)
 {
-	struct pyengine *e = impl;
-	const struct reply_kind *k;
-	char why[REASON_MAX], type = 0, *payload = NULL;
-	unsigned char *frame;
-	size_t flen = 0, plen = 0;
-	struct worker *w;
-	int status = 500, rc;
-	int64_t deadline;
+	r->next = *done;
+	*done = r;
+}
 
-	memset(out, 0, sizeof *out);
-	frame = request_frame(req, &flen, &status, why, sizeof why);
-	if (frame == NULL)
-		return result_error(out, status, status == 400 ? "BadInput" : "EngineFault", why);
-	w = worker_acquire(e, &status, why, sizeof why);
-	if (w == NULL) {
-		free(frame);
-		return result_error(out, status, status == 408 ? "RequestTimeout" : "EngineFault",
-				    why);
+/* Calls every done callback of a list; with no engine lock held. */
+static void reqs_answer(struct pyreq *list)
+{
+	struct pyreq *next;
+
+	for (; list != NULL; list = next) {
+		next = list->next;
+		free(list->frame);
+		list->done(list->ctx, &list->res);
+		free(list);
 	}
-	deadline = now_ms() + e->timeout_ms;
-	rc = write_all(w->req_fd, frame, flen, deadline);
-	free(frame);
-	if (rc == IO_OK)
-		rc = read_frame(w->rep_fd, deadline, &type, &payload, &plen);
-	k = rc == IO_OK ? reply_find(type) : NULL;
-	if (k != NULL) {
-		worker_release(e, w, W_IDLE);
-		return reply_result(out, k, payload, plen);
+}
+
+static void queue_push(struct pyengine *e, struct pyreq *r)
+{
+	r->next = NULL;
+	if (e->qtail != NULL)
+		e->qtail->next = r;
+	else
+		e->qhead = r;
+	e->qtail = r;
+}
+
+static struct pyreq *queue_pop(struct pyengine *e)
+{
+	struct pyreq *r = e->qhead;
+
+	if (r != NULL) {
+		e->qhead = r->next;
+		if (e->qhead == NULL)
+			e->qtail = NULL;
+		r->next = NULL;
+	}
+	return r;
+}
+
+/* Answers every queued request and every running one, each with the same error. */
+static void drain_all(struct pyengine *e, struct pyreq **done, const char *why)
+{
+	struct pyreq *r;
+
+	while ((r = queue_pop(e)) != NULL) {
+		req_fail(r, 503, "ServiceUnavailable", "%s", why);
+		req_finish(done, r);
+	}
+	for (struct worker *w = e->workers; w != NULL; w = w->next) {
+		if (w->cur == NULL)
+			continue;
+		pyproc_kill(&w->proc);
+		w->state = W_DEAD;
+		req_fail(w->cur, 503, "ServiceUnavailable", "%s", why);
+		req_finish(done, w->cur);
+		w->cur = NULL;
+	}
+}
+
+/* ---- the pool (all with e->lock held) ---- */
+
+static void kick(struct pyengine *e)
+{
+	uint64_t one = 1;
+
+	if (write(e->kick_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		return;
+}
+
+static int is_live(const struct worker *w)
+{
+	return w->state == W_STARTING || w->state == W_IDLE || w->state == W_BUSY;
+}
+
+static int live_count(const struct pyengine *e)
+{
+	int n = 0;
+
+	for (const struct worker *w = e->workers; w != NULL; w = w->next)
+		n += is_live(w);
+	return n;
+}
+
+static int ready_count(const struct pyengine *e)
+{
+	int n = 0;
+
+	for (const struct worker *w = e->workers; w != NULL; w = w->next)
+		n += w->state == W_IDLE || w->state == W_BUSY;
+	return n;
+}
+
+/* Writes what the pipe takes of the running request's frame. -1: the worker is gone. */
+static int worker_write(struct worker *w)
+{
+	struct pyreq *r = w->cur;
+	ssize_t n;
+
+	while (r->off < r->flen) {
+		n = write_nosig(w->proc.req_fd, r->frame + r->off, r->flen - r->off);
+		if (n > 0)
+			r->off += (size_t)n;
+		else if (n < 0 && errno == EAGAIN)
+			return 0;
+		else if (n < 0 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* The worker failed its request (timed out, broke the protocol): it is killed at
+ * once, its request answered, and the supervisor replaces it. */
+static void worker_break(struct pyengine *e, struct worker *w, struct pyreq **done, int status,
+			 const char *code, const char *msg)
+{
+	elog(e, "worker %d (pid %d) killed: %s; replacing it", w->proc.id, (int)w->proc.pid, msg);
+	pyproc_kill(&w->proc);
+	w->state = W_DEAD;
+	if (w->cur != NULL) {
+		req_fail(w->cur, status, code, "%s", msg);
+		req_finish(done, w->cur);
+		w->cur = NULL;
+	}
+}
+
+/* Its pipe closed: the supervisor reaps it and then answers its request (how it died
+ * is part of the answer) or counts a failed start. */
+static void worker_gone(struct worker *w)
+{
+	if (w->state == W_STARTING)
+		w->start_failed = 1;
+	else
+		w->crashed = 1;
+	w->state = W_DEAD;
+}
+
+/* Hands queued requests to idle workers, oldest first. */
+static void dispatch(struct pyengine *e)
+{
+	struct worker *w = e->workers;
+	struct pyreq *r;
+
+	while (e->qhead != NULL) {
+		while (w != NULL && w->state != W_IDLE)
+			w = w->next;
+		if (w == NULL)
+			return;
+		r = queue_pop(e);
+		r->id = ++e->next_req;
+		put_be64(r->frame + FRAME_HEAD, r->id);
+		w->cur = r;
+		w->state = W_BUSY;
+		r->deadline = now_ms() + e->timeout_ms;
+		if (worker_write(w) < 0)
+			worker_gone(w);
+		if (w->state == W_DEAD || r->off < r->flen || r->deadline < e->io_wake_at)
+			kick(e);
+	}
+}
+
+static void fail_start(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail_start(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->fail, sizeof w->fail, fmt, ap);
+	va_end(ap);
+	pyproc_kill(&w->proc);
+	w->start_failed = 1;
+	w->state = W_DEAD;
+}
+
+/* Timeouts of queued requests, running requests and init(); returns when to look again. */
+static int64_t expire(struct pyengine *e, int64_t now, struct pyreq **done)
+{
+	int64_t wake = now + IO_IDLE_MS;
+	char msg[REASON_MAX];
+	struct pyreq *r;
+
+	while (e->qhead != NULL && e->qhead->deadline <= now) {
+		r = queue_pop(e);
+		req_fail(r, 408, "RequestTimeout", "no worker became free within %d ms",
+			 e->timeout_ms);
+		req_finish(done, r);
+	}
+	if (e->qhead != NULL && e->qhead->deadline < wake)
+		wake = e->qhead->deadline;
+	for (struct worker *w = e->workers; w != NULL; w = w->next) {
+		int64_t t = w->state == W_BUSY ? w->cur->deadline : w->deadline;
+		if (w->state != W_BUSY && w->state != W_STARTING)
+			continue;
+		if (t > now) {
+			wake = t < wake ? t : wake;
+		} else if (w->state == W_STARTING) {
+			fail_start(w, "init() did not finish in time");
+		} else {
+			snprintf(msg, sizeof msg, "scoring did not finish within %d ms",
+				 e->timeout_ms);
+			worker_break(e, w, done, 408, "RequestTimeout", msg);
+		}
+	}
+	return wake;
+}
+
+/* With no worker left after a failed start, waiting is pointless: answer at once. */
+static void refuse_when_down(struct pyengine *e, struct pyreq **done)
+{
+	struct pyreq *r;
+
+	if (live_count(e) > 0 || e->failures == 0)
+		return;
+	while ((r = queue_pop(e)) != NULL) {
+		req_fail(r, 500, "EngineFault", "no worker running: %.*s", REASON_MAX / 2,
+			 e->last_fail);
+		req_finish(done, r);
+	}
+}
+
+/* Moves dead, retiring and surplus idle workers to `gone` for the supervisor. */
+static void collect_gone(struct pyengine *e)
+{
+	int surplus = live_count(e) - e->target, moved = 0;
+	struct worker **p = &e->workers, *w;
+
+	while ((w = *p) != NULL) {
+		if (w->state == W_IDLE && surplus > 0) {
+			surplus--;
+			w->state = W_RETIRE;
+		}
+		if (w->state != W_DEAD && w->state != W_RETIRE) {
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		w->next = e->gone;
+		e->gone = w;
+		moved = 1;
+	}
+	if (moved)
+		pthread_cond_signal(&e->sup_cv);
+}
+
+/* ---- replies ---- */
+
+static void frame_reset(struct frame_in *f)
+{
+	free(f->payload);
+	memset(f, 0, sizeof *f);
+}
+
+/* Feeds bytes into the frame being read: 1 when it is complete, 0 when it needs
+ * more, -1 when its length is impossible. *used: bytes consumed. */
+static int frame_feed(struct frame_in *f, const unsigned char *p, size_t n, size_t *used)
+{
+	size_t k = 0, take;
+	uint32_t flen;
+
+	if (f->head_got < FRAME_HEAD) {
+		take = FRAME_HEAD - f->head_got < n ? FRAME_HEAD - f->head_got : n;
+		memcpy(f->head + f->head_got, p, take);
+		f->head_got += take;
+		k = take;
+		*used = k;
+		if (f->head_got < FRAME_HEAD)
+			return 0;
+		flen = get_be32(f->head);
+		if (flen < 1 || flen > FRAME_MAX || (f->payload = malloc(flen)) == NULL)
+			return -1;
+		f->len = flen - 1;
+	}
+	take = f->len - f->got < n - k ? f->len - f->got : n - k;
+	memcpy(f->payload + f->got, p + k, take);
+	f->got += take;
+	*used = k + take;
+	if (f->got < f->len)
+		return 0;
+	f->payload[f->len] = '\0';
+	return 1;
+}
+
+static void on_start_frame(struct pyengine *e, struct worker *w, char type, const char *payload)
+{
+	if (type == 'Y') {
+		w->state = W_IDLE;
+		e->failures = 0;
+		elog(e, "worker %d ready (pid %d)", w->proc.id, (int)w->proc.pid);
+		pthread_cond_broadcast(&e->state_cv);
+	} else if (type == 'I') {
+		fail_start(w, "%s", payload);
+	} else {
+		fail_start(w, "worker sent frame type 0x%02x before ready", (unsigned char)type);
+	}
+}
+
+/* The worker ran out of memory: it is killed (it exits anyway) and replaced. */
+static void out_of_memory(struct pyengine *e, struct worker *w, const char *why)
+{
+	elog(e, "worker %d (pid %d) out of memory (OOMKilled): %s; replacing it", w->proc.id,
+	     (int)w->proc.pid, why);
+	pyproc_kill(&w->proc);
+	w->state = W_DEAD;
+}
+
+/* Why a reply frame is not the answer w owes now; NULL when it is. */
+static const char *reply_wrong(const struct worker *w, char type, const char *payload, size_t len)
+{
+	uint64_t want = w->state == W_BUSY ? w->cur->id : 0;
+
+	if (len < REPLY_HEAD)
+		return "a frame too short for its header";
+	if (memcmp(payload, w->nonce, NONCE_LEN) != 0)
+		return "a frame without the worker's nonce (written by the scoring script?)";
+	if (w->state == W_IDLE)
+		return "a reply while no request was running";
+	if (get_be64((const unsigned char *)payload + NONCE_LEN) != want)
+		return "a reply for another request";
+	if (w->state == W_BUSY && reply_find(type) == NULL)
+		return "an unknown frame type";
+	return NULL;
+}
+
+/* One whole frame from w; takes payload. Anything but the answer it owes now
+ * (the right nonce, the running request's id) breaks the worker: its request
+ * gets an error, never another request's answer. */
+static void on_frame(struct pyengine *e, struct worker *w, char type, char *payload, size_t len,
+		     struct pyreq **done)
+{
+	const char *wrong = reply_wrong(w, type, payload, len);
+	char msg[REASON_MAX];
+
+	if (wrong != NULL && w->state == W_STARTING) {
+		fail_start(w, "broken pipe protocol: %s", wrong);
+	} else if (wrong != NULL) {
+		snprintf(msg, sizeof msg, "broken pipe protocol with worker %d: %s", w->proc.id,
+			 wrong);
+		worker_break(e, w, done, 500, "EngineFault", msg);
+	} else if (w->state == W_STARTING) {
+		on_start_frame(e, w, type, payload + REPLY_HEAD);
+	} else {
+		memmove(payload, payload + REPLY_HEAD, len - REPLY_HEAD + 1);
+		if (type == 'M') /* like a container OOM-killed: the worker is replaced */
+			out_of_memory(e, w, payload);
+		reply_result(&w->cur->res, reply_find(type), payload, len - REPLY_HEAD);
+		req_finish(done, w->cur);
+		w->cur = NULL;
+		if (w->state == W_BUSY)
+			w->state = W_IDLE;
+		return;
 	}
 	free(payload);
-	return worker_failed(e, w, rc == IO_OK ? IO_PROTO : rc, out);
 }
 
-/* ---- load, resize, free ---- */
+/* Reads what w sent and acts on every whole frame. */
+static void worker_read(struct pyengine *e, struct worker *w, struct pyreq **done)
+{
+	unsigned char buf[65536];
+	size_t off, used;
+	ssize_t n;
+	int rc;
+
+	for (int i = 0; i < READS_PER_TURN && is_live(w); i++) {
+		n = read(w->proc.rep_fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			worker_gone(w);
+			return;
+		}
+		for (off = 0; off < (size_t)n && is_live(w); off += used) {
+			rc = frame_feed(&w->in, buf + off, (size_t)n - off, &used);
+			if (rc < 0) {
+				worker_break(e, w, done, 500, "EngineFault",
+					     "broken pipe protocol (malformed frame)");
+			} else if (rc == 1) {
+				char *payload = w->in.payload;
+				size_t len = w->in.len;
+				char type = (char)w->in.head[4];
+				w->in.payload = NULL;
+				frame_reset(&w->in);
+				on_frame(e, w, type, payload, len, done);
+			}
+		}
+	}
+}
+
+/* ---- the I/O thread ---- */
+
+static int build_poll(struct pyengine *e, struct pollfd *pf, struct worker **wk, int max)
+{
+	int n = 1;
+
+	pf[0] = (struct pollfd){e->kick_fd, POLLIN, 0};
+	wk[0] = NULL;
+	for (struct worker *w = e->workers; w != NULL && n + 2 <= max; w = w->next) {
+		if (!is_live(w))
+			continue;
+		pf[n] = (struct pollfd){w->proc.rep_fd, POLLIN, 0};
+		wk[n++] = w;
+		if (w->state == W_BUSY && w->cur->off < w->cur->flen) {
+			pf[n] = (struct pollfd){w->proc.req_fd, POLLOUT, 0};
+			wk[n++] = w;
+		}
+	}
+	return n;
+}
+
+static void handle_poll(struct pyengine *e, const struct pollfd *pf, struct worker **wk, int n,
+			struct pyreq **done)
+{
+	for (int i = 1; i < n; i++) {
+		struct worker *w = wk[i];
+
+		if (pf[i].revents == 0 || !is_live(w))
+			continue;
+		if (pf[i].events == POLLOUT) {
+			if (w->state == W_BUSY && worker_write(w) < 0)
+				worker_gone(w);
+		} else {
+			worker_read(e, w, done);
+		}
+	}
+}
+
+static void *io_main(void *arg)
+{
+	struct pyengine *e = arg;
+	struct pollfd pf[1 + 2 * PYTHON_MAX_WORKERS];
+	struct worker *wk[1 + 2 * PYTHON_MAX_WORKERS];
+	struct pyreq *done = NULL;
+	int64_t now, wake;
+	uint64_t drain;
+	int n;
+
+	pthread_mutex_lock(&e->lock);
+	while (!atomic_load(&e->stopping)) {
+		now = now_ms();
+		wake = expire(e, now, &done);
+		refuse_when_down(e, &done);
+		dispatch(e);
+		collect_gone(e);
+		n = build_poll(e, pf, wk, 1 + 2 * PYTHON_MAX_WORKERS);
+		e->io_wake_at = wake;
+		pthread_mutex_unlock(&e->lock);
+		reqs_answer(done);
+		done = NULL;
+		poll(pf, (nfds_t)n, (int)(wake > now ? wake - now : 0));
+		if (pf[0].revents != 0 && read(e->kick_fd, &drain, sizeof drain) < 0)
+			drain = 0;
+		pthread_mutex_lock(&e->lock);
+		handle_poll(e, pf, wk, n, &done);
+	}
+	drain_all(e, &done, "the deployment is stopping");
+	pthread_mutex_unlock(&e->lock);
+	reqs_answer(done);
+	return NULL;
+}
+
+/* ---- the supervisor ---- */
+
+static int backoff_ms(int failures)
+{
+	int ms = 1000;
+
+	for (int i = 1; i < failures && ms < BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
+}
+
+/* Under the lock: one more failed start. */
+static void count_failure(struct pyengine *e, int id, const char *why)
+{
+	e->failures++;
+	snprintf(e->last_fail, sizeof e->last_fail, "%s", why);
+	e->retry_at = now_ms() + backoff_ms(e->failures);
+	if (e->loaded)
+		elog(e, "worker %d failed to start: %s; retrying in %d s", id, why,
+		     backoff_ms(e->failures) / 1000);
+	else
+		elog(e, "worker %d failed to start: %s", id, why);
+	pthread_cond_broadcast(&e->state_cv);
+	kick(e);
+}
+
+/* A reaped worker's last words: its request's answer, a failed start, a log line. */
+static void settle(struct pyengine *e, struct worker *w, struct pyreq **done)
+{
+	char why[REASON_MAX / 2];
+	int pid = (int)w->proc.pid;
+
+	pyproc_describe(&w->proc, why, sizeof why);
+	pthread_mutex_lock(&e->lock);
+	if (w->start_failed) {
+		if (w->fail[0] == '\0')
+			snprintf(w->fail, sizeof w->fail, "%s during init", why);
+		count_failure(e, w->proc.id, w->fail);
+	} else if (w->state == W_RETIRE) {
+		elog(e, "stopped worker %d (pid %d): pool shrinks", w->proc.id, pid);
+	} else if (w->crashed) {
+		elog(e, "worker %d (pid %d): %s%s; replacing it", w->proc.id, pid, why,
+		     w->cur != NULL ? " while scoring" : "");
+	}
+	if (w->cur != NULL) {
+		req_fail(w->cur, 424, "WorkerCrashed", "%s", why);
+		req_finish(done, w->cur);
+		w->cur = NULL;
+	}
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* Stops a list of workers together: EOF on fd 3, a grace, then kill; settles and frees them. */
+static void workers_stop(struct pyengine *e, struct worker *list)
+{
+	int64_t until = now_ms() + STOP_GRACE_MS;
+	struct pyreq *done = NULL;
+	struct worker *next;
+	int all;
+
+	for (struct worker *w = list; w != NULL; w = w->next)
+		pyproc_eof(&w->proc);
+	do {
+		all = 1;
+		for (struct worker *w = list; w != NULL; w = w->next)
+			all &= pyproc_reaped(&w->proc, 0);
+		if (!all)
+			poll(NULL, 0, 5);
+	} while (!all && now_ms() < until);
+	for (struct worker *w = list; w != NULL; w = next) {
+		next = w->next;
+		pyproc_reap(&w->proc, 0);
+		settle(e, w, &done);
+		pyproc_close(&w->proc);
+		frame_reset(&w->in);
+		free(w);
+	}
+	reqs_answer(done);
+}
+
+/* The first frame a worker reads: its nonce, which every reply must carry. */
+static int send_hello(struct worker *w, char *why, size_t n)
+{
+	unsigned char frame[FRAME_HEAD + NONCE_LEN];
+
+	if (getrandom(w->nonce, NONCE_LEN, 0) != NONCE_LEN) {
+		snprintf(why, n, "no random bytes for the worker's nonce: %s", strerror(errno));
+		return -1;
+	}
+	put_be32(frame, 1 + NONCE_LEN);
+	frame[4] = 'H';
+	memcpy(frame + FRAME_HEAD, w->nonce, NONCE_LEN);
+	if (write_nosig(w->proc.req_fd, frame, sizeof frame) != (ssize_t)sizeof frame) {
+		snprintf(why, n, "cannot send the hello frame: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Spawns k workers; they count as live (starting) until the I/O thread hears from them. */
+static void start_workers(struct pyengine *e, int k)
+{
+	struct pyproc_spec spec = {e->argv, e->envp, e->src, e->memory_mb};
+	struct worker *w;
+	char why[REASON_MAX];
+
+	for (int i = 0; i < k && !atomic_load(&e->stopping); i++) {
+		if ((w = calloc(1, sizeof *w)) == NULL)
+			return;
+		w->e = e;
+		pthread_mutex_lock(&e->lock);
+		pyproc_init(&w->proc, ++e->next_id, e->log, e->log_ctx);
+		pthread_mutex_unlock(&e->lock);
+		if (pyproc_spawn(&w->proc, &spec, why, sizeof why) != 0 ||
+		    send_hello(w, why, sizeof why) != 0) {
+			pthread_mutex_lock(&e->lock);
+			count_failure(e, w->proc.id, why);
+			pthread_mutex_unlock(&e->lock);
+			pyproc_close(&w->proc);
+			free(w);
+			continue;
+		}
+		pthread_mutex_lock(&e->lock);
+		w->state = W_STARTING;
+		w->deadline = now_ms() + START_TIMEOUT_MS;
+		w->next = e->workers;
+		e->workers = w;
+		kick(e);
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
+static void *supervisor_main(void *arg)
+{
+	struct pyengine *e = arg;
+	struct worker *gone;
+	int need;
+
+	pthread_mutex_lock(&e->lock);
+	while (!atomic_load(&e->stopping)) {
+		need = e->target - live_count(e);
+		if (e->gone != NULL) {
+			gone = e->gone;
+			e->gone = NULL;
+			pthread_mutex_unlock(&e->lock);
+			workers_stop(e, gone);
+		} else if (need > 0 && now_ms() >= e->retry_at && !e->cancelled) {
+			pthread_mutex_unlock(&e->lock);
+			start_workers(e, need);
+		} else {
+			cond_wait_until(&e->sup_cv, &e->lock,
+					need > 0 && !e->cancelled ? e->retry_at : now_ms() + 1000);
+			continue;
+		}
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- score ---- */
+
+static void py_submit(void *impl, const struct engine_request *req, engine_done_fn done,
+		      void *ctx)
+{
+	struct pyengine *e = impl;
+	struct pyreq *r = calloc(1, sizeof *r), *fin = NULL;
+	char why[REASON_MAX];
+	int status = 500;
+
+	if (r == NULL) {
+		struct engine_result res = {500, NULL, 0};
+		done(ctx, &res);
+		return;
+	}
+	r->done = done;
+	r->ctx = ctx;
+	r->frame = request_frame(req, &r->flen, &status, why, sizeof why);
+	pthread_mutex_lock(&e->lock);
+	if (r->frame == NULL) {
+		req_fail(r, status, status == 400 ? "BadInput" : "EngineFault", "%s", why);
+		req_finish(&fin, r);
+	} else if (atomic_load(&e->stopping) || e->cancelled) {
+		req_fail(r, 503, "ServiceUnavailable", "the deployment is stopping");
+		req_finish(&fin, r);
+	} else if (live_count(e) == 0 && e->failures > 0) {
+		req_fail(r, 500, "EngineFault", "no worker running: %.*s", REASON_MAX / 2,
+			 e->last_fail);
+		req_finish(&fin, r);
+	} else {
+		r->deadline = now_ms() + e->timeout_ms;
+		queue_push(e, r);
+		dispatch(e);
+		if (e->qhead != NULL && e->qhead->deadline < e->io_wake_at)
+			kick(e);
+	}
+	pthread_mutex_unlock(&e->lock);
+	reqs_answer(fin);
+}
+
+struct sync_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int done;
+	struct engine_result *out;
+};
+
+static void sync_done(void *ctx, struct engine_result *res)
+{
+	struct sync_wait *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	*s->out = *res;
+	s->done = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The blocking form, for callers that may wait (tests, tools). */
+static int py_score(void *impl, const struct engine_request *req, struct engine_result *out)
+{
+	struct sync_wait s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, out};
+
+	memset(out, 0, sizeof *out);
+	py_submit(impl, req, sync_done, &s);
+	pthread_mutex_lock(&s.lock);
+	while (!s.done)
+		pthread_cond_wait(&s.cv, &s.lock);
+	pthread_mutex_unlock(&s.lock);
+	pthread_mutex_destroy(&s.lock);
+	pthread_cond_destroy(&s.cv);
+	return out->body != NULL ? 0 : -1;
+}
+
+static void py_cancel(void *impl)
+{
+	struct pyengine *e = impl;
+	struct pyreq *done = NULL;
+
+	pthread_mutex_lock(&e->lock);
+	e->cancelled = 1;
+	drain_all(e, &done, "the runtime is stopping");
+	kick(e);
+	pthread_mutex_unlock(&e->lock);
+	reqs_answer(done);
+}
 
 /* AZUREML_MODEL_DIR: the artifact itself when a directory, else its parent. */
 static int model_dir(const char *path, char *dir, size_t n, struct error *err)
@@ -1115,6 +1206,10 @@ static int check_config(const struct engine_config *cfg, struct error *err)
 	if (cfg->workers > PYTHON_MAX_WORKERS)
 		return error_set(err, 400, "ValidationError", "at most %d workers",
 				 PYTHON_MAX_WORKERS);
+	if (cfg->memory_mb < 0)
+		return error_set(err, 400, "ValidationError",
+				 "MLDECK_WORKER_MEMORY_MB must be a whole number of MiB, at least 64 "
+				 "(0: no limit)");
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", cfg->code_dir, cfg->scoring_script) >=
 		sizeof path ||
 	    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -1130,48 +1225,87 @@ static struct pyengine *engine_alloc(const struct engine_config *cfg)
 
 	if (e == NULL)
 		return NULL;
+	e->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->kick_fd < 0) {
+		free(e);
+		return NULL;
+	}
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->idle_cv, &ca);
+	pthread_cond_init(&e->state_cv, &ca);
 	pthread_cond_init(&e->sup_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	e->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
+	e->memory_mb = cfg->memory_mb;
 	e->log = cfg->log;
 	e->log_ctx = cfg->log_ctx;
 	e->target = cfg->workers > 0 ? cfg->workers : 1;
+	e->io_wake_at = INT64_MAX;
 	return e;
 }
 
 static void py_free(void *impl)
 {
 	struct pyengine *e = impl;
-	struct worker *list;
+	struct worker *list, *last;
 
 	if (e == NULL)
 		return;
 	pthread_mutex_lock(&e->lock);
 	atomic_store(&e->stopping, 1);
 	pthread_cond_broadcast(&e->sup_cv);
-	pthread_cond_broadcast(&e->idle_cv);
+	pthread_cond_broadcast(&e->state_cv);
+	kick(e);
 	pthread_mutex_unlock(&e->lock);
+	if (e->io_running)
+		pthread_join(e->io, NULL);
 	if (e->sup_running)
 		pthread_join(e->supervisor, NULL);
 	list = e->workers;
-	e->workers = NULL;
-	workers_stop(list);
+	for (last = list; last != NULL && last->next != NULL; last = last->next)
+		;
+	if (last != NULL)
+		last->next = e->gone;
+	else
+		list = e->gone;
+	e->workers = e->gone = NULL;
+	workers_stop(e, list);
 	strv_free(e->argv);
 	strv_free(e->envp);
-	pthread_cond_destroy(&e->idle_cv);
+	close(e->kick_fd);
+	pthread_cond_destroy(&e->state_cv);
 	pthread_cond_destroy(&e->sup_cv);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
 
+/* Waits until the first `target` workers are ready; -1 with err at the first failure. */
+static int load_wait(struct pyengine *e, const struct engine_config *cfg, struct error *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&e->lock);
+	while (ready_count(e) < e->target) {
+		if (e->failures > 0) {
+			rc = error_set(err, 500, "DeploymentFailed", "%s", e->last_fail);
+			break;
+		}
+		if (cfg->cancel != NULL && atomic_load(cfg->cancel)) {
+			rc = error_set(err, 500, "DeploymentFailed", "the load was cancelled");
+			break;
+		}
+		cond_wait_until(&e->state_cv, &e->lock, now_ms() + 100);
+	}
+	e->loaded = rc == 0;
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
 static void *py_load(const struct engine_config *cfg, struct error *err)
 {
 	const char *file = getenv("MLDECK_WORKER");
-	char mdir[4096], fail[REASON_MAX];
+	char mdir[4096];
 	struct pyengine *e;
 
 	if (check_config(cfg, err) != 0 || model_dir(cfg->model_path, mdir, sizeof mdir, err) != 0)
@@ -1186,15 +1320,14 @@ static void *py_load(const struct engine_config *cfg, struct error *err)
 		error_set(err, 500, "DeploymentFailed", "out of memory");
 		goto fail;
 	}
-	if (start_batch(e, e->target, fail, sizeof fail) > 0) {
-		error_set(err, 500, "DeploymentFailed", "%s", fail);
+	e->io_running = pthread_create(&e->io, NULL, io_main, e) == 0;
+	e->sup_running = e->io_running && pthread_create(&e->supervisor, NULL, supervisor_main, e) == 0;
+	if (!e->sup_running) {
+		error_set(err, 500, "DeploymentFailed", "cannot start the engine's threads");
 		goto fail;
 	}
-	if (pthread_create(&e->supervisor, NULL, supervisor_main, e) != 0) {
-		error_set(err, 500, "DeploymentFailed", "cannot start the supervisor thread");
+	if (load_wait(e, cfg, err) != 0)
 		goto fail;
-	}
-	e->sup_running = 1;
 	return e;
 fail:
 	py_free(e);
@@ -1207,7 +1340,7 @@ static int py_resize(void *impl, int workers, struct error *err)
 {
 	struct pyengine *e = impl;
 	int64_t deadline = now_ms() + START_TIMEOUT_MS;
-	int rc = 0, ready;
+	int rc = 0;
 
 	if (workers < 1 || workers > PYTHON_MAX_WORKERS)
 		return error_set(err, 400, "ValidationError", "workers must be between 1 and %d",
@@ -1217,18 +1350,14 @@ static int py_resize(void *impl, int workers, struct error *err)
 	e->failures = 0;
 	e->retry_at = 0;
 	pthread_cond_signal(&e->sup_cv);
-	for (;;) {
-		ready = 0;
-		for (struct worker *w = e->workers; w != NULL; w = w->next)
-			ready += w->state == W_IDLE || w->state == W_BUSY;
-		if (ready >= e->target || e->target != workers)
-			break;
+	kick(e);
+	while (ready_count(e) < e->target && e->target == workers) {
 		if (e->failures > 0 || now_ms() >= deadline || atomic_load(&e->stopping)) {
 			rc = error_set(err, 500, "ScalingFailed", "a new worker did not start: %s",
 				       e->failures > 0 ? e->last_fail : "timed out");
 			break;
 		}
-		cond_wait_until(&e->idle_cv, &e->lock, now_ms() + 100);
+		cond_wait_until(&e->state_cv, &e->lock, now_ms() + 100);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return rc;
@@ -1243,6 +1372,8 @@ static int py_features(const void *impl)
 const struct engine_ops python_engine_ops = {
     .load = py_load,
     .score = py_score,
+    .submit = py_submit,
+    .cancel = py_cancel,
     .resize = py_resize,
     .features = py_features,
     .free = py_free,

@@ -12,23 +12,30 @@
  *   fails with err: status 500, code "DeploymentFailed", message naming the
  *   reason ("init() raised ValueError: ...", "module X is not importable in
  *   environment: ...", "worker exited with status N during init").
- * score: thread-safe; takes an idle worker (waiting up to timeout_ms, else
- *   408), sends the request and waits up to timeout_ms for the answer:
- *   200 with run()'s JSON-encoded value; 400 body not UTF-8; 408 past the
- *   timeout (the worker is killed and replaced); 424 run() raised, returned
- *   something not JSON-encodable, or the worker died (it is replaced); 500
- *   engine fault (no worker can be started). Error bodies are
- *   {"error":{"code":C,"message":M}}. Always fills *out and returns 0, or -1
- *   only when out cannot be filled (no memory).
+ * submit: thread-safe, never blocks: the request joins the engine's queue
+ *   and goes to the first idle worker; done is called once with the answer,
+ *   from the engine's I/O thread (or at once, for refusals): 200 with run()'s
+ *   JSON-encoded value; 400 body not UTF-8; 408 no worker free within
+ *   timeout_ms, or no answer within timeout_ms of reaching a worker (the
+ *   worker is killed and replaced); 424 run() raised, returned something not
+ *   JSON-encodable, or the worker died (it is replaced); 500 engine fault (a
+ *   worker broke the protocol, or none can be started); 503 the engine is
+ *   stopping or was cancelled. Error bodies are {"error":{"code":C,"message":M}}.
+ * score: the same, waiting for the answer (for tests and tools).
+ * cancel: answers everything queued or running 503 (killing busy workers)
+ *   and refuses every later request.
  * resize: changes the worker count live (1..PYTHON_MAX_WORKERS). Growing blocks
  *   until the new workers ran init() (-1, code "ScalingFailed", when one fails:
  *   the engine keeps retrying in the background with backoff); shrinking
  *   returns at once and surplus workers stop as soon as they are idle.
- * free: stops and reaps every worker (pipes closed, SIGTERM, SIGKILL after a
- *   short grace), joins its threads. No engine_score may be running.
+ * free: answers what is left 503, stops and reaps every worker (request pipe
+ *   closed, SIGKILL after a short grace), joins its threads. Must not be
+ *   called from a done callback.
  *
- * Worker stdout/stderr reach cfg->log line by line as "[worker N stdout] ..."
- * from a reader thread per worker; engine events as "[engine] ...".
+ * Threads per engine: one I/O thread (replies, deadlines, dispatch), one
+ * supervisor (reaping and replacing workers), one log reader per worker:
+ * worker stdout/stderr reach cfg->log line by line as "[worker N stdout] ...";
+ * engine events as "[engine] ...".
  * The caller should ignore SIGPIPE process-wide (writes handle EPIPE anyway)
  * and must not set SIGCHLD to SIG_IGN: workers are reaped with waitpid.
  * Workers run in their own process group; a killed worker takes its children.

@@ -1,16 +1,22 @@
 """mldeck_worker: runs one user's score.py on behalf of the mldeck runtime.
 
-Started by runtime/engines/python.c as `python -u -c <this file> CODE_DIR SCRIPT [MODULE...]`
-(or `python -u mldeck_worker.py ...` when MLDECK_WORKER names this file). Frames travel on
-fd 3 (requests in) and fd 4 (replies out); fd 1 and fd 2 belong to the user's code and end up
-in the deployment log. The protocol is described in docs/worker-protocol.md.
+Started by runtime/engines/python.c as `python -u - CODE_DIR SCRIPT [MODULE...]` (this
+file on stdin; or `python -u mldeck_worker.py ...` when MLDECK_WORKER names this file).
+Frames arrive on fd 3 (requests in) and leave on fd 4 (replies out); before any user code is
+imported, both move to private descriptor numbers and 3 and 4 are closed, and the first
+frame (hello) gives the nonce every reply must carry. Each reply echoes its request's id.
+fd 1 and fd 2 belong to the user's code and end up in the deployment log. The protocol is
+described in docs/worker-protocol.md.
 """
 
 import importlib
 import importlib.util
 import inspect
+import fcntl
 import json
 import os
+import random
+import resource
 import struct
 import sys
 import traceback
@@ -19,7 +25,9 @@ REQ_FD = 3
 REP_FD = 4
 MAX_FRAME = 64 << 20
 MAX_MESSAGE = 1000
+NONCE_LEN = 16
 
+T_HELLO = b"H"
 T_REQUEST = b"Q"
 T_READY = b"Y"
 T_INIT_FAILED = b"I"
@@ -27,20 +35,65 @@ T_OK = b"O"
 T_RUN_FAILED = b"E"
 T_NOT_JSON = b"N"
 T_BAD_INPUT = b"B"
+T_OUT_OF_MEMORY = b"M"
 
 
-def send(kind, payload):
-    frame = struct.pack(">I", len(payload) + 1) + kind + payload
-    view = memoryview(frame)
-    while view:
-        n = os.write(REP_FD, view)
-        view = view[n:]
+def memory_limit():
+    """The worker's memory limit, as the runtime set it (RLIMIT_DATA), for messages."""
+    soft = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    if soft == resource.RLIM_INFINITY:
+        return "no limit"
+    return "limit %d MB per worker process, MLDECK_WORKER_MEMORY_MB" % (soft >> 20)
 
 
-def send_text(kind, text):
-    if len(text) > MAX_MESSAGE:
-        text = text[:MAX_MESSAGE] + "..."
-    send(kind, text.encode("utf-8", "replace"))
+class Channel:
+    """The protocol's two pipes, on private descriptors, and this worker's nonce."""
+
+    def __init__(self):
+        # Numbers no script would guess; the well-known 3 and 4 are closed.
+        base = random.SystemRandom().randrange(200, 900)
+        try:
+            self.rep = fcntl.fcntl(REP_FD, fcntl.F_DUPFD_CLOEXEC, base)
+        except OSError:  # a descriptor limit below base
+            self.rep = fcntl.fcntl(REP_FD, fcntl.F_DUPFD_CLOEXEC, 10)
+        req = fcntl.fcntl(REQ_FD, fcntl.F_DUPFD_CLOEXEC, self.rep)
+        os.close(REQ_FD)
+        os.close(REP_FD)
+        self.inp = os.fdopen(req, "rb", buffering=1 << 16)
+        head = self.inp.read(5)
+        nonce = self.inp.read(NONCE_LEN)
+        if head != struct.pack(">I", NONCE_LEN + 1) + T_HELLO or len(nonce) != NONCE_LEN:
+            raise RuntimeError("no hello frame from the runtime")
+        self.nonce = nonce
+
+    def send(self, kind, rid, payload):
+        head = struct.pack(">I", len(payload) + 1 + NONCE_LEN + 8) + kind + self.nonce
+        view = memoryview(head + struct.pack(">Q", rid) + payload)
+        while view:
+            n = os.write(self.rep, view)
+            view = view[n:]
+
+    def send_text(self, kind, rid, text):
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE] + "..."
+        self.send(kind, rid, text.encode("utf-8", "replace"))
+
+    def recv(self):
+        """One request as (id, headers dict, body bytes), or None at end of input."""
+        head = self.inp.read(5)
+        if len(head) < 5:
+            return None
+        (length,) = struct.unpack(">I", head[:4])
+        if length < 13 or length > MAX_FRAME or head[4:5] != T_REQUEST:
+            raise RuntimeError("bad frame from runtime (type %r, length %d)" % (head[4:5], length))
+        payload = self.inp.read(length - 1)
+        if len(payload) != length - 1:
+            return None
+        rid, hlen = struct.unpack(">QI", payload[:12])
+        headers = json.loads(payload[12 : 12 + hlen].decode("utf-8")) if hlen else {}
+        # Names as werkzeug's dict(request.headers) spells them in Azure's server: Content-Type.
+        headers = {str(k).title(): v for k, v in headers.items()}
+        return rid, headers, payload[12 + hlen :]
 
 
 def print_user_traceback(ex):
@@ -52,24 +105,6 @@ def print_user_traceback(ex):
 def describe(ex):
     text = str(ex)
     return type(ex).__name__ + (": " + text if text else "")
-
-
-def recv(inp):
-    """One request frame as (headers dict, body bytes), or None at end of input."""
-    head = inp.read(5)
-    if len(head) < 5:
-        return None
-    (length,) = struct.unpack(">I", head[:4])
-    if length < 1 or length > MAX_FRAME or head[4:5] != T_REQUEST:
-        raise RuntimeError("bad frame from runtime (type %r, length %d)" % (head[4:5], length))
-    payload = inp.read(length - 1)
-    if len(payload) != length - 1 or len(payload) < 4:
-        return None
-    (hlen,) = struct.unpack(">I", payload[:4])
-    headers = json.loads(payload[4 : 4 + hlen].decode("utf-8")) if hlen else {}
-    # Names as werkzeug's dict(request.headers) spells them in Azure's server: Content-Type.
-    headers = {str(k).title(): v for k, v in headers.items()}
-    return headers, payload[4 + hlen :]
 
 
 def load(code_dir, script, modules):
@@ -108,27 +143,33 @@ def encode(result):
     return json.dumps(result, allow_nan=False).encode("utf-8")
 
 
-def serve_one(run, with_headers, headers, body):
+def serve_one(ch, run, with_headers, rid, headers, body):
     try:
         raw = str(body, "utf-8")
     except UnicodeDecodeError as ex:
-        send_text(T_BAD_INPUT, "Input cannot be decoded as UTF-8: %s" % ex)
+        ch.send_text(T_BAD_INPUT, rid, "Input cannot be decoded as UTF-8: %s" % ex)
         return
     try:
         result = run(raw, request_headers=headers) if with_headers else run(raw)
+    except MemoryError:
+        # Like a container killed for memory: say so, and let a fresh worker take over.
+        ch.send_text(T_OUT_OF_MEMORY, rid, "run() ran out of memory (%s)" % memory_limit())
+        os._exit(3)
     except Exception as ex:
         print_user_traceback(ex)
-        send_text(T_RUN_FAILED, "run() raised " + describe(ex))
+        ch.send_text(T_RUN_FAILED, rid, "run() raised " + describe(ex))
         return
     try:
         text = encode(result)
     except Exception as ex:
-        send_text(T_NOT_JSON, "run() returned a value that is not JSON-encodable: " + describe(ex))
+        ch.send_text(T_NOT_JSON, rid,
+                     "run() returned a value that is not JSON-encodable: " + describe(ex))
         return
-    if len(text) + 1 > MAX_FRAME:
-        send_text(T_RUN_FAILED, "run() result too large: %d bytes (max %d)" % (len(text), MAX_FRAME - 1))
+    limit = MAX_FRAME - 1 - NONCE_LEN - 8
+    if len(text) > limit:
+        ch.send_text(T_RUN_FAILED, rid, "run() result too large: %d bytes (max %d)" % (len(text), limit))
         return
-    send(T_OK, text)
+    ch.send(T_OK, rid, text)
 
 
 def main(argv):
@@ -136,29 +177,30 @@ def main(argv):
         sys.stderr.write("usage: mldeck_worker CODE_DIR SCRIPT [MODULE...]\n")
         return 2
     code_dir, script, modules = argv[1], argv[2], argv[3:]
-    for fd in (REQ_FD, REP_FD):
-        os.set_inheritable(fd, False)
+    ch = Channel()
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
     module = load(code_dir, script, modules)
     if isinstance(module, str):
-        send_text(T_INIT_FAILED, module)
+        ch.send_text(T_INIT_FAILED, 0, module)
         return 1
     try:
         module.init()
+    except MemoryError:
+        ch.send_text(T_INIT_FAILED, 0, "init() ran out of memory (%s)" % memory_limit())
+        return 1
     except BaseException as ex:
         print_user_traceback(ex)
-        send_text(T_INIT_FAILED, "init() raised " + describe(ex))
+        ch.send_text(T_INIT_FAILED, 0, "init() raised " + describe(ex))
         return 1
     run = module.run
     with_headers = wants_headers(run)
-    send(T_READY, json.dumps({"pid": os.getpid(), "headers": with_headers}).encode())
-    inp = os.fdopen(REQ_FD, "rb", buffering=1 << 16)
+    ch.send(T_READY, 0, json.dumps({"pid": os.getpid(), "headers": with_headers}).encode())
     while True:
-        req = recv(inp)
+        req = ch.recv()
         if req is None:
             return 0
-        serve_one(run, with_headers, req[0], req[1])
+        serve_one(ch, run, with_headers, *req)
 
 
 if __name__ == "__main__":

@@ -41,12 +41,32 @@ static void test_random_key(void **state)
 	assert_int_equal(auth_random_key(small, sizeof small), -1);
 }
 
+#define UID "uid-of-this-endpoint"
+
+static int verify(const unsigned char *key, size_t len, const char *tok, const char *ep,
+		  const char *uid, uint32_t gen, int64_t now, struct error *err)
+{
+	return auth_token_verify(key, len, tok, &(struct auth_audience){ep, uid, gen}, now, err);
+}
+
 static void issue(char *tok, const char *ep, uint32_t gen, int64_t now, int ttl)
 {
 	struct error err;
 
-	assert_int_equal(
-	    auth_token_issue(secret, SECRET_LEN, ep, gen, now, ttl, tok, AUTH_TOKEN_MAX, &err), 0);
+	assert_int_equal(auth_token_issue(secret, SECRET_LEN, &(struct auth_audience){ep, UID, gen},
+					  now, ttl, tok, AUTH_TOKEN_MAX, &err),
+			 0);
+}
+
+static void expect_fail_uid(const char *tok, const char *ep, const char *uid, uint32_t gen,
+			    int64_t now, const char *reason)
+{
+	struct error err = {0};
+
+	assert_int_equal(verify(secret, SECRET_LEN, tok, ep, uid, gen, now, &err), -1);
+	assert_int_equal(err.status, 401);
+	if (reason != NULL)
+		assert_string_equal(err.message, reason);
 }
 
 static void expect_fail(const char *tok, const char *ep, uint32_t gen, int64_t now,
@@ -54,7 +74,7 @@ static void expect_fail(const char *tok, const char *ep, uint32_t gen, int64_t n
 {
 	struct error err = {0};
 
-	assert_int_equal(auth_token_verify(secret, SECRET_LEN, tok, ep, gen, now, &err), -1);
+	assert_int_equal(verify(secret, SECRET_LEN, tok, ep, UID, gen, now, &err), -1);
 	assert_int_equal(err.status, 401);
 	if (reason != NULL)
 		assert_string_equal(err.message, reason);
@@ -69,10 +89,9 @@ static void test_round_trip(void **state)
 	(void)state;
 	issue(tok, "my-endpoint", 3, NOW, 0);
 	assert_int_equal(strncmp(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37), 0);
-	assert_int_equal(auth_token_verify(secret, SECRET_LEN, tok, "my-endpoint", 3, NOW, &err),
+	assert_int_equal(verify(secret, SECRET_LEN, tok, "my-endpoint", UID, 3, NOW, &err), 0);
+	assert_int_equal(verify(secret, SECRET_LEN, tok, "my-endpoint", UID, 3, NOW + 3599, &err),
 			 0);
-	assert_int_equal(
-	    auth_token_verify(secret, SECRET_LEN, tok, "my-endpoint", 3, NOW + 3599, &err), 0);
 	assert_int_equal(auth_token_expiry(tok, &exp), 0);
 	assert_int_equal(exp, NOW + AUTH_TOKEN_TTL);
 }
@@ -112,8 +131,8 @@ static void test_wrong_secret(void **state)
 
 	(void)state;
 	issue(tok, "my-endpoint", 1, NOW, 60);
-	assert_int_equal(
-	    auth_token_verify(other, sizeof other - 1, tok, "my-endpoint", 1, NOW, &err), -1);
+	assert_int_equal(verify(other, sizeof other - 1, tok, "my-endpoint", UID, 1, NOW, &err),
+			 -1);
 	assert_string_equal(err.message, "bad signature");
 }
 
@@ -143,19 +162,32 @@ static void test_wrong_generation(void **state)
 
 	(void)state;
 	issue(tok, "my-endpoint", 1, NOW, 60);
-	expect_fail(tok, "my-endpoint", 2, NOW, "token was revoked (keys regenerated)");
+	expect_fail(tok, "my-endpoint", 2, NOW,
+		    "token was revoked (keys regenerated or auth mode changed)");
+}
+
+/* An endpoint deleted and created again under its name has a new uid. */
+static void test_wrong_incarnation(void **state)
+{
+	char tok[AUTH_TOKEN_MAX];
+
+	(void)state;
+	issue(tok, "my-endpoint", 0, NOW, 60);
+	expect_fail_uid(tok, "my-endpoint", "another-uid", 0, NOW, "token is for another endpoint");
+	expect_fail_uid(tok, "my-endpoint", "", 0, NOW, "token is for another endpoint");
+	expect_fail_uid(tok, "my-endpoint", UID "x", 0, NOW, "token is for another endpoint");
 }
 
 static void test_issue_errors(void **state)
 {
 	char tok[AUTH_TOKEN_MAX];
 	struct error err;
+	struct auth_audience aud = {"ep1", UID, 1};
 
 	(void)state;
-	assert_int_equal(auth_token_issue(secret, 4, "ep1", 1, NOW, 60, tok, sizeof tok, &err), -1);
+	assert_int_equal(auth_token_issue(secret, 4, &aud, NOW, 60, tok, sizeof tok, &err), -1);
 	assert_int_equal(err.status, 500);
-	assert_int_equal(auth_token_issue(secret, SECRET_LEN, "ep1", 1, NOW, 60, tok, 20, &err),
-			 -1);
+	assert_int_equal(auth_token_issue(secret, SECRET_LEN, &aud, NOW, 60, tok, 20, &err), -1);
 }
 
 int main(void)
@@ -165,7 +197,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_wrong_secret),   cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_wrong_endpoint), cmocka_unit_test(test_wrong_generation),
-	    cmocka_unit_test(test_issue_errors),
+	    cmocka_unit_test(test_wrong_incarnation), cmocka_unit_test(test_issue_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -355,6 +355,7 @@ static struct workspace *sample(void)
 	snprintf(ep.primary_key, sizeof ep.primary_key, "pk-secret");
 	snprintf(ep.secondary_key, sizeof ep.secondary_key, "sk-secret");
 	ep.key_generation = 4;
+	snprintf(ep.uid, sizeof ep.uid, "uid-of-ep-one");
 	ep.auth = AUTH_AMLTOKEN;
 	ep.created = 1700000100;
 	assert_int_equal(workspace_endpoint_put(ws, &ep, NULL, NULL), 0);
@@ -531,6 +532,7 @@ static void test_workspace_document(void **state)
 	ep = workspace_endpoint_find(back, "ep-one");
 	assert_string_equal(ep->secondary_key, "sk-secret");
 	assert_int_equal(ep->key_generation, 4);
+	assert_string_equal(ep->uid, "uid-of-ep-one");
 	assert_int_equal(traffic_get(&ep->mirror, "green"), 20);
 	d = workspace_deployment_find(back, "ep-one", "green");
 	assert_int_equal(d->state, PROV_FAILED);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "runtime/engines/python.h"
+#include "runtime/reaper.h"
 
 #define PYTHON "/usr/bin/python3"
 #define LOG_MAX (1 << 20)
@@ -586,7 +587,7 @@ static void test_free_reaps_everything(void **state)
 	fixture_free(f);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *src = getenv("MLDECK_SRC");
 	char path[PATH_MAX];
@@ -609,6 +610,8 @@ int main(void)
 	    cmocka_unit_test(test_free_reaps_everything),
 	};
 
+	if (argc > 1 && strcmp(argv[1], REAPER_ARG) == 0) /* as ui/main.c does */
+		return reaper_main(argc - 1, argv + 1);
 	signal(SIGPIPE, SIG_IGN); /* as the runtime does */
 	snprintf(path, sizeof path, "%s/tests/data/score", src != NULL ? src : ".");
 	if (realpath(path, code_dir) == NULL) {

@@ -564,6 +564,37 @@ static void test_keys(void **state)
 	workspace_free(ws);
 }
 
+/* Replacing an endpoint keeps its keys and uid; a change of auth mode (either
+ * way) moves the key generation, so tokens issued before die (issue 7 item 6). */
+static void test_auth_mode_change_revokes(void **state)
+{
+	struct workspace *ws = fixture();
+	struct endpoint ep;
+	const struct endpoint *cur = workspace_endpoint_find(ws, "ep1");
+	uint32_t gen = cur->key_generation;
+	char uid[sizeof cur->uid];
+
+	(void)state;
+	assert_int_equal(workspace_endpoint_set_keys(ws, "ep1", NULL, NULL, NULL), 0);
+	gen++;
+	memcpy(uid, "some-uid", 9);
+	snprintf(((struct endpoint *)workspace_endpoint_find(ws, "ep1"))->uid, sizeof uid, "%s",
+		 uid);
+	memset(&ep, 0, sizeof ep);
+	snprintf(ep.name, sizeof ep.name, "ep1");
+	ep.auth = AUTH_KEY;
+	assert_int_equal(workspace_endpoint_put(ws, &ep, NULL, NULL), 0); /* same mode */
+	assert_int_equal(workspace_endpoint_find(ws, "ep1")->key_generation, gen);
+	ep.auth = AUTH_AMLTOKEN;
+	assert_int_equal(workspace_endpoint_put(ws, &ep, NULL, NULL), 0);
+	assert_int_equal(workspace_endpoint_find(ws, "ep1")->key_generation, gen + 1);
+	ep.auth = AUTH_KEY;
+	assert_int_equal(workspace_endpoint_put(ws, &ep, NULL, NULL), 0);
+	assert_int_equal(workspace_endpoint_find(ws, "ep1")->key_generation, gen + 2);
+	assert_string_equal(workspace_endpoint_find(ws, "ep1")->uid, "some-uid");
+	workspace_free(ws);
+}
+
 /* "kind a b;kind a b" of the recorded changes, in order. */
 static void changes_text(const struct workspace *ws, char *buf, size_t len)
 {
@@ -647,6 +678,7 @@ int main(void)
 	    cmocka_unit_test(test_env_rules),
 	    cmocka_unit_test(test_clone_is_deep),
 	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_auth_mode_change_revokes),
 	    cmocka_unit_test(test_change_tracking),
 	};
 
