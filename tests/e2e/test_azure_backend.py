@@ -197,7 +197,7 @@ def test_throttling_unavailable_and_resets_are_retried(azure, tmp_path):
 def test_throttled_without_end_fails_with_the_reason(azure, tmp_path):
     az, fake = azure, azure.fake
     fake.faults.throttle_every = 1
-    fake.faults.retry_after = 1
+    fake.faults.retry_after = 0
     r = az.cli("-v", "endpoint", "list", check=False)
     assert r.returncode == 1 and "throttled" in r.stderr
     assert r.stderr.count("retry ") == 5  # bounded
@@ -417,7 +417,7 @@ def test_data_plane_token_refreshed_during_bench(azure, tmp_path):
     az, fake = azure, azure.fake
     req = setup_blue(az, tmp_path, auth="aml_token")
     fake.config.update(aml_token_refresh=1, aml_token_lifetime=3)
-    r = az.js("bench", "churn-ep", "--request-file", req, "-d", "6")
+    r = az.js("bench", "churn-ep", "--request-file", req, "-d", "4")
     assert r["statuses"] == {"200": r["requests"]} and r["requests"] > 0, r
     assert len(fake.arm_calls("POST", "/token")) >= 3  # a new token before each expired
 
