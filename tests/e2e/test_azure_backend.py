@@ -431,3 +431,22 @@ def test_data_plane_aad_token_with_the_ml_scope(azure, tmp_path):
     r = az.cli("invoke", "churn-ep", "--request-file", req)
     assert json.loads(r.stdout) == [6, 15]
     assert not fake.arm_calls("POST", "/token")  # no AML token: an Entra token for ml.azure.com
+
+
+def test_operation_progress_on_a_terminal(azure, tmp_path):
+    from test_console import Deck
+    az, fake = azure, azure.fake
+    setup_blue(az, tmp_path)
+    fake.config["lro_seconds"] = 3
+    env = {k: v for k, v in az.env.items() if k in (
+        "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", "PATH", "AZURE_ACCESS_TOKEN",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST")}
+    deck = Deck(tmp_path, env, args=("deployment", "create", "churn-ep", "green", "--model",
+                                     "churn:1", "--env", "sklearn:1"), size=(100, 30), keep=True)
+    try:
+        s = deck.wait("deployment green: Updating (1 s)")
+        assert s.count("deployment green:") == 1  # one line, redrawn in place
+        s = deck.wait("deployment green: Succeeded after", "CONSOLE-EXITED", timeout=20)
+        assert "Updating" not in s and "green" in s.split("Succeeded after")[1]  # then the table
+    finally:
+        deck.close()
