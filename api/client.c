@@ -2,10 +2,13 @@
 #include "api/client.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +38,9 @@ struct client {
 	FILE *trace;
 	uint64_t rng;
 	char curl_err[CURL_ERROR_SIZE];
+	atomic_int cancelled;	   /* client_cancel was called */
+	pthread_mutex_t sock_lock; /* sock against close during client_cancel */
+	curl_socket_t sock;	   /* the open connection, or CURL_SOCKET_BAD */
 };
 
 /* A growing buffer with a cap. */
@@ -103,6 +109,8 @@ struct client *client_new(const struct client_config *cfg)
 	c->connect_to = client_split(cfg->connect_to, &ok);
 	c->cred = cfg->cred != NULL ? credential_ref(cfg->cred) : NULL;
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+	c->sock = CURL_SOCKET_BAD;
+	pthread_mutex_init(&c->sock_lock, NULL);
 	c->connect_timeout_ms = cfg->connect_timeout_ms;
 	c->no_proxy = cfg->no_proxy;
 	c->max_retries = cfg->max_retries == 0 ? RETRY_DEFAULT_MAX : cfg->max_retries;
@@ -128,6 +136,7 @@ void client_free(struct client *c)
 		return;
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
+	pthread_mutex_destroy(&c->sock_lock);
 	free(c->base_url);
 	free(c->ws_path);
 	if (c->credential != NULL) {
@@ -313,6 +322,53 @@ static void client_redact(const char *url, char *out, size_t len)
 			 sig + strcspn(sig, "&"));
 }
 
+/* The connection's socket is recorded so that client_cancel can shut it down. */
+static curl_socket_t client_open_cb(void *userdata, curlsocktype purpose,
+				    struct curl_sockaddr *addr)
+{
+	struct client *c = userdata;
+	curl_socket_t s;
+
+	(void)purpose;
+	if (atomic_load(&c->cancelled))
+		return CURL_SOCKET_BAD;
+	s = socket(addr->family, addr->socktype, addr->protocol);
+	pthread_mutex_lock(&c->sock_lock);
+	c->sock = s;
+	pthread_mutex_unlock(&c->sock_lock);
+	return s;
+}
+
+static int client_close_cb(void *userdata, curl_socket_t s)
+{
+	struct client *c = userdata;
+
+	pthread_mutex_lock(&c->sock_lock);
+	if (c->sock == s)
+		c->sock = CURL_SOCKET_BAD;
+	pthread_mutex_unlock(&c->sock_lock);
+	return close(s);
+}
+
+/* Ends a transfer still connecting when cancelled (called about once a second). */
+static int client_progress_cb(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+			      curl_off_t un)
+{
+	struct client *c = userdata;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return atomic_load(&c->cancelled);
+}
+
+void client_cancel(struct client *c)
+{
+	atomic_store(&c->cancelled, 1);
+	pthread_mutex_lock(&c->sock_lock);
+	if (c->sock != CURL_SOCKET_BAD)
+		shutdown(c->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&c->sock_lock);
+}
+
 void client_setopt_network(const struct client *c, void *curl_easy)
 {
 	const char *ca = c->ca_file[0] ? c->ca_file : getenv("SSL_CERT_FILE");
@@ -347,6 +403,13 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "mldeck");
+	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION, client_open_cb);
+	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETFUNCTION, client_close_cb);
+	curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, client_progress_cb);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
 	client_setopt_network(c, c->curl);
 	c->curl_err[0] = '\0';
 }
@@ -487,12 +550,15 @@ static CURLcode client_try(struct client *c, const struct client_request *rq, co
 	return cr;
 }
 
-static void client_sleep_ms(long ms)
+/* Waits ms between tries, in slices, ending early when cancelled. */
+static void client_sleep_ms(struct client *c, long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0)
-		;
+	while (ms > 0 && !atomic_load(&c->cancelled)) {
+		long step = ms > 100 ? 100 : ms;
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
 }
 
 /* Writes the answer's line to the trace: status, time and ARM's budget. */
@@ -535,7 +601,8 @@ static int client_again(struct client *c, const struct client_request *rq, CURLc
 {
 	const char *why;
 
-	if (rq->no_retry || c->max_retries < 0 || attempt > c->max_retries)
+	if (rq->no_retry || c->max_retries < 0 || attempt > c->max_retries ||
+	    atomic_load(&c->cancelled))
 		return 0;
 	if (!retry_should(cr == CURLE_OK ? rs->status : 0, (int)cr, rq->method))
 		return 0;
@@ -552,8 +619,8 @@ static int client_again(struct client *c, const struct client_request *rq, CURLc
 		fprintf(c->trace, "mldeck: %s: retry %d of %d in %.1f s (%s)\n", what, attempt,
 			c->max_retries, (double)ms / 1000.0, why);
 	}
-	client_sleep_ms(ms);
-	return 1;
+	client_sleep_ms(c, ms);
+	return !atomic_load(&c->cancelled);
 }
 
 /* A 401 with a refreshable credential: forget the token, try once more. */
@@ -599,6 +666,8 @@ int client_send(struct client *c, const struct client_request *rq, struct client
 	if (cr == CURLE_FILESIZE_EXCEEDED)
 		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", shown,
 				 CLIENT_MAX_BODY >> 20);
+	if (atomic_load(&c->cancelled))
+		return error_set(err, 0, "Cancelled", "cancelled: %s", shown);
 	if (c->unix_socket != NULL)
 		return error_set(err, 0, "Unreachable",
 				 "cannot reach the runtime through the ssh tunnel (%s): %s",

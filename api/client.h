@@ -153,4 +153,10 @@ int client_token(struct client *c, const char *scope, char *buf, size_t len, str
 /* The trace stream (NULL when quiet), for layers that report progress. */
 FILE *client_trace(const struct client *c);
 
+/* Makes the call running on c in another thread fail at once ("cancelled":
+ * its connection is shut down), and every later call on c too. For a
+ * program that must not wait for a stalled server when it quits. Any
+ * thread; c stays valid until client_free. */
+void client_cancel(struct client *c);
+
 #endif

@@ -218,6 +218,13 @@ int connect_same_host(const struct client *c)
 	return client_unix_socket(c) == NULL && connect_is_loopback(client_base_url(c));
 }
 
+void connect_info_copy(struct connect_info *dst, const struct connect_info *src)
+{
+	*dst = *src;
+	if (dst->cred != NULL)
+		credential_ref(dst->cred);
+}
+
 void connect_info_cleanup(struct connect_info *info)
 {
 	if (info == NULL)

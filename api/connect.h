@@ -60,6 +60,8 @@ int connect_is_loopback(const char *url);
  * loopback URL reached directly. 0 through an ssh:// tunnel (its base URL is
  * http://localhost, but the runtime is on the far host) or for any other URL. */
 int connect_same_host(const struct client *c);
+/* *dst = *src, taking a reference on the token source: clean both. */
+void connect_info_copy(struct connect_info *dst, const struct connect_info *src);
 /* Wipes the credential and drops the token source. */
 void connect_info_cleanup(struct connect_info *info);
 

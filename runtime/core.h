@@ -36,6 +36,9 @@ struct runtime {
 
 	struct metrics *metrics;
 	struct fleet *fleet;
+	struct jobs *jobs;               /* batch jobs (jobs.h) */
+	struct invoke_keys *batch_keys;  /* batch endpoints' keys for admission (invoke.h) */
+	struct scheduler *scheduler;     /* schedules (scheduler.h) */
 	struct server *server;
 	struct logfile *log;
 	size_t max_upload;
