@@ -68,3 +68,42 @@ int azure_asset_id(const struct client *c, const char *kind, const char *name,
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
+
+/* Copies member name of from (if present and not null) into to. */
+static void azure_keep(cJSON *to, const cJSON *from, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, name);
+
+	if (v != NULL && !cJSON_IsNull(v))
+		cJSON_AddItemToObject(to, name, cJSON_Duplicate(v, 1));
+}
+
+cJSON *azure_endpoint_body(const cJSON *current)
+{
+	static const char *const props[] = {"authMode", "description", "traffic",
+					    "mirrorTraffic", "publicNetworkAccess"};
+	cJSON *body = cJSON_CreateObject();
+	const cJSON *cp = cJSON_GetObjectItemCaseSensitive(current, "properties");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(current, "identity");
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(id, "type");
+	cJSON *p;
+
+	azure_keep(body, current, "location");
+	azure_keep(body, current, "tags");
+	azure_keep(body, current, "kind");
+	if (cJSON_IsString(type))
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "identity"), "type",
+					type->valuestring);
+	p = cJSON_AddObjectToObject(body, "properties");
+	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+		azure_keep(p, cp, props[i]);
+	return body;
+}
+
+void azure_replace(cJSON *obj, const char *name, const cJSON *v)
+{
+	if (v == NULL)
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+	cJSON_AddItemToObject(obj, name, cJSON_Duplicate(v, 1));
+}

@@ -8,6 +8,7 @@
 #ifndef API_AZURE_H
 #define API_AZURE_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #include "api/client.h"
@@ -31,5 +32,16 @@ int azure_ws_parts(const struct client *c, struct azure_ws *out);
  * environments, codes). -1 when it does not fit. */
 int azure_asset_id(const struct client *c, const char *kind, const char *name,
 		   const char *version, char *buf, size_t len);
+
+/* A PUT body for an endpoint that keeps what current (its GET, or NULL for a
+ * new one) says: location, tags, kind, identity type, authMode,
+ * description, traffic, mirror traffic, publicNetworkAccess; read-only
+ * members are left out. Azure's PATCH takes only tags and identity and its
+ * PUT replaces the whole endpoint, so every change of an endpoint (traffic
+ * included) is a full PUT of this body, with what changes replaced in it.
+ * Caller's. */
+cJSON *azure_endpoint_body(const cJSON *current);
+/* Replaces member name of obj by a copy of v; v NULL: nothing happens. */
+void azure_replace(cJSON *obj, const char *name, const cJSON *v);
 
 #endif

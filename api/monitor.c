@@ -133,7 +133,6 @@ static void monitor_figures(cJSON *o, double *const v[M_COUNT], int minutes)
 				      monitor_number(last < 0 ? (k == M_RPM ? 0 : NAN) : v[k][last]));
 	cJSON_AddNumberToObject(o, "rps", last < 0 || isnan(v[M_RPM][last]) ? 0
 								     : v[M_RPM][last] / 60.0);
-	cJSON_AddNumberToObject(o, "errors", 0);
 	for (int k = 0; k < M_COUNT; k++) {
 		if (k != M_RPM && k != M_P50 && k != M_P99)
 			continue;

@@ -22,7 +22,8 @@
  * ("requests" is that minute's count, rps = requests / 60); the endpoint's
  * requests are the sum, its percentiles the highest of its deployments' (an
  * upper bound: Azure Monitor does not merge them). Series hold one entry per
- * minute, oldest first, null where the minute had no request.
+ * minute, oldest first, null where the minute had no request. There is no
+ * "errors" member: these metrics do not count them.
  *
  * Threads: those of the client passed in.
  */

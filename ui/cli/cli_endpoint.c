@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "api/azure.h"
+
 static const struct cli_col cli_endpoint_cols[] = {
     {"NAME", "name", NULL},
     {"AUTH", "properties.authMode", NULL},
@@ -55,45 +57,6 @@ static int cli_endpoint_call(struct cli *c, const char *method, const char *name
 	return cli_show(c, NULL, 0, NULL, 0, doc);
 }
 
-/* Copies member name of from (if present) into to. */
-static void cli_endpoint_keep(cJSON *to, const cJSON *from, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, name);
-
-	if (v != NULL && !cJSON_IsNull(v))
-		cJSON_AddItemToObject(to, name, cJSON_Duplicate(v, 1));
-}
-
-cJSON *cli_endpoint_body(const cJSON *current)
-{
-	static const char *const props[] = {"authMode", "description", "traffic",
-					    "mirrorTraffic", "publicNetworkAccess"};
-	cJSON *body = cJSON_CreateObject();
-	const cJSON *cp = cJSON_GetObjectItemCaseSensitive(current, "properties");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(current, "identity");
-	cJSON *p;
-
-	cli_endpoint_keep(body, current, "location");
-	cli_endpoint_keep(body, current, "tags");
-	cli_endpoint_keep(body, current, "kind");
-	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(id, "type")))
-		cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "identity"), "type",
-					cJSON_GetObjectItemCaseSensitive(id, "type")->valuestring);
-	p = cJSON_AddObjectToObject(body, "properties");
-	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
-		cli_endpoint_keep(p, cp, props[i]);
-	return body;
-}
-
-/* Replaces member name of obj by a copy of v (when v is not NULL). */
-static void cli_endpoint_replace(cJSON *obj, const char *name, const cJSON *v)
-{
-	if (v == NULL)
-		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
-	cJSON_AddItemToObject(obj, name, cJSON_Duplicate(v, 1));
-}
-
 int cli_endpoint_set_traffic(struct cli *c, const struct cli_args *a, const char *ep,
 			     const cJSON *traffic, const cJSON *mirror, cJSON **out,
 			     struct error *err)
@@ -106,10 +69,10 @@ int cli_endpoint_set_traffic(struct cli *c, const struct cli_args *a, const char
 	cli_endpoint_path(path, sizeof path, ep, "");
 	if (cl == NULL || client_call(cl, "GET", path, NULL, &cur, err) < 0)
 		return -1;
-	cJSON *body = cli_endpoint_body(cur);
+	cJSON *body = azure_endpoint_body(cur);
 	cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
-	cli_endpoint_replace(p, "traffic", traffic);
-	cli_endpoint_replace(p, "mirrorTraffic", mirror);
+	azure_replace(p, "traffic", traffic);
+	azure_replace(p, "mirrorTraffic", mirror);
 	snprintf(what, sizeof what, "traffic of %s", ep);
 	int rc = cli_lro(c, a, "PUT", path, body, what, out, err);
 	cJSON_Delete(body);
@@ -150,7 +113,7 @@ static int cli_endpoint_create(struct cli *c, const struct cli_verb *v, const st
 	if (cli_endpoint_current(c, path, &cur, &err) < 0 ||
 	    (cur == NULL && cli_location(c, loc, sizeof loc, &err) < 0))
 		return cli_fail(&err);
-	cJSON *body = cli_endpoint_body(cur);
+	cJSON *body = azure_endpoint_body(cur);
 	if (cur == NULL)
 		cJSON_AddStringToObject(body, "location", loc);
 	cJSON *props = cJSON_GetObjectItemCaseSensitive(body, "properties");

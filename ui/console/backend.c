@@ -19,6 +19,7 @@
 #include "ui/console/demo.h"
 #include "ui/console/data.h"
 #include "ui/console/fetch.h"
+#include "ui/console/ops.h"
 #include "ui/console/screen.h"
 
 /* "http://127.0.0.1:5800/x" -> "127.0.0.1:5800" ("localhost" -> 127.0.0.1). */
@@ -83,6 +84,7 @@ static int start_embedded(struct app *a, const char *url)
 
 void backend_disconnect(struct app *a)
 {
+	ops_clear(a);
 	bench_stop(a);
 	demo_load_stop(a->demo);
 	a->demo = NULL;
@@ -142,6 +144,15 @@ static int embedded_wanted(const struct profile *p)
 /* Connects to profile p, starting the embedded runtime when embedded_wanted.
  * The console stays up whatever happens: a backend that is down is shown
  * as down. */
+void backend_periods(struct app *a)
+{
+	int ms = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
+
+	if (strcmp(a->prof.backend, "azureml") == 0 && ms < BACKEND_AZURE_LIST_MS)
+		ms = BACKEND_AZURE_LIST_MS;
+	a->list_every_ms = ms;
+}
+
 int backend_connect(struct app *a, const struct profile *p)
 {
 	struct transport_status st;
@@ -149,6 +160,7 @@ int backend_connect(struct app *a, const struct profile *p)
 
 	backend_disconnect(a);
 	a->prof = *p;
+	backend_periods(a);
 	a->readonly = profile_readonly(p, a->opt.readonly);
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (embedded_wanted(p))
