@@ -47,8 +47,12 @@ def setup_blue(az, tmp_path, auth="key"):
     return req
 
 
-def test_blue_green_workflow(azure, tmp_path):
+@pytest.mark.parametrize("throttled", [False, True], ids=["calm", "throttled"])
+def test_blue_green_workflow(azure, tmp_path, throttled):
     az, fake = azure, azure.fake
+    if throttled:  # every 4th ARM or Blob request is 429, every 9th 503: all retried
+        fake.faults.throttle_every, fake.faults.unavailable_every = 4, 9
+        fake.faults.retry_after = 0
     m, folder, code, conda, req = files(tmp_path)
     # models: a file, the same file again (the upload is reused), a folder
     r = az.cli("model", "register", "churn", "--path", m, "--type", "custom_model")
@@ -117,6 +121,20 @@ def test_blue_green_workflow(azure, tmp_path):
     az.cli("endpoint", "delete", "churn-ep", "--yes")
     assert "churn-ep" not in fake.arm.endpoints
     assert az.js("endpoint", "list") == []
+    assert bool(fake.faults.injected) == throttled
+
+
+def test_uploads_with_a_sas_and_in_blocks(azure, tmp_path):
+    az, fake = azure, azure.fake
+    fake.config["blob_auth"] = "sas"  # listSecrets gives a SAS instead of the account key
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 << 20))  # past one Put Blob: three 4 MiB blocks
+    r = az.js("model", "register", "big", "--path", big, "--type", "custom_model")
+    assert [k for k, _, _ in fake.blob.puts] == ["block", "block", "block", "blocklist"]
+    name = r["properties"]["modelUri"].split("/paths/")[1]
+    assert fake.blob.blobs[name]["data"] == big.read_bytes()
+    assert not [c for c in fake.requests if c[2].endswith("blob.core.windows.net") and c[5] >= 400
+                and c[1] != "HEAD"]
 
 
 def test_every_read_verb_and_keys(azure, tmp_path):
@@ -130,6 +148,9 @@ def test_every_read_verb_and_keys(azure, tmp_path):
     assert len(az.js("model", "list")) == 3
     assert az.js("model", "show", "churn:1")["properties"]["modelType"] == "custom_model"
     assert len(az.js("env", "list")) == 1 and az.js("env", "show", "sklearn:1")["name"] == "1"
+    az.cli("env", "create", "spare", "--image", "mcr.microsoft.com/azureml/minimal:1")
+    az.cli("env", "delete", "spare:1")
+    assert len(az.js("env", "list")) == 1
     assert [e["name"] for e in az.js("endpoint", "list")] == ["churn-ep"]
     assert az.js("endpoint", "show", "churn-ep")["properties"]["authMode"] == "Key"
     assert az.js("deployment", "show", "churn-ep", "blue")["sku"]["capacity"] == 1
@@ -372,6 +393,8 @@ def test_expired_access_token_is_named(azure):
 def test_data_plane_aml_token_and_arm_token_refused(azure, tmp_path):
     az, fake = azure, azure.fake
     req = setup_blue(az, tmp_path, auth="aml_token")
+    tok = az.js("endpoint", "token", "churn-ep")
+    assert tok["tokenType"] == "Bearer" and tok["refreshAfterTimeUtc"] > 0
     r = az.cli("invoke", "churn-ep", "--request-file", req)
     assert json.loads(r.stdout) == [6, 15]
     assert fake.arm_calls("POST", "/token")
