@@ -15,8 +15,12 @@ def console(az, tmp_path):
     env = {k: v for k, v in az.env.items() if k in (
         "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", "PATH", "AZURE_ACCESS_TOKEN",
         "AZURE_POD_IDENTITY_AUTHORITY_HOST")}
+    requests = tmp_path / "demo" / "requests"
+    requests.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "demo" / "models").mkdir(exist_ok=True)  # what makes it a demo directory
+    (requests / "churn-ep.json").write_text('{"data": [[1, 2, 3]]}')
     env.update(TERM="xterm-256color", LANG="C.UTF-8", LC_ALL="C.UTF-8",
-               MLDECK_THEMES=repo_path("themes"))
+               MLDECK_THEMES=repo_path("themes"), MLDECK_DEMO_DIR=str(tmp_path / "demo"))
     return Deck(tmp_path, env, size=(120, 32))
 
 
@@ -35,6 +39,16 @@ def test_console_operations_and_azure_monitor(azure, tmp_path):
         d.wait("churn-ep", "Succeeded")
         # the selected endpoint's latency comes from Azure Monitor, and says so
         d.wait("p99 per minute (Azure Monitor, 1 min)", timeout=15)
+        # a test request goes to the scoring host with the endpoint's key
+        d.keys("t")
+        d.wait("TEST REQUEST", "churn-ep.json")
+        d.keys("Enter")
+        d.wait("status   200", "deployment blue", "[6]", timeout=15)
+        d.keys("Escape")
+        d.keys("l")  # the log of its busiest deployment, through getLogs
+        d.wait("LOGS churn-ep/blue", "(following)", "POST /score 200", timeout=15)
+        d.keys("Escape")
+        d.wait("Endpoints")
         d.keys("Enter")
         d.wait("Deployments/churn-ep", "canary", "green", "100%")
         d.keys("Down", "Down", "L")  # blue, canary, green: green +10, blue gives 10
