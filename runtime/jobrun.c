@@ -51,9 +51,12 @@ struct jobrun {
 	int npending;
 	atomic_int cursor;
 	struct engine *engine;
-	int features, outputs, missing;
+	int script, features, outputs, missing;
+	struct fleet_pyconf py;        /* custom_model: how its workers start */
 	struct joblog *log;
 	pthread_mutex_t lock;          /* guards fatal, mbs[] and the job's figures */
+	pthread_cond_t idle;           /* a worker thread ended */
+	int active;                    /* worker threads running */
 	char fatal[512];               /* why the job must fail, "" none */
 };
 
@@ -137,6 +140,24 @@ static void fail(struct jobrun *jr, const char *fmt, ...)
 
 /* ---- the snapshot ------------------------------------------------------- */
 
+/* custom_model: the interpreter, variables and modules of its environment. */
+static int script_config(struct jobrun *jr, const struct batch_deployment *d, char *why,
+			 size_t len)
+{
+	const struct env_version *e = workspace_env_find(jr->rt->ws, d->env_name, d->env_version);
+
+	if (e == NULL) {
+		snprintf(why, len, "environment %.100s:%.20s no longer exists", d->env_name,
+			 d->env_version);
+		return -1;
+	}
+	if (fleet_pyconf(jr->rt->fleet, e, &d->variables, &jr->py) < 0) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Copies the job, its deployment and its model's path out of the workspace. */
 static int snapshot(struct jobrun *jr, const char *name, char *why, size_t len)
 {
@@ -164,6 +185,8 @@ static int snapshot(struct jobrun *jr, const char *name, char *why, size_t len)
 		goto out;
 	}
 	jr->type = m->type;
+	if (m->type == MODEL_CUSTOM && script_config(jr, d, why, len) < 0)
+		goto out;
 	rc = 0;
 out:
 	pthread_mutex_unlock(&rt->lock);
@@ -536,6 +559,7 @@ static void attempt(struct jobrun *jr, int id, struct minibatch_result *r)
 	snprintf(part, sizeof part, "%06d.part", id);
 	memset(&c, 0, sizeof c);
 	c.engine = jr->engine;
+	c.script = jr->script;
 	c.features = jr->features;
 	c.outputs = jr->outputs;
 	c.missing = jr->missing;
@@ -611,26 +635,68 @@ static void *worker_main(void *arg)
 		run_mb(jr, jr->pending[i]);
 	}
 	uselocale(old);
+	pthread_mutex_lock(&jr->lock);
+	jr->active--;
+	pthread_cond_signal(&jr->idle);
+	pthread_mutex_unlock(&jr->lock);
 	return NULL;
+}
+
+/* Waits for the worker threads; a halt (cancel, stop, a fatal error) stops a
+ * score.py engine's runs at once, so they end within a second too. */
+static void wait_workers(struct jobrun *jr)
+{
+	int cancelled = 0;
+
+	pthread_mutex_lock(&jr->lock);
+	while (jr->active > 0) {
+		struct timespec ts;
+
+		if (!cancelled && atomic_load(&jr->ctl->halt) && engine_waits(jr->engine)) {
+			cancelled = 1;
+			pthread_mutex_unlock(&jr->lock);
+			engine_cancel(jr->engine);
+			pthread_mutex_lock(&jr->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&jr->idle, &jr->lock, &ts);
+	}
+	pthread_mutex_unlock(&jr->lock);
 }
 
 /* Runs the pending mini-batches on instanceCount x maxConcurrencyPerInstance threads. */
 static void run_workers(struct jobrun *jr)
 {
-	int n = job_workers(&jr->job.settings), started = 0;
-	pthread_t *t;
+	int n = job_workers(&jr->job.settings);
+	pthread_attr_t attr;
+	pthread_t t;
 
 	if (n > jr->npending)
 		n = jr->npending;
-	t = calloc((size_t)(n > 0 ? n : 1), sizeof *t);
-	for (int i = 0; t != NULL && i < n; i++)
-		if (pthread_create(&t[started], NULL, worker_main, jr) == 0)
-			started++;
-	if (started == 0 && n > 0) /* no thread to spare: this one works alone */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&jr->lock);
+		jr->active++;
+		pthread_mutex_unlock(&jr->lock);
+		if (pthread_create(&t, &attr, worker_main, jr) != 0) {
+			pthread_mutex_lock(&jr->lock);
+			jr->active--;
+			pthread_mutex_unlock(&jr->lock);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	if (jr->active == 0 && n > 0) { /* no thread to spare: this one works alone */
+		jr->active = 1;
 		worker_main(jr);
-	for (int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	free(t);
+	}
+	wait_workers(jr);
 }
 
 /* ---- finalizing --------------------------------------------------------- */
@@ -754,11 +820,6 @@ static int load_engine(struct jobrun *jr, char *why, size_t len)
 	struct engine_config cfg;
 	struct error err = {0};
 
-	if (jr->type == MODEL_CUSTOM) {
-		snprintf(why, len, "custom_model batch deployments (score.py run()) are not served "
-				   "by this build yet; use an xgboost, linear or mlp model");
-		return -1;
-	}
 	memset(&cfg, 0, sizeof cfg);
 	cfg.type = jr->type;
 	cfg.model_path = jr->model_path;
@@ -766,11 +827,22 @@ static int load_engine(struct jobrun *jr, char *why, size_t len)
 	cfg.timeout_ms = jr->job.settings.timeout_ms;
 	cfg.log = engine_log;
 	cfg.log_ctx = jr->log;
+	cfg.cancel = &jr->ctl->halt;
+	if (jr->type == MODEL_CUSTOM) {
+		cfg.python = jr->py.python;
+		cfg.code_dir = jr->dep.code_dir;
+		cfg.scoring_script = jr->dep.scoring_script;
+		cfg.env = (const char *const *)jr->py.env;
+		cfg.modules = (const char *const *)jr->py.modules;
+		cfg.workers = job_workers(&jr->job.settings);
+		cfg.memory_mb = jr->py.memory_mb;
+	}
 	jr->engine = engine_load(&cfg, &err);
 	if (jr->engine == NULL) {
 		snprintf(why, len, "cannot load the model: %.400s", err.message);
 		return -1;
 	}
+	jr->script = jr->type == MODEL_CUSTOM;
 	jr->features = engine_features(jr->engine);
 	jr->outputs = engine_outputs(jr->engine);
 	jr->missing = engine_takes_missing(jr->engine);
@@ -885,7 +957,9 @@ static void cleanup(struct jobrun *jr)
 	free(jr->pending);
 	job_cleanup(&jr->job);
 	batch_deployment_cleanup(&jr->dep);
+	fleet_pyconf_cleanup(&jr->py);
 	pthread_mutex_destroy(&jr->lock);
+	pthread_cond_destroy(&jr->idle);
 }
 
 void jobrun_run(struct runtime *rt, const char *name, struct jobrun_ctl *ctl)
@@ -899,6 +973,7 @@ void jobrun_run(struct runtime *rt, const char *name, struct jobrun_ctl *ctl)
 	jr.ctl = ctl;
 	jr.parts_fd = -1;
 	pthread_mutex_init(&jr.lock, NULL);
+	pthread_cond_init(&jr.idle, NULL);
 	rc = snapshot(&jr, name, why, sizeof why);
 	if (rc < 0)
 		goto out; /* deleted meanwhile */

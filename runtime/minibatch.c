@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "runtime/engines/input.h"
 #include "runtime/engines/output.h"
 #include "runtime/rows.h"
@@ -256,6 +258,64 @@ static int attempt_init(struct attempt *a, const struct minibatch_ctx *ctx,
 	return a->w.buf && a->x && a->pred && a->rows ? 0 : -1;
 }
 
+/* The message of an engine's error body, into res->error. */
+static void engine_message(struct minibatch_result *res, const struct engine_result *out)
+{
+	cJSON *j = out->body != NULL ? cJSON_ParseWithLength(out->body, out->len) : NULL;
+	const char *m = cJSON_GetStringValue(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message"));
+
+	snprintf(res->error, sizeof res->error, "%s", m != NULL ? m : "the scoring script failed");
+	cJSON_Delete(j);
+}
+
+/* custom_model: run(mini_batch) in a score.py worker, Azure's batch contract.
+ * Items are the mini-batch's files; each row run() returns is one succeeded
+ * item (up to their number), the rest failed. */
+static void run_script(struct attempt *a, char *const *files, size_t n)
+{
+	struct minibatch_result *res = a->res;
+	cJSON *list = cJSON_CreateArray(), *ans = NULL;
+	struct engine_result out = {0};
+	struct engine_request req;
+	const cJSON *items, *text;
+	char *body;
+
+	for (size_t i = 0; list != NULL && i < n; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(files[i]));
+	body = list != NULL ? cJSON_PrintUnformatted(list) : NULL;
+	cJSON_Delete(list);
+	memset(&req, 0, sizeof req);
+	req.body = body;
+	req.len = body != NULL ? strlen(body) : 0;
+	req.batch = 1;
+	res->items = (int64_t)n;
+	if (body == NULL || engine_score(a->ctx->engine, &req, &out) < 0) {
+		res->status = MB_EXCEPTION;
+		snprintf(res->error, sizeof res->error, "out of memory");
+	} else if (out.status != 200) {
+		res->status = out.status == 408   ? MB_TIMEOUT
+			      : out.status == 503 && atomic_load(a->ctx->cancel) ? MB_CANCELED
+										: MB_EXCEPTION;
+		engine_message(res, &out);
+	} else if ((ans = cJSON_ParseWithLength(out.body, out.len)) == NULL ||
+		   !cJSON_IsNumber(items = cJSON_GetObjectItem(ans, "items")) ||
+		   !cJSON_IsString(text = cJSON_GetObjectItem(ans, "text"))) {
+		res->status = MB_EXCEPTION;
+		snprintf(res->error, sizeof res->error, "the worker's answer is malformed");
+	} else {
+		res->ok = items->valuedouble < (double)n ? (int64_t)items->valuedouble : (int64_t)n;
+		res->failed = (int64_t)n - res->ok;
+		if (res->ok == 0)
+			snprintf(res->error, sizeof res->error,
+				 "No succeeded mini batch item returned from run()");
+		wput(&a->w, text->valuestring, strlen(text->valuestring));
+	}
+	cJSON_Delete(ans);
+	free(out.body);
+	free(body);
+}
+
 void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n, int out_fd,
 		   struct minibatch_result *res)
 {
@@ -269,7 +329,9 @@ void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n
 		snprintf(res->error, sizeof res->error, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n && !stopping(&a); i++)
+	if (ctx->script)
+		run_script(&a, files, n);
+	for (size_t i = 0; !ctx->script && i < n && !stopping(&a); i++)
 		if (score_file(&a, files[i]) < 0)
 			break;
 	wflush(&a.w);

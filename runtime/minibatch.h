@@ -12,6 +12,13 @@
  * that cannot be opened or read, or whose header does not fit the model, is
  * one failed item.
  *
+ * custom_model: run(mini_batch) is called in a score.py worker with the files'
+ * paths (the worker protocol's batch request); what it returns is appended as
+ * Azure does (a DataFrame's rows space-separated without header or index,
+ * else one str() per element). Items are files: as many succeed as run()
+ * returned rows (at most the files), the rest fail; the engine's request
+ * timeout (the mini-batch timeout) kills a run() that takes too long.
+ *
  * The attempt stops between chunks when *cancel becomes non-zero (CANCELED)
  * or the deadline passes (RUN_TIMEOUT, no output kept). Thread-safe: one
  * attempt per thread; the engine is shared.
@@ -38,6 +45,7 @@ enum minibatch_status {
 
 struct minibatch_ctx {
 	struct engine *engine;
+	int script;                     /* custom_model: run(mini_batch) in a score.py worker */
 	int features, outputs, missing; /* engine_features, engine_outputs, takes_missing */
 	const atomic_int *cancel;       /* non-zero: stop now */
 	uint64_t deadline_ns;           /* monotonic (server_now_ns); 0: none */

@@ -662,3 +662,89 @@ def scheduled_jobs_offline(home):
     finally:
         db.close()
     return [v for (v,) in rows if json.loads(v).get("schedule") == "often"]
+
+
+# ---- score.py: Azure's batch contract in Python workers ---------------------
+
+SCORE = repo_path("tests", "data", "score")
+
+
+def setup_script(rt, script, **props):
+    ok(rt.http("PUT", "ws:/models/scripted/versions/1",
+               {"properties": {"modelType": "custom_model", "modelUri": LINEAR}}))
+    ok(rt.http("PUT", "ws:/environments/pyenv/versions/1",
+               {"properties": {"environmentKind": "python", "interpreterPath": "/usr/bin/python3"}}))
+    ok(rt.http("PUT", "ws:/batchEndpoints/py-batch", {"properties": {}}))
+    p = {"model": "azureml:scripted:1", "environmentId": "azureml:pyenv:1",
+         "codeConfiguration": {"codeId": SCORE, "scoringScript": script}}
+    p.update(props)
+    ok(rt.http("PUT", "ws:/batchEndpoints/py-batch/deployments/pydep", {"properties": p}))
+    ok(rt.http("PATCH", "ws:/batchEndpoints/py-batch",
+               {"properties": {"defaults": {"deploymentName": "pydep"}}}))
+
+
+def test_score_py_run_on_mini_batches(runtime, tmp_path):
+    rt = runtime
+    setup_script(rt, "batch_rows.py", miniBatchSize=2, maxConcurrencyPerInstance=2)
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    for i, n in enumerate((3, 4, 5, 6, 7)):
+        write_csv(os.path.join(folder, "f%d.csv" % i), n)
+    write_csv(os.path.join(folder, "skip-me.csv"), 2)  # run() returns no row for it
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert (f["totalItems"], f["succeededItems"], f["failedItems"], f["totalMiniBatches"]) == \
+        (6, 5, 1, 3)
+    assert sorted(tuple(r) for r in read_output(done)) == sorted(
+        ("f%d.csv" % i, str(n), "ok") for i, n in enumerate((3, 4, 5, 6, 7)))
+    with open(os.path.join(job_dir(rt, done["name"]), "logs", "job_progress_overview.txt")) as fh:
+        assert "scored f0.csv" in fh.read()  # the script's prints reach the job's log
+
+
+def test_score_py_dataframe(runtime, tmp_path):
+    rt = runtime
+    setup_script(rt, "batch_frame.py")
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "a.csv"), 4)
+    write_csv(os.path.join(folder, "b.csv"), 9)
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    assert read_output(done) == [["a.csv", "4", "2.0"], ["b.csv", "9", "4.5"]]  # no header
+
+
+def test_score_py_failures_retries_timeout_cancel(runtime, tmp_path):
+    rt = runtime
+    setup_script(rt, "batch_rows.py", miniBatchSize=1,
+                 retrySettings={"maxRetries": 1, "timeout": "PT2S"})
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "a.csv"), 3)
+    write_csv(os.path.join(folder, "b-poison.csv"), 3)
+    write_csv(os.path.join(folder, "c-slow.csv"), 3)
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert (f["succeededItems"], f["failedItems"], f["failedMiniBatches"]) == (1, 2, 2)
+    with open(os.path.join(job_dir(rt, done["name"]), "logs", "sys", "job_report",
+                           "processed_mini-batches.csv")) as fh:
+        rows = {r["Mini-batch Detail"]: r for r in csv_rows(fh.read())}
+    assert rows["b-poison.csv"]["Status"] == "RUN_EXCEPTION"
+    assert "run() raised ValueError: poisoned file b-poison.csv" in \
+        rows["b-poison.csv"]["Error Message"]
+    assert rows["b-poison.csv"]["Picked Count"] == "2"
+    assert rows["c-slow.csv"]["Status"] == "RUN_TIMEOUT"
+    assert read_output(done) == [["a.csv", "3", "ok"]]
+    # a run() that does not return is stopped by cancel, its worker killed
+    only_slow = str(tmp_path / "slow")
+    os.makedirs(only_slow)
+    write_csv(os.path.join(only_slow, "x-slow.csv"), 3)
+    name = invoke(rt, "py-batch", only_slow, extra={"retrySettings": {"timeout": "PT60S"}})["name"]
+    wait_job(rt, name, ("Running",))
+    time.sleep(0.5)  # run() is sleeping now
+    t0 = time.monotonic()
+    assert rt.http("POST", "ws:/jobs/%s/cancel" % name)[0] == 202
+    done = wait_job(rt, name, timeout=30)
+    assert done["properties"]["status"] == "Canceled", done
+    print("score.py cancel took %.3f s" % (time.monotonic() - t0))
