@@ -701,6 +701,16 @@ static void run_workers(struct jobrun *jr)
 
 /* ---- finalizing --------------------------------------------------------- */
 
+/* Tests only: MLDECK_TEST_CRASH=POINT makes the runtime die there, as a kill -9
+ * would, to prove the recovery of a window too short to hit from outside. */
+static void crash_point(const char *point)
+{
+	const char *c = getenv("MLDECK_TEST_CRASH");
+
+	if (c != NULL && strcmp(c, point) == 0)
+		_exit(137);
+}
+
 static int copy_part(struct jobrun *jr, int id, int out, char *buf, char *why, size_t len)
 {
 	char name[32];
@@ -767,6 +777,14 @@ static void sync_dir(const char *dir)
 	}
 }
 
+/* The output's path and its temporary's. */
+static void output_paths(const struct jobrun *jr, char *final, size_t flen, char *tmp, size_t tlen)
+{
+	snprintf(final, flen, "%s/%s", jr->job.output_dir, jr->job.settings.output_file);
+	snprintf(tmp, tlen, "%s/.%s.%.64s.tmp", jr->job.output_dir, jr->job.settings.output_file,
+		 jr->job.name);
+}
+
 /* Merges the parts into outputFileName, never replacing an existing file. */
 static int merge(struct jobrun *jr, char *why, size_t len)
 {
@@ -780,9 +798,7 @@ static int merge(struct jobrun *jr, char *why, size_t len)
 			 strerror(errno));
 		return -1;
 	}
-	snprintf(final, sizeof final, "%s/%s", jr->job.output_dir, jr->job.settings.output_file);
-	snprintf(tmp, sizeof tmp, "%s/.%s.%.64s.tmp", jr->job.output_dir,
-		 jr->job.settings.output_file, jr->job.name);
+	output_paths(jr, final, sizeof final, tmp, sizeof tmp);
 	if (write_merged(jr, tmp, why, len) < 0) {
 		unlink(tmp);
 		return -1;
@@ -798,6 +814,7 @@ static int merge(struct jobrun *jr, char *why, size_t len)
 		unlink(tmp);
 		return -1;
 	}
+	crash_point("after-link");
 	if (store_append(jr->rt->store, WORKSPACE_JOBS, jr->job.name, "{\"linked\":true}", NULL,
 			 &err) < 0) {
 		snprintf(why, len, "cannot record the output: %.300s", err.message);
@@ -874,22 +891,30 @@ static int open_dirs(struct jobrun *jr, char *why, size_t len)
 	return 0;
 }
 
-/* An output left by someone else stops the job before any work. */
+/* An output left by someone else stops the job before any work; one this job
+ * linked just before a crash (it is still its temporary) is recorded now. */
 static int output_free(struct jobrun *jr, char *why, size_t len)
 {
-	char final[PATH_MAX];
-	struct stat st;
+	char final[PATH_MAX], tmp[PATH_MAX];
+	struct stat st, ts;
+	struct error err = {0};
 
 	if (jr->linked || jr->job.settings.output_action != BATCH_APPEND_ROW)
 		return 0;
-	snprintf(final, sizeof final, "%s/%s", jr->job.output_dir, jr->job.settings.output_file);
-	if (lstat(final, &st) == 0) {
-		snprintf(why, len, "the output file %.300s already exists; a job never replaces an "
-				   "output",
-			 final);
-		return -1;
+	output_paths(jr, final, sizeof final, tmp, sizeof tmp);
+	if (lstat(final, &st) != 0)
+		return 0;
+	if (lstat(tmp, &ts) == 0 && ts.st_dev == st.st_dev && ts.st_ino == st.st_ino &&
+	    store_append(jr->rt->store, WORKSPACE_JOBS, jr->job.name, "{\"linked\":true}", NULL,
+			 &err) == 0) {
+		unlink(tmp);
+		jr->linked = 1;
+		return 0;
 	}
-	return 0;
+	snprintf(why, len, "the output file %.300s already exists; a job never replaces an "
+			   "output",
+		 final);
+	return -1;
 }
 
 static int prepare(struct jobrun *jr, char *why, size_t len)
@@ -988,7 +1013,7 @@ void jobrun_run(struct runtime *rt, const char *name, struct jobrun_ctl *ctl)
 	ctl->fig.run_start_ns = server_now_ns();
 	ctl->fig.done_at_start = jr.job.mini_batches_done;
 	publish(&jr);
-	if (!jr.linked && set_status(&jr, JOB_RUNNING, NULL) < 0) {
+	if (set_status(&jr, JOB_RUNNING, NULL) < 0) {
 		finish(&jr);
 		goto out;
 	}

@@ -41,6 +41,8 @@ class Doc:
         s = s.replace(self.url, "http://127.0.0.1:5800")
         s = re.sub(r'("createdAt"|"lastModifiedAt"): "[^"]*"', r'\1: "2026-11-22T10:00:00Z"', s)
         s = re.sub(r'"accessToken": "[^"]*"', '"accessToken": "eyJhbGciOi..."', s)
+        s = re.sub(r'("startTimeUtc"|"endTimeUtc"|"nextRunTime"): "[^"]*"',
+                   r'\1: "2026-11-22T10:00:00Z"', s)
         return s
 
     def call(self, title, method, path, body=None, auth="admin", headers=None, raw=None,
@@ -97,6 +99,100 @@ def wait_up(doc, ep, name):
         time.sleep(0.05)
 
 
+def wait_job(doc, name):
+    for _ in range(600):
+        _, j = doc.call("", "GET", "{ws}/jobs/" + name, show=False)
+        if j["properties"]["status"] in ("Completed", "Failed", "Canceled"):
+            return
+        time.sleep(0.05)
+
+
+def batch(d, home):
+    """Batch endpoints, data, invocation, jobs and schedules (docs/batch.md)."""
+    data = os.path.join(home, "..", os.path.basename(home) + "-customers")
+    os.makedirs(data)
+    rows = json.load(open(os.path.join(REPO, "demo", "requests", "churn.json")))["data"]
+    for i in range(2):
+        with open(os.path.join(data, "customers-%d.csv" % i), "w") as f:
+            f.write(",".join("f%d" % k for k in range(12)) + "\n")
+            for r in rows:
+                f.write(",".join(str(v) for v in r) + "\n")
+    data = os.path.realpath(data)
+    d.secrets[data] = "/data/customers"
+    d.secrets[os.path.realpath(home)] = "/home/me/.local/share/mldeck"
+    d.secrets[home] = "/home/me/.local/share/mldeck"
+    d.call("", "PUT", "{ws}/models/churn-scorer/versions/1",
+           {"properties": {"modelType": "linear", "modelUri": MODEL}}, show=False)
+    d.text("## Batch endpoints\n\nSee [batch.md](batch.md) for how jobs run.\n")
+    d.call("Create a batch endpoint", "PUT", "{ws}/batchEndpoints/churn-batch",
+           {"properties": {"authMode": "AADToken", "description": "weekly churn scores"}})
+    d.call("Add a deployment (Azure's defaults fill what the body leaves out)", "PUT",
+           "{ws}/batchEndpoints/churn-batch/deployments/nightly",
+           {"properties": {"model": {"referenceType": "Id", "assetId": "azureml:churn-scorer:1"},
+                           "miniBatchSize": 1, "maxConcurrencyPerInstance": 2}})
+    d.call("Make it the default", "PATCH", "{ws}/batchEndpoints/churn-batch",
+           {"properties": {"defaults": {"deploymentName": "nightly"}}})
+    _, keys = d.call("List its keys", "POST", "{ws}/batchEndpoints/churn-batch/listkeys")
+    d.secrets[keys["primaryKey"]] = "BATCH_PRIMARY_KEY"
+    d.secrets[keys["secondaryKey"]] = "BATCH_SECONDARY_KEY"
+    d.call("List batch endpoints", "GET", "{ws}/batchEndpoints")
+    d.call("List its deployments", "GET", "{ws}/batchEndpoints/churn-batch/deployments")
+    d.text("## Data assets\n")
+    d.call("Register a folder", "PUT", "{ws}/data/customers/versions/1",
+           {"properties": {"dataType": "uri_folder", "dataUri": data}})
+    d.call("List data assets", "GET", "{ws}/data")
+    d.text("## Invoking a batch endpoint (data plane)\n")
+    _, job = d.call("Start a job on a data asset (the key, or the admin key)", "POST",
+                    "/batch/churn-batch/jobs",
+                    {"properties": {"InputData": {"customers": {
+                        "JobInputType": "UriFolder", "Uri": "azureml:customers:1"}},
+                        "errorThreshold": 10}},
+                    auth=keys["primaryKey"])
+    d.secrets[job["name"]] = "batchjob-3f2a9c1e-0d4b-4e8a-9a51-7c0e5b2d6f10"
+    wait_job(d, job["name"])
+    d.text("## Jobs\n")
+    d.call("Poll a job (its figures are live while it runs)", "GET", "{ws}/jobs/" + job["name"])
+    d.call("List the jobs of an endpoint", "GET",
+           "{ws}/jobs?properties=azureml.endpointname=churn-batch")
+    d.call("Cancel (a finished job: nothing to do)", "POST",
+           "{ws}/jobs/%s/cancel" % job["name"])
+    d.text("## Schedules\n")
+    d.call("Score every Monday at 03:15 in Seattle", "PUT", "{ws}/schedules/weekly-churn",
+           {"properties": {"displayName": "weekly churn", "isEnabled": True,
+                           "trigger": {"triggerType": "Recurrence", "frequency": "Week",
+                                       "interval": 1,
+                                       "schedule": {"hours": [3], "minutes": [15],
+                                                    "weekDays": ["Monday"]},
+                                       "timeZone": "Pacific Standard Time"},
+                           "action": {"actionType": "InvokeBatchEndpoint",
+                                      "endpointInvocationDefinition": {
+                                          "endpoint": "azureml:" + WS +
+                                          "/batchEndpoints/churn-batch",
+                                          "inputs": {"customers": {
+                                              "jobInputType": "uri_folder",
+                                              "uri": "azureml:customers:1"}}}}}})
+    d.call("A cron trigger (NCrontab)", "PUT", "{ws}/schedules/hourly",
+           {"properties": {"trigger": {"triggerType": "Cron", "expression": "0 * * * *"},
+                           "isEnabled": False,
+                           "action": {"actionType": "InvokeBatchEndpoint",
+                                      "endpointInvocationDefinition": {
+                                          "endpoint": "azureml:churn-batch",
+                                          "inputs": {"customers": {
+                                              "jobInputType": "uri_folder",
+                                              "uri": "azureml:customers:1"}}}}}})
+    d.call("List schedules (all of them)", "GET", "{ws}/schedules?listViewType=All")
+    _, trig = d.call("Run a schedule now", "POST", "{ws}/schedules/weekly-churn/trigger",
+                     {"scheduleTime": "2026-11-23T03:15:00"})
+    d.secrets[trig["submissionId"]] = "batchjob-5c9d1b2e-8f47-4a06-b3d1-2e6f90c4a7b8"
+    wait_job(d, trig["submissionId"])
+    d.call("Delete a schedule", "DELETE", "{ws}/schedules/hourly")
+    d.call("The default deployment cannot be deleted", "DELETE",
+           "{ws}/batchEndpoints/churn-batch/deployments/nightly")
+    d.call("", "DELETE", "{ws}/schedules/weekly-churn", show=False)
+    d.call("Delete a batch endpoint (and its deployments)", "DELETE",
+           "{ws}/batchEndpoints/churn-batch")
+
+
 INTRO = """# The runtime's HTTP API
 
 This page is generated by `scripts/gen-api-doc.py` from real exchanges with a real
@@ -146,8 +242,13 @@ accepted for any `{sub}` and `{rg}`; `{ws}` is the runtime's workspace (`--works
   Azure's: `sku.capacity` x `maxConcurrentRequestsPerInstance` requests run at once, twice that
   wait (until `requestTimeout`), the rest get 429; a custom_model runs `WORKER_COUNT` (an
   environment variable of the deployment or environment, default 1) Python processes per
-  instance, for which admitted requests queue.
+  instance, for which admitted requests queue, each limited to `MLDECK_WORKER_MEMORY_MB` MiB
+  (likewise a variable; default the runtime's `--worker-memory-mb`, 4096; 0: none).
 - Endpoints: PATCH also takes `properties.traffic` and `properties.mirrorTraffic`.
+- Batch endpoints are invoked at `POST /batch/{endpoint}/jobs` (their `scoringUri`) with one of
+  their keys or the admin key (Azure takes a Microsoft Entra token); input URIs may be local
+  paths; jobs expose their figures and a local `nextRunTime` on schedules. See
+  [batch.md](batch.md).
 
 """
 
@@ -252,6 +353,7 @@ def main():
                "`mldeck_requests_total{endpoint,deployment,code}` and "
                "`mldeck_request_duration_seconds_bucket{endpoint,deployment,le}`, `_sum`, `_count`; "
                "see [metrics.md](metrics.md).\n")
+        batch(d, home)
         d.text("## Deleting\n")
         d.call("A deployment with traffic cannot be deleted", "DELETE",
                "{ws}/onlineEndpoints/churn-ep/deployments/blue")
@@ -264,7 +366,7 @@ def main():
         proc.terminate()
         proc.wait()
     with open(os.path.join(REPO, "docs", "api.md"), "w") as f:
-        f.write("\n".join(d.out))
+        f.write(d.hide("\n".join(d.out)))
 
 
 if __name__ == "__main__":

@@ -748,3 +748,25 @@ def test_score_py_failures_retries_timeout_cancel(runtime, tmp_path):
     done = wait_job(rt, name, timeout=30)
     assert done["properties"]["status"] == "Canceled", done
     print("score.py cancel took %.3f s" % (time.monotonic() - t0))
+
+
+def test_crash_between_output_and_its_record(make_runtime, tmp_path, monkeypatch):
+    """The output is linked, then the runtime dies before recording it: the
+    resumed job finds its own output (not someone else's) and completes."""
+    home = str(tmp_path / "home")
+    monkeypatch.setenv("MLDECK_TEST_CRASH", "after-link")
+    rt = make_runtime(home=home).start()
+    setup_batch(rt, miniBatchSize=1)
+    folder = make_folder(str(tmp_path / "in"), 3, 50)
+    name = invoke(rt, "churn-batch", folder)["name"]
+    rt.proc.wait(60)  # it dies right after the link
+    rt.log.close()
+    monkeypatch.delenv("MLDECK_TEST_CRASH")
+    out = os.path.join(home, "jobs", name, "outputs", "score", "predictions.csv")
+    assert os.path.exists(out)
+    rt2 = make_runtime(home=home).start()
+    done = wait_job(rt2, name)
+    assert done["properties"]["status"] == "Completed", done
+    assert len(read_output(done)) == 150
+    assert [f for f in os.listdir(os.path.dirname(out)) if f.endswith(".tmp")] == []
+    assert rt2.stop() == 0
