@@ -770,3 +770,94 @@ def test_crash_between_output_and_its_record(make_runtime, tmp_path, monkeypatch
     assert len(read_output(done)) == 150
     assert [f for f in os.listdir(os.path.dirname(out)) if f.endswith(".tmp")] == []
     assert rt2.stop() == 0
+
+
+# ---- the command line -----------------------------------------------------------
+
+
+def test_cli_batch_workflow(runtime, tmp_path):
+    rt = runtime
+    folder = make_folder(str(tmp_path / "in"), 3, 100)
+    rt.cli("model", "register", "churn", "--path", LINEAR, "--type", "linear")
+    rt.cli("batch-endpoint", "create", "churn-batch", "--description", "weekly")
+    out = rt.cli("-o", "table", "batch-deployment", "create", "churn-batch", "nightly", "--model",
+                 "churn:1", "--mini-batch-size", "2", "--max-concurrency-per-instance", "2",
+                 "--timeout", "90", "--set-default").stdout
+    assert "mini-batch size  2" in out and "timeout          PT1M30S" in out
+    eps = json.loads(rt.cli("batch-endpoint", "list").stdout)
+    assert eps[0]["properties"]["defaults"]["deploymentName"] == "nightly"
+    table = rt.cli("-o", "table", "batch-endpoint", "list").stdout
+    assert "churn-batch" in table and "/batch/churn-batch/jobs" in table
+    rt.cli("data", "create", "customers", "--path", folder)
+    assert json.loads(rt.cli("data", "show", "customers:1").stdout)["properties"]["dataUri"] == folder
+    # invoke and follow: plain lines, then the summary; exit 0 on Completed
+    r = rt.cli("-o", "table", "batch-endpoint", "invoke", "churn-batch", "--input",
+               "azureml:customers:1", "--mini-batch-size", "1", "--stream")
+    assert "RunId: batchjob-" in r.stdout
+    assert "Completed       3/3 mini-batches  300 items" in r.stdout
+    assert "Execution Summary" in r.stdout and "Items: 300 succeeded, 0 failed" in r.stdout
+    name = r.stdout.split("RunId: ")[1].split()[0]
+    jobs = json.loads(rt.cli("job", "list", "--endpoint", "churn-batch").stdout)
+    assert [j["name"] for j in jobs] == [name]
+    assert "Completed" in rt.cli("-o", "table", "job", "list").stdout
+    shown = rt.cli("-o", "table", "job", "show", name).stdout
+    assert "succeeded     300" in shown
+    # download the output and the logs
+    rt.cli("job", "download", name, "--download-path", str(tmp_path / "dl"), "--all")
+    got = tmp_path / "dl" / name
+    assert len((got / "outputs" / "score" / "predictions.csv").read_text().splitlines()) == 300
+    assert (got / "logs" / "sys" / "job_report" / "processed_mini-batches.csv").exists()
+    # a failing job exits 1 from stream, with its reason
+    bad = str(tmp_path / "bad")
+    os.makedirs(bad)
+    with open(os.path.join(bad, "x.csv"), "w") as f:
+        f.write("a\n1\n")
+    r = rt.cli("-o", "table", "batch-endpoint", "invoke", "churn-batch", "--input", bad,
+               "--error-threshold", "0", "--stream", check=False)
+    assert r.returncode == 1 and "Status: Failed" in r.stdout
+    assert "errorThreshold 0 exceeded" in r.stdout
+    # a local output folder, sent with the admin key
+    r = rt.cli("batch-endpoint", "invoke", "churn-batch", "--input", folder, "--output-path",
+               str(tmp_path / "out"), "--output-file-name", "s.csv", "--stream")
+    assert len((tmp_path / "out" / "s.csv").read_text().splitlines()) == 300
+    # usage errors are 2
+    assert rt.cli("batch-endpoint", "invoke", "churn-batch", check=False).returncode == 2
+    assert rt.cli("batch-deployment", "create", "churn-batch", "x2", check=False).returncode == 2
+
+
+def test_cli_schedules_and_cancel(runtime, tmp_path):
+    rt = runtime
+    folder = make_folder(str(tmp_path / "in"), 2, 10)
+    setup_batch(rt)
+    out = rt.cli("-o", "table", "schedule", "create", "nightly", "--endpoint", "churn-batch",
+                 "--input", folder, "--frequency", "day", "--hours", "3", "--minutes", "15",
+                 "--time-zone", "Pacific Standard Time").stdout
+    assert "next run (UTC)" in out and ("T10:15:00Z" in out or "T11:15:00Z" in out)
+    rt.cli("schedule", "create", "often", "--endpoint", "churn-batch", "--input", folder,
+           "--cron", "0 */6 * * *", "--disabled")
+    table = rt.cli("-o", "table", "schedule", "list").stdout
+    assert "nightly" in table and "often" in table
+    rt.cli("schedule", "disable", "nightly")
+    assert json.loads(rt.cli("schedule", "show", "nightly").stdout)["properties"]["isEnabled"] is False
+    rt.cli("schedule", "enable", "nightly")
+    trig = json.loads(rt.cli("schedule", "trigger", "often").stdout)
+    assert wait_job(rt, trig["submissionId"])["properties"]["status"] == "Completed"
+    assert [j["name"] for j in json.loads(rt.cli("job", "list", "--schedule", "often").stdout)] \
+        == [trig["submissionId"]]
+    assert rt.cli("schedule", "create", "bad", "--endpoint", "churn-batch", "--input", folder,
+                  check=False).returncode == 2  # neither --cron nor --frequency
+    assert rt.cli("schedule", "create", "bad", "--endpoint", "churn-batch", "--input", folder,
+                  "--cron", "61 * * * *", check=False).returncode == 1
+    rt.cli("schedule", "delete", "often", "--yes")
+    # cancel from the command line
+    big = make_folder(str(tmp_path / "big"), 300, 20000)
+    j = invoke(rt, "churn-batch", big, extra={"miniBatchSize": 1})
+    wait_job(rt, j["name"], ("Running",))
+    rt.cli("job", "cancel", j["name"])
+    assert wait_job(rt, j["name"])["properties"]["status"] == "Canceled"
+    r = rt.cli("job", "stream", j["name"], check=False)
+    assert r.returncode == 1
+    # read-only refuses every change before it is sent
+    r = rt.cli("--readonly", "batch-endpoint", "create", "other-ep", check=False)
+    assert r.returncode == 2
+    assert rt.http("GET", "ws:/batchEndpoints/other-ep")[0] == 404

@@ -71,6 +71,8 @@ extern const struct cli_verb cli_model_verbs[];
 extern const struct cli_verb cli_endpoint_verbs[];
 extern const struct cli_verb cli_deployment_verbs[];
 extern const struct cli_verb cli_misc_verbs[];
+extern const struct cli_verb cli_batch_verbs[];
+extern const struct cli_verb cli_job_verbs[];
 
 /* Parses one global option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a global option, -1 bad (msg filled). */
@@ -101,6 +103,11 @@ int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const stru
 /* "NAME:V" -> name and version (version "" when absent). -1 when too long
  * or empty parts. */
 int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);
+/* cli_job.c: prints a job (a table or JSON), CLI_OK; follows job NAME until it
+ * ends (progress on a terminal, plain lines otherwise): CLI_OK when it
+ * Completed, CLI_FAIL otherwise. */
+int cli_job_print(struct cli *c, cJSON *doc);
+int cli_job_stream_name(struct cli *c, const char *name);
 /* Percent-encodes s into buf for use as one path segment. */
 const char *cli_esc(char *buf, size_t len, const char *s);
 
