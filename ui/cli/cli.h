@@ -100,6 +100,10 @@ int cli_confirm(const struct cli_verb *v, const struct cli_args *a, const char *
  * else a table (lists) or detail lines (one item, detail set). CLI_OK. */
 int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const struct cli_col *detail,
 	     size_t ndetail, cJSON *doc);
+/* cli_show with two column tables (arrays) given by name. */
+#define CLI_SHOW(c, cols, detail, doc)                                                             \
+	cli_show(c, cols, sizeof cols / sizeof cols[0], detail, sizeof detail / sizeof detail[0],  \
+		 doc)
 /* "NAME:V" -> name and version (version "" when absent). -1 when too long
  * or empty parts. */
 int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);

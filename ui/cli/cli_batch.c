@@ -69,10 +69,6 @@ static const struct cli_col cli_data_detail[] = {
     {"id", "id", NULL},
 };
 
-#define CLI_SHOW(c, cols, detail, doc)                                                             \
-	cli_show(c, cols, sizeof cols / sizeof cols[0], detail, sizeof detail / sizeof detail[0],  \
-		 doc)
-
 /* One call; the answer printed as the given shape (NULL cols: key/value). */
 static int cli_batch_call(struct cli *c, const char *method, const char *path, const cJSON *body,
 			  const struct cli_col *cols, size_t ncols, const struct cli_col *detail,

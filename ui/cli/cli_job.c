@@ -67,10 +67,6 @@ static const struct cli_col cli_sched_detail[] = {
     {"id", "id", NULL},
 };
 
-#define CLI_SHOW(c, cols, detail, doc)                                                             \
-	cli_show(c, cols, sizeof cols / sizeof cols[0], detail, sizeof detail / sizeof detail[0],  \
-		 doc)
-
 int cli_job_print(struct cli *c, cJSON *doc)
 {
 	return CLI_SHOW(c, cli_job_cols, cli_job_detail, doc);
