@@ -76,6 +76,7 @@ struct attempt {
 	int64_t *rows;   /* each chunk row's index in its file */
 	const char *name; /* the file's base name */
 	size_t name_len;
+	char *read;       /* the readers' buffer */
 };
 
 static int stopping(struct attempt *a)
@@ -225,7 +226,7 @@ static int score_file(struct attempt *a, const char *path)
 		file_failed(a, strerror(errno));
 		return 0;
 	}
-	rd = rows_open(fd, f, a->ctx->features, a->ctx->missing, &err);
+	rd = rows_open(fd, f, a->ctx->features, a->ctx->missing, a->read, &err);
 	if (rd == NULL) {
 		file_failed(a, err.message);
 		return 0;
@@ -235,27 +236,65 @@ static int score_file(struct attempt *a, const char *path)
 	return rc;
 }
 
-static int attempt_init(struct attempt *a, const struct minibatch_ctx *ctx,
-			struct minibatch_result *res, int out_fd)
-{
-	size_t width = (size_t)(ctx->features > 0 ? ctx->features : 1);
+struct minibatch_buffers {
+	char *write;  /* WRITE_BUFFER */
+	char *read;   /* ROWS_BUFFER + 1, for each file's reader */
+	double *x, *pred;
+	int64_t *rows;
+	size_t chunk; /* rows per chunk */
+};
 
+struct minibatch_buffers *minibatch_buffers_new(int features, int outputs)
+{
+	struct minibatch_buffers *b = calloc(1, sizeof *b);
+	size_t width = (size_t)(features > 0 ? features : 1);
+
+	if (b == NULL)
+		return NULL;
+	b->chunk = CHUNK_VALUES / width;
+	if (b->chunk > MINIBATCH_CHUNK)
+		b->chunk = MINIBATCH_CHUNK;
+	if (b->chunk == 0)
+		b->chunk = 1;
+	b->write = malloc(WRITE_BUFFER);
+	b->read = malloc(ROWS_BUFFER + 1);
+	b->x = malloc(b->chunk * width * sizeof *b->x);
+	b->pred = malloc(b->chunk * (size_t)(outputs > 0 ? outputs : 1) * sizeof *b->pred);
+	b->rows = malloc(b->chunk * sizeof *b->rows);
+	if (b->write == NULL || b->read == NULL || b->x == NULL || b->pred == NULL ||
+	    b->rows == NULL) {
+		minibatch_buffers_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void minibatch_buffers_free(struct minibatch_buffers *b)
+{
+	if (b == NULL)
+		return;
+	free(b->write);
+	free(b->read);
+	free(b->x);
+	free(b->pred);
+	free(b->rows);
+	free(b);
+}
+
+static void attempt_init(struct attempt *a, const struct minibatch_ctx *ctx,
+			 struct minibatch_buffers *b, struct minibatch_result *res, int out_fd)
+{
 	memset(a, 0, sizeof *a);
 	a->ctx = ctx;
 	a->res = res;
 	a->w.fd = out_fd;
 	a->w.res = res;
-	a->chunk = CHUNK_VALUES / width;
-	if (a->chunk > MINIBATCH_CHUNK)
-		a->chunk = MINIBATCH_CHUNK;
-	if (a->chunk == 0)
-		a->chunk = 1;
-	a->w.buf = malloc(WRITE_BUFFER);
-	a->x = malloc(a->chunk * width * sizeof *a->x);
-	a->pred = malloc(a->chunk * (size_t)(ctx->outputs > 0 ? ctx->outputs : 1) *
-			 sizeof *a->pred);
-	a->rows = malloc(a->chunk * sizeof *a->rows);
-	return a->w.buf && a->x && a->pred && a->rows ? 0 : -1;
+	a->w.buf = b->write;
+	a->chunk = b->chunk;
+	a->x = b->x;
+	a->pred = b->pred;
+	a->rows = b->rows;
+	a->read = b->read;
 }
 
 /* The message of an engine's error body, into res->error. */
@@ -316,19 +355,15 @@ static void run_script(struct attempt *a, char *const *files, size_t n)
 	free(body);
 }
 
-void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n, int out_fd,
-		   struct minibatch_result *res)
+void minibatch_run(const struct minibatch_ctx *ctx, struct minibatch_buffers *b,
+		   char *const *files, size_t n, int out_fd, struct minibatch_result *res)
 {
 	struct attempt a;
 
 	memset(res, 0, sizeof *res);
 	res->hash = MINIBATCH_HASH_INIT;
 	res->status = MB_DONE;
-	if (attempt_init(&a, ctx, res, out_fd) < 0) {
-		res->status = MB_EXCEPTION;
-		snprintf(res->error, sizeof res->error, "out of memory");
-		goto out;
-	}
+	attempt_init(&a, ctx, b, res, out_fd);
 	if (ctx->script)
 		run_script(&a, files, n);
 	for (size_t i = 0; !ctx->script && i < n && !stopping(&a); i++)
@@ -340,9 +375,4 @@ void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n
 		snprintf(res->error, sizeof res->error, "cannot write the output: %s",
 			 strerror(a.w.failed));
 	}
-out:
-	free(a.w.buf);
-	free(a.x);
-	free(a.pred);
-	free(a.rows);
 }

@@ -63,9 +63,16 @@ struct minibatch_result {
 
 const char *minibatch_status_name(enum minibatch_status s); /* "RUN_DONE", ... */
 
-/* Scores files[0..n) (absolute paths) into out_fd. Always fills *res. */
-void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n, int out_fd,
-		   struct minibatch_result *res);
+/* What a worker keeps from one mini-batch to the next: its buffers, made once
+ * (a reader's, a writer's, a chunk of rows and predictions). NULL on ENOMEM. */
+struct minibatch_buffers;
+struct minibatch_buffers *minibatch_buffers_new(int features, int outputs);
+void minibatch_buffers_free(struct minibatch_buffers *b); /* NULL is a no-op */
+
+/* Scores files[0..n) (absolute paths), appending to out_fd at its offset.
+ * Always fills *res. */
+void minibatch_run(const struct minibatch_ctx *ctx, struct minibatch_buffers *b,
+		   char *const *files, size_t n, int out_fd, struct minibatch_result *res);
 
 /* FNV-1a 64 of data, continuing from h (start with MINIBATCH_HASH_INIT). */
 #define MINIBATCH_HASH_INIT 0xcbf29ce484222325ull

@@ -487,7 +487,10 @@ def done_records(home, name):
                           (name,)).fetchall()
     finally:
         db.close()
-    return {json.loads(v)["mb"] for (v,) in rows if json.loads(v).get("st") == "RUN_DONE"}
+    done = set()
+    for (v,) in rows:  # {"mbs":[{"mb":ID,"st":"RUN_DONE",...},...]}
+        done |= {m["mb"] for m in json.loads(v).get("mbs", []) if m.get("st") == "RUN_DONE"}
+    return done
 
 
 def test_kill9_mid_job_resumes_without_loss_or_duplicates(make_runtime, tmp_path):
@@ -502,8 +505,9 @@ def test_kill9_mid_job_resumes_without_loss_or_duplicates(make_runtime, tmp_path
         assert time.monotonic() < deadline
         assert job(rt, name)["properties"]["status"] in ("Queued", "Preparing", "Running")
         time.sleep(0.02)
+    time.sleep(0.25)  # records are appended every 0.1 s
     rt.kill9()
-    before = done_records(home, name)
+    before = done_records(home, name)  # the store is the runtime's alone while it runs
     assert 5 <= len(before) < files, "the job finished before the kill"
     with open(os.path.join(home, "jobs", name, "logs", "sys", "job_report",
                            "processed_mini-batches.csv")) as fh:

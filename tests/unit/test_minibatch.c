@@ -83,7 +83,7 @@ static int file_with(const char *text)
 static void read_all(enum rows_format f, const char *text, int cols, char *trace, size_t len)
 {
 	struct error err = {0};
-	struct rows *r = rows_open(file_with(text), f, cols, 1, &err);
+	struct rows *r = rows_open(file_with(text), f, cols, 1, NULL, &err);
 	double x[8];
 	int64_t index;
 	size_t n = 0;
@@ -161,6 +161,7 @@ static void check_model(enum model_type type, const char *model, const char *inp
 	struct engine_result res = {0};
 	struct minibatch_result mr;
 	struct minibatch_ctx ctx;
+	struct minibatch_buffers *bufs;
 	struct input_matrix m;
 	struct error err = {0};
 	atomic_int stop = 0;
@@ -209,7 +210,9 @@ static void check_model(enum model_type type, const char *model, const char *inp
 	assert_true(outfd >= 0);
 	unlink(opath);
 	setlocale(LC_NUMERIC, "C");
-	minibatch_run(&ctx, files, 1, outfd, &mr);
+	bufs = minibatch_buffers_new(ctx.features, ctx.outputs);
+	minibatch_run(&ctx, bufs, files, 1, outfd, &mr);
+	minibatch_buffers_free(bufs);
 	assert_int_equal(mr.status, MB_DONE);
 	assert_int_equal(mr.ok, (int64_t)m.rows);
 	out = calloc(1, mr.size + 1);
