@@ -47,14 +47,20 @@ struct writer {
 	struct minibatch_result *res;
 };
 
+/* Writes s[0..n) to the part (after a failure: drops it). */
+static void wdirect(struct writer *w, const char *s, size_t n)
+{
+	if (n == 0 || w->failed)
+		return;
+	if (file_write_all(w->fd, s, n) < 0)
+		w->failed = errno != 0 ? errno : EIO;
+	w->res->hash = minibatch_hash(w->res->hash, s, n);
+	w->res->size += n;
+}
+
 static void wflush(struct writer *w)
 {
-	if (w->n == 0 || w->failed)
-		return;
-	if (file_write_all(w->fd, w->buf, w->n) < 0)
-		w->failed = errno != 0 ? errno : EIO;
-	w->res->hash = minibatch_hash(w->res->hash, w->buf, w->n);
-	w->res->size += w->n;
+	wdirect(w, w->buf, w->n);
 	w->n = 0;
 }
 
@@ -62,6 +68,10 @@ static void wput(struct writer *w, const char *s, size_t n)
 {
 	if (w->n + n > WRITE_BUFFER)
 		wflush(w);
+	if (n > WRITE_BUFFER) { /* a score.py's text: straight through */
+		wdirect(w, s, n);
+		return;
+	}
 	memcpy(w->buf + w->n, s, n);
 	w->n += n;
 }

@@ -706,6 +706,21 @@ def test_score_py_run_on_mini_batches(runtime, tmp_path):
         assert "scored f0.csv" in fh.read()  # the script's prints reach the job's log
 
 
+def test_score_py_long_result(runtime, tmp_path):
+    """A run() result longer than the write buffer is written whole."""
+    rt = runtime
+    setup_script(rt, "batch_rows.py", miniBatchSize=2)
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "a-big.csv"), 3)
+    write_csv(os.path.join(folder, "b.csv"), 2)
+    write_csv(os.path.join(folder, "c-big.csv"), 1)
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    assert read_output(done) == [["a-big.csv", "3", "x" * 400000], ["b.csv", "2", "ok"],
+                                 ["c-big.csv", "1", "x" * 400000]]
+
+
 def test_score_py_dataframe(runtime, tmp_path):
     rt = runtime
     setup_script(rt, "batch_frame.py")

@@ -24,5 +24,8 @@ def run(mini_batch):
         with open(path) as f:
             rows = sum(1 for _ in f) - 1
         print("scored", name)
+        if "big" in name:  # one line longer than the runtime's write buffer
+            out.append("%s %d %s" % (name, rows, "x" * 400000))
+            continue
         out.append("%s %d %s" % (name, rows, SUFFIX))
     return out
