@@ -140,6 +140,16 @@ def run_job(s, ep, folder, extra=None):
     return t, j
 
 
+def mb_seconds(s, job):
+    """The sum of a job's mini-batches' Elapsed Seconds (its processed_mini-batches.csv):
+    with one worker, its time in run() calls, the protocol and the writes."""
+    import csv
+    path = os.path.join(s.home, "jobs", job["name"], "logs", "sys", "job_report",
+                        "processed_mini-batches.csv")
+    with open(path, newline="") as f:
+        return sum(float(r["Elapsed Seconds"]) for r in csv.DictReader(f))
+
+
 def make_data(root, rows, files, cols, seed):
     import numpy as np
     os.makedirs(root, exist_ok=True)
@@ -203,6 +213,14 @@ def python_time(script, args, pin="0"):
     return float(r.stdout.strip().splitlines()[-1])
 
 
+def python_wall(script, args, pin="0"):
+    """Seconds from the process's start to its end (imports and init() included), and the
+    script's own figure (its loop only)."""
+    t0 = time.monotonic()
+    inner = python_time(script, args, pin)
+    return time.monotonic() - t0, inner
+
+
 def best(n, fn):
     return min(fn() for _ in range(n))
 
@@ -256,9 +274,13 @@ def main():
         shutil.copy(LINEAR, os.path.join(code, "churn-linear.json"))
         deploy(s, "script", os.path.join(code, "churn-linear.json"), "custom_model",
                env="azureml:pyenv:1", code=code)
-        res["py_job"] = best(args.runs, lambda: run_job(s, "script", lin)[0])
-        res["py_direct"] = best(args.runs, lambda: python_time(
-            DIRECT, [code, code, lin, os.path.join(tmp, "direct.out")]))
+        py_runs = [run_job(s, "script", lin) for _ in range(args.runs)]
+        res["py_job"] = min(t for t, _ in py_runs)
+        res["py_mbs"] = min(mb_seconds(s, j) for _, j in py_runs)
+        direct = [python_wall(DIRECT, [code, code, lin, os.path.join(tmp, "direct.out")])
+                  for _ in range(args.runs)]
+        res["py_direct"] = min(d[0] for d in direct)
+        res["py_loop"] = min(d[1] for d in direct)
         s.stop()
         # baselines on the same core
         res["lin_base"] = best(args.runs, lambda: python_time(
@@ -321,10 +343,15 @@ def report(args, r):
         "end. Azure's published figures: ~0.05 s per task and ~400 mini-batches scheduled per "
         "second (reference section 1.7)."
         % (r["overhead_ms"], args.tiny, args.tiny, r["tiny_rate"]),
-        "- **score.py path: %.2f s** through `run(mini_batch)` in one worker against %.2f s "
-        "calling the same `run()` on the same mini-batches directly in one Python process (and "
-        "writing its rows): %+.1f %%." % (r["py_job"], r["py_direct"],
-                                           (r["py_job"] / r["py_direct"] - 1) * 100),
+        "- **score.py path: %.2f s** through `run(mini_batch)` in one worker (from the POST to "
+        "Completed: the worker's start, imports and `init()` included) against %.2f s for one "
+        "Python process calling the same `run()` on the same mini-batches and writing its rows "
+        "(from its start to its end: the same imports and `init()`; %.2f s of it the loop "
+        "alone): %+.1f %%. Without the starts: the job's mini-batches took %.2f s in all "
+        "(the sum of their Elapsed Seconds: `run()`, the worker protocol and the writes) "
+        "against the loop's %.2f s: %+.1f %%."
+        % (r["py_job"], r["py_direct"], r["py_loop"], (r["py_job"] / r["py_direct"] - 1) * 100,
+           r["py_mbs"], r["py_loop"], (r["py_mbs"] / r["py_loop"] - 1) * 100),
         "- **Memory flat in rows:** the runtime's peak RSS after a job of %s rows: %.1f MiB; "
         "of %s rows: %.1f MiB (each in a fresh runtime)."
         % (format(rows // 10, ","), r["rss_small"], format(rows, ","), r["rss_full"]),
