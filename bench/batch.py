@@ -69,6 +69,9 @@ def run(mini_batch):
 '''
 
 
+SERVERS = []  # stopped whatever happens (main's finally)
+
+
 class Server:
     def __init__(self, tmp, name, pin=None):
         self.home = os.path.join(tmp, name)
@@ -77,6 +80,7 @@ class Server:
             cmd = ["taskset", "-c", pin] + cmd
         self.log = open(os.path.join(tmp, name + ".log"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        SERVERS.append(self)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             m = re.search(rb"listening on (http://[0-9.:]+)",
@@ -105,8 +109,9 @@ class Server:
         return 0.0
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(60)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
         self.log.close()
 
 
@@ -302,6 +307,10 @@ def main():
             res["rss_" + label] = s.peak_rss_mb()
             s.stop()
     finally:
+        for s in SERVERS:
+            if s.proc.poll() is None:
+                s.proc.kill()
+                s.proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     report(args, res)
 
