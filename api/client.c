@@ -194,6 +194,33 @@ const char *client_unix_socket(const struct client *c)
 	return c->unix_socket;
 }
 
+const char *client_credential(const struct client *c)
+{
+	return c->credential;
+}
+
+int client_is_runtime(const struct client *c)
+{
+	return c->dataplane_at_base;
+}
+
+int client_batch_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		     size_t len, struct error *err)
+{
+	char *e;
+	int n;
+
+	if (!c->dataplane_at_base)
+		return client_scoring_url(c, ep, scoring_uri, buf, len, err);
+	if ((e = curl_easy_escape(c->curl, ep, 0)) == NULL)
+		return error_set(err, 500, "NoMemory", "out of memory");
+	n = snprintf(buf, len, "%s/batch/%s/jobs", c->base_url, e);
+	curl_free(e);
+	if (n < 0 || (size_t)n >= len)
+		return error_set(err, 400, "UrlTooLong", "the scoring URL of %s is too long", ep);
+	return 0;
+}
+
 int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
 		       size_t len, struct error *err)
 {

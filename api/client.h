@@ -139,6 +139,12 @@ int client_score(struct client *c, const char *scoring_uri, const char *key,
 
 const char *client_base_url(const struct client *c);
 const char *client_ws_path(const struct client *c);
+/* The static bearer this client sends on the control plane (a local
+ * runtime's admin key; "" when it gets Entra ID tokens from a credential
+ * chain), for the one data-plane call that needs it too. */
+const char *client_credential(const struct client *c);
+/* 1 when the backend is an mldeck runtime (its data plane at the base URL). */
+int client_is_runtime(const struct client *c);
 /* The Unix socket every request goes through, NULL when none. */
 const char *client_unix_socket(const struct client *c);
 /* Where endpoint ep's scoring requests go, into buf: through this client's own
@@ -148,6 +154,10 @@ const char *client_unix_socket(const struct client *c);
  * it does not fit or, on Azure, the endpoint has no scoringUri yet. */
 int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
 		       size_t len, struct error *err);
+/* The same for batch endpoint ep's invocation URL (its scoringUri, .../jobs):
+ * base_url/batch/EP/jobs on an mldeck runtime. */
+int client_batch_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
+		     size_t len, struct error *err);
 /* Sets c's network options (CA file, connect-to rules, proxy rule) on a
  * curl handle of someone else's, so every connection of the program is made
  * one way (loadgen's). They only read c's settings, fixed at client_new:

@@ -214,6 +214,44 @@ int scoring_target(struct client *c, const char *ep, struct scoring_target *t, s
 				  &t->refresh_at, err);
 }
 
+int scoring_batch_target(struct client *c, const char *ep, struct scoring_target *t,
+			 struct error *err)
+{
+	char path[512], *e = curl_easy_escape(NULL, ep, 0);
+	cJSON *doc = NULL;
+	int n = e != NULL ? snprintf(path, sizeof path, "/batchEndpoints/%s", e) : -1, rc;
+
+	curl_free(e);
+	memset(t, 0, sizeof *t);
+	if (n < 0 || (size_t)n + 10 >= sizeof path)
+		return error_set(err, 400, "BadName", "batch endpoint name %.64s is not usable", ep);
+	if (!client_is_runtime(c))
+		return error_set(err, 400, "NotLocal",
+				 "invoking a batch endpoint on Azure takes a Microsoft Entra token "
+				 "for https://ml.azure.com, which this profile does not get yet");
+	if (client_call(c, "GET", path, NULL, &doc, err) < 0)
+		return -1;
+	snprintf(t->auth_mode, sizeof t->auth_mode, "%s", "Key");
+	rc = client_batch_url(c, ep, scoring_str(doc, "properties", "scoringUri"), t->url,
+			      sizeof t->url, err);
+	cJSON_Delete(doc);
+	doc = NULL;
+	if (rc < 0)
+		return -1;
+	if (client_unix_socket(c) != NULL)
+		snprintf(t->unix_socket, sizeof t->unix_socket, "%s", client_unix_socket(c));
+	strncat(path, "/listkeys", sizeof path - strlen(path) - 1);
+	if (client_call(c, "POST", path, NULL, &doc, err) < 0)
+		return -1;
+	rc = snprintf(t->credential, sizeof t->credential, "%s",
+		      scoring_str(doc, NULL, "primaryKey"));
+	cJSON_Delete(doc);
+	if (rc <= 0 || (size_t)rc >= sizeof t->credential)
+		return error_set(err, 502, "BadResponse", "no usable key for batch endpoint %s",
+				 ep);
+	return 0;
+}
+
 void scoring_target_cleanup(struct scoring_target *t)
 {
 	if (t != NULL)

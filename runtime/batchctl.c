@@ -6,11 +6,16 @@
  */
 #include "runtime/control.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime/auth.h"
 #include "runtime/invoke.h"
@@ -20,6 +25,7 @@
 #include "state/batchcodec.h"
 #include "state/civil.h"
 #include "state/file.h"
+#include "state/names.h"
 
 static void not_found(struct call *c, const char *what, const char *name)
 {
@@ -447,6 +453,126 @@ void batchctl_job_cancel(struct call *c)
 		runtime_log(c->rt, "job %s: cancel requested", c->cap[0]);
 	}
 	answer(c, rc, &err, a.was_active ? 202 : 200, NULL);
+}
+
+/* ---- a job's files: its output and logs (local extension) ---------------- */
+
+#define CONTENT_MAX (8 << 20) /* bytes per content request */
+
+/* The folders a job's files come from: its output folder and its logs. */
+static int job_roots(struct call *c, char *out, size_t olen, char *logs, size_t llen)
+{
+	const struct job *j;
+	int rc;
+
+	control_lock(c);
+	j = batch_job_find(c->rt->ws, c->cap[0]);
+	rc = j != NULL && j->output_dir != NULL ? 0 : -1;
+	if (rc == 0 && (snprintf(out, olen, "%s", j->output_dir) >= (int)olen ||
+			snprintf(logs, llen, "%s/jobs/%s/logs", c->rt->home, j->name) >= (int)llen))
+		rc = -1;
+	control_end(c);
+	if (rc < 0)
+		not_found(c, "job", c->cap[0]);
+	return rc;
+}
+
+static void list_dir(cJSON *arr, const char *dir, const char *prefix, int depth)
+{
+	DIR *d = depth < 4 ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[PATH_MAX], rel[PATH_MAX];
+		struct stat st;
+		cJSON *o;
+
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+		    snprintf(rel, sizeof rel, "%s/%s", prefix, e->d_name) >= (int)sizeof rel ||
+		    lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			list_dir(arr, path, rel, depth + 1);
+		} else if (S_ISREG(st.st_mode) && (o = cJSON_CreateObject()) != NULL) {
+			cJSON_AddStringToObject(o, "path", rel);
+			cJSON_AddNumberToObject(o, "size", (double)st.st_size);
+			cJSON_AddItemToArray(arr, o);
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+void batchctl_job_files(struct call *c)
+{
+	char out[PATH_MAX], logs[PATH_MAX];
+	cJSON *arr;
+
+	if (job_roots(c, out, sizeof out, logs, sizeof logs) < 0)
+		return;
+	arr = cJSON_CreateArray();
+	list_dir(arr, out, "outputs/score", 3);
+	list_dir(arr, logs, "logs", 0);
+	control_reply(c, 200, codec_list(arr));
+}
+
+/* ?path=outputs/score/F or logs/...: the file it names, never outside. */
+static int content_path(struct call *c, const char *rel, char *path, size_t len)
+{
+	char out[PATH_MAX], logs[PATH_MAX];
+	const char *rest;
+
+	if (job_roots(c, out, sizeof out, logs, sizeof logs) < 0)
+		return -1;
+	if (rel != NULL && strncmp(rel, "outputs/score/", 14) == 0 &&
+	    names_relative_inside(rest = rel + 14) && strchr(rest, '/') == NULL &&
+	    snprintf(path, len, "%s/%s", out, rest) < (int)len)
+		return 0;
+	if (rel != NULL && strncmp(rel, "logs/", 5) == 0 && names_relative_inside(rel + 5) &&
+	    snprintf(path, len, "%s/%s", logs, rel + 5) < (int)len)
+		return 0;
+	server_reply_errorf(c->rs, 400, "ValidationError",
+			    "path must be outputs/score/FILE or logs/...");
+	return -1;
+}
+
+/* GET {ws}/jobs/{name}/content?path=P[&offset=O][&length=L]: up to 8 MiB of a
+ * job file as it is now; the file's size in x-mldeck-size. */
+void batchctl_job_content(struct call *c)
+{
+	const char *off = server_query(c->rq, "offset"), *lenq = server_query(c->rq, "length");
+	long long o = off ? strtoll(off, NULL, 10) : 0, want = lenq ? strtoll(lenq, NULL, 10) : CONTENT_MAX;
+	char path[PATH_MAX], size[32], *buf;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if (content_path(c, server_query(c->rq, "path"), path, sizeof path) < 0)
+		return;
+	if (o < 0 || want < 0 || want > CONTENT_MAX)
+		want = CONTENT_MAX;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return server_reply_errorf(c->rs, 404, "NotFound", "no file %s in job %s",
+					   server_query(c->rq, "path"), c->cap[0]);
+	}
+	buf = malloc((size_t)want + 1);
+	got = buf != NULL ? pread(fd, buf, (size_t)want, (off_t)(o < 0 ? 0 : o)) : -1;
+	close(fd);
+	if (got < 0) {
+		free(buf);
+		return server_reply_errorf(c->rs, 500, "ReadError", "cannot read it");
+	}
+	snprintf(size, sizeof size, "%lld", (long long)st.st_size);
+	server_reply_header(c->rs, "x-mldeck-size", size);
+	free(c->rs->body);
+	c->rs->status = 200;
+	c->rs->body = buf;
+	c->rs->len = (size_t)got;
+	c->rs->content_type = "application/octet-stream";
 }
 
 /* ---- schedules ---------------------------------------------------------- */

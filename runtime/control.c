@@ -846,6 +846,8 @@ static const struct route routes[] = {
 	{"GET", "jobs/*", batchctl_job_get, "a", NULL},
 	{"DELETE", "jobs/*", batchctl_job_delete, "a", NULL},
 	{"POST", "jobs/*/cancel", batchctl_job_cancel, "a", NULL},
+	{"GET", "jobs/*/files", batchctl_job_files, "a", NULL},
+	{"GET", "jobs/*/content", batchctl_job_content, "a", NULL},
 	{"GET", "schedules", batchctl_schedules_list, "", NULL},
 	{"GET", "schedules/*", batchctl_schedule_get, "a", NULL},
 	{"PUT", "schedules/*", batchctl_schedule_put, "a", NULL},

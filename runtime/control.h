@@ -87,6 +87,8 @@ void batchctl_jobs_list(struct call *c);   /* GET jobs */
 void batchctl_job_get(struct call *c);     /* GET jobs/{id} */
 void batchctl_job_delete(struct call *c);  /* DELETE jobs/{id} */
 void batchctl_job_cancel(struct call *c);  /* POST jobs/{id}/cancel */
+void batchctl_job_files(struct call *c);   /* GET jobs/{id}/files: outputs and logs */
+void batchctl_job_content(struct call *c); /* GET jobs/{id}/content?path=&offset=&length= */
 void batchctl_schedules_list(struct call *c);   /* GET schedules */
 void batchctl_schedule_get(struct call *c);     /* GET schedules/{n} */
 void batchctl_schedule_put(struct call *c);     /* PUT schedules/{n} */

@@ -235,10 +235,10 @@ static char *dup_or_null(const char *s)
 
 /* A setting read as Azure's inference server reads its own: the deployment's
  * environment variable, else the environment's; NULL when neither has it. */
-static const char *deployment_var(const struct deployment *s, const struct env_version *e,
+static const char *deployment_var(const struct kvlist *vars, const struct env_version *e,
 				  const char *name)
 {
-	const char *v = kvlist_get(&s->variables, name);
+	const char *v = kvlist_get(vars, name);
 
 	return v == NULL && e ? kvlist_get(&e->variables, name) : v;
 }
@@ -246,7 +246,7 @@ static const char *deployment_var(const struct deployment *s, const struct env_v
 /* Python workers per instance: WORKER_COUNT, else 1. */
 static int worker_count(const struct deployment *s, const struct env_version *e)
 {
-	const char *v = deployment_var(s, e, "WORKER_COUNT");
+	const char *v = deployment_var(&s->variables, e, "WORKER_COUNT");
 	char *end;
 	long n;
 
@@ -285,11 +285,35 @@ static long memory_mb(const char *v)
 }
 
 /* MLDECK_WORKER_MEMORY_MB, else the runtime's default. */
-static long worker_memory(const struct deployment *s, const struct env_version *e, long dflt)
+static long worker_memory(const struct kvlist *vars, const struct env_version *e, long dflt)
 {
-	const char *v = deployment_var(s, e, "MLDECK_WORKER_MEMORY_MB");
+	const char *v = deployment_var(vars, e, "MLDECK_WORKER_MEMORY_MB");
 
 	return v == NULL ? dflt : memory_mb(v);
+}
+
+int fleet_pyconf(struct fleet *f, const struct env_version *e, const struct kvlist *vars,
+		 struct fleet_pyconf *out)
+{
+	memset(out, 0, sizeof *out);
+	out->python = e->python != NULL ? strdup(e->python) : NULL;
+	out->modules = module_vector(e);
+	out->env = env_vector(&e->variables, vars);
+	out->memory_mb = worker_memory(vars, e, f->worker_memory_mb);
+	if ((e->python != NULL && out->python == NULL) || out->modules == NULL ||
+	    out->env == NULL) {
+		fleet_pyconf_cleanup(out);
+		return -1;
+	}
+	return 0;
+}
+
+void fleet_pyconf_cleanup(struct fleet_pyconf *p)
+{
+	free(p->python);
+	strv_free(p->env);
+	strv_free(p->modules);
+	memset(p, 0, sizeof *p);
 }
 
 int fleet_set_worker_memory(struct fleet *f, const char *mb)
@@ -349,7 +373,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->cfg.modules = (const char *const *)l->modules;
 	l->cfg.workers = l->workers;
 	l->cfg.timeout_ms = l->timeout_ms;
-	l->cfg.memory_mb = worker_memory(s, e, f->worker_memory_mb);
+	l->cfg.memory_mb = worker_memory(&s->variables, e, f->worker_memory_mb);
 	l->cfg.log = live_log;
 	l->cfg.log_ctx = l->log;
 	l->cfg.cancel = &l->cancel;

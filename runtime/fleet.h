@@ -39,6 +39,21 @@ struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_s
  * (MLDECK_WORKER_MEMORY_MB): MiB, at least 64, or "0" for none. For
  * deployments loaded after; 0, or -1 when mb is not such a number. */
 int fleet_set_worker_memory(struct fleet *f, const char *mb);
+/* What a score.py engine starts with, as the fleet starts its own, for
+ * environment e and a deployment's variables (batch jobs use it too): the
+ * interpreter, the modules that must import, the variables as "KEY=VALUE"
+ * (the environment's, then the deployment's), the memory limit
+ * (MLDECK_WORKER_MEMORY_MB, else the runtime's default; -1 when invalid).
+ * Heap vectors, NULL-terminated: fleet_pyconf_cleanup. 0, or -1 (ENOMEM). */
+struct fleet_pyconf {
+	char *python;
+	char **env;
+	char **modules;
+	long memory_mb;
+};
+int fleet_pyconf(struct fleet *f, const struct env_version *e, const struct kvlist *vars,
+		 struct fleet_pyconf *out);
+void fleet_pyconf_cleanup(struct fleet_pyconf *p);
 /* Stops the data plane: from now on a request that would wait is answered
  * 503 at once; those already waiting or running get up to grace_ms to
  * finish, then are answered 503 too (their workers killed). Loads in

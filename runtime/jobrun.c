@@ -17,6 +17,7 @@
 #include "runtime/engines/input.h"
 #include "runtime/joblog.h"
 #include "runtime/minibatch.h"
+#include "runtime/parts.h"
 #include "state/artifact.h"
 #include "state/batch.h"
 #include "state/file.h"
@@ -24,13 +25,26 @@
 #define FILES_MAX 1000000
 #define LIST_MAX ((size_t)1 << 30)
 #define COPY_BUFFER (1 << 20)
+#define RECORDS_BATCH 64       /* pending records flushed at once by a worker */
+#define RECORDS_PERIOD_MS 100  /* the runner flushes the rest this often */
+#define SEGMENTS_MAX 4096      /* segments a job's records may name */
 
 enum mb_state { MB_PENDING, MB_RECORDED_OK, MB_RECORDED_FAILED };
 
 struct mb {
 	enum mb_state state;
+	int seg;       /* index in jobrun.segs */
 	int64_t n, ok, bad;
-	uint64_t size, hash;
+	uint64_t off, size, hash;
+};
+
+/* One worker thread's own: its segment and buffers. */
+struct worker {
+	struct jobrun *jr;
+	int index;
+	struct parts_segment *seg;
+	int seg_id;            /* its index in jobrun.segs */
+	struct minibatch_buffers *bufs;
 };
 
 struct jobrun {
@@ -41,7 +55,14 @@ struct jobrun {
 	enum model_type type;
 	char model_path[PATH_MAX];
 	char dir[PATH_MAX];            /* HOME/jobs/NAME */
-	int parts_fd;                  /* HOME/jobs/NAME/parts */
+	struct parts *parts;           /* HOME/jobs/NAME/parts */
+	uint64_t run;                  /* this run's number, in its segments' names */
+	char (*segs)[PARTS_SEGMENT_MAX]; /* the segments records name */
+	int nsegs;
+	char *recs;                    /* records not yet appended: "{..},{..}" */
+	size_t recs_len, recs_cap;
+	int nrecs;
+	pthread_mutex_t rec_lock;      /* guards recs; held while appending them */
 	char **files;
 	size_t nfiles;
 	struct mb *mbs;
@@ -51,9 +72,12 @@ struct jobrun {
 	int npending;
 	atomic_int cursor;
 	struct engine *engine;
-	int features, outputs, missing;
+	int script, features, outputs, missing;
+	struct fleet_pyconf py;        /* custom_model: how its workers start */
 	struct joblog *log;
 	pthread_mutex_t lock;          /* guards fatal, mbs[] and the job's figures */
+	pthread_cond_t idle;           /* a worker thread ended */
+	int active;                    /* worker threads running */
 	char fatal[512];               /* why the job must fail, "" none */
 };
 
@@ -137,6 +161,24 @@ static void fail(struct jobrun *jr, const char *fmt, ...)
 
 /* ---- the snapshot ------------------------------------------------------- */
 
+/* custom_model: the interpreter, variables and modules of its environment. */
+static int script_config(struct jobrun *jr, const struct batch_deployment *d, char *why,
+			 size_t len)
+{
+	const struct env_version *e = workspace_env_find(jr->rt->ws, d->env_name, d->env_version);
+
+	if (e == NULL) {
+		snprintf(why, len, "environment %.100s:%.20s no longer exists", d->env_name,
+			 d->env_version);
+		return -1;
+	}
+	if (fleet_pyconf(jr->rt->fleet, e, &d->variables, &jr->py) < 0) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Copies the job, its deployment and its model's path out of the workspace. */
 static int snapshot(struct jobrun *jr, const char *name, char *why, size_t len)
 {
@@ -164,6 +206,8 @@ static int snapshot(struct jobrun *jr, const char *name, char *why, size_t len)
 		goto out;
 	}
 	jr->type = m->type;
+	if (m->type == MODEL_CUSTOM && script_config(jr, d, why, len) < 0)
+		goto out;
 	rc = 0;
 out:
 	pthread_mutex_unlock(&rt->lock);
@@ -314,54 +358,79 @@ static int64_t num(const cJSON *o, const char *key)
 	return cJSON_IsNumber(m) ? (int64_t)m->valuedouble : 0;
 }
 
+/* A segment's index in jr->segs, added when new; -1 when there are too many
+ * or the name is not one. */
+static int seg_index(struct jobrun *jr, const char *name)
+{
+	void *p;
+
+	if (name == NULL || strlen(name) >= PARTS_SEGMENT_MAX)
+		return -1;
+	for (int i = jr->nsegs - 1; i >= 0; i--)
+		if (strcmp(jr->segs[i], name) == 0)
+			return i;
+	if (jr->nsegs >= SEGMENTS_MAX)
+		return -1;
+	if (jr->nsegs % 16 == 0) {
+		p = realloc(jr->segs, (size_t)(jr->nsegs + 16) * sizeof *jr->segs);
+		if (p == NULL)
+			return -1;
+		jr->segs = p;
+	}
+	snprintf(jr->segs[jr->nsegs], PARTS_SEGMENT_MAX, "%s", name);
+	return jr->nsegs++;
+}
+
+/* One mini-batch's record: {"mb":ID,"st":STATUS,"n","ok","bad","seg","off",
+ * "size","hash",...}. */
+static void on_mb(struct jobrun *jr, const cJSON *o)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "st");
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
+	const cJSON *seg = cJSON_GetObjectItemCaseSensitive(o, "seg");
+	int64_t id = num(o, "mb");
+	struct mb *m;
+
+	if (!cJSON_IsString(st) || id < 0 || id >= jr->nmb)
+		return;
+	m = &jr->mbs[id];
+	m->state = strcmp(st->valuestring, "RUN_DONE") == 0 ? MB_RECORDED_OK : MB_RECORDED_FAILED;
+	m->n = num(o, "n");
+	m->ok = num(o, "ok");
+	m->bad = num(o, "bad");
+	m->off = (uint64_t)num(o, "off");
+	m->size = (uint64_t)num(o, "size");
+	m->hash = cJSON_IsString(hash) ? strtoull(hash->valuestring, NULL, 16) : 0;
+	m->seg = cJSON_IsString(seg) ? seg_index(jr, seg->valuestring) : -1;
+	if (m->state == MB_RECORDED_OK && m->seg < 0)
+		m->state = MB_PENDING; /* nowhere to find its rows: redo it */
+}
+
+/* A record: {"mbs":[...]} (mini-batches recorded together), {"linked":true}. */
 static int on_record(void *ctx, int64_t seq, const char *value)
 {
 	struct jobrun *jr = ctx;
 	cJSON *o = cJSON_Parse(value);
-	const cJSON *st, *hash;
-	int64_t id;
+	const cJSON *mbs, *e;
 
 	(void)seq;
 	if (o == NULL)
 		return 0;
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "linked")))
 		jr->linked = 1;
-	id = num(o, "mb");
-	st = cJSON_GetObjectItemCaseSensitive(o, "st");
-	hash = cJSON_GetObjectItemCaseSensitive(o, "hash");
-	if (cJSON_IsString(st) && id >= 0 && id < jr->nmb) {
-		struct mb *m = &jr->mbs[id];
-
-		m->state = strcmp(st->valuestring, "RUN_DONE") == 0 ? MB_RECORDED_OK
-								    : MB_RECORDED_FAILED;
-		m->n = num(o, "n");
-		m->ok = num(o, "ok");
-		m->bad = num(o, "bad");
-		m->size = (uint64_t)num(o, "size");
-		m->hash = cJSON_IsString(hash) ? strtoull(hash->valuestring, NULL, 16) : 0;
-	}
+	mbs = cJSON_GetObjectItemCaseSensitive(o, "mbs");
+	cJSON_ArrayForEach(e, mbs)
+		on_mb(jr, e);
 	cJSON_Delete(o);
 	return 0;
 }
 
-/* Whether a recorded part is there, whole. */
+/* Whether a recorded mini-batch's rows are there, whole. */
 static int part_intact(struct jobrun *jr, int id)
 {
-	char name[32], buf[65536];
-	uint64_t h = MINIBATCH_HASH_INIT, size = 0;
-	ssize_t got;
-	int fd;
+	const struct mb *m = &jr->mbs[id];
 
-	snprintf(name, sizeof name, "%06d.part", id);
-	fd = openat(jr->parts_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	while ((got = read(fd, buf, sizeof buf)) > 0) {
-		h = minibatch_hash(h, buf, (size_t)got);
-		size += (uint64_t)got;
-	}
-	close(fd);
-	return got == 0 && size == jr->mbs[id].size && h == jr->mbs[id].hash;
+	return parts_check(jr->parts, jr->segs[m->seg], m->off, m->size, m->hash);
 }
 
 /* The figures and the pending list from the records (and the parts). */
@@ -422,13 +491,22 @@ static void abort_job(struct jobrun *jr, const char *why)
 	atomic_store(&jr->ctl->halt, 1);
 }
 
-static void count(struct jobrun *jr, int id, enum mb_state st, const struct minibatch_result *r)
+static void count(struct jobrun *jr, int id, enum mb_state st, const struct minibatch_result *r,
+		  const struct worker *w)
 {
+	struct mb *m = &jr->mbs[id];
 	char why[160];
 	int over;
 
 	pthread_mutex_lock(&jr->lock);
-	jr->mbs[id].state = st;
+	m->state = st;
+	m->n = r->items;
+	m->ok = r->ok;
+	m->bad = r->failed;
+	m->seg = w->seg_id;
+	m->size = st == MB_RECORDED_OK ? r->size : 0;
+	m->off = parts_segment_end(w->seg) - m->size;
+	m->hash = r->hash;
 	jr->job.mini_batches_done++;
 	jr->job.mini_batches_failed += st == MB_RECORDED_FAILED;
 	jr->job.items += r->items;
@@ -451,33 +529,78 @@ static void count(struct jobrun *jr, int id, enum mb_state st, const struct mini
 
 /* ---- one mini-batch ----------------------------------------------------- */
 
-static int record(struct jobrun *jr, int id, const struct minibatch_result *r, int tries,
-		  double start, double secs)
+/* Appends the pending records as one (a worker when RECORDS_BATCH are
+ * pending, the runner every RECORDS_PERIOD_MS and at the end). A record that
+ * cannot be written fails the job; the mini-batches it named are redone by a
+ * resumed job. */
+static void flush_records(struct jobrun *jr)
 {
-	char buf[768], hash[24];
 	struct error err = {0};
+	char why[600];
+	int rc = 0;
 
-	snprintf(hash, sizeof hash, "%016llx", (unsigned long long)r->hash);
-	if (r->status == MB_DONE)
-		snprintf(buf, sizeof buf,
-			 "{\"mb\":%d,\"st\":\"RUN_DONE\",\"n\":%lld,\"ok\":%lld,\"bad\":%lld,"
-			 "\"tries\":%d,\"t0\":%.3f,\"secs\":%.3f,\"size\":%llu,\"hash\":\"%s\"}",
-			 id, (long long)r->items, (long long)r->ok, (long long)r->failed, tries,
-			 start, secs, (unsigned long long)r->size, hash);
-	else
-		snprintf(buf, sizeof buf,
-			 "{\"mb\":%d,\"st\":\"%s\",\"n\":%lld,\"ok\":0,\"bad\":%lld,\"tries\":%d,"
-			 "\"t0\":%.3f,\"secs\":%.3f}",
-			 id, minibatch_status_name(r->status), (long long)r->items,
-			 (long long)r->items, tries, start, secs);
-	if (store_append(jr->rt->store, WORKSPACE_JOBS, jr->job.name, buf, NULL, &err) < 0) {
-		char why[600];
+	pthread_mutex_lock(&jr->rec_lock);
+	if (jr->nrecs > 0) {
+		static const char head[] = "{\"mbs\":[";
 
+		/* recs keeps room for the head in front and "]}" behind */
+		memcpy(jr->recs, head, sizeof head - 1);
+		memcpy(jr->recs + jr->recs_len, "]}", 3);
+		rc = store_append(jr->rt->store, WORKSPACE_JOBS, jr->job.name, jr->recs, NULL, &err);
+		jr->recs_len = sizeof head - 1;
+		jr->nrecs = 0;
+	}
+	pthread_mutex_unlock(&jr->rec_lock);
+	if (rc < 0) {
 		snprintf(why, sizeof why, "cannot record progress: %s", err.message);
 		abort_job(jr, why);
-		return -1;
 	}
-	return 0;
+}
+
+/* Queues mini-batch ID's record; 1 when enough are pending to flush. -1 out
+ * of memory (the job fails). */
+static int record(struct jobrun *jr, int id, const struct minibatch_result *r, int tries,
+		  double start, double secs, const struct worker *w)
+{
+	char buf[768];
+	int k, full;
+
+	if (r->status == MB_DONE)
+		k = snprintf(buf, sizeof buf,
+			     "{\"mb\":%d,\"st\":\"RUN_DONE\",\"n\":%lld,\"ok\":%lld,\"bad\":%lld,"
+			     "\"tries\":%d,\"t0\":%.3f,\"secs\":%.3f,\"seg\":\"%s\",\"off\":%llu,"
+			     "\"size\":%llu,\"hash\":\"%016llx\"}",
+			     id, (long long)r->items, (long long)r->ok, (long long)r->failed, tries,
+			     start, secs, parts_segment_name(w->seg),
+			     (unsigned long long)parts_segment_end(w->seg) -
+				     (unsigned long long)r->size,
+			     (unsigned long long)r->size, (unsigned long long)r->hash);
+	else
+		k = snprintf(buf, sizeof buf,
+			     "{\"mb\":%d,\"st\":\"%s\",\"n\":%lld,\"ok\":0,\"bad\":%lld,\"tries\":%d,"
+			     "\"t0\":%.3f,\"secs\":%.3f}",
+			     id, minibatch_status_name(r->status), (long long)r->items,
+			     (long long)r->items, tries, start, secs);
+	pthread_mutex_lock(&jr->rec_lock);
+	if (jr->recs_len + (size_t)k + 4 > jr->recs_cap) {
+		size_t cap = (jr->recs_cap + (size_t)k + 4) * 2;
+		char *p = realloc(jr->recs, cap);
+
+		if (p == NULL) {
+			pthread_mutex_unlock(&jr->rec_lock);
+			abort_job(jr, "out of memory");
+			return -1;
+		}
+		jr->recs = p;
+		jr->recs_cap = cap;
+	}
+	if (jr->nrecs > 0)
+		jr->recs[jr->recs_len++] = ',';
+	memcpy(jr->recs + jr->recs_len, buf, (size_t)k);
+	jr->recs_len += (size_t)k;
+	full = ++jr->nrecs >= RECORDS_BATCH;
+	pthread_mutex_unlock(&jr->rec_lock);
+	return full;
 }
 
 static void log_batch(struct jobrun *jr, int id, const struct minibatch_result *r, int tries,
@@ -513,6 +636,14 @@ static void log_batch(struct jobrun *jr, int id, const struct minibatch_result *
 	joblog_batch(jr->log, &b);
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -521,21 +652,19 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One attempt into ID.tmp, renamed to ID.part when done. */
-static void attempt(struct jobrun *jr, int id, struct minibatch_result *r)
+/* One attempt, appended to the worker's segment: kept when done, else cut off. */
+static void attempt(struct worker *w, int id, struct minibatch_result *r)
 {
+	struct jobrun *jr = w->jr;
 	int first = id * jr->job.settings.mini_batch_size;
 	size_t n = jr->nfiles - (size_t)first;
 	struct minibatch_ctx c;
-	char tmp[32], part[32];
-	int fd;
 
 	if (n > (size_t)jr->job.settings.mini_batch_size)
 		n = (size_t)jr->job.settings.mini_batch_size;
-	snprintf(tmp, sizeof tmp, "%06d.tmp", id);
-	snprintf(part, sizeof part, "%06d.part", id);
 	memset(&c, 0, sizeof c);
 	c.engine = jr->engine;
+	c.script = jr->script;
 	c.features = jr->features;
 	c.outputs = jr->outputs;
 	c.missing = jr->missing;
@@ -543,34 +672,26 @@ static void attempt(struct jobrun *jr, int id, struct minibatch_result *r)
 	c.deadline_ns = server_now_ns() + (uint64_t)jr->job.settings.timeout_ms * 1000000ull;
 	c.log = jr->log;
 	c.id = id;
-	fd = openat(jr->parts_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		memset(r, 0, sizeof *r);
-		r->status = MB_IO_ERROR;
-		snprintf(r->error, sizeof r->error, "cannot create a part: %s", strerror(errno));
+	minibatch_run(&c, w->bufs, jr->files + first, n, parts_segment_fd(w->seg), r);
+	if (r->status == MB_DONE) {
+		parts_segment_keep(w->seg, r->size);
 		return;
 	}
-	minibatch_run(&c, jr->files + first, n, fd, r);
-	if (close(fd) < 0 && r->status == MB_DONE) {
+	if (parts_segment_drop(w->seg) < 0 && r->status != MB_IO_ERROR) {
 		r->status = MB_IO_ERROR;
 		snprintf(r->error, sizeof r->error, "cannot write the output: %s", strerror(errno));
 	}
-	if (r->status == MB_DONE && renameat(jr->parts_fd, tmp, jr->parts_fd, part) < 0) {
-		r->status = MB_IO_ERROR;
-		snprintf(r->error, sizeof r->error, "cannot keep a part: %s", strerror(errno));
-	}
-	if (r->status != MB_DONE)
-		unlinkat(jr->parts_fd, tmp, 0);
 }
 
-static void run_mb(struct jobrun *jr, int id)
+static void run_mb(struct worker *w, int id)
 {
+	struct jobrun *jr = w->jr;
 	int tries = jr->job.settings.max_retries + 1, t;
 	struct minibatch_result r;
 	double start = now_s();
 
 	for (t = 1; t <= tries; t++) {
-		attempt(jr, id, &r);
+		attempt(w, id, &r);
 		if (r.status == MB_DONE || r.status == MB_CANCELED || r.status == MB_IO_ERROR)
 			break;
 		joblog_error(jr->log, "mini-batch %d, attempt %d of %d: %s: %s", id, t, tries,
@@ -594,13 +715,55 @@ static void run_mb(struct jobrun *jr, int id)
 		r.ok = 0;
 	}
 	log_batch(jr, id, &r, t, start, now_s() - start);
-	if (record(jr, id, &r, t, start, now_s() - start) == 0)
-		count(jr, id, r.status == MB_DONE ? MB_RECORDED_OK : MB_RECORDED_FAILED, &r);
+	switch (record(jr, id, &r, t, start, now_s() - start, w)) {
+	case 1:
+		flush_records(jr);
+		/* fall through */
+	case 0:
+		count(jr, id, r.status == MB_DONE ? MB_RECORDED_OK : MB_RECORDED_FAILED, &r, w);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A worker's segment (its name in jr->segs) and buffers; on the runner
+ * thread, before the workers start. */
+static int worker_open(struct worker *w)
+{
+	struct jobrun *jr = w->jr;
+	struct error err = {0};
+
+	w->bufs = minibatch_buffers_new(jr->features, jr->outputs);
+	if (w->bufs == NULL) {
+		abort_job(jr, "out of memory");
+		return -1;
+	}
+	w->seg = parts_segment_new(jr->parts, jr->run, w->index, &err);
+	if (w->seg == NULL) {
+		abort_job(jr, err.message);
+		return -1;
+	}
+	w->seg_id = seg_index(jr, parts_segment_name(w->seg));
+	if (w->seg_id < 0) {
+		abort_job(jr, "too many runs of this job; its parts cannot be named");
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_close(struct worker *w)
+{
+	minibatch_buffers_free(w->bufs);
+	parts_segment_free(w->seg);
+	w->bufs = NULL;
+	w->seg = NULL;
 }
 
 static void *worker_main(void *arg)
 {
-	struct jobrun *jr = arg;
+	struct worker *w = arg;
+	struct jobrun *jr = w->jr;
 	locale_t old = uselocale(input_c_locale());
 
 	while (!atomic_load(&jr->ctl->halt)) {
@@ -608,61 +771,120 @@ static void *worker_main(void *arg)
 
 		if (i >= jr->npending)
 			break;
-		run_mb(jr, jr->pending[i]);
+		run_mb(w, jr->pending[i]);
 	}
 	uselocale(old);
+	pthread_mutex_lock(&jr->lock);
+	jr->active--;
+	pthread_cond_signal(&jr->idle);
+	pthread_mutex_unlock(&jr->lock);
 	return NULL;
+}
+
+/* Waits for the worker threads, appending their records every
+ * RECORDS_PERIOD_MS; a halt (cancel, stop, a fatal error) stops a score.py
+ * engine's runs at once, so they end within a second too. */
+static void wait_workers(struct jobrun *jr)
+{
+	int cancelled = 0;
+
+	pthread_mutex_lock(&jr->lock);
+	while (jr->active > 0) {
+		struct timespec ts;
+
+		if (!cancelled && atomic_load(&jr->ctl->halt) && engine_waits(jr->engine)) {
+			cancelled = 1;
+			pthread_mutex_unlock(&jr->lock);
+			engine_cancel(jr->engine);
+			pthread_mutex_lock(&jr->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += RECORDS_PERIOD_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&jr->idle, &jr->lock, &ts) == ETIMEDOUT) {
+			pthread_mutex_unlock(&jr->lock);
+			flush_records(jr);
+			pthread_mutex_lock(&jr->lock);
+		}
+	}
+	pthread_mutex_unlock(&jr->lock);
+	flush_records(jr);
 }
 
 /* Runs the pending mini-batches on instanceCount x maxConcurrencyPerInstance threads. */
 static void run_workers(struct jobrun *jr)
 {
-	int n = job_workers(&jr->job.settings), started = 0;
-	pthread_t *t;
+	int n = job_workers(&jr->job.settings);
+	struct worker *ws;
+	pthread_attr_t attr;
+	pthread_t t;
 
 	if (n > jr->npending)
 		n = jr->npending;
-	t = calloc((size_t)(n > 0 ? n : 1), sizeof *t);
-	for (int i = 0; t != NULL && i < n; i++)
-		if (pthread_create(&t[started], NULL, worker_main, jr) == 0)
-			started++;
-	if (started == 0 && n > 0) /* no thread to spare: this one works alone */
-		worker_main(jr);
-	for (int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
-	free(t);
+	if (n < 1)
+		n = 1;
+	ws = calloc((size_t)n, sizeof *ws);
+	if (ws == NULL) {
+		abort_job(jr, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		ws[i].jr = jr;
+		ws[i].index = i;
+		if (worker_open(&ws[i]) < 0) {
+			for (int k = 0; k <= i; k++)
+				worker_close(&ws[k]);
+			free(ws);
+			return;
+		}
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&jr->lock);
+		jr->active++;
+		pthread_mutex_unlock(&jr->lock);
+		if (pthread_create(&t, &attr, worker_main, &ws[i]) != 0) {
+			pthread_mutex_lock(&jr->lock);
+			jr->active--;
+			pthread_mutex_unlock(&jr->lock);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&jr->lock);
+	if (jr->active == 0) { /* no thread to spare: this one works alone */
+		jr->active = 1;
+		pthread_mutex_unlock(&jr->lock);
+		worker_main(&ws[0]);
+	} else {
+		pthread_mutex_unlock(&jr->lock);
+	}
+	wait_workers(jr);
+	for (int i = 0; i < n; i++)
+		worker_close(&ws[i]);
+	free(ws);
 }
 
 /* ---- finalizing --------------------------------------------------------- */
 
-static int copy_part(struct jobrun *jr, int id, int out, char *buf, char *why, size_t len)
+/* Tests only: MLDECK_TEST_CRASH=POINT makes the runtime die there, as a kill -9
+ * would, to prove the recovery of a window too short to hit from outside. */
+static void crash_point(const char *point)
 {
-	char name[32];
-	ssize_t got;
-	int fd;
+	const char *c = getenv("MLDECK_TEST_CRASH");
 
-	snprintf(name, sizeof name, "%06d.part", id);
-	fd = openat(jr->parts_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		snprintf(why, len, "the output of mini-batch %d is missing: %s", id, strerror(errno));
-		return -1;
-	}
-	while ((got = read(fd, buf, COPY_BUFFER)) > 0)
-		if (file_write_all(out, buf, (size_t)got) < 0) {
-			snprintf(why, len, "cannot write the output file: %s", strerror(errno));
-			close(fd);
-			return -1;
-		}
-	close(fd);
-	if (got < 0)
-		snprintf(why, len, "cannot read the output of mini-batch %d: %s", id,
-			 strerror(errno));
-	return got < 0 ? -1 : 0;
+	if (c != NULL && strcmp(c, point) == 0)
+		_exit(137);
 }
 
 static int write_merged(struct jobrun *jr, const char *tmp, char *why, size_t len)
 {
 	char *buf = malloc(COPY_BUFFER);
+	struct error err = {0};
 	int fd = -1, rc = -1;
 
 	if (buf == NULL) {
@@ -674,9 +896,17 @@ static int write_merged(struct jobrun *jr, const char *tmp, char *why, size_t le
 		snprintf(why, len, "cannot create the output file: %s", strerror(errno));
 		goto out;
 	}
-	for (int i = 0; i < jr->nmb; i++)
-		if (jr->mbs[i].state == MB_RECORDED_OK && copy_part(jr, i, fd, buf, why, len) < 0)
+	for (int i = 0; i < jr->nmb; i++) {
+		const struct mb *m = &jr->mbs[i];
+
+		if (m->state != MB_RECORDED_OK || m->size == 0)
+			continue;
+		if (parts_copy(jr->parts, jr->segs[m->seg], m->off, m->size, fd, buf, COPY_BUFFER,
+			       &err) < 0) {
+			snprintf(why, len, "mini-batch %d: %.400s", i, err.message);
 			goto out;
+		}
+	}
 	if (fsync(fd) < 0) {
 		snprintf(why, len, "cannot write the output file: %s", strerror(errno));
 		goto out;
@@ -701,6 +931,14 @@ static void sync_dir(const char *dir)
 	}
 }
 
+/* The output's path and its temporary's. */
+static void output_paths(const struct jobrun *jr, char *final, size_t flen, char *tmp, size_t tlen)
+{
+	snprintf(final, flen, "%s/%s", jr->job.output_dir, jr->job.settings.output_file);
+	snprintf(tmp, tlen, "%s/.%s.%.64s.tmp", jr->job.output_dir, jr->job.settings.output_file,
+		 jr->job.name);
+}
+
 /* Merges the parts into outputFileName, never replacing an existing file. */
 static int merge(struct jobrun *jr, char *why, size_t len)
 {
@@ -714,9 +952,7 @@ static int merge(struct jobrun *jr, char *why, size_t len)
 			 strerror(errno));
 		return -1;
 	}
-	snprintf(final, sizeof final, "%s/%s", jr->job.output_dir, jr->job.settings.output_file);
-	snprintf(tmp, sizeof tmp, "%s/.%s.%.64s.tmp", jr->job.output_dir,
-		 jr->job.settings.output_file, jr->job.name);
+	output_paths(jr, final, sizeof final, tmp, sizeof tmp);
 	if (write_merged(jr, tmp, why, len) < 0) {
 		unlink(tmp);
 		return -1;
@@ -732,6 +968,7 @@ static int merge(struct jobrun *jr, char *why, size_t len)
 		unlink(tmp);
 		return -1;
 	}
+	crash_point("after-link");
 	if (store_append(jr->rt->store, WORKSPACE_JOBS, jr->job.name, "{\"linked\":true}", NULL,
 			 &err) < 0) {
 		snprintf(why, len, "cannot record the output: %.300s", err.message);
@@ -754,11 +991,6 @@ static int load_engine(struct jobrun *jr, char *why, size_t len)
 	struct engine_config cfg;
 	struct error err = {0};
 
-	if (jr->type == MODEL_CUSTOM) {
-		snprintf(why, len, "custom_model batch deployments (score.py run()) are not served "
-				   "by this build yet; use an xgboost, linear or mlp model");
-		return -1;
-	}
 	memset(&cfg, 0, sizeof cfg);
 	cfg.type = jr->type;
 	cfg.model_path = jr->model_path;
@@ -766,11 +998,22 @@ static int load_engine(struct jobrun *jr, char *why, size_t len)
 	cfg.timeout_ms = jr->job.settings.timeout_ms;
 	cfg.log = engine_log;
 	cfg.log_ctx = jr->log;
+	cfg.cancel = &jr->ctl->halt;
+	if (jr->type == MODEL_CUSTOM) {
+		cfg.python = jr->py.python;
+		cfg.code_dir = jr->dep.code_dir;
+		cfg.scoring_script = jr->dep.scoring_script;
+		cfg.env = (const char *const *)jr->py.env;
+		cfg.modules = (const char *const *)jr->py.modules;
+		cfg.workers = job_workers(&jr->job.settings);
+		cfg.memory_mb = jr->py.memory_mb;
+	}
 	jr->engine = engine_load(&cfg, &err);
 	if (jr->engine == NULL) {
 		snprintf(why, len, "cannot load the model: %.400s", err.message);
 		return -1;
 	}
+	jr->script = jr->type == MODEL_CUSTOM;
 	jr->features = engine_features(jr->engine);
 	jr->outputs = engine_outputs(jr->engine);
 	jr->missing = engine_takes_missing(jr->engine);
@@ -789,9 +1032,9 @@ static int open_dirs(struct jobrun *jr, char *why, size_t len)
 	}
 	snprintf(parts, sizeof parts, "%s/parts", jr->dir);
 	snprintf(logs, sizeof logs, "%s/logs", jr->dir);
-	if (file_mkdirs(parts, 0700) < 0 ||
-	    (jr->parts_fd = open(parts, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		snprintf(why, len, "cannot create %.300s: %s", parts, strerror(errno));
+	jr->parts = parts_open(parts, &err);
+	if (jr->parts == NULL) {
+		snprintf(why, len, "%s", err.message);
 		return -1;
 	}
 	jr->log = joblog_open(logs, &err);
@@ -802,22 +1045,30 @@ static int open_dirs(struct jobrun *jr, char *why, size_t len)
 	return 0;
 }
 
-/* An output left by someone else stops the job before any work. */
+/* An output left by someone else stops the job before any work; one this job
+ * linked just before a crash (it is still its temporary) is recorded now. */
 static int output_free(struct jobrun *jr, char *why, size_t len)
 {
-	char final[PATH_MAX];
-	struct stat st;
+	char final[PATH_MAX], tmp[PATH_MAX];
+	struct stat st, ts;
+	struct error err = {0};
 
 	if (jr->linked || jr->job.settings.output_action != BATCH_APPEND_ROW)
 		return 0;
-	snprintf(final, sizeof final, "%s/%s", jr->job.output_dir, jr->job.settings.output_file);
-	if (lstat(final, &st) == 0) {
-		snprintf(why, len, "the output file %.300s already exists; a job never replaces an "
-				   "output",
-			 final);
-		return -1;
+	output_paths(jr, final, sizeof final, tmp, sizeof tmp);
+	if (lstat(final, &st) != 0)
+		return 0;
+	if (lstat(tmp, &ts) == 0 && ts.st_dev == st.st_dev && ts.st_ino == st.st_ino &&
+	    store_append(jr->rt->store, WORKSPACE_JOBS, jr->job.name, "{\"linked\":true}", NULL,
+			 &err) == 0) {
+		unlink(tmp);
+		jr->linked = 1;
+		return 0;
 	}
-	return 0;
+	snprintf(why, len, "the output file %.300s already exists; a job never replaces an "
+			   "output",
+		 final);
+	return -1;
 }
 
 static int prepare(struct jobrun *jr, char *why, size_t len)
@@ -869,8 +1120,7 @@ static void cleanup(struct jobrun *jr)
 	char rel[PATH_MAX];
 
 	engine_free(jr->engine);
-	if (jr->parts_fd >= 0)
-		close(jr->parts_fd);
+	parts_close(jr->parts);
 	if (job_status_terminal(jr->job.status)) { /* the parts and the list served their turn */
 		snprintf(rel, sizeof rel, "jobs/%s/parts", jr->job.name);
 		file_remove_at(store_dirfd(jr->rt->store), rel);
@@ -883,9 +1133,14 @@ static void cleanup(struct jobrun *jr)
 	free(jr->files);
 	free(jr->mbs);
 	free(jr->pending);
+	free(jr->segs);
+	free(jr->recs);
 	job_cleanup(&jr->job);
 	batch_deployment_cleanup(&jr->dep);
+	fleet_pyconf_cleanup(&jr->py);
 	pthread_mutex_destroy(&jr->lock);
+	pthread_mutex_destroy(&jr->rec_lock);
+	pthread_cond_destroy(&jr->idle);
 }
 
 void jobrun_run(struct runtime *rt, const char *name, struct jobrun_ctl *ctl)
@@ -897,8 +1152,10 @@ void jobrun_run(struct runtime *rt, const char *name, struct jobrun_ctl *ctl)
 	memset(&jr, 0, sizeof jr);
 	jr.rt = rt;
 	jr.ctl = ctl;
-	jr.parts_fd = -1;
 	pthread_mutex_init(&jr.lock, NULL);
+	pthread_mutex_init(&jr.rec_lock, NULL);
+	jr.recs_len = 8; /* room for {"mbs":[ */
+	pthread_cond_init(&jr.idle, NULL);
 	rc = snapshot(&jr, name, why, sizeof why);
 	if (rc < 0)
 		goto out; /* deleted meanwhile */
@@ -911,9 +1168,10 @@ void jobrun_run(struct runtime *rt, const char *name, struct jobrun_ctl *ctl)
 	if (jr.job.started == 0)
 		jr.job.started = (int64_t)time(NULL);
 	ctl->fig.run_start_ns = server_now_ns();
+	jr.run = realtime_ns();
 	ctl->fig.done_at_start = jr.job.mini_batches_done;
 	publish(&jr);
-	if (!jr.linked && set_status(&jr, JOB_RUNNING, NULL) < 0) {
+	if (set_status(&jr, JOB_RUNNING, NULL) < 0) {
 		finish(&jr);
 		goto out;
 	}

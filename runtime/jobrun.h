@@ -8,22 +8,26 @@
  *               not recursive, dot files skipped) once and the list is kept
  *               in HOME/jobs/NAME/inputs.list, so a resumed job sees the same
  *               files; mini-batches are miniBatchSize files of it in order.
- *   Running     each mini-batch is scored into HOME/jobs/NAME/parts/ID.part
- *               (a temporary renamed when complete), then one progress record
- *               is appended to the job's record log (store_append: the
- *               workspace row is not rewritten). A failed attempt (timeout,
- *               engine error) is retried up to maxRetries times; a mini-batch
- *               that fails every attempt counts all its items as failed.
- *               errorThreshold is checked after each mini-batch.
- *   Finalizing  (AppendRow) the parts are concatenated in mini-batch order
+ *   Running     each worker appends its mini-batches' rows to a segment file
+ *               of its own (parts.h: no file created per mini-batch); a
+ *               failed attempt's bytes are cut off again. Each mini-batch's
+ *               progress record (figures, segment, offset, size, hash) is
+ *               queued and the queue appended to the job's record log as
+ *               one record (store_append: the workspace row is not
+ *               rewritten) every 0.1 s or 64 mini-batches. A failed attempt
+ *               (timeout, engine error) is retried up to maxRetries times; a
+ *               mini-batch that fails every attempt counts all its items as
+ *               failed. errorThreshold is checked after each mini-batch.
+ *   Finalizing  (AppendRow) the recorded ranges are copied in mini-batch order
  *               into a temporary in the output folder, fsynced, and linked to
  *               outputFileName, which is never replaced: if it exists the job
  *               fails and nothing is written. A record notes the link.
  *
  * Durability: the records are the truth. A job resumed after a restart (kill
- * -9 included) skips every recorded mini-batch whose part is intact (size and
- * hash checked), redoes the rest, and merges only recorded parts: no row is
- * lost or written twice. A full disk fails the job with the system's reason;
+ * -9 included) skips every recorded mini-batch whose range is intact (size
+ * and hash checked), redoes the rest (at most the last 0.1 s of work was not
+ * recorded), and merges only recorded ranges: no row is lost or written
+ * twice. A full disk fails the job with the system's reason;
  * what was recorded stays.
  *
  * Status changes go through control_change (one row); a status the job may no

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "runtime/engines/input.h"
 #include "runtime/engines/output.h"
 #include "runtime/rows.h"
@@ -45,14 +47,20 @@ struct writer {
 	struct minibatch_result *res;
 };
 
+/* Writes s[0..n) to the part (after a failure: drops it). */
+static void wdirect(struct writer *w, const char *s, size_t n)
+{
+	if (n == 0 || w->failed)
+		return;
+	if (file_write_all(w->fd, s, n) < 0)
+		w->failed = errno != 0 ? errno : EIO;
+	w->res->hash = minibatch_hash(w->res->hash, s, n);
+	w->res->size += n;
+}
+
 static void wflush(struct writer *w)
 {
-	if (w->n == 0 || w->failed)
-		return;
-	if (file_write_all(w->fd, w->buf, w->n) < 0)
-		w->failed = errno != 0 ? errno : EIO;
-	w->res->hash = minibatch_hash(w->res->hash, w->buf, w->n);
-	w->res->size += w->n;
+	wdirect(w, w->buf, w->n);
 	w->n = 0;
 }
 
@@ -60,6 +68,10 @@ static void wput(struct writer *w, const char *s, size_t n)
 {
 	if (w->n + n > WRITE_BUFFER)
 		wflush(w);
+	if (n > WRITE_BUFFER) { /* a score.py's text: straight through */
+		wdirect(w, s, n);
+		return;
+	}
 	memcpy(w->buf + w->n, s, n);
 	w->n += n;
 }
@@ -74,6 +86,7 @@ struct attempt {
 	int64_t *rows;   /* each chunk row's index in its file */
 	const char *name; /* the file's base name */
 	size_t name_len;
+	char *read;       /* the readers' buffer */
 };
 
 static int stopping(struct attempt *a)
@@ -223,7 +236,7 @@ static int score_file(struct attempt *a, const char *path)
 		file_failed(a, strerror(errno));
 		return 0;
 	}
-	rd = rows_open(fd, f, a->ctx->features, a->ctx->missing, &err);
+	rd = rows_open(fd, f, a->ctx->features, a->ctx->missing, a->read, &err);
 	if (rd == NULL) {
 		file_failed(a, err.message);
 		return 0;
@@ -233,43 +246,137 @@ static int score_file(struct attempt *a, const char *path)
 	return rc;
 }
 
-static int attempt_init(struct attempt *a, const struct minibatch_ctx *ctx,
-			struct minibatch_result *res, int out_fd)
-{
-	size_t width = (size_t)(ctx->features > 0 ? ctx->features : 1);
+struct minibatch_buffers {
+	char *write;  /* WRITE_BUFFER */
+	char *read;   /* ROWS_BUFFER + 1, for each file's reader */
+	double *x, *pred;
+	int64_t *rows;
+	size_t chunk; /* rows per chunk */
+};
 
+struct minibatch_buffers *minibatch_buffers_new(int features, int outputs)
+{
+	struct minibatch_buffers *b = calloc(1, sizeof *b);
+	size_t width = (size_t)(features > 0 ? features : 1);
+
+	if (b == NULL)
+		return NULL;
+	b->chunk = CHUNK_VALUES / width;
+	if (b->chunk > MINIBATCH_CHUNK)
+		b->chunk = MINIBATCH_CHUNK;
+	if (b->chunk == 0)
+		b->chunk = 1;
+	b->write = malloc(WRITE_BUFFER);
+	b->read = malloc(ROWS_BUFFER + 1);
+	b->x = malloc(b->chunk * width * sizeof *b->x);
+	b->pred = malloc(b->chunk * (size_t)(outputs > 0 ? outputs : 1) * sizeof *b->pred);
+	b->rows = malloc(b->chunk * sizeof *b->rows);
+	if (b->write == NULL || b->read == NULL || b->x == NULL || b->pred == NULL ||
+	    b->rows == NULL) {
+		minibatch_buffers_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void minibatch_buffers_free(struct minibatch_buffers *b)
+{
+	if (b == NULL)
+		return;
+	free(b->write);
+	free(b->read);
+	free(b->x);
+	free(b->pred);
+	free(b->rows);
+	free(b);
+}
+
+static void attempt_init(struct attempt *a, const struct minibatch_ctx *ctx,
+			 struct minibatch_buffers *b, struct minibatch_result *res, int out_fd)
+{
 	memset(a, 0, sizeof *a);
 	a->ctx = ctx;
 	a->res = res;
 	a->w.fd = out_fd;
 	a->w.res = res;
-	a->chunk = CHUNK_VALUES / width;
-	if (a->chunk > MINIBATCH_CHUNK)
-		a->chunk = MINIBATCH_CHUNK;
-	if (a->chunk == 0)
-		a->chunk = 1;
-	a->w.buf = malloc(WRITE_BUFFER);
-	a->x = malloc(a->chunk * width * sizeof *a->x);
-	a->pred = malloc(a->chunk * (size_t)(ctx->outputs > 0 ? ctx->outputs : 1) *
-			 sizeof *a->pred);
-	a->rows = malloc(a->chunk * sizeof *a->rows);
-	return a->w.buf && a->x && a->pred && a->rows ? 0 : -1;
+	a->w.buf = b->write;
+	a->chunk = b->chunk;
+	a->x = b->x;
+	a->pred = b->pred;
+	a->rows = b->rows;
+	a->read = b->read;
 }
 
-void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n, int out_fd,
-		   struct minibatch_result *res)
+/* The message of an engine's error body, into res->error. */
+static void engine_message(struct minibatch_result *res, const struct engine_result *out)
+{
+	cJSON *j = out->body != NULL ? cJSON_ParseWithLength(out->body, out->len) : NULL;
+	const char *m = cJSON_GetStringValue(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message"));
+
+	snprintf(res->error, sizeof res->error, "%s", m != NULL ? m : "the scoring script failed");
+	cJSON_Delete(j);
+}
+
+/* custom_model: run(mini_batch) in a score.py worker, Azure's batch contract.
+ * Items are the mini-batch's files; each row run() returns is one succeeded
+ * item (up to their number), the rest failed. */
+static void run_script(struct attempt *a, char *const *files, size_t n)
+{
+	struct minibatch_result *res = a->res;
+	cJSON *list = cJSON_CreateArray(), *ans = NULL;
+	struct engine_result out = {0};
+	struct engine_request req;
+	const cJSON *items, *text;
+	char *body;
+
+	for (size_t i = 0; list != NULL && i < n; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(files[i]));
+	body = list != NULL ? cJSON_PrintUnformatted(list) : NULL;
+	cJSON_Delete(list);
+	memset(&req, 0, sizeof req);
+	req.body = body;
+	req.len = body != NULL ? strlen(body) : 0;
+	req.batch = 1;
+	res->items = (int64_t)n;
+	if (body == NULL || engine_score(a->ctx->engine, &req, &out) < 0) {
+		res->status = MB_EXCEPTION;
+		snprintf(res->error, sizeof res->error, "out of memory");
+	} else if (out.status != 200) {
+		res->status = out.status == 408   ? MB_TIMEOUT
+			      : out.status == 503 && atomic_load(a->ctx->cancel) ? MB_CANCELED
+										: MB_EXCEPTION;
+		engine_message(res, &out);
+	} else if ((ans = cJSON_ParseWithLength(out.body, out.len)) == NULL ||
+		   !cJSON_IsNumber(items = cJSON_GetObjectItem(ans, "items")) ||
+		   !cJSON_IsString(text = cJSON_GetObjectItem(ans, "text"))) {
+		res->status = MB_EXCEPTION;
+		snprintf(res->error, sizeof res->error, "the worker's answer is malformed");
+	} else {
+		res->ok = items->valuedouble < (double)n ? (int64_t)items->valuedouble : (int64_t)n;
+		res->failed = (int64_t)n - res->ok;
+		if (res->ok == 0)
+			snprintf(res->error, sizeof res->error,
+				 "No succeeded mini batch item returned from run()");
+		wput(&a->w, text->valuestring, strlen(text->valuestring));
+	}
+	cJSON_Delete(ans);
+	free(out.body);
+	free(body);
+}
+
+void minibatch_run(const struct minibatch_ctx *ctx, struct minibatch_buffers *b,
+		   char *const *files, size_t n, int out_fd, struct minibatch_result *res)
 {
 	struct attempt a;
 
 	memset(res, 0, sizeof *res);
 	res->hash = MINIBATCH_HASH_INIT;
 	res->status = MB_DONE;
-	if (attempt_init(&a, ctx, res, out_fd) < 0) {
-		res->status = MB_EXCEPTION;
-		snprintf(res->error, sizeof res->error, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n && !stopping(&a); i++)
+	attempt_init(&a, ctx, b, res, out_fd);
+	if (ctx->script)
+		run_script(&a, files, n);
+	for (size_t i = 0; !ctx->script && i < n && !stopping(&a); i++)
 		if (score_file(&a, files[i]) < 0)
 			break;
 	wflush(&a.w);
@@ -278,9 +385,4 @@ void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n
 		snprintf(res->error, sizeof res->error, "cannot write the output: %s",
 			 strerror(a.w.failed));
 	}
-out:
-	free(a.w.buf);
-	free(a.x);
-	free(a.pred);
-	free(a.rows);
 }

@@ -12,6 +12,13 @@
  * that cannot be opened or read, or whose header does not fit the model, is
  * one failed item.
  *
+ * custom_model: run(mini_batch) is called in a score.py worker with the files'
+ * paths (the worker protocol's batch request); what it returns is appended as
+ * Azure does (a DataFrame's rows space-separated without header or index,
+ * else one str() per element). Items are files: as many succeed as run()
+ * returned rows (at most the files), the rest fail; the engine's request
+ * timeout (the mini-batch timeout) kills a run() that takes too long.
+ *
  * The attempt stops between chunks when *cancel becomes non-zero (CANCELED)
  * or the deadline passes (RUN_TIMEOUT, no output kept). Thread-safe: one
  * attempt per thread; the engine is shared.
@@ -38,6 +45,7 @@ enum minibatch_status {
 
 struct minibatch_ctx {
 	struct engine *engine;
+	int script;                     /* custom_model: run(mini_batch) in a score.py worker */
 	int features, outputs, missing; /* engine_features, engine_outputs, takes_missing */
 	const atomic_int *cancel;       /* non-zero: stop now */
 	uint64_t deadline_ns;           /* monotonic (server_now_ns); 0: none */
@@ -55,9 +63,16 @@ struct minibatch_result {
 
 const char *minibatch_status_name(enum minibatch_status s); /* "RUN_DONE", ... */
 
-/* Scores files[0..n) (absolute paths) into out_fd. Always fills *res. */
-void minibatch_run(const struct minibatch_ctx *ctx, char *const *files, size_t n, int out_fd,
-		   struct minibatch_result *res);
+/* What a worker keeps from one mini-batch to the next: its buffers, made once
+ * (a reader's, a writer's, a chunk of rows and predictions). NULL on ENOMEM. */
+struct minibatch_buffers;
+struct minibatch_buffers *minibatch_buffers_new(int features, int outputs);
+void minibatch_buffers_free(struct minibatch_buffers *b); /* NULL is a no-op */
+
+/* Scores files[0..n) (absolute paths), appending to out_fd at its offset.
+ * Always fills *res. */
+void minibatch_run(const struct minibatch_ctx *ctx, struct minibatch_buffers *b,
+		   char *const *files, size_t n, int out_fd, struct minibatch_result *res);
 
 /* FNV-1a 64 of data, continuing from h (start with MINIBATCH_HASH_INIT). */
 #define MINIBATCH_HASH_INIT 0xcbf29ce484222325ull

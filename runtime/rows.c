@@ -17,6 +17,7 @@ struct rows {
 	enum rows_format format;
 	int cols, allow_missing;
 	char *buf;      /* ROWS_BUFFER + 1 bytes */
+	int own_buf;
 	size_t start;   /* first unread byte */
 	size_t end;     /* bytes in buf */
 	int eof;
@@ -217,7 +218,8 @@ void rows_close(struct rows *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free_keys(r);
-	free(r->buf);
+	if (r->own_buf)
+		free(r->buf);
 	free(r);
 }
 
@@ -241,12 +243,16 @@ static int read_header(struct rows *r, struct error *err)
 	return 0;
 }
 
-struct rows *rows_open(int fd, enum rows_format f, int cols, int allow_missing,
+struct rows *rows_open(int fd, enum rows_format f, int cols, int allow_missing, char *buf,
 		       struct error *err)
 {
 	struct rows *r = calloc(1, sizeof *r);
 
-	if (r == NULL || (r->buf = malloc(ROWS_BUFFER + 1)) == NULL) {
+	if (r != NULL) {
+		r->own_buf = buf == NULL;
+		r->buf = buf != NULL ? buf : malloc(ROWS_BUFFER + 1);
+	}
+	if (r == NULL || r->buf == NULL) {
 		free(r);
 		close(fd);
 		error_set(err, 500, "InternalError", "out of memory");

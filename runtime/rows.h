@@ -35,10 +35,12 @@ int rows_format_of(const char *name, enum rows_format *out);
 struct rows;
 
 /* A reader over fd (taken: rows_close closes it) expecting `cols` values per
- * row. For CSV it reads the header now: NULL with err when the file cannot be
- * read or its header does not fit (400 "BadInputFile", 500 on a read error;
- * fd is closed then too). */
-struct rows *rows_open(int fd, enum rows_format f, int cols, int allow_missing,
+ * row, reading through buf (ROWS_BUFFER + 1 bytes the caller keeps, so a
+ * reader per file costs no large allocation; NULL: the reader allocates its
+ * own). For CSV it reads the header now: NULL with err when the file cannot
+ * be read or its header does not fit (400 "BadInputFile", 500 on a read
+ * error; fd is closed then too). */
+struct rows *rows_open(int fd, enum rows_format f, int cols, int allow_missing, char *buf,
 		       struct error *err);
 /* The next row's values into x[0..cols). 1 a row; 0 the end of the file; -1
  * with err: status 400 the row is malformed (the reader has moved past it),

@@ -61,6 +61,8 @@ class Doc:
         s = re.sub(r'ETag: "0x[0-9A-F]+"', 'ETag: "0x8DD0A1B2C3D4E5F"', s)
         s = re.sub(r'("createdAt"|"lastModifiedAt"): "[^"]*"', r'\1: "2026-11-22T10:00:00Z"', s)
         s = re.sub(r'"accessToken": "[^"]*"', '"accessToken": "eyJhbGciOi..."', s)
+        s = re.sub(r'("startTimeUtc"|"endTimeUtc"|"nextRunTime"): "[^"]*"',
+                   r'\1: "2026-11-22T10:00:00Z"', s)
         return s
 
     def call(self, title, method, path, body=None, auth="admin", headers=None, raw=None,
@@ -160,6 +162,94 @@ def wait_up(doc, ep, name):
         time.sleep(0.05)
 
 
+def wait_job(doc, name):
+    for _ in range(600):
+        _, j = doc.call("", "GET", "{ws}/jobs/" + name, show=False)
+        if j["properties"]["status"] in ("Completed", "Failed", "Canceled"):
+            return
+        time.sleep(0.05)
+
+
+def batch(d, home, sign, container):
+    """Batch endpoints, invocation, jobs and schedules (docs/batch.md). The
+    input is the data asset customers:1 registered above: a folder of the
+    datastore, filled here through the Blob endpoint as the SDK would."""
+    rows = json.load(open(os.path.join(REPO, "demo", "requests", "churn.json")))["data"]
+    text = ",".join("f%d" % k for k in range(12)) + "\n"
+    text += "".join(",".join(str(v) for v in r) + "\n" for r in rows)
+    for i in range(2):
+        d.call("", "PUT", "/mldeck.blob.core.windows.net/%s/customers/customers-%d.csv"
+               % (container, i), raw=text.encode(), auth=None, headers=sign, show=False)
+    d.secrets[os.path.realpath(home)] = "/home/me/.local/share/mldeck"
+    d.secrets[home] = "/home/me/.local/share/mldeck"
+    d.call("", "PUT", "{ws}/models/churn-scorer/versions/1",
+           {"properties": {"modelType": "linear", "modelUri": MODEL}}, show=False)
+    d.text("## Batch endpoints\n\nSee [batch.md](batch.md) for how jobs run.\n")
+    d.call("Create a batch endpoint", "PUT", "{ws}/batchEndpoints/churn-batch",
+           {"properties": {"authMode": "AADToken", "description": "weekly churn scores"}})
+    d.call("Add a deployment (Azure's defaults fill what the body leaves out)", "PUT",
+           "{ws}/batchEndpoints/churn-batch/deployments/nightly",
+           {"properties": {"model": {"referenceType": "Id", "assetId": "azureml:churn-scorer:1"},
+                           "miniBatchSize": 1, "maxConcurrencyPerInstance": 2}})
+    d.call("Make it the default", "PATCH", "{ws}/batchEndpoints/churn-batch",
+           {"properties": {"defaults": {"deploymentName": "nightly"}}})
+    _, keys = d.call("List its keys", "POST", "{ws}/batchEndpoints/churn-batch/listkeys")
+    d.secrets[keys["primaryKey"]] = "BATCH_PRIMARY_KEY"
+    d.secrets[keys["secondaryKey"]] = "BATCH_SECONDARY_KEY"
+    d.call("List batch endpoints", "GET", "{ws}/batchEndpoints")
+    d.call("List its deployments", "GET", "{ws}/batchEndpoints/churn-batch/deployments")
+    d.text("## Invoking a batch endpoint (data plane)\n")
+    _, job = d.call("Start a job on a data asset (the key, or the admin key)", "POST",
+                    "/batch/churn-batch/jobs",
+                    {"properties": {"InputData": {"customers": {
+                        "JobInputType": "UriFolder", "Uri": "azureml:customers:1"}},
+                        "errorThreshold": 10}},
+                    auth=keys["primaryKey"])
+    d.secrets[job["name"]] = "batchjob-3f2a9c1e-0d4b-4e8a-9a51-7c0e5b2d6f10"
+    wait_job(d, job["name"])
+    d.text("## Jobs\n")
+    d.call("Poll a job (its figures are live while it runs)", "GET", "{ws}/jobs/" + job["name"])
+    d.call("List the jobs of an endpoint", "GET",
+           "{ws}/jobs?properties=azureml.endpointname=churn-batch")
+    d.call("Cancel (a finished job: nothing to do)", "POST",
+           "{ws}/jobs/%s/cancel" % job["name"])
+    d.text("## Schedules\n")
+    d.call("Score every Monday at 03:15 in Seattle", "PUT", "{ws}/schedules/weekly-churn",
+           {"properties": {"displayName": "weekly churn", "isEnabled": True,
+                           "trigger": {"triggerType": "Recurrence", "frequency": "Week",
+                                       "interval": 1,
+                                       "schedule": {"hours": [3], "minutes": [15],
+                                                    "weekDays": ["Monday"]},
+                                       "timeZone": "Pacific Standard Time"},
+                           "action": {"actionType": "InvokeBatchEndpoint",
+                                      "endpointInvocationDefinition": {
+                                          "endpoint": "azureml:" + WS +
+                                          "/batchEndpoints/churn-batch",
+                                          "inputs": {"customers": {
+                                              "jobInputType": "uri_folder",
+                                              "uri": "azureml:customers:1"}}}}}})
+    d.call("A cron trigger (NCrontab)", "PUT", "{ws}/schedules/hourly",
+           {"properties": {"trigger": {"triggerType": "Cron", "expression": "0 * * * *"},
+                           "isEnabled": False,
+                           "action": {"actionType": "InvokeBatchEndpoint",
+                                      "endpointInvocationDefinition": {
+                                          "endpoint": "azureml:churn-batch",
+                                          "inputs": {"customers": {
+                                              "jobInputType": "uri_folder",
+                                              "uri": "azureml:customers:1"}}}}}})
+    d.call("List schedules (all of them)", "GET", "{ws}/schedules?listViewType=All")
+    _, trig = d.call("Run a schedule now", "POST", "{ws}/schedules/weekly-churn/trigger",
+                     {"scheduleTime": "2026-11-23T03:15:00"})
+    d.secrets[trig["submissionId"]] = "batchjob-5c9d1b2e-8f47-4a06-b3d1-2e6f90c4a7b8"
+    wait_job(d, trig["submissionId"])
+    d.call("Delete a schedule", "DELETE", "{ws}/schedules/hourly")
+    d.call("The default deployment cannot be deleted", "DELETE",
+           "{ws}/batchEndpoints/churn-batch/deployments/nightly")
+    d.call("", "DELETE", "{ws}/schedules/weekly-churn", show=False)
+    d.call("Delete a batch endpoint (and its deployments)", "DELETE",
+           "{ws}/batchEndpoints/churn-batch")
+
+
 INTRO = """# The runtime's HTTP API
 
 This page is generated by `scripts/gen-api-doc.py` from real exchanges with a real
@@ -240,6 +330,11 @@ uses and what still differs from Azure.
 - Endpoints: PATCH also takes `properties.traffic` and `properties.mirrorTraffic`.
 - `/MSI/auth`: an Azure ML compute instance's managed-identity endpoint, so that
   `DefaultAzureCredential()` works unchanged (`MSI_ENDPOINT`, `MSI_SECRET` = the admin key).
+- Batch endpoints are invoked at `POST /batch/{endpoint}/jobs` (their `scoringUri`) with one of
+  their keys or the admin key (Azure takes a Microsoft Entra token); input URIs may be data
+  assets, datastore paths or, locally, paths on the runtime's host; jobs expose their figures
+  and a local `nextRunTime` on schedules. See [batch.md](batch.md).
+
 """
 
 
@@ -338,6 +433,7 @@ def main():
                {"properties": {"dataType": "uri_folder", "dataUri":
                                "azureml://datastores/workspaceblobstore/paths/customers/"}})
         d.call("Show a data container", "GET", "{ws}/data/customers")
+        d.call("List data assets", "GET", "{ws}/data")
         d.text("## Online endpoints\n")
         d.call("Create an endpoint", "PUT", "{ws}/onlineEndpoints/churn-ep",
                {"properties": {"authMode": "Key", "description": "churn scoring"},
@@ -401,6 +497,7 @@ def main():
                "`mldeck_requests_total{endpoint,deployment,code}` and "
                "`mldeck_request_duration_seconds_bucket{endpoint,deployment,le}`, `_sum`, `_count`; "
                "see [metrics.md](metrics.md).\n")
+        batch(d, home, shared_key(sec["key"]), container)
         d.text("## Deleting\n")
         d.call("A deployment with traffic cannot be deleted", "DELETE",
                "{ws}/onlineEndpoints/churn-ep/deployments/blue")
@@ -414,7 +511,7 @@ def main():
         proc.terminate()
         proc.wait()
     with open(os.path.join(REPO, "docs", "api.md"), "w") as f:
-        f.write("\n".join(d.out))
+        f.write(d.hide("\n".join(d.out)))
 
 
 if __name__ == "__main__":

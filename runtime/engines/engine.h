@@ -44,6 +44,10 @@ struct engine_request {
 	size_t len;
 	const char *const *headers; /* "Name: value" strings, NULL-terminated, may be NULL */
 	const char *request_id;
+	/* custom_model: a batch job's mini-batch, Azure's batch contract: body is a JSON
+	 * array of file paths, run(mini_batch) is called with that list, and the answer
+	 * is {"items": N, "text": LINES} (docs/worker-protocol.md) */
+	int batch;
 };
 
 /* The answer. status: 200, 400 (bad input: body says why), 408 (timeout),

@@ -363,8 +363,8 @@ static char *headers_json(const struct engine_request *req)
 	return text;
 }
 
-/* The 'Q' frame: request id (filled in when it goes to a worker), headers JSON,
- * body. NULL with *status and why set. */
+/* The 'Q' frame (a batch mini-batch: 'R'): request id (filled in when it goes
+ * to a worker), headers JSON, body. NULL with *status and why set. */
 static unsigned char *request_frame(const struct engine_request *req, size_t *flen, int *status,
 				    char *why, size_t n)
 {
@@ -389,7 +389,7 @@ static unsigned char *request_frame(const struct engine_request *req, size_t *fl
 	frame = malloc(4 + payload);
 	if (frame != NULL) {
 		put_be32(frame, (uint32_t)payload);
-		frame[4] = 'Q';
+		frame[4] = req->batch ? 'R' : 'Q';
 		put_be64(frame + FRAME_HEAD, 0);
 		put_be32(frame + FRAME_HEAD + 8, (uint32_t)hlen);
 		memcpy(frame + FRAME_HEAD + REQ_HEAD, hjson, hlen);

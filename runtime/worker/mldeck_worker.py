@@ -29,6 +29,7 @@ NONCE_LEN = 16
 
 T_HELLO = b"H"
 T_REQUEST = b"Q"
+T_BATCH = b"R"
 T_READY = b"Y"
 T_INIT_FAILED = b"I"
 T_OK = b"O"
@@ -79,13 +80,14 @@ class Channel:
         self.send(kind, rid, text.encode("utf-8", "replace"))
 
     def recv(self):
-        """One request as (id, headers dict, body bytes), or None at end of input."""
+        """One request as (kind, id, headers dict, body bytes), or None at end of input."""
         head = self.inp.read(5)
         if len(head) < 5:
             return None
         (length,) = struct.unpack(">I", head[:4])
-        if length < 13 or length > MAX_FRAME or head[4:5] != T_REQUEST:
-            raise RuntimeError("bad frame from runtime (type %r, length %d)" % (head[4:5], length))
+        kind = head[4:5]
+        if length < 13 or length > MAX_FRAME or kind not in (T_REQUEST, T_BATCH):
+            raise RuntimeError("bad frame from runtime (type %r, length %d)" % (kind, length))
         payload = self.inp.read(length - 1)
         if len(payload) != length - 1:
             return None
@@ -93,12 +95,14 @@ class Channel:
         headers = json.loads(payload[12 : 12 + hlen].decode("utf-8")) if hlen else {}
         # Names as werkzeug's dict(request.headers) spells them in Azure's server: Content-Type.
         headers = {str(k).title(): v for k, v in headers.items()}
-        return rid, headers, payload[12 + hlen :]
+        return kind, rid, headers, payload[12 + hlen :]
 
 
 def print_user_traceback(ex):
-    """The traceback without this module's own frame on top."""
-    tb = ex.__traceback__.tb_next if ex.__traceback__ is not None else None
+    """The traceback without this module's own frames on top."""
+    tb = ex.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == print_user_traceback.__code__.co_filename:
+        tb = tb.tb_next
     traceback.print_exception(type(ex), ex, tb)
 
 
@@ -143,14 +147,13 @@ def encode(result):
     return json.dumps(result, allow_nan=False).encode("utf-8")
 
 
-def serve_one(ch, run, with_headers, rid, headers, body):
+FAILED = object()
+
+
+def call_run(ch, rid, call):
+    """run() through call(); its value, or FAILED once the failure is answered."""
     try:
-        raw = str(body, "utf-8")
-    except UnicodeDecodeError as ex:
-        ch.send_text(T_BAD_INPUT, rid, "Input cannot be decoded as UTF-8: %s" % ex)
-        return
-    try:
-        result = run(raw, request_headers=headers) if with_headers else run(raw)
+        return call()
     except MemoryError:
         # Like a container killed for memory: say so, and let a fresh worker take over.
         ch.send_text(T_OUT_OF_MEMORY, rid, "run() ran out of memory (%s)" % memory_limit())
@@ -158,6 +161,26 @@ def serve_one(ch, run, with_headers, rid, headers, body):
     except Exception as ex:
         print_user_traceback(ex)
         ch.send_text(T_RUN_FAILED, rid, "run() raised " + describe(ex))
+        return FAILED
+
+
+def send_ok(ch, rid, text):
+    limit = MAX_FRAME - 1 - NONCE_LEN - 8
+    if len(text) > limit:
+        ch.send_text(T_RUN_FAILED, rid, "run() result too large: %d bytes (max %d)" % (len(text), limit))
+        return
+    ch.send(T_OK, rid, text)
+
+
+def serve_one(ch, run, with_headers, rid, headers, body):
+    try:
+        raw = str(body, "utf-8")
+    except UnicodeDecodeError as ex:
+        ch.send_text(T_BAD_INPUT, rid, "Input cannot be decoded as UTF-8: %s" % ex)
+        return
+    result = call_run(ch, rid, lambda: run(raw, request_headers=headers) if with_headers
+                      else run(raw))
+    if result is FAILED:
         return
     try:
         text = encode(result)
@@ -165,11 +188,42 @@ def serve_one(ch, run, with_headers, rid, headers, body):
         ch.send_text(T_NOT_JSON, rid,
                      "run() returned a value that is not JSON-encodable: " + describe(ex))
         return
-    limit = MAX_FRAME - 1 - NONCE_LEN - 8
-    if len(text) > limit:
-        ch.send_text(T_RUN_FAILED, rid, "run() result too large: %d bytes (max %d)" % (len(text), limit))
+    send_ok(ch, rid, text)
+
+
+def batch_lines(result):
+    """(items, text) of what run(mini_batch) returned, as Azure's AppendRow writes it:
+    a DataFrame's rows space-separated without header or index, else one str() per
+    element of the list. None when it is neither."""
+    if hasattr(result, "to_csv") and hasattr(result, "shape"):
+        return len(result), result.to_csv(sep=" ", header=False, index=False)
+    if isinstance(result, (str, bytes, dict)) or not hasattr(result, "__iter__"):
+        return None
+    lines = [str(x).replace("\n", " ") + "\n" for x in result]
+    return len(lines), "".join(lines)
+
+
+def serve_batch(ch, run, rid, body):
+    """A batch job's mini-batch: run(list of file paths), Azure's batch contract."""
+    try:
+        mini_batch = json.loads(body.decode("utf-8"))
+    except ValueError as ex:
+        ch.send_text(T_BAD_INPUT, rid, "mini-batch is not a JSON list: %s" % ex)
         return
-    ch.send(T_OK, rid, text)
+    result = call_run(ch, rid, lambda: run(mini_batch))
+    if result is FAILED:
+        return
+    try:
+        out = batch_lines(result)
+    except Exception as ex:
+        print_user_traceback(ex)
+        ch.send_text(T_NOT_JSON, rid, "run() returned rows that cannot be written: " + describe(ex))
+        return
+    if out is None:
+        ch.send_text(T_NOT_JSON, rid, "run(mini_batch) must return a list or a pandas DataFrame, "
+                     "not %s" % type(result).__name__)
+        return
+    send_ok(ch, rid, json.dumps({"items": out[0], "text": out[1]}).encode("utf-8"))
 
 
 def main(argv):
@@ -200,7 +254,11 @@ def main(argv):
         req = ch.recv()
         if req is None:
             return 0
-        serve_one(ch, run, with_headers, *req)
+        kind, rid, headers, body = req
+        if kind == T_BATCH:
+            serve_batch(ch, run, rid, body)
+        else:
+            serve_one(ch, run, with_headers, rid, headers, body)
 
 
 if __name__ == "__main__":

@@ -525,7 +525,10 @@ def done_records(home, name):
                           (name,)).fetchall()
     finally:
         db.close()
-    return {json.loads(v)["mb"] for (v,) in rows if json.loads(v).get("st") == "RUN_DONE"}
+    done = set()
+    for (v,) in rows:  # {"mbs":[{"mb":ID,"st":"RUN_DONE",...},...]}
+        done |= {m["mb"] for m in json.loads(v).get("mbs", []) if m.get("st") == "RUN_DONE"}
+    return done
 
 
 def test_kill9_mid_job_resumes_without_loss_or_duplicates(make_runtime, tmp_path):
@@ -540,8 +543,9 @@ def test_kill9_mid_job_resumes_without_loss_or_duplicates(make_runtime, tmp_path
         assert time.monotonic() < deadline
         assert job(rt, name)["properties"]["status"] in ("Queued", "Preparing", "Running")
         time.sleep(0.02)
+    time.sleep(0.25)  # records are appended every 0.1 s
     rt.kill9()
-    before = done_records(home, name)
+    before = done_records(home, name)  # the store is the runtime's alone while it runs
     assert 5 <= len(before) < files, "the job finished before the kill"
     with open(os.path.join(home, "jobs", name, "logs", "sys", "job_report",
                            "processed_mini-batches.csv")) as fh:
@@ -700,3 +704,217 @@ def scheduled_jobs_offline(home):
     finally:
         db.close()
     return [v for (v,) in rows if json.loads(v).get("schedule") == "often"]
+
+
+# ---- score.py: Azure's batch contract in Python workers ---------------------
+
+SCORE = repo_path("tests", "data", "score")
+
+
+def setup_script(rt, script, **props):
+    ok(rt.http("PUT", "ws:/models/scripted/versions/1",
+               {"properties": {"modelType": "custom_model", "modelUri": LINEAR}}))
+    ok(rt.http("PUT", "ws:/environments/pyenv/versions/1",
+               {"properties": {"environmentKind": "python", "interpreterPath": "/usr/bin/python3"}}))
+    ok(rt.http("PUT", "ws:/batchEndpoints/py-batch", {"properties": {}}))
+    p = {"model": "azureml:scripted:1", "environmentId": "azureml:pyenv:1",
+         "codeConfiguration": {"codeId": SCORE, "scoringScript": script}}
+    p.update(props)
+    ok(rt.http("PUT", "ws:/batchEndpoints/py-batch/deployments/pydep", {"properties": p}))
+    ok(rt.http("PATCH", "ws:/batchEndpoints/py-batch",
+               {"properties": {"defaults": {"deploymentName": "pydep"}}}))
+
+
+def test_score_py_run_on_mini_batches(runtime, tmp_path):
+    rt = runtime
+    setup_script(rt, "batch_rows.py", miniBatchSize=2, maxConcurrencyPerInstance=2)
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    for i, n in enumerate((3, 4, 5, 6, 7)):
+        write_csv(os.path.join(folder, "f%d.csv" % i), n)
+    write_csv(os.path.join(folder, "skip-me.csv"), 2)  # run() returns no row for it
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert (f["totalItems"], f["succeededItems"], f["failedItems"], f["totalMiniBatches"]) == \
+        (6, 5, 1, 3)
+    assert sorted(tuple(r) for r in read_output(done)) == sorted(
+        ("f%d.csv" % i, str(n), "ok") for i, n in enumerate((3, 4, 5, 6, 7)))
+    with open(os.path.join(job_dir(rt, done["name"]), "logs", "job_progress_overview.txt")) as fh:
+        assert "scored f0.csv" in fh.read()  # the script's prints reach the job's log
+
+
+def test_score_py_long_result(runtime, tmp_path):
+    """A run() result longer than the write buffer is written whole."""
+    rt = runtime
+    setup_script(rt, "batch_rows.py", miniBatchSize=2)
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "a-big.csv"), 3)
+    write_csv(os.path.join(folder, "b.csv"), 2)
+    write_csv(os.path.join(folder, "c-big.csv"), 1)
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    assert read_output(done) == [["a-big.csv", "3", "x" * 400000], ["b.csv", "2", "ok"],
+                                 ["c-big.csv", "1", "x" * 400000]]
+
+
+def test_score_py_dataframe(runtime, tmp_path):
+    rt = runtime
+    setup_script(rt, "batch_frame.py")
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "a.csv"), 4)
+    write_csv(os.path.join(folder, "b.csv"), 9)
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    assert read_output(done) == [["a.csv", "4", "2.0"], ["b.csv", "9", "4.5"]]  # no header
+
+
+def test_score_py_failures_retries_timeout_cancel(runtime, tmp_path):
+    rt = runtime
+    setup_script(rt, "batch_rows.py", miniBatchSize=1,
+                 retrySettings={"maxRetries": 1, "timeout": "PT2S"})
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "a.csv"), 3)
+    write_csv(os.path.join(folder, "b-poison.csv"), 3)
+    write_csv(os.path.join(folder, "c-slow.csv"), 3)
+    done = wait_job(rt, invoke(rt, "py-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert (f["succeededItems"], f["failedItems"], f["failedMiniBatches"]) == (1, 2, 2)
+    with open(os.path.join(job_dir(rt, done["name"]), "logs", "sys", "job_report",
+                           "processed_mini-batches.csv")) as fh:
+        rows = {r["Mini-batch Detail"]: r for r in csv_rows(fh.read())}
+    assert rows["b-poison.csv"]["Status"] == "RUN_EXCEPTION"
+    assert "run() raised ValueError: poisoned file b-poison.csv" in \
+        rows["b-poison.csv"]["Error Message"]
+    assert rows["b-poison.csv"]["Picked Count"] == "2"
+    assert rows["c-slow.csv"]["Status"] == "RUN_TIMEOUT"
+    assert read_output(done) == [["a.csv", "3", "ok"]]
+    # a run() that does not return is stopped by cancel, its worker killed
+    only_slow = str(tmp_path / "slow")
+    os.makedirs(only_slow)
+    write_csv(os.path.join(only_slow, "x-slow.csv"), 3)
+    name = invoke(rt, "py-batch", only_slow, extra={"retrySettings": {"timeout": "PT60S"}})["name"]
+    wait_job(rt, name, ("Running",))
+    time.sleep(0.5)  # run() is sleeping now
+    t0 = time.monotonic()
+    assert rt.http("POST", "ws:/jobs/%s/cancel" % name)[0] == 202
+    done = wait_job(rt, name, timeout=30)
+    assert done["properties"]["status"] == "Canceled", done
+    print("score.py cancel took %.3f s" % (time.monotonic() - t0))
+
+
+def test_crash_between_output_and_its_record(make_runtime, tmp_path, monkeypatch):
+    """The output is linked, then the runtime dies before recording it: the
+    resumed job finds its own output (not someone else's) and completes."""
+    home = str(tmp_path / "home")
+    monkeypatch.setenv("MLDECK_TEST_CRASH", "after-link")
+    rt = make_runtime(home=home).start()
+    setup_batch(rt, miniBatchSize=1)
+    folder = make_folder(str(tmp_path / "in"), 3, 50)
+    name = invoke(rt, "churn-batch", folder)["name"]
+    rt.proc.wait(60)  # it dies right after the link
+    rt.log.close()
+    monkeypatch.delenv("MLDECK_TEST_CRASH")
+    out = os.path.join(home, "jobs", name, "outputs", "score", "predictions.csv")
+    assert os.path.exists(out)
+    rt2 = make_runtime(home=home).start()
+    done = wait_job(rt2, name)
+    assert done["properties"]["status"] == "Completed", done
+    assert len(read_output(done)) == 150
+    assert [f for f in os.listdir(os.path.dirname(out)) if f.endswith(".tmp")] == []
+    assert rt2.stop() == 0
+
+
+# ---- the command line -----------------------------------------------------------
+
+
+def test_cli_batch_workflow(runtime, tmp_path):
+    rt = runtime
+    folder = make_folder(str(tmp_path / "in"), 3, 100)
+    rt.cli("model", "register", "churn", "--path", LINEAR, "--type", "linear")
+    rt.cli("batch-endpoint", "create", "churn-batch", "--description", "weekly")
+    out = rt.cli("-o", "table", "batch-deployment", "create", "churn-batch", "nightly", "--model",
+                 "churn:1", "--mini-batch-size", "2", "--max-concurrency-per-instance", "2",
+                 "--timeout", "90", "--set-default").stdout
+    assert "mini-batch size  2" in out and "timeout          PT1M30S" in out
+    eps = json.loads(rt.cli("batch-endpoint", "list").stdout)
+    assert eps[0]["properties"]["defaults"]["deploymentName"] == "nightly"
+    table = rt.cli("-o", "table", "batch-endpoint", "list").stdout
+    assert "churn-batch" in table and "/batch/churn-batch/jobs" in table
+    rt.cli("data", "create", "customers", "--path", folder)
+    assert json.loads(rt.cli("data", "show", "customers:1").stdout)["properties"]["dataUri"] == folder
+    # invoke and follow: plain lines, then the summary; exit 0 on Completed
+    r = rt.cli("-o", "table", "batch-endpoint", "invoke", "churn-batch", "--input",
+               "azureml:customers:1", "--mini-batch-size", "1", "--stream")
+    assert "RunId: batchjob-" in r.stdout
+    assert "Completed       3/3 mini-batches  300 items" in r.stdout
+    assert "Execution Summary" in r.stdout and "Items: 300 succeeded, 0 failed" in r.stdout
+    name = r.stdout.split("RunId: ")[1].split()[0]
+    jobs = json.loads(rt.cli("job", "list", "--endpoint", "churn-batch").stdout)
+    assert [j["name"] for j in jobs] == [name]
+    assert "Completed" in rt.cli("-o", "table", "job", "list").stdout
+    shown = rt.cli("-o", "table", "job", "show", name).stdout
+    assert "succeeded     300" in shown
+    # download the output and the logs
+    rt.cli("job", "download", name, "--download-path", str(tmp_path / "dl"), "--all")
+    got = tmp_path / "dl" / name
+    assert len((got / "outputs" / "score" / "predictions.csv").read_text().splitlines()) == 300
+    assert (got / "logs" / "sys" / "job_report" / "processed_mini-batches.csv").exists()
+    # a failing job exits 1 from stream, with its reason
+    bad = str(tmp_path / "bad")
+    os.makedirs(bad)
+    with open(os.path.join(bad, "x.csv"), "w") as f:
+        f.write("a\n1\n")
+    r = rt.cli("-o", "table", "batch-endpoint", "invoke", "churn-batch", "--input", bad,
+               "--error-threshold", "0", "--stream", check=False)
+    assert r.returncode == 1 and "Status: Failed" in r.stdout
+    assert "errorThreshold 0 exceeded" in r.stdout
+    # a local output folder, sent with the admin key
+    r = rt.cli("batch-endpoint", "invoke", "churn-batch", "--input", folder, "--output-path",
+               str(tmp_path / "out"), "--output-file-name", "s.csv", "--stream")
+    assert len((tmp_path / "out" / "s.csv").read_text().splitlines()) == 300
+    # usage errors are 2
+    assert rt.cli("batch-endpoint", "invoke", "churn-batch", check=False).returncode == 2
+    assert rt.cli("batch-deployment", "create", "churn-batch", "x2", check=False).returncode == 2
+
+
+def test_cli_schedules_and_cancel(runtime, tmp_path):
+    rt = runtime
+    folder = make_folder(str(tmp_path / "in"), 2, 10)
+    setup_batch(rt)
+    out = rt.cli("-o", "table", "schedule", "create", "nightly", "--endpoint", "churn-batch",
+                 "--input", folder, "--frequency", "day", "--hours", "3", "--minutes", "15",
+                 "--time-zone", "Pacific Standard Time").stdout
+    assert "next run (UTC)" in out and ("T10:15:00Z" in out or "T11:15:00Z" in out)
+    rt.cli("schedule", "create", "often", "--endpoint", "churn-batch", "--input", folder,
+           "--cron", "0 */6 * * *", "--disabled")
+    table = rt.cli("-o", "table", "schedule", "list").stdout
+    assert "nightly" in table and "often" in table
+    rt.cli("schedule", "disable", "nightly")
+    assert json.loads(rt.cli("schedule", "show", "nightly").stdout)["properties"]["isEnabled"] is False
+    rt.cli("schedule", "enable", "nightly")
+    trig = json.loads(rt.cli("schedule", "trigger", "often").stdout)
+    assert wait_job(rt, trig["submissionId"])["properties"]["status"] == "Completed"
+    assert [j["name"] for j in json.loads(rt.cli("job", "list", "--schedule", "often").stdout)] \
+        == [trig["submissionId"]]
+    assert rt.cli("schedule", "create", "bad", "--endpoint", "churn-batch", "--input", folder,
+                  check=False).returncode == 2  # neither --cron nor --frequency
+    assert rt.cli("schedule", "create", "bad", "--endpoint", "churn-batch", "--input", folder,
+                  "--cron", "61 * * * *", check=False).returncode == 1
+    rt.cli("schedule", "delete", "often", "--yes")
+    # cancel from the command line
+    big = make_folder(str(tmp_path / "big"), 300, 20000)
+    j = invoke(rt, "churn-batch", big, extra={"miniBatchSize": 1})
+    wait_job(rt, j["name"], ("Running",))
+    rt.cli("job", "cancel", j["name"])
+    assert wait_job(rt, j["name"])["properties"]["status"] == "Canceled"
+    r = rt.cli("job", "stream", j["name"], check=False)
+    assert r.returncode == 1
+    # read-only refuses every change before it is sent
+    r = rt.cli("--readonly", "batch-endpoint", "create", "other-ep", check=False)
+    assert r.returncode == 2
+    assert rt.http("GET", "ws:/batchEndpoints/other-ep")[0] == 404

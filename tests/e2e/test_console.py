@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import BIN, repo_path
+from conftest import BIN, Runtime, repo_path
 
 TMUX = "tmux"
 pytestmark = pytest.mark.skipif(
@@ -407,6 +407,20 @@ def test_embedded_runtime_and_demo(deck_factory, tmp_path):
     d = deck_factory({}, args=["--demo"])
     d.wait("embedded runtime", timeout=15)
     d.wait("demo workspace ready", "digits", "fraud", "churn", timeout=90)
+    # the batch side: an endpoint, customers, a weekly schedule and one job run
+    rt = Runtime(str(home))
+    rt.url = "http://127.0.0.1:%d" % port
+    rt.admin_key = (home / "admin.key").read_text().strip()
+    sched = rt.http("GET", "ws:/schedules/weekly-churn")[2]
+    assert sched["properties"]["trigger"]["timeZone"] == "Pacific Standard Time"
+    deadline = time.monotonic() + 60
+    while True:
+        jobs = rt.http("GET", "ws:/jobs")[2]["value"]
+        if jobs and jobs[0]["properties"]["status"] == "Completed":
+            break
+        assert time.monotonic() < deadline, jobs
+        time.sleep(0.1)
+    assert jobs[0]["properties"]["properties"]["succeededItems"] == "6000"
     d.keys("q")
     assert d.exit_code(timeout=30) == 0
     assert (home / "admin.key").exists()

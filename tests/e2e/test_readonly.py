@@ -27,6 +27,22 @@ CHANGES = {
     "deployment update": ["deployment", "update", "ro-ep", "blue", "--instances", "2"],
     "deployment delete": ["deployment", "delete", "ro-ep", "spare", "--yes"],
     "traffic": ["traffic", "ro-ep", "blue=0", "spare=100"],
+    "batch-endpoint create": ["batch-endpoint", "create", "other-batch"],
+    "batch-endpoint delete": ["batch-endpoint", "delete", "ro-batch", "--yes"],
+    "batch-endpoint invoke": ["batch-endpoint", "invoke", "ro-batch", "--input", "azureml:rows:1"],
+    "batch-deployment create": ["batch-deployment", "create", "ro-batch", "other", "--model",
+                                "logit:1"],
+    "batch-deployment update": ["batch-deployment", "update", "ro-batch", "nightly",
+                                "--mini-batch-size", "3"],
+    "batch-deployment delete": ["batch-deployment", "delete", "ro-batch", "spare", "--yes"],
+    "data create": ["data", "create", "rows", "--path", "/tmp"],
+    "job cancel": ["job", "cancel", "some-job"],
+    "schedule create": ["schedule", "create", "other", "--endpoint", "ro-batch", "--input",
+                        "azureml:rows:1", "--cron", "0 0 * * *"],
+    "schedule enable": ["schedule", "enable", "ro-sched"],
+    "schedule disable": ["schedule", "disable", "ro-sched"],
+    "schedule trigger": ["schedule", "trigger", "ro-sched"],
+    "schedule delete": ["schedule", "delete", "ro-sched", "--yes"],
 }
 # Calls of those verbs that only read (traffic without changes shows the split).
 READS = [["traffic", "ro-ep"], ["endpoint", "list"]]
@@ -54,6 +70,13 @@ def rt(tmp_path_factory):
     for d in ("blue", "spare"):
         r.cli("deployment", "create", "ro-ep", d, "--model", "logit:1", "--env", "native:1")
     r.cli("traffic", "ro-ep", "blue=100")
+    r.cli("batch-endpoint", "create", "ro-batch")
+    r.cli("batch-deployment", "create", "ro-batch", "nightly", "--model", "logit:1",
+          "--set-default")
+    r.cli("batch-deployment", "create", "ro-batch", "spare", "--model", "logit:1")
+    r.cli("data", "create", "rows", "--path", str(base), "--version", "1")
+    r.cli("schedule", "create", "ro-sched", "--endpoint", "ro-batch", "--input", "azureml:rows:1",
+          "--cron", "0 0 1 1 *")
     cfg = base / "cfg" / "mldeck"
     cfg.mkdir(parents=True)
     (cfg / "config.ini").write_text("[profile ro]\nurl = %s\nhome = %s\nreadonly = true\n"
@@ -67,7 +90,9 @@ def snapshot(r):
     """Everything the verbs could change."""
     out = {}
     for path in ["/models", "/environments", "/onlineEndpoints",
-                 "/onlineEndpoints/ro-ep/deployments"]:
+                 "/onlineEndpoints/ro-ep/deployments", "/batchEndpoints",
+                 "/batchEndpoints/ro-batch/deployments", "/data", "/jobs",
+                 "/schedules?listViewType=All"]:
         s, _, doc = r.http("GET", "ws:" + path)
         assert s == 200, doc
         out[path] = doc

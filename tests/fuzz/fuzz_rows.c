@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	cols = 1 + data[1] % 16;
 	fd = open(path, O_RDONLY);
-	r = rows_open(fd, data[0] & 1 ? ROWS_JSONL : ROWS_CSV, cols, data[0] & 2, &err);
+	r = rows_open(fd, data[0] & 1 ? ROWS_JSONL : ROWS_CSV, cols, data[0] & 2, NULL, &err);
 	if (r == NULL) {
 		if (err.status != 400 && err.status != 500)
 			abort();

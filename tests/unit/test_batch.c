@@ -353,6 +353,65 @@ static void test_invocation_refusals(void **state)
 	}
 }
 
+static void test_uris(void **state)
+{
+	static const struct {
+		const char *uri;
+		int ok;
+		enum job_uri_kind kind;
+		const char *name, *version, *path;
+	} cases[] = {
+	    {"/data/in", 1, JOB_URI_PATH, "", "", "/data/in"},
+	    {"file:///data/a%20b", 1, JOB_URI_PATH, "", "", "/data/a b"},
+	    {"file://localhost/data", 1, JOB_URI_PATH, "", "", "/data"},
+	    {"azureml:heart:2", 1, JOB_URI_DATA, "heart", "2", ""},
+	    {"azureml:heart@latest", 1, JOB_URI_DATA, "heart", "", ""},
+	    {"azureml:heart", 1, JOB_URI_DATA, "heart", "", ""},
+	    {"/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/"
+	     "workspaces/w/data/heart/versions/3",
+	     1, JOB_URI_DATA, "heart", "3", ""},
+	    {"azureml:/subscriptions/s/resourceGroups/r/providers/x/workspaces/w/data/h/versions/1",
+	     1, JOB_URI_DATA, "h", "1", ""},
+	    {"azureml://datastores/workspaceblobstore/paths/in/x.csv", 1, JOB_URI_DATASTORE,
+	     "workspaceblobstore", "", "in/x.csv"},
+	    {"azureml://subscriptions/s/resourcegroups/r/workspaces/w/datastores/ds/paths/a%2Fb", 1,
+	     JOB_URI_DATASTORE, "ds", "", "a/b"},
+	    {"relative/path", 0, 0, NULL, NULL, NULL},
+	    {"https://acct.blob.core.windows.net/c/x", 0, 0, NULL, NULL, NULL},
+	    {"/data/../etc", 0, 0, NULL, NULL, NULL},
+	    {"file:///data/%2e%2e/etc", 0, 0, NULL, NULL, NULL},
+	    {"file:///data/%00", 0, 0, NULL, NULL, NULL},
+	    {"file:///data/%zz", 0, 0, NULL, NULL, NULL},
+	    {"azureml:bad name:1", 0, 0, NULL, NULL, NULL},
+	    {"azureml:heart@v2", 0, 0, NULL, NULL, NULL},
+	    {"azureml://datastores//paths/x", 0, 0, NULL, NULL, NULL},
+	    {"", 0, 0, NULL, NULL, NULL},
+	};
+	struct job_uri u;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct error err = {0};
+		int rc = job_uri_parse(cases[i].uri, &u, &err);
+
+		if (!cases[i].ok) {
+			if (rc == 0)
+				fail_msg("'%s' accepted", cases[i].uri);
+			assert_int_equal(err.status, 400);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("'%s': %s", cases[i].uri, err.message);
+		assert_int_equal(u.kind, cases[i].kind);
+		if (u.kind != JOB_URI_PATH)
+			assert_string_equal(u.name, cases[i].name);
+		if (u.kind == JOB_URI_DATA)
+			assert_string_equal(u.version, cases[i].version);
+		else
+			assert_string_equal(u.path, cases[i].path);
+	}
+}
+
 /* The whole workspace as text, to compare two of them. */
 static char *dump(const struct workspace *ws)
 {
@@ -445,6 +504,7 @@ int main(void)
 	    cmocka_unit_test(test_threshold),	       cmocka_unit_test(test_job_states),
 	    cmocka_unit_test(test_batch_rules),       cmocka_unit_test(test_data_versions),
 	    cmocka_unit_test(test_invocation_any_case), cmocka_unit_test(test_invocation_refusals),
+	    cmocka_unit_test(test_uris),
 	    cmocka_unit_test(test_store_round_trip),
 	};
 

@@ -74,7 +74,7 @@ static struct engine *load_ok(enum model_type type, const char *file)
 
 static void score(struct engine *e, const char *body, size_t len, struct engine_result *out)
 {
-	struct engine_request req = {body, len, NULL, "test"};
+	struct engine_request req = {body, len, NULL, "test", 0};
 
 	memset(out, 0, sizeof *out);
 	assert_int_equal(engine_score(e, &req, out), 0);
@@ -421,7 +421,7 @@ struct worker {
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct engine_request req = {w->body, w->len, NULL, "t"};
+	struct engine_request req = {w->body, w->len, NULL, "t", 0};
 
 	w->ok = 1;
 	for (int i = 0; i < 50; i++) {

@@ -188,7 +188,7 @@ static void fixture_free(struct fixture *f)
 
 static cJSON *score(struct fixture *f, const char *body, const char *const *headers, int *status)
 {
-	struct engine_request req = {body, strlen(body), headers, "req-1"};
+	struct engine_request req = {body, strlen(body), headers, "req-1", 0};
 	struct engine_result out;
 	cJSON *json;
 
@@ -441,7 +441,7 @@ struct load_arg {
 static void *load_main(void *arg)
 {
 	struct load_arg *a = arg;
-	struct engine_request req = {a->body, strlen(a->body), NULL, NULL};
+	struct engine_request req = {a->body, strlen(a->body), NULL, NULL, 0};
 	struct engine_result out;
 	cJSON *j;
 

@@ -16,6 +16,8 @@ static const struct cli_verb *const cli_tables[] = {
     cli_model_verbs,
     cli_endpoint_verbs,
     cli_deployment_verbs,
+    cli_batch_verbs,
+    cli_job_verbs,
     cli_misc_verbs,
     cli_metrics_verbs,
     cli_azure_verbs,

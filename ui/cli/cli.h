@@ -75,6 +75,8 @@ extern const struct cli_verb cli_deployment_verbs[];
 extern const struct cli_verb cli_misc_verbs[];
 extern const struct cli_verb cli_azure_verbs[];
 extern const struct cli_verb cli_metrics_verbs[];
+extern const struct cli_verb cli_batch_verbs[];
+extern const struct cli_verb cli_job_verbs[];
 
 /* Parses one global option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a global option, -1 bad (msg filled). */
@@ -102,9 +104,18 @@ int cli_confirm(const struct cli_verb *v, const struct cli_args *a, const char *
  * else a table (lists) or detail lines (one item, detail set). CLI_OK. */
 int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const struct cli_col *detail,
 	     size_t ndetail, cJSON *doc);
+/* cli_show with two column tables (arrays) given by name. */
+#define CLI_SHOW(c, cols, detail, doc)                                                             \
+	cli_show(c, cols, sizeof cols / sizeof cols[0], detail, sizeof detail / sizeof detail[0],  \
+		 doc)
 /* "NAME:V" -> name and version (version "" when absent). -1 when too long
  * or empty parts. */
 int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);
+/* cli_job.c: prints a job (a table or JSON), CLI_OK; follows job NAME until it
+ * ends (progress on a terminal, plain lines otherwise): CLI_OK when it
+ * Completed, CLI_FAIL otherwise. */
+int cli_job_print(struct cli *c, cJSON *doc);
+int cli_job_stream_name(struct cli *c, const char *name);
 /* Percent-encodes s into buf for use as one path segment. */
 const char *cli_esc(char *buf, size_t len, const char *s);
 /* 1 when the selected profile's backend is azureml (Azure ML itself). */

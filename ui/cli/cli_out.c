@@ -72,10 +72,17 @@ const cJSON *cli_out_at(const cJSON *item, const char *path)
 	char key[64];
 
 	while (item != NULL && path != NULL && *path != '\0') {
-		size_t n = strcspn(path, ".");
-		snprintf(key, sizeof key, "%.*s", (int)n, path);
+		size_t k = 0;
+
+		for (; *path != '\0' && *path != '.'; path++) {
+			if (*path == '\\' && path[1] == '.') /* "a\\.b": a key with a dot */
+				path++;
+			if (k + 1 < sizeof key)
+				key[k++] = *path;
+		}
+		key[k] = '\0';
 		item = cJSON_GetObjectItemCaseSensitive(item, key);
-		path += n + (path[n] == '.');
+		path += *path == '.';
 	}
 	return item;
 }

@@ -23,7 +23,7 @@ void cli_out_table(const struct cli_col *cols, size_t ncols, const cJSON *array)
 void cli_out_detail(const struct cli_col *cols, size_t ncols, const cJSON *item);
 /* "key  value" lines for a flat object (keys, tokens). */
 void cli_out_kv(const cJSON *obj);
-/* The node at a dotted path, or NULL. */
+/* The node at a dotted path ("\\." is a dot inside a key), or NULL. */
 const cJSON *cli_out_at(const cJSON *item, const char *path);
 /* Default text of a node: strings as is, integers without decimals, objects
  * as "k=v,k=v", NULL as "-". */

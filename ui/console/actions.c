@@ -197,7 +197,8 @@ static const action_fn handlers[KA_COUNT] = {
     [KA_PAGE_UP] = act_move,	    [KA_PAGE_DOWN] = act_move,	  [KA_TOP] = act_move,
     [KA_BOTTOM] = act_move,	    [KA_BACK] = act_back,	  [KA_REFRESH] = act_refresh,
     [KA_JUMP_ENDPOINTS] = act_jump, [KA_JUMP_MODELS] = act_jump,  [KA_JUMP_ENVS] = act_jump,
-    [KA_JUMP_PROFILES] = act_jump,  [KA_LOGS] = act_logs,	  [KA_TEST] = act_test,
+    [KA_JUMP_PROFILES] = act_jump,  [KA_JUMP_BATCH] = act_jump,	  [KA_JUMP_JOBS] = act_jump,
+    [KA_LOGS] = act_logs,	    [KA_TEST] = act_test,
     [KA_SORT] = act_sort,	    [KA_SORT_REVERSE] = act_sort, [KA_BENCH] = act_bench,
     [KA_VIEW] = act_view,
 };

@@ -46,7 +46,7 @@ double data_num(const cJSON *o, const char *path)
 
 int data_state_style(const char *s)
 {
-	if (strcmp(s, "Succeeded") == 0)
+	if (strcmp(s, "Succeeded") == 0 || strcmp(s, "Completed") == 0)
 		return THEME_STATUS_OK;
 	if (strcmp(s, "Failed") == 0 || strcmp(s, "Canceled") == 0)
 		return THEME_STATUS_FAILED;

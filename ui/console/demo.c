@@ -215,6 +215,49 @@ static int build_endpoint(struct client *c, const struct demo_model *m, struct e
 	return set_traffic(c, m, err);
 }
 
+/* The batch side: churn scores for a folder of customers, weekly, and one
+ * job run now so there is something to see. */
+static int build_batch(struct client *c, const char *dir, struct error *err)
+{
+	char data[PATH_MAX], abs[PATH_MAX];
+	cJSON *body, *out = NULL;
+	int rc;
+
+	snprintf(data, sizeof data, "%s/data/customers", dir);
+	if (realpath(data, abs) == NULL)
+		return error_set(err, 0, "NotFound", "demo data %s is missing", data);
+	if (put(c, "/batchEndpoints/churn-batch",
+		json_or_die("{\"location\":\"local\",\"properties\":{\"authMode\":\"AADToken\","
+			    "\"description\":\"churn scores for every customer\"}}"),
+		err) < 0 ||
+	    put(c, "/batchEndpoints/churn-batch/deployments/weekly",
+		json_or_die("{\"properties\":{\"model\":{\"referenceType\":\"Id\",\"assetId\":"
+			    "\"azureml:churn-linear:2\"},\"miniBatchSize\":1,"
+			    "\"maxConcurrencyPerInstance\":2}}"),
+		err) < 0)
+		return -1;
+	body = json_or_die("{\"properties\":{\"defaults\":{\"deploymentName\":\"weekly\"}}}");
+	rc = client_call(c, "PATCH", "/batchEndpoints/churn-batch", body, NULL, err);
+	cJSON_Delete(body);
+	body = json_or_die("{\"properties\":{\"dataType\":\"uri_folder\"}}");
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(body, "properties"), "dataUri", abs);
+	if (rc < 0 || put(c, "/data/customers/versions/1", body, err) < 0 ||
+	    put(c, "/schedules/weekly-churn",
+		json_or_die("{\"properties\":{\"displayName\":\"weekly churn scores\","
+			    "\"trigger\":{\"triggerType\":\"Recurrence\",\"frequency\":\"Week\","
+			    "\"interval\":1,\"schedule\":{\"hours\":[3],\"minutes\":[15],"
+			    "\"weekDays\":[\"Monday\"]},\"timeZone\":\"Pacific Standard Time\"},"
+			    "\"action\":{\"actionType\":\"InvokeBatchEndpoint\","
+			    "\"endpointInvocationDefinition\":{\"endpoint\":\"azureml:churn-batch\","
+			    "\"inputs\":{\"customers\":{\"jobInputType\":\"uri_folder\","
+			    "\"uri\":\"azureml:customers:1\"}}}}}}"),
+		err) < 0)
+		return -1;
+	rc = client_call(c, "POST", "/schedules/weekly-churn/trigger", NULL, &out, err);
+	cJSON_Delete(out);
+	return rc;
+}
+
 int demo_build(struct client *c, const char *dir, void (*progress)(void *ctx, const char *text),
 	       void *ctx, struct error *err)
 {
@@ -239,7 +282,9 @@ int demo_build(struct client *c, const char *dir, void (*progress)(void *ctx, co
 		if (build_endpoint(c, &models[i], err) < 0)
 			return -1;
 	}
-	return 0;
+	if (progress)
+		progress(ctx, "demo: batch endpoint churn-batch, customers, a weekly schedule...");
+	return build_batch(c, dir, err);
 }
 
 static void *load_main(void *arg)

@@ -28,6 +28,8 @@ enum keys_action {
 	KA_JUMP_MODELS,
 	KA_JUMP_ENVS,
 	KA_JUMP_PROFILES,
+	KA_JUMP_BATCH,
+	KA_JUMP_JOBS,
 	KA_LOGS,
 	KA_TEST,
 	KA_SORT,
@@ -48,6 +50,7 @@ enum keys_action {
 	KA_TEST_SEND,
 	KA_FOLLOW,
 	KA_VIEW,
+	KA_CANCEL,
 	KA_COUNT
 };
 
