@@ -76,9 +76,12 @@ void batchctl_endpoint_get(struct call *c)
 		not_found(c, "batch endpoint", c->cap[0]);
 }
 
+/* PUT creates or replaces, PATCH changes what the body names. A batch
+ * endpoint is ready at once: its operation is recorded settled. */
 struct endpoint_put {
 	struct call *c;
 	int patch, created;
+	struct operation op;
 	cJSON *answer;
 };
 
@@ -110,6 +113,8 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 		rc = batch_endpoint_put(ws, &ep, &p->created, err);
 	batch_endpoint_cleanup(&ep);
 	if (rc == 0)
+		rc = operations_begin(ws, name, "", OP_SUCCEEDED, &p->op, err);
+	if (rc == 0)
 		p->answer = batchcodec_endpoint_to_json(batch_endpoint_find(ws, name), &p->c->codec);
 	return rc;
 }
@@ -123,13 +128,18 @@ static void keys_done(struct runtime *rt, void *arg)
 
 static void endpoint_write(struct call *c, int patch)
 {
-	struct endpoint_put p = {c, patch, 0, NULL};
+	struct endpoint_put p = {.c = c, .patch = patch};
 	struct error err;
+	char path[64];
 	int rc;
 
 	if (control_need_body(c) < 0)
 		return;
 	rc = control_change(c->rt, endpoint_put_apply, keys_done, &p, &err);
+	if (rc == 0) {
+		snprintf(path, sizeof path, "/batchEndpoints/%s", c->cap[0]);
+		operations_headers(c, &p.op, path);
+	}
 	answer(c, rc, &err, p.created ? 201 : 200, p.answer);
 }
 
@@ -146,16 +156,26 @@ void batchctl_endpoint_patch(struct call *c)
 static int endpoint_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				 struct error *err)
 {
+	struct removal *r = arg;
+	const char *name = r->c->cap[0];
+
 	(void)rt;
-	return batch_endpoint_delete(ws, arg, err);
+	if (batch_endpoint_find(ws, name) == NULL) {
+		r->absent = 1;
+		return 0;
+	}
+	if (batch_endpoint_delete(ws, name, err) < 0)
+		return -1;
+	return operations_begin(ws, name, "", OP_SUCCEEDED, &r->op, err);
 }
 
 void batchctl_endpoint_delete(struct call *c)
 {
+	struct removal r = {.c = c};
 	struct error err;
-	int rc = control_change(c->rt, endpoint_delete_apply, keys_done, (void *)c->cap[0], &err);
+	int rc = control_change(c->rt, endpoint_delete_apply, keys_done, &r, &err);
 
-	answer(c, rc, &err, 200, NULL);
+	operations_reply_delete(c, rc, &err, &r);
 }
 
 void batchctl_endpoint_keys(struct call *c)
@@ -218,6 +238,7 @@ void batchctl_deployment_get(struct call *c)
 struct deployment_put {
 	struct call *c;
 	int patch, created;
+	struct operation op;
 	cJSON *answer;
 };
 
@@ -247,6 +268,8 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 		rc = batch_deployment_put(ws, &d, &p->created, err);
 	batch_deployment_cleanup(&d);
 	if (rc == 0)
+		rc = operations_begin(ws, ep, name, OP_SUCCEEDED, &p->op, err);
+	if (rc == 0)
 		p->answer = batchcodec_deployment_to_json(batch_deployment_find(ws, ep, name),
 							  &p->c->codec);
 	return rc;
@@ -254,13 +277,19 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 
 static void deployment_write(struct call *c, int patch)
 {
-	struct deployment_put p = {c, patch, 0, NULL};
+	struct deployment_put p = {.c = c, .patch = patch};
 	struct error err;
+	char path[128];
 	int rc;
 
 	if (control_need_body(c) < 0)
 		return;
 	rc = control_change(c->rt, deployment_put_apply, NULL, &p, &err);
+	if (rc == 0) {
+		snprintf(path, sizeof path, "/batchEndpoints/%s/deployments/%s", c->cap[0],
+			 c->cap[1]);
+		operations_headers(c, &p.op, path);
+	}
 	answer(c, rc, &err, p.created ? 201 : 200, p.answer);
 }
 
@@ -277,18 +306,26 @@ void batchctl_deployment_patch(struct call *c)
 static int deployment_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				   struct error *err)
 {
-	struct call *c = arg;
+	struct removal *r = arg;
+	const char *ep = r->c->cap[0], *name = r->c->cap[1];
 
 	(void)rt;
-	return batch_deployment_delete(ws, c->cap[0], c->cap[1], err);
+	if (batch_deployment_find(ws, ep, name) == NULL) {
+		r->absent = 1;
+		return 0;
+	}
+	if (batch_deployment_delete(ws, ep, name, err) < 0)
+		return -1;
+	return operations_begin(ws, ep, name, OP_SUCCEEDED, &r->op, err);
 }
 
 void batchctl_deployment_delete(struct call *c)
 {
+	struct removal r = {.c = c};
 	struct error err;
-	int rc = control_change(c->rt, deployment_delete_apply, NULL, c, &err);
+	int rc = control_change(c->rt, deployment_delete_apply, NULL, &r, &err);
 
-	answer(c, rc, &err, 200, NULL);
+	operations_reply_delete(c, rc, &err, &r);
 }
 
 /* ---- jobs --------------------------------------------------------------- */

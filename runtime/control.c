@@ -187,11 +187,13 @@ static void query_encode(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-/* The request's own URL with $skipToken=skip instead of its own. */
+/* The request's own URL with $skipToken=skip instead of its own: every
+ * query argument a list reads is kept, so the next page is of the same list
+ * (the jobs list's filters too). */
 static void next_link(const struct call *c, size_t skip, char *buf, size_t len)
 {
 	static const char *const keep[] = {"api-version", "$orderBy", "$top", "count",
-					   "listViewType"};
+					   "listViewType", "properties", "tag"};
 	char enc[512];
 	size_t n = (size_t)snprintf(buf, len, "%s%s?", c->base_url, c->rq->path);
 
@@ -417,24 +419,6 @@ static void endpoint_patch(struct call *c)
 	endpoint_write(c, 1);
 }
 
-/* A DELETE: what is deleted is gone when it answers 202 with its operation's
- * headers; deleting what is not there is 204 (ARM). */
-struct removal {
-	struct call *c;
-	int absent;
-	struct operation op;
-};
-
-static void removal_answer(struct call *c, struct removal *r, const struct error *err, int rc)
-{
-	if (rc < 0)
-		return control_reply_error(c, err);
-	if (r->absent)
-		return server_reply_json(c->rs, 204, NULL);
-	operations_headers(c, &r->op, NULL);
-	server_reply_json(c->rs, 202, strdup("null"));
-}
-
 static int endpoint_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				 struct error *err)
 {
@@ -463,7 +447,7 @@ static void endpoint_delete(struct call *c)
 	r.c = c;
 	rc = control_change(c->rt, endpoint_delete_apply, NULL, &r, &err);
 
-	removal_answer(c, &r, &err, rc);
+	operations_reply_delete(c, rc, &err, &r);
 }
 
 /* Copies the endpoint out under the lock; 404 answered when missing. */
@@ -763,7 +747,7 @@ static void deployment_delete(struct call *c)
 	r.c = c;
 	rc = control_change(c->rt, deployment_delete_apply, NULL, &r, &err);
 
-	removal_answer(c, &r, &err, rc);
+	operations_reply_delete(c, rc, &err, &r);
 }
 
 static void deployment_logs(struct call *c)

@@ -63,6 +63,17 @@ int operations_begin(struct workspace *w, const char *ep, const char *deployment
 /* Adds Azure-AsyncOperation, Location (the resource for a PUT, the operation
  * result for a DELETE), x-ms-async-operation-timeout and Retry-After. */
 void operations_headers(struct call *c, const struct operation *op, const char *resource_path);
+/* A DELETE of an endpoint or deployment (online or batch) in progress: its
+ * apply sets absent when there is nothing to delete, else records op. */
+struct removal {
+	struct call *c;
+	int absent;
+	struct operation op;
+};
+/* Answers it: err when rc < 0, 204 when absent (ARM), else 202 with the
+ * operation's headers (what is deleted is already gone). */
+void operations_reply_delete(struct call *c, int rc, const struct error *err,
+			     const struct removal *r);
 /* GET .../locations/{loc}/mfeOperationsStatus/{id} and mfeOperationResults/{id}. */
 void operations_handle(struct runtime *rt, const struct server_request *rq,
 		       struct server_response *rs);

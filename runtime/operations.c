@@ -1,11 +1,13 @@
 /*
  * operations.c: Azure's long-running operations (see
  * ../shared/fixtures/azureml-recordings/SUMMARY.md, section 2). A PUT or
- * DELETE of an endpoint or deployment records an operation in the workspace
- * (so it survives a restart) and answers with Azure-AsyncOperation pointing at
- * .../locations/local/mfeOperationsStatus/{id}, which reads "Updating" until
- * the deployment settles, then Succeeded or Failed (with the error). A DELETE's
- * Location is .../mfeOperationResults/{id}: 202 while running, then 200.
+ * DELETE of an endpoint or deployment, online or batch, records an operation
+ * in the workspace (so it survives a restart) and answers with
+ * Azure-AsyncOperation pointing at .../locations/local/mfeOperationsStatus/{id},
+ * which reads "Updating" until the deployment settles, then Succeeded or
+ * Failed (with the error); batch endpoints and deployments are ready at once,
+ * so theirs are recorded settled. A DELETE's Location is
+ * .../mfeOperationResults/{id}: 202 while running, then 200.
  *
  * Retry-After: 1 is sent with every answer that starts or reports a running
  * operation, so clients (azure-core polls every 5 s without it) see a local
@@ -65,6 +67,17 @@ void operations_headers(struct call *c, const struct operation *op, const char *
 	server_reply_header(c->rs, "Location", url);
 	server_reply_header(c->rs, "x-ms-async-operation-timeout", "PT30M");
 	server_reply_header(c->rs, "Retry-After", "1");
+}
+
+void operations_reply_delete(struct call *c, int rc, const struct error *err,
+			     const struct removal *r)
+{
+	if (rc < 0)
+		return control_reply_error(c, err);
+	if (r->absent)
+		return server_reply_json(c->rs, 204, NULL);
+	operations_headers(c, &r->op, NULL);
+	server_reply_json(c->rs, 202, strdup("null"));
 }
 
 void operations_settle(struct workspace *ws, const char *ep, const char *deployment,

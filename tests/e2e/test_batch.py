@@ -161,10 +161,68 @@ def test_batch_resources_and_defaults(runtime):
     s, _, b = rt.http("PUT", "ws:/batchEndpoints/churn-batch/deployments/red",
                       {"properties": {"model": "azureml:nope:1"}})
     assert s == 404, b
-    ok(rt.http("DELETE", "ws:/batchEndpoints/churn-batch/deployments/green"))
-    ok(rt.http("DELETE", "ws:/batchEndpoints/churn-batch"))
+    ok(rt.http("DELETE", "ws:/batchEndpoints/churn-batch/deployments/green"), 202)
+    ok(rt.http("DELETE", "ws:/batchEndpoints/churn-batch"), 202)
     assert rt.http("GET", "ws:/batchEndpoints/churn-batch")[0] == 404
     assert rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments/blue")[0] == 404
+
+
+def test_batch_changes_are_long_running_operations(runtime):
+    """Batch endpoint and deployment PUT, PATCH and DELETE answer as Azure's
+    long-running operations do (Azure-AsyncOperation, Location): a local one is
+    ready at once, so its operation reads Succeeded; deleting what is gone is
+    204, as for online endpoints."""
+    rt = runtime
+
+    def succeeded(h):
+        url = h["azure-asyncoperation"]
+        assert url.startswith(rt.url) and "/mfeOperationsStatus/" in url
+        assert h["x-ms-async-operation-timeout"] == "PT30M"
+        return ok(rt.http("GET", url[len(rt.url):]))["status"] == "Succeeded"
+
+    ok(rt.http("PUT", "ws:/models/churn/versions/1",
+               {"properties": {"modelType": "linear", "modelUri": LINEAR}}))
+    s, h, _ = rt.http("PUT", "ws:/batchEndpoints/ops-ep", {"properties": {"authMode": "AADToken"}})
+    assert s == 201 and succeeded(h)
+    assert h["location"].split("?")[0] == rt.url + rt.ws + "/batchEndpoints/ops-ep"
+    s, h, _ = rt.http("PATCH", "ws:/batchEndpoints/ops-ep", {"properties": {"description": "x"}})
+    assert s == 200 and succeeded(h)
+    model = {"model": {"referenceType": "Id", "assetId": "azureml:churn:1"}}
+    for dep in ("blue", "green"):
+        s, h, _ = rt.http("PUT", "ws:/batchEndpoints/ops-ep/deployments/" + dep,
+                          {"properties": model})
+        assert s == 201 and succeeded(h)
+    assert h["location"].split("?")[0].endswith("/batchEndpoints/ops-ep/deployments/green")
+    s, h, body = rt.http("DELETE", "ws:/batchEndpoints/ops-ep/deployments/green")
+    assert (s, body) == (202, None) and succeeded(h)
+    assert "/mfeOperationResults/" in h["location"]
+    assert rt.http("GET", h["location"][len(rt.url):])[0] == 200
+    assert rt.http("DELETE", "ws:/batchEndpoints/ops-ep/deployments/green")[0] == 204
+    s, h, _ = rt.http("DELETE", "ws:/batchEndpoints/ops-ep")
+    assert s == 202 and succeeded(h)
+    assert rt.http("GET", "ws:/batchEndpoints/ops-ep/deployments/blue")[0] == 404
+    assert rt.http("DELETE", "ws:/batchEndpoints/ops-ep")[0] == 204
+
+
+def test_lists_page_to_the_end_and_keep_their_filters(make_runtime, tmp_path):
+    """With one item a page, a filtered job list's nextLink keeps its filter."""
+    rt = make_runtime(extra_args=["--page-size", "1"]).start()
+    folder = make_folder(str(tmp_path / "in"), 1, 5)
+    model = {"model": {"referenceType": "Id", "assetId": "azureml:churn:1"}}
+    setup_batch(rt, ep="ep-a")
+    setup_batch(rt, ep="ep-b")
+    ok(rt.http("PUT", "ws:/batchEndpoints/ep-a/deployments/green", {"properties": model}))
+    names = {"ep-a": [], "ep-b": []}
+    for ep in ("ep-a", "ep-b", "ep-a"):
+        names[ep].append(invoke(rt, ep, folder)["name"])
+    for n in names["ep-a"] + names["ep-b"]:
+        assert wait_job(rt, n)["properties"]["status"] == "Completed"
+    page = ok(rt.http("GET", "ws:/jobs?properties=azureml.endpointname=ep-a"))
+    assert len(page["value"]) == 1 and "azureml.endpointname" in page["nextLink"]
+    second = ok(rt.http("GET", page["nextLink"][len(rt.url):]))
+    assert sorted(j["name"] for j in page["value"] + second["value"]) == sorted(names["ep-a"])
+
+    assert rt.stop() == 0
 
 
 def test_data_assets(runtime, tmp_path):
