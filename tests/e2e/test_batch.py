@@ -205,7 +205,9 @@ def test_batch_changes_are_long_running_operations(runtime):
 
 
 def test_lists_page_to_the_end_and_keep_their_filters(make_runtime, tmp_path):
-    """With one item a page, a filtered job list's nextLink keeps its filter."""
+    """With one item a page, a filtered job list's nextLink keeps its filter,
+    and every batch list verb of the CLI follows nextLink to the end
+    (client_list)."""
     rt = make_runtime(extra_args=["--page-size", "1"]).start()
     folder = make_folder(str(tmp_path / "in"), 1, 5)
     model = {"model": {"referenceType": "Id", "assetId": "azureml:churn:1"}}
@@ -222,6 +224,22 @@ def test_lists_page_to_the_end_and_keep_their_filters(make_runtime, tmp_path):
     second = ok(rt.http("GET", page["nextLink"][len(rt.url):]))
     assert sorted(j["name"] for j in page["value"] + second["value"]) == sorted(names["ep-a"])
 
+    def listed(*args):
+        return sorted(x["name"] for x in json.loads(rt.cli(*args).stdout))
+
+    assert listed("job", "list", "--endpoint", "ep-a") == sorted(names["ep-a"])
+    assert listed("job", "list") == sorted(names["ep-a"] + names["ep-b"])
+    assert listed("batch-endpoint", "list") == ["ep-a", "ep-b"]
+    assert listed("batch-deployment", "list", "ep-a") == ["blue", "green"]
+    for d in ("d1", "d2"):
+        rt.cli("data", "create", d, "--path", folder)
+    rt.cli("data", "create", "d1", "--path", folder)
+    assert listed("data", "list") == ["d1", "d2"]
+    assert listed("data", "show", "d1") == ["1", "2"]
+    for sch in ("s1", "s2"):
+        rt.cli("schedule", "create", sch, "--endpoint", "ep-a", "--input", folder,
+               "--cron", "0 3 * * *", "--disabled")
+    assert listed("schedule", "list") == ["s1", "s2"]
     assert rt.stop() == 0
 
 
@@ -281,6 +299,13 @@ def test_invoke_datastore_paths(runtime, tmp_path):
         done = wait_job(rt, invoke(rt, "churn-batch", u)["name"])
         assert done["properties"]["status"] == "Completed", done
         assert figures(done)["succeededItems"] == 100
+    # the CLI passes a datastore path on as it is, for an input and for a data asset
+    r = rt.cli("-o", "table", "batch-endpoint", "invoke", "churn-batch", "--input", uri,
+               "--stream")
+    assert "Items: 100 succeeded, 0 failed" in r.stdout
+    rt.cli("data", "create", "custs-cli", "--path", uri)
+    assert json.loads(rt.cli("data", "show", "custs-cli:1").stdout)["properties"]["dataUri"] \
+        == uri
     for bad in ("azureml://datastores/other/paths/weekly/custs/",
                 "azureml://datastores/workspaceblobstore/paths/weekly/nope/"):
         invoke(rt, "churn-batch", bad, expect=400)

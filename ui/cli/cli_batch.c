@@ -85,6 +85,37 @@ static int cli_batch_call(struct cli *c, const char *method, const char *path, c
 	return cli_show(c, cols, ncols, detail, ndetail, doc);
 }
 
+/* A list, every page of it (client_list), printed as a table. */
+static int cli_batch_list(struct cli *c, const char *path, const struct cli_col *cols,
+			  size_t ncols)
+{
+	struct error err = {0};
+	struct client *cl = cli_client(c, &err);
+	cJSON *doc = NULL;
+
+	if (cl == NULL || client_list(cl, path, &doc, &err) < 0)
+		return cli_fail(&err);
+	return cli_show(c, cols, ncols, NULL, 0, doc);
+}
+
+/* A change followed to its end as a long-running operation (cli_lro; the
+ * runtime answers Azure-AsyncOperation as Azure does); what is left is
+ * printed with the given shape. */
+static int cli_batch_change(struct cli *c, const struct cli_args *a, const char *method,
+			    const char *path, const cJSON *body, const char *what,
+			    const struct cli_col *cols, size_t ncols, const struct cli_col *detail,
+			    size_t ndetail)
+{
+	struct error err = {0};
+	cJSON *doc = NULL;
+
+	if (cli_lro(c, a, method, path, body, what, &doc, &err) < 0)
+		return cli_fail(&err);
+	if (doc == NULL)
+		return CLI_OK;
+	return cli_show(c, cols, ncols, detail, ndetail, doc);
+}
+
 #define CLI_BEP_CALL(c, m, path, body)                                                             \
 	cli_batch_call(c, m, path, body, cli_bep_cols, sizeof cli_bep_cols / sizeof cli_bep_cols[0], \
 		       cli_bep_detail, sizeof cli_bep_detail / sizeof cli_bep_detail[0])
@@ -92,6 +123,14 @@ static int cli_batch_call(struct cli *c, const char *method, const char *path, c
 	cli_batch_call(c, m, path, body, cli_bdep_cols,                                            \
 		       sizeof cli_bdep_cols / sizeof cli_bdep_cols[0], cli_bdep_detail,            \
 		       sizeof cli_bdep_detail / sizeof cli_bdep_detail[0])
+#define CLI_BEP_CHANGE(c, a, m, path, body, what)                                                  \
+	cli_batch_change(c, a, m, path, body, what, cli_bep_cols,                                  \
+			 sizeof cli_bep_cols / sizeof cli_bep_cols[0], cli_bep_detail,             \
+			 sizeof cli_bep_detail / sizeof cli_bep_detail[0])
+#define CLI_BDEP_CHANGE(c, a, m, path, body, what)                                                 \
+	cli_batch_change(c, a, m, path, body, what, cli_bdep_cols,                                 \
+			 sizeof cli_bdep_cols / sizeof cli_bdep_cols[0], cli_bdep_detail,          \
+			 sizeof cli_bdep_detail / sizeof cli_bdep_detail[0])
 
 static const char *cli_bep_path(char *buf, size_t len, const char *ep, const char *dep,
 				const char *suffix)
@@ -120,16 +159,23 @@ static void cli_batch_host_path(const char *in, char *out, size_t len)
 
 static int cli_bep_create(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
-	char path[400];
-	cJSON *body = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(body, "properties");
+	char path[400], loc[64], what[160];
+	struct error err = {0};
+	cJSON *body, *p;
 	int rc;
 
 	(void)v;
-	cJSON_AddStringToObject(body, "location", "local");
+	if (cli_location(c, loc, sizeof loc, &err) < 0)
+		return cli_fail(&err);
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "location", loc);
+	p = cJSON_AddObjectToObject(body, "properties");
 	cJSON_AddStringToObject(p, "authMode", "AADToken");
 	if (cli_args_get(a, "--description") != NULL)
 		cJSON_AddStringToObject(p, "description", cli_args_get(a, "--description"));
-	rc = CLI_BEP_CALL(c, "PUT", cli_bep_path(path, sizeof path, a->pos[0], NULL, ""), body);
+	snprintf(what, sizeof what, "batch endpoint %s", a->pos[0]);
+	rc = CLI_BEP_CHANGE(c, a, "PUT", cli_bep_path(path, sizeof path, a->pos[0], NULL, ""), body,
+			    what);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -137,7 +183,8 @@ static int cli_bep_create(struct cli *c, const struct cli_verb *v, const struct 
 static int cli_bep_list(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	(void)v, (void)a;
-	return CLI_BEP_CALL(c, "GET", "/batchEndpoints", NULL);
+	return cli_batch_list(c, "/batchEndpoints", cli_bep_cols,
+			      sizeof cli_bep_cols / sizeof cli_bep_cols[0]);
 }
 
 static int cli_bep_show(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -156,7 +203,9 @@ static int cli_bep_delete(struct cli *c, const struct cli_verb *v, const struct 
 	snprintf(what, sizeof what, "batch endpoint %s and its deployments", a->pos[0]);
 	if ((rc = cli_confirm(v, a, what)) != CLI_OK)
 		return rc;
-	rc = CLI_BEP_CALL(c, "DELETE", cli_bep_path(path, sizeof path, a->pos[0], NULL, ""), NULL);
+	snprintf(what, sizeof what, "batch endpoint %s", a->pos[0]);
+	rc = CLI_BEP_CHANGE(c, a, "DELETE", cli_bep_path(path, sizeof path, a->pos[0], NULL, ""),
+			    NULL, what);
 	if (rc == CLI_OK && !c->json)
 		printf("Deleted batch endpoint %s.\n", a->pos[0]);
 	return rc;
@@ -238,7 +287,8 @@ static int cli_bep_invoke(struct cli *c, const struct cli_verb *v, const struct 
 	int status, rc;
 
 	if (input == NULL)
-		return cli_usage(v, "--input is required (a folder, a file, azureml:DATA:V)");
+		return cli_usage(v, "--input is required (a folder, a file, azureml:DATA:V or "
+				    "azureml://datastores/workspaceblobstore/paths/P)");
 	if (type != NULL && strcmp(type, "uri_folder") != 0 && strcmp(type, "uri_file") != 0)
 		return cli_usage(v, "--input-type must be uri_folder or uri_file");
 	cli_batch_host_path(input, uri, sizeof uri);
@@ -359,17 +409,19 @@ static cJSON *cli_bdep_body(const struct cli_verb *v, const struct cli_args *a)
 }
 
 /* PATCH the endpoint so that its invocations go to this deployment. */
-static int cli_bdep_set_default(struct cli *c, const char *ep, const char *dep, struct error *err)
+static int cli_bdep_set_default(struct cli *c, const struct cli_args *a, const char *ep,
+				const char *dep, struct error *err)
 {
-	char path[400];
+	char path[400], what[160];
 	cJSON *body = cJSON_CreateObject(), *out = NULL;
 	int rc;
 
 	cJSON_AddStringToObject(
 	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "properties"), "defaults"),
 	    "deploymentName", dep);
-	rc = client_call(c->client, "PATCH", cli_bep_path(path, sizeof path, ep, NULL, ""), body,
-			 &out, err);
+	snprintf(what, sizeof what, "default deployment of %s", ep);
+	rc = cli_lro(c, a, "PATCH", cli_bep_path(path, sizeof path, ep, NULL, ""), body, what, &out,
+		     err);
 	cJSON_Delete(body);
 	cJSON_Delete(out);
 	return rc;
@@ -378,7 +430,7 @@ static int cli_bdep_set_default(struct cli *c, const char *ep, const char *dep, 
 static int cli_bdep_write(struct cli *c, const struct cli_verb *v, const struct cli_args *a,
 			  const char *method)
 {
-	char path[600];
+	char path[600], what[160];
 	struct error err = {0};
 	cJSON *body, *doc = NULL;
 
@@ -389,11 +441,11 @@ static int cli_bdep_write(struct cli *c, const struct cli_verb *v, const struct 
 	body = cli_bdep_body(v, a);
 	if (body == NULL)
 		return CLI_USAGE;
-	if (cli_client(c, &err) == NULL ||
-	    client_call(c->client, method, cli_bep_path(path, sizeof path, a->pos[0], a->pos[1], ""),
-			body, &doc, &err) < 0 ||
+	snprintf(what, sizeof what, "batch deployment %s of %s", a->pos[1], a->pos[0]);
+	if (cli_lro(c, a, method, cli_bep_path(path, sizeof path, a->pos[0], a->pos[1], ""), body,
+		    what, &doc, &err) < 0 ||
 	    (cli_args_has(a, "--set-default") &&
-	     cli_bdep_set_default(c, a->pos[0], a->pos[1], &err) < 0)) {
+	     cli_bdep_set_default(c, a, a->pos[0], a->pos[1], &err) < 0)) {
 		cJSON_Delete(body);
 		cJSON_Delete(doc);
 		return cli_fail(&err);
@@ -417,8 +469,8 @@ static int cli_bdep_list(struct cli *c, const struct cli_verb *v, const struct c
 	char path[400];
 
 	(void)v;
-	return CLI_BDEP_CALL(c, "GET", cli_bep_path(path, sizeof path, a->pos[0], NULL, "/deployments"),
-			     NULL);
+	return cli_batch_list(c, cli_bep_path(path, sizeof path, a->pos[0], NULL, "/deployments"),
+			      cli_bdep_cols, sizeof cli_bdep_cols / sizeof cli_bdep_cols[0]);
 }
 
 static int cli_bdep_show(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -438,8 +490,9 @@ static int cli_bdep_delete(struct cli *c, const struct cli_verb *v, const struct
 	snprintf(what, sizeof what, "batch deployment %s of %s", a->pos[1], a->pos[0]);
 	if ((rc = cli_confirm(v, a, what)) != CLI_OK)
 		return rc;
-	rc = CLI_BDEP_CALL(c, "DELETE", cli_bep_path(path, sizeof path, a->pos[0], a->pos[1], ""),
-			   NULL);
+	snprintf(what, sizeof what, "batch deployment %s of %s", a->pos[1], a->pos[0]);
+	rc = CLI_BDEP_CHANGE(c, a, "DELETE",
+			     cli_bep_path(path, sizeof path, a->pos[0], a->pos[1], ""), NULL, what);
 	if (rc == CLI_OK && !c->json)
 		printf("Deleted batch deployment %s of %s.\n", a->pos[1], a->pos[0]);
 	return rc;
@@ -482,8 +535,8 @@ static int cli_data_create(struct cli *c, const struct cli_verb *v, const struct
 static int cli_data_list(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	(void)v, (void)a;
-	return cli_batch_call(c, "GET", "/data", NULL, cli_data_cols,
-			      sizeof cli_data_cols / sizeof cli_data_cols[0], NULL, 0);
+	return cli_batch_list(c, "/data", cli_data_cols,
+			      sizeof cli_data_cols / sizeof cli_data_cols[0]);
 }
 
 static int cli_data_show(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -492,11 +545,13 @@ static int cli_data_show(struct cli *c, const struct cli_verb *v, const struct c
 
 	if (cli_split_ref(a->pos[0], name, sizeof name, ver, sizeof ver) < 0)
 		return cli_usage(v, "NAME or NAME:VERSION");
-	if (ver[0] == '\0')
+	if (ver[0] == '\0') {
 		snprintf(path, sizeof path, "/data/%s/versions", cli_esc(e1, sizeof e1, name));
-	else
-		snprintf(path, sizeof path, "/data/%s/versions/%s", cli_esc(e1, sizeof e1, name),
-			 cli_esc(e2, sizeof e2, ver));
+		return cli_batch_list(c, path, cli_data_detail,
+				      sizeof cli_data_detail / sizeof cli_data_detail[0]);
+	}
+	snprintf(path, sizeof path, "/data/%s/versions/%s", cli_esc(e1, sizeof e1, name),
+		 cli_esc(e2, sizeof e2, ver));
 	return cli_batch_call(c, "GET", path, NULL, cli_data_detail,
 			      sizeof cli_data_detail / sizeof cli_data_detail[0], cli_data_detail,
 			      sizeof cli_data_detail / sizeof cli_data_detail[0]);
@@ -523,7 +578,8 @@ const struct cli_verb cli_batch_verbs[] = {
     {"batch-endpoint", "invoke", cli_bep_invoke,
      "batch-endpoint invoke NAME --input PATH|URI [--input-type uri_folder|uri_file] "
      "[--deployment-name D] [--output-path DIR] " CLI_SETTINGS_USAGE " [--stream]",
-     "start a batch job on a folder, a file or a data asset (--stream: follow it)",
+     "start a batch job on a folder or file of the runtime's host, a data asset "
+     "(azureml:NAME:V) or a datastore path (azureml://datastores/...); --stream: follow it",
      "--input= --input-type= --deployment-name= --output-path= --stream " CLI_SETTINGS_OPTS, 1, 1,
      CLI_CHANGES},
     {"batch-deployment", "create", cli_bdep_create,

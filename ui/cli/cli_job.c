@@ -213,7 +213,7 @@ static int cli_job_list(struct cli *c, const struct cli_verb *v, const struct cl
 			 cli_esc(e, sizeof e, sch));
 	else
 		snprintf(path, sizeof path, "/jobs");
-	if (cli_client(c, &err) == NULL || client_call(c->client, "GET", path, NULL, &doc, &err) < 0)
+	if (cli_client(c, &err) == NULL || client_list(c->client, path, &doc, &err) < 0)
 		return cli_fail(&err);
 	return CLI_SHOW(c, cli_job_cols, cli_job_detail, doc);
 }
@@ -471,7 +471,7 @@ static int cli_sched_list_verb(struct cli *c, const struct cli_verb *v, const st
 
 	(void)v, (void)a;
 	if (cli_client(c, &err) == NULL ||
-	    client_call(c->client, "GET", "/schedules?listViewType=All", NULL, &doc, &err) < 0)
+	    client_list(c->client, "/schedules?listViewType=All", &doc, &err) < 0)
 		return cli_fail(&err);
 	return CLI_SHOW(c, cli_sched_cols, cli_sched_detail, doc);
 }

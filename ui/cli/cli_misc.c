@@ -341,8 +341,7 @@ static int cli_check_print(struct cli *c, const char *name, struct transport *t,
 	transport_describe(st, what, sizeof what);
 	if (st->state == TRANSPORT_CONNECTED) {
 		struct client *cl = transport_client(t, 10000, &err);
-		ok =
-		    cl != NULL && client_call(cl, "GET", "/onlineEndpoints", NULL, &doc, &err) == 0;
+		ok = cl != NULL && client_list(cl, "/onlineEndpoints", &doc, &err) == 0;
 		if (ok)
 			snprintf(
 			    answer, sizeof answer, "%d endpoints",

@@ -450,7 +450,8 @@ const struct cli_verb cli_model_verbs[] = {
      "env create NAME (--native | --python PATH [--require MOD]... | --image IMAGE "
      "[--conda-file FILE]) [--version V]",
      "create an environment version: native engines, a Python interpreter whose listed "
-     "modules must import, or (Azure) a container image with an optional conda file",
+     "modules must import, or a container image with an optional conda file (Azure's; a "
+     "runtime maps the image to an interpreter, docs/azure-compat.md)",
      "--native --python= --require=* --image= --conda-file= --version= --description=", 1, 1,
      CLI_CHANGES},
     {"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0, CLI_READS},

@@ -36,7 +36,7 @@ static int fetch_into(struct batch_fetch *f, struct client *c, const char *path,
 	cJSON *doc = NULL, *v;
 
 	app_copy(f->path, sizeof f->path, path);
-	if (client_call(c, "GET", path, NULL, &doc, &f->job.err) < 0)
+	if (client_list(c, path, &doc, &f->job.err) < 0) /* every page */
 		return -1;
 	v = cJSON_DetachItemFromObjectCaseSensitive(doc, "value");
 	cJSON_AddItemToObject(f->all, as, v != NULL ? v : cJSON_CreateArray());

@@ -88,7 +88,7 @@ static void jobs_load(struct app *a, struct screen_state *st)
 			 js->filter);
 	else
 		snprintf(path, sizeof path, "/jobs");
-	data_call(a, "jobs", "GET", path, NULL, js->filter, jobs_loaded);
+	data_list(a, "jobs", path, js->filter, jobs_loaded);
 }
 
 static void jobs_tick(struct app *a, struct screen_state *st, int list_due, int live_due)

@@ -65,8 +65,7 @@ static void schedules_loaded(struct app *a, struct data_call *c)
 static void schedules_load(struct app *a, struct screen_state *st)
 {
 	(void)st;
-	data_call(a, "schedules", "GET", "/schedules?listViewType=All", NULL, "",
-		  schedules_loaded);
+	data_list(a, "schedules", "/schedules?listViewType=All", "", schedules_loaded);
 }
 
 static void schedules_tick(struct app *a, struct screen_state *st, int list_due, int live_due)
