@@ -12,7 +12,10 @@
  * SDK uploaded to) is read from the home's blob storage (blob.h). A model
  * version PUT again with the modelUri it already has keeps its artifact (the
  * SDK's get-modify-put, archiving for one); another modelUri, or an upload,
- * copies the artifact in again, which a deployment in use forbids (409).
+ * copies the artifact in again, which a deployment in use forbids (409). The
+ * copy is staged before the workspace lock and placed in a directory of its
+ * own (state/artifact.h); the one the state no longer names is removed after
+ * the commit, outside the lock.
  *
  * A data asset's dataUri is a path on the runtime's host, file://, or a
  * datastore path (azureml://datastores/workspaceblobstore/paths/..., or the
