@@ -168,14 +168,15 @@ void stats_num_finish(const struct stats_num *s, struct stats_num_result *out)
 
 /* ---- categorical features and histograms ------------------------------- */
 
-/* scipy.special.rel_entr(x, y) for x, y >= 0 */
+/* scipy.special.rel_entr(x, y) for x, y >= 0 (the log in double: one ulp,
+ * and ten times faster than logl on the many bins of a numeric feature) */
 static long double rel_entr(long double x, long double y)
 {
 	if (x == 0)
 		return 0;
 	if (y == 0)
 		return INFINITY;
-	return x * logl(x / y);
+	return x * (long double)log((double)(x / y));
 }
 
 double stats_jensen_shannon(const uint64_t *ca, const uint64_t *cb, size_t k)
@@ -206,7 +207,7 @@ double stats_psi(const uint64_t *ca, const uint64_t *cb, size_t k, uint64_t na, 
 		return NAN;
 	for (size_t i = 0; i < k; i++) {
 		long double pa = (ca[i] + 1.0L) / na, pb = (cb[i] + 1.0L) / nb;
-		psi += (pb - pa) * logl(pb / pa);
+		psi += (pb - pa) * (long double)log((double)(pb / pa));
 	}
 	return (double)psi;
 }

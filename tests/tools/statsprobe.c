@@ -6,6 +6,8 @@
  *   {"a": [numbers or null], "b": [...]}           numerical: W1, KS, JS, PSI
  *   {"ca": [strings or null], "cb": [...]}          categorical: JS, PSI, chi2
  *   {"ks": [d, n1, n2]} | {"kstwo": [n, x]} | {"smirnov": [n, x]} | {"chi2": [x, df]}
+ *   {"files": [REFERENCE, PRODUCTION], "tmp": DIR}: the monitor's path, dataset.c and
+ *     columns.c: per reference column its type, data quality and drift both ways
  *   or an array of such objects (one answer each, in an array).
  * stdout: one JSON object of results (null for NaN, "inf" for infinity).
  */
@@ -16,6 +18,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "runtime/monitor/dataset.h"
+#include "runtime/monitor/columns.h"
 #include "runtime/monitor/stats.h"
 
 static void put(cJSON *o, const char *k, double v)
@@ -137,11 +141,79 @@ static double arg(const cJSON *arr, int i)
 	return cJSON_GetArrayItem(arr, i)->valuedouble;
 }
 
+static cJSON *column_facts(const struct columns *ref, const struct columns *prod, size_t c)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct columns_info ri, pi;
+	struct columns_drift d;
+	struct error err;
+	int pc = columns_find(prod, columns_name(ref, c));
+
+	columns_info(ref, c, &ri);
+	columns_info(prod, (size_t)pc, &pi);
+	cJSON_AddStringToObject(o, "type", stats_type_name(ri.type));
+	cJSON_AddBoolToObject(o, "categorical", ri.categorical);
+	put(o, "ref_values", (double)ri.values);
+	put(o, "prod_values", (double)pi.values);
+	put(o, "distinct", (double)ri.distinct);
+	put(o, "null_rate", stats_rate(pi.quality.nulls, pi.quality.rows));
+	put(o, "type_error_rate", stats_rate(pi.quality.type_errors, pi.quality.rows));
+	put(o, "out_of_bounds_rate", stats_rate(pi.quality.out_of_bounds, pi.quality.rows));
+	if (columns_drift(ref, c, prod, 0, &d, &err) == 0) {
+		put(o, "normalized_wasserstein", d.normalized_wasserstein);
+		put(o, "ks_pvalue", d.num.ks_pvalue);
+		put(o, "num_jensen_shannon", d.num.jensen_shannon);
+		put(o, "num_psi", d.num.psi);
+	} else {
+		cJSON_AddStringToObject(o, "numerical_error", err.message);
+	}
+	if (columns_drift(ref, c, prod, 1, &d, &err) == 0) {
+		put(o, "cat_jensen_shannon", d.cat.jensen_shannon);
+		put(o, "cat_psi", d.cat.psi);
+		put(o, "chi2_pvalue", d.cat.chi2_pvalue);
+	}
+	return o;
+}
+
+static struct columns *read_profile(const char *path, const char *tmp, struct columns *ref,
+				    cJSON *out)
+{
+	struct columns *p = columns_new(tmp, ref);
+	struct error err;
+
+	if (dataset_read(path, NULL, columns_row, p, NULL, &err) < 0 ||
+	    columns_finish(p, &err) < 0) {
+		cJSON_AddStringToObject(out, "error", err.message);
+		columns_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void files(const cJSON *in, cJSON *out)
+{
+	const cJSON *f = cJSON_GetObjectItem(in, "files"), *t = cJSON_GetObjectItem(in, "tmp");
+	const char *tmp = cJSON_IsString(t) ? t->valuestring : "/tmp";
+	struct columns *ref = read_profile(cJSON_GetArrayItem(f, 0)->valuestring, tmp, NULL, out);
+	struct columns *prod =
+	    ref ? read_profile(cJSON_GetArrayItem(f, 1)->valuestring, tmp, ref, out) : NULL;
+	cJSON *cols = cJSON_AddObjectToObject(out, "columns");
+
+	for (size_t c = 0; prod && c < columns_count(ref); c++)
+		cJSON_AddItemToObject(cols, columns_name(ref, c), column_facts(ref, prod, c));
+	put(out, "ref_rows", ref ? (double)columns_rows(ref) : NAN);
+	put(out, "prod_rows", prod ? (double)columns_rows(prod) : NAN);
+	columns_free(prod);
+	columns_free(ref);
+}
+
 static cJSON *answer(const cJSON *in)
 {
 	cJSON *out = cJSON_CreateObject(), *x;
 
-	if (cJSON_GetObjectItem(in, "a"))
+	if (cJSON_GetObjectItem(in, "files"))
+		files(in, out);
+	else if (cJSON_GetObjectItem(in, "a"))
 		numerical(in, out);
 	else if (cJSON_GetObjectItem(in, "ca"))
 		categorical(in, out);
