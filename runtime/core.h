@@ -36,6 +36,7 @@ struct runtime {
 
 	struct metrics *metrics;
 	struct fleet *fleet;
+	struct collector *collector; /* monitor: production data of the deployments */
 	struct server *server;
 	struct logfile *log;
 	size_t max_upload;

@@ -22,6 +22,7 @@
 
 #include "runtime/auth.h"
 #include "runtime/core.h"
+#include "runtime/monitor/collector.h"
 #include "state/file.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
@@ -31,6 +32,7 @@
 #define CONTROL_THREADS 16
 #define DEFAULT_STOP_GRACE_MS 5000
 #define DEFAULT_WORKER_MEMORY_MB "4096"
+#define DEFAULT_COLLECT_QUOTA_MB 1024
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -109,19 +111,31 @@ static void reply_text(struct server_response *rs, int status, char *text, const
 	rs->content_type = type;
 }
 
+/* Prometheus text: requests and latency, then data collection. */
+static void prometheus(struct runtime *rt, struct server_response *rs)
+{
+	struct dynbuf b;
+	size_t len = 0;
+	char *text = metrics_prometheus(rt->metrics, &len);
+
+	dynbuf_init(&b, 512u << 20);
+	if (text == NULL || dynbuf_add(&b, text, len) < 0) {
+		free(text);
+		return server_reply_errorf(rs, 500, "InternalError", "out of memory");
+	}
+	free(text);
+	if (rt->collector)
+		collector_prometheus(rt->collector, &b);
+	text = dynbuf_take(&b, &len);
+	reply_text(rs, 200, text, "text/plain; version=0.0.4");
+	rs->len = len;
+}
+
 static void metrics_route(struct runtime *rt, const struct server_request *rq,
 			  struct server_response *rs, int json)
 {
-	size_t len = 0;
-	char *text;
-
-	if (!json) {
-		text = metrics_prometheus(rt->metrics, &len);
-		reply_text(rs, 200, text, "text/plain; version=0.0.4");
-		if (text)
-			rs->len = len;
-		return;
-	}
+	if (!json)
+		return prometheus(rt, rs);
 	{
 		const char *w = server_query(rq, "window");
 		char *end = NULL;
@@ -246,6 +260,33 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 }
 
 /* ---- start and stop ----------------------------------------------------- */
+
+static void collector_log(void *ctx, const char *line)
+{
+	runtime_log(ctx, "%s", line);
+}
+
+/* Production data goes to the default datastore's folder in the home. */
+static int start_collector(struct runtime *rt, const struct runtime_options *o,
+			   struct error *err)
+{
+	char root[PATH_MAX + 32];
+	struct collector_config cfg;
+
+	snprintf(root, sizeof root, "%s/blobs/workspaceblobstore", rt->home);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.root = root;
+	cfg.source = rt->ws_prefix;
+	cfg.quota = (uint64_t)(o->collect_quota_mb ? o->collect_quota_mb
+						   : DEFAULT_COLLECT_QUOTA_MB) << 20;
+	cfg.log = collector_log;
+	cfg.ctx = rt;
+	rt->collector = collector_new(&cfg, err);
+	if (rt->collector == NULL || collector_start(rt->collector, err) < 0)
+		return -1;
+	fleet_set_collector(rt->fleet, rt->collector);
+	return 0;
+}
 
 /* The default memory limit of Python workers (docs/security.md). */
 static int set_worker_memory(struct runtime *rt, const char *v, struct error *err)
@@ -408,7 +449,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
-	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0)
+	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0 || start_collector(rt, o, err) < 0)
 		goto fail;
 	if (start_server(rt, o, err) < 0)
 		goto fail;
@@ -443,6 +484,7 @@ void runtime_stop(struct runtime *rt)
 		pthread_join(rt->housekeeper, NULL);
 	}
 	fleet_free(rt->fleet);
+	collector_free(rt->collector); /* after the fleet: its instances hold taps */
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);
 	store_close(rt->store);
@@ -501,6 +543,8 @@ static const struct serve_flag serve_flags[] = {
 	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
 	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",
 	 FLAG_TEXT, OPT(worker_memory_mb), 0, 0},
+	{"--collect-quota-mb", "MB", "disk for each deployment's collected data (default 1024)",
+	 FLAG_UINT, OPT(collect_quota_mb), 1, 1024 * 1024},
 	{"--max-connections", "N", "connections held at once (default 4096)", FLAG_UINT, OPT(conns.max), 1, 1000000},
 	{"--max-connections-per-peer", "N", "per client address (default 1024)",
 	 FLAG_UINT, OPT(conns.per_peer), 1, 1000000},

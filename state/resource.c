@@ -359,8 +359,10 @@ int deployment_copy(struct deployment *dst, const struct deployment *src)
 	dst->scoring_script = NULL;
 	dst->error = NULL;
 	dst->description = NULL;
+	dst->data_collector = NULL;
 	memset(&dst->variables, 0, sizeof dst->variables);
 	if (dup_opt(&dst->code_dir, src->code_dir) < 0 ||
+	    dup_opt(&dst->data_collector, src->data_collector) < 0 ||
 	    dup_opt(&dst->scoring_script, src->scoring_script) < 0 ||
 	    dup_opt(&dst->error, src->error) < 0 ||
 	    dup_opt(&dst->description, src->description) < 0 ||
@@ -377,6 +379,8 @@ void deployment_cleanup(struct deployment *d)
 	free(d->scoring_script);
 	free(d->error);
 	free(d->description);
+	free(d->data_collector);
+	d->data_collector = NULL;
 	d->code_dir = NULL;
 	d->scoring_script = NULL;
 	d->error = NULL;

@@ -394,7 +394,11 @@ static int js_cell(struct reader *r, struct js *j, struct cell *c)
 	case '{':
 	case '[':
 		c->kind = CELL_OTHER;
-		return js_skip(j, 1);
+		if (js_skip(j, 1) < 0)
+			return -1;
+		c->text = start; /* the raw JSON */
+		c->tlen = (size_t)(j->p - start);
+		return 0;
 	case 't':
 	case 'f':
 		c->kind = CELL_BOOL;
@@ -488,13 +492,13 @@ static int row_error(struct reader *r, int rc)
 	return rc == -2 ? bad(r, "more than 4096 columns in a row") : bad(r, "not valid JSON");
 }
 
-/* The rows of a collector record's "data" array, within the window. */
-static int record_rows(struct reader *r, struct js *j, int64_t t)
+/* The rows of an array at j->p ('['): objects are named rows, arrays rows
+ * of columns "0", "1", ..., a scalar a row of one column "0". */
+static int array_rows(struct reader *r, struct js *j)
 {
+	struct cell *c;
 	int rc;
 
-	if (t >= 0 && (t < r->w.start || (r->w.end && t >= r->w.end)))
-		return 0;
 	j->p++;
 	for (;;) {
 		ws(j);
@@ -504,12 +508,18 @@ static int record_rows(struct reader *r, struct js *j, int64_t t)
 		r->used = 0;
 		if (j->p >= j->end)
 			return bad(r, "not valid JSON");
-		if (*j->p == '{')
+		if (*j->p == '{') {
 			rc = js_object_row(r, j);
-		else if (*j->p == '[')
+		} else if (*j->p == '[') {
 			rc = js_array_row(r, j);
-		else
-			return bad(r, "an element of \"data\" is not a row (an object or an array)");
+		} else {
+			pthread_once(&colnames_once, colnames_init);
+			rc = (c = cell_add(r)) == NULL ? -2 : js_cell(r, j, c);
+			if (c) {
+				c->key = colnames[0];
+				c->klen = 1;
+			}
+		}
 		if (rc < 0)
 			return row_error(r, rc);
 		if (row(r) < 0)
@@ -520,6 +530,14 @@ static int record_rows(struct reader *r, struct js *j, int64_t t)
 		else if (j->p >= j->end || *j->p != ']')
 			return bad(r, "not valid JSON");
 	}
+}
+
+/* The rows of a collector record's "data" array, within the window. */
+static int record_rows(struct reader *r, struct js *j, int64_t t)
+{
+	if (t >= 0 && (t < r->w.start || (r->w.end && t >= r->w.end)))
+		return 0;
+	return array_rows(r, j);
 }
 
 /* A collector record if the line is one (its "data" array and "time"), else 0.
@@ -963,4 +981,71 @@ int dataset_read(const char *path, const struct dataset_window *w, dataset_row_f
 	free(r.scratch);
 	names_free(&r);
 	return rc;
+}
+
+/* ---- in memory ---------------------------------------------------------- */
+
+/* The value of member `name` of the object at j->p ('{'), positioned there. */
+static int js_member(struct js *j, const char *name)
+{
+	size_t want = strlen(name), klen;
+	const char *key;
+	int esc;
+
+	j->p++;
+	for (;;) {
+		ws(j);
+		if (j->p >= j->end || *j->p != '"' || js_string(j, &key, &klen, &esc) < 0)
+			return -1;
+		ws(j);
+		if (j->p >= j->end || *j->p++ != ':')
+			return -1;
+		ws(j);
+		if (klen == want && memcmp(key, name, want) == 0)
+			return 0;
+		if (js_skip(j, 1) < 0)
+			return -1;
+		ws(j);
+		if (j->p >= j->end || *j->p++ != ',')
+			return -1;
+	}
+}
+
+int dataset_rows(const char *json, size_t len, const char *member, dataset_row_fn fn, void *ctx,
+		 uint64_t *rows, struct error *err)
+{
+	struct reader r;
+	struct js j = {json, json + len};
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	r.file = member ? "the request" : "the answer";
+	r.line = 1;
+	r.fn = fn;
+	r.ctx = ctx;
+	r.err = err;
+	if (scratch_reserve(&r, len) < 0)
+		return oom(&r);
+	ws(&j);
+	if (member && (j.p >= j.end || *j.p != '{' || js_member(&j, member) < 0))
+		rc = error_set(err, 400, "InvalidData", "no \"%s\" member", member);
+	else if (j.p >= j.end || *j.p != '[')
+		rc = error_set(err, 400, "InvalidData", "not an array of rows");
+	else
+		rc = array_rows(&r, &j);
+	if (rows)
+		*rows = r.rows;
+	free(r.cells);
+	free(r.scratch);
+	return rc;
+}
+
+int dataset_json_valid(const char *json, size_t len)
+{
+	struct js j = {json, json + len};
+
+	if (js_skip(&j, 0) < 0)
+		return 0;
+	ws(&j);
+	return j.p == j.end;
 }

@@ -57,6 +57,16 @@ struct dataset_window {
 int dataset_read(const char *path, const struct dataset_window *w, dataset_row_fn fn, void *ctx,
 		 uint64_t *rows, struct error *err);
 
+/* Rows out of JSON in memory: the array that is member `member` of the top
+ * object (NULL: the top value itself). An element that is an object is a
+ * named row, an array a row of columns "0", "1", ..., a scalar a row of one
+ * column "0" (so a model's answer [0.2, 0.7] is two rows). A cell of kind
+ * CELL_OTHER carries its raw JSON in text. 0, or -1 with err. */
+int dataset_rows(const char *json, size_t len, const char *member, dataset_row_fn fn, void *ctx,
+		 uint64_t *rows, struct error *err);
+/* Whether json[0..len) is one valid JSON value. */
+int dataset_json_valid(const char *json, size_t len);
+
 /* "2024-03-05T18:16:25[.fff]Z" (or +hh:mm) -> UTC seconds; -1 when not such a time. */
 int64_t dataset_time(const char *s, size_t len);
 
