@@ -2,11 +2,15 @@
 #include "api/client.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CLIENT_API_VERSION "api-version=2024-04-01"
 #define CLIENT_MAX_BODY ((size_t)64 << 20) /* answers past this are refused */
@@ -21,6 +25,9 @@ struct client {
 	int dataplane_at_base;
 	long timeout_ms;
 	char curl_err[CURL_ERROR_SIZE];
+	atomic_int cancelled;	   /* client_cancel was called */
+	pthread_mutex_t sock_lock; /* sock against close during client_cancel */
+	curl_socket_t sock;	   /* the open connection, or CURL_SOCKET_BAD */
 };
 
 /* A growing answer buffer with a cap. */
@@ -58,6 +65,8 @@ struct client *client_new(const struct client_config *cfg)
 	c->ws_path = client_strdup(cfg->ws_path);
 	c->credential = client_strdup(cfg->credential);
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+	c->sock = CURL_SOCKET_BAD;
+	pthread_mutex_init(&c->sock_lock, NULL);
 	c->dataplane_at_base = cfg->dataplane_at_base;
 	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
 	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
@@ -78,6 +87,7 @@ void client_free(struct client *c)
 		return;
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
+	pthread_mutex_destroy(&c->sock_lock);
 	free(c->base_url);
 	free(c->ws_path);
 	free(c->unix_socket);
@@ -169,6 +179,53 @@ static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *userd
 	return n;
 }
 
+/* The connection's socket is recorded so that client_cancel can shut it down. */
+static curl_socket_t client_open_cb(void *userdata, curlsocktype purpose,
+				    struct curl_sockaddr *addr)
+{
+	struct client *c = userdata;
+	curl_socket_t s;
+
+	(void)purpose;
+	if (atomic_load(&c->cancelled))
+		return CURL_SOCKET_BAD;
+	s = socket(addr->family, addr->socktype, addr->protocol);
+	pthread_mutex_lock(&c->sock_lock);
+	c->sock = s;
+	pthread_mutex_unlock(&c->sock_lock);
+	return s;
+}
+
+static int client_close_cb(void *userdata, curl_socket_t s)
+{
+	struct client *c = userdata;
+
+	pthread_mutex_lock(&c->sock_lock);
+	if (c->sock == s)
+		c->sock = CURL_SOCKET_BAD;
+	pthread_mutex_unlock(&c->sock_lock);
+	return close(s);
+}
+
+/* Ends a transfer still connecting when cancelled (called about once a second). */
+static int client_progress_cb(void *userdata, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+			      curl_off_t un)
+{
+	struct client *c = userdata;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return atomic_load(&c->cancelled);
+}
+
+void client_cancel(struct client *c)
+{
+	atomic_store(&c->cancelled, 1);
+	pthread_mutex_lock(&c->sock_lock);
+	if (c->sock != CURL_SOCKET_BAD)
+		shutdown(c->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&c->sock_lock);
+}
+
 /* Resets the shared handle to the options common to every request. */
 static void client_prepare(struct client *c, const char *url, struct client_buf *b)
 {
@@ -180,6 +237,13 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "mldeck");
+	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION, client_open_cb);
+	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETFUNCTION, client_close_cb);
+	curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETDATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, client_progress_cb);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
 	if (c->unix_socket != NULL)
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
 	c->curl_err[0] = '\0';
@@ -207,6 +271,8 @@ static int client_transport_error(struct client *c, CURLcode rc, const char *url
 	if (b->overflow)
 		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", url,
 				 CLIENT_MAX_BODY >> 20);
+	if (atomic_load(&c->cancelled))
+		return error_set(err, 0, "Cancelled", "cancelled: %s", url);
 	if (c->unix_socket != NULL)
 		return error_set(err, 0, "Unreachable",
 				 "cannot reach the runtime through the ssh tunnel (%s): %s",

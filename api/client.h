@@ -69,4 +69,10 @@ const char *client_unix_socket(const struct client *c);
 int client_scoring_url(const struct client *c, const char *ep, const char *scoring_uri, char *buf,
 		       size_t len, struct error *err);
 
+/* Makes the call running on c in another thread fail at once ("cancelled":
+ * its connection is shut down), and every later call on c too. For a
+ * program that must not wait for a stalled server when it quits. Any
+ * thread; c stays valid until client_free. */
+void client_cancel(struct client *c);
+
 #endif

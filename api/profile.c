@@ -161,6 +161,7 @@ static void profile_defaults(struct profile *p, const char *name)
 	snprintf(p->backend, sizeof p->backend, "local");
 	snprintf(p->url, sizeof p->url, "http://127.0.0.1:5800");
 	snprintf(p->workspace, sizeof p->workspace, "local");
+	p->embedded = -1; /* unset: decided in profile_finish */
 }
 
 /* The profile of that name in the set, created on first mention. */
@@ -181,10 +182,10 @@ static struct profile *profile_slot(struct profile_set *set, const char *name, c
 static int profile_set_key(struct profile *p, const char *key, const char *value, char *msg,
 			   size_t len)
 {
-	if (strcmp(key, "readonly") == 0) {
-		if (profile_bool(value, &p->readonly) == 0)
+	if (strcmp(key, "readonly") == 0 || strcmp(key, "embedded") == 0) {
+		if (profile_bool(value, key[0] == 'r' ? &p->readonly : &p->embedded) == 0)
 			return 0;
-		snprintf(msg, len, "readonly must be true or false, not \"%s\"", value);
+		snprintf(msg, len, "%s must be true or false, not \"%s\"", key, value);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof profile_keys / sizeof profile_keys[0]; i++) {
@@ -204,7 +205,7 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 	snprintf(msg, len,
 		 "unknown key \"%s\" in a profile (known: backend, url, home, "
 		 "admin_key_file, workspace, subscription, resource_group, theme, "
-		 "remote_mldeck, readonly)",
+		 "remote_mldeck, readonly, embedded)",
 		 key);
 	return -1;
 }
@@ -282,6 +283,10 @@ static void profile_finish(struct profile_set *set)
 	for (size_t i = 0; i < set->count; i++) {
 		struct profile *p = &set->items[i];
 		profile_expand_tilde(p->admin_key_file, sizeof p->admin_key_file);
+		/* only "local" (built in, or redefined in the file) by default */
+		if (p->embedded < 0)
+			p->embedded =
+			    strcmp(p->name, "local") == 0 && strcmp(p->backend, "local") == 0;
 		if (profile_url_is_ssh(p->url))
 			continue; /* home is on the remote host: its ~, its default */
 		profile_expand_tilde(p->home, sizeof p->home);

@@ -10,6 +10,8 @@
  *   home, admin_key_file, workspace, subscription, resource_group, theme,
  *   remote_mldeck
  *   readonly = true | false
+ *   embedded = true | false   (may the console start the runtime in-process;
+ *                              default: true for "local" only)
  *
  * On an ssh:// profile `home` is the runtime's home on the remote host (""
  * = the remote's default) and `remote_mldeck` the mldeck command there
@@ -42,7 +44,8 @@ struct profile {
 	char theme[PROFILE_NAME_MAX];
 	char remote_mldeck[PROFILE_PATH_MAX]; /* ssh://: the mldeck command there */
 	int readonly;
-	int builtin; /* 1 for the built-in "local" */
+	int embedded; /* the console may start the runtime in-process at url and home */
+	int builtin;  /* 1 for the built-in "local" */
 };
 
 struct profile_set {

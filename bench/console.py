@@ -10,7 +10,13 @@ Measures
   - resident memory of the console after scrolling (VmRSS);
   - idle output: bytes the console writes to the terminal per second at the
     default refresh (1 s), with nothing pressed and live latency changing
-    (a light load of ~20 requests/s runs on a few endpoints).
+    (a light load of ~20 requests/s runs on a few endpoints);
+  - key-to-screen latency while the backend is stalled (issue 8): the
+    runtime is SIGSTOPped (it accepts and never answers), then keys switch
+    between two screens; each is timed from `tmux send-keys` until the
+    pane's header shows the new screen (capture-pane), and in-process (the
+    key's handling plus its redraw, from the trace); then how long `q`
+    takes to end the console with requests still unanswered.
 
 With --ssh the console reaches the runtime through an ssh:// profile (a
 private sshd on 127.0.0.1, tests/e2e/sshd.py): the first full screen then
@@ -18,7 +24,8 @@ includes the ssh connection (master, credential, forward), and the idle
 figures add the bytes on the ssh connection itself (TCP counters of the
 kernel, encrypted bytes both ways).
 
-Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--bin PATH] [--ssh]
+Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--stalled-keys K] [--bin PATH]
+                        [--ssh]
 Creating 1,000 endpoints through the API takes a minute or two: every change
 is fsynced before it is acknowledged.
 """
@@ -29,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -125,6 +133,36 @@ def wait_for(pred, timeout, step=0.01):
     return None
 
 
+def header(sock):
+    return tmux(sock, "capture-pane", "-p", "-S", "0", "-E", "0").stdout
+
+
+def pct(values, p):
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def stalled_keys(sock, trace, n):
+    """Keys answered while the backend never answers: external and in-process."""
+    outside = []
+    before = len(frames(trace))
+    for i in range(n):
+        key, want = ("2", "| Models (") if i % 2 == 0 else ("1", "| Endpoints (")
+        t0 = time.monotonic()
+        tmux(sock, "send-keys", key)
+        if not wait_for(lambda: want in header(sock), 10, step=0.0005):
+            raise SystemExit("the console did not answer %r in 10 s" % key)
+        outside.append((time.monotonic() - t0) * 1000.0)
+    inside = sorted((f[1] + f[2]) / 1000.0 for f in frames(trace)[before:] if f[2] > 0)
+    return sorted(outside), inside
+
+
+def quit_time(sock):
+    t0 = time.monotonic()
+    tmux(sock, "send-keys", "q")
+    wait_for(lambda: tmux(sock, "has-session").returncode != 0, 30, step=0.001)
+    return (time.monotonic() - t0) * 1000.0
+
+
 def ssh_profile(tmp, home, binary):
     """A private sshd, and [profile edge] = ssh:// to it with the runtime's home."""
     sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
@@ -141,6 +179,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--endpoints", type=int, default=1000)
     ap.add_argument("--idle-seconds", type=int, default=10)
+    ap.add_argument("--stalled-keys", type=int, default=200)
     ap.add_argument("--bin", default=os.environ.get("MLDECK_BIN", os.path.join(REPO, "mldeck")))
     ap.add_argument("--ssh", action="store_true",
                     help="reach the runtime through an ssh:// profile (own sshd on 127.0.0.1)")
@@ -211,9 +250,23 @@ def main():
         if sshd:
             print("idle traffic on the ssh connection (both ways): %.0f bytes/s over %d s"
                   % (wire / args.idle_seconds, args.idle_seconds))
+        stop.set()
+        loader.join()
+        os.kill(serve.pid, signal.SIGSTOP)  # accepts (the kernel does), never answers
+        try:
+            time.sleep(3)  # refreshes are now stuck in flight
+            outside, inside = stalled_keys(sock, trace, args.stalled_keys)
+            print("key to screen, backend stalled (SIGSTOP), %d keys: median %.1f ms, p99 %.1f ms, "
+                  "max %.1f ms (tmux send-keys to capture-pane); in-process key + redraw: "
+                  "median %.2f ms, p99 %.2f ms" % (len(outside), statistics.median(outside),
+                                                   pct(outside, 0.99), outside[-1],
+                                                   statistics.median(inside), pct(inside, 0.99)))
+            print("q with the backend stalled: the console was gone in %.0f ms" % quit_time(sock))
+        finally:
+            os.kill(serve.pid, signal.SIGCONT)
     finally:
         stop.set()
-        tmux(sock, "send-keys", "q")
+        tmux(sock, "send-keys", "q")  # when it is still there
         time.sleep(0.5)
         tmux(sock, "kill-server")
         serve.terminate()

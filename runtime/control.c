@@ -5,7 +5,7 @@
  * in one transaction, the live side of the endpoints it touched brought in
  * step, and only then acknowledged.
  */
-#include "runtime/core.h"
+#include "runtime/control.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,23 +16,10 @@
 
 #include "runtime/auth.h"
 #include "state/artifact.h"
+#include "state/batch.h"
 #include "state/names.h"
 
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
-
-/* One matched request: the route's captures, already validated. */
-struct asset;
-
-struct call {
-	struct runtime *rt;
-	const struct server_request *rq;
-	struct server_response *rs;
-	const char *cap[3]; /* names/versions from the path, in order */
-	const struct asset *asset; /* models or environments routes */
-	cJSON *body;        /* parsed JSON body, NULL when none */
-};
-
-typedef void (*route_fn)(struct call *c);
 
 struct route {
 	const char *method;
@@ -45,13 +32,13 @@ struct route {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static void reply(struct call *c, int status, cJSON *j)
+void control_reply(struct call *c, int status, cJSON *j)
 {
 	server_reply_json(c->rs, status, j ? cJSON_PrintUnformatted(j) : NULL);
 	cJSON_Delete(j);
 }
 
-static void reply_err(struct call *c, const struct error *err)
+void control_reply_error(struct call *c, const struct error *err)
 {
 	server_reply_error(c->rs, err);
 }
@@ -141,13 +128,18 @@ out:
 	return rc;
 }
 
+void control_lock(struct call *c)
+{
+	pthread_mutex_lock(&c->rt->lock);
+}
+
 /* Ends a read under the workspace lock. */
-static void end(struct call *c)
+void control_end(struct call *c)
 {
 	pthread_mutex_unlock(&c->rt->lock);
 }
 
-static int need_body(struct call *c)
+int control_need_body(struct call *c)
 {
 	if (c->body == NULL || !cJSON_IsObject(c->body)) {
 		server_reply_errorf(c->rs, 400, "BadRequest",
@@ -267,7 +259,7 @@ static void assets_list(struct call *c)
 	cJSON *arr = cJSON_CreateArray();
 	size_t i, n;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	n = k->list(c->rt->ws, &as);
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n && !strcmp(k->name_of(as[i]), k->name_of(as[i + 1])))
@@ -277,8 +269,8 @@ static void assets_list(struct call *c)
 								  &c->rt->codec));
 	}
 	free(as);
-	end(c);
-	reply(c, 200, codec_list(arr));
+	control_end(c);
+	control_reply(c, 200, codec_list(arr));
 }
 
 static void asset_container_get(struct call *c)
@@ -287,14 +279,14 @@ static void asset_container_get(struct call *c)
 	const void *a;
 	cJSON *j = NULL;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	a = k->find(c->rt->ws, c->cap[0], NULL);
 	if (a)
 		j = codec_container_to_json(k->kind, k->name_of(a), k->version_of(a),
 					    &c->rt->codec);
-	end(c);
+	control_end(c);
 	if (j)
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	else
 		not_found(c, k->what, c->cap[0]);
 }
@@ -306,14 +298,14 @@ static void asset_versions_list(struct call *c)
 	cJSON *arr = cJSON_CreateArray();
 	size_t i, n;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	n = k->list(c->rt->ws, &as);
 	for (i = 0; i < n; i++)
 		if (!strcmp(k->name_of(as[i]), c->cap[0]))
 			cJSON_AddItemToArray(arr, k->to_json(as[i], &c->rt->codec));
 	free(as);
-	end(c);
-	reply(c, 200, codec_list(arr));
+	control_end(c);
+	control_reply(c, 200, codec_list(arr));
 }
 
 static void asset_version_get(struct call *c)
@@ -322,13 +314,13 @@ static void asset_version_get(struct call *c)
 	const void *a;
 	cJSON *j = NULL;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	a = k->find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (a)
 		j = k->to_json(a, &c->rt->codec);
-	end(c);
+	control_end(c);
 	if (j)
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	else
 		server_reply_errorf(c->rs, 404, "NotFound", "%s version '%s:%s' not found",
 				    k->what, c->cap[0], c->cap[1]);
@@ -388,7 +380,7 @@ static void asset_delete(struct call *c)
 	struct error err;
 
 	if (control_change(c->rt, asset_delete_apply, asset_delete_done, &d, &err) < 0)
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 	else
 		server_reply_json(c->rs, 200, NULL);
 	for (size_t i = 0; d.files && d.files[i]; i++)
@@ -399,10 +391,11 @@ static void asset_delete(struct call *c)
 /* ---- model registration ------------------------------------------------- */
 
 static int model_in_use(const struct workspace *ws, const char *name, const char *version,
-			const struct deployment **by)
+			const struct deployment **by, struct error *err)
 {
 	const struct deployment **ds;
 	size_t i, n = workspace_deployment_list(ws, NULL, &ds);
+	const char *bep, *bd;
 	int used = 0;
 
 	for (i = 0; i < n && !used; i++)
@@ -411,7 +404,17 @@ static int model_in_use(const struct workspace *ws, const char *name, const char
 			*by = ds[i];
 		}
 	free(ds);
-	return used;
+	if (used)
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
+				 "new version instead",
+				 name, version, (*by)->endpoint, (*by)->name);
+	if (batch_model_user(ws, name, version, &bep, &bd))
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by batch deployment '%s/%s'; "
+				 "register a new version instead",
+				 name, version, bep, bd);
+	return 0;
 }
 
 /* Upload file names become a path component: keep them tame. */
@@ -517,11 +520,8 @@ static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
 		snprintf(mv->version, sizeof mv->version, "%s", p->version);
 	else
 		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
-	if (model_in_use(ws, mv->name, mv->version, &by))
-		return error_set(err, 409, "Conflict",
-				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
-				 "new version instead",
-				 mv->name, mv->version, by->endpoint, by->name);
+	if (model_in_use(ws, mv->name, mv->version, &by, err) < 0)
+		return -1;
 	if (model_import(p->c, mv, p->uri, err) < 0 ||
 	    workspace_model_put(ws, mv, &p->created, err) < 0)
 		return -1;
@@ -542,10 +542,10 @@ static void model_version_put_as(struct call *c, const char *version)
 	p.mv.created = (int64_t)time(NULL);
 	if (model_from_request(c, &p.mv, &p.uri, &err) < 0 ||
 	    control_change(c->rt, model_put_apply, NULL, &p, &err) < 0) {
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
-		reply(c, p.created ? 201 : 200, p.answer);
+		control_reply(c, p.created ? 201 : 200, p.answer);
 		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", p.mv.name, p.mv.version,
 			    (unsigned long long)p.mv.size);
 	}
@@ -591,7 +591,7 @@ static void env_version_put_as(struct call *c, const char *version)
 	struct env_put p;
 	struct error err;
 
-	if (need_body(c) < 0)
+	if (control_need_body(c) < 0)
 		return;
 	memset(&p, 0, sizeof p);
 	p.version = version;
@@ -599,10 +599,10 @@ static void env_version_put_as(struct call *c, const char *version)
 	p.ev.created = (int64_t)time(NULL);
 	if (codec_env_version_from_json(c->body, &p.ev, &err) < 0 ||
 	    control_change(c->rt, env_put_apply, NULL, &p, &err) < 0) {
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
-		reply(c, p.created ? 201 : 200, p.answer);
+		control_reply(c, p.created ? 201 : 200, p.answer);
 	}
 	env_version_cleanup(&p.ev);
 }
@@ -625,13 +625,13 @@ static void endpoints_list(struct call *c)
 	cJSON *arr = cJSON_CreateArray();
 	size_t i, n;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	n = workspace_endpoint_list(c->rt->ws, &es);
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, codec_endpoint_to_json(es[i], &c->rt->codec));
 	free(es);
-	end(c);
-	reply(c, 200, codec_list(arr));
+	control_end(c);
+	control_reply(c, 200, codec_list(arr));
 }
 
 static void endpoint_get(struct call *c)
@@ -639,13 +639,13 @@ static void endpoint_get(struct call *c)
 	const struct endpoint *e;
 	cJSON *j = NULL;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e)
 		j = codec_endpoint_to_json(e, &c->rt->codec);
-	end(c);
+	control_end(c);
 	if (j)
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	else
 		not_found(c, "endpoint", c->cap[0]);
 }
@@ -693,13 +693,13 @@ static void endpoint_write(struct call *c, int patch)
 	struct endpoint_put p = {c, patch, 0, NULL};
 	struct error err;
 
-	if (need_body(c) < 0)
+	if (control_need_body(c) < 0)
 		return;
 	if (control_change(c->rt, endpoint_put_apply, NULL, &p, &err) < 0) {
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
-		reply(c, p.created ? 201 : 200, p.answer);
+		control_reply(c, p.created ? 201 : 200, p.answer);
 	}
 }
 
@@ -725,7 +725,7 @@ static void endpoint_delete(struct call *c)
 	struct error err;
 
 	if (control_change(c->rt, endpoint_delete_apply, NULL, (void *)c->cap[0], &err) < 0)
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 	else
 		server_reply_json(c->rs, 200, NULL);
 }
@@ -737,11 +737,11 @@ static int endpoint_snapshot(struct call *c, struct endpoint *out)
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e)
 		rc = endpoint_copy(out, e);
-	end(c);
+	control_end(c);
 	if (e == NULL)
 		not_found(c, "endpoint", c->cap[0]);
 	else if (rc < 0)
@@ -764,7 +764,7 @@ static void endpoint_list_keys(struct call *c)
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "primaryKey", ep.primary_key);
 		cJSON_AddStringToObject(j, "secondaryKey", ep.secondary_key);
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	}
 	endpoint_cleanup(&ep);
 }
@@ -812,7 +812,7 @@ static void endpoint_regenerate_keys(struct call *c)
 	sk.primary = primary ? key : NULL;
 	sk.secondary = primary ? NULL : key;
 	if (control_change(c->rt, set_keys_apply, NULL, &sk, &err) < 0)
-		return reply_err(c, &err);
+		return control_reply_error(c, &err);
 	server_reply_json(c->rs, 200, NULL);
 	runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
 		    primary ? "primary" : "secondary");
@@ -835,14 +835,14 @@ static void endpoint_token(struct call *c)
 	} else if (auth_token_issue(c->rt->token_secret, sizeof c->rt->token_secret,
 				    &(struct auth_audience){ep.name, ep.uid, ep.key_generation}, now,
 				    (int)ttl, tok, sizeof tok, &err) < 0) {
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 	} else {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "accessToken", tok);
 		cJSON_AddStringToObject(j, "tokenType", "Bearer");
 		cJSON_AddNumberToObject(j, "expiryTimeUtc", (double)(now + ttl));
 		cJSON_AddNumberToObject(j, "refreshAfterTimeUtc", (double)(now + ttl / 2));
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	}
 	endpoint_cleanup(&ep);
 }
@@ -855,9 +855,9 @@ static void deployments_list(struct call *c)
 	cJSON *arr;
 	size_t i, n;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	if (workspace_endpoint_find(c->rt->ws, c->cap[0]) == NULL) {
-		end(c);
+		control_end(c);
 		return not_found(c, "endpoint", c->cap[0]);
 	}
 	arr = cJSON_CreateArray();
@@ -865,8 +865,8 @@ static void deployments_list(struct call *c)
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, codec_deployment_to_json(ds[i], &c->rt->codec));
 	free(ds);
-	end(c);
-	reply(c, 200, codec_list(arr));
+	control_end(c);
+	control_reply(c, 200, codec_list(arr));
 }
 
 static void deployment_get(struct call *c)
@@ -874,13 +874,13 @@ static void deployment_get(struct call *c)
 	const struct deployment *d;
 	cJSON *j = NULL;
 
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	d = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (d)
 		j = codec_deployment_to_json(d, &c->rt->codec);
-	end(c);
+	control_end(c);
 	if (j)
-		reply(c, 200, j);
+		control_reply(c, 200, j);
 	else
 		server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
 				    c->cap[0], c->cap[1]);
@@ -962,13 +962,13 @@ static void deployment_write(struct call *c, int patch)
 	struct deployment_put p = {c, patch, 0, NULL};
 	struct error err;
 
-	if (need_body(c) < 0)
+	if (control_need_body(c) < 0)
 		return;
 	if (control_change(c->rt, deployment_put_apply, NULL, &p, &err) < 0) {
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 		cJSON_Delete(p.answer);
 	} else {
-		reply(c, p.created ? 201 : 200, p.answer);
+		control_reply(c, p.created ? 201 : 200, p.answer);
 	}
 }
 
@@ -996,7 +996,7 @@ static void deployment_delete(struct call *c)
 	struct error err;
 
 	if (control_change(c->rt, deployment_delete_apply, NULL, c, &err) < 0)
-		reply_err(c, &err);
+		control_reply_error(c, &err);
 	else
 		server_reply_json(c->rs, 200, NULL);
 }
@@ -1015,9 +1015,9 @@ static void deployment_logs(struct call *c)
 						   "tail must be an integer 0-100000");
 		tail = (int)t->valuedouble;
 	}
-	pthread_mutex_lock(&c->rt->lock);
+	control_lock(c);
 	exists = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]) != NULL;
-	end(c);
+	control_end(c);
 	if (!exists)
 		return server_reply_errorf(c->rs, 404, "NotFound", "deployment '%s/%s' not found",
 					   c->cap[0], c->cap[1]);
@@ -1025,7 +1025,7 @@ static void deployment_logs(struct call *c)
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "content", text ? text : "");
 	free(text);
-	reply(c, 200, j);
+	control_reply(c, 200, j);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -1061,6 +1061,34 @@ static const struct route routes[] = {
 	{"PATCH", "onlineEndpoints/*/deployments/*", deployment_patch, "pd", NULL},
 	{"DELETE", "onlineEndpoints/*/deployments/*", deployment_delete, "pd", NULL},
 	{"POST", "onlineEndpoints/*/deployments/*/getLogs", deployment_logs, "pd", NULL},
+	{"GET", "batchEndpoints", batchctl_endpoints_list, "", NULL},
+	{"GET", "batchEndpoints/*", batchctl_endpoint_get, "p", NULL},
+	{"PUT", "batchEndpoints/*", batchctl_endpoint_put, "p", NULL},
+	{"PATCH", "batchEndpoints/*", batchctl_endpoint_patch, "p", NULL},
+	{"DELETE", "batchEndpoints/*", batchctl_endpoint_delete, "p", NULL},
+	{"POST", "batchEndpoints/*/listkeys", batchctl_endpoint_keys, "p", NULL},
+	{"GET", "batchEndpoints/*/deployments", batchctl_deployments_list, "p", NULL},
+	{"GET", "batchEndpoints/*/deployments/*", batchctl_deployment_get, "pd", NULL},
+	{"PUT", "batchEndpoints/*/deployments/*", batchctl_deployment_put, "pd", NULL},
+	{"PATCH", "batchEndpoints/*/deployments/*", batchctl_deployment_patch, "pd", NULL},
+	{"DELETE", "batchEndpoints/*/deployments/*", batchctl_deployment_delete, "pd", NULL},
+	{"GET", "data", batchctl_data_list, "", NULL},
+	{"GET", "data/*", batchctl_data_get, "a", NULL},
+	{"DELETE", "data/*", batchctl_data_delete, "a", NULL},
+	{"GET", "data/*/versions", batchctl_data_versions, "a", NULL},
+	{"POST", "data/*/versions", batchctl_data_version_post, "a", NULL},
+	{"GET", "data/*/versions/*", batchctl_data_version_get, "av", NULL},
+	{"PUT", "data/*/versions/*", batchctl_data_version_put, "av", NULL},
+	{"DELETE", "data/*/versions/*", batchctl_data_delete, "av", NULL},
+	{"GET", "jobs", batchctl_jobs_list, "", NULL},
+	{"GET", "jobs/*", batchctl_job_get, "a", NULL},
+	{"DELETE", "jobs/*", batchctl_job_delete, "a", NULL},
+	{"POST", "jobs/*/cancel", batchctl_job_cancel, "a", NULL},
+	{"GET", "schedules", batchctl_schedules_list, "", NULL},
+	{"GET", "schedules/*", batchctl_schedule_get, "a", NULL},
+	{"PUT", "schedules/*", batchctl_schedule_put, "a", NULL},
+	{"DELETE", "schedules/*", batchctl_schedule_delete, "a", NULL},
+	{"POST", "schedules/*/trigger", batchctl_schedule_trigger, "a", NULL},
 };
 
 /* Matches segs against pattern; fills captures. 1 on match. */
@@ -1087,7 +1115,7 @@ static int check_captures(struct call *c, const char *kinds)
 		char kind;
 		const char *field;
 	} fields[] = {{'m', "model name"}, {'e', "environment name"}, {'p', "endpoint name"},
-		      {'d', "deployment name"}};
+		      {'d', "deployment name"}, {'a', "name"}};
 	struct error err;
 	size_t k;
 	int i;
@@ -1098,10 +1126,14 @@ static int check_captures(struct call *c, const char *kinds)
 		for (k = 0; k < sizeof fields / sizeof fields[0]; k++)
 			if (fields[k].kind == kinds[i])
 				field = fields[k].field;
-		rc = kinds[i] == 'v' ? names_check_version(c->cap[i], "version", &err)
-				     : names_check(c->cap[i], field, &err);
+		if (kinds[i] == 'v')
+			rc = names_check_version(c->cap[i], "version", &err);
+		else if (kinds[i] == 'a')
+			rc = names_check_asset(c->cap[i], field, &err);
+		else
+			rc = names_check(c->cap[i], field, &err);
 		if (rc < 0) {
-			reply_err(c, &err);
+			control_reply_error(c, &err);
 			return -1;
 		}
 	}

@@ -36,7 +36,10 @@ struct runtime {
 
 	struct metrics *metrics;
 	struct fleet *fleet;
-	struct collector *collector; /* monitor: production data of the deployments */
+	struct jobs *jobs;               /* batch jobs (jobs.h) */
+	struct invoke_keys *batch_keys;  /* batch endpoints' keys for admission (invoke.h) */
+	struct scheduler *scheduler;     /* schedules (scheduler.h) */
+	struct collector *collector;     /* monitor: production data of the deployments */
 	struct server *server;
 	struct logfile *log;
 	size_t max_upload;

@@ -22,7 +22,10 @@
 
 #include "runtime/auth.h"
 #include "runtime/core.h"
+#include "runtime/invoke.h"
+#include "runtime/jobs.h"
 #include "runtime/monitor/collector.h"
+#include "runtime/scheduler.h"
 #include "state/file.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
@@ -32,6 +35,7 @@
 #define CONTROL_THREADS 16
 #define DEFAULT_STOP_GRACE_MS 5000
 #define DEFAULT_WORKER_MEMORY_MB "4096"
+#define DEFAULT_MAX_JOBS 4
 #define DEFAULT_COLLECT_QUOTA_MB 1024
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
@@ -184,6 +188,8 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 	}
 	if (is_dataplane(rq))
 		return dataplane_admit(rt, rq, ad, rs);
+	if (invoke_is_path(rq))
+		return invoke_admit(rt, rq, ad, rs);
 	if (!admin_ok(rt, rq)) {
 		server_reply_errorf(rs, 401, "Unauthorized",
 				    "missing or wrong admin key (Authorization: Bearer "
@@ -216,6 +222,8 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 	}
 	if (is_dataplane(rq))
 		return dataplane_handle(rt, rq, rs);
+	if (invoke_is_path(rq))
+		return invoke_handle(rt, rq, rs);
 	if (!rq->may_block) {
 		/* the control plane takes the workspace lock and fsyncs: off the loop */
 		rs->defer = 1;
@@ -445,7 +453,11 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		runtime_log(rt, "store: %s", store_notice(rt->store));
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
-	if (rt->metrics == NULL || rt->fleet == NULL) {
+	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS);
+	rt->batch_keys = invoke_keys_new();
+	rt->scheduler = scheduler_new(rt);
+	if (rt->metrics == NULL || rt->fleet == NULL || rt->jobs == NULL ||
+	    rt->batch_keys == NULL || rt->scheduler == NULL) {
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
@@ -458,7 +470,11 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	rt->codec.base_url = rt->url;
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
+	invoke_keys_sync(rt->batch_keys, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
+	jobs_resume(rt->jobs);
+	if (scheduler_start(rt->scheduler, err) < 0)
+		goto fail;
 	runtime_log(rt, "listening on %s and %s (home %s, workspace %s)", rt->url,
 		    server_unix_path(rt->server), rt->home, rt->ws_name);
 	return rt;
@@ -476,6 +492,8 @@ void runtime_stop(struct runtime *rt)
 	if (rt->fleet)
 		fleet_stop(rt->fleet, rt->stop_grace_ms);
 	server_stop(rt->server);
+	scheduler_free(rt->scheduler); /* no new jobs from schedules */
+	jobs_free(rt->jobs);           /* running jobs stop where they are and resume later */
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
 		rt->hk_stop = 1;
@@ -485,6 +503,7 @@ void runtime_stop(struct runtime *rt)
 	}
 	fleet_free(rt->fleet);
 	collector_free(rt->collector); /* after the fleet: its instances hold taps */
+	invoke_keys_free(rt->batch_keys);
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);
 	store_close(rt->store);
@@ -539,6 +558,8 @@ static const struct serve_flag serve_flags[] = {
 	 OPT(token_ttl), 1, 86400 * 7},
 	{"--threads", "N", "HTTP event loops (default: one per CPU)", FLAG_INT, OPT(threads), 1,
 	 256},
+	{"--max-batch-jobs", "N", "batch jobs running at once; more wait Queued (default 4)",
+	 FLAG_INT, OPT(max_jobs), 1, 256},
 	{"--stop-grace", "SECONDS", "on SIGTERM, time for requests in flight (default 5)",
 	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
 	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "state/batchcodec.h"
 #include "state/datacollector.h"
 #include "state/names.h"
 
@@ -117,6 +118,33 @@ static void ms_to_iso(int ms, char *buf, size_t len)
 	} else if (s > 0 || (h == 0 && m == 0)) {
 		snprintf(buf + n, len - n, "%dS", s);
 	}
+}
+
+/* The same blocks for the other codecs of state/ (batchcodec.c). */
+cJSON *codec_resource_head(const struct codec_ctx *c, const char *path, const char *name,
+			   const char *type)
+{
+	return resource_head(c, path, name, type);
+}
+
+void codec_system_data(cJSON *o, int64_t created)
+{
+	add_system_data(o, created);
+}
+
+cJSON *codec_kv_to_json(const struct kvlist *l)
+{
+	return kv_to_json(l);
+}
+
+void codec_ms_to_iso(int ms, char *buf, size_t len)
+{
+	ms_to_iso(ms, buf, len);
+}
+
+void codec_iso_time(int64_t t, char *buf, size_t len)
+{
+	iso_time(t, buf, len);
 }
 
 /* ---- resources to JSON ---- */
@@ -882,6 +910,44 @@ static cJSON *doc_deployment(const struct deployment *d)
 	return o;
 }
 
+/* The batch kinds' arrays (batchcodec.h has their document forms). */
+static void doc_add_batch(cJSON *doc, const struct workspace *ws)
+{
+	const struct batch_endpoint **be;
+	const struct batch_deployment **bd;
+	const struct data_version **dv;
+	const struct job **jb;
+	const struct schedule **sc;
+	cJSON *a;
+	size_t n;
+
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_BATCH_ENDPOINTS);
+	n = batch_endpoint_list(ws, &be);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_endpoint_to_doc(be[i]));
+	free(be);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_BATCH_DEPLOYMENTS);
+	n = batch_deployment_list(ws, NULL, &bd);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_deployment_to_doc(bd[i]));
+	free(bd);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_DATA);
+	n = batch_data_list(ws, &dv);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_data_to_doc(dv[i]));
+	free(dv);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_JOBS);
+	n = batch_job_list(ws, &jb);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_job_to_doc(jb[i]));
+	free(jb);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_SCHEDULES);
+	n = batch_schedule_list(ws, &sc);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_schedule_to_doc(sc[i]));
+	free(sc);
+}
+
 cJSON *codec_workspace_to_json(const struct workspace *ws)
 {
 	const struct model_version **m;
@@ -915,6 +981,7 @@ cJSON *codec_workspace_to_json(const struct workspace *ws)
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, doc_deployment(d[i]));
 	free(d);
+	doc_add_batch(doc, ws);
 	return doc;
 }
 
@@ -948,7 +1015,45 @@ static cJSON *item_deployment(const struct workspace *ws, const char *a, const c
 	return d != NULL ? doc_deployment(d) : NULL;
 }
 
-/* One line per kind (WORKSPACE_* in workspace.h). */
+static cJSON *item_batch_endpoint(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct batch_endpoint *e = batch_endpoint_find(ws, a);
+
+	(void)b;
+	return e != NULL ? batchcodec_endpoint_to_doc(e) : NULL;
+}
+
+static cJSON *item_batch_deployment(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct batch_deployment *d = batch_deployment_find(ws, a, b);
+
+	return d != NULL ? batchcodec_deployment_to_doc(d) : NULL;
+}
+
+static cJSON *item_data(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct data_version *d = batch_data_find(ws, a, b);
+
+	return d != NULL ? batchcodec_data_to_doc(d) : NULL;
+}
+
+static cJSON *item_job(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct job *j = batch_job_find(ws, a);
+
+	(void)b;
+	return j != NULL ? batchcodec_job_to_doc(j) : NULL;
+}
+
+static cJSON *item_schedule(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct schedule *sc = batch_schedule_find(ws, a);
+
+	(void)b;
+	return sc != NULL ? batchcodec_schedule_to_doc(sc) : NULL;
+}
+
+/* One line per kind (WORKSPACE_* in workspace.h and batch.h). */
 static const struct {
 	const char *kind;
 	cJSON *(*item)(const struct workspace *ws, const char *a, const char *b);
@@ -957,6 +1062,11 @@ static const struct {
 	{WORKSPACE_ENVIRONMENTS, item_env},
 	{WORKSPACE_ENDPOINTS, item_endpoint},
 	{WORKSPACE_DEPLOYMENTS, item_deployment},
+	{WORKSPACE_BATCH_ENDPOINTS, item_batch_endpoint},
+	{WORKSPACE_BATCH_DEPLOYMENTS, item_batch_deployment},
+	{WORKSPACE_DATA, item_data},
+	{WORKSPACE_JOBS, item_job},
+	{WORKSPACE_SCHEDULES, item_schedule},
 };
 
 const char *codec_workspace_kind(size_t i)
@@ -1170,6 +1280,33 @@ static int doc_rule(struct doc_reader *r, int rc)
 	return error_set(r->err, 500, "CorruptState", "%s: %s", r->what, msg);
 }
 
+/* The batch kinds' readers (batchcodec.h), in the loader's shape. */
+static int doc_read_batch_endpoint(struct doc_reader *r, const cJSON *o, struct batch_endpoint *e)
+{
+	return batchcodec_endpoint_from_doc(o, e, r->err);
+}
+
+static int doc_read_batch_deployment(struct doc_reader *r, const cJSON *o,
+				     struct batch_deployment *d)
+{
+	return batchcodec_deployment_from_doc(o, d, r->err);
+}
+
+static int doc_read_data(struct doc_reader *r, const cJSON *o, struct data_version *d)
+{
+	return batchcodec_data_from_doc(o, d, r->err);
+}
+
+static int doc_read_job(struct doc_reader *r, const cJSON *o, struct job *j)
+{
+	return batchcodec_job_from_doc(o, j, r->err);
+}
+
+static int doc_read_schedule(struct doc_reader *r, const cJSON *o, struct schedule *sc)
+{
+	return batchcodec_schedule_from_doc(o, sc, r->err);
+}
+
 /* Loads one array KEY of DOC, item by item, through the rules. */
 #define DOC_LOAD(key, type, reader, put, cleanup)                                                  \
 	do {                                                                                       \
@@ -1267,6 +1404,16 @@ struct workspace *codec_workspace_from_json(const cJSON *doc, struct error *err)
 		 put_loaded_deployment(ws, &item_, err), deployment_cleanup);
 	if (doc_traffic_pass(&r, ws, doc, what, sizeof what) < 0)
 		goto fail;
+	DOC_LOAD(WORKSPACE_BATCH_ENDPOINTS, struct batch_endpoint, doc_read_batch_endpoint,
+		 batch_endpoint_put(ws, &item_, NULL, err), batch_endpoint_cleanup);
+	DOC_LOAD(WORKSPACE_BATCH_DEPLOYMENTS, struct batch_deployment, doc_read_batch_deployment,
+		 batch_deployment_put(ws, &item_, NULL, err), batch_deployment_cleanup);
+	DOC_LOAD(WORKSPACE_DATA, struct data_version, doc_read_data,
+		 batch_data_put(ws, &item_, NULL, err), data_version_cleanup);
+	DOC_LOAD(WORKSPACE_JOBS, struct job, doc_read_job, batch_job_put(ws, &item_, err),
+		 job_cleanup);
+	DOC_LOAD(WORKSPACE_SCHEDULES, struct schedule, doc_read_schedule,
+		 batch_schedule_put(ws, &item_, NULL, err), schedule_cleanup);
 	return ws;
 fail:
 	workspace_free(ws);

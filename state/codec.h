@@ -44,6 +44,17 @@ cJSON *codec_container_to_json(const char *kind, const char *name, const char *l
 cJSON *codec_list(cJSON *items); /* wraps an array as {"value": items}; takes ownership */
 cJSON *codec_error(const struct error *err); /* {"error":{"code","message"}} */
 
+/* Building blocks shared with the other codecs of state/ (batchcodec.c):
+ * {"id": ws_prefix + path, "name", "type": "Microsoft.../workspaces/" + type};
+ * systemData with createdAt/lastModifiedAt; a string map; "PT1M30S"; an ISO
+ * 8601 UTC time "2026-01-02T03:04:05Z". */
+cJSON *codec_resource_head(const struct codec_ctx *c, const char *path, const char *name,
+			   const char *type);
+void codec_system_data(cJSON *o, int64_t created);
+cJSON *codec_kv_to_json(const struct kvlist *l);
+void codec_ms_to_iso(int ms, char *buf, size_t len);
+void codec_iso_time(int64_t t, char *buf, size_t len);
+
 /*
  * Parsing a PUT/PATCH body into *out. The caller fills the names from the URL
  * first; for PATCH the caller pre-fills *out with the current resource and only

@@ -5,11 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-struct enum_name {
-	const char *name;
-	int value;
-};
-
 static const struct enum_name model_types[] = {
     {"xgboost", MODEL_XGBOOST},	    {"linear", MODEL_LINEAR},	   {"mlp", MODEL_MLP},
     {"custom_model", MODEL_CUSTOM}, {"CustomModel", MODEL_CUSTOM}, /* Azure's spelling, parse only
@@ -25,6 +20,8 @@ static const struct enum_name auth_modes[] = {
     {"Key", AUTH_KEY},
     {"AMLToken", AUTH_AMLTOKEN},
     {"aml_token", AUTH_AMLTOKEN},
+    {"AADToken", AUTH_AADTOKEN},
+    {"aad_token", AUTH_AADTOKEN},
 };
 
 static const struct enum_name prov_states[] = {
@@ -34,7 +31,7 @@ static const struct enum_name prov_states[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *enum_to_name(const struct enum_name *t, size_t n, int v)
+const char *resource_enum_name(const struct enum_name *t, size_t n, int v)
 {
 	for (size_t i = 0; i < n; i++)
 		if (t[i].value == v)
@@ -42,7 +39,7 @@ static const char *enum_to_name(const struct enum_name *t, size_t n, int v)
 	return "unknown";
 }
 
-static int enum_from_name(const struct enum_name *t, size_t n, const char *s, int *out)
+int resource_enum_parse(const struct enum_name *t, size_t n, const char *s, int *out)
 {
 	if (s == NULL)
 		return -1;
@@ -57,14 +54,14 @@ static int enum_from_name(const struct enum_name *t, size_t n, const char *s, in
 
 const char *model_type_name(enum model_type t)
 {
-	return enum_to_name(model_types, NELEM(model_types), (int)t);
+	return resource_enum_name(model_types, NELEM(model_types), (int)t);
 }
 
 int model_type_parse(const char *s, enum model_type *out)
 {
 	int v;
 
-	if (enum_from_name(model_types, NELEM(model_types), s, &v) < 0)
+	if (resource_enum_parse(model_types, NELEM(model_types), s, &v) < 0)
 		return -1;
 	*out = (enum model_type)v;
 	return 0;
@@ -72,19 +69,19 @@ int model_type_parse(const char *s, enum model_type *out)
 
 const char *env_kind_name(enum env_kind k)
 {
-	return enum_to_name(env_kinds, NELEM(env_kinds), (int)k);
+	return resource_enum_name(env_kinds, NELEM(env_kinds), (int)k);
 }
 
 const char *auth_mode_name(enum auth_mode m)
 {
-	return enum_to_name(auth_modes, NELEM(auth_modes), (int)m);
+	return resource_enum_name(auth_modes, NELEM(auth_modes), (int)m);
 }
 
 int auth_mode_parse(const char *s, enum auth_mode *out)
 {
 	int v;
 
-	if (enum_from_name(auth_modes, NELEM(auth_modes), s, &v) < 0)
+	if (resource_enum_parse(auth_modes, NELEM(auth_modes), s, &v) < 0)
 		return -1;
 	*out = (enum auth_mode)v;
 	return 0;
@@ -92,21 +89,20 @@ int auth_mode_parse(const char *s, enum auth_mode *out)
 
 const char *prov_state_name(enum prov_state s)
 {
-	return enum_to_name(prov_states, NELEM(prov_states), (int)s);
+	return resource_enum_name(prov_states, NELEM(prov_states), (int)s);
 }
 
 int prov_state_parse(const char *s, enum prov_state *out)
 {
 	int v;
 
-	if (enum_from_name(prov_states, NELEM(prov_states), s, &v) < 0)
+	if (resource_enum_parse(prov_states, NELEM(prov_states), s, &v) < 0)
 		return -1;
 	*out = (enum prov_state)v;
 	return 0;
 }
 
-/* strdup that maps NULL to NULL; -1 only on ENOMEM. */
-static int dup_opt(char **dst, const char *src)
+int resource_dup(char **dst, const char *src)
 {
 	*dst = NULL;
 	if (src == NULL)
@@ -257,8 +253,8 @@ int model_version_copy(struct model_version *dst, const struct model_version *sr
 	dst->description = NULL;
 	dst->tags.items = NULL;
 	dst->tags.n = 0;
-	if (dup_opt(&dst->artifact, src->artifact) < 0 ||
-	    dup_opt(&dst->description, src->description) < 0 ||
+	if (resource_dup(&dst->artifact, src->artifact) < 0 ||
+	    resource_dup(&dst->description, src->description) < 0 ||
 	    kvlist_copy(&dst->tags, &src->tags) < 0) {
 		model_version_cleanup(dst);
 		return -1;
@@ -286,7 +282,7 @@ static int modules_copy(struct env_version *dst, const struct env_version *src)
 		return -1;
 	for (size_t i = 0; i < src->nmodules; i++) {
 		dst->nmodules = i + 1;
-		if (dup_opt(&dst->modules[i], src->modules[i]) < 0)
+		if (resource_dup(&dst->modules[i], src->modules[i]) < 0)
 			return -1;
 	}
 	return 0;
@@ -301,8 +297,8 @@ int env_version_copy(struct env_version *dst, const struct env_version *src)
 	dst->nmodules = 0;
 	memset(&dst->variables, 0, sizeof dst->variables);
 	memset(&dst->tags, 0, sizeof dst->tags);
-	if (dup_opt(&dst->python, src->python) < 0 ||
-	    dup_opt(&dst->description, src->description) < 0 ||
+	if (resource_dup(&dst->python, src->python) < 0 ||
+	    resource_dup(&dst->description, src->description) < 0 ||
 	    kvlist_copy(&dst->variables, &src->variables) < 0 ||
 	    kvlist_copy(&dst->tags, &src->tags) < 0 || modules_copy(dst, src) < 0) {
 		env_version_cleanup(dst);
@@ -333,7 +329,7 @@ int endpoint_copy(struct endpoint *dst, const struct endpoint *src)
 	memset(&dst->traffic, 0, sizeof dst->traffic);
 	memset(&dst->mirror, 0, sizeof dst->mirror);
 	memset(&dst->tags, 0, sizeof dst->tags);
-	if (dup_opt(&dst->description, src->description) < 0 ||
+	if (resource_dup(&dst->description, src->description) < 0 ||
 	    traffic_copy(&dst->traffic, &src->traffic) < 0 ||
 	    traffic_copy(&dst->mirror, &src->mirror) < 0 ||
 	    kvlist_copy(&dst->tags, &src->tags) < 0) {
@@ -361,11 +357,11 @@ int deployment_copy(struct deployment *dst, const struct deployment *src)
 	dst->description = NULL;
 	dst->data_collector = NULL;
 	memset(&dst->variables, 0, sizeof dst->variables);
-	if (dup_opt(&dst->code_dir, src->code_dir) < 0 ||
-	    dup_opt(&dst->data_collector, src->data_collector) < 0 ||
-	    dup_opt(&dst->scoring_script, src->scoring_script) < 0 ||
-	    dup_opt(&dst->error, src->error) < 0 ||
-	    dup_opt(&dst->description, src->description) < 0 ||
+	if (resource_dup(&dst->code_dir, src->code_dir) < 0 ||
+	    resource_dup(&dst->data_collector, src->data_collector) < 0 ||
+	    resource_dup(&dst->scoring_script, src->scoring_script) < 0 ||
+	    resource_dup(&dst->error, src->error) < 0 ||
+	    resource_dup(&dst->description, src->description) < 0 ||
 	    kvlist_copy(&dst->variables, &src->variables) < 0) {
 		deployment_cleanup(dst);
 		return -1;

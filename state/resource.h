@@ -12,12 +12,13 @@
 #include <stdint.h>
 
 #define RESOURCE_NAME_MAX 32    /* Azure's rule: 3-32 characters */
+#define RESOURCE_ASSET_NAME_MAX 255 /* data assets, jobs, schedules: the spec's asset pattern */
 #define RESOURCE_VERSION_MAX 15 /* a positive integer as a string */
 #define RESOURCE_KEY_LEN 48     /* endpoint keys: base64url, 32 random bytes -> 43 */
 
 enum model_type { MODEL_XGBOOST, MODEL_LINEAR, MODEL_MLP, MODEL_CUSTOM };
 enum env_kind { ENV_NATIVE, ENV_PYTHON };
-enum auth_mode { AUTH_KEY, AUTH_AMLTOKEN };
+enum auth_mode { AUTH_KEY, AUTH_AMLTOKEN, AUTH_AADTOKEN /* batch endpoints */ };
 enum prov_state {
 	PROV_CREATING,
 	PROV_UPDATING,
@@ -108,6 +109,18 @@ struct deployment {
 	char *data_collector; /* monitor: the dataCollector, normalized JSON (datacollector.h); NULL none */
 	int64_t created;
 };
+
+/* An enum's spellings: the first name of a value is how it is written. */
+struct enum_name {
+	const char *name;
+	int value;
+};
+/* The name of v in t[0..n), "unknown" when absent. */
+const char *resource_enum_name(const struct enum_name *t, size_t n, int v);
+/* The value named s (case-insensitive) into *out; 0, or -1 when none. */
+int resource_enum_parse(const struct enum_name *t, size_t n, const char *s, int *out);
+/* *dst = strdup(src), NULL for NULL; 0, or -1 on ENOMEM. */
+int resource_dup(char **dst, const char *src);
 
 const char *model_type_name(enum model_type t);
 int model_type_parse(const char *s, enum model_type *out); /* 0 or -1 */

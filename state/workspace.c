@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "state/batch.h"
 #include "state/names.h"
 
 #define INSTANCES_MAX 64
@@ -36,6 +37,7 @@ struct workspace {
 	size_t nendpoints;
 	struct deployment *deployments;
 	size_t ndeployments;
+	struct batch_set *batch; /* batch.c: batch endpoints, data, jobs, schedules */
 	struct workspace_ref *changes; /* since the last workspace_changes_clear */
 	size_t nchanges;
 	int changes_lost; /* a reference could not be recorded (ENOMEM) */
@@ -48,6 +50,11 @@ struct workspace *workspace_new(const char *name)
 	if (ws == NULL)
 		return NULL;
 	snprintf(ws->name, sizeof ws->name, "%s", name != NULL ? name : "local");
+	ws->batch = batch_set_new();
+	if (ws->batch == NULL) {
+		free(ws);
+		return NULL;
+	}
 	return ws;
 }
 
@@ -67,6 +74,7 @@ void workspace_free(struct workspace *ws)
 	free(ws->envs);
 	free(ws->endpoints);
 	free(ws->deployments);
+	batch_set_free(ws->batch);
 	workspace_changes_clear(ws);
 	free(ws);
 }
@@ -112,6 +120,16 @@ static void touch(struct workspace *ws, const char *kind, const char *a, const c
 	}
 }
 
+void workspace_touch(struct workspace *ws, const char *kind, const char *a, const char *b)
+{
+	touch(ws, kind, a, b);
+}
+
+struct batch_set *workspace_batch(const struct workspace *ws)
+{
+	return ws->batch;
+}
+
 size_t workspace_changes(const struct workspace *ws, const struct workspace_ref **out)
 {
 	*out = ws->changes;
@@ -146,6 +164,7 @@ void workspace_touch_all(struct workspace *ws)
 	for (size_t i = 0; i < ws->ndeployments; i++)
 		touch(ws, WORKSPACE_DEPLOYMENTS, ws->deployments[i].endpoint,
 		      ws->deployments[i].name);
+	batch_touch_all(ws);
 }
 
 /* Copies n elements with copy() into a fresh array; the count copied goes in *done. */
@@ -170,6 +189,10 @@ struct workspace *workspace_clone(const struct workspace *ws)
 	CLONE_ARRAY(c->endpoints, c->nendpoints, ws->endpoints, ws->nendpoints, endpoint_copy);
 	CLONE_ARRAY(c->deployments, c->ndeployments, ws->deployments, ws->ndeployments,
 		    deployment_copy);
+	batch_set_free(c->batch);
+	c->batch = batch_set_clone(ws->batch);
+	if (c->batch == NULL)
+		goto fail;
 	return c;
 fail: /* a failed copy cleaned itself and was not counted */
 	workspace_free(c);
@@ -232,6 +255,24 @@ static int in_use(const struct deployment *d, const char *what, const char *name
 			 what, name, version, d->name, d->endpoint);
 }
 
+/* 409 when a batch deployment uses the model (or environment) version;
+ * version NULL: any version. */
+static int batch_in_use(const struct workspace *ws, int model, const char *name,
+			const char *version, struct error *err)
+{
+	const char *ep, *d;
+	int used = model ? batch_model_user(ws, name, version, &ep, &d)
+			 : batch_env_user(ws, name, version, &ep, &d);
+
+	if (!used)
+		return 0;
+	return error_set(err, 409, "Conflict",
+			 "%s %s%s%s is used by deployment '%s' of batch endpoint '%s'; delete or "
+			 "update that deployment first",
+			 model ? "model" : "environment", name, version ? ":" : "",
+			 version ? version : "", d, ep);
+}
+
 /* ---- models ---- */
 
 static ssize_t model_index(const struct workspace *ws, const char *name, const char *version)
@@ -290,6 +331,10 @@ static int model_check(const struct workspace *ws, const struct model_version *m
 				 "model %s:%s is used by deployment '%s' of endpoint '%s'; its "
 				 "type and artifact cannot change",
 				 mv->name, mv->version, d->name, d->endpoint);
+	if ((o->type != mv->type || !same_str(o->artifact, mv->artifact) ||
+	     strcmp(o->sha256, mv->sha256) != 0) &&
+	    batch_in_use(ws, 1, mv->name, mv->version, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -399,6 +444,8 @@ int workspace_model_delete(struct workspace *ws, const char *name, const char *v
 	d = model_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "model", name, version, err);
+	if (batch_in_use(ws, 1, name, version, err) < 0)
+		return -1;
 	touch(ws, WORKSPACE_MODELS, name, version);
 	model_version_cleanup(&ws->models[i]);
 	drop(ws->models, &ws->nmodels, sizeof *ws->models, (size_t)i);
@@ -413,6 +460,8 @@ int workspace_model_delete_all(struct workspace *ws, const char *name, struct er
 		return error_set(err, 404, "NotFound", "model %s not found", name);
 	if (d != NULL)
 		return in_use(d, "model", name, d->model_version, err);
+	if (batch_in_use(ws, 1, name, NULL, err) < 0)
+		return -1;
 	for (size_t i = ws->nmodels; i-- > 0;) {
 		if (strcmp(ws->models[i].name, name) != 0)
 			continue;
@@ -480,6 +529,8 @@ static int env_check(const struct workspace *ws, const struct env_version *ev, s
 				 "environment %s:%s is used by deployment '%s' of endpoint '%s'; "
 				 "its kind cannot change",
 				 ev->name, ev->version, d->name, d->endpoint);
+	if (ws->envs[old].kind != ev->kind && batch_in_use(ws, 0, ev->name, ev->version, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -538,6 +589,8 @@ int workspace_env_delete(struct workspace *ws, const char *name, const char *ver
 	d = env_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "environment", name, version, err);
+	if (batch_in_use(ws, 0, name, version, err) < 0)
+		return -1;
 	touch(ws, WORKSPACE_ENVIRONMENTS, name, version);
 	env_version_cleanup(&ws->envs[i]);
 	drop(ws->envs, &ws->nenvs, sizeof *ws->envs, (size_t)i);
@@ -552,6 +605,8 @@ int workspace_env_delete_all(struct workspace *ws, const char *name, struct erro
 		return error_set(err, 404, "NotFound", "environment %s not found", name);
 	if (d != NULL)
 		return in_use(d, "environment", name, d->env_version, err);
+	if (batch_in_use(ws, 0, name, NULL, err) < 0)
+		return -1;
 	for (size_t i = ws->nenvs; i-- > 0;) {
 		if (strcmp(ws->envs[i].name, name) != 0)
 			continue;
@@ -787,24 +842,6 @@ int workspace_endpoint_delete(struct workspace *ws, const char *name, struct err
 
 /* ---- deployments ---- */
 
-/* A relative path without ".." components (scoring script inside code_dir). */
-static int relative_inside(const char *p)
-{
-	const char *s = p;
-
-	if (p[0] == '/' || p[0] == '\0')
-		return 0;
-	while (*s != '\0') {
-		size_t n = strcspn(s, "/");
-
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return 0;
-		s += n;
-		s += *s == '/';
-	}
-	return 1;
-}
-
 static int deployment_limits_check(const struct deployment *d, struct error *err)
 {
 	if (d->instances < 1 || d->instances > INSTANCES_MAX)
@@ -839,7 +876,7 @@ static int deployment_code_check(const struct deployment *d, const struct model_
 		return error_set(err, 400, "ValidationError",
 				 "properties.codeConfiguration.codeId must be an absolute "
 				 "directory for a custom_model deployment");
-	if (d->scoring_script == NULL || !relative_inside(d->scoring_script))
+	if (d->scoring_script == NULL || !names_relative_inside(d->scoring_script))
 		return error_set(err, 400, "ValidationError",
 				 "properties.codeConfiguration.scoringScript must be a path "
 				 "inside the code directory for a custom_model deployment");

@@ -47,6 +47,13 @@ struct workspace_ref {
 	char *b;
 };
 
+/* Records a change of a resource kept in another file of state/ (batch.c):
+ * the same record every mutating call here makes. */
+void workspace_touch(struct workspace *ws, const char *kind, const char *a, const char *b);
+/* The batch side of the workspace (batch endpoints, data, jobs, schedules):
+ * state/batch.h's calls reach it through this. */
+struct batch_set *workspace_batch(const struct workspace *ws);
+
 /* The references recorded since the last clear; *out stays valid until the next
  * mutating call or clear. */
 size_t workspace_changes(const struct workspace *ws, const struct workspace_ref **out);

@@ -100,6 +100,27 @@ int engine_features(const struct engine *e)
 	return e->ops->features(e->impl);
 }
 
+int engine_predict(struct engine *e, const struct input_matrix *m, double *pred,
+		   struct error *err)
+{
+	if (e->ops->predict == NULL)
+		return error_set(err, 501, "NotImplemented",
+				 "this model type is not scored in process");
+	return e->ops->predict(e->impl, m, pred, err);
+}
+
+int engine_outputs(const struct engine *e)
+{
+	if (e->ops->outputs == NULL)
+		return -1;
+	return (int)e->ops->outputs(e->impl);
+}
+
+int engine_takes_missing(const struct engine *e)
+{
+	return e->ops->takes_missing;
+}
+
 void engine_free(struct engine *e)
 {
 	if (e == NULL)

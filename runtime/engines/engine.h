@@ -86,6 +86,20 @@ void engine_cancel(struct engine *e);
 int engine_resize(struct engine *e, int workers, struct error *err);
 /* Number of input features the model expects, or -1 when unknown (custom). */
 int engine_features(const struct engine *e);
+
+/* Batch scoring without JSON (batch jobs: runtime/jobrun.c), for the engines
+ * that score in process. m holds rows x engine_features(e) values (NaN is a
+ * missing value, valid only when engine_takes_missing); pred receives rows x
+ * engine_outputs(e) values: exactly what engine_score answers for those rows.
+ * 0, or -1 with err (500 engine fault; 501 when the model is not scored in
+ * process, custom_model). Thread-safe like engine_score. */
+struct input_matrix;
+int engine_predict(struct engine *e, const struct input_matrix *m, double *pred,
+		   struct error *err);
+/* Values per row engine_predict writes (1, or one per class); -1 when unknown. */
+int engine_outputs(const struct engine *e);
+/* Whether NaN (a missing value) is valid input (XGBoost). */
+int engine_takes_missing(const struct engine *e);
 void engine_free(struct engine *e); /* waits for workers to exit; NULL is a no-op */
 
 /* Internal dispatch table: each engine file provides one. */
@@ -99,6 +113,11 @@ struct engine_ops {
 	int (*resize)(void *impl, int workers, struct error *err);
 	int (*features)(const void *impl);
 	void (*free)(void *impl);
+	/* in-process engines (NULL otherwise): engine_predict, engine_outputs */
+	int (*predict)(const void *impl, const struct input_matrix *m, double *pred,
+		       struct error *err);
+	size_t (*outputs)(const void *impl);
+	int takes_missing;
 };
 
 #endif

@@ -163,10 +163,17 @@ static int linear_features(const void *impl)
 	return ((const struct linear *)impl)->n;
 }
 
+static size_t linear_outputs(const void *impl)
+{
+	return (size_t)((const struct linear *)impl)->k;
+}
+
 const struct engine_ops linear_engine_ops = {
     .load = linear_load,
     .score = linear_score,
     .resize = NULL, /* nothing to resize in process */
     .features = linear_features,
     .free = linear_free,
+    .predict = linear_predict,
+    .outputs = linear_outputs,
 };

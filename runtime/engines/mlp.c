@@ -236,10 +236,19 @@ static int mlp_features(const void *impl)
 	return ((const struct mlp *)impl)->n;
 }
 
+static size_t mlp_outputs(const void *impl)
+{
+	const struct mlp *m = impl;
+
+	return (size_t)m->layers[m->nlayers - 1].out;
+}
+
 const struct engine_ops mlp_engine_ops = {
     .load = mlp_load,
     .score = mlp_score,
     .resize = NULL, /* nothing to resize in process */
     .features = mlp_features,
     .free = mlp_free,
+    .predict = mlp_predict,
+    .outputs = mlp_outputs,
 };

@@ -8,7 +8,7 @@
 
 #include "runtime/engines/input.h"
 
-#define NUMBER_CHARS 25 /* "-1.2345678901234567e-308" plus a separator */
+#define NUMBER_CHARS OUTPUT_NUMBER_MAX /* "-1.2345678901234567e-308" plus a separator */
 
 /* Writes v at p (room for NUMBER_CHARS); returns the length. */
 static size_t put_number(char *p, double v)
@@ -26,6 +26,22 @@ static size_t put_number(char *p, double v)
 			return (size_t)n;
 	}
 	return (size_t)snprintf(p, NUMBER_CHARS, "%.17g", v);
+}
+
+size_t output_row(char *buf, const double *pred, size_t cols)
+{
+	size_t n = 0;
+
+	if (cols == 1)
+		return put_number(buf, pred[0]);
+	buf[n++] = '[';
+	for (size_t c = 0; c < cols; c++) {
+		if (c > 0)
+			buf[n++] = ',';
+		n += put_number(buf + n, pred[c]);
+	}
+	buf[n++] = ']';
+	return n;
 }
 
 static int out_of_memory(struct engine_result *out)

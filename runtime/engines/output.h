@@ -22,10 +22,17 @@
 #include "runtime/engines/engine.h"
 #include "state/error.h"
 
+#define OUTPUT_NUMBER_MAX 25 /* one number and a separator */
+
 /* as_array: nest each row's values in an array even when cols == 1. */
 int output_predictions(struct engine_result *out, const double *pred, size_t rows, size_t cols,
 		       int as_array);
 int output_error(struct engine_result *out, int status, const char *code, const char *message);
+/* One row's prediction exactly as output_predictions writes it (a number, or
+ * [a,b,...] when cols > 1), no spaces, into buf of at least cols x
+ * OUTPUT_NUMBER_MAX + 3 bytes; returns the length (not NUL-terminated). The
+ * calling thread must use the "C" locale (uselocale(input_c_locale())). */
+size_t output_row(char *buf, const double *pred, size_t cols);
 /* output_error from an error record (status, code and message). */
 int output_from_error(struct engine_result *out, const struct error *err);
 

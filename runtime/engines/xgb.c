@@ -242,10 +242,18 @@ static int xgb_features(const void *impl)
 	return ((const struct xgb *)impl)->n;
 }
 
+static size_t xgb_outputs(const void *impl)
+{
+	return ((const struct xgb *)impl)->outputs;
+}
+
 const struct engine_ops xgb_engine_ops = {
     .load = xgb_load,
     .score = xgb_score,
     .resize = NULL, /* nothing to resize in process */
     .features = xgb_features,
     .free = xgb_free,
+    .predict = xgb_predict,
+    .outputs = xgb_outputs,
+    .takes_missing = 1,
 };

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 class Deck:
     """One console in a detached tmux session of its own server."""
 
-    def __init__(self, tmp_path, env, args=(), size=(80, 24), keep=False):
+    def __init__(self, tmp_path, env, args=(), size=(80, 24), keep=False, command=None):
         self.sock = "mldeck-test-" + uuid.uuid4().hex[:10]
         conf = tmp_path / ("tmux-%s.conf" % self.sock)
         conf.write_text("set -g status off\nset -g escape-time 0\n")
@@ -31,7 +31,8 @@ class Deck:
             shlex.quote(BIN), " ".join(shlex.quote(a) for a in args), shlex.quote(self.done))
         if keep:
             cmd += "; echo CONSOLE-EXITED; sleep 30"
-        self.tmux("new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), cmd)
+        self.command = cmd
+        self.tmux("new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), command or cmd)
 
     def tmux(self, *args, check=True):
         return subprocess.run([TMUX, "-L", self.sock, "-f", self.conf] + list(args),

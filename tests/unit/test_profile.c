@@ -75,6 +75,29 @@ static void test_missing_file_gives_builtin_local(void **state)
 	assert_string_equal(p->home, "/srv/mldeck-home");
 	assert_string_equal(p->workspace, "local");
 	assert_true(p->builtin);
+	assert_true(p->embedded);
+	free(s);
+}
+
+/* Only "local" may start the runtime in-process, unless a profile says so:
+ * a tunnel on 127.0.0.1 that is down must never be replaced (issue 8). */
+static void test_embedded_only_local_or_asked(void **state)
+{
+	struct profile_set *s = calloc(1, sizeof *s);
+	struct error err = {0};
+	char path[600];
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/embedded.ini", tmpdir);
+	write_file(path, "[profile local]\nurl = http://127.0.0.1:5900\n"
+			 "[profile tunnel]\nurl = http://127.0.0.1:5800\n"
+			 "[profile lab]\nurl = http://127.0.0.1:5801\nembedded = true\n"
+			 "[profile off]\nurl = http://127.0.0.1:5802\nembedded = no\n");
+	assert_int_equal(profile_load(s, path, &err), 0);
+	assert_true(profile_find(s, "local")->embedded);
+	assert_false(profile_find(s, "tunnel")->embedded);
+	assert_true(profile_find(s, "lab")->embedded);
+	assert_false(profile_find(s, "off")->embedded);
 	free(s);
 }
 
@@ -136,6 +159,7 @@ static void test_broken_files_name_the_line(void **state)
 	expect_broken("[mldeck]\ndefault_profile = a\n[other]\nx = 1\n",
 		      "broken.ini:4:", "unknown section");
 	expect_broken("[profile a]\nreadonly = maybe\n", "broken.ini:2:", "readonly");
+	expect_broken("[profile a]\nembedded = perhaps\n", "broken.ini:2:", "embedded");
 	expect_broken("[profile a]\nthis line has no equals sign\n", "broken.ini:2:", "syntax");
 	expect_broken("[profile a b]\nurl = http://x\n", "broken.ini:2:", "profile name");
 	expect_broken("\n\n[mldeck]\nfoo = bar\n", "broken.ini:4:", "foo");
@@ -253,6 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_missing_file_gives_builtin_local),
 	    cmocka_unit_test(test_good_file),
+	    cmocka_unit_test(test_embedded_only_local_or_asked),
 	    cmocka_unit_test(test_broken_files_name_the_line),
 	    cmocka_unit_test(test_ssh_profiles),
 	    cmocka_unit_test(test_readonly_is_one_answer),

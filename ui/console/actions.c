@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/transport.h"
+#include "ui/console/backend.h"
 #include "ui/console/bench.h"
 #include "ui/console/data.h"
 #include "ui/console/dialog.h"
@@ -20,7 +22,7 @@ typedef void (*action_fn)(struct app *a, const struct keys_binding *b);
 static void act_quit(struct app *a, const struct keys_binding *b)
 {
 	(void)b;
-	a->quit = 1;
+	screen_quit(a);
 }
 
 static void act_help(struct app *a, const struct keys_binding *b)
@@ -85,8 +87,8 @@ static void act_back(struct app *a, const struct keys_binding *b)
 static void act_refresh(struct app *a, const struct keys_binding *b)
 {
 	(void)b;
-	if (screen_load(a) == 0)
-		app_message(a, 0, "refreshed");
+	backend_retry(a);
+	screen_refresh(a);
 	data_load_live(a);
 	clearok(curscr, FALSE);
 }
@@ -98,7 +100,7 @@ static void act_jump(struct app *a, const struct keys_binding *b)
 
 	for (size_t i = 0; i < n; i++)
 		if (s[i]->jump == b->action)
-			screen_show(a, s[i], 0);
+			screen_show(a, s[i], 1);
 }
 
 static void act_sort(struct app *a, const struct keys_binding *b)
@@ -127,6 +129,35 @@ static void act_test(struct app *a, const struct keys_binding *b)
 {
 	(void)b;
 	screen_open(a, &screen_test, "");
+}
+
+/* `v`: what is cut, whole. A cut message (or header) first, else the
+ * screen's own text. */
+static void act_view(struct app *a, const struct keys_binding *b)
+{
+	char title[160] = "", state[512], detail[2048] = "", *text;
+	int line = 0;
+	size_t n;
+
+	(void)b;
+	data_state(a, state, sizeof state);
+	if ((a->message[0] && !draw_fits(a->message, a->lay.message.w)) || a->header_cut) {
+		if (a->transport != NULL)
+			transport_detail(a->transport, detail, sizeof detail);
+		n = strlen(a->message) + strlen(state) + strlen(detail) + 64;
+		if ((text = malloc(n)) == NULL)
+			abort();
+		snprintf(text, n, "%s\n\nbackend: %s%s%s", a->message, state,
+			 detail[0] ? "\n\nssh said:\n" : "", detail);
+		screen_view(a, "message", text, 0);
+		return;
+	}
+	text = screen_text(a, title, sizeof title, &line);
+	if (text == NULL) {
+		app_message(a, 0, "nothing is cut here");
+		return;
+	}
+	screen_view(a, title, text, line);
 }
 
 static void act_bench(struct app *a, const struct keys_binding *b)
@@ -168,6 +199,7 @@ static const action_fn handlers[KA_COUNT] = {
     [KA_JUMP_ENDPOINTS] = act_jump, [KA_JUMP_MODELS] = act_jump,  [KA_JUMP_ENVS] = act_jump,
     [KA_JUMP_PROFILES] = act_jump,  [KA_LOGS] = act_logs,	  [KA_TEST] = act_test,
     [KA_SORT] = act_sort,	    [KA_SORT_REVERSE] = act_sort, [KA_BENCH] = act_bench,
+    [KA_VIEW] = act_view,
 };
 
 void actions_run(struct app *a, const struct keys_binding *b)
@@ -186,7 +218,11 @@ void actions_command(struct app *a, const char *line)
 	if (sscanf(line, "%63s %127s", word, arg) < 1)
 		return;
 	if (strcmp(word, "q") == 0 || strcmp(word, "quit") == 0 || strcmp(word, "q!") == 0) {
-		a->quit = 1;
+		screen_quit(a);
+		return;
+	}
+	if (strcmp(word, "reload") == 0) {
+		backend_reload(a, 1);
 		return;
 	}
 	s = screen_by_command(word);
@@ -197,6 +233,86 @@ void actions_command(struct app *a, const char *line)
 	screen_open(a, s, arg);
 }
 
+/* ---- Tab completion of ":" commands ---- */
+
+#define COMPLETE_MAX 64
+
+struct completion {
+	const char *prefix;
+	size_t len;
+	char found[COMPLETE_MAX][64];
+	int n;
+};
+
+static void complete_add(void *ctx, const char *word)
+{
+	struct completion *c = ctx;
+
+	if (strncmp(word, c->prefix, c->len) != 0 || c->n >= COMPLETE_MAX)
+		return;
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->found[i], word) == 0)
+			return;
+	app_copy(c->found[c->n++], sizeof c->found[0], word);
+}
+
+/* The commands (each screen's first word, q and reload) or, after one, its
+ * arguments (the screen's args hook). */
+static const struct screen *complete_collect(struct app *a, struct completion *c)
+{
+	const char *sp = strchr(a->input, ' ');
+	const struct screen *s = NULL;
+	char word[64];
+	size_t n;
+	const struct screen *const *all = screen_all(&n);
+
+	if (sp == NULL) {
+		c->prefix = a->input;
+		c->len = strlen(a->input);
+		for (size_t i = 0; i < n; i++)
+			if (all[i]->commands[0] != NULL)
+				complete_add(c, all[i]->commands[0]);
+		complete_add(c, "q");
+		complete_add(c, "reload");
+		return NULL;
+	}
+	snprintf(word, sizeof word, "%.*s", (int)(sp - a->input), a->input);
+	while (*sp == ' ')
+		sp++;
+	c->prefix = sp;
+	c->len = strlen(sp);
+	if ((s = screen_by_command(word)) != NULL && s->args != NULL)
+		s->args(a, complete_add, c);
+	return s;
+}
+
+/* Tab: the longest common beginning of what fits; the choices on the hint
+ * line when there are several. */
+static void complete(struct app *a)
+{
+	struct completion c = {0};
+	const struct screen *s = complete_collect(a, &c);
+	size_t common, at = (size_t)(c.prefix - a->input), used = 0;
+
+	a->completions[0] = '\0';
+	if (c.n == 0) {
+		app_copy(a->completions, sizeof a->completions, "(nothing to complete)");
+		return;
+	}
+	common = strlen(c.found[0]);
+	for (int i = 1; i < c.n; i++)
+		for (size_t k = 0; k < common; k++)
+			if (c.found[i][k] != c.found[0][k])
+				common = k;
+	snprintf(a->input + at, sizeof a->input - at, "%.*s", (int)common, c.found[0]);
+	if (c.n == 1 && s == NULL && screen_by_command(c.found[0]) &&
+	    screen_by_command(c.found[0])->args != NULL)
+		snprintf(a->input + strlen(a->input), sizeof a->input - strlen(a->input), " ");
+	for (int i = 0; c.n > 1 && i < c.n && used < sizeof a->completions; i++)
+		used += (size_t)snprintf(a->completions + used, sizeof a->completions - used,
+					 "%s%s", i ? "  " : "", c.found[i]);
+}
+
 /* ---- input modes ---- */
 
 static void line_edit(struct app *a, int ch)
@@ -204,6 +320,11 @@ static void line_edit(struct app *a, int ch)
 	size_t n = strlen(a->input);
 	struct table *t = screen_table(a);
 
+	a->completions[0] = '\0';
+	if (ch == '\t' && a->mode == APP_COMMAND) {
+		complete(a);
+		return;
+	}
 	if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
 		if (n > 0)
 			a->input[n - 1] = '\0';

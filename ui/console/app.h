@@ -21,6 +21,8 @@
 #include "ui/console/table.h"
 #include "ui/console/theme.h"
 
+struct app;
+
 #define APP_MAX_THEMES 32
 #define APP_INPUT_MAX 4096
 
@@ -28,22 +30,26 @@ enum app_mode {
 	APP_NORMAL,
 	APP_FILTER,   /* typing after / */
 	APP_COMMAND,  /* typing after : */
-	APP_DIALOG,   /* delete confirmation */
+	APP_DIALOG,   /* a dialog (dialog.h) */
 	APP_PROMPT,   /* typing a line a screen asked for (prompt, prompt_done) */
 	APP_DEMO_ASK, /* first run: build the demo? */
 };
 
 struct app_dialog {
-	char title[128];
+	char title[160];
 	char text[256];
-	char path[512];	 /* DELETE path, workspace-relative */
-	char expect[64]; /* name to type ("" when not needed) */
+	const char *buttons[3];
+	int nbuttons, focus, safe;		   /* safe: the button Esc presses */
+	void (*choose)(struct app *a, int button); /* after the dialog closed */
+	char what[128];				   /* delete: "endpoint churn" */
+	char path[512];				   /* delete: DELETE path, workspace-relative */
+	char expect[64];			   /* name to type ("" when not needed) */
 	char typed[64];
-	int focus; /* 0 Cancel, 1 Delete */
 };
 
 /* Deployments of the open endpoint, with the pending split. */
 struct app_deploys {
+	char endpoint[64]; /* whose deployments these are */
 	int n;
 	char name[LIVE_MAX_DEPS][64];
 	int live[LIVE_MAX_DEPS], mirror[LIVE_MAX_DEPS];
@@ -55,17 +61,21 @@ struct demo;
 struct bench;
 struct runtime;
 struct screen_nav;
+struct transport;
 
 struct app {
 	struct console_options opt;
 	struct profile_set profiles;
-	struct profile prof; /* the selected profile (a copy) */
+	char config_stamp[96]; /* config.ini as last read: inode, size, mtime */
+	struct profile prof;   /* the selected profile (a copy) */
 	struct connect_info info;
-	struct client *c;
+	struct fetch *fetch; /* the backend, in the background (fetch.h); NULL when not connected */
+	struct transport *transport;	  /* how the backend is reached (api/transport.h) */
+	unsigned long tunnel_generation; /* ssh://: the connection the pool was made for */
 	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
 	char log_path[1200]; /* the embedded runtime's log */
 	int readonly;
-	char state[96]; /* header: "ok", "unreachable: ..." */
+	char state[96]; /* connection: "connected", "embedded runtime", "no credential" */
 
 	struct theme theme;
 	char theme_dir[1024];
@@ -82,15 +92,18 @@ struct app {
 	char input[APP_INPUT_MAX];
 	char prompt[16];				      /* APP_PROMPT: "body> " */
 	void (*prompt_done)(struct app *a, const char *line); /* APP_PROMPT, on Enter */
+	char completions[512]; /* APP_COMMAND: what Tab found, when more than one */
 	struct app_dialog dialog;
-	char message[512];
+	char message[2048];
 	int message_error;
 
 	struct layout lay;
+	int header_cut; /* the last header drawn did not fit (v shows it) */
 	int too_small, cols, lines;
 	struct demo *demo;
 	struct bench *bench;
 	long long next_list_ms, next_live_ms;
+	int list_every_ms; /* list screens reload this often */
 	int quit;
 	/* Profile switch (console.c): stops and starts what is needed. */
 	int (*switch_profile)(struct app *a, const char *name);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/loadgen.h"
+#include "api/scoring.h"
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/request.h"
@@ -43,52 +44,83 @@ static char *bench_body(struct app *a, const char *ep)
 	return body;
 }
 
-void bench_start(struct app *a, const char *ep)
-{
-	struct scoring_target st;
+struct bench_job {
+	struct fetch_job job;
+	char ep[64];
+	struct scoring_target st; /* where and with what (api/scoring.h) */
 	char *body;
+};
+
+static int bench_key_run(struct fetch_job *j, struct client *c)
+{
+	struct bench_job *b = (struct bench_job *)j;
+
+	return scoring_target(c, b->ep, &b->st, &j->err);
+}
+
+/* The key came: the load generator starts on its own thread. */
+static void bench_launch(struct app *a, struct fetch_job *j)
+{
+	struct bench_job *b = (struct bench_job *)j;
 	struct bench *bn;
 	struct loadgen_config cfg;
 	struct error err = {0};
 
-	if (a->bench != NULL) {
-		app_message(a, 1, "a bench is already running");
+	if (j->rc < 0) {
+		app_message(a, 1, "bench: %s", j->err.message);
 		return;
 	}
-	if (ep[0] == '\0' || data_endpoint_key(a, ep, &st) < 0)
+	if (a->bench != NULL)
 		return;
-	app_copy(a->endpoint, sizeof a->endpoint, ep);
-	if ((body = bench_body(a, ep)) == NULL) {
-		scoring_target_cleanup(&st);
-		return;
-	}
-	cfg = (struct loadgen_config){.url = st.url,
-				      .unix_socket = st.unix_socket,
-				      .key = st.credential,
-				      .body = body,
-				      .body_len = strlen(body),
+	cfg = (struct loadgen_config){.url = b->st.url,
+				      .unix_socket = b->st.unix_socket,
+				      .key = b->st.credential,
+				      .body = b->body,
+				      .body_len = strlen(b->body),
 				      .connections = 4,
 				      .duration_s = 10,
 				      .timeout_ms = 5000};
 	bn = calloc(1, sizeof *bn);
-	if (bn != NULL)
-		bn->lg = loadgen_new(&cfg, &err);
-	scoring_target_cleanup(&st);
-	if (bn == NULL || bn->lg == NULL) {
+	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
 		app_message(a, 1, "bench: %s", err.message);
 		free(bn);
-		free(body);
 		return;
 	}
-	free(body);
-	app_copy(bn->endpoint, sizeof bn->endpoint, ep);
+	app_copy(bn->endpoint, sizeof bn->endpoint, b->ep);
 	if (pthread_create(&bn->thread, NULL, bench_main, bn) != 0) {
 		loadgen_free(bn->lg);
 		free(bn);
 		return;
 	}
 	a->bench = bn;
-	app_message(a, 0, "bench: 10 s against %s with 4 connections...", ep);
+	app_message(a, 0, "bench: 10 s against %s with 4 connections...", b->ep);
+}
+
+static void bench_job_release(struct fetch_job *j)
+{
+	struct bench_job *b = (struct bench_job *)j;
+
+	scoring_target_cleanup(&b->st);
+	free(b->body);
+	free(b);
+}
+
+void bench_start(struct app *a, const char *ep)
+{
+	struct bench_job *b;
+	char *body;
+
+	if (a->bench != NULL) {
+		app_message(a, 1, "a bench is already running");
+		return;
+	}
+	if (ep[0] == '\0' || (body = bench_body(a, ep)) == NULL)
+		return;
+	b = fetch_job_new(sizeof *b, "bench", bench_key_run, bench_launch, bench_job_release);
+	app_copy(b->ep, sizeof b->ep, ep);
+	b->body = body;
+	app_message(a, 0, "bench: asking for %s's key...", ep);
+	data_submit(a, &b->job);
 }
 
 static void bench_join(struct app *a, const struct loadgen_result *res)

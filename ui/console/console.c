@@ -6,6 +6,7 @@
 #include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +14,20 @@
 #include <time.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "runtime/runtime.h"
 #include "ui/console/actions.h"
+#include "ui/console/backend.h"
 #include "ui/console/app.h"
 #include "ui/console/bench.h"
 #include "ui/console/data.h"
+#include "ui/console/fetch.h"
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
 #include "ui/console/screen.h"
+#include "ui/console/term.h"
 #include "state/store.h"
 
 /* Set from signal handlers; read by the loop and the exit path. */
@@ -94,145 +99,6 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* ---- connection ---- */
-
-/* GET /healthz answers 2xx within a second. */
-static int healthy(const char *url)
-{
-	struct client_config cfg = {
-	    .base_url = url, .ws_path = "", .credential = "", .timeout_ms = 1000};
-	struct client *c = client_new(&cfg);
-	struct error err = {0};
-	char *text = NULL;
-	size_t len;
-	int ok;
-
-	if (c == NULL)
-		return 0;
-	ok = client_get_text(c, "/healthz", &text, &len, &err) == 0;
-	free(text);
-	client_free(c);
-	return ok;
-}
-
-/* "http://127.0.0.1:5800/x" -> "127.0.0.1:5800" ("localhost" -> 127.0.0.1). */
-static void listen_of(const char *url, char *buf, size_t len)
-{
-	const char *h = strstr(url, "://");
-	size_t n;
-
-	h = h ? h + 3 : url;
-	n = strcspn(h, "/");
-	if (strncmp(h, "localhost", 9) == 0)
-		snprintf(buf, len, "127.0.0.1%.*s", (int)(n - 9), h + 9);
-	else
-		snprintf(buf, len, "%.*s", (int)n, h);
-	if (strchr(buf, ':') == NULL && strlen(buf) + 6 < len)
-		memcpy(buf + strlen(buf), ":80", 4);
-}
-
-static void mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX];
-
-	app_copy(tmp, sizeof tmp, dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(tmp, 0700);
-		*p = '/';
-	}
-	mkdir(tmp, 0700);
-}
-
-/* Starts the runtime in-process for a local profile whose URL is free. */
-static int start_embedded(struct app *a, const char *url)
-{
-	char listen[256], home[PATH_MAX], logs[PATH_MAX + 32];
-	struct runtime_options o = {0};
-	struct error err = {0};
-
-	listen_of(url, listen, sizeof listen);
-	if (a->prof.home[0])
-		app_copy(home, sizeof home, a->prof.home);
-	else if (store_default_home(home, sizeof home) < 0)
-		return -1;
-	snprintf(logs, sizeof logs, "%s/logs", home);
-	mkdir_p(logs);
-	snprintf(logs, sizeof logs, "%s/logs/runtime.log", home);
-	o.listen = listen;
-	o.home = home;
-	o.workspace = a->prof.workspace[0] ? a->prof.workspace : NULL;
-	o.log_path = logs;
-	app_copy(a->log_path, sizeof a->log_path, logs);
-	a->rt = runtime_start(&o, &err);
-	if (a->rt == NULL) {
-		snprintf(a->state, sizeof a->state, "runtime failed");
-		app_message(a, 1, "embedded runtime: %s", err.message);
-		return -1;
-	}
-	return 0;
-}
-
-static void disconnect(struct app *a)
-{
-	bench_stop(a);
-	demo_load_stop(a->demo);
-	a->demo = NULL;
-	client_free(a->c);
-	a->c = NULL;
-	runtime_stop(a->rt);
-	a->rt = NULL;
-	connect_info_cleanup(&a->info);
-	live_free(&a->live);
-}
-
-/* Connects to profile p, starting the embedded runtime when it is local and
- * nothing answers at its URL. The console stays up whatever happens. */
-static int connect_to(struct app *a, const struct profile *p)
-{
-	const char *env_url = getenv("MLDECK_URL");
-	const char *url = env_url && env_url[0] ? env_url : p->url;
-	struct error err = {0};
-
-	disconnect(a);
-	a->prof = *p;
-	a->readonly = profile_readonly(p, a->opt.readonly);
-	snprintf(a->state, sizeof a->state, "connecting");
-	if (strcmp(p->backend, "local") == 0 && connect_is_loopback(url) && !healthy(url) &&
-	    start_embedded(a, url) < 0)
-		return -1;
-	if (connect_resolve(p, &a->info, &err) < 0) {
-		snprintf(a->state, sizeof a->state, "no credential");
-		app_message(a, 1, "%s", err.message);
-		return -1;
-	}
-	a->c = connect_info_client(&a->info, 10000, &err);
-	if (a->c == NULL)
-		return -1;
-	snprintf(a->state, sizeof a->state, "%s", a->rt ? "embedded runtime" : "connected");
-	return 0;
-}
-
-static int switch_profile(struct app *a, const char *name)
-{
-	const struct profile *p = profile_find(&a->profiles, name);
-
-	if (p == NULL) {
-		app_message(a, 1, "no profile '%s'", name);
-		return -1;
-	}
-	if (connect_to(a, p) < 0)
-		return -1;
-	if (p->theme[0] && !a->opt.theme)
-		actions_theme(a, p->theme);
-	screen_clear_backend(a);
-	screen_show(a, &screen_endpoints, 0);
-	app_message(a, 0, "profile %s (%s)", p->name, a->info.base_url);
-	return 0;
-}
-
 /* ---- setup ---- */
 
 static void theme_dir(struct app *a)
@@ -262,19 +128,28 @@ static void layout_update(struct app *a)
 	a->too_small = layout_compute(a->cols, a->lines, &a->lay) < 0;
 }
 
-static void curses_start(struct app *a)
+/* curses on the terminfo entry term (term.h picked it). */
+static int curses_start(struct app *a, const char *term)
 {
-	initscr();
+	SCREEN *s = newterm(term, stdout, stdin);
+
+	if (s == NULL) {
+		fprintf(stderr, "mldeck: cannot start curses on TERM=%s\n", term);
+		return -1;
+	}
+	set_term(s);
 	curses_active = 1;
 	cbreak();
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	term_keys();
 	curs_set(0);
 	set_escdelay(25);
 	leaveok(stdscr, TRUE);
 	draw_theme(a);
 	layout_update(a);
+	return 0;
 }
 
 static int app_init(struct app *a, const struct console_options *o)
@@ -288,6 +163,7 @@ static int app_init(struct app *a, const struct console_options *o)
 		a->opt.refresh_ms = 1000;
 	if (a->opt.refresh_ms < 100)
 		a->opt.refresh_ms = 100;
+	a->list_every_ms = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
 	cs = nl_langinfo(CODESET);
 	a->utf8 = cs && strcmp(cs, "UTF-8") == 0;
 	a->no_color = getenv("NO_COLOR") && getenv("NO_COLOR")[0];
@@ -301,15 +177,18 @@ static int app_init(struct app *a, const struct console_options *o)
 		return -1;
 	}
 	a->prof = *p;
+	backend_config_changed(a); /* notes the file as read */
 	theme_dir(a);
 	theme_init_default(&a->theme);
 	screen_init(a);
-	a->switch_profile = switch_profile;
+	a->switch_profile = backend_switch;
 	return 0;
 }
 
-/* The theme asked for (--theme, else the profile's, else "default"). */
-static void first_theme(struct app *a)
+/* The theme asked for (--theme, else the profile's, else "default"). An
+ * unknown --theme is an error, as ":theme nope" is: -1 after a message on
+ * stderr. A profile's broken theme falls back to the built-in colours. */
+static int first_theme(struct app *a)
 {
 	const char *name = a->opt.theme	      ? a->opt.theme
 			   : a->prof.theme[0] ? a->prof.theme
@@ -318,53 +197,24 @@ static void first_theme(struct app *a)
 	struct theme_problems pr = {0};
 
 	if (theme_load(a->theme_dir, name, &a->theme, &pr, err, sizeof err) < 0) {
+		if (a->opt.theme) {
+			fprintf(stderr, "mldeck: --theme: %s\n", err);
+			return -1;
+		}
 		theme_init_default(&a->theme);
-		if (a->opt.theme || strcmp(name, "default") != 0)
+		if (strcmp(name, "default") != 0)
 			app_message(a, 1, "theme: %s (built-in colours used)", err);
 	} else if (pr.count > 0) {
 		app_message(a, 1, "theme %s: line %d: %s", name, pr.item[0].line,
 			    pr.item[0].message);
 	}
-}
-
-static void demo_progress(void *ctx, const char *text)
-{
-	struct app *a = ctx;
-
-	app_message(a, 0, "%s", text);
-	draw_frame(a);
-}
-
-static void run_demo(struct app *a)
-{
-	char dir[PATH_MAX];
-	struct error err = {0};
-
-	a->opt.demo = 0;
-	if (a->c == NULL || a->readonly) {
-		app_message(a, 1, "demo: needs a writable connection");
-		return;
-	}
-	if (demo_dir(dir, sizeof dir) < 0) {
-		app_message(a, 1, "demo: no demo directory (set MLDECK_DEMO_DIR)");
-		return;
-	}
-	if (demo_build(a->c, dir, demo_progress, a, &err) < 0) {
-		app_message(a, 1, "demo: %s", err.message);
-		return;
-	}
-	a->demo = demo_load_start(a->c, &a->info, dir);
-	app_message(a, 0,
-		    "demo workspace ready; a light load is running (Enter opens an endpoint)");
-	screen_load(a);
+	return 0;
 }
 
 /* ---- loop ---- */
 
 static void tick(struct app *a, long long now)
 {
-	int list_every = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
-
 	int live_due = now >= a->next_live_ms, list_due = now >= a->next_list_ms;
 
 	if (live_due) {
@@ -373,7 +223,13 @@ static void tick(struct app *a, long long now)
 		a->next_live_ms = now + a->opt.refresh_ms;
 	}
 	if (list_due)
-		a->next_list_ms = now + list_every;
+		a->next_list_ms = now + a->list_every_ms;
+	if (list_due && backend_config_changed(a))
+		backend_reload(a, 1);
+	/* answers are parsed on the fetch workers, so in their malloc arenas,
+	 * and freed here: give those pages back (RSS stays that of one arena) */
+	if (list_due)
+		malloc_trim(0);
 	if (live_due || list_due)
 		screen_tick(a, list_due, live_due);
 }
@@ -411,45 +267,64 @@ static void trace_frame(struct app *a, long long t0, long long key_us)
 	fflush(trace_file);
 }
 
+/* One key: a resize, the too-small screen's q, or the key's meaning. */
+static void key(struct app *a, int ch, long long *key_us)
+{
+	long long t0;
+
+	if (ch == KEY_RESIZE) {
+		layout_update(a);
+		return;
+	}
+	if (ch == 27 && term_sequence(25))
+		return; /* a sequence curses did not know: never Esc and letters */
+	if (a->too_small) {
+		if (ch == 'q')
+			a->quit = 1;
+		return;
+	}
+	t0 = trace_us();
+	actions_key(a, ch);
+	*key_us += trace_us() - t0;
+}
+
+/* The loop never waits on the backend: it sleeps in poll() on the terminal
+ * and on the fetch pool's pipe, and handles whichever is ready. */
 static void loop(struct app *a)
 {
 	long long key_us = 0;
 
+	nodelay(stdscr, TRUE);
 	while (!a->quit && !stop_signal) {
-		long long now = app_now_ms(), wait, t0;
+		struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = -1}};
+		long long wait, t0;
 		int ch;
 
+		backend_tick(a);
+		if (a->fetch != NULL)
+			fetch_deliver(a->fetch, a);
+		while (!a->quit && (ch = getch()) != ERR)
+			key(a, ch, &key_us);
+		if (a->quit)
+			break;
 		if (a->opt.demo && a->mode == APP_NORMAL)
-			run_demo(a);
-		tick(a, now);
+			demo_run(a);
+		tick(a, app_now_ms());
 		t0 = trace_us();
 		draw_frame(a);
 		trace_frame(a, t0, key_us);
 		key_us = 0;
 		wait = (a->next_live_ms < a->next_list_ms ? a->next_live_ms : a->next_list_ms) -
 		       app_now_ms();
-		timeout((int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
-		ch = getch();
-		if (ch == ERR)
-			continue;
-		if (ch == KEY_RESIZE) {
-			layout_update(a);
-			continue;
-		}
-		if (a->too_small) {
-			if (ch == 'q')
-				a->quit = 1;
-			continue;
-		}
-		t0 = trace_us();
-		actions_key(a, ch);
-		key_us = trace_us() - t0;
+		if (a->fetch != NULL)
+			p[1] = (struct pollfd){.fd = fetch_fd(a->fetch), .events = POLLIN};
+		poll(p, 2, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
 	}
 }
 
 static void app_free(struct app *a)
 {
-	disconnect(a);
+	backend_disconnect(a);
 	screen_free(a);
 	cJSON_Delete(a->endpoint_doc);
 }
@@ -458,6 +333,7 @@ int console_run(const struct console_options *o)
 {
 	struct app *a;
 	int was_embedded;
+	char term[128];
 
 	trace_open();
 	setlocale(LC_ALL, "");
@@ -466,15 +342,24 @@ int console_run(const struct console_options *o)
 		free(a);
 		return 1;
 	}
+	if (first_theme(a) < 0 || term_check_tty() < 0 || term_pick(term, sizeof term) < 0) {
+		screen_free(a);
+		free(a);
+		return 2;
+	}
 	install_signals();
 	atexit(terminal_restore);
-	first_theme(a);
-	connect_to(a, &a->prof);
+	backend_connect(a, &a->prof);
 	was_embedded = a->rt != NULL;
 	stderr_away(a->rt ? a->log_path : NULL);
-	curses_start(a);
-	if (a->c && !a->opt.demo && was_embedded && demo_workspace_empty(a->c) && !a->readonly)
-		a->mode = APP_DEMO_ASK;
+	if (curses_start(a, term) < 0) {
+		stderr_back();
+		app_free(a);
+		free(a);
+		return 2;
+	}
+	if (a->fetch && !a->opt.demo && was_embedded && !a->readonly)
+		demo_offer(a);
 	if (a->prof.theme[0] == '\0' && !a->opt.theme)
 		screen_load_of(a, &screen_themes);
 	screen_show(a, &screen_endpoints, 0);

@@ -1,4 +1,4 @@
-/* data.c: what the screens share to load through the API client. */
+/* data.c: background loads shared by the screens, and JSON/cell helpers. */
 #include "ui/console/data.h"
 
 #include <math.h>
@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/console/backend.h"
 #include "ui/console/screen.h"
 
-/* "a.b.c" member path. */
 const cJSON *data_member(const cJSON *o, const char *path)
 {
 	char part[64];
@@ -50,33 +50,74 @@ int data_state_style(const char *s)
 	return THEME_STATUS_PENDING;
 }
 
-void data_reachable(struct app *a, int ok)
+void data_submit(struct app *a, struct fetch_job *j)
 {
-	if (!ok)
-		app_copy(a->state, sizeof a->state, "UNREACHABLE");
-	else if (strcmp(a->state, "UNREACHABLE") == 0)
-		app_copy(a->state, sizeof a->state, a->rt ? "embedded runtime" : "connected");
+	if (a->fetch != NULL) {
+		fetch_submit(a->fetch, j);
+		return;
+	}
+	app_message(a, 1, "not connected");
+	if (j->release != NULL)
+		j->release(j);
+	else
+		free(j);
 }
 
-int data_call(struct app *a, const char *method, const char *path, const cJSON *body, cJSON **out)
+static int call_run(struct fetch_job *j, struct client *c)
 {
-	struct error err = {0};
+	struct data_call *d = (struct data_call *)j;
+	size_t len;
 
-	if (a->c == NULL) {
-		app_message(a, 1, "not connected");
-		return -1;
-	}
-	if (client_call(a->c, method, path, body, out, &err) == 0) {
-		data_reachable(a, 1);
-		return 0;
-	}
-	if (err.status == 0)
-		data_reachable(a, 0);
-	if (err.status)
-		app_message(a, 1, "%s %s: %d %s", method, path, err.status, err.message);
+	if (d->raw)
+		return client_get_text(c, d->path, &d->text, &len, &j->err);
+	return client_call_raw(c, d->method, d->path, d->body, d->body ? strlen(d->body) : 0,
+			       "application/json", &d->out, &j->err);
+}
+
+static void call_done(struct app *a, struct fetch_job *j)
+{
+	struct data_call *d = (struct data_call *)j;
+
+	if (d->then != NULL)
+		d->then(a, d);
+}
+
+static void call_release(struct fetch_job *j)
+{
+	struct data_call *d = (struct data_call *)j;
+
+	free(d->body);
+	cJSON_Delete(d->out);
+	free(d->text);
+	free(d);
+}
+
+static struct data_call *call_new(const char *key, const char *method, const char *path,
+				  const cJSON *body, const char *tag,
+				  void (*then)(struct app *a, struct data_call *c))
+{
+	struct data_call *d = fetch_job_new(sizeof *d, key, call_run, call_done, call_release);
+
+	app_copy(d->method, sizeof d->method, method);
+	app_copy(d->path, sizeof d->path, path);
+	app_copy(d->tag, sizeof d->tag, tag ? tag : "");
+	d->body = body ? cJSON_PrintUnformatted(body) : NULL;
+	d->then = then;
+	return d;
+}
+
+void data_call(struct app *a, const char *key, const char *method, const char *path,
+	       const cJSON *body, const char *tag, void (*then)(struct app *a, struct data_call *c))
+{
+	data_submit(a, &call_new(key, method, path, body, tag, then)->job);
+}
+
+void data_report(struct app *a, const char *method, const char *path, const struct fetch_job *j)
+{
+	if (j->err.status)
+		app_message(a, 1, "%s %s: %d %s", method, path, j->err.status, j->err.message);
 	else
-		app_message(a, 1, "%s", err.message);
-	return -1;
+		app_message(a, 1, "%s", j->err.message);
 }
 
 void data_set_num(struct table_row *r, int col, double v, int decimals, int pct)
@@ -158,7 +199,7 @@ static int traffic_of(const cJSON *obj, const char *name)
 }
 
 /* Fills a->dep from the endpoint's traffic maps, keeping pending shares when
- * the deployment set did not change. */
+ * it is the same endpoint and its deployment set did not change. */
 static void sync_deploys(struct app *a, const cJSON *list)
 {
 	struct app_deploys old = a->dep, *d = &a->dep;
@@ -176,7 +217,8 @@ static void sync_deploys(struct app *a, const cJSON *list)
 		d->mirror[d->n] = traffic_of(mirror, d->name[d->n]);
 		d->n++;
 	}
-	same = old.n == d->n;
+	app_copy(d->endpoint, sizeof d->endpoint, a->endpoint);
+	same = old.n == d->n && strcmp(old.endpoint, d->endpoint) == 0;
 	for (int i = 0; same && i < d->n; i++)
 		same = strcmp(old.name[i], d->name[i]) == 0;
 	for (int i = 0; i < d->n; i++) {
@@ -187,110 +229,222 @@ static void sync_deploys(struct app *a, const cJSON *list)
 		d->mirror_mode = 0;
 }
 
-int data_load_endpoint(struct app *a, cJSON **deployments)
-{
-	char path[256];
-	cJSON *ep = NULL, *doc = NULL;
+struct endpoint_job {
+	struct fetch_job job;
+	char ep[64], path[300];
+	cJSON *doc, *deps;
+	void (*then)(struct app *a, cJSON *deps);
+};
 
-	snprintf(path, sizeof path, "/onlineEndpoints/%s", a->endpoint);
-	if (data_call(a, "GET", path, NULL, &ep) < 0)
+static int endpoint_run(struct fetch_job *j, struct client *c)
+{
+	struct endpoint_job *e = (struct endpoint_job *)j;
+
+	snprintf(e->path, sizeof e->path, "/onlineEndpoints/%s", e->ep);
+	if (client_call(c, "GET", e->path, NULL, &e->doc, &j->err) < 0)
 		return -1;
-	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments", a->endpoint);
-	if (data_call(a, "GET", path, NULL, &doc) < 0) {
-		cJSON_Delete(ep);
-		return -1;
+	snprintf(e->path, sizeof e->path, "/onlineEndpoints/%s/deployments", e->ep);
+	return client_call(c, "GET", e->path, NULL, &e->deps, &j->err);
+}
+
+static void endpoint_done(struct app *a, struct fetch_job *j)
+{
+	struct endpoint_job *e = (struct endpoint_job *)j;
+
+	if (strcmp(e->ep, a->endpoint) != 0)
+		return; /* another endpoint is open now */
+	if (j->rc < 0) {
+		data_report(a, "GET", e->path, j);
+		e->then(a, NULL);
+		return;
 	}
 	cJSON_Delete(a->endpoint_doc);
-	a->endpoint_doc = ep;
+	a->endpoint_doc = e->doc;
+	e->doc = NULL;
 	snprintf(a->scoring_uri, sizeof a->scoring_uri, "%s",
-		 data_str(ep, "properties.scoringUri"));
-	sync_deploys(a, cJSON_GetObjectItemCaseSensitive(doc, "value"));
-	*deployments = doc;
-	return 0;
+		 data_str(a->endpoint_doc, "properties.scoringUri"));
+	sync_deploys(a, cJSON_GetObjectItemCaseSensitive(e->deps, "value"));
+	e->then(a, e->deps);
+	e->deps = NULL;
 }
 
-/* Rows of one model's (or environment's) versions. */
-static void add_versions(struct app *a, struct table *t, const char *kind, const char *name,
-			 cJSON *all)
+static void endpoint_release(struct fetch_job *j)
 {
-	char path[256];
+	struct endpoint_job *e = (struct endpoint_job *)j;
+
+	cJSON_Delete(e->doc);
+	cJSON_Delete(e->deps);
+	free(e);
+}
+
+void data_load_endpoint(struct app *a, const char *key, void (*then)(struct app *a, cJSON *deps))
+{
+	struct endpoint_job *e =
+	    fetch_job_new(sizeof *e, key, endpoint_run, endpoint_done, endpoint_release);
+
+	app_copy(e->ep, sizeof e->ep, a->endpoint);
+	e->then = then;
+	data_submit(a, &e->job);
+}
+
+struct assets_job {
+	struct fetch_job job;
+	char kind[16], path[300];
+	cJSON *all;
+	void (*then)(struct app *a, cJSON *versions);
+};
+
+/* The versions of one container into all, each with "_name". */
+static int assets_versions(struct assets_job *s, struct client *c, const char *name)
+{
 	cJSON *doc = NULL, *v;
 
-	snprintf(path, sizeof path, "/%s/%s/versions", kind, name);
-	if (data_call(a, "GET", path, NULL, &doc) < 0)
-		return;
-	while ((v = cJSON_DetachItemFromArray(cJSON_GetObjectItemCaseSensitive(doc, "value"), 0))) {
-		struct table_row *r = table_add(t);
-
-		if (r == NULL) {
-			cJSON_Delete(v);
-			break;
-		}
-		r->idx = cJSON_GetArraySize(all);
-		cJSON_AddItemToArray(all, v);
-		data_cell(r->cell[0], name);
-		data_cell(r->cell[1], data_str(v, "name"));
-		r->num[1] = strtod(r->cell[1], NULL);
-		snprintf(r->key, sizeof r->key, "%s:%s", name, r->cell[1]);
-	}
-	cJSON_Delete(doc);
-}
-
-/* List containers, then each one's versions. */
-int data_load_assets(struct app *a, const char *kind, struct table *t, cJSON **out)
-{
-	char path[64];
-	cJSON *doc = NULL, *all = cJSON_CreateArray();
-	const cJSON *e;
-
-	snprintf(path, sizeof path, "/%s", kind);
-	if (all == NULL || data_call(a, "GET", path, NULL, &doc) < 0) {
-		cJSON_Delete(all);
+	snprintf(s->path, sizeof s->path, "/%s/%s/versions", s->kind, name);
+	if (client_call(c, "GET", s->path, NULL, &doc, &s->job.err) < 0)
 		return -1;
+	while ((v = cJSON_DetachItemFromArray(cJSON_GetObjectItemCaseSensitive(doc, "value"), 0))) {
+		cJSON_AddStringToObject(v, "_name", name);
+		cJSON_AddItemToArray(s->all, v);
 	}
-	table_clear(t);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
-	    add_versions(a, t, kind, data_str(e, "name"), all);
 	cJSON_Delete(doc);
-	cJSON_Delete(*out);
-	*out = all;
 	return 0;
 }
 
-int data_load_live(struct app *a)
+static int assets_run(struct fetch_job *j, struct client *c)
 {
+	struct assets_job *s = (struct assets_job *)j;
+	cJSON *doc = NULL;
+	const cJSON *e;
+	int rc = 0;
+
+	snprintf(s->path, sizeof s->path, "/%s", s->kind);
+	if ((s->all = cJSON_CreateArray()) == NULL ||
+	    client_call(c, "GET", s->path, NULL, &doc, &j->err) < 0)
+		return -1;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
+	{
+		if (rc == 0)
+			rc = assets_versions(s, c, data_str(e, "name"));
+	}
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static void assets_done(struct app *a, struct fetch_job *j)
+{
+	struct assets_job *s = (struct assets_job *)j;
+
+	if (j->rc < 0) {
+		data_report(a, "GET", s->path, j);
+		s->then(a, NULL);
+		return;
+	}
+	s->then(a, s->all);
+	s->all = NULL;
+}
+
+static void assets_release(struct fetch_job *j)
+{
+	struct assets_job *s = (struct assets_job *)j;
+
+	cJSON_Delete(s->all);
+	free(s);
+}
+
+void data_load_assets(struct app *a, const char *kind, void (*then)(struct app *a, cJSON *versions))
+{
+	struct assets_job *s =
+	    fetch_job_new(sizeof *s, kind, assets_run, assets_done, assets_release);
+
+	app_copy(s->kind, sizeof s->kind, kind);
+	s->then = then;
+	data_submit(a, &s->job);
+}
+
+struct live_job {
+	struct fetch_job job;
+	char path[160], focus[80];
+	struct live live;
+};
+
+/* Parsed on the worker: the console's thread only swaps the result in. */
+static int live_run(struct fetch_job *j, struct client *c)
+{
+	struct live_job *l = (struct live_job *)j;
 	char *text = NULL;
-	size_t len = 0;
-	struct error err = {0};
+	size_t len;
+
+	if (client_get_text(c, l->path, &text, &len, &j->err) < 0)
+		return -1;
+	live_parse(&l->live, text, l->focus[0] ? l->focus : NULL);
+	free(text);
+	return 0;
+}
+
+static void live_done(struct app *a, struct fetch_job *j)
+{
+	struct live_job *l = (struct live_job *)j;
 	char path[160];
+
+	screen_live_query(a, path, sizeof path);
+	if (strcmp(path, l->path) != 0)
+		return; /* asked for another screen or selection: the next tick asks again */
+	live_free(&a->live);
+	if (j->rc == 0) {
+		a->live = l->live;
+		memset(&l->live, 0, sizeof l->live);
+	}
+	screen_live(a);
+}
+
+static void live_release(struct fetch_job *j)
+{
+	struct live_job *l = (struct live_job *)j;
+
+	live_free(&l->live);
+	free(l);
+}
+
+void data_load_live(struct app *a)
+{
+	struct live_job *l;
 	const char *focus;
 
-	if (a->c == NULL)
-		return -1;
-	focus = screen_live_query(a, path, sizeof path);
-	if (client_get_text(a->c, path, &text, &len, &err) < 0) {
-		if (err.status == 0)
-			data_reachable(a, 0);
-		live_free(&a->live);
-		screen_live(a);
-		return -1;
-	}
-	live_parse(&a->live, text, focus);
-	free(text);
-	screen_live(a);
-	return 0;
+	if (a->fetch == NULL)
+		return;
+	l = fetch_job_new(sizeof *l, "live", live_run, live_done, live_release);
+	focus = screen_live_query(a, l->path, sizeof l->path);
+	app_copy(l->focus, sizeof l->focus, focus ? focus : "");
+	fetch_submit(a->fetch, &l->job);
 }
 
-int data_endpoint_key(struct app *a, const char *ep, struct scoring_target *t)
+void data_state(struct app *a, char *buf, size_t len)
 {
-	struct error err = {0};
+	const char *down = a->fetch ? fetch_unreachable(a->fetch) : NULL;
+	long long wait = a->fetch ? fetch_waiting_ms(a->fetch) : 0, age = screen_age_ms(a);
+	int n = 0;
 
-	if (a->c == NULL) {
-		app_message(a, 1, "not connected");
-		return -1;
-	}
-	if (scoring_target(a->c, ep, t, &err) == 0)
-		return 0;
-	app_message(a, 1, "%s: %s", ep, err.message);
-	return -1;
+	buf[0] = '\0';
+	/* the age only when the data is stale (a healthy idle console writes
+	 * nothing), and first: a long reason after it is what gets cut */
+	if (age >= 0 && age > 2L * a->list_every_ms + 1000)
+		n = snprintf(buf, len, "data %lld s old | ", age / 1000);
+	if (n < 0 || (size_t)n >= len || backend_tunnel_state(a, buf + n, len - (size_t)n))
+		return;
+	if (down != NULL)
+		snprintf(buf + n, len - (size_t)n, "UNREACHABLE: %s", down);
+	else if (wait >= 1000)
+		snprintf(buf + n, len - (size_t)n, "waiting %lld s", wait / 1000);
+	else if (a->fetch != NULL && !fetch_answered(a->fetch))
+		snprintf(buf + n, len - (size_t)n, "connecting");
+	else
+		snprintf(buf + n, len - (size_t)n, "%s", a->state);
+}
+
+void data_endpoint_names(struct app *a, void (*add)(void *ctx, const char *word), void *ctx)
+{
+	const struct table *t = screen_table_of(a, &screen_endpoints);
+
+	for (int i = 0; i < t->nrows; i++)
+		add(ctx, t->rows[i].key);
 }

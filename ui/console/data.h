@@ -1,40 +1,63 @@
 /*
  * data.h: what the screens share to load through the API client (never the
- * runtime directly): calls that report on the message line and the header,
- * JSON member lookups, cell formatting, the open endpoint and its
- * deployments, asset versions, live metrics and an endpoint's key. Loaders
- * leave the old content on failure, set the message line and return -1.
- * Console thread only.
+ * runtime directly), always in the background (fetch.h): a job's calls run
+ * on a worker, its result comes back on the console's thread, where it is
+ * checked against what is on screen now (an answer for an endpoint no
+ * longer open is dropped). JSON member lookups and cell formatting too.
+ * Console thread only, except the data_worker_* functions (worker thread).
  */
 #ifndef UI_CONSOLE_DATA_H
 #define UI_CONSOLE_DATA_H
 
-#include "api/scoring.h"
 #include "ui/console/app.h"
+#include "ui/console/fetch.h"
 
-/* method path through a->c. 0 (and *out, the caller's, when asked), or -1
- * with the message line set and the header marked UNREACHABLE when the
- * backend did not answer. */
-int data_call(struct app *a, const char *method, const char *path, const cJSON *body, cJSON **out);
-/* GET {ws}/onlineEndpoints/{a->endpoint} and its deployments: a->endpoint_doc,
- * a->scoring_uri and a->dep (pending shares kept when the set is unchanged).
- * 0 with *deployments (the list answer, the caller's), or -1. */
-int data_load_endpoint(struct app *a, cJSON **deployments);
+/* One call in the background. */
+struct data_call {
+	struct fetch_job job; /* job.rc, job.err: the outcome */
+	char method[8];
+	char path[512];
+	char *body;    /* JSON text or NULL */
+	int raw;       /* GET base URL + path exactly, the answer in text */
+	cJSON *out;    /* the answer (then may take it and set NULL) */
+	char *text;    /* raw: the answer's text */
+	char tag[160]; /* the caller's: what the answer is for */
+	void (*then)(struct app *a, struct data_call *c);
+};
+
+/* Queues j on the connection's pool (released at once when there is no
+ * connection, with a message). */
+void data_submit(struct app *a, struct fetch_job *j);
+/* method path (workspace-relative) in the background; then(a, call) runs
+ * on the console's thread. key coalesces ("" for none); tag is copied into
+ * the call for then to check. */
+void data_call(struct app *a, const char *key, const char *method, const char *path,
+	       const cJSON *body, const char *tag,
+	       void (*then)(struct app *a, struct data_call *c));
+/* The message line for a failed job: "GET /x: 404 reason" or the reason. */
+void data_report(struct app *a, const char *method, const char *path, const struct fetch_job *j);
+/* The endpoint a->endpoint and its deployments in the background: on
+ * success a->endpoint_doc, a->scoring_uri and a->dep are set (pending
+ * shares kept when the set is unchanged) and then(a, deployments list)
+ * runs (the list is the caller's); on failure the message line says why
+ * and then(a, NULL) runs. Dropped when another endpoint is open by then. */
+void data_load_endpoint(struct app *a, const char *key, void (*then)(struct app *a, cJSON *deps));
 /* Every version of every model ("models") or environment ("environments")
- * as rows of t ("NAME", "VER" cells; key "NAME:VER"); *doc becomes the
- * array of versions the rows' idx point into. */
-int data_load_assets(struct app *a, const char *kind, struct table *t, cJSON **doc);
-/* GET the metrics the active screen asks for into a->live, then lets the
- * screen refill its columns. Silent when the backend has no such route
- * (Azure). */
-int data_load_live(struct app *a);
-/* Header state after a call: "UNREACHABLE" when the backend did not answer,
- * back to "connected" / "embedded runtime" once it does. */
-void data_reachable(struct app *a, int ok);
-/* Where and with which credential endpoint ep is scored (api/scoring.h:
- * through the profile's transport, by the endpoint's authMode). 0, or -1 with
- * the message shown. */
-int data_endpoint_key(struct app *a, const char *ep, struct scoring_target *t);
+ * in the background; then(a, versions) with a JSON array whose elements
+ * carry the container's name in "_name" (the caller's), or NULL on failure
+ * (message set). */
+void data_load_assets(struct app *a, const char *kind,
+		      void (*then)(struct app *a, cJSON *versions));
+/* The metrics the active screen asks for into a->live, then the screen
+ * refills its columns. Silent when the backend has no such route (Azure). */
+void data_load_live(struct app *a);
+/* The header's state: connection state, backend state (waiting N s,
+ * UNREACHABLE: reason) and, when it is stale, the age of the data shown. */
+void data_state(struct app *a, char *buf, size_t len);
+
+/* The endpoint names the Endpoints screen holds, each given to add (":dep",
+ * ":test" and ":logs" complete them). */
+void data_endpoint_names(struct app *a, void (*add)(void *ctx, const char *word), void *ctx);
 
 /* ".../models/NAME/versions/V" or "azureml:NAME:V" -> "NAME:V". */
 void data_asset_short(const char *id, char *buf, size_t len);

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "api/scoring.h"
-#include "ui/console/data.h"
 #include "state/file.h"
+#include "ui/console/app.h"
+#include "ui/console/data.h"
+#include "ui/console/screen.h"
 
 #define DEMO_EPS 3
 #define DEMO_BODY_MAX (256 * 1024)
@@ -308,6 +310,7 @@ void demo_load_stop(struct demo *d)
 	if (d == NULL)
 		return;
 	atomic_store(&d->stop, 1);
+	client_cancel(d->c); /* a stalled backend must not hold up the quit */
 	pthread_join(d->thread, NULL);
 	demo_free(d);
 }
@@ -315,4 +318,101 @@ void demo_load_stop(struct demo *d)
 long demo_load_sent(const struct demo *d)
 {
 	return d ? atomic_load(&((struct demo *)d)->sent) : 0;
+}
+
+struct demo_job {
+	struct fetch_job job;
+	char dir[PATH_MAX];
+	struct connect_info info; /* a copy: the console's may change meanwhile */
+	struct demo *load;
+	int empty;
+};
+
+static int demo_build_run(struct fetch_job *j, struct client *c)
+{
+	struct demo_job *d = (struct demo_job *)j;
+
+	if (demo_build(c, d->dir, NULL, NULL, &j->err) < 0)
+		return -1;
+	d->load = demo_load_start(c, &d->info, d->dir);
+	return 0;
+}
+
+static void demo_built(struct app *a, struct fetch_job *j)
+{
+	struct demo_job *d = (struct demo_job *)j;
+
+	if (j->rc < 0) {
+		app_message(a, 1, "demo: %s", j->err.message);
+		return;
+	}
+	demo_load_stop(a->demo);
+	a->demo = d->load;
+	d->load = NULL;
+	app_message(a, 0,
+		    "demo workspace ready; a light load is running (Enter opens an endpoint)");
+	screen_load(a);
+}
+
+static void demo_job_release(struct fetch_job *j)
+{
+	struct demo_job *d = (struct demo_job *)j;
+
+	demo_load_stop(d->load);
+	connect_info_cleanup(&d->info);
+	free(d);
+}
+
+static struct demo_job *demo_job_new(struct app *a, const char *key,
+				     int (*run)(struct fetch_job *, struct client *),
+				     void (*done)(struct app *, struct fetch_job *))
+{
+	struct demo_job *d = fetch_job_new(sizeof *d, key, run, done, demo_job_release);
+
+	d->info = a->info;
+	return d;
+}
+
+void demo_run(struct app *a)
+{
+	struct demo_job *d;
+
+	a->opt.demo = 0;
+	if (a->fetch == NULL || a->readonly) {
+		app_message(a, 1, "demo: needs a writable connection");
+		return;
+	}
+	d = demo_job_new(a, "demo", demo_build_run, demo_built);
+	if (demo_dir(d->dir, sizeof d->dir) < 0) {
+		app_message(a, 1, "demo: no demo directory (set MLDECK_DEMO_DIR)");
+		demo_job_release(&d->job);
+		return;
+	}
+	app_message(a, 0,
+		    "demo: registering models and building three endpoints "
+		    "(blue and green deployments)...");
+	data_submit(a, &d->job);
+}
+
+static int demo_empty_run(struct fetch_job *j, struct client *c)
+{
+	struct demo_job *d = (struct demo_job *)j;
+
+	d->empty = demo_workspace_empty(c);
+	return 0;
+}
+
+static void demo_asked(struct app *a, struct fetch_job *j)
+{
+	struct demo_job *d = (struct demo_job *)j;
+
+	if (d->empty && a->mode == APP_NORMAL && !a->readonly && a->demo == NULL)
+		a->mode = APP_DEMO_ASK;
+}
+
+void demo_offer(struct app *a)
+{
+	struct demo_job *d = demo_job_new(a, "demo-offer", demo_empty_run, demo_asked);
+
+	data_submit(a, &d->job);
 }

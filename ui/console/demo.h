@@ -35,4 +35,14 @@ void demo_load_stop(struct demo *d);
 /* Requests sent by the load so far. */
 long demo_load_sent(const struct demo *d);
 
+struct app;
+
+/* The console's --demo and `y`: builds the workspace and starts the load in
+ * the background (fetch.h); the message line says when it is ready (then
+ * a->demo holds the load). Console thread. */
+void demo_run(struct app *a);
+/* Asks the backend whether the workspace is empty; when it is, the console
+ * asks whether to build the demo (APP_DEMO_ASK). Console thread. */
+void demo_offer(struct app *a);
+
 #endif

@@ -1,4 +1,4 @@
-/* dialog.c: the delete confirmation. */
+/* dialog.c: modal dialogs (delete confirmation, pending changes). */
 #include "ui/console/dialog.h"
 
 #include <curses.h>
@@ -12,61 +12,89 @@
 
 #define ESC 27
 
-void dialog_delete(struct app *a, const char *title, const char *text, const char *path,
-		   const char *expect)
+void dialog_open(struct app *a, const char *title, const char *text, const char *const *buttons,
+		 int nbuttons, int focus, int safe, void (*choose)(struct app *a, int button))
 {
 	struct app_dialog *d = &a->dialog;
 
 	memset(d, 0, sizeof *d);
 	app_copy(d->title, sizeof d->title, title);
 	app_copy(d->text, sizeof d->text, text);
-	app_copy(d->path, sizeof d->path, path);
-	app_copy(d->expect, sizeof d->expect, expect);
+	for (int i = 0; i < nbuttons && i < DIALOG_MAX_BUTTONS; i++)
+		d->buttons[d->nbuttons++] = buttons[i];
+	d->focus = focus;
+	d->safe = safe;
+	d->choose = choose;
 	a->mode = APP_DIALOG;
 }
 
-static void dialog_confirm(struct app *a)
+static void dialog_deleted(struct app *a, struct data_call *c)
+{
+	if (c->job.rc < 0) {
+		app_message(a, 1, "refused (%d %s): %s", c->job.err.status, c->job.err.code,
+			    c->job.err.message);
+		return;
+	}
+	app_message(a, 0, "deleted: %s", c->tag);
+	screen_load(a);
+}
+
+static void delete_chosen(struct app *a, int button)
 {
 	struct app_dialog *d = &a->dialog;
-	struct error err = {0};
 
-	if (d->focus == 0) {
-		a->mode = APP_NORMAL;
+	if (button != 1) {
 		app_message(a, 0, "cancelled: nothing deleted");
 		return;
 	}
-	if (d->expect[0] && strcmp(d->typed, d->expect) != 0) {
+	app_message(a, 0, "deleting %s...", d->what);
+	data_call(a, "", "DELETE", d->path, NULL, d->what, dialog_deleted);
+}
+
+void dialog_delete(struct app *a, const char *what, const char *text, const char *path,
+		   const char *expect)
+{
+	static const char *const buttons[] = {"Cancel", "Delete"};
+	struct app_dialog *d = &a->dialog;
+	char title[160];
+
+	snprintf(title, sizeof title, "Delete %s?", what);
+	dialog_open(a, title, text, buttons, 2, 0, 0, delete_chosen);
+	app_copy(d->what, sizeof d->what, what);
+	app_copy(d->path, sizeof d->path, path);
+	app_copy(d->expect, sizeof d->expect, expect);
+}
+
+static void dialog_press(struct app *a, int button)
+{
+	struct app_dialog *d = &a->dialog;
+
+	if (button == 1 && d->expect[0] && strcmp(d->typed, d->expect) != 0) {
 		app_message(a, 1, "type the endpoint's name exactly to delete it");
 		return;
 	}
 	a->mode = APP_NORMAL;
-	if (client_call(a->c, "DELETE", d->path, NULL, NULL, &err) < 0) {
-		app_message(a, 1, "refused (%d %s): %s", err.status, err.code, err.message);
-		return;
-	}
-	app_message(a, 0, "deleted: %s", d->title + 7);
-	screen_load(a);
+	d->choose(a, button);
 }
 
 void dialog_key(struct app *a, int ch)
 {
 	struct app_dialog *d = &a->dialog;
 	size_t n = strlen(d->typed);
+	int next = ch == '\t' || ch == KEY_RIGHT || (!d->expect[0] && ch == 'l');
+	int prev = ch == KEY_BTAB || ch == KEY_LEFT || (!d->expect[0] && ch == 'h');
 
 	if (ch == ESC) {
-		a->mode = APP_NORMAL;
-		app_message(a, 0, "cancelled: nothing deleted");
-	} else if (ch == '\t' || ch == KEY_LEFT || ch == KEY_RIGHT || ch == KEY_BTAB) {
-		d->focus = !d->focus;
+		dialog_press(a, d->safe);
+	} else if (next || prev) {
+		d->focus = (d->focus + (next ? 1 : d->nbuttons - 1)) % d->nbuttons;
 	} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
-		dialog_confirm(a);
+		dialog_press(a, d->focus);
 	} else if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && n > 0) {
 		d->typed[n - 1] = '\0';
 	} else if (d->expect[0] && ch > 32 && ch < 127 && n + 1 < sizeof d->typed) {
 		d->typed[n] = (char)ch;
 		d->typed[n + 1] = '\0';
-	} else if (!d->expect[0] && (ch == 'h' || ch == 'l')) {
-		d->focus = !d->focus;
 	}
 }
 
@@ -74,7 +102,7 @@ void dialog_draw(struct app *a)
 {
 	struct app_dialog *d = &a->dialog;
 	int w = a->cols - 8 > 70 ? 70 : a->cols - 8, h = d->expect[0] ? 9 : 7;
-	int x = (a->cols - w) / 2, y = (a->lines - h) / 2;
+	int x = (a->cols - w) / 2, y = (a->lines - h) / 2, bx = x + 2;
 	char buf[200];
 
 	draw_box(a, y, x, h, w);
@@ -84,8 +112,10 @@ void dialog_draw(struct app *a)
 		snprintf(buf, sizeof buf, "Type the endpoint's name to confirm: %s_", d->typed);
 		draw_text(a, THEME_DIALOG, y + 4, x + 2, w - 4, buf);
 	}
-	draw_text(a, d->focus == 0 ? THEME_DIALOG_FOCUS : THEME_DIALOG, y + h - 2, x + 2, 10,
-		  "[ Cancel ]");
-	draw_text(a, d->focus == 1 ? THEME_DIALOG_FOCUS : THEME_DIALOG, y + h - 2, x + 14, 10,
-		  "[ Delete ]");
+	for (int i = 0; i < d->nbuttons; i++) {
+		snprintf(buf, sizeof buf, "[ %s ]", d->buttons[i]);
+		bx += draw_text(a, i == d->focus ? THEME_DIALOG_FOCUS : THEME_DIALOG, y + h - 2, bx,
+				x + w - 2 - bx, buf) +
+		      2;
+	}
 }

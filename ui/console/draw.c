@@ -68,42 +68,74 @@ static attr_t attr_of(const struct app *a, enum theme_elem e)
 	return style_bits(bits) | COLOR_PAIR(e + 1);
 }
 
-/* Writes s at (y, x) within w columns (UTF-8 aware); returns columns used. */
+/* The next character of *s as it is shown (control characters as spaces,
+ * invalid bytes as '?') and its width; advances *s. */
+static wchar_t next_char(const char **s, mbstate_t *st, int *cw)
+{
+	wchar_t wc;
+	size_t n = mbrtowc(&wc, *s, MB_CUR_MAX, st);
+
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		memset(st, 0, sizeof *st);
+		wc = '?';
+		n = 1;
+	}
+	if (wc == '\t' || wc < 32)
+		wc = ' ';
+	*cw = wcwidth(wc);
+	if (*cw < 0)
+		*cw = 1, wc = '?';
+	*s += n;
+	return wc;
+}
+
+int draw_fits(const char *s, int w)
+{
+	mbstate_t st;
+	int used = 0, cw;
+
+	memset(&st, 0, sizeof st);
+	while (*s && used <= w) {
+		next_char(&s, &st, &cw);
+		used += cw;
+	}
+	return used <= w;
+}
+
+static void put_char(wchar_t wc)
+{
+	cchar_t cc;
+	wchar_t ws[2] = {wc, 0};
+
+	if (wc < 128) {
+		addch((chtype)wc);
+		return;
+	}
+	setcchar(&cc, ws, 0, 0, NULL);
+	add_wch(&cc);
+}
+
+/* Writes s at (y, x) within w columns (UTF-8 aware); text that does not fit
+ * ends in an ellipsis, so nothing is cut without a sign. Returns the
+ * columns used. */
 static int put(int y, int x, int w, const char *s)
 {
 	mbstate_t st;
-	int used = 0;
+	int used = 0, cw, cut = !draw_fits(s, w), room = cut ? w - 1 : w;
 
 	memset(&st, 0, sizeof st);
 	move(y, x);
-	while (*s && used < w) {
-		wchar_t wc;
-		size_t n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
-		int cw;
+	while (*s && used < room) {
+		wchar_t wc = next_char(&s, &st, &cw);
 
-		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-			memset(&st, 0, sizeof st);
-			wc = '?';
-			n = 1;
-		}
-		if (wc == '\t' || wc < 32)
-			wc = ' ';
-		cw = wcwidth(wc);
-		if (cw < 0)
-			cw = 1, wc = '?';
-		if (used + cw > w)
+		if (used + cw > room)
 			break;
-		if (wc < 128) {
-			addch((chtype)wc);
-		} else {
-			cchar_t cc;
-			wchar_t ws[2] = {wc, 0};
-
-			setcchar(&cc, ws, 0, 0, NULL);
-			add_wch(&cc);
-		}
+		put_char(wc);
 		used += cw;
-		s += n;
+	}
+	if (cut && w > 0) {
+		put_char(MB_CUR_MAX > 1 ? 0x2026 : '~'); /* "…" */
+		used++;
 	}
 	return used;
 }
@@ -154,18 +186,21 @@ void draw_hline(const struct app *a, int y, int x, int w)
 static void draw_header(struct app *a)
 {
 	struct rect r = a->lay.header;
-	char buf[1100], scr[256];
-	int x;
+	char buf[1700], scr[256], state[768];
+	int ro = a->readonly ? 12 : 0;
 
 	screen_title(a, scr, sizeof scr);
+	data_state(a, state, sizeof state);
 	draw_fill(a, THEME_HEADER, r.y, r.x, r.w);
-	snprintf(buf, sizeof buf, " mldeck | %s | %s | %s | %s", a->prof.name, a->info.base_url,
-		 a->state, scr);
+	/* the state last: a long reason is what gets cut (v shows it whole) */
+	snprintf(buf, sizeof buf, " mldeck | %s | %s | %s | %s", a->prof.name, connect_url(&a->prof),
+		 scr, state);
+	a->header_cut = !draw_fits(buf, r.w - ro);
 	attron(attr_of(a, THEME_HEADER));
-	x = put(r.y, r.x, r.w, buf);
+	put(r.y, r.x, r.w - ro, buf);
 	attroff(attr_of(a, THEME_HEADER));
-	if (a->readonly && r.w - x > 12)
-		draw_text(a, THEME_HEADER_RO, r.y, r.w - 12, 12, " READ-ONLY  ");
+	if (ro)
+		draw_text(a, THEME_HEADER_RO, r.y, r.w - ro, ro, " READ-ONLY  ");
 }
 
 static void draw_hint(struct app *a)
@@ -176,9 +211,15 @@ static void draw_hint(struct app *a)
 	const struct screen *s = screen_current(a);
 	int x = r.x;
 
+	if (a->mode == APP_COMMAND && a->completions[0]) {
+		draw_text(a, THEME_HINT, r.y, r.x, r.w, a->completions);
+		return;
+	}
 	if (a->mode == APP_FILTER || a->mode == APP_COMMAND || a->mode == APP_PROMPT) {
 		draw_text(a, THEME_HINT, r.y, r.x, r.w,
-			  "Enter accept  Esc cancel  Backspace erase");
+			  a->mode == APP_COMMAND
+			      ? "Enter run  Tab complete  Esc cancel  Backspace erase"
+			      : "Enter accept  Esc cancel  Backspace erase");
 		return;
 	}
 	if (a->mode == APP_DIALOG) {
@@ -242,7 +283,7 @@ static void draw_cell(struct app *a, const struct table *t, const struct table_r
 	draw_text(a, e, r.y, r.x, r.w, buf);
 }
 
-void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell)
+void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell, const char *empty)
 {
 	int widths[TABLE_MAX_COLS], x = r.x, rows = r.h - 1;
 
@@ -281,7 +322,9 @@ void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell
 	}
 	if (t->nview == 0)
 		draw_text(a, THEME_HINT, r.y + 1, r.x + 1, r.w - 2,
-			  t->filter[0] ? "(no row matches the filter; Esc clears it)" : "(none)");
+			  t->filter[0] ? "(no row matches the filter; Esc clears it)"
+			  : empty      ? empty
+				       : "(none)");
 }
 
 /* One latency line: "name  rps  p50  p99  err  sparkline". */
@@ -385,6 +428,70 @@ int draw_lines(struct app *a, struct rect r, const char *text, int top, enum the
 		text += len + (nl ? 1 : 0);
 	}
 	return line;
+}
+
+/* One row of text wrapped to w columns, after a space when there is one:
+ * its byte length (at least one character, so a row always advances) and
+ * whether it ends its line. */
+static size_t wrap_row(const char *s, int w, int *eol)
+{
+	mbstate_t st;
+	const char *p = s, *space = NULL;
+	int used = 0, cw;
+
+	memset(&st, 0, sizeof st);
+	*eol = 0;
+	while (*p && *p != '\n') {
+		const char *q = p;
+		wchar_t wc = next_char(&q, &st, &cw);
+
+		if (used + cw > w && p > s)
+			return (size_t)((space ? space : p) - s);
+		if (wc == ' ')
+			space = q;
+		used += cw;
+		p = q;
+	}
+	*eol = 1;
+	return (size_t)(p - s);
+}
+
+int draw_wrap_rows(const char *text, int w, int line)
+{
+	int rows = 0, lines = 0, eol;
+
+	if (w < 1)
+		w = 1;
+	while (text && *text && (line < 0 || lines < line)) {
+		text += wrap_row(text, w, &eol);
+		rows++;
+		if (eol) {
+			lines++;
+			text += *text == '\n';
+		}
+	}
+	return rows;
+}
+
+int draw_wrapped(struct app *a, struct rect r, const char *text, int top, enum theme_elem e)
+{
+	int row = 0, y = r.y, eol;
+	char buf[4096];
+
+	while (text && *text) {
+		size_t n = wrap_row(text, r.w > 0 ? r.w : 1, &eol);
+
+		if (row >= top && y < r.y + r.h) {
+			snprintf(buf, sizeof buf, "%.*s",
+				 (int)(n < sizeof buf ? n : sizeof buf - 1), text);
+			draw_text(a, e, y++, r.x, r.w, buf);
+		}
+		row++;
+		text += n;
+		if (eol)
+			text += *text == '\n';
+	}
+	return row;
 }
 
 struct rect draw_body_rect(const struct app *a)

@@ -22,8 +22,11 @@ void draw_theme(struct app *a);
 void draw_frame(struct app *a);
 
 /* s at (y, x) within w columns in style e (UTF-8 aware, control characters
- * as spaces); returns the columns used. */
+ * as spaces); text that does not fit ends in an ellipsis. Returns the
+ * columns used. */
 int draw_text(const struct app *a, enum theme_elem e, int y, int x, int w, const char *s);
+/* 1 when s shows within w columns. */
+int draw_fits(const char *s, int w);
 /* w spaces in style e (bars). */
 void draw_fill(const struct app *a, enum theme_elem e, int y, int x, int w);
 /* A horizontal rule (UTF-8 line drawing, or '-'). */
@@ -32,11 +35,18 @@ void draw_hline(const struct app *a, int y, int x, int w);
 void draw_box(struct app *a, int y, int x, int h, int w);
 /* Lines of text (no wrap) from line top within r; returns the line count. */
 int draw_lines(struct app *a, struct rect r, const char *text, int top, enum theme_elem e);
+/* text wrapped to r's width, from wrapped row top; returns the row count. */
+int draw_wrapped(struct app *a, struct rect r, const char *text, int top, enum theme_elem e);
+/* How many rows text takes wrapped to w columns before its line `line`
+ * (all of it when line < 0). */
+int draw_wrap_rows(const char *text, int w, int line);
 /* "key          value" on line *y of r (nothing when v is empty); *y advances. */
 void draw_kv(struct app *a, int *y, struct rect r, const char *k, const char *v);
 /* The rows of t within r: column titles, then the rows, the cursor's
- * highlighted; cell (may be NULL) draws the cells it wants to. */
-void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell);
+ * highlighted; cell (may be NULL) draws the cells it wants to; empty (may
+ * be NULL) says why there is no row. */
+void draw_table(struct app *a, struct table *t, struct rect r, draw_cell_fn cell,
+		const char *empty);
 /* The latency block of endpoint ep from a->live at line y of r: a title and
  * one line per deployment (d's, or every one the metrics list when NULL),
  * each with a p99 sparkline. Returns the next free line. */

@@ -17,8 +17,14 @@
  * its action (screens/NAME.c) decide where it is bound. */
 static const struct keys_binding table[] = {
     /* First so that the hint bar always shows them. */
-    {KA_HELP, {'?'}, "?", "help", "this help", G | H},
-    {KA_QUIT, {'q'}, "q", "quit", "quit (stops the embedded runtime and demo load)", G | H},
+    {KA_HELP, {'?', KEY_F(1)}, "?", "help", "this help (F1 too)", G | H},
+    {KA_QUIT,
+     {'q', KEY_F(10)},
+     "q",
+     "quit",
+     "quit, F10 too (asks first about pending changes; stops the embedded runtime and demo "
+     "load)",
+     G | H},
     /* Deployments: traffic sliders (before the general h/l/Enter/Esc). */
     {KA_SLIDE_DOWN1,
      {KEY_LEFT, 'h'},
@@ -90,7 +96,15 @@ static const struct keys_binding table[] = {
      {':'},
      ":",
      "cmd",
-     "command: ep, dep, model, env, logs, test, profile [NAME], theme [NAME], help, q",
+     "command (Tab completes): ep, dep, model, env, logs, test, profile [NAME], theme [NAME], "
+     "help, reload, q",
+     G | H},
+    {KA_VIEW,
+     {'v'},
+     "v",
+     "view",
+     "the whole text: a message cut with ..., else the selected row's JSON, the test answer "
+     "or the log, wrapped",
      G | H},
 };
 

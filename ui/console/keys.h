@@ -47,6 +47,7 @@ enum keys_action {
 	KA_TEST_INLINE,
 	KA_TEST_SEND,
 	KA_FOLLOW,
+	KA_VIEW,
 	KA_COUNT
 };
 

@@ -8,6 +8,8 @@
 #include "ui/console/actions.h"
 #include "ui/console/app.h"
 #include "ui/console/data.h"
+#include "ui/console/dialog.h"
+#include "ui/console/pretty.h"
 #include "ui/console/draw.h"
 
 #define SCREEN(n) &screen_##n,
@@ -19,10 +21,25 @@ static const struct screen *const screens[] = {
 #define NSCREENS (sizeof screens / sizeof screens[0])
 #define HISTORY 16
 
+/* What was about to happen when the pending question was asked. */
+enum screen_leave_kind { LEAVE_NONE, LEAVE_SHOW, LEAVE_OPEN, LEAVE_BACK, LEAVE_QUIT };
+
+struct screen_leave {
+	enum screen_leave_kind kind;
+	const struct screen *to;
+	int push;
+	char arg[128];
+	int applying; /* Apply was chosen: waiting for the answer */
+};
+
 struct screen_nav {
 	size_t cur;	      /* index of the active screen */
 	size_t back[HISTORY]; /* the screens Esc goes back to */
 	int depth;
+	struct screen_leave leave;
+	char *view_text; /* the viewer's (screen_view) */
+	char view_title[160];
+	int view_line;
 	struct screen_state st[NSCREENS];
 };
 
@@ -90,6 +107,7 @@ void screen_free(struct app *a)
 		cJSON_Delete(st->doc);
 		free(st->data);
 	}
+	free(a->nav->view_text);
 	free(a->nav);
 	a->nav = NULL;
 }
@@ -124,34 +142,64 @@ struct table *screen_table_of(struct app *a, const struct screen *s)
 	return s->cols != NULL ? &a->nav->st[screen_index(s)].table : NULL;
 }
 
-/* Rebuilds every table view (filters and sorts), as after any load. */
-static void rebuild_all(struct app *a)
+void screen_load_of(struct app *a, const struct screen *s)
 {
-	for (size_t i = 0; i < NSCREENS; i++)
-		if (screens[i]->cols != NULL)
-			table_rebuild(&a->nav->st[i].table);
+	struct screen_state *st = screen_state_of(a, s);
+
+	if (s->load == NULL) {
+		screen_loaded(a, s, 1);
+		return;
+	}
+	st->loading = 1;
+	s->load(a, st);
 }
 
-int screen_load_of(struct app *a, const struct screen *s)
+void screen_load(struct app *a)
 {
-	int rc = s->load ? s->load(a, screen_state_of(a, s)) : 0;
-
-	rebuild_all(a);
-	return rc;
+	screen_load_of(a, cur(a));
 }
 
-int screen_load(struct app *a)
+void screen_refresh(struct app *a)
 {
-	return screen_load_of(a, cur(a));
+	cur_state(a)->refreshing = 1;
+	screen_load(a);
 }
 
-void screen_show(struct app *a, const struct screen *s, int push)
+void screen_loaded(struct app *a, const struct screen *s, int ok)
+{
+	struct screen_state *st = screen_state_of(a, s);
+
+	st->loading = 0;
+	if (ok)
+		st->loaded_ms = app_now_ms();
+	if (s->cols != NULL)
+		table_rebuild(&st->table);
+	if (st->refreshing && ok)
+		app_message(a, 0, "refreshed");
+	st->refreshing = 0;
+}
+
+long long screen_age_ms(struct app *a)
+{
+	const struct screen_state *st = cur_state(a);
+
+	if (!(cur(a)->flags & SCREEN_BACKEND) || st->loaded_ms == 0)
+		return -1;
+	return app_now_ms() - st->loaded_ms;
+}
+
+static void show_now(struct app *a, const struct screen *s, int push)
 {
 	struct screen_nav *n = a->nav;
 	size_t i = screen_index(s);
 
-	if (push && n->cur != i && n->depth < HISTORY)
-		n->back[n->depth++] = n->cur;
+	if (push && n->cur != i) {
+		if (n->depth == HISTORY) /* the oldest goes */
+			memmove(n->back, n->back + 1, (HISTORY - 1) * sizeof n->back[0]);
+		else
+			n->depth++;
+		n->back[n->depth - 1] = n->cur;
+	}
 	if (!push)
 		n->depth = 0;
 	n->cur = i;
@@ -169,24 +217,118 @@ void screen_selection(struct app *a, struct screen_sel *out)
 		cur(a)->select(a, cur_state(a), out);
 }
 
-void screen_open(struct app *a, const struct screen *s, const char *arg)
+static void open_now(struct app *a, const struct screen *s, const char *arg)
 {
 	struct screen_sel sel;
 
 	screen_selection(a, &sel);
 	if (s->open != NULL)
-		s->open(a, &sel, arg ? arg : "");
+		s->open(a, &sel, arg);
 	else
-		screen_show(a, s, 0);
+		show_now(a, s, 1);
 }
 
-int screen_back(struct app *a)
+static int back_now(struct app *a)
 {
 	if (a->nav->depth == 0)
 		return -1;
 	a->nav->cur = a->nav->back[--a->nav->depth];
 	screen_load(a);
 	return 0;
+}
+
+/* Does what the pending question held back. */
+static void leave_run(struct app *a)
+{
+	struct screen_leave l = a->nav->leave;
+
+	a->nav->leave.kind = LEAVE_NONE;
+	if (l.kind == LEAVE_SHOW)
+		show_now(a, l.to, l.push);
+	else if (l.kind == LEAVE_OPEN)
+		open_now(a, l.to, l.arg);
+	else if (l.kind == LEAVE_BACK)
+		back_now(a);
+	else if (l.kind == LEAVE_QUIT)
+		a->quit = 1;
+}
+
+static void leave_chosen(struct app *a, int button)
+{
+	struct screen_leave *l = &a->nav->leave;
+
+	if (button == 0) {
+		l->applying = 1;
+		cur(a)->apply(a, cur_state(a));
+	} else if (button == 1) {
+		cur(a)->discard(a, cur_state(a));
+		leave_run(a);
+	} else {
+		l->kind = LEAVE_NONE;
+		app_message(a, 0,
+			    "stayed: the changes are still pending (Enter applies, Esc discards)");
+	}
+}
+
+/* 1 when the active screen holds changes that leaving would drop: the
+ * question is asked and what was about to happen waits for the answer. */
+static int leave_held(struct app *a, enum screen_leave_kind kind, const struct screen *to, int push,
+		      const char *arg)
+{
+	static const char *const buttons[] = {"Apply", "Discard", "Stay"};
+	struct screen_leave *l = &a->nav->leave;
+	char what[256] = "";
+
+	if (cur(a)->pending == NULL || !cur(a)->pending(a, cur_state(a), what, sizeof what))
+		return 0;
+	*l = (struct screen_leave){.kind = kind, .to = to, .push = push};
+	app_copy(l->arg, sizeof l->arg, arg ? arg : "");
+	dialog_open(a, "Pending traffic changes would be lost", what, buttons, 3, 2, 2,
+		    leave_chosen);
+	return 1;
+}
+
+void screen_show(struct app *a, const struct screen *s, int push)
+{
+	if (s != cur(a) && leave_held(a, LEAVE_SHOW, s, push, NULL))
+		return;
+	show_now(a, s, push);
+}
+
+void screen_open(struct app *a, const struct screen *s, const char *arg)
+{
+	arg = arg ? arg : "";
+	if (!(arg[0] && (s->flags & SCREEN_ARG_STAYS)) && leave_held(a, LEAVE_OPEN, s, 0, arg))
+		return;
+	open_now(a, s, arg);
+}
+
+int screen_back(struct app *a)
+{
+	if (a->nav->depth == 0)
+		return -1;
+	if (leave_held(a, LEAVE_BACK, NULL, 0, NULL))
+		return 0;
+	return back_now(a);
+}
+
+void screen_quit(struct app *a)
+{
+	if (!leave_held(a, LEAVE_QUIT, NULL, 0, NULL))
+		a->quit = 1;
+}
+
+void screen_applied(struct app *a, int ok)
+{
+	struct screen_leave *l = &a->nav->leave;
+
+	if (!l->applying)
+		return;
+	l->applying = 0;
+	if (ok)
+		leave_run(a);
+	else
+		l->kind = LEAVE_NONE;
 }
 
 void screen_tick(struct app *a, int list_due, int live_due)
@@ -212,8 +354,15 @@ const char *screen_live_query(struct app *a, char *path, size_t len)
 void screen_clear_backend(struct app *a)
 {
 	for (size_t i = 0; i < NSCREENS; i++)
-		if ((screens[i]->flags & SCREEN_BACKEND) && screens[i]->cols != NULL)
-			table_clear(&a->nav->st[i].table);
+		if (screens[i]->flags & SCREEN_BACKEND) {
+			struct screen_state *st = &a->nav->st[i];
+
+			if (screens[i]->cols != NULL)
+				table_clear(&st->table);
+			cJSON_Delete(st->doc);
+			st->doc = NULL;
+			st->loaded_ms = 0;
+		}
 }
 
 void screen_scroll(struct app *a, int d)
@@ -245,12 +394,23 @@ void screen_key(struct app *a, int ch)
 	actions_run(a, b);
 }
 
+/* "Endpoints (3/1003) /fr": rows shown of rows, and the filter. */
 void screen_title(struct app *a, char *buf, size_t len)
 {
+	const struct table *t = screen_table(a);
+	size_t n;
+
 	if (cur(a)->title != NULL)
 		cur(a)->title(a, cur_state(a), buf, len);
 	else
 		snprintf(buf, len, "%s", cur(a)->name);
+	n = strlen(buf);
+	if (t == NULL || n >= len)
+		return;
+	if (t->filter[0])
+		snprintf(buf + n, len - n, " (%d/%d) /%s", t->nview, t->nrows, t->filter);
+	else
+		snprintf(buf + n, len - n, " (%d)", t->nrows);
 }
 
 void screen_draw(struct app *a)
@@ -263,8 +423,41 @@ void screen_draw(struct app *a)
 			s->draw(a, st, draw_body_rect(a));
 		return;
 	}
-	draw_table(a, &st->table, a->lay.table, s->cell);
+	draw_table(a, &st->table, a->lay.table, s->cell,
+		   st->loading && st->loaded_ms == 0 ? "(loading...)" : NULL);
 	draw_hline(a, a->lay.detail.y, a->lay.detail.x, a->lay.detail.w);
 	if (s->draw != NULL)
 		s->draw(a, st, draw_detail_rect(a));
+}
+
+char *screen_text(struct app *a, char *title, size_t tlen, int *line)
+{
+	const cJSON *item;
+	struct table_row *row;
+
+	*line = 0;
+	if (cur(a)->text != NULL)
+		return cur(a)->text(a, cur_state(a), title, tlen, line);
+	row = cur(a)->cols ? table_selected(&cur_state(a)->table) : NULL;
+	item = row ? draw_selected_doc(&cur_state(a)->table, cur_state(a)->doc) : NULL;
+	if (item == NULL)
+		return NULL;
+	snprintf(title, tlen, "%s: %s", cur(a)->name, row->key);
+	return pretty_item(item);
+}
+
+void screen_view(struct app *a, const char *title, char *text, int line)
+{
+	free(a->nav->view_text);
+	a->nav->view_text = text;
+	app_copy(a->nav->view_title, sizeof a->nav->view_title, title);
+	a->nav->view_line = line;
+	screen_show(a, &screen_viewer, 1);
+}
+
+const char *screen_viewed(struct app *a, const char **title, int *line)
+{
+	*title = a->nav->view_title;
+	*line = a->nav->view_line;
+	return a->nav->view_text;
 }

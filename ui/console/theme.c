@@ -254,6 +254,17 @@ int theme_load(const char *dir, const char *name, struct theme *t, struct theme_
 	}
 	snprintf(path, sizeof path, "%s/%s.ini", dir, name);
 	text = file_read(path, 65536, &n);
+	if (text == NULL && errno == ENOENT) {
+		char names[32][64];
+		int k = theme_list(dir, names, 32);
+		size_t used = (size_t)snprintf(errbuf, errlen, "no theme '%s' in %s (themes:", name, dir);
+
+		for (int i = 0; i < k && used < errlen; i++)
+			used += (size_t)snprintf(errbuf + used, errlen - used, " %s", names[i]);
+		if (used < errlen)
+			snprintf(errbuf + used, errlen - used, ")");
+		return -1;
+	}
 	if (text == NULL) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return -1;

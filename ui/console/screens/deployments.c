@@ -22,6 +22,12 @@ static const struct table_col cols[] = {
     {"P99ms", 6, 1, 0, 0},  {"ERR%", 5, 1, 0, 0},  {"MODEL", 20, 0, 0, 1},
 };
 
+/* The screen's own data: the endpoint its rows belong to. */
+static char *deployments_shown(struct screen_state *st)
+{
+	return st->data;
+}
+
 static const enum keys_action acts[] = {
     KA_SLIDE_DOWN1, KA_SLIDE_UP1, KA_SLIDE_DOWN10, KA_SLIDE_UP10, KA_MIRROR_MODE, KA_APPLY,
     KA_DISCARD,	    KA_DELETE,	  KA_TEST,	   KA_BENCH,	  KA_NONE,
@@ -46,17 +52,19 @@ static void deployments_live(struct app *a, struct screen_state *st)
 	table_rebuild(t);
 }
 
-static int deployments_load(struct app *a, struct screen_state *st)
+static void deployments_loaded(struct app *a, cJSON *deps)
 {
+	struct screen_state *st = screen_state_of(a, &screen_deployments);
 	struct table *t = &st->table;
-	cJSON *doc = NULL;
 	const cJSON *e;
 	int i = 0;
 
-	if (data_load_endpoint(a, &doc) < 0)
-		return -1;
+	if (deps == NULL) {
+		screen_loaded(a, &screen_deployments, 0);
+		return;
+	}
 	table_clear(t);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(deps, "value"))
 	{
 		struct table_row *r = table_add(t);
 
@@ -72,9 +80,16 @@ static int deployments_load(struct app *a, struct screen_state *st)
 		i++;
 	}
 	cJSON_Delete(st->doc);
-	st->doc = doc;
+	st->doc = deps;
+	app_copy(deployments_shown(st), 64, a->endpoint);
 	deployments_live(a, st);
-	return 0;
+	screen_loaded(a, &screen_deployments, 1);
+}
+
+static void deployments_load(struct app *a, struct screen_state *st)
+{
+	(void)st;
+	data_load_endpoint(a, "deployments", deployments_loaded);
 }
 
 static void deployments_tick(struct app *a, struct screen_state *st, int list_due, int live_due)
@@ -112,12 +127,24 @@ static void deployments_title(struct app *a, struct screen_state *st, char *buf,
 static void deployments_open(struct app *a, const struct screen_sel *from, const char *arg)
 {
 	const char *ep = arg[0] ? arg : from->endpoint[0] ? from->endpoint : a->endpoint;
-	struct table *t = screen_table_of(a, &screen_deployments);
+	struct screen_state *st = screen_state_of(a, &screen_deployments);
+	struct table *t = &st->table;
 
 	if (ep[0] == '\0')
 		return;
-	app_copy(a->endpoint, sizeof a->endpoint, ep);
-	a->dep.n = 0;
+	if (ep != a->endpoint)
+		app_copy(a->endpoint, sizeof a->endpoint, ep);
+	if (strcmp(ep, deployments_shown(st)) != 0) {
+		/* never the rows of the endpoint shown before */
+		table_clear(t);
+		cJSON_Delete(st->doc);
+		st->doc = NULL;
+		st->loaded_ms = 0;
+		cJSON_Delete(a->endpoint_doc);
+		a->endpoint_doc = NULL;
+		a->scoring_uri[0] = '\0';
+		deployments_shown(st)[0] = '\0';
+	}
 	t->cursor = 0;
 	t->cursor_key[0] = '\0';
 	screen_show(a, &screen_deployments, 1);
@@ -173,6 +200,8 @@ static void deployments_draw(struct app *a, struct screen_state *st, struct rect
 	char buf[1024], model[128], env[128];
 	int y = r.y;
 
+	if (strcmp(a->dep.endpoint, a->endpoint) != 0)
+		return; /* still loading */
 	snprintf(buf, sizeof buf, "%s (m switches)  scoring %s",
 		 a->dep.mirror_mode ? "MIRROR share" : "LIVE share", a->scoring_uri);
 	draw_kv(a, &y, r, "sliders", buf);
@@ -193,6 +222,31 @@ static int pending(const struct app_deploys *d)
 		if (d->pend_live[i] != d->live[i] || d->pend_mirror[i] != d->mirror[i])
 			return 1;
 	return 0;
+}
+
+/* "churn: blue 100->90, green 0->10; mirror green 0->20" */
+static int deployments_pending(struct app *a, struct screen_state *st, char *buf, size_t len)
+{
+	const struct app_deploys *d = &a->dep;
+	size_t used;
+
+	(void)st;
+	if (!pending(d) || a->readonly)
+		return 0;
+	used = (size_t)snprintf(buf, len, "%s:", d->endpoint);
+	for (int i = 0; i < d->n && used < len; i++) {
+		int n = 0;
+
+		if (d->pend_live[i] != d->live[i])
+			n = snprintf(buf + used, len - used, " %s %d->%d", d->name[i], d->live[i],
+				     d->pend_live[i]);
+		else if (d->pend_mirror[i] != d->mirror[i])
+			n = snprintf(buf + used, len - used, " mirror %s %d->%d", d->name[i],
+				     d->mirror[i], d->pend_mirror[i]);
+		if (n > 0)
+			used += (size_t)n;
+	}
+	return 1;
 }
 
 static void slide(struct app *a, struct screen_state *st, int delta)
@@ -248,26 +302,35 @@ static cJSON *traffic_body(const struct app_deploys *d)
 	return body;
 }
 
+static void traffic_applied(struct app *a, struct data_call *c)
+{
+	if (c->job.rc < 0) {
+		app_message(a, 1, "refused (%d %s): %s", c->job.err.status, c->job.err.code,
+			    c->job.err.message);
+		screen_applied(a, 0);
+		return;
+	}
+	if (strcmp(c->tag, a->endpoint) == 0) {
+		for (int i = 0; i < a->dep.n; i++) {
+			a->dep.live[i] = a->dep.pend_live[i];
+			a->dep.mirror[i] = a->dep.pend_mirror[i];
+		}
+		screen_load_of(a, &screen_deployments);
+	}
+	app_message(a, 0, "traffic applied");
+	screen_applied(a, 1);
+}
+
 static void apply_traffic(struct app *a, struct screen_state *st)
 {
 	char path[256];
 	cJSON *body = traffic_body(&a->dep);
-	struct error err = {0};
-	int rc;
 
+	(void)st;
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", a->endpoint);
-	rc = client_call(a->c, "PATCH", path, body, NULL, &err);
+	data_call(a, "", "PATCH", path, body, a->endpoint, traffic_applied);
 	cJSON_Delete(body);
-	if (rc < 0) {
-		app_message(a, 1, "refused (%d %s): %s", err.status, err.code, err.message);
-		return;
-	}
-	for (int i = 0; i < a->dep.n; i++) {
-		a->dep.live[i] = a->dep.pend_live[i];
-		a->dep.mirror[i] = a->dep.pend_mirror[i];
-	}
-	deployments_load(a, st);
-	app_message(a, 0, "traffic applied");
+	app_message(a, 0, "applying the traffic change...");
 }
 
 static void discard(struct app *a, struct screen_state *st)
@@ -284,11 +347,11 @@ static void discard(struct app *a, struct screen_state *st)
 
 static void deployments_delete(struct app *a, const char *name)
 {
-	char title[128], path[256];
+	char what[128], path[256];
 
-	snprintf(title, sizeof title, "Delete deployment %.40s of %.40s?", name, a->endpoint);
+	snprintf(what, sizeof what, "deployment %.40s of %.40s", name, a->endpoint);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", a->endpoint, name);
-	dialog_delete(a, title, "A deployment with live or mirror traffic is refused.", path, "");
+	dialog_delete(a, what, "A deployment with live or mirror traffic is refused.", path, "");
 }
 
 static int deployments_key(struct app *a, struct screen_state *st, const struct keys_binding *b)
@@ -341,6 +404,8 @@ const struct screen screen_deployments = {
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
     .flags = SCREEN_BACKEND,
+    .data_size = 64,
+    .args = data_endpoint_names,
     .open = deployments_open,
     .load = deployments_load,
     .tick = deployments_tick,
@@ -351,4 +416,7 @@ const struct screen screen_deployments = {
     .draw = deployments_draw,
     .cell = deployments_cell,
     .key = deployments_key,
+    .pending = deployments_pending,
+    .apply = apply_traffic,
+    .discard = discard,
 };

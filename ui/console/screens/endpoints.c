@@ -31,17 +31,20 @@ static void endpoints_live(struct app *a, struct screen_state *st)
 	table_rebuild(t);
 }
 
-static int endpoints_load(struct app *a, struct screen_state *st)
+static void endpoints_loaded(struct app *a, struct data_call *c)
 {
+	struct screen_state *st = screen_state_of(a, &screen_endpoints);
 	struct table *t = &st->table;
-	cJSON *doc = NULL;
 	const cJSON *e;
 	int i = 0;
 
-	if (data_call(a, "GET", "/onlineEndpoints", NULL, &doc) < 0)
-		return -1;
+	if (c->job.rc < 0) {
+		data_report(a, c->method, c->path, &c->job);
+		screen_loaded(a, &screen_endpoints, 0);
+		return;
+	}
 	table_clear(t);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c->out, "value"))
 	{
 		struct table_row *r = table_add(t);
 
@@ -57,9 +60,16 @@ static int endpoints_load(struct app *a, struct screen_state *st)
 				  TABLE_CELL);
 	}
 	cJSON_Delete(st->doc);
-	st->doc = doc;
+	st->doc = c->out;
+	c->out = NULL;
 	endpoints_live(a, st);
-	return 0;
+	screen_loaded(a, &screen_endpoints, 1);
+}
+
+static void endpoints_load(struct app *a, struct screen_state *st)
+{
+	(void)st;
+	data_call(a, "endpoints", "GET", "/onlineEndpoints", NULL, "", endpoints_loaded);
 }
 
 static void endpoints_tick(struct app *a, struct screen_state *st, int list_due, int live_due)
@@ -105,11 +115,11 @@ static void endpoints_draw(struct app *a, struct screen_state *st, struct rect r
 
 static void endpoints_delete(struct app *a, const char *name)
 {
-	char title[128], path[256];
+	char what[128], path[256];
 
-	snprintf(title, sizeof title, "Delete endpoint %.64s?", name);
+	snprintf(what, sizeof what, "endpoint %.64s", name);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", name);
-	dialog_delete(a, title, "Its deployments are deleted with it.", path, name);
+	dialog_delete(a, what, "Its deployments are deleted with it.", path, name);
 }
 
 static int endpoints_key(struct app *a, struct screen_state *st, const struct keys_binding *b)

@@ -35,20 +35,32 @@ static void modules_text(const cJSON *v, char *buf, size_t len)
 	}
 }
 
-static int environments_load(struct app *a, struct screen_state *st)
+static void environments_loaded(struct app *a, cJSON *versions)
 {
+	struct screen_state *st = screen_state_of(a, &screen_environments);
 	struct table *t = &st->table;
 
-	if (data_load_assets(a, "environments", t, &st->doc) < 0)
-		return -1;
+	if (versions == NULL) {
+		screen_loaded(a, &screen_environments, 0);
+		return;
+	}
+	assets_rows(t, versions);
 	for (int i = 0; i < t->nrows; i++) {
 		struct table_row *r = &t->rows[i];
-		const cJSON *v = cJSON_GetArrayItem(st->doc, r->idx);
+		const cJSON *v = cJSON_GetArrayItem(versions, r->idx);
 
 		data_cell(r->cell[2], data_str(v, "properties.environmentKind"));
 		modules_text(v, r->cell[3], TABLE_CELL);
 	}
-	return 0;
+	cJSON_Delete(st->doc);
+	st->doc = versions;
+	screen_loaded(a, &screen_environments, 1);
+}
+
+static void environments_load(struct app *a, struct screen_state *st)
+{
+	(void)st;
+	data_load_assets(a, "environments", environments_loaded);
 }
 
 static int environments_key(struct app *a, struct screen_state *st, const struct keys_binding *b)

@@ -20,26 +20,40 @@ struct logs {
 
 static const enum keys_action acts[] = {KA_FOLLOW, KA_TEST, KA_NONE};
 
-static int logs_load(struct app *a, struct screen_state *st)
+static void logs_loaded(struct app *a, struct data_call *c)
+{
+	struct logs *l = screen_state_of(a, &screen_logs)->data;
+	char tag[160];
+
+	snprintf(tag, sizeof tag, "%s/%s", l->ep, l->dep);
+	if (strcmp(tag, c->tag) != 0)
+		return; /* the log of another deployment */
+	if (c->job.rc < 0) {
+		data_report(a, c->method, c->path, &c->job);
+		screen_loaded(a, &screen_logs, 0);
+		return;
+	}
+	free(l->text);
+	l->text = strdup(data_str(c->out, "content"));
+	screen_loaded(a, &screen_logs, 1);
+}
+
+static void logs_load(struct app *a, struct screen_state *st)
 {
 	struct logs *l = st->data;
-	char path[256];
-	cJSON *body, *out = NULL;
-	int rc;
+	char path[256], tag[160];
+	cJSON *body;
 
-	if (l->ep[0] == '\0')
-		return 0;
-	body = cJSON_CreateObject();
-	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s/getLogs", l->ep, l->dep);
-	cJSON_AddNumberToObject(body, "tail", LOGS_TAIL);
-	rc = data_call(a, "POST", path, body, &out);
-	cJSON_Delete(body);
-	if (rc == 0) {
-		free(l->text);
-		l->text = strdup(data_str(out, "content"));
+	if (l->ep[0] == '\0') {
+		screen_loaded(a, &screen_logs, 1);
+		return;
 	}
-	cJSON_Delete(out);
-	return rc;
+	body = cJSON_CreateObject();
+	cJSON_AddNumberToObject(body, "tail", LOGS_TAIL);
+	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s/getLogs", l->ep, l->dep);
+	snprintf(tag, sizeof tag, "%s/%s", l->ep, l->dep);
+	data_call(a, "logs", "POST", path, body, tag, logs_loaded);
+	cJSON_Delete(body);
 }
 
 static void logs_tick(struct app *a, struct screen_state *st, int list_due, int live_due)
@@ -51,48 +65,57 @@ static void logs_tick(struct app *a, struct screen_state *st, int list_due, int 
 		logs_load(a, st);
 }
 
-/* The deployment with the most traffic of an endpoint. */
-static int busiest_deployment(struct app *a, const char *ep, char *out, size_t len)
+/* Opens the log of ep/dep. */
+static void logs_show(struct app *a, const char *ep, const char *dep)
 {
-	char path[256];
-	cJSON *e = NULL, *t;
-	int best = -1;
+	struct logs *l = screen_state_of(a, &screen_logs)->data;
 
-	snprintf(path, sizeof path, "/onlineEndpoints/%s", ep);
-	if (data_call(a, "GET", path, NULL, &e) < 0)
-		return -1;
-	cJSON_ArrayForEach(t, data_member(e, "properties.traffic"))
-	{
-		if (cJSON_IsNumber(t) && t->valueint > best) {
-			best = t->valueint;
-			snprintf(out, len, "%s", t->string);
-		}
-	}
-	cJSON_Delete(e);
-	return best < 0 ? -1 : 0;
-}
-
-/* `l` on an endpoint (its busiest deployment), Enter on a deployment, ":logs". */
-static void logs_open(struct app *a, const struct screen_sel *from, const char *arg)
-{
-	struct screen_state *st = screen_state_of(a, &screen_logs);
-	struct logs *l = st->data;
-	char dep[64];
-
-	(void)arg;
-	if (from->endpoint[0] == '\0' || a->c == NULL)
-		return;
-	if (from->deployment[0]) {
-		app_copy(dep, sizeof dep, from->deployment);
-	} else if (busiest_deployment(a, from->endpoint, dep, sizeof dep) < 0) {
-		app_message(a, 1, "endpoint %s has no deployment with traffic", from->endpoint);
-		return;
-	}
-	app_copy(l->ep, sizeof l->ep, from->endpoint);
+	app_copy(l->ep, sizeof l->ep, ep);
 	app_copy(l->dep, sizeof l->dep, dep);
 	free(l->text);
 	l->text = NULL;
 	screen_show(a, &screen_logs, 1);
+}
+
+/* The endpoint came: the log of its deployment with the most traffic. */
+static void busiest_loaded(struct app *a, struct data_call *c)
+{
+	const cJSON *t;
+	char dep[64] = "";
+	int best = -1;
+
+	if (c->job.rc < 0) {
+		data_report(a, c->method, c->path, &c->job);
+		return;
+	}
+	cJSON_ArrayForEach(t, data_member(c->out, "properties.traffic"))
+	{
+		if (cJSON_IsNumber(t) && t->valueint > best) {
+			best = t->valueint;
+			app_copy(dep, sizeof dep, t->string);
+		}
+	}
+	if (best < 0)
+		app_message(a, 1, "endpoint %s has no deployment with traffic", c->tag);
+	else
+		logs_show(a, c->tag, dep);
+}
+
+/* `l` on an endpoint (its busiest deployment), Enter on a deployment,
+ * ":logs [ENDPOINT]". */
+static void logs_open(struct app *a, const struct screen_sel *from, const char *arg)
+{
+	const char *ep = arg[0] ? arg : from->endpoint;
+	char path[256];
+
+	if (ep[0] == '\0')
+		return;
+	if (!arg[0] && from->deployment[0]) {
+		logs_show(a, from->endpoint, from->deployment);
+		return;
+	}
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", ep);
+	data_call(a, "logs-open", "GET", path, NULL, ep, busiest_loaded);
 }
 
 static void logs_enter(struct app *a, struct screen_state *st)
@@ -153,6 +176,18 @@ static int logs_key(struct app *a, struct screen_state *st, const struct keys_bi
 	return 0;
 }
 
+static char *logs_text(struct app *a, struct screen_state *st, char *title, size_t tlen, int *line)
+{
+	struct logs *l = st->data;
+
+	(void)a;
+	if (l->text == NULL)
+		return NULL;
+	snprintf(title, tlen, "log of %s/%s", l->ep, l->dep);
+	*line = st->top;
+	return strdup(l->text);
+}
+
 static void logs_cleanup(struct screen_state *st)
 {
 	struct logs *l = st->data;
@@ -165,6 +200,7 @@ const struct screen screen_logs = {
     .commands = {"logs", "log"},
     .acts = acts,
     .data_size = sizeof(struct logs),
+    .args = data_endpoint_names,
     .open = logs_open,
     .enter = logs_enter,
     .load = logs_load,
@@ -172,5 +208,6 @@ const struct screen screen_logs = {
     .select = logs_select,
     .draw = logs_draw,
     .key = logs_key,
+    .text = logs_text,
     .cleanup = logs_cleanup,
 };

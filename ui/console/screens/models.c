@@ -15,15 +15,19 @@ static const struct table_col cols[] = {
 
 static const enum keys_action acts[] = {KA_DELETE, KA_NONE};
 
-static int models_load(struct app *a, struct screen_state *st)
+static void models_loaded(struct app *a, cJSON *versions)
 {
+	struct screen_state *st = screen_state_of(a, &screen_models);
 	struct table *t = &st->table;
 
-	if (data_load_assets(a, "models", t, &st->doc) < 0)
-		return -1;
+	if (versions == NULL) {
+		screen_loaded(a, &screen_models, 0);
+		return;
+	}
+	assets_rows(t, versions);
 	for (int i = 0; i < t->nrows; i++) {
 		struct table_row *r = &t->rows[i];
-		const cJSON *v = cJSON_GetArrayItem(st->doc, r->idx);
+		const cJSON *v = cJSON_GetArrayItem(versions, r->idx);
 		const char *size = data_str(v, "properties.properties.size");
 
 		data_cell(r->cell[2], data_str(v, "properties.modelType"));
@@ -31,7 +35,15 @@ static int models_load(struct app *a, struct screen_state *st)
 		r->num[3] = size[0] ? strtod(size, NULL) : NAN;
 		data_cell(r->cell[4], data_str(v, "properties.description"));
 	}
-	return 0;
+	cJSON_Delete(st->doc);
+	st->doc = versions;
+	screen_loaded(a, &screen_models, 1);
+}
+
+static void models_load(struct app *a, struct screen_state *st)
+{
+	(void)st;
+	data_load_assets(a, "models", models_loaded);
 }
 
 static int models_key(struct app *a, struct screen_state *st, const struct keys_binding *b)

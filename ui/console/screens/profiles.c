@@ -16,7 +16,7 @@ static const struct table_col cols[] = {
 
 static const enum keys_action acts[] = {KA_OPEN, KA_NONE};
 
-static int profiles_load(struct app *a, struct screen_state *st)
+static void profiles_load(struct app *a, struct screen_state *st)
 {
 	struct table *t = &st->table;
 
@@ -36,8 +36,13 @@ static int profiles_load(struct app *a, struct screen_state *st)
 		data_cell(r->cell[4], p->readonly ? "yes" : "");
 		data_cell(r->cell[5], p->theme);
 	}
-	table_rebuild(t);
-	return 0;
+	screen_loaded(a, &screen_profiles, 1);
+}
+
+static void profiles_args(struct app *a, void (*add)(void *ctx, const char *word), void *ctx)
+{
+	for (size_t i = 0; i < a->profiles.count; i++)
+		add(ctx, a->profiles.items[i].name);
 }
 
 static void profiles_open(struct app *a, const struct screen_sel *from, const char *arg)
@@ -46,7 +51,7 @@ static void profiles_open(struct app *a, const struct screen_sel *from, const ch
 	if (arg[0])
 		a->switch_profile(a, arg);
 	else
-		screen_show(a, &screen_profiles, 0);
+		screen_show(a, &screen_profiles, 1);
 }
 
 static void profiles_draw(struct app *a, struct screen_state *st, struct rect r)
@@ -83,6 +88,7 @@ const struct screen screen_profiles = {
     .acts = acts,
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
+    .args = profiles_args,
     .open = profiles_open,
     .load = profiles_load,
     .draw = profiles_draw,

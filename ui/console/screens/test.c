@@ -12,20 +12,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/scoring.h"
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/draw.h"
+#include "ui/console/pretty.h"
 #include "ui/console/request.h"
 
 struct test {
 	struct request_files files;
-	int file;   /* -1 = typed body */
-	char *body; /* heap */
-	int target; /* -1 = the split, else a deployment index */
-	int sent, status;
+	int file;	   /* -1 = typed body */
+	char *body;	   /* heap */
+	char body_for[64]; /* the endpoint the body was chosen for */
+	int target;	   /* -1 = the split, else a deployment index */
+	int sending, sent, status;
 	double latency_ms;
 	char chosen[64];
-	char *answer; /* heap */
+	char url[1024]; /* where the last request went */
+	char *answer;	/* heap, pretty-printed when JSON */
+	int answer_lines;
 	char error[256];
 };
 
@@ -55,25 +60,39 @@ static void pick_file(struct app *a, struct test *t, int i)
 	t->body = body;
 }
 
+/* The endpoint's deployments are in a->dep (the targets). */
+static void test_deployments(struct app *a, cJSON *deps)
+{
+	(void)a;
+	cJSON_Delete(deps);
+}
+
 /* `t` on an endpoint, a deployment or a log, ":test [ENDPOINT]". */
 static void test_open(struct app *a, const struct screen_sel *from, const char *arg)
 {
 	struct test *t = test_of(a);
-	cJSON *deps = NULL;
 	const char *ep = arg[0] ? arg : from->endpoint;
 
-	if (ep[0])
+	if (ep[0] && ep != a->endpoint)
 		app_copy(a->endpoint, sizeof a->endpoint, ep);
 	if (a->endpoint[0] == '\0')
 		return;
-	if (data_load_endpoint(a, &deps) == 0)
-		cJSON_Delete(deps);
+	data_load_endpoint(a, "test-endpoint", test_deployments);
 	request_list(&t->files);
 	t->target = -1;
 	t->sent = 0;
+	t->sending = 0;
 	t->error[0] = '\0';
-	if (t->body == NULL)
+	/* the endpoint's own request file first (docs/console.md); a body the
+	 * user chose for this endpoint stays */
+	if (t->body == NULL || strcmp(t->body_for, a->endpoint) != 0) {
+		t->answer_lines = 0;
+		free(t->answer);
+		t->answer = NULL;
+		t->url[0] = '\0';
 		pick_file(a, t, request_for_endpoint(&t->files, a->endpoint));
+		app_copy(t->body_for, sizeof t->body_for, a->endpoint);
+	}
 	screen_show(a, &screen_test, 1);
 }
 
@@ -92,7 +111,9 @@ static void test_draw(struct app *a, struct screen_state *st, struct rect r)
 	char buf[1024];
 	int y = r.y;
 
-	snprintf(buf, sizeof buf, "TEST REQUEST  endpoint %s  %s", a->endpoint, a->scoring_uri);
+	/* where the last request went (the profile's route, api/scoring.h) */
+	snprintf(buf, sizeof buf, "TEST REQUEST  endpoint %s%s%.900s", a->endpoint,
+		 t->url[0] ? "  POST " : "", t->url);
 	draw_text(a, THEME_TITLE, y++, r.x, r.w, buf);
 	snprintf(buf, sizeof buf, "target   %s",
 		 t->target < 0 || t->target >= a->dep.n ? "the traffic split"
@@ -105,6 +126,10 @@ static void test_draw(struct app *a, struct screen_state *st, struct rect r)
 		 t->body ? t->body : "(none: f picks a file, i types one)");
 	draw_text(a, THEME_NORMAL, y++, r.x, r.w, buf);
 	draw_hline(a, y++, r.x, r.w);
+	if (t->sending) {
+		draw_text(a, THEME_HINT, y++, r.x, r.w, "sending...");
+		return;
+	}
 	if (t->error[0]) {
 		draw_text(a, THEME_ERROR, y++, r.x, r.w, t->error);
 		return;
@@ -117,7 +142,41 @@ static void test_draw(struct app *a, struct screen_state *st, struct rect r)
 		  y++, r.x, r.w, buf);
 	r.h -= y - r.y;
 	r.y = y;
-	draw_lines(a, r, t->answer ? t->answer : "", 0, THEME_NORMAL);
+	/* the answer scrolls (j/k, PgUp/PgDn); v shows it whole, wrapped */
+	if (st->top > t->answer_lines - r.h)
+		st->top = t->answer_lines - r.h;
+	if (st->top < 0)
+		st->top = 0;
+	draw_lines(a, r, t->answer ? t->answer : "", st->top, THEME_NORMAL);
+}
+
+/* The request and the answer, whole, for the viewer. */
+static char *test_text(struct app *a, struct screen_state *st, char *title, size_t tlen, int *line)
+{
+	struct test *t = st->data;
+	const char *body = t->body ? t->body : "";
+	const char *answer = t->error[0] ? t->error : t->answer ? t->answer : "";
+	size_t n = strlen(body) + strlen(answer) + 256;
+	char *text = malloc(n);
+
+	(void)line;
+	if (text == NULL)
+		abort();
+	snprintf(title, tlen, "test request to %s", a->endpoint);
+	snprintf(text, n, "request body:\n%s\n\nstatus %d, deployment %s, %.1f ms:\n%s", body,
+		 t->status, t->chosen[0] ? t->chosen : "-", t->latency_ms, answer);
+	return text;
+}
+
+/* A JSON answer is shown pretty-printed, anything else as it came. */
+static char *pretty(char *answer)
+{
+	char *p = answer ? pretty_json(answer, strlen(answer)) : NULL;
+
+	if (p == NULL)
+		return answer;
+	free(answer);
+	return p;
 }
 
 static void body_typed(struct app *a, const char *line)
@@ -169,34 +228,94 @@ static void edit_body(struct app *a, struct test *t)
 	}
 }
 
-static void send_request(struct app *a, struct test *t)
+struct send_job {
+	struct fetch_job job;
+	char ep[64], dep[64]; /* dep: "" for the split */
+	char *body;
+	int keyed; /* the key was found: a failure after it is the scoring call's */
+	char url[1024]; /* where it went */
+	int status;
+	char *answer, chosen[64];
+	double latency_ms;
+};
+
+/* Through the profile's transport to the endpoint's route on that backend,
+ * with the credential its authMode asks for (api/scoring.h). */
+static int send_run(struct fetch_job *j, struct client *c)
 {
+	struct send_job *s = (struct send_job *)j;
 	struct scoring_target st;
-	struct error err = {0};
 	size_t olen = 0;
 	int rc;
+
+	if (scoring_target(c, s->ep, &st, &j->err) < 0)
+		return -1;
+	s->keyed = 1;
+	app_copy(s->url, sizeof s->url, st.url);
+	rc = client_score(c, st.url, st.credential, s->dep[0] ? s->dep : NULL, s->body,
+			  strlen(s->body), &s->status, &s->answer, &olen, s->chosen,
+			  sizeof s->chosen, &s->latency_ms, &j->err);
+	scoring_target_cleanup(&st);
+	return rc;
+}
+
+static void send_done(struct app *a, struct fetch_job *j)
+{
+	struct send_job *s = (struct send_job *)j;
+	struct test *t = test_of(a);
+
+	if (strcmp(s->ep, a->endpoint) != 0)
+		return;
+	t->sending = 0;
+	if (j->rc < 0 && s->keyed)
+		snprintf(t->error, sizeof t->error, "no answer: %.200s", j->err.message);
+	else if (j->rc < 0 && j->err.status)
+		snprintf(t->error, sizeof t->error, "%d %.200s", j->err.status, j->err.message);
+	else if (j->rc < 0)
+		snprintf(t->error, sizeof t->error, "%.250s", j->err.message);
+	if (j->rc < 0)
+		return;
+	free(t->answer);
+	t->answer = pretty(s->answer);
+	s->answer = NULL;
+	t->answer_lines = 1;
+	for (const char *c = t->answer; c && *c; c++)
+		t->answer_lines += *c == '\n';
+	screen_state_of(a, &screen_test)->top = 0;
+	t->status = s->status;
+	t->latency_ms = s->latency_ms;
+	app_copy(t->url, sizeof t->url, s->url);
+	app_copy(t->chosen, sizeof t->chosen, s->chosen);
+	t->sent = 1;
+}
+
+static void send_release(struct fetch_job *j)
+{
+	struct send_job *s = (struct send_job *)j;
+
+	free(s->body);
+	free(s->answer);
+	free(s);
+}
+
+static void send_request(struct app *a, struct test *t)
+{
+	struct send_job *s;
 
 	t->error[0] = '\0';
 	if (t->body == NULL) {
 		snprintf(t->error, sizeof t->error, "no body: f picks a file, i types one");
 		return;
 	}
-	if (data_endpoint_key(a, a->endpoint, &st) < 0) {
-		app_copy(t->error, sizeof t->error, a->message);
-		return;
-	}
-	free(t->answer);
-	t->answer = NULL;
-	rc = client_score(a->c, st.url, st.credential,
-			  t->target >= 0 ? a->dep.name[t->target] : NULL, t->body, strlen(t->body),
-			  &t->status, &t->answer, &olen, t->chosen, sizeof t->chosen,
-			  &t->latency_ms, &err);
-	scoring_target_cleanup(&st);
-	if (rc < 0) {
-		snprintf(t->error, sizeof t->error, "no answer: %.200s", err.message);
-		return;
-	}
-	t->sent = 1;
+	s = fetch_job_new(sizeof *s, "test-send", send_run, send_done, send_release);
+	if ((s->body = strdup(t->body)) == NULL)
+		abort();
+	app_copy(s->ep, sizeof s->ep, a->endpoint);
+	if (t->target >= 0 && t->target < a->dep.n)
+		app_copy(s->dep, sizeof s->dep, a->dep.name[t->target]);
+	t->sending = 1;
+	t->sent = 0;
+	data_submit(a, &s->job);
 }
 
 static int test_key(struct app *a, struct screen_state *st, const struct keys_binding *b)
@@ -237,9 +356,11 @@ const struct screen screen_test = {
     .commands = {"test"},
     .acts = acts,
     .data_size = sizeof(struct test),
+    .args = data_endpoint_names,
     .open = test_open,
     .select = test_select,
     .draw = test_draw,
     .key = test_key,
+    .text = test_text,
     .cleanup = test_cleanup,
 };

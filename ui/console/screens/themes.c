@@ -18,7 +18,7 @@ static const struct table_col cols[] = {
 
 static const enum keys_action acts[] = {KA_OPEN, KA_NONE};
 
-static int themes_load(struct app *a, struct screen_state *st)
+static void themes_load(struct app *a, struct screen_state *st)
 {
 	struct table *t = &st->table;
 	char names[APP_MAX_THEMES][64];
@@ -34,8 +34,16 @@ static int themes_load(struct app *a, struct screen_state *st)
 		data_cell(r->cell[0], strcmp(names[i], a->theme.name) ? "" : "*");
 		data_cell(r->cell[1], names[i]);
 	}
-	table_rebuild(t);
-	return 0;
+	screen_loaded(a, &screen_themes, 1);
+}
+
+static void themes_args(struct app *a, void (*add)(void *ctx, const char *word), void *ctx)
+{
+	char names[APP_MAX_THEMES][64];
+	int n = theme_list(a->theme_dir, names, APP_MAX_THEMES);
+
+	for (int i = 0; i < n; i++)
+		add(ctx, names[i]);
 }
 
 static void themes_open(struct app *a, const struct screen_sel *from, const char *arg)
@@ -44,7 +52,7 @@ static void themes_open(struct app *a, const struct screen_sel *from, const char
 	if (arg[0])
 		actions_theme(a, arg);
 	else
-		screen_show(a, &screen_themes, 0);
+		screen_show(a, &screen_themes, 1);
 }
 
 /* A preview of the current theme: every element in its own style. */
@@ -82,9 +90,11 @@ static int themes_key(struct app *a, struct screen_state *st, const struct keys_
 const struct screen screen_themes = {
     .name = "Themes",
     .commands = {"theme", "themes"},
+    .flags = SCREEN_ARG_STAYS,
     .acts = acts,
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
+    .args = themes_args,
     .open = themes_open,
     .load = themes_load,
     .draw = themes_draw,

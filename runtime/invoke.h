@@ -1,0 +1,55 @@
+/*
+ * invoke.h: invoking a batch endpoint, Azure's POST {scoringUri} (here
+ * POST /batch/{ep}/jobs): the credential is checked before any byte of the
+ * body is read (invoke_admit), then the body becomes a queued job
+ * (invoke_handle), answered 201 with the job resource and a Location at
+ * {ws}/jobs/{name}. Schedules make jobs the same way (invoke_start).
+ *
+ * Credentials: Authorization: Bearer with one of the endpoint's keys
+ * (listkeys) or the runtime's admin key, whatever the endpoint's authMode
+ * (Azure takes only a Microsoft Entra token; docs/batch.md). A local output
+ * path (OutputData) is accepted from the admin key only.
+ *
+ * Input URIs (job_uri_parse): a data asset (resolved to its dataUri), a path
+ * of the default datastore, an absolute path or file:// URI on the runtime's
+ * host. A UriFile input must be a file and a UriFolder input a folder when
+ * the job is made (400 otherwise).
+ */
+#ifndef RUNTIME_INVOKE_H
+#define RUNTIME_INVOKE_H
+
+#include <cjson/cJSON.h>
+
+#include "runtime/server.h"
+#include "state/batchcodec.h"
+#include "state/workspace.h"
+
+struct runtime;
+
+/* The endpoints' keys for admission, kept apart from the workspace lock so an
+ * event loop never waits for it. */
+struct invoke_keys;
+struct invoke_keys *invoke_keys_new(void);
+void invoke_keys_free(struct invoke_keys *k);
+/* Takes the batch endpoints' keys from ws (call with the workspace lock, after
+ * each change of batch endpoints, and at start). */
+void invoke_keys_sync(struct invoke_keys *k, const struct workspace *ws);
+
+/* Whether the request is for the batch data plane (/batch/...). */
+int invoke_is_path(const struct server_request *rq);
+/* The pre-auth hook's part (server_admit_fn) for /batch/{ep}/jobs. */
+int invoke_admit(struct runtime *rt, const struct server_request *rq,
+		 struct server_admission *ad, struct server_response *rs);
+/* Serves an admitted /batch/... request (deferred to a pool thread). */
+void invoke_handle(struct runtime *rt, const struct server_request *rq,
+		   struct server_response *rs);
+
+/* Makes and queues a job for batch endpoint EP and DEPLOYMENT (NULL or "":
+ * the endpoint's default) from inv. schedule: the schedule firing it (NULL
+ * when invoked); admin: a local output path is allowed. *answer (may be
+ * NULL) gets the job resource. Blocks (control_change). 0, or -1 with err. */
+int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
+		 const struct job_invocation *inv, const char *schedule, int admin,
+		 cJSON **answer, char *name, size_t name_len, struct error *err);
+
+#endif

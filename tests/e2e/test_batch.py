@@ -1,0 +1,664 @@
+"""Batch endpoints, deployments, data assets, jobs and schedules over the real
+binary (issue 11): each resource with Azure's shapes and defaults, invocation
+on files and folders with overrides, the output as Azure writes it, errors per
+item against errorThreshold, retries and timeouts, cancel, kill -9 in the middle
+of a job (no row lost or written twice), a full disk, bad input, schedules."""
+
+import collections
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import raw_exchange, repo_path
+
+LINEAR = repo_path("demo", "models", "churn-linear.json")  # 12 features, logistic
+XGB_MULTI = repo_path("tests", "data", "xgb_multi.json")  # 10 features, 3 classes
+
+
+def ok(resp, *codes):
+    status, _, body = resp
+    assert status in (codes or (200, 201)), (status, body)
+    return body
+
+
+def write_csv(path, rows, cols=12, seed=0):
+    """rows of cols numbers (at most 1000 distinct lines, repeated: cheap to make)."""
+    rnd = random.Random(seed)
+    lines = [",".join("%.4f" % rnd.gauss(0, 1) for _ in range(cols)) + "\n"
+             for _ in range(min(rows, 1000))]
+    with open(path, "w") as f:
+        f.write(",".join("f%d" % i for i in range(cols)) + "\n")
+        for r in range(rows):
+            f.write(lines[r % len(lines)])
+
+
+def make_folder(root, files, rows, cols=12, name="part-%03d.csv"):
+    """files copies (hard links) of one CSV file."""
+    os.makedirs(root, exist_ok=True)
+    first = os.path.join(root, name % 0)
+    write_csv(first, rows, cols)
+    for i in range(1, files):
+        os.link(first, os.path.join(root, name % i))
+    return root
+
+
+def setup_batch(rt, ep="churn-batch", dep="blue", model=LINEAR, mtype="linear", **props):
+    """A model, a batch endpoint and its default deployment."""
+    ok(rt.http("PUT", "ws:/models/churn/versions/1",
+               {"properties": {"modelType": mtype, "modelUri": model}}))
+    ok(rt.http("PUT", "ws:/batchEndpoints/" + ep, {"properties": {"authMode": "AADToken"}}))
+    p = {"model": {"referenceType": "Id", "assetId": "azureml:churn:1"}}
+    p.update(props)
+    ok(rt.http("PUT", "ws:/batchEndpoints/%s/deployments/%s" % (ep, dep), {"properties": p}))
+    ok(rt.http("PATCH", "ws:/batchEndpoints/" + ep,
+               {"properties": {"defaults": {"deploymentName": dep}}}))
+    return ok(rt.http("POST", "ws:/batchEndpoints/%s/listkeys" % ep))["primaryKey"]
+
+
+def invoke(rt, ep, uri, kind="UriFolder", key=None, extra=None, headers=None, expect=201):
+    props = {"InputData": {"customers": {"JobInputType": kind, "Uri": uri}}}
+    props.update(extra or {})
+    h = {"Authorization": "Bearer " + (key or rt.admin_key)}
+    h.update(headers or {})
+    s, hdrs, body = rt.http("POST", "/batch/%s/jobs" % ep, {"properties": props}, auth=False,
+                            headers=h)
+    assert s == expect, (s, body)
+    if expect == 201:
+        assert hdrs["location"].endswith("/jobs/" + body["name"])
+    return body
+
+
+def job(rt, name):
+    return ok(rt.http("GET", "ws:/jobs/" + name))
+
+
+def wait_job(rt, name, states=("Completed", "Failed", "Canceled"), timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        j = job(rt, name)
+        if j["properties"]["status"] in states:
+            return j
+        time.sleep(0.05)
+    raise AssertionError("job %s still %s" % (name, job(rt, name)["properties"]["status"]))
+
+
+def figures(j):
+    p = j["properties"]["properties"]
+    return {k: int(p[k]) for k in ("totalItems", "succeededItems", "failedItems",
+                                   "totalMiniBatches", "completedMiniBatches",
+                                   "failedMiniBatches")}
+
+
+def output_path(j, name="predictions.csv"):
+    uri = j["properties"]["outputs"]["score"]["uri"]
+    assert uri.startswith("file://")
+    return os.path.join(uri[len("file://"):], name)
+
+
+def read_output(j, name="predictions.csv"):
+    with open(output_path(j, name)) as f:
+        return [line.rstrip("\n").split(" ") for line in f]
+
+
+def job_dir(rt, name):
+    return os.path.join(rt.home, "jobs", name)
+
+
+# ---- resources ------------------------------------------------------------
+
+
+def test_batch_resources_and_defaults(runtime):
+    rt = runtime
+    key = setup_batch(rt)
+    ep = ok(rt.http("GET", "ws:/batchEndpoints/churn-batch"))
+    assert ep["type"] == "Microsoft.MachineLearningServices/workspaces/batchEndpoints"
+    assert ep["properties"]["authMode"] == "AADToken"
+    assert ep["properties"]["scoringUri"] == rt.url + "/batch/churn-batch/jobs"
+    assert ep["properties"]["scoringUri"].endswith("/jobs")
+    assert ep["properties"]["defaults"]["deploymentName"] == "blue"
+    assert ep["properties"]["provisioningState"] == "Succeeded"
+    keys = ok(rt.http("POST", "ws:/batchEndpoints/churn-batch/listkeys"))
+    assert keys["primaryKey"] == key and keys["secondaryKey"] and keys["secondaryKey"] != key
+    d = ok(rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments/blue"))["properties"]
+    assert d["miniBatchSize"] == 10
+    assert d["maxConcurrencyPerInstance"] == 1
+    assert d["outputAction"] == "AppendRow"
+    assert d["outputFileName"] == "predictions.csv"
+    assert d["errorThreshold"] == -1
+    assert d["retrySettings"] == {"maxRetries": 3, "timeout": "PT30S"}
+    assert d["loggingLevel"] == "Info"
+    assert d["resources"]["instanceCount"] == 1
+    assert d["model"]["referenceType"] == "Id"
+    assert d["model"]["assetId"].endswith("/models/churn/versions/1")
+    lst = ok(rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments"))["value"]
+    assert [x["name"] for x in lst] == ["blue"]
+    assert [x["name"] for x in ok(rt.http("GET", "ws:/batchEndpoints"))["value"]] == ["churn-batch"]
+    # the CLI YAML's snake-free spellings and a timeout in seconds
+    ok(rt.http("PUT", "ws:/batchEndpoints/churn-batch/deployments/green", {"properties": {
+        "model": "azureml:churn:1", "miniBatchSize": 5, "outputAction": "summary_only",
+        "retrySettings": {"maxRetries": 0, "timeout": 90}, "loggingLevel": "debug"}}))
+    g = ok(rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments/green"))["properties"]
+    assert (g["outputAction"], g["retrySettings"]["timeout"], g["loggingLevel"]) == \
+        ("SummaryOnly", "PT1M30S", "Debug")
+    # rules: the default stays, the model stays, bad values are named
+    s, _, b = rt.http("DELETE", "ws:/batchEndpoints/churn-batch/deployments/blue")
+    assert s == 409 and "default" in b["error"]["message"]
+    s, _, b = rt.http("DELETE", "ws:/models/churn/versions/1")
+    assert s == 409 and "batch endpoint" in b["error"]["message"]
+    for bad in ({"miniBatchSize": 0}, {"outputFileName": "../x"}, {"errorThreshold": -2},
+                {"outputAction": "Sometimes"}, {"model": {"referenceType": "DataPath"}}):
+        p = {"model": "azureml:churn:1"}
+        p.update(bad)
+        s, _, b = rt.http("PUT", "ws:/batchEndpoints/churn-batch/deployments/red",
+                          {"properties": p})
+        assert s == 400, (bad, b)
+    s, _, b = rt.http("PUT", "ws:/batchEndpoints/churn-batch/deployments/red",
+                      {"properties": {"model": "azureml:nope:1"}})
+    assert s == 404, b
+    ok(rt.http("DELETE", "ws:/batchEndpoints/churn-batch/deployments/green"))
+    ok(rt.http("DELETE", "ws:/batchEndpoints/churn-batch"))
+    assert rt.http("GET", "ws:/batchEndpoints/churn-batch")[0] == 404
+    assert rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments/blue")[0] == 404
+
+
+def test_data_assets(runtime, tmp_path):
+    rt = runtime
+    folder = make_folder(str(tmp_path / "in"), 2, 10)
+    v1 = ok(rt.http("PUT", "ws:/data/customers/versions/1",
+                    {"properties": {"dataType": "uri_folder", "dataUri": folder}}))
+    assert v1["name"] == "1" and v1["properties"]["dataUri"] == folder
+    assert v1["id"].endswith("/data/customers/versions/1")
+    v2 = ok(rt.http("POST", "ws:/data/customers/versions",
+                    {"properties": {"dataType": "uri_folder", "dataUri": "file://" + folder}}))
+    assert v2["name"] == "2"
+    c = ok(rt.http("GET", "ws:/data/customers"))
+    assert c["properties"]["latestVersion"] == "2" and c["properties"]["dataType"] == "uri_folder"
+    assert [x["name"] for x in ok(rt.http("GET", "ws:/data"))["value"]] == ["customers"]
+    assert len(ok(rt.http("GET", "ws:/data/customers/versions"))["value"]) == 2
+    for bad in ({"dataType": "mltable", "dataUri": folder}, {"dataType": "uri_folder"},
+                {"dataType": "uri_folder", "dataUri": "relative/path"},
+                {"dataType": "uri_folder", "dataUri": "https://example.com/x"},
+                {"dataType": "uri_folder", "dataUri": "azureml:other:1"}):
+        assert rt.http("PUT", "ws:/data/bad/versions/1", {"properties": bad})[0] == 400, bad
+    ok(rt.http("DELETE", "ws:/data/customers/versions/1"))
+    assert rt.http("GET", "ws:/data/customers/versions/1")[0] == 404
+    ok(rt.http("DELETE", "ws:/data/customers"))
+    assert rt.http("GET", "ws:/data/customers")[0] == 404
+
+
+# ---- invocation and output --------------------------------------------------
+
+
+def test_invoke_folder_output_as_azure_writes_it(runtime, tmp_path):
+    rt = runtime
+    key = setup_batch(rt, miniBatchSize=2, maxConcurrencyPerInstance=2)
+    folder = make_folder(str(tmp_path / "in"), 5, 200)
+    os.makedirs(os.path.join(folder, "nested"))  # nested folders are not traversed
+    write_csv(os.path.join(folder, "nested", "x.csv"), 5)
+    write_csv(os.path.join(folder, ".hidden.csv"), 5)
+    j = invoke(rt, "churn-batch", folder, key=key)
+    assert j["properties"]["status"] == "Queued"
+    assert j["properties"]["jobType"] == "Pipeline"
+    assert j["properties"]["inputs"]["customers"]["jobInputType"] == "uri_folder"
+    assert j["properties"]["tags"]["azureml.deploymentname"] == "blue"
+    done = wait_job(rt, j["name"])
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert f == {"totalItems": 1000, "succeededItems": 1000, "failedItems": 0,
+                 "totalMiniBatches": 3, "completedMiniBatches": 3, "failedMiniBatches": 0}
+    rows = read_output(done)
+    assert len(rows) == 1000
+    assert all(len(r) == 3 for r in rows)
+    # in mini-batch order, then file, then row; row = index within its file
+    assert [(r[2], int(r[0])) for r in rows] == \
+        [("part-%03d.csv" % i, n) for i in range(5) for n in range(200)]
+    # prediction = what online scoring answers for that row, to the character
+    with open(os.path.join(folder, "part-003.csv")) as fh:
+        data = [[float(x) for x in line.split(",")] for line in fh.readlines()[1:6]]
+    ok(rt.http("PUT", "ws:/environments/native/versions/1",
+               {"properties": {"environmentKind": "native"}}))
+    ok(rt.http("PUT", "ws:/onlineEndpoints/churn-online", {"properties": {"authMode": "Key"}}))
+    ok(rt.http("PUT", "ws:/onlineEndpoints/churn-online/deployments/blue", {"properties": {
+        "model": "azureml:churn:1", "environmentId": "azureml:native:1"}}))
+    rt.wait_deployment("churn-online", "blue")
+    okey = ok(rt.http("POST", "ws:/onlineEndpoints/churn-online/listKeys"))["primaryKey"]
+    req = urllib.request.Request(rt.url + "/endpoints/churn-online/score",
+                                 data=json.dumps({"data": data}).encode(), method="POST",
+                                 headers={"Authorization": "Bearer " + okey,
+                                          "azureml-model-deployment": "blue",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        text = r.read().decode()
+    mine = [r[1] for r in rows if r[2] == "part-003.csv"][:5]
+    assert "[" + ",".join(mine) + "]" == text
+    # Azure's log layout
+    logs = os.path.join(job_dir(rt, j["name"]), "logs")
+    with open(os.path.join(logs, "sys", "job_report", "processed_mini-batches.csv")) as fh:
+        lines = fh.read().splitlines()
+    assert lines[0].startswith("Mini-batch Id,Picked Count,Process,Start Time,Total,Succeeded,"
+                               "Failed,Elapsed Seconds,Process Seconds,Run Method Seconds,"
+                               "Status,Error Category,Error Message,Mini-batch Detail")
+    assert sorted(l.split(",")[10] for l in lines[1:]) == ["RUN_DONE"] * 3
+    with open(os.path.join(logs, "job_progress_overview.txt")) as fh:
+        assert "3 mini-batches (tasks) created" in fh.read()
+    assert not os.path.exists(os.path.join(job_dir(rt, j["name"]), "parts"))
+
+
+def test_invoke_file_keys_and_overrides(runtime, tmp_path):
+    rt = runtime
+    key = setup_batch(rt)
+    one = str(tmp_path / "one.csv")
+    write_csv(one, 50)
+    # the SDK's spelling, the deployment header, overrides as the SDK sends them
+    body = {"properties": {"inputData": {"x": {"jobInputType": "uri_file", "uri": "file://" + one}},
+                           "miniBatchSize": "3", "outputFileName": "scores.csv",
+                           "retrySettings": {"maxRetries": 1, "timeout": "PT10S"},
+                           "errorThreshold": 5, "compute": {"instanceCount": 2}}}
+    s, h, j = rt.http("POST", "/batch/churn-batch/jobs", body, auth=False,
+                      headers={"Authorization": "Bearer " + key,
+                               "azureml-model-deployment": "blue"})
+    assert s == 201, j
+    assert h["azureml-model-deployment"] == "blue"
+    st = j["properties"]["settings"]
+    assert (st["miniBatchSize"], st["outputFileName"], st["errorThreshold"],
+            st["retrySettings"], st["resources"]["instanceCount"]) == \
+        (3, "scores.csv", 5, {"maxRetries": 1, "timeout": "PT10S"}, 2)
+    done = wait_job(rt, j["name"])
+    assert done["properties"]["status"] == "Completed"
+    assert len(read_output(done, "scores.csv")) == 50
+    # the deployment's own settings did not change
+    d = ok(rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments/blue"))["properties"]
+    assert d["miniBatchSize"] == 10 and d["outputFileName"] == "predictions.csv"
+    # credentials: the other key, the admin key; nothing else
+    sec = ok(rt.http("POST", "ws:/batchEndpoints/churn-batch/listkeys"))["secondaryKey"]
+    invoke(rt, "churn-batch", one, "UriFile", key=sec)
+    invoke(rt, "churn-batch", one, "UriFile", key=rt.admin_key)
+    invoke(rt, "churn-batch", one, "UriFile", key="wrong", expect=401)
+    invoke(rt, "nope-ep", one, "UriFile", expect=404)
+    s, _, b = rt.http("POST", "/batch/churn-batch/jobs", auth=False,
+                      body={"properties": {}})
+    assert s == 401
+    # the credential is checked before any byte of the body is read
+    head = ("POST /batch/churn-batch/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            "\r\nContent-Length: 100000000\r\n\r\n").encode()
+    assert raw_exchange(rt, head).startswith(b"HTTP/1.1 401")
+    # wrong input type, missing path, remote URL, unknown deployment, no default
+    invoke(rt, "churn-batch", one, "UriFolder", expect=400)
+    invoke(rt, "churn-batch", str(tmp_path), "UriFile", expect=400)
+    invoke(rt, "churn-batch", str(tmp_path / "missing"), expect=400)
+    invoke(rt, "churn-batch", "https://example.com/data", expect=400)
+    invoke(rt, "churn-batch", one, "UriFile", headers={"azureml-model-deployment": "nope"},
+           expect=404)
+    ok(rt.http("PATCH", "ws:/batchEndpoints/churn-batch",
+               {"properties": {"defaults": {"deploymentName": None}}}))
+    invoke(rt, "churn-batch", one, "UriFile", expect=400)
+
+
+def test_invoke_data_asset_and_jsonl_xgboost(runtime, tmp_path):
+    rt = runtime
+    setup_batch(rt, model=XGB_MULTI, mtype="xgboost")
+    folder = str(tmp_path / "jsonl")
+    os.makedirs(folder)
+    with open(repo_path("tests", "data", "xgb_multi.input.json")) as fh:
+        rows = json.load(fh)["data"]
+    with open(repo_path("tests", "data", "xgb_multi.expected.json")) as fh:
+        expected = json.load(fh)
+    with open(os.path.join(folder, "a.jsonl"), "w") as fh:
+        for r in rows[:30]:
+            fh.write(json.dumps(r) + "\n")
+        fh.write("\n")  # blank lines are not rows
+    with open(os.path.join(folder, "b.json"), "w") as fh:  # objects: the first one's keys
+        for r in rows[30:]:
+            fh.write(json.dumps({"c%d" % i: v for i, v in enumerate(r)}) + "\n")
+    ok(rt.http("PUT", "ws:/data/digits/versions/3",
+               {"properties": {"dataType": "uri_folder", "dataUri": folder}}))
+    for uri in ("azureml:digits:3", "azureml:digits@latest", "azureml:digits",
+                rt.ws + "/data/digits/versions/3"):
+        done = wait_job(rt, invoke(rt, "churn-batch", uri)["name"])
+        assert done["properties"]["status"] == "Completed", done
+        out = read_output(done)
+        assert len(out) == len(rows)
+        got = [json.loads(r[1]) for r in out]
+        for g, e in zip(got, expected):
+            assert g == pytest.approx(e, rel=1e-6)
+    invoke(rt, "churn-batch", "azureml:digits:9", expect=404)
+    invoke(rt, "churn-batch", "azureml:digits:3", "UriFile", expect=400)  # asset is a folder
+
+
+# ---- failures, thresholds, retries, timeouts --------------------------------
+
+
+def poisoned_folder(root):
+    """4 files: good, one malformed line, a dangling link, an unreadable entry."""
+    os.makedirs(root)
+    write_csv(os.path.join(root, "a.csv"), 20, seed=1)
+    with open(os.path.join(root, "b.csv"), "w") as f:
+        f.write(",".join("f%d" % i for i in range(12)) + "\n")
+        for r in range(10):
+            if r == 4:
+                f.write("1,2,three,4,5,6,7,8,9,10,11,12\n")  # malformed: one failed item
+            else:
+                f.write(",".join(str(r + i) for i in range(12)) + "\n")
+    os.symlink(os.path.join(root, "gone.csv"), os.path.join(root, "c.csv"))  # missing file
+    os.symlink("d.csv", os.path.join(root, "d.csv"))  # a loop: cannot be opened
+    return root
+
+
+def test_bad_input_is_one_failed_item_each(runtime, tmp_path):
+    rt = runtime
+    setup_batch(rt, miniBatchSize=1)
+    folder = poisoned_folder(str(tmp_path / "in"))
+    done = wait_job(rt, invoke(rt, "churn-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert f["totalItems"] == 20 + 10 + 1 + 1
+    assert f["failedItems"] == 3 and f["succeededItems"] == 29
+    out = read_output(done)
+    assert [r[0] for r in out if r[2] == "b.csv"] == ["0", "1", "2", "3", "5", "6", "7", "8", "9"]
+    with open(os.path.join(job_dir(rt, done["name"]), "logs", "user", "error.txt")) as fh:
+        errors = fh.read()
+    assert "file b.csv, row 4: column 3 is not a number" in errors
+    assert "file c.csv: No such file or directory" in errors
+    assert "file d.csv: Too many levels of symbolic links" in errors
+    assert "three" not in errors  # never the file's content
+    # an input folder that cannot be read is refused at once, with the reason
+    os.symlink("loop", str(tmp_path / "loop"))
+    s, _, b = rt.http("POST", "/batch/churn-batch/jobs", {"properties": {"InputData": {
+        "x": {"JobInputType": "UriFolder", "Uri": str(tmp_path / "loop")}}}})
+    assert s == 400 and "Too many levels of symbolic links" in b["error"]["message"]
+
+
+def test_error_threshold(runtime, tmp_path):
+    rt = runtime
+    setup_batch(rt, miniBatchSize=1)
+    folder = poisoned_folder(str(tmp_path / "in"))
+    at3 = wait_job(rt, invoke(rt, "churn-batch", folder, extra={"errorThreshold": 3})["name"])
+    assert at3["properties"]["status"] == "Completed"  # 3 failures do not exceed 3
+    at2 = wait_job(rt, invoke(rt, "churn-batch", folder, extra={"errorThreshold": 2})["name"])
+    assert at2["properties"]["status"] == "Failed"
+    err = at2["properties"]["properties"]["error"]
+    assert "errorThreshold 2 exceeded: 3 items failed" in err
+    assert not os.path.exists(output_path(at2))  # never half-written
+    at0 = wait_job(rt, invoke(rt, "churn-batch", folder, extra={"errorThreshold": 0})["name"])
+    assert at0["properties"]["status"] == "Failed"
+
+
+def test_timeout_and_retries(runtime, tmp_path):
+    rt = runtime
+    setup_batch(rt, miniBatchSize=1)
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    write_csv(os.path.join(folder, "big.csv"), 200000)  # takes far more than 1 ms
+    write_csv(os.path.join(folder, "small.csv"), 10)
+    j = invoke(rt, "churn-batch", folder, extra={
+        "retrySettings": {"maxRetries": 2, "timeout": "PT0.001S"}})
+    done = wait_job(rt, j["name"])
+    f = figures(done)
+    assert f["failedMiniBatches"] >= 1  # big.csv timed out on every attempt
+    with open(os.path.join(job_dir(rt, j["name"]), "logs", "sys", "job_report",
+                           "processed_mini-batches.csv")) as fh:
+        rows = list(csv_rows(fh.read()))
+    big = [r for r in rows if r["Mini-batch Detail"] == "big.csv"]
+    assert big and big[0]["Status"] == "RUN_TIMEOUT" and big[0]["Picked Count"] == "3"
+    with open(os.path.join(job_dir(rt, j["name"]), "logs", "user", "error.txt")) as fh:
+        text = fh.read()
+    assert "attempt 1 of 3: RUN_TIMEOUT" in text and "attempt 3 of 3: RUN_TIMEOUT" in text
+
+
+def csv_rows(text):
+    import csv
+    import io
+    return csv.DictReader(io.StringIO(text))
+
+
+def test_existing_output_is_never_replaced(runtime, tmp_path):
+    rt = runtime
+    key = setup_batch(rt)
+    one = str(tmp_path / "one.csv")
+    write_csv(one, 5)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "predictions.csv").write_text("precious\n")
+    out_data = {"OutputData": {"score": {"JobOutputType": "UriFolder", "Uri": str(out)}}}
+    done = wait_job(rt, invoke(rt, "churn-batch", one, "UriFile", extra=out_data)["name"])
+    assert done["properties"]["status"] == "Failed"
+    assert "already exists" in done["properties"]["properties"]["error"]
+    assert (out / "predictions.csv").read_text() == "precious\n"
+    # a fresh folder works, and the output lands there
+    fresh = {"OutputData": {"score": {"Uri": "file://" + str(tmp_path / "out2")}}}
+    done = wait_job(rt, invoke(rt, "churn-batch", one, "UriFile", extra=fresh)["name"])
+    assert done["properties"]["status"] == "Completed"
+    assert len((tmp_path / "out2" / "predictions.csv").read_text().splitlines()) == 5
+    # a local output folder needs the admin key, not an endpoint key
+    invoke(rt, "churn-batch", one, "UriFile", key=key, extra=fresh, expect=403)
+
+
+# ---- jobs: list, cancel, delete ---------------------------------------------
+
+
+def test_cancel_and_job_list(make_runtime, tmp_path):
+    rt = make_runtime(extra_args=["--max-batch-jobs", "1"]).start()
+    setup_batch(rt, miniBatchSize=1)
+    folder = make_folder(str(tmp_path / "in"), 500, 20000)
+    first = invoke(rt, "churn-batch", folder)["name"]
+    second = invoke(rt, "churn-batch", folder)["name"]  # waits: one job at a time
+    wait_job(rt, first, ("Running",))
+    assert job(rt, second)["properties"]["status"] == "Queued"
+    # cancel the queued one: it never runs
+    s, _, _ = rt.http("POST", "ws:/jobs/%s/cancel" % second)
+    assert s == 202
+    assert job(rt, second)["properties"]["status"] == "Canceled"
+    # cancel the running one: it stops
+    t0 = time.monotonic()
+    assert rt.http("POST", "ws:/jobs/%s/cancel" % first)[0] == 202
+    done = wait_job(rt, first, ("Canceled", "Completed", "Failed"))
+    stopped = time.monotonic() - t0
+    assert done["properties"]["status"] == "Canceled", done
+    assert figures(done)["completedMiniBatches"] < 500
+    assert not os.path.exists(output_path(done))
+    print("cancel took %.3f s" % stopped)
+    # a terminal job: cancel is a no-op, delete works; an active one cannot be deleted
+    assert rt.http("POST", "ws:/jobs/%s/cancel" % first)[0] == 200
+    names = [x["name"] for x in ok(rt.http("GET", "ws:/jobs"))["value"]]
+    assert names == [second, first] or set(names) == {first, second}
+    mine = ok(rt.http("GET", "ws:/jobs?properties=azureml.endpointname=churn-batch"))["value"]
+    assert len(mine) == 2
+    assert ok(rt.http("GET", "ws:/jobs?properties=azureml.endpointname=other"))["value"] == []
+    ok(rt.http("DELETE", "ws:/jobs/" + first))
+    assert rt.http("GET", "ws:/jobs/" + first)[0] == 404
+    assert not os.path.exists(job_dir(rt, first))
+    assert rt.stop() == 0
+
+
+# ---- durability -------------------------------------------------------------
+
+
+def done_records(home, name):
+    db = sqlite3.connect(os.path.join(home, "state.db"))
+    try:
+        rows = db.execute("SELECT value FROM records WHERE kind='jobs' AND key=?",
+                          (name,)).fetchall()
+    finally:
+        db.close()
+    return {json.loads(v)["mb"] for (v,) in rows if json.loads(v).get("st") == "RUN_DONE"}
+
+
+def test_kill9_mid_job_resumes_without_loss_or_duplicates(make_runtime, tmp_path):
+    home = str(tmp_path / "home")
+    rt = make_runtime(home=home).start()
+    setup_batch(rt, miniBatchSize=1, maxConcurrencyPerInstance=2)
+    files, rows = 200, 5000
+    folder = make_folder(str(tmp_path / "in"), files, rows)
+    name = invoke(rt, "churn-batch", folder)["name"]
+    deadline = time.monotonic() + 120
+    while figures(job(rt, name))["completedMiniBatches"] < 5:
+        assert time.monotonic() < deadline
+        assert job(rt, name)["properties"]["status"] in ("Queued", "Preparing", "Running")
+        time.sleep(0.02)
+    rt.kill9()
+    before = done_records(home, name)
+    assert 5 <= len(before) < files, "the job finished before the kill"
+    with open(os.path.join(home, "jobs", name, "logs", "sys", "job_report",
+                           "processed_mini-batches.csv")) as fh:
+        logged_before = len(fh.read().splitlines()) - 1
+    rt2 = make_runtime(home=home).start()
+    rt2.wait_log("job %s: resumed" % name)
+    done = wait_job(rt2, name, timeout=240)
+    assert done["properties"]["status"] == "Completed", done
+    f = figures(done)
+    assert f["totalItems"] == files * rows and f["succeededItems"] == files * rows
+    out = read_output(done)
+    assert len(out) == files * rows
+    seen = collections.Counter((r[2], r[0]) for r in out)
+    assert len(seen) == files * rows and max(seen.values()) == 1  # nothing twice
+    # the order is the input's, whatever the interruption
+    assert [(r[2], int(r[0])) for r in out[:rows + 1]] == \
+        [("part-000.csv", i) for i in range(rows)] + [("part-001.csv", 0)]
+    # mini-batches recorded before the kill were not run again
+    with open(os.path.join(home, "jobs", name, "logs", "sys", "job_report",
+                           "processed_mini-batches.csv")) as fh:
+        after = list(csv_rows(fh.read()))[logged_before:]
+    assert not before & {int(r["Mini-batch Id"]) for r in after}
+    assert rt2.stop() == 0
+
+
+def test_full_disk_fails_the_job_and_keeps_the_rest(make_runtime, tmp_path):
+    home = str(tmp_path / "home")
+    os.makedirs(os.path.join(home, "jobs"), mode=0o700)
+    os.chmod(home, 0o700)
+    mnt = os.path.join(home, "jobs")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt],
+                   check=True)
+    try:
+        rt = make_runtime(home=home).start()
+        setup_batch(rt, miniBatchSize=1)
+        folder = make_folder(str(tmp_path / "in"), 4, 4000)  # ~200 KB of output per file
+        done = wait_job(rt, invoke(rt, "churn-batch", folder)["name"])
+        assert done["properties"]["status"] == "Failed", done
+        assert "No space left on device" in done["properties"]["properties"]["error"]
+        # earlier state is intact and the runtime works: a small job completes
+        small = str(tmp_path / "small.csv")
+        write_csv(small, 20)
+        ok_job = wait_job(rt, invoke(rt, "churn-batch", small, "UriFile")["name"])
+        assert ok_job["properties"]["status"] == "Completed", ok_job
+        assert len(read_output(ok_job)) == 20
+        assert ok(rt.http("GET", "ws:/batchEndpoints/churn-batch"))["name"] == "churn-batch"
+        assert rt.stop() == 0
+        rt2 = make_runtime(home=home).start()  # and it all reloads
+        assert job(rt2, done["name"])["properties"]["status"] == "Failed"
+        assert job(rt2, ok_job["name"])["properties"]["status"] == "Completed"
+        assert rt2.stop() == 0
+    finally:
+        subprocess.run(["umount", "-l", mnt], check=False)
+
+
+# ---- schedules ----------------------------------------------------------------
+
+
+def schedule_body(ep_id, uri, trigger, enabled=True):
+    return {"properties": {
+        "displayName": "weekly churn", "isEnabled": enabled, "trigger": trigger,
+        "action": {"actionType": "InvokeBatchEndpoint", "endpointInvocationDefinition": {
+            "endpoint": "azureml:" + ep_id,
+            "inputs": {"customers": {"jobInputType": "uri_folder", "uri": uri}}}}}}
+
+
+def scheduled_jobs(rt, name):
+    return ok(rt.http("GET", "ws:/jobs?properties=azureml.schedulename=" + name))["value"]
+
+
+def test_schedules(make_runtime, tmp_path):
+    home = str(tmp_path / "home")
+    rt = make_runtime(home=home).start()
+    setup_batch(rt)
+    folder = make_folder(str(tmp_path / "in"), 2, 10)
+    ep_id = rt.ws + "/batchEndpoints/churn-batch"
+    # a short recurrence: every minute from a start two seconds away fires at its start
+    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 2))
+    body = schedule_body(ep_id, folder, {"triggerType": "Recurrence", "frequency": "Minute",
+                                         "interval": 1, "startTime": start,
+                                         "timeZone": "UTC"})
+    s = ok(rt.http("PUT", "ws:/schedules/minutely", body))
+    assert s["properties"]["trigger"]["frequency"] == "Minute"
+    assert s["properties"]["nextRunTime"] == start + "Z"
+    deadline = time.monotonic() + 60
+    while not scheduled_jobs(rt, "minutely"):
+        assert time.monotonic() < deadline, rt.logtext()[-2000:]
+        time.sleep(0.1)
+    j = wait_job(rt, scheduled_jobs(rt, "minutely")[0]["name"])
+    assert j["properties"]["status"] == "Completed"
+    assert j["properties"]["properties"]["azureml.schedulename"] == "minutely"
+    assert ok(rt.http("DELETE", "ws:/schedules/minutely")) is None
+    # cron with seconds (NCrontab), in a Windows time zone; disable stops it
+    body = schedule_body(ep_id, folder, {"triggerType": "Cron", "expression": "*/2 * * * * *",
+                                         "timeZone": "Pacific Standard Time"})
+    ok(rt.http("PUT", "ws:/schedules/often", body))
+    deadline = time.monotonic() + 60
+    while len(scheduled_jobs(rt, "often")) < 2:
+        assert time.monotonic() < deadline, rt.logtext()[-2000:]
+        time.sleep(0.1)
+    body["properties"]["isEnabled"] = False
+    ok(rt.http("PUT", "ws:/schedules/often", body))
+    assert ok(rt.http("GET", "ws:/schedules"))["value"] == []  # EnabledOnly by default
+    assert len(ok(rt.http("GET", "ws:/schedules?listViewType=All"))["value"]) == 1
+    time.sleep(1)  # a fire that began before the change may still land
+    n = len(scheduled_jobs(rt, "often"))
+    time.sleep(2.5)
+    assert len(scheduled_jobs(rt, "often")) == n
+    # trigger runs it now, enabled or not
+    t = ok(rt.http("POST", "ws:/schedules/often/trigger",
+                   {"scheduleTime": "2024-06-01T00:00:00Z"}))
+    assert t["scheduleActionType"] == "InvokeBatchEndpoint"
+    assert wait_job(rt, t["submissionId"])["properties"]["status"] == "Completed"
+    # refusals
+    for trig in ({"triggerType": "Cron", "expression": "61 * * * *"},
+                 {"triggerType": "Cron", "expression": "* * * * *", "timeZone": "Mars/Base"},
+                 {"triggerType": "Recurrence", "frequency": "Fortnight", "interval": 1},
+                 {"triggerType": "Recurrence", "frequency": "Minute", "interval": 1,
+                  "schedule": {"hours": [1], "minutes": [0]}}):
+        assert rt.http("PUT", "ws:/schedules/bad", schedule_body(ep_id, folder, trig))[0] == 400
+    bad = schedule_body(ep_id, folder, {"triggerType": "Cron", "expression": "* * * * *"})
+    bad["properties"]["action"]["actionType"] = "CreateJob"
+    assert rt.http("PUT", "ws:/schedules/bad", bad)[0] == 400
+    assert rt.stop() == 0
+
+
+def test_missed_runs_coalesce_into_one(make_runtime, tmp_path):
+    home = str(tmp_path / "home")
+    rt = make_runtime(home=home).start()
+    setup_batch(rt)
+    folder = make_folder(str(tmp_path / "in"), 1, 5)
+    ep_id = rt.ws + "/batchEndpoints/churn-batch"
+    ok(rt.http("PUT", "ws:/schedules/often", schedule_body(
+        ep_id, folder, {"triggerType": "Cron", "expression": "*/2 * * * * *"})))
+    deadline = time.monotonic() + 60
+    while not scheduled_jobs(rt, "often"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert rt.stop() == 0
+    before = len(scheduled_jobs_offline(home))
+    time.sleep(7)  # three or four fire times pass while it is down
+    rt2 = make_runtime(home=home).start()
+    log = rt2.wait_log("runs were due while the runtime was down; running once now")
+    ok(rt2.http("PUT", "ws:/schedules/often", schedule_body(
+        ep_id, folder, {"triggerType": "Cron", "expression": "*/2 * * * * *"}, enabled=False)))
+    after = scheduled_jobs(rt2, "often")
+    assert len(after) >= before + 1
+    assert len(after) <= before + 3  # one for the gap, maybe one or two since start
+    assert rt2.stop() == 0
+
+
+def scheduled_jobs_offline(home):
+    db = sqlite3.connect(os.path.join(home, "state.db"))
+    try:
+        rows = db.execute("SELECT value FROM rows WHERE kind='jobs'").fetchall()
+    finally:
+        db.close()
+    return [v for (v,) in rows if json.loads(v).get("schedule") == "often"]

@@ -1,0 +1,427 @@
+/*
+ * test_batch.c: the batch side of the workspace: Azure's defaults, the job
+ * state machine and errorThreshold, the rules between batch endpoints,
+ * deployments, models, jobs and data, the invocation body (any key case),
+ * and a store round trip of every batch kind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "state/batch.h"
+#include "state/batchcodec.h"
+#include "state/codec.h"
+#include "state/store.h"
+
+static void test_defaults(void **state)
+{
+	struct batch_settings s;
+	struct error err = {0};
+
+	(void)state;
+	batch_settings_default(&s);
+	assert_int_equal(s.mini_batch_size, 10);
+	assert_int_equal(s.instance_count, 1);
+	assert_int_equal(s.max_concurrency, 1);
+	assert_int_equal(s.max_retries, 3);
+	assert_int_equal(s.timeout_ms, 30000);
+	assert_int_equal(s.error_threshold, -1);
+	assert_int_equal(s.output_action, BATCH_APPEND_ROW);
+	assert_string_equal(s.output_file, "predictions.csv");
+	assert_int_equal(s.logging, BATCH_LOG_INFO);
+	assert_int_equal(batch_settings_check(&s, &err), 0);
+}
+
+static void test_overrides(void **state)
+{
+	static const char *const bad_names[] = {"", ".", "..", "a/b", "a\\b", "x\ny"};
+	struct batch_settings s;
+	struct job_overrides o;
+	struct error err = {0};
+
+	(void)state;
+	batch_settings_default(&s);
+	memset(&o, 0, sizeof o);
+	o.has_mini_batch_size = 1;
+	o.mini_batch_size = 3;
+	o.has_error_threshold = 1;
+	o.error_threshold = 5;
+	snprintf(o.output_file, sizeof o.output_file, "out.csv");
+	assert_int_equal(job_settings_apply(&s, &o, &err), 0);
+	assert_int_equal(s.mini_batch_size, 3);
+	assert_int_equal(s.error_threshold, 5);
+	assert_string_equal(s.output_file, "out.csv");
+	assert_int_equal(s.max_retries, 3);
+	o.mini_batch_size = 0;
+	assert_int_equal(job_settings_apply(&s, &o, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_int_equal(s.mini_batch_size, 3); /* unchanged on failure */
+	o.mini_batch_size = 1;
+	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+		snprintf(o.output_file, sizeof o.output_file, "%s", bad_names[i]);
+		if (bad_names[i][0] == '\0')
+			continue; /* "" keeps the name */
+		assert_int_equal(job_settings_apply(&s, &o, &err), -1);
+	}
+	assert_int_equal(job_workers(&s), 1);
+}
+
+static void test_threshold(void **state)
+{
+	static const struct {
+		int threshold;
+		int64_t failed;
+		int exceeded;
+	} cases[] = {
+	    {-1, 0, 0}, {-1, 1000000, 0}, {0, 0, 0}, {0, 1, 1}, {5, 5, 0}, {5, 6, 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		assert_int_equal(job_threshold_exceeded(cases[i].threshold, cases[i].failed),
+				 cases[i].exceeded);
+}
+
+static void test_job_states(void **state)
+{
+	static const struct {
+		enum job_status from, to;
+		int ok;
+	} cases[] = {
+	    {JOB_QUEUED, JOB_PREPARING, 1},	      {JOB_PREPARING, JOB_RUNNING, 1},
+	    {JOB_RUNNING, JOB_FINALIZING, 1},	      {JOB_FINALIZING, JOB_COMPLETED, 1},
+	    {JOB_RUNNING, JOB_FAILED, 1},	      {JOB_RUNNING, JOB_CANCEL_REQUESTED, 1},
+	    {JOB_CANCEL_REQUESTED, JOB_CANCELED, 1},  {JOB_QUEUED, JOB_CANCELED, 1},
+	    {JOB_RUNNING, JOB_QUEUED, 1}, /* a restart resumes */
+	    {JOB_COMPLETED, JOB_RUNNING, 0},	      {JOB_FAILED, JOB_QUEUED, 0},
+	    {JOB_CANCELED, JOB_COMPLETED, 0},	      {JOB_QUEUED, JOB_COMPLETED, 0},
+	    {JOB_RUNNING, JOB_COMPLETED, 0},	      {JOB_CANCEL_REQUESTED, JOB_RUNNING, 0},
+	};
+	enum job_status st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct error err = {0};
+		int rc = job_transition(cases[i].from, cases[i].to, &err);
+
+		assert_int_equal(rc == 0, cases[i].ok);
+		if (!cases[i].ok)
+			assert_int_equal(err.status, 409);
+	}
+	for (int s = JOB_NOT_STARTED; s <= JOB_UNKNOWN; s++) {
+		assert_int_equal(job_status_parse(job_status_name(s), &st), 0);
+		assert_int_equal(st, s);
+		assert_false(job_status_terminal(s) && job_status_active(s));
+	}
+	assert_int_equal(job_status_parse("completed", &st), 0);
+	assert_int_equal(st, JOB_COMPLETED);
+}
+
+static void add_model(struct workspace *ws, const char *name, enum model_type type)
+{
+	struct model_version m;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.name, sizeof m.name, "%s", name);
+	snprintf(m.version, sizeof m.version, "1");
+	m.type = type;
+	m.artifact = (char *)"models/x/1/model.json";
+	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), 0);
+}
+
+static void add_endpoint(struct workspace *ws, const char *name, const char *def)
+{
+	struct batch_endpoint ep;
+
+	memset(&ep, 0, sizeof ep);
+	snprintf(ep.name, sizeof ep.name, "%s", name);
+	snprintf(ep.default_deployment, sizeof ep.default_deployment, "%s", def);
+	snprintf(ep.primary_key, sizeof ep.primary_key, "key-%s", name);
+	ep.auth = AUTH_AADTOKEN;
+	assert_int_equal(batch_endpoint_put(ws, &ep, NULL, NULL), 0);
+}
+
+static int put_deployment(struct workspace *ws, const char *ep, const char *name,
+			  const char *model, struct error *err)
+{
+	struct batch_deployment d;
+
+	memset(&d, 0, sizeof d);
+	snprintf(d.endpoint, sizeof d.endpoint, "%s", ep);
+	snprintf(d.name, sizeof d.name, "%s", name);
+	snprintf(d.model_name, sizeof d.model_name, "%s", model);
+	snprintf(d.model_version, sizeof d.model_version, "1");
+	batch_settings_default(&d.settings);
+	return batch_deployment_put(ws, &d, NULL, err);
+}
+
+static void make_job(struct job *j, const char *name, const char *ep, const char *dep,
+		     enum job_status st)
+{
+	memset(j, 0, sizeof *j);
+	snprintf(j->name, sizeof j->name, "%s", name);
+	snprintf(j->endpoint, sizeof j->endpoint, "%s", ep);
+	snprintf(j->deployment, sizeof j->deployment, "%s", dep);
+	snprintf(j->input_name, sizeof j->input_name, "input1");
+	batch_settings_default(&j->settings);
+	j->status = st;
+	j->input_uri = (char *)"/data/in";
+	j->created = 1700000000;
+}
+
+/* A workspace with models lin and cus (custom), batch endpoint be1 (default
+ * blue) with deployments blue and green. */
+static struct workspace *fixture(void)
+{
+	struct workspace *ws = workspace_new("local");
+	struct error err = {0};
+
+	add_model(ws, "lin", MODEL_LINEAR);
+	add_model(ws, "cus", MODEL_CUSTOM);
+	add_endpoint(ws, "be1", "blue");
+	assert_int_equal(put_deployment(ws, "be1", "blue", "lin", &err), 0);
+	assert_int_equal(put_deployment(ws, "be1", "green", "lin", &err), 0);
+	return ws;
+}
+
+static void test_batch_rules(void **state)
+{
+	struct workspace *ws = fixture();
+	struct error err = {0};
+	struct job j;
+
+	(void)state;
+	/* references and types */
+	assert_int_equal(put_deployment(ws, "nope", "blue", "lin", &err), -1);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(put_deployment(ws, "be1", "red", "missing", &err), -1);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(put_deployment(ws, "be1", "red", "cus", &err), -1);
+	assert_int_equal(err.status, 400); /* custom_model needs an environment and code */
+	assert_int_equal(put_deployment(ws, "be1", "x", "lin", &err), -1);
+	assert_int_equal(err.status, 400); /* name too short */
+	/* the default deployment stays */
+	assert_int_equal(batch_deployment_delete(ws, "be1", "blue", &err), -1);
+	assert_int_equal(err.status, 409);
+	/* models in use stay */
+	assert_int_equal(workspace_model_delete(ws, "lin", "1", &err), -1);
+	assert_int_equal(err.status, 409);
+	assert_non_null(strstr(err.message, "batch endpoint"));
+	/* an active job holds its deployment and endpoint */
+	make_job(&j, "job-1", "be1", "green", JOB_RUNNING);
+	assert_int_equal(batch_job_put(ws, &j, &err), 0);
+	assert_int_equal(batch_job_put(ws, &j, &err), 0); /* same status: fine */
+	assert_int_equal(batch_deployment_delete(ws, "be1", "green", &err), -1);
+	assert_int_equal(err.status, 409);
+	assert_int_equal(batch_endpoint_delete(ws, "be1", &err), -1);
+	assert_int_equal(err.status, 409);
+	assert_int_equal(batch_job_delete(ws, "job-1", &err), -1);
+	j.status = JOB_COMPLETED; /* Running -> Completed skips Finalizing */
+	assert_int_equal(batch_job_put(ws, &j, &err), -1);
+	assert_int_equal(err.status, 409);
+	j.status = JOB_FINALIZING;
+	assert_int_equal(batch_job_put(ws, &j, &err), 0);
+	j.status = JOB_COMPLETED;
+	assert_int_equal(batch_job_put(ws, &j, &err), 0);
+	assert_int_equal(batch_deployment_delete(ws, "be1", "green", &err), 0);
+	/* deleting the endpoint takes its deployments; the job stays */
+	assert_int_equal(batch_endpoint_delete(ws, "be1", &err), 0);
+	assert_null(batch_deployment_find(ws, "be1", "blue"));
+	assert_non_null(batch_job_find(ws, "job-1"));
+	assert_int_equal(workspace_model_delete(ws, "lin", "1", &err), 0);
+	workspace_free(ws);
+}
+
+static void test_data_versions(void **state)
+{
+	struct workspace *ws = workspace_new("local");
+	struct data_version d;
+	struct error err = {0};
+	int created = 0;
+
+	(void)state;
+	memset(&d, 0, sizeof d);
+	snprintf(d.name, sizeof d.name, "customers_2024");
+	d.type = DATA_URI_FOLDER;
+	d.uri = (char *)"/srv/data";
+	assert_int_equal(batch_data_put(ws, &d, &created, &err), 0);
+	assert_true(created);
+	assert_string_equal(d.version, "1");
+	d.version[0] = '\0';
+	d.created = 5;
+	assert_int_equal(batch_data_put(ws, &d, &created, &err), 0);
+	assert_string_equal(d.version, "2");
+	assert_string_equal(batch_data_find(ws, "customers_2024", NULL)->version, "2");
+	d.uri = NULL;
+	assert_int_equal(batch_data_put(ws, &d, &created, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_int_equal(batch_data_delete(ws, "customers_2024", NULL, &err), 0);
+	assert_null(batch_data_find(ws, "customers_2024", NULL));
+	assert_int_equal(batch_data_delete(ws, "customers_2024", NULL, &err), -1);
+	assert_int_equal(err.status, 404);
+	workspace_free(ws);
+}
+
+static void test_invocation_any_case(void **state)
+{
+	static const char *const bodies[] = {
+	    "{\"properties\":{\"InputData\":{\"heart_data\":{\"JobInputType\":\"UriFolder\","
+	    "\"Uri\":\"azureml:heart:1\"}},\"miniBatchSize\":\"20\","
+	    "\"compute\":{\"instanceCount\":2},\"retrySettings\":{\"maxRetries\":1,\"timeout\":"
+	    "\"PT5S\"},\"errorThreshold\":7,\"outputFileName\":\"o.csv\"}}",
+	    "{\"properties\":{\"inputData\":{\"heart_data\":{\"jobInputType\":\"uri_folder\","
+	    "\"uri\":\"azureml:heart:1\"}},\"minibatchsize\":20,\"resources\":{\"instanceCount\":"
+	    "2},\"retrySettings\":{\"maxretries\":1,\"timeout\":5},\"ErrorThreshold\":7,"
+	    "\"OutputFileName\":\"o.csv\"}}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		cJSON *b = cJSON_Parse(bodies[i]);
+		struct job_invocation inv;
+		struct error err = {0};
+
+		memset(&inv, 0, sizeof inv);
+		assert_int_equal(batchcodec_invocation_from_json(b, &inv, &err), 0);
+		assert_string_equal(inv.input_name, "heart_data");
+		assert_int_equal(inv.input_type, DATA_URI_FOLDER);
+		assert_string_equal(inv.input_uri, "azureml:heart:1");
+		assert_int_equal(inv.overrides.mini_batch_size, 20);
+		assert_int_equal(inv.overrides.instance_count, 2);
+		assert_int_equal(inv.overrides.max_retries, 1);
+		assert_int_equal(inv.overrides.timeout_ms, 5000);
+		assert_int_equal(inv.overrides.error_threshold, 7);
+		assert_string_equal(inv.overrides.output_file, "o.csv");
+		batchcodec_invocation_cleanup(&inv);
+		cJSON_Delete(b);
+	}
+}
+
+static void test_invocation_refusals(void **state)
+{
+	static const char *const bodies[] = {
+	    "[]",
+	    "{}",
+	    "{\"properties\":{}}",
+	    "{\"properties\":{\"InputData\":{}}}",
+	    "{\"properties\":{\"InputData\":{\"a\":{\"JobInputType\":\"Literal\",\"Value\":\"x\"}}}}",
+	    "{\"properties\":{\"InputData\":{\"a\":{\"JobInputType\":\"UriFile\"}}}}",
+	    "{\"properties\":{\"InputData\":{\"a\":{\"JobInputType\":\"UriFile\",\"Uri\":\"/x\"},"
+	    "\"b\":{\"JobInputType\":\"UriFile\",\"Uri\":\"/y\"}}}}",
+	    "{\"properties\":{\"InputData\":{\"a\":{\"JobInputType\":\"UriFile\",\"Uri\":\"/x\"}},"
+	    "\"miniBatchSize\":0}}",
+	    "{\"properties\":{\"InputData\":{\"a\":{\"JobInputType\":\"UriFile\",\"Uri\":\"/x\"}},"
+	    "\"retrySettings\":{\"timeout\":\"soon\"}}}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		cJSON *b = cJSON_Parse(bodies[i]);
+		struct job_invocation inv;
+		struct error err = {0};
+
+		memset(&inv, 0, sizeof inv);
+		if (batchcodec_invocation_from_json(b, &inv, &err) == 0)
+			fail_msg("accepted %s", bodies[i]);
+		assert_int_equal(err.status, 400);
+		batchcodec_invocation_cleanup(&inv);
+		cJSON_Delete(b);
+	}
+}
+
+/* The whole workspace as text, to compare two of them. */
+static char *dump(const struct workspace *ws)
+{
+	cJSON *j = codec_workspace_to_json(ws);
+	char *s = cJSON_PrintUnformatted(j);
+
+	cJSON_Delete(j);
+	return s;
+}
+
+static void add_schedule(struct workspace *ws)
+{
+	struct schedule s;
+	struct error err = {0};
+
+	memset(&s, 0, sizeof s);
+	snprintf(s.name, sizeof s.name, "weekly_churn");
+	s.enabled = 1;
+	s.trigger.type = TRIGGER_RECURRENCE;
+	s.trigger.freq = FREQ_WEEK;
+	s.trigger.interval = 1;
+	s.trigger.has_pattern = 1;
+	s.trigger.hours = 1u << 3;
+	s.trigger.minutes = 1ull << 15;
+	s.trigger.weekdays = 1u << 1;
+	snprintf(s.trigger.time_zone, sizeof s.trigger.time_zone, "Pacific Standard Time");
+	snprintf(s.action_type, sizeof s.action_type, "InvokeBatchEndpoint");
+	s.action = (char *)"{\"actionType\":\"InvokeBatchEndpoint\",\"endpointInvocationDefinition\""
+			   ":{\"endpoint\":\"azureml:be1\"}}";
+	assert_int_equal(batch_schedule_put(ws, &s, NULL, &err), 0);
+}
+
+/* Every batch kind survives the store: committed, reloaded, equal. */
+static void test_store_round_trip(void **state)
+{
+	char home[] = "/tmp/mldeck-batch-XXXXXX", cmd[128];
+	struct workspace *ws, *back;
+	struct store *s;
+	struct error err = {0};
+	struct data_version d;
+	struct job j;
+	char *a, *b;
+
+	(void)state;
+	assert_non_null(mkdtemp(home));
+	s = store_open(home, &err);
+	assert_non_null(s);
+	ws = store_load(s, "local", &err);
+	add_model(ws, "lin", MODEL_LINEAR);
+	add_endpoint(ws, "be1", "blue");
+	assert_int_equal(put_deployment(ws, "be1", "blue", "lin", &err), 0);
+	memset(&d, 0, sizeof d);
+	snprintf(d.name, sizeof d.name, "customers");
+	d.uri = (char *)"/srv/customers";
+	assert_int_equal(batch_data_put(ws, &d, NULL, &err), 0);
+	make_job(&j, "batchjob-1", "be1", "blue", JOB_QUEUED);
+	j.error = (char *)"none yet";
+	j.items = 12;
+	assert_int_equal(batch_job_put(ws, &j, &err), 0);
+	add_schedule(ws);
+	assert_int_equal(store_commit(s, ws, &err), 0);
+	store_close(s);
+	s = store_open(home, &err);
+	back = store_load(s, "local", &err);
+	assert_non_null(back);
+	a = dump(ws);
+	b = dump(back);
+	assert_string_equal(a, b);
+	assert_int_equal(batch_job_find(back, "batchjob-1")->items, 12);
+	free(a);
+	free(b);
+	workspace_free(back);
+	workspace_free(ws);
+	store_close(s);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),	       cmocka_unit_test(test_overrides),
+	    cmocka_unit_test(test_threshold),	       cmocka_unit_test(test_job_states),
+	    cmocka_unit_test(test_batch_rules),       cmocka_unit_test(test_data_versions),
+	    cmocka_unit_test(test_invocation_any_case), cmocka_unit_test(test_invocation_refusals),
+	    cmocka_unit_test(test_store_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
