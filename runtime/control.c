@@ -17,6 +17,7 @@
 #include "runtime/auth.h"
 #include "state/artifact.h"
 #include "state/batch.h"
+#include "state/datacollector.h"
 #include "state/names.h"
 
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
@@ -948,6 +949,8 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 		next = only_capacity_changed(cur, &d) ? PROV_SCALING : PROV_UPDATING;
 	if (rc == 0)
 		rc = workspace_deployment_put(ws, &d, 0, &p->created, err);
+	if (rc == 0) /* monitor: its collections as data assets (a failure rolls all back) */
+		rc = datacollector_register(ws, &d, err);
 	if (rc == 0) {
 		workspace_deployment_set_state(ws, d.endpoint, d.name, next, NULL);
 		p->answer = codec_deployment_to_json(workspace_deployment_find(ws, d.endpoint, d.name),

@@ -40,6 +40,7 @@ struct runtime {
 	struct invoke_keys *batch_keys;  /* batch endpoints' keys for admission (invoke.h) */
 	struct scheduler *scheduler;     /* schedules (scheduler.h) */
 	struct collector *collector;     /* monitor: production data of the deployments */
+	struct monitors *monitors;       /* monitor: CreateMonitor runs, live drift, alerts */
 	struct server *server;
 	struct logfile *log;
 	size_t max_upload;
@@ -51,6 +52,9 @@ struct runtime {
 	int token_ttl;
 	int stop_grace_ms;
 };
+
+/* The default datastore's folder (workspaceblobstore) in the home. */
+void runtime_datastore_dir(const struct runtime *rt, char *buf, size_t len);
 
 /* Writes one event line ("2026-... event: text") to the runtime log. */
 void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -231,7 +231,7 @@ static int data_uri(struct runtime *rt, const struct job_uri *u, char **uri, enu
 }
 
 /* The local path a URI names; data assets are followed once. */
-static int local_path(struct runtime *rt, const char *uri, const char *field, char **path,
+int invoke_local_path(struct runtime *rt, const char *uri, const char *field, char **path,
 		      enum data_type *asset_type, int *is_asset, struct error *err)
 {
 	struct job_uri *u = malloc(sizeof *u);
@@ -255,11 +255,20 @@ static int local_path(struct runtime *rt, const char *uri, const char *field, ch
 		}
 	}
 	if (u->kind == JOB_URI_DATASTORE) {
-		error_set(err, 400, "ValidationError",
-			  "%s: datastore paths (azureml://datastores/...) need the default "
-			  "datastore, which this runtime does not serve yet; use a data asset or a "
-			  "local path",
-			  field);
+		char dir[PATH_MAX];
+		size_t n;
+		if (strcmp(u->name, "workspaceblobstore") != 0) {
+			error_set(err, 400, "ValidationError",
+				  "%s: datastore '%.64s' not found (this workspace has one: "
+				  "workspaceblobstore)",
+				  field, u->name);
+			goto out;
+		}
+		runtime_datastore_dir(rt, dir, sizeof dir);
+		n = strlen(dir) + strlen(u->path) + 2;
+		if ((*path = malloc(n)) != NULL)
+			snprintf(*path, n, "%s/%s", dir, u->path);
+		rc = *path != NULL ? 0 : error_set(err, 500, "InternalError", "out of memory");
 		goto out;
 	}
 	*path = strdup(u->path);
@@ -278,7 +287,8 @@ static int input_path(struct runtime *rt, const struct job_invocation *inv, char
 	struct stat st;
 	int is_asset;
 
-	if (local_path(rt, inv->input_uri, "InputData.Uri", path, &asset_type, &is_asset, err) < 0)
+	if (invoke_local_path(rt, inv->input_uri, "InputData.Uri", path, &asset_type, &is_asset,
+			      err) < 0)
 		return -1;
 	if (is_asset && asset_type != inv->input_type)
 		return error_set(err, 400, "ValidationError",
@@ -310,8 +320,8 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 			return error_set(err, 500, "InternalError", "the home's path is too long");
 		*dir = strdup(buf);
 	} else {
-		if (local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &is_asset, err) <
-		    0)
+		if (invoke_local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &is_asset,
+				      err) < 0)
 			return -1;
 		if (!admin)
 			return error_set(err, 403, "Forbidden",

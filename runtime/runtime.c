@@ -25,8 +25,11 @@
 #include "runtime/invoke.h"
 #include "runtime/jobs.h"
 #include "runtime/monitor/collector.h"
+#include "runtime/monitor/monitors.h"
 #include "runtime/scheduler.h"
+#include "state/datacollector.h"
 #include "state/file.h"
+#include "state/names.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -130,9 +133,55 @@ static void prometheus(struct runtime *rt, struct server_response *rs)
 	free(text);
 	if (rt->collector)
 		collector_prometheus(rt->collector, &b);
+	if (rt->monitors)
+		monitors_prometheus(rt->monitors, &b);
 	text = dynbuf_take(&b, &len);
 	reply_text(rs, 200, text, "text/plain; version=0.0.4");
 	rs->len = len;
+}
+
+/* GET /v1/collected?endpoint=EP&deployment=D[&collection=C][&lines=N]: the last
+ * records a deployment's collector wrote, a line each, exactly as in its files
+ * (mldeck data collected). */
+static void collected_route(struct runtime *rt, const struct server_request *rq,
+			    struct server_response *rs)
+{
+	const char *ep = server_query(rq, "endpoint"), *dep = server_query(rq, "deployment");
+	const char *coll = server_query(rq, "collection"), *lines = server_query(rq, "lines");
+	char *end = NULL;
+	long n = lines ? strtol(lines, &end, 10) : 10;
+	struct error err;
+	struct dynbuf b;
+	size_t len;
+
+	if (coll == NULL)
+		coll = "model_inputs";
+	if (ep == NULL || dep == NULL || names_check(ep, "endpoint", &err) < 0 ||
+	    names_check(dep, "deployment", &err) < 0 || !datacollector_name_ok(coll) ||
+	    (lines && (*end || n < 1 || n > 1000)))
+		return server_reply_errorf(rs, 400, "ValidationError",
+					   "want ?endpoint=EP&deployment=D[&collection=C][&lines=1-1000]");
+	dynbuf_init(&b, 1024u << 20);
+	if (collector_tail(rt->collector, ep, dep, coll, (size_t)n, &b, &err) < 0) {
+		dynbuf_free(&b);
+		return server_reply_error(rs, &err);
+	}
+	reply_text(rs, 200, dynbuf_take(&b, &len), "application/x-ndjson");
+	rs->len = len;
+}
+
+/* GET /v1/monitors[?endpoint=EP[&deployment=D]]: monitors, live drift, alerts. */
+static void monitors_route(struct runtime *rt, const struct server_request *rq,
+			   struct server_response *rs)
+{
+	cJSON *j;
+
+	if (strcmp(rq->method, "GET"))
+		return server_reply_errorf(rs, 405, "MethodNotAllowed", "use GET");
+	j = monitors_status(rt->monitors, server_query(rq, "endpoint"),
+			    server_query(rq, "deployment"));
+	server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
+	cJSON_Delete(j);
 }
 
 static void metrics_route(struct runtime *rt, const struct server_request *rq,
@@ -233,6 +282,10 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		return metrics_route(rt, rq, rs, 0);
 	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
 		return metrics_route(rt, rq, rs, 1);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "monitors"))
+		return monitors_route(rt, rq, rs);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "collected"))
+		return collected_route(rt, rq, rs);
 	if (!strcasecmp(first, "subscriptions"))
 		return control_handle(rt, rq, 1, rs);
 	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
@@ -274,6 +327,11 @@ static void collector_log(void *ctx, const char *line)
 	runtime_log(ctx, "%s", line);
 }
 
+void runtime_datastore_dir(const struct runtime *rt, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/blobs/workspaceblobstore", rt->home);
+}
+
 /* Production data goes to the default datastore's folder in the home. */
 static int start_collector(struct runtime *rt, const struct runtime_options *o,
 			   struct error *err)
@@ -281,7 +339,7 @@ static int start_collector(struct runtime *rt, const struct runtime_options *o,
 	char root[PATH_MAX + 32];
 	struct collector_config cfg;
 
-	snprintf(root, sizeof root, "%s/blobs/workspaceblobstore", rt->home);
+	runtime_datastore_dir(rt, root, sizeof root);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.root = root;
 	cfg.source = rt->ws_prefix;
@@ -289,6 +347,9 @@ static int start_collector(struct runtime *rt, const struct runtime_options *o,
 						   : DEFAULT_COLLECT_QUOTA_MB) << 20;
 	cfg.log = collector_log;
 	cfg.ctx = rt;
+	cfg.rows = monitors_rows;
+	cfg.tick = monitors_tick;
+	cfg.sink = rt->monitors;
 	rt->collector = collector_new(&cfg, err);
 	if (rt->collector == NULL || collector_start(rt->collector, err) < 0)
 		return -1;
@@ -456,8 +517,9 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS);
 	rt->batch_keys = invoke_keys_new();
 	rt->scheduler = scheduler_new(rt);
+	rt->monitors = monitors_new(rt);
 	if (rt->metrics == NULL || rt->fleet == NULL || rt->jobs == NULL ||
-	    rt->batch_keys == NULL || rt->scheduler == NULL) {
+	    rt->batch_keys == NULL || rt->scheduler == NULL || rt->monitors == NULL) {
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
@@ -473,7 +535,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	invoke_keys_sync(rt->batch_keys, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
 	jobs_resume(rt->jobs);
-	if (scheduler_start(rt->scheduler, err) < 0)
+	if (monitors_start(rt->monitors, err) < 0 || scheduler_start(rt->scheduler, err) < 0)
 		goto fail;
 	runtime_log(rt, "listening on %s and %s (home %s, workspace %s)", rt->url,
 		    server_unix_path(rt->server), rt->home, rt->ws_name);
@@ -494,6 +556,7 @@ void runtime_stop(struct runtime *rt)
 	server_stop(rt->server);
 	scheduler_free(rt->scheduler); /* no new jobs from schedules */
 	jobs_free(rt->jobs);           /* running jobs stop where they are and resume later */
+	monitors_stop(rt->monitors);   /* monitor runs too; live drift lives until the collector stops */
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
 		rt->hk_stop = 1;
@@ -503,6 +566,7 @@ void runtime_stop(struct runtime *rt)
 	}
 	fleet_free(rt->fleet);
 	collector_free(rt->collector); /* after the fleet: its instances hold taps */
+	monitors_free(rt->monitors);   /* after the collector: its writer feeds live drift */
 	invoke_keys_free(rt->batch_keys);
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);

@@ -1,6 +1,9 @@
 /* datacollector.c: a deployment's dataCollector, parsed, checked, written (datacollector.h). */
 #include "state/datacollector.h"
 
+#include "state/batch.h"
+#include "state/resource.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +24,7 @@ static int bad(struct error *err, const char *field, const char *want)
 			 field, want);
 }
 
-static int name_ok(const char *s)
+int datacollector_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -99,7 +102,7 @@ static int collections_from_json(const cJSON *cs, struct datacollector *d, struc
 		struct dc_collection *c;
 		if (cJSON_IsNull(it))
 			continue;
-		if (!name_ok(it->string))
+		if (!datacollector_name_ok(it->string))
 			return error_set(err, 400, "ValidationError",
 					 "properties.dataCollector.collections: '%.80s' is not a "
 					 "collection name (1-64 letters, digits, '_' or '-')",
@@ -225,6 +228,43 @@ int datacollector_active(const struct datacollector *d)
 	for (size_t i = 0; i < d->n; i++)
 		if (d->items[i].enabled && d->items[i].sampling_rate > 0)
 			return 1;
+	return 0;
+}
+
+static int register_one(struct workspace *ws, const struct deployment *d, const char *coll,
+			struct error *err)
+{
+	struct data_version dv;
+	char uri[512];
+	int created, rc;
+
+	memset(&dv, 0, sizeof dv);
+	snprintf(dv.name, sizeof dv.name, "%s-%s-%s", d->endpoint, d->name, coll);
+	if (batch_data_find(ws, dv.name, NULL) != NULL)
+		return 0;
+	snprintf(dv.version, sizeof dv.version, "1");
+	dv.type = DATA_URI_FOLDER;
+	snprintf(uri, sizeof uri,
+		 "azureml://datastores/workspaceblobstore/paths/modelDataCollector/%s/%s/%s",
+		 d->endpoint, d->name, coll);
+	dv.uri = uri;
+	dv.description = (char *)"production data the deployment's data collector writes";
+	dv.created = d->created;
+	rc = batch_data_put(ws, &dv, &created, err);
+	return rc;
+}
+
+int datacollector_register(struct workspace *ws, const struct deployment *d, struct error *err)
+{
+	struct datacollector dc;
+
+	if (d->data_collector == NULL)
+		return 0;
+	if (datacollector_from_text(d->data_collector, &dc, err) < 0)
+		return -1;
+	for (size_t i = 0; i < dc.n; i++)
+		if (dc.items[i].enabled && register_one(ws, d, dc.items[i].name, err) < 0)
+			return -1;
 	return 0;
 }
 

@@ -54,6 +54,8 @@ struct datacollector {
 };
 
 const char *dc_rolling_name(enum dc_rolling r);
+/* A collection name: 1-64 letters, digits, '_' or '-', not starting with '_' or '-'. */
+int datacollector_name_ok(const char *s);
 
 /* Parses and checks Azure's JSON. 0, or -1 with a 400 naming the field
  * (properties.dataCollector...). */
@@ -68,6 +70,16 @@ char *datacollector_to_text(const struct datacollector *d); /* heap; NULL when o
 const struct dc_collection *datacollector_find(const struct datacollector *d, const char *name);
 /* Whether any collection is enabled. */
 int datacollector_active(const struct datacollector *d);
+
+/* Registers each enabled collection of deployment d as a data asset, as
+ * Azure does: "{endpoint}-{deployment}-{collection}" version "1", a
+ * uri_folder at azureml://datastores/workspaceblobstore/paths/
+ * modelDataCollector/{endpoint}/{deployment}/{collection}, so a monitor can
+ * name it (azureml:NAME:1). An existing asset of that name is kept. Within a
+ * workspace change (workspace.h); 0, or -1 with err. */
+struct workspace;
+struct deployment;
+int datacollector_register(struct workspace *ws, const struct deployment *d, struct error *err);
 
 /* The time folders of a file written at UTC second t, as the rolling rate
  * cuts them: "2024/03/05/18" (Hour), "2024/03/05" (Day), ..., and the UTC

@@ -1,6 +1,7 @@
 /* dynbuf.c: a capped growing buffer (dynbuf.h). */
 #include "state/dynbuf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,11 @@ static int room(struct dynbuf *b, size_t n)
 	return 0;
 }
 
+int dynbuf_reserve(struct dynbuf *b, size_t n)
+{
+	return room(b, n);
+}
+
 int dynbuf_add(struct dynbuf *b, const void *p, size_t n)
 {
 	if (room(b, n) < 0)
@@ -65,13 +71,27 @@ int dynbuf_adds(struct dynbuf *b, const char *s)
 int dynbuf_addf(struct dynbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t avail = b->cap > b->len ? b->cap - b->len : 0;
 	int n;
 
+	/* most texts fit the room already there: format once */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = avail ? vsnprintf(b->p + b->len, avail, fmt, ap) : vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || room(b, (size_t)n) < 0)
+	if (n < 0 || (size_t)n > b->max || b->len > b->max - (size_t)n) {
+		if (b->p)
+			b->p[b->len] = '\0';
 		return -1;
+	}
+	if ((size_t)n < avail) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (room(b, (size_t)n) < 0) {
+		if (b->p)
+			b->p[b->len] = '\0';
+		return -1;
+	}
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
@@ -84,6 +104,19 @@ int dynbuf_add_json(struct dynbuf *b, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	size_t start = b->len, i = 0, run;
 
+	for (run = 0; run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\';
+	     run++)
+		;
+	if (run == n) { /* nothing to escape: one copy */
+		if (n > SIZE_MAX - 2 || room(b, n + 2) < 0)
+			return -1;
+		b->p[b->len] = '"';
+		memcpy(b->p + b->len + 1, s, n);
+		b->p[b->len + n + 1] = '"';
+		b->len += n + 2;
+		b->p[b->len] = '\0';
+		return 0;
+	}
 	if (dynbuf_add(b, "\"", 1) < 0)
 		return -1;
 	while (i < n) {

@@ -21,6 +21,9 @@ void dynbuf_free(struct dynbuf *b);
 void dynbuf_reset(struct dynbuf *b);
 /* 0, or -1 (past the cap, or out of memory) with the buffer unchanged. */
 int dynbuf_add(struct dynbuf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) past len, for writing at p + len
+ * directly; 0, or -1 past max or on ENOMEM. */
+int dynbuf_reserve(struct dynbuf *b, size_t n);
 int dynbuf_adds(struct dynbuf *b, const char *s);
 int dynbuf_addf(struct dynbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s[0..n) as a JSON string, quotes included (control characters \u-escaped). */

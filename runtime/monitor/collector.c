@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runtime/monitor/records.h"
+#include "runtime/monitor/thread.h"
 #include "state/file.h"
 #include "state/resource.h"
 
@@ -410,10 +411,16 @@ static struct out *out_of(struct collector_tap *t, const char *name)
 }
 
 /* Where a deployment's collections live, below the root. */
+static int dir_of(const struct collector *c, const char *ep, const char *dep, char *buf,
+		  size_t len)
+{
+	int n = snprintf(buf, len, "%s/modelDataCollector/%s/%s", c->root, ep, dep);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static int tap_dir(const struct collector_tap *t, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/modelDataCollector/%s/%s", t->c->root, t->ep, t->dep);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return dir_of(t->c, t->ep, t->dep, buf, len);
 }
 
 static uint64_t part_max(const struct collector_tap *t)
@@ -530,7 +537,7 @@ static int on_row(void *ctx, const struct cell *cells, size_t n, struct error *e
 	struct rows_ctx *r = ctx;
 
 	if (r->c->cfg.rows)
-		r->c->cfg.rows(r->c->cfg.ctx, r->t, r->collection, cells, n);
+		r->c->cfg.rows(r->c->cfg.sink, r->t, r->collection, cells, n);
 	return records_row(r->data, cells, n, err);
 }
 
@@ -542,7 +549,8 @@ static int rows_data(struct collector *c, struct collector_tap *t, const char *c
 	struct error err;
 
 	dynbuf_reset(data);
-	if (dynbuf_add(data, "[", 1) < 0 || dataset_rows(json, len, member, on_row, &r, NULL, &err) < 0)
+	if (dynbuf_add(data, "[", 1) < 0 ||
+	    dataset_rows_lazy(json, len, member, on_row, &r, NULL, &err) < 0)
 		return -1;
 	return dynbuf_add(data, "]", 1);
 }
@@ -853,6 +861,7 @@ static void *writer_main(void *arg)
 	uint64_t req;
 	int stop;
 
+	thread_name("mldeck-collect");
 	lower_priority();
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
@@ -860,18 +869,15 @@ static void *writer_main(void *arg)
 		stop = c->stop;
 		pthread_mutex_unlock(&c->lock);
 		drain_all(c);
+		if (c->cfg.tick)
+			c->cfg.tick(c->cfg.sink, now_s());
 		pthread_mutex_lock(&c->lock);
 		c->flush_done = req;
 		pthread_cond_broadcast(&c->flushed);
 		if (stop)
 			break;
 		if (c->flush_req == req && !c->stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += PERIOD_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ts = wait_until_ms(PERIOD_MS);
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		}
 	}
@@ -1014,4 +1020,60 @@ void collector_prometheus(struct collector *c, struct dynbuf *b)
 	dynbuf_free(&rec);
 	dynbuf_free(&lost);
 	dynbuf_free(&disk);
+}
+
+/* ---- reading back ----------------------------------------------------------- */
+
+/* A file's complete lines, newest first, onto the list (up to n in all). */
+static void tail_file(const char *path, size_t n, char ***lines, size_t *nl)
+{
+	size_t len, end;
+	char *text = file_read(path, COLLECTOR_PART_MAX + RECORD_MAX, &len);
+
+	if (text == NULL)
+		return;
+	for (end = len; end > 0 && *nl < n;) {
+		size_t start = end - 1;
+		while (start > 0 && text[start - 1] != '\n')
+			start--;
+		if (end > start && text[end - 1] == '\n') /* a line the writer finished */
+			(*lines)[(*nl)++] = strndup(text + start, end - start);
+		end = start;
+	}
+	free(text);
+}
+
+int collector_tail(struct collector *c, const char *ep, const char *dep, const char *collection,
+		   size_t n, struct dynbuf *out, struct error *err)
+{
+	struct file_list l = {0};
+	char base[PATH_MAX], path[PATH_MAX * 2 + 2], **lines;
+	size_t clen = strlen(collection), nl = 0;
+
+	if (n > 1000)
+		n = 1000;
+	collector_flush(c);
+	if (dir_of(c, ep, dep, base, sizeof base) < 0)
+		return error_set(err, 400, "ValidationError", "names too long");
+	if ((lines = calloc(n, sizeof *lines)) == NULL)
+		return error_set(err, 500, "InternalError", "out of memory");
+	list_files(base, "", &l, 0);
+	qsort(l.v, l.n, sizeof *l.v, older);
+	for (size_t i = l.n; i-- > 0 && nl < n;) {
+		if (strncmp(l.v[i].rel, collection, clen) || l.v[i].rel[clen] != '/')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", base, l.v[i].rel);
+		tail_file(path, n, &lines, &nl);
+	}
+	list_free(&l);
+	for (size_t i = nl; i-- > 0;) { /* oldest first */
+		if (lines[i])
+			dynbuf_adds(out, lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	if (nl == 0)
+		return error_set(err, 404, "NotFound", "nothing collected for %s/%s %s", ep, dep,
+				 collection);
+	return 0;
 }

@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "runtime/monitor/dataset.h"
 #include "state/datacollector.h"
 #include "state/dynbuf.h"
@@ -53,9 +55,11 @@ struct collector_config {
 	const char *root;     /* the datastore folder modelDataCollector/ goes in */
 	const char *source;   /* the workspace's ARM id, the start of "source" */
 	uint64_t quota;       /* bytes per deployment, when it sets none */
-	collector_rows_fn rows;
 	collector_log_fn log;
-	void *ctx;
+	void *ctx;            /* log's */
+	collector_rows_fn rows; /* may be NULL */
+	void (*tick)(void *sink, int64_t now); /* after each round of writing; may be NULL */
+	void *sink;           /* rows' and tick's */
 };
 
 struct collector *collector_new(const struct collector_config *cfg, struct error *err);
@@ -100,6 +104,13 @@ void collector_custom(struct collector_tap *t, const char *collection, const cha
 
 /* Waits until everything queued before the call is written (tests, stop). */
 void collector_flush(struct collector *c);
+
+/* The last n records (at most 1000) of a deployment's collection, oldest
+ * first, one per line exactly as the files hold them (what is still queued
+ * is written first), into out. 0, or -1 with err (404: nothing was
+ * collected). For `mldeck data collected` through GET /v1/collected. */
+int collector_tail(struct collector *c, const char *ep, const char *dep, const char *collection,
+		   size_t n, struct dynbuf *out, struct error *err);
 
 /* Prometheus text of every tap: records written, records lost by reason,
  * bytes on disk, appended to b. */

@@ -338,45 +338,63 @@ static int bool_word(const char *s, size_t n, int *yes)
 	return 0;
 }
 
+int columns_cast(enum stats_type t, const struct cell *v, struct columns_value *out)
+{
+	int yes;
+
+	out->x = cell_number(v);
+	out->s = v->text;
+	out->n = v->tlen;
+	if (v->kind == CELL_OTHER)
+		return -1;
+	switch (t) {
+	case STATS_TYPE_LONG:
+	case STATS_TYPE_DOUBLE:
+		if (v->kind == CELL_STRING &&
+		    (v->tlen == 0 || input_number(v->text, v->tlen, &out->x) != v->tlen))
+			return -1;
+		return isnan(out->x) ? -1 : 0;
+	case STATS_TYPE_BOOLEAN:
+		if (v->kind == CELL_STRING && !bool_word(v->text, v->tlen, &yes))
+			return -1;
+		out->x = v->kind == CELL_STRING ? yes : out->x != 0;
+		return 0;
+	case STATS_TYPE_STRING:
+		if (v->kind == CELL_BOOL) {
+			out->s = v->num ? "true" : "false";
+			out->n = v->num ? 4 : 5;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* A production value cast to the reference column's type. */
 static int production_value(struct columns *p, struct column *c, const struct cell *v,
 			    struct error *err)
 {
 	const struct column *rc = &p->ref->cols[c->ref];
-	double x = v->num;
-	int yes;
+	struct columns_value x;
 
 	c->present++;
+	if (c->type == STATS_TYPE_NONE)
+		return 0;
+	if (columns_cast(c->type, v, &x) < 0)
+		return c->type_errors++, 0;
 	switch (c->type) {
 	case STATS_TYPE_LONG:
 	case STATS_TYPE_DOUBLE:
-		if (v->kind == CELL_STRING &&
-		    (v->tlen == 0 || input_number(v->text, v->tlen, &x) != v->tlen))
-			return c->type_errors++, 0;
-		if (v->kind == CELL_OTHER || isnan(x))
-			return c->type_errors++, 0;
-		if (x < rc->min || x > rc->max)
+		if (x.x < rc->min || x.x > rc->max)
 			c->oob++;
-		return add_number(p, c, x, err);
+		return add_number(p, c, x.x, err);
 	case STATS_TYPE_BOOLEAN:
-		if (v->kind == CELL_OTHER ||
-		    (v->kind == CELL_STRING && !bool_word(v->text, v->tlen, &yes)))
-			return c->type_errors++, 0;
-		if (v->kind != CELL_STRING)
-			yes = v->num != 0;
-		yes ? c->yes++ : c->no++;
+		x.x ? c->yes++ : c->no++;
 		return 0;
-	case STATS_TYPE_STRING:
-		if (v->kind == CELL_OTHER)
-			return c->type_errors++, 0;
-		if (v->kind == CELL_BOOL) {
-			v = &(struct cell){.text = v->num ? "true" : "false", .tlen = v->num ? 4 : 5};
-		}
-		if (strtab_get(&rc->str, v->text, v->tlen) == 0)
-			c->oob++;
-		return strtab_add(&c->str, v->text, v->tlen, 1) < 0 ? oom(err) : 0;
 	default:
-		return 0;
+		if (strtab_get(&rc->str, x.s, x.n) == 0)
+			c->oob++;
+		return strtab_add(&c->str, x.s, x.n, 1) < 0 ? oom(err) : 0;
 	}
 }
 
@@ -389,8 +407,7 @@ int columns_row(void *ctx, const struct cell *cells, size_t n, struct error *err
 		const struct cell *v = &cells[i];
 		int c;
 
-		if (v->kind == CELL_NULL || (v->kind != CELL_STRING && v->kind != CELL_OTHER &&
-					     v->kind != CELL_BOOL && isnan(v->num)))
+		if (cell_is_null(v))
 			continue;
 		if ((c = column_of(p, i, v, err)) < -1)
 			return -1;
@@ -427,8 +444,7 @@ static int number_facts(struct columns *p, struct column *c, struct error *err)
 	return rc;
 }
 
-/* Shortest text that reads back as v. */
-static size_t number_text(char *buf, size_t len, double v)
+size_t columns_number_text(char *buf, size_t len, double v)
 {
 	double back;
 	int n = 0;
@@ -454,7 +470,7 @@ static int numbers_to_strings(struct columns *p, struct column *c, struct error 
 	if (rd == NULL)
 		return -1;
 	while ((rc = runs_next(rd, &v, &k, err)) > 0)
-		if (strtab_add(&c->str, buf, number_text(buf, sizeof buf, v), k) < 0) {
+		if (strtab_add(&c->str, buf, columns_number_text(buf, sizeof buf, v), k) < 0) {
 			rc = oom(err);
 			break;
 		}
@@ -739,4 +755,71 @@ int columns_drift(const struct columns *ref, size_t rcol, const struct columns *
 	if (runs_count(ref->runs, rc->num) == 0 || runs_count(prod->runs, pc->num) == 0)
 		return 0;
 	return drift_numbers(ref, rc, prod, pc, out, err);
+}
+
+/* ---- what live drift takes from a reference ------------------------------ */
+
+int columns_quantiles(const struct columns *p, size_t col, size_t k, double *edges,
+		      uint64_t *below, size_t *n, struct error *err)
+{
+	const struct column *c = &p->cols[col];
+	uint64_t total = runs_count(p->runs, c->num), seen = 0, cnt;
+	struct runs_reader *rd;
+	size_t next = 0;
+	double v;
+	int rc;
+
+	*n = 0;
+	if (total == 0)
+		return 0;
+	if ((rd = runs_open(p->runs, c->num, err)) == NULL)
+		return -1;
+	while ((rc = runs_next(rd, &v, &cnt, err)) > 0) {
+		seen += cnt;
+		/* the edge for quantile q is the first value whose cumulative count reaches q */
+		if (next <= k && seen * k >= next * total) {
+			edges[*n] = v;
+			below[(*n)++] = seen;
+			while (next <= k && seen * k >= next * total)
+				next++;
+		} else if (*n > 0 && seen == total) {
+			edges[*n] = v;
+			below[(*n)++] = seen;
+		}
+	}
+	runs_close(rd);
+	return rc;
+}
+
+int columns_categories(const struct columns *p, size_t col, columns_category_fn fn, void *ctx,
+		       struct error *err)
+{
+	const struct column *c = &p->cols[col];
+	struct runs_reader *rd;
+	char buf[32];
+	uint64_t k;
+	double v;
+	int rc = 0;
+
+	switch (c->type) {
+	case STATS_TYPE_LONG:
+	case STATS_TYPE_DOUBLE:
+		if ((rd = runs_open(p->runs, c->num, err)) == NULL)
+			return -1;
+		while (rc == 0 && (rc = runs_next(rd, &v, &k, err)) > 0)
+			rc = fn(ctx, buf, columns_number_text(buf, sizeof buf, v), k);
+		runs_close(rd);
+		return rc < 0 ? -1 : 0;
+	case STATS_TYPE_BOOLEAN:
+		if (c->yes)
+			rc = fn(ctx, "true", 4, c->yes);
+		return rc == 0 && c->no ? fn(ctx, "false", 5, c->no) : rc;
+	case STATS_TYPE_STRING:
+		for (size_t i = 0; rc == 0 && i < c->str.cap; i++)
+			if (c->str.keys[i])
+				rc = fn(ctx, c->str.keys[i], c->str.lens[i], c->str.counts[i]);
+		return rc;
+	default:
+		return 0;
+	}
 }

@@ -35,6 +35,17 @@ struct columns;
 struct columns *columns_new(const char *tmpdir, const struct columns *reference);
 void columns_free(struct columns *p);
 
+/* A value cast to a reference column's type as Spark casts it: a number (or a
+ * boolean's 1/0) in x; for a string column the text in s, n (booleans as
+ * true/false, numbers as written). 0, or -1 for a data type error. Missing
+ * values are not cast. */
+struct columns_value {
+	double x;
+	const char *s;
+	size_t n;
+};
+int columns_cast(enum stats_type t, const struct cell *v, struct columns_value *out);
+
 /* One row (a dataset_row_fn: ctx is the profile). */
 int columns_row(void *p, const struct cell *cells, size_t n, struct error *err);
 /* After the last row: sorts, infers the reference's types, its distinct
@@ -58,6 +69,19 @@ struct columns_info {
 	struct stats_quality quality; /* production: rows, nulls, type errors, out of bounds */
 };
 void columns_info(const struct columns *p, size_t col, struct columns_info *out);
+
+/* A numeric column's k + 1 edges at its quantiles 0, 1/k, ..., 1 (values of
+ * the sample, ties merged: *n edges, at most k + 1) and how many values are
+ * at or below each. 0, or -1 with err. */
+int columns_quantiles(const struct columns *p, size_t col, size_t k, double *edges,
+		      uint64_t *below, size_t *n, struct error *err);
+/* Each category of a column with its count: strings as kept, booleans as
+ * true/false, numbers as their shortest text. fn returns 0 to go on. */
+typedef int (*columns_category_fn)(void *ctx, const char *s, size_t n, uint64_t count);
+int columns_categories(const struct columns *p, size_t col, columns_category_fn fn, void *ctx,
+		       struct error *err);
+/* The shortest text that reads back as v (at most 31 bytes). */
+size_t columns_number_text(char *buf, size_t len, double v);
 
 /* Drift of one feature between reference column rc and the production
  * profile's column of the same name, as a numerical or a categorical feature

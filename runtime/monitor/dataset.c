@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct reader {
 	/* CSV: the header's names */
 	char **names;
 	size_t nnames;
+	int lazy; /* numbers delimited, not converted */
 };
 
 /* ---- errors and small helpers ------------------------------------------- */
@@ -377,6 +379,49 @@ static int number_kind(const char *s, size_t n)
 	return CELL_INT;
 }
 
+/* The length of the JSON number at s (0 when there is none): -?int(.digits)?(e[+-]?digits)? */
+static size_t number_length(const char *s, size_t len)
+{
+	size_t i = 0, d;
+
+	if (i < len && s[i] == '-')
+		i++;
+	for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	if (i == d)
+		return 0;
+	if (i < len && s[i] == '.') {
+		for (d = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
+double cell_number(const struct cell *c)
+{
+	double v;
+
+	if (!c->lazy)
+		return c->num;
+	return input_number(c->text, c->tlen, &v) == c->tlen && c->tlen ? v : NAN;
+}
+
+int cell_is_null(const struct cell *c)
+{
+	return c->kind == CELL_NULL ||
+	       ((c->kind == CELL_INT || c->kind == CELL_DOUBLE) && !c->lazy && isnan(c->num));
+}
+
 /* One value into c (whitespace first); containers are skipped as CELL_OTHER. */
 static int js_cell(struct reader *r, struct js *j, struct cell *c)
 {
@@ -409,9 +454,11 @@ static int js_cell(struct reader *r, struct js *j, struct cell *c)
 		c->kind = CELL_NULL;
 		return js_skip(j, 1);
 	default:
-		n = input_number(j->p, (size_t)(j->end - j->p), &c->num);
+		n = r->lazy ? number_length(j->p, (size_t)(j->end - j->p))
+			    : input_number(j->p, (size_t)(j->end - j->p), &c->num);
 		if (n == 0)
 			return -1;
+		c->lazy = r->lazy;
 		j->p += n;
 		c->kind = number_kind(start, n);
 		c->text = start;
@@ -1011,14 +1058,15 @@ static int js_member(struct js *j, const char *name)
 	}
 }
 
-int dataset_rows(const char *json, size_t len, const char *member, dataset_row_fn fn, void *ctx,
-		 uint64_t *rows, struct error *err)
+static int rows_of(const char *json, size_t len, const char *member, dataset_row_fn fn,
+		   void *ctx, uint64_t *rows, int lazy, struct error *err)
 {
 	struct reader r;
 	struct js j = {json, json + len};
 	int rc;
 
 	memset(&r, 0, sizeof r);
+	r.lazy = lazy;
 	r.file = member ? "the request" : "the answer";
 	r.line = 1;
 	r.fn = fn;
@@ -1038,6 +1086,18 @@ int dataset_rows(const char *json, size_t len, const char *member, dataset_row_f
 	free(r.cells);
 	free(r.scratch);
 	return rc;
+}
+
+int dataset_rows(const char *json, size_t len, const char *member, dataset_row_fn fn, void *ctx,
+		 uint64_t *rows, struct error *err)
+{
+	return rows_of(json, len, member, fn, ctx, rows, 0, err);
+}
+
+int dataset_rows_lazy(const char *json, size_t len, const char *member, dataset_row_fn fn,
+		      void *ctx, uint64_t *rows, struct error *err)
+{
+	return rows_of(json, len, member, fn, ctx, rows, 1, err);
 }
 
 int dataset_json_valid(const char *json, size_t len)

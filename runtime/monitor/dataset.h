@@ -37,10 +37,16 @@ struct cell {
 	const char *key; /* column name (unescaped), not NUL-terminated */
 	size_t klen;
 	enum cell_kind kind;
-	double num;       /* INT, DOUBLE; BOOL: 1 or 0 */
+	double num;       /* INT, DOUBLE; BOOL: 1 or 0 (see lazy) */
 	const char *text; /* STRING: the unescaped bytes; INT, DOUBLE: the number as written */
 	size_t tlen;
+	int lazy; /* INT, DOUBLE from dataset_rows_lazy: num not set, cell_number() reads text */
 };
+
+/* A number cell's value (a lazy one parsed from its text; NaN if it cannot be). */
+double cell_number(const struct cell *c);
+/* No value: null, or a number that is NaN. */
+int cell_is_null(const struct cell *c);
 
 /* One row; return 0 to go on, -1 (with err) to stop the read. */
 typedef int (*dataset_row_fn)(void *ctx, const struct cell *cells, size_t n, struct error *err);
@@ -64,6 +70,10 @@ int dataset_read(const char *path, const struct dataset_window *w, dataset_row_f
  * CELL_OTHER carries its raw JSON in text. 0, or -1 with err. */
 int dataset_rows(const char *json, size_t len, const char *member, dataset_row_fn fn, void *ctx,
 		 uint64_t *rows, struct error *err);
+/* The same with numbers only delimited, not converted (lazy cells): for the
+ * collector, which copies their text and converts only what live drift reads. */
+int dataset_rows_lazy(const char *json, size_t len, const char *member, dataset_row_fn fn,
+		      void *ctx, uint64_t *rows, struct error *err);
 /* Whether json[0..len) is one valid JSON value. */
 int dataset_json_valid(const char *json, size_t len);
 

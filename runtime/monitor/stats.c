@@ -66,6 +66,15 @@ int stats_metric_passed(enum stats_metric m, double value, double threshold)
 	return stats_metric_is_test(m) ? !(value < threshold) : !(value > threshold);
 }
 
+double stats_metric_severity(enum stats_metric m, double value, double threshold)
+{
+	if (isnan(value))
+		return 0;
+	if (stats_metric_is_test(m))
+		return threshold / (value > 1e-300 ? value : 1e-300);
+	return threshold > 0 ? value / threshold : value * 1e6;
+}
+
 int stats_sturges(uint64_t n)
 {
 	if (n <= 1)

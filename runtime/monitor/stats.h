@@ -65,6 +65,9 @@ const char *stats_metric_snake(enum stats_metric m);
 int stats_metric_is_test(enum stats_metric m);
 /* value against threshold as Azure evaluates it; a NaN value passes (no data). */
 int stats_metric_passed(enum stats_metric m, double value, double threshold);
+/* How far past its threshold a value is (1: at it, above 1: failed), for
+ * ranking features; 0 for a NaN value. */
+double stats_metric_severity(enum stats_metric m, double value, double threshold);
 
 /* ceil(log2(n) + 1), at least 1 (n = 0 gives 1). */
 int stats_sturges(uint64_t n);

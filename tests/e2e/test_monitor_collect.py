@@ -49,7 +49,7 @@ def lines(rt, ep, dep, collection):
     out = []
     for f in collected_files(rt, ep, dep, collection):
         with open(f) as fh:
-            out += [(f, line.rstrip("\n")) for line in fh if line.strip()]
+            out += [(f, line.rstrip("\n")) for line in fh if line.endswith("\n")]
     return out
 
 

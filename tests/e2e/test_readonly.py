@@ -27,6 +27,10 @@ CHANGES = {
     "deployment update": ["deployment", "update", "ro-ep", "blue", "--instances", "2"],
     "deployment delete": ["deployment", "delete", "ro-ep", "spare", "--yes"],
     "traffic": ["traffic", "ro-ep", "blue=0", "spare=100"],
+    "monitor create": ["monitor", "create", "other-mon", "ro-ep", "blue", "--reference",
+                       "/nowhere/train.jsonl"],
+    "monitor run": ["monitor", "run", "ro-mon"],
+    "monitor delete": ["monitor", "delete", "ro-mon", "--yes"],
 }
 # Calls of those verbs that only read (traffic without changes shows the split).
 READS = [["traffic", "ro-ep"], ["endpoint", "list"]]
@@ -54,6 +58,7 @@ def rt(tmp_path_factory):
     for d in ("blue", "spare"):
         r.cli("deployment", "create", "ro-ep", d, "--model", "logit:1", "--env", "native:1")
     r.cli("traffic", "ro-ep", "blue=100")
+    r.cli("monitor", "create", "ro-mon", "ro-ep", "blue", "--reference", "/nowhere/train.jsonl")
     cfg = base / "cfg" / "mldeck"
     cfg.mkdir(parents=True)
     (cfg / "config.ini").write_text("[profile ro]\nurl = %s\nhome = %s\nreadonly = true\n"
@@ -67,7 +72,7 @@ def snapshot(r):
     """Everything the verbs could change."""
     out = {}
     for path in ["/models", "/environments", "/onlineEndpoints",
-                 "/onlineEndpoints/ro-ep/deployments"]:
+                 "/onlineEndpoints/ro-ep/deployments", "/schedules", "/jobs"]:
         s, _, doc = r.http("GET", "ws:" + path)
         assert s == 200, doc
         out[path] = doc

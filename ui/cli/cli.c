@@ -15,6 +15,7 @@ static const struct cli_verb *const cli_tables[] = {
     cli_endpoint_verbs,
     cli_deployment_verbs,
     cli_misc_verbs,
+    cli_monitor_verbs,
 };
 
 /* The global options, for parsing and for `mldeck --help`. */

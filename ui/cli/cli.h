@@ -71,6 +71,7 @@ extern const struct cli_verb cli_model_verbs[];
 extern const struct cli_verb cli_endpoint_verbs[];
 extern const struct cli_verb cli_deployment_verbs[];
 extern const struct cli_verb cli_misc_verbs[];
+extern const struct cli_verb cli_monitor_verbs[];
 
 /* Parses one global option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a global option, -1 bad (msg filled). */

@@ -112,6 +112,15 @@ void data_call(struct app *a, const char *key, const char *method, const char *p
 	data_submit(a, &call_new(key, method, path, body, tag, then)->job);
 }
 
+void data_get(struct app *a, const char *key, const char *path, const char *tag,
+	      void (*then)(struct app *a, struct data_call *c))
+{
+	struct data_call *d = call_new(key, "GET", path, NULL, tag, then);
+
+	d->raw = 1;
+	data_submit(a, &d->job);
+}
+
 void data_report(struct app *a, const char *method, const char *path, const struct fetch_job *j)
 {
 	if (j->err.status)

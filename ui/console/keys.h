@@ -48,6 +48,7 @@ enum keys_action {
 	KA_TEST_SEND,
 	KA_FOLLOW,
 	KA_VIEW,
+	KA_MONITOR,
 	KA_COUNT
 };
 
