@@ -270,6 +270,8 @@ static unsigned draw(void)
 /* Queues it, or drops it (counted) past the budget. */
 static void enqueue(struct collector_tap *t, struct item *it, int slot)
 {
+	int wake;
+
 	pthread_mutex_lock(&t->qlock);
 	if (t->queued + it->size > COLLECTOR_QUEUE_MAX) {
 		pthread_mutex_unlock(&t->qlock);
@@ -281,10 +283,13 @@ static void enqueue(struct collector_tap *t, struct item *it, int slot)
 		free(it);
 		return;
 	}
+	wake = t->queued < COLLECTOR_QUEUE_MAX / 2 && t->queued + it->size >= COLLECTOR_QUEUE_MAX / 2;
 	t->queued += it->size;
 	*t->tail = it;
 	t->tail = &it->next;
 	pthread_mutex_unlock(&t->qlock);
+	if (wake) /* half full: the writer drains now rather than at its next period */
+		pthread_cond_signal(&t->c->cond);
 }
 
 /* The captured headers as a JSON object, into b. */
