@@ -1,7 +1,7 @@
 # mldeck: one binary, three faces. `make`, `make test`, `make sanitize`.
 
 CC      ?= cc
-PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto sqlite3
+PKGS    := ncursesw libcurl libcjson inih libmicrohttpd xgboost libcrypto sqlite3 yaml-0.1
 # ncursesw's pkg-config asks for _XOPEN_SOURCE=600; we need 700 (STYLE.md).
 PKG_CFLAGS := $(filter-out -D_XOPEN_SOURCE=%,$(shell pkg-config --cflags $(PKGS)))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
@@ -48,6 +48,7 @@ $(BUILD)/%.o: %.c
 
 # python.c embeds the worker script with .incbin: rebuild it when the script changes.
 $(BUILD)/runtime/engines/python.o: runtime/worker/mldeck_worker.py
+$(BUILD)/runtime/engines/mlflow.o: runtime/worker/mlflow_score.py
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
@@ -57,9 +58,37 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
 
-unit: $(TEST_BIN)
+# Models trained here that the native XGBoost evaluator must match bit for bit
+# (tests/unit/test_xgb_native.c); shared by the plain and the sanitizer builds.
+XGB_MODELS := $(CURDIR)/build/xgb-exact
+$(XGB_MODELS)/.stamp: tests/data/make_exact_models.py
+	@rm -rf $(XGB_MODELS) && mkdir -p $(XGB_MODELS)
+	@echo "TRAIN $(XGB_MODELS)"; /usr/bin/python3 $< $(XGB_MODELS) >$(XGB_MODELS)/train.log 2>&1 \
+	  || { cat $(XGB_MODELS)/train.log; exit 1; }
+	@touch $@
+
+# The evaluator micro-benchmark (bench/xgbbench.c; bench/README.md).
+$(BUILD)/bench/xgbbench: bench/xgbbench.c bench/benchlib.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/numbench: bench/numbench.c bench/benchlib.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Live drift's cost through its API, for bench/monitor.py.
+$(BUILD)/bench/driftbench: bench/driftbench.c bench/benchlib.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench-xgb: $(BUILD)/bench/xgbbench
+bench-num: $(BUILD)/bench/numbench
+bench-drift: $(BUILD)/bench/driftbench
+
+unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; MLDECK_SRC=$(CURDIR) $$t || fail=1; done; exit $$fail
+	  echo "== $$t"; MLDECK_SRC=$(CURDIR) MLDECK_XGB_MODELS=$(XGB_MODELS) $$t || fail=1; \
+	done; exit $$fail
 
 e2e: mldeck $(TOOL_BIN)
 	MLDECK_BIN=$(CURDIR)/mldeck MLDECK_TOOLS=$(CURDIR)/$(BUILD)/tools \
@@ -79,7 +108,7 @@ sanitize:
 clean:
 	rm -rf build build-san build-fuzz mldeck
 
-.PHONY: all mldeck unit e2e test sanitize clean
+.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num bench-drift
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of every parser

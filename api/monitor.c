@@ -1,116 +1,261 @@
-/* monitor.c: a model monitor's schedule resource (monitor.h). */
+/* monitor.c: Azure Monitor metrics of an online endpoint (see monitor.h). */
 #include "api/monitor.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-static cJSON *input(const char *type, const char *uri, const char *window)
+#define MONITOR_DEPS 64
+#define MONITOR_URL_MAX 8192
+
+enum { M_P50, M_P90, M_P95, M_P99, M_RPM, M_COUNT };
+
+static const char *const monitor_names[M_COUNT] = {
+    "RequestLatency_P50", "RequestLatency_P90", "RequestLatency_P95", "RequestLatency_P99",
+    "RequestsPerMinute"};
+static const char *const monitor_keys[M_COUNT] = {"p50", "p90", "p95", "p99", "requests"};
+
+struct monitor_dep {
+	char name[64];
+	double *v[M_COUNT]; /* minutes values each, NaN = no data */
+};
+
+struct monitor_view {
+	struct monitor_dep deps[MONITOR_DEPS];
+	int n, minutes;
+	time_t start;
+};
+
+static void monitor_view_free(struct monitor_view *w)
 {
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "inputDataType", type);
-	cJSON_AddStringToObject(o, "jobInputType", window ? "uri_folder" : "uri_file");
-	cJSON_AddStringToObject(o, "uri", uri);
-	if (window) {
-		cJSON_AddStringToObject(o, "windowSize", window);
-		cJSON_AddStringToObject(o, "windowOffset", "P0D");
-	}
-	return o;
+	for (int i = 0; i < w->n; i++)
+		for (int k = 0; k < M_COUNT; k++)
+			free(w->deps[i].v[k]);
 }
 
-static void threshold(cJSON *arr, const char *type, const char *metric, const char *v)
+static struct monitor_dep *monitor_dep(struct monitor_view *w, const char *name)
 {
-	cJSON *t = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(t, "dataType", type);
-	cJSON_AddStringToObject(t, "metric", metric);
-	if (v != NULL)
-		cJSON_AddNumberToObject(cJSON_AddObjectToObject(t, "threshold"), "value",
-					strtod(v, NULL));
-	cJSON_AddItemToArray(arr, t);
-}
-
-/* One signal of the definition: kind is drift, prediction or quality. */
-static void signal(cJSON *signals, const char *kind, const struct monitor_spec *s)
-{
-	const char *ref = strcmp(kind, "prediction") ? s->reference : s->prediction_reference;
-	const char *num = s->numerical_metric, *cat = s->categorical_metric;
-	char uri[200];
-	cJSON *o = cJSON_AddObjectToObject(signals, kind), *th;
-
-	snprintf(uri, sizeof uri, "azureml:%s-%s-%s:1", s->endpoint, s->deployment,
-		 strcmp(kind, "prediction") ? "model_inputs" : "model_outputs");
-	cJSON_AddStringToObject(o, "signalType", !strcmp(kind, "drift")	  ? "DataDrift"
-						 : !strcmp(kind, "prediction") ? "PredictionDrift"
-									      : "DataQuality");
-	cJSON_AddItemToObject(o, "productionData",
-			      input("Rolling", uri, s->window ? s->window : "P1D"));
-	cJSON_AddItemToObject(o, "referenceData", input("Fixed", ref ? ref : "", NULL));
-	cJSON_AddItemToObject(o, "features", cJSON_Parse("{\"filterType\":\"AllFeatures\"}"));
-	if (!strcmp(kind, "quality") || (num == NULL && cat == NULL))
-		return; /* Azure's defaults */
-	th = cJSON_AddArrayToObject(o, "metricThresholds");
-	threshold(th, "Numerical", num ? num : "NormalizedWassersteinDistance", s->threshold);
-	threshold(th, "Categorical", cat ? cat : "JensenShannonDistance", s->threshold);
-}
-
-static cJSON *trigger(const struct monitor_spec *s)
-{
-	cJSON *t = cJSON_CreateObject();
-
-	if (s->cron != NULL) {
-		cJSON_AddStringToObject(t, "triggerType", "Cron");
-		cJSON_AddStringToObject(t, "expression", s->cron);
-	} else {
-		cJSON_AddStringToObject(t, "triggerType", "Recurrence");
-		cJSON_AddStringToObject(t, "frequency", s->every ? s->every : "Day");
-		cJSON_AddNumberToObject(t, "interval", s->interval > 0 ? s->interval : 1);
-	}
-	cJSON_AddStringToObject(t, "timeZone", "UTC");
-	return t;
-}
-
-cJSON *monitor_schedule_body(const struct monitor_spec *s, char *msg, size_t mlen)
-{
-	const char *kinds = s->signals ? s->signals : "drift,quality", *at, *comma;
-	cJSON *o = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(o, "properties");
-	cJSON *action, *def, *sigs, *target, *urls;
-	char k[32], id[400];
-
-	cJSON_AddBoolToObject(p, "isEnabled", 1);
-	cJSON_AddItemToObject(p, "trigger", trigger(s));
-	action = cJSON_AddObjectToObject(p, "action");
-	cJSON_AddStringToObject(action, "actionType", "CreateMonitor");
-	def = cJSON_AddObjectToObject(action, "monitorDefinition");
-	cJSON_AddItemToObject(def, "computeConfiguration",
-			      cJSON_Parse("{\"computeType\":\"ServerlessSpark\",\"instanceType\":"
-					  "\"standard_e4s_v3\",\"runtimeVersion\":\"3.3\","
-					  "\"computeIdentity\":{\"computeIdentityType\":\"AmlToken\"}}"));
-	target = cJSON_AddObjectToObject(def, "monitoringTarget");
-	cJSON_AddStringToObject(target, "taskType", "Classification");
-	snprintf(id, sizeof id, "azureml:/onlineEndpoints/%s/deployments/%s", s->endpoint,
-		 s->deployment);
-	cJSON_AddStringToObject(target, "deploymentId", id);
-	sigs = cJSON_AddObjectToObject(def, "signals");
-	for (at = kinds; *at; at = *comma ? comma + 1 : comma) {
-		comma = strchr(at, ',') ? strchr(at, ',') : at + strlen(at);
-		snprintf(k, sizeof k, "%.*s", (int)(comma - at), at);
-		if (strcmp(k, "drift") && strcmp(k, "quality") && strcmp(k, "prediction")) {
-			snprintf(msg, mlen, "--signals takes drift, quality and prediction, not \"%s\"",
-				 k);
-			cJSON_Delete(o);
+	for (int i = 0; i < w->n; i++)
+		if (strcmp(w->deps[i].name, name) == 0)
+			return &w->deps[i];
+	if (w->n == MONITOR_DEPS)
+		return NULL;
+	struct monitor_dep *d = &w->deps[w->n];
+	snprintf(d->name, sizeof d->name, "%s", name);
+	for (int k = 0; k < M_COUNT; k++) {
+		d->v[k] = malloc((size_t)w->minutes * sizeof(double));
+		if (d->v[k] == NULL)
 			return NULL;
-		}
-		signal(sigs, k, s);
+		for (int m = 0; m < w->minutes; m++)
+			d->v[k][m] = NAN;
 	}
-	if (s->nwebhooks == 0)
-		return o;
-	urls = cJSON_AddArrayToObject(
-	    cJSON_AddObjectToObject(cJSON_AddObjectToObject(def, "alertNotificationSettings"),
-				    "webhookNotificationSettings"),
-	    "urls");
-	for (size_t i = 0; i < s->nwebhooks && i < MONITOR_SPEC_WEBHOOKS; i++)
-		cJSON_AddItemToArray(urls, cJSON_CreateString(s->webhooks[i]));
-	return o;
+	w->n++;
+	return d;
+}
+
+/* "2024-06-15T19:45:00Z" -> epoch seconds, -1 when unreadable. */
+static time_t monitor_time(const char *s)
+{
+	struct tm tm = {0};
+
+	if (sscanf(s, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+		   &tm.tm_min, &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* The deployment a timeseries is about ("" when not split). */
+static const char *monitor_series_dep(const cJSON *ts)
+{
+	const cJSON *md;
+
+	cJSON_ArrayForEach(md, cJSON_GetObjectItemCaseSensitive(ts, "metadatavalues"))
+	{
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(md, "name"), "value");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(md, "value");
+		if (cJSON_IsString(n) && strcasecmp(n->valuestring, "deployment") == 0 &&
+		    cJSON_IsString(v))
+			return v->valuestring;
+	}
+	return "";
+}
+
+static void monitor_take_series(struct monitor_view *w, int k, const cJSON *ts)
+{
+	struct monitor_dep *d = monitor_dep(w, monitor_series_dep(ts));
+	const cJSON *pt;
+
+	if (d == NULL)
+		return;
+	cJSON_ArrayForEach(pt, cJSON_GetObjectItemCaseSensitive(ts, "data"))
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(pt, "timeStamp");
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(pt, "average");
+		time_t when = cJSON_IsString(t) ? monitor_time(t->valuestring) : -1;
+		long m = when < 0 ? -1 : (long)((when - w->start) / MONITOR_GRAIN_S);
+		if (m >= 0 && m < w->minutes && cJSON_IsNumber(a))
+			d->v[k][m] = a->valuedouble;
+	}
+}
+
+static int monitor_metric_index(const cJSON *metric)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(metric, "name"), "value");
+
+	for (int k = 0; cJSON_IsString(n) && k < M_COUNT; k++)
+		if (strcmp(n->valuestring, monitor_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+static cJSON *monitor_number(double v)
+{
+	return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+/* Fills o with figures (the latest minute with requests) and series. */
+static void monitor_figures(cJSON *o, double *const v[M_COUNT], int minutes)
+{
+	int last = -1;
+	cJSON *series = cJSON_AddObjectToObject(o, "series");
+
+	for (int m = 0; m < minutes; m++)
+		if (!isnan(v[M_RPM][m]) && v[M_RPM][m] > 0)
+			last = m;
+	for (int k = 0; k < M_COUNT; k++)
+		cJSON_AddItemToObject(o, monitor_keys[k],
+				      monitor_number(last < 0 ? (k == M_RPM ? 0 : NAN) : v[k][last]));
+	cJSON_AddNumberToObject(o, "rps", last < 0 || isnan(v[M_RPM][last]) ? 0
+								     : v[M_RPM][last] / 60.0);
+	for (int k = 0; k < M_COUNT; k++) {
+		if (k != M_RPM && k != M_P50 && k != M_P99)
+			continue;
+		cJSON *arr = cJSON_AddArrayToObject(series, monitor_keys[k]);
+		for (int m = 0; m < minutes; m++)
+			cJSON_AddItemToArray(arr, k == M_RPM && isnan(v[k][m])
+						      ? cJSON_CreateNumber(0)
+						      : monitor_number(v[k][m]));
+	}
+}
+
+/* The endpoint's totals: requests summed, percentiles the highest. */
+static void monitor_totals(const struct monitor_view *w, double *tot[M_COUNT])
+{
+	for (int k = 0; k < M_COUNT; k++)
+		for (int m = 0; m < w->minutes; m++) {
+			double acc = NAN;
+			for (int i = 0; i < w->n; i++) {
+				double x = w->deps[i].v[k][m];
+				if (isnan(x))
+					continue;
+				acc = isnan(acc) ? x : k == M_RPM ? acc + x : fmax(acc, x);
+			}
+			tot[k][m] = acc;
+		}
+}
+
+static cJSON *monitor_build(struct monitor_view *w, const char *ep)
+{
+	cJSON *doc = cJSON_CreateObject(), *e = cJSON_CreateObject(), *deps;
+	double *tot[M_COUNT] = {0};
+	int ok = 1;
+
+	cJSON_AddStringToObject(doc, "source", "Azure Monitor");
+	cJSON_AddNumberToObject(doc, "grainSeconds", MONITOR_GRAIN_S);
+	cJSON_AddNumberToObject(doc, "window", (double)w->minutes * MONITOR_GRAIN_S);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(doc, "endpoints"), e);
+	cJSON_AddStringToObject(e, "name", ep);
+	for (int k = 0; k < M_COUNT; k++)
+		ok &= (tot[k] = malloc((size_t)w->minutes * sizeof(double))) != NULL;
+	if (ok) {
+		monitor_totals(w, tot);
+		monitor_figures(e, tot, w->minutes);
+	}
+	for (int k = 0; k < M_COUNT; k++)
+		free(tot[k]);
+	deps = cJSON_AddArrayToObject(e, "deployments");
+	for (int i = 0; i < w->n; i++) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "name", w->deps[i].name);
+		monitor_figures(d, w->deps[i].v, w->minutes);
+		cJSON_AddItemToArray(deps, d);
+	}
+	return doc;
+}
+
+cJSON *monitor_convert(const char *json, size_t len, const char *ep, time_t start, int minutes)
+{
+	cJSON *doc = cJSON_ParseWithLength(json, len), *out = NULL;
+	const cJSON *metric, *ts;
+	struct monitor_view *w = calloc(1, sizeof *w);
+
+	if (w == NULL || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "value")))
+		goto done;
+	w->start = start;
+	w->minutes = minutes;
+	cJSON_ArrayForEach(metric, cJSON_GetObjectItemCaseSensitive(doc, "value"))
+	{
+		int k = monitor_metric_index(metric);
+		if (k < 0)
+			continue;
+		cJSON_ArrayForEach(ts, cJSON_GetObjectItemCaseSensitive(metric, "timeseries"))
+			monitor_take_series(w, k, ts);
+	}
+	out = monitor_build(w, ep);
+done:
+	if (w != NULL)
+		monitor_view_free(w);
+	free(w);
+	cJSON_Delete(doc);
+	return out;
+}
+
+static void monitor_iso(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:00Z", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+int monitor_fetch(struct client *c, const char *ep, int minutes, time_t now, cJSON **out,
+		  struct error *err)
+{
+	char url[MONITOR_URL_MAX], a[64], b[64], e[200];
+	struct client_request rq = {.method = "GET", .url = url};
+	struct client_response rs;
+	time_t end = now - now % MONITOR_GRAIN_S + MONITOR_GRAIN_S;
+	time_t start;
+
+	*out = NULL;
+	if (minutes < 1 || minutes > MONITOR_MAX_MINUTES)
+		return error_set(err, 400, "BadArgument", "minutes must be 1-%d",
+				 MONITOR_MAX_MINUTES);
+	start = end - (time_t)minutes * MONITOR_GRAIN_S;
+	monitor_iso(start, a, sizeof a);
+	monitor_iso(end, b, sizeof b);
+	snprintf(e, sizeof e, "%s", ep);
+	snprintf(url, sizeof url,
+		 "%s%s/onlineEndpoints/%s/providers/microsoft.insights/metrics?"
+		 "api-version=2023-10-01&metricnames=RequestLatency_P50,RequestLatency_P90,"
+		 "RequestLatency_P95,RequestLatency_P99,RequestsPerMinute&timespan=%s/%s&"
+		 "interval=PT1M&aggregation=Average&%%24filter=deployment%%20eq%%20%%27%%2A%%27",
+		 client_base_url(c), client_ws_path(c), e, a, b);
+	if (client_send(c, &rq, &rs, err) < 0) {
+		client_response_cleanup(&rs);
+		return -1;
+	}
+	if (rs.status != 200)
+		client_answer_error(&rs, "Azure Monitor", err);
+	else if ((*out = monitor_convert(rs.body, rs.len, ep, start, minutes)) == NULL)
+		error_set(err, 502, "BadResponse", "Azure Monitor's answer is not metrics");
+	client_response_cleanup(&rs);
+	return *out != NULL ? 0 : -1;
 }

@@ -1,36 +1,51 @@
 /*
- * monitor.h: the schedule resource of a model monitor (Azure's CreateMonitor
- * action, docs/monitoring.md), built from a few choices: what both faces PUT
- * at {ws}/schedules/{name} (the CLI's `monitor create`, the console's demo).
- * Pure: no I/O.
+ * monitor.h: an online endpoint's traffic as Azure Monitor keeps it.
+ *
+ *   GET {endpoint id}/providers/microsoft.insights/metrics?api-version=2023-10-01
+ *       &metricnames=RequestLatency_P50,RequestLatency_P90,RequestLatency_P95,
+ *        RequestLatency_P99,RequestsPerMinute&timespan=START/END&interval=PT1M
+ *       &aggregation=Average&$filter=deployment eq '*'
+ *
+ * One ARM read per call, whatever the number of deployments. Azure Monitor's
+ * finest grain is one minute (and its latest minutes arrive late): asking
+ * more often than once a minute only spends ARM's read budget.
+ *
+ * The answer is turned into the shape of the runtime's GET /v1/metrics
+ * (runtime/metrics.h), so one parser serves both, with two more members:
+ *
+ *   {"source": "Azure Monitor", "grainSeconds": 60, "window": SECONDS,
+ *    "endpoints": [{"name", "requests", "rps", "p50", "p90", "p95", "p99",
+ *                   "series": {"requests": [...], "p50": [...], "p99": [...]},
+ *                   "deployments": [{same, per deployment}]}]}
+ *
+ * A deployment's figures are those of its latest minute with requests
+ * ("requests" is that minute's count, rps = requests / 60); the endpoint's
+ * requests are the sum, its percentiles the highest of its deployments' (an
+ * upper bound: Azure Monitor does not merge them). Series hold one entry per
+ * minute, oldest first, null where the minute had no request. There is no
+ * "errors" member: these metrics do not count them.
+ *
+ * Threads: those of the client passed in.
  */
 #ifndef API_MONITOR_H
 #define API_MONITOR_H
 
-#include <stddef.h>
+#include <cjson/cJSON.h>
+#include <time.h>
 
-#include <cJSON.h>
+#include "api/client.h"
+#include "state/error.h"
 
-#define MONITOR_SPEC_WEBHOOKS 8
+#define MONITOR_GRAIN_S 60
+#define MONITOR_MAX_MINUTES 1440
+#define MONITOR_LABEL "Azure Monitor, 1 min"
 
-struct monitor_spec {
-	const char *endpoint, *deployment;
-	const char *signals;   /* "drift,quality,prediction" (any of them); NULL: "drift,quality" */
-	const char *window;    /* the production window, ISO 8601; NULL: "P1D" */
-	const char *reference; /* training data: azureml:NAME:V or a path on the runtime's host */
-	const char *prediction_reference; /* PredictionDrift's reference */
-	/* NULL both: Azure's default metrics and thresholds */
-	const char *numerical_metric, *categorical_metric;
-	const char *threshold; /* the metrics' threshold as text; NULL: the metric's default */
-	const char *cron;      /* a Cron trigger, else a Recurrence: */
-	const char *every;     /* Minute, Hour, Day (NULL), Week or Month */
-	int interval;          /* every interval units (0: 1) */
-	const char *webhooks[MONITOR_SPEC_WEBHOOKS];
-	size_t nwebhooks;
-};
-
-/* The schedule's body; NULL with a message in msg when signals names an
- * unknown kind. */
-cJSON *monitor_schedule_body(const struct monitor_spec *s, char *msg, size_t mlen);
+/* The metrics of endpoint ep over the `minutes` whole minutes before now
+ * (now: time(NULL), given for tests). *out is the caller's. 0 or -1. */
+int monitor_fetch(struct client *c, const char *ep, int minutes, time_t now, cJSON **out,
+		  struct error *err);
+/* Azure Monitor's answer (text) -> the shape above, for an endpoint named
+ * ep over [start, start + minutes * 60). NULL when it is not that JSON. */
+cJSON *monitor_convert(const char *json, size_t len, const char *ep, time_t start, int minutes);
 
 #endif

@@ -62,6 +62,8 @@ struct transport {
 	double next_try;		 /* monotonic ms of the next try */
 	char key[256];			 /* the remote runtime's admin key */
 	int stop, retry;
+	struct credential *cred; /* azureml: shared by every client (guarded by lock) */
+	FILE *trace;
 
 	/* supervisor thread only */
 	struct transport_child master;
@@ -377,6 +379,7 @@ static int transport_master(struct transport *t, struct transport_fail *f)
 			      "-o",   "ServerAliveInterval=15",
 			      "-o",   "ServerAliveCountMax=3",
 			      "-o",   "ConnectTimeout=20",
+			      "-o",   "Compression=yes", /* JSON polls: 40x fewer bytes */
 			      t->url, NULL};
 	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
 	struct stat st;
@@ -392,7 +395,7 @@ static int transport_master(struct transport *t, struct transport_fail *f)
 		if (transport_stopping(t) || transport_now_ms() > deadline)
 			return transport_failf(f, &t->master_err, "%s",
 					       "ssh did not connect within 30 s");
-		transport_poll(t, NULL, NULL, NULL, 50);
+		transport_poll(t, NULL, NULL, NULL, 10); /* the socket appears after auth */
 		if (!transport_master_exited(t, &status))
 			continue;
 		transport_text_last(&t->master_err, last, sizeof last);
@@ -448,7 +451,8 @@ static int transport_credential(struct transport *t, struct transport_fail *f)
 	if (status == 0 && transport_parse_info(t, out->buf) == 0) {
 		rc = 0;
 	} else if (status == 0) {
-		transport_failf(f, out, "unexpected answer from `%.200s` on the remote host",
+		/* never its output in the message: it may hold the key */
+		transport_failf(f, err, "unexpected answer from `%.200s` on the remote host",
 				t->remote_cmd);
 	} else if (status == 127 || status == 2) {
 		/* not found, or an mldeck without --connect-info */
@@ -822,6 +826,7 @@ void transport_close(struct transport *t)
 	if (t->dir[0] != '\0')
 		rmdir(t->dir);
 	memset(t->key, 0, sizeof t->key);
+	credential_unref(t->cred);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->cond);
 	free(t);
@@ -924,14 +929,43 @@ void transport_retry(struct transport *t)
 	transport_wake(t);
 }
 
+void transport_set_trace(struct transport *t, FILE *trace)
+{
+	pthread_mutex_lock(&t->lock);
+	t->trace = trace;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* A direct profile: its connect_info, with the transport's one token source. */
+static int transport_direct(struct transport *t, struct connect_info *out, struct error *err)
+{
+	if (connect_resolve(&t->prof, out, err) < 0)
+		return -1;
+	if (out->cred == NULL)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	if (t->cred == NULL) {
+		t->cred = credential_ref(out->cred);
+	} else {
+		credential_unref(out->cred);
+		out->cred = credential_ref(t->cred);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
 int transport_info(struct transport *t, struct connect_info *out, struct error *err)
 {
 	char key[sizeof t->key];
 	struct transport_status st;
 	int rc;
 
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&t->lock);
+	out->trace = t->trace; /* kept by connect_resolve */
+	pthread_mutex_unlock(&t->lock);
 	if (!t->tunnel)
-		return connect_resolve(&t->prof, out, err);
+		return transport_direct(t, out, err);
 	pthread_mutex_lock(&t->lock);
 	transport_snapshot(t, &st);
 	memcpy(key, t->key, sizeof key);

@@ -9,9 +9,10 @@ docs/performance.md table with the exact command, the date and `uptime`.
   run      one monitor run (DataDrift W1 and KS, DataQuality) over ROWS collected rows x
            FEATURES features against a reference of ROWS rows: wall time, the monitor
            thread's CPU time and the server's peak resident memory
-  live     live drift's cost through its API (tests/tools/driftbench.c, MLDECK_TOOLS or
-           build/tools): CPU time per row and per recount of the window, at 10,000 rows/s
+  live     live drift's cost through its API (bench/driftbench.c: `make bench-drift`, or
+           MLDECK_DRIFTBENCH): CPU time per row and per recount of the window, at 10,000 rows/s
 
+    make && make bench-drift
     /usr/bin/python3 bench/monitor.py                    # all three (~5 min)
     /usr/bin/python3 bench/monitor.py --parts run --rows 1000000 --features 30
 
@@ -241,8 +242,12 @@ def write_data(tmp, md, rows, features):
     rng = np.random.default_rng(12)
     ref = os.path.join(tmp, "reference.csv")
     now = datetime.datetime.now(datetime.timezone.utc)
-    folder = os.path.join(md.home, "blobs", "workspaceblobstore", "modelDataCollector", "run",
-                          "blue", "model_inputs", now.strftime("%Y/%m/%d/%H"))
+    s, ds = md.http("GET", "ws:/datastores/workspaceblobstore")
+    if s != 200:
+        raise scoring.BenchError("datastore: %d %s" % (s, ds))
+    folder = os.path.join(md.home, "blobs", ds["properties"]["containerName"],
+                          "modelDataCollector", "run", "blue", "model_inputs",
+                          now.strftime("%Y/%m/%d/%H"))
     os.makedirs(folder, exist_ok=True)
     fmt = "{" + ",".join('"%d":%%.6g' % j for j in range(features)) + "}"
     chunk = 100000
@@ -327,12 +332,15 @@ def part_run(md, tmp, args, out):
 # ---- live ------------------------------------------------------------------------------
 
 def part_live(md, tmp, args, out):
-    """Through drift.c's API (tests/tools/driftbench.c): exact CPU time of this code alone,
+    """Through drift.c's API (bench/driftbench.c): exact CPU time of this code alone,
     which the server's own figures would drown in the machine's noise."""
-    tools = os.environ.get("MLDECK_TOOLS", os.path.join(scoring.REPO, "build", "tools"))
+    tool = os.environ.get("MLDECK_DRIFTBENCH",
+                          os.path.join(scoring.REPO, "build", "bench", "driftbench"))
+    if not os.path.exists(tool):
+        raise scoring.BenchError("%s is missing: make bench-drift" % tool)
     l0 = load1()
-    r = subprocess.run([os.path.join(tools, "driftbench"), "4000", str(args.features),
-                        "1000000", "10000"], capture_output=True, text=True, check=True)
+    r = subprocess.run([tool, "4000", str(args.features), "1000000", "10000"],
+                       capture_output=True, text=True, check=True)
     res = json.loads(r.stdout)
     print("live: %.0f ns/row, %.2f ms/recount" % (res["ns_per_row"], res["ms_per_recount"]),
           flush=True)
@@ -340,7 +348,7 @@ def part_live(md, tmp, args, out):
             "with DataDrift and DataQuality on all features, reference 4,000 rows; 1,000,000 "
             "rows fed as the collector's thread feeds them, a recount of the 10,000-row window "
             "after every 10,000 rows, i.e. 10,000 rows a second; CPU time of that thread):"
-            % (os.path.relpath(tools, scoring.REPO), args.features),
+            % (os.path.relpath(os.path.dirname(tool), scoring.REPO), args.features),
             "",
             "| features | per row | recount of a full window | at 10,000 rows/s | load (1 min) |",
             "|---|---|---|---|---|",

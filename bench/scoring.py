@@ -12,11 +12,15 @@ keep-alive, 1-row and 100-row payloads:
 
 Order: correctness gate (1,000 rows, all servers within 1e-6, abort otherwise), then RUNS runs
 of wrk per model x payload x connections x server, then the rollout run (traffic 100/0 -> 0/100
-in 10 steps under load, 0 failed requests allowed). Results print as a table and go to
-docs/performance.md (anything below the "<!-- notes -->" line of that file is kept).
+in 10 steps under load, 0 failed requests allowed), then the one-thread micro-benchmarks
+without HTTP (bench/xgbbench.c: the native XGBoost evaluator against libxgboost;
+bench/numbench.c: numbers in and out). Results print as tables and go to docs/performance.md
+(anything below the "<!-- notes -->" line of that file is kept). For mldeck the server's own
+CPU time per request is recorded too (from /proc): it is what a shared machine disturbs least.
 
     /usr/bin/python3 bench/scoring.py            # full: 5 runs x 5 s each (~25 min)
     /usr/bin/python3 bench/scoring.py --quick    # smoke: 1 run x 2 s, no file written
+    /usr/bin/python3 bench/scoring.py --micro-only --out -   # the micro-benchmarks alone
 
 MLDECK_BIN names the binary (default ./mldeck); it is copied to a temp dir first so a
 rebuild during the run does not change what is measured.
@@ -57,7 +61,13 @@ MODELS = {
 }
 SERVERS = ("mldeck", "custom", "flask", "nginx")
 TARGETS = {"nginx": 0.8, "flask": {"logistic": 30.0, "xgboost": 15.0}, "custom": 1.0,
-           "p99": 1.5}
+           "p99": 1.5,
+           # issue 13: the native XGBoost evaluator and the numbers
+           "xgb1_nginx": 0.8,        # XGBoost 1 row vs nginx, 16 and 64 connections
+           "logistic100_gbs": 0.6,   # GB/s of 100-row request bodies scored end to end
+           "xgb100_nginx": 0.08,     # XGBoost 100 rows vs nginx
+           "row_us": 2.0,            # one row of the fraud model through the evaluator
+           "batch_speedup": 3.0}     # 1,000,000 rows: native vs XGBoosterPredictFromDense
 
 
 def log(*a):
@@ -351,14 +361,33 @@ def wrk(url, body_file, key, conns, duration, extra=()):
     return parse_wrk(r.stdout, duration), r.stdout
 
 
-def series(target, body_file, key, conns, args):
-    """One warm-up run then args.runs measured runs: median, min, max."""
+def cpu_seconds(pid):
+    """User + system CPU time a process has used, from /proc (None when unknown)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def series(target, body_file, key, conns, args, pid=None):
+    """One warm-up run then args.runs measured runs: median, min, max; with pid, the
+    server's CPU time per request (median of the runs, in microseconds)."""
     wrk(target, body_file, key, conns, min(1.0, args.duration))
-    runs = [wrk(target, body_file, key, conns, args.duration)[0] for _ in range(args.runs)]
+    runs, cpu = [], []
+    for _ in range(args.runs):
+        c0 = cpu_seconds(pid) if pid else None
+        r = wrk(target, body_file, key, conns, args.duration)[0]
+        c1 = cpu_seconds(pid) if pid else None
+        if c0 is not None and c1 is not None and r["requests"]:
+            cpu.append((c1 - c0) / r["requests"] * 1e6)
+        runs.append(r)
     rps = [r["rps"] for r in runs]
     p99 = [r["p99"] for r in runs if r["p99"] is not None]
     return {"rps": statistics.median(rps), "rps_min": min(rps), "rps_max": max(rps),
             "p99": statistics.median(p99) if p99 else None,
+            "cpu_us": statistics.median(cpu) if cpu else None,
             "non2xx": sum(r["non2xx"] for r in runs),
             "errors": sum(sum(r["errors"].values()) for r in runs), "runs": runs}
 
@@ -412,14 +441,16 @@ def ratio(a, b):
 
 
 def tables(res, args):
-    lines = ["| model | rows | conns | mldeck req/s | custom_model req/s | Flask req/s | "
-             "nginx req/s | p99 ms mldeck / custom / Flask / nginx | mldeck/nginx | "
-             "mldeck/Flask | custom/Flask |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | rows | conns | mldeck req/s | mldeck CPU us/req | custom_model req/s | "
+             "Flask req/s | nginx req/s | p99 ms mldeck / custom / Flask / nginx | "
+             "mldeck/nginx | mldeck/Flask | custom/Flask |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, r in res.items():
         m, rows, c = key
-        lines.append("| %s | %d | %d | %s | %s | %s | %s | %s / %s / %s / %s | %.2f | %.1f | %.2f |" % (
-            m, rows, c, fmt_rps(r["mldeck"]), fmt_rps(r["custom"]), fmt_rps(r["flask"]),
+        cpu = r["mldeck"].get("cpu_us")
+        lines.append("| %s | %d | %d | %s | %s | %s | %s | %s | %s / %s / %s / %s | %.2f | %.1f | %.2f |" % (
+            m, rows, c, fmt_rps(r["mldeck"]), "-" if cpu is None else "%.1f" % cpu,
+            fmt_rps(r["custom"]), fmt_rps(r["flask"]),
             fmt_rps(r["nginx"]), fmt_ms(r["mldeck"]["p99"]), fmt_ms(r["custom"]["p99"]),
             fmt_ms(r["flask"]["p99"]), fmt_ms(r["nginx"]["p99"]),
             ratio(r["mldeck"]["rps"], r["nginx"]["rps"]),
@@ -428,14 +459,14 @@ def tables(res, args):
     return lines
 
 
-def checks(res):
+def checks(res, micro=None, body_bytes=None):
     """Each target per configuration: (ok, text)."""
     out = []
 
-    def add(ok, what, got, want):
+    def add(ok, what, got, want, at_most=False):
         miss = "" if ok else " (missed by %.0f%%)" % (100 * abs(want - got) / want)
         out.append((ok, "%s: %.2f, target %s %.2f%s" % (
-            what, got, "<=" if what.startswith("p99") else ">=", want, miss)))
+            what, got, "<=" if at_most or what.startswith("p99") else ">=", want, miss)))
 
     for (m, rows, c), r in res.items():
         tag = "%s %d row%s %d conn%s" % (m, rows, "s"[:rows > 1], c, "s"[:c > 1])
@@ -450,6 +481,69 @@ def checks(res):
         if c == 1 and md["p99"] and ng["p99"]:
             x = md["p99"] / ng["p99"]
             add(x <= TARGETS["p99"], "p99 mldeck/nginx, " + tag, x, TARGETS["p99"])
+        if c == 1:
+            continue
+        if m == "xgboost" and rows == 1:
+            x = ratio(md["rps"], ng["rps"])
+            add(x >= TARGETS["xgb1_nginx"], "issue 13: mldeck/nginx req/s, " + tag, x,
+                TARGETS["xgb1_nginx"])
+        if m == "xgboost" and rows == 100:
+            x = ratio(md["rps"], ng["rps"])
+            add(x >= TARGETS["xgb100_nginx"], "issue 13: mldeck/nginx req/s, " + tag, x,
+                TARGETS["xgb100_nginx"])
+        if m == "logistic" and rows == 100 and body_bytes:
+            x = md["rps"] * body_bytes[100] / 1e9
+            add(x >= TARGETS["logistic100_gbs"], "issue 13: GB/s of request body, " + tag, x,
+                TARGETS["logistic100_gbs"])
+    out += micro_checks(micro)
+    return out
+
+
+def micro_checks(micro):
+    """The micro-benchmark aims: (ok, text)."""
+    out = []
+    cells = {c["cell"]: c for c in (micro or {}).get("xgb", [])}
+    if "row" in cells:
+        us = cells["row"]["native_cpu"] * 1e6
+        ok = us <= TARGETS["row_us"]
+        out.append((ok, "issue 13: one row of the fraud model through the native evaluator: "
+                        "%.2f us, target <= %.2f us%s" % (
+                            us, TARGETS["row_us"], "" if ok else " (missed)")))
+    if "batch" in cells:
+        x = cells["batch"]["libxgboost_cpu"] / cells["batch"]["native_cpu"]
+        ok = x >= TARGETS["batch_speedup"]
+        out.append((ok, "issue 13: batch of %s rows, native vs libxgboost (one thread): "
+                        "%.2fx, target >= %.2fx%s" % (
+                            micro.get("batch_rows", "?"), x, TARGETS["batch_speedup"],
+                            "" if ok else " (missed)")))
+    return out
+
+
+def micro(args):
+    """Builds and runs bench/xgbbench.c and bench/numbench.c; their tables and results."""
+    build = os.path.join(REPO, "build", "bench")
+    r = subprocess.run(["make", "-s", "-C", REPO, "bench-xgb", "bench-num"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError("make bench-xgb bench-num failed:\n" + r.stdout + r.stderr)
+    reps = ["--reps", "3"] if args.quick else []
+    batch = ["--batch", "100000"] if args.quick else []
+    jpath = os.path.join(tempfile.gettempdir(), "mldeck-xgbbench-%d.json" % os.getpid())
+    load0 = os.getloadavg()[0]
+    cmds = {"xgb": [os.path.join(build, "xgbbench"), "--json", jpath] + reps + batch,
+            "num": [os.path.join(build, "numbench")] + reps}
+    out = {"load_start": load0}
+    for k, cmd in cmds.items():
+        log("running %s ..." % " ".join(cmd))
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=3600)
+        if r.returncode != 0:
+            raise BenchError("%s failed:\n%s" % (cmd[0], r.stderr))
+        out[k + "_table"] = r.stdout.strip().splitlines()
+    with open(jpath) as f:
+        out["xgb"] = json.load(f)
+    os.unlink(jpath)
+    out["batch_rows"] = "100,000" if args.quick else "1,000,000"
+    out["load_end"] = os.getloadavg()[0]
     return out
 
 
@@ -491,14 +585,14 @@ def versions():
                       "scikit-learn " + sklearn.__version__, "Python " + platform.python_version()])
 
 
-def write_doc(path, res, gate_report, roll, args, elapsed):
+def write_doc(path, res, gate_report, roll, args, elapsed, mic=None, body_bytes=None):
     notes = ""
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
         if NOTES_MARK in text:
             notes = text[text.index(NOTES_MARK):]
-    ck = checks(res)
+    ck = checks(res, mic, body_bytes)
     missed = [t for ok, t in ck if not ok]
     cmd = "/usr/bin/python3 bench/scoring.py" + (
         "" if (args.runs, args.duration) == (5, 5.0) else
@@ -516,7 +610,8 @@ def write_doc(path, res, gate_report, roll, args, elapsed):
            "- Versions: %s" % versions(),
            "- Load average (1 min) at start / end: %.2f / %.2f. The machine is shared: other "
            "processes running during the benchmark take CPU from the server core and add "
-           "noise (see the min-max spread)." % (args.load_start, os.getloadavg()[0]),
+           "noise (see the min-max spread); mldeck's CPU time per request (from /proc) is "
+           "what such load disturbs least." % (args.load_start, os.getloadavg()[0]),
            "- mldeck: native engines with maxConcurrentRequestsPerInstance 64; custom_model with "
            "1 Python worker (capacity 1, WORKER_COUNT 1, maxConcurrentRequestsPerInstance 64: "
            "requests wait for the worker as they do in Azure) running the very "
@@ -534,6 +629,15 @@ def write_doc(path, res, gate_report, roll, args, elapsed):
     nl = non2xx_lines(res)
     if nl:
         doc += ["", "Non-2xx answers and socket errors:", ""] + nl
+    if mic:
+        doc += ["", "## The evaluator and the numbers, one thread, no HTTP", "",
+                "`build/bench/xgbbench` (bench/xgbbench.c: the native XGBoost evaluator against "
+                "libxgboost's `XGBoosterPredictFromDense` on the same rows; `make bench-xgb`) and "
+                "`build/bench/numbench` (bench/numbench.c: numbers in and out; `make bench-num`), "
+                "run by the same command; thread CPU time, median of the repetitions (wall clock "
+                "in brackets). Load average (1 min) before / after: %.2f / %.2f." % (
+                    mic["load_start"], mic["load_end"]), ""]
+        doc += mic["xgb_table"] + [""] + mic["num_table"]
     doc += ["", "## Targets", "",
             "%d of %d checks met." % (len(ck) - len(missed), len(ck)), ""]
     doc += ["- %s %s" % ("met:" if ok else "**MISSED:**", t) for ok, t in ck]
@@ -571,7 +675,21 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "performance.md"),
                     help="markdown report (full runs only; '-' for none)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--no-micro", action="store_true",
+                    help="skip the one-thread micro-benchmarks (bench/xgbbench, numbench)")
+    ap.add_argument("--micro-only", action="store_true",
+                    help="only the micro-benchmarks (prints their tables and checks)")
     args = ap.parse_args()
+    if args.micro_only:
+        try:
+            mic = micro(args)
+        except BenchError as e:
+            log("bench: ABORTED: %s" % e)
+            return 1
+        print("\n".join(mic["xgb_table"] + [""] + mic["num_table"]))
+        for ok, t in micro_checks(mic):
+            print(("met:    " if ok else "MISSED: ") + t)
+        return 0
     if args.quick:
         args.runs, args.duration, args.rollout_duration = 1, 2.0, 4.0
     conns = [int(c) for c in args.conns.split(",")]
@@ -629,7 +747,8 @@ def main():
                         if s == "nginx" and m != models[0]:
                             cell[s] = res[(models[0], n, c)]["nginx"]
                             continue
-                        cell[s] = series(targets[s][0], bodies[n], targets[s][1], c, args)
+                        cell[s] = series(targets[s][0], bodies[n], targets[s][1], c, args,
+                                         md.proc.pid if s == "mldeck" else None)
                         log("%-8s %3d rows %2d conns %-6s %8.0f req/s (%.0f-%.0f) p99 %s ms%s" % (
                             m, n, c, s, cell[s]["rps"], cell[s]["rps_min"], cell[s]["rps_max"],
                             fmt_ms(cell[s]["p99"]),
@@ -645,8 +764,12 @@ def main():
             log("rollout: %d requests, %d non-2xx, socket errors %s, per deployment %s" % (
                 roll["requests"], roll["non2xx"], roll["errors"], roll["per_deployment"]))
 
+        mic = None if args.no_micro else micro(args)
+        body_bytes = {n: os.path.getsize(bodies[n]) for n in payloads}
         print("\n".join(tables(res, args)))
-        ck = checks(res)
+        if mic:
+            print("\n".join(mic["xgb_table"] + [""] + mic["num_table"]))
+        ck = checks(res, mic, body_bytes)
         for ok, t in ck:
             print(("met:    " if ok else "MISSED: ") + t)
         for line in non2xx_lines(res):
@@ -658,10 +781,11 @@ def main():
                 sum(roll["errors"].values())))
         with open(os.path.join(tmp, "results.json"), "w") as f:
             json.dump({"cells": {"%s/%d/%d" % k: v for k, v in res.items()},
-                       "gate": gate_report, "rollout": roll}, f, indent=1)
+                       "gate": gate_report, "rollout": roll, "micro": mic}, f, indent=1)
         log("raw results: %s" % os.path.join(tmp, "results.json"))
         if not args.quick and args.out != "-":
-            write_doc(args.out, res, gate_report, roll, args, time.monotonic() - t_start)
+            write_doc(args.out, res, gate_report, roll, args, time.monotonic() - t_start, mic,
+                      body_bytes)
             log("wrote %s" % args.out)
         return 0
     except BenchError as e:

@@ -1,7 +1,7 @@
 /*
  * batchctl.c: the batch side of the resource API (routes in control.c):
- * batch endpoints and deployments, data assets, jobs and schedules, in Azure
- * ML's 2024-04-01 shapes. Every change goes through control_change; a job's
+ * batch endpoints and deployments, jobs and schedules, in Azure ML's
+ * 2024-04-01 shapes (data assets are versioned assets: versions.c). Every change goes through control_change; a job's
  * figures come live from the job runner while it runs.
  */
 #include "runtime/control.h"
@@ -49,10 +49,10 @@ void batchctl_endpoints_list(struct call *c)
 	control_lock(c);
 	n = batch_endpoint_list(c->rt->ws, &es);
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, batchcodec_endpoint_to_json(es[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, batchcodec_endpoint_to_json(es[i], &c->codec));
 	free(es);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_endpoint_get(struct call *c)
@@ -63,7 +63,7 @@ void batchctl_endpoint_get(struct call *c)
 	control_lock(c);
 	e = batch_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e != NULL)
-		j = batchcodec_endpoint_to_json(e, &c->rt->codec);
+		j = batchcodec_endpoint_to_json(e, &c->codec);
 	control_end(c);
 	if (j != NULL)
 		control_reply(c, 200, j);
@@ -86,6 +86,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 	struct batch_endpoint ep;
 	int rc;
 
+	(void)rt;
 	memset(&ep, 0, sizeof ep);
 	if (cur == NULL && p->patch)
 		return error_set(err, 404, "NotFound", "batch endpoint '%s' not found", name);
@@ -104,7 +105,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 		rc = batch_endpoint_put(ws, &ep, &p->created, err);
 	batch_endpoint_cleanup(&ep);
 	if (rc == 0)
-		p->answer = batchcodec_endpoint_to_json(batch_endpoint_find(ws, name), &rt->codec);
+		p->answer = batchcodec_endpoint_to_json(batch_endpoint_find(ws, name), &p->c->codec);
 	return rc;
 }
 
@@ -186,10 +187,10 @@ void batchctl_deployments_list(struct call *c)
 	arr = cJSON_CreateArray();
 	n = batch_deployment_list(c->rt->ws, c->cap[0], &ds);
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, batchcodec_deployment_to_json(ds[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, batchcodec_deployment_to_json(ds[i], &c->codec));
 	free(ds);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_deployment_get(struct call *c)
@@ -200,7 +201,7 @@ void batchctl_deployment_get(struct call *c)
 	control_lock(c);
 	d = batch_deployment_find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (d != NULL)
-		j = batchcodec_deployment_to_json(d, &c->rt->codec);
+		j = batchcodec_deployment_to_json(d, &c->codec);
 	control_end(c);
 	if (j != NULL)
 		control_reply(c, 200, j);
@@ -224,6 +225,7 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 	struct batch_deployment d;
 	int rc;
 
+	(void)rt;
 	memset(&d, 0, sizeof d);
 	if (cur == NULL && p->patch)
 		return error_set(err, 404, "NotFound", "deployment '%s/%s' not found", ep, name);
@@ -241,7 +243,7 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 	batch_deployment_cleanup(&d);
 	if (rc == 0)
 		p->answer = batchcodec_deployment_to_json(batch_deployment_find(ws, ep, name),
-							  &rt->codec);
+							  &p->c->codec);
 	return rc;
 }
 
@@ -284,157 +286,6 @@ void batchctl_deployment_delete(struct call *c)
 	answer(c, rc, &err, 200, NULL);
 }
 
-/* ---- data assets -------------------------------------------------------- */
-
-void batchctl_data_list(struct call *c)
-{
-	const struct data_version **ds;
-	cJSON *arr = cJSON_CreateArray();
-	size_t n;
-
-	control_lock(c);
-	n = batch_data_list(c->rt->ws, &ds);
-	for (size_t i = 0; i < n; i++) {
-		if (i + 1 < n && strcmp(ds[i]->name, ds[i + 1]->name) == 0)
-			continue; /* one container per name */
-		cJSON_AddItemToArray(arr, batchcodec_data_container_to_json(
-					      batch_data_find(c->rt->ws, ds[i]->name, NULL),
-					      &c->rt->codec));
-	}
-	free(ds);
-	control_end(c);
-	control_reply(c, 200, codec_list(arr));
-}
-
-void batchctl_data_get(struct call *c)
-{
-	const struct data_version *d;
-	cJSON *j = NULL;
-
-	control_lock(c);
-	d = batch_data_find(c->rt->ws, c->cap[0], NULL);
-	if (d != NULL)
-		j = batchcodec_data_container_to_json(d, &c->rt->codec);
-	control_end(c);
-	if (j != NULL)
-		control_reply(c, 200, j);
-	else
-		not_found(c, "data asset", c->cap[0]);
-}
-
-void batchctl_data_versions(struct call *c)
-{
-	const struct data_version **ds;
-	cJSON *arr = cJSON_CreateArray();
-	size_t n;
-
-	control_lock(c);
-	n = batch_data_list(c->rt->ws, &ds);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(ds[i]->name, c->cap[0]) == 0)
-			cJSON_AddItemToArray(arr, batchcodec_data_to_json(ds[i], &c->rt->codec));
-	free(ds);
-	control_end(c);
-	control_reply(c, 200, codec_list(arr));
-}
-
-void batchctl_data_version_get(struct call *c)
-{
-	const struct data_version *d;
-	cJSON *j = NULL;
-
-	control_lock(c);
-	d = batch_data_find(c->rt->ws, c->cap[0], c->cap[1]);
-	if (d != NULL)
-		j = batchcodec_data_to_json(d, &c->rt->codec);
-	control_end(c);
-	if (j != NULL)
-		control_reply(c, 200, j);
-	else
-		server_reply_errorf(c->rs, 404, "NotFound", "data asset %s:%s not found",
-				    c->cap[0], c->cap[1]);
-}
-
-struct data_put {
-	struct data_version dv;
-	int created;
-	cJSON *answer;
-};
-
-static int data_put_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
-{
-	struct data_put *p = arg;
-
-	if (batch_data_put(ws, &p->dv, &p->created, err) < 0)
-		return -1;
-	p->answer = batchcodec_data_to_json(batch_data_find(ws, p->dv.name, p->dv.version),
-					    &rt->codec);
-	return 0;
-}
-
-static void data_write(struct call *c, const char *version)
-{
-	struct data_put p;
-	struct job_uri *u = malloc(sizeof *u);
-	struct error err;
-	int rc = -1;
-
-	memset(&p, 0, sizeof p);
-	snprintf(p.dv.name, sizeof p.dv.name, "%s", c->cap[0]);
-	snprintf(p.dv.version, sizeof p.dv.version, "%s", version ? version : "");
-	p.dv.type = DATA_URI_FOLDER;
-	p.dv.created = (int64_t)time(NULL);
-	if (u == NULL)
-		error_set(&err, 500, "InternalError", "out of memory");
-	else if (control_need_body(c) < 0)
-		goto out;
-	else if (batchcodec_data_from_json(c->body, &p.dv, &err) == 0 &&
-		 job_uri_parse(p.dv.uri, u, &err) == 0) {
-		if (u->kind == JOB_URI_DATA)
-			error_set(&err, 400, "ValidationError",
-				  "properties.dataUri must be a path or a datastore path, not "
-				  "another data asset");
-		else
-			rc = control_change(c->rt, data_put_apply, NULL, &p, &err);
-	}
-	answer(c, rc, &err, p.created ? 201 : 200, p.answer);
-out:
-	free(u);
-	data_version_cleanup(&p.dv);
-}
-
-void batchctl_data_version_put(struct call *c)
-{
-	data_write(c, c->cap[1]);
-}
-
-void batchctl_data_version_post(struct call *c)
-{
-	data_write(c, NULL);
-}
-
-struct data_del {
-	const char *name, *version;
-};
-
-static int data_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
-			     struct error *err)
-{
-	struct data_del *d = arg;
-
-	(void)rt;
-	return batch_data_delete(ws, d->name, d->version, err);
-}
-
-void batchctl_data_delete(struct call *c)
-{
-	struct data_del d = {c->cap[0], c->cap[1]};
-	struct error err;
-	int rc = control_change(c->rt, data_delete_apply, NULL, &d, &err);
-
-	answer(c, rc, &err, 200, NULL);
-}
-
 /* ---- jobs --------------------------------------------------------------- */
 
 /* A job's answer, with its live figures while it runs. */
@@ -446,9 +297,9 @@ static cJSON *job_json(struct call *c, const struct job *stored)
 	double secs, rate;
 
 	if (stored->kind == JOB_KIND_MONITOR)
-		return monitors_job_json(c->rt, stored);
+		return monitors_job_json(c->rt, &c->codec, stored);
 	if (jobs_live(c->rt->jobs, stored->name, &f) < 0)
-		return batchcodec_job_to_json(stored, &c->rt->codec);
+		return batchcodec_job_to_json(stored, &c->codec);
 	j.mini_batches = f.mini_batches;
 	j.mini_batches_done = f.done;
 	j.mini_batches_failed = f.failed;
@@ -456,7 +307,7 @@ static cJSON *job_json(struct call *c, const struct job *stored)
 	j.items_ok = f.ok;
 	j.items_failed = f.bad;
 	j.started = f.started != 0 ? f.started : j.started;
-	o = batchcodec_job_to_json(&j, &c->rt->codec);
+	o = batchcodec_job_to_json(&j, &c->codec);
 	pp = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "properties"), "properties");
 	secs = f.run_start_ns ? (double)(server_now_ns() - f.run_start_ns) / 1e9 : 0;
 	rate = secs > 0 ? (double)f.run_items / secs : 0;
@@ -521,7 +372,7 @@ void batchctl_jobs_list(struct call *c)
 			cJSON_AddItemToArray(arr, job_json(c, js[i]));
 	free(js);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_job_get(struct call *c)
@@ -606,7 +457,7 @@ void batchctl_job_cancel(struct call *c)
 
 static cJSON *schedule_json(struct call *c, const struct schedule *s)
 {
-	cJSON *o = batchcodec_schedule_to_json(s, &c->rt->codec);
+	cJSON *o = batchcodec_schedule_to_json(s, &c->codec);
 	cJSON *p = cJSON_GetObjectItem(o, "properties");
 	int64_t next;
 	char t[32];
@@ -640,7 +491,7 @@ void batchctl_schedules_list(struct call *c)
 			cJSON_AddItemToArray(arr, schedule_json(c, ss[i]));
 	free(ss);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 void batchctl_schedule_get(struct call *c)

@@ -1,9 +1,17 @@
 /*
  * control.c: Azure ML's resource API (api-version 2024-04-01) served from the
- * workspace. Routes are a table; every change goes through control_change:
- * validated and applied in place under the workspace lock, its rows persisted
- * in one transaction, the live side of the endpoints it touched brought in
- * step, and only then acknowledged.
+ * workspace: dispatch, the route table, the workspace resource and its
+ * datastore, endpoints and deployments. Versioned assets are in versions.c,
+ * long-running operations in operations.c, the batch side in batchctl.c. Every change goes through
+ * control_change: validated and applied in place under the workspace lock, its
+ * rows persisted in one transaction, the live side of the endpoints it touched
+ * brought in step, and only then acknowledged.
+ *
+ * ARM conventions followed (see docs/azure-compat.md): ids echo the request's
+ * subscription and resource group; PUT of an endpoint or deployment answers
+ * 201/200 with Azure-AsyncOperation, Location and x-ms-async-operation-timeout;
+ * DELETE answers 202 with Location, or 204 when there is nothing to delete;
+ * lists page with nextLink.
  */
 #include "runtime/control.h"
 
@@ -15,23 +23,29 @@
 #include <unistd.h>
 
 #include "runtime/auth.h"
-#include "state/artifact.h"
-#include "state/batch.h"
+#include "runtime/blob.h"
 #include "state/datacollector.h"
 #include "state/names.h"
 
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
+#define API_VERSION "2024-04-01"
+#define PAGE_MAX 10000
 
 struct route {
 	const char *method;
 	const char *pattern; /* segments after the workspace; "*" captures */
 	route_fn fn;
-	const char *caps;    /* what each capture is: m(odel) e(nvironment) p (endpoint)
-			      * d(eployment) names, v(ersion) */
-	const struct asset *asset;
+	const char *caps;    /* what each capture is: a(sset name), p(endpoint), d(eployment)
+			      * names, v(ersion) */
+	const void *arg;
 };
 
-/* ---- small helpers ---------------------------------------------------- */
+/* ---- shared helpers (control.h) --------------------------------------- */
+
+int64_t control_now(void)
+{
+	return (int64_t)time(NULL);
+}
 
 void control_reply(struct call *c, int status, cJSON *j)
 {
@@ -47,6 +61,16 @@ void control_reply_error(struct call *c, const struct error *err)
 static void not_found(struct call *c, const char *what, const char *name)
 {
 	server_reply_errorf(c->rs, 404, "NotFound", "%s '%s' not found", what, name);
+}
+
+void control_lock(struct call *c)
+{
+	pthread_mutex_lock(&c->rt->lock);
+}
+
+void control_end(struct call *c)
+{
+	pthread_mutex_unlock(&c->rt->lock);
 }
 
 /* ---- the one way the workspace changes ---------------------------------- */
@@ -104,11 +128,12 @@ int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn d
 	const struct workspace_ref *refs;
 	char **eps = NULL;
 	size_t neps = 0;
-	int rc;
+	int rc, lost;
 
 	pthread_mutex_lock(&rt->lock);
 	rc = apply(rt, rt->ws, arg, err);
-	if (workspace_changes(rt->ws, &refs) == 0 && !workspace_changes_lost(rt->ws))
+	lost = workspace_changes_lost(rt->ws);
+	if (workspace_changes(rt->ws, &refs) == 0 && !lost)
 		goto out; /* refused, or nothing to change */
 	eps = touched_endpoints(rt->ws, &neps);
 	if (rc == 0 && eps == NULL)
@@ -119,7 +144,9 @@ int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn d
 		rollback(rt);
 		goto out;
 	}
-	for (size_t i = 0; i < neps; i++)
+	if (lost) /* which endpoints changed is unknown (out of memory): all of them */
+		fleet_sync(rt->fleet, rt->ws);
+	for (size_t i = 0; !lost && i < neps; i++)
 		fleet_sync_endpoint(rt->fleet, rt->ws, eps[i]);
 	if (done != NULL)
 		done(rt, arg);
@@ -127,17 +154,6 @@ out:
 	pthread_mutex_unlock(&rt->lock);
 	free_names(eps, neps);
 	return rc;
-}
-
-void control_lock(struct call *c)
-{
-	pthread_mutex_lock(&c->rt->lock);
-}
-
-/* Ends a read under the workspace lock. */
-void control_end(struct call *c)
-{
-	pthread_mutex_unlock(&c->rt->lock);
 }
 
 int control_need_body(struct call *c)
@@ -150,472 +166,149 @@ int control_need_body(struct call *c)
 	return 0;
 }
 
-/* ---- models and environments: versioned assets ------------------------- */
-
-/* Both are versioned assets; one set of handlers serves both through this table. */
-struct asset {
-	const char *kind; /* path segment and id part: "models", "environments" */
-	const char *what; /* for messages */
-	size_t (*list)(const struct workspace *ws, const void ***out);
-	const void *(*find)(const struct workspace *ws, const char *name, const char *version);
-	const char *(*name_of)(const void *a);
-	const char *(*version_of)(const void *a);
-	const char *(*artifact_of)(const void *a); /* NULL when it has none */
-	cJSON *(*to_json)(const void *a, const struct codec_ctx *c);
-	int (*remove)(struct workspace *ws, const char *name, const char *version,
-		      struct error *err);
-	int (*remove_all)(struct workspace *ws, const char *name, struct error *err);
-};
-
-/* Copies a typed list into an array of untyped pointers (no aliasing games). */
-static size_t untyped(const void *const *items, size_t n, const void ***out)
+void control_url(const struct call *c, const char *path, char *buf, size_t len)
 {
-	size_t i;
-
-	*out = n ? malloc(n * sizeof **out) : NULL;
-	if (*out == NULL)
-		return 0;
-	for (i = 0; i < n; i++)
-		(*out)[i] = items[i];
-	return n;
+	snprintf(buf, len, "%s%s%s?api-version=" API_VERSION, c->base_url, c->ws_prefix, path);
 }
 
-static size_t model_list(const struct workspace *ws, const void ***out)
+/* Percent-encodes a query value. */
+static void query_encode(const char *in, char *out, size_t len)
 {
-	const struct model_version **ms;
-	size_t n = workspace_model_list(ws, &ms);
+	size_t o = 0;
 
-	n = untyped((const void *const *)ms, n, out);
-	free(ms);
-	return n;
-}
+	for (; *in != '\0' && o + 4 < len; in++) {
+		unsigned char ch = (unsigned char)*in;
 
-static const void *model_find(const struct workspace *ws, const char *n, const char *v)
-{
-	return workspace_model_find(ws, n, v);
-}
-
-static const char *model_name(const void *a)
-{
-	return ((const struct model_version *)a)->name;
-}
-
-static const char *model_version(const void *a)
-{
-	return ((const struct model_version *)a)->version;
-}
-
-static const char *model_artifact(const void *a)
-{
-	return ((const struct model_version *)a)->artifact;
-}
-
-static cJSON *model_json(const void *a, const struct codec_ctx *c)
-{
-	return codec_model_version_to_json(a, c);
-}
-
-static size_t env_list(const struct workspace *ws, const void ***out)
-{
-	const struct env_version **es;
-	size_t n = workspace_env_list(ws, &es);
-
-	n = untyped((const void *const *)es, n, out);
-	free(es);
-	return n;
-}
-
-static const void *env_find(const struct workspace *ws, const char *n, const char *v)
-{
-	return workspace_env_find(ws, n, v);
-}
-
-static const char *env_name(const void *a)
-{
-	return ((const struct env_version *)a)->name;
-}
-
-static const char *env_version(const void *a)
-{
-	return ((const struct env_version *)a)->version;
-}
-
-static cJSON *env_json(const void *a, const struct codec_ctx *c)
-{
-	return codec_env_version_to_json(a, c);
-}
-
-static const struct asset models = {
-	"models", "model", model_list, model_find, model_name, model_version, model_artifact,
-	model_json, workspace_model_delete, workspace_model_delete_all};
-static const struct asset environments = {
-	"environments", "environment", env_list, env_find, env_name, env_version, NULL,
-	env_json, workspace_env_delete, workspace_env_delete_all};
-
-/* GET models: one container per name, with its latest version. */
-static void assets_list(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void **as;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	control_lock(c);
-	n = k->list(c->rt->ws, &as);
-	for (i = 0; i < n; i++) {
-		if (i + 1 < n && !strcmp(k->name_of(as[i]), k->name_of(as[i + 1])))
-			continue; /* sorted: the last of a name is its latest */
-		cJSON_AddItemToArray(arr, codec_container_to_json(k->kind, k->name_of(as[i]),
-								  k->version_of(as[i]),
-								  &c->rt->codec));
-	}
-	free(as);
-	control_end(c);
-	control_reply(c, 200, codec_list(arr));
-}
-
-static void asset_container_get(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void *a;
-	cJSON *j = NULL;
-
-	control_lock(c);
-	a = k->find(c->rt->ws, c->cap[0], NULL);
-	if (a)
-		j = codec_container_to_json(k->kind, k->name_of(a), k->version_of(a),
-					    &c->rt->codec);
-	control_end(c);
-	if (j)
-		control_reply(c, 200, j);
-	else
-		not_found(c, k->what, c->cap[0]);
-}
-
-static void asset_versions_list(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void **as;
-	cJSON *arr = cJSON_CreateArray();
-	size_t i, n;
-
-	control_lock(c);
-	n = k->list(c->rt->ws, &as);
-	for (i = 0; i < n; i++)
-		if (!strcmp(k->name_of(as[i]), c->cap[0]))
-			cJSON_AddItemToArray(arr, k->to_json(as[i], &c->rt->codec));
-	free(as);
-	control_end(c);
-	control_reply(c, 200, codec_list(arr));
-}
-
-static void asset_version_get(struct call *c)
-{
-	const struct asset *k = c->asset;
-	const void *a;
-	cJSON *j = NULL;
-
-	control_lock(c);
-	a = k->find(c->rt->ws, c->cap[0], c->cap[1]);
-	if (a)
-		j = k->to_json(a, &c->rt->codec);
-	control_end(c);
-	if (j)
-		control_reply(c, 200, j);
-	else
-		server_reply_errorf(c->rs, 404, "NotFound", "%s version '%s:%s' not found",
-				    k->what, c->cap[0], c->cap[1]);
-}
-
-/* Collects the artifacts of name (all versions when version is NULL), for removal. */
-static char **artifacts_of(const struct asset *k, const struct workspace *ws, const char *name,
-			   const char *version)
-{
-	const void **as;
-	size_t i, n, m = 0;
-	char **out;
-
-	if (k->artifact_of == NULL)
-		return NULL;
-	n = k->list(ws, &as);
-	out = calloc(n + 1, sizeof *out);
-	for (i = 0; out && i < n; i++)
-		if (!strcmp(k->name_of(as[i]), name) &&
-		    (version == NULL || !strcmp(k->version_of(as[i]), version)) &&
-		    k->artifact_of(as[i]))
-			out[m++] = strdup(k->artifact_of(as[i]));
-	free(as);
-	return out;
-}
-
-/* DELETE of one version (cap[1]) or of the whole container; files go after the save. */
-struct asset_del {
-	const struct asset *k;
-	const char *name, *version;
-	char **files;
-};
-
-static int asset_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
-			      struct error *err)
-{
-	struct asset_del *d = arg;
-
-	(void)rt;
-	d->files = artifacts_of(d->k, ws, d->name, d->version);
-	if (d->version)
-		return d->k->remove(ws, d->name, d->version, err);
-	return d->k->remove_all(ws, d->name, err);
-}
-
-static void asset_delete_done(struct runtime *rt, void *arg)
-{
-	struct asset_del *d = arg;
-
-	for (size_t i = 0; d->files && d->files[i]; i++)
-		artifact_remove(rt->home, d->files[i]);
-}
-
-static void asset_delete(struct call *c)
-{
-	struct asset_del d = {c->asset, c->cap[0], c->cap[1], NULL};
-	struct error err;
-
-	if (control_change(c->rt, asset_delete_apply, asset_delete_done, &d, &err) < 0)
-		control_reply_error(c, &err);
-	else
-		server_reply_json(c->rs, 200, NULL);
-	for (size_t i = 0; d.files && d.files[i]; i++)
-		free(d.files[i]);
-	free(d.files);
-}
-
-/* ---- model registration ------------------------------------------------- */
-
-static int model_in_use(const struct workspace *ws, const char *name, const char *version,
-			const struct deployment **by, struct error *err)
-{
-	const struct deployment **ds;
-	size_t i, n = workspace_deployment_list(ws, NULL, &ds);
-	const char *bep, *bd;
-	int used = 0;
-
-	for (i = 0; i < n && !used; i++)
-		if (!strcmp(ds[i]->model_name, name) && !strcmp(ds[i]->model_version, version)) {
-			used = 1;
-			*by = ds[i];
-		}
-	free(ds);
-	if (used)
-		return error_set(err, 409, "Conflict",
-				 "model version '%s:%s' is used by deployment '%s/%s'; register a "
-				 "new version instead",
-				 name, version, (*by)->endpoint, (*by)->name);
-	if (batch_model_user(ws, name, version, &bep, &bd))
-		return error_set(err, 409, "Conflict",
-				 "model version '%s:%s' is used by batch deployment '%s/%s'; "
-				 "register a new version instead",
-				 name, version, bep, bd);
-	return 0;
-}
-
-/* Upload file names become a path component: keep them tame. */
-static void upload_filename(const struct server_request *rq, char *buf, size_t len)
-{
-	const char *h = server_header(rq, "x-mldeck-filename");
-	size_t i, o = 0;
-
-	if (h == NULL)
-		h = server_query(rq, "filename");
-	if (h == NULL || *h == '\0' || *h == '.')
-		h = "model";
-	for (i = 0; h[i] && o + 1 < len; i++) {
-		char ch = h[i];
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_')
-			buf[o++] = ch;
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL)
+			out[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", ch);
 	}
-	buf[o] = '\0';
-	if (o == 0)
-		snprintf(buf, len, "model");
+	out[o] = '\0';
 }
 
-/* Fills mv from a JSON body or an upload's headers and query. */
-static int model_from_request(struct call *c, struct model_version *mv, const char **uri,
-			      struct error *err)
+/* The request's own URL with $skipToken=skip instead of its own. */
+static void next_link(const struct call *c, size_t skip, char *buf, size_t len)
 {
-	const char *type;
+	static const char *const keep[] = {"api-version", "$orderBy", "$top", "count",
+					   "listViewType"};
+	char enc[512];
+	size_t n = (size_t)snprintf(buf, len, "%s%s?", c->base_url, c->rq->path);
 
-	if (c->rq->upload_path == NULL) {
-		if (c->body == NULL || !cJSON_IsObject(c->body))
-			return error_set(err, 400, "BadRequest",
-					 "the request needs a JSON object body or a raw upload "
-					 "(Content-Type: application/octet-stream)");
-		if (codec_model_version_from_json(c->body, mv, uri, err) < 0)
-			return -1;
-		if (*uri == NULL || **uri == '\0')
-			return error_set(err, 400, "ValidationError",
-					 "properties.modelUri is required (a path on the runtime's "
-					 "host or file:// URI), or upload the file raw");
-		return 0;
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0] && n < len; i++) {
+		const char *v = server_query(c->rq, keep[i]);
+
+		if (v == NULL)
+			continue;
+		query_encode(v, enc, sizeof enc);
+		n += (size_t)snprintf(buf + n, len - n, "%s=%s&", keep[i], enc);
 	}
-	type = server_header(c->rq, "x-mldeck-model-type");
-	if (type == NULL)
-		type = server_query(c->rq, "modelType");
-	if (type == NULL || model_type_parse(type, &mv->type) < 0)
-		return error_set(err, 400, "ValidationError",
-				 "modelType (query) or x-mldeck-model-type (header) must be one "
-				 "of xgboost, linear, mlp, custom_model");
-	if (server_query(c->rq, "description")) {
-		mv->description = strdup(server_query(c->rq, "description"));
-		if (mv->description == NULL)
-			return error_set(err, 500, "OutOfMemory", "out of memory");
-	}
-	*uri = NULL;
-	return 0;
+	if (n < len)
+		snprintf(buf + n, len - n, "$skipToken=%zu", skip);
 }
 
-static int model_import(struct call *c, struct model_version *mv, const char *uri,
-			struct error *err)
+/* A query argument that must be a whole number 0..max; -1 when absent. */
+static long query_num(struct call *c, const char *name, long min, long max, int *bad)
 {
-	struct artifact_info ai;
-	char fname[128];
-	int rc;
+	const char *v = server_query(c->rq, name);
+	char *end;
+	long n;
 
-	memset(&ai, 0, sizeof ai);
-	if (uri) {
-		rc = artifact_import(c->rt->home, mv->name, mv->version, uri, &ai, err);
-	} else {
-		upload_filename(c->rq, fname, sizeof fname);
-		rc = artifact_adopt(c->rt->home, mv->name, mv->version, c->rq->upload_path, fname,
-				    &ai, err);
-	}
-	if (rc < 0)
+	if (v == NULL)
 		return -1;
-	free(mv->artifact);
-	mv->artifact = ai.rel;
-	ai.rel = NULL;
-	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
-	mv->size = ai.size;
-	artifact_info_cleanup(&ai);
-	return 0;
-}
-
-/* PUT models/{n}/versions/{v}, and POST models/{n}/versions (next version). */
-struct model_put {
-	struct call *c;
-	struct model_version mv;
-	const char *version; /* NULL: the next one */
-	const char *uri;
-	int created;
-	cJSON *answer;
-};
-
-static int model_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
-			   struct error *err)
-{
-	struct model_put *p = arg;
-	struct model_version *mv = &p->mv;
-	const struct deployment *by;
-
-	if (p->version)
-		snprintf(mv->version, sizeof mv->version, "%s", p->version);
-	else
-		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
-	if (model_in_use(ws, mv->name, mv->version, &by, err) < 0)
-		return -1;
-	if (model_import(p->c, mv, p->uri, err) < 0 ||
-	    workspace_model_put(ws, mv, &p->created, err) < 0)
-		return -1;
-	p->answer = codec_model_version_to_json(workspace_model_find(ws, mv->name, mv->version),
-						&rt->codec);
-	return 0;
-}
-
-static void model_version_put_as(struct call *c, const char *version)
-{
-	struct model_put p;
-	struct error err;
-
-	memset(&p, 0, sizeof p);
-	p.c = c;
-	p.version = version;
-	snprintf(p.mv.name, sizeof p.mv.name, "%s", c->cap[0]);
-	p.mv.created = (int64_t)time(NULL);
-	if (model_from_request(c, &p.mv, &p.uri, &err) < 0 ||
-	    control_change(c->rt, model_put_apply, NULL, &p, &err) < 0) {
-		control_reply_error(c, &err);
-		cJSON_Delete(p.answer);
-	} else {
-		control_reply(c, p.created ? 201 : 200, p.answer);
-		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", p.mv.name, p.mv.version,
-			    (unsigned long long)p.mv.size);
+	n = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || n < min || n > max) {
+		server_reply_errorf(c->rs, 400, "ValidationError", "%s must be an integer %ld-%ld",
+				    name, min, max);
+		*bad = 1;
 	}
-	model_version_cleanup(&p.mv);
+	return n;
 }
 
-static void model_version_put(struct call *c)
+void control_page(struct call *c, cJSON *items)
 {
-	model_version_put_as(c, c->cap[1]);
-}
+	int bad = 0, total = cJSON_GetArraySize(items);
+	long top = query_num(c, "$top", 1, 100000, &bad);
+	long count = query_num(c, "count", 1, PAGE_MAX, &bad);
+	long skip = query_num(c, "$skipToken", 0, 1L << 30, &bad);
+	long size = c->rt->page_size, end;
+	cJSON *page;
+	char link[2048];
 
-static void model_version_post(struct call *c)
-{
-	model_version_put_as(c, NULL);
-}
-
-/* ---- environments ------------------------------------------------------- */
-
-struct env_put {
-	struct env_version ev;
-	const char *version; /* NULL: the next one */
-	int created;
-	cJSON *answer;
-};
-
-static int env_put_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
-{
-	struct env_put *p = arg;
-
-	if (p->version)
-		snprintf(p->ev.version, sizeof p->ev.version, "%s", p->version);
-	else
-		workspace_env_next_version(ws, p->ev.name, p->ev.version, sizeof p->ev.version);
-	if (workspace_env_put(ws, &p->ev, &p->created, err) < 0)
-		return -1;
-	p->answer = codec_env_version_to_json(workspace_env_find(ws, p->ev.name, p->ev.version),
-					      &rt->codec);
-	return 0;
-}
-
-static void env_version_put_as(struct call *c, const char *version)
-{
-	struct env_put p;
-	struct error err;
-
-	if (control_need_body(c) < 0)
+	if (bad) {
+		cJSON_Delete(items);
 		return;
-	memset(&p, 0, sizeof p);
-	p.version = version;
-	snprintf(p.ev.name, sizeof p.ev.name, "%s", c->cap[0]);
-	p.ev.created = (int64_t)time(NULL);
-	if (codec_env_version_from_json(c->body, &p.ev, &err) < 0 ||
-	    control_change(c->rt, env_put_apply, NULL, &p, &err) < 0) {
-		control_reply_error(c, &err);
-		cJSON_Delete(p.answer);
-	} else {
-		control_reply(c, p.created ? 201 : 200, p.answer);
 	}
-	env_version_cleanup(&p.ev);
+	if (top >= 0 && top < total)
+		total = (int)top;
+	if (count > 0 && count < size)
+		size = count;
+	if (skip < 0)
+		skip = 0;
+	end = skip + size < total ? skip + size : total;
+	page = cJSON_CreateArray();
+	for (long i = skip; i < end; i++)
+		cJSON_AddItemToArray(page, cJSON_Duplicate(cJSON_GetArrayItem(items, (int)i), 1));
+	cJSON_Delete(items);
+	if (end < total)
+		next_link(c, (size_t)end, link, sizeof link);
+	control_reply(c, 200, codec_page(page, end < total ? link : NULL));
 }
 
-static void env_version_put(struct call *c)
+/* ---- the workspace and its datastore ------------------------------------ */
+
+static void workspace_get(struct call *c)
 {
-	env_version_put_as(c, c->cap[1]);
+	struct codec_workspace_info w;
+
+	memset(&w, 0, sizeof w);
+	w.name = c->rt->ws_name;
+	w.workspace_id = c->rt->workspace_id;
+	w.storage_account = "mldeck";
+	w.created = c->rt->started;
+	control_reply(c, 200, codec_workspace_info_to_json(&w, &c->codec));
 }
 
-static void env_version_post(struct call *c)
+static cJSON *datastore_json(struct call *c)
 {
-	env_version_put_as(c, NULL);
+	char account[400], container[96];
+	struct codec_datastore d;
+
+	blob_datastore(c->rt, c->base_url, account, sizeof account, container, sizeof container,
+		       &d);
+	d.created = c->rt->started;
+	return codec_datastore_to_json(&d, &c->codec);
+}
+
+static void datastores_list(struct call *c)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(arr, datastore_json(c));
+	control_page(c, arr);
+}
+
+static int datastore_known(struct call *c)
+{
+	if (strcmp(c->cap[0], "workspaceblobstore") == 0)
+		return 1;
+	server_reply_errorf(c->rs, 404, "NotFound",
+			    "datastore '%s' not found (this workspace has one: workspaceblobstore)",
+			    c->cap[0]);
+	return 0;
+}
+
+static void datastore_get(struct call *c)
+{
+	if (datastore_known(c))
+		control_reply(c, 200, datastore_json(c));
+}
+
+static void datastore_secrets(struct call *c)
+{
+	if (datastore_known(c))
+		control_reply(c, 200, blob_secrets(c->rt, c->base_url));
 }
 
 /* ---- endpoints ---------------------------------------------------------- */
@@ -629,10 +322,10 @@ static void endpoints_list(struct call *c)
 	control_lock(c);
 	n = workspace_endpoint_list(c->rt->ws, &es);
 	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, codec_endpoint_to_json(es[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, codec_endpoint_to_json(es[i], &c->codec));
 	free(es);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 static void endpoint_get(struct call *c)
@@ -643,7 +336,7 @@ static void endpoint_get(struct call *c)
 	control_lock(c);
 	e = workspace_endpoint_find(c->rt->ws, c->cap[0]);
 	if (e)
-		j = codec_endpoint_to_json(e, &c->rt->codec);
+		j = codec_endpoint_to_json(e, &c->codec);
 	control_end(c);
 	if (j)
 		control_reply(c, 200, j);
@@ -651,10 +344,12 @@ static void endpoint_get(struct call *c)
 		not_found(c, "endpoint", c->cap[0]);
 }
 
-/* PUT creates or replaces; PATCH changes only what the body names. */
+/* PUT creates or replaces; PATCH changes only what the body names. A local
+ * endpoint is ready at once: its operation is recorded settled. */
 struct endpoint_put {
 	struct call *c;
 	int patch, created;
+	struct operation op;
 	cJSON *answer;
 };
 
@@ -667,6 +362,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 	struct endpoint ep;
 	int rc;
 
+	(void)rt;
 	memset(&ep, 0, sizeof ep);
 	if (cur == NULL && p->patch)
 		return error_set(err, 404, "NotFound", "endpoint '%s' not found", name);
@@ -674,7 +370,7 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 		return error_set(err, 500, "OutOfMemory", "out of memory");
 	if (cur == NULL) {
 		snprintf(ep.name, sizeof ep.name, "%s", name);
-		ep.created = (int64_t)time(NULL);
+		ep.created = control_now();
 		ep.state = PROV_SUCCEEDED;
 		auth_random_key(ep.primary_key, sizeof ep.primary_key);
 		auth_random_key(ep.secondary_key, sizeof ep.secondary_key);
@@ -685,23 +381,31 @@ static int endpoint_put_apply(struct runtime *rt, struct workspace *ws, void *ar
 		rc = workspace_endpoint_put(ws, &ep, &p->created, err);
 	endpoint_cleanup(&ep);
 	if (rc == 0)
-		p->answer = codec_endpoint_to_json(workspace_endpoint_find(ws, name), &rt->codec);
+		rc = operations_begin(ws, name, "", OP_SUCCEEDED, &p->op, err);
+	if (rc == 0)
+		p->answer = codec_endpoint_to_json(workspace_endpoint_find(ws, name), &p->c->codec);
 	return rc;
 }
 
 static void endpoint_write(struct call *c, int patch)
 {
-	struct endpoint_put p = {c, patch, 0, NULL};
+	struct endpoint_put p;
 	struct error err;
+	char path[64];
 
 	if (control_need_body(c) < 0)
 		return;
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.patch = patch;
 	if (control_change(c->rt, endpoint_put_apply, NULL, &p, &err) < 0) {
 		control_reply_error(c, &err);
 		cJSON_Delete(p.answer);
-	} else {
-		control_reply(c, p.created ? 201 : 200, p.answer);
+		return;
 	}
+	snprintf(path, sizeof path, "/onlineEndpoints/%s", c->cap[0]);
+	operations_headers(c, &p.op, path);
+	control_reply(c, p.created ? 201 : 200, p.answer);
 }
 
 static void endpoint_put(struct call *c)
@@ -714,21 +418,53 @@ static void endpoint_patch(struct call *c)
 	endpoint_write(c, 1);
 }
 
+/* A DELETE: what is deleted is gone when it answers 202 with its operation's
+ * headers; deleting what is not there is 204 (ARM). */
+struct removal {
+	struct call *c;
+	int absent;
+	struct operation op;
+};
+
+static void removal_answer(struct call *c, struct removal *r, const struct error *err, int rc)
+{
+	if (rc < 0)
+		return control_reply_error(c, err);
+	if (r->absent)
+		return server_reply_json(c->rs, 204, NULL);
+	operations_headers(c, &r->op, NULL);
+	server_reply_json(c->rs, 202, strdup("null"));
+}
+
 static int endpoint_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				 struct error *err)
 {
+	struct removal *r = arg;
+	const char *name = r->c->cap[0];
+
 	(void)rt;
-	return workspace_endpoint_delete(ws, arg, err);
+	if (workspace_endpoint_find(ws, name) == NULL) {
+		r->absent = 1;
+		return 0;
+	}
+	if (workspace_endpoint_delete(ws, name, err) < 0 ||
+	    workspace_op_settle(ws, name, NULL, OP_CANCELED, "the endpoint was deleted",
+				control_now()) < 0)
+		return -1;
+	return operations_begin(ws, name, "", OP_SUCCEEDED, &r->op, err);
 }
 
 static void endpoint_delete(struct call *c)
 {
+	struct removal r;
 	struct error err;
+	int rc;
 
-	if (control_change(c->rt, endpoint_delete_apply, NULL, (void *)c->cap[0], &err) < 0)
-		control_reply_error(c, &err);
-	else
-		server_reply_json(c->rs, 200, NULL);
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	rc = control_change(c->rt, endpoint_delete_apply, NULL, &r, &err);
+
+	removal_answer(c, &r, &err, rc);
 }
 
 /* Copies the endpoint out under the lock; 404 answered when missing. */
@@ -770,53 +506,69 @@ static void endpoint_list_keys(struct call *c)
 	endpoint_cleanup(&ep);
 }
 
-struct set_keys {
-	const char *name, *primary, *secondary;
+/* The key a regenerateKeys body asks for. The SDK sends the key it wants
+ * replaced as keyValue and expects a new one: a keyValue equal to the current
+ * key (or none) gets a fresh random key; another keyValue is set as given. */
+static int regenerated_key(const struct endpoint *ep, int primary, const cJSON *kv, char *key,
+			   size_t len, struct error *err)
+{
+	const char *cur = primary ? ep->primary_key : ep->secondary_key;
+	size_t n;
+
+	if (!cJSON_IsString(kv) || kv->valuestring[0] == '\0' || strcmp(kv->valuestring, cur) == 0)
+		return auth_random_key(key, len) == 0
+			       ? 0
+			       : error_set(err, 500, "InternalError", "no random bytes");
+	n = strlen(kv->valuestring);
+	if (n < 16 || n > RESOURCE_KEY_LEN)
+		return error_set(err, 400, "ValidationError", "keyValue must be 16-%d characters",
+				 RESOURCE_KEY_LEN);
+	snprintf(key, len, "%s", kv->valuestring);
+	return 0;
+}
+
+struct regenerate {
+	const char *name;
+	int primary;
+	const cJSON *value;
 };
 
-static int set_keys_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
+static int regenerate_apply(struct runtime *rt, struct workspace *ws, void *arg,
+			    struct error *err)
 {
-	const struct set_keys *k = arg;
+	const struct regenerate *g = arg;
+	const struct endpoint *ep = workspace_endpoint_find(ws, g->name);
+	char key[RESOURCE_KEY_LEN + 1];
 
 	(void)rt;
-	return workspace_endpoint_set_keys(ws, k->name, k->primary, k->secondary, err);
+	if (ep == NULL)
+		return error_set(err, 404, "NotFound", "endpoint '%s' not found", g->name);
+	if (regenerated_key(ep, g->primary, g->value, key, sizeof key, err) < 0)
+		return -1;
+	return workspace_endpoint_set_keys(ws, g->name, g->primary ? key : NULL,
+					   g->primary ? NULL : key, err);
 }
 
 static void endpoint_regenerate_keys(struct call *c)
 {
-	struct set_keys sk;
 	const cJSON *kt = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyType") : NULL;
 	const cJSON *kv = c->body ? cJSON_GetObjectItemCaseSensitive(c->body, "keyValue") : NULL;
-	char key[RESOURCE_KEY_LEN + 1];
-	int primary;
+	struct regenerate g = {c->cap[0], 0, kv};
 	struct error err;
 
 	if (!cJSON_IsString(kt) || (strcasecmp(kt->valuestring, "Primary") &&
 				    strcasecmp(kt->valuestring, "Secondary")))
 		return server_reply_errorf(c->rs, 400, "ValidationError",
 					   "keyType must be \"Primary\" or \"Secondary\"");
-	primary = !strcasecmp(kt->valuestring, "Primary");
 	if (kv && !cJSON_IsNull(kv) && !cJSON_IsString(kv))
 		return server_reply_errorf(c->rs, 400, "ValidationError",
 					   "keyValue must be a string (or absent for a random key)");
-	if (cJSON_IsString(kv) && kv->valuestring[0]) {
-		size_t n = strlen(kv->valuestring);
-		if (n < 16 || n > RESOURCE_KEY_LEN)
-			return server_reply_errorf(c->rs, 400, "ValidationError",
-						   "keyValue must be 16-%d characters",
-						   RESOURCE_KEY_LEN);
-		snprintf(key, sizeof key, "%s", kv->valuestring);
-	} else {
-		auth_random_key(key, sizeof key);
-	}
-	sk.name = c->cap[0];
-	sk.primary = primary ? key : NULL;
-	sk.secondary = primary ? NULL : key;
-	if (control_change(c->rt, set_keys_apply, NULL, &sk, &err) < 0)
+	g.primary = !strcasecmp(kt->valuestring, "Primary");
+	if (control_change(c->rt, regenerate_apply, NULL, &g, &err) < 0)
 		return control_reply_error(c, &err);
 	server_reply_json(c->rs, 200, NULL);
 	runtime_log(c->rt, "endpoint %s: %s key regenerated", c->cap[0],
-		    primary ? "primary" : "secondary");
+		    g.primary ? "primary" : "secondary");
 }
 
 static void endpoint_token(struct call *c)
@@ -864,10 +616,10 @@ static void deployments_list(struct call *c)
 	arr = cJSON_CreateArray();
 	n = workspace_deployment_list(c->rt->ws, c->cap[0], &ds);
 	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, codec_deployment_to_json(ds[i], &c->rt->codec));
+		cJSON_AddItemToArray(arr, codec_deployment_to_json(ds[i], &c->codec));
 	free(ds);
 	control_end(c);
-	control_reply(c, 200, codec_list(arr));
+	control_page(c, arr);
 }
 
 static void deployment_get(struct call *c)
@@ -878,7 +630,7 @@ static void deployment_get(struct call *c)
 	control_lock(c);
 	d = workspace_deployment_find(c->rt->ws, c->cap[0], c->cap[1]);
 	if (d)
-		j = codec_deployment_to_json(d, &c->rt->codec);
+		j = codec_deployment_to_json(d, &c->codec);
 	control_end(c);
 	if (j)
 		control_reply(c, 200, j);
@@ -887,42 +639,32 @@ static void deployment_get(struct call *c)
 				    c->cap[0], c->cap[1]);
 }
 
-/* Only the instance count changed: scale live instead of reloading. */
-static int only_capacity_changed(const struct deployment *a, const struct deployment *b)
-{
-	struct deployment x = *a;
-
-	x.instances = b->instances;
-	x.max_concurrent = b->max_concurrent;
-	return !strcmp(x.model_name, b->model_name) && !strcmp(x.model_version, b->model_version) &&
-	       !strcmp(x.env_name, b->env_name) && !strcmp(x.env_version, b->env_version) &&
-	       x.timeout_ms == b->timeout_ms &&
-	       !strcmp(x.code_dir ? x.code_dir : "", b->code_dir ? b->code_dir : "") &&
-	       !strcmp(x.scoring_script ? x.scoring_script : "",
-		       b->scoring_script ? b->scoring_script : "");
-}
-
+/* PUT or PATCH: the workspace decides the state (Creating, Updating, Scaling,
+ * or unchanged for an identical spec); the operation runs until the fleet
+ * reports a final state. */
 struct deployment_put {
 	struct call *c;
 	int patch, created;
+	struct operation op;
 	cJSON *answer;
 };
 
-/* The deployment as stored now, or a new one with the defaults; 404 answered
- * through err when the endpoint (or, for PATCH, the deployment) is missing. */
+/* The deployment as stored now, or a new one with the defaults; 404 through
+ * err when the endpoint (or, for PATCH, the deployment) is missing. */
 static int deployment_base(struct deployment_put *p, const struct workspace *ws,
-			   const struct deployment **cur, struct deployment *d, struct error *err)
+			   struct deployment *d, struct error *err)
 {
 	const char *ep = p->c->cap[0], *name = p->c->cap[1];
+	const struct deployment *cur;
 
 	memset(d, 0, sizeof *d);
 	if (workspace_endpoint_find(ws, ep) == NULL)
 		return error_set(err, 404, "NotFound", "endpoint '%s' not found", ep);
-	*cur = workspace_deployment_find(ws, ep, name);
-	if (*cur == NULL && p->patch)
+	cur = workspace_deployment_find(ws, ep, name);
+	if (cur == NULL && p->patch)
 		return error_set(err, 404, "NotFound", "deployment '%s/%s' not found", ep, name);
-	if (*cur != NULL)
-		return deployment_copy(d, *cur) < 0
+	if (cur != NULL)
+		return deployment_copy(d, cur) < 0
 			       ? error_set(err, 500, "OutOfMemory", "out of memory")
 			       : 0;
 	snprintf(d->endpoint, sizeof d->endpoint, "%s", ep);
@@ -930,49 +672,60 @@ static int deployment_base(struct deployment_put *p, const struct workspace *ws,
 	d->instances = 1;
 	d->max_concurrent = 1;
 	d->timeout_ms = 5000;
-	d->created = (int64_t)time(NULL);
+	d->created = control_now();
 	return 0;
+}
+
+static enum op_status op_status_of(enum prov_state s)
+{
+	return s == PROV_SUCCEEDED ? OP_SUCCEEDED : s == PROV_FAILED ? OP_FAILED : OP_RUNNING;
 }
 
 static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				struct error *err)
 {
 	struct deployment_put *p = arg;
-	const struct deployment *cur = NULL;
+	const struct deployment *now;
 	struct deployment d;
-	enum prov_state next = PROV_CREATING;
-	int rc = deployment_base(p, ws, &cur, &d, err);
+	int rc = deployment_base(p, ws, &d, err);
 
+	(void)rt;
 	if (rc == 0)
 		rc = codec_deployment_from_json(p->c->body, &d, err);
-	if (rc == 0 && cur)
-		next = only_capacity_changed(cur, &d) ? PROV_SCALING : PROV_UPDATING;
 	if (rc == 0)
 		rc = workspace_deployment_put(ws, &d, 0, &p->created, err);
 	if (rc == 0) /* monitor: its collections as data assets (a failure rolls all back) */
 		rc = datacollector_register(ws, &d, err);
-	if (rc == 0) {
-		workspace_deployment_set_state(ws, d.endpoint, d.name, next, NULL);
-		p->answer = codec_deployment_to_json(workspace_deployment_find(ws, d.endpoint, d.name),
-						     &rt->codec);
-	}
 	deployment_cleanup(&d);
-	return rc;
+	if (rc < 0)
+		return -1;
+	now = workspace_deployment_find(ws, p->c->cap[0], p->c->cap[1]);
+	if (operations_begin(ws, now->endpoint, now->name, op_status_of(now->state), &p->op,
+			     err) < 0)
+		return -1;
+	p->answer = codec_deployment_to_json(now, &p->c->codec);
+	return 0;
 }
 
 static void deployment_write(struct call *c, int patch)
 {
-	struct deployment_put p = {c, patch, 0, NULL};
+	struct deployment_put p;
 	struct error err;
+	char path[128];
 
 	if (control_need_body(c) < 0)
 		return;
+	memset(&p, 0, sizeof p);
+	p.c = c;
+	p.patch = patch;
 	if (control_change(c->rt, deployment_put_apply, NULL, &p, &err) < 0) {
 		control_reply_error(c, &err);
 		cJSON_Delete(p.answer);
-	} else {
-		control_reply(c, p.created ? 201 : 200, p.answer);
+		return;
 	}
+	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", c->cap[0], c->cap[1]);
+	operations_headers(c, &p.op, path);
+	control_reply(c, p.created ? 201 : 200, p.answer);
 }
 
 static void deployment_put(struct call *c)
@@ -988,20 +741,32 @@ static void deployment_patch(struct call *c)
 static int deployment_delete_apply(struct runtime *rt, struct workspace *ws, void *arg,
 				   struct error *err)
 {
-	struct call *c = arg;
+	struct removal *r = arg;
+	const char *ep = r->c->cap[0], *name = r->c->cap[1];
 
 	(void)rt;
-	return workspace_deployment_delete(ws, c->cap[0], c->cap[1], err);
+	if (workspace_deployment_find(ws, ep, name) == NULL) {
+		r->absent = 1;
+		return 0;
+	}
+	if (workspace_deployment_delete(ws, ep, name, err) < 0 ||
+	    workspace_op_settle(ws, ep, name, OP_CANCELED, "the deployment was deleted",
+				control_now()) < 0)
+		return -1;
+	return operations_begin(ws, ep, name, OP_SUCCEEDED, &r->op, err);
 }
 
 static void deployment_delete(struct call *c)
 {
+	struct removal r;
 	struct error err;
+	int rc;
 
-	if (control_change(c->rt, deployment_delete_apply, NULL, c, &err) < 0)
-		control_reply_error(c, &err);
-	else
-		server_reply_json(c->rs, 200, NULL);
+	memset(&r, 0, sizeof r);
+	r.c = c;
+	rc = control_change(c->rt, deployment_delete_apply, NULL, &r, &err);
+
+	removal_answer(c, &r, &err, rc);
 }
 
 static void deployment_logs(struct call *c)
@@ -1033,23 +798,28 @@ static void deployment_logs(struct call *c)
 
 /* ---- the table ---------------------------------------------------------- */
 
+#define ASSET_ROUTES(kind, table)                                                                  \
+	{"GET", kind, versions_list, "", &table},                                                    \
+	    {"GET", kind "/*", versions_container_get, "a", &table},                                 \
+	    {"PUT", kind "/*", versions_container_put, "a", &table},                                 \
+	    {"DELETE", kind "/*", versions_delete, "a", &table},                                     \
+	    {"GET", kind "/*/versions", versions_versions_list, "a", &table},                        \
+	    {"POST", kind "/*/versions", versions_version_post, "a", &table},                        \
+	    {"GET", kind "/*/versions/*", versions_version_get, "av", &table},                       \
+	    {"PUT", kind "/*/versions/*", versions_version_put, "av", &table},                       \
+	{                                                                                          \
+		"DELETE", kind "/*/versions/*", versions_delete, "av", &table                        \
+	}
+
 static const struct route routes[] = {
-	{"GET", "models", assets_list, "", &models},
-	{"GET", "models/*", asset_container_get, "m", &models},
-	{"DELETE", "models/*", asset_delete, "m", &models},
-	{"GET", "models/*/versions", asset_versions_list, "m", &models},
-	{"POST", "models/*/versions", model_version_post, "m", &models},
-	{"GET", "models/*/versions/*", asset_version_get, "mv", &models},
-	{"PUT", "models/*/versions/*", model_version_put, "mv", &models},
-	{"DELETE", "models/*/versions/*", asset_delete, "mv", &models},
-	{"GET", "environments", assets_list, "", &environments},
-	{"GET", "environments/*", asset_container_get, "e", &environments},
-	{"DELETE", "environments/*", asset_delete, "e", &environments},
-	{"GET", "environments/*/versions", asset_versions_list, "e", &environments},
-	{"POST", "environments/*/versions", env_version_post, "e", &environments},
-	{"GET", "environments/*/versions/*", asset_version_get, "ev", &environments},
-	{"PUT", "environments/*/versions/*", env_version_put, "ev", &environments},
-	{"DELETE", "environments/*/versions/*", asset_delete, "ev", &environments},
+	{"GET", "", workspace_get, "", NULL},
+	ASSET_ROUTES("models", versions_models),
+	ASSET_ROUTES("environments", versions_environments),
+	ASSET_ROUTES("codes", versions_codes),
+	ASSET_ROUTES("data", versions_data),
+	{"GET", "datastores", datastores_list, "", NULL},
+	{"GET", "datastores/*", datastore_get, "a", NULL},
+	{"POST", "datastores/*/listSecrets", datastore_secrets, "a", NULL},
 	{"GET", "onlineEndpoints", endpoints_list, "", NULL},
 	{"GET", "onlineEndpoints/*", endpoint_get, "p", NULL},
 	{"PUT", "onlineEndpoints/*", endpoint_put, "p", NULL},
@@ -1075,14 +845,6 @@ static const struct route routes[] = {
 	{"PUT", "batchEndpoints/*/deployments/*", batchctl_deployment_put, "pd", NULL},
 	{"PATCH", "batchEndpoints/*/deployments/*", batchctl_deployment_patch, "pd", NULL},
 	{"DELETE", "batchEndpoints/*/deployments/*", batchctl_deployment_delete, "pd", NULL},
-	{"GET", "data", batchctl_data_list, "", NULL},
-	{"GET", "data/*", batchctl_data_get, "a", NULL},
-	{"DELETE", "data/*", batchctl_data_delete, "a", NULL},
-	{"GET", "data/*/versions", batchctl_data_versions, "a", NULL},
-	{"POST", "data/*/versions", batchctl_data_version_post, "a", NULL},
-	{"GET", "data/*/versions/*", batchctl_data_version_get, "av", NULL},
-	{"PUT", "data/*/versions/*", batchctl_data_version_put, "av", NULL},
-	{"DELETE", "data/*/versions/*", batchctl_data_delete, "av", NULL},
 	{"GET", "jobs", batchctl_jobs_list, "", NULL},
 	{"GET", "jobs/*", batchctl_job_get, "a", NULL},
 	{"DELETE", "jobs/*", batchctl_job_delete, "a", NULL},
@@ -1117,16 +879,14 @@ static int check_captures(struct call *c, const char *kinds)
 	static const struct {
 		char kind;
 		const char *field;
-	} fields[] = {{'m', "model name"}, {'e', "environment name"}, {'p', "endpoint name"},
-		      {'d', "deployment name"}, {'a', "name"}};
+	} fields[] = {{'a', "name"}, {'p', "endpoint name"}, {'d', "deployment name"}};
 	struct error err;
-	size_t k;
-	int i;
 
-	for (i = 0; kinds[i]; i++) {
+	for (int i = 0; kinds[i]; i++) {
 		const char *field = "name";
 		int rc;
-		for (k = 0; k < sizeof fields / sizeof fields[0]; k++)
+
+		for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
 			if (fields[k].kind == kinds[i])
 				field = fields[k].field;
 		if (kinds[i] == 'v')
@@ -1189,10 +949,53 @@ static cJSON *parse_body(const struct server_request *rq, struct server_response
 	return j;
 }
 
+/* Whether a Host header can be echoed into URLs: host[:port] characters only. */
+static int host_ok(const char *h)
+{
+	size_t n = h != NULL ? strlen(h) : 0;
+
+	if (n == 0 || n > 255)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+		      (h[i] >= '0' && h[i] <= '9') || strchr(".-:[]_", h[i]) != NULL))
+			return 0;
+	return 1;
+}
+
+/* Ids and URLs of the answers: the request's subscription and resource group,
+ * the address the client used. */
+static void call_init(struct call *c, struct runtime *rt, const struct server_request *rq,
+		      struct server_response *rs)
+{
+	const char *host = server_header(rq, "Host");
+
+	memset(c, 0, sizeof *c);
+	c->rt = rt;
+	c->rq = rq;
+	c->rs = rs;
+	snprintf(c->sub_prefix, sizeof c->sub_prefix, "/subscriptions/%.100s", rq->segv[1]);
+	if (snprintf(c->rg_prefix, sizeof c->rg_prefix, "%s/resourceGroups/%.150s", c->sub_prefix,
+		     rq->segv[3]) >= (int)sizeof c->rg_prefix)
+		c->rg_prefix[0] = '\0';
+	snprintf(c->ws_prefix, sizeof c->ws_prefix,
+		 "%s/providers/Microsoft.MachineLearningServices/workspaces/%s", c->rg_prefix,
+		 rt->ws_name);
+	if (host_ok(host))
+		snprintf(c->base_url, sizeof c->base_url, "%s://%s", rt->scheme, host);
+	else
+		snprintf(c->base_url, sizeof c->base_url, "%s", rt->url);
+	c->codec.ws_prefix = c->ws_prefix;
+	c->codec.rg_prefix = c->rg_prefix;
+	c->codec.sub_prefix = c->sub_prefix;
+	c->codec.base_url = c->base_url;
+}
+
 /* Routes that register a model version take the artifact raw as their body. */
 static int route_takes_upload(const struct route *r)
 {
-	return r->fn == model_version_put || r->fn == model_version_post;
+	return (r->fn == versions_version_put || r->fn == versions_version_post) &&
+	       r->arg == &versions_models;
 }
 
 int control_is_upload(struct runtime *rt, const struct server_request *rq)
@@ -1236,18 +1039,15 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		    struct server_response *rs)
 {
 	struct call c;
-	size_t i;
 	int path_known = 0, bad;
 
 	(void)first;
 	if (workspace_prefix_ok(rt, rq, rs) < 0)
 		return;
-	memset(&c, 0, sizeof c);
-	c.rt = rt;
-	c.rq = rq;
-	c.rs = rs;
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+	call_init(&c, rt, rq, rs);
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		const char *cap[3] = {0};
+
 		if (!route_match(routes[i].pattern, rq->segv + PREFIX_SEGS, rq->segc - PREFIX_SEGS,
 				 cap))
 			continue;
@@ -1255,7 +1055,7 @@ void control_handle(struct runtime *rt, const struct server_request *rq, int fir
 		if (strcmp(routes[i].method, rq->method))
 			continue;
 		memcpy(c.cap, cap, sizeof cap);
-		c.asset = routes[i].asset;
+		c.arg = routes[i].arg;
 		if (check_captures(&c, routes[i].caps) < 0)
 			return;
 		c.body = parse_body(rq, rs, &bad);

@@ -14,6 +14,7 @@
 #include "runtime/metrics.h"
 #include "runtime/runtime.h"
 #include "runtime/server.h"
+#include "runtime/tls.h"
 #include "state/codec.h"
 #include "state/store.h"
 #include "state/workspace.h"
@@ -21,11 +22,10 @@
 struct runtime {
 	char home[PATH_MAX];
 	char url[128];
+	const char *scheme; /* "http" or "https" */
 	char host[64];
 	unsigned short port;
 	char ws_name[RESOURCE_NAME_MAX + 1];
-	char ws_prefix[256];
-	struct codec_ctx codec;
 
 	pthread_mutex_t lock; /* guards ws and every store write */
 	struct store *store;
@@ -50,10 +50,25 @@ struct runtime {
 	pthread_cond_t hk_cond;
 	int hk_stop;
 	int token_ttl;
+	int64_t started;          /* unix seconds, for systemData of synthesized resources */
+	int page_size;            /* list items per page before nextLink */
+	struct tls_identity tls;  /* kept for the server's lifetime */
+	char blob_key[64];        /* the datastore's account key (base64), blob.h */
+	char workspace_id[40];    /* a GUID stable for this home */
 	int stop_grace_ms;
 };
 
-/* The default datastore's folder (workspaceblobstore) in the home. */
+/* The subscription the runtime's own ids name when no request gave one (the
+ * CLI's default; any other reaches the same workspace). */
+#define RUNTIME_LOCAL_SUBSCRIPTION "00000000-0000-0000-0000-000000000000"
+
+/* The workspace's id under RUNTIME_LOCAL_SUBSCRIPTION and resource group
+ * "local", for ids made outside a request (collected records' source, alert
+ * links). */
+void runtime_ws_prefix(const struct runtime *rt, char *buf, size_t len);
+
+/* The default datastore's folder in the home (HOME/blobs/azureml-blobstore-{workspaceId}:
+ * where blob_resolve maps its paths, the SDK uploads and the collector writes). */
 void runtime_datastore_dir(const struct runtime *rt, char *buf, size_t len);
 
 /* Writes one event line ("2026-... event: text") to the runtime log. */
@@ -65,10 +80,12 @@ void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format
  * err. control_change then persists the rows the change touched in one
  * transaction (store_commit), brings the fleet in step for the endpoints it
  * touched (fleet_sync_endpoint), calls done (may be NULL; still under the
- * lock, for follow-up work such as removing files the change released) and
- * unlocks. 0 when the change is on disk; -1 with err otherwise, and then
- * nothing changed: a failed persist reloads the workspace from the store.
- * Blocks on the lock and an fsync: pool threads only, never an event loop. */
+ * lock, for what must follow the commit atomically, e.g. rekeying live
+ * state) and unlocks. 0 when the change is on disk; -1 with err otherwise,
+ * and then nothing changed: a failed persist reloads the workspace from the
+ * store. Work that may be slow (removing files the change released) belongs
+ * after it returns, not in done. Blocks on the lock and an fsync: pool
+ * threads only, never an event loop. */
 typedef int (*control_apply_fn)(struct runtime *rt, struct workspace *ws, void *arg,
 				struct error *err);
 typedef void (*control_done_fn)(struct runtime *rt, void *arg);

@@ -26,8 +26,10 @@
 
 #include "runtime/auth.h"
 #include "runtime/engines/engine.h"
+#include "runtime/engines/mlflow.h"
 #include "runtime/logring.h"
 #include "runtime/monitor/collector.h"
+#include "runtime/pyenv.h"
 #include "runtime/pool.h"
 #include "runtime/router.h"
 #include "state/artifact.h"
@@ -47,9 +49,13 @@ struct live {
 	struct engine *engine; /* set before publication, then immutable */
 	struct engine_config cfg;
 	char *model_path;
-	char *python;
+	char *python;   /* NULL: mapped from image (pyenv.h) when loading */
+	char *image;    /* the environment's image and conda file, or NULL */
+	char *conda;
 	char *code_dir;
 	char *script;
+	struct mlflow_plan mlflow; /* mlflow_model without a script: what serves it */
+	char **mlflow_env;         /* env plus the plan's, NULL-terminated (borrowed strings) */
 	char **env;     /* NULL-terminated "K=V" */
 	char **modules; /* NULL-terminated */
 	int timeout_ms;
@@ -74,6 +80,7 @@ struct dep {
 	struct logring *log;
 	struct metrics_series *series;
 	struct collector_tap *tap;
+	atomic_int failed; /* the load of the current spec failed: a retry reloads */
 };
 
 struct ep {
@@ -169,8 +176,12 @@ static void live_destroy(struct live *l)
 	engine_free(l->engine);
 	free(l->model_path);
 	free(l->python);
+	free(l->image);
+	free(l->conda);
 	free(l->code_dir);
 	free(l->script);
+	mlflow_plan_cleanup(&l->mlflow);
+	free(l->mlflow_env);
 	strv_free(l->env);
 	strv_free(l->modules);
 	pthread_mutex_destroy(&l->cap_lock);
@@ -250,6 +261,20 @@ static int worker_count(const struct deployment *s, const struct env_version *e)
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
 }
 
+/* The code directory: a code asset's folder in the home, or the host path. */
+static char *code_path(struct fleet *f, const struct workspace *ws, const struct deployment *s)
+{
+	const struct code_version *cv;
+	char path[PATH_MAX];
+
+	if (s->code_name[0] == '\0')
+		return dup_or_null(s->code_dir);
+	cv = workspace_code_find(ws, s->code_name, s->code_version);
+	if (cv == NULL || cv->dir == NULL || artifact_path(f->home, cv->dir, path, sizeof path) < 0)
+		return NULL;
+	return strdup(path);
+}
+
 /* A memory limit in MiB (0: none), or -1 when it is not one a worker can
  * start with. */
 static long memory_mb(const char *v)
@@ -324,10 +349,12 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->cfg.type = m ? m->type : MODEL_LINEAR;
 	if (e) {
 		l->python = dup_or_null(e->python);
+		l->image = dup_or_null(e->image);
+		l->conda = dup_or_null(e->conda_file);
 		l->modules = module_vector(e);
 	}
 	l->env = env_vector(e ? &e->variables : &none, &s->variables);
-	l->code_dir = dup_or_null(s->code_dir);
+	l->code_dir = code_path(f, ws, s);
 	l->script = dup_or_null(s->scoring_script);
 	l->cfg.model_path = l->model_path;
 	l->cfg.python = l->python;
@@ -343,7 +370,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->cfg.collect = live_collect;
 	l->cfg.collect_ctx = l;
 	l->cfg.cancel = &l->cancel;
-	if (m == NULL || e == NULL || l->model_path == NULL) {
+	if (m == NULL || (e == NULL && s->env_name[0] != '\0') || l->model_path == NULL) {
 		/* the workspace guarantees references; a missing one fails the load */
 		free(l->model_path);
 		l->model_path = NULL;
@@ -669,6 +696,7 @@ static int publish(struct fleet *f, struct live *l)
 		d->pending = NULL;
 		old = d->current;
 		d->current = l; /* the pending reference moves here */
+		atomic_store(&d->failed, 0);
 		ok = 1;
 	}
 	pthread_rwlock_unlock(&f->lock);
@@ -685,11 +713,72 @@ static void drop_pending(struct fleet *f, struct live *l)
 	d = find_dep(find_ep(f, l->ep), l->name);
 	if (d && d->pending == l) {
 		d->pending = NULL;
+		atomic_store(&d->failed, d->gen == l->gen);
 		dropped = 1;
 	}
 	pthread_rwlock_unlock(&f->lock);
 	if (dropped)
 		live_unref(l);
+}
+
+/* A model run in Python: the interpreter its environment maps to, and the
+ * conda file's packages checked there (pyenv.h). */
+static int python_ready(struct fleet *f, struct live *l, struct error *err)
+{
+	char py[PATH_MAX];
+
+	if (l->cfg.type != MODEL_CUSTOM && l->cfg.type != MODEL_MLFLOW)
+		return 0;
+	if (l->python == NULL) {
+		if (pyenv_interpreter(f->home, l->image, py, sizeof py, err) < 0 ||
+		    (l->python = strdup(py)) == NULL)
+			return err->status ? -1 : error_set(err, 500, "OutOfMemory", "out of memory");
+		l->cfg.python = l->python;
+		snprintf(py, sizeof py, "[environment] interpreter %.1000s for image %.500s",
+			 l->python, l->image != NULL ? l->image : "(none)");
+		logring_add(l->log, py);
+	}
+	if (l->conda == NULL)
+		return 0;
+	return pyenv_check(l->python, l->conda, live_log, l->log, err);
+}
+
+/* An mlflow_model without a scoring script: the engine its flavors ask for
+ * (mlflow.h), in place of the model's own type. */
+static int mlflow_ready(struct fleet *f, struct live *l, struct error *err)
+{
+	char scratch[PATH_MAX];
+	size_t n = 0, k = 0;
+
+	if (l->cfg.type != MODEL_MLFLOW)
+		return 0;
+	if (l->script != NULL) { /* a score.py of the user's: as custom_model */
+		l->cfg.type = MODEL_CUSTOM;
+		return 0;
+	}
+	if (snprintf(scratch, sizeof scratch, "%s/tmp", f->home) >= (int)sizeof scratch)
+		return error_set(err, 500, "ModelLoadError", "home path too long");
+	if (mlflow_plan(l->model_path, scratch, &l->mlflow, err) < 0)
+		return -1;
+	while (l->env != NULL && l->env[n] != NULL)
+		n++;
+	if ((l->mlflow_env = calloc(n + 3, sizeof *l->mlflow_env)) == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	for (size_t i = 0; i < n; i++)
+		l->mlflow_env[k++] = l->env[i];
+	for (size_t i = 0; l->mlflow.env[i] != NULL; i++)
+		l->mlflow_env[k++] = l->mlflow.env[i];
+	l->cfg.type = l->mlflow.type;
+	l->cfg.model_path = l->mlflow.model_path;
+	l->cfg.env = (const char *const *)l->mlflow_env;
+	if (l->mlflow.type == MODEL_CUSTOM) {
+		l->cfg.code_dir = l->mlflow.code_dir;
+		l->cfg.scoring_script = MLFLOW_SCRIPT;
+	}
+	logring_add(l->log, l->mlflow.type == MODEL_XGBOOST
+				? "[runtime] mlflow_model: the xgboost flavor, scored in process"
+				: "[runtime] mlflow_model: the sklearn flavor, in Python workers");
+	return 0;
 }
 
 static void load_task(struct task *t)
@@ -702,7 +791,7 @@ static void load_task(struct task *t)
 	logring_add(l->log, "[runtime] loading model");
 	if (l->cfg.model_path == NULL)
 		error_set(&err, 400, "ModelLoadError", "the model or environment is missing");
-	else
+	else if (python_ready(t->f, l, &err) == 0 && mlflow_ready(t->f, l, &err) == 0)
 		engine = engine_load(&l->cfg, &err);
 	pthread_mutex_lock(&l->cap_lock); /* cancel_everything may look */
 	l->engine = engine;
@@ -793,33 +882,6 @@ static void task_start(struct fleet *f, struct live *l, int resize)
  * to publish: pointer swaps, O(the endpoint's deployments). Threads start,
  * and what was replaced is freed (engines stopped), after it is released.
  */
-
-static int str_eq(const char *a, const char *b)
-{
-	return !strcmp(a ? a : "", b ? b : "");
-}
-
-static int kv_eq(const struct kvlist *a, const struct kvlist *b)
-{
-	size_t i;
-
-	if (a->n != b->n)
-		return 0;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->items[i].key, b->items[i].key) ||
-		    strcmp(a->items[i].value, b->items[i].value))
-			return 0;
-	return 1;
-}
-
-/* Whether a spec change needs a new engine (else only capacity moved). */
-static int needs_reload(const struct deployment *a, const struct deployment *b)
-{
-	return strcmp(a->model_name, b->model_name) || strcmp(a->model_version, b->model_version) ||
-	       strcmp(a->env_name, b->env_name) || strcmp(a->env_version, b->env_version) ||
-	       !str_eq(a->code_dir, b->code_dir) || !str_eq(a->scoring_script, b->scoring_script) ||
-	       a->timeout_ms != b->timeout_ms || !kv_eq(&a->variables, &b->variables);
-}
 
 /* A load nobody will publish: its engine_load gives up (init() may hang). */
 static void live_abandon(struct live *l)
@@ -914,6 +976,8 @@ static void tap_configure(struct collector_tap *t, const struct deployment *s,
 static int dep_plan(struct fleet *f, struct ep *e, const struct deployment *s,
 		    const struct workspace *ws, struct dep_plan *p)
 {
+	int reload;
+
 	memset(p, 0, sizeof *p);
 	p->d = find_dep(e, s->name);
 	p->fresh = p->d == NULL;
@@ -922,10 +986,13 @@ static int dep_plan(struct fleet *f, struct ep *e, const struct deployment *s,
 	if (deployment_copy(&p->spec, s) < 0)
 		return -1;
 	tap_configure(p->d->tap, s, ws);
-	p->rescale = !p->fresh && !needs_reload(&p->d->spec, s) &&
-		     (p->d->spec.instances != s->instances ||
-		      p->d->spec.max_concurrent != s->max_concurrent);
-	if (!p->fresh && !p->rescale && !needs_reload(&p->d->spec, s))
+	/* the one rule (resource.h), plus the workspace asking again for a spec whose
+	 * load failed (a re-PUT moves it from Failed to Updating) */
+	reload = p->fresh || deployment_needs_reload(&p->d->spec, s) ||
+		 (atomic_load(&p->d->failed) &&
+		  (s->state == PROV_UPDATING || s->state == PROV_CREATING));
+	p->rescale = !reload && deployment_needs_rescale(&p->d->spec, s);
+	if (!reload && !p->rescale)
 		return 0; /* nothing the live side cares about changed */
 	p->gen = ++f->next_gen;
 	p->limit = s->instances * s->max_concurrent;
@@ -1019,6 +1086,7 @@ static void dep_publish(struct dep_plan *p)
 	/* a (re)load; a rescale with a load in flight redoes that load */
 	p->dropped = d->pending; /* released after the lock */
 	d->pending = live_ref(p->load);
+	atomic_store(&d->failed, 0);
 }
 
 static void ep_insert(struct fleet *f, struct ep *e, struct ep **bigger)

@@ -13,10 +13,14 @@
 #include <openssl/rand.h>
 
 #include "runtime/auth.h"
+#include "runtime/blob.h"
 #include "runtime/core.h"
 #include "runtime/jobs.h"
+#include "state/artifact.h"
 #include "state/batch.h"
 #include "state/names.h"
+
+#define INVOKE_SUBSCRIPTION RUNTIME_LOCAL_SUBSCRIPTION
 
 /* ---- the keys, for admission -------------------------------------------- */
 
@@ -158,7 +162,11 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 	struct job_invocation inv;
 	struct error err = {0};
 	const char *key = bearer(rq);
-	char name[RESOURCE_ASSET_NAME_MAX + 1], url[1024];
+	char name[RESOURCE_ASSET_NAME_MAX + 1], url[1024], ws_prefix[256];
+	/* the data plane's path names no subscription or group: the CLI's defaults
+	 * (any others reach the same workspace) */
+	struct codec_ctx ids = {ws_prefix, "/subscriptions/" INVOKE_SUBSCRIPTION "/resourceGroups/local",
+				"/subscriptions/" INVOKE_SUBSCRIPTION, rt->url};
 	cJSON *body, *answer = NULL;
 
 	if (!route(rq, rs))
@@ -167,6 +175,9 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 		rs->defer = 1;
 		return;
 	}
+	snprintf(ws_prefix, sizeof ws_prefix,
+		 "%s/providers/Microsoft.MachineLearningServices/workspaces/%s", ids.rg_prefix,
+		 rt->ws_name);
 	body = rq->body ? cJSON_ParseWithLength(rq->body, rq->body_len) : NULL;
 	memset(&inv, 0, sizeof inv);
 	if (body == NULL)
@@ -174,11 +185,11 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 			  "the body must be JSON: {\"properties\": {\"InputData\": {...}}}");
 	if (body == NULL || batchcodec_invocation_from_json(body, &inv, &err) < 0 ||
 	    invoke_start(rt, rq->segv[1], server_header(rq, "azureml-model-deployment"), &inv,
-			 NULL, key != NULL && auth_equal(key, rt->admin_key), &answer, name,
+			 NULL, key != NULL && auth_equal(key, rt->admin_key), &ids, &answer, name,
 			 sizeof name, &err) < 0) {
 		server_reply_error(rs, &err);
 	} else {
-		snprintf(url, sizeof url, "%s%s/jobs/%s", rt->url, rt->ws_prefix, name);
+		snprintf(url, sizeof url, "%s%s/jobs/%s", rt->url, ws_prefix, name);
 		server_reply_header(rs, "Location", url);
 		server_reply_json(rs, 201, cJSON_PrintUnformatted(answer));
 		const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(
@@ -218,7 +229,7 @@ static int data_uri(struct runtime *rt, const struct job_uri *u, char **uri, enu
 	int rc = 0;
 
 	pthread_mutex_lock(&rt->lock);
-	d = batch_data_find(rt->ws, u->name, u->version[0] ? u->version : NULL);
+	d = workspace_data_find(rt->ws, u->name, u->version[0] ? u->version : NULL);
 	if (d == NULL)
 		rc = error_set(err, 404, "NotFound", "data asset %s%s%s not found", u->name,
 			       u->version[0] ? ":" : "", u->version);
@@ -230,7 +241,28 @@ static int data_uri(struct runtime *rt, const struct job_uri *u, char **uri, enu
 	return rc;
 }
 
-/* The local path a URI names; data assets are followed once. */
+/* A datastore path (blob.h: azureml://.../datastores/workspaceblobstore/
+ * paths/P, or the Blob URL the SDK uploaded to) as the file or folder in the
+ * home: 1 with *path, 0 when uri is no datastore path, -1 with err. */
+static int datastore_path(struct runtime *rt, const char *uri, const char *field, char **path,
+			  struct error *err)
+{
+	char rel[PATH_MAX], abs[PATH_MAX];
+	struct error why;
+	int rc = blob_resolve(rt, uri, rel, sizeof rel, &why);
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0)
+		return error_set(err, 400, "ValidationError", "%s: %s", field, why.message);
+	if (artifact_path(rt->home, rel, abs, sizeof abs) < 0)
+		return error_set(err, 400, "ValidationError", "%s: the path is too long", field);
+	*path = strdup(abs);
+	return *path != NULL ? 1 : error_set(err, 500, "InternalError", "out of memory");
+}
+
+/* The local path a URI names; data assets are followed once, datastore paths
+ * lead into the workspace's datastore. */
 int invoke_local_path(struct runtime *rt, const char *uri, const char *field, char **path,
 		      enum data_type *asset_type, int *is_asset, struct error *err)
 {
@@ -241,12 +273,18 @@ int invoke_local_path(struct runtime *rt, const char *uri, const char *field, ch
 	*is_asset = 0;
 	if (u == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
+	if ((rc = datastore_path(rt, uri, field, path, err)) != 0)
+		goto out;
+	rc = -1;
 	if (job_uri_parse(uri, u, err) < 0)
 		goto out;
 	if (u->kind == JOB_URI_DATA) {
 		if (data_uri(rt, u, &target, asset_type, err) < 0)
 			goto out;
 		*is_asset = 1;
+		if ((rc = datastore_path(rt, target, field, path, err)) != 0)
+			goto out;
+		rc = -1;
 		if (job_uri_parse(target, u, err) < 0 || u->kind == JOB_URI_DATA) {
 			error_set(err, 400, "ValidationError",
 				  "%s: the data asset's dataUri must be a path or a datastore path",
@@ -255,20 +293,8 @@ int invoke_local_path(struct runtime *rt, const char *uri, const char *field, ch
 		}
 	}
 	if (u->kind == JOB_URI_DATASTORE) {
-		char dir[PATH_MAX];
-		size_t n;
-		if (strcmp(u->name, "workspaceblobstore") != 0) {
-			error_set(err, 400, "ValidationError",
-				  "%s: datastore '%.64s' not found (this workspace has one: "
-				  "workspaceblobstore)",
-				  field, u->name);
-			goto out;
-		}
-		runtime_datastore_dir(rt, dir, sizeof dir);
-		n = strlen(dir) + strlen(u->path) + 2;
-		if ((*path = malloc(n)) != NULL)
-			snprintf(*path, n, "%s/%s", dir, u->path);
-		rc = *path != NULL ? 0 : error_set(err, 500, "InternalError", "out of memory");
+		error_set(err, 400, "ValidationError",
+			  "%s: a datastore path must name workspaceblobstore/paths/PATH", field);
 		goto out;
 	}
 	*path = strdup(u->path);
@@ -276,7 +302,7 @@ int invoke_local_path(struct runtime *rt, const char *uri, const char *field, ch
 out:
 	free(target);
 	free(u);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The input, checked against its JobInputType. */
@@ -340,6 +366,7 @@ struct create {
 	const char *ep, *deployment, *schedule;
 	const struct job_invocation *inv;
 	struct job *job;
+	const struct codec_ctx *ids; /* NULL: no answer wanted */
 	cJSON *answer;
 };
 
@@ -376,6 +403,7 @@ static int create_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	const struct batch_deployment *d = pick_deployment(ws, c, err);
 	struct job *j = c->job;
 
+	(void)rt;
 	if (d == NULL)
 		return -1;
 	snprintf(j->endpoint, sizeof j->endpoint, "%s", c->ep);
@@ -384,7 +412,8 @@ static int create_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	if (job_settings_apply(&j->settings, &c->inv->overrides, err) < 0 ||
 	    batch_job_put(ws, j, err) < 0)
 		return -1;
-	c->answer = batchcodec_job_to_json(batch_job_find(ws, j->name), &rt->codec);
+	if (c->ids != NULL)
+		c->answer = batchcodec_job_to_json(batch_job_find(ws, j->name), c->ids);
 	return 0;
 }
 
@@ -407,10 +436,12 @@ static int job_from(struct job *j, const struct job_invocation *inv, const char 
 
 int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		 const struct job_invocation *inv, const char *schedule, int admin,
-		 cJSON **answer, char *name, size_t name_len, struct error *err)
+		 const struct codec_ctx *ids, cJSON **answer, char *name, size_t name_len,
+		 struct error *err)
 {
 	struct job j;
-	struct create c = {rt, ep, deployment, schedule, inv, &j, NULL};
+	struct create c = {rt, ep, deployment, schedule, inv, &j, answer != NULL ? ids : NULL,
+			   NULL};
 	int rc = -1;
 
 	memset(&j, 0, sizeof j);

@@ -45,8 +45,8 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 		   struct server_response *rs);
 
 /* The local file or folder a URI names (job_uri_parse's forms; a data asset
- * is followed to its dataUri once; azureml://datastores/workspaceblobstore/
- * paths/P is P in the default datastore's folder), a heap string into *path;
+ * is followed to its dataUri once; a datastore path (blob_resolve) is that
+ * path in the default datastore's folder), a heap string into *path;
  * *is_asset tells whether it was a data asset, of *asset_type. field names the
  * URI in errors. Takes the workspace lock. 0, or -1 with err (404 for a data
  * asset that does not exist). */
@@ -56,9 +56,11 @@ int invoke_local_path(struct runtime *rt, const char *uri, const char *field, ch
 /* Makes and queues a job for batch endpoint EP and DEPLOYMENT (NULL or "":
  * the endpoint's default) from inv. schedule: the schedule firing it (NULL
  * when invoked); admin: a local output path is allowed. *answer (may be
- * NULL) gets the job resource. Blocks (control_change). 0, or -1 with err. */
+ * NULL) gets the job resource, its ids from ids. Blocks (control_change).
+ * 0, or -1 with err. */
 int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		 const struct job_invocation *inv, const char *schedule, int admin,
-		 cJSON **answer, char *name, size_t name_len, struct error *err);
+		 const struct codec_ctx *ids, cJSON **answer, char *name, size_t name_len,
+		 struct error *err);
 
 #endif

@@ -21,12 +21,17 @@
 #include <openssl/evp.h>
 
 #include "runtime/auth.h"
+#include "runtime/identity.h"
+#include "runtime/blob.h"
+#include "runtime/control.h"
+#include "runtime/tls.h"
 #include "runtime/core.h"
 #include "runtime/invoke.h"
 #include "runtime/jobs.h"
 #include "runtime/monitor/collector.h"
 #include "runtime/monitor/monitors.h"
 #include "runtime/scheduler.h"
+#include "state/artifact.h"
 #include "state/datacollector.h"
 #include "state/file.h"
 #include "state/names.h"
@@ -239,6 +244,10 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 		return dataplane_admit(rt, rq, ad, rs);
 	if (invoke_is_path(rq))
 		return invoke_admit(rt, rq, ad, rs);
+	if (blob_is_path(rq))
+		return blob_admit(rt, rq, ad, rt->max_upload, rs);
+	if (identity_is_path(rq))
+		return identity_admit(rt, rq, ad, rs);
 	if (!admin_ok(rt, rq)) {
 		server_reply_errorf(rs, 401, "Unauthorized",
 				    "missing or wrong admin key (Authorization: Bearer "
@@ -253,12 +262,57 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 	return 0;
 }
 
+/* A GET answer carries an ETag (a hash of its body), and an If-None-Match
+ * naming it gets 304 without the body: a client polling an unchanged list (a
+ * console over ssh://, every 2 s) moves a few hundred bytes, not the list. */
+static void etag_apply(const struct server_request *rq, struct server_response *rs)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char tag[2 * 8 + 3];
+	const char *want;
+
+	if (strcmp(rq->method, "GET") != 0 || rs->status != 200 || rs->body == NULL ||
+	    EVP_Digest(rs->body, rs->len, md, &n, EVP_sha256(), NULL) != 1 || n < 8)
+		return;
+	snprintf(tag, sizeof tag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", md[0], md[1], md[2],
+		 md[3], md[4], md[5], md[6], md[7]);
+	server_reply_header(rs, "ETag", tag);
+	want = server_header(rq, "If-None-Match");
+	if (want == NULL || (strstr(want, tag) == NULL && strcmp(want, "*") != 0))
+		return;
+	free(rs->body);
+	rs->body = NULL;
+	rs->len = 0;
+	rs->status = 304;
+}
+
+/* The routes that run on a pool thread (workspace lock, fsync). */
+static void route(struct runtime *rt, const struct server_request *rq, struct server_response *rs)
+{
+	const char *first = rq->segc > 0 ? rq->segv[0] : "";
+
+	if (!strcmp(first, "metrics") && rq->segc == 1)
+		return metrics_route(rt, rq, rs, 0);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
+		return metrics_route(rt, rq, rs, 1);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "monitors"))
+		return monitors_route(rt, rq, rs);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "collected"))
+		return collected_route(rt, rq, rs);
+	if (!strcasecmp(first, "subscriptions") && rq->segc >= 3 &&
+	    !strcasecmp(rq->segv[2], "providers"))
+		return operations_handle(rt, rq, rs);
+	if (!strcasecmp(first, "subscriptions"))
+		return control_handle(rt, rq, 1, rs);
+	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+}
+
 /* Called for admitted requests only: the control plane's admin key was
  * checked by admit(). */
 static void handle(void *ctx, const struct server_request *rq, struct server_response *rs)
 {
 	struct runtime *rt = ctx;
-	const char *first = rq->segc > 0 ? rq->segv[0] : "";
 
 	if (is_health(rq)) {
 		if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
@@ -273,22 +327,22 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		return dataplane_handle(rt, rq, rs);
 	if (invoke_is_path(rq))
 		return invoke_handle(rt, rq, rs);
+	if (blob_is_path(rq)) {
+		if (!rq->may_block) { /* file I/O: off the loop */
+			rs->defer = 1;
+			return;
+		}
+		return blob_handle(rt, rq, rs);
+	}
+	if (identity_is_path(rq))
+		return identity_handle(rt, rq, rs);
 	if (!rq->may_block) {
 		/* the control plane takes the workspace lock and fsyncs: off the loop */
 		rs->defer = 1;
 		return;
 	}
-	if (!strcmp(first, "metrics") && rq->segc == 1)
-		return metrics_route(rt, rq, rs, 0);
-	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
-		return metrics_route(rt, rq, rs, 1);
-	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "monitors"))
-		return monitors_route(rt, rq, rs);
-	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "collected"))
-		return collected_route(rt, rq, rs);
-	if (!strcasecmp(first, "subscriptions"))
-		return control_handle(rt, rq, 1, rs);
-	server_reply_errorf(rs, 404, "NotFound", "no such resource: %s", rq->path);
+	route(rt, rq, rs);
+	etag_apply(rq, rs);
 }
 
 struct state_report {
@@ -302,8 +356,9 @@ static int state_apply(struct runtime *rt, struct workspace *ws, void *arg, stru
 	const struct state_report *r = arg;
 
 	(void)err;
-	if (fleet_current(rt->fleet, r->ep, r->name, r->gen))
-		workspace_deployment_set_state(ws, r->ep, r->name, r->state, r->error);
+	if (fleet_current(rt->fleet, r->ep, r->name, r->gen) &&
+	    workspace_deployment_set_state(ws, r->ep, r->name, r->state, r->error) == 0)
+		operations_settle(ws, r->ep, r->name, r->state, r->error);
 	return 0;
 }
 
@@ -327,22 +382,42 @@ static void collector_log(void *ctx, const char *line)
 	runtime_log(ctx, "%s", line);
 }
 
+void runtime_ws_prefix(const struct runtime *rt, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "/subscriptions/" RUNTIME_LOCAL_SUBSCRIPTION "/resourceGroups/local/providers/"
+		 "Microsoft.MachineLearningServices/workspaces/%s",
+		 rt->ws_name);
+}
+
 void runtime_datastore_dir(const struct runtime *rt, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/blobs/workspaceblobstore", rt->home);
+	char rel[PATH_MAX];
+	struct error err;
+	size_t n;
+
+	/* the folder blob_resolve maps the datastore's paths into (its container) */
+	if (blob_resolve(rt, "azureml://datastores/workspaceblobstore/paths/x", rel, sizeof rel,
+			 &err) == 1 &&
+	    (n = strlen(rel)) > 2 && !strcmp(rel + n - 2, "/x"))
+		rel[n - 2] = '\0';
+	else
+		snprintf(rel, sizeof rel, "blobs/workspaceblobstore");
+	snprintf(buf, len, "%s/%s", rt->home, rel);
 }
 
 /* Production data goes to the default datastore's folder in the home. */
 static int start_collector(struct runtime *rt, const struct runtime_options *o,
 			   struct error *err)
 {
-	char root[PATH_MAX + 32];
+	char root[PATH_MAX + 32], source[512];
 	struct collector_config cfg;
 
 	runtime_datastore_dir(rt, root, sizeof root);
+	runtime_ws_prefix(rt, source, sizeof source);
 	memset(&cfg, 0, sizeof cfg);
 	cfg.root = root;
-	cfg.source = rt->ws_prefix;
+	cfg.source = source;
 	cfg.quota = (uint64_t)(o->collect_quota_mb ? o->collect_quota_mb
 						   : DEFAULT_COLLECT_QUOTA_MB) << 20;
 	cfg.log = collector_log;
@@ -429,10 +504,6 @@ static int setup_names(struct runtime *rt, const struct runtime_options *o, stru
 	if (strlen(ws) > RESOURCE_NAME_MAX)
 		return error_set(err, 400, "InvalidWorkspace", "workspace name is too long");
 	snprintf(rt->ws_name, sizeof rt->ws_name, "%s", ws);
-	snprintf(rt->ws_prefix, sizeof rt->ws_prefix,
-		 "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/"
-		 "providers/Microsoft.MachineLearningServices/workspaces/%s",
-		 rt->ws_name);
 	return 0;
 }
 
@@ -444,8 +515,61 @@ static int open_home(struct runtime *rt, struct error *err)
 	if (store_admin_key(rt->store, rt->admin_key, sizeof rt->admin_key, err) < 0)
 		return -1;
 	derive_token_secret(rt);
+	blob_init(rt);
 	rt->ws = store_load(rt->store, rt->ws_name, err);
 	return rt->ws ? 0 : -1;
+}
+
+static int use_tls(const struct runtime_options *o)
+{
+	return o->tls || o->tls_cert != NULL || o->tls_key != NULL;
+}
+
+/* Directories under models/ that no model version names (a crash between an
+ * artifact's placing and the state's commit, or before the old one's removal). */
+static void sweep_artifacts(struct runtime *rt)
+{
+	const struct model_version **ms;
+	size_t n = workspace_model_list(rt->ws, &ms), i;
+	const char **keep = calloc(n + 1, sizeof *keep);
+	int removed;
+
+	if (keep == NULL || n != workspace_model_count(rt->ws)) {
+		free(keep); /* without the full list nothing may go */
+		free(ms);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		keep[i] = ms[i]->artifact;
+	removed = artifact_sweep(rt->home, keep, n);
+	if (removed > 0)
+		runtime_log(rt, "store: removed %d artifact director%s no model version names "
+				"(left by an interrupted registration or deletion)",
+			    removed, removed == 1 ? "y" : "ies");
+	free(keep);
+	free(ms);
+}
+
+/* Every deployment is loaded again at start: until it serves it is Creating
+ * (never served) or Updating, not what it was before the restart. Recorded on
+ * disk too; if that fails (a full disk) the runtime still starts, and each
+ * deployment's state is written when its load reports. */
+static void mark_reloading(struct runtime *rt)
+{
+	const struct deployment **ds;
+	size_t n = workspace_deployment_list(rt->ws, NULL, &ds), i;
+	struct error err;
+
+	for (i = 0; i < n; i++)
+		if (ds[i]->state != PROV_CREATING)
+			workspace_deployment_set_state(rt->ws, ds[i]->endpoint, ds[i]->name,
+						       PROV_UPDATING, NULL);
+	free(ds);
+	if (n > 0 && store_commit(rt->store, rt->ws, &err) < 0) {
+		runtime_log(rt, "store: cannot record the deployments' state at start: %s",
+			    err.message);
+		workspace_changes_clear(rt->ws);
+	}
 }
 
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
@@ -469,16 +593,26 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	so.ctx = rt;
 	so.log = rt->log;
 	so.threads = o->threads;
+	if (use_tls(o)) {
+		if (tls_identity_load(rt->store, rt->host, o->tls_cert, o->tls_key, &rt->tls, err) < 0)
+			return -1;
+		so.tls_cert_pem = rt->tls.cert_pem;
+		so.tls_key_pem = rt->tls.key_pem;
+	}
 	so.max_blocking = CONTROL_THREADS;
 	so.unix_path = sock;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;
 	rt->port = server_port(rt->server);
+	rt->scheme = use_tls(o) ? "https" : "http";
 	if (strchr(rt->host, ':'))
-		snprintf(rt->url, sizeof rt->url, "http://[%s]:%u", rt->host, rt->port);
+		snprintf(rt->url, sizeof rt->url, "%s://[%s]:%u", rt->scheme, rt->host, rt->port);
 	else
-		snprintf(rt->url, sizeof rt->url, "http://%s:%u", rt->host, rt->port);
+		snprintf(rt->url, sizeof rt->url, "%s://%s:%u", rt->scheme, rt->host, rt->port);
+	if (use_tls(o))
+		runtime_log(rt, "tls: certificate %s%s", rt->tls.cert_path,
+			    rt->tls.generated ? " (generated now)" : "");
 	return 0;
 }
 
@@ -496,14 +630,16 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (parse_listen(o->listen ? o->listen : DEFAULT_LISTEN, rt->host, sizeof rt->host,
 			 &rt->port, err) < 0)
 		goto fail;
-	if (!is_loopback(rt->host) && !o->insecure_listen) {
+	if (!is_loopback(rt->host) && !use_tls(o)) {
 		error_set(err, 400, "InsecureListen",
-			  "refusing to listen on non-loopback address %s without TLS; pass "
-			  "--insecure-listen if you really mean it",
+			  "refusing to listen on non-loopback address %s without TLS; add --tls "
+			  "(a certificate is generated in the home) or --tls-cert/--tls-key",
 			  rt->host);
 		goto fail;
 	}
 	rt->token_ttl = o->token_ttl > 0 ? o->token_ttl : 3600;
+	rt->page_size = o->page_size > 0 ? o->page_size : 100;
+	rt->started = (int64_t)time(NULL);
 	rt->stop_grace_ms = o->stop_grace_ms > 0 ? (int)o->stop_grace_ms : DEFAULT_STOP_GRACE_MS;
 	rt->max_upload = o->max_upload ? o->max_upload : DEFAULT_UPLOAD_LIMIT;
 	if (setup_names(rt, o, err) < 0 || open_home(rt, err) < 0)
@@ -512,6 +648,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	if (store_notice(rt->store) != NULL)
 		runtime_log(rt, "store: %s", store_notice(rt->store));
+	sweep_artifacts(rt);
+	mark_reloading(rt);
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
 	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS);
@@ -528,8 +666,6 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	if (start_server(rt, o, err) < 0)
 		goto fail;
 	rt->housekeeping = pthread_create(&rt->housekeeper, NULL, housekeeper_main, rt) == 0;
-	rt->codec.ws_prefix = rt->ws_prefix;
-	rt->codec.base_url = rt->url;
 	pthread_mutex_lock(&rt->lock);
 	fleet_sync(rt->fleet, rt->ws);
 	invoke_keys_sync(rt->batch_keys, rt->ws);
@@ -564,6 +700,7 @@ void runtime_stop(struct runtime *rt)
 		pthread_mutex_unlock(&rt->hk_lock);
 		pthread_join(rt->housekeeper, NULL);
 	}
+	tls_identity_cleanup(&rt->tls);
 	fleet_free(rt->fleet);
 	collector_free(rt->collector); /* after the fleet: its instances hold taps */
 	monitors_free(rt->monitors);   /* after the collector: its writer feeds live drift */
@@ -610,8 +747,13 @@ static const struct serve_flag serve_flags[] = {
 	 "$XDG_DATA_HOME/mldeck)", FLAG_TEXT, OPT(home), 0, 0},
 	{"--workspace", "NAME", "workspace name in resource paths (default local)", FLAG_TEXT,
 	 OPT(workspace), 0, 0},
-	{"--insecure-listen", NULL, "allow a non-loopback address without TLS", FLAG_SWITCH,
-	 OPT(insecure_listen), 0, 0},
+	{"--tls", NULL, "serve https with the home's certificate (generated on first start; "
+	 "clients trust HOME/tls-cert.pem); required off loopback", FLAG_SWITCH, OPT(tls), 0, 0},
+	{"--tls-cert", "FILE", "serve https with this PEM certificate (with --tls-key)", FLAG_TEXT,
+	 OPT(tls_cert), 0, 0},
+	{"--tls-key", "FILE", "the PEM private key of --tls-cert", FLAG_TEXT, OPT(tls_key), 0, 0},
+	{"--page-size", "N", "items per page of a list before its nextLink (default 100)",
+	 FLAG_INT, OPT(page_size), 1, 10000},
 	{"--log", "FILE", "request and event log (default stderr)", FLAG_TEXT, OPT(log_path), 0,
 	 0},
 	{"--log-max-size", "BYTES", "rotate the log past this size (default 64 MiB)", FLAG_SIZE,

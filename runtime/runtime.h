@@ -15,7 +15,10 @@ struct runtime_options {
 	const char *listen;     /* "HOST:PORT", default "127.0.0.1:5800"; port 0 = any */
 	const char *home;       /* default: store_default_home() */
 	const char *workspace;  /* default "local" */
-	int insecure_listen;    /* allow a non-loopback address without TLS */
+	int tls;                /* serve https with the home's certificate (tls.h) */
+	const char *tls_cert;   /* or these PEM files (implies tls) */
+	const char *tls_key;
+	int page_size;          /* list pages (nextLink past it); 0 = 100 */
 	const char *log_path;   /* request/event log; NULL = stderr (never rotated) */
 	size_t log_max_bytes;   /* rotate the log past this; 0 = LOGFILE_MAX_BYTES_DEFAULT */
 	unsigned log_keep;      /* rotated files kept; 0 = LOGFILE_KEEP_DEFAULT */
@@ -51,7 +54,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
  * 503; workers and everything they started are killed; the home is released.
  * NULL is a no-op. */
 void runtime_stop(struct runtime *rt);
-/* "http://127.0.0.1:PORT" with the port actually bound. */
+/* "http://127.0.0.1:PORT" (https with TLS) with the port actually bound. */
 const char *runtime_url(const struct runtime *rt);
 const char *runtime_home(const struct runtime *rt);
 

@@ -136,7 +136,7 @@ static int invoke_fire(struct runtime *rt, const char *name, const cJSON *action
 	rc = invocation_of(action, ep, sizeof ep, &inv, err);
 	if (rc == 0)
 		rc = invoke_start(rt, ep, cJSON_IsString(dep) ? dep->valuestring : NULL, &inv, name,
-				  1, NULL, buf, len, err);
+				  1, NULL, NULL, buf, len, err);
 	batchcodec_invocation_cleanup(&inv);
 	return rc;
 }

@@ -101,6 +101,7 @@ struct header_walk {
 	size_t n, cap;
 	char *pool;
 	size_t used, size;
+	char sep; /* ':' headers ("Name: value"), '=' query ("name=value") */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -123,7 +124,8 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 	(void)kind;
 	if (w->n >= w->cap)
 		return MHD_NO;
-	n = snprintf(w->pool + w->used, w->size - w->used, "%s: %s", key, value ? value : "");
+	n = snprintf(w->pool + w->used, w->size - w->used, w->sep == ':' ? "%s: %s" : "%s=%s", key,
+		     value ? value : "");
 	if (n < 0 || (size_t)n >= w->size - w->used)
 		return MHD_NO;
 	w->v[w->n++] = w->pool + w->used;
@@ -131,13 +133,15 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-char **server_header_list(const struct server_request *rq)
+/* The values of one kind as "key<sep>value" strings in one block. */
+static char **value_list(const struct server_request *rq, enum MHD_ValueKind kind, char sep)
 {
 	struct header_walk w;
 	char **block;
 
 	memset(&w, 0, sizeof w);
-	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_header, &w);
+	w.sep = sep;
+	MHD_get_connection_values(rq->conn, kind, count_header, &w);
 	block = malloc((w.n + 1) * sizeof(char *) + w.size + 1);
 	if (block == NULL)
 		return NULL;
@@ -146,9 +150,19 @@ char **server_header_list(const struct server_request *rq)
 	w.pool = (char *)(block + w.n + 1);
 	w.n = 0;
 	w.size += 1;
-	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, copy_header, &w);
+	MHD_get_connection_values(rq->conn, kind, copy_header, &w);
 	block[w.n] = NULL;
 	return block;
+}
+
+char **server_header_list(const struct server_request *rq)
+{
+	return value_list(rq, MHD_HEADER_KIND, ':');
+}
+
+char **server_query_list(const struct server_request *rq)
+{
+	return value_list(rq, MHD_GET_ARGUMENT_KIND, '=');
 }
 
 const char *server_query(const struct server_request *rq, const char *name)
@@ -165,17 +179,31 @@ void server_reply_json(struct server_response *rs, int status, char *json)
 	rs->content_type = "application/json";
 }
 
+static int header_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
 int server_reply_header(struct server_response *rs, const char *name, const char *value)
 {
 	int i;
 
+	if (strchr(name, ':') != NULL || !header_text_ok(name) || !header_text_ok(value))
+		return -1;
 	for (i = 0; i < SERVER_EXTRA_HEADERS; i++) {
 		if (rs->extra[i].name)
 			continue;
 		rs->extra[i].value = strdup(value);
-		if (rs->extra[i].value == NULL)
+		rs->extra[i].name = strdup(name);
+		if (rs->extra[i].value == NULL || rs->extra[i].name == NULL) {
+			free(rs->extra[i].value);
+			free(rs->extra[i].name);
+			rs->extra[i].value = rs->extra[i].name = NULL;
 			return -1;
-		rs->extra[i].name = name;
+		}
 		return 0;
 	}
 	return -1;
@@ -186,8 +214,11 @@ void server_response_cleanup(struct server_response *rs)
 	int i;
 
 	free(rs->body);
-	for (i = 0; i < SERVER_EXTRA_HEADERS; i++)
+	free(rs->file);
+	for (i = 0; i < SERVER_EXTRA_HEADERS; i++) {
+		free(rs->extra[i].name);
 		free(rs->extra[i].value);
+	}
 	memset(rs, 0, sizeof *rs);
 }
 
@@ -212,6 +243,22 @@ void server_reply_errorf(struct server_response *rs, int status, const char *cod
 	va_end(ap);
 	server_reply_error(rs, &err);
 }
+
+
+void server_reply_file(struct server_response *rs, int status, const char *path,
+		       const char *content_type)
+{
+	free(rs->body);
+	free(rs->file);
+	rs->body = NULL;
+	rs->len = 0;
+	rs->status = status;
+	rs->file = strdup(path);
+	rs->content_type = content_type;
+	if (rs->file == NULL)
+		server_reply_errorf(rs, 500, "OutOfMemory", "out of memory");
+}
+
 
 /* A client's x-request-id is echoed when it is short and printable. */
 static void request_id(struct server *s, struct pending *p)
@@ -613,17 +660,55 @@ static void log_request(struct server *s, const struct server_request *rq,
 	}
 }
 
+void server_reply_file_range(struct server_response *rs, uint64_t off, uint64_t len)
+{
+	rs->file_off = off;
+	rs->file_len = len;
+}
+
+/* The response object for a file body; NULL (and a 404/500 in rs) when it
+ * cannot be opened. */
+static struct MHD_Response *file_response(struct server_response *rs)
+{
+	int fd = open(rs->file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	struct MHD_Response *r;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		server_reply_errorf(rs, errno == ENOENT ? 404 : 500, "NotFound",
+				    "the file is gone");
+		return NULL;
+	}
+	if (rs->file_len == 0 || rs->file_off + rs->file_len > (uint64_t)st.st_size) {
+		rs->file_off = 0;
+		rs->file_len = (uint64_t)st.st_size;
+	}
+	r = MHD_create_response_from_fd_at_offset64(rs->file_len, fd, rs->file_off);
+	if (r == NULL)
+		close(fd);
+	rs->len = (size_t)rs->file_len;
+	return r;
+}
+
 static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 				     const struct server_request *rq, struct server_response *rs)
 {
-	struct MHD_Response *r;
+	struct MHD_Response *r = NULL;
 	enum MHD_Result ret;
 	int i;
 
 	if (rs->status == 0)
 		server_reply_errorf(rs, 500, "InternalError", "no answer was produced");
-	r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
-					    rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (rs->file != NULL)
+		r = file_response(rs);
+	if (r == NULL)
+		r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
+						    rs->body ? MHD_RESPMEM_MUST_FREE
+							     : MHD_RESPMEM_PERSISTENT);
+	else
+		free(rs->body);
 	if (r == NULL) {
 		server_response_cleanup(rs);
 		return MHD_NO;
@@ -889,13 +974,24 @@ static void fit_fd_limit(struct conns_limits *l, struct logfile *log)
 }
 
 /* Both daemons (TCP, and the Unix socket's) run with the same handler, guard
- * and limits; listen says where (MHD_OPTION_SOCK_ADDR or _LISTEN_SOCKET). */
+ * and limits; listen says where (MHD_OPTION_SOCK_ADDR or _LISTEN_SOCKET).
+ * https only on TCP (with_tls): the Unix socket is reached through ssh. */
 static struct MHD_Daemon *start_daemon(struct server *s, unsigned int flags,
-				       struct MHD_OptionItem listen, unsigned int threads)
+				       struct MHD_OptionItem listen, unsigned int threads,
+				       int with_tls)
 {
 	unsigned int hard = s->o.conns.max + s->o.conns.max / 2;
 	struct MHD_OptionItem where[] = {listen, {MHD_OPTION_END, 0, NULL}};
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->o.tls_key_pem},
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)s->o.tls_cert_pem},
+		{MHD_OPTION_END, 0, NULL},
+	};
 
+	if (with_tls && s->o.tls_cert_pem != NULL && s->o.tls_key_pem != NULL)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
 	return MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, where,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
@@ -903,7 +999,7 @@ static struct MHD_Daemon *start_daemon(struct server *s, unsigned int flags,
 		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s, MHD_OPTION_CONNECTION_TIMEOUT,
 		s->o.io_timeout, MHD_OPTION_CONNECTION_LIMIT, hard,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 static void fill_defaults(struct server *s, const struct server_options *o)
@@ -1009,7 +1105,7 @@ static int start_unix(struct server *s, const char *path, struct error *err)
 	if (fd < 0)
 		return -1;
 	s->ud = start_daemon(s, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
-			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1);
+			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1, 0);
 	if (s->ud == NULL) {
 		close(fd);
 		unix_unlink(s);
@@ -1045,8 +1141,9 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	errno = 0; /* MHD may fail without setting it: never report an older call's */
 	s->d = start_daemon(s, flags,
-			    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss}, threads);
+			    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss}, threads, 1);
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");

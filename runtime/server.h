@@ -49,7 +49,7 @@
 #define SERVER_SPOOL_RESERVE ((size_t)128 << 20)     /* free space uploads leave: 128 MiB */
 #define SERVER_IO_TIMEOUT 60 /* s of silence while a body or an answer moves */
 #define SERVER_MAX_SEGMENTS 24
-#define SERVER_EXTRA_HEADERS 4
+#define SERVER_EXTRA_HEADERS 16
 
 struct server_request {
 	const char *method;
@@ -83,9 +83,11 @@ struct server_response {
 	void (*later)(void *later_arg, struct server_later *a);
 	void *later_arg;
 	struct {
-		const char *name;  /* static string */
+		char *name;        /* heap; freed by the server */
 		char *value;       /* heap; freed by the server */
 	} extra[SERVER_EXTRA_HEADERS]; /* more response headers (server_reply_header) */
+	char *file;            /* heap path: the body is this file (server_reply_file) */
+	uint64_t file_off, file_len; /* a part of it (file_len 0: all) */
 };
 
 /* Answers one request. Fills *rs; must not keep pointers into *rq. */
@@ -123,6 +125,8 @@ struct server_options {
 	struct logfile *log;     /* one line per request; NULL: none */
 	int threads;             /* event loops; 0: one per CPU in our affinity mask */
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
+	const char *tls_cert_pem; /* PEM text: serve https (libmicrohttpd with GnuTLS); */
+	const char *tls_key_pem;  /* both NULL: plain http */
 	const char *unix_path;   /* also serve the same API on this Unix socket (mode
 				    0600; a stale one of ours is replaced, it is
 				    unlinked at stop); NULL: none */
@@ -144,16 +148,20 @@ const char *server_header(const struct server_request *rq, const char *name);
 /* All request headers as "Name: value" strings, NULL-terminated, in one heap
  * block (free() it once). NULL on ENOMEM. */
 char **server_header_list(const struct server_request *rq);
+/* All query arguments as "name=value" strings (decoded), NULL-terminated, in
+ * one heap block (free() it once). NULL on ENOMEM. */
+char **server_query_list(const struct server_request *rq);
 /* Query argument lookup, NULL when absent. */
 const char *server_query(const struct server_request *rq, const char *name);
 
 /* Answers a request handed out through rs->later, from any thread: takes
- * what rs holds (body, extra headers). a is invalid afterwards. */
+ * what rs holds (body, file, extra headers). a is invalid afterwards. */
 void server_answer(struct server_later *a, struct server_response *rs);
-/* Adds a response header (name static, value copied). 0, or -1 when full or
+/* Adds a response header (name and value copied; printable ASCII only, so
+ * CR/LF are refused). 0, or -1 when malformed, full (SERVER_EXTRA_HEADERS) or
  * out of memory. */
 int server_reply_header(struct server_response *rs, const char *name, const char *value);
-/* Frees what a response holds (body, extra headers) and zeroes it. */
+/* Frees what a response holds (body, file, extra headers) and zeroes it. */
 void server_response_cleanup(struct server_response *rs);
 /* Connection counters (see conns.h). */
 void server_conn_stats(struct server *s, struct conns_stats *out);
@@ -163,6 +171,12 @@ void server_reply_json(struct server_response *rs, int status, char *json);
 void server_reply_error(struct server_response *rs, const struct error *err);
 void server_reply_errorf(struct server_response *rs, int status, const char *code,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Answers with the content of the file at path (copied; opened when the
+ * answer is sent, so a HEAD gets its Content-Length and no body). */
+void server_reply_file(struct server_response *rs, int status, const char *path,
+		       const char *content_type);
+/* Narrows a file answer to len bytes from off (a 206's body). */
+void server_reply_file_range(struct server_response *rs, uint64_t off, uint64_t len);
 
 /* Monotonic nanoseconds. */
 uint64_t server_now_ns(void);

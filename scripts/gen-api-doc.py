@@ -18,6 +18,17 @@ BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "mldeck")
 WS = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/"
       "Microsoft.MachineLearningServices/workspaces/local")
 MODEL = os.path.join(REPO, "demo", "models", "churn-linear.json")
+SCORE = os.path.join(REPO, "demo", "azure-sdk", "model-1", "onlinescoring", "score.py")
+CONDA = """name: model-env
+channels:
+  - conda-forge
+dependencies:
+  - python=3.11
+  - numpy
+  - pip
+  - pip:
+    - joblib
+"""
 
 
 def pretty(obj):
@@ -39,13 +50,22 @@ class Doc:
         for secret, name in self.secrets.items():
             s = s.replace(secret, name)
         s = s.replace(self.url, "http://127.0.0.1:5800")
+        s = s.replace(self.url.split("//")[1], "127.0.0.1:5800")
+        s = re.sub(r"SharedKey ([^:]*):[A-Za-z0-9+/=]+", r"SharedKey \1:SIGNATURE", s)
+        s = re.sub(r"(x-ms-date|Date): [A-Z][a-z]{2}, [^\n]* GMT", r"\1: Sun, 22 Nov 2026 10:00:00 GMT", s)
+        s = re.sub(r'"expires_on": [0-9]+', '"expires_on": 1795341600', s)
+        s = re.sub(r"(mfeOperation(?:sStatus|Results)/|\"name\": \")o([de]):[0-9a-f]{32}",
+                   r"\1o\2:OPERATION_ID", s)
+        s = re.sub(r'("startTime"|"endTime"): "[^"]*"', r'\1: "2026-11-22T10:00:00Z"', s)
+        s = s.replace(REPO, "/src/mldeck")
+        s = re.sub(r'ETag: "0x[0-9A-F]+"', 'ETag: "0x8DD0A1B2C3D4E5F"', s)
         s = re.sub(r'("createdAt"|"lastModifiedAt"): "[^"]*"', r'\1: "2026-11-22T10:00:00Z"', s)
         s = re.sub(r'"accessToken": "[^"]*"', '"accessToken": "eyJhbGciOi..."', s)
         return s
 
     def call(self, title, method, path, body=None, auth="admin", headers=None, raw=None,
-             show=True):
-        hdrs = dict(headers or {})
+             show=True, raw_label=None):
+        hdrs = dict(headers or {}) if not callable(headers) else {}
         if auth == "admin":
             hdrs["Authorization"] = "Bearer " + self.key
         elif auth:
@@ -55,16 +75,19 @@ class Doc:
             data = json.dumps(body).encode()
             hdrs["Content-Type"] = "application/json"
         full = path.replace("{ws}", WS)
+        if callable(headers):  # signed over the final request (Blob SharedKey)
+            hdrs = headers(method, full, hdrs, raw)
         req = urllib.request.Request(self.url + full, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req) as r:
-                status, rh, text = r.status, r.headers, r.read().decode()
+                status, rh, text = r.status, r.headers, r.read().decode(errors="replace")
         except urllib.error.HTTPError as e:
-            status, rh, text = e.code, e.headers, e.read().decode()
+            status, rh, text = e.code, e.headers, e.read().decode(errors="replace")
         try:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = text
+        self.last_headers = {k.lower(): v for k, v in rh.items()}
         if show:
             self.text("### %s\n" % title)
             lines = ["%s %s" % (method, full.replace(WS, "{ws}"))]
@@ -76,17 +99,57 @@ class Doc:
                 lines.append(pretty(body))
             elif raw is not None:
                 lines.append("")
-                lines.append("<%d bytes of the model file>" % len(raw))
+                lines.append(raw_label or "<%d bytes of the model file>" % len(raw))
             self.text("```http\n" + self.hide("\n".join(lines)) + "\n```\n")
             ans = ["HTTP/1.1 %d" % status]
-            for k in ("x-request-id", "azureml-model-deployment"):
+            for k in ("x-request-id", "azureml-model-deployment", "location",
+                      "azure-asyncoperation", "x-ms-async-operation-timeout", "retry-after",
+                      "x-ms-error-code", "etag", "content-md5"):
                 if rh.get(k):
-                    ans.append("%s: %s" % (k, rh.get(k)))
+                    ans.append("%s: %s" % (HEADER_CASE.get(k, k), rh.get(k)))
             if parsed is not None:
                 ans.append("")
                 ans.append(pretty(parsed) if not isinstance(parsed, str) else parsed)
             self.text("```http\n" + self.hide("\n".join(ans)) + "\n```\n")
         return status, parsed
+
+
+HEADER_CASE = {"location": "Location", "azure-asyncoperation": "Azure-AsyncOperation",
+               "retry-after": "Retry-After", "etag": "ETag", "content-md5": "Content-MD5"}
+
+
+def shared_key(key):
+    """Azure Storage's SharedKey signature (what the Azure SDK sends) as a
+    headers function for Doc.call."""
+    import base64
+    import email.utils
+    import hashlib
+    import hmac
+    import urllib.parse
+
+    def sign(method, path, hdrs, raw):
+        h = dict(hdrs)
+        h["x-ms-date"] = email.utils.formatdate(usegmt=True)
+        h["x-ms-version"] = "2021-08-06"
+        if raw is not None:
+            h["Content-Type"] = "application/octet-stream"
+            h["Content-Length"] = str(len(raw))
+            h["Content-MD5"] = base64.b64encode(hashlib.md5(raw).digest()).decode()
+            h["x-ms-blob-type"] = "BlockBlob"
+        u = urllib.parse.urlsplit(path)
+        std = [h.get(n, "") for n in ("Content-Encoding", "Content-Language", "Content-Length",
+                                      "Content-MD5", "Content-Type", "Date", "If-Modified-Since",
+                                      "If-Match", "If-None-Match", "If-Unmodified-Since",
+                                      "Range")]
+        ms = "".join("%s:%s\n" % (k.lower(), v) for k, v in sorted(h.items()) if
+                     k.lower().startswith("x-ms-"))
+        res = "/mldeck" + u.path + "".join(
+            "\n%s:%s" % (k.lower(), v) for k, v in sorted(urllib.parse.parse_qsl(u.query)))
+        sts = method + "\n" + "\n".join(std) + "\n" + ms + res
+        mac = hmac.new(base64.b64decode(key), sts.encode(), hashlib.sha256).digest()
+        h["Authorization"] = "SharedKey mldeck:" + base64.b64encode(mac).decode()
+        return h
+    return sign
 
 
 def wait_up(doc, ep, name):
@@ -106,23 +169,43 @@ served locally; `{ws}` stands for the workspace prefix
 
     /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}
 
-accepted for any `{sub}` and `{rg}`; `{ws}` is the runtime's workspace (`--workspace`, default
-`local`). `?api-version=` is accepted and ignored.
+accepted for any `{sub}` and `{rg}` (resource ids in the answers echo the request's);
+`{ws}` is the runtime's workspace (`--workspace`, default `local`). `?api-version=` is accepted
+and ignored. `mldeck serve --tls` serves the same over https (required off loopback); Azure's own
+Python SDK drives it unchanged: [azure-compat.md](azure-compat.md) lists every operation it
+uses and what still differs from Azure.
 
 ## Conventions
 
 - Control-plane auth: `Authorization: Bearer <admin key>` (from `$MLDECK_HOME/admin.key`, mode
-  0600), on everything but `GET /healthz` and the data plane. Keys are compared in constant time.
+  0600), on everything but `GET /healthz`, the data plane, the Blob endpoint (its own SharedKey
+  or SAS) and `/MSI/auth` (its `secret` header). Keys are compared in constant time.
 - Errors are Azure's shape `{"error": {"code": ..., "message": ...}}`; the message names the
   field and the reason. 400 invalid input, 401 credential, 404 missing resource, 405 wrong
   method, 409 a rule forbids it (traffic still on a deployment, a version in use), 413 body over
-  the limit (4 MiB for JSON; raw model uploads up to `--max-upload`).
-- Creation answers 201, update 200, delete 200. Deployments are created asynchronously: 201 with
-  `provisioningState` `Creating`, then `Succeeded`, or `Failed` with the reason in
-  `properties.error` and in getLogs. A change of instance count goes through `Scaling`; any
-  other change through `Updating` (the old instance serves until the new one is up).
+  the limit (4 MiB for JSON; raw model uploads and Blob bodies up to `--max-upload`).
+- As Azure Resource Manager answers: a PUT creating a resource is 201 (with `Location` for
+  assets), an update 200. Endpoint and deployment PUTs (and PATCHes) are long-running
+  operations: the answer carries `Azure-AsyncOperation` (an operation-status resource, always
+  200, that reads `Updating` until the deployment is up, then `Succeeded` or `Failed` with the
+  error), `Location` (202 while running, then 200) and `x-ms-async-operation-timeout`. DELETE of
+  an endpoint or deployment is 202 with `Location` (what is deleted is already gone), DELETE of
+  an asset 200; deleting what is not there is 204.
+- Deployments come up asynchronously: `provisioningState` `Creating`, then `Succeeded`, or
+  `Failed` with the reason in `properties.error` and in getLogs. A change of instance count goes
+  through `Scaling`; any other change through `Updating` (the old instance serves until the new
+  one is up); an identical PUT changes nothing. After a restart every deployment is loaded
+  again and shows `Updating` (`Creating` if it never came up) until it serves.
+- Lists page as Azure's do: `count` (at most `--page-size`, default 100) items a page, then
+  `nextLink` (the same URL with `$skipToken`); `$top` caps the whole list. Asset lists take
+  `$orderBy=createdtime desc|asc`, `listViewType=ActiveOnly|ArchivedOnly|All` and `isArchived`.
+- Names: endpoints and deployments 3-32 characters (a letter first, then letters, digits and
+  single dashes, not ending in a dash), asset names (models, environments, codes, data, jobs,
+  schedules) the spec's `^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$`; asset versions are strings of
+  1-64 letters, digits, `.`, `_`, `-` starting with a letter or digit, no `..` ("the latest" is
+  the one registered last).
 - Credentials are checked when the headers are complete, before the body is read: a refused
-  request is answered at once (401, 404, 405, 413) with `Connection: close`. Over a budget:
+  request is answered at once (401, 403, 404, 405, 413) with `Connection: close`. Over a budget:
   503 with `Retry-After` (bodies in memory, uploads in flight), 507 (an upload would leave less
   than the reserve free). Malformed framing: 400 (two Content-Lengths, both Content-Length and
   Transfer-Encoding, HTTP/1.1 without Host, a NUL or control byte in the path or query), 501
@@ -132,23 +215,31 @@ accepted for any `{sub}` and `{rg}`; `{ws}` is the runtime's workspace (`--works
 
 ## Local extensions (kept small)
 
-- Model versions: `properties.modelUri` is a path on the runtime's host or a `file://` URI (the
-  runtime copies the file or directory into its home and records sha256 and size), or the body
-  is the file itself with `Content-Type: application/octet-stream` (query `modelType=`,
-  `filename=`, `description=`, or headers `x-mldeck-model-type`, `x-mldeck-filename`).
-  `properties.modelType` is `xgboost`, `linear`, `mlp` or `custom_model` (Azure's
-  `CustomModel` too).
-- `POST {ws}/models/{name}/versions` (and likewise environments) registers the next version.
-- Environment versions: `properties.environmentKind` `native` or `python`,
+- Model versions: `properties.modelUri` is a path of the workspace's datastore (what the Azure
+  SDK uploads: `azureml://datastores/workspaceblobstore/paths/...` or the Blob URL), a path on
+  the runtime's host or a `file://` URI (the runtime copies the file or directory into its home
+  and records sha256 and size), or the body is the file itself with `Content-Type:
+  application/octet-stream` (query `modelType=`, `filename=`, `description=`, or headers
+  `x-mldeck-model-type`, `x-mldeck-filename`). `properties.modelType` is `xgboost`, `linear`,
+  `mlp`, `custom_model` or `mlflow_model` (Azure's `CustomModel`/`MLFlowModel` too; an MLmodel
+  file's flavours are read into `properties.flavors`).
+- `POST {ws}/models/{name}/versions` (and likewise environments, codes, data) registers the
+  next version.
+- Environment versions: Azure's `image` and `condaFile` (a Python environment: the image picks an
+  interpreter through `HOME/runtime.ini`, the conda file's packages are checked there; see
+  [azure-compat.md](azure-compat.md)), or `properties.environmentKind` `native` or `python`,
   `properties.interpreterPath`, `properties.environmentVariables`, `properties.requiredModules`.
 - Deployments: `properties.model` / `environmentId` take `azureml:NAME:VERSION`, `NAME:VERSION`
-  or an ARM id; `codeConfiguration.codeId` is a directory on the runtime's host. Capacity is
-  Azure's: `sku.capacity` x `maxConcurrentRequestsPerInstance` requests run at once, twice that
-  wait (until `requestTimeout`), the rest get 429; a custom_model runs `WORKER_COUNT` (an
-  environment variable of the deployment or environment, default 1) Python processes per
-  instance, for which admitted requests queue.
+  or an ARM id; `codeConfiguration.codeId` names a code asset (ARM id or `azureml:NAME:VERSION`)
+  or a directory on the runtime's host; an `mlflow_model` needs neither code nor environment.
+  Capacity is Azure's: `sku.capacity` x `maxConcurrentRequestsPerInstance` requests run at once,
+  twice that wait (until `requestTimeout`), the rest get 429; a custom_model runs `WORKER_COUNT`
+  (an environment variable of the deployment or environment, default 1) Python processes per
+  instance, for which admitted requests queue, each limited to `MLDECK_WORKER_MEMORY_MB` MiB
+  (likewise a variable; default the runtime's `--worker-memory-mb`, 4096; 0: none).
 - Endpoints: PATCH also takes `properties.traffic` and `properties.mirrorTraffic`.
-
+- `/MSI/auth`: an Azure ML compute instance's managed-identity endpoint, so that
+  `DefaultAzureCredential()` works unchanged (`MSI_ENDPOINT`, `MSI_SECRET` = the admin key).
 """
 
 
@@ -168,6 +259,15 @@ def main():
     try:
         d.text("## Health\n")
         d.call("Liveness of the runtime (no auth)", "GET", "/healthz", auth=None)
+        _, ws = d.call("", "GET", "{ws}", show=False)
+        d.secrets[ws["properties"]["workspaceId"]] = "WORKSPACE_ID"
+        _, sec = d.call("", "POST", "{ws}/datastores/workspaceblobstore/listSecrets", show=False)
+        d.secrets[sec["key"]] = "ACCOUNT_KEY"
+        d.text("## The workspace and its datastore\n")
+        d.call("The workspace (the Azure SDK reads its location)", "GET", "{ws}")
+        _, ds = d.call("The default datastore", "GET", "{ws}/datastores/workspaceblobstore")
+        d.call("Its credentials (an account key on loopback, else a container SAS)", "POST",
+               "{ws}/datastores/workspaceblobstore/listSecrets")
         d.text("## Models\n")
         d.call("Register a model version from a path", "PUT", "{ws}/models/churn/versions/1",
                {"properties": {"modelType": "linear", "modelUri": "file://" + MODEL,
@@ -184,6 +284,16 @@ def main():
         d.call("Delete a model version", "DELETE", "{ws}/models/churn/versions/3")
         d.call("A bad request names the field", "PUT", "{ws}/models/churn/versions/4",
                {"properties": {"modelType": "pytorch", "modelUri": MODEL}})
+        d.call("Versions are strings", "PUT", "{ws}/models/churn/versions/2024.11-rc1",
+               {"properties": {"modelType": "linear", "modelUri": MODEL}})
+        d.call("The latest version (the one registered last), as the Azure SDK asks", "GET",
+               "{ws}/models/churn/versions?$orderBy=createdtime%20desc&$top=1")
+        d.call("", "PUT", "{ws}/models/churn-2019/versions/1",
+               {"properties": {"modelType": "linear", "modelUri": MODEL}}, show=False)
+        d.call("Archive a model (its container)", "PUT", "{ws}/models/churn-2019",
+               {"properties": {"isArchived": True}})
+        d.call("Archived models are listed on request", "GET",
+               "{ws}/models?listViewType=ArchivedOnly")
         d.text("## Environments\n")
         d.call("Create a native environment", "PUT", "{ws}/environments/native/versions/1",
                {"properties": {"environmentKind": "native"}})
@@ -195,6 +305,39 @@ def main():
         d.call("Show an environment container", "GET", "{ws}/environments/native")
         d.call("List an environment's versions", "GET", "{ws}/environments/sklearn/versions")
         d.call("Show an environment version", "GET", "{ws}/environments/sklearn/versions/1")
+        d.call("An environment as Azure's: an image and a conda file", "PUT",
+               "{ws}/environments/sklearn-conda/versions/1",
+               {"properties": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest",
+                               "condaFile": CONDA}})
+        d.text("## Code assets and the Blob endpoint\n")
+        d.text("The Azure SDK uploads a deployment's code folder (and a local model) to the "
+               "default datastore with the Blob REST API, then registers a code version naming "
+               "the folder. The runtime serves that Blob endpoint itself: the account is "
+               "`HOST:PORT/mldeck`, so requests arrive path-style as "
+               "`/mldeck.blob.core.windows.net/CONTAINER/NAME`, signed with the key from "
+               "listSecrets (SharedKey) or carrying a SAS.\n")
+        container = ds["properties"]["containerName"]
+        d.secrets[container] = "azureml-blobstore-WORKSPACE_ID"
+        folder = "/mldeck.blob.core.windows.net/%s/LocalUpload/0a1b2c3d/onlinescoring" % container
+        score = open(SCORE, "rb").read()
+        d.call("Upload a file (PUT blob)", "PUT", folder + "/score.py", raw=score, auth=None,
+               headers=shared_key(sec["key"]), raw_label="<score.py, %d bytes>" % len(score))
+        d.call("Read its properties (HEAD blob)", "HEAD", folder + "/score.py", auth=None,
+               headers=shared_key(sec["key"]))
+        d.call("A wrong signature is 403", "GET", folder + "/score.py", auth=None,
+               headers={"x-ms-date": "Sun, 22 Nov 2026 10:00:00 GMT",
+                        "Authorization": "SharedKey mldeck:AAAA"})
+        d.call("Register a code version naming the uploaded folder", "PUT",
+               "{ws}/codes/score/versions/1", {"properties": {"codeUri": d.url + folder}})
+        d.text("## Data assets\n")
+        d.text("Data assets are versioned as models are (string versions, latest, archive, "
+               "list views). `dataType` is `uri_file` or `uri_folder`; `dataUri` is a path of "
+               "the datastore (`azureml://datastores/workspaceblobstore/paths/...` or the Blob "
+               "URL), a path on the runtime's host or a `file://` URI: what batch jobs read.\n")
+        d.call("Register a data asset in the datastore", "PUT", "{ws}/data/customers/versions/1",
+               {"properties": {"dataType": "uri_folder", "dataUri":
+                               "azureml://datastores/workspaceblobstore/paths/customers/"}})
+        d.call("Show a data container", "GET", "{ws}/data/customers")
         d.text("## Online endpoints\n")
         d.call("Create an endpoint", "PUT", "{ws}/onlineEndpoints/churn-ep",
                {"properties": {"authMode": "Key", "description": "churn scoring"},
@@ -210,13 +353,16 @@ def main():
                                "requestSettings": {"maxConcurrentRequestsPerInstance": 4,
                                                    "requestTimeout": "PT5S"}},
                 "sku": {"name": "Default", "capacity": 1}})
+        op = d.last_headers["azure-asyncoperation"][len(d.url):]
         wait_up(d, "churn-ep", "blue")
+        d.call("Follow its operation (Azure-AsyncOperation)", "GET", op)
         d.call("Show it once it is up", "GET", "{ws}/onlineEndpoints/churn-ep/deployments/blue")
         d.call("A second deployment", "PUT", "{ws}/onlineEndpoints/churn-ep/deployments/green",
                {"properties": {"model": "azureml:churn:2", "environmentId": "azureml:native:1"},
                 "sku": {"capacity": 1}}, show=False)
         wait_up(d, "churn-ep", "green")
         d.call("List deployments", "GET", "{ws}/onlineEndpoints/churn-ep/deployments")
+        d.call("Lists page with nextLink", "GET", "{ws}/onlineEndpoints/churn-ep/deployments?count=1")
         d.call("Scale (PATCH the instance count)", "PATCH",
                "{ws}/onlineEndpoints/churn-ep/deployments/blue", {"sku": {"capacity": 2}})
         wait_up(d, "churn-ep", "blue")
@@ -246,6 +392,9 @@ def main():
         d.call("An AMLToken endpoint", "PUT", "{ws}/onlineEndpoints/fraud-ep",
                {"properties": {"authMode": "AMLToken"}})
         d.call("Get a token", "POST", "{ws}/onlineEndpoints/fraud-ep/token")
+        d.call("A managed-identity token for DefaultAzureCredential (MSI_ENDPOINT)", "GET",
+               "/MSI/auth?api-version=2017-09-01&resource=https://management.azure.com",
+               auth=None, headers={"secret": key})
         d.text("## Metrics\n")
         d.call("Live metrics for the console", "GET", "/v1/metrics?window=5&endpoint=churn-ep")
         d.text("### Prometheus\n\n`GET /metrics` (admin key) answers the Prometheus text format with "
@@ -258,6 +407,7 @@ def main():
         d.call("A model version in use cannot be deleted", "DELETE", "{ws}/models/churn/versions/1")
         d.call("Deleting an endpoint deletes its deployments", "DELETE",
                "{ws}/onlineEndpoints/churn-ep")
+        d.call("Deleting what is not there is 204", "DELETE", "{ws}/onlineEndpoints/churn-ep")
         d.call("Delete an environment version", "DELETE", "{ws}/environments/sklearn/versions/1")
         d.call("Delete a model and all its versions", "DELETE", "{ws}/models/churn")
     finally:

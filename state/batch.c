@@ -1,6 +1,6 @@
 /*
- * batch.c: batch endpoints, batch deployments, data assets, jobs and
- * schedules in the workspace, and their rules (see batch.h).
+ * batch.c: batch endpoints, batch deployments, jobs and schedules in the
+ * workspace, and their rules (see batch.h).
  *
  * Limits: at most BATCH_ITEMS_MAX resources of each kind (jobs included:
  * delete old ones), so a list stays a list.
@@ -25,7 +25,6 @@ struct vec {
 struct batch_set {
 	struct vec endpoints;   /* struct batch_endpoint */
 	struct vec deployments; /* struct batch_deployment */
-	struct vec data;        /* struct data_version */
 	struct vec jobs;        /* struct job */
 	struct vec schedules;   /* struct schedule */
 };
@@ -45,15 +44,12 @@ void batch_set_free(struct batch_set *b)
 		batch_endpoint_cleanup(AT(&b->endpoints, struct batch_endpoint, i));
 	for (size_t i = 0; i < b->deployments.n; i++)
 		batch_deployment_cleanup(AT(&b->deployments, struct batch_deployment, i));
-	for (size_t i = 0; i < b->data.n; i++)
-		data_version_cleanup(AT(&b->data, struct data_version, i));
 	for (size_t i = 0; i < b->jobs.n; i++)
 		job_cleanup(AT(&b->jobs, struct job, i));
 	for (size_t i = 0; i < b->schedules.n; i++)
 		schedule_cleanup(AT(&b->schedules, struct schedule, i));
 	free(b->endpoints.items);
 	free(b->deployments.items);
-	free(b->data.items);
 	free(b->jobs.items);
 	free(b->schedules.items);
 	free(b);
@@ -75,7 +71,6 @@ static int vec_clone(struct vec *dst, const struct vec *src, size_t sz,
 
 static int copy_endpoint(void *d, const void *s);
 static int copy_deployment(void *d, const void *s);
-static int copy_data(void *d, const void *s);
 static int copy_job(void *d, const void *s);
 static int copy_schedule(void *d, const void *s);
 
@@ -88,7 +83,6 @@ struct batch_set *batch_set_clone(const struct batch_set *b)
 		0 ||
 	    vec_clone(&c->deployments, &b->deployments, sizeof(struct batch_deployment),
 		      copy_deployment) < 0 ||
-	    vec_clone(&c->data, &b->data, sizeof(struct data_version), copy_data) < 0 ||
 	    vec_clone(&c->jobs, &b->jobs, sizeof(struct job), copy_job) < 0 ||
 	    vec_clone(&c->schedules, &b->schedules, sizeof(struct schedule), copy_schedule) < 0) {
 		batch_set_free(c); /* a failed copy cleaned itself and was not counted */
@@ -165,14 +159,6 @@ static int copy_deployment(void *d, const void *s)
 static void clean_deployment(void *p)
 {
 	batch_deployment_cleanup(p);
-}
-static int copy_data(void *d, const void *s)
-{
-	return data_version_copy(d, s);
-}
-static void clean_data(void *p)
-{
-	data_version_cleanup(p);
 }
 static int copy_job(void *d, const void *s)
 {
@@ -279,11 +265,6 @@ void batch_touch_all(struct workspace *ws)
 		const struct batch_deployment *d = AT(&b->deployments, struct batch_deployment, i);
 
 		workspace_touch(ws, WORKSPACE_BATCH_DEPLOYMENTS, d->endpoint, d->name);
-	}
-	for (size_t i = 0; i < b->data.n; i++) {
-		const struct data_version *d = AT(&b->data, struct data_version, i);
-
-		workspace_touch(ws, WORKSPACE_DATA, d->name, d->version);
 	}
 	for (size_t i = 0; i < b->jobs.n; i++)
 		workspace_touch(ws, WORKSPACE_JOBS, AT(&b->jobs, struct job, i)->name, NULL);
@@ -568,134 +549,6 @@ int batch_deployment_delete(struct workspace *ws, const char *ep, const char *na
 	return 0;
 }
 
-/* ---- data assets ------------------------------------------------------- */
-
-static unsigned long long version_num(const char *v)
-{
-	char *end;
-	unsigned long long n = strtoull(v, &end, 10);
-
-	return *end == '\0' ? n : 0;
-}
-
-/* The index of NAME:VERSION, or with version NULL the latest (newest, then
- * the highest version number). */
-static ssize_t data_index(const struct workspace *ws, const char *name, const char *version)
-{
-	const struct vec *v = &set(ws)->data;
-	ssize_t best = -1;
-
-	for (size_t i = 0; i < v->n; i++) {
-		const struct data_version *d = AT(v, struct data_version, i), *b;
-
-		if (strcmp(d->name, name) != 0)
-			continue;
-		if (version != NULL) {
-			if (strcmp(d->version, version) == 0)
-				return (ssize_t)i;
-			continue;
-		}
-		b = best < 0 ? NULL : AT(v, struct data_version, best);
-		if (b == NULL || d->created > b->created ||
-		    (d->created == b->created && version_num(d->version) > version_num(b->version)))
-			best = (ssize_t)i;
-	}
-	return best;
-}
-
-static void data_next_version(const struct workspace *ws, const char *name, char *buf, size_t len)
-{
-	const struct vec *v = &set(ws)->data;
-	unsigned long long max = 0;
-
-	for (size_t i = 0; i < v->n; i++) {
-		const struct data_version *d = AT(v, struct data_version, i);
-
-		if (strcmp(d->name, name) == 0 && version_num(d->version) > max)
-			max = version_num(d->version);
-	}
-	snprintf(buf, len, "%llu", max + 1);
-}
-
-int batch_data_put(struct workspace *ws, struct data_version *dv, int *created, struct error *err)
-{
-	struct vec *v = &set(ws)->data;
-	ssize_t old;
-	int rc;
-
-	if (names_check_asset(dv->name, "data asset name", err) < 0)
-		return -1;
-	if (dv->version[0] == '\0')
-		data_next_version(ws, dv->name, dv->version, sizeof dv->version);
-	if (names_check_version(dv->version, "data asset version", err) < 0)
-		return -1;
-	if ((unsigned)dv->type > DATA_URI_FOLDER)
-		return error_set(err, 400, "ValidationError",
-				 "properties.dataType must be uri_file or uri_folder");
-	if (dv->uri == NULL || dv->uri[0] == '\0')
-		return error_set(err, 400, "ValidationError", "properties.dataUri is required");
-	old = data_index(ws, dv->name, dv->version);
-	if (old < 0)
-		rc = vec_add(v, sizeof *dv, dv, copy_data, err);
-	else
-		rc = vec_replace(v, sizeof *dv, (size_t)old, dv, copy_data, clean_data, err);
-	if (rc < 0)
-		return -1;
-	workspace_touch(ws, WORKSPACE_DATA, dv->name, dv->version);
-	if (created != NULL)
-		*created = old < 0;
-	return 0;
-}
-
-const struct data_version *batch_data_find(const struct workspace *ws, const char *name,
-					   const char *version)
-{
-	ssize_t i = data_index(ws, name, version);
-
-	return i < 0 ? NULL : AT(&set(ws)->data, struct data_version, i);
-}
-
-static int data_cmp(const void *x, const void *y)
-{
-	const struct data_version *a = *(const struct data_version *const *)x;
-	const struct data_version *b = *(const struct data_version *const *)y;
-	unsigned long long va = version_num(a->version), vb = version_num(b->version);
-	int c = strcmp(a->name, b->name);
-
-	if (c != 0)
-		return c;
-	if (va != vb)
-		return va < vb ? -1 : 1;
-	return strcmp(a->version, b->version);
-}
-
-size_t batch_data_list(const struct workspace *ws, const struct data_version ***out)
-{
-	return pointers(&set(ws)->data, sizeof(struct data_version), NULL, NULL, data_cmp,
-			(const void ***)out);
-}
-
-int batch_data_delete(struct workspace *ws, const char *name, const char *version,
-		      struct error *err)
-{
-	struct vec *v = &set(ws)->data;
-	int found = 0;
-
-	for (size_t i = v->n; i-- > 0;) {
-		const struct data_version *d = AT(v, struct data_version, i);
-
-		if (strcmp(d->name, name) != 0 || (version && strcmp(d->version, version) != 0))
-			continue;
-		workspace_touch(ws, WORKSPACE_DATA, d->name, d->version);
-		vec_drop(v, sizeof *d, i, clean_data);
-		found = 1;
-	}
-	if (!found)
-		return error_set(err, 404, "NotFound", "data asset %s%s%s not found", name,
-				 version ? ":" : "", version ? version : "");
-	return 0;
-}
-
 /* ---- jobs -------------------------------------------------------------- */
 
 static ssize_t job_index(const struct workspace *ws, const char *name)
@@ -901,25 +754,4 @@ void batch_deployment_cleanup(struct batch_deployment *d)
 	kvlist_clear(&d->variables);
 	kvlist_clear(&d->tags);
 	kvlist_clear(&d->properties);
-}
-
-int data_version_copy(struct data_version *dst, const struct data_version *src)
-{
-	*dst = *src;
-	dst->uri = dst->description = NULL;
-	memset(&dst->tags, 0, sizeof dst->tags);
-	if (resource_dup(&dst->uri, src->uri) < 0 || resource_dup(&dst->description, src->description) < 0 ||
-	    kvlist_copy(&dst->tags, &src->tags) < 0) {
-		data_version_cleanup(dst);
-		return -1;
-	}
-	return 0;
-}
-
-void data_version_cleanup(struct data_version *d)
-{
-	free(d->uri);
-	free(d->description);
-	d->uri = d->description = NULL;
-	kvlist_clear(&d->tags);
 }

@@ -1,17 +1,17 @@
 /*
  * batch.h: the batch side of the workspace (issue 11): batch endpoints and
- * their deployments, data assets, jobs and schedules, with Azure's shapes and
- * defaults and the rules between them. They live in the workspace
- * (workspace_batch) and follow workspace.h's contract: not thread-safe (the
- * runtime's lock), every mutating call validates first and changes nothing on
- * failure (400 invalid, 404 missing reference, 409 a rule forbids it), records
- * what it touched for the store, copies its inputs; find pointers stay valid
- * until the next mutating call; list calls return a new array (free()) of
- * borrowed pointers.
+ * their deployments, jobs and schedules, with Azure's shapes and defaults and
+ * the rules between them (data assets are versioned assets: workspace.h).
+ * They live in the workspace (workspace_batch) and follow workspace.h's
+ * contract: not thread-safe (the runtime's lock), every mutating call
+ * validates first and changes nothing on failure (400 invalid, 404 missing
+ * reference, 409 a rule forbids it), records what it touched for the store,
+ * copies its inputs; find pointers stay valid until the next mutating call;
+ * list calls return a new array (free()) of borrowed pointers.
  *
  * Rules:
- *  - batch endpoint and deployment names follow names_check (3-32); data
- *    assets, jobs and schedules the asset pattern (names_check_asset);
+ *  - batch endpoint and deployment names follow names_check (3-32); jobs
+ *    and schedules the asset pattern (names_check_asset);
  *  - a batch deployment's model must exist; a custom_model needs a python
  *    environment, a code directory and a scoring script in it; the native
  *    types (xgboost, linear, mlp) take no environment and no code;
@@ -68,20 +68,9 @@ struct batch_deployment {
 	int64_t created;
 };
 
-struct data_version {
-	char name[RESOURCE_ASSET_NAME_MAX + 1];
-	char version[RESOURCE_VERSION_MAX + 1];
-	enum data_type type;
-	char *uri; /* dataUri as given: a path, file://, azureml://datastores/... */
-	char *description;
-	struct kvlist tags;
-	int64_t created;
-};
-
 /* Kinds the store keeps (workspace.h's change records). */
 #define WORKSPACE_BATCH_ENDPOINTS "batch_endpoints"
 #define WORKSPACE_BATCH_DEPLOYMENTS "batch_deployments"
-#define WORKSPACE_DATA "data"
 #define WORKSPACE_JOBS "jobs"
 #define WORKSPACE_SCHEDULES "schedules"
 
@@ -120,15 +109,6 @@ size_t batch_deployment_list(const struct workspace *ws, const char *ep,
 int batch_deployment_delete(struct workspace *ws, const char *ep, const char *name,
 			    struct error *err);
 
-/* Data assets: versions as for models (an empty version takes the next integer,
- * written back; an existing one is replaced: 200). */
-int batch_data_put(struct workspace *ws, struct data_version *dv, int *created, struct error *err);
-const struct data_version *batch_data_find(const struct workspace *ws, const char *name,
-					   const char *version); /* version NULL: latest */
-size_t batch_data_list(const struct workspace *ws, const struct data_version ***out);
-int batch_data_delete(struct workspace *ws, const char *name, const char *version,
-		      struct error *err); /* version NULL: every version */
-
 /* Jobs. put adds a new job (409 when the name exists) or, for an existing
  * one, records a new status and figures: the status must follow
  * job_transition (or stay the same). */
@@ -149,7 +129,5 @@ int batch_endpoint_copy(struct batch_endpoint *dst, const struct batch_endpoint 
 void batch_endpoint_cleanup(struct batch_endpoint *e);
 int batch_deployment_copy(struct batch_deployment *dst, const struct batch_deployment *src);
 void batch_deployment_cleanup(struct batch_deployment *d);
-int data_version_copy(struct data_version *dst, const struct data_version *src);
-void data_version_cleanup(struct data_version *d);
 
 #endif

@@ -506,33 +506,10 @@ cJSON *batchcodec_data_to_json(const struct data_version *d, const struct codec_
 	cJSON_AddItemToObject(p, "tags", codec_kv_to_json(&d->tags));
 	cJSON_AddObjectToObject(p, "properties");
 	cJSON_AddBoolToObject(p, "isAnonymous", 0);
-	cJSON_AddBoolToObject(p, "isArchived", 0);
+	cJSON_AddBoolToObject(p, "isArchived", d->archived);
 	cJSON_AddStringToObject(p, "dataType", data_type_name(d->type));
 	cJSON_AddStringToObject(p, "dataUri", d->uri);
 	codec_system_data(o, d->created);
-	return o;
-}
-
-cJSON *batchcodec_data_container_to_json(const struct data_version *latest,
-					 const struct codec_ctx *c)
-{
-	char path[300], next[32];
-	cJSON *o, *p;
-
-	snprintf(path, sizeof path, "/data/%s", latest->name);
-	o = codec_resource_head(c, path, latest->name, "data");
-	if (o == NULL)
-		return NULL;
-	p = cJSON_AddObjectToObject(o, "properties");
-	cJSON_AddNullToObject(p, "description");
-	cJSON_AddObjectToObject(p, "tags");
-	cJSON_AddObjectToObject(p, "properties");
-	cJSON_AddBoolToObject(p, "isArchived", 0);
-	cJSON_AddStringToObject(p, "dataType", data_type_name(latest->type));
-	cJSON_AddStringToObject(p, "latestVersion", latest->version);
-	snprintf(next, sizeof next, "%llu", strtoull(latest->version, NULL, 10) + 1);
-	cJSON_AddStringToObject(p, "nextVersion", next);
-	codec_system_data(o, latest->created);
 	return o;
 }
 
@@ -551,6 +528,7 @@ int batchcodec_data_from_json(const cJSON *body, struct data_version *out, struc
 			"uri_file or uri_folder (mltable is not served locally)");
 	in_heap(&in, &out->uri, in_str(&in, p, "dataUri", "properties.dataUri"));
 	in_heap(&in, &out->description, in_str(&in, p, "description", "properties.description"));
+	in_bool(&in, p, "isArchived", "properties.isArchived", &out->archived);
 	in_kv(&in, p, "tags", "properties.tags", &out->tags);
 	return in_done(&in);
 }
@@ -924,7 +902,7 @@ int batchcodec_schedule_from_json(const cJSON *body, struct schedule *out, struc
 
 /* ---- store documents ---------------------------------------------------- */
 
-static const struct codec_ctx doc_ctx = {"", ""}; /* ids without a workspace prefix */
+static const struct codec_ctx doc_ctx = {"", "", "", ""}; /* ids without a workspace prefix */
 
 static void doc_settings(cJSON *o, const struct batch_settings *s)
 {
@@ -1041,18 +1019,22 @@ cJSON *batchcodec_data_to_doc(const struct data_version *d)
 		return NULL;
 	cJSON_AddStringToObject(o, "asset", d->name);
 	add_i64(o, "created", d->created);
+	add_i64(o, "serial", (int64_t)d->serial);
 	return o;
 }
 
 int batchcodec_data_from_doc(const cJSON *o, struct data_version *out, struct error *err)
 {
 	struct in in = {err, 0, 1};
+	int64_t serial = 0;
 
 	in_fixed(&in, out->name, sizeof out->name, in_str(&in, o, "asset", "asset"), "asset");
 	in_fixed(&in, out->version, sizeof out->version, in_str(&in, o, "name", "name"), "name");
 	if (!in.failed && batchcodec_data_from_json(o, out, err) < 0)
 		return error_set(err, 500, "CorruptState", "stored data asset: %s", err->message);
 	in_num64(&in, o, "created", &out->created);
+	in_num64(&in, o, "serial", &serial); /* absent in documents before it */
+	out->serial = serial > 0 ? (uint64_t)serial : 0;
 	return in_done(&in);
 }
 

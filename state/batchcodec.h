@@ -21,10 +21,8 @@
 /* Answers. A job's figures are taken from *j: the caller fills live ones. */
 cJSON *batchcodec_endpoint_to_json(const struct batch_endpoint *ep, const struct codec_ctx *c);
 cJSON *batchcodec_deployment_to_json(const struct batch_deployment *d, const struct codec_ctx *c);
+/* A data asset version (its container is codec_container_to_json's). */
 cJSON *batchcodec_data_to_json(const struct data_version *d, const struct codec_ctx *c);
-/* {"id","name","type","properties":{dataType, latestVersion, nextVersion, ...}} */
-cJSON *batchcodec_data_container_to_json(const struct data_version *latest,
-					 const struct codec_ctx *c);
 cJSON *batchcodec_job_to_json(const struct job *j, const struct codec_ctx *c);
 /* A job's head (id, name, type) and the properties every job kind shows (jobType,
  * status, displayName, experimentName, description, isArchived, computeId); *props

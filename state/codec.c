@@ -2,19 +2,25 @@
  * codec.c: resources <-> Azure ML 2024-04-01 JSON, and the workspace document.
  *
  * Decisions on input Azure sends that has no local meaning:
- *  - model version: Azure's "CustomModel" means custom_model; flavors, isAnonymous,
- *    properties.properties (sha256/size are computed, never taken) are ignored.
- *  - environment version: image, condaFile, build, inferenceConfig are ignored;
- *    without environmentKind the kind is python when interpreterPath is given,
- *    else it stays as pre-filled (native for a new one).
+ *  - model version: Azure's "CustomModel"/"MLFlowModel" mean custom_model /
+ *    mlflow_model; isAnonymous, jobName, properties.properties (sha256/size are
+ *    computed, never taken) are ignored; flavors are kept as sent.
+ *  - environment version: image and condaFile are kept and returned as sent;
+ *    build, inferenceConfig, osType are ignored; without environmentKind the
+ *    kind is python when interpreterPath, image or condaFile is given, else it
+ *    stays as pre-filled (native for a new one).
+ *  - code version: codeUri is kept; the runtime maps it to a directory.
  *  - endpoint: compute, location, kind, identity, sku are ignored; tags are
  *    top-level (Azure TrackedResource).
- *  - deployment: instance count is sku.capacity (default 1); scaleSettings,
- *    probes, instanceType, appInsightsEnabled, modelMountPath are ignored; an
- *    asset ref that is not NAME:VERSION in one of the three spellings (Azure's
+ *  - deployment: instance count is sku.capacity (default 1); instanceType is
+ *    echoed; scaleSettings, probes, appInsightsEnabled, modelMountPath,
+ *    privateNetworkConnection, egressPublicNetworkAccess are ignored; an asset
+ *    ref that is not NAME:VERSION in one of the three spellings (Azure's
  *    placeholder "string" among them) is a 400 naming the field.
  * On output a version resource's "name" is its version, as Azure does; the
- * asset name is in the id (".../models/NAME/versions/V").
+ * asset name is in the id (".../models/NAME/versions/V"). Fields Azure always
+ * sends and the SDK reads without a None check are always present (flavors,
+ * systemData, scaleSettings, probes).
  */
 #include "state/codec.h"
 
@@ -44,7 +50,7 @@ static void iso_time(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
 }
 
-static void add_system_data(cJSON *o, int64_t created)
+static void add_system_data(cJSON *o, int64_t created, int64_t modified)
 {
 	char t[32];
 	cJSON *sd = cJSON_AddObjectToObject(o, "systemData");
@@ -53,7 +59,10 @@ static void add_system_data(cJSON *o, int64_t created)
 	cJSON_AddStringToObject(sd, "createdAt", t);
 	cJSON_AddStringToObject(sd, "createdBy", "mldeck");
 	cJSON_AddStringToObject(sd, "createdByType", "User");
+	iso_time(modified > created ? modified : created, t, sizeof t);
 	cJSON_AddStringToObject(sd, "lastModifiedAt", t);
+	cJSON_AddStringToObject(sd, "lastModifiedBy", "mldeck");
+	cJSON_AddStringToObject(sd, "lastModifiedByType", "User");
 }
 
 static cJSON *kv_to_json(const struct kvlist *l)
@@ -129,7 +138,7 @@ cJSON *codec_resource_head(const struct codec_ctx *c, const char *path, const ch
 
 void codec_system_data(cJSON *o, int64_t created)
 {
-	add_system_data(o, created);
+	add_system_data(o, created, created);
 }
 
 cJSON *codec_kv_to_json(const struct kvlist *l)
@@ -149,50 +158,72 @@ void codec_iso_time(int64_t t, char *buf, size_t len)
 
 /* ---- resources to JSON ---- */
 
+/* Parsed JSON text, or an empty object when absent or not JSON. */
+static cJSON *json_or_empty(const char *text)
+{
+	cJSON *j = text != NULL ? cJSON_Parse(text) : NULL;
+
+	if (j == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		j = cJSON_CreateObject();
+	}
+	return j;
+}
+
+/* The members every asset version has. */
+static cJSON *asset_properties(cJSON *o, const char *description, const struct kvlist *tags,
+			       int archived)
+{
+	cJSON *p = cJSON_AddObjectToObject(o, "properties");
+
+	if (description != NULL)
+		cJSON_AddStringToObject(p, "description", description);
+	else
+		cJSON_AddNullToObject(p, "description");
+	cJSON_AddItemToObject(p, "tags", kv_to_json(tags));
+	cJSON_AddBoolToObject(p, "isAnonymous", 0);
+	cJSON_AddBoolToObject(p, "isArchived", archived);
+	return p;
+}
+
 cJSON *codec_model_version_to_json(const struct model_version *m, const struct codec_ctx *c)
 {
-	char path[160], uri[1024], size[32];
+	char path[RESOURCE_ASSET_NAME_MAX + RESOURCE_VERSION_MAX + 32], size[32];
 	cJSON *o, *p, *pp;
 
 	snprintf(path, sizeof path, "/models/%s/versions/%s", m->name, m->version);
 	o = resource_head(c, path, m->version, "models/versions");
 	if (o == NULL)
 		return NULL;
-	p = cJSON_AddObjectToObject(o, "properties");
-	add_opt_string(p, "description", m->description);
-	cJSON_AddItemToObject(p, "tags", kv_to_json(&m->tags));
+	p = asset_properties(o, m->description, &m->tags, m->archived);
 	pp = cJSON_AddObjectToObject(p, "properties");
 	cJSON_AddStringToObject(pp, "sha256", m->sha256);
 	snprintf(size, sizeof size, "%llu", (unsigned long long)m->size);
 	cJSON_AddStringToObject(pp, "size", size);
-	cJSON_AddBoolToObject(p, "isAnonymous", 0);
-	cJSON_AddBoolToObject(p, "isArchived", 0);
+	cJSON_AddItemToObject(p, "flavors", json_or_empty(m->flavors));
 	cJSON_AddStringToObject(p, "modelType", model_type_name(m->type));
-	if (m->artifact != NULL) {
-		snprintf(uri, sizeof uri, "file://%s", m->artifact);
-		cJSON_AddStringToObject(p, "modelUri", uri);
-	}
+	add_opt_string(p, "modelUri", m->uri);
+	cJSON_AddNullToObject(p, "jobName");
 	cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
-	add_system_data(o, m->created);
+	add_system_data(o, m->created, m->created);
 	return o;
 }
 
 cJSON *codec_env_version_to_json(const struct env_version *e, const struct codec_ctx *c)
 {
-	char path[160];
+	char path[RESOURCE_ASSET_NAME_MAX + RESOURCE_VERSION_MAX + 32];
 	cJSON *o, *p, *mods;
 
 	snprintf(path, sizeof path, "/environments/%s/versions/%s", e->name, e->version);
 	o = resource_head(c, path, e->version, "environments/versions");
 	if (o == NULL)
 		return NULL;
-	p = cJSON_AddObjectToObject(o, "properties");
-	add_opt_string(p, "description", e->description);
-	cJSON_AddItemToObject(p, "tags", kv_to_json(&e->tags));
+	p = asset_properties(o, e->description, &e->tags, e->archived);
 	cJSON_AddObjectToObject(p, "properties");
-	cJSON_AddBoolToObject(p, "isAnonymous", 0);
-	cJSON_AddBoolToObject(p, "isArchived", 0);
 	cJSON_AddStringToObject(p, "environmentType", "UserCreated");
+	add_opt_string(p, "image", e->image);
+	add_opt_string(p, "condaFile", e->conda_file);
+	cJSON_AddStringToObject(p, "osType", "Linux");
 	cJSON_AddStringToObject(p, "environmentKind", env_kind_name(e->kind));
 	add_opt_string(p, "interpreterPath", e->python);
 	cJSON_AddItemToObject(p, "environmentVariables", kv_to_json(&e->variables));
@@ -200,7 +231,24 @@ cJSON *codec_env_version_to_json(const struct env_version *e, const struct codec
 	for (size_t i = 0; mods != NULL && i < e->nmodules; i++)
 		cJSON_AddItemToArray(mods, cJSON_CreateString(e->modules[i]));
 	cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
-	add_system_data(o, e->created);
+	add_system_data(o, e->created, e->created);
+	return o;
+}
+
+cJSON *codec_code_version_to_json(const struct code_version *cv, const struct codec_ctx *c)
+{
+	char path[RESOURCE_ASSET_NAME_MAX + RESOURCE_VERSION_MAX + 32];
+	cJSON *o, *p;
+
+	snprintf(path, sizeof path, "/codes/%s/versions/%s", cv->name, cv->version);
+	o = resource_head(c, path, cv->version, "codes/versions");
+	if (o == NULL)
+		return NULL;
+	p = asset_properties(o, cv->description, &cv->tags, cv->archived);
+	cJSON_AddObjectToObject(p, "properties");
+	add_opt_string(p, "codeUri", cv->code_uri);
+	cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
+	add_system_data(o, cv->created, cv->created);
 	return o;
 }
 
@@ -226,7 +274,8 @@ cJSON *codec_endpoint_to_json(const struct endpoint *ep, const struct codec_ctx 
 		 ep->name);
 	cJSON_AddStringToObject(p, "scoringUri", uri);
 	cJSON_AddStringToObject(p, "provisioningState", prov_state_name(ep->state));
-	add_system_data(o, ep->created);
+	cJSON_AddStringToObject(p, "publicNetworkAccess", "Enabled");
+	add_system_data(o, ep->created, ep->created);
 	return o;
 }
 
@@ -238,29 +287,69 @@ static void asset_id(const struct codec_ctx *c, const char *kind, const char *na
 		 name, version);
 }
 
+/* Azure's default probe settings, which the SDK reads back. */
+static void add_probe(cJSON *p, const char *key)
+{
+	cJSON *pr = cJSON_AddObjectToObject(p, key);
+
+	cJSON_AddNumberToObject(pr, "failureThreshold", 30);
+	cJSON_AddNumberToObject(pr, "successThreshold", 1);
+	cJSON_AddStringToObject(pr, "timeout", "PT2S");
+	cJSON_AddStringToObject(pr, "period", "PT10S");
+	cJSON_AddStringToObject(pr, "initialDelay", "PT10S");
+}
+
+static void add_code_configuration(cJSON *p, const struct deployment *d, const struct codec_ctx *c)
+{
+	char buf[1024];
+	cJSON *cc;
+
+	if (d->code_name[0] == '\0' && d->code_dir == NULL && d->scoring_script == NULL)
+		return;
+	cc = cJSON_AddObjectToObject(p, "codeConfiguration");
+	if (d->code_name[0] != '\0') {
+		asset_id(c, "codes", d->code_name, d->code_version, buf, sizeof buf);
+		cJSON_AddStringToObject(cc, "codeId", buf);
+	} else {
+		add_opt_string(cc, "codeId", d->code_dir);
+	}
+	add_opt_string(cc, "scoringScript", d->scoring_script);
+}
+
 static void add_deployment_properties(cJSON *p, const struct deployment *d,
 				      const struct codec_ctx *c)
 {
 	char buf[1024];
-	cJSON *rs, *cc;
+	cJSON *rs, *ss;
 
-	add_opt_string(p, "description", d->description);
+	if (d->description != NULL)
+		cJSON_AddStringToObject(p, "description", d->description);
+	else
+		cJSON_AddNullToObject(p, "description");
 	cJSON_AddObjectToObject(p, "properties");
 	cJSON_AddStringToObject(p, "endpointComputeType", "Managed");
 	asset_id(c, "models", d->model_name, d->model_version, buf, sizeof buf);
 	cJSON_AddStringToObject(p, "model", buf);
-	asset_id(c, "environments", d->env_name, d->env_version, buf, sizeof buf);
-	cJSON_AddStringToObject(p, "environmentId", buf);
-	if (d->code_dir != NULL || d->scoring_script != NULL) {
-		cc = cJSON_AddObjectToObject(p, "codeConfiguration");
-		add_opt_string(cc, "codeId", d->code_dir);
-		add_opt_string(cc, "scoringScript", d->scoring_script);
+	if (d->env_name[0] != '\0') {
+		asset_id(c, "environments", d->env_name, d->env_version, buf, sizeof buf);
+		cJSON_AddStringToObject(p, "environmentId", buf);
 	}
+	add_code_configuration(p, d, c);
 	cJSON_AddItemToObject(p, "environmentVariables", kv_to_json(&d->variables));
+	ss = cJSON_AddObjectToObject(p, "scaleSettings");
+	cJSON_AddStringToObject(ss, "scaleType", "Default");
 	rs = cJSON_AddObjectToObject(p, "requestSettings");
-	cJSON_AddNumberToObject(rs, "maxConcurrentRequestsPerInstance", d->max_concurrent);
+	cJSON_AddStringToObject(rs, "maxQueueWait", "PT0S");
 	ms_to_iso(d->timeout_ms, buf, sizeof buf);
 	cJSON_AddStringToObject(rs, "requestTimeout", buf);
+	cJSON_AddNumberToObject(rs, "maxConcurrentRequestsPerInstance", d->max_concurrent);
+	cJSON_AddNullToObject(p, "modelMountPath");
+	cJSON_AddBoolToObject(p, "appInsightsEnabled", 0);
+	add_probe(p, "livenessProbe");
+	add_probe(p, "readinessProbe");
+	add_opt_string(p, "instanceType", d->instance_type);
+	cJSON_AddBoolToObject(p, "privateNetworkConnection", 0);
+	cJSON_AddStringToObject(p, "egressPublicNetworkAccess", "Enabled");
 	cJSON_AddStringToObject(p, "provisioningState", prov_state_name(d->state));
 	add_opt_string(p, "error", d->error);
 	if (d->data_collector != NULL)
@@ -282,35 +371,127 @@ cJSON *codec_deployment_to_json(const struct deployment *d, const struct codec_c
 	add_deployment_properties(cJSON_AddObjectToObject(o, "properties"), d, c);
 	sku = cJSON_AddObjectToObject(o, "sku");
 	cJSON_AddStringToObject(sku, "name", "Default");
+	cJSON_AddStringToObject(sku, "tier", "Standard");
 	cJSON_AddNumberToObject(sku, "capacity", d->instances);
-	add_system_data(o, d->created);
+	add_system_data(o, d->created, d->created);
 	return o;
 }
 
-cJSON *codec_container_to_json(const char *kind, const char *name, const char *latest,
-			       const struct codec_ctx *c)
+cJSON *codec_container_to_json(const struct codec_container *k, const struct codec_ctx *c)
 {
-	char path[96];
+	char path[RESOURCE_ASSET_NAME_MAX + 32];
 	cJSON *o, *p;
 
-	snprintf(path, sizeof path, "/%s/%s", kind, name);
-	o = resource_head(c, path, name, kind);
+	snprintf(path, sizeof path, "/%s/%s", k->kind, k->name);
+	o = resource_head(c, path, k->name, k->kind);
 	if (o == NULL)
 		return NULL;
 	p = cJSON_AddObjectToObject(o, "properties");
-	add_opt_string(p, "latestVersion", latest);
-	if (latest != NULL) {
-		char next[32];
-
-		snprintf(next, sizeof next, "%llu", strtoull(latest, NULL, 10) + 1);
-		cJSON_AddStringToObject(p, "nextVersion", next);
-	}
-	cJSON_AddBoolToObject(p, "isArchived", 0);
+	cJSON_AddNullToObject(p, "description");
 	cJSON_AddObjectToObject(p, "tags");
+	cJSON_AddObjectToObject(p, "properties");
+	cJSON_AddBoolToObject(p, "isArchived", k->archived);
+	add_opt_string(p, "latestVersion", k->latest);
+	add_opt_string(p, "nextVersion", k->next);
+	add_opt_string(p, "dataType", k->data_type);
+	cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
+	add_system_data(o, k->created, k->modified);
+	return o;
+}
+
+cJSON *codec_workspace_info_to_json(const struct codec_workspace_info *w,
+				    const struct codec_ctx *c)
+{
+	cJSON *o = resource_head(c, "", w->name, ""), *p;
+	char buf[512];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_ReplaceItemInObject(o, "type",
+				  cJSON_CreateString("Microsoft.MachineLearningServices/workspaces"));
+	cJSON_AddStringToObject(o, "location", "local");
+	cJSON_AddObjectToObject(o, "tags");
+	p = cJSON_AddObjectToObject(o, "properties");
+	cJSON_AddStringToObject(p, "friendlyName", w->name);
+	cJSON_AddStringToObject(p, "description", "");
+	cJSON_AddStringToObject(p, "workspaceId", w->workspace_id);
+	snprintf(buf, sizeof buf, "%.300s/providers/Microsoft.Storage/storageAccounts/%.64s",
+		 c->rg_prefix != NULL ? c->rg_prefix : "", w->storage_account);
+	cJSON_AddStringToObject(p, "storageAccount", buf);
+	cJSON_AddBoolToObject(p, "hbiWorkspace", 0);
+	cJSON_AddNullToObject(p, "imageBuildCompute");
+	cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
+	cJSON_AddStringToObject(p, "publicNetworkAccess", "Enabled");
+	cJSON_AddBoolToObject(p, "storageHnsEnabled", 0);
+	cJSON_AddItemToObject(o, "identity", cJSON_CreateObject());
+	cJSON_AddStringToObject(cJSON_GetObjectItem(o, "identity"), "type", "None");
+	cJSON_AddItemToObject(o, "sku", cJSON_CreateObject());
+	cJSON_AddStringToObject(cJSON_GetObjectItem(o, "sku"), "name", "Basic");
+	cJSON_AddStringToObject(cJSON_GetObjectItem(o, "sku"), "tier", "Basic");
+	add_system_data(o, w->created, w->created);
+	return o;
+}
+
+cJSON *codec_datastore_to_json(const struct codec_datastore *d, const struct codec_ctx *c)
+{
+	cJSON *o = resource_head(c, "/datastores/workspaceblobstore", "workspaceblobstore",
+				 "datastores"),
+	      *p, *cr;
+
+	if (o == NULL)
+		return NULL;
+	p = cJSON_AddObjectToObject(o, "properties");
+	cJSON_AddNullToObject(p, "description");
+	cJSON_AddObjectToObject(p, "tags");
+	cJSON_AddObjectToObject(p, "properties");
+	cJSON_AddBoolToObject(p, "isDefault", 1);
+	cr = cJSON_AddObjectToObject(p, "credentials");
+	cJSON_AddStringToObject(cr, "credentialsType", "AccountKey");
+	cJSON_AddStringToObject(p, "datastoreType", "AzureBlob");
+	cJSON_AddStringToObject(p, "accountName", d->account_name);
+	cJSON_AddStringToObject(p, "containerName", d->container_name);
+	cJSON_AddStringToObject(p, "endpoint", d->endpoint);
+	cJSON_AddStringToObject(p, "protocol", "https");
+	cJSON_AddStringToObject(p, "serviceDataAccessAuthIdentity", "None");
+	add_system_data(o, d->created, d->created);
+	return o;
+}
+
+cJSON *codec_operation_to_json(const struct operation *op, const struct codec_ctx *c)
+{
+	char buf[512], t[32];
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	snprintf(buf, sizeof buf, "%s/providers/Microsoft.MachineLearningServices/locations/local/"
+		 "mfeOperationsStatus/%s",
+		 c->sub_prefix != NULL ? c->sub_prefix : "", op->id);
+	cJSON_AddStringToObject(o, "id", buf);
+	cJSON_AddStringToObject(o, "name", op->id);
+	cJSON_AddStringToObject(o, "status", op_status_name(op->status));
+	cJSON_AddNumberToObject(o, "percentComplete", op->status == OP_RUNNING ? 0.0 : 100.0);
+	iso_time(op->start, t, sizeof t);
+	cJSON_AddStringToObject(o, "startTime", t);
+	if (op->status != OP_RUNNING) {
+		iso_time(op->end, t, sizeof t);
+		cJSON_AddStringToObject(o, "endTime", t);
+	}
+	if (op->error != NULL) {
+		cJSON *e = cJSON_AddObjectToObject(o, "error");
+
+		cJSON_AddStringToObject(e, "code", "DeploymentFailed");
+		cJSON_AddStringToObject(e, "message", op->error);
+	}
 	return o;
 }
 
 cJSON *codec_list(cJSON *items)
+{
+	return codec_page(items, NULL);
+}
+
+cJSON *codec_page(cJSON *items, const char *next_link)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -319,6 +500,7 @@ cJSON *codec_list(cJSON *items)
 		return NULL;
 	}
 	cJSON_AddItemToObject(o, "value", items != NULL ? items : cJSON_CreateArray());
+	add_opt_string(o, "nextLink", next_link);
 	return o;
 }
 
@@ -462,6 +644,39 @@ static int body_properties(const cJSON *body, const cJSON **props, struct error 
 
 /* ---- parsing resources ---- */
 
+/* An optional boolean member; *out changes only when present. */
+static int get_bool(const cJSON *obj, const char *key, const char *field, int *out,
+		    struct error *err)
+{
+	const cJSON *m = member(obj, key);
+
+	if (m == NULL)
+		return 0;
+	if (!cJSON_IsBool(m))
+		return bad(err, field, "true or false");
+	*out = cJSON_IsTrue(m);
+	return 0;
+}
+
+/* An optional object member kept as JSON text in *dst. */
+static int get_json_text(const cJSON *obj, const char *key, const char *field, char **dst,
+			 struct error *err)
+{
+	const cJSON *m;
+	char *text;
+
+	if (get_object(obj, key, field, &m, err) < 0)
+		return -1;
+	if (m == NULL)
+		return 0;
+	text = cJSON_PrintUnformatted(m);
+	if (text == NULL)
+		return error_set(err, 500, "InternalError", "out of memory");
+	free(*dst);
+	*dst = text;
+	return 0;
+}
+
 int codec_model_version_from_json(const cJSON *body, struct model_version *out,
 				  const char **model_uri, struct error *err)
 {
@@ -472,17 +687,48 @@ int codec_model_version_from_json(const cJSON *body, struct model_version *out,
 		*model_uri = NULL;
 	if (body_properties(body, &p, err) < 0 ||
 	    get_string(p, "description", "properties.description", &desc, err) < 0 ||
-	    get_string(p, "modelType", "properties.modelType", &type, err) < 0)
+	    get_string(p, "modelType", "properties.modelType", &type, err) < 0 ||
+	    get_bool(p, "isArchived", "properties.isArchived", &out->archived, err) < 0 ||
+	    get_json_text(p, "flavors", "properties.flavors", &out->flavors, err) < 0)
 		return -1;
 	if (type != NULL && model_type_parse(type, &out->type) < 0)
 		return bad(err, "properties.modelType",
-			   "one of xgboost, linear, mlp, custom_model");
+			   "one of custom_model, mlflow_model, xgboost, linear, mlp");
 	if (model_uri != NULL &&
 	    get_string(p, "modelUri", "properties.modelUri", model_uri, err) < 0)
 		return -1;
 	if (opt_kv(p, "tags", "properties.tags", &out->tags, err) < 0)
 		return -1;
 	return take_string(&out->description, desc, err);
+}
+
+int codec_code_version_from_json(const cJSON *body, struct code_version *out,
+				 struct error *err)
+{
+	const cJSON *p;
+	const char *desc, *uri;
+
+	if (body_properties(body, &p, err) < 0 ||
+	    get_string(p, "description", "properties.description", &desc, err) < 0 ||
+	    get_string(p, "codeUri", "properties.codeUri", &uri, err) < 0 ||
+	    get_bool(p, "isArchived", "properties.isArchived", &out->archived, err) < 0 ||
+	    get_bool(p, "isAnonymous", "properties.isAnonymous", &out->anonymous, err) < 0 ||
+	    opt_kv(p, "tags", "properties.tags", &out->tags, err) < 0)
+		return -1;
+	if (uri == NULL || uri[0] == '\0')
+		return error_set(err, 400, "ValidationError", "properties.codeUri is required");
+	if (take_string(&out->code_uri, uri, err) < 0)
+		return -1;
+	return take_string(&out->description, desc, err);
+}
+
+int codec_container_from_json(const cJSON *body, int *archived, struct error *err)
+{
+	const cJSON *p;
+
+	if (body_properties(body, &p, err) < 0)
+		return -1;
+	return get_bool(p, "isArchived", "properties.isArchived", archived, err);
 }
 
 static int modules_from_json(const cJSON *arr, struct env_version *out, struct error *err)
@@ -526,12 +772,15 @@ static int modules_from_json(const cJSON *arr, struct env_version *out, struct e
 int codec_env_version_from_json(const cJSON *body, struct env_version *out, struct error *err)
 {
 	const cJSON *p, *mods;
-	const char *desc, *kind, *py;
+	const char *desc, *kind, *py, *image, *conda;
 
 	if (body_properties(body, &p, err) < 0 ||
 	    get_string(p, "description", "properties.description", &desc, err) < 0 ||
 	    get_string(p, "environmentKind", "properties.environmentKind", &kind, err) < 0 ||
-	    get_string(p, "interpreterPath", "properties.interpreterPath", &py, err) < 0)
+	    get_string(p, "interpreterPath", "properties.interpreterPath", &py, err) < 0 ||
+	    get_string(p, "image", "properties.image", &image, err) < 0 ||
+	    get_string(p, "condaFile", "properties.condaFile", &conda, err) < 0 ||
+	    get_bool(p, "isArchived", "properties.isArchived", &out->archived, err) < 0)
 		return -1;
 	if (kind != NULL && strcmp(kind, "native") == 0)
 		out->kind = ENV_NATIVE;
@@ -539,8 +788,11 @@ int codec_env_version_from_json(const cJSON *body, struct env_version *out, stru
 		out->kind = ENV_PYTHON;
 	else if (kind != NULL)
 		return bad(err, "properties.environmentKind", "native or python");
-	else if (py != NULL)
+	else if (py != NULL || image != NULL || conda != NULL)
 		out->kind = ENV_PYTHON;
+	if (take_string(&out->image, image, err) < 0 ||
+	    take_string(&out->conda_file, conda, err) < 0)
+		return -1;
 	mods = member(p, "requiredModules");
 	if ((mods != NULL && modules_from_json(mods, out, err) < 0) ||
 	    opt_kv(p, "environmentVariables", "properties.environmentVariables", &out->variables,
@@ -637,11 +889,20 @@ static int split_arm(const char *ref, const char *kind, const char **n, size_t *
 	return 0;
 }
 
+/* The request field that holds a reference to an asset of KIND. */
+static const char *ref_field(const char *kind)
+{
+	if (strcmp(kind, "models") == 0)
+		return "properties.model";
+	if (strcmp(kind, "codes") == 0)
+		return "properties.codeConfiguration.codeId";
+	return "properties.environmentId";
+}
+
 int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t nlen, char *version,
 			  size_t vlen, struct error *err)
 {
-	const char *field =
-	    strcmp(kind, "models") == 0 ? "properties.model" : "properties.environmentId";
+	const char *field = ref_field(kind);
 	const char *n = NULL, *v = NULL, *colon;
 	size_t nl = 0;
 
@@ -662,7 +923,7 @@ int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t 
 	}
 	if (copy_fixed(name, nlen, n, nl) < 0 || copy_fixed(version, vlen, v, strlen(v)) < 0)
 		goto bad_ref;
-	if (names_check(name, field, err) < 0 || names_check_version(version, field, err) < 0)
+	if (names_check_asset(name, field, err) < 0 || names_check_version(version, field, err) < 0)
 		return -1;
 	return 0;
 bad_ref:
@@ -723,11 +984,9 @@ long codec_iso_duration_ms(const char *s)
 static int deployment_ref(const cJSON *p, const char *key, const char *kind, char *name,
 			  size_t nlen, char *version, size_t vlen, struct error *err)
 {
-	const char *field =
-	    strcmp(kind, "models") == 0 ? "properties.model" : "properties.environmentId";
 	const char *ref;
 
-	if (get_string(p, key, field, &ref, err) < 0)
+	if (get_string(p, key, ref_field(kind), &ref, err) < 0)
 		return -1;
 	if (ref == NULL)
 		return 0;
@@ -778,8 +1037,18 @@ static int code_from_json(const cJSON *p, struct deployment *out, struct error *
 		return -1;
 	if (code != NULL && strncmp(code, "file://", 7) == 0)
 		code += 7;
-	if (take_string(&out->code_dir, code, err) < 0)
-		return -1;
+	/* a code asset (an ARM id or azureml:NAME:V), else a host directory */
+	if (code != NULL && (code[0] != '/' || strncmp(code, "/subscriptions/", 15) == 0)) {
+		if (codec_parse_asset_ref(code, "codes", out->code_name, sizeof out->code_name,
+					  out->code_version, sizeof out->code_version, err) < 0)
+			return -1;
+		free(out->code_dir);
+		out->code_dir = NULL;
+	} else if (code != NULL) {
+		out->code_name[0] = out->code_version[0] = '\0';
+		if (take_string(&out->code_dir, code, err) < 0)
+			return -1;
+	}
 	return take_string(&out->scoring_script, script, err);
 }
 
@@ -806,10 +1075,11 @@ static int data_collector_from_json(const cJSON *p, struct deployment *out, stru
 int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct error *err)
 {
 	const cJSON *p, *sku;
-	const char *desc;
+	const char *desc, *itype;
 
 	if (body_properties(body, &p, err) < 0 ||
 	    get_string(p, "description", "properties.description", &desc, err) < 0 ||
+	    get_string(p, "instanceType", "properties.instanceType", &itype, err) < 0 ||
 	    deployment_ref(p, "model", "models", out->model_name, sizeof out->model_name,
 			   out->model_version, sizeof out->model_version, err) < 0 ||
 	    deployment_ref(p, "environmentId", "environments", out->env_name, sizeof out->env_name,
@@ -827,6 +1097,8 @@ int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct
 		out->max_concurrent = 1;
 	if (out->timeout_ms == 0)
 		out->timeout_ms = 5000;
+	if (take_string(&out->instance_type, itype, err) < 0)
+		return -1;
 	return take_string(&out->description, desc, err);
 }
 
@@ -840,11 +1112,15 @@ static cJSON *doc_model(const struct model_version *m)
 	cJSON_AddStringToObject(o, "version", m->version);
 	cJSON_AddStringToObject(o, "type", model_type_name(m->type));
 	add_opt_string(o, "artifact", m->artifact);
+	add_opt_string(o, "uri", m->uri);
+	add_opt_string(o, "flavors", m->flavors);
+	cJSON_AddBoolToObject(o, "archived", m->archived);
 	cJSON_AddStringToObject(o, "sha256", m->sha256);
 	cJSON_AddNumberToObject(o, "size", (double)m->size);
 	add_opt_string(o, "description", m->description);
 	cJSON_AddItemToObject(o, "tags", kv_to_json(&m->tags));
 	cJSON_AddNumberToObject(o, "created", (double)m->created);
+	cJSON_AddNumberToObject(o, "serial", (double)m->serial);
 	return o;
 }
 
@@ -857,6 +1133,9 @@ static cJSON *doc_env(const struct env_version *e)
 	cJSON_AddStringToObject(o, "version", e->version);
 	cJSON_AddStringToObject(o, "kind", env_kind_name(e->kind));
 	add_opt_string(o, "python", e->python);
+	add_opt_string(o, "image", e->image);
+	add_opt_string(o, "conda_file", e->conda_file);
+	cJSON_AddBoolToObject(o, "archived", e->archived);
 	cJSON_AddItemToObject(o, "variables", kv_to_json(&e->variables));
 	mods = cJSON_AddArrayToObject(o, "modules");
 	for (size_t i = 0; i < e->nmodules; i++)
@@ -864,6 +1143,7 @@ static cJSON *doc_env(const struct env_version *e)
 	add_opt_string(o, "description", e->description);
 	cJSON_AddItemToObject(o, "tags", kv_to_json(&e->tags));
 	cJSON_AddNumberToObject(o, "created", (double)e->created);
+	cJSON_AddNumberToObject(o, "serial", (double)e->serial);
 	return o;
 }
 
@@ -896,8 +1176,11 @@ static cJSON *doc_deployment(const struct deployment *d)
 	cJSON_AddStringToObject(o, "model_version", d->model_version);
 	cJSON_AddStringToObject(o, "env_name", d->env_name);
 	cJSON_AddStringToObject(o, "env_version", d->env_version);
+	add_opt_string(o, "code_name", d->code_name[0] ? d->code_name : NULL);
+	add_opt_string(o, "code_version", d->code_version[0] ? d->code_version : NULL);
 	add_opt_string(o, "code_dir", d->code_dir);
 	add_opt_string(o, "scoring_script", d->scoring_script);
+	add_opt_string(o, "instance_type", d->instance_type);
 	cJSON_AddNumberToObject(o, "instances", d->instances);
 	cJSON_AddNumberToObject(o, "max_concurrent", d->max_concurrent);
 	cJSON_AddNumberToObject(o, "timeout_ms", d->timeout_ms);
@@ -915,7 +1198,6 @@ static void doc_add_batch(cJSON *doc, const struct workspace *ws)
 {
 	const struct batch_endpoint **be;
 	const struct batch_deployment **bd;
-	const struct data_version **dv;
 	const struct job **jb;
 	const struct schedule **sc;
 	cJSON *a;
@@ -931,11 +1213,6 @@ static void doc_add_batch(cJSON *doc, const struct workspace *ws)
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, batchcodec_deployment_to_doc(bd[i]));
 	free(bd);
-	a = cJSON_AddArrayToObject(doc, WORKSPACE_DATA);
-	n = batch_data_list(ws, &dv);
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, batchcodec_data_to_doc(dv[i]));
-	free(dv);
 	a = cJSON_AddArrayToObject(doc, WORKSPACE_JOBS);
 	n = batch_job_list(ws, &jb);
 	for (size_t i = 0; i < n; i++)
@@ -946,6 +1223,68 @@ static void doc_add_batch(cJSON *doc, const struct workspace *ws)
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, batchcodec_schedule_to_doc(sc[i]));
 	free(sc);
+}
+
+static cJSON *doc_code(const struct code_version *cv)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", cv->name);
+	cJSON_AddStringToObject(o, "version", cv->version);
+	add_opt_string(o, "code_uri", cv->code_uri);
+	add_opt_string(o, "dir", cv->dir);
+	add_opt_string(o, "description", cv->description);
+	cJSON_AddItemToObject(o, "tags", kv_to_json(&cv->tags));
+	cJSON_AddBoolToObject(o, "archived", cv->archived);
+	cJSON_AddBoolToObject(o, "anonymous", cv->anonymous);
+	cJSON_AddNumberToObject(o, "created", (double)cv->created);
+	cJSON_AddNumberToObject(o, "serial", (double)cv->serial);
+	return o;
+}
+
+static cJSON *doc_op(const struct operation *op)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", op->id);
+	cJSON_AddStringToObject(o, "endpoint", op->endpoint);
+	cJSON_AddStringToObject(o, "deployment", op->deployment);
+	cJSON_AddStringToObject(o, "status", op_status_name(op->status));
+	add_opt_string(o, "error", op->error);
+	cJSON_AddNumberToObject(o, "start", (double)op->start);
+	cJSON_AddNumberToObject(o, "end", (double)op->end);
+	return o;
+}
+
+/* The kinds added after format 1 was fixed: optional arrays, read when present. */
+static void doc_add_later_kinds(cJSON *doc, const struct workspace *ws)
+{
+	const struct code_version **cv;
+	const struct data_version **dv;
+	struct asset_query all = {VIEW_ALL, ORDER_NAME, 0};
+	cJSON *a = cJSON_AddArrayToObject(doc, WORKSPACE_CODES);
+	size_t n = workspace_code_query(ws, NULL, &all, &cv);
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, doc_code(cv[i]));
+	free(cv);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_DATA);
+	n = workspace_data_query(ws, NULL, &all, &dv);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, batchcodec_data_to_doc(dv[i]));
+	free(dv);
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_CONTAINERS);
+	for (size_t i = 0; i < workspace_container_count(ws); i++) {
+		const struct kv *k = workspace_container_at(ws, i);
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "kind", k->key);
+		cJSON_AddStringToObject(o, "name", k->value);
+		cJSON_AddItemToArray(a, o);
+	}
+	a = cJSON_AddArrayToObject(doc, WORKSPACE_OPERATIONS);
+	for (size_t i = 0; i < workspace_op_count(ws); i++)
+		cJSON_AddItemToArray(a, doc_op(workspace_op_at(ws, i)));
 }
 
 cJSON *codec_workspace_to_json(const struct workspace *ws)
@@ -982,6 +1321,7 @@ cJSON *codec_workspace_to_json(const struct workspace *ws)
 		cJSON_AddItemToArray(a, doc_deployment(d[i]));
 	free(d);
 	doc_add_batch(doc, ws);
+	doc_add_later_kinds(doc, ws);
 	return doc;
 }
 
@@ -1015,6 +1355,33 @@ static cJSON *item_deployment(const struct workspace *ws, const char *a, const c
 	return d != NULL ? doc_deployment(d) : NULL;
 }
 
+static cJSON *item_code(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct code_version *cv = workspace_code_find(ws, a, b);
+
+	return cv != NULL ? doc_code(cv) : NULL;
+}
+
+static cJSON *item_container(const struct workspace *ws, const char *a, const char *b)
+{
+	cJSON *o;
+
+	if (!workspace_container_archived(ws, a, b))
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "kind", a);
+	cJSON_AddStringToObject(o, "name", b);
+	return o;
+}
+
+static cJSON *item_op(const struct workspace *ws, const char *a, const char *b)
+{
+	const struct operation *op = workspace_op_find(ws, a);
+
+	(void)b;
+	return op != NULL ? doc_op(op) : NULL;
+}
+
 static cJSON *item_batch_endpoint(const struct workspace *ws, const char *a, const char *b)
 {
 	const struct batch_endpoint *e = batch_endpoint_find(ws, a);
@@ -1032,7 +1399,7 @@ static cJSON *item_batch_deployment(const struct workspace *ws, const char *a, c
 
 static cJSON *item_data(const struct workspace *ws, const char *a, const char *b)
 {
-	const struct data_version *d = batch_data_find(ws, a, b);
+	const struct data_version *d = workspace_data_find(ws, a, b);
 
 	return d != NULL ? batchcodec_data_to_doc(d) : NULL;
 }
@@ -1060,11 +1427,14 @@ static const struct {
 } item_kinds[] = {
 	{WORKSPACE_MODELS, item_model},
 	{WORKSPACE_ENVIRONMENTS, item_env},
+	{WORKSPACE_CODES, item_code},
+	{WORKSPACE_DATA, item_data},
+	{WORKSPACE_CONTAINERS, item_container},
 	{WORKSPACE_ENDPOINTS, item_endpoint},
 	{WORKSPACE_DEPLOYMENTS, item_deployment},
+	{WORKSPACE_OPERATIONS, item_op},
 	{WORKSPACE_BATCH_ENDPOINTS, item_batch_endpoint},
 	{WORKSPACE_BATCH_DEPLOYMENTS, item_batch_deployment},
-	{WORKSPACE_DATA, item_data},
 	{WORKSPACE_JOBS, item_job},
 	{WORKSPACE_SCHEDULES, item_schedule},
 };
@@ -1153,6 +1523,31 @@ static int doc_int(struct doc_reader *r, const cJSON *o, const char *key, int *o
 	return 0;
 }
 
+/* An optional boolean (absent: false). */
+static int doc_flag(struct doc_reader *r, const cJSON *o, const char *key, int *out)
+{
+	const cJSON *m = member(o, key);
+
+	if (m != NULL && !cJSON_IsBool(m))
+		return doc_bad(r, key);
+	*out = cJSON_IsTrue(m);
+	return 0;
+}
+
+/* An optional whole number (absent: 0). */
+static int doc_serial(struct doc_reader *r, const cJSON *o, uint64_t *out)
+{
+	const cJSON *m = member(o, "serial");
+
+	*out = 0;
+	if (m == NULL)
+		return 0;
+	if (!is_integer(m) || m->valuedouble < 0)
+		return doc_bad(r, "serial");
+	*out = (uint64_t)m->valuedouble;
+	return 0;
+}
+
 static int doc_kv(struct doc_reader *r, const cJSON *o, const char *key, struct kvlist *out)
 {
 	const cJSON *m = member(o, key);
@@ -1179,9 +1574,12 @@ static int doc_read_model(struct doc_reader *r, const cJSON *o, struct model_ver
 	if (doc_fixed(r, o, "name", m->name, sizeof m->name, 0) < 0 ||
 	    doc_fixed(r, o, "version", m->version, sizeof m->version, 0) < 0 ||
 	    doc_fixed(r, o, "sha256", m->sha256, sizeof m->sha256, 1) < 0 ||
-	    doc_heap(r, o, "artifact", &m->artifact) < 0 ||
+	    doc_heap(r, o, "artifact", &m->artifact) < 0 || doc_heap(r, o, "uri", &m->uri) < 0 ||
+	    doc_heap(r, o, "flavors", &m->flavors) < 0 ||
+	    doc_flag(r, o, "archived", &m->archived) < 0 ||
 	    doc_heap(r, o, "description", &m->description) < 0 ||
 	    doc_kv(r, o, "tags", &m->tags) < 0 || doc_num(r, o, "size", &size) < 0 ||
+	    doc_serial(r, o, &m->serial) < 0 ||
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
 	if (!cJSON_IsString(t) || model_type_parse(t->valuestring, &m->type) < 0)
@@ -1198,9 +1596,12 @@ static int doc_read_env(struct doc_reader *r, const cJSON *o, struct env_version
 
 	if (doc_fixed(r, o, "name", e->name, sizeof e->name, 0) < 0 ||
 	    doc_fixed(r, o, "version", e->version, sizeof e->version, 0) < 0 ||
-	    doc_heap(r, o, "python", &e->python) < 0 ||
+	    doc_heap(r, o, "python", &e->python) < 0 || doc_heap(r, o, "image", &e->image) < 0 ||
+	    doc_heap(r, o, "conda_file", &e->conda_file) < 0 ||
+	    doc_flag(r, o, "archived", &e->archived) < 0 ||
 	    doc_heap(r, o, "description", &e->description) < 0 ||
 	    doc_kv(r, o, "variables", &e->variables) < 0 || doc_kv(r, o, "tags", &e->tags) < 0 ||
+	    doc_serial(r, o, &e->serial) < 0 ||
 	    doc_num(r, o, "created", &created) < 0)
 		return -1;
 	if (!cJSON_IsString(k) ||
@@ -1252,8 +1653,11 @@ static int doc_read_deployment(struct doc_reader *r, const cJSON *o, struct depl
 	    doc_fixed(r, o, "name", d->name, sizeof d->name, 0) < 0 ||
 	    doc_fixed(r, o, "model_name", d->model_name, sizeof d->model_name, 0) < 0 ||
 	    doc_fixed(r, o, "model_version", d->model_version, sizeof d->model_version, 0) < 0 ||
-	    doc_fixed(r, o, "env_name", d->env_name, sizeof d->env_name, 0) < 0 ||
-	    doc_fixed(r, o, "env_version", d->env_version, sizeof d->env_version, 0) < 0 ||
+	    doc_fixed(r, o, "env_name", d->env_name, sizeof d->env_name, 1) < 0 ||
+	    doc_fixed(r, o, "env_version", d->env_version, sizeof d->env_version, 1) < 0 ||
+	    doc_fixed(r, o, "code_name", d->code_name, sizeof d->code_name, 1) < 0 ||
+	    doc_fixed(r, o, "code_version", d->code_version, sizeof d->code_version, 1) < 0 ||
+	    doc_heap(r, o, "instance_type", &d->instance_type) < 0 ||
 	    doc_heap(r, o, "code_dir", &d->code_dir) < 0 ||
 	    doc_heap(r, o, "scoring_script", &d->scoring_script) < 0 ||
 	    doc_heap(r, o, "error", &d->error) < 0 ||
@@ -1267,6 +1671,64 @@ static int doc_read_deployment(struct doc_reader *r, const cJSON *o, struct depl
 		return -1;
 	d->created = (int64_t)created;
 	return 0;
+}
+
+static int doc_read_code(struct doc_reader *r, const cJSON *o, struct code_version *cv)
+{
+	double created;
+
+	if (doc_fixed(r, o, "name", cv->name, sizeof cv->name, 0) < 0 ||
+	    doc_fixed(r, o, "version", cv->version, sizeof cv->version, 0) < 0 ||
+	    doc_heap(r, o, "code_uri", &cv->code_uri) < 0 || doc_heap(r, o, "dir", &cv->dir) < 0 ||
+	    doc_heap(r, o, "description", &cv->description) < 0 ||
+	    doc_kv(r, o, "tags", &cv->tags) < 0 || doc_flag(r, o, "archived", &cv->archived) < 0 ||
+	    doc_flag(r, o, "anonymous", &cv->anonymous) < 0 || doc_serial(r, o, &cv->serial) < 0 ||
+	    doc_num(r, o, "created", &created) < 0)
+		return -1;
+	cv->created = (int64_t)created;
+	return 0;
+}
+
+static int doc_read_op(struct doc_reader *r, const cJSON *o, struct operation *op)
+{
+	const cJSON *st = member(o, "status");
+	double start, end;
+
+	if (doc_fixed(r, o, "id", op->id, sizeof op->id, 0) < 0 ||
+	    doc_fixed(r, o, "endpoint", op->endpoint, sizeof op->endpoint, 0) < 0 ||
+	    doc_fixed(r, o, "deployment", op->deployment, sizeof op->deployment, 1) < 0 ||
+	    doc_heap(r, o, "error", &op->error) < 0 || doc_num(r, o, "start", &start) < 0 ||
+	    doc_num(r, o, "end", &end) < 0)
+		return -1;
+	if (!cJSON_IsString(st) || op_status_parse(st->valuestring, &op->status) < 0)
+		return doc_bad(r, "status");
+	op->start = (int64_t)start;
+	op->end = (int64_t)end;
+	return 0;
+}
+
+struct archived_container {
+	char kind[16];
+	char name[RESOURCE_ASSET_NAME_MAX + 1];
+};
+
+static int doc_read_archived(struct doc_reader *r, const cJSON *o, struct archived_container *a)
+{
+	return doc_fixed(r, o, "kind", a->kind, sizeof a->kind, 0) < 0 ||
+			       doc_fixed(r, o, "name", a->name, sizeof a->name, 0) < 0
+		   ? -1
+		   : 0;
+}
+
+static void no_cleanup(void *p)
+{
+	(void)p;
+}
+
+static void operation_cleanup(struct operation *op)
+{
+	free(op->error);
+	op->error = NULL;
 }
 
 /* Re-checks a loaded item against the rules, naming it on failure. */
@@ -1400,16 +1862,22 @@ struct workspace *codec_workspace_from_json(const cJSON *doc, struct error *err)
 		 workspace_env_put(ws, &item_, NULL, err), env_version_cleanup);
 	DOC_LOAD("endpoints", struct endpoint, doc_read_endpoint,
 		 put_loaded_endpoint(ws, &item_, err), endpoint_cleanup);
+	DOC_LOAD(WORKSPACE_CODES, struct code_version, doc_read_code, workspace_code_put(ws, &item_, NULL, err),
+		 code_version_cleanup);
 	DOC_LOAD("deployments", struct deployment, doc_read_deployment,
 		 put_loaded_deployment(ws, &item_, err), deployment_cleanup);
+	DOC_LOAD(WORKSPACE_CONTAINERS, struct archived_container, doc_read_archived,
+		 workspace_container_set_archived(ws, item_.kind, item_.name, 1, err), no_cleanup);
+	DOC_LOAD(WORKSPACE_OPERATIONS, struct operation, doc_read_op, workspace_op_add(ws, &item_, err),
+		 operation_cleanup);
+	DOC_LOAD(WORKSPACE_DATA, struct data_version, doc_read_data,
+		 workspace_data_put(ws, &item_, NULL, err), data_version_cleanup);
 	if (doc_traffic_pass(&r, ws, doc, what, sizeof what) < 0)
 		goto fail;
 	DOC_LOAD(WORKSPACE_BATCH_ENDPOINTS, struct batch_endpoint, doc_read_batch_endpoint,
 		 batch_endpoint_put(ws, &item_, NULL, err), batch_endpoint_cleanup);
 	DOC_LOAD(WORKSPACE_BATCH_DEPLOYMENTS, struct batch_deployment, doc_read_batch_deployment,
 		 batch_deployment_put(ws, &item_, NULL, err), batch_deployment_cleanup);
-	DOC_LOAD(WORKSPACE_DATA, struct data_version, doc_read_data,
-		 batch_data_put(ws, &item_, NULL, err), data_version_cleanup);
 	DOC_LOAD(WORKSPACE_JOBS, struct job, doc_read_job, batch_job_put(ws, &item_, err),
 		 job_cleanup);
 	DOC_LOAD(WORKSPACE_SCHEDULES, struct schedule, doc_read_schedule,

@@ -4,10 +4,10 @@
  * plus the on-disk workspace document. Returned cJSON trees are owned by the
  * caller (cJSON_Delete). Pure functions, any thread.
  *
- * Local extensions (docs/api.md):
- *  - model version: properties.modelType is xgboost|linear|mlp|custom_model
- *    (Azure's "CustomModel" and "custom_model" accepted); properties.modelUri
- *    on input is a host path or file:// URI; on output "file://" + artifact;
+ * Local extensions (docs/api.md, docs/azure-compat.md):
+ *  - model version: properties.modelType is custom_model|mlflow_model (Azure's
+ *    spellings "CustomModel", "MLFlowModel" accepted) or the native types
+ *    xgboost|linear|mlp; properties.modelUri is returned as registered;
  *    properties.properties carries sha256 and size.
  *  - environment version: properties.environmentKind native|python,
  *    properties.interpreterPath, properties.environmentVariables (object),
@@ -15,8 +15,9 @@
  *  - endpoint: properties.mirrorTraffic as in later api-versions.
  *  - deployment: properties.model / environmentId accept "azureml:NAME:VERSION",
  *    "NAME:VERSION", or an ARM id ".../models/NAME/versions/VERSION";
- *    codeConfiguration.codeId is a host directory; requestTimeout is an ISO
- *    8601 duration ("PT5S") on output, ISO or integer ms on input.
+ *    codeConfiguration.codeId is a code asset (ARM id or azureml:NAME:V) or a
+ *    host directory; requestTimeout is an ISO 8601 duration ("PT5S") on
+ *    output, ISO or integer ms on input.
  */
 #ifndef STATE_CODEC_H
 #define STATE_CODEC_H
@@ -27,21 +28,58 @@
 #include "state/resource.h"
 #include "state/workspace.h"
 
-/* How ids and URIs are spelled in answers. */
+/* How ids and URIs are spelled in answers (the request's own subscription
+ * and resource group are echoed). */
 struct codec_ctx {
-	const char *ws_prefix; /* "/subscriptions/S/resourceGroups/RG/providers/
-				  Microsoft.MachineLearningServices/workspaces/WS" */
-	const char *base_url;  /* "http://127.0.0.1:5800", for scoringUri */
+	const char *ws_prefix;  /* "/subscriptions/S/resourceGroups/RG/providers/
+				   Microsoft.MachineLearningServices/workspaces/WS" */
+	const char *rg_prefix;  /* "/subscriptions/S/resourceGroups/RG" */
+	const char *sub_prefix; /* "/subscriptions/S" */
+	const char *base_url;   /* "https://127.0.0.1:5800", for scoringUri */
+};
+
+/* A container (models/NAME ...): derived from its versions. */
+struct codec_container {
+	const char *kind;   /* "models", "environments", "codes", "data" */
+	const char *name;
+	const char *latest; /* latestVersion, NULL when none */
+	const char *next;   /* nextVersion, NULL when none */
+	const char *data_type; /* data: the latest version's dataType; NULL otherwise */
+	int archived;
+	int64_t created, modified;
+};
+
+/* The workspace resource (GET {ws}), synthesized by the runtime. */
+struct codec_workspace_info {
+	const char *name;
+	const char *workspace_id;    /* a GUID */
+	const char *storage_account; /* the default datastore's account */
+	int64_t created;
+};
+
+/* The default datastore, workspaceblobstore. */
+struct codec_datastore {
+	const char *account_name;
+	const char *container_name;
+	const char *endpoint;
+	int64_t created;
 };
 
 cJSON *codec_model_version_to_json(const struct model_version *m, const struct codec_ctx *c);
 cJSON *codec_env_version_to_json(const struct env_version *e, const struct codec_ctx *c);
 cJSON *codec_endpoint_to_json(const struct endpoint *ep, const struct codec_ctx *c);
 cJSON *codec_deployment_to_json(const struct deployment *d, const struct codec_ctx *c);
+cJSON *codec_code_version_to_json(const struct code_version *cv, const struct codec_ctx *c);
 /* {"id","name","type","properties":{"latestVersion", ...}} for models/{n}. */
-cJSON *codec_container_to_json(const char *kind, const char *name, const char *latest,
-			       const struct codec_ctx *c); /* kind: "models"|"environments" */
+cJSON *codec_container_to_json(const struct codec_container *k, const struct codec_ctx *c);
+cJSON *codec_workspace_info_to_json(const struct codec_workspace_info *w,
+				    const struct codec_ctx *c);
+cJSON *codec_datastore_to_json(const struct codec_datastore *d, const struct codec_ctx *c);
+/* The operation-status resource (mfeOperationsStatus), Azure's 2022 shape. */
+cJSON *codec_operation_to_json(const struct operation *op, const struct codec_ctx *c);
 cJSON *codec_list(cJSON *items); /* wraps an array as {"value": items}; takes ownership */
+/* {"value": items, "nextLink": next_link} (no nextLink when NULL); takes items. */
+cJSON *codec_page(cJSON *items, const char *next_link);
 cJSON *codec_error(const struct error *err); /* {"error":{"code","message"}} */
 
 /* Building blocks shared with the other codecs of state/ (batchcodec.c):
@@ -64,12 +102,18 @@ void codec_iso_time(int64_t t, char *buf, size_t len);
 int codec_model_version_from_json(const cJSON *body, struct model_version *out,
 				  const char **model_uri, struct error *err);
 int codec_env_version_from_json(const cJSON *body, struct env_version *out, struct error *err);
+/* properties.codeUri is required; it is copied into out->code_uri. */
+int codec_code_version_from_json(const cJSON *body, struct code_version *out,
+				 struct error *err);
+/* PUT of a container: only properties.isArchived has a meaning. */
+int codec_container_from_json(const cJSON *body, int *archived, struct error *err);
 int codec_endpoint_from_json(const cJSON *body, struct endpoint *out, struct error *err);
 int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct error *err);
 /* A traffic object {"blue": 90, "green": 10} -> struct traffic (400 on non-integers). */
 int codec_traffic_from_json(const cJSON *obj, const char *field, struct traffic *out,
 			    struct error *err);
-/* "azureml:n:v", "n:v", ".../models/n/versions/v" -> name, version. */
+/* "azureml:n:v", "n:v", ".../KIND/n/versions/v" -> name, version (kind:
+ * "models", "environments", "codes"). */
 int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t nlen,
 			  char *version, size_t vlen, struct error *err);
 /* ISO 8601 duration "PT1M30.5S" -> milliseconds; -1 when malformed. */

@@ -240,7 +240,7 @@ static int register_one(struct workspace *ws, const struct deployment *d, const 
 
 	memset(&dv, 0, sizeof dv);
 	snprintf(dv.name, sizeof dv.name, "%s-%s-%s", d->endpoint, d->name, coll);
-	if (batch_data_find(ws, dv.name, NULL) != NULL)
+	if (workspace_data_find(ws, dv.name, NULL) != NULL)
 		return 0;
 	snprintf(dv.version, sizeof dv.version, "1");
 	dv.type = DATA_URI_FOLDER;
@@ -250,7 +250,7 @@ static int register_one(struct workspace *ws, const struct deployment *d, const 
 	dv.uri = uri;
 	dv.description = (char *)"production data the deployment's data collector writes";
 	dv.created = d->created;
-	rc = batch_data_put(ws, &dv, &created, err);
+	rc = workspace_data_put(ws, &dv, &created, err);
 	return rc;
 }
 

@@ -80,10 +80,6 @@ static const struct enum_name actions[] = {
 static const struct enum_name loggings[] = {
     {"Info", BATCH_LOG_INFO}, {"Warning", BATCH_LOG_WARNING}, {"Debug", BATCH_LOG_DEBUG},
 };
-static const struct enum_name data_types[] = {
-    {"uri_file", DATA_URI_FILE},     {"uri_folder", DATA_URI_FOLDER},
-    {"UriFile", DATA_URI_FILE},	     {"UriFolder", DATA_URI_FOLDER},
-};
 
 const char *batch_output_action_name(enum batch_output_action a)
 {
@@ -112,21 +108,6 @@ int batch_logging_parse(const char *s, enum batch_logging *out)
 	if (resource_enum_parse(loggings, NELEM(loggings), s, &v) < 0)
 		return -1;
 	*out = (enum batch_logging)v;
-	return 0;
-}
-
-const char *data_type_name(enum data_type t)
-{
-	return resource_enum_name(data_types, NELEM(data_types), (int)t);
-}
-
-int data_type_parse(const char *s, enum data_type *out)
-{
-	int v;
-
-	if (resource_enum_parse(data_types, NELEM(data_types), s, &v) < 0)
-		return -1;
-	*out = (enum data_type)v;
 	return 0;
 }
 

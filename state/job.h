@@ -46,7 +46,6 @@ enum job_status {
 
 enum batch_output_action { BATCH_APPEND_ROW, BATCH_SUMMARY_ONLY };
 enum batch_logging { BATCH_LOG_INFO, BATCH_LOG_WARNING, BATCH_LOG_DEBUG };
-enum data_type { DATA_URI_FILE, DATA_URI_FOLDER };
 
 /* A batch deployment's run settings (Azure's names and defaults). */
 struct batch_settings {
@@ -119,8 +118,6 @@ const char *batch_output_action_name(enum batch_output_action a);
 int batch_output_action_parse(const char *s, enum batch_output_action *out);
 const char *batch_logging_name(enum batch_logging l);
 int batch_logging_parse(const char *s, enum batch_logging *out);
-const char *data_type_name(enum data_type t);       /* "uri_file", "uri_folder" */
-int data_type_parse(const char *s, enum data_type *out); /* uri_file, UriFile, ... */
 
 /* Azure's defaults (miniBatchSize 10, instanceCount 1, maxConcurrencyPerInstance 1,
  * maxRetries 3, timeout 30 s, errorThreshold -1, AppendRow, predictions.csv, Info). */

@@ -1,4 +1,4 @@
-/* names.c: Azure's resource-name rule and positive-integer versions. */
+/* names.c: the endpoint/deployment name rule, the asset name rule, versions. */
 #include "state/names.h"
 
 #include <ctype.h>
@@ -21,7 +21,7 @@ static int is_alnum(char c)
 	return is_letter(c) || is_digit(c);
 }
 
-/* The reason NAME breaks the rule, or NULL when it is fine. */
+/* The reason NAME breaks the endpoint rule, or NULL when it is fine. */
 static const char *name_problem(const char *name)
 {
 	size_t n;
@@ -40,7 +40,7 @@ static const char *name_problem(const char *name)
 
 		if (c == '-' && name[i - 1] == '-')
 			return "must not contain two dashes in a row";
-		if (c != '-' && !is_letter(c) && !is_digit(c))
+		if (c != '-' && !is_alnum(c))
 			return "may contain only letters, digits and dashes";
 	}
 	if (name[n - 1] == '-')
@@ -125,23 +125,13 @@ int names_relative_inside(const char *p)
 
 int names_check_version(const char *version, const char *field, struct error *err)
 {
-	char shown[48];
-	size_t n;
+	const char *why = token_problem(version, RESOURCE_VERSION_MAX, "._-");
 
-	if (version == NULL || version[0] == '\0')
-		return error_set(err, 400, "ValidationError", "%s is required", field);
-	n = strnlen(version, RESOURCE_VERSION_MAX + 1);
-	printable(version, shown, sizeof shown);
-	if (n > RESOURCE_VERSION_MAX)
-		return error_set(err, 400, "ValidationError", "%s '%s' must be at most %d digits",
-				 field, shown, RESOURCE_VERSION_MAX);
-	for (size_t i = 0; i < n; i++)
-		if (!is_digit(version[i]))
-			return error_set(err, 400, "ValidationError",
-					 "%s '%s' must be a positive integer", field, shown);
-	if (version[0] == '0')
-		return error_set(err, 400, "ValidationError",
-				 "%s '%s' must be a positive integer without leading zeros", field,
-				 shown);
-	return 0;
+	if (why == NULL && strstr(version, "..") != NULL)
+		why = "must not contain '..'";
+	if (why == NULL)
+		return 0;
+	return refuse(err, field, version, why,
+		      "1-64 characters: a letter or digit, then letters, digits, '.', '_' and "
+		      "'-', never '..'");
 }

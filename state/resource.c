@@ -5,10 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* The first spelling of each type is the one written; Azure's "CustomModel" and
+ * "MLFlowModel" are read only. */
 static const struct enum_name model_types[] = {
-    {"xgboost", MODEL_XGBOOST},	    {"linear", MODEL_LINEAR},	   {"mlp", MODEL_MLP},
-    {"custom_model", MODEL_CUSTOM}, {"CustomModel", MODEL_CUSTOM}, /* Azure's spelling, parse only
-								    */
+    {"xgboost", MODEL_XGBOOST},	    {"linear", MODEL_LINEAR},	     {"mlp", MODEL_MLP},
+    {"custom_model", MODEL_CUSTOM}, {"CustomModel", MODEL_CUSTOM},  {"mlflow_model", MODEL_MLFLOW},
+    {"MLFlowModel", MODEL_MLFLOW},
 };
 
 static const struct enum_name env_kinds[] = {
@@ -27,6 +29,18 @@ static const struct enum_name auth_modes[] = {
 static const struct enum_name prov_states[] = {
     {"Creating", PROV_CREATING},   {"Updating", PROV_UPDATING}, {"Scaling", PROV_SCALING},
     {"Succeeded", PROV_SUCCEEDED}, {"Failed", PROV_FAILED},	{"Deleting", PROV_DELETING},
+};
+
+static const struct enum_name data_types[] = {
+    {"uri_file", DATA_URI_FILE},     {"uri_folder", DATA_URI_FOLDER},
+    {"UriFile", DATA_URI_FILE},	     {"UriFolder", DATA_URI_FOLDER},
+};
+
+static const struct enum_name op_statuses[] = {
+    {"Updating", OP_RUNNING},
+    {"Succeeded", OP_SUCCEEDED},
+    {"Failed", OP_FAILED},
+    {"Canceled", OP_CANCELED},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -99,6 +113,36 @@ int prov_state_parse(const char *s, enum prov_state *out)
 	if (resource_enum_parse(prov_states, NELEM(prov_states), s, &v) < 0)
 		return -1;
 	*out = (enum prov_state)v;
+	return 0;
+}
+
+const char *data_type_name(enum data_type t)
+{
+	return resource_enum_name(data_types, NELEM(data_types), (int)t);
+}
+
+int data_type_parse(const char *s, enum data_type *out)
+{
+	int v;
+
+	if (resource_enum_parse(data_types, NELEM(data_types), s, &v) < 0)
+		return -1;
+	*out = (enum data_type)v;
+	return 0;
+}
+
+const char *op_status_name(enum op_status s)
+{
+	return resource_enum_name(op_statuses, NELEM(op_statuses), (int)s);
+}
+
+int op_status_parse(const char *s, enum op_status *out)
+{
+	int v;
+
+	if (resource_enum_parse(op_statuses, NELEM(op_statuses), s, &v) < 0)
+		return -1;
+	*out = (enum op_status)v;
 	return 0;
 }
 
@@ -250,10 +294,13 @@ int model_version_copy(struct model_version *dst, const struct model_version *sr
 {
 	*dst = *src;
 	dst->artifact = NULL;
+	dst->uri = NULL;
+	dst->flavors = NULL;
 	dst->description = NULL;
 	dst->tags.items = NULL;
 	dst->tags.n = 0;
-	if (resource_dup(&dst->artifact, src->artifact) < 0 ||
+	if (resource_dup(&dst->artifact, src->artifact) < 0 || resource_dup(&dst->uri, src->uri) < 0 ||
+	    resource_dup(&dst->flavors, src->flavors) < 0 ||
 	    resource_dup(&dst->description, src->description) < 0 ||
 	    kvlist_copy(&dst->tags, &src->tags) < 0) {
 		model_version_cleanup(dst);
@@ -265,9 +312,13 @@ int model_version_copy(struct model_version *dst, const struct model_version *sr
 void model_version_cleanup(struct model_version *m)
 {
 	free(m->artifact);
+	free(m->uri);
+	free(m->flavors);
 	free(m->description);
 	kvlist_clear(&m->tags);
 	m->artifact = NULL;
+	m->uri = NULL;
+	m->flavors = NULL;
 	m->description = NULL;
 }
 
@@ -292,12 +343,15 @@ int env_version_copy(struct env_version *dst, const struct env_version *src)
 {
 	*dst = *src;
 	dst->python = NULL;
+	dst->image = NULL;
+	dst->conda_file = NULL;
 	dst->description = NULL;
 	dst->modules = NULL;
 	dst->nmodules = 0;
 	memset(&dst->variables, 0, sizeof dst->variables);
 	memset(&dst->tags, 0, sizeof dst->tags);
-	if (resource_dup(&dst->python, src->python) < 0 ||
+	if (resource_dup(&dst->python, src->python) < 0 || resource_dup(&dst->image, src->image) < 0 ||
+	    resource_dup(&dst->conda_file, src->conda_file) < 0 ||
 	    resource_dup(&dst->description, src->description) < 0 ||
 	    kvlist_copy(&dst->variables, &src->variables) < 0 ||
 	    kvlist_copy(&dst->tags, &src->tags) < 0 || modules_copy(dst, src) < 0) {
@@ -310,6 +364,8 @@ int env_version_copy(struct env_version *dst, const struct env_version *src)
 void env_version_cleanup(struct env_version *e)
 {
 	free(e->python);
+	free(e->image);
+	free(e->conda_file);
 	free(e->description);
 	kvlist_clear(&e->variables);
 	kvlist_clear(&e->tags);
@@ -317,6 +373,8 @@ void env_version_cleanup(struct env_version *e)
 		free(e->modules[i]);
 	free(e->modules);
 	e->python = NULL;
+	e->image = NULL;
+	e->conda_file = NULL;
 	e->description = NULL;
 	e->modules = NULL;
 	e->nmodules = 0;
@@ -348,11 +406,61 @@ void endpoint_cleanup(struct endpoint *e)
 	kvlist_clear(&e->tags);
 }
 
+int code_version_copy(struct code_version *dst, const struct code_version *src)
+{
+	*dst = *src;
+	dst->code_uri = NULL;
+	dst->dir = NULL;
+	dst->description = NULL;
+	memset(&dst->tags, 0, sizeof dst->tags);
+	if (resource_dup(&dst->code_uri, src->code_uri) < 0 || resource_dup(&dst->dir, src->dir) < 0 ||
+	    resource_dup(&dst->description, src->description) < 0 ||
+	    kvlist_copy(&dst->tags, &src->tags) < 0) {
+		code_version_cleanup(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void code_version_cleanup(struct code_version *c)
+{
+	free(c->code_uri);
+	free(c->dir);
+	free(c->description);
+	kvlist_clear(&c->tags);
+	c->code_uri = NULL;
+	c->dir = NULL;
+	c->description = NULL;
+}
+
+int data_version_copy(struct data_version *dst, const struct data_version *src)
+{
+	*dst = *src;
+	dst->uri = dst->description = NULL;
+	memset(&dst->tags, 0, sizeof dst->tags);
+	if (resource_dup(&dst->uri, src->uri) < 0 ||
+	    resource_dup(&dst->description, src->description) < 0 ||
+	    kvlist_copy(&dst->tags, &src->tags) < 0) {
+		data_version_cleanup(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void data_version_cleanup(struct data_version *d)
+{
+	free(d->uri);
+	free(d->description);
+	d->uri = d->description = NULL;
+	kvlist_clear(&d->tags);
+}
+
 int deployment_copy(struct deployment *dst, const struct deployment *src)
 {
 	*dst = *src;
 	dst->code_dir = NULL;
 	dst->scoring_script = NULL;
+	dst->instance_type = NULL;
 	dst->error = NULL;
 	dst->description = NULL;
 	dst->data_collector = NULL;
@@ -360,6 +468,7 @@ int deployment_copy(struct deployment *dst, const struct deployment *src)
 	if (resource_dup(&dst->code_dir, src->code_dir) < 0 ||
 	    resource_dup(&dst->data_collector, src->data_collector) < 0 ||
 	    resource_dup(&dst->scoring_script, src->scoring_script) < 0 ||
+	    resource_dup(&dst->instance_type, src->instance_type) < 0 ||
 	    resource_dup(&dst->error, src->error) < 0 ||
 	    resource_dup(&dst->description, src->description) < 0 ||
 	    kvlist_copy(&dst->variables, &src->variables) < 0) {
@@ -373,13 +482,51 @@ void deployment_cleanup(struct deployment *d)
 {
 	free(d->code_dir);
 	free(d->scoring_script);
+	free(d->instance_type);
 	free(d->error);
 	free(d->description);
 	free(d->data_collector);
 	d->data_collector = NULL;
 	d->code_dir = NULL;
 	d->scoring_script = NULL;
+	d->instance_type = NULL;
 	d->error = NULL;
 	d->description = NULL;
 	kvlist_clear(&d->variables);
+}
+
+static int str_same(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+static int kv_same(const struct kvlist *a, const struct kvlist *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const char *v = kvlist_get(b, a->items[i].key);
+
+		if (v == NULL || strcmp(v, a->items[i].value) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int deployment_needs_reload(const struct deployment *old, const struct deployment *next)
+{
+	return strcmp(old->model_name, next->model_name) != 0 ||
+	       strcmp(old->model_version, next->model_version) != 0 ||
+	       strcmp(old->env_name, next->env_name) != 0 ||
+	       strcmp(old->env_version, next->env_version) != 0 ||
+	       strcmp(old->code_name, next->code_name) != 0 ||
+	       strcmp(old->code_version, next->code_version) != 0 ||
+	       !str_same(old->code_dir, next->code_dir) ||
+	       !str_same(old->scoring_script, next->scoring_script) ||
+	       old->timeout_ms != next->timeout_ms || !kv_same(&old->variables, &next->variables);
+}
+
+int deployment_needs_rescale(const struct deployment *old, const struct deployment *next)
+{
+	return old->instances != next->instances || old->max_concurrent != next->max_concurrent;
 }

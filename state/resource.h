@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RESOURCE_NAME_MAX 32    /* Azure's rule: 3-32 characters */
-#define RESOURCE_ASSET_NAME_MAX 255 /* data assets, jobs, schedules: the spec's asset pattern */
-#define RESOURCE_VERSION_MAX 15 /* a positive integer as a string */
+#define RESOURCE_NAME_MAX 32        /* endpoints, deployments: Azure's 3-32 characters */
+#define RESOURCE_ASSET_NAME_MAX 255 /* models, environments, code, data, jobs, schedules */
+#define RESOURCE_VERSION_MAX 64     /* asset versions are strings ("1", "1.0", 32 hex) */
 #define RESOURCE_KEY_LEN 48     /* endpoint keys: base64url, 32 random bytes -> 43 */
 
-enum model_type { MODEL_XGBOOST, MODEL_LINEAR, MODEL_MLP, MODEL_CUSTOM };
+enum model_type { MODEL_XGBOOST, MODEL_LINEAR, MODEL_MLP, MODEL_CUSTOM, MODEL_MLFLOW };
+enum data_type { DATA_URI_FILE, DATA_URI_FOLDER };
 enum env_kind { ENV_NATIVE, ENV_PYTHON };
 enum auth_mode { AUTH_KEY, AUTH_AMLTOKEN, AUTH_AADTOKEN /* batch endpoints */ };
 enum prov_state {
@@ -49,28 +50,66 @@ struct traffic {
 };
 
 struct model_version {
-	char name[RESOURCE_NAME_MAX + 1];
+	char name[RESOURCE_ASSET_NAME_MAX + 1];
 	char version[RESOURCE_VERSION_MAX + 1];
 	enum model_type type;
 	char *artifact;    /* path relative to the home, e.g. models/NAME/V/file.json */
+	char *uri;         /* properties.modelUri as registered; NULL for a raw upload */
 	char sha256[65];   /* hex of the artifact's bytes (a directory: see artifact.h) */
 	uint64_t size;     /* bytes */
+	char *flavors;     /* MLflow flavors as JSON text ({"sklearn":{"data":{...}}}), or NULL */
 	char *description;
 	struct kvlist tags;
+	int archived;
 	int64_t created;   /* unix seconds */
+	uint64_t serial;   /* registration order in the workspace (workspace.h) */
 };
 
+/* An environment: native, a python interpreter given by path, or (as Azure
+ * has them) an image and/or conda file mapped to a local interpreter when a
+ * deployment loads (see docs/azure-compat.md). */
 struct env_version {
-	char name[RESOURCE_NAME_MAX + 1];
+	char name[RESOURCE_ASSET_NAME_MAX + 1];
 	char version[RESOURCE_VERSION_MAX + 1];
 	enum env_kind kind;
-	char *python;            /* interpreter path, python kind only */
+	char *python;            /* interpreter path, or NULL to map image/conda_file */
+	char *image;             /* Azure's properties.image, kept as sent */
+	char *conda_file;        /* Azure's properties.condaFile (YAML or JSON text) */
 	struct kvlist variables; /* extra environment variables */
 	char **modules;          /* modules that must import */
 	size_t nmodules;
 	char *description;
 	struct kvlist tags;
+	int archived;
 	int64_t created;
+	uint64_t serial;
+};
+
+/* A code asset: a directory of files (score.py and friends) in the home. */
+struct code_version {
+	char name[RESOURCE_ASSET_NAME_MAX + 1];
+	char version[RESOURCE_VERSION_MAX + 1];
+	char *code_uri;    /* properties.codeUri as sent */
+	char *dir;         /* the directory it names, relative to the home */
+	char *description;
+	struct kvlist tags;
+	int archived;
+	int anonymous;
+	int64_t created;
+	uint64_t serial;
+};
+
+/* A data asset: a file or folder that batch jobs read (uri_file, uri_folder). */
+struct data_version {
+	char name[RESOURCE_ASSET_NAME_MAX + 1];
+	char version[RESOURCE_VERSION_MAX + 1];
+	enum data_type type;
+	char *uri; /* dataUri as given: a path, file://, azureml://datastores/... */
+	char *description;
+	struct kvlist tags;
+	int archived;
+	int64_t created;
+	uint64_t serial;
 };
 
 struct endpoint {
@@ -93,12 +132,15 @@ struct endpoint {
 struct deployment {
 	char endpoint[RESOURCE_NAME_MAX + 1];
 	char name[RESOURCE_NAME_MAX + 1];
-	char model_name[RESOURCE_NAME_MAX + 1];
+	char model_name[RESOURCE_ASSET_NAME_MAX + 1];
 	char model_version[RESOURCE_VERSION_MAX + 1];
-	char env_name[RESOURCE_NAME_MAX + 1];
+	char env_name[RESOURCE_ASSET_NAME_MAX + 1]; /* "" when none (mlflow_model) */
 	char env_version[RESOURCE_VERSION_MAX + 1];
-	char *code_dir;       /* custom_model only: absolute path */
-	char *scoring_script; /* custom_model only: relative to code_dir */
+	char code_name[RESOURCE_ASSET_NAME_MAX + 1]; /* a code asset, "" when code_dir */
+	char code_version[RESOURCE_VERSION_MAX + 1];
+	char *code_dir;       /* custom_model: an absolute host directory (local extension) */
+	char *scoring_script; /* custom_model only: relative to the code */
+	char *instance_type;  /* echoed back; no local meaning */
 	int instances;        /* sku.capacity, >= 1 */
 	int max_concurrent;   /* maxConcurrentRequestsPerInstance, default 1 */
 	int timeout_ms;       /* requestTimeout, default 5000 */
@@ -122,6 +164,19 @@ int resource_enum_parse(const struct enum_name *t, size_t n, const char *s, int 
 /* *dst = strdup(src), NULL for NULL; 0, or -1 on ENOMEM. */
 int resource_dup(char **dst, const char *src);
 
+/* A long-running operation (Azure-AsyncOperation): a create, update or delete
+ * of an endpoint or deployment, until it settles. Its status reads as Azure's
+ * do: "Updating" while running, then Succeeded, Failed or Canceled. */
+enum op_status { OP_RUNNING, OP_SUCCEEDED, OP_FAILED, OP_CANCELED };
+struct operation {
+	char id[40];                          /* "od:" + 32 hex, say */
+	char endpoint[RESOURCE_NAME_MAX + 1];
+	char deployment[RESOURCE_NAME_MAX + 1]; /* "" for the endpoint itself */
+	enum op_status status;
+	char *error;                          /* why it Failed, NULL otherwise */
+	int64_t start, end;                   /* unix seconds; end 0 while running */
+};
+
 const char *model_type_name(enum model_type t);
 int model_type_parse(const char *s, enum model_type *out); /* 0 or -1 */
 const char *env_kind_name(enum env_kind k);
@@ -129,6 +184,10 @@ const char *auth_mode_name(enum auth_mode m);              /* "Key", "AMLToken" 
 int auth_mode_parse(const char *s, enum auth_mode *out);    /* case-insensitive, aml_token too */
 const char *prov_state_name(enum prov_state s);
 int prov_state_parse(const char *s, enum prov_state *out);
+const char *data_type_name(enum data_type t);       /* "uri_file", "uri_folder" */
+int data_type_parse(const char *s, enum data_type *out); /* uri_file, UriFile, ... */
+const char *op_status_name(enum op_status s);
+int op_status_parse(const char *s, enum op_status *out);
 
 /* kvlist: set replaces an existing key; strings are copied. 0 or -1 (ENOMEM). */
 int kvlist_set(struct kvlist *l, const char *key, const char *value);
@@ -151,7 +210,20 @@ int env_version_copy(struct env_version *dst, const struct env_version *src);
 void env_version_cleanup(struct env_version *e);
 int endpoint_copy(struct endpoint *dst, const struct endpoint *src);
 void endpoint_cleanup(struct endpoint *e);
+int code_version_copy(struct code_version *dst, const struct code_version *src);
+void code_version_cleanup(struct code_version *c);
+int data_version_copy(struct data_version *dst, const struct data_version *src);
+void data_version_cleanup(struct data_version *d);
 int deployment_copy(struct deployment *dst, const struct deployment *src);
 void deployment_cleanup(struct deployment *d);
+
+/* The one rule for what a deployment change needs (the workspace's state
+ * after a PUT, and the fleet): a new engine when the model, environment, code,
+ * scoring script, timeout or environment variables change; else a live
+ * rescale when the instance count or concurrency changes; else nothing (an
+ * identical PUT). Specs only: a re-PUT of a Failed deployment retries, which
+ * the workspace marks by moving it to Updating (workspace.h). */
+int deployment_needs_reload(const struct deployment *old, const struct deployment *next);
+int deployment_needs_rescale(const struct deployment *old, const struct deployment *next);
 
 #endif

@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
+
+#include <cjson/cJSON.h>
 
 #include "state/batch.h"
 #include "state/names.h"
@@ -26,6 +29,7 @@
 #define CONCURRENT_MAX 1024
 #define TIMEOUT_MS_MAX 600000
 #define MIRROR_MAX 50
+#define OPS_MAX 256 /* operation records kept; the oldest finished ones go first */
 
 struct workspace {
 	char name[RESOURCE_NAME_MAX + 1];
@@ -38,6 +42,15 @@ struct workspace {
 	struct deployment *deployments;
 	size_t ndeployments;
 	struct batch_set *batch; /* batch.c: batch endpoints, data, jobs, schedules */
+	struct code_version *codes;
+	size_t ncodes;
+	struct data_version *data;
+	size_t ndata;
+	struct kv *archived; /* archived containers: key = kind ("models"), value = name */
+	size_t narchived;
+	struct operation *ops; /* oldest first, at most OPS_MAX */
+	size_t nops;
+	uint64_t next_serial; /* the last asset version's registration serial */
 	struct workspace_ref *changes; /* since the last workspace_changes_clear */
 	size_t nchanges;
 	int changes_lost; /* a reference could not be recorded (ENOMEM) */
@@ -70,11 +83,25 @@ void workspace_free(struct workspace *ws)
 		endpoint_cleanup(&ws->endpoints[i]);
 	for (size_t i = 0; i < ws->ndeployments; i++)
 		deployment_cleanup(&ws->deployments[i]);
+	for (size_t i = 0; i < ws->ncodes; i++)
+		code_version_cleanup(&ws->codes[i]);
+	for (size_t i = 0; i < ws->ndata; i++)
+		data_version_cleanup(&ws->data[i]);
+	for (size_t i = 0; i < ws->narchived; i++) {
+		free(ws->archived[i].key);
+		free(ws->archived[i].value);
+	}
+	for (size_t i = 0; i < ws->nops; i++)
+		free(ws->ops[i].error);
 	free(ws->models);
 	free(ws->envs);
 	free(ws->endpoints);
 	free(ws->deployments);
 	batch_set_free(ws->batch);
+	free(ws->codes);
+	free(ws->data);
+	free(ws->archived);
+	free(ws->ops);
 	workspace_changes_clear(ws);
 	free(ws);
 }
@@ -98,6 +125,44 @@ static void drop(void *arr, size_t *n, size_t sz, size_t i)
 
 	memmove(p + i * sz, p + (i + 1) * sz, (*n - i - 1) * sz);
 	(*n)--;
+}
+
+static int kv_copy(struct kv *dst, const struct kv *src)
+{
+	dst->key = strdup(src->key);
+	dst->value = strdup(src->value);
+	if (dst->key != NULL && dst->value != NULL)
+		return 0;
+	free(dst->key);
+	free(dst->value);
+	return -1;
+}
+
+static int operation_copy(struct operation *dst, const struct operation *src)
+{
+	*dst = *src;
+	dst->error = src->error != NULL ? strdup(src->error) : NULL;
+	return src->error != NULL && dst->error == NULL ? -1 : 0;
+}
+
+/* A new array of pointers to the n elements of arr (size sz), sorted by cmp. */
+static size_t pointer_list(const void *arr, size_t n, size_t sz,
+			   int (*cmp)(const void *, const void *), const void ***out)
+{
+	const void **p;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	p = malloc(n * sizeof *p);
+	if (p == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		p[i] = (const char *)arr + i * sz;
+	if (cmp != NULL)
+		qsort(p, n, sizeof *p, cmp);
+	*out = p;
+	return n;
 }
 
 /* Records that the resource (kind, a, b) was created, changed or removed. */
@@ -165,6 +230,14 @@ void workspace_touch_all(struct workspace *ws)
 		touch(ws, WORKSPACE_DEPLOYMENTS, ws->deployments[i].endpoint,
 		      ws->deployments[i].name);
 	batch_touch_all(ws);
+	for (size_t i = 0; i < ws->ncodes; i++)
+		touch(ws, WORKSPACE_CODES, ws->codes[i].name, ws->codes[i].version);
+	for (size_t i = 0; i < ws->ndata; i++)
+		touch(ws, WORKSPACE_DATA, ws->data[i].name, ws->data[i].version);
+	for (size_t i = 0; i < ws->narchived; i++)
+		touch(ws, WORKSPACE_CONTAINERS, ws->archived[i].key, ws->archived[i].value);
+	for (size_t i = 0; i < ws->nops; i++)
+		touch(ws, WORKSPACE_OPERATIONS, ws->ops[i].id, NULL);
 }
 
 /* Copies n elements with copy() into a fresh array; the count copied goes in *done. */
@@ -193,6 +266,11 @@ struct workspace *workspace_clone(const struct workspace *ws)
 	c->batch = batch_set_clone(ws->batch);
 	if (c->batch == NULL)
 		goto fail;
+	CLONE_ARRAY(c->codes, c->ncodes, ws->codes, ws->ncodes, code_version_copy);
+	CLONE_ARRAY(c->data, c->ndata, ws->data, ws->ndata, data_version_copy);
+	CLONE_ARRAY(c->archived, c->narchived, ws->archived, ws->narchived, kv_copy);
+	CLONE_ARRAY(c->ops, c->nops, ws->ops, ws->nops, operation_copy);
+	c->next_serial = ws->next_serial;
 	return c;
 fail: /* a failed copy cleaned itself and was not counted */
 	workspace_free(c);
@@ -204,21 +282,303 @@ const char *workspace_name(const struct workspace *ws)
 	return ws->name;
 }
 
-/* Numeric value of a validated version string (0 when not a number). */
-static unsigned long long version_num(const char *v)
-{
-	char *end;
-	unsigned long long n = strtoull(v, &end, 10);
+/* ---- asset versions: one machinery for models, environments, code, data ----
+ *
+ * The version structs begin with the same two fields (name, version);
+ * an asset_kind says where the rest lives, so ordering, "latest", queries and
+ * archiving are written once. */
 
-	return *end == '\0' ? n : 0;
+struct asset_kind {
+	size_t size;        /* sizeof the version struct */
+	size_t archived;    /* offsetof its int archived */
+	size_t created;     /* offsetof its int64_t created */
+	size_t serial;      /* offsetof its uint64_t serial */
+	const char *what;   /* for messages */
+};
+
+#define ASSET_KIND(type, what)                                                                     \
+	{                                                                                          \
+		sizeof(struct type), offsetof(struct type, archived),                              \
+		    offsetof(struct type, created), offsetof(struct type, serial), what            \
+	}
+static const struct asset_kind model_kind = ASSET_KIND(model_version, "model");
+static const struct asset_kind env_kind = ASSET_KIND(env_version, "environment");
+static const struct asset_kind code_kind = ASSET_KIND(code_version, "code");
+static const struct asset_kind data_kind = ASSET_KIND(data_version, "data asset");
+
+static const char *asset_name(const void *a)
+{
+	return ((const struct model_version *)a)->name; /* the common prefix */
 }
 
-static void next_version(unsigned long long max, char *buf, size_t len)
+static const char *asset_version(const void *a)
 {
+	return ((const struct model_version *)a)->version;
+}
+
+static int asset_archived(const struct asset_kind *k, const void *a)
+{
+	return *(const int *)(const void *)((const char *)a + k->archived);
+}
+
+static int64_t asset_created(const struct asset_kind *k, const void *a)
+{
+	return *(const int64_t *)(const void *)((const char *)a + k->created);
+}
+
+static uint64_t asset_serial(const struct asset_kind *k, const void *a)
+{
+	return *(const uint64_t *)(const void *)((const char *)a + k->serial);
+}
+
+static const void *asset_at(const struct asset_kind *k, const void *arr, size_t i)
+{
+	return (const char *)arr + i * k->size;
+}
+
+/* A version's value as a positive integer; 0 when it is not one. */
+static unsigned long long version_num(const char *v)
+{
+	unsigned long long n = 0;
+
+	if (v[0] < '1' || v[0] > '9')
+		return 0;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9' || n > (~0ULL - 9) / 10)
+			return 0;
+		n = n * 10 + (unsigned long long)(*v - '0');
+	}
+	return n;
+}
+
+/* Versions of one name in their natural order: integers by value, before
+ * other strings, which compare as strings. */
+static int version_cmp(const char *a, const char *b)
+{
+	unsigned long long x = version_num(a), y = version_num(b);
+
+	if (x != 0 && y != 0)
+		return x < y ? -1 : x > y;
+	if (x != 0 || y != 0)
+		return x != 0 ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/* Creation order: time, then the order of registration (times are whole
+ * seconds), then the natural version order. */
+static int created_cmp(const struct asset_kind *k, const void *a, const void *b)
+{
+	int64_t ta = asset_created(k, a), tb = asset_created(k, b);
+	uint64_t sa = asset_serial(k, a), sb = asset_serial(k, b);
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	return version_cmp(asset_version(a), asset_version(b));
+}
+
+static ssize_t asset_index(const struct asset_kind *k, const void *arr, size_t n,
+			   const char *name, const char *version)
+{
+	ssize_t best = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		const void *a = asset_at(k, arr, i);
+
+		if (strcmp(asset_name(a), name) != 0)
+			continue;
+		if (version != NULL && strcmp(asset_version(a), version) == 0)
+			return (ssize_t)i;
+		if (version == NULL &&
+		    (best < 0 || created_cmp(k, a, asset_at(k, arr, (size_t)best)) > 0))
+			best = (ssize_t)i;
+	}
+	return best >= 0 && version == NULL ? best : -1;
+}
+
+static void asset_next_version(const struct asset_kind *k, const void *arr, size_t n,
+			       const char *name, char *buf, size_t len)
+{
+	unsigned long long max = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const void *a = asset_at(k, arr, i);
+
+		if (strcmp(asset_name(a), name) == 0 && version_num(asset_version(a)) > max)
+			max = version_num(asset_version(a));
+	}
 	snprintf(buf, len, "%llu", max + 1);
 }
 
-/* ---- usage checks shared by models and environments ---- */
+int workspace_query_parse(const char *order_by, const char *top, const char *view,
+			  struct asset_query *q, struct error *err)
+{
+	char *end;
+	long n;
+
+	memset(q, 0, sizeof *q);
+	if (order_by != NULL && order_by[0] != '\0') {
+		if (strcasecmp(order_by, "createdtime desc") == 0)
+			q->order = ORDER_CREATED_DESC;
+		else if (strcasecmp(order_by, "createdtime asc") == 0 ||
+			 strcasecmp(order_by, "createdtime") == 0)
+			q->order = ORDER_CREATED_ASC;
+		else
+			return error_set(err, 400, "ValidationError",
+					 "$orderBy must be 'createdtime desc' or 'createdtime "
+					 "asc'");
+	}
+	if (top != NULL) {
+		n = strtol(top, &end, 10);
+		if (end == top || *end != '\0' || n < 1 || n > 100000)
+			return error_set(err, 400, "ValidationError",
+					 "$top must be an integer 1-100000");
+		q->top = (size_t)n;
+	}
+	if (view == NULL || strcasecmp(view, "ActiveOnly") == 0)
+		q->view = VIEW_ACTIVE;
+	else if (strcasecmp(view, "ArchivedOnly") == 0)
+		q->view = VIEW_ARCHIVED;
+	else if (strcasecmp(view, "All") == 0)
+		q->view = VIEW_ALL;
+	else
+		return error_set(err, 400, "ValidationError",
+				 "listViewType must be ActiveOnly, ArchivedOnly or All");
+	return 0;
+}
+
+static int view_keeps(enum list_view v, int archived)
+{
+	return v == VIEW_ALL || (v == VIEW_ARCHIVED) == (archived != 0);
+}
+
+/* qsort has no context argument: each kind gets its comparators. */
+#define ORDERINGS(kind)                                                                            \
+	static int kind##_by_name(const void *x, const void *y)                                   \
+	{                                                                                          \
+		const void *a = *(const void *const *)x, *b = *(const void *const *)y;             \
+		int c = strcmp(asset_name(a), asset_name(b));                                      \
+		return c != 0 ? c : version_cmp(asset_version(a), asset_version(b));               \
+	}                                                                                          \
+	static int kind##_newest(const void *x, const void *y)                                    \
+	{                                                                                          \
+		return created_cmp(&kind##_kind, *(const void *const *)y,                          \
+				   *(const void *const *)x);                                       \
+	}                                                                                          \
+	static int kind##_oldest(const void *x, const void *y)                                    \
+	{                                                                                          \
+		return created_cmp(&kind##_kind, *(const void *const *)x,                          \
+				   *(const void *const *)y);                                       \
+	}
+ORDERINGS(model)
+ORDERINGS(env)
+ORDERINGS(code)
+ORDERINGS(data)
+
+struct orderings {
+	int (*by_name)(const void *, const void *);
+	int (*newest)(const void *, const void *);
+	int (*oldest)(const void *, const void *);
+};
+
+/* The versions of NAME (all names when NULL) that q selects, in q's order;
+ * *out is a new array of borrowed pointers (NULL when empty). */
+static size_t asset_select(const struct asset_kind *k, const struct orderings *o, const void *arr,
+			   size_t n, const char *name, const struct asset_query *q,
+			   const void ***out)
+{
+	const void **p;
+	size_t m = 0;
+
+	*out = NULL;
+	if (n == 0 || (p = malloc(n * sizeof *p)) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const void *a = asset_at(k, arr, i);
+
+		if ((name == NULL || strcmp(asset_name(a), name) == 0) &&
+		    (q == NULL || view_keeps(q->view, asset_archived(k, a))))
+			p[m++] = a;
+	}
+	qsort(p, m, sizeof *p,
+	      q == NULL || q->order == ORDER_NAME ? o->by_name
+	      : q->order == ORDER_CREATED_DESC    ? o->newest
+						  : o->oldest);
+	if (q != NULL && q->top > 0 && m > q->top)
+		m = q->top;
+	if (m == 0) {
+		free(p);
+		return 0;
+	}
+	*out = p;
+	return m;
+}
+
+static const struct orderings model_order = {model_by_name, model_newest, model_oldest};
+static const struct orderings env_order = {env_by_name, env_newest, env_oldest};
+static const struct orderings code_order = {code_by_name, code_newest, code_oldest};
+static const struct orderings data_order = {data_by_name, data_newest, data_oldest};
+
+/* ---- containers: the per-name archive flag ---- */
+
+static ssize_t archived_index(const struct workspace *ws, const char *kind, const char *name)
+{
+	for (size_t i = 0; i < ws->narchived; i++)
+		if (strcmp(ws->archived[i].key, kind) == 0 && strcmp(ws->archived[i].value, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int workspace_container_archived(const struct workspace *ws, const char *kind, const char *name)
+{
+	return archived_index(ws, kind, name) >= 0;
+}
+
+int workspace_container_set_archived(struct workspace *ws, const char *kind, const char *name,
+				     int archived, struct error *err)
+{
+	ssize_t i = archived_index(ws, kind, name);
+	struct kv *slot;
+
+	if (!archived && i >= 0) {
+		touch(ws, WORKSPACE_CONTAINERS, kind, name);
+		free(ws->archived[i].key);
+		free(ws->archived[i].value);
+		drop(ws->archived, &ws->narchived, sizeof *ws->archived, (size_t)i);
+	}
+	if (!archived || i >= 0)
+		return 0;
+	slot = grow((void **)&ws->archived, &ws->narchived, sizeof *slot);
+	if (slot == NULL || (slot->key = strdup(kind)) == NULL ||
+	    (slot->value = strdup(name)) == NULL) {
+		if (slot != NULL) {
+			free(slot->key);
+			ws->narchived--;
+		}
+		return error_set(err, 500, "InternalError", "out of memory");
+	}
+	touch(ws, WORKSPACE_CONTAINERS, kind, name);
+	return 0;
+}
+
+/* After the last version of NAME goes, so does its container's flag. */
+static void container_forget(struct workspace *ws, const char *kind, const char *name)
+{
+	workspace_container_set_archived(ws, kind, name, 0, NULL);
+}
+
+size_t workspace_container_count(const struct workspace *ws)
+{
+	return ws->narchived;
+}
+
+const struct kv *workspace_container_at(const struct workspace *ws, size_t i)
+{
+	return i < ws->narchived ? &ws->archived[i] : NULL;
+}
+
+/* ---- usage checks shared by models, environments and code ---- */
 
 static const struct deployment *model_user(const struct workspace *ws, const char *name,
 					   const char *version)
@@ -241,6 +601,19 @@ static const struct deployment *env_user(const struct workspace *ws, const char 
 
 		if (strcmp(d->env_name, name) == 0 &&
 		    (version == NULL || strcmp(d->env_version, version) == 0))
+			return d;
+	}
+	return NULL;
+}
+
+static const struct deployment *code_user(const struct workspace *ws, const char *name,
+					  const char *version)
+{
+	for (size_t i = 0; i < ws->ndeployments; i++) {
+		const struct deployment *d = &ws->deployments[i];
+
+		if (strcmp(d->code_name, name) == 0 &&
+		    (version == NULL || strcmp(d->code_version, version) == 0))
 			return d;
 	}
 	return NULL;
@@ -273,41 +646,46 @@ static int batch_in_use(const struct workspace *ws, int model, const char *name,
 			 version ? version : "", d, ep);
 }
 
-/* ---- models ---- */
-
-static ssize_t model_index(const struct workspace *ws, const char *name, const char *version)
-{
-	ssize_t best = -1;
-
-	for (size_t i = 0; i < ws->nmodels; i++) {
-		if (strcmp(ws->models[i].name, name) != 0)
-			continue;
-		if (version != NULL && strcmp(ws->models[i].version, version) == 0)
-			return (ssize_t)i;
-		if (version == NULL && (best < 0 || version_num(ws->models[i].version) >
-							version_num(ws->models[best].version)))
-			best = (ssize_t)i;
-	}
-	return version == NULL ? best : -1;
-}
-
-void workspace_model_next_version(const struct workspace *ws, const char *name, char *buf,
-				  size_t len)
-{
-	unsigned long long max = 0;
-
-	for (size_t i = 0; i < ws->nmodels; i++)
-		if (strcmp(ws->models[i].name, name) == 0 &&
-		    version_num(ws->models[i].version) > max)
-			max = version_num(ws->models[i].version);
-	next_version(max, buf, len);
-}
-
 static int same_str(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
 		return a == b;
 	return strcmp(a, b) == 0;
+}
+
+/* A version's registration serial: kept when it has one (an update, or a
+ * load that carries it), else the next of the workspace. */
+static uint64_t serial_of(struct workspace *ws, uint64_t old, uint64_t given)
+{
+	uint64_t s = old != 0 ? old : given != 0 ? given : ws->next_serial + 1;
+
+	if (s > ws->next_serial)
+		ws->next_serial = s;
+	return s;
+}
+
+/* Name and version of a new version: the name checked, the version filled
+ * with the next integer when empty, then checked. */
+static int asset_ids_check(const struct asset_kind *k, const void *arr, size_t n, char *name,
+			   char *version, size_t vlen, struct error *err)
+{
+	char field[48];
+
+	snprintf(field, sizeof field, "%s name", k->what);
+	if (names_check_asset(name, field, err) < 0)
+		return -1;
+	if (version[0] == '\0')
+		asset_next_version(k, arr, n, name, version, vlen);
+	snprintf(field, sizeof field, "%s version", k->what);
+	return names_check_version(version, field, err);
+}
+
+/* ---- models ---- */
+
+void workspace_model_next_version(const struct workspace *ws, const char *name, char *buf,
+				  size_t len)
+{
+	asset_next_version(&model_kind, ws->models, ws->nmodels, name, buf, len);
 }
 
 static int model_check(const struct workspace *ws, const struct model_version *mv, ssize_t old,
@@ -316,10 +694,7 @@ static int model_check(const struct workspace *ws, const struct model_version *m
 	const struct model_version *o;
 	const struct deployment *d;
 
-	if (names_check(mv->name, "model name", err) < 0 ||
-	    names_check_version(mv->version, "model version", err) < 0)
-		return -1;
-	if ((unsigned)mv->type > MODEL_CUSTOM)
+	if ((unsigned)mv->type > MODEL_MLFLOW)
 		return error_set(err, 400, "ValidationError", "properties.modelType is invalid");
 	if (old < 0)
 		return 0;
@@ -344,13 +719,15 @@ int workspace_model_put(struct workspace *ws, struct model_version *mv, int *cre
 	struct model_version copy, *slot;
 	ssize_t old;
 
-	if (mv->version[0] == '\0' && names_check(mv->name, "model name", err) == 0)
-		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
-	old = model_index(ws, mv->name, mv->version[0] ? mv->version : "");
+	if (asset_ids_check(&model_kind, ws->models, ws->nmodels, mv->name, mv->version,
+			    sizeof mv->version, err) < 0)
+		return -1;
+	old = asset_index(&model_kind, ws->models, ws->nmodels, mv->name, mv->version);
 	if (model_check(ws, mv, old, err) < 0)
 		return -1;
 	if (model_version_copy(&copy, mv) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->models[old].serial : 0, mv->serial);
 	if (old >= 0) {
 		copy.created = ws->models[old].created ? ws->models[old].created : mv->created;
 		model_version_cleanup(&ws->models[old]);
@@ -372,70 +749,34 @@ int workspace_model_put(struct workspace *ws, struct model_version *mv, int *cre
 const struct model_version *workspace_model_find(const struct workspace *ws, const char *name,
 						 const char *version)
 {
-	ssize_t i = model_index(ws, name, version);
+	ssize_t i = asset_index(&model_kind, ws->models, ws->nmodels, name, version);
 
 	return i < 0 ? NULL : &ws->models[i];
 }
 
-/* Orders by name, then numeric version. */
-static int version_order(const char *na, const char *va, const char *nb, const char *vb)
-{
-	int c = strcmp(na, nb);
-	unsigned long long a, b;
-
-	if (c != 0)
-		return c;
-	a = version_num(va);
-	b = version_num(vb);
-	return a < b ? -1 : a > b;
-}
-
-static int model_cmp(const void *x, const void *y)
-{
-	const struct model_version *a = *(const struct model_version *const *)x;
-	const struct model_version *b = *(const struct model_version *const *)y;
-
-	return version_order(a->name, a->version, b->name, b->version);
-}
-
-static int env_cmp(const void *x, const void *y)
-{
-	const struct env_version *a = *(const struct env_version *const *)x;
-	const struct env_version *b = *(const struct env_version *const *)y;
-
-	return version_order(a->name, a->version, b->name, b->version);
-}
-
-/* A new array of pointers to the n elements of arr (size sz), sorted by cmp. */
-static size_t pointer_list(const void *arr, size_t n, size_t sz,
-			   int (*cmp)(const void *, const void *), const void ***out)
-{
-	const void **p;
-
-	*out = NULL;
-	if (n == 0)
-		return 0;
-	p = malloc(n * sizeof *p);
-	if (p == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		p[i] = (const char *)arr + i * sz;
-	if (cmp != NULL)
-		qsort(p, n, sizeof *p, cmp);
-	*out = p;
-	return n;
-}
-
 size_t workspace_model_list(const struct workspace *ws, const struct model_version ***out)
 {
-	return pointer_list(ws->models, ws->nmodels, sizeof *ws->models, model_cmp,
+	return asset_select(&model_kind, &model_order, ws->models, ws->nmodels, NULL, NULL,
 			    (const void ***)out);
+}
+
+size_t workspace_model_query(const struct workspace *ws, const char *name,
+			     const struct asset_query *q, const struct model_version ***out)
+{
+	return asset_select(&model_kind, &model_order, ws->models, ws->nmodels, name, q,
+			    (const void ***)out);
+}
+
+size_t workspace_model_count(const struct workspace *ws)
+{
+	return ws->nmodels;
 }
 
 int workspace_model_delete(struct workspace *ws, const char *name, const char *version,
 			   struct error *err)
 {
-	ssize_t i = model_index(ws, name, version != NULL ? version : "");
+	ssize_t i = asset_index(&model_kind, ws->models, ws->nmodels, name,
+				version != NULL ? version : "");
 	const struct deployment *d;
 
 	if (i < 0)
@@ -449,6 +790,8 @@ int workspace_model_delete(struct workspace *ws, const char *name, const char *v
 	touch(ws, WORKSPACE_MODELS, name, version);
 	model_version_cleanup(&ws->models[i]);
 	drop(ws->models, &ws->nmodels, sizeof *ws->models, (size_t)i);
+	if (workspace_model_find(ws, name, NULL) == NULL)
+		container_forget(ws, "models", name);
 	return 0;
 }
 
@@ -456,7 +799,7 @@ int workspace_model_delete_all(struct workspace *ws, const char *name, struct er
 {
 	const struct deployment *d = model_user(ws, name, NULL);
 
-	if (model_index(ws, name, NULL) < 0)
+	if (workspace_model_find(ws, name, NULL) == NULL)
 		return error_set(err, 404, "NotFound", "model %s not found", name);
 	if (d != NULL)
 		return in_use(d, "model", name, d->model_version, err);
@@ -469,35 +812,15 @@ int workspace_model_delete_all(struct workspace *ws, const char *name, struct er
 		model_version_cleanup(&ws->models[i]);
 		drop(ws->models, &ws->nmodels, sizeof *ws->models, i);
 	}
+	container_forget(ws, "models", name);
 	return 0;
 }
 
 /* ---- environments ---- */
 
-static ssize_t env_index(const struct workspace *ws, const char *name, const char *version)
-{
-	ssize_t best = -1;
-
-	for (size_t i = 0; i < ws->nenvs; i++) {
-		if (strcmp(ws->envs[i].name, name) != 0)
-			continue;
-		if (version != NULL && strcmp(ws->envs[i].version, version) == 0)
-			return (ssize_t)i;
-		if (version == NULL && (best < 0 || version_num(ws->envs[i].version) >
-							version_num(ws->envs[best].version)))
-			best = (ssize_t)i;
-	}
-	return version == NULL ? best : -1;
-}
-
 void workspace_env_next_version(const struct workspace *ws, const char *name, char *buf, size_t len)
 {
-	unsigned long long max = 0;
-
-	for (size_t i = 0; i < ws->nenvs; i++)
-		if (strcmp(ws->envs[i].name, name) == 0 && version_num(ws->envs[i].version) > max)
-			max = version_num(ws->envs[i].version);
-	next_version(max, buf, len);
+	asset_next_version(&env_kind, ws->envs, ws->nenvs, name, buf, len);
 }
 
 static int env_check(const struct workspace *ws, const struct env_version *ev, ssize_t old,
@@ -505,16 +828,17 @@ static int env_check(const struct workspace *ws, const struct env_version *ev, s
 {
 	const struct deployment *d;
 
-	if (names_check(ev->name, "environment name", err) < 0 ||
-	    names_check_version(ev->version, "environment version", err) < 0)
-		return -1;
 	if ((unsigned)ev->kind > ENV_PYTHON)
 		return error_set(err, 400, "ValidationError",
 				 "properties.environmentKind must be native or python");
-	if (ev->kind == ENV_PYTHON && (ev->python == NULL || ev->python[0] != '/'))
+	if (ev->kind == ENV_PYTHON && ev->python != NULL && ev->python[0] != '/')
 		return error_set(err, 400, "ValidationError",
-				 "properties.interpreterPath must be an absolute path for a python "
-				 "environment");
+				 "properties.interpreterPath must be an absolute path");
+	if (ev->kind == ENV_PYTHON && ev->python == NULL && ev->image == NULL &&
+	    ev->conda_file == NULL)
+		return error_set(err, 400, "ValidationError",
+				 "a python environment needs properties.interpreterPath, "
+				 "properties.image or properties.condaFile");
 	for (size_t i = 0; i < ev->nmodules; i++)
 		if (ev->modules[i] == NULL || ev->modules[i][0] == '\0')
 			return error_set(err, 400, "ValidationError",
@@ -539,13 +863,15 @@ int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created
 	struct env_version copy, *slot;
 	ssize_t old;
 
-	if (ev->version[0] == '\0' && names_check(ev->name, "environment name", err) == 0)
-		workspace_env_next_version(ws, ev->name, ev->version, sizeof ev->version);
-	old = env_index(ws, ev->name, ev->version);
+	if (asset_ids_check(&env_kind, ws->envs, ws->nenvs, ev->name, ev->version,
+			    sizeof ev->version, err) < 0)
+		return -1;
+	old = asset_index(&env_kind, ws->envs, ws->nenvs, ev->name, ev->version);
 	if (env_check(ws, ev, old, err) < 0)
 		return -1;
 	if (env_version_copy(&copy, ev) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->envs[old].serial : 0, ev->serial);
 	if (old >= 0) {
 		copy.created = ws->envs[old].created ? ws->envs[old].created : ev->created;
 		env_version_cleanup(&ws->envs[old]);
@@ -567,20 +893,28 @@ int workspace_env_put(struct workspace *ws, struct env_version *ev, int *created
 const struct env_version *workspace_env_find(const struct workspace *ws, const char *name,
 					     const char *version)
 {
-	ssize_t i = env_index(ws, name, version);
+	ssize_t i = asset_index(&env_kind, ws->envs, ws->nenvs, name, version);
 
 	return i < 0 ? NULL : &ws->envs[i];
 }
 
 size_t workspace_env_list(const struct workspace *ws, const struct env_version ***out)
 {
-	return pointer_list(ws->envs, ws->nenvs, sizeof *ws->envs, env_cmp, (const void ***)out);
+	return asset_select(&env_kind, &env_order, ws->envs, ws->nenvs, NULL, NULL,
+			    (const void ***)out);
+}
+
+size_t workspace_env_query(const struct workspace *ws, const char *name,
+			   const struct asset_query *q, const struct env_version ***out)
+{
+	return asset_select(&env_kind, &env_order, ws->envs, ws->nenvs, name, q,
+			    (const void ***)out);
 }
 
 int workspace_env_delete(struct workspace *ws, const char *name, const char *version,
 			 struct error *err)
 {
-	ssize_t i = env_index(ws, name, version != NULL ? version : "");
+	ssize_t i = asset_index(&env_kind, ws->envs, ws->nenvs, name, version != NULL ? version : "");
 	const struct deployment *d;
 
 	if (i < 0)
@@ -594,6 +928,8 @@ int workspace_env_delete(struct workspace *ws, const char *name, const char *ver
 	touch(ws, WORKSPACE_ENVIRONMENTS, name, version);
 	env_version_cleanup(&ws->envs[i]);
 	drop(ws->envs, &ws->nenvs, sizeof *ws->envs, (size_t)i);
+	if (workspace_env_find(ws, name, NULL) == NULL)
+		container_forget(ws, "environments", name);
 	return 0;
 }
 
@@ -601,7 +937,7 @@ int workspace_env_delete_all(struct workspace *ws, const char *name, struct erro
 {
 	const struct deployment *d = env_user(ws, name, NULL);
 
-	if (env_index(ws, name, NULL) < 0)
+	if (workspace_env_find(ws, name, NULL) == NULL)
 		return error_set(err, 404, "NotFound", "environment %s not found", name);
 	if (d != NULL)
 		return in_use(d, "environment", name, d->env_version, err);
@@ -614,6 +950,162 @@ int workspace_env_delete_all(struct workspace *ws, const char *name, struct erro
 		env_version_cleanup(&ws->envs[i]);
 		drop(ws->envs, &ws->nenvs, sizeof *ws->envs, i);
 	}
+	container_forget(ws, "environments", name);
+	return 0;
+}
+
+/* ---- code ---- */
+
+int workspace_code_put(struct workspace *ws, struct code_version *cv, int *created,
+		       struct error *err)
+{
+	struct code_version copy, *slot;
+	const struct deployment *d;
+	ssize_t old;
+
+	if (asset_ids_check(&code_kind, ws->codes, ws->ncodes, cv->name, cv->version,
+			    sizeof cv->version, err) < 0)
+		return -1;
+	if (cv->dir == NULL || cv->dir[0] == '\0' || cv->dir[0] == '/')
+		return error_set(err, 400, "ValidationError",
+				 "properties.codeUri must name a directory of the workspace's "
+				 "storage");
+	old = asset_index(&code_kind, ws->codes, ws->ncodes, cv->name, cv->version);
+	d = old >= 0 ? code_user(ws, cv->name, cv->version) : NULL;
+	if (d != NULL && strcmp(ws->codes[old].dir, cv->dir) != 0)
+		return error_set(err, 409, "Conflict",
+				 "code %s:%s is used by deployment '%s' of endpoint '%s'; its "
+				 "codeUri cannot change",
+				 cv->name, cv->version, d->name, d->endpoint);
+	if (code_version_copy(&copy, cv) < 0)
+		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->codes[old].serial : 0, cv->serial);
+	if (old >= 0) {
+		copy.created = ws->codes[old].created ? ws->codes[old].created : cv->created;
+		code_version_cleanup(&ws->codes[old]);
+		ws->codes[old] = copy;
+	} else if ((slot = grow((void **)&ws->codes, &ws->ncodes, sizeof *slot)) != NULL) {
+		*slot = copy;
+	} else {
+		code_version_cleanup(&copy);
+		return error_set(err, 500, "InternalError", "out of memory");
+	}
+	touch(ws, WORKSPACE_CODES, cv->name, cv->version);
+	if (created != NULL)
+		*created = old < 0;
+	return 0;
+}
+
+const struct code_version *workspace_code_find(const struct workspace *ws, const char *name,
+					       const char *version)
+{
+	ssize_t i = asset_index(&code_kind, ws->codes, ws->ncodes, name, version);
+
+	return i < 0 ? NULL : &ws->codes[i];
+}
+
+size_t workspace_code_query(const struct workspace *ws, const char *name,
+			    const struct asset_query *q, const struct code_version ***out)
+{
+	return asset_select(&code_kind, &code_order, ws->codes, ws->ncodes, name, q,
+			    (const void ***)out);
+}
+
+int workspace_code_delete(struct workspace *ws, const char *name, const char *version,
+			  struct error *err)
+{
+	const struct deployment *d;
+
+	for (size_t i = ws->ncodes; i-- > 0;) {
+		if (strcmp(ws->codes[i].name, name) != 0 ||
+		    (version != NULL && strcmp(ws->codes[i].version, version) != 0))
+			continue;
+		if ((d = code_user(ws, name, ws->codes[i].version)) != NULL)
+			return in_use(d, "code", name, d->code_version, err);
+	}
+	if (workspace_code_find(ws, name, version) == NULL)
+		return error_set(err, 404, "NotFound", "code %s%s%s not found", name,
+				 version != NULL ? ":" : "", version != NULL ? version : "");
+	for (size_t i = ws->ncodes; i-- > 0;) {
+		if (strcmp(ws->codes[i].name, name) != 0 ||
+		    (version != NULL && strcmp(ws->codes[i].version, version) != 0))
+			continue;
+		touch(ws, WORKSPACE_CODES, name, ws->codes[i].version);
+		code_version_cleanup(&ws->codes[i]);
+		drop(ws->codes, &ws->ncodes, sizeof *ws->codes, i);
+	}
+	if (workspace_code_find(ws, name, NULL) == NULL)
+		container_forget(ws, "codes", name);
+	return 0;
+}
+
+/* ---- data ---- */
+
+int workspace_data_put(struct workspace *ws, struct data_version *dv, int *created,
+		       struct error *err)
+{
+	struct data_version copy, *slot;
+	ssize_t old;
+
+	if (asset_ids_check(&data_kind, ws->data, ws->ndata, dv->name, dv->version,
+			    sizeof dv->version, err) < 0)
+		return -1;
+	if ((unsigned)dv->type > DATA_URI_FOLDER)
+		return error_set(err, 400, "ValidationError",
+				 "properties.dataType must be uri_file or uri_folder");
+	if (dv->uri == NULL || dv->uri[0] == '\0')
+		return error_set(err, 400, "ValidationError", "properties.dataUri is required");
+	old = asset_index(&data_kind, ws->data, ws->ndata, dv->name, dv->version);
+	if (data_version_copy(&copy, dv) < 0)
+		return error_set(err, 500, "InternalError", "out of memory");
+	copy.serial = serial_of(ws, old >= 0 ? ws->data[old].serial : 0, dv->serial);
+	if (old >= 0) {
+		copy.created = ws->data[old].created ? ws->data[old].created : dv->created;
+		data_version_cleanup(&ws->data[old]);
+		ws->data[old] = copy;
+	} else if ((slot = grow((void **)&ws->data, &ws->ndata, sizeof *slot)) != NULL) {
+		*slot = copy;
+	} else {
+		data_version_cleanup(&copy);
+		return error_set(err, 500, "InternalError", "out of memory");
+	}
+	touch(ws, WORKSPACE_DATA, dv->name, dv->version);
+	if (created != NULL)
+		*created = old < 0;
+	return 0;
+}
+
+const struct data_version *workspace_data_find(const struct workspace *ws, const char *name,
+					       const char *version)
+{
+	ssize_t i = asset_index(&data_kind, ws->data, ws->ndata, name, version);
+
+	return i < 0 ? NULL : &ws->data[i];
+}
+
+size_t workspace_data_query(const struct workspace *ws, const char *name,
+			    const struct asset_query *q, const struct data_version ***out)
+{
+	return asset_select(&data_kind, &data_order, ws->data, ws->ndata, name, q,
+			    (const void ***)out);
+}
+
+int workspace_data_delete(struct workspace *ws, const char *name, const char *version,
+			  struct error *err)
+{
+	if (workspace_data_find(ws, name, version) == NULL)
+		return error_set(err, 404, "NotFound", "data asset %s%s%s not found", name,
+				 version != NULL ? ":" : "", version != NULL ? version : "");
+	for (size_t i = ws->ndata; i-- > 0;) {
+		if (strcmp(ws->data[i].name, name) != 0 ||
+		    (version != NULL && strcmp(ws->data[i].version, version) != 0))
+			continue;
+		touch(ws, WORKSPACE_DATA, name, ws->data[i].version);
+		data_version_cleanup(&ws->data[i]);
+		drop(ws->data, &ws->ndata, sizeof *ws->data, i);
+	}
+	if (workspace_data_find(ws, name, NULL) == NULL)
+		container_forget(ws, WORKSPACE_DATA, name);
 	return 0;
 }
 
@@ -861,33 +1353,71 @@ static int deployment_limits_check(const struct deployment *d, struct error *err
 	return 0;
 }
 
-static int deployment_code_check(const struct deployment *d, const struct model_version *m,
-				 const struct env_version *e, struct error *err)
+static int deployment_code_check(const struct workspace *ws, const struct deployment *d,
+				 struct error *err)
 {
-	if (m->type != MODEL_CUSTOM)
-		return 0;
-	if (e->kind != ENV_PYTHON)
-		return error_set(
-		    err, 400, "ValidationError",
-		    "properties.environmentId: model %s:%s is custom_model and needs a "
-		    "python environment; %s:%s is native",
-		    m->name, m->version, e->name, e->version);
-	if (d->code_dir == NULL || d->code_dir[0] != '/')
+	if (d->code_name[0] != '\0' && workspace_code_find(ws, d->code_name, d->code_version) == NULL)
+		return error_set(err, 404, "NotFound",
+				 "properties.codeConfiguration.codeId: code %s:%s not found",
+				 d->code_name, d->code_version);
+	if (d->code_name[0] == '\0' && (d->code_dir == NULL || d->code_dir[0] != '/'))
 		return error_set(err, 400, "ValidationError",
-				 "properties.codeConfiguration.codeId must be an absolute "
-				 "directory for a custom_model deployment");
+				 "properties.codeConfiguration.codeId must be a code asset "
+				 "(.../codes/NAME/versions/V) or an absolute directory");
 	if (d->scoring_script == NULL || !names_relative_inside(d->scoring_script))
 		return error_set(err, 400, "ValidationError",
 				 "properties.codeConfiguration.scoringScript must be a path "
-				 "inside the code directory for a custom_model deployment");
+				 "inside the code");
 	return 0;
+}
+
+static int has_code(const struct deployment *d)
+{
+	return d->code_name[0] != '\0' || d->code_dir != NULL || d->scoring_script != NULL;
+}
+
+/* An MLflow model deploys without a script when a flavor we serve is there. */
+static int mlflow_check(const struct model_version *m, struct error *err)
+{
+	cJSON *f = m->flavors != NULL ? cJSON_Parse(m->flavors) : NULL;
+	int ok = cJSON_GetObjectItemCaseSensitive(f, "xgboost") != NULL ||
+		 cJSON_GetObjectItemCaseSensitive(f, "sklearn") != NULL;
+
+	cJSON_Delete(f);
+	if (ok)
+		return 0;
+	return error_set(err, 400, "ValidationError",
+			 "properties.model: mlflow_model %s:%s has neither an xgboost nor a "
+			 "sklearn flavor, the two served without a scoring script; give a "
+			 "codeConfiguration with a scoring script",
+			 m->name, m->version);
+}
+
+/* What the model type asks of the environment and code. */
+static int deployment_kind_check(const struct workspace *ws, const struct deployment *d,
+				 const struct model_version *m, const struct env_version *e,
+				 struct error *err)
+{
+	int scripted = m->type == MODEL_CUSTOM || (m->type == MODEL_MLFLOW && has_code(d));
+
+	if (e == NULL && m->type != MODEL_MLFLOW)
+		return error_set(err, 400, "ValidationError",
+				 "properties.environmentId is required (NAME:VERSION)");
+	if (!scripted)
+		return m->type == MODEL_MLFLOW ? mlflow_check(m, err) : 0;
+	if (e != NULL && e->kind != ENV_PYTHON)
+		return error_set(err, 400, "ValidationError",
+				 "properties.environmentId: model %s:%s runs a scoring script and "
+				 "needs a python environment; %s:%s is native",
+				 m->name, m->version, e->name, e->version);
+	return deployment_code_check(ws, d, err);
 }
 
 static int deployment_check(const struct workspace *ws, const struct deployment *d,
 			    struct error *err)
 {
 	const struct model_version *m;
-	const struct env_version *e;
+	const struct env_version *e = NULL;
 
 	if (names_check(d->endpoint, "endpoint name", err) < 0 ||
 	    names_check(d->name, "deployment name", err) < 0)
@@ -897,21 +1427,18 @@ static int deployment_check(const struct workspace *ws, const struct deployment 
 	if (d->model_name[0] == '\0' || d->model_version[0] == '\0')
 		return error_set(err, 400, "ValidationError",
 				 "properties.model is required (NAME:VERSION)");
-	if (d->env_name[0] == '\0' || d->env_version[0] == '\0')
-		return error_set(err, 400, "ValidationError",
-				 "properties.environmentId is required (NAME:VERSION)");
 	m = workspace_model_find(ws, d->model_name, d->model_version);
 	if (m == NULL)
 		return error_set(err, 404, "NotFound", "properties.model: model %s:%s not found",
 				 d->model_name, d->model_version);
-	e = workspace_env_find(ws, d->env_name, d->env_version);
-	if (e == NULL)
+	if (d->env_name[0] != '\0' &&
+	    (e = workspace_env_find(ws, d->env_name, d->env_version)) == NULL)
 		return error_set(err, 404, "NotFound",
 				 "properties.environmentId: environment %s:%s not found",
 				 d->env_name, d->env_version);
 	if (deployment_limits_check(d, err) < 0)
 		return -1;
-	return deployment_code_check(d, m, e, err);
+	return deployment_kind_check(ws, d, m, e, err);
 }
 
 /* Gives NAME all live traffic of EP and the others 0. */
@@ -923,16 +1450,16 @@ static int take_all_traffic(struct endpoint *ep, const char *name)
 	return traffic_set(&ep->traffic, name, 100);
 }
 
-/* Scaling when only the instance count changed, else Updating. */
+/* The state a change leaves: a new engine is Updating, a capacity change
+ * Scaling, an identical spec keeps the state it had (deployment_needs_reload),
+ * except that a Failed deployment PUT again is retried (Updating). */
 static enum prov_state update_state(const struct deployment *o, const struct deployment *n)
 {
-	if (o->instances != n->instances && strcmp(o->model_name, n->model_name) == 0 &&
-	    strcmp(o->model_version, n->model_version) == 0 &&
-	    strcmp(o->env_name, n->env_name) == 0 && strcmp(o->env_version, n->env_version) == 0 &&
-	    same_str(o->code_dir, n->code_dir) && same_str(o->scoring_script, n->scoring_script) &&
-	    o->max_concurrent == n->max_concurrent && o->timeout_ms == n->timeout_ms)
+	if (deployment_needs_reload(o, n) || o->state == PROV_FAILED)
+		return PROV_UPDATING;
+	if (deployment_needs_rescale(o, n))
 		return PROV_SCALING;
-	return PROV_UPDATING;
+	return o->state;
 }
 
 int workspace_deployment_put(struct workspace *ws, const struct deployment *d, int all_traffic,
@@ -947,12 +1474,15 @@ int workspace_deployment_put(struct workspace *ws, const struct deployment *d, i
 	ep = &ws->endpoints[endpoint_index(ws, d->endpoint)];
 	if (deployment_copy(&copy, d) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
+	free(copy.error);
+	copy.error = NULL;
 	old = deployment_index(ws, d->endpoint, d->name);
 	if (old >= 0) {
 		copy.state = update_state(&ws->deployments[old], d);
 		copy.created = ws->deployments[old].created;
-		free(copy.error);
-		copy.error = NULL;
+		if (copy.state == ws->deployments[old].state &&
+		    ws->deployments[old].error != NULL)
+			copy.error = strdup(ws->deployments[old].error);
 		deployment_cleanup(&ws->deployments[old]);
 		ws->deployments[old] = copy;
 	} else {
@@ -962,8 +1492,6 @@ int workspace_deployment_put(struct workspace *ws, const struct deployment *d, i
 			return error_set(err, 500, "InternalError", "out of memory");
 		}
 		copy.state = PROV_CREATING;
-		free(copy.error);
-		copy.error = NULL;
 		*slot = copy;
 	}
 	touch(ws, WORKSPACE_DEPLOYMENTS, d->endpoint, d->name);
@@ -1059,4 +1587,91 @@ int workspace_deployment_delete(struct workspace *ws, const char *ep, const char
 	deployment_cleanup(&ws->deployments[i]);
 	drop(ws->deployments, &ws->ndeployments, sizeof *ws->deployments, (size_t)i);
 	return 0;
+}
+
+/* ---- long-running operations ---- */
+
+static ssize_t op_index(const struct workspace *ws, const char *id)
+{
+	for (size_t i = 0; i < ws->nops; i++)
+		if (strcmp(ws->ops[i].id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Makes room under OPS_MAX: the oldest finished record goes (the oldest of
+ * all when every one still runs). */
+static void ops_trim(struct workspace *ws)
+{
+	size_t victim = 0;
+
+	if (ws->nops < OPS_MAX)
+		return;
+	for (size_t i = 0; i < ws->nops; i++) {
+		if (ws->ops[i].status != OP_RUNNING) {
+			victim = i;
+			break;
+		}
+	}
+	touch(ws, WORKSPACE_OPERATIONS, ws->ops[victim].id, NULL);
+	free(ws->ops[victim].error);
+	drop(ws->ops, &ws->nops, sizeof *ws->ops, victim);
+}
+
+int workspace_op_add(struct workspace *ws, const struct operation *op, struct error *err)
+{
+	struct operation *slot;
+
+	if (op_index(ws, op->id) >= 0)
+		return error_set(err, 409, "Conflict", "operation %s exists", op->id);
+	ops_trim(ws);
+	slot = grow((void **)&ws->ops, &ws->nops, sizeof *slot);
+	if (slot == NULL || operation_copy(slot, op) < 0) {
+		if (slot != NULL)
+			ws->nops--;
+		return error_set(err, 500, "InternalError", "out of memory");
+	}
+	touch(ws, WORKSPACE_OPERATIONS, op->id, NULL);
+	return 0;
+}
+
+const struct operation *workspace_op_find(const struct workspace *ws, const char *id)
+{
+	ssize_t i = op_index(ws, id);
+
+	return i < 0 ? NULL : &ws->ops[i];
+}
+
+size_t workspace_op_count(const struct workspace *ws)
+{
+	return ws->nops;
+}
+
+const struct operation *workspace_op_at(const struct workspace *ws, size_t i)
+{
+	return i < ws->nops ? &ws->ops[i] : NULL;
+}
+
+int workspace_op_settle(struct workspace *ws, const char *ep, const char *deployment,
+			enum op_status status, const char *error, int64_t now)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < ws->nops; i++) {
+		struct operation *o = &ws->ops[i];
+		char *e = NULL;
+
+		if (o->status != OP_RUNNING || strcmp(o->endpoint, ep) != 0 ||
+		    (deployment != NULL && strcmp(o->deployment, deployment) != 0))
+			continue;
+		if (error != NULL && (e = strdup(error)) == NULL)
+			return -1;
+		free(o->error);
+		o->error = e;
+		o->status = status;
+		o->end = now;
+		touch(ws, WORKSPACE_OPERATIONS, o->id, NULL);
+		n++;
+	}
+	return n;
 }

@@ -9,8 +9,10 @@
  */
 #include "runtime/engines/engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 
+#include "runtime/engines/input.h"
 #include "runtime/engines/linear.h"
 #include "runtime/engines/mlp.h"
 #include "runtime/engines/python.h"

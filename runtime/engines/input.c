@@ -1,4 +1,5 @@
-/* input.c: one-pass scanner for {"data": [[...], ...]} into a dense matrix. */
+/* input.c: one-pass scanner for {"data": [[...], ...]} (or Azure's MLflow
+ * {"input_data": ...}) into a dense matrix. */
 #include "runtime/engines/input.h"
 
 #include <math.h>
@@ -139,16 +140,20 @@ static size_t number_scan(const char *s, size_t len, struct decimal *d)
 	return i;
 }
 
-static double number_slow(const char *s, size_t n)
+/* strtod (or, with f, strtof) in the "C" locale on a bounded copy of s[0..n). */
+static double number_slow(const char *s, size_t n, float *f)
 {
 	char buf[NUMBER_MAX_LEN + 1];
 	locale_t old;
-	double v;
+	double v = 0;
 
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	old = uselocale(input_c_locale());
-	v = strtod(buf, NULL);
+	if (f != NULL)
+		*f = strtof(buf, NULL);
+	else
+		v = strtod(buf, NULL);
 	uselocale(old);
 	return v;
 }
@@ -161,7 +166,29 @@ size_t input_number(const char *s, size_t len, double *out)
 	if (n == 0 || n > NUMBER_MAX_LEN)
 		return 0;
 	if (d.digits > FASTFLOAT_MAX_DIGITS || !fastfloat_decimal(d.mant, d.exp10, d.neg, out))
-		*out = number_slow(s, n);
+		*out = number_slow(s, n, NULL);
+	return n;
+}
+
+size_t input_number_float(const char *s, size_t len, float *out)
+{
+	double d, mid;
+	size_t n = input_number(s, len, &d);
+	float f, g;
+
+	if (n == 0)
+		return 0;
+	/* The correctly rounded double, rounded again to float, is the correctly
+	 * rounded float unless the double landed exactly halfway between two
+	 * floats (or past the largest one): then strtof decides from the text. */
+	f = (float)d;
+	if ((double)f != d) {
+		g = nextafterf(f, d > (double)f ? INFINITY : -INFINITY);
+		mid = ((double)f + (double)g) / 2;
+		if (!isfinite(f) || !isfinite(g) || mid == d)
+			number_slow(s, n, &f);
+	}
+	*out = f;
 	return n;
 }
 
@@ -389,7 +416,34 @@ static int scan_data(struct scan *s, int expect_cols, int flags, struct input_ma
 }
 
 static int scan_member(struct scan *s, int expect_cols, int flags, struct input_matrix *m,
-		       int *seen)
+		       int *seen, int depth);
+
+/* Azure's MLflow input: "input_data": [[...], ...] or {"data": [[...]], ...}
+ * (its "columns" and "index" are skipped: rows are positional). */
+static int scan_input_data(struct scan *s, int expect_cols, int flags, struct input_matrix *m,
+			   int *seen)
+{
+	skip_ws(s);
+	if (s->p < s->end && *s->p == '[') {
+		*seen = 1;
+		return scan_data(s, expect_cols, flags, m);
+	}
+	if (!accept(s, '{'))
+		return error_set(s->err, 400, "BadRequest",
+				 "input_data must be an array of rows or {\"data\": [...]}");
+	if (!accept(s, '}')) {
+		do {
+			if (scan_member(s, expect_cols, flags, m, seen, 1) != 0)
+				return -1;
+		} while (accept(s, ','));
+		if (!accept(s, '}'))
+			return bad_json(s);
+	}
+	return 0;
+}
+
+static int scan_member(struct scan *s, int expect_cols, int flags, struct input_matrix *m,
+		       int *seen, int depth)
 {
 	const char *key;
 	size_t n;
@@ -401,6 +455,8 @@ static int scan_member(struct scan *s, int expect_cols, int flags, struct input_
 		*seen = 1;
 		return scan_data(s, expect_cols, flags, m);
 	}
+	if (depth == 0 && n == 10 && memcmp(key, "input_data", 10) == 0 && !*seen)
+		return scan_input_data(s, expect_cols, flags, m, seen);
 	return skip_value(s, 1);
 }
 
@@ -416,7 +472,7 @@ int input_parse(const char *body, size_t len, int expect_cols, int flags, struct
 				 "body must be a JSON object like {\"data\": [[1.0, 2.0], ...]}");
 	if (!accept(&s, '}')) {
 		do {
-			if (scan_member(&s, expect_cols, flags, m, &seen) != 0)
+			if (scan_member(&s, expect_cols, flags, m, &seen, 0) != 0)
 				return -1;
 		} while (accept(&s, ','));
 		if (!accept(&s, '}'))

@@ -5,6 +5,8 @@
  * A hand-written scanner, not a JSON tree: one pass over the body, numbers
  * converted in place, the matrix grown geometrically (no allocation per row;
  * none at all up to INPUT_INLINE values). Other top-level keys are skipped.
+ * Azure's MLflow input is read too: {"input_data": [[...], ...]} or
+ * {"input_data": {"columns": [...], "index": [...], "data": [[...], ...]}}.
  * Numbers are read exactly (correctly rounded, like Python's float()) and
  * independently of the process locale.
  *
@@ -48,6 +50,9 @@ int input_parse(const char *body, size_t len, int expect_cols, int flags, struct
 /* Reads one JSON number at s (at most `len` bytes) into *out; returns the
  * bytes consumed, or 0 when s does not start with a valid JSON number. */
 size_t input_number(const char *s, size_t len, double *out);
+/* The same number as the correctly rounded float32 (strtof's answer, never
+ * a double rounded twice). */
+size_t input_number_float(const char *s, size_t len, float *out);
 
 /* The "C" locale, for locale-independent strtod/snprintf via uselocale(). */
 locale_t input_c_locale(void);

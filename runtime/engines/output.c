@@ -1,31 +1,26 @@
 /* output.c: prediction arrays and error bodies, formatted in one allocation. */
 #include "runtime/engines/output.h"
 
-#include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/engines/input.h"
+#include "runtime/engines/shortest.h"
 
 #define NUMBER_CHARS OUTPUT_NUMBER_MAX /* "-1.2345678901234567e-308" plus a separator */
+_Static_assert(OUTPUT_NUMBER_MAX >= SHORTEST_MAX, "a printed number (and its NUL) fits");
 
-/* Writes v at p (room for NUMBER_CHARS); returns the length. */
+/* Writes v at p (room for NUMBER_CHARS): the shortest text that reads back
+ * to v, or null when v is not finite; returns the length. */
 static size_t put_number(char *p, double v)
 {
-	double back;
-	int n;
+	size_t n = shortest_double(p, v);
 
-	if (!isfinite(v)) {
+	if (n == 0) {
 		memcpy(p, "null", 4);
-		return 4;
+		n = 4;
 	}
-	for (int prec = 15; prec < 17; prec++) {
-		n = snprintf(p, NUMBER_CHARS, "%.*g", prec, v);
-		if (input_number(p, (size_t)n, &back) == (size_t)n && back == v)
-			return (size_t)n;
-	}
-	return (size_t)snprintf(p, NUMBER_CHARS, "%.17g", v);
+	return n;
 }
 
 size_t output_row(char *buf, const double *pred, size_t cols)
@@ -58,11 +53,9 @@ int output_predictions(struct engine_result *out, const double *pred, size_t row
 	size_t r, c, n = 0;
 	int nest = as_array || cols != 1;
 	char *p = malloc(rows * (cols * NUMBER_CHARS + 3) + 3);
-	locale_t old;
 
 	if (p == NULL)
 		return out_of_memory(out);
-	old = uselocale(input_c_locale());
 	p[n++] = '[';
 	for (r = 0; r < rows; r++) {
 		if (r > 0)
@@ -77,7 +70,6 @@ int output_predictions(struct engine_result *out, const double *pred, size_t row
 		if (nest)
 			p[n++] = ']';
 	}
-	uselocale(old);
 	p[n++] = ']';
 	p[n] = '\0';
 	out->status = 200;

@@ -3,9 +3,9 @@
  *
  * Predictions: a JSON array with one item per row, a number when the model has
  * one output per row, else an array of `cols` numbers (class probabilities).
- * Numbers use the shortest of %.15g/%.17g that reads back to the same double,
- * so they match Python's values; non-finite values are written as null.
- * Output is locale-independent.
+ * Numbers are the shortest text that reads back to the same double, laid out
+ * as Python's repr (shortest.h), so they read as a Python service's answers;
+ * non-finite values are written as null. Output is locale-independent.
  *
  * Errors: {"error":{"code":"...","message":"..."}} with the HTTP status, the
  * same shape as the control plane's.

@@ -1162,7 +1162,9 @@ static void py_cancel(void *impl)
 	reqs_answer(done);
 }
 
-/* AZUREML_MODEL_DIR: the artifact itself when a directory, else its parent. */
+/* AZUREML_MODEL_DIR: the directory that holds the artifact (models/NAME/V), as
+ * Azure sets it: a registered folder appears in it by its name, so a score.py
+ * written for Azure joins "FOLDER/file" (or "file" for a file model). */
 static int model_dir(const char *path, char *dir, size_t n, struct error *err)
 {
 	struct stat st;
@@ -1176,8 +1178,8 @@ static int model_dir(const char *path, char *dir, size_t n, struct error *err)
 				 strerror(errno));
 	if ((size_t)snprintf(dir, n, "%s", path) >= n)
 		return error_set(err, 500, "DeploymentFailed", "model path too long: %s", path);
-	if (S_ISDIR(st.st_mode))
-		return 0;
+	while (n > 1 && strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+		dir[strlen(dir) - 1] = '\0';
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
 		snprintf(dir, n, ".");

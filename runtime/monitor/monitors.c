@@ -402,7 +402,7 @@ static void alert(struct monitors *m, const struct job *j, const struct monitor_
 	struct dynbuf names, lines;
 	cJSON *body = cJSON_CreateObject(), *links;
 	const char *urls[MONITOR_WEBHOOKS_MAX];
-	char text[1024], job_id[768], t[32];
+	char text[1024], job_id[1024], ws[512], t[32];
 	char *s;
 
 	dynbuf_init(&names, 4096);
@@ -420,7 +420,8 @@ static void alert(struct monitors *m, const struct job *j, const struct monitor_
 	codec_iso_time((int64_t)time(NULL), t, sizeof t);
 	cJSON_AddStringToObject(body, "time", t);
 	cJSON_AddStringToObject(body, "status", "Failed");
-	snprintf(job_id, sizeof job_id, "%s/jobs/%s", m->rt->ws_prefix, j->name);
+	runtime_ws_prefix(m->rt, ws, sizeof ws);
+	snprintf(job_id, sizeof job_id, "%s/jobs/%s", ws, j->name);
 	links = cJSON_AddObjectToObject(body, "links");
 	cJSON_AddStringToObject(links, "job", job_id);
 	s = cJSON_PrintUnformatted(body);
@@ -818,12 +819,12 @@ static cJSON *results_of(struct runtime *rt, const char *job)
 	return o;
 }
 
-cJSON *monitors_job_json(struct runtime *rt, const struct job *j)
+cJSON *monitors_job_json(struct runtime *rt, const struct codec_ctx *codec, const struct job *j)
 {
 	char uri[PATH_MAX + 400];
 	cJSON *o, *p, *tags, *outs, *res, *r;
 
-	if ((o = batchcodec_job_head(j, &rt->codec, j->name, &p)) == NULL)
+	if ((o = batchcodec_job_head(j, codec, j->name, &p)) == NULL)
 		return NULL;
 	tags = codec_kv_to_json(&j->tags);
 	cJSON_AddStringToObject(tags, "azureml.modelmonitor", "true");

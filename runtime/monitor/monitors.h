@@ -32,6 +32,7 @@
 
 struct runtime;
 struct monitors;
+struct codec_ctx;
 
 struct monitors *monitors_new(struct runtime *rt);
 /* Starts the run thread, queues the monitor runs a restart interrupted and
@@ -52,7 +53,7 @@ int monitors_fire(struct runtime *rt, const char *name, const cJSON *action, cha
 /* The job was asked to cancel (its status is stored): stop it. */
 void monitors_cancel(struct monitors *m, const char *job);
 /* A monitor job as the API shows it: the job, its results in its outputs. */
-cJSON *monitors_job_json(struct runtime *rt, const struct job *j);
+cJSON *monitors_job_json(struct runtime *rt, const struct codec_ctx *codec, const struct job *j);
 /* Schedules changed: re-read the live references (in the background). */
 void monitors_sync(struct monitors *m);
 

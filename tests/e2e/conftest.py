@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -44,7 +45,7 @@ class Runtime:
         while time.monotonic() < deadline:
             with open(self.log_path, "rb") as f:
                 f.seek(start)
-                m = re.search(rb"listening on (http://[0-9.:]+)", f.read())
+                m = re.search(rb"listening on (https?://[0-9.:\[\]]+)", f.read())
             if m:
                 self.url = m.group(1).decode()
                 break
@@ -120,7 +121,7 @@ class Runtime:
         hdrs.update(headers or {})
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as r:
                 status, h, text = r.status, r.headers, r.read()
         except urllib.error.HTTPError as e:
             status, h, text = e.code, e.headers, e.read()
@@ -131,6 +132,15 @@ class Runtime:
         except ValueError:
             parsed = text
         return status, h, parsed
+
+    def ca_file(self):
+        """The certificate `serve --tls` generated in the home (clients trust it)."""
+        return os.path.join(self.home, "tls-cert.pem")
+
+    def ssl_context(self):
+        if not self.url.startswith("https:"):
+            return None
+        return ssl.create_default_context(cafile=self.ca_file())
 
     def wait_deployment(self, ep, name, timeout=60.0):
         """Polls until the deployment leaves Creating/Updating/Scaling; returns its JSON."""

@@ -62,7 +62,10 @@ def score(rt, ep, rows, key, headers=None):
 
 
 def collected_root(rt):
-    return os.path.join(rt.home, "blobs", "workspaceblobstore", "modelDataCollector")
+    """The default datastore's container (HOME/blobs/azureml-blobstore-{workspaceId})."""
+    [container] = glob.glob(os.path.join(rt.home, "blobs", "azureml-blobstore-*")) or [
+        os.path.join(rt.home, "blobs", "azureml-blobstore-none")]
+    return os.path.join(container, "modelDataCollector")
 
 
 def collected_files(rt, ep, dep, collection):

@@ -187,10 +187,48 @@ def test_data_assets(runtime, tmp_path):
                 {"dataType": "uri_folder", "dataUri": "https://example.com/x"},
                 {"dataType": "uri_folder", "dataUri": "azureml:other:1"}):
         assert rt.http("PUT", "ws:/data/bad/versions/1", {"properties": bad})[0] == 400, bad
+    # the versioned-asset rules models follow: string versions, latest by
+    # registration, archive on versions and containers, list views
+    ok(rt.http("PUT", "ws:/data/customers/versions/2024.06",
+               {"properties": {"dataType": "uri_folder", "dataUri": folder}}))
+    assert ok(rt.http("GET", "ws:/data/customers"))["properties"]["latestVersion"] == "2024.06"
+    ok(rt.http("PUT", "ws:/data/customers/versions/2",
+               {"properties": {"dataType": "uri_folder", "dataUri": folder, "isArchived": True}}))
+    names = [x["name"] for x in ok(rt.http("GET", "ws:/data/customers/versions"))["value"]]
+    assert sorted(names) == ["1", "2024.06"]
+    names = [x["name"] for x in ok(rt.http(
+        "GET", "ws:/data/customers/versions?listViewType=ArchivedOnly"))["value"]]
+    assert names == ["2"]
+    ok(rt.http("PUT", "ws:/data/customers", {"properties": {"isArchived": True}}))
+    assert ok(rt.http("GET", "ws:/data"))["value"] == []
+    assert [x["name"] for x in ok(rt.http("GET", "ws:/data?listViewType=All"))["value"]] == \
+        ["customers"]
     ok(rt.http("DELETE", "ws:/data/customers/versions/1"))
     assert rt.http("GET", "ws:/data/customers/versions/1")[0] == 404
+    assert rt.http("DELETE", "ws:/data/customers/versions/1")[0] == 204  # ARM: nothing to delete
     ok(rt.http("DELETE", "ws:/data/customers"))
     assert rt.http("GET", "ws:/data/customers")[0] == 404
+
+
+def test_invoke_datastore_paths(runtime, tmp_path):
+    """A datastore path (azureml://datastores/workspaceblobstore/paths/...) names
+    files of the workspace's datastore, as input or as a data asset's dataUri."""
+    rt = runtime
+    setup_batch(rt)
+    store = ok(rt.http("GET", "ws:/datastores/workspaceblobstore"))["properties"]
+    make_folder(os.path.join(rt.home, "blobs", store["containerName"], "weekly", "custs"), 2, 50)
+    uri = "azureml://datastores/workspaceblobstore/paths/weekly/custs/"
+    ok(rt.http("PUT", "ws:/data/custs/versions/1",
+               {"properties": {"dataType": "uri_folder", "dataUri": uri}}))
+    for u in (uri, "azureml:custs:1"):
+        done = wait_job(rt, invoke(rt, "churn-batch", u)["name"])
+        assert done["properties"]["status"] == "Completed", done
+        assert figures(done)["succeededItems"] == 100
+    for bad in ("azureml://datastores/other/paths/weekly/custs/",
+                "azureml://datastores/workspaceblobstore/paths/weekly/nope/"):
+        invoke(rt, "churn-batch", bad, expect=400)
+    assert rt.http("PUT", "ws:/data/x/versions/1", {"properties": {
+        "dataType": "uri_folder", "dataUri": "azureml://datastores/other/paths/a"}})[0] == 400
 
 
 # ---- invocation and output --------------------------------------------------

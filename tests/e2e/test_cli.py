@@ -17,7 +17,7 @@ NOUN_VERBS = {
     "env": ["create", "list", "show", "delete"],
     "endpoint": ["create", "list", "show", "delete", "keys", "regenerate-keys", "token"],
     "deployment": ["create", "list", "show", "update", "delete", "logs"],
-    "profile": ["list", "use"],
+    "profile": ["list", "check", "use"],
 }
 SINGLE = ["traffic", "invoke", "bench"]
 
@@ -215,6 +215,71 @@ def test_deployment_verbs_traffic_and_invoke(runtime):
     runtime.cli("traffic", "cli-ep", "blue=100", "--mirror", "green=0")
     runtime.cli("deployment", "delete", "cli-ep", "green", "--yes")
     assert [x["name"] for x in js(runtime.cli("deployment", "list", "cli-ep"))] == ["blue"]
+
+
+def test_identical_create_twice_does_not_stick_in_scaling(runtime):
+    """The demo's second run: the same `deployment create` again used to answer
+    Scaling and never finish (issue 9)."""
+    ready(runtime)
+    args = ["deployment", "create", "cli-ep", "blue", "--model", "logit:1", "--env", "native:1",
+            "--all-traffic"]
+    again = js(runtime.cli(*args, timeout=60))
+    assert again["properties"]["provisioningState"] == "Succeeded"
+    listed = js(runtime.cli("deployment", "list", "cli-ep"))
+    assert [d["properties"]["provisioningState"] for d in listed] == ["Succeeded"]
+    # a variable changes the engine: Updating while it reloads, then Succeeded
+    s, _, d = runtime.http("PATCH", "ws:/onlineEndpoints/cli-ep/deployments/blue",
+                           {"properties": {"environmentVariables": {"A": "1"}}})
+    assert s == 200 and d["properties"]["provisioningState"] == "Updating"
+    assert runtime.wait_deployment("cli-ep", "blue")["properties"]["provisioningState"] == \
+        "Succeeded"
+    assert "[runtime] loading model" in runtime.cli("deployment", "logs", "cli-ep", "blue").stdout
+
+
+def test_mlflow_model_deploys_without_an_environment(runtime, tmp_path):
+    """An MLflow model folder (xgboost flavour) registered and deployed with no
+    --env and no script, as Azure's no-code deployment."""
+    import numpy
+    import xgboost
+
+    folder = tmp_path / "mlflow-xgb"
+    folder.mkdir()
+    x = numpy.random.RandomState(3).rand(40, 2)
+    booster = xgboost.train({"objective": "reg:squarederror", "max_depth": 2},
+                            xgboost.DMatrix(x, label=x[:, 0] * 4), num_boost_round=10)
+    booster.save_model(str(folder / "model.json"))
+    (folder / "MLmodel").write_text("flavors:\n  xgboost:\n    data: model.json\n"
+                                    "    model_format: json\n")
+    runtime.cli("model", "register", "churn-mlflow", "--path", str(folder), "--type",
+                "mlflow_model")
+    runtime.cli("endpoint", "create", "mlflow-ep")
+    d = js(runtime.cli("deployment", "create", "mlflow-ep", "blue", "--model", "churn-mlflow:1",
+                       "--all-traffic"))
+    assert d["properties"]["provisioningState"] == "Succeeded"
+    assert "environmentId" not in d["properties"] or not d["properties"]["environmentId"]
+    req = tmp_path / "req.json"
+    req.write_text(json.dumps({"input_data": [[0.5, 0.5], [0.25, 0.1]]}))
+    got = json.loads(runtime.cli("invoke", "mlflow-ep", "--request-file", str(req)).stdout)
+    want = booster.predict(xgboost.DMatrix(numpy.array([[0.5, 0.5], [0.25, 0.1]])))
+    assert numpy.allclose(got, want, rtol=1e-6), (got, want)
+
+
+def test_cli_over_https_trusts_the_home_certificate(make_runtime, tmp_path):
+    rt = make_runtime(extra_args=["--tls"]).start()
+    assert rt.url.startswith("https://")
+    # MLDECK_CA_FILE names the certificate; without it the system store refuses it
+    r = rt.cli("endpoint", "list", check=False)
+    assert r.returncode == 1 and "certificate" in r.stderr.lower(), r.stderr
+    rt.cli("endpoint", "create", "tls-ep", env={"MLDECK_CA_FILE": rt.ca_file()})
+    # a local profile on an https URL trusts HOME/tls-cert.pem by itself
+    cfg = tmp_path / "config"
+    (cfg / "mldeck").mkdir(parents=True)
+    (cfg / "mldeck" / "config.ini").write_text(
+        "[profile tls]\nbackend = local\nurl = %s\nhome = %s\n" % (rt.url, rt.home))
+    r = run(["--profile", "tls", "-o", "json", "endpoint", "list"],
+            env={"XDG_CONFIG_HOME": str(cfg), "MLDECK_URL": "", "MLDECK_ADMIN_KEY": ""})
+    assert r.returncode == 0, r.stderr
+    assert [e["name"] for e in json.loads(r.stdout)] == ["tls-ep"]
 
 
 def test_failed_deployment_exits_1(runtime):

@@ -6,7 +6,7 @@ while `mldeck invoke` asked for a token."""
 import json
 
 from conftest import repo_path
-from test_console import Deck, put, rt_env
+from test_console import deck_factory, put, rt_env  # noqa: F401 (a fixture)
 
 REQUEST = repo_path("demo", "requests", "churn.json")
 
@@ -34,18 +34,11 @@ def test_cli_invoke_uses_a_token_on_aml_token_endpoints(runtime):
     runtime.wait_log("POST /endpoints/churn/score 200")
 
 
-def test_console_test_screen_uses_a_token_on_aml_token_endpoints(runtime, tmp_path):
+def test_console_test_screen_uses_a_token_on_aml_token_endpoints(runtime, deck_factory):
     token_endpoint(runtime)
-    env = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path),
-           "MLDECK_THEMES": repo_path("themes"), "MLDECK_DEMO_DIR": repo_path("demo")}
-    env.update(rt_env(runtime))
-    d = Deck(tmp_path, env)
-    try:
-        d.wait("churn")
-        d.keys("t")
-        d.wait("TEST REQUEST", "churn.json")
-        d.keys("Enter")
-        d.wait("status   200", "deployment blue", absent=("listKeys",))
-    finally:
-        d.close()
+    d = deck_factory(rt_env(runtime))
+    d.wait("churn")
+    d.keys("t")
+    d.wait("TEST REQUEST", "churn.json")
+    d.keys("Enter")
+    d.wait("status   200", "deployment blue", absent=("listKeys",))

@@ -46,10 +46,12 @@ def sshd():
 def remote():
     """The runtime on the "remote" side, with its own (short) home."""
     base = short_tmp("remote")
-    rt = Runtime(os.path.join(base, "home")).start()
-    yield rt
-    assert rt.stop() == 0, rt.logtext()[-3000:]
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        rt = Runtime(os.path.join(base, "home")).start()
+        yield rt
+        assert rt.stop() == 0, rt.logtext()[-3000:]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 class Client:
@@ -467,3 +469,11 @@ def test_remote_home_with_quotes_and_spaces_reaches_the_remote_shell_intact(sshd
         c.cleanup()
         assert rt.stop() == 0
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_profile_check_on_a_direct_profile(runtime):
+    r = runtime.cli("-o", "table", "profile", "check")
+    assert r.stdout.strip() == "local: connected (0 endpoints)"
+    r = runtime.cli("-o", "table", "profile", "check", check=False,
+                    env={"MLDECK_URL": "http://127.0.0.1:9"})
+    assert r.returncode == 1 and "cannot reach http://127.0.0.1:9" in r.stdout

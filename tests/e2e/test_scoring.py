@@ -451,3 +451,37 @@ def test_worker_count_separate_from_concurrency(runtime, workers):
         answers = [f.result() for f in futs]
     assert [a[0] for a in answers] == [200] * 6, answers
     assert len({a[2]["pid"] for a in answers}) == workers
+
+
+def test_xgboost_native_by_default(runtime):
+    """The fraud model's deployment runs the native evaluator (its log says so); with
+    MLDECK_XGBOOST=libxgboost it runs libxgboost, and both answer the same numbers, to the
+    last bit, for rows with missing values."""
+    env_native(runtime)
+    register(runtime, "fraud", os.path.join(DATA, "xgb_binary.json"), "xgboost")
+    register(runtime, "fraud-ubj", os.path.join(DATA, "xgb_binary.ubj"), "xgboost")
+    endpoint(runtime, "fraud")
+    deploy(runtime, "fraud", "native", "fraud:1")
+    deploy(runtime, "fraud", "ubj", "fraud-ubj:1")
+    deploy(runtime, "fraud", "lib", "fraud:1", variables={"MLDECK_XGBOOST": "libxgboost"})
+    set_traffic(runtime, "fraud", {"native": 100, "ubj": 0, "lib": 0})
+    key = key_of(runtime, "fraud")
+
+    def log(d):
+        return runtime.http("POST", "ws:/onlineEndpoints/fraud/deployments/%s/getLogs" % d,
+                            {"tail": 50})[2]["content"]
+
+    assert "[xgboost] native evaluator: 100 trees (deepest 6), 30 features" in log("native")
+    assert "[xgboost] native evaluator" in log("ubj")
+    assert "[xgboost] libxgboost 1.7" in log("lib")
+    rows = json.load(open(os.path.join(DATA, "xgb_binary.input.json")))["data"]
+    rows = [[None if (i + j) % 7 == 0 else v for j, v in enumerate(r)]
+            for i, r in enumerate(rows)]
+    body = json.dumps({"data": rows}).encode()
+    answers = {}
+    for d in ("native", "ubj", "lib"):
+        s, _, got = score(runtime, "fraud", None, key, deployment=d, raw=body)
+        assert s == 200, got
+        answers[d] = got
+    assert answers["native"] == answers["lib"] == answers["ubj"]  # exact float equality
+    assert len(answers["native"]) == len(rows)

@@ -241,6 +241,8 @@ static void test_batch_rules(void **state)
 static void test_data_versions(void **state)
 {
 	struct workspace *ws = workspace_new("local");
+	const struct data_version **vs;
+	struct asset_query archived = {VIEW_ARCHIVED, ORDER_NAME, 0};
 	struct data_version d;
 	struct error err = {0};
 	int created = 0;
@@ -250,20 +252,36 @@ static void test_data_versions(void **state)
 	snprintf(d.name, sizeof d.name, "customers_2024");
 	d.type = DATA_URI_FOLDER;
 	d.uri = (char *)"/srv/data";
-	assert_int_equal(batch_data_put(ws, &d, &created, &err), 0);
+	assert_int_equal(workspace_data_put(ws, &d, &created, &err), 0);
 	assert_true(created);
 	assert_string_equal(d.version, "1");
 	d.version[0] = '\0';
 	d.created = 5;
-	assert_int_equal(batch_data_put(ws, &d, &created, &err), 0);
+	assert_int_equal(workspace_data_put(ws, &d, &created, &err), 0);
 	assert_string_equal(d.version, "2");
-	assert_string_equal(batch_data_find(ws, "customers_2024", NULL)->version, "2");
-	d.uri = NULL;
-	assert_int_equal(batch_data_put(ws, &d, &created, &err), -1);
+	assert_string_equal(workspace_data_find(ws, "customers_2024", NULL)->version, "2");
+	/* the models' rules: string versions, latest = last registered on a tie */
+	snprintf(d.version, sizeof d.version, "2024.06");
+	assert_int_equal(workspace_data_put(ws, &d, &created, &err), 0);
+	assert_string_equal(workspace_data_find(ws, "customers_2024", NULL)->version, "2024.06");
+	snprintf(d.version, sizeof d.version, "a..b");
+	assert_int_equal(workspace_data_put(ws, &d, &created, &err), -1);
 	assert_int_equal(err.status, 400);
-	assert_int_equal(batch_data_delete(ws, "customers_2024", NULL, &err), 0);
-	assert_null(batch_data_find(ws, "customers_2024", NULL));
-	assert_int_equal(batch_data_delete(ws, "customers_2024", NULL, &err), -1);
+	snprintf(d.version, sizeof d.version, "1");
+	d.archived = 1;
+	assert_int_equal(workspace_data_put(ws, &d, &created, &err), 0);
+	assert_false(created);
+	assert_int_equal(workspace_data_query(ws, "customers_2024", &archived, &vs), 1);
+	assert_string_equal(vs[0]->version, "1");
+	free(vs);
+	d.uri = NULL;
+	assert_int_equal(workspace_data_put(ws, &d, &created, &err), -1);
+	assert_int_equal(err.status, 400);
+	assert_int_equal(workspace_data_delete(ws, "customers_2024", "2024.06", &err), 0);
+	assert_string_equal(workspace_data_find(ws, "customers_2024", NULL)->version, "2");
+	assert_int_equal(workspace_data_delete(ws, "customers_2024", NULL, &err), 0);
+	assert_null(workspace_data_find(ws, "customers_2024", NULL));
+	assert_int_equal(workspace_data_delete(ws, "customers_2024", NULL, &err), -1);
 	assert_int_equal(err.status, 404);
 	workspace_free(ws);
 }
@@ -367,7 +385,7 @@ static void add_schedule(struct workspace *ws)
 	assert_int_equal(batch_schedule_put(ws, &s, NULL, &err), 0);
 }
 
-/* Every batch kind survives the store: committed, reloaded, equal. */
+/* Every batch kind (and data) survives the store: committed, reloaded, equal. */
 static void test_store_round_trip(void **state)
 {
 	char home[] = "/tmp/mldeck-batch-XXXXXX", cmd[128];
@@ -389,7 +407,11 @@ static void test_store_round_trip(void **state)
 	memset(&d, 0, sizeof d);
 	snprintf(d.name, sizeof d.name, "customers");
 	d.uri = (char *)"/srv/customers";
-	assert_int_equal(batch_data_put(ws, &d, NULL, &err), 0);
+	assert_int_equal(workspace_data_put(ws, &d, NULL, &err), 0);
+	d.version[0] = '\0';
+	d.archived = 1;
+	d.uri = (char *)"azureml://datastores/workspaceblobstore/paths/customers/";
+	assert_int_equal(workspace_data_put(ws, &d, NULL, &err), 0);
 	make_job(&j, "batchjob-1", "be1", "blue", JOB_QUEUED);
 	j.error = (char *)"none yet";
 	j.items = 12;
@@ -404,6 +426,9 @@ static void test_store_round_trip(void **state)
 	b = dump(back);
 	assert_string_equal(a, b);
 	assert_int_equal(batch_job_find(back, "batchjob-1")->items, 12);
+	assert_true(workspace_data_find(back, "customers", "2")->archived);
+	assert_true(workspace_data_find(back, "customers", "2")->serial >
+		    workspace_data_find(back, "customers", "1")->serial);
 	free(a);
 	free(b);
 	workspace_free(back);

@@ -11,9 +11,11 @@
 #include "state/codec.h"
 
 static const struct codec_ctx ctx = {
-    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"
-    "workspaces/local",
-    "http://127.0.0.1:5800",
+    .ws_prefix = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"
+		 "workspaces/local",
+    .rg_prefix = "/subscriptions/s/resourceGroups/rg",
+    .sub_prefix = "/subscriptions/s",
+    .base_url = "http://127.0.0.1:5800",
 };
 
 /* parameters.body of a fixture example (caller deletes the returned root). */
@@ -95,6 +97,10 @@ static void test_fixture_deployment(void **state)
 	    cJSON_CreateString("/subscriptions/x/resourceGroups/y/providers/"
 			       "Microsoft.MachineLearningServices/workspaces/w/environments/"
 			       "env1/versions/2"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(p, "codeConfiguration"), "codeId",
+				  cJSON_CreateString("/subscriptions/x/resourceGroups/y/providers/"
+						     "Microsoft.MachineLearningServices/workspaces/"
+						     "w/codes/6c2f0e1a/versions/1"));
 	memset(&d, 0, sizeof d);
 	assert_int_equal(codec_deployment_from_json(copy, &d, &err), 0);
 	assert_string_equal(d.model_name, "mod1");
@@ -104,7 +110,10 @@ static void test_fixture_deployment(void **state)
 	assert_int_equal(d.timeout_ms, 300000); /* PT5M */
 	assert_int_equal(d.max_concurrent, 1);
 	assert_int_equal(d.instances, 1);
-	assert_string_equal(d.code_dir, "string");
+	assert_string_equal(d.code_name, "6c2f0e1a"); /* a code asset, as the SDK sends */
+	assert_string_equal(d.code_version, "1");
+	assert_null(d.code_dir);
+	assert_string_equal(d.instance_type, "string");
 	assert_string_equal(d.scoring_script, "string");
 	assert_string_equal(kvlist_get(&d.variables, "string"), "string");
 	deployment_cleanup(&d);
@@ -142,7 +151,10 @@ static void test_fixture_env(void **state)
 	(void)state;
 	memset(&e, 0, sizeof e);
 	assert_int_equal(codec_env_version_from_json(body, &e, &err), 0);
-	assert_int_equal(e.kind, ENV_NATIVE); /* image/condaFile are ignored */
+	assert_int_equal(e.kind, ENV_PYTHON); /* an image: mapped to an interpreter */
+	assert_string_equal(e.image, "docker.io/tensorflow/serving:latest");
+	assert_string_equal(e.conda_file, "string");
+	assert_null(e.python);
 	assert_string_equal(e.description, "string");
 	env_version_cleanup(&e);
 	cJSON_Delete(root);
@@ -190,8 +202,10 @@ static void test_bad_endpoint_bodies(void **state)
 
 static const struct bad_body bad_deployments[] = {
     {"{\"properties\": {\"model\": \"mod1\"}}", "properties.model"},
-    {"{\"properties\": {\"model\": \"mod1:01\"}}", "properties.model"},
-    {"{\"properties\": {\"model\": \"x:1\"}}", "properties.model"},
+    {"{\"properties\": {\"model\": \"mod1:1/0\"}}", "properties.model"},
+    {"{\"properties\": {\"model\": \"_x:1\"}}", "properties.model"},
+    {"{\"properties\": {\"codeConfiguration\": {\"codeId\": \"code1\"}}}",
+     "properties.codeConfiguration.codeId"},
     {"{\"properties\": {\"model\": 5}}", "properties.model must be a string"},
     {"{\"properties\": {\"environmentId\": \"/a/b/models/e/versions/1\"}}",
      "properties.environmentId"},
@@ -266,7 +280,12 @@ static const struct ref_case refs[] = {
     {"string", "models", NULL, NULL},
     {"azureml:mod1", "models", NULL, NULL},
     {"azureml:mod1:3:4", "models", NULL, NULL},
-    {"mod1:0", "models", NULL, NULL},
+    {"mod1:0", "models", "mod1", "0"},		/* versions are strings */
+    {"my_model:1.0", "models", "my_model", "1.0"}, /* the asset pattern, not the endpoint one */
+    {".../codes/6c2f0e1a-36cb-4802-89aa-2ed15c87c620/versions/1", "codes",
+     "6c2f0e1a-36cb-4802-89aa-2ed15c87c620", "1"},
+    {"mod1:1..2", "models", NULL, NULL},
+    {"_mod:1", "models", NULL, NULL},
     {"mod1:", "models", NULL, NULL},
     {":3", "models", NULL, NULL},
     {"/x/environments/env/versions/1", "models", NULL, NULL},
@@ -279,7 +298,7 @@ static void test_asset_refs(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
-		char n[33], v[16];
+		char n[RESOURCE_ASSET_NAME_MAX + 1], v[RESOURCE_VERSION_MAX + 1];
 		struct error err = {0};
 		int rc = codec_parse_asset_ref(refs[i].ref, refs[i].kind, n, sizeof n, v, sizeof v,
 					       &err);
@@ -333,6 +352,7 @@ static struct workspace *sample(void)
 	snprintf(m.version, sizeof m.version, "1");
 	m.type = MODEL_CUSTOM;
 	m.artifact = (char *)"models/mod1/1/model.pkl";
+	m.uri = (char *)"azureml://datastores/workspaceblobstore/paths/LocalUpload/ab/model.pkl";
 	snprintf(m.sha256, sizeof m.sha256, "%064d", 7);
 	m.size = 1234567890123ULL;
 	m.created = 1700000000;
@@ -414,7 +434,9 @@ static void test_output_shapes(void **state)
 	assert_non_null(strstr(s, "/workspaces/local/models/mod1/versions/1\""));
 	assert_non_null(strstr(s, "/workspaces/local/environments/env1/versions/2\""));
 	assert_non_null(strstr(s, "\"requestTimeout\":\"PT2.5S\""));
-	assert_non_null(strstr(s, "\"sku\":{\"name\":\"Default\",\"capacity\":2}"));
+	assert_non_null(
+	    strstr(s, "\"sku\":{\"name\":\"Default\",\"tier\":\"Standard\",\"capacity\":2}"));
+	assert_non_null(strstr(s, "\"scaleSettings\":{\"scaleType\":\"Default\"}"));
 	assert_non_null(strstr(s, "\"error\":\"no score.py\""));
 	assert_non_null(strstr(s, "\"provisioningState\":\"Failed\""));
 	assert_non_null(strstr(s, "\"codeConfiguration\":{\"codeId\":\"/srv/code\","
@@ -423,7 +445,11 @@ static void test_output_shapes(void **state)
 	cJSON_Delete(o);
 	o = codec_model_version_to_json(workspace_model_find(ws, "mod1", "1"), &ctx);
 	s = cJSON_PrintUnformatted(o);
-	assert_non_null(strstr(s, "\"modelUri\":\"file://models/mod1/1/model.pkl\""));
+	/* modelUri comes back as registered, so the SDK can PUT it again */
+	assert_non_null(strstr(s, "\"modelUri\":\"azureml://datastores/workspaceblobstore/paths/"
+				  "LocalUpload/ab/model.pkl\""));
+	assert_non_null(strstr(s, "\"flavors\":{}"));
+	assert_non_null(strstr(s, "\"isArchived\":false"));
 	assert_non_null(strstr(s, "\"size\":\"1234567890123\""));
 	assert_non_null(strstr(s, "\"modelType\":\"custom_model\""));
 	assert_non_null(strstr(s, "/models/mod1/versions/1\""));
@@ -588,9 +614,14 @@ static void test_error_shape(void **state)
 			       "'blue' has traffic\"}}");
 	free(s);
 	cJSON_Delete(o);
-	o = codec_container_to_json("models", "mod1", "3", &ctx);
+	o = codec_container_to_json(&(struct codec_container){.kind = "models",
+							      .name = "mod1",
+							      .latest = "3",
+							      .next = "4"},
+				    &ctx);
 	s = cJSON_PrintUnformatted(o);
 	assert_non_null(strstr(s, "\"latestVersion\":\"3\""));
+	assert_non_null(strstr(s, "\"systemData\":{\"createdAt\""));
 	assert_non_null(strstr(s, "/workspaces/local/models/mod1\""));
 	assert_non_null(
 	    strstr(s, "\"type\":\"Microsoft.MachineLearningServices/workspaces/models\""));

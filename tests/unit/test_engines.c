@@ -244,6 +244,32 @@ static void test_other_keys_and_whitespace(void **state)
 	engine_free(e);
 }
 
+/* Azure's MLflow input shapes read as {"data": ...} (the rows are positional). */
+static void test_mlflow_input_data(void **state)
+{
+	static const char *const bodies[] = {
+	    "{\"input_data\": [[1,2,3,4,5,6,7,8,9,10]]}",
+	    "{\"input_data\": {\"columns\": [\"a\",\"b\"], \"index\": [0], "
+	    "\"data\": [[1,2,3,4,5,6,7,8,9,10]]}}",
+	    "{\"params\": {}, \"input_data\": {\"data\": [[1,2,3,4,5,6,7,8,9,10]], "
+	    "\"columns\": []}}",
+	};
+	struct engine *e = load_ok(MODEL_LINEAR, "softmax.json");
+	struct engine_result out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		score(e, bodies[i], strlen(bodies[i]), &out);
+		if (out.status != 200)
+			fail_msg("%s: %d %s", bodies[i], out.status, out.body);
+		free(out.body);
+	}
+	expect_error(e, "{\"input_data\": 5}", 400, "input_data must be an array of rows");
+	expect_error(e, "{\"input_data\": {\"columns\": []}}", 400, "no \"data\" field");
+	expect_error(e, "{\"x\": {\"input_data\": [[1]]}}", 400, "no \"data\" field");
+	engine_free(e);
+}
+
 static void test_xgb_missing_values(void **state)
 {
 	struct engine *e = load_ok(MODEL_XGBOOST, "xgb_regression.json");
@@ -410,6 +436,58 @@ static void *worker_run(void *arg)
 }
 
 /* One booster shared by several threads gives the same answers as one thread. */
+/* engine_predict on the rows of NAME.input.json gives exactly what
+ * engine_score answers for them. */
+static void check_batch(enum model_type type, const char *model, const char *name)
+{
+	char file[256];
+	size_t len, k = 0;
+	int outputs;
+	char *input;
+	struct engine *e = load_ok(type, model);
+	struct engine_result res;
+	struct input_matrix m;
+	struct error err;
+	double *pred;
+	cJSON *answer, *row;
+
+	snprintf(file, sizeof file, "%s.input.json", name);
+	input = slurp(file, &len);
+	input_init(&m);
+	assert_int_equal(input_parse(input, len, engine_features(e), INPUT_ALLOW_NULL, &m, &err), 0);
+	outputs = engine_outputs(e);
+	assert_true(outputs >= 1);
+	assert_int_equal(engine_takes_missing(e), type == MODEL_XGBOOST);
+	pred = malloc(m.rows * (size_t)outputs * sizeof *pred);
+	assert_int_equal(engine_predict(e, &m, pred, &err), 0);
+	score(e, input, len, &res);
+	answer = cJSON_Parse(res.body);
+	cJSON_ArrayForEach(row, answer)
+	{
+		const cJSON *v = cJSON_IsArray(row) ? row->child : row;
+
+		for (; v != NULL; v = cJSON_IsArray(row) ? v->next : NULL)
+			assert_true(pred[k++] == v->valuedouble);
+	}
+	assert_int_equal(k, m.rows * (size_t)outputs);
+	cJSON_Delete(answer);
+	free(res.body);
+	free(pred);
+	input_cleanup(&m);
+	free(input);
+	engine_free(e);
+}
+
+static void test_batch_api(void **state)
+{
+	(void)state;
+	check_batch(MODEL_LINEAR, "logistic.json", "logistic");
+	check_batch(MODEL_LINEAR, "softmax.json", "softmax");
+	check_batch(MODEL_MLP, "mlp_digits.json", "mlp_digits");
+	check_batch(MODEL_XGBOOST, "xgb_binary.json", "xgb_binary");
+	check_batch(MODEL_XGBOOST, "xgb_multi.json", "xgb_multi");
+}
+
 static void test_xgb_concurrent(void **state)
 {
 	struct engine *e = load_ok(MODEL_XGBOOST, "xgb_multi.json");
@@ -446,12 +524,14 @@ int main(void)
 	    cmocka_unit_test(test_xgb_multi),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_other_keys_and_whitespace),
+	    cmocka_unit_test(test_mlflow_input_data),
 	    cmocka_unit_test(test_xgb_missing_values),
 	    cmocka_unit_test(test_load_errors),
 	    cmocka_unit_test(test_malformed_models),
 	    cmocka_unit_test(test_identity_linear),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_xgb_concurrent),
+	    cmocka_unit_test(test_batch_api),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,6 +245,67 @@ static void test_every_change_persists(void **state)
 	workspace_free(ws);
 }
 
+/* The kinds the Azure SDK's workflow added (issue 9) persist through the same
+ * rows: code versions, archived containers, operations; and what the new
+ * fields of models, environments and deployments hold. */
+static void test_azure_kinds_persist(void **state)
+{
+	const char *home = *state;
+	struct error err = {0};
+	struct store *s = store_open(home, &err);
+	struct workspace *ws = store_load(s, "local", &err), *back;
+	struct code_version cv;
+	struct env_version ev;
+	struct operation op;
+
+	memset(&cv, 0, sizeof cv);
+	snprintf(cv.name, sizeof cv.name, "06d51e21-36cb-4802-89aa-2ed15c87c620");
+	snprintf(cv.version, sizeof cv.version, "1");
+	cv.code_uri = (char *)"https://h/mldeck.blob.core.windows.net/c/LocalUpload/ab/code";
+	cv.dir = (char *)"blobs/c/LocalUpload/ab/code";
+	cv.created = 1700000000;
+	assert_int_equal(workspace_code_put(ws, &cv, NULL, &err), 0);
+	memset(&ev, 0, sizeof ev);
+	snprintf(ev.name, sizeof ev.name, "CliV2AnonymousEnvironment");
+	snprintf(ev.version, sizeof ev.version, "0d0b44ad5b7ef2fbcbfea27dbdc3a7a1");
+	ev.kind = ENV_PYTHON;
+	ev.image = (char *)"python:3.11";
+	ev.conda_file = (char *)"dependencies:\n- numpy\n";
+	ev.archived = 1;
+	assert_int_equal(workspace_env_put(ws, &ev, NULL, &err), 0);
+	assert_int_equal(workspace_container_set_archived(ws, "environments",
+							  "CliV2AnonymousEnvironment", 1, &err),
+			 0);
+	memset(&op, 0, sizeof op);
+	snprintf(op.id, sizeof op.id, "od:0123456789abcdef0123456789abcdef");
+	snprintf(op.endpoint, sizeof op.endpoint, "alpha");
+	snprintf(op.deployment, sizeof op.deployment, "dep0");
+	op.start = 1700000001;
+	assert_int_equal(workspace_op_add(ws, &op, &err), 0);
+	assert_int_equal(store_commit(s, ws, &err), 0);
+	assert_int_equal(workspace_op_settle(ws, "alpha", "dep0", OP_FAILED, "no model", 1700000009),
+			 1);
+	assert_int_equal(store_commit(s, ws, &err), 0);
+	store_close(s);
+	back = reload(home);
+	assert_same(ws, back);
+	assert_string_equal(workspace_code_find(back, cv.name, "1")->dir, cv.dir);
+	assert_true(workspace_container_archived(back, "environments", ev.name));
+	assert_string_equal(workspace_op_find(back, op.id)->error, "no model");
+	assert_int_equal(workspace_op_find(back, op.id)->status, OP_FAILED);
+	workspace_free(back);
+	/* the last version of a name gone, its archive flag goes too */
+	s = store_open(home, &err);
+	assert_int_equal(workspace_env_delete(ws, ev.name, ev.version, &err), 0);
+	assert_int_equal(store_commit(s, ws, &err), 0);
+	store_close(s);
+	back = reload(home);
+	assert_false(workspace_container_archived(back, "environments", ev.name));
+	assert_same(ws, back);
+	workspace_free(back);
+	workspace_free(ws);
+}
+
 /* An older mldeck's state.json becomes rows once; the file is kept aside. */
 static void test_migrates_state_json(void **state)
 {
@@ -566,6 +627,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_round_trip, make_home, drop_home),
 	    cmocka_unit_test_setup_teardown(test_writes_only_changed_rows, make_home, drop_home),
 	    cmocka_unit_test_setup_teardown(test_every_change_persists, make_home, drop_home),
+	    cmocka_unit_test_setup_teardown(test_azure_kinds_persist, make_home, drop_home),
 	    cmocka_unit_test_setup_teardown(test_migrates_state_json, make_home, drop_home),
 	    cmocka_unit_test_setup_teardown(test_records, make_home, drop_home),
 	    cmocka_unit_test_setup_teardown(test_lock_refuses_second_runtime, make_home, drop_home),

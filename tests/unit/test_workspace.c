@@ -357,14 +357,27 @@ static void test_deployment_update_state(void **state)
 	int created = 1;
 
 	(void)state;
-	workspace_deployment_set_state(ws, "ep1", "blue", PROV_FAILED, "boom");
-	assert_string_equal(workspace_deployment_find(ws, "ep1", "blue")->error, "boom");
+	/* an identical PUT leaves the state alone (it used to stick in Scaling) */
+	workspace_deployment_set_state(ws, "ep1", "blue", PROV_SUCCEEDED, NULL);
 	init_deployment(&d, "ep1", "blue");
-	d.instances = 3;
 	assert_int_equal(workspace_deployment_put(ws, &d, 0, &created, NULL), 0);
 	assert_false(created);
+	assert_int_equal(workspace_deployment_find(ws, "ep1", "blue")->state, PROV_SUCCEEDED);
+	d.instances = 3;
+	assert_int_equal(workspace_deployment_put(ws, &d, 0, NULL, NULL), 0);
 	assert_int_equal(workspace_deployment_find(ws, "ep1", "blue")->state, PROV_SCALING);
+	/* environment variables need a new engine: Updating, as the fleet reloads */
+	workspace_deployment_set_state(ws, "ep1", "blue", PROV_SUCCEEDED, NULL);
+	kvlist_set(&d.variables, "A", "1");
+	assert_int_equal(workspace_deployment_put(ws, &d, 0, NULL, NULL), 0);
+	assert_int_equal(workspace_deployment_find(ws, "ep1", "blue")->state, PROV_UPDATING);
+	/* a Failed deployment PUT again as it was is retried */
+	workspace_deployment_set_state(ws, "ep1", "blue", PROV_FAILED, "boom");
+	assert_string_equal(workspace_deployment_find(ws, "ep1", "blue")->error, "boom");
+	assert_int_equal(workspace_deployment_put(ws, &d, 0, NULL, NULL), 0);
+	assert_int_equal(workspace_deployment_find(ws, "ep1", "blue")->state, PROV_UPDATING);
 	assert_null(workspace_deployment_find(ws, "ep1", "blue")->error);
+	kvlist_clear(&d.variables);
 	d.timeout_ms = 100;
 	assert_int_equal(workspace_deployment_put(ws, &d, 0, NULL, NULL), 0);
 	assert_int_equal(workspace_deployment_find(ws, "ep1", "blue")->state, PROV_UPDATING);
@@ -491,12 +504,238 @@ static void test_versions(void **state)
 	assert_string_equal(list[2]->version, "10");
 	assert_string_equal(list[3]->version, "11");
 	free(list);
+	/* versions are strings: these are new versions, not refused, and "next" counts
+	 * integers only */
 	snprintf(m.version, sizeof m.version, "01");
+	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), 0);
+	snprintf(m.version, sizeof m.version, "1.0");
+	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), 0);
+	workspace_model_next_version(ws, "abc", next, sizeof next);
+	assert_string_equal(next, "12");
+	snprintf(m.version, sizeof m.version, "1/0");
 	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), -1);
 	assert_int_equal(workspace_model_delete_all(ws, "abc", NULL), 0);
 	assert_null(workspace_model_find(ws, "abc", NULL));
 	assert_non_null(workspace_model_find(ws, "abb", "1"));
 	workspace_free(ws);
+}
+
+static void add_model_at(struct workspace *ws, const char *name, const char *version,
+			 int64_t created)
+{
+	struct model_version m;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.name, sizeof m.name, "%s", name);
+	snprintf(m.version, sizeof m.version, "%s", version);
+	m.type = MODEL_CUSTOM;
+	m.created = created;
+	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), 0);
+}
+
+/* "latest" is the most recently created, as Azure's label resolves it. */
+static void test_latest_is_newest(void **state)
+{
+	struct workspace *ws = workspace_new("local");
+	char next[16];
+
+	(void)state;
+	add_model_at(ws, "m", "1", 100);
+	add_model_at(ws, "m", "2", 50); /* registered with an explicit older time */
+	assert_string_equal(workspace_model_find(ws, "m", NULL)->version, "1");
+	add_model_at(ws, "m", "rc", 200);
+	assert_string_equal(workspace_model_find(ws, "m", NULL)->version, "rc");
+	workspace_model_next_version(ws, "m", next, sizeof next);
+	assert_string_equal(next, "3");
+	add_model_at(ws, "m", "10", 300); /* same second: the later registration wins */
+	add_model_at(ws, "m", "9", 300);
+	assert_string_equal(workspace_model_find(ws, "m", NULL)->version, "9");
+	workspace_free(ws);
+}
+
+struct query_case {
+	const char *order, *top, *view;
+	const char *want; /* versions in order, comma-separated; NULL: 400 */
+};
+
+/* versions 1 (t10), 3 (t30), 2 (t20), 1.0 (t40, archived), rc (t5) */
+static const struct query_case queries[] = {
+    {NULL, NULL, NULL, "1,2,3,rc"},
+    {"createdtime desc", "1", NULL, "3"},
+    {"createdtime desc", NULL, NULL, "3,2,1,rc"},
+    {"createdtime asc", NULL, NULL, "rc,1,2,3"},
+    {"createdtime", "2", NULL, "rc,1"},
+    {"createdtime desc", "1", "All", "1.0"},
+    {"createdtime desc", NULL, "ArchivedOnly", "1.0"},
+    {NULL, NULL, "All", "1,2,3,1.0,rc"},
+    {NULL, "100", "ActiveOnly", "1,2,3,rc"},
+    {"name", NULL, NULL, NULL},
+    {NULL, "0", NULL, NULL},
+    {NULL, "x", NULL, NULL},
+    {NULL, NULL, "Archived", NULL},
+};
+
+static void test_queries(void **state)
+{
+	struct workspace *ws = workspace_new("local");
+	struct model_version m;
+
+	(void)state;
+	add_model_at(ws, "m", "1", 10);
+	add_model_at(ws, "m", "3", 30);
+	add_model_at(ws, "m", "2", 20);
+	add_model_at(ws, "m", "rc", 5);
+	add_model_at(ws, "other", "7", 1);
+	memset(&m, 0, sizeof m);
+	snprintf(m.name, sizeof m.name, "m");
+	snprintf(m.version, sizeof m.version, "1.0");
+	m.created = 40;
+	m.archived = 1;
+	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), 0);
+	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+		const struct query_case *q = &queries[i];
+		const struct model_version **list;
+		struct asset_query aq;
+		struct error err = {0};
+		char got[128] = "";
+		size_t n, o = 0;
+
+		if (workspace_query_parse(q->order, q->top, q->view, &aq, &err) < 0) {
+			if (q->want != NULL)
+				fail_msg("case %zu refused: %s", i, err.message);
+			assert_int_equal(err.status, 400);
+			continue;
+		}
+		if (q->want == NULL)
+			fail_msg("case %zu accepted", i);
+		n = workspace_model_query(ws, "m", &aq, &list);
+		for (size_t k = 0; k < n; k++)
+			o += (size_t)snprintf(got + o, sizeof got - o, "%s%s", k ? "," : "",
+					      list[k]->version);
+		free(list);
+		if (strcmp(got, q->want) != 0)
+			fail_msg("case %zu: got %s, want %s", i, got, q->want);
+	}
+	workspace_free(ws);
+}
+
+/* Archiving a version hides it from ActiveOnly lists; a container's flag is
+ * its own and goes with its last version. */
+static void test_archive(void **state)
+{
+	struct workspace *ws = workspace_new("local");
+	struct asset_query active = {VIEW_ACTIVE, ORDER_NAME, 0};
+	const struct model_version **list;
+	struct model_version m;
+
+	(void)state;
+	add_model_at(ws, "m", "1", 10);
+	assert_false(workspace_container_archived(ws, "models", "m"));
+	assert_int_equal(workspace_container_set_archived(ws, "models", "m", 1, NULL), 0);
+	assert_true(workspace_container_archived(ws, "models", "m"));
+	assert_false(workspace_container_archived(ws, "environments", "m"));
+	assert_int_equal(workspace_container_count(ws), 1);
+	/* archive the version through a PUT of the same version */
+	memset(&m, 0, sizeof m);
+	snprintf(m.name, sizeof m.name, "m");
+	snprintf(m.version, sizeof m.version, "1");
+	m.type = MODEL_CUSTOM;
+	m.archived = 1;
+	assert_int_equal(workspace_model_put(ws, &m, NULL, NULL), 0);
+	assert_int_equal(workspace_model_query(ws, "m", &active, &list), 0);
+	assert_null(list);
+	assert_true(workspace_model_find(ws, "m", "1")->archived);
+	assert_int_equal(workspace_container_set_archived(ws, "models", "m", 0, NULL), 0);
+	assert_false(workspace_container_archived(ws, "models", "m"));
+	assert_int_equal(workspace_container_set_archived(ws, "models", "m", 1, NULL), 0);
+	assert_int_equal(workspace_model_delete(ws, "m", "1", NULL), 0);
+	assert_false(workspace_container_archived(ws, "models", "m"));
+	assert_int_equal(workspace_container_count(ws), 0);
+	workspace_free(ws);
+}
+
+struct reload_case {
+	const char *what;
+	void (*change)(struct deployment *d);
+	int reload, rescale;
+};
+
+static void ch_none(struct deployment *d)
+{
+	(void)d;
+}
+static void ch_instances(struct deployment *d)
+{
+	d->instances = 4;
+}
+static void ch_concurrency(struct deployment *d)
+{
+	d->max_concurrent = 8;
+}
+static void ch_variables(struct deployment *d)
+{
+	kvlist_set(&d->variables, "WORKER_COUNT", "2");
+}
+static void ch_timeout(struct deployment *d)
+{
+	d->timeout_ms = 90000;
+}
+static void ch_model(struct deployment *d)
+{
+	snprintf(d->model_version, sizeof d->model_version, "2");
+}
+static void ch_env(struct deployment *d)
+{
+	snprintf(d->env_name, sizeof d->env_name, "py1");
+}
+static void ch_code(struct deployment *d)
+{
+	snprintf(d->code_name, sizeof d->code_name, "code1");
+	snprintf(d->code_version, sizeof d->code_version, "1");
+}
+static void ch_script(struct deployment *d)
+{
+	d->scoring_script = strdup("other.py");
+}
+static void ch_description(struct deployment *d)
+{
+	d->description = strdup("words");
+}
+static void ch_state(struct deployment *d)
+{
+	d->state = PROV_FAILED;
+}
+
+/* The one reload rule, used by the workspace and the fleet alike. */
+static const struct reload_case reload_cases[] = {
+    {"identical", ch_none, 0, 0},
+    {"instance count", ch_instances, 0, 1},
+    {"concurrency", ch_concurrency, 0, 1},
+    {"environment variables", ch_variables, 1, 0},
+    {"request timeout", ch_timeout, 1, 0},
+    {"model version", ch_model, 1, 0},
+    {"environment", ch_env, 1, 0},
+    {"code asset", ch_code, 1, 0},
+    {"scoring script", ch_script, 1, 0},
+    {"description", ch_description, 0, 0},
+    {"state only", ch_state, 0, 0},
+};
+
+static void test_reload_rule(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof reload_cases / sizeof reload_cases[0]; i++) {
+		struct deployment a, b;
+
+		init_deployment(&a, "ep1", "blue");
+		init_deployment(&b, "ep1", "blue");
+		reload_cases[i].change(&b);
+		if (deployment_needs_reload(&a, &b) != reload_cases[i].reload ||
+		    deployment_needs_rescale(&a, &b) != reload_cases[i].rescale)
+			fail_msg("%s: reload %d rescale %d", reload_cases[i].what,
+				 deployment_needs_reload(&a, &b), deployment_needs_rescale(&a, &b));
+		deployment_cleanup(&b);
+	}
 }
 
 static void test_env_rules(void **state)
@@ -675,6 +914,10 @@ int main(void)
 	    cmocka_unit_test(test_delete_endpoint_cascades),
 	    cmocka_unit_test(test_asset_in_use),
 	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_latest_is_newest),
+	    cmocka_unit_test(test_queries),
+	    cmocka_unit_test(test_archive),
+	    cmocka_unit_test(test_reload_rule),
 	    cmocka_unit_test(test_env_rules),
 	    cmocka_unit_test(test_clone_is_deep),
 	    cmocka_unit_test(test_keys),

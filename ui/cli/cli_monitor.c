@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/monitor.h"
+#include "api/monitordef.h"
 #include "state/file.h"
 
 #define CLI_MON_WAIT_S 600

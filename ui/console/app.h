@@ -25,6 +25,7 @@ struct app;
 
 #define APP_MAX_THEMES 32
 #define APP_INPUT_MAX 4096
+#define APP_MAX_OPS 16 /* long-running operations followed at once (ops.h) */
 
 enum app_mode {
 	APP_NORMAL,
@@ -59,6 +60,7 @@ struct app_deploys {
 
 struct demo;
 struct bench;
+struct op;
 struct runtime;
 struct screen_nav;
 struct transport;
@@ -70,8 +72,9 @@ struct app {
 	struct profile prof;   /* the selected profile (a copy) */
 	struct connect_info info;
 	struct fetch *fetch; /* the backend, in the background (fetch.h); NULL when not connected */
-	struct transport *transport;	  /* how the backend is reached (api/transport.h) */
+	struct transport *transport;	 /* how the backend is reached (api/transport.h) */
 	unsigned long tunnel_generation; /* ssh://: the connection the pool was made for */
+	int wake[2];	     /* the transport's state changed (backend.c); equal when not open */
 	struct runtime *rt;  /* embedded runtime, NULL when connected to one */
 	char log_path[1200]; /* the embedded runtime's log */
 	int readonly;
@@ -87,6 +90,8 @@ struct app {
 	char scoring_uri[512];
 	struct app_deploys dep;
 	struct live live;
+	char monitor_ep[64];   /* azureml: whose Azure Monitor figures a->live holds */
+	long long monitor_ms;  /* and when they were asked for */
 
 	enum app_mode mode;
 	char input[APP_INPUT_MAX];
@@ -102,8 +107,11 @@ struct app {
 	int too_small, cols, lines;
 	struct demo *demo;
 	struct bench *bench;
+	struct op *ops[APP_MAX_OPS]; /* ops.c's: changes being followed */
+	long long ops_shown_ms;	     /* ops.c's: when their rows were last redrawn */
 	long long next_list_ms, next_live_ms;
 	int list_every_ms; /* list screens reload this often */
+	int trim_due;	   /* a load replaced its answer: give the freed memory back */
 	int quit;
 	/* Profile switch (console.c): stops and starts what is needed. */
 	int (*switch_profile)(struct app *a, const char *name);

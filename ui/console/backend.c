@@ -2,6 +2,7 @@
 #include "ui/console/backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "ui/console/demo.h"
 #include "ui/console/data.h"
 #include "ui/console/fetch.h"
+#include "ui/console/ops.h"
 #include "ui/console/screen.h"
 
 /* "http://127.0.0.1:5800/x" -> "127.0.0.1:5800" ("localhost" -> 127.0.0.1). */
@@ -83,6 +85,7 @@ static int start_embedded(struct app *a, const char *url)
 
 void backend_disconnect(struct app *a)
 {
+	ops_clear(a);
 	bench_stop(a);
 	demo_load_stop(a->demo);
 	a->demo = NULL;
@@ -132,16 +135,62 @@ static int embedded_wanted(const struct profile *p)
 {
 	char listen[256];
 
-	if (!p->embedded || strcmp(p->backend, "local") != 0 || strcmp(connect_url(p), p->url) != 0 ||
-	    !connect_is_loopback(p->url))
+	if (!p->embedded || strcmp(p->backend, "local") != 0 ||
+	    strcmp(connect_url(p), p->url) != 0 || !connect_is_loopback(p->url))
 		return 0;
 	listen_of(p->url, listen, sizeof listen);
 	return port_free(listen);
 }
 
+/* The transport's supervisor thread: a byte in the pipe wakes the loop. */
+static void backend_notify(void *ctx, const struct transport_status *st)
+{
+	int *wake = ctx;
+
+	(void)st;
+	if (write(wake[1], "", 1) < 0) {
+		/* full: the loop is already due to wake */
+	}
+}
+
+static int backend_wake_open(struct app *a)
+{
+	if (pipe(a->wake) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fcntl(a->wake[i], F_SETFD, FD_CLOEXEC);
+		fcntl(a->wake[i], F_SETFL, O_NONBLOCK);
+	}
+	return 0;
+}
+
+void backend_free(struct app *a)
+{
+	backend_disconnect(a);
+	if (a->wake[0] != a->wake[1]) {
+		close(a->wake[0]);
+		close(a->wake[1]);
+		a->wake[0] = a->wake[1] = 0;
+	}
+}
+
+int backend_wake_fd(struct app *a)
+{
+	return a->wake[0] == a->wake[1] ? -1 : a->wake[0];
+}
+
 /* Connects to profile p, starting the embedded runtime when embedded_wanted.
  * The console stays up whatever happens: a backend that is down is shown
  * as down. */
+void backend_periods(struct app *a)
+{
+	int ms = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
+
+	if (strcmp(a->prof.backend, "azureml") == 0 && ms < BACKEND_AZURE_LIST_MS)
+		ms = BACKEND_AZURE_LIST_MS;
+	a->list_every_ms = ms;
+}
+
 int backend_connect(struct app *a, const struct profile *p)
 {
 	struct transport_status st;
@@ -149,11 +198,14 @@ int backend_connect(struct app *a, const struct profile *p)
 
 	backend_disconnect(a);
 	a->prof = *p;
+	backend_periods(a);
 	a->readonly = profile_readonly(p, a->opt.readonly);
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (embedded_wanted(p))
 		start_embedded(a, p->url);
-	if ((a->transport = transport_open(p, NULL, NULL, &err)) == NULL) {
+	if (a->wake[0] == a->wake[1] && backend_wake_open(a) < 0)
+		return -1;
+	if ((a->transport = transport_open(p, backend_notify, a->wake, &err)) == NULL) {
 		snprintf(a->state, sizeof a->state, "cannot connect");
 		app_message(a, 1, "%s", err.message);
 		return -1;
@@ -161,7 +213,7 @@ int backend_connect(struct app *a, const struct profile *p)
 	transport_status(a->transport, &st);
 	if (st.tunnel)
 		return 0; /* backend_tick attaches the pool once the tunnel is up */
-	if (connect_resolve(p, &a->info, &err) < 0) {
+	if (transport_info(a->transport, &a->info, &err) < 0) {
 		snprintf(a->state, sizeof a->state, "no credential");
 		app_message(a, 1, "%s", err.message);
 		return -1;
@@ -265,11 +317,16 @@ void backend_tick(struct app *a)
 	struct transport_status st;
 	struct error err = {0};
 
+	char buf[64];
+
 	if (a->transport == NULL)
 		return;
+	while (backend_wake_fd(a) >= 0 && read(a->wake[0], buf, sizeof buf) > 0)
+		;
 	transport_status(a->transport, &st);
 	if (!st.tunnel || st.state != TRANSPORT_CONNECTED || st.generation == a->tunnel_generation)
 		return;
+	connect_info_cleanup(&a->info);
 	if (transport_info(a->transport, &a->info, &err) < 0)
 		return;
 	/* a new connection: a new pool (the credential may have changed) */

@@ -24,6 +24,7 @@
 #include "ui/console/bench.h"
 #include "ui/console/data.h"
 #include "ui/console/fetch.h"
+#include "ui/console/ops.h"
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
 #include "ui/console/screen.h"
@@ -163,7 +164,7 @@ static int app_init(struct app *a, const struct console_options *o)
 		a->opt.refresh_ms = 1000;
 	if (a->opt.refresh_ms < 100)
 		a->opt.refresh_ms = 100;
-	a->list_every_ms = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
+	backend_periods(a);
 	cs = nl_langinfo(CODESET);
 	a->utf8 = cs && strcmp(cs, "UTF-8") == 0;
 	a->no_color = getenv("NO_COLOR") && getenv("NO_COLOR")[0];
@@ -217,6 +218,7 @@ static void tick(struct app *a, long long now)
 {
 	int live_due = now >= a->next_live_ms, list_due = now >= a->next_list_ms;
 
+	ops_tick(a);
 	if (live_due) {
 		data_load_live(a);
 		bench_tick(a);
@@ -226,10 +228,6 @@ static void tick(struct app *a, long long now)
 		a->next_list_ms = now + a->list_every_ms;
 	if (list_due && backend_config_changed(a))
 		backend_reload(a, 1);
-	/* answers are parsed on the fetch workers, so in their malloc arenas,
-	 * and freed here: give those pages back (RSS stays that of one arena) */
-	if (list_due)
-		malloc_trim(0);
 	if (live_due || list_due)
 		screen_tick(a, list_due, live_due);
 }
@@ -296,13 +294,21 @@ static void loop(struct app *a)
 
 	nodelay(stdscr, TRUE);
 	while (!a->quit && !stop_signal) {
-		struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = -1}};
+		struct pollfd p[3] = {{.fd = STDIN_FILENO, .events = POLLIN},
+				      {.fd = -1},
+				      {.fd = backend_wake_fd(a), .events = POLLIN}};
 		long long wait, t0;
 		int ch;
 
 		backend_tick(a);
-		if (a->fetch != NULL)
-			fetch_deliver(a->fetch, a);
+		/* answers are parsed on the fetch workers, so in their malloc arenas,
+		 * and the ones they replace are freed here: after a screen's new rows
+		 * came, those pages go back (RSS stays about one answer's worth, not
+		 * one per arena) */
+		if (a->fetch != NULL && fetch_deliver(a->fetch, a) > 0 && a->trim_due) {
+			malloc_trim(0);
+			a->trim_due = 0;
+		}
 		while (!a->quit && (ch = getch()) != ERR)
 			key(a, ch, &key_us);
 		if (a->quit)
@@ -318,13 +324,13 @@ static void loop(struct app *a)
 		       app_now_ms();
 		if (a->fetch != NULL)
 			p[1] = (struct pollfd){.fd = fetch_fd(a->fetch), .events = POLLIN};
-		poll(p, 2, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
+		poll(p, 3, (int)(wait < 10 ? 10 : wait > 1000 ? 1000 : wait));
 	}
 }
 
 static void app_free(struct app *a)
 {
-	backend_disconnect(a);
+	backend_free(a);
 	screen_free(a);
 	cJSON_Delete(a->endpoint_doc);
 }

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/monitor.h"
+#include "api/monitordef.h"
 #include "api/scoring.h"
 #include "state/file.h"
 #include "ui/console/app.h"
@@ -542,7 +542,7 @@ static struct demo_job *demo_job_new(struct app *a, const char *key,
 {
 	struct demo_job *d = fetch_job_new(sizeof *d, key, run, done, demo_job_release);
 
-	d->info = a->info;
+	connect_info_copy(&d->info, &a->info);
 	return d;
 }
 

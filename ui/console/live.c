@@ -46,7 +46,7 @@ static void parse_stats(const cJSON *o, struct live_stats *s)
 	s->p50 = num_or_nan(o, "p50");
 	s->p99 = num_or_nan(o, "p99");
 	s->err_rate = num_or_nan(o, "errorRate");
-	if (isnan(s->err_rate) && s->requests > 0)
+	if (isnan(s->err_rate) && s->requests > 0 && !isnan(er))
 		s->err_rate = (double)s->errors / (double)s->requests;
 }
 
@@ -86,6 +86,7 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 	{
 		struct live_endpoint *le = &l->eps[k];
 		const cJSON *d, *deps = cJSON_GetObjectItemCaseSensitive(e, "deployments");
+		int nd = cJSON_GetArraySize(deps);
 
 		if (k >= n)
 			break;
@@ -93,9 +94,14 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 
 		parse_stats(e, &le->total);
 		focus = series_for != NULL && strcmp(series_for, le->total.name) == 0;
+		/* room for the deployments the answer lists only: with 1,000
+		 * endpoints the totals alone are most of it */
+		if (nd > 0 && (le->deps = calloc((size_t)(nd < LIVE_MAX_DEPS ? nd : LIVE_MAX_DEPS),
+						 sizeof *le->deps)) == NULL)
+			nd = 0;
 		cJSON_ArrayForEach(d, deps)
 		{
-			if (le->ndeps >= LIVE_MAX_DEPS)
+			if (le->ndeps >= LIVE_MAX_DEPS || le->ndeps >= nd)
 				break;
 			parse_stats(d, &le->deps[le->ndeps]);
 			if (focus)
@@ -106,24 +112,37 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 	}
 	l->n = k;
 	l->ok = 1;
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(doc, "source");
+	double grain = num_or_nan(doc, "grainSeconds");
+	snprintf(l->source, sizeof l->source, "%s",
+		 cJSON_IsString(src) ? src->valuestring : "mldeck runtime");
+	l->grain_s = isnan(grain) || grain < 1 ? 1 : (int)grain;
 	cJSON_Delete(doc);
 	return 0;
 }
 
 void live_free(struct live *l)
 {
+	for (int i = 0; l->eps != NULL && i < l->n; i++)
+		free(l->eps[i].deps);
 	free(l->eps);
 	l->eps = NULL;
 	l->n = 0;
 	l->ok = 0;
 	l->nseries = 0;
+	l->next = 0;
 }
 
-const struct live_endpoint *live_endpoint(const struct live *l, const char *name)
+const struct live_endpoint *live_endpoint(struct live *l, const char *name)
 {
-	for (int i = 0; i < l->n; i++)
-		if (strcmp(l->eps[i].total.name, name) == 0)
+	for (int k = 0; k < l->n; k++) {
+		int i = (l->next + k) % l->n;
+
+		if (strcmp(l->eps[i].total.name, name) == 0) {
+			l->next = i + 1;
 			return &l->eps[i];
+		}
+	}
 	return NULL;
 }
 

@@ -1,6 +1,8 @@
 /*
  * live.h: the console's view of GET /v1/metrics?window=S (runtime/metrics.h
- * documents the JSON). Parsing only; the console's thread owns a struct live.
+ * documents the JSON), or of Azure Monitor in the same shape (api/monitor.h:
+ * "source" and "grainSeconds" say which; series are then per minute).
+ * Parsing only; the console's thread owns a struct live.
  */
 #ifndef UI_CONSOLE_LIVE_H
 #define UI_CONSOLE_LIVE_H
@@ -11,7 +13,8 @@
 struct live_stats {
 	char name[64];
 	long requests, errors;
-	double rps, p50, p99, err_rate; /* ms; NaN when the window had no request */
+	double rps, p50, p99, err_rate; /* ms; NaN when the window had no request (err_rate:
+					   also when the source does not count errors) */
 };
 
 /* Per-second history of one deployment (only for the focused endpoint). */
@@ -23,7 +26,7 @@ struct live_series {
 
 struct live_endpoint {
 	struct live_stats total;
-	struct live_stats deps[LIVE_MAX_DEPS];
+	struct live_stats *deps; /* ndeps of them (heap), NULL when the answer lists none */
 	int ndeps;
 };
 
@@ -31,8 +34,11 @@ struct live {
 	struct live_endpoint *eps;
 	int n;
 	int ok;					  /* the last parse succeeded */
+	char source[32];			  /* "mldeck runtime", "Azure Monitor" */
+	int grain_s;				  /* a series entry covers this many seconds */
 	struct live_series series[LIVE_MAX_DEPS]; /* of series_for's deployments */
 	int nseries;
+	int next; /* where live_endpoint looks first: after its last find */
 };
 
 /* Replaces *l's content with the parsed text; per-second series are kept
@@ -40,7 +46,9 @@ struct live {
  * when the text is not the expected JSON (l->ok = 0, previous content freed). */
 int live_parse(struct live *l, const char *json, const char *series_for);
 void live_free(struct live *l);
-const struct live_endpoint *live_endpoint(const struct live *l, const char *name);
+/* The endpoint called name, or NULL. Looking endpoints up in the order of
+ * the answer (the tables' server order) costs one comparison each. */
+const struct live_endpoint *live_endpoint(struct live *l, const char *name);
 const struct live_stats *live_deployment(const struct live_endpoint *e, const char *name);
 const struct live_series *live_series_of(const struct live *l, const char *deployment);
 

@@ -170,6 +170,7 @@ void screen_loaded(struct app *a, const struct screen *s, int ok)
 	struct screen_state *st = screen_state_of(a, s);
 
 	st->loading = 0;
+	a->trim_due = 1;
 	if (ok)
 		st->loaded_ms = app_now_ms();
 	if (s->cols != NULL)

@@ -1,6 +1,6 @@
 /*
  * driftbench: the cost of live drift (runtime/monitor/drift.c) measured through its
- * API, for bench/monitor.py: a reference of REF rows x FEATURES normal features, a
+ * API, for bench/monitor.py (`make bench-drift` builds build/bench/driftbench): a reference of REF rows x FEATURES normal features, a
  * monitor with DataDrift (normalized Wasserstein) and DataQuality on all of them, then
  * ROWS rows fed to drift_row as the collector's writer thread feeds them, with one
  * drift_tick (a recount of the window) every RATE rows: RATE rows a second.
@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench/benchlib.h"
 #include "runtime/monitor/columns.h"
 #include "runtime/monitor/dataset.h"
 #include "runtime/monitor/drift.h"
@@ -27,28 +28,7 @@
 
 #define POOL 1024
 
-static uint64_t rng = 88172645463325252ull;
-
-static double uniform(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double normal(void)
-{
-	return sqrt(-2 * log(uniform())) * cos(6.283185307179586 * uniform());
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static uint64_t seed = 88172645463325252ull;
 
 /* POOL rows of nf cells each, the text as a collected record holds it. */
 static struct cell *make_rows(size_t nf, double shift, char (*names)[8], char (*texts)[24])
@@ -57,7 +37,7 @@ static struct cell *make_rows(size_t nf, double shift, char (*names)[8], char (*
 
 	for (size_t i = 0; rows && i < POOL * nf; i++) {
 		size_t f = i % nf;
-		double v = normal() + (f == 0 ? shift : 0);
+		double v = bench_normal(&seed) + (f == 0 ? shift : 0);
 		rows[i].key = names[f];
 		rows[i].klen = strlen(names[f]);
 		rows[i].kind = CELL_DOUBLE;
@@ -123,14 +103,14 @@ int main(int argc, char **argv)
 		return 2;
 	for (size_t i = 0; i < nrows;) {
 		size_t n = nrows - i < rate ? nrows - i : rate;
-		t0 = cpu_now();
+		t0 = bench_now(CLOCK_THREAD_CPUTIME_ID);
 		for (size_t k = 0; k < n; k++, i++)
 			drift_row(d, "bench", "blue", "model_inputs", pool + (i % POOL) * nf, nf);
-		rows_cpu += cpu_now() - t0;
+		rows_cpu += bench_now(CLOCK_THREAD_CPUTIME_ID) - t0;
 		if (n == rate) {
-			t0 = cpu_now();
+			t0 = bench_now(CLOCK_THREAD_CPUTIME_ID);
 			drift_tick(d, ++now);
-			tick_cpu += cpu_now() - t0;
+			tick_cpu += bench_now(CLOCK_THREAD_CPUTIME_ID) - t0;
 			ticks++;
 		}
 	}

@@ -1,0 +1,93 @@
+/*
+ * fuzz_numbers: the number printer (shortest.c) and reader (input.c,
+ * fastfloat.c) against each other and against strtod/strtof. For any input:
+ * its first 8 bytes as a double and first 4 as a float print as a JSON
+ * number that reads back to the same bits (NaN and infinities refused); and
+ * any number the reader accepts at the start of the bytes reads as strtod
+ * and strtof read it, prints, and reads back unchanged.
+ */
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/engines/input.h"
+#include "runtime/engines/shortest.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void round_trip_double(double v)
+{
+	char buf[SHORTEST_MAX];
+	size_t n = shortest_double(buf, v);
+	double back;
+
+	if (!isfinite(v)) {
+		if (n != 0)
+			abort();
+		return;
+	}
+	if (n == 0 || n >= SHORTEST_MAX || strlen(buf) != n)
+		abort();
+	if (input_number(buf, n, &back) != n || memcmp(&back, &v, sizeof v) != 0)
+		abort();
+}
+
+static void round_trip_float(float v)
+{
+	char buf[SHORTEST_MAX];
+	size_t n = shortest_float(buf, v);
+	float back;
+
+	if (!isfinite(v)) {
+		if (n != 0)
+			abort();
+		return;
+	}
+	if (n == 0 || n >= SHORTEST_MAX || input_number_float(buf, n, &back) != n ||
+	    memcmp(&back, &v, sizeof v) != 0)
+		abort();
+}
+
+/* The number at the start of the text: as strtod and strtof read it. */
+static void read_text(const uint8_t *data, size_t size)
+{
+	char text[512];
+	double d, want;
+	float f, wantf;
+	size_t n = input_number((const char *)data, size, &d);
+	locale_t old;
+
+	if (n == 0)
+		return;
+	if (n >= sizeof text || input_number_float((const char *)data, size, &f) != n)
+		abort();
+	memcpy(text, data, n);
+	text[n] = '\0';
+	old = uselocale(input_c_locale());
+	want = strtod(text, NULL);
+	wantf = strtof(text, NULL);
+	uselocale(old);
+	if (memcmp(&d, &want, sizeof d) != 0 || memcmp(&f, &wantf, sizeof f) != 0)
+		abort();
+	round_trip_double(d);
+	round_trip_float(f);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	double d;
+	float f;
+
+	if (size >= sizeof d) {
+		memcpy(&d, data, sizeof d);
+		round_trip_double(d);
+	}
+	if (size >= sizeof f) {
+		memcpy(&f, data, sizeof f);
+		round_trip_float(f);
+	}
+	read_text(data, size);
+	return 0;
+}
