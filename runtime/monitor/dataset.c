@@ -102,8 +102,8 @@ static pthread_once_t colnames_once = PTHREAD_ONCE_INIT;
 
 static void colnames_init(void)
 {
-	for (int i = 0; i < DATASET_COLUMNS_MAX; i++)
-		snprintf(colnames[i], sizeof colnames[i], "%d", i);
+	for (unsigned i = 0; i < DATASET_COLUMNS_MAX; i++)
+		snprintf(colnames[i], sizeof colnames[i], "%u", i % 100000u);
 }
 
 /* ---- time --------------------------------------------------------------- */
