@@ -19,12 +19,15 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD   ?= build
-LIB_SRC := $(wildcard state/*.c api/*.c runtime/*.c runtime/engines/*.c \
+LIB_SRC := $(wildcard state/*.c api/*.c runtime/*.c runtime/engines/*.c runtime/monitor/*.c \
                       ui/cli/*.c ui/console/*.c ui/console/screens/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/ui/main.o
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Small programs the end-to-end tests drive (e.g. the statistics against SciPy).
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 all: mldeck
 
@@ -51,6 +54,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS) -lcmocka
 
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmldeck.a $(PKG_LIBS)
+
 # Models trained here that the native XGBoost evaluator must match bit for bit
 # (tests/unit/test_xgb_native.c); shared by the plain and the sanitizer builds.
 XGB_MODELS := $(CURDIR)/build/xgb-exact
@@ -69,30 +76,39 @@ $(BUILD)/bench/numbench: bench/numbench.c bench/benchlib.c $(BUILD)/libmldeck.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Live drift's cost through its API, for bench/monitor.py.
+$(BUILD)/bench/driftbench: bench/driftbench.c bench/benchlib.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 bench-xgb: $(BUILD)/bench/xgbbench
 bench-num: $(BUILD)/bench/numbench
+bench-drift: $(BUILD)/bench/driftbench
 
 unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; MLDECK_SRC=$(CURDIR) MLDECK_XGB_MODELS=$(XGB_MODELS) $$t || fail=1; \
 	done; exit $$fail
 
-e2e: mldeck
-	MLDECK_BIN=$(CURDIR)/mldeck /usr/bin/python3 -m pytest -q tests/e2e
+e2e: mldeck $(TOOL_BIN)
+	MLDECK_BIN=$(CURDIR)/mldeck MLDECK_TOOLS=$(CURDIR)/$(BUILD)/tools \
+	  /usr/bin/python3 -m pytest -q tests/e2e
 
 test: unit e2e
 
 # The whole suite again under ASan + UBSan, in its own build tree.
 sanitize:
 	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" unit
-	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" build-san/mldeck
-	MLDECK_BIN=$(CURDIR)/build-san/mldeck ASAN_OPTIONS=detect_leaks=1 \
+	$(MAKE) BUILD=build-san SANITIZE=1 CFLAGS="-O1 -g" build-san/mldeck \
+	  $(TOOL_SRC:tests/tools/%.c=build-san/tools/%)
+	MLDECK_BIN=$(CURDIR)/build-san/mldeck MLDECK_TOOLS=$(CURDIR)/build-san/tools \
+	  ASAN_OPTIONS=detect_leaks=1 \
 	  /usr/bin/python3 -m pytest -q tests/e2e
 
 clean:
 	rm -rf build build-san build-fuzz mldeck
 
-.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num
+.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num bench-drift
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of every parser

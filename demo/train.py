@@ -12,6 +12,9 @@ Deterministic (fixed seeds, generated or bundled data, nothing downloaded). Writ
     demo/models/churn-linear.json    linear (logistic link): 12 customer features
                                      -> churn probability
     demo/requests/{digits,fraud,churn}.json   {"data": [...]} with three rows each
+    demo/data/churn-train.csv        the churn model's 3000 training rows (columns 0-11):
+                                     the demo monitor's reference data, and the rows the
+                                     demo's load draws from (docs/monitoring.md)
 
 Register and serve, e.g.:
     mldeck model register churn --path demo/models/churn-linear.json --type linear
@@ -74,6 +77,11 @@ def churn():
                                        "intercept": float(clf.intercept_[0]),
                                        "link": "logistic"})
     request("requests/churn.json", X[:3])
+    os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
+    with open(os.path.join(HERE, "data/churn-train.csv"), "w") as f:
+        f.write(",".join(str(i) for i in range(X.shape[1])) + "\n")
+        for r in np.round(X, 4):
+            f.write(",".join("%g" % v for v in r) + "\n")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
 #include "runtime/auth.h"
 #include "runtime/invoke.h"
 #include "runtime/jobs.h"
+#include "runtime/monitor/monitors.h"
 #include "runtime/scheduler.h"
 #include "state/batch.h"
 #include "state/batchcodec.h"
@@ -338,6 +339,8 @@ static cJSON *job_json(struct call *c, const struct job *stored)
 	cJSON *o, *pp;
 	double secs, rate;
 
+	if (stored->kind == JOB_KIND_MONITOR)
+		return monitors_job_json(c->rt, &c->codec, stored);
 	if (jobs_live(c->rt->jobs, stored->name, &f) < 0)
 		return batchcodec_job_to_json(stored, &c->codec);
 	j.mini_batches = f.mini_batches;
@@ -487,6 +490,7 @@ void batchctl_job_cancel(struct call *c)
 
 	if (rc == 0 && a.was_active) {
 		jobs_cancel(c->rt->jobs, c->cap[0]);
+		monitors_cancel(c->rt->monitors, c->cap[0]);
 		runtime_log(c->rt, "job %s: cancel requested", c->cap[0]);
 	}
 	answer(c, rc, &err, a.was_active ? 202 : 200, NULL);
@@ -694,6 +698,7 @@ static void schedule_done(struct runtime *rt, void *arg)
 {
 	(void)arg;
 	scheduler_wake(rt->scheduler);
+	monitors_sync(rt->monitors); /* live drift follows the monitors */
 }
 
 void batchctl_schedule_put(struct call *c)

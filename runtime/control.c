@@ -24,6 +24,7 @@
 
 #include "runtime/auth.h"
 #include "runtime/blob.h"
+#include "state/datacollector.h"
 #include "state/names.h"
 
 #define PREFIX_SEGS 8 /* subscriptions S resourceGroups RG providers P workspaces WS */
@@ -677,6 +678,8 @@ static int deployment_put_apply(struct runtime *rt, struct workspace *ws, void *
 		rc = codec_deployment_from_json(p->c->body, &d, err);
 	if (rc == 0)
 		rc = workspace_deployment_put(ws, &d, 0, &p->created, err);
+	if (rc == 0) /* monitor: its collections as data assets (a failure rolls all back) */
+		rc = datacollector_register(ws, &d, err);
 	deployment_cleanup(&d);
 	if (rc < 0)
 		return -1;

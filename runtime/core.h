@@ -39,6 +39,8 @@ struct runtime {
 	struct jobs *jobs;               /* batch jobs (jobs.h) */
 	struct invoke_keys *batch_keys;  /* batch endpoints' keys for admission (invoke.h) */
 	struct scheduler *scheduler;     /* schedules (scheduler.h) */
+	struct collector *collector;     /* monitor: production data of the deployments */
+	struct monitors *monitors;       /* monitor: CreateMonitor runs, live drift, alerts */
 	struct server *server;
 	struct logfile *log;
 	size_t max_upload;
@@ -55,6 +57,19 @@ struct runtime {
 	char workspace_id[40];    /* a GUID stable for this home */
 	int stop_grace_ms;
 };
+
+/* The subscription the runtime's own ids name when no request gave one (the
+ * CLI's default; any other reaches the same workspace). */
+#define RUNTIME_LOCAL_SUBSCRIPTION "00000000-0000-0000-0000-000000000000"
+
+/* The workspace's id under RUNTIME_LOCAL_SUBSCRIPTION and resource group
+ * "local", for ids made outside a request (collected records' source, alert
+ * links). */
+void runtime_ws_prefix(const struct runtime *rt, char *buf, size_t len);
+
+/* The default datastore's folder in the home (HOME/blobs/azureml-blobstore-{workspaceId}:
+ * where blob_resolve maps its paths, the SDK uploads and the collector writes). */
+void runtime_datastore_dir(const struct runtime *rt, char *buf, size_t len);
 
 /* Writes one event line ("2026-... event: text") to the runtime log. */
 void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

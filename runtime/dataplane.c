@@ -18,6 +18,11 @@ struct waiting {
 	struct server_later *a;
 };
 
+static const char *request_header(const void *rq, const char *name)
+{
+	return server_header(rq, name);
+}
+
 static void scored(void *ctx, struct fleet_answer *ans)
 {
 	struct waiting *w = ctx;
@@ -124,6 +129,8 @@ void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 	call.request_id = rq->request_id;
 	call.token_secret = rt->token_secret;
 	call.token_secret_len = sizeof rt->token_secret;
+	call.header = request_header;
+	call.header_ctx = rq;
 	fleet_score(rt->fleet, &call, &ans);
 	if (ans.would_block) {
 		struct waiting *w = malloc(sizeof *w);

@@ -28,6 +28,7 @@
 #include "runtime/engines/engine.h"
 #include "runtime/engines/mlflow.h"
 #include "runtime/logring.h"
+#include "runtime/monitor/collector.h"
 #include "runtime/pyenv.h"
 #include "runtime/pool.h"
 #include "runtime/router.h"
@@ -67,6 +68,7 @@ struct live {
 	struct live *reg_prev, *reg_next; /* every live instance (under reg_lock) */
 	struct metrics_series *series;
 	struct logring *log;
+	struct collector_tap *tap; /* monitor: where its production data goes */
 };
 
 struct dep {
@@ -77,6 +79,7 @@ struct dep {
 	struct live *pending;
 	struct logring *log;
 	struct metrics_series *series;
+	struct collector_tap *tap;
 	atomic_int failed; /* the load of the current spec failed: a retry reloads */
 };
 
@@ -114,6 +117,7 @@ struct fleet {
 	uint64_t next_gen;     /* sync only */
 	char home[PATH_MAX];
 	struct metrics *metrics;
+	struct collector *collector; /* NULL: nothing is collected */
 	fleet_state_fn on_state;
 	void *ctx;
 
@@ -183,6 +187,7 @@ static void live_destroy(struct live *l)
 	pthread_mutex_destroy(&l->cap_lock);
 	metrics_series_unref(l->series);
 	logring_unref(l->log);
+	collector_tap_unref(l->tap);
 	free(l);
 }
 
@@ -328,6 +333,15 @@ int fleet_set_worker_memory(struct fleet *f, const char *mb)
 
 /* Resolves a deployment's spec s against ws into a loadable instance of
  * generation gen (d gives the log and metrics it shares). */
+/* Rows a score.py collected, for the deployment's collector. */
+static void live_collect(void *ctx, const char *name, const char *correlation,
+			 const char *request_id, const char *data, size_t len)
+{
+	struct live *l = ctx;
+
+	collector_custom(l->tap, name, data, len, correlation, request_id);
+}
+
 static struct live *live_new(struct fleet *f, struct dep *d, const struct deployment *s,
 			     uint64_t gen, const struct workspace *ws, const char *ep)
 {
@@ -353,6 +367,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->timeout_ms = s->timeout_ms;
 	l->series = metrics_series_ref(d->series);
 	l->log = logring_ref(d->log);
+	l->tap = collector_tap_ref(d->tap);
 	if (m && m->artifact && artifact_path(f->home, m->artifact, path, sizeof path) == 0)
 		l->model_path = strdup(path);
 	l->cfg.type = m ? m->type : MODEL_LINEAR;
@@ -376,6 +391,8 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 	l->cfg.memory_mb = worker_memory(&s->variables, e, f->worker_memory_mb);
 	l->cfg.log = live_log;
 	l->cfg.log_ctx = l->log;
+	l->cfg.collect = live_collect;
+	l->cfg.collect_ctx = l;
 	l->cfg.cancel = &l->cancel;
 	if (m == NULL || (e == NULL && s->env_name[0] != '\0') || l->model_path == NULL) {
 		/* the workspace guarantees references; a missing one fails the load */
@@ -906,6 +923,9 @@ static void dep_free(struct fleet *f, const char *ep, struct dep *d)
 	logring_unref(d->log);
 	metrics_series_unref(d->series);
 	metrics_remove(f->metrics, ep, d->name);
+	collector_tap_unref(d->tap);
+	if (f->collector)
+		collector_forget(f->collector, ep, d->name);
 	deployment_cleanup(&d->spec);
 	free(d);
 }
@@ -919,6 +939,7 @@ static struct dep *dep_new(struct fleet *f, const char *ep, const char *name)
 	snprintf(d->name, sizeof d->name, "%s", name);
 	d->log = logring_new();
 	d->series = metrics_series(f->metrics, ep, name);
+	d->tap = f->collector ? collector_tap(f->collector, ep, name) : NULL;
 	return d;
 }
 
@@ -956,6 +977,26 @@ struct ep_plan {
 	struct ep **eps;    /* a bigger f->eps to publish, or NULL */
 };
 
+/* What the deployment's dataCollector asks for, applied to its tap at once
+ * (collection settings never need a reload). */
+static void tap_configure(struct collector_tap *t, const struct deployment *s,
+			  const struct workspace *ws)
+{
+	const struct model_version *m = workspace_model_find(ws, s->model_name, s->model_version);
+	const char *q = kvlist_get(&s->variables, "MLDECK_COLLECT_QUOTA_MB");
+	struct datacollector dc;
+	struct error err;
+	double mb = q ? strtod(q, NULL) : 0;
+
+	if (t == NULL)
+		return;
+	if (s->data_collector == NULL || datacollector_from_text(s->data_collector, &dc, &err) < 0)
+		collector_tap_configure(t, NULL, 0, 0);
+	else
+		collector_tap_configure(t, &dc, m == NULL || m->type != MODEL_CUSTOM,
+					mb > 0 ? (uint64_t)(mb * 1048576.0) : 0);
+}
+
 static int dep_plan(struct fleet *f, struct ep *e, const struct deployment *s,
 		    const struct workspace *ws, struct dep_plan *p)
 {
@@ -968,6 +1009,7 @@ static int dep_plan(struct fleet *f, struct ep *e, const struct deployment *s,
 		return -1;
 	if (deployment_copy(&p->spec, s) < 0)
 		return -1;
+	tap_configure(p->d->tap, s, ws);
 	/* the one rule (resource.h), plus the workspace asking again for a spec whose
 	 * load failed (a re-PUT moves it from Failed to Updating) */
 	reload = p->fresh || deployment_needs_reload(&p->d->spec, s) ||
@@ -1313,6 +1355,40 @@ static void score_held(struct live *l, const struct engine_request *rq, struct f
 	capacity_leave(l);
 }
 
+/* ---- data collection ---------------------------------------------------- */
+
+/* A header of a "Name: value" list, by name (any case). */
+static const char *list_header(const void *ctx, const char *name)
+{
+	const char *const *h = ctx;
+	size_t n = strlen(name);
+
+	for (; h && *h; h++)
+		if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':')
+			return (*h)[n + 1] == ' ' ? *h + n + 2 : *h + n + 1;
+	return NULL;
+}
+
+/* Hands an answered request to the deployment's collector (it copies what
+ * it samples and returns at once). */
+static void collect(struct live *l, const struct engine_request *rq, const struct fleet_answer *a,
+		    const char *(*header)(const void *, const char *), const void *hctx)
+{
+	struct collector_event ev;
+
+	if (l->tap == NULL)
+		return;
+	ev.body = rq->body;
+	ev.len = rq->len;
+	ev.answer = a->body;
+	ev.alen = a->len;
+	ev.status = a->status;
+	ev.request_id = rq->request_id;
+	ev.header = header ? header : list_header;
+	ev.hctx = header ? hctx : (const void *)rq->headers;
+	collector_offer(l->tap, &ev);
+}
+
 /* ---- jobs --------------------------------------------------------------- */
 
 static struct fleet_job *job_new(struct fleet *f, struct live *l, struct live *mirror,
@@ -1345,6 +1421,7 @@ static void job_end(struct fleet_job *j)
 	void *ctx = j->ctx;
 
 	metrics_record_ns(j->l->series, ans.status, now_ns() - j->t0);
+	collect(j->l, &j->rq, &ans, NULL, NULL);
 	live_unref(j->l);
 	live_unref(j->mirror);
 	free(j->copy);
@@ -1538,6 +1615,7 @@ void fleet_score(struct fleet *f, const struct fleet_call *c, struct fleet_answe
 			mirror_push(f, mirror, c->body ? c->body : "", c->len);
 		score_held(l, &rq, out);
 		metrics_record_ns(l->series, out->status, now_ns() - t0);
+		collect(l, &rq, out, c->header, c->header_ctx);
 		live_unref(l);
 		return;
 	}
@@ -1604,6 +1682,11 @@ static int compute_threads(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 2 ? 2 : n > 32 ? 32 : (int)n;
+}
+
+void fleet_set_collector(struct fleet *f, struct collector *c)
+{
+	f->collector = c;
 }
 
 struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state, void *ctx)

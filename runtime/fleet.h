@@ -35,6 +35,10 @@ typedef void (*fleet_state_fn)(void *ctx, const char *ep, const char *name, uint
 
 struct fleet *fleet_new(const char *home, struct metrics *m, fleet_state_fn on_state,
 			void *ctx);
+/* Where deployments' production data goes (runtime/monitor/collector.h);
+ * set once, before the first sync. */
+struct collector;
+void fleet_set_collector(struct fleet *f, struct collector *c);
 /* The memory limit of each Python worker process when a deployment sets none
  * (MLDECK_WORKER_MEMORY_MB): MiB, at least 64, or "0" for none. For
  * deployments loaded after; 0, or -1 when mb is not such a number. */
@@ -97,6 +101,9 @@ struct fleet_call {
 	const char *request_id;
 	const unsigned char *token_secret;
 	size_t token_secret_len;
+	/* a request header by name, or NULL (data collection reads a few) */
+	const char *(*header)(const void *ctx, const char *name);
+	const void *header_ctx;
 };
 struct fleet_job;
 struct fleet_answer {

@@ -20,7 +20,7 @@
 #include "state/batch.h"
 #include "state/names.h"
 
-#define INVOKE_SUBSCRIPTION "00000000-0000-0000-0000-000000000000"
+#define INVOKE_SUBSCRIPTION RUNTIME_LOCAL_SUBSCRIPTION
 
 /* ---- the keys, for admission -------------------------------------------- */
 
@@ -263,7 +263,7 @@ static int datastore_path(struct runtime *rt, const char *uri, const char *field
 
 /* The local path a URI names; data assets are followed once, datastore paths
  * lead into the workspace's datastore. */
-static int local_path(struct runtime *rt, const char *uri, const char *field, char **path,
+int invoke_local_path(struct runtime *rt, const char *uri, const char *field, char **path,
 		      enum data_type *asset_type, int *is_asset, struct error *err)
 {
 	struct job_uri *u = malloc(sizeof *u);
@@ -313,7 +313,8 @@ static int input_path(struct runtime *rt, const struct job_invocation *inv, char
 	struct stat st;
 	int is_asset;
 
-	if (local_path(rt, inv->input_uri, "InputData.Uri", path, &asset_type, &is_asset, err) < 0)
+	if (invoke_local_path(rt, inv->input_uri, "InputData.Uri", path, &asset_type, &is_asset,
+			      err) < 0)
 		return -1;
 	if (is_asset && asset_type != inv->input_type)
 		return error_set(err, 400, "ValidationError",
@@ -345,8 +346,8 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 			return error_set(err, 500, "InternalError", "the home's path is too long");
 		*dir = strdup(buf);
 	} else {
-		if (local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &is_asset, err) <
-		    0)
+		if (invoke_local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &is_asset,
+				      err) < 0)
 			return -1;
 		if (!admin)
 			return error_set(err, 403, "Forbidden",

@@ -44,6 +44,15 @@ int invoke_admit(struct runtime *rt, const struct server_request *rq,
 void invoke_handle(struct runtime *rt, const struct server_request *rq,
 		   struct server_response *rs);
 
+/* The local file or folder a URI names (job_uri_parse's forms; a data asset
+ * is followed to its dataUri once; a datastore path (blob_resolve) is that
+ * path in the default datastore's folder), a heap string into *path;
+ * *is_asset tells whether it was a data asset, of *asset_type. field names the
+ * URI in errors. Takes the workspace lock. 0, or -1 with err (404 for a data
+ * asset that does not exist). */
+int invoke_local_path(struct runtime *rt, const char *uri, const char *field, char **path,
+		      enum data_type *asset_type, int *is_asset, struct error *err);
+
 /* Makes and queues a job for batch endpoint EP and DEPLOYMENT (NULL or "":
  * the endpoint's default) from inv. schedule: the schedule firing it (NULL
  * when invoked); admin: a local output path is allowed. *answer (may be

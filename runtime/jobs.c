@@ -180,8 +180,9 @@ static int resume_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 		struct job j;
 		int rc;
 
-		if (!job_status_active(js[i]->status) || job_copy(&j, js[i]) < 0)
-			continue;
+		if (js[i]->kind != JOB_KIND_BATCH || !job_status_active(js[i]->status) ||
+		    job_copy(&j, js[i]) < 0)
+			continue; /* monitor runs resume in runtime/monitor/monitors.c */
 		j.status = j.status == JOB_CANCEL_REQUESTED ? JOB_CANCELED : JOB_QUEUED;
 		if (j.status == JOB_CANCELED)
 			j.ended = (int64_t)time(NULL);

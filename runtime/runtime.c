@@ -28,9 +28,13 @@
 #include "runtime/core.h"
 #include "runtime/invoke.h"
 #include "runtime/jobs.h"
+#include "runtime/monitor/collector.h"
+#include "runtime/monitor/monitors.h"
 #include "runtime/scheduler.h"
 #include "state/artifact.h"
+#include "state/datacollector.h"
 #include "state/file.h"
+#include "state/names.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -40,6 +44,7 @@
 #define DEFAULT_STOP_GRACE_MS 5000
 #define DEFAULT_WORKER_MEMORY_MB "4096"
 #define DEFAULT_MAX_JOBS 4
+#define DEFAULT_COLLECT_QUOTA_MB 1024
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -118,19 +123,77 @@ static void reply_text(struct server_response *rs, int status, char *text, const
 	rs->content_type = type;
 }
 
+/* Prometheus text: requests and latency, then data collection. */
+static void prometheus(struct runtime *rt, struct server_response *rs)
+{
+	struct dynbuf b;
+	size_t len = 0;
+	char *text = metrics_prometheus(rt->metrics, &len);
+
+	dynbuf_init(&b, 512u << 20);
+	if (text == NULL || dynbuf_add(&b, text, len) < 0) {
+		free(text);
+		return server_reply_errorf(rs, 500, "InternalError", "out of memory");
+	}
+	free(text);
+	if (rt->collector)
+		collector_prometheus(rt->collector, &b);
+	if (rt->monitors)
+		monitors_prometheus(rt->monitors, &b);
+	text = dynbuf_take(&b, &len);
+	reply_text(rs, 200, text, "text/plain; version=0.0.4");
+	rs->len = len;
+}
+
+/* GET /v1/collected?endpoint=EP&deployment=D[&collection=C][&lines=N]: the last
+ * records a deployment's collector wrote, a line each, exactly as in its files
+ * (mldeck data collected). */
+static void collected_route(struct runtime *rt, const struct server_request *rq,
+			    struct server_response *rs)
+{
+	const char *ep = server_query(rq, "endpoint"), *dep = server_query(rq, "deployment");
+	const char *coll = server_query(rq, "collection"), *lines = server_query(rq, "lines");
+	char *end = NULL;
+	long n = lines ? strtol(lines, &end, 10) : 10;
+	struct error err;
+	struct dynbuf b;
+	size_t len;
+
+	if (coll == NULL)
+		coll = "model_inputs";
+	if (ep == NULL || dep == NULL || names_check(ep, "endpoint", &err) < 0 ||
+	    names_check(dep, "deployment", &err) < 0 || !datacollector_name_ok(coll) ||
+	    (lines && (*end || n < 1 || n > 1000)))
+		return server_reply_errorf(rs, 400, "ValidationError",
+					   "want ?endpoint=EP&deployment=D[&collection=C][&lines=1-1000]");
+	dynbuf_init(&b, 1024u << 20);
+	if (collector_tail(rt->collector, ep, dep, coll, (size_t)n, &b, &err) < 0) {
+		dynbuf_free(&b);
+		return server_reply_error(rs, &err);
+	}
+	reply_text(rs, 200, dynbuf_take(&b, &len), "application/x-ndjson");
+	rs->len = len;
+}
+
+/* GET /v1/monitors[?endpoint=EP[&deployment=D]]: monitors, live drift, alerts. */
+static void monitors_route(struct runtime *rt, const struct server_request *rq,
+			   struct server_response *rs)
+{
+	cJSON *j;
+
+	if (strcmp(rq->method, "GET"))
+		return server_reply_errorf(rs, 405, "MethodNotAllowed", "use GET");
+	j = monitors_status(rt->monitors, server_query(rq, "endpoint"),
+			    server_query(rq, "deployment"));
+	server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
+	cJSON_Delete(j);
+}
+
 static void metrics_route(struct runtime *rt, const struct server_request *rq,
 			  struct server_response *rs, int json)
 {
-	size_t len = 0;
-	char *text;
-
-	if (!json) {
-		text = metrics_prometheus(rt->metrics, &len);
-		reply_text(rs, 200, text, "text/plain; version=0.0.4");
-		if (text)
-			rs->len = len;
-		return;
-	}
+	if (!json)
+		return prometheus(rt, rs);
 	{
 		const char *w = server_query(rq, "window");
 		char *end = NULL;
@@ -233,6 +296,10 @@ static void route(struct runtime *rt, const struct server_request *rq, struct se
 		return metrics_route(rt, rq, rs, 0);
 	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "metrics"))
 		return metrics_route(rt, rq, rs, 1);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "monitors"))
+		return monitors_route(rt, rq, rs);
+	if (!strcmp(first, "v1") && rq->segc == 2 && !strcmp(rq->segv[1], "collected"))
+		return collected_route(rt, rq, rs);
 	if (!strcasecmp(first, "subscriptions") && rq->segc >= 3 &&
 	    !strcasecmp(rq->segv[2], "providers"))
 		return operations_handle(rt, rq, rs);
@@ -309,6 +376,61 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 }
 
 /* ---- start and stop ----------------------------------------------------- */
+
+static void collector_log(void *ctx, const char *line)
+{
+	runtime_log(ctx, "%s", line);
+}
+
+void runtime_ws_prefix(const struct runtime *rt, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "/subscriptions/" RUNTIME_LOCAL_SUBSCRIPTION "/resourceGroups/local/providers/"
+		 "Microsoft.MachineLearningServices/workspaces/%s",
+		 rt->ws_name);
+}
+
+void runtime_datastore_dir(const struct runtime *rt, char *buf, size_t len)
+{
+	char rel[PATH_MAX];
+	struct error err;
+	size_t n;
+
+	/* the folder blob_resolve maps the datastore's paths into (its container) */
+	if (blob_resolve(rt, "azureml://datastores/workspaceblobstore/paths/x", rel, sizeof rel,
+			 &err) == 1 &&
+	    (n = strlen(rel)) > 2 && !strcmp(rel + n - 2, "/x"))
+		rel[n - 2] = '\0';
+	else
+		snprintf(rel, sizeof rel, "blobs/workspaceblobstore");
+	snprintf(buf, len, "%s/%s", rt->home, rel);
+}
+
+/* Production data goes to the default datastore's folder in the home. */
+static int start_collector(struct runtime *rt, const struct runtime_options *o,
+			   struct error *err)
+{
+	char root[PATH_MAX + 32], source[512];
+	struct collector_config cfg;
+
+	runtime_datastore_dir(rt, root, sizeof root);
+	runtime_ws_prefix(rt, source, sizeof source);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.root = root;
+	cfg.source = source;
+	cfg.quota = (uint64_t)(o->collect_quota_mb ? o->collect_quota_mb
+						   : DEFAULT_COLLECT_QUOTA_MB) << 20;
+	cfg.log = collector_log;
+	cfg.ctx = rt;
+	cfg.rows = monitors_rows;
+	cfg.tick = monitors_tick;
+	cfg.sink = rt->monitors;
+	rt->collector = collector_new(&cfg, err);
+	if (rt->collector == NULL || collector_start(rt->collector, err) < 0)
+		return -1;
+	fleet_set_collector(rt->fleet, rt->collector);
+	return 0;
+}
 
 /* The default memory limit of Python workers (docs/security.md). */
 static int set_worker_memory(struct runtime *rt, const char *v, struct error *err)
@@ -533,12 +655,13 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS);
 	rt->batch_keys = invoke_keys_new();
 	rt->scheduler = scheduler_new(rt);
+	rt->monitors = monitors_new(rt);
 	if (rt->metrics == NULL || rt->fleet == NULL || rt->jobs == NULL ||
-	    rt->batch_keys == NULL || rt->scheduler == NULL) {
+	    rt->batch_keys == NULL || rt->scheduler == NULL || rt->monitors == NULL) {
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
-	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0)
+	if (set_worker_memory(rt, o->worker_memory_mb, err) < 0 || start_collector(rt, o, err) < 0)
 		goto fail;
 	if (start_server(rt, o, err) < 0)
 		goto fail;
@@ -548,7 +671,7 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	invoke_keys_sync(rt->batch_keys, rt->ws);
 	pthread_mutex_unlock(&rt->lock);
 	jobs_resume(rt->jobs);
-	if (scheduler_start(rt->scheduler, err) < 0)
+	if (monitors_start(rt->monitors, err) < 0 || scheduler_start(rt->scheduler, err) < 0)
 		goto fail;
 	runtime_log(rt, "listening on %s and %s (home %s, workspace %s)", rt->url,
 		    server_unix_path(rt->server), rt->home, rt->ws_name);
@@ -569,6 +692,7 @@ void runtime_stop(struct runtime *rt)
 	server_stop(rt->server);
 	scheduler_free(rt->scheduler); /* no new jobs from schedules */
 	jobs_free(rt->jobs);           /* running jobs stop where they are and resume later */
+	monitors_stop(rt->monitors);   /* monitor runs too; live drift lives until the collector stops */
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
 		rt->hk_stop = 1;
@@ -578,6 +702,8 @@ void runtime_stop(struct runtime *rt)
 	}
 	tls_identity_cleanup(&rt->tls);
 	fleet_free(rt->fleet);
+	collector_free(rt->collector); /* after the fleet: its instances hold taps */
+	monitors_free(rt->monitors);   /* after the collector: its writer feeds live drift */
 	invoke_keys_free(rt->batch_keys);
 	metrics_free(rt->metrics);
 	workspace_free(rt->ws);
@@ -644,6 +770,8 @@ static const struct serve_flag serve_flags[] = {
 	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
 	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",
 	 FLAG_TEXT, OPT(worker_memory_mb), 0, 0},
+	{"--collect-quota-mb", "MB", "disk for each deployment's collected data (default 1024)",
+	 FLAG_UINT, OPT(collect_quota_mb), 1, 1024 * 1024},
 	{"--max-connections", "N", "connections held at once (default 4096)", FLAG_UINT, OPT(conns.max), 1, 1000000},
 	{"--max-connections-per-peer", "N", "per client address (default 1024)",
 	 FLAG_UINT, OPT(conns.per_peer), 1, 1000000},

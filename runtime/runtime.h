@@ -36,6 +36,8 @@ struct runtime_options {
 	const char *worker_memory_mb; /* per Python worker process unless a deployment says
 					 (MLDECK_WORKER_MEMORY_MB): MiB, "0" none; NULL = 4096 */
 	int connect_info;       /* `serve` only: print the socket and key, do not run */
+	unsigned collect_quota_mb; /* data collection: disk per deployment unless it says
+				      (MLDECK_COLLECT_QUOTA_MB); 0 = 1024 */
 };
 
 /* Besides TCP the runtime serves the same API on HOME/RUNTIME_SOCKET (mode

@@ -10,6 +10,7 @@
 
 #include "runtime/core.h"
 #include "runtime/invoke.h"
+#include "runtime/monitor/monitors.h"
 #include "state/batch.h"
 #include "state/batchcodec.h"
 #include "state/file.h"
@@ -142,6 +143,7 @@ static int invoke_fire(struct runtime *rt, const char *name, const cJSON *action
 
 static const struct action actions[] = {
     {"InvokeBatchEndpoint", invoke_check, invoke_fire},
+    {"CreateMonitor", monitors_check, monitors_fire},
 };
 
 static const struct action *action_find(const char *type)
@@ -161,7 +163,7 @@ int scheduler_check_action(const char *type, const char *text, struct error *err
 	if (a == NULL)
 		return error_set(err, 400, "ValidationError",
 				 "properties.action.actionType '%.40s' is not run by this runtime "
-				 "(InvokeBatchEndpoint)",
+				 "(InvokeBatchEndpoint, CreateMonitor)",
 				 type);
 	o = cJSON_Parse(text);
 	if (o == NULL)

@@ -58,6 +58,15 @@ class Doc:
                    r"\1o\2:OPERATION_ID", s)
         s = re.sub(r'("startTime"|"endTime"): "[^"]*"', r'\1: "2026-11-22T10:00:00Z"', s)
         s = s.replace(REPO, "/src/mldeck")
+        s = re.sub(r"churn-monitor-[0-9]{14}-[0-9a-f]{8}", "churn-monitor-20261122100000-3f2a9c1e", s)
+        s = re.sub(r'"(id|correlationid)": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"',
+                   r'"\1": "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"', s)
+        s = re.sub(r'"(time|lastModified|startTimeUtc|endTimeUtc|nextRun|start|end|windowStart|'
+                   r'windowEnd)": '
+                   r'"20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"', r'"\1": "2026-11-22T10:00:00Z"', s)
+        s = re.sub(r"/tmp/mldeck-apidoc-[A-Za-z0-9_]+/", "/var/lib/mldeck/", s)
+        s = re.sub(r"modelDataCollector/churn-ep/blue/([a-z_]+)/[0-9/]+/[0-9a-f]{16}",
+                   r"modelDataCollector/churn-ep/blue/\1/2026/11/22/10/7e3d2a91c4b5f608", s)
         s = re.sub(r'ETag: "0x[0-9A-F]+"', 'ETag: "0x8DD0A1B2C3D4E5F"', s)
         s = re.sub(r'("createdAt"|"lastModifiedAt"): "[^"]*"', r'\1: "2026-11-22T10:00:00Z"', s)
         s = re.sub(r'"accessToken": "[^"]*"', '"accessToken": "eyJhbGciOi..."', s)
@@ -498,6 +507,74 @@ def main():
                "`mldeck_request_duration_seconds_bucket{endpoint,deployment,le}`, `_sum`, `_count`; "
                "see [metrics.md](metrics.md).\n")
         batch(d, home, shared_key(sec["key"]), container)
+        d.text("## Model monitoring\n")
+        d.text("A deployment's `dataCollector` writes Azure's JSONL records to the datastore "
+               "(`modelDataCollector/...`) and registers each collection as a data asset; a "
+               "monitor is a schedule with the `CreateMonitor` action whose runs are jobs; see "
+               "[monitoring.md](monitoring.md).\n")
+        collect = {"collections": {"model_inputs": {"dataCollectionMode": "Enabled",
+                                                    "samplingRate": 1.0},
+                                   "model_outputs": {"dataCollectionMode": "Enabled",
+                                                     "samplingRate": 1.0}},
+                   "rollingRate": "Hour"}
+        d.call("Collect a deployment's inputs and outputs", "PUT",
+               "{ws}/onlineEndpoints/churn-ep/deployments/blue",
+               {"properties": {"model": "azureml:churn:1", "environmentId": "azureml:native:1",
+                               "dataCollector": collect},
+                "sku": {"name": "Default", "capacity": 2}})
+        wait_up(d, "churn-ep", "blue")
+        rows = [list(map(float, l.split(","))) for l in
+                open(os.path.join(REPO, "demo", "data", "churn-train.csv")).read().split()[1:201]]
+        for i in range(0, 200, 10):
+            d.call("", "POST", "/endpoints/churn-ep/score", {"data": rows[i:i + 10]},
+                   auth=keys["primaryKey"], headers={"azureml-model-deployment": "blue",
+                                                     "x-request-id": "req-%03d" % i},
+                   show=False)
+        time.sleep(0.5)  # the collector writes every 100 ms
+        d.call("The last record a collection wrote (NDJSON, as in its file)", "GET",
+               "/v1/collected?endpoint=churn-ep&deployment=blue&collection=model_outputs&lines=1")
+        d.call("Each collection is a data asset", "GET",
+               "{ws}/data/churn-ep-blue-model_inputs/versions/1")
+        d.call("The training data as the reference", "PUT", "{ws}/data/churn-train/versions/1",
+               {"properties": {"dataType": "uri_file", "dataUri":
+                               os.path.join(REPO, "demo", "data", "churn-train.csv")}})
+        production = {"inputDataType": "Rolling", "jobInputType": "uri_folder",
+                      "uri": "azureml:churn-ep-blue-model_inputs:1", "windowSize": "P1D",
+                      "windowOffset": "P0D"}
+        reference = {"inputDataType": "Fixed", "jobInputType": "uri_file",
+                     "uri": "azureml:churn-train:1"}
+        feats = {"filterType": "FeatureSubset", "features": ["7", "10"]}
+        d.call("A monitor: a schedule with the CreateMonitor action", "PUT",
+               "{ws}/schedules/churn-monitor",
+               {"properties": {
+                   "isEnabled": True,
+                   "trigger": {"triggerType": "Recurrence", "frequency": "Day", "interval": 1,
+                               "schedule": {"hours": [3], "minutes": [15]}, "timeZone": "UTC"},
+                   "action": {"actionType": "CreateMonitor", "monitorDefinition": {
+                       "monitoringTarget": {
+                           "taskType": "Classification",
+                           "deploymentId": WS + "/onlineEndpoints/churn-ep/deployments/blue"},
+                       "signals": {
+                           "drift": {"signalType": "DataDrift", "productionData": production,
+                                     "referenceData": reference, "features": feats},
+                           "quality": {"signalType": "DataQuality",
+                                       "productionData": production,
+                                       "referenceData": reference, "features": feats}},
+                       "alertNotificationSettings": {"webhookNotificationSettings": {
+                           "urls": ["http://127.0.0.1:9/alerts"]}}}}}})
+        _, sub = d.call("Run it now", "POST", "{ws}/schedules/churn-monitor/trigger", {})
+        job = sub["submissionId"]
+        wait_job(d, job)
+        d.call("The run is a job; its results are in its outputs", "GET", "{ws}/jobs/" + job)
+        d.call("Monitors, live drift and alerts for the console", "GET",
+               "/v1/monitors?endpoint=churn-ep&deployment=blue")
+        d.text("### Prometheus\n\nWith a monitor, `GET /metrics` also has "
+               "`mldeck_feature_drift{endpoint,deployment,signal,feature,metric}`, "
+               "`mldeck_data_quality{endpoint,deployment,feature,metric}`, "
+               "`mldeck_collector_records_total`, `mldeck_collector_lost_records_total` and "
+               "`mldeck_monitor_webhooks_total`; see [monitoring.md](monitoring.md).\n")
+        d.call("Delete the monitor (its runs stay as jobs)", "DELETE",
+               "{ws}/schedules/churn-monitor")
         d.text("## Deleting\n")
         d.call("A deployment with traffic cannot be deleted", "DELETE",
                "{ws}/onlineEndpoints/churn-ep/deployments/blue")

@@ -592,10 +592,11 @@ static void job_io(cJSON *p, const struct job *j)
 	cJSON_AddStringToObject(o, "mode", "ReadWriteMount");
 }
 
-cJSON *batchcodec_job_to_json(const struct job *j, const struct codec_ctx *c)
+cJSON *batchcodec_job_head(const struct job *j, const struct codec_ctx *c,
+			   const char *experiment, cJSON **props)
 {
 	char path[300];
-	cJSON *o, *p, *tags;
+	cJSON *o, *p;
 
 	snprintf(path, sizeof path, "/jobs/%s", j->name);
 	o = codec_resource_head(c, path, j->name, "jobs");
@@ -605,10 +606,21 @@ cJSON *batchcodec_job_to_json(const struct job *j, const struct codec_ctx *c)
 	cJSON_AddStringToObject(p, "jobType", "Pipeline");
 	cJSON_AddStringToObject(p, "status", job_status_name(j->status));
 	add_str(p, "displayName", j->display_name ? j->display_name : j->name);
-	add_str(p, "experimentName", j->experiment ? j->experiment : j->endpoint);
+	add_str(p, "experimentName", j->experiment ? j->experiment : experiment);
 	add_str(p, "description", j->description);
 	cJSON_AddBoolToObject(p, "isArchived", 0);
 	cJSON_AddNullToObject(p, "computeId");
+	*props = p;
+	return o;
+}
+
+cJSON *batchcodec_job_to_json(const struct job *j, const struct codec_ctx *c)
+{
+	cJSON *o, *p, *tags;
+
+	o = batchcodec_job_head(j, c, j->endpoint, &p);
+	if (o == NULL)
+		return NULL;
 	tags = codec_kv_to_json(&j->tags);
 	if (tags != NULL) {
 		cJSON_AddStringToObject(tags, "azureml.batchrun", "true");
@@ -1033,6 +1045,8 @@ cJSON *batchcodec_job_to_doc(const struct job *j)
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "name", j->name);
+	if (j->kind == JOB_KIND_MONITOR)
+		cJSON_AddStringToObject(o, "kind", "monitor");
 	cJSON_AddStringToObject(o, "endpoint", j->endpoint);
 	cJSON_AddStringToObject(o, "deployment", j->deployment);
 	add_str(o, "displayName", j->display_name);
@@ -1090,6 +1104,9 @@ int batchcodec_job_from_doc(const cJSON *o, struct job *out, struct error *err)
 	const char *type = in_str(&in, o, "inputType", "inputType");
 
 	in_fixed(&in, out->name, sizeof out->name, in_str(&in, o, "name", "name"), "name");
+	out->kind = cJSON_IsString(get(o, "kind")) && !strcmp(get(o, "kind")->valuestring, "monitor")
+			? JOB_KIND_MONITOR
+			: JOB_KIND_BATCH;
 	in_fixed(&in, out->endpoint, sizeof out->endpoint, in_str(&in, o, "endpoint", "e"), "e");
 	in_fixed(&in, out->deployment, sizeof out->deployment, in_str(&in, o, "deployment", "d"),
 		 "deployment");

@@ -24,6 +24,11 @@ cJSON *batchcodec_deployment_to_json(const struct batch_deployment *d, const str
 /* A data asset version (its container is codec_container_to_json's). */
 cJSON *batchcodec_data_to_json(const struct data_version *d, const struct codec_ctx *c);
 cJSON *batchcodec_job_to_json(const struct job *j, const struct codec_ctx *c);
+/* A job's head (id, name, type) and the properties every job kind shows (jobType,
+ * status, displayName, experimentName, description, isArchived, computeId); *props
+ * is the properties object. NULL on ENOMEM. */
+cJSON *batchcodec_job_head(const struct job *j, const struct codec_ctx *c,
+			   const char *experiment, cJSON **props);
 cJSON *batchcodec_schedule_to_json(const struct schedule *s, const struct codec_ctx *c);
 /* The batch endpoint's scoringUri: BASE/batch/NAME/jobs. */
 void batchcodec_scoring_uri(const struct codec_ctx *c, const char *name, char *buf, size_t len);

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "state/batchcodec.h"
+#include "state/datacollector.h"
 #include "state/names.h"
 
 #define TYPE_PREFIX "Microsoft.MachineLearningServices/workspaces/"
@@ -351,6 +352,8 @@ static void add_deployment_properties(cJSON *p, const struct deployment *d,
 	cJSON_AddStringToObject(p, "egressPublicNetworkAccess", "Enabled");
 	cJSON_AddStringToObject(p, "provisioningState", prov_state_name(d->state));
 	add_opt_string(p, "error", d->error);
+	if (d->data_collector != NULL)
+		cJSON_AddItemToObject(p, "dataCollector", cJSON_Parse(d->data_collector));
 }
 
 cJSON *codec_deployment_to_json(const struct deployment *d, const struct codec_ctx *c)
@@ -1049,6 +1052,26 @@ static int code_from_json(const cJSON *p, struct deployment *out, struct error *
 	return take_string(&out->scoring_script, script, err);
 }
 
+/* dataCollector: checked and kept in its normalized form; null clears it. */
+static int data_collector_from_json(const cJSON *p, struct deployment *out, struct error *err)
+{
+	const cJSON *dc = cJSON_GetObjectItemCaseSensitive(p, "dataCollector");
+	struct datacollector d;
+	char *text = NULL;
+
+	if (dc == NULL)
+		return 0;
+	if (!cJSON_IsNull(dc)) {
+		if (datacollector_from_json(dc, &d, err) < 0)
+			return -1;
+		if ((text = datacollector_to_text(&d)) == NULL)
+			return error_set(err, 500, "InternalError", "out of memory");
+	}
+	free(out->data_collector);
+	out->data_collector = text;
+	return 0;
+}
+
 int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct error *err)
 {
 	const cJSON *p, *sku;
@@ -1062,6 +1085,7 @@ int codec_deployment_from_json(const cJSON *body, struct deployment *out, struct
 	    deployment_ref(p, "environmentId", "environments", out->env_name, sizeof out->env_name,
 			   out->env_version, sizeof out->env_version, err) < 0 ||
 	    code_from_json(p, out, err) < 0 || request_settings_from_json(p, out, err) < 0 ||
+	    data_collector_from_json(p, out, err) < 0 ||
 	    opt_kv(p, "environmentVariables", "properties.environmentVariables", &out->variables,
 		   err) < 0 ||
 	    get_object(body, "sku", "sku", &sku, err) < 0 ||
@@ -1164,6 +1188,7 @@ static cJSON *doc_deployment(const struct deployment *d)
 	cJSON_AddStringToObject(o, "state", prov_state_name(d->state));
 	add_opt_string(o, "error", d->error);
 	add_opt_string(o, "description", d->description);
+	add_opt_string(o, "data_collector", d->data_collector);
 	cJSON_AddNumberToObject(o, "created", (double)d->created);
 	return o;
 }
@@ -1637,6 +1662,7 @@ static int doc_read_deployment(struct doc_reader *r, const cJSON *o, struct depl
 	    doc_heap(r, o, "scoring_script", &d->scoring_script) < 0 ||
 	    doc_heap(r, o, "error", &d->error) < 0 ||
 	    doc_heap(r, o, "description", &d->description) < 0 ||
+	    doc_heap(r, o, "data_collector", &d->data_collector) < 0 ||
 	    doc_int(r, o, "instances", &d->instances) < 0 ||
 	    doc_int(r, o, "max_concurrent", &d->max_concurrent) < 0 ||
 	    doc_int(r, o, "timeout_ms", &d->timeout_ms) < 0 ||

@@ -73,8 +73,15 @@ struct job_overrides {
 	char output_file[JOB_FILE_NAME_MAX + 1]; /* "" keeps */
 };
 
+/* What a job is: a batch scoring job, or a monitor's run (issue 12): a
+ * monitor run names the monitored online deployment in endpoint/deployment,
+ * its monitor (schedule) in schedule, and keeps the batch settings' defaults;
+ * the runtime's monitors (runtime/monitor/monitors.h) run it, not jobs.h. */
+enum job_kind { JOB_KIND_BATCH, JOB_KIND_MONITOR };
+
 struct job {
 	char name[RESOURCE_ASSET_NAME_MAX + 1];
+	enum job_kind kind;
 	char endpoint[RESOURCE_NAME_MAX + 1];
 	char deployment[RESOURCE_NAME_MAX + 1];
 	char *display_name;

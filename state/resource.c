@@ -463,8 +463,10 @@ int deployment_copy(struct deployment *dst, const struct deployment *src)
 	dst->instance_type = NULL;
 	dst->error = NULL;
 	dst->description = NULL;
+	dst->data_collector = NULL;
 	memset(&dst->variables, 0, sizeof dst->variables);
 	if (resource_dup(&dst->code_dir, src->code_dir) < 0 ||
+	    resource_dup(&dst->data_collector, src->data_collector) < 0 ||
 	    resource_dup(&dst->scoring_script, src->scoring_script) < 0 ||
 	    resource_dup(&dst->instance_type, src->instance_type) < 0 ||
 	    resource_dup(&dst->error, src->error) < 0 ||
@@ -483,6 +485,8 @@ void deployment_cleanup(struct deployment *d)
 	free(d->instance_type);
 	free(d->error);
 	free(d->description);
+	free(d->data_collector);
+	d->data_collector = NULL;
 	d->code_dir = NULL;
 	d->scoring_script = NULL;
 	d->instance_type = NULL;

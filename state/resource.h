@@ -148,6 +148,7 @@ struct deployment {
 	enum prov_state state;
 	char *error;          /* last error, NULL when none */
 	char *description;
+	char *data_collector; /* monitor: the dataCollector, normalized JSON (datacollector.h); NULL none */
 	int64_t created;
 };
 

@@ -2,6 +2,9 @@
 -- extra header, on keep-alive connections.
 --   wrk -s bench/wrk/post.lua URL -- BODY_FILE [KEY] [HEADER_NAME HEADER_VALUE]
 -- The request is formatted once per thread; non-2xx answers show in wrk's summary.
+-- WRK_DELAY_MS=N in the environment: each connection waits N ms between its requests, so the
+-- load is about CONNECTIONS x 1000 / (N + latency) requests/s instead of all the server takes
+-- (bench/monitor.py measures collection below saturation).
 local req
 
 function init(args)
@@ -20,4 +23,11 @@ end
 
 function request()
    return req
+end
+
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "")
+if pause then
+   function delay()
+      return pause
+   end
 end

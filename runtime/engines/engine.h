@@ -19,6 +19,11 @@
 /* Called with one line (no newline) of worker output or an engine event.
  * May be called from any thread, including worker reader threads. */
 typedef void (*engine_log_fn)(void *ctx, const char *line);
+/* Rows a scoring script collected (the worker's Collector, docs/worker-protocol.md):
+ * the collection's name, the correlation id, the request's x-request-id (may be
+ * ""), and the rows as a JSON array. From an engine thread. */
+typedef void (*engine_collect_fn)(void *ctx, const char *name, const char *correlation,
+				  const char *request_id, const char *data, size_t len);
 
 struct engine_config {
 	enum model_type type;
@@ -35,6 +40,8 @@ struct engine_config {
 					invalid (the load fails) */
 	engine_log_fn log;
 	void *log_ctx;
+	engine_collect_fn collect;   /* may be NULL: collected rows are dropped */
+	void *collect_ctx;
 	atomic_int *cancel;          /* may be NULL; set to 1 to abandon a load in progress */
 };
 

@@ -104,6 +104,8 @@ struct pyengine {
 	long memory_mb; /* per worker process, 0: no limit */
 	engine_log_fn log;
 	void *log_ctx;
+	engine_collect_fn collect;
+	void *collect_ctx;
 	pthread_mutex_t lock;
 	pthread_cond_t state_cv; /* a worker became ready or failed to start */
 	pthread_cond_t sup_cv;   /* work for the supervisor */
@@ -749,14 +751,40 @@ static const char *reply_wrong(const struct worker *w, char type, const char *pa
 	return NULL;
 }
 
+/* A 'C' frame: rows the script's Collector collected, at any time (init(),
+ * run(), a thread of its own): "name\0correlation\0x-request-id\0" then the
+ * rows' JSON. It must carry the nonce; it answers nothing, so its request id
+ * (the request running when it was sent, else 0) is not checked. 1 when it
+ * was one (payload is freed), else 0. */
+static int on_collect(struct pyengine *e, struct worker *w, char type, char *payload, size_t len)
+{
+	const char *name, *corr, *xrid, *end = payload + len;
+
+	if (type != 'C' || len < REPLY_HEAD || memcmp(payload, w->nonce, NONCE_LEN) != 0)
+		return 0;
+	name = payload + REPLY_HEAD;
+	corr = memchr(name, '\0', (size_t)(end - name));
+	xrid = corr ? memchr(corr + 1, '\0', (size_t)(end - corr - 1)) : NULL;
+	const char *data = xrid ? memchr(xrid + 1, '\0', (size_t)(end - xrid - 1)) : NULL;
+	if (data && e->collect)
+		e->collect(e->collect_ctx, name, corr + 1, xrid + 1, data + 1,
+			   (size_t)(end - data - 1));
+	free(payload);
+	return 1;
+}
+
 /* One whole frame from w; takes payload. Anything but the answer it owes now
  * (the right nonce, the running request's id) breaks the worker: its request
  * gets an error, never another request's answer. */
 static void on_frame(struct pyengine *e, struct worker *w, char type, char *payload, size_t len,
 		     struct pyreq **done)
 {
-	const char *wrong = reply_wrong(w, type, payload, len);
+	const char *wrong;
 	char msg[REASON_MAX];
+
+	if (on_collect(e, w, type, payload, len))
+		return;
+	wrong = reply_wrong(w, type, payload, len);
 
 	if (wrong != NULL && w->state == W_STARTING) {
 		fail_start(w, "broken pipe protocol: %s", wrong);
@@ -1242,6 +1270,8 @@ static struct pyengine *engine_alloc(const struct engine_config *cfg)
 	e->memory_mb = cfg->memory_mb;
 	e->log = cfg->log;
 	e->log_ctx = cfg->log_ctx;
+	e->collect = cfg->collect;
+	e->collect_ctx = cfg->collect_ctx;
 	e->target = cfg->workers > 0 ? cfg->workers : 1;
 	e->io_wake_at = INT64_MAX;
 	return e;

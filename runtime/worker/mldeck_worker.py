@@ -19,7 +19,10 @@ import random
 import resource
 import struct
 import sys
+import threading
 import traceback
+import types
+import uuid
 
 REQ_FD = 3
 REP_FD = 4
@@ -37,6 +40,7 @@ T_RUN_FAILED = b"E"
 T_NOT_JSON = b"N"
 T_BAD_INPUT = b"B"
 T_OUT_OF_MEMORY = b"M"
+T_COLLECT = b"C"
 
 
 def memory_limit():
@@ -66,13 +70,15 @@ class Channel:
         if head != struct.pack(">I", NONCE_LEN + 1) + T_HELLO or len(nonce) != NONCE_LEN:
             raise RuntimeError("no hello frame from the runtime")
         self.nonce = nonce
+        self.lock = threading.Lock()  # a Collector may send from the script's threads
 
     def send(self, kind, rid, payload):
         head = struct.pack(">I", len(payload) + 1 + NONCE_LEN + 8) + kind + self.nonce
         view = memoryview(head + struct.pack(">Q", rid) + payload)
-        while view:
-            n = os.write(self.rep, view)
-            view = view[n:]
+        with self.lock:
+            while view:
+                n = os.write(self.rep, view)
+                view = view[n:]
 
     def send_text(self, kind, rid, text):
         if len(text) > MAX_MESSAGE:
@@ -96,6 +102,82 @@ class Channel:
         # Names as werkzeug's dict(request.headers) spells them in Azure's server: Content-Type.
         headers = {str(k).title(): v for k, v in headers.items()}
         return kind, rid, headers, payload[12 + hlen :]
+
+
+class Current:
+    """The request run() is serving: its id and x-request-id (for collected rows)."""
+
+    rid = 0
+    xrid = ""
+
+
+def collected_rows(data):
+    """The rows of what Collector.collect() was given, as a JSON array of objects."""
+    if hasattr(data, "to_json") and hasattr(data, "columns"):  # a pandas DataFrame
+        return data.to_json(orient="records", date_format="iso")
+    if isinstance(data, dict):
+        if data and all(isinstance(v, (list, tuple)) for v in data.values()):
+            n = max(len(v) for v in data.values())
+            data = [{k: (v[i] if i < len(v) else None) for k, v in data.items()}
+                    for i in range(n)]
+        else:
+            data = [data]
+    if not isinstance(data, (list, tuple)):
+        raise TypeError("collect() takes a pandas DataFrame (or rows: a list of dicts)")
+    return json.dumps(list(data), default=str)
+
+
+def install_collector(ch):
+    """Azure's azureml-ai-monitoring API (Collector, BasicCorrelationContext), writing
+    through the runtime's data collector instead of Azure's sidecar."""
+
+    class BasicCorrelationContext:
+        def __init__(self, id=None, timestamp=None, headers=None):
+            self.id = str(id) if id is not None else str(uuid.uuid4())
+            self.timestamp = timestamp
+            self.headers = headers or {}
+
+        def get_id(self):
+            return self.id
+
+        def get_timestamp(self):
+            return self.timestamp
+
+        def get_headers(self):
+            return self.headers
+
+    class Collector:
+        def __init__(self, *, name, on_error=None, **kwargs):
+            self.name = str(name)
+            self.on_error = on_error
+
+        def collect(self, data, correlation_context=None):
+            ctx = correlation_context or BasicCorrelationContext()
+            try:
+                head = "\0".join([self.name, ctx.get_id(), Current.xrid]) + "\0"
+                ch.send(T_COLLECT, Current.rid,
+                        head.encode("utf-8") + collected_rows(data).encode("utf-8"))
+            except Exception as ex:
+                if self.on_error is None:
+                    raise
+                self.on_error(ex)
+            return ctx
+
+    mods = {}
+    for name in ("azureml", "azureml.ai", "azureml.ai.monitoring",
+                 "azureml.ai.monitoring.context"):
+        mods[name] = None
+        if name == "azureml" and importlib.util.find_spec("azureml") is not None:
+            mods[name] = importlib.import_module("azureml")  # azureml.core and friends stay
+        if mods[name] is None:
+            mods[name] = types.ModuleType(name)
+            mods[name].__path__ = []
+            sys.modules[name] = mods[name]
+    mods["azureml"].ai = mods["azureml.ai"]
+    mods["azureml.ai"].monitoring = mods["azureml.ai.monitoring"]
+    mods["azureml.ai.monitoring"].context = mods["azureml.ai.monitoring.context"]
+    mods["azureml.ai.monitoring"].Collector = Collector
+    mods["azureml.ai.monitoring.context"].BasicCorrelationContext = BasicCorrelationContext
 
 
 def print_user_traceback(ex):
@@ -178,8 +260,12 @@ def serve_one(ch, run, with_headers, rid, headers, body):
     except UnicodeDecodeError as ex:
         ch.send_text(T_BAD_INPUT, rid, "Input cannot be decoded as UTF-8: %s" % ex)
         return
-    result = call_run(ch, rid, lambda: run(raw, request_headers=headers) if with_headers
-                      else run(raw))
+    Current.rid, Current.xrid = rid, headers.get("X-Request-Id", "")
+    try:
+        result = call_run(ch, rid, lambda: run(raw, request_headers=headers) if with_headers
+                          else run(raw))
+    finally:
+        Current.rid, Current.xrid = 0, ""
     if result is FAILED:
         return
     try:
@@ -232,6 +318,7 @@ def main(argv):
         return 2
     code_dir, script, modules = argv[1], argv[2], argv[3:]
     ch = Channel()
+    install_collector(ch)
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
     module = load(code_dir, script, modules)

@@ -43,6 +43,10 @@ CHANGES = {
     "schedule disable": ["schedule", "disable", "ro-sched"],
     "schedule trigger": ["schedule", "trigger", "ro-sched"],
     "schedule delete": ["schedule", "delete", "ro-sched", "--yes"],
+    "monitor create": ["monitor", "create", "other-mon", "ro-ep", "blue", "--reference",
+                       "/nowhere/train.jsonl"],
+    "monitor run": ["monitor", "run", "ro-mon"],
+    "monitor delete": ["monitor", "delete", "ro-mon", "--yes"],
 }
 # Calls of those verbs that only read (traffic without changes shows the split).
 READS = [["traffic", "ro-ep"], ["endpoint", "list"]]
@@ -77,6 +81,7 @@ def rt(tmp_path_factory):
     r.cli("data", "create", "rows", "--path", str(base), "--version", "1")
     r.cli("schedule", "create", "ro-sched", "--endpoint", "ro-batch", "--input", "azureml:rows:1",
           "--cron", "0 0 1 1 *")
+    r.cli("monitor", "create", "ro-mon", "ro-ep", "blue", "--reference", "/nowhere/train.jsonl")
     cfg = base / "cfg" / "mldeck"
     cfg.mkdir(parents=True)
     (cfg / "config.ini").write_text("[profile ro]\nurl = %s\nhome = %s\nreadonly = true\n"

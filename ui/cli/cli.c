@@ -21,6 +21,7 @@ static const struct cli_verb *const cli_tables[] = {
     cli_misc_verbs,
     cli_metrics_verbs,
     cli_azure_verbs,
+    cli_monitor_verbs,
 };
 
 /* The global options, for parsing and for `mldeck --help`. */

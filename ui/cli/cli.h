@@ -77,6 +77,7 @@ extern const struct cli_verb cli_azure_verbs[];
 extern const struct cli_verb cli_metrics_verbs[];
 extern const struct cli_verb cli_batch_verbs[];
 extern const struct cli_verb cli_job_verbs[];
+extern const struct cli_verb cli_monitor_verbs[];
 
 /* Parses one global option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a global option, -1 bad (msg filled). */

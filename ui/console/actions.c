@@ -131,6 +131,12 @@ static void act_test(struct app *a, const struct keys_binding *b)
 	screen_open(a, &screen_test, "");
 }
 
+static void act_monitor(struct app *a, const struct keys_binding *b)
+{
+	(void)b;
+	screen_open(a, &screen_monitor, "");
+}
+
 /* `v`: what is cut, whole. A cut message (or header) first, else the
  * screen's own text. */
 static void act_view(struct app *a, const struct keys_binding *b)
@@ -200,7 +206,7 @@ static const action_fn handlers[KA_COUNT] = {
     [KA_JUMP_PROFILES] = act_jump,  [KA_JUMP_BATCH] = act_jump,	  [KA_JUMP_JOBS] = act_jump,
     [KA_LOGS] = act_logs,	    [KA_TEST] = act_test,
     [KA_SORT] = act_sort,	    [KA_SORT_REVERSE] = act_sort, [KA_BENCH] = act_bench,
-    [KA_VIEW] = act_view,
+    [KA_VIEW] = act_view,	    [KA_MONITOR] = act_monitor,
 };
 
 void actions_run(struct app *a, const struct keys_binding *b)

@@ -117,13 +117,27 @@ void data_call(struct app *a, const char *key, const char *method, const char *p
 	data_submit(a, &call_new(key, method, path, body, tag, then)->job);
 }
 
-void data_list(struct app *a, const char *key, const char *path, const char *tag,
-	       void (*then)(struct app *a, struct data_call *c))
+/* A GET in the background: raw (base URL + path, the text kept) or a list. */
+static void get_submit(struct app *a, const char *key, const char *path, const char *tag,
+		       void (*then)(struct app *a, struct data_call *c), int raw)
 {
 	struct data_call *d = call_new(key, "GET", path, NULL, tag, then);
 
-	d->list = 1;
+	d->raw = raw;
+	d->list = !raw;
 	data_submit(a, &d->job);
+}
+
+void data_get(struct app *a, const char *key, const char *path, const char *tag,
+	      void (*then)(struct app *a, struct data_call *c))
+{
+	get_submit(a, key, path, tag, then, 1);
+}
+
+void data_list(struct app *a, const char *key, const char *path, const char *tag,
+	       void (*then)(struct app *a, struct data_call *c))
+{
+	get_submit(a, key, path, tag, then, 0);
 }
 
 void data_report(struct app *a, const char *method, const char *path, const struct fetch_job *j)

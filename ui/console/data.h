@@ -35,6 +35,10 @@ void data_submit(struct app *a, struct fetch_job *j);
 void data_call(struct app *a, const char *key, const char *method, const char *path,
 	       const cJSON *body, const char *tag,
 	       void (*then)(struct app *a, struct data_call *c));
+/* GET base URL + path exactly (a /v1/... route) in the background; then
+ * finds the answer's text in c->text. As data_call otherwise. */
+void data_get(struct app *a, const char *key, const char *path, const char *tag,
+	      void (*then)(struct app *a, struct data_call *c));
 /* A list (path workspace-relative) in the background, page after page
  * (client_list); otherwise as data_call with GET. */
 void data_list(struct app *a, const char *key, const char *path, const char *tag,

@@ -2,6 +2,7 @@
 #include "ui/console/demo.h"
 
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/monitordef.h"
 #include "api/scoring.h"
 #include "state/file.h"
 #include "ui/console/app.h"
@@ -20,18 +22,38 @@
 #define DEMO_EPS 3
 #define DEMO_BODY_MAX (256 * 1024)
 
+/* The monitored model's load: DEMO_ROWS rows a request drawn from its training
+ * data (DEMO_TRAIN), feature DEMO_SHIFT_FEATURE moved up by one standard
+ * deviation every $MLDECK_DEMO_DRIFT_SECONDS (DEMO_DRIFT_SECONDS), at most
+ * DEMO_SHIFT_MAX of them. */
+#define DEMO_TRAIN "data/churn-train.csv"
+#define DEMO_TRAIN_MAX (4 << 20)
+#define DEMO_ROWS 24
+#define DEMO_SHIFT_FEATURE 10
+#define DEMO_DRIFT_SECONDS 600.0
+#define DEMO_SHIFT_MAX 1.5
+#define DEMO_MONITOR "churn-drift"
+
 struct demo_model {
 	const char *model, *file, *type, *endpoint, *request, *description;
 	int blue, green, mirror; /* traffic and mirror-to-green percentages */
+	int monitored;           /* collected, and blue monitored for drift */
 };
 
 static const struct demo_model models[DEMO_EPS] = {
     {"digits-mlp", "digits-mlp.json", "mlp", "digits", "digits.json",
-     "handwritten digits, MLP on sklearn's digits", 90, 10, 0},
+     "handwritten digits, MLP on sklearn's digits", 90, 10, 0, 0},
     {"fraud-xgb", "fraud-xgb.json", "xgboost", "fraud", "fraud.json",
-     "card fraud, XGBoost on generated data", 100, 0, 20},
+     "card fraud, XGBoost on generated data", 100, 0, 20, 0},
     {"churn-linear", "churn-linear.json", "linear", "churn", "churn.json",
-     "customer churn, logistic regression", 50, 50, 0},
+     "customer churn, logistic regression", 50, 50, 0, 1},
+};
+
+/* Training rows the drifting load draws from. */
+struct demo_rows {
+	double *v; /* n x nf */
+	size_t n, nf;
+	double sd; /* of DEMO_SHIFT_FEATURE */
 };
 
 struct demo_target {
@@ -39,6 +61,7 @@ struct demo_target {
 	char name[64];
 	char *body;
 	size_t len;
+	struct demo_rows rows; /* n > 0: bodies drawn from these, drifting */
 };
 
 struct demo {
@@ -48,6 +71,9 @@ struct demo {
 	struct client *c;
 	struct demo_target t[DEMO_EPS];
 	int n;
+	struct timespec start;
+	double drift_seconds;
+	unsigned seed;
 };
 
 static int has_models(const char *dir)
@@ -148,9 +174,16 @@ static int put_deployment(struct client *c, const struct demo_model *m, const ch
 	cJSON *body = json_or_die("{\"location\":\"local\",\"sku\":{\"name\":\"Default\","
 				  "\"capacity\":1},\"properties\":{\"endpointComputeType\":"
 				  "\"Managed\",\"environmentId\":\"azureml:demo-native:1\"}}");
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
 
 	snprintf(ref, sizeof ref, "azureml:%s:%d", m->model, version);
-	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(body, "properties"), "model", ref);
+	cJSON_AddStringToObject(p, "model", ref);
+	if (m->monitored)
+		cJSON_AddItemToObject(
+		    p, "dataCollector",
+		    json_or_die("{\"collections\":{\"model_inputs\":{\"dataCollectionMode\":"
+				"\"Enabled\",\"samplingRate\":1.0},\"model_outputs\":{"
+				"\"dataCollectionMode\":\"Enabled\",\"samplingRate\":1.0}}}"));
 	snprintf(path, sizeof path, "/onlineEndpoints/%s/deployments/%s", m->endpoint, name);
 	return put(c, path, body, err);
 }
@@ -258,6 +291,42 @@ static int build_batch(struct client *c, const char *dir, struct error *err)
 	return rc;
 }
 
+/* The monitored model's training data as a data asset, and a monitor of its blue
+ * deployment every minute over the last two minutes (nothing when the demo
+ * directory has no training data). */
+static int build_monitor(struct client *c, const char *dir, const struct demo_model *m,
+			 struct error *err)
+{
+	char file[PATH_MAX], abs[PATH_MAX], ref[128], msg[200];
+	cJSON *body = json_or_die("{\"properties\":{\"dataType\":\"uri_file\","
+				  "\"description\":\"the churn model's training rows\"}}");
+	struct monitor_spec spec = {
+	    .endpoint = m->endpoint,
+	    .deployment = "blue",
+	    .signals = "drift",
+	    .window = "PT2M",
+	    .reference = ref,
+	    .every = "Minute",
+	};
+
+	snprintf(file, sizeof file, "%s/" DEMO_TRAIN, dir);
+	if (realpath(file, abs) == NULL) {
+		cJSON_Delete(body);
+		return 0;
+	}
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(body, "properties"), "dataUri",
+				abs);
+	if (put(c, "/data/churn-train/versions/1", body, err) < 0)
+		return -1;
+	snprintf(ref, sizeof ref, "azureml:churn-train:1");
+	body = monitor_schedule_body(&spec, msg, sizeof msg);
+	if (body == NULL)
+		return error_set(err, 0, "InternalError", "%s", msg);
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(body, "properties"),
+				"description", "drift of the churn model's inputs (the demo)");
+	return put(c, "/schedules/" DEMO_MONITOR, body, err);
+}
+
 int demo_build(struct client *c, const char *dir, void (*progress)(void *ctx, const char *text),
 	       void *ctx, struct error *err)
 {
@@ -283,8 +352,99 @@ int demo_build(struct client *c, const char *dir, void (*progress)(void *ctx, co
 			return -1;
 	}
 	if (progress)
+		progress(ctx, "demo: a drift monitor on churn/blue...");
+	for (int i = 0; i < DEMO_EPS; i++)
+		if (models[i].monitored && build_monitor(c, dir, &models[i], err) < 0)
+			return -1;
+	if (progress)
 		progress(ctx, "demo: batch endpoint churn-batch, customers, a weekly schedule...");
 	return build_batch(c, dir, err);
+}
+
+/* ---- the load ----------------------------------------------------------- */
+
+/* One CSV line of nf numbers into v; 0, or -1 when it is not that. */
+static int row_parse(const char *line, const char *eol, double *v, size_t nf)
+{
+	const char *at = line;
+	char *end;
+
+	for (size_t k = 0; k < nf; k++) {
+		if (at >= eol || *at == '\n')
+			return -1;
+		v[k] = strtod(at, &end);
+		if (end == at || end > eol || (*end != ',' && end != eol) ||
+		    (k + 1 < nf) != (*end == ','))
+			return -1;
+		at = end + 1;
+	}
+	return 0;
+}
+
+/* Reads the CSV of training rows (a header, then numbers); 0 or -1. */
+static int rows_read(struct demo_rows *r, const char *dir)
+{
+	char path[PATH_MAX], *text, *at, *eol;
+	size_t len, cap = 0;
+	double sum = 0, sq = 0;
+
+	snprintf(path, sizeof path, "%s/" DEMO_TRAIN, dir);
+	if ((text = file_read(path, DEMO_TRAIN_MAX, &len)) == NULL)
+		return -1;
+	r->nf = 1;
+	for (at = text; *at && *at != '\n'; at++)
+		r->nf += *at == ',';
+	for (at = *at ? at + 1 : at; *at; at = *eol ? eol + 1 : eol) {
+		if ((eol = strchr(at, '\n')) == NULL)
+			eol = at + strlen(at);
+		if ((r->n + 1) * r->nf > cap) {
+			double *v = realloc(r->v, (cap = cap * 2 + 1024 * r->nf) * sizeof *v);
+			if (v == NULL)
+				break;
+			r->v = v;
+		}
+		if (row_parse(at, eol, r->v + r->n * r->nf, r->nf) == 0)
+			r->n++;
+	}
+	free(text);
+	if (r->n < 2 || r->nf <= DEMO_SHIFT_FEATURE) {
+		free(r->v);
+		memset(r, 0, sizeof *r);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		double x = r->v[i * r->nf + DEMO_SHIFT_FEATURE];
+		sum += x;
+		sq += x * x;
+	}
+	r->sd = sqrt((sq - sum * sum / (double)r->n) / (double)(r->n - 1));
+	return 0;
+}
+
+/* A body of DEMO_ROWS training rows, the drifting feature moved by shift sd. */
+static void drifted_body(struct demo *d, struct demo_target *t)
+{
+	const struct demo_rows *r = &t->rows;
+	struct timespec now;
+	double elapsed, shift;
+	size_t o = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed = (double)(now.tv_sec - d->start.tv_sec) +
+		  (double)(now.tv_nsec - d->start.tv_nsec) / 1e9;
+	shift = elapsed / d->drift_seconds;
+	if (shift > DEMO_SHIFT_MAX)
+		shift = DEMO_SHIFT_MAX;
+	o += (size_t)snprintf(t->body, DEMO_BODY_MAX, "{\"data\":[");
+	for (int i = 0; i < DEMO_ROWS; i++) {
+		const double *row = r->v + (size_t)rand_r(&d->seed) % r->n * r->nf;
+		for (size_t k = 0; k < r->nf && o + 64 < DEMO_BODY_MAX; k++)
+			o += (size_t)snprintf(
+			    t->body + o, DEMO_BODY_MAX - o, "%s%.4f", k ? "," : i ? "],[" : "[",
+			    row[k] + (k == DEMO_SHIFT_FEATURE ? shift * r->sd : 0));
+	}
+	o += (size_t)snprintf(t->body + o, DEMO_BODY_MAX - o, "]]}");
+	t->len = o < DEMO_BODY_MAX ? o : DEMO_BODY_MAX - 1;
 }
 
 static void *load_main(void *arg)
@@ -299,6 +459,8 @@ static void *load_main(void *arg)
 		double ms;
 		struct error err;
 
+		if (t->rows.n > 0)
+			drifted_body(d, t);
 		client_score(d->c, t->st.url, t->st.credential, NULL, t->body, t->len, &status,
 			     &out, &olen, chosen, sizeof chosen, &ms, &err);
 		free(out);
@@ -314,6 +476,7 @@ static void demo_free(struct demo *d)
 {
 	for (int i = 0; i < DEMO_EPS; i++) {
 		free(d->t[i].body);
+		free(d->t[i].rows.v);
 		scoring_target_cleanup(&d->t[i].st);
 	}
 	client_free(d->c);
@@ -334,14 +497,24 @@ struct demo *demo_load_start(struct client *c, const struct connect_info *info, 
 		if (scoring_target(c, models[i].endpoint, &t->st, &err) < 0)
 			continue;
 		snprintf(path, sizeof path, "%s/requests/%s", dir, models[i].request);
-		t->body = file_read(path, DEMO_BODY_MAX, &t->len);
+		if (models[i].monitored && rows_read(&t->rows, dir) == 0)
+			t->body = malloc(DEMO_BODY_MAX);
+		else
+			t->body = file_read(path, DEMO_BODY_MAX, &t->len);
 		if (t->body != NULL) {
 			d->n++;
 		} else {
-			free(t->body);
-			t->body = NULL;
+			free(t->rows.v);
+			memset(&t->rows, 0, sizeof t->rows);
 		}
 	}
+	clock_gettime(CLOCK_MONOTONIC, &d->start);
+	d->seed = (unsigned)d->start.tv_nsec;
+	d->drift_seconds = getenv("MLDECK_DEMO_DRIFT_SECONDS")
+			       ? strtod(getenv("MLDECK_DEMO_DRIFT_SECONDS"), NULL)
+			       : DEMO_DRIFT_SECONDS;
+	if (!(d->drift_seconds > 0))
+		d->drift_seconds = DEMO_DRIFT_SECONDS;
 	d->c = connect_info_client(info, 5000, &(struct error){0});
 	if (d->n == 0 || d->c == NULL || pthread_create(&d->thread, NULL, load_main, d) != 0) {
 		demo_free(d);

@@ -85,6 +85,12 @@ static const struct keys_binding table[] = {
     {KA_CANCEL, {'c'}, "c", "cancel job", "cancel the selected job (asks first, No focused)", M | H},
     {KA_LOGS, {'l'}, "l", "logs", "logs of the endpoint's deployment with the most traffic", H},
     {KA_TEST, {'t'}, "t", "test", "test request to the selected endpoint", H},
+    {KA_MONITOR,
+     {'D'},
+     "D",
+     "drift",
+     "the Monitor screen of the selected deployment: live drift, data quality, runs, alerts",
+     H},
     {KA_BENCH, {'b'}, "b", "bench", "run the load generator against the endpoint for 10 s", M | H},
     {KA_FILTER, {'/'}, "/", "filter", "filter rows (Enter keeps, Esc clears)", T | H},
     {KA_SORT, {'s'}, "s", "sort", "sort by the next column", T},
@@ -100,8 +106,8 @@ static const struct keys_binding table[] = {
      {':'},
      ":",
      "cmd",
-     "command (Tab completes): ep, dep, model, env, logs, test, batch, jobs [EP], job NAME, "
-     "schedules, profile [NAME], theme [NAME], help, reload, q",
+     "command (Tab completes): ep, dep, model, env, logs, monitor [EP/DEP], test, batch, "
+     "jobs [EP], job NAME, schedules, profile [NAME], theme [NAME], help, reload, q",
      G | H},
     {KA_VIEW,
      {'v'},

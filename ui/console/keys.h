@@ -51,6 +51,7 @@ enum keys_action {
 	KA_FOLLOW,
 	KA_VIEW,
 	KA_CANCEL,
+	KA_MONITOR,
 	KA_COUNT
 };
 

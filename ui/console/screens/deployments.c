@@ -23,15 +23,71 @@ static const struct table_col cols[] = {
     {"P99ms", 6, 1, 0, 0},  {"ERR%", 5, 1, 0, 0},  {"MODEL", 20, 0, 0, 1},
 };
 
-/* The screen's own data: the endpoint its rows belong to. */
+#define FAILING_MAX 32
+
+/* The screen's own data: the endpoint its rows belong to, and its
+ * deployments whose monitor fails (marked "!" before the name). */
+struct deps_data {
+	char shown[64];
+	char failing[FAILING_MAX][64];
+	int nfailing;
+};
+
 static char *deployments_shown(struct screen_state *st)
 {
-	return st->data;
+	return ((struct deps_data *)st->data)->shown;
+}
+
+static int failing(const struct deps_data *d, const char *dep)
+{
+	for (int i = 0; i < d->nfailing; i++)
+		if (!strcmp(d->failing[i], dep))
+			return 1;
+	return 0;
+}
+
+/* The name cells, with the marker of a failing monitor. */
+static void mark_failing(struct screen_state *st)
+{
+	struct deps_data *d = st->data;
+	struct table *t = &st->table;
+
+	for (int i = 0; i < t->nrows; i++) {
+		char name[TABLE_CELL + 200];
+		snprintf(name, sizeof name, "%s%s", failing(d, t->rows[i].key) ? "! " : "",
+			 t->rows[i].key);
+		data_cell(t->rows[i].cell[DC_NAME], name);
+	}
+	table_rebuild(t);
+}
+
+/* Which deployments of the endpoint a monitor finds failing (its last run or
+ * live drift): GET /v1/monitors?endpoint=EP. */
+static void monitors_loaded(struct app *a, struct data_call *c)
+{
+	struct screen_state *st = screen_state_of(a, &screen_deployments);
+	struct deps_data *d = st->data;
+	cJSON *doc;
+	const cJSON *m;
+
+	if (strcmp(c->tag, a->endpoint) || c->job.rc < 0 ||
+	    (doc = cJSON_Parse(c->text ? c->text : "")) == NULL)
+		return; /* another endpoint's, or no monitors here (Azure): no marks */
+	d->nfailing = 0;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "value"))
+	{
+		if ((cJSON_IsTrue(data_member(m, "failing")) ||
+		     cJSON_IsTrue(data_member(m, "liveFailing"))) &&
+		    d->nfailing < FAILING_MAX && !failing(d, data_str(m, "deployment")))
+			app_copy(d->failing[d->nfailing++], 64, data_str(m, "deployment"));
+	}
+	cJSON_Delete(doc);
+	mark_failing(st);
 }
 
 static const enum keys_action acts[] = {
     KA_SLIDE_DOWN1, KA_SLIDE_UP1, KA_SLIDE_DOWN10, KA_SLIDE_UP10, KA_MIRROR_MODE, KA_APPLY,
-    KA_DISCARD,	    KA_DELETE,	  KA_TEST,	   KA_BENCH,	  KA_NONE,
+    KA_DISCARD,	    KA_DELETE,	  KA_TEST,	   KA_BENCH,	  KA_MONITOR,	  KA_NONE,
 };
 
 /* The live figures and the pending shares into the rows. */
@@ -83,14 +139,19 @@ static void deployments_loaded(struct app *a, cJSON *deps)
 	cJSON_Delete(st->doc);
 	st->doc = deps;
 	app_copy(deployments_shown(st), 64, a->endpoint);
+	mark_failing(st);
 	deployments_live(a, st);
 	screen_loaded(a, &screen_deployments, 1);
 }
 
 static void deployments_load(struct app *a, struct screen_state *st)
 {
+	char path[160];
+
 	(void)st;
 	data_load_endpoint(a, "deployments", deployments_loaded);
+	snprintf(path, sizeof path, "/v1/monitors?endpoint=%.64s", a->endpoint);
+	data_get(a, "deployments-monitors", path, a->endpoint, monitors_loaded);
 }
 
 static void deployments_tick(struct app *a, struct screen_state *st, int list_due, int live_due)
@@ -408,7 +469,7 @@ const struct screen screen_deployments = {
     .cols = cols,
     .ncols = sizeof cols / sizeof cols[0],
     .flags = SCREEN_BACKEND,
-    .data_size = 64,
+    .data_size = sizeof(struct deps_data),
     .args = data_endpoint_names,
     .open = deployments_open,
     .load = deployments_load,
