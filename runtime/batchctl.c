@@ -370,13 +370,19 @@ static cJSON *job_json(struct call *c, const struct job *stored)
 	return o;
 }
 
-/* ?properties=a,b=v and ?tag=k filters of Jobs_List. */
-static int job_matches(const struct job *j, const char *props, const char *tag)
+/* ?properties=a,b=v and ?tag=k filters of Jobs_List, on the job as the API
+ * shows it (o): a batch job's endpoint, deployment and schedule are in its
+ * properties; a monitor run names its online deployment in its tags only, so
+ * the batch filters (azureml.endpointname=EP, tag=azureml.batchrun) skip it. */
+static int job_matches(const cJSON *o, const char *props, const char *tag)
 {
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "properties");
+	const cJSON *pp = cJSON_GetObjectItemCaseSensitive(p, "properties");
 	char buf[512], *save = NULL, *item;
 
-	if (tag != NULL && kvlist_get(&j->tags, tag) == NULL &&
-	    strcmp(tag, "azureml.batchrun") != 0)
+	if (tag != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "tags"), tag) ==
+		NULL)
 		return 0;
 	if (props == NULL)
 		return 1;
@@ -387,14 +393,7 @@ static int job_matches(const struct job *j, const char *props, const char *tag)
 
 		if (eq)
 			*eq = '\0';
-		if (strcmp(item, "azureml.endpointname") == 0)
-			have = j->endpoint;
-		else if (strcmp(item, "azureml.deploymentname") == 0)
-			have = j->deployment;
-		else if (strcmp(item, "azureml.schedulename") == 0)
-			have = j->schedule;
-		else
-			have = kvlist_get(&j->properties, item);
+		have = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pp, item));
 		if (have == NULL || (want != NULL && strcmp(have, want) != 0))
 			return 0;
 	}
@@ -405,14 +404,18 @@ void batchctl_jobs_list(struct call *c)
 {
 	const char *props = server_query(c->rq, "properties"), *tag = server_query(c->rq, "tag");
 	const struct job **js;
-	cJSON *arr = cJSON_CreateArray();
+	cJSON *arr = cJSON_CreateArray(), *o;
 	size_t n;
 
 	control_lock(c);
 	n = batch_job_list(c->rt->ws, &js);
-	for (size_t i = 0; i < n; i++)
-		if (job_matches(js[i], props, tag))
-			cJSON_AddItemToArray(arr, job_json(c, js[i]));
+	for (size_t i = 0; i < n; i++) {
+		o = job_json(c, js[i]);
+		if (o != NULL && job_matches(o, props, tag))
+			cJSON_AddItemToArray(arr, o);
+		else
+			cJSON_Delete(o);
+	}
 	free(js);
 	control_end(c);
 	control_page(c, arr);
@@ -504,16 +507,22 @@ void batchctl_job_cancel(struct call *c)
 static int job_roots(struct call *c, char *out, size_t olen, char *logs, size_t llen)
 {
 	const struct job *j;
-	int rc;
+	int rc, monitor;
 
 	control_lock(c);
 	j = batch_job_find(c->rt->ws, c->cap[0]);
-	rc = j != NULL && j->output_dir != NULL ? 0 : -1;
+	monitor = j != NULL && j->kind == JOB_KIND_MONITOR;
+	rc = j != NULL && !monitor && j->output_dir != NULL ? 0 : -1;
 	if (rc == 0 && (snprintf(out, olen, "%s", j->output_dir) >= (int)olen ||
 			snprintf(logs, llen, "%s/jobs/%s/logs", c->rt->home, j->name) >= (int)llen))
 		rc = -1;
 	control_end(c);
-	if (rc < 0)
+	if (monitor)
+		server_reply_errorf(c->rs, 400, "ValidationError",
+				    "job %s is a monitor run: it has no files; its results are in "
+				    "its outputs (GET jobs/%s)",
+				    c->cap[0], c->cap[0]);
+	else if (rc < 0)
 		not_found(c, "job", c->cap[0]);
 	return rc;
 }

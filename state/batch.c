@@ -204,6 +204,8 @@ static size_t pointers(const struct vec *v, size_t sz, int (*keep)(const void *,
 
 /* ---- usage checks ----------------------------------------------------- */
 
+/* A batch job still running on batch endpoint ep (deployment dep, or any). A
+ * monitor run's endpoint is an online one that may share the name: not it. */
 static int active_job_of(const struct workspace *ws, const char *ep, const char *dep)
 {
 	const struct vec *v = &set(ws)->jobs;
@@ -211,7 +213,8 @@ static int active_job_of(const struct workspace *ws, const char *ep, const char 
 	for (size_t i = 0; i < v->n; i++) {
 		const struct job *j = AT(v, struct job, i);
 
-		if (job_status_active(j->status) && strcmp(j->endpoint, ep) == 0 &&
+		if (j->kind == JOB_KIND_BATCH && job_status_active(j->status) &&
+		    strcmp(j->endpoint, ep) == 0 &&
 		    (dep == NULL || strcmp(j->deployment, dep) == 0))
 			return 1;
 	}

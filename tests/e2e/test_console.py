@@ -415,7 +415,7 @@ def test_embedded_runtime_and_demo(deck_factory, tmp_path):
     assert sched["properties"]["trigger"]["timeZone"] == "Pacific Standard Time"
     deadline = time.monotonic() + 60
     while True:
-        jobs = rt.http("GET", "ws:/jobs")[2]["value"]
+        jobs = rt.http("GET", "ws:/jobs?tag=azureml.batchrun")[2]["value"]  # not monitor runs
         if jobs and jobs[0]["properties"]["status"] == "Completed":
             break
         assert time.monotonic() < deadline, jobs

@@ -292,3 +292,36 @@ def test_live_drift_follows_the_stream(runtime, tmp_path):
     while "live" in monitors_view(rt, "churn", "blue"):
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_batch_views_of_jobs_skip_monitor_runs(runtime, tmp_path):
+    """A monitor run is a job but not a batch job: a batch endpoint's jobs (even one named as
+    the monitored online endpoint) and tag azureml.batchrun leave it out, as the filters go by
+    what the job shows; tag azureml.modelmonitor finds it; it has no files to download."""
+    from test_batch import invoke, write_csv
+    rt = runtime
+    native_deployment(rt)
+    put(rt, "/schedules/bad", monitor_body(rt, "churn", "blue", str(tmp_path / "nowhere.jsonl")))
+    run = wait_job(rt, trigger(rt, "bad"))["name"]
+    put(rt, "/batchEndpoints/churn", {"properties": {"authMode": "AADToken"}})
+    put(rt, "/batchEndpoints/churn/deployments/nightly", {"properties": {
+        "model": {"referenceType": "Id", "assetId": "azureml:churn:1"}}})
+    s, _, b = rt.http("PATCH", "ws:/batchEndpoints/churn",
+                      {"properties": {"defaults": {"deploymentName": "nightly"}}})
+    assert s == 200, b
+    os.makedirs(tmp_path / "in")
+    write_csv(str(tmp_path / "in" / "a.csv"), 20, cols=30)
+    batch = wait_job(rt, invoke(rt, "churn", str(tmp_path / "in"))["name"])
+    assert batch["properties"]["status"] == "Completed", batch
+
+    def names(query):
+        s, _, b = rt.http("GET", "ws:/jobs" + query)
+        assert s == 200, b
+        return [j["name"] for j in b["value"]]
+    assert set(names("")) == {run, batch["name"]}
+    assert names("?properties=azureml.endpointname=churn") == [batch["name"]]
+    assert names("?tag=azureml.batchrun") == [batch["name"]]
+    assert names("?tag=azureml.modelmonitor") == [run]
+    s, _, b = rt.http("GET", "ws:/jobs/%s/files" % run)
+    assert s == 400 and "is a monitor run" in b["error"]["message"], b
+    assert rt.http("GET", "ws:/jobs/%s/files" % batch["name"])[0] == 200

@@ -229,6 +229,10 @@ static void test_batch_rules(void **state)
 	assert_int_equal(batch_job_put(ws, &j, &err), 0);
 	j.status = JOB_COMPLETED;
 	assert_int_equal(batch_job_put(ws, &j, &err), 0);
+	/* a monitor run of an online deployment that shares the names holds nothing */
+	make_job(&j, "mon-run", "be1", "green", JOB_RUNNING);
+	j.kind = JOB_KIND_MONITOR;
+	assert_int_equal(batch_job_put(ws, &j, &err), 0);
 	assert_int_equal(batch_deployment_delete(ws, "be1", "green", &err), 0);
 	/* deleting the endpoint takes its deployments; the job stays */
 	assert_int_equal(batch_endpoint_delete(ws, "be1", &err), 0);

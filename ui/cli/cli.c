@@ -17,11 +17,11 @@ static const struct cli_verb *const cli_tables[] = {
     cli_endpoint_verbs,
     cli_deployment_verbs,
     cli_batch_verbs,
+    cli_monitor_verbs, /* after batch's: its `data collected` joins the data verbs in --help */
     cli_job_verbs,
     cli_misc_verbs,
     cli_metrics_verbs,
     cli_azure_verbs,
-    cli_monitor_verbs,
 };
 
 /* The global options, for parsing and for `mldeck --help`. */

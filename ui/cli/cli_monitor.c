@@ -449,6 +449,10 @@ static int cli_data_collected(struct cli *c, const struct cli_verb *v, const str
 }
 
 const struct cli_verb cli_monitor_verbs[] = {
+    {"data", "collected", cli_data_collected,
+     "data collected EP DEP [--collection model_inputs] [--lines N] [--follow]",
+     "the last rows a deployment's data collector wrote; --follow goes on", "--collection= "
+     "--lines= --follow", 2, 2, CLI_READS},
     {"monitor", "create", cli_mon_create,
      "monitor create NAME EP DEP --reference URI [--signals drift,quality,prediction] "
      "[--prediction-reference URI] [--window P1D] [--every Minute|Hour|Day|Week|Month | --cron "
@@ -469,9 +473,5 @@ const struct cli_verb cli_monitor_verbs[] = {
      1, 1, CLI_READS},
     {"monitor", "delete", cli_mon_delete, "monitor delete NAME [--yes]", "delete a monitor",
      "--yes", 1, 1, CLI_CHANGES},
-    {"data", "collected", cli_data_collected,
-     "data collected EP DEP [--collection model_inputs] [--lines N] [--follow]",
-     "the last rows a deployment's data collector wrote; --follow goes on", "--collection= "
-     "--lines= --follow", 2, 2, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, CLI_READS},
 };

@@ -3,10 +3,14 @@
  * three models shipped in demo/models registered twice each (versions 1 and
  * 2), a native environment, three endpoints with blue and green deployments
  * (digits 90/10, fraud 100 with a 20 % mirror to green, churn 50/50), a
- * gentle background load (about 4 requests/s over the endpoints), and the
- * batch side (issue 11): batch endpoint churn-batch (deployment weekly, the
- * churn model), data asset customers (demo/data/customers, 6,000 rows), a
- * schedule weekly-churn (Mondays 03:15 Pacific) run once at build time.
+ * gentle background load (about 4 requests/s over the endpoints), the
+ * monitoring side (issue 12): churn's deployments collect, data asset
+ * churn-train (demo/data/churn-train.csv), monitor churn-drift on churn/blue
+ * every minute, and a load whose churn rows drift (feature 10 up one standard
+ * deviation per $MLDECK_DEMO_DRIFT_SECONDS), and the batch side (issue 11):
+ * batch endpoint churn-batch (deployment weekly, the churn model), data asset
+ * customers (demo/data/customers, 6,000 rows), a schedule weekly-churn
+ * (Mondays 03:15 Pacific) run once at build time.
  * Everything goes through the API client, like any other client.
  */
 #ifndef UI_CONSOLE_DEMO_H

@@ -72,8 +72,8 @@ static const struct keys_binding table[] = {
      {'\n', '\r', KEY_ENTER},
      "Enter",
      "open",
-     "open: an endpoint's deployments, a batch endpoint's or schedule's jobs, a job's "
-     "mini-batches and logs, switch to a profile or theme",
+     "open: an endpoint's deployments, a batch endpoint's or schedule's jobs, a monitor's "
+     "Monitor screen, a job's mini-batches and logs, switch to a profile or theme",
      H},
     {KA_BACK, {ESC}, "Esc", "back", "back to the previous screen, or clear the filter", G | H},
     {KA_DELETE,

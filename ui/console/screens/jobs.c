@@ -1,8 +1,9 @@
 /* screens/jobs.c: batch jobs, newest first, with a progress bar, items per
  * second, failures and ETA, refreshed every refresh period while one is
- * active; all jobs, or those of one batch endpoint or schedule. Enter opens
- * the job (mini-batches and logs), c cancels (asks, No focused), ctrl-d
- * deletes an ended one. */
+ * active; all batch jobs (tag azureml.batchrun: not monitor runs, which the
+ * Monitor screen shows), or those of one batch endpoint or schedule. Enter
+ * opens the job (mini-batches and logs), c cancels (asks, No focused),
+ * ctrl-d deletes an ended one. */
 #include "ui/console/screen.h"
 
 #include <math.h>
@@ -87,7 +88,7 @@ static void jobs_load(struct app *a, struct screen_state *st)
 		snprintf(path, sizeof path, "/jobs?properties=azureml.endpointname%%3D%s",
 			 js->filter);
 	else
-		snprintf(path, sizeof path, "/jobs");
+		snprintf(path, sizeof path, "/jobs?tag=azureml.batchrun");
 	data_list(a, "jobs", path, js->filter, jobs_loaded);
 }
 

@@ -1,6 +1,7 @@
 /* screens/schedules.c: every schedule, enabled or not, with its trigger, time
- * zone, next run (UTC) and the batch endpoint it invokes. Enter opens the
- * jobs it started; ctrl-d deletes one. */
+ * zone, next run (UTC) and the batch endpoint it invokes, or for a monitor
+ * (a CreateMonitor action) the online deployment it watches. Enter opens the
+ * jobs it started, or the monitor's Monitor screen; ctrl-d deletes one. */
 #include "ui/console/screen.h"
 
 #include <stdio.h>
@@ -19,6 +20,24 @@ static const struct table_col cols[] = {
 };
 
 static const enum keys_action acts[] = {KA_OPEN, KA_DELETE, KA_NONE};
+
+/* A monitor's target, "EP/DEP" from its deploymentId
+ * (".../onlineEndpoints/EP/deployments/DEP") into buf: 1, or 0 when the
+ * schedule is not a monitor or names no deployment. */
+static int monitor_target(const cJSON *e, char *buf, size_t len)
+{
+	const char *id =
+	    data_str(e, "properties.action.monitorDefinition.monitoringTarget.deploymentId");
+	const char *ep = strstr(id, "/onlineEndpoints/"), *dep;
+
+	buf[0] = '\0';
+	if (strcmp(data_str(e, "properties.action.actionType"), "CreateMonitor") != 0 ||
+	    ep == NULL || (dep = strstr(ep, "/deployments/")) == NULL)
+		return 0;
+	ep += strlen("/onlineEndpoints/");
+	snprintf(buf, len, "%.*s/%s", (int)(dep - ep), ep, dep + strlen("/deployments/"));
+	return 1;
+}
 
 static void schedules_loaded(struct app *a, struct data_call *c)
 {
@@ -40,6 +59,7 @@ static void schedules_loaded(struct app *a, struct data_call *c)
 		const char *ep =
 		    data_str(e, "properties.action.endpointInvocationDefinition.endpoint");
 		const char *slash = strrchr(ep, '/');
+		char target[160];
 
 		if (r == NULL)
 			break;
@@ -53,7 +73,10 @@ static void schedules_loaded(struct app *a, struct data_call *c)
 			batch_time(r->cell[SC_NEXT], TABLE_CELL,
 				   data_str(e, "properties.nextRunTime"));
 		data_cell(r->cell[SC_ZONE], data_str(e, "properties.trigger.timeZone"));
-		data_cell(r->cell[SC_ENDPOINT], slash ? slash + 1 : ep);
+		if (monitor_target(e, target, sizeof target))
+			data_cell(r->cell[SC_ENDPOINT], target);
+		else
+			data_cell(r->cell[SC_ENDPOINT], slash ? slash + 1 : ep);
 	}
 	cJSON_Delete(st->doc);
 	st->doc = c->out;
@@ -78,7 +101,7 @@ static void schedules_tick(struct app *a, struct screen_state *st, int list_due,
 static void schedules_draw(struct app *a, struct screen_state *st, struct rect r)
 {
 	const cJSON *e = draw_selected_doc(&st->table, st->doc);
-	char buf[512];
+	char buf[512], target[160];
 	int y = r.y;
 
 	if (e == NULL)
@@ -90,21 +113,31 @@ static void schedules_draw(struct app *a, struct screen_state *st, struct rect r
 		 data_str(e, "properties.trigger.startTime"),
 		 data_str(e, "properties.trigger.endTime"));
 	draw_kv(a, &y, r, "time zone", buf);
-	draw_kv(a, &y, r, "invokes",
-		data_str(e, "properties.action.endpointInvocationDefinition.endpoint"));
+	if (monitor_target(e, target, sizeof target))
+		draw_kv(a, &y, r, "monitors", target);
+	else
+		draw_kv(a, &y, r, "invokes",
+			data_str(e, "properties.action.endpointInvocationDefinition.endpoint"));
 }
 
 static int schedules_key(struct app *a, struct screen_state *st, const struct keys_binding *b)
 {
 	struct table_row *r = table_selected(&st->table);
-	char what[128], path[256], arg[96];
+	const cJSON *e = draw_selected_doc(&st->table, st->doc);
+	char what[128], path[256], arg[160];
 
 	if (r == NULL)
 		return b->action == KA_OPEN || b->action == KA_DELETE;
 	switch (b->action) {
-	case KA_OPEN:
-		snprintf(arg, sizeof arg, "schedule:%.80s", r->key);
-		screen_open(a, &screen_jobs, arg);
+	case KA_OPEN: /* a monitor's runs are on its Monitor screen, not with the batch jobs */
+		if (monitor_target(e, arg, sizeof arg))
+			screen_open(a, &screen_monitor, arg);
+		else if (strcmp(data_str(e, "properties.action.actionType"), "CreateMonitor") == 0)
+			app_message(a, 1, "monitor %s names no deployment", r->key);
+		else {
+			snprintf(arg, sizeof arg, "schedule:%.80s", r->key);
+			screen_open(a, &screen_jobs, arg);
+		}
 		return 1;
 	case KA_DELETE:
 		snprintf(what, sizeof what, "schedule %.64s", r->key);
