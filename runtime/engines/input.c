@@ -158,7 +158,7 @@ static double number_slow(const char *s, size_t n, float *f)
 	return v;
 }
 
-size_t input_number(const char *s, size_t len, double *out)
+size_t input_number_exact(const char *s, size_t len, double *out)
 {
 	struct decimal d;
 	size_t n = number_scan(s, len, &d);
@@ -168,6 +168,134 @@ size_t input_number(const char *s, size_t len, double *out)
 	if (d.digits > FASTFLOAT_MAX_DIGITS || !fastfloat_decimal(d.mant, d.exp10, d.neg, out))
 		*out = number_slow(s, n, NULL);
 	return n;
+}
+
+/* ---- the usual shape, eight bytes at a time ------------------------------
+ * A client's numbers are nearly all -?D{1,7}.D{1,19} (Python's repr of a
+ * double: 16-17 significant digits). Reading them a digit at a time is a
+ * chain of dependent multiply-adds, most of the scan; here each group of up
+ * to eight digits is found with byte masks and converted with three
+ * multiplications (Lemire's eight-digit SWAR), groups independently. Anything
+ * else (an exponent, a long integer part, over 19 digits, a grammar error)
+ * is left to number_scan, which then decides alone. */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FAST_NUMBERS 1
+#endif
+
+#define ONES UINT64_C(0x0101010101010101)
+
+static const uint64_t pow10_u64[] = {UINT64_C(1),
+				     UINT64_C(10),
+				     UINT64_C(100),
+				     UINT64_C(1000),
+				     UINT64_C(10000),
+				     UINT64_C(100000),
+				     UINT64_C(1000000),
+				     UINT64_C(10000000),
+				     UINT64_C(100000000),
+				     UINT64_C(1000000000),
+				     UINT64_C(10000000000),
+				     UINT64_C(100000000000),
+				     UINT64_C(1000000000000),
+				     UINT64_C(10000000000000),
+				     UINT64_C(100000000000000),
+				     UINT64_C(1000000000000000),
+				     UINT64_C(10000000000000000),
+				     UINT64_C(100000000000000000),
+				     UINT64_C(1000000000000000000),
+				     UINT64_C(10000000000000000000)};
+
+/* Eight bytes at s as digit values: '0'..'9' become 0..9. */
+static uint64_t load_digits(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof w);
+	return w ^ (0x30 * ONES);
+}
+
+/* How many of t's bytes (first byte lowest) are digits before another byte: 0..8. */
+static unsigned digit_run(uint64_t t)
+{
+	/* bit 7 of a byte ends up set when it is not 0..9: no carry crosses bytes */
+	uint64_t h = (((t & (0x7f * ONES)) + 0x76 * ONES) | t) & (0x80 * ONES);
+
+	return h ? (unsigned)__builtin_ctzll(h) >> 3 : 8;
+}
+
+/* The value of t's first n digits, 1 <= n <= 8. */
+static uint64_t digits_value(uint64_t t, unsigned n)
+{
+	t <<= 8 * (8 - n); /* the bytes after them go; zeros lead */
+	t = t * 10 + (t >> 8);
+	return ((t & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32)) +
+		((t >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32))) >>
+	       32;
+}
+
+/* The fraction's digits at s (at most 24 looked at) into *v; returns how
+ * many. Groups after the first are converted before it is known whether
+ * they are needed, so that no conversion waits on a branch. */
+static unsigned fraction_fast(const char *s, uint64_t *v)
+{
+	uint64_t t0 = load_digits(s), t1 = load_digits(s + 8), t2 = load_digits(s + 16);
+	unsigned n0 = digit_run(t0), n1 = digit_run(t1), n2 = digit_run(t2);
+
+	if (n0 < 8) {
+		*v = n0 ? digits_value(t0, n0) : 0;
+		return n0;
+	}
+	*v = digits_value(t0, 8);
+	if (n1 < 8) {
+		if (n1 > 0)
+			*v = *v * pow10_u64[n1] + digits_value(t1, n1);
+		return 8 + n1;
+	}
+	*v = *v * pow10_u64[8] + digits_value(t1, 8);
+	if (n2 > 0)
+		*v = *v * pow10_u64[n2] + digits_value(t2, n2);
+	return 16 + n2;
+}
+
+/* The usual shape from s, which has at least NUMBER_FAST_SPAN readable bytes.
+ * Returns its length with *out set, or 0 when number_scan must decide. */
+static size_t number_fast(const char *s, double *out)
+{
+	int neg = s[0] == '-';
+	const char *p = s + neg;
+	uint64_t t = load_digits(p), mant, frac;
+	unsigned ni = digit_run(t), nf = 0;
+
+	if (ni == 0 || ni == 8 || (ni > 1 && p[0] == '0'))
+		return 0;
+	mant = digits_value(t, ni);
+	p += ni;
+	if (*p == '.') {
+		nf = fraction_fast(++p, &frac);
+		/* no digit after the point, or more than fit a uint64_t exactly */
+		if (nf == 0 || (mant != 0 ? ni : 0) + nf > FASTFLOAT_MAX_DIGITS)
+			return 0;
+		mant = mant * pow10_u64[nf] + frac;
+		p += nf;
+	}
+	if ((*p | 0x20) == 'e' || !fastfloat_decimal(mant, -(int64_t)nf, neg, out))
+		return 0;
+	return (size_t)(p - s);
+}
+
+/* Bytes number_fast may look at: sign, 7 digits, point, 24 digits, one more. */
+#define NUMBER_FAST_SPAN 40
+
+size_t input_number(const char *s, size_t len, double *out)
+{
+#ifdef FAST_NUMBERS
+	size_t n;
+
+	if (len >= NUMBER_FAST_SPAN && (n = number_fast(s, out)) != 0)
+		return n;
+#endif
+	return input_number_exact(s, len, out);
 }
 
 size_t input_number_float(const char *s, size_t len, float *out)
@@ -207,6 +335,16 @@ static int accept(struct scan *s, char c)
 		return 1;
 	}
 	return 0;
+}
+
+/* accept(s, ','), the usual case (no whitespace before it) first. */
+static int comma(struct scan *s)
+{
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		return 1;
+	}
+	return accept(s, ',');
 }
 
 static int bad_json(struct scan *s)
@@ -327,6 +465,13 @@ static int scan_value(struct scan *s, size_t r, size_t c, int flags, double *v)
 	size_t n;
 
 	skip_ws(s);
+#ifdef FAST_NUMBERS
+	/* the usual shape is always finite: no exponent, at most 7 integer digits */
+	if (s->end - s->p >= NUMBER_FAST_SPAN && (n = number_fast(s->p, v)) != 0) {
+		s->p += n;
+		return 0;
+	}
+#endif
 	n = input_number(s->p, (size_t)(s->end - s->p), v);
 	if (n == 0 && (flags & INPUT_ALLOW_NULL) && s->end - s->p >= 4 &&
 	    memcmp(s->p, "null", 4) == 0) {
@@ -351,20 +496,25 @@ static int scan_row(struct scan *s, struct input_matrix *m, size_t r, size_t wid
 	if (!accept(s, '['))
 		return error_set(s->err, 400, "BadRequest", "row %zu must be an array of numbers",
 				 r);
+	/* room for the whole row at once when its width is known */
+	if (width > 0 && reserve(m, base + width - 1, s->err) != 0)
+		return -1;
 	if (!accept(s, ']')) {
 		do {
 			if (scan_value(s, r, c, flags, &v) != 0)
 				return -1;
-			if (width == 0 || c < width) {
-				if (reserve(m, base + c, s->err) != 0)
-					return -1;
+			if (c < width) {
 				m->values[base + c] = v;
+			} else if (width == 0) {
+				if (reserve(m, c, s->err) != 0)
+					return -1;
+				m->values[c] = v;
 			}
 			if (++c > INPUT_MAX_COLS)
 				return error_set(s->err, 400, "BadRequest",
 						 "row %zu has more than %d features", r,
 						 INPUT_MAX_COLS);
-		} while (accept(s, ','));
+		} while (comma(s));
 		if (!accept(s, ']'))
 			return error_set(s->err, 400, "BadRequest",
 					 "row %zu must be an array of numbers", r);
