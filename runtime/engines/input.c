@@ -170,41 +170,31 @@ size_t input_number_exact(const char *s, size_t len, double *out)
 	return n;
 }
 
-/* ---- the usual shape, eight bytes at a time ------------------------------
- * A client's numbers are nearly all -?D{1,7}.D{1,19} (Python's repr of a
- * double: 16-17 significant digits). Reading them a digit at a time is a
- * chain of dependent multiply-adds, most of the scan; here each group of up
- * to eight digits is found with byte masks and converted with three
- * multiplications (Lemire's eight-digit SWAR), groups independently. Anything
- * else (an exponent, a long integer part, over 19 digits, a grammar error)
- * is left to number_scan, which then decides alone. */
+/* ---- the usual shape, sixteen digits at a time ---------------------------
+ * A client's numbers are nearly all -?D{1,3}.D{1,19} (Python's repr of a
+ * double: 16-17 significant digits). Read a digit at a time they are a chain
+ * of dependent multiply-adds, most of a body's scan. Here the integer part
+ * is found and converted eight bytes at a time (byte masks, then Lemire's
+ * eight-digit multiplications), and the fraction sixteen digits at a time
+ * with SSE2 (a digit mask, then three multiply-adds of pairs); its value is
+ * taken as 16 digits (zeros after a shorter fraction) over 10^16, which reads
+ * as the same double. Anything else (an exponent, a longer integer part,
+ * over 19 significant digits, a grammar error) is left to number_scan, which
+ * then decides alone. x86-64 always has SSE2; elsewhere every number takes
+ * number_scan. */
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FAST_NUMBERS 1
-#endif
+#include <emmintrin.h>
 
 #define ONES UINT64_C(0x0101010101010101)
+#define POW10_16 UINT64_C(10000000000000000)
 
-static const uint64_t pow10_u64[] = {UINT64_C(1),
-				     UINT64_C(10),
-				     UINT64_C(100),
-				     UINT64_C(1000),
-				     UINT64_C(10000),
-				     UINT64_C(100000),
-				     UINT64_C(1000000),
-				     UINT64_C(10000000),
-				     UINT64_C(100000000),
-				     UINT64_C(1000000000),
-				     UINT64_C(10000000000),
-				     UINT64_C(100000000000),
-				     UINT64_C(1000000000000),
-				     UINT64_C(10000000000000),
-				     UINT64_C(100000000000000),
-				     UINT64_C(1000000000000000),
-				     UINT64_C(10000000000000000),
-				     UINT64_C(100000000000000000),
-				     UINT64_C(1000000000000000000),
-				     UINT64_C(10000000000000000000)};
+static const uint64_t pow10_u64[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+				     100000000};
+
+/* Bytes number_fast may look at: sign, 3 digits, point, 16 + 8 digits, and more. */
+#define NUMBER_FAST_SPAN 40
 
 /* Eight bytes at s as digit values: '0'..'9' become 0..9. */
 static uint64_t load_digits(const char *s)
@@ -234,28 +224,58 @@ static uint64_t digits_value(uint64_t t, unsigned n)
 	       32;
 }
 
-/* The fraction's digits at s (at most 24 looked at) into *v; returns how
- * many. Groups after the first are converted before it is known whether
- * they are needed, so that no conversion waits on a branch. */
-static unsigned fraction_fast(const char *s, uint64_t *v)
+/* How many of the 16 byte values in d (text minus '0') are digits before another. */
+static unsigned digit_run16(__m128i d)
 {
-	uint64_t t0 = load_digits(s), t1 = load_digits(s + 8), t2 = load_digits(s + 16);
-	unsigned n0 = digit_run(t0), n1 = digit_run(t1), n2 = digit_run(t2);
+	unsigned digits = (unsigned)_mm_movemask_epi8(
+	    _mm_cmpeq_epi8(_mm_max_epu8(d, _mm_set1_epi8(9)), _mm_set1_epi8(9)));
 
-	if (n0 < 8) {
-		*v = n0 ? digits_value(t0, n0) : 0;
-		return n0;
-	}
-	*v = digits_value(t0, 8);
-	if (n1 < 8) {
-		if (n1 > 0)
-			*v = *v * pow10_u64[n1] + digits_value(t1, n1);
-		return 8 + n1;
-	}
-	*v = *v * pow10_u64[8] + digits_value(t1, 8);
-	if (n2 > 0)
-		*v = *v * pow10_u64[n2] + digits_value(t2, n2);
-	return 16 + n2;
+	return (unsigned)__builtin_ctz(~digits); /* 16 when all are */
+}
+
+/* The first n (1..16) digits of d as a 16-digit number: zeros after them. */
+static uint64_t value16(__m128i d, unsigned n)
+{
+	const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m128i zero = _mm_setzero_si128();
+	__m128i lo, hi, x;
+
+	d = _mm_and_si128(d, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), idx));
+	/* pairs of digits, then of pairs, then of quadruples: two 8-digit halves */
+	lo = _mm_madd_epi16(_mm_unpacklo_epi8(d, zero), _mm_set1_epi32(1 << 16 | 10));
+	hi = _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), _mm_set1_epi32(1 << 16 | 10));
+	x = _mm_madd_epi16(_mm_packs_epi32(lo, hi), _mm_set1_epi32(1 << 16 | 100));
+	x = _mm_madd_epi16(_mm_packs_epi32(x, x), _mm_set1_epi32(1 << 16 | 10000));
+	return (uint64_t)(uint32_t)_mm_cvtsi128_si32(x) * 100000000u +
+	       (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(x, 4));
+}
+
+/* The fraction after the point at s (ni integer digits of value *mant before
+ * it): *mant and *exp10 become the whole number's. Returns the fraction's
+ * length, or 0 when number_scan must decide. */
+static unsigned fraction_fast(const char *s, unsigned ni, uint64_t *mant, int64_t *exp10)
+{
+	__m128i d = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)s),
+				 _mm_set1_epi8('0'));
+	unsigned nf = digit_run16(d), more;
+	uint64_t t;
+
+	if (nf == 0)
+		return 0;
+	*mant = *mant * POW10_16 + value16(d, nf);
+	*exp10 = -16;
+	if (nf < 16)
+		return nf;
+	t = load_digits(s + 16);
+	more = digit_run(t);
+	if (more == 0)
+		return nf;
+	/* beyond 19 significant digits a uint64_t no longer holds them exactly */
+	if ((*mant >= POW10_16 ? ni : 0) + 16 + more > FASTFLOAT_MAX_DIGITS)
+		return 0;
+	*mant = *mant * pow10_u64[more] + digits_value(t, more);
+	*exp10 -= more;
+	return nf + more;
 }
 
 /* The usual shape from s, which has at least NUMBER_FAST_SPAN readable bytes.
@@ -264,28 +284,25 @@ static size_t number_fast(const char *s, double *out)
 {
 	int neg = s[0] == '-';
 	const char *p = s + neg;
-	uint64_t t = load_digits(p), mant, frac;
-	unsigned ni = digit_run(t), nf = 0;
+	uint64_t t = load_digits(p), mant;
+	unsigned ni = digit_run(t), nf;
+	int64_t exp10 = 0;
 
 	if (ni == 0 || ni == 8 || (ni > 1 && p[0] == '0'))
 		return 0;
 	mant = digits_value(t, ni);
 	p += ni;
 	if (*p == '.') {
-		nf = fraction_fast(++p, &frac);
-		/* no digit after the point, or more than fit a uint64_t exactly */
-		if (nf == 0 || (mant != 0 ? ni : 0) + nf > FASTFLOAT_MAX_DIGITS)
+		/* three integer digits and sixteen of the fraction fit a uint64_t */
+		if (ni > 3 || (nf = fraction_fast(p + 1, ni, &mant, &exp10)) == 0)
 			return 0;
-		mant = mant * pow10_u64[nf] + frac;
-		p += nf;
+		p += 1 + nf;
 	}
-	if ((*p | 0x20) == 'e' || !fastfloat_decimal(mant, -(int64_t)nf, neg, out))
+	if ((*p | 0x20) == 'e' || !fastfloat_decimal(mant, exp10, neg, out))
 		return 0;
 	return (size_t)(p - s);
 }
-
-/* Bytes number_fast may look at: sign, 7 digits, point, 24 digits, one more. */
-#define NUMBER_FAST_SPAN 40
+#endif
 
 size_t input_number(const char *s, size_t len, double *out)
 {

@@ -68,7 +68,7 @@ static double reference(const char *s, size_t n)
 }
 
 /* What follows a number in a body: a delimiter, then more text (digits
- * included, which the eight-byte path loads and must not take). */
+ * included, which the fast path loads and must not take). */
 static const char *const followers[] = {
     ",0.123456789012345678901234567890123456789",
     "]]}                                         ",
@@ -78,7 +78,7 @@ static const char *const followers[] = {
 };
 
 /* input_number on s[0..len) followed by more text, so that at least 40
- * bytes can be read and the eight-byte path is taken. */
+ * bytes can be read and the fast path is taken. */
 static size_t number_in_body(const char *s, size_t len, int which, double *out)
 {
 	char buf[TEXT_MAX + 64];
@@ -468,11 +468,11 @@ static void test_grammar(void **state)
 	assert_true(got == 1.5);
 }
 
-/* The eight-byte path against the digit-at-a-time one on strings of the
+/* The fast path against the digit-at-a-time one on strings of the
  * number alphabet up to 48 bytes, with 40 bytes or more to read: the same
  * length and the same bits, whatever the shape (long integer parts, 19 and
  * 20 digits, leading zeros, exponents, truncated fractions). */
-static void test_eight_byte_path(void **state)
+static void test_fast_path_against_exact(void **state)
 {
 	static const char alphabet[] = "01234567890123456789.eE+-.0 ,]";
 	uint64_t s = 11;
@@ -543,7 +543,7 @@ int main(void)
 	    cmocka_unit_test(test_decimal_direct),
 	    cmocka_unit_test(test_fast_path_taken),
 	    cmocka_unit_test(test_grammar),
-	    cmocka_unit_test(test_eight_byte_path),
+	    cmocka_unit_test(test_fast_path_against_exact),
 	    cmocka_unit_test(test_limits),
 	};
 
