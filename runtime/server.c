@@ -37,6 +37,11 @@
 #include "state/codec.h"
 
 #define STOP_FLUSH_MS 3000 /* at stop, how long answered requests get to be sent */
+/* Body buffers kept for the next requests: a freed 60 KB body made malloc
+ * give its pages back to the kernel (heap trimming), and the next request
+ * faulted them in again, a page at a time. */
+#define SPARE_BODIES 8
+#define SPARE_BODY_MAX ((size_t)1 << 20) /* larger buffers are freed */
 
 struct server {
 	struct MHD_Daemon *d;
@@ -54,6 +59,11 @@ struct server {
 	pthread_mutex_t spool_lock;
 	size_t spool_used;          /* uploads in flight, bytes announced */
 	atomic_int parked;          /* requests suspended (defer, later) and not yet done */
+	pthread_mutex_t spare_lock;
+	struct {
+		char *buf;
+		size_t size;
+	} spare[SPARE_BODIES];      /* body buffers for reuse (at most 8 MiB) */
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t unix_dev; /* the socket we bound, so stop unlinks only ours */
 	ino_t unix_ino;
@@ -73,7 +83,8 @@ struct pending {
 	int done;                  /* the deferred handler has finished */
 	char *path_copy;
 	char *buf;
-	size_t len, cap;
+	size_t len, cap;           /* cap: what the memory budget holds for buf */
+	size_t buf_size;           /* what buf's allocation holds (>= cap) */
 	size_t limit;              /* the admitted body's limit */
 	size_t mem_held;           /* of the memory budget */
 	size_t spool_held;         /* of the upload budget */
@@ -335,6 +346,52 @@ static struct pending *pending_new(struct server *s, struct MHD_Connection *c, c
 	return p;
 }
 
+/* A buffer for a body of want bytes: a spare one that is large enough, or a
+ * new one. Its size in *size; NULL when out of memory. */
+static char *body_alloc(struct server *s, size_t want, size_t *size)
+{
+	char *buf = NULL;
+
+	pthread_mutex_lock(&s->spare_lock);
+	for (int i = 0; i < SPARE_BODIES && buf == NULL; i++) {
+		if (s->spare[i].buf != NULL && s->spare[i].size >= want) {
+			buf = s->spare[i].buf;
+			*size = s->spare[i].size;
+			s->spare[i].buf = NULL;
+		}
+	}
+	pthread_mutex_unlock(&s->spare_lock);
+	if (buf == NULL && (buf = malloc(want)) != NULL)
+		*size = want;
+	return buf;
+}
+
+/* Keeps a body buffer for reuse when there is room, else frees it. */
+static void body_release(struct server *s, char *buf, size_t size)
+{
+	if (buf == NULL)
+		return;
+	if (size <= SPARE_BODY_MAX) {
+		pthread_mutex_lock(&s->spare_lock);
+		for (int i = 0; i < SPARE_BODIES && buf != NULL; i++) {
+			if (s->spare[i].buf == NULL) {
+				s->spare[i].buf = buf;
+				s->spare[i].size = size;
+				buf = NULL;
+			}
+		}
+		pthread_mutex_unlock(&s->spare_lock);
+	}
+	free(buf);
+}
+
+static void spare_free(struct server *s)
+{
+	for (int i = 0; i < SPARE_BODIES; i++)
+		free(s->spare[i].buf);
+	pthread_mutex_destroy(&s->spare_lock);
+}
+
 static void pending_free(struct pending *p)
 {
 	if (p == NULL)
@@ -355,7 +412,7 @@ static void pending_free(struct pending *p)
 		pthread_mutex_unlock(&p->s->spool_lock);
 	}
 	free(p->path_copy);
-	free(p->buf);
+	body_release(p->s, p->buf, p->buf_size);
 	server_response_cleanup(&p->rs);
 	free(p);
 }
@@ -511,9 +568,11 @@ static int plan_body(struct server *s, struct pending *p, const struct server_ad
 			server_reply_header(rs, "Retry-After", "1");
 			return -1;
 		}
-		p->buf = malloc((size_t)want + 1);
-		if (p->buf)
+		p->buf = body_alloc(s, (size_t)want + 1, &p->buf_size);
+		if (p->buf) {
 			p->cap = (size_t)want + 1;
+			p->buf[0] = '\0'; /* a reused buffer holds an earlier body */
+		}
 	}
 	return 0;
 }
@@ -575,12 +634,15 @@ static void pending_append(struct server *s, struct pending *p, const char *data
 			p->refused = 503;
 			return;
 		}
-		nb = realloc(p->buf, cap);
-		if (nb == NULL) {
-			p->refused = 500;
-			return;
+		if (cap > p->buf_size) {
+			nb = realloc(p->buf, cap);
+			if (nb == NULL) {
+				p->refused = 500;
+				return;
+			}
+			p->buf = nb;
+			p->buf_size = cap;
 		}
-		p->buf = nb;
 		p->cap = cap;
 	}
 	memcpy(p->buf + p->len, data, n);
@@ -1127,6 +1189,7 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		return NULL;
 	}
 	pthread_mutex_init(&s->spool_lock, NULL);
+	pthread_mutex_init(&s->spare_lock, NULL);
 	fill_defaults(s, o);
 	if (RAND_bytes(rnd, sizeof rnd) != 1)
 		memset(rnd, 0, sizeof rnd);
@@ -1160,6 +1223,7 @@ fail:
 	lograte_free(s->rate);
 	pool_free(s->pool);
 	pthread_mutex_destroy(&s->spool_lock);
+	spare_free(s);
 	free(s);
 	return NULL;
 }
@@ -1192,6 +1256,7 @@ void server_stop(struct server *s)
 	lograte_free(s->rate);
 	pool_free(s->pool);
 	pthread_mutex_destroy(&s->spool_lock);
+	spare_free(s);
 	free(s);
 }
 

@@ -11,7 +11,8 @@
  *     refusal (401, 404, 413, 503, ...) is answered at once with
  *     `Connection: close` and the body is never read.
  *  2. The body is read into memory (under one global budget for all bodies
- *     in memory: beyond it 503 with Retry-After) or, when admitted as an
+ *     in memory: beyond it 503 with Retry-After; a few freed buffers, 8 MiB at
+ *     most, are kept for the next bodies) or, when admitted as an
  *     upload, spooled to a file under the home (under a cap on all uploads
  *     in flight and a reserve of free space kept for the state: 507).
  *  3. The handler answers.

@@ -158,7 +158,7 @@ static double number_slow(const char *s, size_t n, float *f)
 	return v;
 }
 
-size_t input_number(const char *s, size_t len, double *out)
+size_t input_number_exact(const char *s, size_t len, double *out)
 {
 	struct decimal d;
 	size_t n = number_scan(s, len, &d);
@@ -168,6 +168,151 @@ size_t input_number(const char *s, size_t len, double *out)
 	if (d.digits > FASTFLOAT_MAX_DIGITS || !fastfloat_decimal(d.mant, d.exp10, d.neg, out))
 		*out = number_slow(s, n, NULL);
 	return n;
+}
+
+/* ---- the usual shape, sixteen digits at a time ---------------------------
+ * A client's numbers are nearly all -?D{1,3}.D{1,19} (Python's repr of a
+ * double: 16-17 significant digits). Read a digit at a time they are a chain
+ * of dependent multiply-adds, most of a body's scan. Here the integer part
+ * is found and converted eight bytes at a time (byte masks, then Lemire's
+ * eight-digit multiplications), and the fraction sixteen digits at a time
+ * with SSE2 (a digit mask, then three multiply-adds of pairs); its value is
+ * taken as 16 digits (zeros after a shorter fraction) over 10^16, which reads
+ * as the same double. Anything else (an exponent, a longer integer part,
+ * over 19 significant digits, a grammar error) is left to number_scan, which
+ * then decides alone. x86-64 always has SSE2; elsewhere every number takes
+ * number_scan. */
+
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FAST_NUMBERS 1
+#include <emmintrin.h>
+
+#define ONES UINT64_C(0x0101010101010101)
+#define POW10_16 UINT64_C(10000000000000000)
+
+static const uint64_t pow10_u64[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+				     100000000};
+
+/* Bytes number_fast may look at: sign, 3 digits, point, 16 + 8 digits, and more. */
+#define NUMBER_FAST_SPAN 40
+
+/* Eight bytes at s as digit values: '0'..'9' become 0..9. */
+static uint64_t load_digits(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof w);
+	return w ^ (0x30 * ONES);
+}
+
+/* How many of t's bytes (first byte lowest) are digits before another byte: 0..8. */
+static unsigned digit_run(uint64_t t)
+{
+	/* bit 7 of a byte ends up set when it is not 0..9: no carry crosses bytes */
+	uint64_t h = (((t & (0x7f * ONES)) + 0x76 * ONES) | t) & (0x80 * ONES);
+
+	return h ? (unsigned)__builtin_ctzll(h) >> 3 : 8;
+}
+
+/* The value of t's first n digits, 1 <= n <= 8. */
+static uint64_t digits_value(uint64_t t, unsigned n)
+{
+	t <<= 8 * (8 - n); /* the bytes after them go; zeros lead */
+	t = t * 10 + (t >> 8);
+	return ((t & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32)) +
+		((t >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32))) >>
+	       32;
+}
+
+/* How many of the 16 byte values in d (text minus '0') are digits before another. */
+static unsigned digit_run16(__m128i d)
+{
+	unsigned digits = (unsigned)_mm_movemask_epi8(
+	    _mm_cmpeq_epi8(_mm_max_epu8(d, _mm_set1_epi8(9)), _mm_set1_epi8(9)));
+
+	return (unsigned)__builtin_ctz(~digits); /* 16 when all are */
+}
+
+/* The first n (1..16) digits of d as a 16-digit number: zeros after them. */
+static uint64_t value16(__m128i d, unsigned n)
+{
+	const __m128i idx = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m128i zero = _mm_setzero_si128();
+	__m128i lo, hi, x;
+
+	d = _mm_and_si128(d, _mm_cmpgt_epi8(_mm_set1_epi8((char)n), idx));
+	/* pairs of digits, then of pairs, then of quadruples: two 8-digit halves */
+	lo = _mm_madd_epi16(_mm_unpacklo_epi8(d, zero), _mm_set1_epi32(1 << 16 | 10));
+	hi = _mm_madd_epi16(_mm_unpackhi_epi8(d, zero), _mm_set1_epi32(1 << 16 | 10));
+	x = _mm_madd_epi16(_mm_packs_epi32(lo, hi), _mm_set1_epi32(1 << 16 | 100));
+	x = _mm_madd_epi16(_mm_packs_epi32(x, x), _mm_set1_epi32(1 << 16 | 10000));
+	return (uint64_t)(uint32_t)_mm_cvtsi128_si32(x) * 100000000u +
+	       (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(x, 4));
+}
+
+/* The fraction after the point at s (ni integer digits of value *mant before
+ * it): *mant and *exp10 become the whole number's. Returns the fraction's
+ * length, or 0 when number_scan must decide. */
+static unsigned fraction_fast(const char *s, unsigned ni, uint64_t *mant, int64_t *exp10)
+{
+	__m128i d = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)s),
+				 _mm_set1_epi8('0'));
+	unsigned nf = digit_run16(d), more;
+	uint64_t t;
+
+	if (nf == 0)
+		return 0;
+	*mant = *mant * POW10_16 + value16(d, nf);
+	*exp10 = -16;
+	if (nf < 16)
+		return nf;
+	t = load_digits(s + 16);
+	more = digit_run(t);
+	if (more == 0)
+		return nf;
+	/* beyond 19 significant digits a uint64_t no longer holds them exactly */
+	if ((*mant >= POW10_16 ? ni : 0) + 16 + more > FASTFLOAT_MAX_DIGITS)
+		return 0;
+	*mant = *mant * pow10_u64[more] + digits_value(t, more);
+	*exp10 -= more;
+	return nf + more;
+}
+
+/* The usual shape from s, which has at least NUMBER_FAST_SPAN readable bytes.
+ * Returns its length with *out set, or 0 when number_scan must decide. */
+static size_t number_fast(const char *s, double *out)
+{
+	int neg = s[0] == '-';
+	const char *p = s + neg;
+	uint64_t t = load_digits(p), mant;
+	unsigned ni = digit_run(t), nf;
+	int64_t exp10 = 0;
+
+	if (ni == 0 || ni == 8 || (ni > 1 && p[0] == '0'))
+		return 0;
+	mant = digits_value(t, ni);
+	p += ni;
+	if (*p == '.') {
+		/* three integer digits and sixteen of the fraction fit a uint64_t */
+		if (ni > 3 || (nf = fraction_fast(p + 1, ni, &mant, &exp10)) == 0)
+			return 0;
+		p += 1 + nf;
+	}
+	if ((*p | 0x20) == 'e' || !fastfloat_decimal(mant, exp10, neg, out))
+		return 0;
+	return (size_t)(p - s);
+}
+#endif
+
+size_t input_number(const char *s, size_t len, double *out)
+{
+#ifdef FAST_NUMBERS
+	size_t n;
+
+	if (len >= NUMBER_FAST_SPAN && (n = number_fast(s, out)) != 0)
+		return n;
+#endif
+	return input_number_exact(s, len, out);
 }
 
 size_t input_number_float(const char *s, size_t len, float *out)
@@ -207,6 +352,16 @@ static int accept(struct scan *s, char c)
 		return 1;
 	}
 	return 0;
+}
+
+/* accept(s, ','), the usual case (no whitespace before it) first. */
+static int comma(struct scan *s)
+{
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		return 1;
+	}
+	return accept(s, ',');
 }
 
 static int bad_json(struct scan *s)
@@ -327,6 +482,13 @@ static int scan_value(struct scan *s, size_t r, size_t c, int flags, double *v)
 	size_t n;
 
 	skip_ws(s);
+#ifdef FAST_NUMBERS
+	/* the usual shape is always finite: no exponent, at most 7 integer digits */
+	if (s->end - s->p >= NUMBER_FAST_SPAN && (n = number_fast(s->p, v)) != 0) {
+		s->p += n;
+		return 0;
+	}
+#endif
 	n = input_number(s->p, (size_t)(s->end - s->p), v);
 	if (n == 0 && (flags & INPUT_ALLOW_NULL) && s->end - s->p >= 4 &&
 	    memcmp(s->p, "null", 4) == 0) {
@@ -351,20 +513,25 @@ static int scan_row(struct scan *s, struct input_matrix *m, size_t r, size_t wid
 	if (!accept(s, '['))
 		return error_set(s->err, 400, "BadRequest", "row %zu must be an array of numbers",
 				 r);
+	/* room for the whole row at once when its width is known */
+	if (width > 0 && reserve(m, base + width - 1, s->err) != 0)
+		return -1;
 	if (!accept(s, ']')) {
 		do {
 			if (scan_value(s, r, c, flags, &v) != 0)
 				return -1;
-			if (width == 0 || c < width) {
-				if (reserve(m, base + c, s->err) != 0)
-					return -1;
+			if (c < width) {
 				m->values[base + c] = v;
+			} else if (width == 0) {
+				if (reserve(m, c, s->err) != 0)
+					return -1;
+				m->values[c] = v;
 			}
 			if (++c > INPUT_MAX_COLS)
 				return error_set(s->err, 400, "BadRequest",
 						 "row %zu has more than %d features", r,
 						 INPUT_MAX_COLS);
-		} while (accept(s, ','));
+		} while (comma(s));
 		if (!accept(s, ']'))
 			return error_set(s->err, 400, "BadRequest",
 					 "row %zu must be an array of numbers", r);

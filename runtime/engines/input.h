@@ -50,6 +50,10 @@ int input_parse(const char *body, size_t len, int expect_cols, int flags, struct
 /* Reads one JSON number at s (at most `len` bytes) into *out; returns the
  * bytes consumed, or 0 when s does not start with a valid JSON number. */
 size_t input_number(const char *s, size_t len, double *out);
+/* The same answer, a digit at a time: the reference that input_number's
+ * fast path (whole digit groups at once, on x86-64, taken with 40 bytes or
+ * more to read) is tested and fuzzed against. */
+size_t input_number_exact(const char *s, size_t len, double *out);
 /* The same number as the correctly rounded float32 (strtof's answer, never
  * a double rounded twice). */
 size_t input_number_float(const char *s, size_t len, float *out);

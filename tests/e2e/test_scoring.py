@@ -2,6 +2,7 @@
 mirror, credentials, every status code, workers that fail, restart."""
 
 import concurrent.futures
+import http.client
 import json
 import math
 import os
@@ -135,6 +136,34 @@ def test_bad_input_is_400_with_reason(native):
     assert s == 400 and "number" in b["error"]["message"]
     s, _, b = score(native, "churn", {"rows": []}, native.key)
     assert s == 400
+
+
+def test_bodies_on_one_connection_answer_each_its_own(native):
+    """Body buffers are reused between requests (server.c keeps spares): on one
+    kept-alive connection, bodies growing, shrinking, chunked and empty each get
+    the answer of their own rows, never of bytes an earlier body left behind."""
+    rows = [[(r * 31 + c) % 17 / 4.0 - 2.0 for c in range(30)] for r in range(400)]
+    want = score(native, "churn", {"data": rows}, native.key)[2]
+    host, port = native.url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    hdrs = {"Authorization": "Bearer " + native.key, "Content-Type": "application/json"}
+    try:
+        for n, chunked in ((400, False), (1, False), (200, True), (3, False), (400, True),
+                           (399, False), (0, False)):
+            body = json.dumps({"data": rows[:n]}).encode()
+            if chunked:
+                conn.request("POST", "/endpoints/churn/score", iter([body[:5000], body[5000:]]),
+                             headers=hdrs, encode_chunked=True)
+            else:
+                conn.request("POST", "/endpoints/churn/score", body, headers=hdrs)
+            r = conn.getresponse()
+            got = json.loads(r.read())
+            if n == 0:
+                assert r.status == 400 and "no rows" in got["error"]["message"], got
+            else:
+                assert r.status == 200 and got == want[:n], (n, chunked, r.status)
+    finally:
+        conn.close()
 
 
 def test_auth_401(native):

@@ -4,7 +4,9 @@
  * its first 8 bytes as a double and first 4 as a float print as a JSON
  * number that reads back to the same bits (NaN and infinities refused); and
  * any number the reader accepts at the start of the bytes reads as strtod
- * and strtof read it, prints, and reads back unchanged.
+ * and strtof read it, prints, and reads back unchanged. The reader's fast
+ * path (taken with 40 bytes or more to read) gives the same length and bits
+ * as its digit-at-a-time reference on any bytes.
  */
 #include <locale.h>
 #include <math.h>
@@ -75,10 +77,27 @@ static void read_text(const uint8_t *data, size_t size)
 	round_trip_float(f);
 }
 
+/* input_number (the fast path when it may read 40 bytes) against
+ * input_number_exact, at every offset of the first bytes. */
+static void fast_against_exact(const uint8_t *data, size_t size)
+{
+	for (size_t off = 0; off < 8 && off < size; off++) {
+		const char *s = (const char *)data + off;
+		double fast = 1.0, exact = 2.0;
+		size_t n = input_number(s, size - off, &fast);
+
+		if (n != input_number_exact(s, size - off, &exact) ||
+		    (n > 0 && memcmp(&fast, &exact, sizeof fast) != 0))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	double d;
 	float f;
+
+	fast_against_exact(data, size);
 
 	if (size >= sizeof d) {
 		memcpy(&d, data, sizeof d);

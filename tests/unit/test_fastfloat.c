@@ -67,18 +67,52 @@ static double reference(const char *s, size_t n)
 	return v;
 }
 
-/* The whole of s must read as one number, bit-identical to strtod. */
-static void check(const char *s)
-{
-	size_t len = strlen(s);
-	double got = 12345.0, want = reference(s, len);
-	size_t n = input_number(s, len, &got);
+/* What follows a number in a body: a delimiter, then more text (digits
+ * included, which the fast path loads and must not take). */
+static const char *const followers[] = {
+    ",0.123456789012345678901234567890123456789",
+    "]]}                                         ",
+    " , 99999999999999999999999999999999999999999",
+    "}..........................................",
+    "\n-1.2345678901234567e+300,1,2,3,4,5,6,7,8,9",
+};
 
+/* input_number on s[0..len) followed by more text, so that at least 40
+ * bytes can be read and the fast path is taken. */
+static size_t number_in_body(const char *s, size_t len, int which, double *out)
+{
+	char buf[TEXT_MAX + 64];
+	const char *f = followers[which % (int)(sizeof followers / sizeof followers[0])];
+	size_t flen = strlen(f);
+
+	assert_true(len + flen < sizeof buf);
+	memcpy(buf, s, len);
+	memcpy(buf + len, f, flen);
+	return input_number(buf, len + flen, out);
+}
+
+static void check_read(const char *s, size_t len, size_t n, double got, double want)
+{
 	if (n != len)
 		fail_msg("\"%s\": consumed %zu of %zu bytes", s, n, len);
 	if (bits_of(got) != bits_of(want))
 		fail_msg("\"%s\": read %.17g (%016" PRIx64 "), strtod %.17g (%016" PRIx64 ")", s,
 			 got, bits_of(got), want, bits_of(want));
+}
+
+/* The whole of s must read as one number, bit-identical to strtod: alone
+ * (the digit-at-a-time path), and followed by the rest of a body. */
+static void check(const char *s)
+{
+	static int which;
+	size_t len = strlen(s);
+	double got = 12345.0, want = reference(s, len);
+	size_t n = input_number(s, len, &got);
+
+	check_read(s, len, n, got, want);
+	got = 12345.0;
+	n = number_in_body(s, len, which++, &got);
+	check_read(s, len, n, got, want);
 }
 
 /* v as %.<prec>g, or %.<prec>e when sci. */
@@ -417,6 +451,10 @@ static void test_grammar(void **state)
 			fail_msg("\"%.*s\": read %.17g", (int)n, buf, got);
 	}
 	assert_int_equal(input_number("-", 1, &got), 0);
+	assert_int_equal(number_in_body("-", 1, 0, &got), 0);
+	assert_int_equal(number_in_body("1.", 2, 0, &got), 0);
+	assert_int_equal(number_in_body("00.5", 4, 0, &got), 1);
+	assert_int_equal(number_in_body("1.5e", 4, 0, &got), 0);
 	assert_int_equal(input_number("1.", 2, &got), 0);
 	assert_int_equal(input_number(".5", 2, &got), 0);
 	assert_int_equal(input_number("+1", 2, &got), 0);
@@ -428,6 +466,40 @@ static void test_grammar(void **state)
 	assert_int_equal(input_number("1.5e3", 4, &got), 0);
 	assert_int_equal(input_number("1.5e3", 3, &got), 3);
 	assert_true(got == 1.5);
+}
+
+/* The fast path against the digit-at-a-time one on strings of the
+ * number alphabet up to 48 bytes, with 40 bytes or more to read: the same
+ * length and the same bits, whatever the shape (long integer parts, 19 and
+ * 20 digits, leading zeros, exponents, truncated fractions). */
+static void test_fast_path_against_exact(void **state)
+{
+	static const char alphabet[] = "01234567890123456789.eE+-.0 ,]";
+	uint64_t s = 11;
+	char buf[64];
+	double fast, exact;
+
+	(void)state;
+	for (int i = 0; i < 500000; i++) {
+		size_t len = (size_t)rng_below(&s, 49), n, want;
+		size_t sig = (size_t)rng_below(&s, 24); /* a leading run of digits, often */
+
+		for (size_t k = 0; k < sizeof buf; k++)
+			buf[k] = alphabet[rng_below(&s, sizeof alphabet - 1)];
+		if (rng_below(&s, 2))
+			buf[0] = '-';
+		for (size_t k = 1; k < sig && k < sizeof buf; k++)
+			buf[k] = (char)('0' + rng_below(&s, 10));
+		if (sig > 2 && rng_below(&s, 2))
+			buf[1 + rng_below(&s, sig - 1)] = '.';
+		len = len < 40 ? 40 : len;
+		fast = exact = 12345.0;
+		n = input_number(buf, len, &fast);
+		want = input_number_exact(buf, len, &exact);
+		if (n != want || (n > 0 && bits_of(fast) != bits_of(exact)))
+			fail_msg("\"%.*s\": %zu bytes as %.17g, digit at a time %zu as %.17g",
+				 (int)len, buf, n, fast, want, exact);
+	}
 }
 
 /* Limits and errors are those of the reader before it: numbers longer than
@@ -471,6 +543,7 @@ int main(void)
 	    cmocka_unit_test(test_decimal_direct),
 	    cmocka_unit_test(test_fast_path_taken),
 	    cmocka_unit_test(test_grammar),
+	    cmocka_unit_test(test_fast_path_against_exact),
 	    cmocka_unit_test(test_limits),
 	};
 
