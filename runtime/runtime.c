@@ -30,6 +30,7 @@
 #include "runtime/jobs.h"
 #include "runtime/scheduler.h"
 #include "state/file.h"
+#include "state/names.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:5800"
 #define DEFAULT_UPLOAD_LIMIT ((size_t)1 << 30)
@@ -117,41 +118,87 @@ static void reply_text(struct server_response *rs, int status, char *text, const
 	rs->content_type = type;
 }
 
+/* "a,b,c" into names (pointers into *copy, which the caller frees): each
+ * an endpoint name, at most METRICS_FILTER_MAX of them. -1 with err. */
+static int metrics_names(const char *list, char **copy, const char ***names, size_t *n,
+			 struct error *err)
+{
+	size_t cap = 1;
+	char *p;
+
+	for (const char *q = list; *q; q++)
+		cap += *q == ',';
+	if (cap > METRICS_FILTER_MAX)
+		return error_set(err, 400, "ValidationError", "endpoints: at most %d names",
+				 METRICS_FILTER_MAX);
+	*copy = strdup(list);
+	*names = calloc(cap, sizeof **names);
+	if (*copy == NULL || *names == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	*n = 0;
+	for (p = *copy; p != NULL;) {
+		char *comma = strchr(p, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (names_check(p, "endpoints", err) < 0)
+			return -1;
+		(*names)[(*n)++] = p;
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+/* GET /v1/metrics?window=S[&summary=1[&detail=EP]][&endpoint=EP | &endpoints=A,B,C] */
+static void metrics_json_route(struct runtime *rt, const struct server_request *rq,
+			       struct server_response *rs)
+{
+	const char *w = server_query(rq, "window"), *summary = server_query(rq, "summary");
+	const char *one = server_query(rq, "endpoint"), *list = server_query(rq, "endpoints");
+	struct metrics_filter f = {.endpoints = one ? &one : NULL, .nendpoints = one ? 1 : 0};
+	char *end = NULL, *copy = NULL;
+	const char **names = NULL;
+	long window = w ? strtol(w, &end, 10) : 60;
+	struct error err;
+	cJSON *j;
+
+	if (w && (*end || window < 1 || window > 300))
+		return server_reply_errorf(rs, 400, "ValidationError",
+					   "window must be 1-300 seconds");
+	if (one && list)
+		return server_reply_errorf(rs, 400, "ValidationError",
+					   "endpoint and endpoints: one or the other");
+	if (list && metrics_names(list, &copy, &names, &f.nendpoints, &err) < 0) {
+		server_reply_error(rs, &err);
+		goto out;
+	}
+	if (list)
+		f.endpoints = names;
+	if (summary && strcmp(summary, "0")) {
+		f.detail = server_query(rq, "detail");
+		if (f.detail == NULL)
+			f.detail = "";
+	}
+	j = metrics_json_of(rt->metrics, (int)window, metrics_now(), &f);
+	server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
+	cJSON_Delete(j);
+out:
+	free(names);
+	free(copy);
+}
+
 static void metrics_route(struct runtime *rt, const struct server_request *rq,
 			  struct server_response *rs, int json)
 {
 	size_t len = 0;
 	char *text;
 
-	if (!json) {
-		text = metrics_prometheus(rt->metrics, &len);
-		reply_text(rs, 200, text, "text/plain; version=0.0.4");
-		if (text)
-			rs->len = len;
-		return;
-	}
-	{
-		const char *w = server_query(rq, "window");
-		char *end = NULL;
-		long window = w ? strtol(w, &end, 10) : 60;
-		cJSON *j;
-
-		if (w && (*end || window < 1 || window > 300))
-			return server_reply_errorf(rs, 400, "ValidationError",
-						   "window must be 1-300 seconds");
-		const char *summary = server_query(rq, "summary");
-		const char *detail = NULL;
-
-		if (summary && strcmp(summary, "0")) {
-			detail = server_query(rq, "detail");
-			if (detail == NULL)
-				detail = "";
-		}
-		j = metrics_json(rt->metrics, (int)window, metrics_now(), server_query(rq, "endpoint"),
-				 detail);
-		server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
-		cJSON_Delete(j);
-	}
+	if (json)
+		return metrics_json_route(rt, rq, rs);
+	text = metrics_prometheus(rt->metrics, &len);
+	reply_text(rs, 200, text, "text/plain; version=0.0.4");
+	if (text)
+		rs->len = len;
 }
 
 static int is_health(const struct server_request *rq)
