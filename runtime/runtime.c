@@ -136,7 +136,7 @@ static int metrics_names(const char *list, char **copy, const char ***names, siz
 	if (*copy == NULL || *names == NULL)
 		return error_set(err, 500, "OutOfMemory", "out of memory");
 	*n = 0;
-	for (p = *copy; p != NULL;) {
+	for (p = **copy ? *copy : NULL; p != NULL;) { /* "": no endpoint at all */
 		char *comma = strchr(p, ',');
 
 		if (comma != NULL)

@@ -248,6 +248,7 @@ def test_metrics_for_a_list_of_endpoints(native):
     assert names("") == ["churn", "other"]
     assert names("&endpoints=other,nope") == ["other"]
     assert names("&endpoints=churn&summary=1") == ["churn"]
+    assert names("&endpoints=") == []
     s, _, m = native.http("GET", "/v1/metrics?endpoints=churn&summary=1&detail=churn")
     assert [d["name"] for d in m["endpoints"][0]["deployments"]] == ["blue", "green"]
     for bad in ("endpoints=churn,../x", "endpoints=churn,,other", "endpoint=churn&endpoints=churn",

@@ -363,7 +363,7 @@ void data_load_assets(struct app *a, const char *kind, void (*then)(struct app *
 
 struct live_job {
 	struct fetch_job job;
-	char path[160], focus[80];
+	char path[LIVE_QUERY_MAX], focus[80];
 	struct live live;
 };
 
@@ -377,6 +377,7 @@ static int live_run(struct fetch_job *j, struct client *c)
 	if (client_get_text(c, l->path, &text, &len, &j->err) < 0)
 		return -1;
 	live_parse(&l->live, text, l->focus[0] ? l->focus : NULL);
+	live_set_query(&l->live, l->path);
 	free(text);
 	return 0;
 }
@@ -384,11 +385,12 @@ static int live_run(struct fetch_job *j, struct client *c)
 static void live_done(struct app *a, struct fetch_job *j)
 {
 	struct live_job *l = (struct live_job *)j;
-	char path[160];
+	char path[LIVE_QUERY_MAX];
 
 	screen_live_query(a, path, sizeof path);
-	if (strcmp(path, l->path) != 0)
+	if (!live_query_same(path, l->path))
 		return; /* asked for another screen or selection: the next tick asks again */
+	/* rows scrolled since: the answer still holds the rows it was asked for */
 	live_free(&a->live);
 	if (j->rc == 0) {
 		a->live = l->live;
@@ -414,6 +416,10 @@ void data_load_live(struct app *a)
 		return;
 	l = fetch_job_new(sizeof *l, "live", live_run, live_done, live_release);
 	focus = screen_live_query(a, l->path, sizeof l->path);
+	if (l->path[0] == '\0') { /* this screen shows no live figures */
+		live_release(&l->job);
+		return;
+	}
 	app_copy(l->focus, sizeof l->focus, focus ? focus : "");
 	fetch_submit(a->fetch, &l->job);
 }
