@@ -7,14 +7,13 @@ import os
 import re
 import shutil
 import signal
-import socket
-import threading
 import time
 import urllib.parse
 
 import pytest
 
 from conftest import repo_path
+from recorder import Recorder
 from sshd import short_tmp
 from test_console import deck_factory, put  # noqa: F401 (fixture)
 from test_remote import Client, master_of, ready, remote, sshd, wait_for  # noqa: F401 (fixtures)
@@ -90,76 +89,36 @@ def test_bench_key_goes_through_the_tunnel(laptop, deck_factory):
     assert m and int(m.group(1)) > 0 and m.group(2) == "0", s
 
 
-class Recorder:
-    """A Unix socket in front of the runtime's, in a home of its own (the
-    profile's): every request that reaches the runtime passes here, and its
-    request line is kept (path and query)."""
-
-    REQUEST = re.compile(rb"(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) HTTP/1\.[01]\r\n")
+class RecordedHome:
+    """A home of its own (the profile's) whose socket stands in front of the
+    runtime's: every request that reaches the runtime passes there."""
 
     def __init__(self, runtime_home):
         self.home = short_tmp("rec")
         shutil.copy(os.path.join(runtime_home, "admin.key"), self.home)
-        self.upstream = os.path.join(runtime_home, "mldeck.sock")
-        self.lines = []
-        self.lock = threading.Lock()
-        self.srv = socket.socket(socket.AF_UNIX)
-        self.srv.bind(os.path.join(self.home, "mldeck.sock"))
-        self.srv.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.rec = Recorder.unix(os.path.join(self.home, "mldeck.sock"),
+                                 os.path.join(runtime_home, "mldeck.sock"))
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            u = socket.socket(socket.AF_UNIX)
-            u.connect(self.upstream)
-            threading.Thread(target=self._pipe, args=(c, u, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c, False), daemon=True).start()
+    def count(self):
+        return len(self.rec.lines())
 
-    def _pipe(self, src, dst, record):
-        tail = b""
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if record:
-                    tail += data
-                    for m in self.REQUEST.finditer(tail):
-                        with self.lock:
-                            self.lines.append(m.group(2).decode())
-                    tail = tail[-8192:] if not self.REQUEST.search(tail) else b""
-                dst.sendall(data)
-        except OSError:
-            pass
-        for sk in (src, dst):
-            try:
-                sk.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+    def models(self, since=0):
+        return sum(1 for line in self.rec.lines(since) if " /subscriptions/" in line and
+                   "/models" in line)
 
     def metrics(self, since=0):
         """The /v1/metrics queries received after the first `since` requests:
         each as its endpoints list (None when it names none: every endpoint)."""
-        with self.lock:
-            lines = self.lines[since:]
         out = []
-        for line in lines:
-            u = urllib.parse.urlsplit(line)
+        for line in self.rec.lines(since):
+            u = urllib.parse.urlsplit(line.split()[1])
             if u.path == "/v1/metrics":
                 q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
                 out.append(q["endpoints"][0].split(",") if "endpoints" in q else None)
         return out
 
-    def count(self):
-        with self.lock:
-            return len(self.lines)
-
     def close(self):
-        self.srv.close()
+        self.rec.close()
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -181,7 +140,7 @@ def test_asks_metrics_only_for_the_rows_on_screen(sshd, remote, deck_factory):
         put(remote, "/onlineEndpoints/%s/deployments/blue" % ep,
             {"properties": {"model": "logit:1", "environmentId": "native:1"},
              "sku": {"capacity": 1}})
-    rec = Recorder(remote.home)
+    rec = RecordedHome(remote.home)
     laptop = Client(sshd, rec.home)
     try:
         d = deck_factory({k: laptop.env[k] for k in ("PATH", "XDG_CONFIG_HOME",
@@ -204,10 +163,9 @@ def test_asks_metrics_only_for_the_rows_on_screen(sshd, remote, deck_factory):
         start = rec.count()
         for i in range(1, 4):  # r: the list again (and, before, every endpoint's figures)
             d.keys("r")
-            wait_for(lambda: sum(1 for line in rec.lines[start:] if "/models" in line) > i, 30,
-                     "the Models screen's list again")
+            wait_for(lambda: rec.models(start) > i, 30, "the Models screen's list again")
         # at most the one that was on its way when the key came
-        assert len(rec.metrics(start)) <= 1, rec.lines[start:]
+        assert len(rec.metrics(start)) <= 1, rec.rec.lines(start)
     finally:
         laptop.cleanup()
         rec.close()

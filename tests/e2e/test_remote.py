@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import BIN, Runtime, repo_path
+from recorder import Recorder
 from sshd import Sshd, keygen, short_tmp
 
 MODEL = repo_path("tests", "data", "logistic.json")
@@ -396,57 +397,12 @@ def test_remote_without_mldeck_says_so(sshd, remote):
 # --- the data plane goes through the profile's transport ----------------------
 
 
-class Forwarder:
-    """A TCP forwarder that records the request lines passing through it."""
-
-    def __init__(self, target_port):
-        self.target = target_port
-        self.seen = []
-        self.srv = socket.socket()
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(16)
-        self.port = self.srv.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(c, u, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c, False), daemon=True).start()
-
-    def _pipe(self, a, b, record):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                if record:
-                    self.seen += [line.decode(errors="replace") for line in data.split(b"\r\n")
-                                  if line.startswith((b"GET ", b"POST ", b"PUT "))]
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.srv.close()
-
-
 def test_invoke_and_bench_use_the_profile_url_not_the_scoring_uri(runtime):
     """Through a tunnel or proxy the runtime's own scoringUri names another
     address: the data plane must follow the profile, as the control plane does."""
     from test_cli import ready as cli_ready
     cli_ready(runtime)
-    fwd = Forwarder(int(runtime.url.rsplit(":", 1)[1]))
+    fwd = Recorder.tcp(int(runtime.url.rsplit(":", 1)[1]))
     try:
         env = {"MLDECK_URL": "http://127.0.0.1:%d" % fwd.port}
         runtime.cli("invoke", "cli-ep", "--request-file", REQUEST, env=env)
