@@ -206,6 +206,44 @@ static int is_health(const struct server_request *rq)
 	return rq->segc == 1 && !strcmp(rq->segv[0], "healthz");
 }
 
+/* GET /v1/connect-info: the socket and admin key an ssh:// client needs,
+ * given on the Unix socket to a process of the runtime's own user (the
+ * socket is 0600 and that user can read admin.key anyway): a client that
+ * forwards to a socket it knows gets the key in one request, with no remote
+ * command (api/transport.c). */
+static int is_connect_info(const struct server_request *rq)
+{
+	return rq->segc == 2 && !strcmp(rq->segv[0], "v1") && !strcmp(rq->segv[1], "connect-info");
+}
+
+/* The lines `mldeck serve --connect-info` prints and the route answers. */
+static char *connect_info_text(const char *sock, const char *key)
+{
+	char buf[PATH_MAX + 384];
+	int n = snprintf(buf, sizeof buf, "mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	char *text = n > 0 && (size_t)n < sizeof buf ? strdup(buf) : NULL;
+
+	memset(buf, 0, sizeof buf);
+	return text;
+}
+
+static void connect_info_route(struct runtime *rt, const struct server_request *rq,
+			       struct server_response *rs)
+{
+	char sock[PATH_MAX + 16];
+
+	if (strcmp(rq->method, "GET") != 0) {
+		server_reply_errorf(rs, 405, "MethodNotAllowed", "use GET for /v1/connect-info");
+		server_reply_header(rs, "Allow", "GET");
+		return;
+	}
+	snprintf(sock, sizeof sock, "%s/%s", rt->home, RUNTIME_SOCKET);
+	reply_text(rs, 200, connect_info_text(sock, rt->admin_key), "text/plain");
+	if (rs->body == NULL)
+		server_reply_errorf(rs, 500, "OutOfMemory", "out of memory");
+	server_reply_header(rs, "Cache-Control", "no-store");
+}
+
 static int is_dataplane(const struct server_request *rq)
 {
 	return rq->segc > 0 && !strcmp(rq->segv[0], "endpoints");
@@ -222,6 +260,15 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 	if (is_health(rq)) {
 		ad->limit = 0; /* open, so it takes no body */
 		return 0;
+	}
+	if (is_connect_info(rq)) {
+		ad->limit = 0;
+		if (rq->peer_uid >= 0 && rq->peer_uid == (long)geteuid())
+			return 0;
+		server_reply_errorf(rs, 403, "Forbidden",
+				    "connect-info is only for the runtime's own user, on %s/%s",
+				    rt->home, RUNTIME_SOCKET);
+		return -1;
 	}
 	if (is_dataplane(rq))
 		return dataplane_admit(rt, rq, ad, rs);
@@ -302,6 +349,8 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		reply_text(rs, 200, strdup("{\"status\":\"ok\"}"), "application/json");
 		return;
 	}
+	if (is_connect_info(rq))
+		return connect_info_route(rt, rq, rs);
 	if (is_dataplane(rq))
 		return dataplane_handle(rt, rq, rs);
 	if (invoke_is_path(rq))
@@ -804,8 +853,14 @@ static int serve_connect_info(const struct runtime_options *o)
 			strerror(errno));
 		return 1;
 	}
-	printf("mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	char *text = connect_info_text(sock, key);
+
 	memset(key, 0, sizeof key);
+	if (text == NULL)
+		return 1;
+	fputs(text, stdout);
+	memset(text, 0, strlen(text));
+	free(text);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
