@@ -4,7 +4,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,9 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/credential.h"
+#include "api/retry.h"
+
 #define CLIENT_API_VERSION "api-version=2024-04-01"
 #define CLIENT_MAX_BODY ((size_t)64 << 20) /* answers past this are refused */
-#define CLIENT_URL_MAX 4096
+#define CLIENT_MAX_HEAD ((size_t)64 << 10)
+#define CLIENT_URL_MAX 8192 /* ARM asks clients to take URLs of at least 4 KB */
+#define CLIENT_MAX_ITEMS 200000
 #define CLIENT_CACHE_SLOTS 4			 /* GET answers kept for If-None-Match */
 #define CLIENT_CACHE_MAX ((size_t)16 << 20) /* larger answers are not kept */
 
@@ -32,10 +37,17 @@ struct client {
 	char *base_url;
 	char *ws_path;
 	char *credential;
-	char *ca_file; /* NULL: the system's trust store */
+	struct credential *cred;
+	char *ca_file;
+	struct curl_slist *connect_to;
 	char *unix_socket; /* NULL: TCP */
 	int dataplane_at_base;
 	long timeout_ms;
+	long connect_timeout_ms;
+	int no_proxy;
+	int max_retries;
+	FILE *trace;
+	uint64_t rng;
 	char curl_err[CURL_ERROR_SIZE];
 	atomic_int cancelled;	   /* client_cancel was called */
 	pthread_mutex_t sock_lock; /* sock against close during client_cancel */
@@ -44,20 +56,13 @@ struct client {
 	unsigned long cache_clock;
 };
 
-/* A growing answer buffer with a cap. */
+/* A growing buffer with a cap. */
 struct client_buf {
 	char *data;
 	size_t len;
 	size_t cap;
+	size_t max;
 	int overflow;
-};
-
-/* Headers captured by the header callback: azureml-model-deployment (when
- * chosen is given) and ETag. */
-struct client_hdr {
-	char *chosen;
-	size_t chosen_len;
-	char etag[72];
 };
 
 static char *client_strdup(const char *s)
@@ -70,9 +75,42 @@ static char *client_strdup(const char *s)
 	return d;
 }
 
+/* "a,b,c" into a curl list (connect-to rules). */
+static struct curl_slist *client_split(const char *s, int *ok)
+{
+	struct curl_slist *l = NULL, *n;
+	char item[512];
+
+	*ok = 1;
+	while (s != NULL && *s != '\0') {
+		size_t k = strcspn(s, ",");
+		while (k > 0 && *s == ' ')
+			s++, k--;
+		if (k > 0 && k < sizeof item) {
+			snprintf(item, sizeof item, "%.*s", (int)k, s);
+			if ((n = curl_slist_append(l, item)) == NULL)
+				*ok = 0;
+			else
+				l = n;
+		}
+		s += k + (s[k] == ',');
+	}
+	return l;
+}
+
+static uint64_t client_seed(const void *p)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid() ^
+	       (uint64_t)(uintptr_t)p;
+}
+
 struct client *client_new(const struct client_config *cfg)
 {
 	struct client *c = calloc(1, sizeof *c);
+	int ok = 1;
 
 	if (c == NULL)
 		return NULL;
@@ -80,15 +118,22 @@ struct client *client_new(const struct client_config *cfg)
 	c->base_url = client_strdup(cfg->base_url);
 	c->ws_path = client_strdup(cfg->ws_path);
 	c->credential = client_strdup(cfg->credential);
+	c->ca_file = client_strdup(cfg->ca_file);
+	c->connect_to = client_split(cfg->connect_to, &ok);
+	c->cred = cfg->cred != NULL ? credential_ref(cfg->cred) : NULL;
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
 	c->sock = CURL_SOCKET_BAD;
 	pthread_mutex_init(&c->sock_lock, NULL);
-	c->ca_file = cfg->ca_file != NULL ? client_strdup(cfg->ca_file) : NULL;
+	c->connect_timeout_ms = cfg->connect_timeout_ms;
+	c->no_proxy = cfg->no_proxy;
+	c->max_retries = cfg->max_retries == 0 ? RETRY_DEFAULT_MAX : cfg->max_retries;
+	c->trace = cfg->trace;
+	c->rng = client_seed(c) | 1;
 	c->dataplane_at_base = cfg->dataplane_at_base;
 	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
 	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
 	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL ||
-	    (via_socket && c->unix_socket == NULL) || (cfg->ca_file != NULL && c->ca_file == NULL)) {
+	    c->ca_file == NULL || !ok || (via_socket && c->unix_socket == NULL)) {
 		client_free(c);
 		return NULL;
 	}
@@ -111,18 +156,37 @@ void client_free(struct client *c)
 	}
 	free(c->base_url);
 	free(c->ws_path);
-	free(c->ca_file);
-	free(c->unix_socket);
 	if (c->credential != NULL) {
 		memset(c->credential, 0, strlen(c->credential));
 		free(c->credential);
 	}
+	credential_unref(c->cred);
+	free(c->ca_file);
+	free(c->unix_socket);
+	curl_slist_free_all(c->connect_to);
 	free(c);
 }
 
 const char *client_base_url(const struct client *c)
 {
 	return c->base_url;
+}
+
+const char *client_ws_path(const struct client *c)
+{
+	return c->ws_path;
+}
+
+int client_token(struct client *c, const char *scope, char *buf, size_t len, struct error *err)
+{
+	if (c->cred == NULL)
+		return 1;
+	return credential_token(c->cred, scope, buf, len, err) < 0 ? -1 : 0;
+}
+
+FILE *client_trace(const struct client *c)
+{
+	return c->trace;
 }
 
 const char *client_unix_socket(const struct client *c)
@@ -152,12 +216,9 @@ int client_scoring_url(const struct client *c, const char *ep, const char *scori
 	return 0;
 }
 
-static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+static size_t client_buf_add(struct client_buf *b, const char *ptr, size_t n)
 {
-	struct client_buf *b = userdata;
-	size_t n = size * nmemb;
-
-	if (b->len + n > CLIENT_MAX_BODY) {
+	if (b->len + n > b->max) {
 		b->overflow = 1;
 		return 0;
 	}
@@ -177,77 +238,105 @@ static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *userda
 	return n;
 }
 
-/* The value of header name (with its colon) in the line ptr[0..n), trimmed,
- * into buf; 0 when the line is another header. */
-static int client_header_value(const char *ptr, size_t n, const char *name, char *buf,
-			       size_t len)
+static size_t client_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	size_t nl = strlen(name);
-
-	if (buf == NULL || len == 0 || n <= nl || strncasecmp(ptr, name, nl) != 0)
-		return 0;
-	const char *v = ptr + nl;
-	size_t vl = n - nl;
-	while (vl > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vl--;
-	}
-	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-		vl--;
-	if (vl >= len)
-		vl = len - 1;
-	memcpy(buf, v, vl);
-	buf[vl] = '\0';
-	return 1;
+	return client_buf_add(userdata, ptr, size * nmemb);
 }
 
+/* Keeps the header lines of the last answer only (1xx and redirects reset). */
 static size_t client_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct client_hdr *h = userdata;
+	struct client_buf *h = userdata;
 	size_t n = size * nmemb;
 
-	if (!client_header_value(ptr, n, "ETag:", h->etag, sizeof h->etag))
-		client_header_value(ptr, n, "azureml-model-deployment:", h->chosen, h->chosen_len);
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		h->len = 0;
+	if (client_buf_add(h, ptr, n) != n)
+		h->overflow = 1; /* a header past the cap is dropped, the answer kept */
 	return n;
 }
 
-static struct client_cached *client_cache_find(struct client *c, const char *url)
+const char *client_header(const struct client_response *rs, const char *name, char *buf,
+			  size_t len)
 {
-	for (int i = 0; i < CLIENT_CACHE_SLOTS; i++)
-		if (c->cache[i].url != NULL && strcmp(c->cache[i].url, url) == 0)
-			return &c->cache[i];
+	size_t nl = strlen(name);
+	const char *p = rs->head;
+
+	while (p != NULL && *p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		if (ll > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			const char *v = p + nl + 1;
+			size_t vl = ll - nl - 1;
+			while (vl > 0 && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(buf, len, "%.*s", (int)vl, v);
+			return buf;
+		}
+		p = eol != NULL ? eol + 1 : NULL;
+	}
 	return NULL;
 }
 
-/* Keeps b as the answer to url with etag, in the least recently used slot. */
-static void client_cache_keep(struct client *c, const char *url, const char *etag,
-			      const struct client_buf *b)
+void client_response_cleanup(struct client_response *rs)
 {
-	struct client_cached *e = client_cache_find(c, url);
+	if (rs == NULL)
+		return;
+	free(rs->body);
+	free(rs->head);
+	memset(rs, 0, sizeof *rs);
+}
 
-	if (b->len > CLIENT_CACHE_MAX)
-		return;
-	if (e == NULL) {
-		e = &c->cache[0];
-		for (int i = 1; i < CLIENT_CACHE_SLOTS; i++)
-			if (c->cache[i].used < e->used)
-				e = &c->cache[i];
-	}
-	free(e->url);
-	free(e->body);
-	e->url = client_strdup(url);
-	e->body = malloc(b->len + 1);
-	if (e->url == NULL || e->body == NULL) {
-		free(e->url);
-		free(e->body);
-		memset(e, 0, sizeof *e);
-		return;
-	}
-	memcpy(e->body, b->data != NULL ? b->data : "", b->len);
-	e->body[b->len] = '\0';
-	e->len = b->len;
-	snprintf(e->etag, sizeof e->etag, "%s", etag);
-	e->used = ++c->cache_clock;
+/* "scheme://host[:port]" length of url (its origin), 0 when not absolute. */
+static size_t client_origin_len(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	if (p == NULL || strncasecmp(url, "http", 4) != 0)
+		return 0;
+	p += 3;
+	return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+static int client_same_origin(const struct client *c, const char *url)
+{
+	size_t a = client_origin_len(c->base_url), b = client_origin_len(url);
+
+	return a > 0 && a == b && strncasecmp(c->base_url, url, a) == 0;
+}
+
+/* The URL of rq into url: verbatim, or base + ws + path + api-version. */
+static int client_url(const struct client *c, const struct client_request *rq, char *url,
+		      size_t len, struct error *err)
+{
+	int n;
+
+	if (rq->url != NULL)
+		n = snprintf(url, len, "%s", rq->url);
+	else
+		n = snprintf(url, len, "%s%s%s%c%s", c->base_url, c->ws_path, rq->path,
+			     strchr(rq->path, '?') != NULL ? '&' : '?', CLIENT_API_VERSION);
+	if (n < 0 || (size_t)n >= len)
+		return error_set(err, 400, "UrlTooLong", "request URL is too long");
+	if (rq->url != NULL && rq->auth == CLIENT_AUTH_BEARER && !client_same_origin(c, url))
+		return error_set(err, 502, "ForeignUrl",
+				 "refusing to send the credential of %s to %.200s", c->base_url,
+				 url);
+	return 0;
+}
+
+/* The trace's copy of a URL, with SAS signatures hidden. */
+static void client_redact(const char *url, char *out, size_t len)
+{
+	const char *sig = strstr(url, "sig=");
+
+	if (sig == NULL)
+		snprintf(out, len, "%s", url);
+	else
+		snprintf(out, len, "%.*ssig=REDACTED%s", (int)(sig - url), url,
+			 sig + strcspn(sig, "&"));
 }
 
 /* The connection's socket is recorded so that client_cancel can shut it down. */
@@ -297,15 +386,38 @@ void client_cancel(struct client *c)
 	pthread_mutex_unlock(&c->sock_lock);
 }
 
+void client_setopt_network(const struct client *c, void *curl_easy)
+{
+	const char *ca = c->ca_file[0] ? c->ca_file : getenv("SSL_CERT_FILE");
+	const char *capath = getenv("SSL_CERT_DIR");
+	CURL *e = curl_easy;
+
+	if (ca != NULL && ca[0] != '\0')
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+	if (capath != NULL && capath[0] != '\0')
+		curl_easy_setopt(e, CURLOPT_CAPATH, capath);
+	if (c->connect_to != NULL)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
+	if (c->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	if (c->unix_socket != NULL)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
+}
+
 /* Resets the shared handle to the options common to every request. */
-static void client_prepare(struct client *c, const char *url, struct client_buf *b)
+static void client_prepare(struct client *c, const char *url, struct client_buf *b,
+			   struct client_buf *h)
 {
 	curl_easy_reset(c->curl);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, client_write_cb);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, client_header_cb);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	if (c->connect_timeout_ms > 0)
+		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "mldeck");
 	curl_easy_setopt(c->curl, CURLOPT_OPENSOCKETFUNCTION, client_open_cb);
@@ -315,10 +427,7 @@ static void client_prepare(struct client *c, const char *url, struct client_buf 
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, client_progress_cb);
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-	if (c->ca_file != NULL)
-		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
-	if (c->unix_socket != NULL)
-		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
+	client_setopt_network(c, c->curl);
 	c->curl_err[0] = '\0';
 }
 
@@ -327,6 +436,10 @@ static void client_set_body(CURL *curl, const char *method, const void *data, si
 {
 	if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+		return;
+	}
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 		return;
 	}
 	if (strcmp(method, "POST") != 0)
@@ -338,59 +451,11 @@ static void client_set_body(CURL *curl, const char *method, const void *data, si
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(data != NULL ? len : 0));
 }
 
-static int client_transport_error(struct client *c, CURLcode rc, const char *url,
-				  const struct client_buf *b, struct error *err)
-{
-	if (b->overflow)
-		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", url,
-				 CLIENT_MAX_BODY >> 20);
-	if (atomic_load(&c->cancelled))
-		return error_set(err, 0, "Cancelled", "cancelled: %s", url);
-	if (c->unix_socket != NULL)
-		return error_set(err, 0, "Unreachable",
-				 "cannot reach the runtime through the ssh tunnel (%s): %s",
-				 c->unix_socket, c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
-	return error_set(err, 0, "Unreachable", "cannot reach %s: %s", url,
-			 c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc));
-}
-
-/* Turns a non-2xx answer into err, preferring the server's {"error":{...}}. */
-static int client_http_error(long status, const char *url, const struct client_buf *b,
-			     struct error *err)
-{
-	cJSON *doc = b->data != NULL ? cJSON_ParseWithLength(b->data, b->len) : NULL;
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
-
-	if (cJSON_IsString(msg)) {
-		error_set(err, (int)status, cJSON_IsString(code) ? code->valuestring : "Error",
-			  "%s", msg->valuestring);
-	} else {
-		int n = b->len > 200 ? 200 : (int)b->len;
-		error_set(err, (int)status, "HttpError", "HTTP %ld from %s: %.*s", status, url, n,
-			  b->data != NULL ? b->data : "");
-	}
-	cJSON_Delete(doc);
-	return -1;
-}
-
-/* Builds base + ws + path + api-version. */
-static int client_url(const struct client *c, const char *path, char *url, size_t len,
-		      struct error *err)
-{
-	int n = snprintf(url, len, "%s%s%s%c%s", c->base_url, c->ws_path, path,
-			 strchr(path, '?') != NULL ? '&' : '?', CLIENT_API_VERSION);
-	if (n < 0 || (size_t)n >= len)
-		return error_set(err, 400, "UrlTooLong", "request URL is too long");
-	return 0;
-}
-
 /* The upload file name rides in the path's `filename=` query and is also sent
  * as x-mldeck-filename, so either runtime convention works. */
 static struct curl_slist *client_filename_header(struct curl_slist *h, const char *path)
 {
-	const char *q = strchr(path, '?');
+	const char *q = path != NULL ? strchr(path, '?') : NULL;
 	const char *f = q != NULL ? strstr(q, "filename=") : NULL;
 	char line[320];
 
@@ -406,245 +471,67 @@ static struct curl_slist *client_filename_header(struct curl_slist *h, const cha
 	return curl_slist_append(h, line);
 }
 
-static struct curl_slist *client_headers(const struct client *c, const char *content_type,
-					 const char *path)
+static uint64_t client_rand(struct client *c)
 {
-	char auth[4200], ctype[128];
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	return c->rng;
+}
+
+/* x-ms-client-request-id: a random UUID, so a request can be traced in Azure. */
+static struct curl_slist *client_request_id(struct client *c, struct curl_slist *h)
+{
+	uint64_t a = client_rand(c), b = client_rand(c);
+	char line[96];
+
+	snprintf(line, sizeof line,
+		 "x-ms-client-request-id: %08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+		 (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+		 (unsigned)((b >> 48) & 0x3fff) | 0x8000, (unsigned long long)(b & 0xffffffffffffULL));
+	return curl_slist_append(h, line);
+}
+
+/* The bearer for this request into buf ("" when none): the credential's
+ * current token, or the static one. */
+static int client_bearer(struct client *c, char *buf, size_t len, struct error *err)
+{
+	if (c->cred != NULL)
+		return credential_token(c->cred, CREDENTIAL_ARM_SCOPE, buf, len, err);
+	snprintf(buf, len, "%s", c->credential);
+	return 0;
+}
+
+static struct curl_slist *client_headers(struct client *c, const struct client_request *rq,
+					 struct error *err, int *failed)
+{
+	char line[8300];
 	struct curl_slist *h = NULL;
+	const char *ct = rq->content_type != NULL ? rq->content_type : "application/json";
 
-	snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->credential);
-	snprintf(ctype, sizeof ctype, "Content-Type: %s", content_type);
-	h = curl_slist_append(h, auth);
-	h = curl_slist_append(h, ctype);
-	h = curl_slist_append(h, "Accept: application/json");
-	h = curl_slist_append(h, "Expect:");
-	memset(auth, 0, sizeof auth);
-	return client_filename_header(h, path);
-}
-
-/* b becomes a copy of the kept answer e (a 304 means "the one you have"). */
-static int client_cache_use(struct client *c, struct client_cached *e, struct client_buf *b)
-{
-	char *d = malloc(e->len + 1);
-
-	if (d == NULL)
-		return -1;
-	memcpy(d, e->body, e->len + 1);
-	free(b->data);
-	b->data = d;
-	b->len = b->cap = e->len;
-	e->used = ++c->cache_clock;
-	return 0;
-}
-
-/* Performs the prepared request with headers *h (appended to). A GET asks
- * If-None-Match for an answer kept from before, and its 304 comes back as
- * that answer with status 200; a 200 with an ETag is kept. *status is the
- * HTTP status (0 when no answer came). */
-static CURLcode client_perform(struct client *c, const char *url, int get, struct client_buf *b,
-			       struct client_hdr *hd, struct curl_slist **h, long *status)
-{
-	struct client_cached *e = get ? client_cache_find(c, url) : NULL;
-	char line[100];
-	CURLcode cr;
-
-	if (e != NULL) {
-		snprintf(line, sizeof line, "If-None-Match: %s", e->etag);
-		*h = curl_slist_append(*h, line);
-	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, *h);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, client_header_cb);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, hd);
-	*status = 0;
-	cr = curl_easy_perform(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	if (cr != CURLE_OK)
-		return cr;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-	if (*status == 304 && e != NULL && client_cache_use(c, e, b) == 0)
-		*status = 200;
-	else if (get && *status == 200 && hd->etag[0] != '\0')
-		client_cache_keep(c, url, hd->etag, b);
-	return cr;
-}
-
-/* Parses a 2xx body into *out (NULL when empty). */
-static int client_parse_ok(const char *url, const struct client_buf *b, cJSON **out,
-			   struct error *err)
-{
-	if (out == NULL)
-		return 0;
-	*out = NULL;
-	if (b->len == 0)
-		return 0;
-	*out = cJSON_ParseWithLength(b->data, b->len);
-	if (*out == NULL)
-		return error_set(err, 502, "BadResponse", "answer from %s is not JSON", url);
-	return 0;
-}
-
-/* One request to an absolute url; path only feeds the upload file name. */
-static int client_request(struct client *c, const char *method, const char *url, const char *path,
-			  const void *data, size_t len, const char *content_type, cJSON **out,
-			  struct error *err)
-{
-	struct client_buf b = {0};
-	long status = 0;
-	int rc = -1;
-
-	if (out != NULL)
-		*out = NULL;
-	client_prepare(c, url, &b);
-	struct client_hdr hd = {NULL, 0, ""};
-	struct curl_slist *h = client_headers(c, content_type, path);
-	client_set_body(c->curl, method, data, len);
-	CURLcode cr = client_perform(c, url, strcmp(method, "GET") == 0, &b, &hd, &h, &status);
-	if (cr != CURLE_OK) {
-		client_transport_error(c, cr, url, &b, err);
-		goto out;
-	}
-	if (status < 200 || status > 299) {
-		client_http_error(status, url, &b, err);
-		goto out;
-	}
-	rc = client_parse_ok(url, &b, out, err);
-out:
-	curl_slist_free_all(h);
-	free(b.data);
-	return rc;
-}
-
-int client_call_raw(struct client *c, const char *method, const char *path, const void *data,
-		    size_t len, const char *content_type, cJSON **out, struct error *err)
-{
-	char url[CLIENT_URL_MAX];
-
-	if (out != NULL)
-		*out = NULL;
-	if (client_url(c, path, url, sizeof url, err) < 0)
-		return -1;
-	return client_request(c, method, url, path, data, len, content_type, out, err);
-}
-
-/* Moves the items of page's "value" to the end of all. */
-static int client_take_items(cJSON *page, cJSON *all, const char *url, struct error *err)
-{
-	cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(page, "value"), *it;
-
-	if (!cJSON_IsArray(v)) {
-		cJSON_Delete(v);
-		return error_set(err, 502, "BadResponse", "answer from %s is not a list", url);
-	}
-	while ((it = cJSON_DetachItemFromArray(v, 0)) != NULL)
-		cJSON_AddItemToArray(all, it);
-	cJSON_Delete(v);
-	return 0;
-}
-
-int client_list(struct client *c, const char *path, cJSON **out, struct error *err)
-{
-	char url[CLIENT_URL_MAX];
-	cJSON *all = cJSON_CreateArray(), *page = NULL;
-	const cJSON *next;
-	int pages = 0;
-
-	*out = NULL;
-	if (all == NULL || client_url(c, path, url, sizeof url, err) < 0)
-		goto fail;
-	for (;;) {
-		if (client_request(c, "GET", url, "", NULL, 0, "application/json", &page, err) < 0 ||
-		    client_take_items(page, all, url, err) < 0)
-			goto fail;
-		next = cJSON_GetObjectItemCaseSensitive(page, "nextLink");
-		if (!cJSON_IsString(next) || next->valuestring[0] == '\0')
-			break;
-		/* the credential goes only where the base URL points */
-		if (strncmp(next->valuestring, c->base_url, strlen(c->base_url)) != 0 ||
-		    strlen(next->valuestring) >= sizeof url || ++pages >= 1000) {
-			error_set(err, 502, "BadResponse",
-				  "nextLink %.200s leaves %s or pages without end", next->valuestring,
-				  c->base_url);
-			goto fail;
+	*failed = 0;
+	if (rq->auth == CLIENT_AUTH_BEARER) {
+		char tok[8192];
+		if (client_bearer(c, tok, sizeof tok, err) < 0) {
+			*failed = 1;
+			return NULL;
 		}
-		snprintf(url, sizeof url, "%s", next->valuestring);
-		cJSON_Delete(page);
-		page = NULL;
+		snprintf(line, sizeof line, "Authorization: Bearer %s", tok);
+		memset(tok, 0, sizeof tok);
+		h = curl_slist_append(h, line);
+		memset(line, 0, sizeof line);
+		h = client_request_id(c, h);
 	}
-	cJSON_Delete(page);
-	*out = cJSON_CreateObject();
-	if (*out == NULL)
-		goto fail_nomem;
-	cJSON_AddItemToObject(*out, "value", all);
-	return 0;
-fail_nomem:
-	error_set(err, 500, "NoMemory", "out of memory");
-fail:
-	cJSON_Delete(page);
-	cJSON_Delete(all);
-	return -1;
-}
-
-int client_call(struct client *c, const char *method, const char *path, const cJSON *body,
-		cJSON **out, struct error *err)
-{
-	char *text = NULL;
-	int rc;
-
-	if (body != NULL) {
-		text = cJSON_PrintUnformatted(body);
-		if (text == NULL)
-			return error_set(err, 500, "NoMemory", "cannot encode the request body");
-	}
-	rc = client_call_raw(c, method, path, text, text != NULL ? strlen(text) : 0,
-			     "application/json", out, err);
-	free(text);
-	return rc;
-}
-
-int client_get_text(struct client *c, const char *path, char **out, size_t *len, struct error *err)
-{
-	char url[CLIENT_URL_MAX];
-	struct client_buf b = {0};
-	struct client_hdr hd = {NULL, 0, ""};
-	long status = 0;
-	struct curl_slist *h = client_headers(c, "application/json", "");
-
-	*out = NULL;
-	snprintf(url, sizeof url, "%s%s", c->base_url, path);
-	client_prepare(c, url, &b);
-	CURLcode cr = client_perform(c, url, 1, &b, &hd, &h, &status);
-	curl_slist_free_all(h);
-	if (cr != CURLE_OK) {
-		client_transport_error(c, cr, url, &b, err);
-		free(b.data);
-		return -1;
-	}
-	if (status < 200 || status > 299) {
-		client_http_error(status, url, &b, err);
-		free(b.data);
-		return -1;
-	}
-	*out = b.data != NULL ? b.data : client_strdup("");
-	if (len != NULL)
-		*len = b.len;
-	return *out != NULL ? 0 : error_set(err, 500, "NoMemory", "out of memory");
-}
-
-static struct curl_slist *client_score_headers(const char *key, const char *deployment)
-{
-	char line[4200];
-	struct curl_slist *h = NULL;
-
-	snprintf(line, sizeof line, "Authorization: Bearer %s", key != NULL ? key : "");
-	h = curl_slist_append(h, line);
-	memset(line, 0, sizeof line);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Expect:");
-	if (deployment != NULL && deployment[0] != '\0') {
-		snprintf(line, sizeof line, "azureml-model-deployment: %s", deployment);
+	if (rq->body != NULL || rq->content_type != NULL) {
+		snprintf(line, sizeof line, "Content-Type: %s", ct);
 		h = curl_slist_append(h, line);
 	}
-	return h;
+	if (rq->content_type == NULL || strstr(rq->content_type, "json") != NULL)
+		h = curl_slist_append(h, "Accept: application/json");
+	h = curl_slist_append(h, "Expect:");
+	for (size_t i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++)
+		h = curl_slist_append(h, rq->headers[i]);
+	return client_filename_header(h, rq->path);
 }
 
 static double client_now_ms(void)
@@ -655,33 +542,429 @@ static double client_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* One try: curl's result code (CURLE_OK when an answer came, in rs). */
+static CURLcode client_try(struct client *c, const struct client_request *rq, const char *url,
+			   struct curl_slist *h, struct client_response *rs)
+{
+	struct client_buf b = {.max = CLIENT_MAX_BODY}, hb = {.max = CLIENT_MAX_HEAD};
+
+	client_response_cleanup(rs);
+	client_prepare(c, url, &b, &hb);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
+	client_set_body(c->curl, rq->method, rq->body, rq->len);
+	double t0 = client_now_ms();
+	CURLcode cr = curl_easy_perform(c->curl);
+	rs->latency_ms = client_now_ms() - t0;
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	if (cr == CURLE_WRITE_ERROR && b.overflow)
+		cr = CURLE_FILESIZE_EXCEEDED;
+	if (cr == CURLE_OK)
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &rs->status);
+	rs->body = b.data != NULL ? b.data : client_strdup("");
+	rs->len = b.len;
+	rs->head = hb.data != NULL ? hb.data : client_strdup("");
+	rs->head_len = hb.len;
+	return cr;
+}
+
+/* Waits ms between tries, in slices, ending early when cancelled. */
+static void client_sleep_ms(struct client *c, long ms)
+{
+	while (ms > 0 && !atomic_load(&c->cancelled)) {
+		long step = ms > 100 ? 100 : ms;
+		struct timespec ts = {0, step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* Writes the answer's line to the trace: status, time and ARM's budget. */
+static void client_trace_answer(struct client *c, const struct client_response *rs)
+{
+	static const char *const budget[] = {"x-ms-ratelimit-remaining-subscription-reads",
+					     "x-ms-ratelimit-remaining-subscription-writes",
+					     "x-ms-ratelimit-remaining-subscription-deletes"};
+	char v[64], extra[160] = "";
+
+	for (size_t i = 0; i < sizeof budget / sizeof budget[0]; i++)
+		if (client_header(rs, budget[i], v, sizeof v) != NULL)
+			snprintf(extra, sizeof extra, " (%s left: %s)",
+				 budget[i] + strlen("x-ms-ratelimit-remaining-subscription-"), v);
+	fprintf(c->trace, "mldeck: < %ld in %.0f ms%s\n", rs->status, rs->latency_ms, extra);
+}
+
+/* How long to wait before retry `attempt`, from the answer's headers. */
+static long client_wait_ms(struct client *c, const struct client_response *rs, int attempt,
+			   const char **why)
+{
+	static const char *const names[] = {"retry-after-ms", "x-ms-retry-after-ms", "Retry-After"};
+	char v[128];
+	long ms = -1;
+
+	*why = "backoff";
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && ms < 0; i++) {
+		if (client_header(rs, names[i], v, sizeof v) == NULL)
+			continue;
+		ms = i < 2 ? retry_after_ms(v, 0) / 1000 : retry_after_ms(v, time(NULL));
+		*why = names[i];
+	}
+	double jitter = 0.5 + (double)(client_rand(c) % 1000) / 2000.0;
+	return retry_delay_ms(attempt, ms, jitter);
+}
+
+/* Decides on a retry after a try; 1 to go again (after waiting). */
+static int client_again(struct client *c, const struct client_request *rq, CURLcode cr,
+			struct client_response *rs, int attempt)
+{
+	const char *why;
+
+	if (rq->no_retry || c->max_retries < 0 || attempt > c->max_retries ||
+	    atomic_load(&c->cancelled))
+		return 0;
+	if (!retry_should(cr == CURLE_OK ? rs->status : 0, (int)cr, rq->method))
+		return 0;
+	long ms = client_wait_ms(c, rs, attempt, &why);
+	if (ms > RETRY_AFTER_MAX_MS)
+		return 0;
+	if (c->trace != NULL) {
+		char what[128];
+		if (cr != CURLE_OK)
+			snprintf(what, sizeof what, "%s", curl_easy_strerror(cr));
+		else
+			snprintf(what, sizeof what, "HTTP %ld%s", rs->status,
+				 rs->status == 429 ? " (throttled)" : "");
+		fprintf(c->trace, "mldeck: %s: retry %d of %d in %.1f s (%s)\n", what, attempt,
+			c->max_retries, (double)ms / 1000.0, why);
+	}
+	client_sleep_ms(c, ms);
+	return !atomic_load(&c->cancelled);
+}
+
+/* A 401 with a refreshable credential: forget the token, try once more. */
+static int client_reauth(struct client *c, const struct client_request *rq,
+			 const struct client_response *rs, int *done)
+{
+	if (*done || rq->auth != CLIENT_AUTH_BEARER || c->cred == NULL || rs->status != 401)
+		return 0;
+	*done = 1;
+	credential_invalidate(c->cred, CREDENTIAL_ARM_SCOPE);
+	return 1;
+}
+
+static struct client_cached *client_cache_find(struct client *c, const char *url)
+{
+	for (int i = 0; i < CLIENT_CACHE_SLOTS; i++)
+		if (c->cache[i].url != NULL && strcmp(c->cache[i].url, url) == 0)
+			return &c->cache[i];
+	return NULL;
+}
+
+/* Keeps rs's body as the answer to url with etag, in the least recently used slot. */
+static void client_cache_keep(struct client *c, const char *url, const char *etag,
+			      const struct client_response *rs)
+{
+	struct client_cached *e = client_cache_find(c, url);
+
+	if (rs->len > CLIENT_CACHE_MAX)
+		return;
+	if (e == NULL) {
+		e = &c->cache[0];
+		for (int i = 1; i < CLIENT_CACHE_SLOTS; i++)
+			if (c->cache[i].used < e->used)
+				e = &c->cache[i];
+	}
+	free(e->url);
+	free(e->body);
+	e->url = client_strdup(url);
+	e->body = malloc(rs->len + 1);
+	if (e->url == NULL || e->body == NULL) {
+		free(e->url);
+		free(e->body);
+		memset(e, 0, sizeof *e);
+		return;
+	}
+	memcpy(e->body, rs->body, rs->len + 1);
+	e->len = rs->len;
+	snprintf(e->etag, sizeof e->etag, "%s", etag);
+	e->used = ++c->cache_clock;
+}
+
+/* The final answer to a GET of url: a 304 to our If-None-Match (e) becomes
+ * the kept answer with status 200 ("the one you have"); a 200 with an ETag
+ * is kept for the next GET. */
+static void client_cache_answer(struct client *c, struct client_cached *e, const char *url,
+				struct client_response *rs)
+{
+	char etag[sizeof e->etag], *d;
+
+	if (rs->status == 304 && e != NULL) {
+		if ((d = malloc(e->len + 1)) == NULL)
+			return;
+		memcpy(d, e->body, e->len + 1);
+		free(rs->body);
+		rs->body = d;
+		rs->len = e->len;
+		rs->status = 200;
+		e->used = ++c->cache_clock;
+	} else if (rs->status == 200 && client_header(rs, "ETag", etag, sizeof etag) != NULL) {
+		client_cache_keep(c, url, etag, rs);
+	}
+}
+
+int client_send(struct client *c, const struct client_request *rq, struct client_response *rs,
+		struct error *err)
+{
+	char url[CLIENT_URL_MAX], shown[CLIENT_URL_MAX], inm[100];
+	int failed, reauthed = 0, get = strcmp(rq->method, "GET") == 0;
+	struct client_cached *kept;
+	CURLcode cr = CURLE_OK;
+
+	memset(rs, 0, sizeof *rs);
+	if (client_url(c, rq, url, sizeof url, err) < 0)
+		return -1;
+	client_redact(url, shown, sizeof shown);
+	kept = get ? client_cache_find(c, url) : NULL;
+	if (kept != NULL)
+		snprintf(inm, sizeof inm, "If-None-Match: %s", kept->etag);
+	for (int attempt = 1;; attempt++) {
+		struct curl_slist *h = client_headers(c, rq, err, &failed);
+		if (failed)
+			return -1;
+		if (kept != NULL)
+			h = curl_slist_append(h, inm);
+		if (c->trace != NULL)
+			fprintf(c->trace, "mldeck: > %s %s\n", rq->method, shown);
+		cr = client_try(c, rq, url, h, rs);
+		curl_slist_free_all(h);
+		if (cr == CURLE_OK && c->trace != NULL)
+			client_trace_answer(c, rs);
+		if (cr == CURLE_OK && client_reauth(c, rq, rs, &reauthed))
+			continue;
+		if (!client_again(c, rq, cr, rs, attempt))
+			break;
+		rs->retries++;
+	}
+	if (cr == CURLE_OK && get)
+		client_cache_answer(c, kept, url, rs);
+	if (cr == CURLE_OK)
+		return 0;
+	if (cr == CURLE_FILESIZE_EXCEEDED)
+		return error_set(err, 0, "ResponseTooLarge", "answer from %s is over %zu MiB", shown,
+				 CLIENT_MAX_BODY >> 20);
+	if (atomic_load(&c->cancelled))
+		return error_set(err, 0, "Cancelled", "cancelled: %s", shown);
+	if (c->unix_socket != NULL)
+		return error_set(err, 0, "Unreachable",
+				 "cannot reach the runtime through the ssh tunnel (%s): %s",
+				 c->unix_socket, c->curl_err[0] ? c->curl_err : curl_easy_strerror(cr));
+	return error_set(err, 0, "Unreachable", "cannot reach %s: %s", shown,
+			 c->curl_err[0] ? c->curl_err : curl_easy_strerror(cr));
+}
+
+int client_answer_error(const struct client_response *rs, const char *what, struct error *err)
+{
+	cJSON *doc = rs->len > 0 ? cJSON_ParseWithLength(rs->body, rs->len) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+	if (cJSON_IsString(msg)) {
+		error_set(err, (int)rs->status, cJSON_IsString(code) ? code->valuestring : "Error",
+			  "%s", msg->valuestring);
+	} else {
+		int n = rs->len > 200 ? 200 : (int)rs->len;
+		error_set(err, (int)rs->status, "HttpError", "HTTP %ld from %s: %.*s", rs->status,
+			  what, n, rs->body != NULL ? rs->body : "");
+	}
+	cJSON_Delete(doc);
+	return -1;
+}
+
+/* Parses a 2xx body into *out (NULL when empty). */
+static int client_parse_ok(const char *what, const struct client_response *rs, cJSON **out,
+			   struct error *err)
+{
+	if (out == NULL)
+		return 0;
+	*out = NULL;
+	if (rs->len == 0)
+		return 0;
+	*out = cJSON_ParseWithLength(rs->body, rs->len);
+	if (*out == NULL)
+		return error_set(err, 502, "BadResponse", "answer from %s is not JSON", what);
+	return 0;
+}
+
+static int client_is_url(const char *path)
+{
+	return strncmp(path, "https://", 8) == 0 || strncmp(path, "http://", 7) == 0;
+}
+
+/* The ARM call shared by the JSON and raw variants. */
+static int client_arm(struct client *c, const struct client_request *rq, cJSON **out,
+		      struct client_response *keep, struct error *err)
+{
+	struct client_response rs;
+	const char *what = rq->url != NULL ? rq->url : rq->path;
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (client_send(c, rq, &rs, err) == 0) {
+		if (rs.status < 200 || rs.status > 299)
+			client_answer_error(&rs, what, err);
+		else
+			rc = client_parse_ok(what, &rs, out, err);
+	}
+	if (keep != NULL)
+		*keep = rs;
+	else
+		client_response_cleanup(&rs);
+	return rc;
+}
+
+int client_call_raw(struct client *c, const char *method, const char *path, const void *data,
+		    size_t len, const char *content_type, cJSON **out, struct error *err)
+{
+	struct client_request rq = {.method = method, .body = data, .len = len,
+				    .content_type = content_type};
+
+	*(client_is_url(path) ? &rq.url : &rq.path) = path;
+	return client_arm(c, &rq, out, NULL, err);
+}
+
+int client_call_resp(struct client *c, const char *method, const char *path, const cJSON *body,
+		     cJSON **out, struct client_response *rs, struct error *err)
+{
+	struct client_request rq = {.method = method};
+	char *text = NULL;
+	int rc;
+
+	if (rs != NULL)
+		memset(rs, 0, sizeof *rs);
+	if (body != NULL && (text = cJSON_PrintUnformatted(body)) == NULL)
+		return error_set(err, 500, "NoMemory", "cannot encode the request body");
+	rq.body = text;
+	rq.len = text != NULL ? strlen(text) : 0;
+	*(client_is_url(path) ? &rq.url : &rq.path) = path;
+	rc = client_arm(c, &rq, out, rs, err);
+	free(text);
+	return rc;
+}
+
+int client_call(struct client *c, const char *method, const char *path, const cJSON *body,
+		cJSON **out, struct error *err)
+{
+	return client_call_resp(c, method, path, body, out, NULL, err);
+}
+
+/* Moves the items of page's "value" to the end of all; -1 past the cap. */
+static int client_take_page(cJSON *page, cJSON *all, size_t *n, struct error *err)
+{
+	cJSON *val = cJSON_GetObjectItemCaseSensitive(page, "value"), *x;
+
+	if (!cJSON_IsArray(val))
+		return error_set(err, 502, "BadResponse", "a list answer has no \"value\" array");
+	while ((x = cJSON_DetachItemFromArray(val, 0)) != NULL) {
+		if (++*n > CLIENT_MAX_ITEMS) {
+			cJSON_Delete(x);
+			return error_set(err, 502, "BadResponse", "list over %d items",
+					 CLIENT_MAX_ITEMS);
+		}
+		cJSON_AddItemToArray(all, x);
+	}
+	return 0;
+}
+
+int client_list(struct client *c, const char *path, cJSON **out, struct error *err)
+{
+	cJSON *doc = cJSON_CreateObject(), *page = NULL;
+	cJSON *all = cJSON_AddArrayToObject(doc, "value");
+	char next[CLIENT_URL_MAX];
+	size_t n = 0;
+
+	*out = NULL;
+	snprintf(next, sizeof next, "%s", path);
+	for (int pages = 0; next[0] != '\0'; pages++) {
+		const cJSON *link;
+		if (pages == CLIENT_MAX_PAGES) {
+			error_set(err, 502, "BadResponse", "list over %d pages", CLIENT_MAX_PAGES);
+			goto fail;
+		}
+		if (client_call(c, "GET", next, NULL, &page, err) < 0 ||
+		    client_take_page(page, all, &n, err) < 0)
+			goto fail;
+		link = cJSON_GetObjectItemCaseSensitive(page, "nextLink");
+		snprintf(next, sizeof next, "%s", cJSON_IsString(link) ? link->valuestring : "");
+		if (next[0] != '\0' && !client_is_url(next)) {
+			error_set(err, 502, "BadResponse", "nextLink is not a URL: %.200s", next);
+			goto fail;
+		}
+		cJSON_Delete(page);
+		page = NULL;
+	}
+	*out = doc;
+	return 0;
+fail:
+	cJSON_Delete(page);
+	cJSON_Delete(doc);
+	return -1;
+}
+
+int client_get_text(struct client *c, const char *path, char **out, size_t *len, struct error *err)
+{
+	char url[CLIENT_URL_MAX];
+	struct client_request rq = {.method = "GET", .url = url};
+	struct client_response rs;
+
+	*out = NULL;
+	snprintf(url, sizeof url, "%s%s", c->base_url, path);
+	if (client_send(c, &rq, &rs, err) < 0) {
+		client_response_cleanup(&rs);
+		return -1;
+	}
+	if (rs.status < 200 || rs.status > 299) {
+		client_answer_error(&rs, url, err);
+		client_response_cleanup(&rs);
+		return -1;
+	}
+	*out = rs.body;
+	if (len != NULL)
+		*len = rs.len;
+	rs.body = NULL;
+	client_response_cleanup(&rs);
+	return 0;
+}
+
 int client_score(struct client *c, const char *scoring_uri, const char *key, const char *deployment,
 		 const char *body, size_t len, int *status, char **out, size_t *out_len,
 		 char *chosen, size_t chosen_len, double *latency_ms, struct error *err)
 {
-	struct client_buf b = {0};
-	struct client_hdr hd = {chosen, chosen_len, ""};
-	long st = 0;
+	char auth[4200], dep[300];
+	const char *headers[] = {auth, deployment != NULL && deployment[0] ? dep : NULL, NULL};
+	struct client_request rq = {.method = "POST", .url = scoring_uri, .body = body,
+				    .len = len, .headers = headers, .auth = CLIENT_AUTH_NONE,
+				    .no_retry = 1};
+	struct client_response rs;
 
 	if (chosen != NULL && chosen_len > 0)
 		chosen[0] = '\0';
 	*out = NULL;
-	client_prepare(c, scoring_uri, &b);
-	struct curl_slist *h = client_score_headers(key, deployment);
-	client_set_body(c->curl, "POST", body, len);
-	double t0 = client_now_ms();
-	CURLcode cr = client_perform(c, scoring_uri, 0, &b, &hd, &h, &st);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", key != NULL ? key : "");
+	snprintf(dep, sizeof dep, "azureml-model-deployment: %s", deployment ? deployment : "");
+	int rc = client_send(c, &rq, &rs, err);
+	memset(auth, 0, sizeof auth);
 	if (latency_ms != NULL)
-		*latency_ms = client_now_ms() - t0;
-	curl_slist_free_all(h);
-	if (cr != CURLE_OK) {
-		client_transport_error(c, cr, scoring_uri, &b, err);
-		free(b.data);
-		return -1;
+		*latency_ms = rs.latency_ms;
+	if (rc == 0) {
+		*status = (int)rs.status;
+		if (chosen != NULL && chosen_len > 0)
+			client_header(&rs, "azureml-model-deployment", chosen, chosen_len);
+		*out = rs.body;
+		if (out_len != NULL)
+			*out_len = rs.len;
+		rs.body = NULL;
 	}
-	*status = (int)st;
-	*out = b.data != NULL ? b.data : client_strdup("");
-	if (out_len != NULL)
-		*out_len = b.len;
-	return *out != NULL ? 0 : error_set(err, 500, "NoMemory", "out of memory");
+	client_response_cleanup(&rs);
+	return rc;
 }

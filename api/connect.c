@@ -56,32 +56,15 @@ int connect_find_program(const char *name, char *buf, size_t len)
 	return -1;
 }
 
-static int connect_azure_token(struct connect_info *out, struct error *err)
+/* azureml: a credential chain with the profile's TLS and routing. */
+static int connect_azure(const struct profile *p, struct connect_info *out, struct error *err)
 {
-	const char *t = getenv("AZURE_ACCESS_TOKEN");
-	char buf[4096];
+	struct credential_config cc = {out->ca_file, out->connect_to, out->trace, p->tenant};
 
-	if (t != NULL && t[0] != '\0') {
-		connect_copy_trimmed(out->credential, sizeof out->credential, t, strlen(t));
-		snprintf(out->key_source, sizeof out->key_source, "AZURE_ACCESS_TOKEN");
-		return 0;
-	}
-	if (connect_find_program("az", buf, sizeof buf) < 0)
-		return error_set(err, 401, "NoCredential",
-				 "no Azure credential: set AZURE_ACCESS_TOKEN or install the "
-				 "Azure CLI and run `az login`");
-	FILE *p = popen("az account get-access-token --resource https://management.azure.com "
-			"--query accessToken -o tsv 2>/dev/null",
-			"r");
-	size_t n = p != NULL ? fread(buf, 1, sizeof buf - 1, p) : 0;
-	int status = p != NULL ? pclose(p) : -1;
-	connect_copy_trimmed(out->credential, sizeof out->credential, buf, n);
-	memset(buf, 0, sizeof buf);
-	if (status != 0 || out->credential[0] == '\0')
-		return error_set(err, 401, "NoCredential",
-				 "`az account get-access-token` failed: run `az login` first, "
-				 "or set AZURE_ACCESS_TOKEN");
-	snprintf(out->key_source, sizeof out->key_source, "az account get-access-token");
+	out->cred = credential_new(&cc);
+	if (out->cred == NULL)
+		return error_set(err, 500, "NoMemory", "out of memory");
+	snprintf(out->key_source, sizeof out->key_source, "the Azure credential chain");
 	return 0;
 }
 
@@ -103,8 +86,8 @@ static int connect_credential(const struct profile *p, struct connect_info *out,
 
 	if (connect_env_key(out))
 		return 0;
-	if (strcmp(p->backend, "azureml") == 0)
-		return connect_azure_token(out, err);
+	if (out->azure)
+		return connect_azure(p, out, err);
 	if (p->admin_key_file[0] != '\0')
 		snprintf(path, sizeof path, "%s", p->admin_key_file);
 	else
@@ -138,9 +121,13 @@ const char *connect_url(const struct profile *p)
 static int connect_base(const struct profile *p, const char *url, struct connect_info *out,
 			struct error *err)
 {
+	FILE *trace = out->trace;
 	int n;
 
 	memset(out, 0, sizeof *out);
+	out->trace = trace;
+	out->azure = strcmp(p->backend, "azureml") == 0;
+	snprintf(out->connect_to, sizeof out->connect_to, "%s", p->connect_to);
 	snprintf(out->base_url, sizeof out->base_url, "%s", url);
 	for (size_t l = strlen(out->base_url); l > 0 && out->base_url[l - 1] == '/'; l--)
 		out->base_url[l - 1] = '\0';
@@ -194,7 +181,10 @@ struct client *connect_info_client(const struct connect_info *info, long timeout
 	    .timeout_ms = timeout_ms,
 	    .unix_socket = info->unix_socket,
 	    .dataplane_at_base = info->dataplane_at_base,
-	    .ca_file = info->ca_file[0] != '\0' ? info->ca_file : NULL,
+	    .cred = info->credential[0] ? NULL : info->cred,
+	    .ca_file = info->ca_file,
+	    .connect_to = info->connect_to,
+	    .trace = info->trace,
 	};
 	struct client *c = client_new(&cfg);
 
@@ -209,6 +199,8 @@ struct client *connect_client(const struct profile *p, struct connect_info *info
 	struct connect_info *ci = info != NULL ? info : &local;
 	struct client *c = NULL;
 
+	if (ci == &local)
+		local.trace = NULL;
 	if (connect_resolve(p, ci, err) == 0)
 		c = connect_info_client(ci, 0, err);
 	if (ci == &local)
@@ -241,8 +233,18 @@ int connect_same_host(const struct client *c)
 	return client_unix_socket(c) == NULL && connect_is_loopback(client_base_url(c));
 }
 
+void connect_info_copy(struct connect_info *dst, const struct connect_info *src)
+{
+	*dst = *src;
+	if (dst->cred != NULL)
+		credential_ref(dst->cred);
+}
+
 void connect_info_cleanup(struct connect_info *info)
 {
-	if (info != NULL)
-		memset(info->credential, 0, sizeof info->credential);
+	if (info == NULL)
+		return;
+	memset(info->credential, 0, sizeof info->credential);
+	credential_unref(info->cred);
+	info->cred = NULL;
 }

@@ -21,6 +21,7 @@ struct loadgen_slot {
 	double started;    /* monotonic seconds */
 	double not_before; /* after a failed connection: a pause, not a spin */
 	int busy;
+	unsigned gen; /* the headers' generation the handle carries */
 };
 
 struct loadgen {
@@ -31,6 +32,14 @@ struct loadgen {
 	int connections;
 	double duration_s;
 	long requests, timeout_ms;
+	const struct client *via; /* network settings of every connection, or NULL */
+	char *deployment;
+	/* loadgen_run's thread: the key's renewal */
+	struct curl_slist *old_headers; /* the previous key's, until no handle has them */
+	unsigned gen;
+	long long refresh_at;
+	int (*refresh)(void *ctx, char *buf, size_t len, long long *next_at);
+	void *refresh_ctx;
 	atomic_int stop;
 
 	pthread_mutex_t lock; /* guards everything below */
@@ -61,18 +70,18 @@ static char *loadgen_dup(const char *s, size_t n)
 	return d;
 }
 
-static struct curl_slist *loadgen_headers(const struct loadgen_config *cfg)
+static struct curl_slist *loadgen_headers(const char *key, const char *deployment)
 {
 	char line[4200];
 	struct curl_slist *h = NULL;
 
-	snprintf(line, sizeof line, "Authorization: Bearer %s", cfg->key ? cfg->key : "");
+	snprintf(line, sizeof line, "Authorization: Bearer %s", key ? key : "");
 	h = curl_slist_append(h, line);
 	memset(line, 0, sizeof line);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
-	if (cfg->deployment != NULL && cfg->deployment[0] != '\0') {
-		snprintf(line, sizeof line, "azureml-model-deployment: %s", cfg->deployment);
+	if (deployment != NULL && deployment[0] != '\0') {
+		snprintf(line, sizeof line, "azureml-model-deployment: %s", deployment);
 		h = curl_slist_append(h, line);
 	}
 	return h;
@@ -99,11 +108,18 @@ struct loadgen *loadgen_new(const struct loadgen_config *cfg, struct error *err)
 	    via_socket ? loadgen_dup(cfg->unix_socket, strlen(cfg->unix_socket)) : NULL;
 	lg->body = loadgen_dup(cfg->body, cfg->body_len);
 	lg->body_len = cfg->body_len;
-	lg->headers = loadgen_headers(cfg);
+	lg->headers = loadgen_headers(cfg->key, cfg->deployment);
+	lg->deployment = cfg->deployment != NULL
+			     ? loadgen_dup(cfg->deployment, strlen(cfg->deployment))
+			     : NULL;
+	lg->refresh_at = cfg->key_refresh != NULL ? cfg->key_refresh_at : 0;
+	lg->refresh = cfg->key_refresh;
+	lg->refresh_ctx = cfg->key_refresh_ctx;
 	lg->connections = cfg->connections > 0 ? cfg->connections : 1;
 	lg->duration_s = cfg->duration_s;
 	lg->requests = cfg->requests;
 	lg->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+	lg->via = cfg->via;
 	pthread_mutex_init(&lg->lock, NULL);
 	if (lg->url == NULL || lg->body == NULL || lg->headers == NULL ||
 	    (via_socket && lg->unix_socket == NULL)) {
@@ -120,7 +136,9 @@ void loadgen_free(struct loadgen *lg)
 	free(lg->url);
 	free(lg->unix_socket);
 	free(lg->body);
+	free(lg->deployment);
 	curl_slist_free_all(lg->headers);
+	curl_slist_free_all(lg->old_headers);
 	pthread_mutex_destroy(&lg->lock);
 	free(lg);
 }
@@ -188,6 +206,8 @@ static void loadgen_setup_easy(struct loadgen *lg, struct loadgen_slot *s)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, lg->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+	if (lg->via != NULL)
+		client_setopt_network(lg->via, e);
 }
 
 /* Records finished transfers and frees their slots; a slot whose request
@@ -225,6 +245,10 @@ static int loadgen_fill(struct loadgen *lg, CURLM *m, struct loadgen_slot *slots
 	for (int i = 0; i < lg->connections; i++) {
 		struct loadgen_slot *s = &slots[i];
 		if (!s->busy && s->not_before <= now && loadgen_open(lg)) {
+			if (s->gen != lg->gen) {
+				curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, lg->headers);
+				s->gen = lg->gen;
+			}
 			lg->started_requests++;
 			s->started = now;
 			s->busy = curl_multi_add_handle(m, s->easy) == CURLM_OK;
@@ -235,11 +259,43 @@ static int loadgen_fill(struct loadgen *lg, CURLM *m, struct loadgen_slot *slots
 	return busy;
 }
 
+/* Past the key's refresh time: a new key for the requests to come. The
+ * previous headers are freed once no handle carries them any more. */
+static void loadgen_renew(struct loadgen *lg, const struct loadgen_slot *slots)
+{
+	char key[4096];
+	long long next = 0;
+
+	if (lg->refresh_at == 0 || (long long)time(NULL) < lg->refresh_at)
+		return;
+	for (int i = 0; i < lg->connections; i++)
+		if (lg->old_headers != NULL && slots[i].gen == lg->gen - 1)
+			return; /* a handle still holds the headers before these */
+	if (lg->refresh(lg->refresh_ctx, key, sizeof key, &next) < 0 || next <= 0) {
+		lg->refresh_at = (long long)time(NULL) + 1;
+		memset(key, 0, sizeof key);
+		return;
+	}
+	struct curl_slist *h = loadgen_headers(key, lg->deployment);
+	memset(key, 0, sizeof key);
+	if (h == NULL)
+		return;
+	curl_slist_free_all(lg->old_headers);
+	lg->old_headers = lg->headers;
+	lg->headers = h;
+	lg->gen++;
+	lg->refresh_at = next;
+}
+
 static int loadgen_loop(struct loadgen *lg, CURLM *m, struct loadgen_slot *slots)
 {
 	int busy, paused, running = 0;
 
-	while ((busy = loadgen_fill(lg, m, slots, &paused)) > 0 || (paused > 0 && loadgen_open(lg))) {
+	for (;;) {
+		loadgen_renew(lg, slots);
+		busy = loadgen_fill(lg, m, slots, &paused);
+		if (busy == 0 && (paused == 0 || !loadgen_open(lg)))
+			break;
 		if (atomic_load(&lg->stop))
 			break;
 		if (curl_multi_perform(m, &running) != CURLM_OK)

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "api/client.h"
 #include "state/error.h"
 
 #define LOADGEN_STATUS_MAX 16
@@ -33,6 +34,16 @@ struct loadgen_config {
 	double duration_s; /* 0 = no time bound (then requests must be > 0) */
 	long requests;	   /* 0 = no count bound */
 	long timeout_ms;   /* per request, default 30000 */
+	const struct client *via; /* NULL, or the client whose network settings (CA, connect-to)
+				     every connection uses (client_setopt_network); it must
+				     outlive loadgen_run */
+	/* A key that expires (an AML token): from key_refresh_at (epoch seconds;
+	 * 0 = never) key_refresh is called on loadgen_run's thread for a new one
+	 * and the next time (0 when it fails: the old key stays, and it is asked
+	 * again a second later). Requests started after that carry the new key. */
+	long long key_refresh_at;
+	int (*key_refresh)(void *ctx, char *buf, size_t len, long long *next_at);
+	void *key_refresh_ctx;
 };
 
 struct loadgen_result {

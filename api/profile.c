@@ -114,6 +114,8 @@ static const struct profile_key profile_keys[] = {
     {"subscription", PROFILE_FIELD(subscription), profile_check_any},
     {"resource_group", PROFILE_FIELD(resource_group), profile_check_any},
     {"theme", PROFILE_FIELD(theme), profile_check_any},
+    {"tenant", PROFILE_FIELD(tenant), profile_check_any},
+    {"connect_to", PROFILE_FIELD(connect_to), profile_check_any},
     {"remote_mldeck", PROFILE_FIELD(remote_mldeck), profile_check_any},
 };
 
@@ -180,6 +182,17 @@ static struct profile *profile_slot(struct profile_set *set, const char *name, c
 	return &set->items[set->count++];
 }
 
+/* "unknown key" with every key a profile knows, from the table. */
+static void profile_unknown_key(const char *key, char *msg, size_t len)
+{
+	size_t n = (size_t)snprintf(msg, len, "unknown key \"%s\" in a profile (known: ", key);
+
+	for (size_t i = 0; i < sizeof profile_keys / sizeof profile_keys[0] && n < len; i++)
+		n += (size_t)snprintf(msg + n, len - n, "%s, ", profile_keys[i].name);
+	if (n < len)
+		snprintf(msg + n, len - n, "readonly, embedded)");
+}
+
 static int profile_set_key(struct profile *p, const char *key, const char *value, char *msg,
 			   size_t len)
 {
@@ -203,11 +216,7 @@ static int profile_set_key(struct profile *p, const char *key, const char *value
 		snprintf((char *)p + k->offset, k->size, "%s", value);
 		return 0;
 	}
-	snprintf(msg, len,
-		 "unknown key \"%s\" in a profile (known: backend, url, home, "
-		 "admin_key_file, ca_file, workspace, subscription, resource_group, theme, "
-		 "remote_mldeck, readonly, embedded)",
-		 key);
+	profile_unknown_key(key, msg, len);
 	return -1;
 }
 
@@ -370,50 +379,11 @@ static int profile_read_file(const char *path, char **data, size_t *len, struct 
 	return error_set(err, 400, "BadConfig", "%s: cannot open: %s", path, strerror(errno));
 }
 
-/* "mkdir -p" of path's parent directory. */
-static int profile_mkdirs(const char *path, struct error *err)
-{
-	char dir[PROFILE_PATH_MAX];
-
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return error_set(err, 400, "BadConfig", "cannot create %s: %s", dir,
-					 strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return error_set(err, 400, "BadConfig", "cannot create %s: %s", dir,
-				 strerror(errno));
-	return 0;
-}
-
 static int profile_write_atomic(const char *path, const char *data, size_t len, struct error *err)
 {
-	char tmp[PROFILE_PATH_MAX + 32];
-
-	if (profile_mkdirs(path, err) < 0)
-		return -1;
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL)
-		return error_set(err, 400, "BadConfig", "cannot write %s: %s", tmp,
+	if (file_write_atomic(path, data, len, 0644) < 0)
+		return error_set(err, 400, "BadConfig", "cannot write %s: %s", path,
 				 strerror(errno));
-	int bad = fwrite(data, 1, len, f) != len;
-	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return error_set(err, 400, "BadConfig", "cannot write %s: %s", path, strerror(e));
-	}
 	return 0;
 }
 

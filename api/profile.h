@@ -7,8 +7,12 @@
  *   [profile NAME]
  *   backend = local | azureml
  *   url = http://... | https://... | ssh://[user@]host[:port]
- *   home, admin_key_file, ca_file, workspace, subscription, resource_group, theme,
+ *   home, admin_key_file, workspace, subscription, resource_group, theme,
  *   remote_mldeck
+ *   tenant (Entra ID tenant for `mldeck login` and the Azure CLI)
+ *   ca_file (PEM CAs to trust instead of the system's, e.g. a TLS-inspecting
+ *            proxy or `mldeck serve --tls`'s certificate; MLDECK_CA_FILE wins)
+ *   connect_to (curl --connect-to rules "HOST:PORT:ADDR:PORT[,...]")
  *   readonly = true | false
  *   embedded = true | false   (may the console start the runtime in-process;
  *                              default: true for "local" only)
@@ -43,6 +47,8 @@ struct profile {
 	char subscription[PROFILE_NAME_MAX];
 	char resource_group[96];
 	char theme[PROFILE_NAME_MAX];
+	char tenant[PROFILE_NAME_MAX];	       /* azureml: Entra ID tenant */
+	char connect_to[512];		       /* curl --connect-to rules */
 	char remote_mldeck[PROFILE_PATH_MAX]; /* ssh://: the mldeck command there */
 	int readonly;
 	int embedded; /* the console may start the runtime in-process at url and home */

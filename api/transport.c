@@ -69,6 +69,8 @@ struct transport {
 	double next_try;		 /* monotonic ms of the next try */
 	char key[256];			 /* the remote runtime's admin key */
 	int stop, retry;
+	struct credential *cred; /* azureml: shared by every client (guarded by lock) */
+	FILE *trace;
 
 	/* supervisor thread only */
 	struct transport_child master;
@@ -980,6 +982,7 @@ void transport_close(struct transport *t)
 	if (t->dir[0] != '\0')
 		rmdir(t->dir);
 	memset(t->key, 0, sizeof t->key);
+	credential_unref(t->cred);
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->cond);
 	free(t);
@@ -1105,14 +1108,43 @@ void transport_retry(struct transport *t)
 	transport_wake(t);
 }
 
+void transport_set_trace(struct transport *t, FILE *trace)
+{
+	pthread_mutex_lock(&t->lock);
+	t->trace = trace;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* A direct profile: its connect_info, with the transport's one token source. */
+static int transport_direct(struct transport *t, struct connect_info *out, struct error *err)
+{
+	if (connect_resolve(&t->prof, out, err) < 0)
+		return -1;
+	if (out->cred == NULL)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	if (t->cred == NULL) {
+		t->cred = credential_ref(out->cred);
+	} else {
+		credential_unref(out->cred);
+		out->cred = credential_ref(t->cred);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
 int transport_info(struct transport *t, struct connect_info *out, struct error *err)
 {
 	char key[sizeof t->key];
 	struct transport_status st;
 	int rc;
 
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&t->lock);
+	out->trace = t->trace; /* kept by connect_resolve */
+	pthread_mutex_unlock(&t->lock);
 	if (!t->tunnel)
-		return connect_resolve(&t->prof, out, err);
+		return transport_direct(t, out, err);
 	pthread_mutex_lock(&t->lock);
 	transport_snapshot(t, &st);
 	memcpy(key, t->key, sizeof key);

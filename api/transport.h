@@ -54,6 +54,8 @@
 #ifndef API_TRANSPORT_H
 #define API_TRANSPORT_H
 
+#include <stdio.h>
+
 #include "api/client.h"
 #include "api/connect.h"
 #include "api/profile.h"
@@ -126,8 +128,13 @@ void transport_detail(struct transport *t, char *buf, size_t len);
 /* DOWN or waiting to reconnect: try again now (backoff reset). */
 void transport_retry(struct transport *t);
 
+/* Where the clients it makes write -v's trace (NULL: nowhere). Call before
+ * the first transport_client. */
+void transport_set_trace(struct transport *t, FILE *trace);
 /* How to reach the backend now (base URL, workspace path, credential,
- * socket): 0, or -1 with the reason when not CONNECTED. */
+ * socket): 0, or -1 with the reason when not CONNECTED. An azureml
+ * profile's token source (info->cred) is one per transport, shared by every
+ * client made from it, so its tokens are fetched once. */
 int transport_info(struct transport *t, struct connect_info *out, struct error *err);
 /* transport_info + client_new: a client of the caller's (client_free). It
  * keeps working across reconnections (same socket); after one, take a new

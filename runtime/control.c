@@ -127,11 +127,12 @@ int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn d
 	const struct workspace_ref *refs;
 	char **eps = NULL;
 	size_t neps = 0;
-	int rc;
+	int rc, lost;
 
 	pthread_mutex_lock(&rt->lock);
 	rc = apply(rt, rt->ws, arg, err);
-	if (workspace_changes(rt->ws, &refs) == 0 && !workspace_changes_lost(rt->ws))
+	lost = workspace_changes_lost(rt->ws);
+	if (workspace_changes(rt->ws, &refs) == 0 && !lost)
 		goto out; /* refused, or nothing to change */
 	eps = touched_endpoints(rt->ws, &neps);
 	if (rc == 0 && eps == NULL)
@@ -142,7 +143,9 @@ int control_change(struct runtime *rt, control_apply_fn apply, control_done_fn d
 		rollback(rt);
 		goto out;
 	}
-	for (size_t i = 0; i < neps; i++)
+	if (lost) /* which endpoints changed is unknown (out of memory): all of them */
+		fleet_sync(rt->fleet, rt->ws);
+	for (size_t i = 0; !lost && i < neps; i++)
 		fleet_sync_endpoint(rt->fleet, rt->ws, eps[i]);
 	if (done != NULL)
 		done(rt, arg);

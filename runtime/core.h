@@ -65,10 +65,12 @@ void runtime_log(struct runtime *rt, const char *fmt, ...) __attribute__((format
  * err. control_change then persists the rows the change touched in one
  * transaction (store_commit), brings the fleet in step for the endpoints it
  * touched (fleet_sync_endpoint), calls done (may be NULL; still under the
- * lock, for follow-up work such as removing files the change released) and
- * unlocks. 0 when the change is on disk; -1 with err otherwise, and then
- * nothing changed: a failed persist reloads the workspace from the store.
- * Blocks on the lock and an fsync: pool threads only, never an event loop. */
+ * lock, for what must follow the commit atomically, e.g. rekeying live
+ * state) and unlocks. 0 when the change is on disk; -1 with err otherwise,
+ * and then nothing changed: a failed persist reloads the workspace from the
+ * store. Work that may be slow (removing files the change released) belongs
+ * after it returns, not in done. Blocks on the lock and an fsync: pool
+ * threads only, never an event loop. */
 typedef int (*control_apply_fn)(struct runtime *rt, struct workspace *ws, void *arg,
 				struct error *err);
 typedef void (*control_done_fn)(struct runtime *rt, void *arg);

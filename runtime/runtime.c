@@ -29,6 +29,7 @@
 #include "runtime/invoke.h"
 #include "runtime/jobs.h"
 #include "runtime/scheduler.h"
+#include "state/artifact.h"
 #include "state/file.h"
 #include "state/names.h"
 
@@ -498,6 +499,53 @@ static int use_tls(const struct runtime_options *o)
 	return o->tls || o->tls_cert != NULL || o->tls_key != NULL;
 }
 
+/* Directories under models/ that no model version names (a crash between an
+ * artifact's placing and the state's commit, or before the old one's removal). */
+static void sweep_artifacts(struct runtime *rt)
+{
+	const struct model_version **ms;
+	size_t n = workspace_model_list(rt->ws, &ms), i;
+	const char **keep = calloc(n + 1, sizeof *keep);
+	int removed;
+
+	if (keep == NULL || n != workspace_model_count(rt->ws)) {
+		free(keep); /* without the full list nothing may go */
+		free(ms);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		keep[i] = ms[i]->artifact;
+	removed = artifact_sweep(rt->home, keep, n);
+	if (removed > 0)
+		runtime_log(rt, "store: removed %d artifact director%s no model version names "
+				"(left by an interrupted registration or deletion)",
+			    removed, removed == 1 ? "y" : "ies");
+	free(keep);
+	free(ms);
+}
+
+/* Every deployment is loaded again at start: until it serves it is Creating
+ * (never served) or Updating, not what it was before the restart. Recorded on
+ * disk too; if that fails (a full disk) the runtime still starts, and each
+ * deployment's state is written when its load reports. */
+static void mark_reloading(struct runtime *rt)
+{
+	const struct deployment **ds;
+	size_t n = workspace_deployment_list(rt->ws, NULL, &ds), i;
+	struct error err;
+
+	for (i = 0; i < n; i++)
+		if (ds[i]->state != PROV_CREATING)
+			workspace_deployment_set_state(rt->ws, ds[i]->endpoint, ds[i]->name,
+						       PROV_UPDATING, NULL);
+	free(ds);
+	if (n > 0 && store_commit(rt->store, rt->ws, &err) < 0) {
+		runtime_log(rt, "store: cannot record the deployments' state at start: %s",
+			    err.message);
+		workspace_changes_clear(rt->ws);
+	}
+}
+
 static int start_server(struct runtime *rt, const struct runtime_options *o, struct error *err)
 {
 	struct server_options so;
@@ -574,6 +622,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 		goto fail;
 	if (store_notice(rt->store) != NULL)
 		runtime_log(rt, "store: %s", store_notice(rt->store));
+	sweep_artifacts(rt);
+	mark_reloading(rt);
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
 	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS);

@@ -1160,6 +1160,7 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		goto fail;
 	}
+	errno = 0; /* MHD may fail without setting it: never report an older call's */
 	s->d = start_daemon(s, flags,
 			    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss}, threads, 1);
 	if (s->d == NULL) {

@@ -409,23 +409,19 @@ static int delete_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	return k->remove(ws, name, version, err);
 }
 
-static void delete_done(struct runtime *rt, void *arg)
-{
-	struct asset_del *d = arg;
-
-	for (size_t i = 0; d->files != NULL && d->files[i] != NULL; i++)
-		artifact_remove(rt->home, d->files[i]);
-}
-
 void versions_delete(struct call *c)
 {
 	struct asset_del d = {c, 0, NULL};
 	struct error err;
 
-	if (control_change(c->rt, delete_apply, delete_done, &d, &err) < 0)
+	if (control_change(c->rt, delete_apply, NULL, &d, &err) < 0) {
 		control_reply_error(c, &err);
-	else
+	} else {
+		/* nothing names them any more (and a new registration gets new directories) */
+		for (size_t i = 0; d.files != NULL && d.files[i] != NULL; i++)
+			artifact_remove(c->rt->home, d.files[i]);
 		server_reply_json(c->rs, d.absent ? 204 : 200, NULL);
+	}
 	for (size_t i = 0; d.files != NULL && d.files[i] != NULL; i++)
 		free(d.files[i]);
 	free(d.files);
@@ -561,8 +557,9 @@ static char *flavors_from_mlmodel(const cJSON *mlmodel)
 }
 
 /* An mlflow_model's flavors, read as Azure does from the MLmodel file of its
- * artifact directory. */
-static int mlflow_flavors(struct call *c, struct model_version *mv, struct error *err)
+ * artifact directory DIR (the stage, before the version is registered). */
+static int mlflow_flavors(struct model_version *mv, const char *dir, const char *uri,
+			  struct error *err)
 {
 	char path[PATH_MAX];
 	size_t n;
@@ -571,13 +568,12 @@ static int mlflow_flavors(struct call *c, struct model_version *mv, struct error
 
 	if (mv->type != MODEL_MLFLOW)
 		return 0;
-	if (snprintf(path, sizeof path, "%s/%s/MLmodel", c->rt->home, mv->artifact) >=
-		(int)sizeof path ||
+	if (snprintf(path, sizeof path, "%s/MLmodel", dir) >= (int)sizeof path ||
 	    (text = file_read(path, MLMODEL_MAX, &n)) == NULL)
 		return error_set(err, 400, "ValidationError",
 				 "an mlflow_model is a directory with an MLmodel file; %s has "
 				 "none",
-				 mv->uri != NULL ? mv->uri : "the upload");
+				 uri != NULL ? uri : "the upload");
 	doc = yaml_to_json(text, n, err);
 	free(text);
 	if (doc == NULL)
@@ -588,41 +584,40 @@ static int mlflow_flavors(struct call *c, struct model_version *mv, struct error
 	return 0;
 }
 
-static int model_import(struct call *c, struct model_version *mv, const char *uri,
-			struct error *err)
+/* Copies the artifact (the modelUri's file or tree, or the upload) into a
+ * stage under HOME/tmp and reads its flavors there: before the lock, as
+ * nothing acknowledged changes yet (state/artifact.h). */
+static int model_stage(struct call *c, struct model_version *mv, const char *uri,
+		       struct artifact_stage *st, struct error *err)
 {
-	struct artifact_info ai;
-	char fname[128], src[PATH_MAX];
+	char fname[128], src[PATH_MAX], dir[PATH_MAX];
 	int rc;
 
-	memset(&ai, 0, sizeof ai);
 	if (uri != NULL) {
 		rc = model_source(c, uri, src, sizeof src, err);
 		if (rc == 0)
-			rc = artifact_import(c->rt->home, mv->name, mv->version, src, &ai, err);
+			rc = artifact_stage_import(c->rt->home, src, st, err);
 	} else {
 		upload_filename(c->rq, fname, sizeof fname);
-		rc = artifact_adopt(c->rt->home, mv->name, mv->version, c->rq->upload_path, fname,
-				    &ai, err);
+		rc = artifact_stage_upload(c->rt->home, c->rq->upload_path, fname, st, err);
 	}
 	if (rc < 0)
 		return -1;
-	free(mv->artifact);
-	mv->artifact = ai.rel;
-	ai.rel = NULL;
-	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
-	mv->size = ai.size;
-	artifact_info_cleanup(&ai);
-	return mlflow_flavors(c, mv, err);
+	if (snprintf(dir, sizeof dir, "%s/%s", st->dir, st->base) >= (int)sizeof dir)
+		return error_set(err, 500, "StorageError", "home path too long");
+	return mlflow_flavors(mv, dir, uri, err);
 }
 
-/* The same modelUri again: keep the artifact as it is. */
-static int keep_artifact(const struct model_version *old, struct model_version *mv,
+/* The same modelUri and type again: the registered artifact stays as it is. */
+static int same_artifact(const struct model_version *old, const struct model_version *mv,
 			 const char *uri)
 {
-	if (old == NULL || uri == NULL || old->uri == NULL || strcmp(old->uri, uri) != 0 ||
-	    old->type != mv->type)
-		return 0;
+	return old != NULL && uri != NULL && old->uri != NULL && strcmp(old->uri, uri) == 0 &&
+	       old->type == mv->type;
+}
+
+static void keep_artifact(const struct model_version *old, struct model_version *mv)
+{
 	free(mv->artifact);
 	mv->artifact = old->artifact != NULL ? strdup(old->artifact) : NULL;
 	memcpy(mv->sha256, old->sha256, sizeof mv->sha256);
@@ -631,7 +626,21 @@ static int keep_artifact(const struct model_version *old, struct model_version *
 		free(mv->flavors);
 		mv->flavors = strdup(old->flavors);
 	}
-	return 1;
+}
+
+/* Whether registering VERSION (NULL: the next one) would keep the artifact
+ * registered now, so nothing needs copying. */
+static int model_keeps_artifact(struct call *c, const struct model_version *mv,
+				const char *version, const char *uri)
+{
+	int same;
+
+	if (version == NULL || uri == NULL)
+		return 0;
+	control_lock(c);
+	same = same_artifact(workspace_model_find(c->rt->ws, mv->name, version), mv, uri);
+	control_end(c);
+	return same;
 }
 
 static const struct deployment *model_user(const struct workspace *ws, const char *name,
@@ -647,35 +656,30 @@ static const struct deployment *model_user(const struct workspace *ws, const cha
 	return by;
 }
 
-/* Imports (or keeps) the artifact and puts the version into w. */
-static int model_register(struct call *c, struct workspace *w, struct model_version *mv,
-			  const char *uri, int *created, struct error *err)
+/* 409 while a deployment, online or batch, runs NAME:VERSION. */
+static int model_in_use(const struct workspace *w, const char *name, const char *version,
+			struct error *err)
 {
-	const struct model_version *old = workspace_model_find(w, mv->name, mv->version);
-	const struct deployment *by;
+	const struct deployment *by = model_user(w, name, version);
 	const char *bep, *bd;
 
-	if (uri != NULL && (mv->uri = strdup(uri)) == NULL)
-		return error_set(err, 500, "OutOfMemory", "out of memory");
-	if (!keep_artifact(old, mv, uri)) {
-		by = model_user(w, mv->name, mv->version);
-		if (by != NULL)
-			return error_set(err, 409, "Conflict",
-					 "model version '%s:%s' is used by deployment '%s/%s'; "
-					 "register a new version instead",
-					 mv->name, mv->version, by->endpoint, by->name);
-		if (batch_model_user(w, mv->name, mv->version, &bep, &bd))
-			return error_set(err, 409, "Conflict",
-					 "model version '%s:%s' is used by batch deployment "
-					 "'%s/%s'; register a new version instead",
-					 mv->name, mv->version, bep, bd);
-		if (model_import(c, mv, uri, err) < 0)
-			return -1;
-	}
-	return workspace_model_put(w, mv, created, err);
+	if (by != NULL)
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by deployment '%s/%s'; "
+				 "register a new version instead",
+				 name, version, by->endpoint, by->name);
+	if (batch_model_user(w, name, version, &bep, &bd))
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' is used by batch deployment '%s/%s'; "
+				 "register a new version instead",
+				 name, version, bep, bd);
+	return 0;
 }
 
-/* The registration of one version, whatever its kind. */
+/* The registration of one version, whatever its kind. For a model, the new
+ * artifact goes to a directory of its own (artifact_place); the state commit
+ * decides; then the replaced artifact (or, on failure, the new one) is
+ * removed, outside the lock. */
 struct version_put {
 	struct call *c;
 	const char *version; /* NULL: the next one */
@@ -683,7 +687,43 @@ struct version_put {
 	void *item;          /* the kind's version struct */
 	int created;
 	cJSON *answer;
+	struct artifact_stage stage; /* models: the staged artifact, "" when kept */
+	char *placed;        /* models: the new artifact, once in place */
+	char *replaced;      /* models: the artifact of the version it replaces */
 };
+
+/* Places the staged artifact (or keeps the registered one) and puts the version into w. */
+static int model_register(struct version_put *p, struct workspace *w, struct error *err)
+{
+	struct model_version *mv = p->item;
+	const struct model_version *old = workspace_model_find(w, mv->name, mv->version);
+	struct artifact_info ai;
+
+	if (p->uri != NULL && (mv->uri = strdup(p->uri)) == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	if (same_artifact(old, mv, p->uri)) {
+		keep_artifact(old, mv);
+		return workspace_model_put(w, mv, &p->created, err);
+	}
+	if (model_in_use(w, mv->name, mv->version, err) < 0)
+		return -1;
+	if (p->stage.dir[0] == '\0') /* it was kept when the copy was decided */
+		return error_set(err, 409, "Conflict",
+				 "model version '%s:%s' changed during this registration; send "
+				 "it again",
+				 mv->name, mv->version);
+	if (artifact_place(p->c->rt->home, mv->name, mv->version, &p->stage, &ai, err) < 0)
+		return -1;
+	p->placed = ai.rel;
+	free(mv->artifact);
+	mv->artifact = strdup(ai.rel);
+	memcpy(mv->sha256, ai.sha256, sizeof mv->sha256);
+	mv->size = ai.size;
+	if (mv->artifact == NULL ||
+	    (old != NULL && old->artifact != NULL && (p->replaced = strdup(old->artifact)) == NULL))
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	return workspace_model_put(w, mv, &p->created, err);
+}
 
 static int model_apply(struct runtime *rt, struct workspace *ws, void *arg, struct error *err)
 {
@@ -695,7 +735,7 @@ static int model_apply(struct runtime *rt, struct workspace *ws, void *arg, stru
 		snprintf(mv->version, sizeof mv->version, "%s", p->version);
 	else
 		workspace_model_next_version(ws, mv->name, mv->version, sizeof mv->version);
-	if (model_register(p->c, ws, mv, p->uri, &p->created, err) < 0)
+	if (model_register(p, ws, err) < 0)
 		return -1;
 	p->answer = codec_model_version_to_json(workspace_model_find(ws, mv->name, mv->version),
 						&p->c->codec);
@@ -720,17 +760,28 @@ static int version_change(struct version_put *p, control_apply_fn apply, const c
 static void model_put(struct call *c, const char *version)
 {
 	struct model_version mv;
-	struct version_put p = {c, version, NULL, &mv, 0, NULL};
+	struct version_put p = {.c = c, .version = version, .item = &mv};
 	struct error err;
+	int rc;
 
 	memset(&mv, 0, sizeof mv);
 	snprintf(mv.name, sizeof mv.name, "%s", c->cap[0]);
 	mv.created = control_now();
-	if (model_from_request(c, &mv, &p.uri, &err) < 0)
+	rc = model_from_request(c, &mv, &p.uri, &err);
+	if (rc == 0 && !model_keeps_artifact(c, &mv, version, p.uri))
+		rc = model_stage(c, &mv, p.uri, &p.stage, &err);
+	if (rc < 0)
 		control_reply_error(c, &err);
-	else if (version_change(&p, model_apply, "models", mv.name, mv.version) == 0)
+	else
+		rc = version_change(&p, model_apply, "models", mv.name, mv.version);
+	/* whichever artifact the state does not name goes */
+	artifact_remove(c->rt->home, rc == 0 ? p.replaced : p.placed);
+	artifact_stage_discard(&p.stage);
+	if (rc == 0)
 		runtime_log(c->rt, "model %s:%s registered (%llu bytes)", mv.name, mv.version,
 			    (unsigned long long)mv.size);
+	free(p.placed);
+	free(p.replaced);
 	model_version_cleanup(&mv);
 }
 
@@ -754,7 +805,7 @@ static int env_apply(struct runtime *rt, struct workspace *ws, void *arg, struct
 static void env_put(struct call *c, const char *version)
 {
 	struct env_version ev;
-	struct version_put p = {c, version, NULL, &ev, 0, NULL};
+	struct version_put p = {.c = c, .version = version, .item = &ev};
 	struct error err;
 
 	if (control_need_body(c) < 0)
@@ -817,7 +868,7 @@ static int code_apply(struct runtime *rt, struct workspace *ws, void *arg, struc
 static void code_put(struct call *c, const char *version)
 {
 	struct code_version cv;
-	struct version_put p = {c, version, NULL, &cv, 0, NULL};
+	struct version_put p = {.c = c, .version = version, .item = &cv};
 	struct error err;
 
 	if (control_need_body(c) < 0)
@@ -876,7 +927,7 @@ static int data_apply(struct runtime *rt, struct workspace *ws, void *arg, struc
 static void data_put(struct call *c, const char *version)
 {
 	struct data_version dv;
-	struct version_put p = {c, version, NULL, &dv, 0, NULL};
+	struct version_put p = {.c = c, .version = version, .item = &dv};
 	struct error err;
 
 	if (control_need_body(c) < 0)

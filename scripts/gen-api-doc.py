@@ -194,7 +194,8 @@ uses and what still differs from Azure.
 - Deployments come up asynchronously: `provisioningState` `Creating`, then `Succeeded`, or
   `Failed` with the reason in `properties.error` and in getLogs. A change of instance count goes
   through `Scaling`; any other change through `Updating` (the old instance serves until the new
-  one is up); an identical PUT changes nothing.
+  one is up); an identical PUT changes nothing. After a restart every deployment is loaded
+  again and shows `Updating` (`Creating` if it never came up) until it serves.
 - Lists page as Azure's do: `count` (at most `--page-size`, default 100) items a page, then
   `nextLink` (the same URL with `$skipToken`); `$top` caps the whole list. Asset lists take
   `$orderBy=createdtime desc|asc`, `listViewType=ActiveOnly|ArchivedOnly|All` and `isArchived`.

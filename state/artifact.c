@@ -1,5 +1,5 @@
 /*
- * artifact.c: copying model artifacts into HOME/models/NAME/VERSION/.
+ * artifact.c: copying model artifacts into HOME/models/NAME/VERSION/ID/.
  *
  * Choices beyond artifact.h:
  *  - a source URI is a host path or file:///abs/path (file://localhost/abs too);
@@ -8,36 +8,30 @@
  *    followed, so nothing outside the tree is copied.
  *  - a directory's digest walks the tree depth-first, entries of each directory
  *    in strcmp order, hashing "relative-path\0decimal-size\0bytes" per regular file.
- *  - an existing HOME/models/NAME/VERSION is replaced: the new tree is built under
- *    HOME/tmp, then swapped in with renameat2(RENAME_EXCHANGE) (or, where that is
- *    missing, moved aside and renamed), and the old tree removed.
+ *  - ID is made by mkdtemp inside VERSION/, and the stage is renamed over that
+ *    empty directory: unique, atomic, and never the previous registration's.
+ *    Artifacts of older versions of mldeck sit directly in VERSION/ (rel
+ *    models/NAME/VERSION/BASE); removal and the sweep know both layouts.
+ *  - every error message is built from the errno saved where the failing call
+ *    returned, never from one read after other calls.
  */
-#include <stddef.h> /* artifact.h uses size_t without including it */
-
 #include "state/artifact.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
+#include "state/file.h"
 #include "state/names.h"
-#include "state/resource.h"
 
 #define DEPTH_MAX 32
-
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
 
 struct copy_ctx {
 	EVP_MD_CTX *md;
@@ -59,61 +53,67 @@ void artifact_info_cleanup(struct artifact_info *a)
 	a->rel = NULL;
 }
 
-static int io_error(struct error *err, const char *what, const char *path)
+/* e: the errno of the call that failed, saved where it returned. */
+static int io_error(struct error *err, int e, const char *what, const char *path)
 {
-	return error_set(err, 500, "StorageError", "%s %s: %s", what, path, strerror(errno));
+	return error_set(err, 500, "StorageError", "%s %s: %s", what, path, strerror(e));
+}
+
+static int source_error(struct error *err, int e, const char *what, const char *path)
+{
+	return error_set(err, 400, "ValidationError", "%s %s: %s", what, path, strerror(e));
 }
 
 static int fsync_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc, e;
 
 	if (fd < 0)
 		return -1;
 	rc = fsync(fd);
+	e = errno;
 	close(fd);
+	errno = e;
 	return rc;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 static int remove_tree(const char *path)
 {
-	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return file_remove_at(AT_FDCWD, path);
 }
 
-/* Copies fd_in to a new file dst, feeding the digest; fsyncs dst. */
+/* Copies in to a new file dst (never an existing one, never through a link),
+ * feeding the digest; fsyncs dst. */
 static int copy_fd(int in, const char *dst, struct copy_ctx *c)
 {
 	char buf[65536];
 	ssize_t n;
-	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), e;
 
 	if (out < 0)
-		return io_error(c->err, "cannot create", dst);
+		return io_error(c->err, errno, "cannot create", dst);
 	while ((n = read(in, buf, sizeof buf)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write(out, buf, (size_t)n) != n) {
-			io_error(c->err, "cannot copy to", dst);
+		if (n < 0) {
+			e = errno;
 			close(out);
-			return -1;
+			return source_error(c->err, e, "cannot read", dst);
+		}
+		if (file_write_all(out, buf, (size_t)n) < 0) {
+			e = errno;
+			close(out);
+			return io_error(c->err, e, "cannot copy to", dst);
 		}
 		EVP_DigestUpdate(c->md, buf, (size_t)n);
 		c->size += (uint64_t)n;
 	}
-	if (fsync(out) < 0) {
-		io_error(c->err, "cannot sync", dst);
+	if (fsync(out) < 0 || close(out) < 0) {
+		e = errno;
 		close(out);
-		return -1;
+		return io_error(c->err, e, "cannot sync", dst);
 	}
-	return close(out);
+	return 0;
 }
 
 /* Copies one regular file; rel is its path in the source tree (records mode). */
@@ -126,8 +126,7 @@ static int copy_file(const char *src, const char *dst, const char *rel, int foll
 	int rc;
 
 	if (in < 0)
-		return error_set(c->err, 400, "ValidationError", "cannot read %s: %s", src,
-				 strerror(errno));
+		return source_error(c->err, errno, "cannot read", src);
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(in);
 		return error_set(c->err, 400, "ValidationError", "%s is not a regular file", src);
@@ -162,8 +161,7 @@ static int copy_entry(const char *src, const char *dst, const char *rel, const c
 	    snprintf(r, sizeof r, "%s%s%s", rel, rel[0] ? "/" : "", name) >= (int)sizeof r)
 		return error_set(c->err, 400, "ValidationError", "path too long under %s", src);
 	if (lstat(s, &st) < 0)
-		return error_set(c->err, 400, "ValidationError", "cannot read %s: %s", s,
-				 strerror(errno));
+		return source_error(c->err, errno, "cannot read", s);
 	if (S_ISDIR(st.st_mode))
 		return copy_tree(s, d, r, depth + 1, c);
 	if (S_ISREG(st.st_mode))
@@ -181,11 +179,10 @@ static int copy_tree(const char *src, const char *dst, const char *rel, int dept
 		return error_set(c->err, 400, "ValidationError",
 				 "%s is nested more than %d directories deep", src, DEPTH_MAX);
 	if (mkdir(dst, 0700) < 0)
-		return io_error(c->err, "cannot create", dst);
+		return io_error(c->err, errno, "cannot create", dst);
 	n = scandir(src, &list, NULL, by_name);
 	if (n < 0)
-		return error_set(c->err, 400, "ValidationError", "cannot list %s: %s", src,
-				 strerror(errno));
+		return source_error(c->err, errno, "cannot list", src);
 	for (int i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;
 
@@ -195,7 +192,7 @@ static int copy_tree(const char *src, const char *dst, const char *rel, int dept
 	}
 	free(list);
 	if (rc == 0 && fsync_path(dst) < 0)
-		rc = io_error(c->err, "cannot sync", dst);
+		rc = io_error(c->err, errno, "cannot sync", dst);
 	return rc;
 }
 
@@ -238,172 +235,133 @@ static void hex(const unsigned char *d, unsigned n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int finish_digest(struct copy_ctx *c, struct artifact_info *out)
+static int finish_digest(struct copy_ctx *c, struct artifact_stage *st)
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 
 	if (EVP_DigestFinal_ex(c->md, d, &n) != 1 || n != 32)
 		return error_set(c->err, 500, "InternalError", "sha256 failed");
-	hex(d, n, out->sha256);
-	out->size = c->size;
+	hex(d, n, st->sha256);
+	st->size = c->size;
 	return 0;
 }
 
-/* Puts the staged version directory at final, replacing any old one. */
-static int install(const char *home, const char *staged, const char *final, struct error *err)
+static int digest_start(struct copy_ctx *c, struct error *err)
 {
-	char old[PATH_MAX];
+	memset(c, 0, sizeof *c);
+	c->err = err;
+	c->md = EVP_MD_CTX_new();
+	if (c->md == NULL || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+		return error_set(err, 500, "InternalError", "sha256 unavailable");
+	return 0;
+}
 
-	if (rename(staged, final) == 0)
-		return 0;
-	if (errno != EEXIST && errno != ENOTEMPTY)
-		return io_error(err, "cannot move into place", final);
-	if (syscall(SYS_renameat2, AT_FDCWD, staged, AT_FDCWD, final, RENAME_EXCHANGE) == 0) {
-		remove_tree(staged); /* staged now holds the old tree; best effort */
-		return 0;
+/* A fresh HOME/tmp/import-XXXXXX directory for st. */
+static int stage_dir(const char *home, struct artifact_stage *st, struct error *err)
+{
+	if (snprintf(st->dir, sizeof st->dir, "%s/tmp/import-XXXXXX", home) >= (int)sizeof st->dir) {
+		st->dir[0] = '\0';
+		return error_set(err, 500, "StorageError", "home path too long");
 	}
-	if (snprintf(old, sizeof old, "%s/tmp/old-XXXXXX", home) >= (int)sizeof old ||
-	    mkdtemp(old) == NULL)
-		return io_error(err, "cannot make a temporary directory in", home);
-	if (rename(final, old) < 0 || rename(staged, final) < 0)
-		return io_error(err, "cannot replace", final);
-	remove_tree(old);
-	return 0;
-}
+	if (mkdtemp(st->dir) == NULL) {
+		int e = errno;
 
-/* Makes HOME/models/NAME and returns HOME/models/NAME/VERSION in final. */
-static int version_dir(const char *home, const char *name, const char *version, char *final,
-		       size_t len, struct error *err)
-{
-	char dir[PATH_MAX];
-
-	if (snprintf(dir, sizeof dir, "%s/models", home) >= (int)sizeof dir ||
-	    (mkdir(dir, 0700) < 0 && errno != EEXIST))
-		return io_error(err, "cannot create", dir);
-	if (snprintf(dir, sizeof dir, "%s/models/%s", home, name) >= (int)sizeof dir ||
-	    (mkdir(dir, 0700) < 0 && errno != EEXIST))
-		return io_error(err, "cannot create", dir);
-	if (snprintf(final, len, "%s/%s", dir, version) >= (int)len)
-		return error_set(err, 500, "StorageError", "path too long");
-	return 0;
-}
-
-/* Moves the staged tree into place and fills out->rel. */
-static int commit(const char *home, const char *name, const char *version, const char *staged,
-		  const char *base, struct artifact_info *out, struct error *err)
-{
-	char final[PATH_MAX], rel[PATH_MAX];
-
-	if (version_dir(home, name, version, final, sizeof final, err) < 0 ||
-	    install(home, staged, final, err) < 0)
+		snprintf(st->dir, sizeof st->dir, "%s/tmp", home);
+		io_error(err, e, "cannot make a temporary directory in", st->dir);
+		st->dir[0] = '\0';
 		return -1;
-	snprintf(rel, sizeof rel, "%s/models/%s", home, name);
-	fsync_path(rel);
-	snprintf(rel, sizeof rel, "models/%s/%s/%s", name, version, base);
-	out->rel = strdup(rel);
-	if (out->rel == NULL)
-		return error_set(err, 500, "InternalError", "out of memory");
+	}
 	return 0;
 }
 
-static int check_ids(const char *name, const char *version, struct error *err)
+void artifact_stage_discard(struct artifact_stage *st)
 {
-	if (names_check_asset(name, "model name", err) < 0 ||
-	    names_check_version(version, "model version", err) < 0)
-		return -1;
-	return 0;
+	if (st->dir[0] != '\0')
+		remove_tree(st->dir);
+	st->dir[0] = '\0';
 }
 
-/* A fresh HOME/tmp/import-XXXXXX directory. */
-static int stage_dir(const char *home, char *buf, size_t len, struct error *err)
-{
-	if (snprintf(buf, len, "%s/tmp", home) >= (int)len ||
-	    (mkdir(buf, 0700) < 0 && errno != EEXIST))
-		return io_error(err, "cannot create", buf);
-	if (snprintf(buf, len, "%s/tmp/import-XXXXXX", home) >= (int)len || mkdtemp(buf) == NULL)
-		return io_error(err, "cannot make a temporary directory in", home);
-	return 0;
-}
-
-/* Copies the checked source into stage/base. */
-static int stage_copy(const char *path, const struct stat *st, const char *stage, const char *base,
+/* Copies the checked source into the stage as st->base. */
+static int stage_copy(const char *path, const struct stat *sb, struct artifact_stage *st,
 		      struct copy_ctx *c)
 {
 	char dst[PATH_MAX];
+	int rc;
 
-	if (snprintf(dst, sizeof dst, "%s/%s", stage, base) >= (int)sizeof dst)
+	if (snprintf(dst, sizeof dst, "%s/%s", st->dir, st->base) >= (int)sizeof dst)
 		return error_set(c->err, 400, "ValidationError", "path too long");
-	c->records = S_ISDIR(st->st_mode);
-	if (c->records)
-		return copy_tree(path, dst, "", 0, c);
-	return copy_file(path, dst, base, 1, c);
+	c->records = S_ISDIR(sb->st_mode);
+	rc = c->records ? copy_tree(path, dst, "", 0, c) : copy_file(path, dst, st->base, 1, c);
+	if (rc == 0 && fsync_path(st->dir) < 0)
+		rc = io_error(c->err, errno, "cannot sync", st->dir);
+	return rc;
 }
 
-int artifact_import(const char *home, const char *name, const char *version, const char *src,
-		    struct artifact_info *out, struct error *err)
+/* The source must be an absolute path (or file:// URI) to a file or directory. */
+static int check_source(const char *src, const char **path, struct stat *sb, struct error *err)
 {
-	struct copy_ctx c = {NULL, 0, 0, err};
-	char stage[PATH_MAX], base[NAME_MAX + 1];
-	const char *path;
-	struct stat st;
-	int rc = -1;
-
-	memset(out, 0, sizeof *out);
-	if (check_ids(name, version, err) < 0)
-		return -1;
 	if (src == NULL || src[0] == '\0')
 		return error_set(err, 400, "ValidationError", "properties.modelUri is required");
-	path = source_path(src);
-	if (path[0] != '/')
+	*path = source_path(src);
+	if ((*path)[0] != '/')
 		return error_set(err, 400, "ValidationError",
 				 "properties.modelUri '%.200s' must be an absolute path or a "
 				 "file:/// URI",
 				 src);
-	if (stat(path, &st) < 0)
+	if (stat(*path, sb) < 0)
 		return error_set(err, 400, "ValidationError", "properties.modelUri %.200s: %s",
-				 path, strerror(errno));
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+				 *path, strerror(errno));
+	if (!S_ISREG(sb->st_mode) && !S_ISDIR(sb->st_mode))
 		return error_set(err, 400, "ValidationError",
-				 "properties.modelUri %.200s is not a file or a directory", path);
-	if (base_name(path, base, sizeof base) < 0)
-		snprintf(base, sizeof base, "model");
-	if (stage_dir(home, stage, sizeof stage, err) < 0)
+				 "properties.modelUri %.200s is not a file or a directory", *path);
+	return 0;
+}
+
+int artifact_stage_import(const char *home, const char *src, struct artifact_stage *st,
+			  struct error *err)
+{
+	struct copy_ctx c;
+	const char *path = NULL;
+	struct stat sb;
+	int rc = -1;
+
+	memset(st, 0, sizeof *st);
+	if (check_source(src, &path, &sb, err) < 0)
 		return -1;
-	c.md = EVP_MD_CTX_new();
-	if (c.md == NULL || EVP_DigestInit_ex(c.md, EVP_sha256(), NULL) != 1)
-		error_set(err, 500, "InternalError", "sha256 unavailable");
-	else if (stage_copy(path, &st, stage, base, &c) == 0 && finish_digest(&c, out) == 0 &&
-		 fsync_path(stage) == 0)
-		rc = commit(home, name, version, stage, base, out, err);
+	if (base_name(path, st->base, sizeof st->base) < 0)
+		snprintf(st->base, sizeof st->base, "model");
+	if (digest_start(&c, err) == 0 && stage_dir(home, st, err) == 0 &&
+	    stage_copy(path, &sb, st, &c) == 0)
+		rc = finish_digest(&c, st);
 	EVP_MD_CTX_free(c.md);
 	if (rc < 0)
-		remove_tree(stage);
+		artifact_stage_discard(st);
 	return rc;
 }
 
 /* Digest and size of one regular file. */
-static int file_digest(const char *path, struct artifact_info *out, struct error *err)
+static int file_digest(const char *path, struct artifact_stage *st, struct error *err)
 {
-	struct copy_ctx c = {EVP_MD_CTX_new(), 0, 0, err};
+	struct copy_ctx c;
 	char buf[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+	ssize_t n = 0;
+	int fd = -1, rc = -1;
 
-	if (fd < 0) {
-		io_error(err, "cannot read", path);
+	if (digest_start(&c, err) < 0)
+		goto out;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		io_error(err, errno, "cannot read", path);
 		goto out;
 	}
-	if (c.md == NULL || EVP_DigestInit_ex(c.md, EVP_sha256(), NULL) != 1)
-		goto out;
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
 		EVP_DigestUpdate(c.md, buf, (size_t)n);
 		c.size += (uint64_t)n;
 	}
 	if (n < 0)
-		io_error(err, "cannot read", path);
+		io_error(err, errno, "cannot read", path);
 	else
-		rc = finish_digest(&c, out);
+		rc = finish_digest(&c, st);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -416,58 +374,212 @@ static int check_tmp_path(const char *home, const char *tmp_path, struct error *
 {
 	char dir[PATH_MAX];
 	size_t n;
-	struct stat st;
+	struct stat sb;
 
 	if (snprintf(dir, sizeof dir, "%s/tmp/", home) >= (int)sizeof dir)
 		return error_set(err, 500, "StorageError", "path too long");
 	n = strlen(dir);
 	if (strncmp(tmp_path, dir, n) != 0 || strchr(tmp_path + n, '/') != NULL ||
-	    strcmp(tmp_path + n, "..") == 0 || lstat(tmp_path, &st) < 0 || !S_ISREG(st.st_mode))
+	    strcmp(tmp_path + n, "..") == 0 || lstat(tmp_path, &sb) < 0 || !S_ISREG(sb.st_mode))
 		return error_set(err, 500, "StorageError", "%s is not an upload under %s", tmp_path,
 				 dir);
 	return 0;
 }
 
-int artifact_adopt(const char *home, const char *name, const char *version, const char *tmp_path,
-		   const char *filename, struct artifact_info *out, struct error *err)
+int artifact_stage_upload(const char *home, const char *tmp_path, const char *filename,
+			  struct artifact_stage *st, struct error *err)
 {
-	char stage[PATH_MAX], dst[PATH_MAX], base[NAME_MAX + 1];
-	int rc;
+	char dst[PATH_MAX];
 
-	memset(out, 0, sizeof *out);
-	if (check_ids(name, version, err) < 0 || check_tmp_path(home, tmp_path, err) < 0)
+	memset(st, 0, sizeof *st);
+	if (check_tmp_path(home, tmp_path, err) < 0)
 		return -1;
 	if (filename == NULL || strchr(filename, '/') != NULL ||
-	    base_name(filename, base, sizeof base) < 0)
-		snprintf(base, sizeof base, "model");
-	if (file_digest(tmp_path, out, err) < 0 || stage_dir(home, stage, sizeof stage, err) < 0)
+	    base_name(filename, st->base, sizeof st->base) < 0)
+		snprintf(st->base, sizeof st->base, "model");
+	if (file_digest(tmp_path, st, err) < 0 || stage_dir(home, st, err) < 0)
 		return -1;
-	if (snprintf(dst, sizeof dst, "%s/%s", stage, base) >= (int)sizeof dst ||
-	    rename(tmp_path, dst) < 0) {
-		rc = io_error(err, "cannot move", tmp_path);
-	} else {
-		fsync_path(dst);
-		fsync_path(stage);
-		rc = commit(home, name, version, stage, base, out, err);
+	if (snprintf(dst, sizeof dst, "%s/%s", st->dir, st->base) >= (int)sizeof dst) {
+		artifact_stage_discard(st);
+		return error_set(err, 500, "StorageError", "path too long under %s", home);
 	}
-	if (rc < 0)
-		remove_tree(stage);
-	return rc;
+	if (rename(tmp_path, dst) < 0) {
+		io_error(err, errno, "cannot move", tmp_path);
+		artifact_stage_discard(st);
+		return -1;
+	}
+	fsync_path(dst);
+	fsync_path(st->dir);
+	return 0;
+}
+
+/* mkdir that is fine with an existing directory; -1 with errno. */
+static int ensure_dir(const char *path)
+{
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Makes HOME/models/NAME/VERSION and a new empty ID directory in it (into final). */
+static int new_slot(const char *home, const char *name, const char *version, char *final,
+		    size_t len, struct error *err)
+{
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof dir, "%s/models/%s/%s", home, name, version) >= (int)sizeof dir ||
+	    snprintf(final, len, "%s/XXXXXX", dir) >= (int)len)
+		return error_set(err, 500, "StorageError", "path too long");
+	for (int level = 0; level < 3; level++) {
+		snprintf(dir, sizeof dir, "%s/models%s%s%s%s", home, level > 0 ? "/" : "",
+			 level > 0 ? name : "", level > 1 ? "/" : "", level > 1 ? version : "");
+		if (ensure_dir(dir) < 0)
+			return io_error(err, errno, "cannot create", dir);
+	}
+	if (mkdtemp(final) == NULL)
+		return io_error(err, errno, "cannot make a directory in", dir);
+	return 0;
+}
+
+int artifact_place(const char *home, const char *name, const char *version,
+		   struct artifact_stage *st, struct artifact_info *out, struct error *err)
+{
+	char final[PATH_MAX], rel[PATH_MAX];
+	size_t n;
+
+	memset(out, 0, sizeof *out);
+	if (names_check_asset(name, "model name", err) < 0 ||
+	    names_check_version(version, "model version", err) < 0)
+		return -1;
+	if (st->dir[0] == '\0')
+		return error_set(err, 500, "InternalError", "nothing staged");
+	if (new_slot(home, name, version, final, sizeof final, err) < 0)
+		return -1;
+	if (rename(st->dir, final) < 0) { /* over the empty ID directory */
+		int e = errno;
+
+		rmdir(final);
+		return io_error(err, e, "cannot move into place", final);
+	}
+	st->dir[0] = '\0';
+	n = strlen(final);
+	final[n - 7] = '\0'; /* the VERSION directory: its new entry must survive a crash */
+	fsync_path(final);
+	final[n - 7] = '/';
+	snprintf(rel, sizeof rel, "models/%s/%s/%s/%s", name, version, final + n - 6, st->base);
+	out->rel = strdup(rel);
+	memcpy(out->sha256, st->sha256, sizeof out->sha256);
+	out->size = st->size;
+	if (out->rel == NULL) {
+		remove_tree(final);
+		return error_set(err, 500, "InternalError", "out of memory");
+	}
+	return 0;
+}
+
+/* The components of an artifact path: models/NAME/VERSION/[ID/]BASE, each a
+ * plain name. 4 or 5 (the count), or -1 when rel is not one. */
+static int split_rel(const char *rel, char parts[5][NAME_MAX + 1])
+{
+	int n = 0;
+	const char *p = rel;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "/");
+
+		if (n == 5 || len == 0 || len > NAME_MAX || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return -1;
+		memcpy(parts[n], p, len);
+		parts[n++][len] = '\0';
+		p += len;
+		p += *p == '/';
+	}
+	return (n == 4 || n == 5) && strcmp(parts[0], "models") == 0 ? n : -1;
 }
 
 int artifact_remove(const char *home, const char *rel)
 {
-	char path[PATH_MAX], name[RESOURCE_ASSET_NAME_MAX + 1], version[RESOURCE_VERSION_MAX + 1];
-	int n = 0;
+	char parts[5][NAME_MAX + 1], path[PATH_MAX];
+	int n = rel ? split_rel(rel, parts) : -1;
 
-	if (rel == NULL || strstr(rel, "..") != NULL ||
-	    sscanf(rel, "models/%255[^/]/%64[^/]%n", name, version, &n) != 2 || n == 0)
-		return -1;
-	if (snprintf(path, sizeof path, "%s/models/%s/%s", home, name, version) >= (int)sizeof path)
+	if (n < 0 || artifact_path(home, rel, path, sizeof path) < 0)
 		return -1;
 	if (remove_tree(path) < 0 && errno != ENOENT)
 		return -1;
-	snprintf(path, sizeof path, "%s/models/%s", home, name);
-	rmdir(path); /* only when no version is left */
+	/* then each parent up to models/NAME while it is empty */
+	for (int k = n - 1; k >= 2; k--) {
+		char *slash = strrchr(path, '/');
+
+		*slash = '\0';
+		if (rmdir(path) < 0)
+			break;
+	}
 	return 0;
+}
+
+static int kept(const char *entry_rel, const char *const *keep, size_t n)
+{
+	size_t len = strlen(entry_rel);
+
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] && strncmp(keep[i], entry_rel, len) == 0 &&
+		    (keep[i][len] == '\0' || keep[i][len] == '/'))
+			return 1;
+	return 0;
+}
+
+/* Calls fn for every entry of directory path but . and .. */
+static int each_entry(const char *path, int (*fn)(void *ctx, const char *name), void *ctx)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int total = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			total += fn(ctx, de->d_name);
+	closedir(d);
+	return total;
+}
+
+struct sweep {
+	const char *home;
+	const char *const *keep;
+	size_t n;
+	char rel[PATH_MAX]; /* models[/NAME[/VERSION]] being walked */
+};
+
+/* One entry at depth 1 (NAME), 2 (VERSION) or 3 (an artifact or ID). */
+static int sweep_entry(void *ctx, const char *name)
+{
+	struct sweep *s = ctx;
+	size_t len = strlen(s->rel);
+	int depth = 1, removed = 0;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < len; i++)
+		depth += s->rel[i] == '/';
+	if (snprintf(s->rel + len, sizeof s->rel - len, "/%s", name) >= (int)(sizeof s->rel - len) ||
+	    artifact_path(s->home, s->rel, path, sizeof path) < 0)
+		goto out; /* too long to be ours: left alone */
+	if (depth < 3 && kept(s->rel, s->keep, s->n)) {
+		removed = each_entry(path, sweep_entry, s);
+		rmdir(path); /* when nothing is left */
+	} else if (!kept(s->rel, s->keep, s->n)) {
+		removed = remove_tree(path) == 0;
+	}
+out:
+	s->rel[len] = '\0';
+	return removed;
+}
+
+int artifact_sweep(const char *home, const char *const *keep, size_t n)
+{
+	struct sweep s = {home, keep, n, "models"};
+	char path[PATH_MAX];
+
+	if (artifact_path(home, "models", path, sizeof path) < 0)
+		return 0;
+	return each_entry(path, sweep_entry, &s);
 }

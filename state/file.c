@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -179,4 +180,48 @@ static int remove_at(int dirfd, const char *name, int depth)
 int file_remove_at(int dirfd, const char *name)
 {
 	return remove_at(dirfd, name, 0);
+}
+
+/* path's directory into buf ("." when it has none). */
+static void file_dirname(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(buf, len, ".");
+	else if (slash == path)
+		snprintf(buf, len, "/");
+	else
+		snprintf(buf, len, "%.*s", (int)(slash - path), path);
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	int fd, e;
+
+	file_dirname(path, dir, sizeof dir);
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+		return errno = ENAMETOOLONG, -1;
+	if (strcmp(dir, ".") != 0 && file_mkdirs(dir, 0700) < 0)
+		return -1;
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	int bad = fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 || fsync(fd) < 0;
+	e = errno;
+	bad |= close(fd) < 0;
+	if (bad || rename(tmp, path) < 0) {
+		e = bad && e != 0 ? e : errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
 }

@@ -29,6 +29,11 @@ int file_write_all(int fd, const void *data, size_t len);
 /* mkdir -p: creates path with mode, and any missing parent with 0700.
  * 0 (also when it exists) or -1 with errno. */
 int file_mkdirs(const char *path, mode_t mode);
+/* Replaces path with data whole: parents made (0700) as needed, a new
+ * temporary file of that mode (O_EXCL, never through a symlink) written,
+ * fsynced and renamed over path. Readers see the old or the new content,
+ * never a mix. 0, or -1 with errno. */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Removes NAME inside dirfd: a file, or a directory and everything in it,
  * never following a symlink (a symlink is removed, not its target).
  * 0, or -1 with errno (ENOENT when absent). */

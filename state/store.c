@@ -234,9 +234,10 @@ static int take_lock(struct store *s, struct error *err)
 	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (s->lockfd < 0)
 		return sys_error(err, errno, "cannot open", s->home, "lock");
+	/* only for the message a second runtime gives: a full disk does not stop a start */
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(s->lockfd, 0) < 0 || pwrite(s->lockfd, pid, (size_t)n, 0) < 0)
-		return sys_error(err, errno, "cannot write", s->home, "lock");
+	if (ftruncate(s->lockfd, 0) == 0 && pwrite(s->lockfd, pid, (size_t)n, 0) < 0)
+		(void)ftruncate(s->lockfd, 0);
 	return 0;
 }
 
@@ -373,6 +374,8 @@ static int configure(struct store *s, struct error *err)
 				 "%s/%s was written by a newer mldeck (schema %lld, this one "
 				 "knows %d); it was left untouched",
 				 s->home, STATE_DB, version, SCHEMA_VERSION);
+	if (version == SCHEMA_VERSION)
+		return 0; /* nothing to write: a full disk does not stop a start */
 	if (exec(s, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	if (exec(s, schema, err) < 0 || exec(s, "PRAGMA user_version=1", err) < 0 ||
@@ -582,6 +585,16 @@ static void free_rows(struct store_row *rows, size_t n)
 	free(rows);
 }
 
+static int known_kind(const char *kind)
+{
+	const char *k;
+
+	for (size_t i = 0; (k = codec_workspace_kind(i)) != NULL; i++)
+		if (strcmp(k, kind) == 0)
+			return 1;
+	return 0;
+}
+
 /* The rows for ws's recorded changes: key "a" or "a/b", value the item or NULL. */
 static struct store_row *changed_rows(const struct workspace *ws, size_t *n, struct error *err)
 {
@@ -590,6 +603,12 @@ static struct store_row *changed_rows(const struct workspace *ws, size_t *n, str
 	size_t k = workspace_changes(ws, &refs);
 
 	*n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!known_kind(refs[i].kind)) { /* never read "absent" (delete) into a missing codec line */
+			error_set(err, 500, "InternalError", "no codec for resource kind '%s'",
+				  refs[i].kind);
+			return NULL;
+		}
 	rows = calloc(k + 1, sizeof *rows);
 	if (rows == NULL)
 		goto oom;

@@ -767,6 +767,11 @@ size_t workspace_model_query(const struct workspace *ws, const char *name,
 			    (const void ***)out);
 }
 
+size_t workspace_model_count(const struct workspace *ws)
+{
+	return ws->nmodels;
+}
+
 int workspace_model_delete(struct workspace *ws, const char *name, const char *version,
 			   struct error *err)
 {

@@ -95,6 +95,8 @@ size_t workspace_model_list(const struct workspace *ws, const struct model_versi
 /* The versions of NAME (every name when NULL) that q selects, in q's order. */
 size_t workspace_model_query(const struct workspace *ws, const char *name,
 			     const struct asset_query *q, const struct model_version ***out);
+/* How many model versions there are (a list of 0 may also mean out of memory). */
+size_t workspace_model_count(const struct workspace *ws);
 int workspace_model_delete(struct workspace *ws, const char *name, const char *version,
 			   struct error *err); /* 409 when a deployment uses it */
 /* Deletes every version of NAME (409 if any is in use). */

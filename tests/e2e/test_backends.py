@@ -27,6 +27,7 @@ def test_azureml_profile_speaks_arm_paths(tmp_path):
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLDECK_")}
         env.update(XDG_CONFIG_HOME=str(tmp_path / "cfg"), AZURE_ACCESS_TOKEN=rt.admin_key,
                    PATH=os.environ.get("PATH", ""))
+        # create asks the workspace for its region (GET {ws}), then PUTs and follows the operation
         r = run(["--profile", "cloud", "endpoint", "create", "cloud-ep"], env)
         assert r.returncode == 0, r.stderr
         r = run(["--profile", "cloud", "-o", "json", "endpoint", "list"], env)

@@ -12,6 +12,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -256,4 +257,266 @@ def test_new_home_is_private(make_runtime, tmp_path):
         assert os.stat(os.path.join(rt.home, name)).st_mode & 0o777 == 0o700, name
     for name in ("state.db", "admin.key"):
         assert os.stat(os.path.join(rt.home, name)).st_mode & 0o777 == 0o600, name
+    assert rt.stop() == 0
+
+
+def break_saves(home):
+    """Makes the state's next writes fail, whatever the store's format: the file-based
+    store of older versions wrote state.json.tmp (a directory there stops it); the SQLite
+    store refuses a state.db that is not the file it opened. Returns an undo."""
+    os.mkdir(os.path.join(home, "state.json.tmp"))
+    undo = swap_state_file(home) if os.path.exists(os.path.join(home, "state.db")) else None
+
+    def restore():
+        os.rmdir(os.path.join(home, "state.json.tmp"))
+        if undo:
+            undo()
+    return restore
+
+
+def artifact_files(home, model):
+    """Every file under HOME/models/MODEL, relative to the home."""
+    out = []
+    for d, _, files in os.walk(os.path.join(home, "models", model)):
+        out += [os.path.relpath(os.path.join(d, f), home) for f in files]
+    return sorted(out)
+
+
+def register(rt, name, version, path):
+    return rt.http("PUT", "ws:/models/%s/versions/%s" % (name, version),
+                   {"properties": {"modelUri": path, "modelType": "linear"}})
+
+
+def deploy_native(rt, ep, model):
+    """Endpoint ep with a deployment blue of model (NAME:VERSION) on a native environment, up."""
+    rt.http("PUT", "ws:/environments/native/versions/1", {"properties": {"environmentKind": "native"}})
+    rt.http("PUT", "ws:/onlineEndpoints/" + ep, {"properties": {"authMode": "Key"}})
+    s, _, d = rt.http("PUT", "ws:/onlineEndpoints/%s/deployments/blue" % ep,
+                      {"properties": {"model": model, "environmentId": "native:1"}})
+    assert s == 201, d
+    assert rt.wait_deployment(ep, "blue")["properties"]["provisioningState"] == "Succeeded"
+
+
+def sha256_of(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_failed_reregistration_keeps_the_acknowledged_artifact(make_runtime, tmp_path):
+    """Item 3: the new file goes to a new place, the state commit decides, and only then is
+    the old one removed; a failed save leaves the registry and the files as acknowledged,
+    and no orphan, for a re-registration and for a new version alike."""
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"coefficients": [1.0], "intercept": 0.0}))
+    b.write_text(json.dumps({"coefficients": [2.0], "intercept": 5.0}))
+    rt = make_runtime().start()
+    s, _, m = register(rt, "churn", "1", str(a))
+    assert s == 201, m
+    sha_a = m["properties"]["properties"]["sha256"]
+    before = artifact_files(rt.home, "churn")
+    assert len(before) == 1 and sha256_of(os.path.join(rt.home, before[0])) == sha_a
+
+    restore = break_saves(rt.home)
+    s, _, e = register(rt, "churn", "1", str(b))
+    assert s == 500, (s, e)
+    s, _, e = register(rt, "churn", "2", str(b))
+    assert s == 500, (s, e)
+    restore()
+
+    s, _, m = rt.http("GET", "ws:/models/churn/versions/1")
+    assert m["properties"]["properties"]["sha256"] == sha_a
+    assert artifact_files(rt.home, "churn") == before  # the old file, and nothing else
+    assert sha256_of(os.path.join(rt.home, before[0])) == sha_a
+    s, _, _ = rt.http("GET", "ws:/models/churn/versions/2")
+    assert s == 404
+    deploy_native(rt, "churn-ep", "churn:1")  # the acknowledged version still loads
+
+    # a re-registration that succeeds replaces the file and removes the old one
+    s, _, m = register(rt, "churn", "3", str(b))
+    assert s == 201, m
+    s, _, m = register(rt, "churn", "3", str(a))
+    assert s == 200 and m["properties"]["properties"]["sha256"] == sha_a, m
+    assert len(artifact_files(rt.home, "churn")) == 2  # versions 1 and 3, one file each
+
+    # what a crash leaves behind (no model version names it) is swept at start
+    os.makedirs(os.path.join(rt.home, "models", "churn", "1", "ZZZZZZ"))
+    with open(os.path.join(rt.home, "models", "churn", "1", "ZZZZZZ", "b.json"), "w") as f:
+        f.write("orphan")
+    os.makedirs(os.path.join(rt.home, "models", "ghost", "1"))
+    assert rt.stop() == 0
+    rt = make_runtime(home=rt.home).start()
+    rt.wait_log("artifact directories no model version names")
+    assert not os.path.exists(os.path.join(rt.home, "models", "ghost"))
+    assert len(artifact_files(rt.home, "churn")) == 2
+    s, _, m = rt.http("GET", "ws:/models/churn/versions/1")
+    assert m["properties"]["properties"]["sha256"] == sha_a
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs, private to root, mounted for the test and unmounted after."""
+    d = tmp_path / "disk"
+    d.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(d)],
+                   check=True)
+    yield str(d)
+    subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+def fill(path, leave):
+    """Writes path until the disk is full, then gives back `leave` bytes, so that the next
+    big write is cut short (a short write, then ENOSPC) rather than refused at once.
+    Returns a function that frees the disk."""
+    chunk = b"\1" * 65536
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError as e:
+            assert e.errno == 28, e  # ENOSPC
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - leave)
+    return lambda: os.unlink(path)
+
+
+def test_full_disk_reports_the_real_error_and_changes_nothing(make_runtime, small_disk, tmp_path):
+    """Item 14: on a full disk every failed write says "No space left on device" (the errno
+    of the call that failed, never a stale one such as "File exists"), and the change that
+    failed is not half made."""
+    model = tmp_path / "big.json"
+    model.write_text(json.dumps({"coefficients": [0.5] * 150000, "intercept": 0.0}))
+    rt = make_runtime(home=small_disk).start()
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/before", {"properties": {"authMode": "Key"}})
+    assert s == 201, b
+    free = fill(os.path.join(small_disk, "filler"), 210_000)
+
+    s, _, b = register(rt, "big", "1", str(model))
+    assert s == 500, (s, b)
+    assert b["error"]["code"] == "StorageError", b
+    assert b["error"]["message"].endswith(": No space left on device"), b
+    assert "File exists" not in b["error"]["message"]
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/during",
+                      {"properties": {"authMode": "Key", "description": "x" * 1_000_000}})
+    assert s == 500, (s, b)
+    assert "No space left on device" in b["error"]["message"], b
+    s, _, _ = rt.http("GET", "ws:/onlineEndpoints/during")
+    assert s == 404  # rolled back
+    s, _, _ = rt.http("GET", "ws:/models/big/versions/1")
+    assert s == 404
+    assert os.listdir(os.path.join(small_disk, "tmp")) == []
+    assert not os.path.exists(os.path.join(small_disk, "models", "big"))
+
+    free()
+    s, _, b = register(rt, "big", "1", str(model))
+    assert s == 201, b
+    s, _, b = rt.http("PUT", "ws:/onlineEndpoints/during", {"properties": {"authMode": "Key"}})
+    assert s == 201, b
+    assert rt.stop() == 0
+    rt = make_runtime(home=small_disk).start()
+    _, _, body = rt.http("GET", "ws:/onlineEndpoints")
+    assert sorted(e["name"] for e in body["value"]) == ["before", "during"]
+    assert rt.stop() == 0
+
+
+SLOW_INIT = """
+import os, time
+
+def init():
+    time.sleep(float(os.environ["INIT_SECONDS"]))
+
+def run(raw_data):
+    return {"ok": True}
+"""
+
+
+def score(rt, ep, key):
+    return rt.http("POST", "/endpoints/%s/score" % ep, {"data": [[1]]}, auth=False,
+                   headers={"Authorization": "Bearer " + key})
+
+
+def test_after_restart_deployments_say_they_are_loading(make_runtime, tmp_path):
+    """Item 13: after a restart a deployment is Updating (not Succeeded) for as long as it
+    answers 503, and Succeeded once it serves."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "score.py").write_text(SLOW_INIT)
+    (tmp_path / "m.json").write_text("{}")
+    rt = make_runtime().start()
+    rt.http("PUT", "ws:/models/slow/versions/1",
+            {"properties": {"modelUri": str(tmp_path / "m.json"), "modelType": "custom_model"}})
+    rt.http("PUT", "ws:/environments/pyenv/versions/1",
+            {"properties": {"environmentKind": "python", "interpreterPath": PY}})
+    rt.http("PUT", "ws:/onlineEndpoints/slow-ep", {"properties": {"authMode": "Key"}})
+    s, _, d = rt.http("PUT", "ws:/onlineEndpoints/slow-ep/deployments/blue", {
+        "properties": {"model": "slow:1", "environmentId": "pyenv:1",
+                       "codeConfiguration": {"codeId": str(code), "scoringScript": "score.py"},
+                       "environmentVariables": {"INIT_SECONDS": "3"}}})
+    assert s == 201, d
+    assert rt.wait_deployment("slow-ep", "blue")["properties"]["provisioningState"] == "Succeeded"
+    rt.http("PATCH", "ws:/onlineEndpoints/slow-ep", {"properties": {"traffic": {"blue": 100}}})
+    _, _, keys = rt.http("POST", "ws:/onlineEndpoints/slow-ep/listKeys")
+    assert score(rt, "slow-ep", keys["primaryKey"])[0] == 200
+    assert rt.stop() == 0
+
+    rt = make_runtime(home=rt.home).start()
+    s, _, d = rt.http("GET", "ws:/onlineEndpoints/slow-ep/deployments/blue")
+    state = d["properties"]["provisioningState"]
+    answer = score(rt, "slow-ep", keys["primaryKey"])[0]
+    assert answer == 503, answer  # init() is still sleeping
+    assert state == "Updating", state
+    d = rt.wait_deployment("slow-ep", "blue")
+    assert d["properties"]["provisioningState"] == "Succeeded", d
+    assert score(rt, "slow-ep", keys["primaryKey"])[0] == 200
+
+
+def test_state_json_of_an_older_version_is_migrated_once(make_runtime, tmp_path):
+    """Item 12: a home an older mldeck wrote (state.json) is migrated into state.db on the
+    first start, the old file kept as a backup, and the log says so."""
+    home = tmp_path / "old-home"
+    home.mkdir(mode=0o700)
+    key = "k" * 43
+    (home / "state.json").write_text(json.dumps({
+        "format": 1, "workspace": "local", "models": [], "environments": [],
+        "endpoints": [{"name": "legacy-ep", "auth": "Key", "traffic": {}, "mirror": {},
+                       "primary_key": key, "secondary_key": key, "key_generation": 0,
+                       "state": "Succeeded", "tags": {}, "created": 1700000000}],
+        "deployments": []}))
+    rt = make_runtime(home=str(home)).start()
+    rt.wait_log("migrated %s/state.json into %s/state.db; the old file is kept as "
+                "%s/state.json.migrated" % (home, home, home))
+    s, _, keys = rt.http("POST", "ws:/onlineEndpoints/legacy-ep/listKeys")
+    assert s == 200 and keys["primaryKey"] == key
+    assert not (home / "state.json").exists() and (home / "state.json.migrated").exists()
+    assert rt.stop() == 0
+    rt = make_runtime(home=str(home)).start()
+    assert rt.http("GET", "ws:/onlineEndpoints/legacy-ep")[0] == 200
+    assert "migrated" not in rt.logtext()  # once
+
+
+def test_runtime_starts_on_a_disk_with_not_a_byte_free(make_runtime, small_disk, tmp_path):
+    """Item 14: a full disk stops writes, not the runtime: it starts (nothing needs writing
+    to open the state), serves what was acknowledged, and records the deployments' state
+    once it can."""
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"coefficients": [1.0], "intercept": 0.0}))
+    rt = make_runtime(home=small_disk).start()
+    assert register(rt, "small", "1", str(small))[0] == 201
+    deploy_native(rt, "full-ep", "small:1")
+    _, _, keys = rt.http("POST", "ws:/onlineEndpoints/full-ep/listKeys")
+    assert rt.stop() == 0
+    free = fill(os.path.join(small_disk, "filler"), 0)
+    rt = make_runtime(home=small_disk).start()
+    rt.wait_log("cannot record the deployments' state at start")
+    deadline = time.monotonic() + 60
+    while True:
+        s, _, b = rt.http("POST", "/endpoints/full-ep/score", {"data": [[1.0]]}, auth=False,
+                          headers={"Authorization": "Bearer " + keys["primaryKey"],
+                                   "azureml-model-deployment": "blue"})
+        if s == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert s == 200, (s, b)
+    free()
     assert rt.stop() == 0

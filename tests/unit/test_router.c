@@ -1,12 +1,14 @@
 /* test_router.c: split proportions, mirror share, swaps under concurrency. */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -167,66 +169,114 @@ static void test_random_differs(void **state)
 	assert_true(a != b);
 }
 
+#define PICKERS 3
+#define SWAPS 20000
+#define ROUNDS 20           /* the swaps come in rounds; each picker picks in every one */
+#define WAIT_MS (120 * 1000) /* a generous bound on a picker's progress, for loaded machines */
+
 struct swap_ctx {
 	struct router_slot *slot;
 	atomic_int stop;
-	atomic_long picks;
+	atomic_long picks[PICKERS]; /* per picker, published after each pick */
+	atomic_long bad;            /* failed or unknown picks */
+};
+
+struct picker_arg {
+	struct swap_ctx *c;
+	int id;
 };
 
 static void *picker(void *arg)
 {
-	struct swap_ctx *c = arg;
-	long n = 0;
+	struct picker_arg *a = arg;
+	struct swap_ctx *c = a->c;
 
-	while (!atomic_load(&c->stop) && n < 2000000) {
+	for (long n = 1; !atomic_load(&c->stop); n++) {
 		struct router *r = router_slot_get(c->slot);
 		const char *d = router_pick(r, router_random());
 
 		/* Every router ever set has full traffic, so a pick never fails. */
 		if (d == NULL || (strcmp(d, "blue") != 0 && strcmp(d, "green") != 0))
-			fail_msg("bad pick %s", d ? d : "(null)");
+			atomic_fetch_add(&c->bad, 1);
 		router_unref(r);
-		n++;
+		atomic_fetch_add(&c->picks[a->id], 1);
+		if (n % 256 == 0)
+			sched_yield(); /* the swapper runs even where threads are not preempted */
 	}
-	atomic_fetch_add(&c->picks, n);
 	return NULL;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until every picker has picked since seen[] (then updates seen[]); 0,
+ * or -1 when one made no progress within WAIT_MS. Polls: the pickers may not
+ * have been scheduled yet on a busy machine. */
+static int wait_for_picks(struct swap_ctx *c, long seen[PICKERS])
+{
+	int64_t until = now_ms() + WAIT_MS;
+	struct timespec nap = {0, 1000000};
+
+	for (int i = 0; i < PICKERS; i++) {
+		while (atomic_load(&c->picks[i]) == seen[i]) {
+			if (now_ms() > until)
+				return -1;
+			nanosleep(&nap, NULL);
+		}
+		seen[i] = atomic_load(&c->picks[i]);
+	}
+	return 0;
+}
+
+static void set_split(struct router_slot *slot, const char *names[], int blue)
+{
+	const int pct[] = {blue, 100 - blue};
+	struct traffic t = make_traffic(names, pct, 2);
+
+	router_slot_set(slot, router_new(&t, NULL));
+	traffic_clear(&t);
+}
+
 /* Pickers keep going while the control plane swaps 100/0 -> 0/100 many
- * times: no failed pick, and (under ASan) no leak or use after free. */
+ * times: no failed pick, and (under ASan) no leak or use after free. Every
+ * picker is seen picking before the swaps start and again in each round of
+ * them, however the threads are scheduled, so picks and swaps overlap. */
 static void test_concurrent_swap(void **state)
 {
 	const char *names[] = {"blue", "green"};
 	struct router_slot slot;
 	struct swap_ctx c = {.slot = &slot};
-	pthread_t th[3];
+	struct picker_arg args[PICKERS];
+	long seen[PICKERS] = {0};
+	pthread_t th[PICKERS];
+	int stalled;
 
 	(void)state;
 	router_slot_init(&slot);
-	{
-		const int pct[] = {100, 0};
-		struct traffic t = make_traffic(names, pct, 2);
-
-		router_slot_set(&slot, router_new(&t, NULL));
-		traffic_clear(&t);
+	set_split(&slot, names, 100);
+	for (int i = 0; i < PICKERS; i++) {
+		args[i] = (struct picker_arg){&c, i};
+		assert_int_equal(pthread_create(&th[i], NULL, picker, &args[i]), 0);
 	}
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, picker, &c), 0);
-	for (int step = 0; step < 20000; step++) {
-		int pct[2];
-		struct traffic t;
-
-		pct[0] = 100 - (step % 11) * 10;
-		pct[1] = 100 - pct[0];
-		t = make_traffic(names, pct, 2);
-		router_slot_set(&slot, router_new(&t, NULL));
-		traffic_clear(&t);
+	stalled = wait_for_picks(&c, seen);
+	for (int step = 0; step < SWAPS && !stalled; step++) {
+		set_split(&slot, names, 100 - (step % 11) * 10);
+		if ((step + 1) % (SWAPS / ROUNDS) == 0)
+			stalled = wait_for_picks(&c, seen);
 	}
 	atomic_store(&c.stop, 1);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < PICKERS; i++)
 		pthread_join(th[i], NULL);
-	assert_true(atomic_load(&c.picks) > 0);
 	router_slot_cleanup(&slot);
+	assert_int_equal(stalled, 0);
+	assert_int_equal(atomic_load(&c.bad), 0);
+	for (int i = 0; i < PICKERS; i++)
+		assert_true(atomic_load(&c.picks[i]) >= ROUNDS + 1);
 }
 
 int main(void)

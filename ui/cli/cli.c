@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/azure.h"
+
 #define CLI_HELP_SHOWN (-100) /* cli_prepare: help printed, exit 0 */
 #define CLI_CONNECT_MS 120000 /* an ssh:// profile's connection, at most */
 
@@ -15,6 +17,8 @@ static const struct cli_verb *const cli_tables[] = {
     cli_endpoint_verbs,
     cli_deployment_verbs,
     cli_misc_verbs,
+    cli_metrics_verbs,
+    cli_azure_verbs,
 };
 
 /* The global options, for parsing and for `mldeck --help`. */
@@ -85,6 +89,13 @@ static int cli_set_version(struct cli_globals *g, const char *v, char *msg, size
 	return 0;
 }
 
+static int cli_set_verbose(struct cli_globals *g, const char *v, char *msg, size_t len)
+{
+	(void)v, (void)msg, (void)len;
+	g->verbose = 1;
+	return 0;
+}
+
 static const struct cli_global cli_globals_table[] = {
     {"--profile", NULL, "NAME",
      "profile from config.ini (else MLDECK_PROFILE, default_profile, "
@@ -97,6 +108,8 @@ static const struct cli_global cli_globals_table[] = {
     {"--demo", NULL, NULL, "console: build the demo workspace", cli_set_demo},
     {"--theme", NULL, "NAME", "console theme (themes/NAME.ini)", cli_set_theme},
     {"--version", NULL, NULL, "print the version", cli_set_version},
+    {"--verbose", "-v", NULL, "show every request, answer and retry on stderr (never credentials)",
+     cli_set_verbose},
 };
 
 int cli_global_option(struct cli_globals *g, int argc, char **argv, int *i, char *msg, size_t len)
@@ -308,10 +321,28 @@ struct client *cli_client(struct cli *c, struct error *err)
 	if (c->transport == NULL &&
 	    (c->transport = transport_open(p, cli_transport_notify, c, err)) == NULL)
 		return NULL;
+	transport_set_trace(c->transport, c->g->verbose ? stderr : NULL);
 	if (transport_wait(c->transport, CLI_CONNECT_MS, err) < 0)
 		return NULL;
 	c->client = transport_client(c->transport, 0, err);
 	return c->client;
+}
+
+int cli_is_azure(struct cli *c)
+{
+	struct error err;
+	const struct profile *p = cli_profile(c, &err);
+
+	return p != NULL && strcmp(p->backend, "azureml") == 0;
+}
+
+int cli_location(struct cli *c, char *buf, size_t len, struct error *err)
+{
+	struct client *cl = cli_client(c, err);
+
+	if (cl == NULL)
+		return -1;
+	return azure_location(cl, cli_is_azure(c) ? NULL : "local", buf, len, err);
 }
 
 /* The verb record for noun [verb]; *takes_verb says whether argv[1] was used. */

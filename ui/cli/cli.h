@@ -13,6 +13,7 @@
 #include "api/client.h"
 #include "api/connect.h"
 #include "api/profile.h"
+#include "api/upload.h"
 #include "api/transport.h"
 #include "ui/cli/cli_args.h"
 #include "ui/cli/cli_out.h"
@@ -34,6 +35,7 @@ struct cli_globals {
 	const char *theme;
 	int help;
 	int version;
+	int verbose; /* -v: every request, answer and retry on stderr */
 };
 
 /* Does a verb change the workspace? Read-only mode (profile_readonly) refuses
@@ -71,6 +73,8 @@ extern const struct cli_verb cli_model_verbs[];
 extern const struct cli_verb cli_endpoint_verbs[];
 extern const struct cli_verb cli_deployment_verbs[];
 extern const struct cli_verb cli_misc_verbs[];
+extern const struct cli_verb cli_azure_verbs[];
+extern const struct cli_verb cli_metrics_verbs[];
 
 /* Parses one global option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a global option, -1 bad (msg filled). */
@@ -103,5 +107,24 @@ int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const stru
 int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);
 /* Percent-encodes s into buf for use as one path segment. */
 const char *cli_esc(char *buf, size_t len, const char *s);
+/* 1 when the selected profile's backend is azureml (Azure ML itself). */
+int cli_is_azure(struct cli *c);
+/* The location endpoints are created in: the workspace's region on Azure,
+ * "local" on an mldeck runtime without a workspace resource. */
+int cli_location(struct cli *c, char *buf, size_t len, struct error *err);
+
+/* Long-running operations (cli_progress.c). Sends method on path; then, unless
+ * the verb has --no-wait, follows the operation, showing its state and
+ * elapsed time on stderr (updated in place on a terminal, a line per change
+ * otherwise). *out is the final resource (PUT/PATCH), NULL for a delete, or
+ * with --no-wait the first answer. what names it for people ("deployment
+ * blue"). 0, or -1 with err (the service's error when it Failed). */
+int cli_lro(struct cli *c, const struct cli_args *a, const char *method, const char *path,
+	    const cJSON *body, const char *what, cJSON **out, struct error *err);
+/* Upload progress (upload_progress_fn): a line redrawn on a terminal for
+ * files past one Put Blob, nothing otherwise. */
+void cli_upload_progress(void *ctx, const char *file, long long done, long long total);
+/* "Uploaded WHAT DIR (N files, X MiB)" or "Reusing ...", on stderr. */
+void cli_upload_note(const struct upload_result *r, const char *what);
 
 #endif

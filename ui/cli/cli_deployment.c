@@ -4,10 +4,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
-#define CLI_DEP_WAIT_S 120
-#define CLI_DEP_POLL_MS 200
+#include "api/azure.h"
+#include "api/upload.h"
+#include "ui/cli/cli_endpoint.h"
+
+#define CLI_DEP_INSTANCE_TYPE "Standard_DS3_v2" /* Azure wants one; az's examples use it */
 
 /* Deployment table rows get a "_traffic" member (from the endpoint). */
 static void cli_dep_fmt_traffic(const cJSON *node, char *buf, size_t len)
@@ -52,113 +55,61 @@ static const char *cli_dep_path(char *buf, size_t len, const char *ep, const cha
 	return buf;
 }
 
-static const char *cli_dep_state(const cJSON *doc)
+/* "M:V" -> the ARM id of that version (kept when already an ARM id or an
+ * "azureml:" reference). -1 when it does not fit. */
+static int cli_dep_ref(struct client *cl, const char *kind, const char *in, char *out,
+		       size_t len)
 {
-	const cJSON *s = cli_out_at(doc, "properties.provisioningState");
+	char name[256], ver[64];
 
-	return cJSON_IsString(s) ? s->valuestring : "";
+	if (strncmp(in, "azureml:", 8) == 0 || in[0] == '/' ||
+	    cli_split_ref(in, name, sizeof name, ver, sizeof ver) < 0 || ver[0] == '\0')
+		return snprintf(out, len, "%s", in) >= (int)len ? -1 : 0;
+	return azure_asset_id(cl, kind, name, ver, out, len);
 }
 
-/* properties.error as a string or {"message"}. */
-static void cli_dep_error_text(const cJSON *doc, char *buf, size_t len)
+/* codeConfiguration.codeId: on Azure the folder uploaded as a code asset
+ * (its ARM id); on an mldeck runtime the folder's path on this host. */
+static int cli_dep_code(struct cli *c, const char *dir, char *out, size_t len, struct error *err)
 {
-	const cJSON *e = cli_out_at(doc, "properties.error");
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+	struct upload_result r;
 
-	if (cJSON_IsString(m))
-		snprintf(buf, len, "%s", m->valuestring);
-	else if (cJSON_IsString(e))
-		snprintf(buf, len, "%s", e->valuestring);
-	else
-		snprintf(buf, len, "no reason given (see mldeck deployment logs)");
-}
-
-static void cli_dep_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-/* Polls until Succeeded/Failed/Canceled or the bounded wait ends; *out the last GET. */
-static int cli_dep_wait(struct client *cl, const char *path, cJSON **out, struct error *err)
-{
-	struct timespec t0, now;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		cJSON *doc = NULL;
-		if (client_call(cl, "GET", path, NULL, &doc, err) < 0)
-			return -1;
-		const char *s = cli_dep_state(doc);
-		if (strcmp(s, "Succeeded") == 0 || strcmp(s, "Failed") == 0 ||
-		    strcmp(s, "Canceled") == 0 || s[0] == '\0') {
-			*out = doc;
-			return 0;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec >= CLI_DEP_WAIT_S) {
-			*out = doc;
-			return error_set(err, 504, "Timeout",
-					 "still %s after %d s (see mldeck "
-					 "deployment logs)",
-					 s, CLI_DEP_WAIT_S);
-		}
-		cJSON_Delete(doc);
-		cli_dep_sleep_ms(CLI_DEP_POLL_MS);
+	if (!cli_is_azure(c)) {
+		char abs[PATH_MAX];
+		const char *d = realpath(dir, abs) != NULL ? abs : dir;
+		if (strlen(d) >= len)
+			return error_set(err, 400, "BadPath", "--code path too long");
+		memcpy(out, d, strlen(d) + 1);
+		return 0;
 	}
+	if (upload_code(c->client, dir, cli_upload_progress, NULL, &r, out, len, err) < 0)
+		return -1;
+	cli_upload_note(&r, "code");
+	return 0;
 }
 
-/* Waits (unless --no-wait), prints, and fails on Failed. */
-static int cli_dep_finish(struct cli *c, const struct cli_args *a, const char *path, cJSON *doc,
-			  const char *name)
+static cJSON *cli_dep_body(struct cli *c, const struct cli_args *a, long instances, long maxc,
+			   long tmo, struct error *err)
 {
-	struct error err = {0};
-	char why[512];
-
-	if (!cli_args_has(a, "--no-wait")) {
-		cJSON_Delete(doc);
-		doc = NULL;
-		if (cli_dep_wait(c->client, path, &doc, &err) < 0) {
-			cJSON_Delete(doc);
-			return cli_fail(&err);
-		}
-	}
-	int failed = strcmp(cli_dep_state(doc), "Failed") == 0;
-	if (failed)
-		cli_dep_error_text(doc, why, sizeof why);
-	CLI_DEP_SHOW(c, doc);
-	if (!failed)
-		return CLI_OK;
-	error_set(&err, 500, "DeploymentFailed", "deployment %s failed: %s", name, why);
-	return cli_fail(&err);
-}
-
-/* "M:V" -> "azureml:M:V" (kept when already prefixed or an ARM id). */
-static void cli_dep_ref(const char *in, char *out, size_t len)
-{
-	if (strncmp(in, "azureml:", 8) == 0 || in[0] == '/')
-		snprintf(out, len, "%s", in);
-	else
-		snprintf(out, len, "azureml:%s", in);
-}
-
-static cJSON *cli_dep_body(const struct cli_args *a, long instances, long maxc, long tmo)
-{
-	char ref[300], abs[PATH_MAX], iso[48];
+	char ref[1200], iso[48];
 	cJSON *body = cJSON_CreateObject();
 	cJSON *p = cJSON_AddObjectToObject(body, "properties");
+	const char *itype = cli_args_get(a, "--instance-type");
 
-	cli_dep_ref(cli_args_get(a, "--model"), ref, sizeof ref);
+	if (cli_dep_ref(c->client, "models", cli_args_get(a, "--model"), ref, sizeof ref) < 0)
+		goto too_long;
 	cJSON_AddStringToObject(p, "model", ref);
 	if (cli_args_get(a, "--env") != NULL) { /* an mlflow_model needs none */
-		cli_dep_ref(cli_args_get(a, "--env"), ref, sizeof ref);
+		if (cli_dep_ref(c->client, "environments", cli_args_get(a, "--env"), ref,
+				sizeof ref) < 0)
+			goto too_long;
 		cJSON_AddStringToObject(p, "environmentId", ref);
 	}
 	if (cli_args_get(a, "--code") != NULL) {
+		if (cli_dep_code(c, cli_args_get(a, "--code"), ref, sizeof ref, err) < 0)
+			goto fail;
 		cJSON *cc = cJSON_AddObjectToObject(p, "codeConfiguration");
-		const char *dir = cli_args_get(a, "--code");
-		cJSON_AddStringToObject(cc, "codeId", realpath(dir, abs) != NULL ? abs : dir);
+		cJSON_AddStringToObject(cc, "codeId", ref);
 		cJSON_AddStringToObject(cc, "scoringScript", cli_args_get(a, "--scoring-script"));
 	}
 	if (cli_args_has(a, "--var")) {
@@ -180,14 +131,23 @@ static cJSON *cli_dep_body(const struct cli_args *a, long instances, long maxc, 
 		snprintf(iso, sizeof iso, "PT%ld.%03ldS", tmo / 1000, tmo % 1000);
 	cJSON_AddStringToObject(rs, "requestTimeout", iso);
 	cJSON_AddStringToObject(p, "endpointComputeType", "Managed");
+	if (itype != NULL || cli_is_azure(c))
+		cJSON_AddStringToObject(p, "instanceType",
+					itype != NULL ? itype : CLI_DEP_INSTANCE_TYPE);
 	cJSON *sku = cJSON_AddObjectToObject(body, "sku");
 	cJSON_AddStringToObject(sku, "name", "Default");
 	cJSON_AddNumberToObject(sku, "capacity", (double)instances);
 	return body;
+too_long:
+	error_set(err, 400, "BadArgument", "a model or environment reference is too long");
+fail:
+	cJSON_Delete(body);
+	return NULL;
 }
 
 /* Sets traffic {name: 100, every other deployment in the map: 0}. */
-static int cli_dep_all_traffic(struct cli *c, const char *ep, const char *name, struct error *err)
+static int cli_dep_all_traffic(struct cli *c, const struct cli_args *a, const char *ep,
+			       const char *name, struct error *err)
 {
 	char path[400], e[200];
 	cJSON *doc = NULL, *out = NULL;
@@ -196,18 +156,39 @@ static int cli_dep_all_traffic(struct cli *c, const char *ep, const char *name, 
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", cli_esc(e, sizeof e, ep));
 	if (client_call(c->client, "GET", path, NULL, &doc, err) < 0)
 		return -1;
-	cJSON *body = cJSON_CreateObject();
-	cJSON *tr = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "properties"), "traffic");
-	cJSON_ArrayForEach(it,
-			   cli_out_at(doc, "properties.traffic")) if (it->string != NULL &&
-								      strcmp(it->string, name) != 0)
-	    cJSON_AddNumberToObject(tr, it->string, 0);
+	cJSON *tr = cJSON_CreateObject();
+	cJSON_ArrayForEach(it, cli_out_at(doc, "properties.traffic"))
+	{
+		if (it->string != NULL && strcmp(it->string, name) != 0)
+			cJSON_AddNumberToObject(tr, it->string, 0);
+	}
 	cJSON_AddNumberToObject(tr, name, 100);
-	int rc = client_call(c->client, "PATCH", path, body, &out, err);
-	cJSON_Delete(body);
+	int rc = cli_endpoint_set_traffic(c, a, ep, tr, NULL, &out, err);
+	cJSON_Delete(tr);
 	cJSON_Delete(doc);
 	cJSON_Delete(out);
 	return rc;
+}
+
+/* Shows the deployment after its operation; on failure its state and the
+ * service's reason. */
+static int cli_dep_done(struct cli *c, const char *path, const char *name, cJSON *doc, int rc,
+			struct error *err)
+{
+	struct error why;
+
+	if (rc == 0)
+		return CLI_DEP_SHOW(c, doc);
+	cJSON_Delete(doc);
+	if (err->status == 0 || err->status / 100 == 4)
+		return cli_fail(err);
+	why = *err;
+	doc = NULL;
+	if (client_call(c->client, "GET", path, NULL, &doc, err) == 0)
+		CLI_DEP_SHOW(c, doc);
+	error_set(err, why.status, why.code, "deployment %s failed: %s: %s", name, why.code,
+		  why.message);
+	return cli_fail(err);
 }
 
 static int cli_dep_numbers(const struct cli_verb *v, const struct cli_args *a, long *inst,
@@ -225,7 +206,7 @@ static int cli_dep_numbers(const struct cli_verb *v, const struct cli_args *a, l
 static int cli_dep_create(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	long inst = 1, maxc = 1, tmo = 5000;
-	char path[600];
+	char path[600], what[200];
 	struct error err = {0};
 	cJSON *doc = NULL;
 	int rc;
@@ -244,20 +225,21 @@ static int cli_dep_create(struct cli *c, const struct cli_verb *v, const struct 
 	struct client *cl = cli_client(c, &err);
 	if (cl == NULL)
 		return cli_fail(&err);
-	cJSON *body = cli_dep_body(a, inst, maxc, tmo);
-	cli_dep_path(path, sizeof path, a->pos[0], a->pos[1], "");
-	rc = client_call(cl, "PUT", path, body, &doc, &err);
-	cJSON_Delete(body);
-	if (rc < 0)
+	cJSON *body = cli_dep_body(c, a, inst, maxc, tmo, &err);
+	if (body == NULL)
 		return cli_fail(&err);
-	if (!cli_args_has(a, "--all-traffic"))
-		return cli_dep_finish(c, a, path, doc, a->pos[1]);
+	cli_dep_path(path, sizeof path, a->pos[0], a->pos[1], "");
+	snprintf(what, sizeof what, "deployment %s", a->pos[1]);
+	rc = cli_lro(c, a, "PUT", path, body, what, &doc, &err);
+	cJSON_Delete(body);
+	if (rc < 0 || !cli_args_has(a, "--all-traffic"))
+		return cli_dep_done(c, path, a->pos[1], doc, rc, &err);
 	int saved_json = c->json;
-	rc = cli_dep_finish(c, a, path, doc, a->pos[1]);
+	rc = cli_dep_done(c, path, a->pos[1], doc, rc, &err);
 	c->json = saved_json;
 	if (rc != CLI_OK)
 		return rc;
-	if (cli_dep_all_traffic(c, a->pos[0], a->pos[1], &err) < 0)
+	if (cli_dep_all_traffic(c, a, a->pos[0], a->pos[1], &err) < 0)
 		return cli_fail(&err);
 	if (!c->json)
 		printf("All traffic of %s now goes to %s.\n", a->pos[0], a->pos[1]);
@@ -326,7 +308,7 @@ static int cli_dep_show(struct cli *c, const struct cli_verb *v, const struct cl
 static int cli_dep_update(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	long inst = 0;
-	char path[600], msg[200];
+	char path[600], msg[200], what[200];
 	struct error err = {0};
 	cJSON *doc = NULL;
 
@@ -334,17 +316,15 @@ static int cli_dep_update(struct cli *c, const struct cli_verb *v, const struct 
 		return cli_usage(v, "%s", msg);
 	if (inst == 0)
 		return cli_usage(v, "--instances N is required");
-	struct client *cl = cli_client(c, &err);
-	if (cl == NULL)
-		return cli_fail(&err);
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddNumberToObject(cJSON_AddObjectToObject(body, "sku"), "capacity", (double)inst);
 	cli_dep_path(path, sizeof path, a->pos[0], a->pos[1], "");
-	int rc = client_call(cl, "PATCH", path, body, &doc, &err);
+	snprintf(what, sizeof what, "deployment %s", a->pos[1]);
+	int rc = cli_lro(c, a, "PATCH", path, body, what, &doc, &err);
 	cJSON_Delete(body);
-	if (rc < 0)
-		return cli_fail(&err);
-	return cli_dep_finish(c, a, path, doc, a->pos[1]);
+	if (rc == 0 && doc == NULL && client_call(c->client, "GET", path, NULL, &doc, &err) < 0)
+		rc = -1;
+	return cli_dep_done(c, path, a->pos[1], doc, rc, &err);
 }
 
 static int cli_dep_delete(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
@@ -357,13 +337,14 @@ static int cli_dep_delete(struct cli *c, const struct cli_verb *v, const struct 
 	snprintf(what, sizeof what, "deployment %s of endpoint %s", a->pos[1], a->pos[0]);
 	if ((rc = cli_confirm(v, a, what)) != CLI_OK)
 		return rc;
-	struct client *cl = cli_client(c, &err);
 	cli_dep_path(path, sizeof path, a->pos[0], a->pos[1], "");
-	if (cl == NULL || client_call(cl, "DELETE", path, NULL, &doc, &err) < 0)
+	snprintf(what, sizeof what, "deployment %s", a->pos[1]);
+	if (cli_lro(c, a, "DELETE", path, NULL, what, &doc, &err) < 0)
 		return cli_fail(&err);
 	cJSON_Delete(doc);
 	if (!c->json)
-		printf("Deleted deployment %s of %s.\n", a->pos[1], a->pos[0]);
+		printf("%s deployment %s of %s.\n",
+		       cli_args_has(a, "--no-wait") ? "Deleting" : "Deleted", a->pos[1], a->pos[0]);
 	return CLI_OK;
 }
 
@@ -374,13 +355,22 @@ static int cli_dep_logs(struct cli *c, const struct cli_verb *v, const struct cl
 	struct error err = {0};
 	cJSON *doc = NULL;
 
+	const char *ct = cli_args_get(a, "--container");
+	const char *type = ct == NULL || strcmp(ct, "inference-server") == 0 ? "InferenceServer"
+			   : strcmp(ct, "storage-initializer") == 0  ? "StorageInitializer"
+								      : NULL;
+
 	if (cli_args_long(a, "--lines", 1, 100000, &lines, msg, sizeof msg) < 0)
 		return cli_usage(v, "%s", msg);
+	if (type == NULL)
+		return cli_usage(v, "--container must be inference-server or storage-initializer");
 	struct client *cl = cli_client(c, &err);
 	if (cl == NULL)
 		return cli_fail(&err);
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddNumberToObject(body, "tail", (double)lines);
+	if (ct != NULL)
+		cJSON_AddStringToObject(body, "containerType", type);
 	cli_dep_path(path, sizeof path, a->pos[0], a->pos[1], "/getLogs");
 	int rc = client_call(cl, "POST", path, body, &doc, &err);
 	cJSON_Delete(body);
@@ -402,24 +392,28 @@ static int cli_dep_logs(struct cli *c, const struct cli_verb *v, const struct cl
 const struct cli_verb cli_deployment_verbs[] = {
     {"deployment", "create", cli_dep_create,
      "deployment create EP NAME --model M:V [--env E:V] [--code DIR --scoring-script FILE] "
-     "[--instances N] [--max-concurrent N] [--timeout-ms N] [--var KEY=VALUE]... "
-     "[--all-traffic] [--no-wait]",
+     "[--instances N] [--instance-type SKU] [--max-concurrent N] [--timeout-ms N] "
+     "[--var KEY=VALUE]... [--all-traffic] [--no-wait]",
      "create a deployment (starts at 0 % traffic) and wait until it is up; --env is needed "
      "but for an mlflow_model; --var sets an environment variable (WORKER_COUNT: Python "
-     "workers per instance)",
-     "--model= --env= --code= --scoring-script= --instances= --max-concurrent= --timeout-ms= "
-     "--var=* --all-traffic --no-wait",
-     2, 2, 1},
+     "workers per instance); on Azure --code is uploaded as a code asset and --instance-type "
+     "defaults to " CLI_DEP_INSTANCE_TYPE,
+     "--model= --env= --code= --scoring-script= --instances= --instance-type= "
+     "--max-concurrent= --timeout-ms= --var=* --all-traffic --no-wait",
+     2, 2, CLI_CHANGES},
     {"deployment", "list", cli_dep_list, "deployment list EP",
      "list the deployments of an endpoint", "", 1, 1, CLI_READS},
     {"deployment", "show", cli_dep_show, "deployment show EP NAME", "show a deployment", "", 2, 2,
-     0},
+     CLI_READS},
     {"deployment", "update", cli_dep_update, "deployment update EP NAME --instances N [--no-wait]",
      "change the instance count (applies live)", "--instances= --no-wait", 2, 2, CLI_CHANGES},
-    {"deployment", "delete", cli_dep_delete, "deployment delete EP NAME [--yes]",
-     "delete a deployment without traffic (asks on a terminal; else needs --yes)", "--yes", 2, 2,
-     1},
-    {"deployment", "logs", cli_dep_logs, "deployment logs EP NAME [--lines N]",
-     "print the last lines of a deployment's log (default 100)", "--lines=", 2, 2, CLI_READS},
+    {"deployment", "delete", cli_dep_delete, "deployment delete EP NAME [--yes] [--no-wait]",
+     "delete a deployment without traffic (asks on a terminal; else needs --yes)",
+     "--yes --no-wait", 2, 2, CLI_CHANGES},
+    {"deployment", "logs", cli_dep_logs,
+     "deployment logs EP NAME [--lines N] [--container inference-server|storage-initializer]",
+     "print the last lines of a deployment's log (default 100; Azure: of its inference server "
+     "or its storage initializer)",
+     "--lines= --container=", 2, 2, CLI_READS},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0},
 };

@@ -9,6 +9,7 @@
 #include "api/loadgen.h"
 #include "api/scoring.h"
 #include "state/file.h"
+#include "ui/cli/cli_endpoint.h"
 
 #define CLI_REQUEST_MAX ((size_t)64 << 20)
 
@@ -71,13 +72,23 @@ static int cli_traffic(struct cli *c, const struct cli_verb *v, const struct cli
 	struct error err = {0};
 	cJSON *doc = NULL, *body = NULL;
 	int change = a->npos > 1 || cli_args_has(a, "--mirror");
+	int rc;
 
 	if (change && (body = cli_traffic_body(a, msg, sizeof msg)) == NULL)
 		return cli_usage(v, "%s", msg);
 	struct client *cl = cli_client(c, &err);
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", cli_esc(e, sizeof e, a->pos[0]));
-	int rc =
-	    cl == NULL ? -1 : client_call(cl, change ? "PATCH" : "GET", path, body, &doc, &err);
+	if (cl == NULL) {
+		rc = -1;
+	} else if (change) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(body, "properties");
+		rc = cli_endpoint_set_traffic(c, a, a->pos[0],
+					      cJSON_GetObjectItemCaseSensitive(p, "traffic"),
+					      cJSON_GetObjectItemCaseSensitive(p, "mirrorTraffic"),
+					      &doc, &err);
+	} else {
+		rc = client_call(cl, "GET", path, NULL, &doc, &err);
+	}
 	cJSON_Delete(body);
 	if (rc < 0)
 		return cli_fail(&err);
@@ -206,6 +217,21 @@ static int cli_bench_bounds(const struct cli_verb *v, const struct cli_args *a,
 	return CLI_OK;
 }
 
+struct cli_bench_key {
+	struct client *client;
+	const char *ep;
+	const char *auth_mode;
+};
+
+/* A new AML token for a bench that outlives its refresh time (loadgen's thread). */
+static int cli_bench_refresh(void *ctx, char *buf, size_t len, long long *next_at)
+{
+	struct cli_bench_key *k = ctx;
+	struct error err = {0};
+
+	return scoring_credential(k->client, k->ep, k->auth_mode, buf, len, next_at, &err);
+}
+
 static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_args *a)
 {
 	struct scoring_target t;
@@ -231,6 +257,11 @@ static int cli_bench(struct cli *c, const struct cli_verb *v, const struct cli_a
 	cfg.key = t.credential;
 	cfg.body = body;
 	cfg.deployment = cli_args_get(a, "--deployment");
+	cfg.via = c->client;
+	struct cli_bench_key key = {c->client, a->pos[0], t.auth_mode};
+	cfg.key_refresh_at = t.refresh_at;
+	cfg.key_refresh = cli_bench_refresh;
+	cfg.key_refresh_ctx = &key;
 	struct loadgen *lg = loadgen_new(&cfg, &err);
 	scoring_target_cleanup(&t);
 	free(body);
@@ -397,10 +428,10 @@ static int cli_profile_check(struct cli *c, const struct cli_verb *v, const stru
 }
 
 const struct cli_verb cli_misc_verbs[] = {
-    {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT]",
-     "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror; "
-     "without changes, show it",
-     "--mirror=", 1, -1, CLI_CHANGES_WITH_ARGS},
+    {"traffic", NULL, cli_traffic, "traffic EP [NAME=PCT...] [--mirror NAME=PCT] [--no-wait]",
+     "set the live traffic split (the whole map; unnamed deployments get 0) and the mirror, "
+     "and wait until it applies; without changes, show it",
+     "--mirror= --no-wait", 1, -1, CLI_CHANGES_WITH_ARGS},
     {"invoke", NULL, cli_invoke, "invoke EP --request-file FILE [--deployment NAME]",
      "score one request (FILE or - for stdin) and print the answer",
      "--request-file= --deployment=", 1, 1, CLI_READS},

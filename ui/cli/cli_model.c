@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/upload.h"
+
 #define CLI_MODEL_UPLOAD_MAX ((size_t)1 << 30)
+#define CLI_CONDA_MAX ((size_t)1 << 20)
 
 /* ".../models/NAME/versions/V" -> "NAME". */
 static void cli_model_fmt_name(const cJSON *node, char *buf, size_t len)
@@ -100,7 +103,11 @@ static int cli_asset_all(struct client *cl, const char *kind, cJSON **out, struc
 			continue;
 		snprintf(path, sizeof path, "/%s/%s/versions", kind,
 			 cli_esc(e, sizeof e, n->valuestring));
-		if (client_list(cl, path, &vers, err) < 0) {
+		if (client_list(cl, path, &vers, err) < 0 && err->status == 404) {
+			error_clear(err); /* removed meanwhile */
+			continue;
+		}
+		if (vers == NULL) {
 			cJSON_Delete(names);
 			cJSON_Delete(all);
 			return -1;
@@ -140,7 +147,8 @@ static int cli_asset_show(struct cli *c, const struct cli_verb *v, const struct 
 	snprintf(path, sizeof path, "/%s/%s/versions%s%s", as->kind, cli_esc(en, sizeof en, name),
 		 ver[0] ? "/" : "", cli_esc(ev, sizeof ev, ver));
 	struct client *cl = cli_client(c, &err);
-	if (cl == NULL || client_call(cl, "GET", path, NULL, &doc, &err) < 0)
+	if (cl == NULL || (ver[0] ? client_call(cl, "GET", path, NULL, &doc, &err)
+				  : client_list(cl, path, &doc, &err)) < 0)
 		return cli_fail(&err);
 	return cli_show(c, as->cols, as->ncols, as->detail, as->ndetail, doc);
 }
@@ -175,7 +183,7 @@ static int cli_asset_next(struct client *cl, const char *kind, const char *name,
 	long max = 0;
 
 	snprintf(path, sizeof path, "/%s/%s/versions", kind, cli_esc(en, sizeof en, name));
-	if (client_call(cl, "GET", path, NULL, &doc, err) < 0 && err->status != 404)
+	if (client_list(cl, path, &doc, err) < 0 && err->status != 404)
 		return -1;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "value"))
 	{
@@ -225,8 +233,33 @@ static int cli_asset_put(struct cli *c, const struct cli_verb *v, const struct c
 	return cli_fail(&err);
 }
 
-static const char *const cli_model_types[] = {"xgboost", "linear", "mlp", "custom_model",
-					       "mlflow_model"};
+/* Model types: the runtime's native engines, and what Azure ML serves too. */
+static const char *const cli_model_types[] = {"xgboost",      "linear",       "mlp",
+					       "custom_model", "mlflow_model", "triton_model"};
+#define CLI_MODEL_AZURE_TYPES 3 /* the last three */
+
+/* Azure: the file or folder goes to the workspace's datastore first; the
+ * version points at it (azureml://.../paths/LocalUpload/{hash}/{name}). */
+static int cli_model_put_azure(struct cli *c, const struct cli_args *a, const char *path,
+			       cJSON **out, struct error *err)
+{
+	struct upload_result r;
+	const char *ver = strrchr(path, '/') + 1, *name = a->pos[0];
+
+	if (upload_path(c->client, cli_args_get(a, "--path"), name, ver, cli_upload_progress, NULL,
+			&r, err) < 0)
+		return -1;
+	cli_upload_note(&r, "");
+	cJSON *body = cJSON_CreateObject();
+	cJSON *props = cJSON_AddObjectToObject(body, "properties");
+	cJSON_AddStringToObject(props, "modelType", cli_args_get(a, "--type"));
+	cJSON_AddStringToObject(props, "modelUri", r.azureml_uri);
+	if (cli_args_get(a, "--description") != NULL)
+		cJSON_AddStringToObject(props, "description", cli_args_get(a, "--description"));
+	int rc = client_call(c->client, "PUT", path, body, out, err);
+	cJSON_Delete(body);
+	return rc;
+}
 
 /* Reads a regular file for a raw upload (bounded). */
 static int cli_model_read(const char *path, char **data, size_t *len, struct error *err)
@@ -270,6 +303,8 @@ static int cli_model_put(struct cli *c, const struct cli_args *a, const char *pa
 	if (realpath(cli_args_get(a, "--path"), abs) == NULL || stat(abs, &st) < 0)
 		return error_set(err, 400, "BadPath", "--path %s: %s", cli_args_get(a, "--path"),
 				 strerror(errno));
+	if (cli_is_azure(c))
+		return cli_model_put_azure(c, a, path, out, err);
 	if (!connect_same_host(c->client)) {
 		if (!S_ISREG(st.st_mode))
 			return error_set(err, 400, "BadPath",
@@ -302,9 +337,16 @@ static int cli_model_register(struct cli *c, const struct cli_verb *v, const str
 		if (strcmp(type, cli_model_types[k]) == 0)
 			break;
 	if (k == sizeof cli_model_types / sizeof cli_model_types[0])
-		return cli_usage(
-		    v, "--type must be xgboost, linear, mlp, custom_model or mlflow_model, not \"%s\"",
-		    type);
+		return cli_usage(v,
+				 "--type must be xgboost, linear, mlp, custom_model, mlflow_model "
+				 "or triton_model, not \"%s\"",
+				 type);
+	if (cli_is_azure(c) &&
+	    k < sizeof cli_model_types / sizeof cli_model_types[0] - CLI_MODEL_AZURE_TYPES)
+		return cli_usage(v,
+				 "Azure ML serves custom_model, mlflow_model and triton_model; "
+				 "%s is one of the local runtime's engines",
+				 type);
 	if (stat(path, &st) < 0)
 		return cli_usage(v, "--path %s: %s", path, strerror(errno));
 	return cli_asset_put(c, v, a, cli_model_put, &cli_assets[0]);
@@ -321,6 +363,26 @@ static void cli_env_interpreter(const char *in, char *out, size_t len)
 		snprintf(out, len, "%s", in);
 }
 
+/* --image IMAGE [--conda-file FILE]: Azure's environment shape (the conda
+ * file's YAML text goes in condaFile). */
+static int cli_env_image(cJSON *props, const struct cli_args *a, struct error *err)
+{
+	const char *conda = cli_args_get(a, "--conda-file");
+	size_t len;
+
+	cJSON_AddStringToObject(props, "image", cli_args_get(a, "--image"));
+	cJSON_AddStringToObject(props, "osType", "Linux");
+	if (conda == NULL)
+		return 0;
+	char *text = file_read(conda, CLI_CONDA_MAX, &len);
+	if (text == NULL)
+		return error_set(err, 400, "BadPath", "--conda-file %s: %s", conda,
+				 errno == EFBIG ? "over 1 MiB" : strerror(errno));
+	cJSON_AddStringToObject(props, "condaFile", text);
+	free(text);
+	return 0;
+}
+
 static int cli_env_put(struct cli *c, const struct cli_args *a, const char *path, cJSON **out,
 		       struct error *err)
 {
@@ -328,8 +390,14 @@ static int cli_env_put(struct cli *c, const struct cli_args *a, const char *path
 	cJSON *body = cJSON_CreateObject();
 	cJSON *props = cJSON_AddObjectToObject(body, "properties");
 	const char *python = cli_args_get(a, "--python");
+	int rc = 0;
 
-	cJSON_AddStringToObject(props, "environmentKind", python != NULL ? "python" : "native");
+	if (cli_args_has(a, "--image")) {
+		rc = cli_env_image(props, a, err);
+	} else {
+		cJSON_AddStringToObject(props, "environmentKind",
+					python != NULL ? "python" : "native");
+	}
 	if (python != NULL) {
 		cli_env_interpreter(python, py, sizeof py);
 		cJSON_AddStringToObject(props, "interpreterPath", py);
@@ -340,7 +408,8 @@ static int cli_env_put(struct cli *c, const struct cli_args *a, const char *path
 	}
 	if (cli_args_get(a, "--description") != NULL)
 		cJSON_AddStringToObject(props, "description", cli_args_get(a, "--description"));
-	int rc = client_call(c->client, "PUT", path, body, out, err);
+	if (rc == 0)
+		rc = client_call(c->client, "PUT", path, body, out, err);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -349,11 +418,18 @@ static int cli_env_create(struct cli *c, const struct cli_verb *v, const struct 
 {
 	int native = cli_args_has(a, "--native");
 	int python = cli_args_has(a, "--python");
+	int image = cli_args_has(a, "--image");
 
-	if (native == python)
-		return cli_usage(v, "give exactly one of --native and --python PATH");
-	if (native && cli_args_has(a, "--require"))
+	if (native + python + image != 1)
+		return cli_usage(v, "give exactly one of --native, --python PATH and --image IMAGE");
+	if (!python && cli_args_has(a, "--require"))
 		return cli_usage(v, "--require goes with --python");
+	if (!image && cli_args_has(a, "--conda-file"))
+		return cli_usage(v, "--conda-file goes with --image");
+	if (!image && cli_is_azure(c))
+		return cli_usage(v, "Azure ML environments are container images: use --image IMAGE "
+				    "[--conda-file FILE] (--native and --python are the local "
+				    "runtime's)");
 	return cli_asset_put(c, v, a, cli_env_put, &cli_assets[1]);
 }
 
@@ -361,21 +437,23 @@ const struct cli_verb cli_model_verbs[] = {
     {"model", "register", cli_model_register,
      "model register NAME --path PATH --type TYPE [--version V] [--description TEXT]",
      "register a model version (TYPE: xgboost, linear, mlp, custom_model, mlflow_model: a "
-     "folder with an MLmodel file); without --version the next version",
+     "folder with an MLmodel file; on Azure custom_model, mlflow_model, triton_model: the "
+     "file or folder is uploaded to the workspace's datastore); without --version the next "
+     "version",
      "--path= --type= --version= --description=", 1, 1, CLI_CHANGES},
-    {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0,
-     CLI_READS},
+    {"model", "list", cli_asset_list, "model list", "list every model version", "", 0, 0, CLI_READS},
     {"model", "show", cli_asset_show, "model show NAME[:V]",
      "show a model version, or every version of NAME", "", 1, 1, CLI_READS},
     {"model", "delete", cli_asset_delete, "model delete NAME:V",
      "delete a model version (refused while a deployment uses it)", "", 1, 1, CLI_CHANGES},
     {"env", "create", cli_env_create,
-     "env create NAME (--native | --python PATH [--require MOD]...) [--version V]",
-     "create an environment version: native engines, or a Python interpreter whose listed "
-     "modules must import",
-     "--native --python= --require=* --version= --description=", 1, 1, CLI_CHANGES},
-    {"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0,
-     CLI_READS},
+     "env create NAME (--native | --python PATH [--require MOD]... | --image IMAGE "
+     "[--conda-file FILE]) [--version V]",
+     "create an environment version: native engines, a Python interpreter whose listed "
+     "modules must import, or (Azure) a container image with an optional conda file",
+     "--native --python= --require=* --image= --conda-file= --version= --description=", 1, 1,
+     CLI_CHANGES},
+    {"env", "list", cli_asset_list, "env list", "list every environment version", "", 0, 0, CLI_READS},
     {"env", "show", cli_asset_show, "env show NAME[:V]",
      "show an environment version, or every version of NAME", "", 1, 1, CLI_READS},
     {"env", "delete", cli_asset_delete, "env delete NAME:V",

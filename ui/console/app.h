@@ -25,6 +25,7 @@ struct app;
 
 #define APP_MAX_THEMES 32
 #define APP_INPUT_MAX 4096
+#define APP_MAX_OPS 16 /* long-running operations followed at once (ops.h) */
 
 enum app_mode {
 	APP_NORMAL,
@@ -59,6 +60,7 @@ struct app_deploys {
 
 struct demo;
 struct bench;
+struct op;
 struct runtime;
 struct screen_nav;
 struct transport;
@@ -88,6 +90,8 @@ struct app {
 	char scoring_uri[512];
 	struct app_deploys dep;
 	struct live live;
+	char monitor_ep[64];   /* azureml: whose Azure Monitor figures a->live holds */
+	long long monitor_ms;  /* and when they were asked for */
 
 	enum app_mode mode;
 	char input[APP_INPUT_MAX];
@@ -103,6 +107,8 @@ struct app {
 	int too_small, cols, lines;
 	struct demo *demo;
 	struct bench *bench;
+	struct op *ops[APP_MAX_OPS]; /* ops.c's: changes being followed */
+	long long ops_shown_ms;	     /* ops.c's: when their rows were last redrawn */
 	long long next_list_ms, next_live_ms;
 	int list_every_ms; /* list screens reload this often */
 	int trim_due;	   /* a load replaced its answer: give the freed memory back */

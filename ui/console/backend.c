@@ -20,6 +20,7 @@
 #include "ui/console/demo.h"
 #include "ui/console/data.h"
 #include "ui/console/fetch.h"
+#include "ui/console/ops.h"
 #include "ui/console/screen.h"
 
 /* "http://127.0.0.1:5800/x" -> "127.0.0.1:5800" ("localhost" -> 127.0.0.1). */
@@ -84,6 +85,7 @@ static int start_embedded(struct app *a, const char *url)
 
 void backend_disconnect(struct app *a)
 {
+	ops_clear(a);
 	bench_stop(a);
 	demo_load_stop(a->demo);
 	a->demo = NULL;
@@ -180,6 +182,15 @@ int backend_wake_fd(struct app *a)
 /* Connects to profile p, starting the embedded runtime when embedded_wanted.
  * The console stays up whatever happens: a backend that is down is shown
  * as down. */
+void backend_periods(struct app *a)
+{
+	int ms = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
+
+	if (strcmp(a->prof.backend, "azureml") == 0 && ms < BACKEND_AZURE_LIST_MS)
+		ms = BACKEND_AZURE_LIST_MS;
+	a->list_every_ms = ms;
+}
+
 int backend_connect(struct app *a, const struct profile *p)
 {
 	struct transport_status st;
@@ -187,6 +198,7 @@ int backend_connect(struct app *a, const struct profile *p)
 
 	backend_disconnect(a);
 	a->prof = *p;
+	backend_periods(a);
 	a->readonly = profile_readonly(p, a->opt.readonly);
 	snprintf(a->state, sizeof a->state, "connecting");
 	if (embedded_wanted(p))
@@ -201,7 +213,7 @@ int backend_connect(struct app *a, const struct profile *p)
 	transport_status(a->transport, &st);
 	if (st.tunnel)
 		return 0; /* backend_tick attaches the pool once the tunnel is up */
-	if (connect_resolve(p, &a->info, &err) < 0) {
+	if (transport_info(a->transport, &a->info, &err) < 0) {
 		snprintf(a->state, sizeof a->state, "no credential");
 		app_message(a, 1, "%s", err.message);
 		return -1;
@@ -314,6 +326,7 @@ void backend_tick(struct app *a)
 	transport_status(a->transport, &st);
 	if (!st.tunnel || st.state != TRANSPORT_CONNECTED || st.generation == a->tunnel_generation)
 		return;
+	connect_info_cleanup(&a->info);
 	if (transport_info(a->transport, &a->info, &err) < 0)
 		return;
 	/* a new connection: a new pool (the credential may have changed) */

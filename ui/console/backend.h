@@ -10,6 +10,11 @@
 #include "ui/console/app.h"
 
 #define BACKEND_TIMEOUT_MS 10000 /* every request's */
+/* ARM limits reads (a bucket of 250 per subscription and principal, refilled
+ * slowly): on an azureml profile lists reload at most this often, and
+ * Azure Monitor (one-minute grain) is asked once a minute per endpoint. */
+#define BACKEND_AZURE_LIST_MS 10000
+#define BACKEND_AZURE_METRICS_MS 60000
 
 /* Disconnects, then connects to profile p (a->prof becomes a copy). 0, or
  * -1 with a->state and the message line saying why. */
@@ -19,6 +24,9 @@ int backend_connect(struct app *a, const struct profile *p);
 void backend_disconnect(struct app *a);
 /* backend_disconnect, and the wake pipe closed (quit). */
 void backend_free(struct app *a);
+/* a->list_every_ms for the profile: twice the refresh period, at least 2 s,
+ * at least BACKEND_AZURE_LIST_MS on Azure. */
+void backend_periods(struct app *a);
 /* ":profile NAME", Enter on a profile: connects to it, applies its theme
  * (unless --theme), shows its Endpoints. 0, or -1 (message set). */
 int backend_switch(struct app *a, const char *name);

@@ -14,10 +14,28 @@
 struct bench {
 	pthread_t thread;
 	struct loadgen *lg;
-	char endpoint[64];
+	struct client *client; /* the bench thread's own: network settings, a token's renewal */
+	char endpoint[64], auth_mode[16];
 	int rc;
 	struct error err;
 };
+
+/* A new token when the one the bench started with is due (bench thread). */
+static int bench_refresh(void *ctx, char *buf, size_t len, long long *next_at)
+{
+	struct bench *bn = ctx;
+	struct error err = {0};
+
+	return scoring_credential(bn->client, bn->endpoint, bn->auth_mode, buf, len, next_at,
+				  &err);
+}
+
+static void bench_free(struct bench *bn)
+{
+	loadgen_free(bn->lg);
+	client_free(bn->client);
+	free(bn);
+}
 
 static void *bench_main(void *arg)
 {
@@ -72,6 +90,14 @@ static void bench_launch(struct app *a, struct fetch_job *j)
 	}
 	if (a->bench != NULL)
 		return;
+	bn = calloc(1, sizeof *bn);
+	if (bn == NULL || (bn->client = connect_info_client(&a->info, 10000, &err)) == NULL) {
+		app_message(a, 1, "bench: %s", err.message);
+		free(bn);
+		return;
+	}
+	app_copy(bn->endpoint, sizeof bn->endpoint, b->ep);
+	app_copy(bn->auth_mode, sizeof bn->auth_mode, b->st.auth_mode);
 	cfg = (struct loadgen_config){.url = b->st.url,
 				      .unix_socket = b->st.unix_socket,
 				      .key = b->st.credential,
@@ -79,17 +105,18 @@ static void bench_launch(struct app *a, struct fetch_job *j)
 				      .body_len = strlen(b->body),
 				      .connections = 4,
 				      .duration_s = 10,
-				      .timeout_ms = 5000};
-	bn = calloc(1, sizeof *bn);
-	if (bn == NULL || (bn->lg = loadgen_new(&cfg, &err)) == NULL) {
+				      .timeout_ms = 5000,
+				      .via = bn->client,
+				      .key_refresh_at = b->st.refresh_at,
+				      .key_refresh = bench_refresh,
+				      .key_refresh_ctx = bn};
+	if ((bn->lg = loadgen_new(&cfg, &err)) == NULL) {
 		app_message(a, 1, "bench: %s", err.message);
-		free(bn);
+		bench_free(bn);
 		return;
 	}
-	app_copy(bn->endpoint, sizeof bn->endpoint, b->ep);
 	if (pthread_create(&bn->thread, NULL, bench_main, bn) != 0) {
-		loadgen_free(bn->lg);
-		free(bn);
+		bench_free(bn);
 		return;
 	}
 	a->bench = bn;
@@ -136,8 +163,7 @@ static void bench_join(struct app *a, const struct loadgen_result *res)
 			    "%ld transport errors",
 			    bn->endpoint, res->completed, res->rps, res->p50_ms, res->p99_ms,
 			    res->errors);
-	loadgen_free(bn->lg);
-	free(bn);
+	bench_free(bn);
 	a->bench = NULL;
 }
 
@@ -162,7 +188,6 @@ void bench_stop(struct app *a)
 		return;
 	loadgen_stop(a->bench->lg);
 	pthread_join(a->bench->thread, NULL);
-	loadgen_free(a->bench->lg);
-	free(a->bench);
+	bench_free(a->bench);
 	a->bench = NULL;
 }

@@ -24,6 +24,7 @@
 #include "ui/console/bench.h"
 #include "ui/console/data.h"
 #include "ui/console/fetch.h"
+#include "ui/console/ops.h"
 #include "ui/console/demo.h"
 #include "ui/console/draw.h"
 #include "ui/console/screen.h"
@@ -163,7 +164,7 @@ static int app_init(struct app *a, const struct console_options *o)
 		a->opt.refresh_ms = 1000;
 	if (a->opt.refresh_ms < 100)
 		a->opt.refresh_ms = 100;
-	a->list_every_ms = a->opt.refresh_ms * 2 > 2000 ? a->opt.refresh_ms * 2 : 2000;
+	backend_periods(a);
 	cs = nl_langinfo(CODESET);
 	a->utf8 = cs && strcmp(cs, "UTF-8") == 0;
 	a->no_color = getenv("NO_COLOR") && getenv("NO_COLOR")[0];
@@ -217,6 +218,7 @@ static void tick(struct app *a, long long now)
 {
 	int live_due = now >= a->next_live_ms, list_due = now >= a->next_list_ms;
 
+	ops_tick(a);
 	if (live_due) {
 		data_load_live(a);
 		bench_tick(a);

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "api/monitor.h"
 #include "ui/console/backend.h"
+#include "ui/console/ops.h"
 #include "ui/console/screen.h"
 
 const cJSON *data_member(const cJSON *o, const char *path)
@@ -70,6 +73,8 @@ static int call_run(struct fetch_job *j, struct client *c)
 
 	if (d->raw)
 		return client_get_text(c, d->path, &d->text, &len, &j->err);
+	if (d->list)
+		return client_list(c, d->path, &d->out, &j->err);
 	return client_call_raw(c, d->method, d->path, d->body, d->body ? strlen(d->body) : 0,
 			       "application/json", &d->out, &j->err);
 }
@@ -112,6 +117,15 @@ void data_call(struct app *a, const char *key, const char *method, const char *p
 	data_submit(a, &call_new(key, method, path, body, tag, then)->job);
 }
 
+void data_list(struct app *a, const char *key, const char *path, const char *tag,
+	       void (*then)(struct app *a, struct data_call *c))
+{
+	struct data_call *d = call_new(key, "GET", path, NULL, tag, then);
+
+	d->list = 1;
+	data_submit(a, &d->job);
+}
+
 void data_report(struct app *a, const char *method, const char *path, const struct fetch_job *j)
 {
 	if (j->err.status)
@@ -133,6 +147,20 @@ void data_set_num(struct table_row *r, int col, double v, int decimals, int pct)
 			 : v < 100     ? 1
 				       : 0,
 			 v, pct ? "%" : "");
+}
+
+void data_state_cell(struct app *a, struct table_row *r, int col, const char *state,
+		     const char *ep, const char *dep)
+{
+	char op[TABLE_CELL];
+
+	if (ops_row_state(a, ep, dep, op, sizeof op)) {
+		data_cell(r->cell[col], op);
+		r->style = THEME_STATUS_PENDING;
+	} else if (state != NULL) {
+		data_cell(r->cell[col], state);
+		r->style = data_state_style(state);
+	}
 }
 
 void data_cell(char *cell, const char *src)
@@ -244,7 +272,7 @@ static int endpoint_run(struct fetch_job *j, struct client *c)
 	if (client_call(c, "GET", e->path, NULL, &e->doc, &j->err) < 0)
 		return -1;
 	snprintf(e->path, sizeof e->path, "/onlineEndpoints/%s/deployments", e->ep);
-	return client_call(c, "GET", e->path, NULL, &e->deps, &j->err);
+	return client_list(c, e->path, &e->deps, &j->err);
 }
 
 static void endpoint_done(struct app *a, struct fetch_job *j)
@@ -300,8 +328,8 @@ static int assets_versions(struct assets_job *s, struct client *c, const char *n
 	cJSON *doc = NULL, *v;
 
 	snprintf(s->path, sizeof s->path, "/%s/%s/versions", s->kind, name);
-	if (client_call(c, "GET", s->path, NULL, &doc, &s->job.err) < 0)
-		return -1;
+	if (client_list(c, s->path, &doc, &s->job.err) < 0)
+		return s->job.err.status == 404 ? (error_clear(&s->job.err), 0) : -1;
 	while ((v = cJSON_DetachItemFromArray(cJSON_GetObjectItemCaseSensitive(doc, "value"), 0))) {
 		cJSON_AddStringToObject(v, "_name", name);
 		cJSON_AddItemToArray(s->all, v);
@@ -318,8 +346,7 @@ static int assets_run(struct fetch_job *j, struct client *c)
 	int rc = 0;
 
 	snprintf(s->path, sizeof s->path, "/%s", s->kind);
-	if ((s->all = cJSON_CreateArray()) == NULL ||
-	    client_call(c, "GET", s->path, NULL, &doc, &j->err) < 0)
+	if ((s->all = cJSON_CreateArray()) == NULL || client_list(c, s->path, &doc, &j->err) < 0)
 		return -1;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "value"))
 	{
@@ -364,6 +391,7 @@ void data_load_assets(struct app *a, const char *kind, void (*then)(struct app *
 struct live_job {
 	struct fetch_job job;
 	char path[LIVE_QUERY_MAX], focus[80];
+	int azure; /* Azure Monitor for focus, not the runtime's path */
 	struct live live;
 };
 
@@ -373,9 +401,18 @@ static int live_run(struct fetch_job *j, struct client *c)
 	struct live_job *l = (struct live_job *)j;
 	char *text = NULL;
 	size_t len;
+	cJSON *doc = NULL;
 
-	if (client_get_text(c, l->path, &text, &len, &j->err) < 0)
+	if (l->azure) {
+		if (monitor_fetch(c, l->focus, DATA_MONITOR_MINUTES, time(NULL), &doc, &j->err) < 0)
+			return -1;
+		text = cJSON_PrintUnformatted(doc);
+		cJSON_Delete(doc);
+		if (text == NULL)
+			return error_set(&j->err, 500, "NoMemory", "out of memory");
+	} else if (client_get_text(c, l->path, &text, &len, &j->err) < 0) {
 		return -1;
+	}
 	live_parse(&l->live, text, l->focus[0] ? l->focus : NULL);
 	live_set_query(&l->live, l->path);
 	free(text);
@@ -407,20 +444,39 @@ static void live_release(struct fetch_job *j)
 	free(l);
 }
 
+/* Azure: Monitor's figures of the focused endpoint are asked for once a
+ * minute (their grain), and again at once when the focus moves. */
+static int data_monitor_due(struct app *a, const char *focus)
+{
+	long long now = app_now_ms();
+
+	if (focus == NULL || focus[0] == '\0')
+		return 0;
+	if (strcmp(focus, a->monitor_ep) == 0 && a->monitor_ms != 0 &&
+	    now - a->monitor_ms < BACKEND_AZURE_METRICS_MS)
+		return 0;
+	app_copy(a->monitor_ep, sizeof a->monitor_ep, focus);
+	a->monitor_ms = now;
+	return 1;
+}
+
 void data_load_live(struct app *a)
 {
 	struct live_job *l;
 	const char *focus;
+	char path[LIVE_QUERY_MAX];
 
 	if (a->fetch == NULL)
 		return;
-	l = fetch_job_new(sizeof *l, "live", live_run, live_done, live_release);
-	focus = screen_live_query(a, l->path, sizeof l->path);
-	if (l->path[0] == '\0') { /* this screen shows no live figures */
-		live_release(&l->job);
+	focus = screen_live_query(a, path, sizeof path);
+	if (path[0] == '\0') /* this screen shows no live figures */
 		return;
-	}
+	if (a->info.azure && !data_monitor_due(a, focus))
+		return;
+	l = fetch_job_new(sizeof *l, "live", live_run, live_done, live_release);
+	app_copy(l->path, sizeof l->path, path);
 	app_copy(l->focus, sizeof l->focus, focus ? focus : "");
+	l->azure = a->info.azure;
 	fetch_submit(a->fetch, &l->job);
 }
 

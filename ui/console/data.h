@@ -19,6 +19,7 @@ struct data_call {
 	char path[512];
 	char *body;    /* JSON text or NULL */
 	int raw;       /* GET base URL + path exactly, the answer in text */
+	int list;      /* GET of a list: every page (nextLink), as {"value": [...]} */
 	cJSON *out;    /* the answer (then may take it and set NULL) */
 	char *text;    /* raw: the answer's text */
 	char tag[160]; /* the caller's: what the answer is for */
@@ -34,6 +35,10 @@ void data_submit(struct app *a, struct fetch_job *j);
 void data_call(struct app *a, const char *key, const char *method, const char *path,
 	       const cJSON *body, const char *tag,
 	       void (*then)(struct app *a, struct data_call *c));
+/* A list (path workspace-relative) in the background, page after page
+ * (client_list); otherwise as data_call with GET. */
+void data_list(struct app *a, const char *key, const char *path, const char *tag,
+	       void (*then)(struct app *a, struct data_call *c));
 /* The message line for a failed job: "GET /x: 404 reason" or the reason. */
 void data_report(struct app *a, const char *method, const char *path, const struct fetch_job *j);
 /* The endpoint a->endpoint and its deployments in the background: on
@@ -48,8 +53,12 @@ void data_load_endpoint(struct app *a, const char *key, void (*then)(struct app 
  * (message set). */
 void data_load_assets(struct app *a, const char *kind,
 		      void (*then)(struct app *a, cJSON *versions));
+#define DATA_MONITOR_MINUTES 10 /* Azure Monitor's history in the latency pane */
+
 /* The metrics the active screen asks for into a->live, then the screen
- * refills its columns. Silent when the backend has no such route (Azure). */
+ * refills its columns: the runtime's per-second figures, or on Azure those
+ * of Azure Monitor (per minute, asked once a minute, for the endpoint the
+ * screen focuses on only). */
 void data_load_live(struct app *a);
 /* The header's state: connection state, backend state (waiting N s,
  * UNREACHABLE: reason) and, when it is stale, the age of the data shown. */
@@ -67,6 +76,11 @@ const char *data_str(const cJSON *o, const char *path);
 double data_num(const cJSON *o, const char *path);
 /* The theme element of a provisioning state (Succeeded, Failed, ...). */
 int data_state_style(const char *state);
+/* The STATE cell of the row of endpoint ep (dep NULL) or its deployment
+ * dep: a running operation's state and time (ops.h) when there is one,
+ * else state (NULL: the cell is left as it is); the style follows. */
+void data_state_cell(struct app *a, struct table_row *r, int col, const char *state,
+		     const char *ep, const char *dep);
 /* Copies src into a table cell, cut to fit. */
 void data_cell(char *cell, const char *src);
 /* A number cell: decimals digits (-1: by magnitude), "%" when pct, "-" for NaN. */

@@ -369,7 +369,7 @@ static struct demo_job *demo_job_new(struct app *a, const char *key,
 {
 	struct demo_job *d = fetch_job_new(sizeof *d, key, run, done, demo_job_release);
 
-	d->info = a->info;
+	connect_info_copy(&d->info, &a->info);
 	return d;
 }
 

@@ -7,6 +7,7 @@
 
 #include "ui/console/app.h"
 #include "ui/console/data.h"
+#include "ui/console/ops.h"
 #include "ui/console/draw.h"
 #include "ui/console/screen.h"
 
@@ -28,27 +29,19 @@ void dialog_open(struct app *a, const char *title, const char *text, const char 
 	a->mode = APP_DIALOG;
 }
 
-static void dialog_deleted(struct app *a, struct data_call *c)
-{
-	if (c->job.rc < 0) {
-		app_message(a, 1, "refused (%d %s): %s", c->job.err.status, c->job.err.code,
-			    c->job.err.message);
-		return;
-	}
-	app_message(a, 0, "deleted: %s", c->tag);
-	screen_load(a);
-}
-
 static void delete_chosen(struct app *a, int button)
 {
 	struct app_dialog *d = &a->dialog;
+	char done[160];
+	struct ops_names n = {d->what, done, NULL, NULL};
 
 	if (button != 1) {
 		app_message(a, 0, "cancelled: nothing deleted");
 		return;
 	}
+	snprintf(done, sizeof done, "deleted: %s", d->what);
 	app_message(a, 0, "deleting %s...", d->what);
-	data_call(a, "", "DELETE", d->path, NULL, d->what, dialog_deleted);
+	ops_start(a, "DELETE", d->path, NULL, &n);
 }
 
 void dialog_delete(struct app *a, const char *what, const char *text, const char *path,

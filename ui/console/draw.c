@@ -336,10 +336,13 @@ static void draw_latency_line(struct app *a, int y, int x, int w, const char *na
 
 	if (s == NULL || s->requests == 0)
 		snprintf(buf, sizeof buf, "%-12.12s %6s %8s %8s %6s ", name, "-", "-", "-", "-");
+	else if (isnan(s->err_rate)) /* a source that does not count errors */
+		snprintf(buf, sizeof buf, "%-12.12s %6.1f %8.2f %8.2f %6s ", name, s->rps,
+			 isnan(s->p50) ? 0 : s->p50, isnan(s->p99) ? 0 : s->p99, "-");
 	else
 		snprintf(buf, sizeof buf, "%-12.12s %6.1f %8.2f %8.2f %5.1f%% ", name, s->rps,
 			 isnan(s->p50) ? 0 : s->p50, isnan(s->p99) ? 0 : s->p99,
-			 isnan(s->err_rate) ? 0 : s->err_rate * 100);
+			 s->err_rate * 100);
 	used = draw_text(a, THEME_NORMAL, y, x, w, buf);
 	sw = w - used - 1;
 	if (sw > LIVE_SERIES)
@@ -356,8 +359,14 @@ int draw_latency(struct app *a, struct rect r, int y, const char *ep, const stru
 	const struct live_endpoint *le = live_endpoint(&a->live, ep);
 	char title[160];
 
-	snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99, last 60 s", "DEPLOYMENT", "RPS",
-		 "P50ms", "P99ms", "ERR");
+	/* where the figures come from, so a minute's grain is never taken for a second's */
+	if (a->live.ok && a->live.grain_s >= 60)
+		snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99 per minute (%s, %d min)",
+			 "DEPLOYMENT", "RPS", "P50ms", "P99ms", "ERR", a->live.source,
+			 a->live.grain_s / 60);
+	else
+		snprintf(title, sizeof title, "%-12s %6s %8s %8s %6s  p99, last 60 s", "DEPLOYMENT",
+			 "RPS", "P50ms", "P99ms", "ERR");
 	draw_text(a, THEME_TITLE, y++, r.x, r.w, title);
 	if (!a->live.ok) {
 		draw_text(a, THEME_HINT, y++, r.x, r.w, "(no live metrics from this backend)");

@@ -95,7 +95,7 @@ struct fetch *fetch_new(const struct connect_info *info, long timeout_ms)
 	if (f == NULL)
 		return NULL;
 	f->pipe[0] = f->pipe[1] = -1;
-	f->info = *info;
+	connect_info_copy(&f->info, info);
 	f->timeout_ms = timeout_ms;
 	f->finished_tail = &f->finished;
 	pthread_mutex_init(&f->lock, NULL);

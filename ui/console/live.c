@@ -46,7 +46,7 @@ static void parse_stats(const cJSON *o, struct live_stats *s)
 	s->p50 = num_or_nan(o, "p50");
 	s->p99 = num_or_nan(o, "p99");
 	s->err_rate = num_or_nan(o, "errorRate");
-	if (isnan(s->err_rate) && s->requests > 0)
+	if (isnan(s->err_rate) && s->requests > 0 && !isnan(er))
 		s->err_rate = (double)s->errors / (double)s->requests;
 }
 
@@ -112,6 +112,11 @@ int live_parse(struct live *l, const char *json, const char *series_for)
 	}
 	l->n = k;
 	l->ok = 1;
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(doc, "source");
+	double grain = num_or_nan(doc, "grainSeconds");
+	snprintf(l->source, sizeof l->source, "%s",
+		 cJSON_IsString(src) ? src->valuestring : "mldeck runtime");
+	l->grain_s = isnan(grain) || grain < 1 ? 1 : (int)grain;
 	cJSON_Delete(doc);
 	return 0;
 }

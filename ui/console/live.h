@@ -1,6 +1,8 @@
 /*
  * live.h: the console's view of GET /v1/metrics?window=S (runtime/metrics.h
- * documents the JSON). Parsing only; the console's thread owns a struct live.
+ * documents the JSON), or of Azure Monitor in the same shape (api/monitor.h:
+ * "source" and "grainSeconds" say which; series are then per minute).
+ * Parsing only; the console's thread owns a struct live.
  */
 #ifndef UI_CONSOLE_LIVE_H
 #define UI_CONSOLE_LIVE_H
@@ -13,7 +15,8 @@
 struct live_stats {
 	char name[64];
 	long requests, errors;
-	double rps, p50, p99, err_rate; /* ms; NaN when the window had no request */
+	double rps, p50, p99, err_rate; /* ms; NaN when the window had no request (err_rate:
+					   also when the source does not count errors) */
 };
 
 /* Per-second history of one deployment (only for the focused endpoint). */
@@ -33,6 +36,8 @@ struct live {
 	struct live_endpoint *eps;
 	int n;
 	int ok;					  /* the last parse succeeded */
+	char source[32];			  /* "mldeck runtime", "Azure Monitor" */
+	int grain_s;				  /* a series entry covers this many seconds */
 	struct live_series series[LIVE_MAX_DEPS]; /* of series_for's deployments */
 	int nseries;
 	int next; /* where live_endpoint looks first: after its last find */

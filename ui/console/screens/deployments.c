@@ -12,6 +12,7 @@
 #include "ui/console/app.h"
 #include "ui/console/data.h"
 #include "ui/console/dialog.h"
+#include "ui/console/ops.h"
 #include "ui/console/draw.h"
 #include "ui/console/slider.h"
 
@@ -44,6 +45,7 @@ static void deployments_live(struct app *a, struct screen_state *st)
 		int k = r->idx;
 
 		data_fill_stats(r, DC_RPS, live_deployment(le, r->key));
+		data_state_cell(a, r, DC_STATE, NULL, a->endpoint, r->key);
 		if (k < a->dep.n) {
 			data_set_num(r, DC_TRAFFIC, a->dep.pend_live[k], 0, 1);
 			data_set_num(r, DC_MIRROR, a->dep.pend_mirror[k], 0, 1);
@@ -73,9 +75,8 @@ static void deployments_loaded(struct app *a, cJSON *deps)
 		r->idx = i;
 		snprintf(r->key, sizeof r->key, "%s", a->dep.name[i]);
 		data_cell(r->cell[DC_NAME], r->key);
-		snprintf(r->cell[DC_STATE], TABLE_CELL, "%s",
-			 data_str(e, "properties.provisioningState"));
-		r->style = data_state_style(r->cell[DC_STATE]);
+		data_state_cell(a, r, DC_STATE, data_str(e, "properties.provisioningState"),
+				a->endpoint, r->key);
 		data_asset_short(data_str(e, "properties.model"), r->cell[DC_MODEL], TABLE_CELL);
 		i++;
 	}
@@ -205,6 +206,8 @@ static void deployments_draw(struct app *a, struct screen_state *st, struct rect
 	snprintf(buf, sizeof buf, "%s (m switches)  scoring %s",
 		 a->dep.mirror_mode ? "MIRROR share" : "LIVE share", a->scoring_uri);
 	draw_kv(a, &y, r, "sliders", buf);
+	if (ops_row_state(a, a->endpoint, NULL, buf, sizeof buf))
+		draw_kv(a, &y, r, "endpoint", buf);
 	y = draw_latency(a, r, y, a->endpoint, &a->dep);
 	if (d == NULL)
 		return;
@@ -288,9 +291,10 @@ static void mirror_mode(struct app *a)
 		app_message(a, 0, "sliders now edit the LIVE share");
 }
 
-static cJSON *traffic_body(const struct app_deploys *d)
+/* {"traffic": {...}, "mirrorTraffic": {...}}: what replaces the endpoint's. */
+static cJSON *traffic_props(const struct app_deploys *d)
 {
-	cJSON *body = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(body, "properties");
+	cJSON *p = cJSON_CreateObject();
 	cJSON *t = cJSON_AddObjectToObject(p, "traffic"),
 	      *m = cJSON_AddObjectToObject(p, "mirrorTraffic");
 
@@ -299,37 +303,37 @@ static cJSON *traffic_body(const struct app_deploys *d)
 		if (d->pend_mirror[i] > 0)
 			cJSON_AddNumberToObject(m, d->name[i], d->pend_mirror[i]);
 	}
-	return body;
+	return p;
 }
 
-static void traffic_applied(struct app *a, struct data_call *c)
+/* The change was accepted (it may still run: the endpoint's row says so) or refused. */
+static void traffic_accepted(struct app *a, int ok, const struct error *err, const char *tag)
 {
-	if (c->job.rc < 0) {
-		app_message(a, 1, "refused (%d %s): %s", c->job.err.status, c->job.err.code,
-			    c->job.err.message);
-		screen_applied(a, 0);
-		return;
-	}
-	if (strcmp(c->tag, a->endpoint) == 0) {
+	(void)err;
+	if (ok && strcmp(tag, a->endpoint) == 0) {
 		for (int i = 0; i < a->dep.n; i++) {
 			a->dep.live[i] = a->dep.pend_live[i];
 			a->dep.mirror[i] = a->dep.pend_mirror[i];
 		}
 		screen_load_of(a, &screen_deployments);
 	}
-	app_message(a, 0, "traffic applied");
-	screen_applied(a, 1);
+	screen_applied(a, ok);
 }
 
+/* Azure changes traffic with a full PUT of the endpoint (its PATCH takes
+ * tags only): the runtime takes the same. */
 static void apply_traffic(struct app *a, struct screen_state *st)
 {
-	char path[256];
-	cJSON *body = traffic_body(&a->dep);
+	char path[256], what[128];
+	cJSON *props = traffic_props(&a->dep);
 
 	(void)st;
 	snprintf(path, sizeof path, "/onlineEndpoints/%s", a->endpoint);
-	data_call(a, "", "PATCH", path, body, a->endpoint, traffic_applied);
-	cJSON_Delete(body);
+	snprintf(what, sizeof what, "traffic of %.64s", a->endpoint);
+	struct ops_names n = {what, "traffic applied", traffic_accepted, a->endpoint};
+
+	ops_update_endpoint(a, path, props, &n);
+	cJSON_Delete(props);
 	app_message(a, 0, "applying the traffic change...");
 }
 

@@ -30,6 +30,7 @@ static void endpoints_live(struct app *a, struct screen_state *st)
 
 		if (e != NULL || live_covers(&a->live, t->rows[i].key))
 			data_fill_stats(&t->rows[i], EC_RPS, e ? &e->total : NULL);
+		data_state_cell(a, &t->rows[i], EC_STATE, NULL, t->rows[i].key, NULL);
 	}
 	table_rebuild(t);
 }
@@ -56,8 +57,8 @@ static void endpoints_loaded(struct app *a, struct data_call *c)
 		r->idx = i++;
 		snprintf(r->key, sizeof r->key, "%s", data_str(e, "name"));
 		data_cell(r->cell[EC_NAME], r->key);
-		data_cell(r->cell[EC_STATE], data_str(e, "properties.provisioningState"));
-		r->style = data_state_style(r->cell[EC_STATE]);
+		data_state_cell(a, r, EC_STATE, data_str(e, "properties.provisioningState"), r->key,
+				NULL);
 		data_cell(r->cell[EC_AUTH], data_str(e, "properties.authMode"));
 		data_traffic_text(data_member(e, "properties.traffic"), r->cell[EC_TRAFFIC],
 				  TABLE_CELL);
@@ -72,7 +73,7 @@ static void endpoints_loaded(struct app *a, struct data_call *c)
 static void endpoints_load(struct app *a, struct screen_state *st)
 {
 	(void)st;
-	data_call(a, "endpoints", "GET", "/onlineEndpoints", NULL, "", endpoints_loaded);
+	data_list(a, "endpoints", "/onlineEndpoints", "", endpoints_loaded);
 }
 
 static void endpoints_tick(struct app *a, struct screen_state *st, int list_due, int live_due)

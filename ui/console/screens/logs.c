@@ -60,8 +60,8 @@ static void logs_tick(struct app *a, struct screen_state *st, int list_due, int 
 {
 	struct logs *l = st->data;
 
-	(void)list_due;
-	if (live_due && l->follow)
+	/* Azure's getLogs is an ARM call (counted as a write): every list period there */
+	if (l->follow && (a->info.azure ? list_due : live_due))
 		logs_load(a, st);
 }
 

@@ -255,6 +255,8 @@ static int send_run(struct fetch_job *j, struct client *c)
 	rc = client_score(c, st.url, st.credential, s->dep[0] ? s->dep : NULL, s->body,
 			  strlen(s->body), &s->status, &s->answer, &olen, s->chosen,
 			  sizeof s->chosen, &s->latency_ms, &j->err);
+	if (rc == 0 && s->status == 401 && st.refresh_at != 0)
+		scoring_forget(c, s->ep); /* a kept token was refused: the next send asks anew */
 	scoring_target_cleanup(&st);
 	return rc;
 }
