@@ -12,12 +12,14 @@ REQUEST = re.compile(rb"(?:GET|POST|PUT|PATCH|DELETE|HEAD) \S+ HTTP/1\.[01](?=\r
 
 class Recorder:
     """Listens on srv (a bound socket); each connection is piped to a new
-    connect() one. seen: the request lines, e.g. "GET /v1/metrics?x HTTP/1.1"."""
+    connect() one. seen: the request lines, e.g. "GET /v1/metrics?x HTTP/1.1";
+    heads: each request's line and headers (a dict, lowercase names)."""
 
     def __init__(self, srv, connect):
         self.srv = srv
         self.connect = connect
         self.seen = []
+        self.heads = []
         self.lock = threading.Lock()
         self.srv.listen(16)
         threading.Thread(target=self._accept, daemon=True).start()
@@ -74,18 +76,30 @@ class Recorder:
                     pass
 
     def _record(self, buf):
-        """Keeps the complete request lines in buf; returns what may start one."""
+        """Keeps the complete request heads in buf; returns what may start one."""
         end = 0
         for m in REQUEST.finditer(buf):
+            stop = buf.find(b"\r\n\r\n", m.end())
+            if stop < 0:
+                return buf[m.start():][-65536:]
+            fields = {}
+            for h in buf[m.end() + 2:stop].decode(errors="replace").split("\r\n"):
+                name, _, value = h.partition(":")
+                fields[name.strip().lower()] = value.strip()
             with self.lock:
                 self.seen.append(m.group(0).decode(errors="replace"))
-            end = m.end()
-        rest = buf[end:]
-        return rest[-8192:]
+                self.heads.append((self.seen[-1], fields))
+            end = stop + 4
+        return buf[end:][-8192:]
 
     def lines(self, since=0):
         with self.lock:
             return self.seen[since:]
+
+    def requests(self, since=0):
+        """[(request line, {header: value})] from the since-th on."""
+        with self.lock:
+            return self.heads[since:]
 
     def close(self):
         self.srv.close()

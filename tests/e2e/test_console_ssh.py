@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import repo_path
+from conftest import Runtime, repo_path
 from recorder import Recorder
 from sshd import short_tmp
 from test_console import deck_factory, put  # noqa: F401 (fixture)
@@ -169,3 +169,34 @@ def test_asks_metrics_only_for_the_rows_on_screen(sshd, remote, deck_factory):
     finally:
         laptop.cleanup()
         rec.close()
+
+
+def test_an_unchanged_endpoint_list_is_one_conditional_request(sshd, deck_factory):
+    """Over ssh:// the Endpoints list is refreshed every 2 s: on an mldeck
+    runtime it is asked for in one page however long it is, and with the
+    ETag of the answer the workers hold together (If-None-Match), so an
+    unchanged list costs one 304, not pages of JSON."""
+    base = short_tmp("pages")
+    rt = Runtime(os.path.join(base, "home"), extra_args=["--page-size", "10"]).start()
+    rec = RecordedHome(rt.home)
+    laptop = Client(sshd, rec.home)
+    try:
+        for i in range(25):
+            put(rt, "/onlineEndpoints/ep-%02d" % i, {"properties": {"authMode": "Key"}})
+        d = deck_factory({k: laptop.env[k] for k in ("PATH", "XDG_CONFIG_HOME",
+                                                      "XDG_RUNTIME_DIR")},
+                         args=["--profile", "edge"])
+        d.wait("Endpoints (25)", "connected", timeout=60)
+
+        def lists():
+            return [(line, h) for line, h in rec.rec.requests()
+                    if line.split()[1].split("?")[0].endswith("/onlineEndpoints")]
+        wait_for(lambda: len(lists()) >= 5, 60, "five refreshes of the list")
+        seen = lists()
+        assert not [line for line, _ in seen if "skipToken" in line], seen  # one page
+        assert all("if-none-match" in h for _, h in seen[1:]), seen
+    finally:
+        laptop.cleanup()
+        rec.close()
+        rt.stop()
+        shutil.rmtree(base, ignore_errors=True)

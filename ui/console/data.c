@@ -83,6 +83,9 @@ static void call_done(struct app *a, struct fetch_job *j)
 {
 	struct data_call *d = (struct data_call *)j;
 
+	app_trace(a, "answer %s %.100s rc %d, %lld ms on a worker", d->method, d->path, j->rc,
+		  app_now_ms() - j->started_ms);
+
 	if (d->then != NULL)
 		d->then(a, d);
 }
@@ -424,6 +427,8 @@ static void live_done(struct app *a, struct fetch_job *j)
 	struct live_job *l = (struct live_job *)j;
 	char path[LIVE_QUERY_MAX];
 
+	app_trace(a, "answer GET %.60s... rc %d, %lld ms on a worker", l->path, j->rc,
+		  app_now_ms() - j->started_ms);
 	screen_live_query(a, path, sizeof path);
 	if (!live_query_same(path, l->path))
 		return; /* asked for another screen or selection: the next tick asks again */
@@ -478,6 +483,15 @@ void data_load_live(struct app *a)
 	app_copy(l->focus, sizeof l->focus, focus ? focus : "");
 	l->azure = a->info.azure;
 	fetch_submit(a->fetch, &l->job);
+}
+
+void data_live_refresh(struct app *a)
+{
+	char path[LIVE_QUERY_MAX];
+
+	screen_live_query(a, path, sizeof path);
+	if (path[0] != '\0' && !live_answers(&a->live, path))
+		a->next_live_ms = app_now_ms();
 }
 
 void data_state(struct app *a, char *buf, size_t len)

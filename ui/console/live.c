@@ -131,30 +131,33 @@ void live_free(struct live *l)
 	l->ok = 0;
 	l->nseries = 0;
 	l->next = 0;
-	free(l->asked);
-	l->asked = NULL;
+	free(l->query);
+	l->query = NULL;
 }
 
 #define LIVE_LIST "&endpoints="
 
 void live_set_query(struct live *l, const char *path)
 {
-	const char *list = strstr(path, LIVE_LIST);
+	free(l->query);
+	l->query = strdup(path);
+}
 
-	free(l->asked);
-	l->asked = NULL;
-	if (list != NULL && (l->asked = strdup(list + strlen(LIVE_LIST))) != NULL)
-		l->asked[strcspn(l->asked, "&")] = '\0';
+int live_answers(const struct live *l, const char *path)
+{
+	return l->query != NULL && strcmp(l->query, path) == 0;
 }
 
 int live_covers(const struct live *l, const char *name)
 {
+	const char *list = l->query != NULL ? strstr(l->query, LIVE_LIST) : NULL;
 	size_t n = strlen(name);
 
-	if (l->asked == NULL)
+	if (list == NULL)
 		return 1;
-	for (const char *p = l->asked; p != NULL; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+	for (const char *p = list + strlen(LIVE_LIST); p != NULL;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0' || p[n] == '&'))
 			return 1;
 	return 0;
 }

@@ -41,7 +41,7 @@ struct live {
 	struct live_series series[LIVE_MAX_DEPS]; /* of series_for's deployments */
 	int nseries;
 	int next; /* where live_endpoint looks first: after its last find */
-	char *asked; /* the endpoints the query named ("a,b,c", heap); NULL: all */
+	char *query; /* the query it answers (heap), NULL when none */
 };
 
 #define LIVE_QUERY_MAX 3800 /* a query path, within the client's URL limit */
@@ -51,9 +51,11 @@ struct live {
  * when the text is not the expected JSON (l->ok = 0, previous content freed). */
 int live_parse(struct live *l, const char *json, const char *series_for);
 void live_free(struct live *l);
-/* Records which endpoints l answers for: those of the query path's
- * endpoints list, or every one when it has none. */
+/* Records the query l answers: which endpoints (those of its endpoints
+ * list, or every one when it has none), and for live_answers. */
 void live_set_query(struct live *l, const char *path);
+/* 1 when l holds the answer to query path exactly. */
+int live_answers(const struct live *l, const char *path);
 /* 1 when l answers for endpoint name (an endpoint it does not list then has
  * no figures); 0 when it was not asked about. */
 int live_covers(const struct live *l, const char *name);
