@@ -25,6 +25,7 @@
 #define TRANSPORT_BACKOFF_FIRST_MS 500
 #define TRANSPORT_BACKOFF_MAX_MS 30000
 #define TRANSPORT_STEP_MS 30000 /* each step: connect, credential, forward, health */
+#define TRANSPORT_HEDGE_MS 8	  /* the key's request asked again after this (transport_get) */
 #define TRANSPORT_STABLE_MS 10000 /* up this long, a drop starts the backoff afresh */
 #define TRANSPORT_TEXT_MAX 2048 /* what is kept of a child's output (the tail) */
 #define TRANSPORT_SUN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
@@ -538,30 +539,65 @@ static int transport_forward(struct transport *t, struct transport_fail *f)
 	return transport_failf(f, &err, "cannot forward to the remote runtime: %.200s", last);
 }
 
-/* GET path through the forward: the answer (HTTP/1.0, so the runtime
- * closes after it) into answer, up to its capacity. 0 on a 200, -1 on
- * another answer or none, -2 when the socket cannot be used (errno). */
-static int transport_get(struct transport *t, const char *path, struct transport_text *answer)
+/* Connects to the forward and sends GET path (HTTP/1.0: the runtime closes
+ * after its answer). The socket, or -1 (errno). */
+static int transport_ask(struct transport *t, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct transport_child c = TRANSPORT_NO_CHILD;
-	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
 	char req[128];
 	int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", t->sock);
-	c.out = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c.out < 0 || connect(c.out, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    write(c.out, req, (size_t)n) != n) {
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    write(fd, req, (size_t)n) != n) {
 		int e = errno;
-		transport_close_fds(&c.out, 1);
+		transport_close_fds(&fd, 1);
 		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* GET path through the forward: the whole answer into answer (up to its
+ * capacity). With hedge_ms > 0 the same request goes again on a second
+ * connection when the first has not been answered by then, and the first
+ * answer wins: until the session's command has started on the remote side,
+ * neither end has TCP_NODELAY, and a request may wait ~40 ms for a delayed
+ * ACK (transport_master). 0 on a 200, -1 on another answer or none, -2 when
+ * the socket cannot be used (errno). */
+static int transport_get(struct transport *t, const char *path, struct transport_text *answer,
+			 long hedge_ms)
+{
+	struct transport_child c = TRANSPORT_NO_CHILD; /* out: the request, err: the hedge */
+	double start = transport_now_ms(), deadline = start + TRANSPORT_STEP_MS;
+	struct transport_text *hedge = hedge_ms > 0 ? calloc(1, sizeof *hedge) : NULL;
+	int asked_twice = hedge == NULL;
+
+	if ((c.out = transport_ask(t, path)) < 0) {
+		free(hedge);
 		return -2;
 	}
-	while (c.out >= 0 && !transport_stopping(t) && transport_now_ms() < deadline &&
-	       answer->len + 1 < sizeof answer->buf)
-		transport_poll(t, &c, answer, NULL, (long)(deadline - transport_now_ms()));
-	transport_close_fds(&c.out, 1);
+	while (!transport_stopping(t) && (c.out >= 0 || c.err >= 0)) {
+		double now = transport_now_ms(), until = deadline;
+		if (now >= deadline || (c.out < 0 && answer->len > 0))
+			break; /* the first one is complete (closed) */
+		if (hedge != NULL && c.err < 0 && hedge->len > 0)
+			break; /* the hedge is */
+		if (!asked_twice && now - start >= hedge_ms) {
+			c.err = transport_ask(t, path);
+			asked_twice = 1;
+		}
+		if (!asked_twice)
+			until = start + (double)hedge_ms;
+		transport_poll(t, &c, answer, hedge, (long)(until - now) + 1);
+	}
+	if (hedge != NULL && c.err < 0 && hedge->len > 0 && (c.out >= 0 || answer->len == 0))
+		*answer = *hedge;
+	transport_close_fds((int[]){c.out, c.err}, 2);
+	if (hedge != NULL)
+		memset(hedge->buf, 0, sizeof hedge->buf);
+	free(hedge);
 	return strncmp(answer->buf, "HTTP/1.", 7) == 0 && strncmp(answer->buf + 8, " 200", 4) == 0
 		   ? 0
 		   : -1;
@@ -572,7 +608,7 @@ static int transport_health(struct transport *t, struct transport_fail *f)
 {
 	struct transport_text answer = {.len = 0};
 	char last[256];
-	int rc = transport_get(t, "/healthz", &answer);
+	int rc = transport_get(t, "/healthz", &answer, 0);
 
 	if (rc == 0)
 		return 0;
@@ -594,7 +630,8 @@ static int transport_socket_info(struct transport *t)
 	struct transport_text *answer = calloc(1, sizeof *answer);
 	int rc = -1;
 
-	if (answer != NULL && transport_get(t, "/v1/connect-info", answer) == 0) {
+	if (answer != NULL &&
+	    transport_get(t, "/v1/connect-info", answer, TRANSPORT_HEDGE_MS) == 0) {
 		const char *body = strstr(answer->buf, "\r\n\r\n");
 		rc = body != NULL ? transport_parse_info(t, body + 4, 0) : -1;
 	}
