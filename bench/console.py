@@ -31,7 +31,8 @@ Each first screen is printed with the console's trace of how it came:
 the connection's steps and each answer (MLDECK_TRACE's event lines).
 
 Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--stalled-keys K] [--bin PATH]
-                        [--ssh [--no-home]] [--first-runs N] [--keep]
+                        [--ssh [--no-home] [--ssh-option NAME=VALUE]...] [--first-runs N]
+                        [--keep]
 Creating 1,000 endpoints through the API takes a minute or two: every change
 is fsynced before it is acknowledged.
 """
@@ -208,13 +209,15 @@ def quit_time(sock):
     return (time.monotonic() - t0) * 1000.0
 
 
-def ssh_profile(tmp, home, binary, no_home):
+def ssh_profile(tmp, home, binary, no_home, options=()):
     """A private sshd, and [profile edge] = ssh:// to it with the runtime's home;
     or (no_home) without it, a remote mldeck whose default home is the runtime's,
     so the remote command has to be asked where the socket is."""
     sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
     from sshd import Sshd
     sshd = Sshd().start()
+    for o in options:
+        sshd.client_option(o.replace("=", " ", 1))
     os.makedirs(os.path.join(tmp, "cfg", "mldeck"), exist_ok=True)
     remote = binary
     if no_home:
@@ -238,6 +241,9 @@ def main():
                     help="reach the runtime through an ssh:// profile (own sshd on 127.0.0.1)")
     ap.add_argument("--no-home", action="store_true",
                     help="with --ssh: the profile names no home (the remote command is run)")
+    ap.add_argument("--ssh-option", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --ssh: an ssh client option for the host (e.g. "
+                         "KexAlgorithms=curve25519-sha256), repeatable")
     ap.add_argument("--first-runs", type=int, default=1,
                     help="start the console this many times for the first full screen")
     ap.add_argument("--keep", action="store_true",
@@ -260,7 +266,7 @@ def main():
         print("populated %d endpoints x 3 deployments in %.1f s" % (args.endpoints, secs))
         trace = os.path.join(tmp, "trace")
         if args.ssh:
-            sshd = ssh_profile(tmp, home, args.bin, args.no_home)
+            sshd = ssh_profile(tmp, home, args.bin, args.no_home, args.ssh_option)
             env = "PATH=%s:%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
                 sshd.wrapper_dir(), os.environ["PATH"], trace, os.path.join(tmp, "cfg"))
             console = args.bin + " --profile edge"

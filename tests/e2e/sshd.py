@@ -104,6 +104,11 @@ class Sshd:
         os.chmod(wrapper, 0o755)
         return wrapper_dir
 
+    def client_option(self, line):
+        """One more option for the default client ("KexAlgorithms curve25519-sha256")."""
+        with open(os.path.join(self.dir, "known_hosts.config"), "a") as f:
+            f.write("  %s\n" % line)
+
     def url(self):
         return "ssh://%s@127.0.0.1:%d" % (self.user, self.port)
 
