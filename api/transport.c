@@ -47,6 +47,7 @@ struct transport_child {
 #define TRANSPORT_NO_CHILD ((struct transport_child){0, -1, -1, -1})
 #define TRANSPORT_SPAWN_OUT 1 /* stdout to a pipe (else /dev/null) */
 #define TRANSPORT_SPAWN_IN 2  /* stdin from a pipe we hold (else /dev/null) */
+#define TRANSPORT_SPAWN_QUIET 4 /* stderr to /dev/null (else a pipe) */
 
 struct transport {
 	struct profile prof;
@@ -75,6 +76,7 @@ struct transport {
 
 	/* supervisor thread only */
 	struct transport_child master;
+	struct transport_child hold; /* the session that keeps TCP_NODELAY on */
 	struct transport_text master_err;
 	char remote_sock[TRANSPORT_SUN_MAX]; /* "" until known (home, or learned) */
 	double step_at;			     /* when the step running started */
@@ -226,15 +228,17 @@ static void transport_close_fds(int *fds, size_t n)
 
 /* Starts argv with stdin from /dev/null or a pipe (TRANSPORT_SPAWN_IN: it
  * reads until we close c->in), stdout to a pipe (TRANSPORT_SPAWN_OUT) or
- * /dev/null, stderr to a pipe. -1 (errno) when it cannot. */
+ * /dev/null, stderr to a pipe (or /dev/null: TRANSPORT_SPAWN_QUIET). -1
+ * (errno) when it cannot. */
 static int transport_spawn(const char *const *argv, int flags, struct transport_child *c)
 {
 	int fds[7] = {-1, -1, -1, -1, -1, -1, -1}; /* devnull, err r/w, out r/w, in r/w */
 	int want_out = flags & TRANSPORT_SPAWN_OUT, want_in = flags & TRANSPORT_SPAWN_IN;
+	int quiet = flags & TRANSPORT_SPAWN_QUIET;
 	pid_t parent = getpid();
 
 	fds[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fds[0] < 0 || pipe2(fds + 1, O_CLOEXEC) < 0 ||
+	if (fds[0] < 0 || (!quiet && pipe2(fds + 1, O_CLOEXEC) < 0) ||
 	    (want_out && pipe2(fds + 3, O_CLOEXEC) < 0) ||
 	    (want_in && pipe2(fds + 5, O_CLOEXEC) < 0)) {
 		transport_close_fds(fds, 7);
@@ -242,8 +246,8 @@ static int transport_spawn(const char *const *argv, int flags, struct transport_
 	}
 	c->pid = fork();
 	if (c->pid == 0)
-		transport_exec(argv, want_in ? fds[5] : fds[0], want_out ? fds[4] : fds[0], fds[2],
-			       parent);
+		transport_exec(argv, want_in ? fds[5] : fds[0], want_out ? fds[4] : fds[0],
+			       quiet ? fds[0] : fds[2], parent);
 	int keep_err = fds[1], keep_out = fds[3], keep_in = fds[6];
 	fds[1] = fds[3] = fds[6] = -1;
 	transport_close_fds(fds, 7);
@@ -387,15 +391,12 @@ static int transport_master_exited(struct transport *t, int *status)
 
 /* Step 1: the master connection, until its control socket appears; with
  * the forward to the remote socket when it is known (ssh sets it up before
- * the control socket appears). Its session holds `cat` on the remote side
- * (reading our pipe, so it ends with us): a connection with a session
- * command has TCP_NODELAY on both ends (sshd and ssh set it for sessions
- * only), and without it each request through the tunnel waited ~40 ms for
- * a delayed ACK. */
+ * the control socket appears). */
 static int transport_master(struct transport *t, struct transport_fail *f)
 {
 	static const char *const opts[] = {
 	    "-M",
+	    "-N",
 	    "-T",
 	    "-o",
 	    "ControlPersist=no",
@@ -434,12 +435,11 @@ static int transport_master(struct transport *t, struct transport_fail *f)
 		argv[n++] = spec;
 	}
 	argv[n++] = t->url;
-	argv[n++] = "exec cat";
 	argv[n] = NULL;
 	unlink(t->ctl);
 	t->master_err.len = 0;
 	t->master_err.buf[0] = '\0';
-	if (transport_spawn(argv, TRANSPORT_SPAWN_IN, &t->master) < 0)
+	if (transport_spawn(argv, 0, &t->master) < 0)
 		return transport_failf(f, NULL, "cannot run ssh: %s", strerror(errno));
 	while (lstat(t->ctl, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		if (transport_stopping(t) || transport_now_ms() > deadline)
@@ -456,6 +456,21 @@ static int transport_master(struct transport *t, struct transport_fail *f)
 		return -1;
 	}
 	return 0;
+}
+
+/* Over the master, a session that holds `cat` on the remote side (reading
+ * our pipe, so it ends with us). sshd sets TCP_NODELAY only on connections
+ * where a session's command runs: without one each request through the
+ * tunnel waited ~40 ms for a delayed ACK. A session of its own (not the
+ * master's) so that a forced command (authorized_keys command=) that ends
+ * at once leaves the master up. Best effort: without it, only slower. */
+static void transport_hold(struct transport *t)
+{
+	const char *argv[] = {t->ssh, "-S",   t->ctl,	  "-o", "ControlMaster=no",
+			      "-T",   t->url, "exec cat", NULL};
+
+	if (transport_spawn(argv, TRANSPORT_SPAWN_IN | TRANSPORT_SPAWN_QUIET, &t->hold) < 0)
+		t->hold = TRANSPORT_NO_CHILD;
 }
 
 /* "socket PATH" and "key KEY" after the magic line; -1 when absent. The
@@ -564,7 +579,7 @@ static int transport_ask(struct transport *t, const char *path)
  * connection when the first has not been answered by then, and the first
  * answer wins: until the session's command has started on the remote side,
  * neither end has TCP_NODELAY, and a request may wait ~40 ms for a delayed
- * ACK (transport_master). 0 on a 200, -1 on another answer or none, -2 when
+ * ACK (transport_hold). 0 on a 200, -1 on another answer or none, -2 when
  * the socket cannot be used (errno). */
 static int transport_get(struct transport *t, const char *path, struct transport_text *answer,
 			 long hedge_ms)
@@ -698,6 +713,7 @@ static int transport_try(struct transport *t, struct transport_fail *f)
 	t->step_at = transport_now_ms();
 	if (transport_master(t, f) < 0)
 		return -1;
+	transport_hold(t);
 	transport_step(t, TRANSPORT_STEP_SSH);
 	if (t->remote_sock[0] != '\0' && transport_socket_info(t) == 0) {
 		t->via_socket = 1;
@@ -717,6 +733,10 @@ static void transport_supervise(struct transport *t, struct transport_fail *f)
 	t->master_err.buf[0] = '\0';
 	while (!transport_stopping(t)) {
 		transport_poll(t, NULL, NULL, NULL, 1000);
+		if (t->hold.pid > 0 && waitpid(t->hold.pid, &status, WNOHANG) == t->hold.pid) {
+			t->hold.pid = 0; /* ended on its own (a forced command): not a drop */
+			transport_kill(&t->hold);
+		}
 		if (!transport_master_exited(t, &status))
 			continue;
 		transport_text_last(&t->master_err, last, sizeof last);
@@ -729,6 +749,7 @@ static void transport_supervise(struct transport *t, struct transport_fail *f)
 /* Between tries: no master, no sockets. */
 static void transport_teardown(struct transport *t)
 {
+	transport_kill(&t->hold);
 	transport_kill(&t->master);
 	unlink(t->sock);
 	unlink(t->ctl);
@@ -990,7 +1011,7 @@ struct transport *transport_open(const struct profile *p, transport_notify_fn no
 	t->notify = notify;
 	t->notify_ctx = notify_ctx;
 	t->wake[0] = t->wake[1] = -1;
-	t->master = TRANSPORT_NO_CHILD;
+	t->master = t->hold = TRANSPORT_NO_CHILD;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->cond, NULL);
 	snprintf(t->url, sizeof t->url, "%s", connect_url(p));

@@ -391,6 +391,33 @@ def test_a_home_known_beforehand_needs_no_remote_command(sshd, remote):
         c.cleanup()
 
 
+def test_a_forced_command_that_ends_at_once_leaves_the_connection_up(remote):
+    """An account whose key runs a forced command (here every session runs
+    `true`): with the socket known nothing else has to run there, and the
+    session that only keeps TCP_NODELAY on ending at once must not end the
+    connection."""
+    s = Sshd(extra_config="ForceCommand /bin/true\n").start()
+    c = Client(s, remote.home)
+    try:
+        out = check_json(c)
+        assert out["state"] == "connected" and out["answers"], out
+        w = subprocess.Popen([BIN, "--profile", "edge", "-o", "json", "profile", "check",
+                              "--watch"], env=c.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        lines = Lines(w)
+        try:
+            lines.wait('"state":"connected"')
+            c.cli("endpoint", "create", "forced-ep")  # the same connection, later
+            assert [e["name"] for e in c.js("endpoint", "list")] == ["forced-ep"]
+            assert not [line for line in lines.lines if "reconnecting" in line], lines.lines
+        finally:
+            w.send_signal(signal.SIGTERM)
+            w.wait(30)
+    finally:
+        c.cleanup()
+        s.stop()
+
+
 def test_a_socket_learned_by_the_remote_command_is_used_to_reconnect(sshd, remote):
     """Without a home in the profile the remote command says where the runtime
     is; reconnections go straight to that socket, and when the runtime has
