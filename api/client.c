@@ -32,6 +32,13 @@ struct client_cached {
 	unsigned long used; /* for least-recently-used replacement */
 };
 
+struct client_cache {
+	pthread_mutex_t lock;
+	unsigned long clock;
+	int nslots;
+	struct client_cached slot[]; /* nslots of them */
+};
+
 struct client {
 	CURL *curl;
 	char *base_url;
@@ -52,8 +59,8 @@ struct client {
 	atomic_int cancelled;	   /* client_cancel was called */
 	pthread_mutex_t sock_lock; /* sock against close during client_cancel */
 	curl_socket_t sock;	   /* the open connection, or CURL_SOCKET_BAD */
-	struct client_cached cache[CLIENT_CACHE_SLOTS];
-	unsigned long cache_clock;
+	struct client_cache *cache; /* own, or shared (client_share_cache) */
+	struct client_cache *own;
 };
 
 /* A growing buffer with a cap. */
@@ -132,8 +139,9 @@ struct client *client_new(const struct client_config *cfg)
 	c->dataplane_at_base = cfg->dataplane_at_base;
 	int via_socket = cfg->unix_socket != NULL && cfg->unix_socket[0] != '\0';
 	c->unix_socket = via_socket ? client_strdup(cfg->unix_socket) : NULL;
+	c->cache = c->own = client_cache_new(CLIENT_CACHE_SLOTS);
 	if (c->curl == NULL || c->base_url == NULL || c->ws_path == NULL || c->credential == NULL ||
-	    c->ca_file == NULL || !ok || (via_socket && c->unix_socket == NULL)) {
+	    c->ca_file == NULL || !ok || (via_socket && c->unix_socket == NULL) || c->own == NULL) {
 		client_free(c);
 		return NULL;
 	}
@@ -150,10 +158,7 @@ void client_free(struct client *c)
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
 	pthread_mutex_destroy(&c->sock_lock);
-	for (int i = 0; i < CLIENT_CACHE_SLOTS; i++) {
-		free(c->cache[i].url);
-		free(c->cache[i].body);
-	}
+	client_cache_free(c->own);
 	free(c->base_url);
 	free(c->ws_path);
 	if (c->credential != NULL) {
@@ -678,27 +683,69 @@ static int client_reauth(struct client *c, const struct client_request *rq,
 	return 1;
 }
 
-static struct client_cached *client_cache_find(struct client *c, const char *url)
+struct client_cache *client_cache_new(int slots)
 {
-	for (int i = 0; i < CLIENT_CACHE_SLOTS; i++)
-		if (c->cache[i].url != NULL && strcmp(c->cache[i].url, url) == 0)
-			return &c->cache[i];
+	struct client_cache *cc =
+	    calloc(1, sizeof *cc + (size_t)(slots > 0 ? slots : 1) * sizeof cc->slot[0]);
+
+	if (cc == NULL)
+		return NULL;
+	cc->nslots = slots > 0 ? slots : 1;
+	pthread_mutex_init(&cc->lock, NULL);
+	return cc;
+}
+
+void client_cache_free(struct client_cache *cc)
+{
+	if (cc == NULL)
+		return;
+	for (int i = 0; i < cc->nslots; i++) {
+		free(cc->slot[i].url);
+		free(cc->slot[i].body);
+	}
+	pthread_mutex_destroy(&cc->lock);
+	free(cc);
+}
+
+void client_share_cache(struct client *c, struct client_cache *cc)
+{
+	c->cache = cc != NULL ? cc : c->own;
+}
+
+/* The slot of url (lock held), or NULL. */
+static struct client_cached *client_cache_find(struct client_cache *cc, const char *url)
+{
+	for (int i = 0; i < cc->nslots; i++)
+		if (cc->slot[i].url != NULL && strcmp(cc->slot[i].url, url) == 0)
+			return &cc->slot[i];
 	return NULL;
 }
 
-/* Keeps rs's body as the answer to url with etag, in the least recently used slot. */
-static void client_cache_keep(struct client *c, const char *url, const char *etag,
+/* The ETag kept for url into etag ("" when none). */
+static void client_cache_etag(struct client_cache *cc, const char *url, char *etag, size_t len)
+{
+	struct client_cached *e;
+
+	pthread_mutex_lock(&cc->lock);
+	e = client_cache_find(cc, url);
+	snprintf(etag, len, "%s", e != NULL ? e->etag : "");
+	pthread_mutex_unlock(&cc->lock);
+}
+
+/* Keeps rs's body as the answer to url with etag, in the least recently used
+ * slot (lock held). */
+static void client_cache_keep(struct client_cache *cc, const char *url, const char *etag,
 			      const struct client_response *rs)
 {
-	struct client_cached *e = client_cache_find(c, url);
+	struct client_cached *e = client_cache_find(cc, url);
 
 	if (rs->len > CLIENT_CACHE_MAX)
 		return;
 	if (e == NULL) {
-		e = &c->cache[0];
-		for (int i = 1; i < CLIENT_CACHE_SLOTS; i++)
-			if (c->cache[i].used < e->used)
-				e = &c->cache[i];
+		e = &cc->slot[0];
+		for (int i = 1; i < cc->nslots; i++)
+			if (cc->slot[i].used < e->used)
+				e = &cc->slot[i];
 	}
 	free(e->url);
 	free(e->body);
@@ -713,51 +760,59 @@ static void client_cache_keep(struct client *c, const char *url, const char *eta
 	memcpy(e->body, rs->body, rs->len + 1);
 	e->len = rs->len;
 	snprintf(e->etag, sizeof e->etag, "%s", etag);
-	e->used = ++c->cache_clock;
+	e->used = ++cc->clock;
 }
 
-/* The final answer to a GET of url: a 304 to our If-None-Match (e) becomes
- * the kept answer with status 200 ("the one you have"); a 200 with an ETag
- * is kept for the next GET. */
-static void client_cache_answer(struct client *c, struct client_cached *e, const char *url,
-				struct client_response *rs)
+/* The final answer to a GET of url asked with If-None-Match: asked (""
+ * when not): a 304 becomes the kept answer with status 200 ("the one you
+ * have"); a 200 with an ETag is kept for the next GET. -1 when a 304 names
+ * an answer no longer kept (another client's answers pushed it out). */
+static int client_cache_answer(struct client_cache *cc, const char *url, const char *asked,
+			       struct client_response *rs)
 {
-	char etag[sizeof e->etag], *d;
+	char etag[sizeof cc->slot[0].etag], *d = NULL;
+	struct client_cached *e;
+	int rc = 0;
 
-	if (rs->status == 304 && e != NULL) {
-		if ((d = malloc(e->len + 1)) == NULL)
-			return;
-		memcpy(d, e->body, e->len + 1);
-		free(rs->body);
-		rs->body = d;
-		rs->len = e->len;
-		rs->status = 200;
-		e->used = ++c->cache_clock;
+	pthread_mutex_lock(&cc->lock);
+	e = client_cache_find(cc, url);
+	if (rs->status == 304 && asked[0] != '\0') {
+		if (e == NULL || strcmp(e->etag, asked) != 0 || (d = malloc(e->len + 1)) == NULL) {
+			rc = -1;
+		} else {
+			memcpy(d, e->body, e->len + 1);
+			free(rs->body);
+			rs->body = d;
+			rs->len = e->len;
+			rs->status = 200;
+			e->used = ++cc->clock;
+		}
 	} else if (rs->status == 200 && client_header(rs, "ETag", etag, sizeof etag) != NULL) {
-		client_cache_keep(c, url, etag, rs);
+		client_cache_keep(cc, url, etag, rs);
 	}
+	pthread_mutex_unlock(&cc->lock);
+	return rc;
 }
 
 int client_send(struct client *c, const struct client_request *rq, struct client_response *rs,
 		struct error *err)
 {
-	char url[CLIENT_URL_MAX], shown[CLIENT_URL_MAX], inm[100];
+	char url[CLIENT_URL_MAX], shown[CLIENT_URL_MAX], inm[100], kept[72] = "";
 	int failed, reauthed = 0, get = strcmp(rq->method, "GET") == 0;
-	struct client_cached *kept;
 	CURLcode cr = CURLE_OK;
 
 	memset(rs, 0, sizeof *rs);
 	if (client_url(c, rq, url, sizeof url, err) < 0)
 		return -1;
 	client_redact(url, shown, sizeof shown);
-	kept = get ? client_cache_find(c, url) : NULL;
-	if (kept != NULL)
-		snprintf(inm, sizeof inm, "If-None-Match: %s", kept->etag);
+	if (get)
+		client_cache_etag(c->cache, url, kept, sizeof kept);
+	snprintf(inm, sizeof inm, "If-None-Match: %s", kept);
 	for (int attempt = 1;; attempt++) {
 		struct curl_slist *h = client_headers(c, rq, err, &failed);
 		if (failed)
 			return -1;
-		if (kept != NULL)
+		if (kept[0] != '\0')
 			h = curl_slist_append(h, inm);
 		if (c->trace != NULL)
 			fprintf(c->trace, "mldeck: > %s %s\n", rq->method, shown);
@@ -767,12 +822,14 @@ int client_send(struct client *c, const struct client_request *rq, struct client
 			client_trace_answer(c, rs);
 		if (cr == CURLE_OK && client_reauth(c, rq, rs, &reauthed))
 			continue;
+		if (cr == CURLE_OK && get && client_cache_answer(c->cache, url, kept, rs) < 0) {
+			kept[0] = '\0'; /* the answer it names is gone: ask for the whole */
+			continue;
+		}
 		if (!client_again(c, rq, cr, rs, attempt))
 			break;
 		rs->retries++;
 	}
-	if (cr == CURLE_OK && get)
-		client_cache_answer(c, kept, url, rs);
 	if (cr == CURLE_OK)
 		return 0;
 	if (cr == CURLE_FILESIZE_EXCEEDED)

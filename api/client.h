@@ -59,6 +59,17 @@ struct client;
 struct client *client_new(const struct client_config *cfg); /* NULL on ENOMEM */
 void client_free(struct client *c);
 
+/* GET answers kept with their ETag and asked for again with If-None-Match:
+ * a 304 gives the kept answer back as a 200. Each client has a cache of its
+ * own; clients that poll the same backend (the console's fetch workers)
+ * share one, so an answer any of them holds is not moved again. Any thread. */
+struct client_cache;
+struct client_cache *client_cache_new(int slots); /* NULL on ENOMEM */
+/* After every client that shares it is freed. NULL is a no-op. */
+void client_cache_free(struct client_cache *cc);
+/* c keeps its answers in cc (the caller's, outliving c); NULL: its own. */
+void client_share_cache(struct client *c, struct client_cache *cc);
+
 /* One request. url is absolute (an operation status URL, a nextLink, a Blob
  * or token endpoint: used verbatim) or NULL, and then the request goes to
  * base_url + ws_path + path with the api-version added. */

@@ -20,9 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state/store.h"
+
 #define TRANSPORT_BACKOFF_FIRST_MS 500
 #define TRANSPORT_BACKOFF_MAX_MS 30000
 #define TRANSPORT_STEP_MS 30000 /* each step: connect, credential, forward, health */
+#define TRANSPORT_HEDGE_MS 8	  /* the key's request asked again after this (transport_get) */
 #define TRANSPORT_STABLE_MS 10000 /* up this long, a drop starts the backoff afresh */
 #define TRANSPORT_TEXT_MAX 2048 /* what is kept of a child's output (the tail) */
 #define TRANSPORT_SUN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
@@ -38,7 +41,13 @@ struct transport_text {
 struct transport_child {
 	pid_t pid;    /* 0: none */
 	int out, err; /* read ends, -1 when closed */
+	int in;	      /* the write end of its stdin (TRANSPORT_SPAWN_IN), or -1 */
 };
+
+#define TRANSPORT_NO_CHILD ((struct transport_child){0, -1, -1, -1})
+#define TRANSPORT_SPAWN_OUT 1 /* stdout to a pipe (else /dev/null) */
+#define TRANSPORT_SPAWN_IN 2  /* stdin from a pipe we hold (else /dev/null) */
+#define TRANSPORT_SPAWN_QUIET 4 /* stderr to /dev/null (else a pipe) */
 
 struct transport {
 	struct profile prof;
@@ -67,8 +76,12 @@ struct transport {
 
 	/* supervisor thread only */
 	struct transport_child master;
+	struct transport_child hold; /* the session that keeps TCP_NODELAY on */
 	struct transport_text master_err;
-	char remote_sock[TRANSPORT_SUN_MAX];
+	char remote_sock[TRANSPORT_SUN_MAX]; /* "" until known (home, or learned) */
+	double step_at;			     /* when the step running started */
+	long took[TRANSPORT_STEPS];	     /* this try's steps, ms (-1: not run) */
+	int via_socket;			     /* this try's credential came by the socket */
 };
 
 static double transport_now_ms(void)
@@ -160,8 +173,11 @@ static void transport_publish(struct transport *t, enum transport_state state, i
 		snprintf(t->st.reason, sizeof t->st.reason, "%s", reason);
 	if (detail != NULL)
 		snprintf(t->detail, sizeof t->detail, "%s", detail);
-	if (state == TRANSPORT_CONNECTED)
+	if (state == TRANSPORT_CONNECTED) {
 		t->st.generation++;
+		memcpy(t->st.took_ms, t->took, sizeof t->st.took_ms);
+		t->st.via_socket = t->via_socket;
+	}
 	t->st.seq++;
 	t->next_try = next_try;
 	transport_snapshot(t, &copy);
@@ -210,32 +226,39 @@ static void transport_close_fds(int *fds, size_t n)
 			close(fds[i]);
 }
 
-/* Starts argv with stdin from /dev/null, stdout to a pipe (want_out) or
- * /dev/null, stderr to a pipe. -1 (errno) when it cannot. */
-static int transport_spawn(const char *const *argv, int want_out, struct transport_child *c)
+/* Starts argv with stdin from /dev/null or a pipe (TRANSPORT_SPAWN_IN: it
+ * reads until we close c->in), stdout to a pipe (TRANSPORT_SPAWN_OUT) or
+ * /dev/null, stderr to a pipe (or /dev/null: TRANSPORT_SPAWN_QUIET). -1
+ * (errno) when it cannot. */
+static int transport_spawn(const char *const *argv, int flags, struct transport_child *c)
 {
-	int fds[5] = {-1, -1, -1, -1, -1}; /* devnull, err r/w, out r/w */
+	int fds[7] = {-1, -1, -1, -1, -1, -1, -1}; /* devnull, err r/w, out r/w, in r/w */
+	int want_out = flags & TRANSPORT_SPAWN_OUT, want_in = flags & TRANSPORT_SPAWN_IN;
+	int quiet = flags & TRANSPORT_SPAWN_QUIET;
 	pid_t parent = getpid();
 
 	fds[0] = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fds[0] < 0 || pipe2(fds + 1, O_CLOEXEC) < 0 ||
-	    (want_out && pipe2(fds + 3, O_CLOEXEC) < 0)) {
-		transport_close_fds(fds, 5);
+	if (fds[0] < 0 || (!quiet && pipe2(fds + 1, O_CLOEXEC) < 0) ||
+	    (want_out && pipe2(fds + 3, O_CLOEXEC) < 0) ||
+	    (want_in && pipe2(fds + 5, O_CLOEXEC) < 0)) {
+		transport_close_fds(fds, 7);
 		return -1;
 	}
 	c->pid = fork();
 	if (c->pid == 0)
-		transport_exec(argv, fds[0], want_out ? fds[4] : fds[0], fds[2], parent);
-	int keep_err = fds[1], keep_out = fds[3];
-	fds[1] = fds[3] = -1;
-	transport_close_fds(fds, 5);
+		transport_exec(argv, want_in ? fds[5] : fds[0], want_out ? fds[4] : fds[0],
+			       quiet ? fds[0] : fds[2], parent);
+	int keep_err = fds[1], keep_out = fds[3], keep_in = fds[6];
+	fds[1] = fds[3] = fds[6] = -1;
+	transport_close_fds(fds, 7);
 	if (c->pid < 0) {
-		transport_close_fds((int[]){keep_err, keep_out}, 2);
+		transport_close_fds((int[]){keep_err, keep_out, keep_in}, 3);
 		c->pid = 0;
 		return -1;
 	}
 	c->err = keep_err;
 	c->out = keep_out;
+	c->in = keep_in;
 	return 0;
 }
 
@@ -253,8 +276,8 @@ static void transport_kill(struct transport_child *c)
 		if (r == 0)
 			waitpid(c->pid, &st, 0);
 	}
-	transport_close_fds((int[]){c->out, c->err}, 2);
-	*c = (struct transport_child){0, -1, -1};
+	transport_close_fds((int[]){c->out, c->err, c->in}, 3);
+	*c = TRANSPORT_NO_CHILD;
 }
 
 /* "ssh exited with status 255" / "ssh was killed by signal 9". */
@@ -294,11 +317,11 @@ static void transport_poll(struct transport *t, struct transport_child *c,
 static int transport_run(struct transport *t, const char *const *argv, struct transport_text *out,
 			 struct transport_text *err)
 {
-	struct transport_child c = {0, -1, -1};
+	struct transport_child c = TRANSPORT_NO_CHILD;
 	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
 	int status = 0;
 
-	if (transport_spawn(argv, out != NULL, &c) < 0) {
+	if (transport_spawn(argv, out != NULL ? TRANSPORT_SPAWN_OUT : 0, &c) < 0) {
 		snprintf(err->buf, sizeof err->buf, "cannot run %s: %s", argv[0], strerror(errno));
 		err->len = strlen(err->buf);
 		return -1;
@@ -366,26 +389,53 @@ static int transport_master_exited(struct transport *t, int *status)
 	return 1;
 }
 
-/* Step 1: the master connection, until its control socket appears. */
+/* Step 1: the master connection, until its control socket appears; with
+ * the forward to the remote socket when it is known (ssh sets it up before
+ * the control socket appears). */
 static int transport_master(struct transport *t, struct transport_fail *f)
 {
-	const char *argv[] = {t->ssh, "-M",
-			      "-S",   t->ctl,
-			      "-N",   "-T",
-			      "-o",   "ControlPersist=no",
-			      "-o",   "BatchMode=yes",
-			      "-o",   "ExitOnForwardFailure=yes",
-			      "-o",   "StreamLocalBindUnlink=yes",
-			      "-o",   "ServerAliveInterval=15",
-			      "-o",   "ServerAliveCountMax=3",
-			      "-o",   "ConnectTimeout=20",
-			      "-o",   "Compression=yes", /* JSON polls: 40x fewer bytes */
-			      t->url, NULL};
+	static const char *const opts[] = {
+	    "-M",
+	    "-N",
+	    "-T",
+	    "-o",
+	    "ControlPersist=no",
+	    "-o",
+	    "BatchMode=yes",
+	    "-o",
+	    "ExitOnForwardFailure=yes",
+	    "-o",
+	    "StreamLocalBindUnlink=yes",
+	    "-o",
+	    "ServerAliveInterval=15",
+	    "-o",
+	    "ServerAliveCountMax=3",
+	    "-o",
+	    "ConnectTimeout=20",
+	    "-o",
+	    "Compression=yes", /* JSON polls: 40x fewer bytes */
+	};
+	const char *argv[sizeof opts / sizeof opts[0] + 8];
+	char spec[2 * TRANSPORT_SUN_MAX + 2];
 	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
 	struct stat st;
 	char last[256];
 	int status = 0;
+	size_t n = 0;
 
+	argv[n++] = t->ssh;
+	argv[n++] = "-S";
+	argv[n++] = t->ctl;
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		argv[n++] = opts[i];
+	if (t->remote_sock[0] != '\0') {
+		unlink(t->sock);
+		snprintf(spec, sizeof spec, "%s:%s", t->sock, t->remote_sock);
+		argv[n++] = "-L";
+		argv[n++] = spec;
+	}
+	argv[n++] = t->url;
+	argv[n] = NULL;
 	unlink(t->ctl);
 	t->master_err.len = 0;
 	t->master_err.buf[0] = '\0';
@@ -408,8 +458,24 @@ static int transport_master(struct transport *t, struct transport_fail *f)
 	return 0;
 }
 
-/* "socket PATH" and "key KEY" after the magic line; -1 when absent. */
-static int transport_parse_info(struct transport *t, const char *text)
+/* Over the master, a session that holds `cat` on the remote side (reading
+ * our pipe, so it ends with us). sshd sets TCP_NODELAY only on connections
+ * where a session's command runs: without one each request through the
+ * tunnel waited ~40 ms for a delayed ACK. A session of its own (not the
+ * master's) so that a forced command (authorized_keys command=) that ends
+ * at once leaves the master up. Best effort: without it, only slower. */
+static void transport_hold(struct transport *t)
+{
+	const char *argv[] = {t->ssh, "-S",   t->ctl,	  "-o", "ControlMaster=no",
+			      "-T",   t->url, "exec cat", NULL};
+
+	if (transport_spawn(argv, TRANSPORT_SPAWN_IN | TRANSPORT_SPAWN_QUIET, &t->hold) < 0)
+		t->hold = TRANSPORT_NO_CHILD;
+}
+
+/* "socket PATH" and "key KEY" after the magic line; -1 when absent. The
+ * socket is taken too when take_socket (the remote command's answer). */
+static int transport_parse_info(struct transport *t, const char *text, int take_socket)
 {
 	const char *p = strstr(text, TRANSPORT_MAGIC "\n");
 	char sock[TRANSPORT_SUN_MAX] = "", key[256] = "";
@@ -422,9 +488,10 @@ static int transport_parse_info(struct transport *t, const char *text)
 		else if (strncmp(p + 1, "key ", 4) == 0 && n - 4 < sizeof key)
 			snprintf(key, sizeof key, "%.*s", (int)(n - 4), p + 5);
 	}
-	if (sock[0] != '/' || key[0] == '\0' || strchr(sock, ':') != NULL)
+	if (key[0] == '\0' || (take_socket && (sock[0] != '/' || strchr(sock, ':') != NULL)))
 		return -1;
-	snprintf(t->remote_sock, sizeof t->remote_sock, "%s", sock);
+	if (take_socket)
+		snprintf(t->remote_sock, sizeof t->remote_sock, "%s", sock);
 	pthread_mutex_lock(&t->lock);
 	snprintf(t->key, sizeof t->key, "%s", key);
 	pthread_mutex_unlock(&t->lock);
@@ -448,7 +515,7 @@ static int transport_credential(struct transport *t, struct transport_fail *f)
 	}
 	int status = transport_run(t, argv, out, err);
 	transport_text_last(err, last, sizeof last);
-	if (status == 0 && transport_parse_info(t, out->buf) == 0) {
+	if (status == 0 && transport_parse_info(t, out->buf, 1) == 0) {
 		rc = 0;
 	} else if (status == 0) {
 		/* never its output in the message: it may hold the key */
@@ -487,44 +554,173 @@ static int transport_forward(struct transport *t, struct transport_fail *f)
 	return transport_failf(f, &err, "cannot forward to the remote runtime: %.200s", last);
 }
 
+/* Connects to the forward and sends GET path (HTTP/1.0: the runtime closes
+ * after its answer). The socket, or -1 (errno). */
+static int transport_ask(struct transport *t, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char req[128];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", t->sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    write(fd, req, (size_t)n) != n) {
+		int e = errno;
+		transport_close_fds(&fd, 1);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* GET path through the forward: the whole answer into answer (up to its
+ * capacity). With hedge_ms > 0 the same request goes again on a second
+ * connection when the first has not been answered by then, and the first
+ * answer wins: until the session's command has started on the remote side,
+ * neither end has TCP_NODELAY, and a request may wait ~40 ms for a delayed
+ * ACK (transport_hold). 0 on a 200, -1 on another answer or none, -2 when
+ * the socket cannot be used (errno). */
+static int transport_get(struct transport *t, const char *path, struct transport_text *answer,
+			 long hedge_ms)
+{
+	struct transport_child c = TRANSPORT_NO_CHILD; /* out: the request, err: the hedge */
+	double start = transport_now_ms(), deadline = start + TRANSPORT_STEP_MS;
+	struct transport_text *hedge = hedge_ms > 0 ? calloc(1, sizeof *hedge) : NULL;
+	int asked_twice = hedge == NULL;
+
+	if ((c.out = transport_ask(t, path)) < 0) {
+		free(hedge);
+		return -2;
+	}
+	while (!transport_stopping(t) && (c.out >= 0 || c.err >= 0)) {
+		double now = transport_now_ms(), until = deadline;
+		if (now >= deadline || (c.out < 0 && answer->len > 0))
+			break; /* the first one is complete (closed) */
+		if (hedge != NULL && c.err < 0 && hedge->len > 0)
+			break; /* the hedge is */
+		if (!asked_twice && now - start >= hedge_ms) {
+			c.err = transport_ask(t, path);
+			asked_twice = 1;
+		}
+		if (!asked_twice)
+			until = start + (double)hedge_ms;
+		transport_poll(t, &c, answer, hedge, (long)(until - now) + 1);
+	}
+	if (hedge != NULL && c.err < 0 && hedge->len > 0 && (c.out >= 0 || answer->len == 0))
+		*answer = *hedge;
+	transport_close_fds((int[]){c.out, c.err}, 2);
+	if (hedge != NULL)
+		memset(hedge->buf, 0, sizeof hedge->buf);
+	free(hedge);
+	return strncmp(answer->buf, "HTTP/1.", 7) == 0 && strncmp(answer->buf + 8, " 200", 4) == 0
+		   ? 0
+		   : -1;
+}
+
 /* Step 4: GET /healthz answers 200 through the forward. */
 static int transport_health(struct transport *t, struct transport_fail *f)
 {
-	static const char req[] = "GET /healthz HTTP/1.0\r\n\r\n";
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct transport_text answer = {.len = 0};
-	struct transport_child c = {0, -1, -1};
-	double deadline = transport_now_ms() + TRANSPORT_STEP_MS;
 	char last[256];
+	int rc = transport_get(t, "/healthz", &answer, 0);
 
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", t->sock);
-	c.out = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c.out < 0 || connect(c.out, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    write(c.out, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) {
-		transport_close_fds(&c.out, 1);
+	if (rc == 0)
+		return 0;
+	if (rc == -2)
 		return transport_failf(f, NULL, "cannot use the tunnel's socket: %s",
 				       strerror(errno));
-	}
-	while (c.out >= 0 && !transport_stopping(t) && transport_now_ms() < deadline &&
-	       answer.len < 16)
-		transport_poll(t, &c, &answer, NULL, (long)(deadline - transport_now_ms()));
-	transport_close_fds(&c.out, 1);
-	if (strncmp(answer.buf, "HTTP/1.", 7) == 0 && strncmp(answer.buf + 8, " 200", 4) == 0)
-		return 0;
 	transport_text_last(&t->master_err, last, sizeof last);
 	return transport_failf(f, &t->master_err,
 			       "the remote runtime does not answer through the tunnel%s",
 			       last[0] ? "" : " (does sshd allow AllowStreamLocalForwarding?)");
 }
 
-/* One try of steps 1-4. */
+/* Steps 2-4 at once when the socket was forwarded by the master: the key
+ * through it (GET /v1/connect-info, the runtime's own user only). 0, or -1
+ * when that did not work (no runtime there, an older one): then the remote
+ * command says which socket and key. */
+static int transport_socket_info(struct transport *t)
+{
+	struct transport_text *answer = calloc(1, sizeof *answer);
+	int rc = -1;
+
+	if (answer != NULL &&
+	    transport_get(t, "/v1/connect-info", answer, TRANSPORT_HEDGE_MS) == 0) {
+		const char *body = strstr(answer->buf, "\r\n\r\n");
+		rc = body != NULL ? transport_parse_info(t, body + 4, 0) : -1;
+	}
+	if (answer != NULL)
+		memset(answer->buf, 0, sizeof answer->buf);
+	free(answer);
+	return rc;
+}
+
+/* Undoes the master's forward to socket remote (another socket is wanted). */
+static int transport_cancel(struct transport *t, const char *remote, struct transport_fail *f)
+{
+	char spec[2 * TRANSPORT_SUN_MAX + 2], last[256];
+	const char *argv[] = {t->ssh, "-S", t->ctl, "-o", "ControlMaster=no", "-O", "cancel",
+			      "-L",   spec, t->url, NULL};
+	struct transport_text err = {.len = 0};
+
+	snprintf(spec, sizeof spec, "%s:%s", t->sock, remote);
+	if (transport_run(t, argv, NULL, &err) == 0)
+		return 0;
+	transport_text_last(&err, last, sizeof last);
+	return transport_failf(f, &err, "cannot cancel the forward to %.100s: %.100s", remote,
+			       last);
+}
+
+/* The end of a step: its time into took[]. */
+static void transport_step(struct transport *t, enum transport_step step)
+{
+	double now = transport_now_ms();
+
+	t->took[step] = (long)(now - t->step_at + 0.5);
+	t->step_at = now;
+}
+
+/* Steps 2-4 the long way: the remote command, then the forward (moved when
+ * the master forwarded elsewhere), then an answer. */
+static int transport_by_command(struct transport *t, struct transport_fail *f)
+{
+	char forwarded[TRANSPORT_SUN_MAX];
+
+	snprintf(forwarded, sizeof forwarded, "%s", t->remote_sock);
+	if (transport_credential(t, f) < 0)
+		return -1;
+	transport_step(t, TRANSPORT_STEP_CREDENTIAL);
+	if (strcmp(forwarded, t->remote_sock) != 0) {
+		if ((forwarded[0] != '\0' && transport_cancel(t, forwarded, f) < 0) ||
+		    transport_forward(t, f) < 0)
+			return -1;
+		transport_step(t, TRANSPORT_STEP_FORWARD);
+	}
+	if (transport_health(t, f) < 0)
+		return -1;
+	transport_step(t, TRANSPORT_STEP_ANSWER);
+	return 0;
+}
+
+/* One try of steps 1-4, timed. */
 static int transport_try(struct transport *t, struct transport_fail *f)
 {
 	memset(f, 0, sizeof *f);
-	if (transport_master(t, f) < 0 || transport_credential(t, f) < 0 ||
-	    transport_forward(t, f) < 0 || transport_health(t, f) < 0)
+	for (int i = 0; i < TRANSPORT_STEPS; i++)
+		t->took[i] = -1;
+	t->via_socket = 0;
+	t->step_at = transport_now_ms();
+	if (transport_master(t, f) < 0)
 		return -1;
-	return 0;
+	transport_hold(t);
+	transport_step(t, TRANSPORT_STEP_SSH);
+	if (t->remote_sock[0] != '\0' && transport_socket_info(t) == 0) {
+		t->via_socket = 1;
+		transport_step(t, TRANSPORT_STEP_CREDENTIAL);
+		return 0;
+	}
+	return transport_by_command(t, f);
 }
 
 /* Connected: waits until the master exits (the reason into f) or stop. */
@@ -537,6 +733,10 @@ static void transport_supervise(struct transport *t, struct transport_fail *f)
 	t->master_err.buf[0] = '\0';
 	while (!transport_stopping(t)) {
 		transport_poll(t, NULL, NULL, NULL, 1000);
+		if (t->hold.pid > 0 && waitpid(t->hold.pid, &status, WNOHANG) == t->hold.pid) {
+			t->hold.pid = 0; /* ended on its own (a forced command): not a drop */
+			transport_kill(&t->hold);
+		}
 		if (!transport_master_exited(t, &status))
 			continue;
 		transport_text_last(&t->master_err, last, sizeof last);
@@ -549,6 +749,7 @@ static void transport_supervise(struct transport *t, struct transport_fail *f)
 /* Between tries: no master, no sockets. */
 static void transport_teardown(struct transport *t)
 {
+	transport_kill(&t->hold);
 	transport_kill(&t->master);
 	unlink(t->sock);
 	unlink(t->ctl);
@@ -764,6 +965,18 @@ static int transport_make_dir(struct transport *t, struct error *err)
 	return 0;
 }
 
+/* A home given as an absolute path names the remote socket: HOME/mldeck.sock
+ * ("" when not, or too long for a socket address). */
+static void transport_known_socket(struct transport *t)
+{
+	const char *home = t->prof.home;
+	int n = snprintf(t->remote_sock, sizeof t->remote_sock, "%s/%s", home, STORE_SOCKET);
+
+	if (home[0] != '/' || n < 0 || (size_t)n >= sizeof t->remote_sock ||
+	    strchr(home, ':') != NULL)
+		t->remote_sock[0] = '\0';
+}
+
 static int transport_open_ssh(struct transport *t, struct error *err)
 {
 	if (strcmp(t->prof.backend, "azureml") == 0)
@@ -780,6 +993,7 @@ static int transport_open_ssh(struct transport *t, struct error *err)
 	if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		return error_set(err, 500, "NoMemory", "cannot create a pipe: %s", strerror(errno));
 	t->st.attempt = 1;
+	transport_known_socket(t);
 	if (pthread_create(&t->thread, NULL, transport_main, t) != 0)
 		return error_set(err, 500, "NoMemory", "cannot start the ssh supervisor");
 	t->thread_started = 1;
@@ -797,7 +1011,7 @@ struct transport *transport_open(const struct profile *p, transport_notify_fn no
 	t->notify = notify;
 	t->notify_ctx = notify_ctx;
 	t->wake[0] = t->wake[1] = -1;
-	t->master = (struct transport_child){0, -1, -1};
+	t->master = t->hold = TRANSPORT_NO_CHILD;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->cond, NULL);
 	snprintf(t->url, sizeof t->url, "%s", connect_url(p));
@@ -861,6 +1075,29 @@ void transport_describe(const struct transport_status *st, char *buf, size_t len
 		snprintf(buf, len, "down: %s", st->reason);
 	else
 		snprintf(buf, len, "%s (attempt %d%s: %s)", name, st->attempt, when, st->reason);
+}
+
+void transport_describe_steps(const struct transport_status *st, char *buf, size_t len)
+{
+	static const char *const names[TRANSPORT_STEPS] = {"ssh", "credential", "forward",
+							   "answer"};
+	long total = 0;
+	size_t o;
+	int n;
+
+	buf[0] = '\0';
+	if (!st->tunnel || st->state != TRANSPORT_CONNECTED || st->took_ms[0] < 0)
+		return;
+	for (int i = 0; i < TRANSPORT_STEPS; i++)
+		total += st->took_ms[i] > 0 ? st->took_ms[i] : 0;
+	n = snprintf(buf, len, "%ld ms:", total);
+	for (int i = 0; i < TRANSPORT_STEPS && n > 0 && (o = (size_t)n) < len; i++) {
+		if (st->took_ms[i] < 0)
+			continue;
+		n += snprintf(buf + o, len - o, "%s %s %ld%s", i ? "," : "", names[i], st->took_ms[i],
+			      i == TRANSPORT_STEP_CREDENTIAL && st->via_socket ? " (by the socket)"
+										: "");
+	}
 }
 
 /* A timespec ms from now on CLOCK_REALTIME (the condition's clock). */

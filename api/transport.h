@@ -17,6 +17,14 @@
  *                                         -L DIR/api.sock:REMOTE_SOCKET DEST
  *   4. GET /healthz through DIR/api.sock.
  *
+ * When the remote socket is known beforehand (the profile's home is an
+ * absolute path, or an earlier connection of this transport learned it) no
+ * remote command runs: the master forwards at once (ssh -M ... -L
+ * DIR/api.sock:REMOTE_SOCKET) and the credential comes through the socket
+ * (GET /v1/connect-info, which the runtime answers to its own user only).
+ * The remote command, which starts the user's login shell there, is then
+ * only the fallback (a runtime without that route, another socket).
+ *
  * DIR is private (0700) under $XDG_RUNTIME_DIR/mldeck, else /tmp/mldeck-UID;
  * the sockets are 0600; no TCP port is ever chosen locally. Every request of
  * every client then goes through DIR/api.sock (curl's CURLOPT_UNIX_SOCKET_PATH),
@@ -60,6 +68,15 @@ enum transport_state {
 	TRANSPORT_DOWN,
 };
 
+/* The steps of a connection over ssh, timed in transport_status.took_ms. */
+enum transport_step {
+	TRANSPORT_STEP_SSH,	   /* ssh's own connection: until the master is up */
+	TRANSPORT_STEP_CREDENTIAL, /* the remote runtime's socket and key */
+	TRANSPORT_STEP_FORWARD,	   /* the local socket forwarded to it */
+	TRANSPORT_STEP_ANSWER,	   /* the runtime answers through it */
+	TRANSPORT_STEPS
+};
+
 struct transport_status {
 	enum transport_state state;
 	int tunnel;		  /* 1: ssh://; 0: direct (always CONNECTED) */
@@ -69,6 +86,11 @@ struct transport_status {
 	unsigned long generation; /* successful connections so far */
 	unsigned long seq;	  /* bumps at every change (transport_wait_change) */
 	char reason[256];	  /* why the last try failed or the link dropped */
+	/* CONNECTED over ssh: what each step of the last connection took, in
+	 * ms (-1: not run); via_socket 1 when the credential came through the
+	 * forwarded socket, with no remote command */
+	long took_ms[TRANSPORT_STEPS];
+	int via_socket;
 	char target[512];	  /* the URL, e.g. "ssh://me@edge:2222" */
 };
 
@@ -89,6 +111,9 @@ void transport_status(struct transport *t, struct transport_status *out);
 const char *transport_state_name(enum transport_state s);
 /* One line for people: "connected", "reconnecting (attempt 3 in 2 s: REASON)". */
 void transport_describe(const struct transport_status *st, char *buf, size_t len);
+/* CONNECTED over ssh: where the time went, "412 ms: ssh 163, credential 207,
+ * forward 6, answer 1" ("" otherwise). */
+void transport_describe_steps(const struct transport_status *st, char *buf, size_t len);
 /* Blocks until CONNECTED (0), or -1 with the reason in err as soon as a try
  * fails or the state is DOWN, or after timeout_ms. For one-shot callers (the
  * CLI). */

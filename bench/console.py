@@ -4,7 +4,8 @@ against a runtime holding N endpoints with 3 deployments each.
 
 Measures
   - first full screen: from the console's start to the first frame whose
-    Endpoints table holds the endpoints (the console's own MLDECK_TRACE clock);
+    Endpoints table holds the endpoints, with live figures on its rows (the
+    console's own MLDECK_TRACE clock);
   - redraw per key while scrolling: key handling plus the redraw it causes,
     over 400 `j` presses, median and p99;
   - resident memory of the console after scrolling (VmRSS);
@@ -22,10 +23,16 @@ With --ssh the console reaches the runtime through an ssh:// profile (a
 private sshd on 127.0.0.1, tests/e2e/sshd.py): the first full screen then
 includes the ssh connection (master, credential, forward), and the idle
 figures add the bytes on the ssh connection itself (TCP counters of the
-kernel, encrypted bytes both ways).
+kernel, encrypted bytes both ways). The profile names the runtime's home, so
+the socket is known and no remote command runs; --no-home leaves it out (the
+remote command `mldeck serve --connect-info` says where it is). ssh's own
+floor is measured too: `ssh -o ControlMaster=no HOST true` to the same sshd.
+Each first screen is printed with the console's trace of how it came:
+the connection's steps and each answer (MLDECK_TRACE's event lines).
 
 Usage: bench/console.py [--endpoints N] [--idle-seconds S] [--stalled-keys K] [--bin PATH]
-                        [--ssh]
+                        [--ssh [--no-home] [--ssh-option NAME=VALUE]...] [--first-runs N]
+                        [--keep]
 Creating 1,000 endpoints through the API takes a minute or two: every change
 is fsynced before it is acknowledged.
 """
@@ -117,10 +124,49 @@ def frames(path):
     if not os.path.exists(path):
         return out
     for line in open(path):
-        m = re.match(r"frame ([0-9.]+) (\d+) (\d+) (\d+)", line)
+        m = re.match(r"frame ([0-9.]+) (\d+) (\d+) (\d+)(?: (\d+))?", line)
         if m:
-            out.append((float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))))
+            out.append((float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)),
+                        int(m.group(5) or 1)))
     return out
+
+
+def events(path, until):
+    """The console's "event T what" lines (connection, answers) up to T = until."""
+    out = []
+    for line in open(path):
+        m = re.match(r"event ([0-9.]+) (.*)", line)
+        if m and float(m.group(1)) <= until:
+            out.append((float(m.group(1)), m.group(2)))
+    return out
+
+
+def first_screen(sock, command, trace, rows, keep):
+    """Starts the console; ms from its start to the first frame with the rows
+    listed and live figures on screen, and what happened until then. The console is left running when keep."""
+    if os.path.exists(trace):
+        os.unlink(trace)
+    tmux(sock, "new-session", "-d", "-x", "120", "-y", "40", command)
+    tmux(sock, "set", "-g", "status", "off")
+    first = wait_for(lambda: [f for f in frames(trace) if f[3] >= rows and f[4] > 0], 30)
+    ms = first[0][0] if first else float("nan")
+    seen = events(trace, ms) if first else []
+    if not keep:
+        tmux(sock, "send-keys", "q")
+        wait_for(lambda: tmux(sock, "has-session").returncode != 0, 10)
+        tmux(sock, "kill-server")
+    return ms, seen
+
+
+def ssh_true(sshd, runs):
+    """`ssh -o ControlMaster=no HOST true` to the same sshd, ms each: ssh's own floor."""
+    out = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run([os.path.join(sshd.wrapper_dir(), "ssh"), "-o", "ControlMaster=no",
+                        "-o", "BatchMode=yes", sshd.url(), "true"], check=True)
+        out.append((time.monotonic() - t0) * 1000.0)
+    return sorted(out)
 
 
 def wait_for(pred, timeout, step=0.01):
@@ -163,15 +209,25 @@ def quit_time(sock):
     return (time.monotonic() - t0) * 1000.0
 
 
-def ssh_profile(tmp, home, binary):
-    """A private sshd, and [profile edge] = ssh:// to it with the runtime's home."""
+def ssh_profile(tmp, home, binary, no_home, options=()):
+    """A private sshd, and [profile edge] = ssh:// to it with the runtime's home;
+    or (no_home) without it, a remote mldeck whose default home is the runtime's,
+    so the remote command has to be asked where the socket is."""
     sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
     from sshd import Sshd
     sshd = Sshd().start()
+    for o in options:
+        sshd.client_option(o.replace("=", " ", 1))
     os.makedirs(os.path.join(tmp, "cfg", "mldeck"), exist_ok=True)
+    remote = binary
+    if no_home:
+        remote = os.path.join(tmp, "remote-mldeck")
+        with open(remote, "w") as f:
+            f.write('#!/bin/sh\nexec %s "$@" --home %s\n' % (binary, home))
+        os.chmod(remote, 0o755)
     with open(os.path.join(tmp, "cfg", "mldeck", "config.ini"), "w") as f:
-        f.write("[profile edge]\nurl = %s\nhome = %s\nremote_mldeck = %s\n"
-                % (sshd.url(), home, binary))
+        f.write("[profile edge]\nurl = %s\n%sremote_mldeck = %s\n"
+                % (sshd.url(), "" if no_home else "home = %s\n" % home, remote))
     return sshd
 
 
@@ -183,6 +239,15 @@ def main():
     ap.add_argument("--bin", default=os.environ.get("MLDECK_BIN", os.path.join(REPO, "mldeck")))
     ap.add_argument("--ssh", action="store_true",
                     help="reach the runtime through an ssh:// profile (own sshd on 127.0.0.1)")
+    ap.add_argument("--no-home", action="store_true",
+                    help="with --ssh: the profile names no home (the remote command is run)")
+    ap.add_argument("--ssh-option", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --ssh: an ssh client option for the host (e.g. "
+                         "KexAlgorithms=curve25519-sha256), repeatable")
+    ap.add_argument("--first-runs", type=int, default=1,
+                    help="start the console this many times for the first full screen")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary directory (the runtime's log, the console's trace)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="mldeck-console-bench-")
     home = os.path.join(tmp, "home")
@@ -201,7 +266,7 @@ def main():
         print("populated %d endpoints x 3 deployments in %.1f s" % (args.endpoints, secs))
         trace = os.path.join(tmp, "trace")
         if args.ssh:
-            sshd = ssh_profile(tmp, home, args.bin)
+            sshd = ssh_profile(tmp, home, args.bin, args.no_home, args.ssh_option)
             env = "PATH=%s:%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
                 sshd.wrapper_dir(), os.environ["PATH"], trace, os.path.join(tmp, "cfg"))
             console = args.bin + " --profile edge"
@@ -209,10 +274,16 @@ def main():
             env = "MLDECK_URL=%s MLDECK_ADMIN_KEY=%s MLDECK_TRACE=%s XDG_CONFIG_HOME=%s TERM=xterm-256color" % (
                 url, key, trace, os.path.join(tmp, "cfg"))
             console = args.bin
-        tmux(sock, "new-session", "-d", "-x", "120", "-y", "40", "%s %s" % (env, console))
-        tmux(sock, "set", "-g", "status", "off")
-        first = wait_for(lambda: [f for f in frames(trace) if f[3] >= args.endpoints], 30)
-        first_ms = first[0][0] if first else float("nan")
+        firsts = []
+        for run in range(args.first_runs):
+            ms, seen = first_screen(sock, "%s %s" % (env, console), trace, args.endpoints,
+                                    run == args.first_runs - 1)
+            firsts.append(ms)
+            print("first full screen, run %d: %.1f ms (load %s)" % (
+                run + 1, ms, os.getloadavg()[0]))
+            for t, what in seen:
+                print("    %8.1f ms  %s" % (t, what))
+        first_ms = statistics.median(firsts)
         time.sleep(1.5)
         before = len(frames(trace))
         for _ in range(400):
@@ -239,7 +310,13 @@ def main():
         tmux(sock, "pipe-pane")
         wire = sshd.bytes_on_the_wire() - wire0 if sshd else 0
         idle = os.path.getsize(out) if os.path.exists(out) else 0
-        print("first full screen: %.1f ms" % first_ms)
+        print("first full screen: %.1f ms%s" % (
+            first_ms, " (median of %d: %s)" % (len(firsts), ", ".join("%.0f" % v for v in firsts))
+            if len(firsts) > 1 else ""))
+        if sshd:
+            floor = ssh_true(sshd, 5)
+            print("ssh -o ControlMaster=no HOST true, 5 runs: median %.0f ms (%.0f-%.0f)"
+                  % (statistics.median(floor), floor[0], floor[-1]))
         if per_key:
             print("redraw per key while scrolling: median %.2f ms, p99 %.2f ms, max %.2f ms (%d keys)"
                   % (statistics.median(per_key), per_key[int(len(per_key) * 0.99) - 1],
@@ -273,7 +350,10 @@ def main():
         serve.wait()
         if sshd:
             sshd.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print("kept", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

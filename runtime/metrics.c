@@ -469,9 +469,7 @@ void metrics_remove(struct metrics *m, const char *endpoint, const char *deploym
 	}
 }
 
-/* Every listed series (of one endpoint when ep is not NULL), referenced,
- * sorted by endpoint then deployment. *n gets the count; NULL when none or
- * out of memory. */
+/* Series by endpoint, then deployment. */
 static int series_cmp(const void *a, const void *b)
 {
 	const struct metrics_series *x = *(struct metrics_series *const *)a;
@@ -481,18 +479,49 @@ static int series_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->deployment, y->deployment);
 }
 
-static struct metrics_series **registry_list(struct metrics *m, const char *ep, size_t *n)
+/* Orders endpoint names as the registry compares them (cut at the longest). */
+static int name_cmp(const void *a, const void *b)
 {
+	return strncmp(*(const char *const *)a, *(const char *const *)b, METRICS_NAME_MAX);
+}
+
+/* 1 when series s is one the filter f asks for; names is f's list sorted. */
+static int filter_takes(const struct metrics_filter *f, const char **names,
+			const struct metrics_series *s)
+{
+	const char *ep = s->endpoint;
+
+	return f == NULL || f->endpoints == NULL ||
+	       bsearch(&ep, names, f->nendpoints, sizeof *names, name_cmp) != NULL;
+}
+
+/* Every listed series (those filter f takes; f NULL: all), referenced,
+ * sorted by endpoint then deployment. *n gets the count; NULL when none or
+ * out of memory. */
+static struct metrics_series **registry_list(struct metrics *m, const struct metrics_filter *f,
+					     size_t *n)
+{
+	const char **names = NULL;
 	struct metrics_series **v;
 
 	*n = 0;
+	if (f != NULL && f->endpoints != NULL && f->nendpoints > 0) {
+		names = malloc(f->nendpoints * sizeof *names);
+		if (names == NULL)
+			return NULL;
+		memcpy(names, f->endpoints, f->nendpoints * sizeof *names);
+		qsort(names, f->nendpoints, sizeof *names, name_cmp);
+	}
 	pthread_mutex_lock(&m->lock);
-	v = m->count ? malloc(m->count * sizeof *v) : NULL;
+	v = m->count && (f == NULL || f->endpoints == NULL || names != NULL)
+		? malloc(m->count * sizeof *v)
+		: NULL;
 	for (size_t b = 0; v != NULL && b < m->nbuckets; b++)
 		for (struct metrics_series *s = m->table[b]; s != NULL; s = s->next)
-			if (ep == NULL || strncmp(s->endpoint, ep, METRICS_NAME_MAX) == 0)
+			if (filter_takes(f, names, s))
 				v[(*n)++] = metrics_series_ref(s);
 	pthread_mutex_unlock(&m->lock);
+	free(names);
 	if (v != NULL)
 		qsort(v, *n, sizeof *v, series_cmp);
 	return v;
@@ -880,8 +909,8 @@ static cJSON *json_build(struct view **vs, size_t n, int w, struct dense *d, con
 	return root;
 }
 
-cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint,
-		    const char *detail)
+cJSON *metrics_json_of(struct metrics *m, int window_s, int64_t now_s,
+			const struct metrics_filter *f)
 {
 	int w = window_s < 1 ? 1 : window_s > METRICS_SECONDS ? METRICS_SECONDS : window_s;
 	struct metrics_series **v;
@@ -893,19 +922,29 @@ cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *
 	if (m == NULL)
 		return NULL;
 	metrics_gc(m, now_s);
-	v = registry_list(m, endpoint, &n);
+	v = registry_list(m, f, &n);
 	vs = views_read(v, n, w, now_s);
 	d = malloc(sizeof *d);
 	if (vs != NULL && d != NULL) {
 		d->lo = 0;
 		d->hi = METRICS_BUCKETS - 1;
 		dense_clear(d);
-		root = json_build(vs, n, w, d, detail);
+		root = json_build(vs, n, w, d, f->detail);
 	}
 	free(d);
 	views_free(vs, n);
 	registry_release(v, n);
 	return root;
+}
+
+cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint,
+		    const char *detail)
+{
+	struct metrics_filter f = {.endpoints = endpoint ? &endpoint : NULL,
+				   .nendpoints = endpoint ? 1 : 0,
+				   .detail = detail};
+
+	return metrics_json_of(m, window_s, now_s, &f);
 }
 
 /* ---- Prometheus text ---- */

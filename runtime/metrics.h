@@ -53,6 +53,7 @@
 #define METRICS_SECONDS 300 /* per-second history kept, and the largest window */
 #define METRICS_BUCKETS 681 /* fine histogram buckets: 1.0 us .. 60 s */
 #define METRICS_NAME_MAX 64 /* longer endpoint or deployment names are cut */
+#define METRICS_FILTER_MAX 1000 /* endpoints one query may name */
 
 struct metrics;
 struct metrics_series;
@@ -116,6 +117,18 @@ char *metrics_prometheus(struct metrics *m, size_t *len);
  * watching a thousand endpoints. */
 cJSON *metrics_json(struct metrics *m, int window_s, int64_t now_s, const char *endpoint,
 		    const char *detail);
+
+/* Which endpoints metrics_json_of answers for. */
+struct metrics_filter {
+	const char *const *endpoints; /* only these, in any order (unknown names are
+				       * left out); NULL: every endpoint */
+	size_t nendpoints;
+	const char *detail;	      /* as metrics_json's */
+};
+/* metrics_json for the endpoints f names: a console asks only for the rows
+ * it shows (GET /v1/metrics?endpoints=a,b,c). */
+cJSON *metrics_json_of(struct metrics *m, int window_s, int64_t now_s,
+		       const struct metrics_filter *f);
 
 /* Frees per-second slots too old for any window. Cheap when nothing is
  * stale; run by metrics_json and metrics_prometheus. */

@@ -189,38 +189,124 @@ static void monitors_route(struct runtime *rt, const struct server_request *rq,
 	cJSON_Delete(j);
 }
 
+/* "a,b,c" into names (pointers into *copy, which the caller frees): each
+ * an endpoint name, at most METRICS_FILTER_MAX of them. -1 with err. */
+static int metrics_names(const char *list, char **copy, const char ***names, size_t *n,
+			 struct error *err)
+{
+	size_t cap = 1;
+	char *p;
+
+	for (const char *q = list; *q; q++)
+		cap += *q == ',';
+	if (cap > METRICS_FILTER_MAX)
+		return error_set(err, 400, "ValidationError", "endpoints: at most %d names",
+				 METRICS_FILTER_MAX);
+	*copy = strdup(list);
+	*names = calloc(cap, sizeof **names);
+	if (*copy == NULL || *names == NULL)
+		return error_set(err, 500, "OutOfMemory", "out of memory");
+	*n = 0;
+	for (p = **copy ? *copy : NULL; p != NULL;) { /* "": no endpoint at all */
+		char *comma = strchr(p, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (names_check(p, "endpoints", err) < 0)
+			return -1;
+		(*names)[(*n)++] = p;
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+/* GET /v1/metrics?window=S[&summary=1[&detail=EP]][&endpoint=EP | &endpoints=A,B,C] */
+static void metrics_json_route(struct runtime *rt, const struct server_request *rq,
+			       struct server_response *rs)
+{
+	const char *w = server_query(rq, "window"), *summary = server_query(rq, "summary");
+	const char *one = server_query(rq, "endpoint"), *list = server_query(rq, "endpoints");
+	struct metrics_filter f = {.endpoints = one ? &one : NULL, .nendpoints = one ? 1 : 0};
+	char *end = NULL, *copy = NULL;
+	const char **names = NULL;
+	long window = w ? strtol(w, &end, 10) : 60;
+	struct error err;
+	cJSON *j;
+
+	if (w && (*end || window < 1 || window > 300))
+		return server_reply_errorf(rs, 400, "ValidationError",
+					   "window must be 1-300 seconds");
+	if (one && list)
+		return server_reply_errorf(rs, 400, "ValidationError",
+					   "endpoint and endpoints: one or the other");
+	if (list && metrics_names(list, &copy, &names, &f.nendpoints, &err) < 0) {
+		server_reply_error(rs, &err);
+		goto out;
+	}
+	if (list)
+		f.endpoints = names;
+	if (summary && strcmp(summary, "0")) {
+		f.detail = server_query(rq, "detail");
+		if (f.detail == NULL)
+			f.detail = "";
+	}
+	j = metrics_json_of(rt->metrics, (int)window, metrics_now(), &f);
+	server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
+	cJSON_Delete(j);
+out:
+	free(names);
+	free(copy);
+}
+
 static void metrics_route(struct runtime *rt, const struct server_request *rq,
 			  struct server_response *rs, int json)
 {
 	if (!json)
 		return prometheus(rt, rs);
-	{
-		const char *w = server_query(rq, "window");
-		char *end = NULL;
-		long window = w ? strtol(w, &end, 10) : 60;
-		cJSON *j;
-
-		if (w && (*end || window < 1 || window > 300))
-			return server_reply_errorf(rs, 400, "ValidationError",
-						   "window must be 1-300 seconds");
-		const char *summary = server_query(rq, "summary");
-		const char *detail = NULL;
-
-		if (summary && strcmp(summary, "0")) {
-			detail = server_query(rq, "detail");
-			if (detail == NULL)
-				detail = "";
-		}
-		j = metrics_json(rt->metrics, (int)window, metrics_now(), server_query(rq, "endpoint"),
-				 detail);
-		server_reply_json(rs, 200, j ? cJSON_PrintUnformatted(j) : NULL);
-		cJSON_Delete(j);
-	}
+	metrics_json_route(rt, rq, rs);
 }
 
 static int is_health(const struct server_request *rq)
 {
 	return rq->segc == 1 && !strcmp(rq->segv[0], "healthz");
+}
+
+/* GET /v1/connect-info: the socket and admin key an ssh:// client needs,
+ * given on the Unix socket to a process of the runtime's own user (the
+ * socket is 0600 and that user can read admin.key anyway): a client that
+ * forwards to a socket it knows gets the key in one request, with no remote
+ * command (api/transport.c). */
+static int is_connect_info(const struct server_request *rq)
+{
+	return rq->segc == 2 && !strcmp(rq->segv[0], "v1") && !strcmp(rq->segv[1], "connect-info");
+}
+
+/* The lines `mldeck serve --connect-info` prints and the route answers. */
+static char *connect_info_text(const char *sock, const char *key)
+{
+	char buf[PATH_MAX + 384];
+	int n = snprintf(buf, sizeof buf, "mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	char *text = n > 0 && (size_t)n < sizeof buf ? strdup(buf) : NULL;
+
+	memset(buf, 0, sizeof buf);
+	return text;
+}
+
+static void connect_info_route(struct runtime *rt, const struct server_request *rq,
+			       struct server_response *rs)
+{
+	char sock[PATH_MAX + 16];
+
+	if (strcmp(rq->method, "GET") != 0) {
+		server_reply_errorf(rs, 405, "MethodNotAllowed", "use GET for /v1/connect-info");
+		server_reply_header(rs, "Allow", "GET");
+		return;
+	}
+	snprintf(sock, sizeof sock, "%s/%s", rt->home, RUNTIME_SOCKET);
+	reply_text(rs, 200, connect_info_text(sock, rt->admin_key), "text/plain");
+	if (rs->body == NULL)
+		server_reply_errorf(rs, 500, "OutOfMemory", "out of memory");
+	server_reply_header(rs, "Cache-Control", "no-store");
 }
 
 static int is_dataplane(const struct server_request *rq)
@@ -239,6 +325,15 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 	if (is_health(rq)) {
 		ad->limit = 0; /* open, so it takes no body */
 		return 0;
+	}
+	if (is_connect_info(rq)) {
+		ad->limit = 0;
+		if (rq->peer_uid >= 0 && rq->peer_uid == (long)geteuid())
+			return 0;
+		server_reply_errorf(rs, 403, "Forbidden",
+				    "connect-info is only for the runtime's own user, on %s/%s",
+				    rt->home, RUNTIME_SOCKET);
+		return -1;
 	}
 	if (is_dataplane(rq))
 		return dataplane_admit(rt, rq, ad, rs);
@@ -323,6 +418,8 @@ static void handle(void *ctx, const struct server_request *rq, struct server_res
 		reply_text(rs, 200, strdup("{\"status\":\"ok\"}"), "application/json");
 		return;
 	}
+	if (is_connect_info(rq))
+		return connect_info_route(rt, rq, rs);
 	if (is_dataplane(rq))
 		return dataplane_handle(rt, rq, rs);
 	if (invoke_is_path(rq))
@@ -935,8 +1032,14 @@ static int serve_connect_info(const struct runtime_options *o)
 			strerror(errno));
 		return 1;
 	}
-	printf("mldeck-connect 1\nsocket %s\nkey %s\n", sock, key);
+	char *text = connect_info_text(sock, key);
+
 	memset(key, 0, sizeof key);
+	if (text == NULL)
+		return 1;
+	fputs(text, stdout);
+	memset(text, 0, strlen(text));
+	free(text);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -10,6 +10,7 @@
 
 #include "runtime/conns.h"
 #include "state/error.h"
+#include "state/store.h"
 
 struct runtime_options {
 	const char *listen;     /* "HOST:PORT", default "127.0.0.1:5800"; port 0 = any */
@@ -42,7 +43,7 @@ struct runtime_options {
 
 /* Besides TCP the runtime serves the same API on HOME/RUNTIME_SOCKET (mode
  * 0600): what ssh:// profiles forward to. */
-#define RUNTIME_SOCKET "mldeck.sock"
+#define RUNTIME_SOCKET STORE_SOCKET
 
 struct runtime;
 

@@ -307,6 +307,24 @@ static void peer_name(struct MHD_Connection *c, char *buf, size_t len)
 			  buf, (socklen_t)len);
 }
 
+/* The uid of the process at the other end of a Unix-socket connection
+ * (SO_PEERCRED), -1 on any other socket. */
+static long peer_uid(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof sa;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&sa, &salen) < 0 ||
+	    sa.ss_family != AF_UNIX ||
+	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -1;
+	return (long)cred.uid;
+}
+
 static void split_path(struct pending *p, const char *url)
 {
 	char *save = NULL, *tok;
@@ -343,6 +361,7 @@ static struct pending *pending_new(struct server *s, struct MHD_Connection *c, c
 	split_path(p, url);
 	request_id(s, p);
 	peer_name(c, p->rq.peer, sizeof p->rq.peer);
+	p->rq.peer_uid = peer_uid(c);
 	return p;
 }
 

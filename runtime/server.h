@@ -63,6 +63,8 @@ struct server_request {
 	size_t upload_len;
 	char request_id[64];   /* x-request-id, echoed or generated */
 	char peer[64];         /* client address */
+	long peer_uid;         /* on the Unix socket: the peer process's uid
+				  (SO_PEERCRED); -1 on TCP */
 	uint64_t start_ns;     /* monotonic time the request arrived */
 	void *conn;            /* the MHD connection, for header lookup */
 	int may_block;         /* 0 on an event loop, 1 on a pool thread */

@@ -295,8 +295,8 @@ uses and what still differs from Azure.
   through `Scaling`; any other change through `Updating` (the old instance serves until the new
   one is up); an identical PUT changes nothing. After a restart every deployment is loaded
   again and shows `Updating` (`Creating` if it never came up) until it serves.
-- Lists page as Azure's do: `count` (at most `--page-size`, default 100) items a page, then
-  `nextLink` (the same URL with `$skipToken`); `$top` caps the whole list. Asset lists take
+- Lists page as Azure's do: `count` (default `--page-size`, 100; at most 10,000) items a
+  page, then `nextLink` (the same URL with `$skipToken`); `$top` caps the whole list. Asset lists take
   `$orderBy=createdtime desc|asc`, `listViewType=ActiveOnly|ArchivedOnly|All` and `isArchived`.
 - Names: endpoints and deployments 3-32 characters (a letter first, then letters, digits and
   single dashes, not ending in a dash), asset names (models, environments, codes, data, jobs,

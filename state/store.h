@@ -50,6 +50,10 @@
 
 struct store;
 
+/* The runtime's Unix socket in its home (0600; the API as on TCP): what
+ * ssh:// profiles forward to. */
+#define STORE_SOCKET "mldeck.sock"
+
 /* The default home: $MLDECK_HOME, else $XDG_DATA_HOME/mldeck (when absolute, as
  * the XDG spec asks), else $HOME/.local/share/mldeck. 0, or -1 when none can be
  * formed or it does not fit. The runtime and every client agree through this. */

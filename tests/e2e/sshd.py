@@ -34,7 +34,8 @@ class Sshd:
     """A private sshd on 127.0.0.1 as the current user, and a client set-up
     (key, known_hosts, config, an `ssh` wrapper dir to put first on PATH)."""
 
-    def __init__(self):
+    def __init__(self, extra_config=""):
+        self.extra_config = extra_config  # more sshd_config lines
         self.dir = short_tmp("sshd")
         self.user = pwd.getpwuid(os.getuid()).pw_name
         self.host_key = keygen(os.path.join(self.dir, "host_key"))
@@ -67,8 +68,8 @@ class Sshd:
             f.write("ListenAddress 127.0.0.1\nPort %d\nHostKey %s/host_key\n"
                     "AuthorizedKeysFile %s/authorized_keys\nStrictModes no\nUsePAM no\n"
                     "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                    "AllowStreamLocalForwarding yes\nPidFile none\nLogLevel VERBOSE\n"
-                    % (self.port, self.dir, self.dir))
+                    "AllowStreamLocalForwarding yes\nPidFile none\nLogLevel VERBOSE\n%s"
+                    % (self.port, self.dir, self.dir, self.extra_config))
         self.log_path = os.path.join(self.dir, "sshd.log")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", cfg], stdin=subprocess.DEVNULL,
@@ -103,6 +104,11 @@ class Sshd:
             f.write('#!/bin/sh\nexec %s -F %s "$@"\n' % (shutil.which("ssh"), cfg))
         os.chmod(wrapper, 0o755)
         return wrapper_dir
+
+    def client_option(self, line):
+        """One more option for the default client ("KexAlgorithms curve25519-sha256")."""
+        with open(os.path.join(self.dir, "known_hosts.config"), "a") as f:
+            f.write("  %s\n" % line)
 
     def url(self):
         return "ssh://%s@127.0.0.1:%d" % (self.user, self.port)

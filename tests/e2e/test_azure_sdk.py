@@ -569,6 +569,12 @@ def test_lists_page_with_next_link(tmp_path):
         assert sorted(e.name for e in ml.online_endpoints.list()) == ["page-%d" % i for i in range(5)]
         s, _, capped = rt.http("GET", rt.ws + "/onlineEndpoints?count=1")
         assert len(capped["value"]) == 1 and "count=1" in capped["nextLink"]
+        # the client's page size is taken past --page-size (one answer for a console)
+        s, _, big = rt.http("GET", rt.ws + "/onlineEndpoints?count=4")
+        assert len(big["value"]) == 4 and "$skipToken=4" in big["nextLink"]
+        s, _, whole = rt.http("GET", rt.ws + "/onlineEndpoints?count=10000")
+        assert [e["name"] for e in whole["value"]] == ["page-%d" % i for i in range(5)]
+        assert "nextLink" not in whole
         # the CLI follows it too
         r = rt.cli("-o", "json", "endpoint", "list", env={"MLDECK_CA_FILE": rt.ca_file()})
         assert sorted(e["name"] for e in json.loads(r.stdout)) == [

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import BIN, Runtime, repo_path
+from recorder import Recorder
 from sshd import Sshd, keygen, short_tmp
 
 MODEL = repo_path("tests", "data", "logistic.json")
@@ -210,6 +211,25 @@ def test_serve_listens_on_a_private_unix_socket_with_the_same_api(remote):
                                      "key " + remote.admin_key]
 
 
+def test_connect_info_is_given_on_the_socket_to_the_runtimes_user_only(remote):
+    """GET /v1/connect-info: what `serve --connect-info` prints, without a
+    remote command, for a process of the runtime's own user on its socket."""
+    sock = os.path.join(remote.home, "mldeck.sock")
+    status, body = unix_get(sock, "/v1/connect-info")  # no key: the peer's uid is
+    assert status == 200
+    assert body.decode().splitlines() == ["mldeck-connect 1", "socket " + sock,
+                                          "key " + remote.admin_key]
+    s, _, b = remote.http("GET", "/v1/connect-info", auth=False)  # over TCP: never
+    assert s == 403 and b["error"]["code"] == "Forbidden", b
+    s, _, b = remote.http("GET", "/v1/connect-info")  # not even with the admin key
+    assert s == 403, b
+    c = UnixHTTP(sock)
+    c.request("POST", "/v1/connect-info", body=b"")
+    r = c.getresponse()
+    assert r.status == 405 and b"key" not in r.read()
+    c.close()
+
+
 def test_socket_is_removed_at_stop_and_a_stale_one_replaced(tmp_path):
     base = short_tmp("sock")
     home = os.path.join(base, "home")
@@ -346,6 +366,110 @@ def test_killed_ssh_reconnects_with_backoff_and_recovers(laptop):
     assert laptop.socket_dirs() == []
 
 
+def check_json(c, profile="edge"):
+    """`profile check -o json` on profile, as a dict."""
+    r = subprocess.run([BIN, "--profile", profile, "-o", "json", "profile", "check"],
+                       env=c.env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def test_a_home_known_beforehand_needs_no_remote_command(sshd, remote):
+    """With the remote home given as an absolute path the socket is known: the
+    master forwards to it and the key comes through it, so no remote command
+    runs (here there is none to run)."""
+    c = Client(sshd, remote.home)
+    try:
+        with open(os.path.join(c.dir, "cfg", "mldeck", "config.ini"), "w") as f:
+            f.write("[profile edge]\nurl = %s\nhome = %s\nremote_mldeck = /nonexistent/mldeck\n"
+                    % (sshd.url(), remote.home))
+        out = check_json(c)
+        assert out["state"] == "connected" and out["answers"], out
+        assert "credential" in out["took"] and "(by the socket)" in out["took"], out
+        assert c.js("endpoint", "list") == []
+    finally:
+        c.cleanup()
+
+
+def test_a_forced_command_that_ends_at_once_leaves_the_connection_up(remote):
+    """An account whose key runs a forced command (here every session runs
+    `true`): with the socket known nothing else has to run there, and the
+    session that only keeps TCP_NODELAY on ending at once must not end the
+    connection."""
+    s = Sshd(extra_config="ForceCommand /bin/true\n").start()
+    c = Client(s, remote.home)
+    try:
+        out = check_json(c)
+        assert out["state"] == "connected" and out["answers"], out
+        w = subprocess.Popen([BIN, "--profile", "edge", "-o", "json", "profile", "check",
+                              "--watch"], env=c.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        lines = Lines(w)
+        try:
+            lines.wait('"state":"connected"')
+            c.cli("endpoint", "create", "forced-ep")  # the same connection, later
+            assert [e["name"] for e in c.js("endpoint", "list")] == ["forced-ep"]
+            assert not [line for line in lines.lines if "reconnecting" in line], lines.lines
+        finally:
+            w.send_signal(signal.SIGTERM)
+            w.wait(30)
+    finally:
+        c.cleanup()
+        s.stop()
+
+
+def test_a_socket_learned_by_the_remote_command_is_used_to_reconnect(sshd, remote):
+    """Without a home in the profile the remote command says where the runtime
+    is; reconnections go straight to that socket, and when the runtime has
+    moved meanwhile, the command is asked again and the forward follows."""
+    ready_home = os.path.join(short_tmp("which"), "home")
+    wrapper = os.path.join(os.path.dirname(ready_home), "mldeck")
+    with open(wrapper, "w") as f:  # a remote mldeck whose default home we choose
+        f.write('#!/bin/sh\nexec %s "$@" --home "$(cat %s)"\n' % (BIN, ready_home))
+    os.chmod(wrapper, 0o755)
+    with open(ready_home, "w") as f:
+        f.write(remote.home)
+    c = Client(sshd, remote.home)
+    base = short_tmp("moved")
+    moved = stopped = None
+    with open(os.path.join(c.dir, "cfg", "mldeck", "config.ini"), "w") as f:
+        f.write("[profile edge]\nurl = %s\nremote_mldeck = %s\n" % (sshd.url(), wrapper))
+    w = subprocess.Popen([BIN, "--profile", "edge", "-o", "json", "profile", "check", "--watch"],
+                         env=c.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = Lines(w)
+
+    def connected(after):
+        n = out.wait('"state":"connected"', after)
+        return n, json.loads(out.lines[n - 1])
+
+    try:
+        n, first = connected(0)
+        assert "(by the socket)" not in first["took"], first  # asked the remote command
+        os.kill(master_of(w.pid), signal.SIGKILL)
+        n, second = connected(n)
+        assert "(by the socket)" in second["took"], second  # went straight to it
+        # the runtime moves to another home; the next connection finds it
+        moved = Runtime(os.path.join(base, "home")).start()
+        with open(ready_home, "w") as f:
+            f.write(moved.home)
+        stopped = remote.stop()
+        assert stopped == 0
+        os.kill(master_of(w.pid), signal.SIGKILL)
+        n, third = connected(n)
+        assert "(by the socket)" not in third["took"] and "forward" in third["took"], third
+        assert third["answers"], third
+    finally:
+        w.send_signal(signal.SIGTERM)
+        w.wait(30)
+        if moved is not None:
+            moved.stop()
+        if stopped is not None:
+            remote.start()  # the fixture stops it again
+        c.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(os.path.dirname(ready_home), ignore_errors=True)
+
+
 def test_wrong_host_key_fails_with_sshs_message(sshd, remote):
     other = keygen(os.path.join(sshd.dir, "other_key"))
     wrapper = sshd.write_client(os.path.join(sshd.dir, "wrong_known_hosts"), other)
@@ -396,57 +520,12 @@ def test_remote_without_mldeck_says_so(sshd, remote):
 # --- the data plane goes through the profile's transport ----------------------
 
 
-class Forwarder:
-    """A TCP forwarder that records the request lines passing through it."""
-
-    def __init__(self, target_port):
-        self.target = target_port
-        self.seen = []
-        self.srv = socket.socket()
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(16)
-        self.port = self.srv.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            u = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pipe, args=(c, u, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(u, c, False), daemon=True).start()
-
-    def _pipe(self, a, b, record):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                if record:
-                    self.seen += [line.decode(errors="replace") for line in data.split(b"\r\n")
-                                  if line.startswith((b"GET ", b"POST ", b"PUT "))]
-                b.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (a, b):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.srv.close()
-
-
 def test_invoke_and_bench_use_the_profile_url_not_the_scoring_uri(runtime):
     """Through a tunnel or proxy the runtime's own scoringUri names another
     address: the data plane must follow the profile, as the control plane does."""
     from test_cli import ready as cli_ready
     cli_ready(runtime)
-    fwd = Forwarder(int(runtime.url.rsplit(":", 1)[1]))
+    fwd = Recorder.tcp(int(runtime.url.rsplit(":", 1)[1]))
     try:
         env = {"MLDECK_URL": "http://127.0.0.1:%d" % fwd.port}
         runtime.cli("invoke", "cli-ep", "--request-file", REQUEST, env=env)

@@ -263,6 +263,29 @@ def test_prometheus_metrics(native):
     assert native.http("GET", "/metrics", auth=False)[0] == 401
 
 
+def test_metrics_for_a_list_of_endpoints(native):
+    """?endpoints=a,b: only those (a console asks for the rows it shows)."""
+    endpoint(native, "other")
+    deploy(native, "other", "blue", "logistic:1")
+    score(native, "churn", {"data": [[0.0] * 30]}, native.key)
+
+    def names(query):
+        s, _, m = native.http("GET", "/v1/metrics?window=60" + query)
+        assert s == 200, m
+        return [e["name"] for e in m["endpoints"]]
+
+    assert names("") == ["churn", "other"]
+    assert names("&endpoints=other,nope") == ["other"]
+    assert names("&endpoints=churn&summary=1") == ["churn"]
+    assert names("&endpoints=") == []
+    s, _, m = native.http("GET", "/v1/metrics?endpoints=churn&summary=1&detail=churn")
+    assert [d["name"] for d in m["endpoints"][0]["deployments"]] == ["blue", "green"]
+    for bad in ("endpoints=churn,../x", "endpoints=churn,,other", "endpoint=churn&endpoints=churn",
+                "endpoints=" + ",".join("ep-%d" % i for i in range(1001))):
+        s, _, m = native.http("GET", "/v1/metrics?" + bad)
+        assert s == 400 and m["error"]["code"] == "ValidationError", (bad[:40], s, m)
+
+
 def test_traffic_moves_under_load_without_failures(native):
     stop = threading.Event()
     failures, done = [], [0]

@@ -252,6 +252,72 @@ static void test_json_summary(void **state)
 	metrics_free(m);
 }
 
+/* The names of the endpoints an answer lists, "a,b,..." in order. */
+static void names_of(const cJSON *root, char *buf, size_t len)
+{
+	const cJSON *e;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "endpoints"))
+	{
+		int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "",
+				 cJSON_GetObjectItem(e, "name")->valuestring);
+
+		assert_true(n > 0 && (size_t)n < len - o);
+		o += (size_t)n;
+	}
+}
+
+/* A filter: only the named endpoints (any order, unknown ones left out),
+ * each with all its deployments; summary and detail still apply. */
+static void test_json_filter(void **state)
+{
+	static const char *const eps[] = {"ep-a", "ep-b", "ep-c", "ep-d"};
+	struct metrics *m = metrics_new();
+	struct metrics_series *s[8];
+	const char *want[] = {"ep-d", "nope", "ep-b", "ep-b"};
+	struct metrics_filter f = {.endpoints = want, .nendpoints = 4};
+	char names[128];
+	cJSON *root, *e;
+
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		s[i] = metrics_series(m, eps[i / 2], i % 2 ? "green" : "blue");
+		metrics_record_at(s[i], 200, 100 + (uint64_t)i, 50);
+	}
+	root = metrics_json_of(m, 10, 50, &f);
+	names_of(root, names, sizeof names);
+	assert_string_equal(names, "ep-b,ep-d");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "endpoints"))
+	{
+		assert_int_equal((int)num(e, "requests"), 2);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(e, "deployments")), 2);
+	}
+	cJSON_Delete(root);
+
+	f.detail = "ep-d"; /* summary: deployments and series for ep-d only */
+	root = metrics_json_of(m, 10, 50, &f);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, "endpoints"))
+		assert_int_equal(cJSON_HasObjectItem(e, "series"),
+				 strcmp(cJSON_GetObjectItem(e, "name")->valuestring, "ep-d") == 0);
+	cJSON_Delete(root);
+
+	f.nendpoints = 0; /* an empty list: nothing */
+	root = metrics_json_of(m, 10, 50, &f);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "endpoints")), 0);
+	cJSON_Delete(root);
+
+	f.endpoints = NULL; /* no list: every endpoint */
+	root = metrics_json_of(m, 10, 50, &f);
+	names_of(root, names, sizeof names);
+	assert_string_equal(names, "ep-a,ep-b,ep-c,ep-d");
+	cJSON_Delete(root);
+	for (int i = 0; i < 8; i++)
+		metrics_series_unref(s[i]);
+	metrics_free(m);
+}
+
 struct rec_ctx {
 	struct metrics_series *s;
 	int64_t base;
@@ -511,6 +577,7 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_gc),
 	    cmocka_unit_test(test_json_shape_and_merge),
 	    cmocka_unit_test(test_json_summary),
+	    cmocka_unit_test(test_json_filter),
 	    cmocka_unit_test(test_prometheus),
 	    cmocka_unit_test(test_gc),
 	};

@@ -333,12 +333,13 @@ static void cli_check_signal(int sig)
 static int cli_check_print(struct cli *c, const char *name, struct transport *t,
 			   const struct transport_status *st)
 {
-	char what[400], answer[200] = "";
+	char what[400], answer[200] = "", steps[160];
 	struct error err = {0};
 	cJSON *doc = NULL;
 	int ok = 0;
 
 	transport_describe(st, what, sizeof what);
+	transport_describe_steps(st, steps, sizeof steps);
 	if (st->state == TRANSPORT_CONNECTED) {
 		struct client *cl = transport_client(t, 10000, &err);
 		ok = cl != NULL && client_list(cl, "/onlineEndpoints", &doc, &err) == 0;
@@ -360,13 +361,15 @@ static int cli_check_print(struct cli *c, const char *name, struct transport *t,
 		cJSON_AddStringToObject(o, "reason", st->reason);
 		if (st->state == TRANSPORT_CONNECTED)
 			cJSON_AddBoolToObject(o, "answers", ok);
+		if (steps[0] != '\0')
+			cJSON_AddStringToObject(o, "took", steps);
 		char *line = cJSON_PrintUnformatted(o);
 		printf("%s\n", line != NULL ? line : "{}");
 		free(line);
 		cJSON_Delete(o);
 	} else {
-		printf("%s: %s%s%s%s\n", name, what, answer[0] ? " (" : "", answer,
-		       answer[0] ? ")" : "");
+		printf("%s: %s%s%s%s%s%s\n", name, what, answer[0] ? " (" : "", answer,
+		       answer[0] ? ")" : "", steps[0] ? " in " : "", steps);
 	}
 	fflush(stdout);
 	return ok ? CLI_OK : CLI_FAIL;

@@ -24,6 +24,28 @@ long long app_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long app_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void app_trace(struct app *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->trace == NULL)
+		return;
+	fprintf(a->trace, "event %.3f ", (double)(app_now_us() - a->trace_t0_us) / 1000.0);
+	va_start(ap, fmt);
+	vfprintf(a->trace, fmt, ap);
+	va_end(ap);
+	fputc('\n', a->trace);
+	fflush(a->trace);
+}
+
 void app_copy(char *dst, size_t n, const char *src)
 {
 	size_t l = strlen(src);

@@ -113,6 +113,8 @@ struct app {
 	int list_every_ms; /* list screens reload this often */
 	int trim_due;	   /* a load replaced its answer: give the freed memory back */
 	int quit;
+	FILE *trace;		/* MLDECK_TRACE (bench/console.py), or NULL */
+	long long trace_t0_us;	/* the console's start, on app_now_us's clock */
 	/* Profile switch (console.c): stops and starts what is needed. */
 	int (*switch_profile)(struct app *a, const char *name);
 };
@@ -122,7 +124,10 @@ void app_message(struct app *a, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Copies src into dst of size n, cut to fit (always NUL-terminated). */
 void app_copy(char *dst, size_t n, const char *src);
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds (microseconds) on the monotonic clock. */
 long long app_now_ms(void);
+long long app_now_us(void);
+/* With MLDECK_TRACE: "event T_MS what" (ms since the start) for benchmarks. */
+void app_trace(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -334,6 +334,11 @@ void backend_tick(struct app *a)
 	a->fetch = fetch_new(&a->info, BACKEND_TIMEOUT_MS);
 	a->tunnel_generation = st.generation;
 	snprintf(a->state, sizeof a->state, "connected");
+	if (a->trace != NULL) {
+		char steps[160];
+		transport_describe_steps(&st, steps, sizeof steps);
+		app_trace(a, "connected %s", steps);
+	}
 	screen_load(a);
 	data_load_live(a);
 }

@@ -233,35 +233,38 @@ static void tick(struct app *a, long long now)
 }
 
 /* MLDECK_TRACE=FILE: one line per frame with what it cost, for bench/console.py.
- * "frame T_MS DRAW_US KEY_US ROWS": T_MS since start, the redraw's time, the
- * time the key before it took, and the rows on the Endpoints screen. */
+ * "frame T_MS DRAW_US KEY_US ROWS LIVE": T_MS since start, the redraw's time,
+ * the time the key before it took, the rows on the Endpoints screen and how
+ * many of its first screenful have live figures; and app_trace's "event T_MS
+ * what" lines (connection, answers). */
 static FILE *trace_file;
-static struct timespec trace_t0;
+static long long trace_t0;
 
 static long long trace_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)(ts.tv_sec - trace_t0.tv_sec) * 1000000LL +
-	       (ts.tv_nsec - trace_t0.tv_nsec) / 1000;
+	return app_now_us() - trace_t0;
 }
 
 static void trace_open(void)
 {
 	const char *path = getenv("MLDECK_TRACE");
 
-	clock_gettime(CLOCK_MONOTONIC, &trace_t0);
+	trace_t0 = app_now_us();
 	if (path && *path)
 		trace_file = fopen(path, "w");
 }
 
 static void trace_frame(struct app *a, long long t0, long long key_us)
 {
+	const struct table *t = screen_table_of(a, &screen_endpoints);
+	int live = 0;
+
 	if (trace_file == NULL)
 		return;
-	fprintf(trace_file, "frame %.3f %lld %lld %d\n", (double)trace_us() / 1000.0,
-		trace_us() - t0, key_us, screen_table_of(a, &screen_endpoints)->nrows);
+	for (int v = t->top; v < t->nview && v < t->top + a->lay.table.h - 1; v++)
+		live += live_endpoint(&a->live, t->rows[t->view[v]].key) != NULL;
+	fprintf(trace_file, "frame %.3f %lld %lld %d %d\n", (double)trace_us() / 1000.0,
+		trace_us() - t0, key_us, t->nrows, live);
 	fflush(trace_file);
 }
 
@@ -348,6 +351,8 @@ int console_run(const struct console_options *o)
 		free(a);
 		return 1;
 	}
+	a->trace = trace_file;
+	a->trace_t0_us = trace_t0;
 	if (first_theme(a) < 0 || term_check_tty() < 0 || term_pick(term, sizeof term) < 0) {
 		screen_free(a);
 		free(a);

@@ -83,6 +83,9 @@ static void call_done(struct app *a, struct fetch_job *j)
 {
 	struct data_call *d = (struct data_call *)j;
 
+	app_trace(a, "answer %s %.100s rc %d, %lld ms on a worker", d->method, d->path, j->rc,
+		  app_now_ms() - j->started_ms);
+
 	if (d->then != NULL)
 		d->then(a, d);
 }
@@ -404,7 +407,7 @@ void data_load_assets(struct app *a, const char *kind, void (*then)(struct app *
 
 struct live_job {
 	struct fetch_job job;
-	char path[160], focus[80];
+	char path[LIVE_QUERY_MAX], focus[80];
 	int azure; /* Azure Monitor for focus, not the runtime's path */
 	struct live live;
 };
@@ -428,6 +431,7 @@ static int live_run(struct fetch_job *j, struct client *c)
 		return -1;
 	}
 	live_parse(&l->live, text, l->focus[0] ? l->focus : NULL);
+	live_set_query(&l->live, l->path);
 	free(text);
 	return 0;
 }
@@ -435,11 +439,14 @@ static int live_run(struct fetch_job *j, struct client *c)
 static void live_done(struct app *a, struct fetch_job *j)
 {
 	struct live_job *l = (struct live_job *)j;
-	char path[160];
+	char path[LIVE_QUERY_MAX];
 
+	app_trace(a, "answer GET %.60s... rc %d, %lld ms on a worker", l->path, j->rc,
+		  app_now_ms() - j->started_ms);
 	screen_live_query(a, path, sizeof path);
-	if (strcmp(path, l->path) != 0)
+	if (!live_query_same(path, l->path))
 		return; /* asked for another screen or selection: the next tick asks again */
+	/* rows scrolled since: the answer still holds the rows it was asked for */
 	live_free(&a->live);
 	if (j->rc == 0) {
 		a->live = l->live;
@@ -476,11 +483,13 @@ void data_load_live(struct app *a)
 {
 	struct live_job *l;
 	const char *focus;
-	char path[160];
+	char path[LIVE_QUERY_MAX];
 
 	if (a->fetch == NULL)
 		return;
 	focus = screen_live_query(a, path, sizeof path);
+	if (path[0] == '\0') /* this screen shows no live figures */
+		return;
 	if (a->info.azure && !data_monitor_due(a, focus))
 		return;
 	l = fetch_job_new(sizeof *l, "live", live_run, live_done, live_release);
@@ -488,6 +497,15 @@ void data_load_live(struct app *a)
 	app_copy(l->focus, sizeof l->focus, focus ? focus : "");
 	l->azure = a->info.azure;
 	fetch_submit(a->fetch, &l->job);
+}
+
+void data_live_refresh(struct app *a)
+{
+	char path[LIVE_QUERY_MAX];
+
+	screen_live_query(a, path, sizeof path);
+	if (path[0] != '\0' && !live_answers(&a->live, path))
+		a->next_live_ms = app_now_ms();
 }
 
 void data_state(struct app *a, char *buf, size_t len)

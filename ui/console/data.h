@@ -64,6 +64,10 @@ void data_load_assets(struct app *a, const char *kind,
  * of Azure Monitor (per minute, asked once a minute, for the endpoint the
  * screen focuses on only). */
 void data_load_live(struct app *a);
+/* The rows on screen changed (a list came): when a->live does not answer
+ * the active screen's query, it is asked for at the loop's next turn, not
+ * at the next second. */
+void data_live_refresh(struct app *a);
 /* The header's state: connection state, backend state (waiting N s,
  * UNREACHABLE: reason) and, when it is stale, the age of the data shown. */
 void data_state(struct app *a, char *buf, size_t len);

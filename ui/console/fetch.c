@@ -25,6 +25,7 @@ struct fetch {
 	int nworkers, idle, stop;
 	int pipe[2]; /* finished jobs: the workers write a byte, the loop polls [0] */
 	struct connect_info info; /* each worker's client is made from it */
+	struct client_cache *cache; /* the workers' answers, shared */
 	long timeout_ms;
 	char down[256]; /* the last delivered job found no backend: why */
 	int answered;	/* a delivered job got an answer */
@@ -100,7 +101,8 @@ struct fetch *fetch_new(const struct connect_info *info, long timeout_ms)
 	f->finished_tail = &f->finished;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->wake, NULL);
-	if (pipe(f->pipe) < 0) {
+	f->cache = client_cache_new(FETCH_CACHE_SLOTS);
+	if (f->cache == NULL || pipe(f->pipe) < 0) {
 		fetch_free(f);
 		return NULL;
 	}
@@ -124,6 +126,7 @@ static void fetch_grow(struct fetch *f)
 	w->c = connect_info_client(&f->info, f->timeout_ms, &err);
 	if (w->c == NULL)
 		return;
+	client_share_cache(w->c, f->cache);
 	if (pthread_create(&w->thread, NULL, fetch_worker_main, w) != 0) {
 		client_free(w->c);
 		w->c = NULL;
@@ -270,5 +273,6 @@ void fetch_free(struct fetch *f)
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);
 	connect_info_cleanup(&f->info);
+	client_cache_free(f->cache);
 	free(f);
 }

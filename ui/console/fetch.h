@@ -9,6 +9,10 @@
  * periodic refreshes never stack up behind a slow one. fetch_fd() becomes
  * readable when finished jobs wait: the loop polls it beside the terminal.
  * fetch_free cancels what is running (client_cancel) and returns at once.
+ * The workers' clients share one cache of GET answers (client_share_cache):
+ * an unchanged list is a 304 whichever worker asks (over ssh:// a 1,000-row
+ * list moved again by each worker's first refresh was most of the idle
+ * traffic).
  *
  * Threads: fetch_new/submit/deliver/free and the queries on the console's
  * thread; run() on a worker, touching only its job and its client.
@@ -21,6 +25,7 @@
 #include "state/error.h"
 
 #define FETCH_MAX_WORKERS 6
+#define FETCH_CACHE_SLOTS 16 /* GET answers the workers keep together */
 #define FETCH_KEY_MAX 96
 
 struct app;

@@ -131,6 +131,75 @@ void live_free(struct live *l)
 	l->ok = 0;
 	l->nseries = 0;
 	l->next = 0;
+	free(l->query);
+	l->query = NULL;
+}
+
+#define LIVE_LIST "&endpoints="
+
+void live_set_query(struct live *l, const char *path)
+{
+	free(l->query);
+	l->query = strdup(path);
+}
+
+int live_answers(const struct live *l, const char *path)
+{
+	return l->query != NULL && strcmp(l->query, path) == 0;
+}
+
+int live_covers(const struct live *l, const char *name)
+{
+	const char *list = l->query != NULL ? strstr(l->query, LIVE_LIST) : NULL;
+	size_t n = strlen(name);
+
+	if (list == NULL)
+		return 1;
+	for (const char *p = list + strlen(LIVE_LIST); p != NULL;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0' || p[n] == '&'))
+			return 1;
+	return 0;
+}
+
+/* Endpoint names are letters, digits and dashes: nothing to encode. */
+static int live_plain(const char *name)
+{
+	if (name[0] == '\0')
+		return 0;
+	for (; *name; name++)
+		if (!(*name >= 'a' && *name <= 'z') && !(*name >= 'A' && *name <= 'Z') &&
+		    !(*name >= '0' && *name <= '9') && *name != '-')
+			return 0;
+	return 1;
+}
+
+int live_query_endpoints(char *path, size_t len, const char *const *names, int n)
+{
+	size_t start = strlen(path), o = start;
+
+	for (int i = 0; i < n; i++) {
+		int k = snprintf(path + o, len - o, "%s%s", i ? "," : LIVE_LIST, names[i]);
+
+		if (!live_plain(names[i]) || k < 0 || (size_t)k >= len - o) {
+			path[start] = '\0';
+			return -1;
+		}
+		o += (size_t)k;
+	}
+	if (n == 0 && snprintf(path + o, len - o, "%s", LIVE_LIST) >= (int)(len - o)) {
+		path[start] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int live_query_same(const char *x, const char *y)
+{
+	const char *lx = strstr(x, LIVE_LIST), *ly = strstr(y, LIVE_LIST);
+	size_t nx = lx ? (size_t)(lx - x) : strlen(x), ny = ly ? (size_t)(ly - y) : strlen(y);
+
+	return nx == ny && strncmp(x, y, nx) == 0;
 }
 
 const struct live_endpoint *live_endpoint(struct live *l, const char *name)

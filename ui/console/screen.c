@@ -346,10 +346,11 @@ void screen_live(struct app *a)
 
 const char *screen_live_query(struct app *a, char *path, size_t len)
 {
+	path[0] = '\0';
+	if (cur(a)->live_query == NULL)
+		return NULL;
 	snprintf(path, len, "/v1/metrics?window=60&summary=1");
-	if (cur(a)->live_query != NULL)
-		return cur(a)->live_query(a, cur_state(a), path, len);
-	return NULL;
+	return cur(a)->live_query(a, cur_state(a), path, len);
 }
 
 void screen_clear_backend(struct app *a)

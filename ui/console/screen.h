@@ -67,8 +67,9 @@ struct screen {
 	void (*tick)(struct app *a, struct screen_state *st, int list_due, int live_due);
 	/* New live figures are in a->live. */
 	void (*live)(struct app *a, struct screen_state *st);
-	/* The metrics query (GET path) it wants; returns the endpoint whose
-	 * deployments get per-second series (or NULL). NULL: totals only. */
+	/* The metrics query (GET path; path holds the default, the totals of
+	 * every endpoint) it wants; returns the endpoint whose deployments get
+	 * per-second series (or NULL). NULL hook: no live figures asked for. */
 	const char *(*live_query)(struct app *a, struct screen_state *st, char *path, size_t len);
 	/* What it points at (see struct screen_sel); NULL: nothing. */
 	void (*select)(struct app *a, struct screen_state *st, struct screen_sel *out);
@@ -142,8 +143,8 @@ long long screen_age_ms(struct app *a);
 void screen_tick(struct app *a, int list_due, int live_due);
 /* New live figures arrived: the active screen refreshes its columns. */
 void screen_live(struct app *a);
-/* The metrics query of the active screen, and the endpoint whose series it
- * wants (NULL: none). */
+/* The metrics query of the active screen ("" when it shows no live
+ * figures), and the endpoint whose series it wants (NULL: none). */
 const char *screen_live_query(struct app *a, char *path, size_t len);
 /* One key in normal mode: the active screen's meaning first, then the
  * general one (actions.c); a key switched off by read-only says so. */
