@@ -261,16 +261,43 @@ static int datastore_path(struct runtime *rt, const char *uri, const char *field
 	return *path != NULL ? 1 : error_set(err, 500, "InternalError", "out of memory");
 }
 
+/* Where a URI's files come from; what an endpoint key may name depends on it. */
+enum source {
+	SOURCE_DATASTORE, /* the workspace's datastore (HOME/blobs) */
+	SOURCE_ASSET,     /* a data asset: its dataUri, chosen by the admin */
+	SOURCE_HOST,      /* a path on the runtime's host */
+};
+
+/* What an endpoint key may name (docs/security.md, "Batch jobs read and write
+ * files"): inputs the workspace holds, a data asset or a datastore path, and
+ * no output folder. A host path would open every file the runtime's user can
+ * read to whoever holds a key, so it takes the admin key; the refusal names
+ * neither the path nor whether it exists. */
+static int key_may(int admin, int output, enum source src, const char *field,
+		   struct error *err)
+{
+	if (admin || (!output && src != SOURCE_HOST))
+		return 0;
+	if (output)
+		return error_set(err, 403, "Forbidden", "%s: an output folder needs the admin key",
+				 field);
+	return error_set(err, 403, "Forbidden",
+			 "%s: a path on the runtime's host needs the admin key; an endpoint key "
+			 "may name a data asset (azureml:NAME:VERSION) or a path of the "
+			 "workspace's datastore (azureml://datastores/workspaceblobstore/paths/...)",
+			 field);
+}
+
 /* The local path a URI names; data assets are followed once, datastore paths
- * lead into the workspace's datastore. */
+ * lead into the workspace's datastore. Touches no file. */
 static int local_path(struct runtime *rt, const char *uri, const char *field, char **path,
-		      enum data_type *asset_type, int *is_asset, struct error *err)
+		      enum data_type *asset_type, enum source *src, struct error *err)
 {
 	struct job_uri *u = malloc(sizeof *u);
 	char *target = NULL;
 	int rc = -1;
 
-	*is_asset = 0;
+	*src = SOURCE_DATASTORE;
 	if (u == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
 	if ((rc = datastore_path(rt, uri, field, path, err)) != 0)
@@ -278,10 +305,11 @@ static int local_path(struct runtime *rt, const char *uri, const char *field, ch
 	rc = -1;
 	if (job_uri_parse(uri, u, err) < 0)
 		goto out;
+	*src = SOURCE_HOST;
 	if (u->kind == JOB_URI_DATA) {
 		if (data_uri(rt, u, &target, asset_type, err) < 0)
 			goto out;
-		*is_asset = 1;
+		*src = SOURCE_ASSET;
 		if ((rc = datastore_path(rt, target, field, path, err)) != 0)
 			goto out;
 		rc = -1;
@@ -305,29 +333,32 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-/* The input, checked against its JobInputType. */
-static int input_path(struct runtime *rt, const struct job_invocation *inv, char **path,
-		      struct error *err)
+/* The input, checked against its JobInputType. Errors name the URI as the
+ * client sent it, never the home's path. */
+static int input_path(struct runtime *rt, const struct job_invocation *inv, int admin,
+		      char **path, struct error *err)
 {
+	const char *uri = inv->input_uri;
 	enum data_type asset_type;
+	enum source src;
 	struct stat st;
-	int is_asset;
 
-	if (local_path(rt, inv->input_uri, "InputData.Uri", path, &asset_type, &is_asset, err) < 0)
+	if (local_path(rt, uri, "InputData.Uri", path, &asset_type, &src, err) < 0 ||
+	    key_may(admin, 0, src, "InputData.Uri", err) < 0)
 		return -1;
-	if (is_asset && asset_type != inv->input_type)
+	if (src == SOURCE_ASSET && asset_type != inv->input_type)
 		return error_set(err, 400, "ValidationError",
 				 "InputData: JobInputType is %s but the data asset is %s",
 				 data_type_name(inv->input_type), data_type_name(asset_type));
 	if (stat(*path, &st) < 0)
-		return error_set(err, 400, "ValidationError", "InputData.Uri: %.300s: %s", *path,
+		return error_set(err, 400, "ValidationError", "InputData.Uri: %.300s: %s", uri,
 				 strerror(errno));
 	if (inv->input_type == DATA_URI_FOLDER && !S_ISDIR(st.st_mode))
 		return error_set(err, 400, "ValidationError",
-				 "InputData: %.300s is not a folder (JobInputType UriFolder)", *path);
+				 "InputData: %.300s is not a folder (JobInputType UriFolder)", uri);
 	if (inv->input_type == DATA_URI_FILE && !S_ISREG(st.st_mode))
 		return error_set(err, 400, "ValidationError",
-				 "InputData: %.300s is not a file (JobInputType UriFile)", *path);
+				 "InputData: %.300s is not a file (JobInputType UriFile)", uri);
 	return 0;
 }
 
@@ -336,7 +367,7 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 		      int admin, char **dir, char **uri, struct error *err)
 {
 	enum data_type type;
-	int is_asset;
+	enum source src;
 	char buf[PATH_MAX + 16];
 
 	if (inv->output_uri == NULL) {
@@ -344,13 +375,9 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 		    (int)sizeof buf)
 			return error_set(err, 500, "InternalError", "the home's path is too long");
 		*dir = strdup(buf);
-	} else {
-		if (local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &is_asset, err) <
-		    0)
-			return -1;
-		if (!admin)
-			return error_set(err, 403, "Forbidden",
-					 "OutputData: a local output folder needs the admin key");
+	} else if (key_may(admin, 1, SOURCE_HOST, "OutputData.Uri", err) < 0 ||
+		   local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &src, err) < 0) {
+		return -1;
 	}
 	if (*dir == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
@@ -449,7 +476,7 @@ int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		error_set(err, 500, "InternalError", "out of memory");
 		goto out;
 	}
-	if (input_path(rt, inv, &j.input_path, err) < 0 ||
+	if (input_path(rt, inv, admin, &j.input_path, err) < 0 ||
 	    output_dir(rt, inv, j.name, admin, &j.output_dir, &j.output_uri, err) < 0 ||
 	    control_change(rt, create_apply, NULL, &c, err) < 0)
 		goto out;

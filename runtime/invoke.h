@@ -7,13 +7,15 @@
  *
  * Credentials: Authorization: Bearer with one of the endpoint's keys
  * (listkeys) or the runtime's admin key, whatever the endpoint's authMode
- * (Azure takes only a Microsoft Entra token; docs/batch.md). A local output
- * path (OutputData) is accepted from the admin key only.
+ * (Azure takes only a Microsoft Entra token; docs/batch.md).
  *
  * Input URIs (job_uri_parse): a data asset (resolved to its dataUri), a path
  * of the default datastore, an absolute path or file:// URI on the runtime's
  * host. A UriFile input must be a file and a UriFolder input a folder when
- * the job is made (400 otherwise).
+ * the job is made (400 otherwise). What an endpoint key may name is decided in
+ * one place, key_may() in invoke.c (docs/security.md): a data asset or a
+ * datastore path, never a host path or an output folder (403, before any file
+ * is looked at).
  */
 #ifndef RUNTIME_INVOKE_H
 #define RUNTIME_INVOKE_H

@@ -1,0 +1,48 @@
+"""The surfaces that landed after the first hostile pass, attacked as a hostile
+tester would: batch invocation with only an endpoint key, batch inputs that
+are not files, the datastore's Blob endpoint, the managed-identity and
+connect-info routes, and the clients against a hostile server. Each test
+shows a failure the code had; bounded in requests and time; every socket goes
+to 127.0.0.1. Helpers: hostile.py."""
+
+import os
+
+import pytest
+
+from test_batch import invoke, job, make_folder, ok, setup_batch, wait_job, write_csv
+
+
+def jobs_of(rt, ep="churn-batch"):
+    s, _, b = rt.http("GET", "ws:/jobs?properties=azureml.endpointname%3D" + ep)
+    assert s == 200, b
+    return b["value"]
+
+
+# ---- batch invocation with an endpoint key --------------------------------------
+
+
+def test_endpoint_key_cannot_name_host_paths(runtime, tmp_path):
+    """An endpoint key held by a partner system must not turn into read access
+    to every file the runtime's user can read (as root: /etc/shadow), nor into
+    an oracle of which paths exist: host paths need the admin key, and the
+    answer is the same whether the path exists or not."""
+    rt = runtime
+    key = setup_batch(rt)
+    folder = make_folder(str(tmp_path / "in"), 2, 10)
+    for uri, kind in (("/etc/passwd", "UriFile"), ("file:///etc/passwd", "UriFile"),
+                      (os.path.join(rt.home, "admin.key"), "UriFile"),
+                      (os.path.join(rt.home, "state.db"), "UriFile"),
+                      ("/proc/self/environ", "UriFile"), (rt.home, "UriFolder"),
+                      ("/nonexistent/x.csv", "UriFile"), (folder, "UriFolder")):
+        b = invoke(rt, "churn-batch", uri, kind, key=key, expect=403)
+        assert b["error"]["code"] == "Forbidden" and "admin key" in b["error"]["message"]
+        assert rt.home not in b["error"]["message"] and uri not in b["error"]["message"]
+    assert jobs_of(rt) == []
+    # what the key may name: a data asset (the admin chose its files) and the datastore
+    ok(rt.http("PUT", "ws:/data/custs/versions/1",
+               {"properties": {"dataType": "uri_folder", "dataUri": folder}}))
+    done = wait_job(rt, invoke(rt, "churn-batch", "azureml:custs:1", key=key)["name"])
+    assert done["properties"]["status"] == "Completed", done
+    # the admin key may name host paths, as before
+    done = wait_job(rt, invoke(rt, "churn-batch", folder)["name"])
+    assert done["properties"]["status"] == "Completed", done
