@@ -268,24 +268,32 @@ enum source {
 	SOURCE_HOST,      /* a path on the runtime's host */
 };
 
-/* What an endpoint key may name (docs/security.md, "Batch jobs read and write
- * files"): inputs the workspace holds, a data asset or a datastore path, and
- * no output folder. A host path would open every file the runtime's user can
- * read to whoever holds a key, so it takes the admin key; the refusal names
- * neither the path nor whether it exists. */
-static int key_may(int admin, int output, enum source src, const char *field,
-		   struct error *err)
+/* What only the admin key may do in an invocation (docs/security.md, "Batch
+ * jobs read and write files"); an endpoint key, handed to partner systems and
+ * schedulers, may name what the workspace holds (a data asset, a datastore
+ * path) and lower the deployment's compute. A host path would open every file
+ * the runtime's user can read to whoever holds a key, so the refusal comes
+ * before any file is looked at and names neither the path nor whether it
+ * exists; more workers than the deployment's are processes and memory the
+ * admin did not give. */
+enum admin_only { READ_HOST, WRITE_FOLDER, MORE_WORKERS };
+
+static int key_may(int admin, enum admin_only what, const char *field, struct error *err)
 {
-	if (admin || (!output && src != SOURCE_HOST))
+	static const char *const why[] = {
+		[READ_HOST] = "a path on the runtime's host needs the admin key; an endpoint key "
+			      "may name a data asset (azureml:NAME:VERSION) or a path of the "
+			      "workspace's datastore (azureml://datastores/workspaceblobstore/"
+			      "paths/...)",
+		[WRITE_FOLDER] = "an output folder needs the admin key",
+		[MORE_WORKERS] = "more workers than the deployment's instanceCount x "
+				 "maxConcurrencyPerInstance need the admin key (an endpoint key "
+				 "may lower them)",
+	};
+
+	if (admin)
 		return 0;
-	if (output)
-		return error_set(err, 403, "Forbidden", "%s: an output folder needs the admin key",
-				 field);
-	return error_set(err, 403, "Forbidden",
-			 "%s: a path on the runtime's host needs the admin key; an endpoint key "
-			 "may name a data asset (azureml:NAME:VERSION) or a path of the "
-			 "workspace's datastore (azureml://datastores/workspaceblobstore/paths/...)",
-			 field);
+	return error_set(err, 403, "Forbidden", "%s: %s", field, why[what]);
 }
 
 /* The local path a URI names; data assets are followed once, datastore paths
@@ -344,7 +352,7 @@ static int input_path(struct runtime *rt, const struct job_invocation *inv, int 
 	struct stat st;
 
 	if (local_path(rt, uri, "InputData.Uri", path, &asset_type, &src, err) < 0 ||
-	    key_may(admin, 0, src, "InputData.Uri", err) < 0)
+	    (src == SOURCE_HOST && key_may(admin, READ_HOST, "InputData.Uri", err) < 0))
 		return -1;
 	if (src == SOURCE_ASSET && asset_type != inv->input_type)
 		return error_set(err, 400, "ValidationError",
@@ -375,7 +383,7 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 		    (int)sizeof buf)
 			return error_set(err, 500, "InternalError", "the home's path is too long");
 		*dir = strdup(buf);
-	} else if (key_may(admin, 1, SOURCE_HOST, "OutputData.Uri", err) < 0 ||
+	} else if (key_may(admin, WRITE_FOLDER, "OutputData.Uri", err) < 0 ||
 		   local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &src, err) < 0) {
 		return -1;
 	}
@@ -391,6 +399,7 @@ struct create {
 	struct runtime *rt;
 	const char *ep, *deployment, *schedule;
 	const struct job_invocation *inv;
+	int admin; /* the admin key invoked: may raise the workers */
 	struct job *job;
 	const struct codec_ctx *ids; /* NULL: no answer wanted */
 	cJSON *answer;
@@ -436,6 +445,8 @@ static int create_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	snprintf(j->deployment, sizeof j->deployment, "%s", d->name);
 	j->settings = d->settings;
 	if (job_settings_apply(&j->settings, &c->inv->overrides, err) < 0 ||
+	    (job_workers(&j->settings) > job_workers(&d->settings) &&
+	     key_may(c->admin, MORE_WORKERS, "compute", err) < 0) ||
 	    batch_job_put(ws, j, err) < 0)
 		return -1;
 	if (c->ids != NULL)
@@ -466,8 +477,8 @@ int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		 struct error *err)
 {
 	struct job j;
-	struct create c = {rt, ep, deployment, schedule, inv, &j, answer != NULL ? ids : NULL,
-			   NULL};
+	struct create c = {rt, ep, deployment, schedule, inv, admin, &j,
+			   answer != NULL ? ids : NULL, NULL};
 	int rc = -1;
 
 	memset(&j, 0, sizeof j);

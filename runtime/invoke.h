@@ -12,10 +12,10 @@
  * Input URIs (job_uri_parse): a data asset (resolved to its dataUri), a path
  * of the default datastore, an absolute path or file:// URI on the runtime's
  * host. A UriFile input must be a file and a UriFolder input a folder when
- * the job is made (400 otherwise). What an endpoint key may name is decided in
- * one place, key_may() in invoke.c (docs/security.md): a data asset or a
- * datastore path, never a host path or an output folder (403, before any file
- * is looked at).
+ * the job is made (400 otherwise). What only the admin key may do is decided
+ * in one place, key_may() in invoke.c (docs/security.md): name a host path
+ * (403 for an endpoint key, before any file is looked at), an output folder,
+ * or more workers than the deployment's.
  */
 #ifndef RUNTIME_INVOKE_H
 #define RUNTIME_INVOKE_H

@@ -46,3 +46,31 @@ def test_endpoint_key_cannot_name_host_paths(runtime, tmp_path):
     # the admin key may name host paths, as before
     done = wait_job(rt, invoke(rt, "churn-batch", folder)["name"])
     assert done["properties"]["status"] == "Completed", done
+
+
+def test_endpoint_key_cannot_raise_the_workers(runtime, tmp_path):
+    """instanceCount x maxConcurrencyPerInstance is how many score.py processes
+    (or threads) a job starts: an endpoint key that could override them to
+    64 x 64 would start 4,096 Python workers. The deployment's figures are the
+    admin's budget: a key may lower them, only the admin key raise them."""
+    rt = runtime
+    key = setup_batch(rt, resources={"instanceCount": 2})
+    one = str(tmp_path / "one.csv")
+    write_csv(one, 20)
+    ok(rt.http("PUT", "ws:/data/one/versions/1",
+               {"properties": {"dataType": "uri_file", "dataUri": one}}))
+    for extra in ({"compute": {"instanceCount": 64}, "maxConcurrencyPerInstance": 64},
+                  {"compute": {"instanceCount": 3}}, {"maxConcurrencyPerInstance": 2},
+                  {"resources": {"instanceCount": 4}}):
+        b = invoke(rt, "churn-batch", "azureml:one:1", "UriFile", key=key, extra=extra,
+                   expect=403)
+        assert "admin key" in b["error"]["message"], b
+    assert jobs_of(rt) == []
+    # lowering is the key's to choose; the admin key may raise
+    j = invoke(rt, "churn-batch", "azureml:one:1", "UriFile", key=key,
+               extra={"compute": {"instanceCount": 1}})
+    assert j["properties"]["settings"]["resources"]["instanceCount"] == 1
+    j = invoke(rt, "churn-batch", "azureml:one:1", "UriFile",
+               extra={"compute": {"instanceCount": 3}, "maxConcurrencyPerInstance": 2})
+    assert j["properties"]["settings"]["resources"]["instanceCount"] == 3
+    assert wait_job(rt, j["name"])["properties"]["status"] == "Completed"
