@@ -21,6 +21,7 @@
 #include "state/names.h"
 
 #define INVOKE_SUBSCRIPTION "00000000-0000-0000-0000-000000000000"
+#define INVOKE_RETRY_AFTER "10" /* seconds, when too many jobs wait */
 
 /* ---- the keys, for admission -------------------------------------------- */
 
@@ -188,6 +189,8 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 			 NULL, key != NULL && auth_equal(key, rt->admin_key), &ids, &answer, name,
 			 sizeof name, &err) < 0) {
 		server_reply_error(rs, &err);
+		if (err.status == 429)
+			server_reply_header(rs, "Retry-After", INVOKE_RETRY_AFTER);
 	} else {
 		snprintf(url, sizeof url, "%s%s/jobs/%s", rt->url, ws_prefix, name);
 		server_reply_header(rs, "Location", url);
@@ -488,12 +491,21 @@ int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		goto out;
 	}
 	if (input_path(rt, inv, admin, &j.input_path, err) < 0 ||
-	    output_dir(rt, inv, j.name, admin, &j.output_dir, &j.output_uri, err) < 0 ||
-	    control_change(rt, create_apply, NULL, &c, err) < 0)
+	    output_dir(rt, inv, j.name, admin, &j.output_dir, &j.output_uri, err) < 0)
 		goto out;
+	if (jobs_reserve(rt->jobs) < 0) {
+		error_set(err, 429, "TooManyJobs",
+			  "too many batch jobs are waiting (--max-queued-jobs); try again when "
+			  "some have started");
+		goto out;
+	}
+	if (control_change(rt, create_apply, NULL, &c, err) < 0) {
+		jobs_unreserve(rt->jobs);
+		goto out;
+	}
 	snprintf(name, name_len, "%s", j.name);
 	runtime_log(rt, "job %s: queued for %s/%s (%s)", j.name, ep, j.deployment, j.input_path);
-	if (jobs_submit(rt->jobs, j.name) < 0)
+	if (jobs_submit(rt->jobs, j.name, 1) < 0)
 		runtime_log(rt, "job %s: stays queued until the next start", j.name);
 	rc = 0;
 	if (answer != NULL) {

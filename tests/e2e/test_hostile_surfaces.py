@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from test_batch import invoke, job, make_folder, ok, setup_batch, wait_job, write_csv
+from test_batch import (invoke, job, make_folder, ok, setup_batch, setup_script, wait_job,
+                        write_csv)
 
 
 def jobs_of(rt, ep="churn-batch"):
@@ -74,3 +75,37 @@ def test_endpoint_key_cannot_raise_the_workers(runtime, tmp_path):
                extra={"compute": {"instanceCount": 3}, "maxConcurrencyPerInstance": 2})
     assert j["properties"]["settings"]["resources"]["instanceCount"] == 3
     assert wait_job(rt, j["name"])["properties"]["status"] == "Completed"
+
+
+def test_jobs_waiting_are_bounded(make_runtime, tmp_path):
+    """A key holder looping on invoke made 6,659 jobs in 20 s (and 300 schedules
+    firing every second as many): each a row and a folder, the queue without
+    end. Past --max-queued-jobs jobs waiting, an invocation is 429 with
+    Retry-After, before anything is stored; a place comes back when one starts
+    or is canceled."""
+    rt = make_runtime(extra_args=["--max-batch-jobs", "1", "--max-queued-jobs", "2"]).start()
+    setup_script(rt, "batch_rows.py", retrySettings={"maxRetries": 0, "timeout": "PT60S"})
+    slow = str(tmp_path / "slow")
+    os.makedirs(slow)
+    write_csv(os.path.join(slow, "x-slow.csv"), 3)
+    ok(rt.http("PUT", "ws:/data/slow/versions/1",
+               {"properties": {"dataType": "uri_folder", "dataUri": slow}}))
+    key = ok(rt.http("POST", "ws:/batchEndpoints/py-batch/listkeys"))["primaryKey"]
+    running = invoke(rt, "py-batch", "azureml:slow:1", key=key)["name"]
+    wait_job(rt, running, ("Running",))
+    waiting = [invoke(rt, "py-batch", "azureml:slow:1", key=key)["name"] for _ in range(2)]
+    s, h, b = rt.http("POST", "/batch/py-batch/jobs", auth=False,
+                      headers={"Authorization": "Bearer " + key},
+                      body={"properties": {"InputData": {"x": {
+                          "JobInputType": "UriFolder", "Uri": "azureml:slow:1"}}}})
+    assert s == 429 and b["error"]["code"] == "TooManyJobs" and int(h["retry-after"]) > 0, b
+    assert len(jobs_of(rt, "py-batch")) == 3  # nothing stored for the refused one
+    # the admin key and schedules meet the same bound
+    invoke(rt, "py-batch", slow, expect=429)
+    assert rt.http("POST", "ws:/jobs/%s/cancel" % waiting[0])[0] in (200, 202)
+    waiting.append(invoke(rt, "py-batch", "azureml:slow:1", key=key)["name"])
+    for name in [running] + waiting[1:]:
+        rt.http("POST", "ws:/jobs/%s/cancel" % name)
+    for name in [running] + waiting[1:]:
+        assert wait_job(rt, name, timeout=60)["properties"]["status"] == "Canceled"
+    assert rt.stop() == 0
