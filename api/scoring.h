@@ -44,8 +44,10 @@ void scoring_forget(struct client *c, const char *ep);
  * 0, or -1 with err. Wipe t with scoring_target_cleanup when done. */
 int scoring_target(struct client *c, const char *ep, struct scoring_target *t, struct error *err);
 /* A batch endpoint's invocation target (docs/batch.md): its URL through the
- * client's transport (BASE/batch/EP/jobs on an mldeck runtime) and a key from
- * listkeys. On Azure (an Entra token) it refuses with a message. 0, or -1. */
+ * client's transport (BASE/batch/EP/jobs on an mldeck runtime) and the
+ * client's own credential, the admin key (an endpoint key from listkeys may
+ * name no input on the runtime's host). On Azure (an Entra token) it refuses
+ * with a message. 0, or -1. */
 int scoring_batch_target(struct client *c, const char *ep, struct scoring_target *t,
 			 struct error *err);
 /* Wipes the credential. NULL is a no-op. */

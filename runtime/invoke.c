@@ -21,6 +21,7 @@
 #include "state/names.h"
 
 #define INVOKE_SUBSCRIPTION RUNTIME_LOCAL_SUBSCRIPTION
+#define INVOKE_RETRY_AFTER "10" /* seconds, when too many jobs wait */
 
 /* ---- the keys, for admission -------------------------------------------- */
 
@@ -188,6 +189,8 @@ void invoke_handle(struct runtime *rt, const struct server_request *rq,
 			 NULL, key != NULL && auth_equal(key, rt->admin_key), &ids, &answer, name,
 			 sizeof name, &err) < 0) {
 		server_reply_error(rs, &err);
+		if (err.status == 429)
+			server_reply_header(rs, "Retry-After", INVOKE_RETRY_AFTER);
 	} else {
 		snprintf(url, sizeof url, "%s%s/jobs/%s", rt->url, ws_prefix, name);
 		server_reply_header(rs, "Location", url);
@@ -261,16 +264,44 @@ static int datastore_path(struct runtime *rt, const char *uri, const char *field
 	return *path != NULL ? 1 : error_set(err, 500, "InternalError", "out of memory");
 }
 
+/* What only the admin key may do in an invocation (docs/security.md, "Batch
+ * jobs read and write files"); an endpoint key, handed to partner systems and
+ * schedulers, may name what the workspace holds (a data asset, a datastore
+ * path) and lower the deployment's compute. A host path would open every file
+ * the runtime's user can read to whoever holds a key, so the refusal comes
+ * before any file is looked at and names neither the path nor whether it
+ * exists; more workers than the deployment's are processes and memory the
+ * admin did not give. */
+enum admin_only { READ_HOST, WRITE_FOLDER, MORE_WORKERS };
+
+static int key_may(int admin, enum admin_only what, const char *field, struct error *err)
+{
+	static const char *const why[] = {
+		[READ_HOST] = "a path on the runtime's host needs the admin key; an endpoint key "
+			      "may name a data asset (azureml:NAME:VERSION) or a path of the "
+			      "workspace's datastore (azureml://datastores/workspaceblobstore/"
+			      "paths/...)",
+		[WRITE_FOLDER] = "an output folder needs the admin key",
+		[MORE_WORKERS] = "more workers than the deployment's instanceCount x "
+				 "maxConcurrencyPerInstance need the admin key (an endpoint key "
+				 "may lower them)",
+	};
+
+	if (admin)
+		return 0;
+	return error_set(err, 403, "Forbidden", "%s: %s", field, why[what]);
+}
+
 /* The local path a URI names; data assets are followed once, datastore paths
- * lead into the workspace's datastore. */
+ * lead into the workspace's datastore. Touches no file. */
 int invoke_local_path(struct runtime *rt, const char *uri, const char *field, char **path,
-		      enum data_type *asset_type, int *is_asset, struct error *err)
+		      enum data_type *asset_type, enum invoke_source *src, struct error *err)
 {
 	struct job_uri *u = malloc(sizeof *u);
 	char *target = NULL;
 	int rc = -1;
 
-	*is_asset = 0;
+	*src = INVOKE_SOURCE_DATASTORE;
 	if (u == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
 	if ((rc = datastore_path(rt, uri, field, path, err)) != 0)
@@ -278,10 +309,11 @@ int invoke_local_path(struct runtime *rt, const char *uri, const char *field, ch
 	rc = -1;
 	if (job_uri_parse(uri, u, err) < 0)
 		goto out;
+	*src = INVOKE_SOURCE_HOST;
 	if (u->kind == JOB_URI_DATA) {
 		if (data_uri(rt, u, &target, asset_type, err) < 0)
 			goto out;
-		*is_asset = 1;
+		*src = INVOKE_SOURCE_ASSET;
 		if ((rc = datastore_path(rt, target, field, path, err)) != 0)
 			goto out;
 		rc = -1;
@@ -305,30 +337,32 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-/* The input, checked against its JobInputType. */
-static int input_path(struct runtime *rt, const struct job_invocation *inv, char **path,
-		      struct error *err)
+/* The input, checked against its JobInputType. Errors name the URI as the
+ * client sent it, never the home's path. */
+static int input_path(struct runtime *rt, const struct job_invocation *inv, int admin,
+		      char **path, struct error *err)
 {
+	const char *uri = inv->input_uri;
 	enum data_type asset_type;
+	enum invoke_source src;
 	struct stat st;
-	int is_asset;
 
-	if (invoke_local_path(rt, inv->input_uri, "InputData.Uri", path, &asset_type, &is_asset,
-			      err) < 0)
+	if (invoke_local_path(rt, uri, "InputData.Uri", path, &asset_type, &src, err) < 0 ||
+	    (src == INVOKE_SOURCE_HOST && key_may(admin, READ_HOST, "InputData.Uri", err) < 0))
 		return -1;
-	if (is_asset && asset_type != inv->input_type)
+	if (src == INVOKE_SOURCE_ASSET && asset_type != inv->input_type)
 		return error_set(err, 400, "ValidationError",
 				 "InputData: JobInputType is %s but the data asset is %s",
 				 data_type_name(inv->input_type), data_type_name(asset_type));
 	if (stat(*path, &st) < 0)
-		return error_set(err, 400, "ValidationError", "InputData.Uri: %.300s: %s", *path,
+		return error_set(err, 400, "ValidationError", "InputData.Uri: %.300s: %s", uri,
 				 strerror(errno));
 	if (inv->input_type == DATA_URI_FOLDER && !S_ISDIR(st.st_mode))
 		return error_set(err, 400, "ValidationError",
-				 "InputData: %.300s is not a folder (JobInputType UriFolder)", *path);
+				 "InputData: %.300s is not a folder (JobInputType UriFolder)", uri);
 	if (inv->input_type == DATA_URI_FILE && !S_ISREG(st.st_mode))
 		return error_set(err, 400, "ValidationError",
-				 "InputData: %.300s is not a file (JobInputType UriFile)", *path);
+				 "InputData: %.300s is not a file (JobInputType UriFile)", uri);
 	return 0;
 }
 
@@ -337,7 +371,7 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 		      int admin, char **dir, char **uri, struct error *err)
 {
 	enum data_type type;
-	int is_asset;
+	enum invoke_source src;
 	char buf[PATH_MAX + 16];
 
 	if (inv->output_uri == NULL) {
@@ -345,13 +379,9 @@ static int output_dir(struct runtime *rt, const struct job_invocation *inv, cons
 		    (int)sizeof buf)
 			return error_set(err, 500, "InternalError", "the home's path is too long");
 		*dir = strdup(buf);
-	} else {
-		if (invoke_local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &is_asset,
-				      err) < 0)
-			return -1;
-		if (!admin)
-			return error_set(err, 403, "Forbidden",
-					 "OutputData: a local output folder needs the admin key");
+	} else if (key_may(admin, WRITE_FOLDER, "OutputData.Uri", err) < 0 ||
+		   invoke_local_path(rt, inv->output_uri, "OutputData.Uri", dir, &type, &src, err) < 0) {
+		return -1;
 	}
 	if (*dir == NULL)
 		return error_set(err, 500, "InternalError", "out of memory");
@@ -365,6 +395,7 @@ struct create {
 	struct runtime *rt;
 	const char *ep, *deployment, *schedule;
 	const struct job_invocation *inv;
+	int admin; /* the admin key invoked: may raise the workers */
 	struct job *job;
 	const struct codec_ctx *ids; /* NULL: no answer wanted */
 	cJSON *answer;
@@ -410,6 +441,8 @@ static int create_apply(struct runtime *rt, struct workspace *ws, void *arg, str
 	snprintf(j->deployment, sizeof j->deployment, "%s", d->name);
 	j->settings = d->settings;
 	if (job_settings_apply(&j->settings, &c->inv->overrides, err) < 0 ||
+	    (job_workers(&j->settings) > job_workers(&d->settings) &&
+	     key_may(c->admin, MORE_WORKERS, "compute", err) < 0) ||
 	    batch_job_put(ws, j, err) < 0)
 		return -1;
 	if (c->ids != NULL)
@@ -440,8 +473,8 @@ int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		 struct error *err)
 {
 	struct job j;
-	struct create c = {rt, ep, deployment, schedule, inv, &j, answer != NULL ? ids : NULL,
-			   NULL};
+	struct create c = {rt, ep, deployment, schedule, inv, admin, &j,
+			   answer != NULL ? ids : NULL, NULL};
 	int rc = -1;
 
 	memset(&j, 0, sizeof j);
@@ -450,13 +483,22 @@ int invoke_start(struct runtime *rt, const char *ep, const char *deployment,
 		error_set(err, 500, "InternalError", "out of memory");
 		goto out;
 	}
-	if (input_path(rt, inv, &j.input_path, err) < 0 ||
-	    output_dir(rt, inv, j.name, admin, &j.output_dir, &j.output_uri, err) < 0 ||
-	    control_change(rt, create_apply, NULL, &c, err) < 0)
+	if (input_path(rt, inv, admin, &j.input_path, err) < 0 ||
+	    output_dir(rt, inv, j.name, admin, &j.output_dir, &j.output_uri, err) < 0)
 		goto out;
+	if (jobs_reserve(rt->jobs) < 0) {
+		error_set(err, 429, "TooManyJobs",
+			  "too many batch jobs are waiting (--max-queued-jobs); try again when "
+			  "some have started");
+		goto out;
+	}
+	if (control_change(rt, create_apply, NULL, &c, err) < 0) {
+		jobs_unreserve(rt->jobs);
+		goto out;
+	}
 	snprintf(name, name_len, "%s", j.name);
 	runtime_log(rt, "job %s: queued for %s/%s (%s)", j.name, ep, j.deployment, j.input_path);
-	if (jobs_submit(rt->jobs, j.name) < 0)
+	if (jobs_submit(rt->jobs, j.name, 1) < 0)
 		runtime_log(rt, "job %s: stays queued until the next start", j.name);
 	rc = 0;
 	if (answer != NULL) {

@@ -7,13 +7,15 @@
  *
  * Credentials: Authorization: Bearer with one of the endpoint's keys
  * (listkeys) or the runtime's admin key, whatever the endpoint's authMode
- * (Azure takes only a Microsoft Entra token; docs/batch.md). A local output
- * path (OutputData) is accepted from the admin key only.
+ * (Azure takes only a Microsoft Entra token; docs/batch.md).
  *
  * Input URIs (job_uri_parse): a data asset (resolved to its dataUri), a path
  * of the default datastore, an absolute path or file:// URI on the runtime's
  * host. A UriFile input must be a file and a UriFolder input a folder when
- * the job is made (400 otherwise).
+ * the job is made (400 otherwise). What only the admin key may do is decided
+ * in one place, key_may() in invoke.c (docs/security.md): name a host path
+ * (403 for an endpoint key, before any file is looked at), an output folder,
+ * or more workers than the deployment's.
  */
 #ifndef RUNTIME_INVOKE_H
 #define RUNTIME_INVOKE_H
@@ -44,14 +46,21 @@ int invoke_admit(struct runtime *rt, const struct server_request *rq,
 void invoke_handle(struct runtime *rt, const struct server_request *rq,
 		   struct server_response *rs);
 
+/* Where a URI's files come from; what an endpoint key may name depends on it. */
+enum invoke_source {
+	INVOKE_SOURCE_DATASTORE, /* the workspace's datastore (HOME/blobs) */
+	INVOKE_SOURCE_ASSET,     /* a data asset: its dataUri, chosen by the admin */
+	INVOKE_SOURCE_HOST,      /* a path on the runtime's host */
+};
+
 /* The local file or folder a URI names (job_uri_parse's forms; a data asset
  * is followed to its dataUri once; a datastore path (blob_resolve) is that
- * path in the default datastore's folder), a heap string into *path;
- * *is_asset tells whether it was a data asset, of *asset_type. field names the
- * URI in errors. Takes the workspace lock. 0, or -1 with err (404 for a data
- * asset that does not exist). */
+ * path in the default datastore's folder), a heap string into *path; *src
+ * tells where it came from (a data asset: of *asset_type). field names the
+ * URI in errors. Takes the workspace lock; touches no file. 0, or -1 with err
+ * (404 for a data asset that does not exist). */
 int invoke_local_path(struct runtime *rt, const char *uri, const char *field, char **path,
-		      enum data_type *asset_type, int *is_asset, struct error *err);
+		      enum data_type *asset_type, enum invoke_source *src, struct error *err);
 
 /* Makes and queues a job for batch endpoint EP and DEPLOYMENT (NULL or "":
  * the endpoint's default) from inv. schedule: the schedule firing it (NULL

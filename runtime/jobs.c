@@ -26,10 +26,12 @@ struct jobs {
 	pthread_cond_t idle; /* a runner ended */
 	struct runner *list; /* queued and running, in arrival order */
 	int nrunning;
+	int max_queued;
+	int waiting; /* queued in the list, plus places reserved */
 	int stopping;
 };
 
-struct jobs *jobs_new(struct runtime *rt, int max_running)
+struct jobs *jobs_new(struct runtime *rt, int max_running, int max_queued)
 {
 	struct jobs *j = calloc(1, sizeof *j);
 
@@ -37,6 +39,7 @@ struct jobs *jobs_new(struct runtime *rt, int max_running)
 		return NULL;
 	j->rt = rt;
 	j->max_running = max_running > 0 ? max_running : 1;
+	j->max_queued = max_queued > 0 ? max_queued : 1;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->idle, NULL);
 	return j;
@@ -100,26 +103,52 @@ static void start_queued(struct jobs *j)
 		if (pthread_create(&t, &attr, runner_main, r) == 0) {
 			r->running = 1;
 			j->nrunning++;
+			j->waiting--;
 		}
 		pthread_attr_destroy(&attr);
 	}
 }
 
-int jobs_submit(struct jobs *j, const char *name)
+int jobs_reserve(struct jobs *j)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&j->lock);
+	if (j->waiting < j->max_queued) {
+		j->waiting++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+void jobs_unreserve(struct jobs *j)
+{
+	pthread_mutex_lock(&j->lock);
+	j->waiting--;
+	pthread_mutex_unlock(&j->lock);
+}
+
+int jobs_submit(struct jobs *j, const char *name, int reserved)
 {
 	struct runner *r = calloc(1, sizeof *r), **p;
 
-	if (r == NULL)
+	if (r == NULL) {
+		if (reserved)
+			jobs_unreserve(j);
 		return -1;
+	}
 	r->owner = j;
 	snprintf(r->name, sizeof r->name, "%s", name);
 	pthread_mutex_init(&r->ctl.lock, NULL);
 	pthread_mutex_lock(&j->lock);
 	if (j->stopping || find(j, name) != NULL) {
+		j->waiting -= reserved;
 		pthread_mutex_unlock(&j->lock);
 		runner_free(r);
 		return -1;
 	}
+	j->waiting += !reserved;
 	for (p = &j->list; *p != NULL; p = &(*p)->next)
 		;
 	*p = r;
@@ -137,6 +166,7 @@ void jobs_cancel(struct jobs *j, const char *name)
 	if (r != NULL && !r->running) {
 		unlink_runner(j, r);
 		runner_free(r);
+		j->waiting--;
 	} else if (r != NULL) {
 		atomic_store(&r->ctl.cancel, 1);
 		atomic_store(&r->ctl.halt, 1);
@@ -208,7 +238,7 @@ void jobs_resume(struct jobs *j)
 		runtime_log(j->rt, "jobs: cannot resume the jobs that were running: %s",
 			    err.message);
 	for (size_t i = 0; i < a.n; i++) {
-		if (a.names[i] != NULL && jobs_submit(j, a.names[i]) == 0)
+		if (a.names[i] != NULL && jobs_submit(j, a.names[i], 0) == 0)
 			runtime_log(j->rt, "job %s: resumed", a.names[i]);
 		free(a.names[i]);
 	}

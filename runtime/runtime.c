@@ -45,6 +45,7 @@
 #define DEFAULT_WORKER_MEMORY_MB "4096"
 #define DEFAULT_MAX_JOBS 4
 #define DEFAULT_COLLECT_QUOTA_MB 1024
+#define DEFAULT_MAX_QUEUED 1000
 
 void runtime_log(struct runtime *rt, const char *fmt, ...)
 {
@@ -749,7 +750,8 @@ struct runtime *runtime_start(const struct runtime_options *o, struct error *err
 	mark_reloading(rt);
 	rt->metrics = metrics_new();
 	rt->fleet = fleet_new(rt->home, rt->metrics, on_state, rt);
-	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS);
+	rt->jobs = jobs_new(rt, o->max_jobs > 0 ? o->max_jobs : DEFAULT_MAX_JOBS,
+			    o->max_queued > 0 ? o->max_queued : DEFAULT_MAX_QUEUED);
 	rt->batch_keys = invoke_keys_new();
 	rt->scheduler = scheduler_new(rt);
 	rt->monitors = monitors_new(rt);
@@ -863,6 +865,8 @@ static const struct serve_flag serve_flags[] = {
 	 256},
 	{"--max-batch-jobs", "N", "batch jobs running at once; more wait Queued (default 4)",
 	 FLAG_INT, OPT(max_jobs), 1, 256},
+	{"--max-queued-jobs", "N", "batch jobs waiting Queued; more are refused 429 (default "
+	 "1000)", FLAG_INT, OPT(max_queued), 1, 1000000},
 	{"--stop-grace", "SECONDS", "on SIGTERM, time for requests in flight (default 5)",
 	 FLAG_UINT, OPT(stop_grace_ms), 1, 3600},
 	{"--worker-memory-mb", "MB", "memory per Python worker process (default 4096; 0: none)",

@@ -27,6 +27,7 @@ struct runtime_options {
 	int token_ttl;          /* AMLToken lifetime in seconds; 0 = 3600 */
 	int threads;            /* HTTP event loops; 0 = one per online CPU */
 	int max_jobs;           /* batch jobs running at once; 0 = 4 */
+	int max_queued;         /* batch jobs waiting Queued at once; 0 = 1000 */
 	/* limits against hostile clients (docs/security.md); 0 = the default */
 	struct conns_limits conns; /* connections, header deadline, keep-alive idle */
 	unsigned io_timeout;    /* seconds of silence while a body or answer moves */

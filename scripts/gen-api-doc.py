@@ -341,7 +341,7 @@ uses and what still differs from Azure.
   `DefaultAzureCredential()` works unchanged (`MSI_ENDPOINT`, `MSI_SECRET` = the admin key).
 - Batch endpoints are invoked at `POST /batch/{endpoint}/jobs` (their `scoringUri`) with one of
   their keys or the admin key (Azure takes a Microsoft Entra token); input URIs may be data
-  assets, datastore paths or, locally, paths on the runtime's host; jobs expose their figures
+  assets, datastore paths or, with the admin key, paths on the runtime's host; jobs expose their figures
   and a local `nextRunTime` on schedules. See [batch.md](batch.md).
 
 """

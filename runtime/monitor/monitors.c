@@ -299,9 +299,9 @@ static int write_results(struct runtime *rt, const char *job, const char *text,
 static int resolve(void *ctx, const char *uri, char **path, struct error *err)
 {
 	enum data_type type;
-	int asset;
+	enum invoke_source src;
 
-	return invoke_local_path(ctx, uri, "uri", path, &type, &asset, err);
+	return invoke_local_path(ctx, uri, "uri", path, &type, &src, err);
 }
 
 /* ---- alerts --------------------------------------------------------------- */

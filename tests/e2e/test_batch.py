@@ -323,7 +323,10 @@ def test_invoke_folder_output_as_azure_writes_it(runtime, tmp_path):
     os.makedirs(os.path.join(folder, "nested"))  # nested folders are not traversed
     write_csv(os.path.join(folder, "nested", "x.csv"), 5)
     write_csv(os.path.join(folder, ".hidden.csv"), 5)
-    j = invoke(rt, "churn-batch", folder, key=key)
+    # an endpoint key names the folder through a data asset (a host path takes the admin key)
+    ok(rt.http("PUT", "ws:/data/custs/versions/1",
+               {"properties": {"dataType": "uri_folder", "dataUri": folder}}))
+    j = invoke(rt, "churn-batch", "azureml:custs:1", key=key)
     assert j["properties"]["status"] == "Queued"
     assert j["properties"]["jobType"] == "Pipeline"
     assert j["properties"]["inputs"]["customers"]["jobInputType"] == "uri_folder"
@@ -382,7 +385,7 @@ def test_invoke_file_keys_and_overrides(runtime, tmp_path):
                            "retrySettings": {"maxRetries": 1, "timeout": "PT10S"},
                            "errorThreshold": 5, "compute": {"instanceCount": 2}}}
     s, h, j = rt.http("POST", "/batch/churn-batch/jobs", body, auth=False,
-                      headers={"Authorization": "Bearer " + key,
+                      headers={"Authorization": "Bearer " + rt.admin_key,
                                "azureml-model-deployment": "blue"})
     assert s == 201, j
     assert h["azureml-model-deployment"] == "blue"
@@ -397,8 +400,12 @@ def test_invoke_file_keys_and_overrides(runtime, tmp_path):
     d = ok(rt.http("GET", "ws:/batchEndpoints/churn-batch/deployments/blue"))["properties"]
     assert d["miniBatchSize"] == 10 and d["outputFileName"] == "predictions.csv"
     # credentials: the other key, the admin key; nothing else
+    # (a host path takes the admin key; an endpoint key names a data asset)
+    ok(rt.http("PUT", "ws:/data/one/versions/1",
+               {"properties": {"dataType": "uri_file", "dataUri": one}}))
     sec = ok(rt.http("POST", "ws:/batchEndpoints/churn-batch/listkeys"))["secondaryKey"]
-    invoke(rt, "churn-batch", one, "UriFile", key=sec)
+    invoke(rt, "churn-batch", "azureml:one:1", "UriFile", key=key)
+    invoke(rt, "churn-batch", "azureml:one:1", "UriFile", key=sec)
     invoke(rt, "churn-batch", one, "UriFile", key=rt.admin_key)
     invoke(rt, "churn-batch", one, "UriFile", key="wrong", expect=401)
     invoke(rt, "nope-ep", one, "UriFile", expect=404)

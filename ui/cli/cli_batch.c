@@ -317,11 +317,8 @@ static int cli_bep_invoke(struct cli *c, const struct cli_verb *v, const struct 
 		free(text);
 		return cli_fail(&err);
 	}
-	/* the admin key may name a local output folder; an endpoint key may not */
-	rc = client_score(cl, t.url,
-			  cli_args_get(a, "--output-path") ? client_credential(cl) : t.credential,
-			  cli_args_get(a, "--deployment-name"), text, strlen(text), &status, &answer,
-			  &alen, chosen, sizeof chosen, NULL, &err);
+	rc = client_score(cl, t.url, t.credential, cli_args_get(a, "--deployment-name"), text,
+			  strlen(text), &status, &answer, &alen, chosen, sizeof chosen, NULL, &err);
 	scoring_target_cleanup(&t);
 	free(text);
 	if (rc < 0)
