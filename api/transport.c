@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state/clock.h"
 #include "state/store.h"
 
 #define TRANSPORT_BACKOFF_FIRST_MS 500
@@ -1100,25 +1101,10 @@ void transport_describe_steps(const struct transport_status *st, char *buf, size
 	}
 }
 
-/* A timespec ms from now on CLOCK_REALTIME (the condition's clock). */
-static struct timespec transport_deadline(long ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 int transport_wait_change(struct transport *t, unsigned long seq, long timeout_ms,
 			  struct transport_status *out)
 {
-	struct timespec until = transport_deadline(timeout_ms);
+	struct timespec until = clock_deadline(timeout_ms);
 	int changed, rc = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -1131,7 +1117,7 @@ int transport_wait_change(struct transport *t, unsigned long seq, long timeout_m
 
 int transport_wait(struct transport *t, long timeout_ms, struct error *err)
 {
-	struct timespec until = transport_deadline(timeout_ms);
+	struct timespec until = clock_deadline(timeout_ms);
 	struct transport_status st;
 	int rc = 0;
 

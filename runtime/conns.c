@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state/clock.h"
+
 #define PEER_BUCKETS 1024
 #define SUMMARY_MS 10000 /* at most one summary line this often */
 
@@ -397,12 +399,7 @@ static void *guard_main(void *arg)
 		n = scan_deadlines(g, now);
 		scan_hangups(g, n);
 		summary(g, now);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += CONNS_SCAN_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = clock_deadline(CONNS_SCAN_MS);
 		pthread_cond_timedwait(&g->wake, &g->lock, &ts);
 	}
 	pthread_mutex_unlock(&g->lock);

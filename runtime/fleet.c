@@ -33,6 +33,7 @@
 #include "runtime/pool.h"
 #include "runtime/router.h"
 #include "state/artifact.h"
+#include "state/clock.h"
 
 #define STOP_DRAIN_MS 5000 /* after cancelling, how long jobs get to report back */
 
@@ -642,13 +643,7 @@ static void *timer_main(void *arg)
 		pthread_mutex_lock(&f->timer_lock);
 		next -= mono_ms();
 		if (!f->timer_stop && next > 0) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (time_t)(next / 1000);
-			ts.tv_nsec += (long)(next % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ts = clock_deadline((long)next);
 			pthread_cond_timedwait(&f->timer_cond, &f->timer_lock, &ts);
 		}
 	}
@@ -1723,13 +1718,7 @@ static void jobs_wait(struct fleet *f, int64_t until)
 	int64_t left;
 
 	while (f->jobs > 0 && (left = until - mono_ms()) > 0) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		left = left > 100 ? 100 : left;
-		ts.tv_nsec += (long)left * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = clock_deadline(left > 100 ? 100 : (long)left);
 		pthread_cond_timedwait(&f->jobs_idle, &f->reg_lock, &ts);
 	}
 }

@@ -20,6 +20,7 @@
 #include "runtime/parts.h"
 #include "state/artifact.h"
 #include "state/batch.h"
+#include "state/clock.h"
 #include "state/file.h"
 
 #define FILES_MAX 1000000
@@ -799,12 +800,7 @@ static void wait_workers(struct jobrun *jr)
 			pthread_mutex_lock(&jr->lock);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += RECORDS_PERIOD_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = clock_deadline(RECORDS_PERIOD_MS);
 		if (pthread_cond_timedwait(&jr->idle, &jr->lock, &ts) == ETIMEDOUT) {
 			pthread_mutex_unlock(&jr->lock);
 			flush_records(jr);

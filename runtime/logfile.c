@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state/clock.h"
+
 #define LOGFILE_BUFFER (64 * 1024)
 #define LOGFILE_FLUSH_MS 100
 
@@ -113,12 +115,7 @@ static void *flusher_main(void *arg)
 	pthread_mutex_lock(&lf->lock);
 	for (;;) {
 		if (lf->out->len == 0 && !lf->stopping) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += LOGFILE_FLUSH_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ts = clock_deadline(LOGFILE_FLUSH_MS);
 			pthread_cond_timedwait(&lf->wake, &lf->lock, &ts);
 		}
 		if (lf->out->len == 0 && lf->cur->len > 0) { /* the periodic flush */

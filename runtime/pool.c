@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "state/clock.h"
+
 struct job {
 	pool_fn fn;
 	void *arg;
@@ -39,13 +41,7 @@ static void *thread_main(void *arg)
 	for (;;) {
 		while (p->head == NULL && !p->stopping) {
 			int rc;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += p->idle_ms / 1000;
-			until.tv_nsec += (long)(p->idle_ms % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			until = clock_deadline((long)p->idle_ms);
 			p->idle++;
 			rc = pthread_cond_timedwait(&p->work, &p->lock, &until);
 			p->idle--;

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "runtime/monitor/thread.h"
+#include "state/clock.h"
 
 #define TIMEOUT_MS 10000L
 #define FIRST_BACKOFF_MS 500
@@ -116,7 +117,7 @@ out:
 /* Sleeps ms unless the alerts stop (then it returns at once). */
 static void nap(struct alerts *a, long ms)
 {
-	struct timespec ts = wait_until_ms(ms);
+	struct timespec ts = clock_deadline(ms);
 
 	pthread_mutex_lock(&a->lock);
 	if (!a->stop)

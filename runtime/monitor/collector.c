@@ -20,6 +20,7 @@
 
 #include "runtime/monitor/records.h"
 #include "runtime/monitor/thread.h"
+#include "state/clock.h"
 #include "state/file.h"
 #include "state/resource.h"
 
@@ -882,7 +883,7 @@ static void *writer_main(void *arg)
 		if (stop)
 			break;
 		if (c->flush_req == req && !c->stop) {
-			ts = wait_until_ms(PERIOD_MS);
+			ts = clock_deadline(PERIOD_MS);
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 		}
 	}

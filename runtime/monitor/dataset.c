@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/engines/input.h"
+#include "state/civil.h"
 
 #define CHUNK (1u << 20)
 #define DEPTH_MAX 64
@@ -108,19 +109,6 @@ static void colnames_init(void)
 
 /* ---- time --------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int digits(const char *s, size_t len, size_t at, int n, int *out)
 {
 	int v = 0;
@@ -152,7 +140,7 @@ int64_t dataset_time(const char *s, size_t len)
 	if (i < len && s[i] == '.')
 		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
 			;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	t = civil_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 	if (i < len && (s[i] == '+' || s[i] == '-')) {
 		if (digits(s, len, i + 1, 2, &oh) < 0 || i + 3 >= len || s[i + 3] != ':' ||
 		    digits(s, len, i + 4, 2, &om) < 0)
@@ -901,12 +889,12 @@ static int period_of(const int *parts, int n, int64_t *start, int64_t *end)
 
 	if (n < 1 || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
 		return 0;
-	*start = days_from_civil(y, m, d) * 86400 + (n > 3 ? parts[3] * 3600 : 0) +
+	*start = civil_days(y, m, d) * 86400 + (n > 3 ? parts[3] * 3600 : 0) +
 		 (n > 4 ? parts[4] * 60 : 0);
 	if (n == 1)
-		*end = days_from_civil(y + 1, 1, 1) * 86400;
+		*end = civil_days(y + 1, 1, 1) * 86400;
 	else if (n == 2)
-		*end = days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * 86400;
+		*end = civil_days(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * 86400;
 	else
 		*end = *start + unit[n - 1];
 	return 1;
