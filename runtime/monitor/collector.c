@@ -561,12 +561,13 @@ static int rows_data(struct collector *c, struct collector_tap *t, const char *c
 	return dynbuf_add(data, "]", 1);
 }
 
-/* DATA for a payload: the body when it is JSON, else the body as a string. */
+/* DATA for a payload: the body when it is JSON (on one line: a record is a
+ * line), else the body as a string. */
 static int payload_data(const char *body, size_t len, struct dynbuf *data)
 {
 	dynbuf_reset(data);
-	if (len > 0 && dataset_json_valid(body, len))
-		return dynbuf_add(data, body, len);
+	if (dataset_json_compact(body, len, data) == 0)
+		return 0;
 	return dynbuf_add_json(data, body, len);
 }
 

@@ -17,6 +17,7 @@
 
 #include "runtime/engines/input.h"
 #include "state/civil.h"
+#include "state/dynbuf.h"
 
 #define CHUNK (1u << 20)
 #define DEPTH_MAX 64
@@ -165,29 +166,6 @@ static void ws(struct js *j)
 		j->p++;
 }
 
-/* A string at j->p (its quote next): its raw bytes, and whether it has escapes. */
-static int js_string(struct js *j, const char **raw, size_t *len, int *esc)
-{
-	const char *q = ++j->p;
-
-	*esc = 0;
-	while (q < j->end && *q != '"') {
-		if ((unsigned char)*q < 0x20)
-			return -1;
-		if (*q == '\\') {
-			*esc = 1;
-			q++;
-		}
-		q++;
-	}
-	if (q >= j->end)
-		return -1;
-	*raw = j->p;
-	*len = (size_t)(q - j->p);
-	j->p = q + 1;
-	return 0;
-}
-
 static int hex4(const char *s, unsigned *out)
 {
 	unsigned v = 0;
@@ -203,6 +181,32 @@ static int hex4(const char *s, unsigned *out)
 			return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/* A string at j->p (its quote next): its raw bytes, and whether it has escapes. */
+static int js_string(struct js *j, const char **raw, size_t *len, int *esc)
+{
+	const char *q = ++j->p;
+
+	*esc = 0;
+	while (q < j->end && *q != '"') {
+		if ((unsigned char)*q < 0x20)
+			return -1;
+		if (*q == '\\') { /* only JSON's escapes: no raw byte may hide behind one */
+			*esc = 1;
+			if (++q >= j->end || strchr("\"\\/bfnrtu", *q) == NULL || *q == '\0')
+				return -1;
+			if (*q == 'u' && (j->end - q < 5 || hex4(q + 1, &(unsigned){0}) < 0))
+				return -1;
+		}
+		q++;
+	}
+	if (q >= j->end)
+		return -1;
+	*raw = j->p;
+	*len = (size_t)(q - j->p);
+	j->p = q + 1;
 	return 0;
 }
 
@@ -287,6 +291,34 @@ static int js_text(struct reader *r, struct js *j, const char **out, size_t *len
 	return unescape(r, raw, *len, out, len);
 }
 
+/* The length of the JSON number at s (0 when there is none): -?int(.digits)?(e[+-]?digits)? */
+static size_t number_length(const char *s, size_t len)
+{
+	size_t i = 0, d;
+
+	if (i < len && s[i] == '-')
+		i++;
+	for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	if (i == d || (s[d] == '0' && i - d > 1)) /* JSON: no leading zero */
+		return 0;
+	if (i < len && s[i] == '.') {
+		for (d = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
 static int js_skip(struct js *j, int depth);
 
 static int js_skip_container(struct js *j, char close, int depth)
@@ -331,7 +363,6 @@ static int js_skip(struct js *j, int depth)
 	const char *raw;
 	size_t len;
 	int esc;
-	double v;
 
 	ws(j);
 	if (j->p >= j->end || depth > DEPTH_MAX)
@@ -345,7 +376,7 @@ static int js_skip(struct js *j, int depth)
 	case 'n': len = 4; break;
 	case 'N': len = 3; break; /* Python's NaN */
 	default:
-		len = input_number(j->p, (size_t)(j->end - j->p), &v);
+		len = number_length(j->p, (size_t)(j->end - j->p));
 		if (len == 0)
 			return -1;
 		j->p += len;
@@ -365,34 +396,6 @@ static int number_kind(const char *s, size_t n)
 		if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
 			return CELL_DOUBLE;
 	return CELL_INT;
-}
-
-/* The length of the JSON number at s (0 when there is none): -?int(.digits)?(e[+-]?digits)? */
-static size_t number_length(const char *s, size_t len)
-{
-	size_t i = 0, d;
-
-	if (i < len && s[i] == '-')
-		i++;
-	for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		;
-	if (i == d)
-		return 0;
-	if (i < len && s[i] == '.') {
-		for (d = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == d)
-			return 0;
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		if (++i < len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == d)
-			return 0;
-	}
-	return i;
 }
 
 double cell_number(const struct cell *c)
@@ -442,9 +445,8 @@ static int js_cell(struct reader *r, struct js *j, struct cell *c)
 		c->kind = CELL_NULL;
 		return js_skip(j, 1);
 	default:
-		n = r->lazy ? number_length(j->p, (size_t)(j->end - j->p))
-			    : input_number(j->p, (size_t)(j->end - j->p), &c->num);
-		if (n == 0)
+		n = number_length(j->p, (size_t)(j->end - j->p)); /* the grammar, then the value */
+		if (n == 0 || (!r->lazy && input_number(j->p, n, &c->num) != n))
 			return -1;
 		c->lazy = r->lazy;
 		j->p += n;
@@ -1088,7 +1090,7 @@ int dataset_rows_lazy(const char *json, size_t len, const char *member, dataset_
 	return rows_of(json, len, member, fn, ctx, rows, 1, err);
 }
 
-int dataset_json_valid(const char *json, size_t len)
+static int json_valid(const char *json, size_t len)
 {
 	struct js j = {json, json + len};
 
@@ -1096,4 +1098,33 @@ int dataset_json_valid(const char *json, size_t len)
 		return 0;
 	ws(&j);
 	return j.p == j.end;
+}
+
+int dataset_json_compact(const char *json, size_t len, struct dynbuf *out)
+{
+	size_t start = out->len, from = 0;
+	int in_string = 0, rc = 0;
+
+	if (len == 0 || !json_valid(json, len))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = json[i];
+
+		if (in_string) {
+			i += c == '\\'; /* the escaped byte is never a quote that ends it */
+			in_string = c != '"';
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			rc |= dynbuf_add(out, json + from, i - from);
+			from = i + 1;
+		}
+	}
+	rc |= dynbuf_add(out, json + from, len - from);
+	if (rc == 0)
+		return 0;
+	out->len = start;
+	if (out->p)
+		out->p[start] = '\0';
+	return -1;
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "state/dynbuf.h"
 #include "state/error.h"
 
 #define DATASET_LINE_MAX (64u << 20)
@@ -74,8 +75,10 @@ int dataset_rows(const char *json, size_t len, const char *member, dataset_row_f
  * collector, which copies their text and converts only what live drift reads. */
 int dataset_rows_lazy(const char *json, size_t len, const char *member, dataset_row_fn fn,
 		      void *ctx, uint64_t *rows, struct error *err);
-/* Whether json[0..len) is one valid JSON value. */
-int dataset_json_valid(const char *json, size_t len);
+/* Appends json[0..len), one valid JSON value, without the whitespace between
+ * its tokens: on one line, whatever the client's layout. -1 (nothing
+ * appended) when it is empty, not valid JSON, or memory runs out. */
+int dataset_json_compact(const char *json, size_t len, struct dynbuf *out);
 
 /* "2024-03-05T18:16:25[.fff]Z" (or +hh:mm) -> UTC seconds; -1 when not such a time. */
 int64_t dataset_time(const char *s, size_t len);

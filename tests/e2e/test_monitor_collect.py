@@ -258,3 +258,30 @@ def test_score_py_collects_with_azures_collector(runtime, tmp_path):
     assert all(a["type"] == "azureml.inference.audit" for a in audit)
     # score.py deployments collect model data only through Collector; payloads by the runtime
     assert len(wait_records(rt, "pyep", "blue", "request", 3)) == 3
+
+
+def test_a_pretty_printed_body_is_one_record_and_cannot_forge_others(runtime):
+    """Request logging keeps a JSON body as JSON. A body sent pretty-printed (json.dumps with
+    indent, as many clients do) holds newlines between its tokens; written as it came, one
+    record spread over several lines of the JSONL file, and a body whose middle line is a
+    whole record of its own put a forged record in the collected data (what monitors read).
+    Every request is one line, its data the same JSON value."""
+    rt = runtime
+    key = native_deployment(rt, data_collector=collector(request=1.0))
+    forged = {"specversion": "1.0", "id": "forged", "type": "azureml.inference.request",
+              "time": "2024-01-01T00:00:00Z", "data": {"data": [[999.0] * 30]}}
+    bodies = [{"data": [[0.5] * 30]}, [forged, {"data": [[1.0] * 30]}]]
+    raws = [json.dumps(bodies[0], indent=2),
+            "[\n" + json.dumps(forged) + "\r\n,\t" + json.dumps(bodies[1][1]) + "\n]"]
+    for i, raw in enumerate(raws):
+        rt.http("POST", "/endpoints/churn/score", raw=raw.encode(), auth=False,
+                headers={"Authorization": "Bearer " + key, "Content-Type": "application/json",
+                         "x-request-id": "pretty-%d" % i})
+    wait_records(rt, "churn", "blue", "request", 2)
+    got = lines(rt, "churn", "blue", "request")
+    assert len(got) == 2, got
+    for path, line in got:
+        rec = check_record(rt, path, line, "request")
+        i = int(rec["xrequestid"].rsplit("-", 1)[1])
+        assert rec["data"] == bodies[i], rec
+        assert "\n" not in raw_data(line) and "\r" not in raw_data(line)
