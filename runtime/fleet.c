@@ -262,15 +262,15 @@ static int worker_count(const struct deployment *s, const struct env_version *e)
 	return *end == '\0' && n >= 1 && n <= 64 ? (int)n : 1;
 }
 
-/* The code directory: a code asset's folder in the home, or the host path. */
-static char *code_path(struct fleet *f, const struct workspace *ws, const struct deployment *s)
+char *fleet_code_path(struct fleet *f, const struct workspace *ws, const char *name,
+		      const char *version, const char *dir)
 {
 	const struct code_version *cv;
 	char path[PATH_MAX];
 
-	if (s->code_name[0] == '\0')
-		return dup_or_null(s->code_dir);
-	cv = workspace_code_find(ws, s->code_name, s->code_version);
+	if (name[0] == '\0')
+		return dup_or_null(dir);
+	cv = workspace_code_find(ws, name, version);
 	if (cv == NULL || cv->dir == NULL || artifact_path(f->home, cv->dir, path, sizeof path) < 0)
 		return NULL;
 	return strdup(path);
@@ -379,7 +379,7 @@ static struct live *live_new(struct fleet *f, struct dep *d, const struct deploy
 		l->modules = module_vector(e);
 	}
 	l->env = env_vector(e ? &e->variables : &none, &s->variables);
-	l->code_dir = code_path(f, ws, s);
+	l->code_dir = fleet_code_path(f, ws, s->code_name, s->code_version, s->code_dir);
 	l->script = dup_or_null(s->scoring_script);
 	l->cfg.model_path = l->model_path;
 	l->cfg.python = l->python;

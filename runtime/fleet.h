@@ -58,6 +58,11 @@ struct fleet_pyconf {
 int fleet_pyconf(struct fleet *f, const struct env_version *e, const struct kvlist *vars,
 		 struct fleet_pyconf *out);
 void fleet_pyconf_cleanup(struct fleet_pyconf *p);
+/* A deployment's code folder (online or batch): the code asset's folder in
+ * the home when name is set, else the host directory dir. Heap (free), NULL
+ * when there is none or out of memory. Under the workspace's lock. */
+char *fleet_code_path(struct fleet *f, const struct workspace *ws, const char *name,
+		      const char *version, const char *dir);
 /* Stops the data plane: from now on a request that would wait is answered
  * 503 at once; those already waiting or running get up to grace_ms to
  * finish, then are answered 503 too (their workers killed). Loads in

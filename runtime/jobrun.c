@@ -75,6 +75,7 @@ struct jobrun {
 	struct engine *engine;
 	int script, features, outputs, missing;
 	struct fleet_pyconf py;        /* custom_model: how its workers start */
+	char *code_dir;                /* custom_model: its code folder (fleet_code_path) */
 	struct joblog *log;
 	pthread_mutex_t lock;          /* guards fatal, mbs[] and the job's figures */
 	pthread_cond_t idle;           /* a worker thread ended */
@@ -162,7 +163,8 @@ static void fail(struct jobrun *jr, const char *fmt, ...)
 
 /* ---- the snapshot ------------------------------------------------------- */
 
-/* custom_model: the interpreter, variables and modules of its environment. */
+/* custom_model: the interpreter, variables and modules of its environment,
+ * and its code folder. */
 static int script_config(struct jobrun *jr, const struct batch_deployment *d, char *why,
 			 size_t len)
 {
@@ -175,6 +177,13 @@ static int script_config(struct jobrun *jr, const struct batch_deployment *d, ch
 	}
 	if (fleet_pyconf(jr->rt->fleet, e, &d->variables, &jr->py) < 0) {
 		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	jr->code_dir = fleet_code_path(jr->rt->fleet, jr->rt->ws, d->code_name, d->code_version,
+				       d->code_dir);
+	if (jr->code_dir == NULL) {
+		snprintf(why, len, "the code of deployment %s/%s is not there", d->endpoint,
+			 d->name);
 		return -1;
 	}
 	return 0;
@@ -997,7 +1006,7 @@ static int load_engine(struct jobrun *jr, char *why, size_t len)
 	cfg.cancel = &jr->ctl->halt;
 	if (jr->type == MODEL_CUSTOM) {
 		cfg.python = jr->py.python;
-		cfg.code_dir = jr->dep.code_dir;
+		cfg.code_dir = jr->code_dir;
 		cfg.scoring_script = jr->dep.scoring_script;
 		cfg.env = (const char *const *)jr->py.env;
 		cfg.modules = (const char *const *)jr->py.modules;
@@ -1134,6 +1143,7 @@ static void cleanup(struct jobrun *jr)
 	job_cleanup(&jr->job);
 	batch_deployment_cleanup(&jr->dep);
 	fleet_pyconf_cleanup(&jr->py);
+	free(jr->code_dir);
 	pthread_mutex_destroy(&jr->lock);
 	pthread_mutex_destroy(&jr->rec_lock);
 	pthread_cond_destroy(&jr->idle);

@@ -671,7 +671,7 @@ static int model_in_use(const struct workspace *w, const char *name, const char 
 				 "model version '%s:%s' is used by deployment '%s/%s'; "
 				 "register a new version instead",
 				 name, version, by->endpoint, by->name);
-	if (batch_model_user(w, name, version, &bep, &bd))
+	if (batch_asset_user(w, WORKSPACE_MODELS, name, version, &bep, &bd))
 		return error_set(err, 409, "Conflict",
 				 "model version '%s:%s' is used by batch deployment '%s/%s'; "
 				 "register a new version instead",

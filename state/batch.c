@@ -221,34 +221,32 @@ static int active_job_of(const struct workspace *ws, const char *ep, const char 
 	return 0;
 }
 
-int batch_model_user(const struct workspace *ws, const char *name, const char *version,
-		     const char **by_ep, const char **by_name)
+/* The name and version a deployment refers to of an asset kind. */
+static int refers(const struct batch_deployment *d, const char *kind, const char **n,
+		  const char **v)
 {
-	const struct vec *v = &set(ws)->deployments;
-
-	for (size_t i = 0; i < v->n; i++) {
-		const struct batch_deployment *d = AT(v, struct batch_deployment, i);
-
-		if (strcmp(d->model_name, name) == 0 &&
-		    (version == NULL || strcmp(d->model_version, version) == 0)) {
-			*by_ep = d->endpoint;
-			*by_name = d->name;
-			return 1;
-		}
-	}
-	return 0;
+	if (strcmp(kind, WORKSPACE_MODELS) == 0)
+		*n = d->model_name, *v = d->model_version;
+	else if (strcmp(kind, WORKSPACE_ENVIRONMENTS) == 0)
+		*n = d->env_name, *v = d->env_version;
+	else if (strcmp(kind, WORKSPACE_CODES) == 0)
+		*n = d->code_name, *v = d->code_version;
+	else
+		return 0;
+	return 1;
 }
 
-int batch_env_user(const struct workspace *ws, const char *name, const char *version,
-		   const char **by_ep, const char **by_name)
+int batch_asset_user(const struct workspace *ws, const char *kind, const char *name,
+		     const char *version, const char **by_ep, const char **by_name)
 {
 	const struct vec *v = &set(ws)->deployments;
+	const char *n, *ver;
 
 	for (size_t i = 0; i < v->n; i++) {
 		const struct batch_deployment *d = AT(v, struct batch_deployment, i);
 
-		if (strcmp(d->env_name, name) == 0 &&
-		    (version == NULL || strcmp(d->env_version, version) == 0)) {
+		if (refers(d, kind, &n, &ver) && strcmp(n, name) == 0 &&
+		    (version == NULL || strcmp(ver, version) == 0)) {
 			*by_ep = d->endpoint;
 			*by_name = d->name;
 			return 1;
@@ -418,7 +416,7 @@ static int code_check(const struct batch_deployment *d, const struct model_versi
 	const struct env_version *e;
 
 	if (m->type != MODEL_CUSTOM) {
-		if (d->code_dir != NULL || d->env_name[0] != '\0')
+		if (d->code_dir != NULL || d->code_name[0] != '\0' || d->env_name[0] != '\0')
 			return error_set(err, 400, "ValidationError",
 					 "model %s:%s is %s: it is scored natively and takes no "
 					 "environment or codeConfiguration",
@@ -438,15 +436,8 @@ static int code_check(const struct batch_deployment *d, const struct model_versi
 				 "properties.environmentId: a custom_model needs a python "
 				 "environment; %s:%s is native",
 				 e->name, e->version);
-	if (d->code_dir == NULL || d->code_dir[0] != '/')
-		return error_set(err, 400, "ValidationError",
-				 "properties.codeConfiguration.codeId must be an absolute "
-				 "directory for a custom_model");
-	if (d->scoring_script == NULL || !names_relative_inside(d->scoring_script))
-		return error_set(err, 400, "ValidationError",
-				 "properties.codeConfiguration.scoringScript must be a path "
-				 "inside the code directory");
-	return 0;
+	return workspace_code_ref_check(ws, d->code_name, d->code_version, d->code_dir,
+					d->scoring_script, err);
 }
 
 static int deployment_check(const struct workspace *ws, const struct batch_deployment *d,

@@ -13,14 +13,16 @@
  *  - batch endpoint and deployment names follow names_check (3-32); jobs
  *    and schedules the asset pattern (names_check_asset);
  *  - a batch deployment's model must exist; a custom_model needs a python
- *    environment, a code directory and a scoring script in it; the native
- *    types (xgboost, linear, mlp) take no environment and no code;
+ *    environment, its code (a code asset or an absolute host directory, as
+ *    online deployments: workspace_code_ref_check) and a scoring script in
+ *    it; the native types (xgboost, linear, mlp) take no environment and
+ *    no code;
  *  - the default deployment (defaults.deploymentName) cannot be deleted (409);
  *    deleting an endpoint deletes its deployments, and is refused while one of
  *    its jobs is active (409); a deployment with an active job cannot be
  *    deleted either;
- *  - a model or environment version a batch deployment uses cannot be
- *    deleted (batch_model_user, batch_env_user: workspace.c asks);
+ *  - a model, environment or code version a batch deployment uses cannot
+ *    be deleted (batch_asset_user: workspace.c asks);
  *  - a job that is active cannot be deleted (409); its status moves only as
  *    job_transition allows.
  */
@@ -56,8 +58,10 @@ struct batch_deployment {
 	char model_version[RESOURCE_VERSION_MAX + 1];
 	char env_name[RESOURCE_ASSET_NAME_MAX + 1]; /* "" for the native types */
 	char env_version[RESOURCE_VERSION_MAX + 1];
-	char *code_dir;       /* custom_model: an absolute directory */
-	char *scoring_script; /* custom_model: relative to code_dir */
+	char code_name[RESOURCE_ASSET_NAME_MAX + 1]; /* a code asset, "" when code_dir */
+	char code_version[RESOURCE_VERSION_MAX + 1];
+	char *code_dir;       /* custom_model: an absolute host directory (local extension) */
+	char *scoring_script; /* custom_model: relative to the code */
 	struct batch_settings settings;
 	struct kvlist variables; /* environmentVariables */
 	char *description;
@@ -81,12 +85,11 @@ void batch_set_free(struct batch_set *b);
 struct batch_set *batch_set_clone(const struct batch_set *b); /* deep; NULL on ENOMEM */
 /* Records every batch resource as changed (workspace_touch_all). */
 void batch_touch_all(struct workspace *ws);
-/* Whether a batch deployment uses the model / environment version (version
- * NULL: any); the deployment's endpoint/name in by_ep/by_name when so. */
-int batch_model_user(const struct workspace *ws, const char *name, const char *version,
-		     const char **by_ep, const char **by_name);
-int batch_env_user(const struct workspace *ws, const char *name, const char *version,
-		   const char **by_ep, const char **by_name);
+/* Whether a batch deployment uses the version of an asset (kind
+ * WORKSPACE_MODELS, WORKSPACE_ENVIRONMENTS or WORKSPACE_CODES; version NULL:
+ * any); the deployment's endpoint/name in by_ep/by_name when so. */
+int batch_asset_user(const struct workspace *ws, const char *kind, const char *name,
+		     const char *version, const char **by_ep, const char **by_name);
 
 /* Batch endpoints. put creates (keys already filled) or updates description,
  * auth, defaults, tags and properties (keys, state and creation kept). */

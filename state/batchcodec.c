@@ -354,7 +354,7 @@ static void add_settings(cJSON *p, const struct batch_settings *s)
 cJSON *batchcodec_deployment_to_json(const struct batch_deployment *d, const struct codec_ctx *c)
 {
 	char path[128], id[1024];
-	cJSON *o, *p, *m, *cc;
+	cJSON *o, *p, *m;
 
 	snprintf(path, sizeof path, "/batchEndpoints/%s/deployments/%s", d->endpoint, d->name);
 	o = codec_resource_head(c, path, d->name, "batchEndpoints/deployments");
@@ -365,11 +365,8 @@ cJSON *batchcodec_deployment_to_json(const struct batch_deployment *d, const str
 	p = cJSON_AddObjectToObject(o, "properties");
 	add_str(p, "description", d->description);
 	cJSON_AddItemToObject(p, "properties", codec_kv_to_json(&d->properties));
-	if (d->code_dir != NULL) {
-		cc = cJSON_AddObjectToObject(p, "codeConfiguration");
-		cJSON_AddStringToObject(cc, "codeId", d->code_dir);
-		add_str(cc, "scoringScript", d->scoring_script);
-	}
+	codec_add_code_configuration(p, d->code_name, d->code_version, d->code_dir,
+				     d->scoring_script, c);
 	if (d->env_name[0] != '\0') {
 		asset_id(c, "environments", d->env_name, d->env_version, id, sizeof id);
 		cJSON_AddStringToObject(p, "environmentId", id);
@@ -451,6 +448,7 @@ static void in_code(struct in *in, const cJSON *p, struct batch_deployment *out)
 {
 	const cJSON *cc = in_obj(in, p, "codeConfiguration", "properties.codeConfiguration");
 	const char *env = in_str(in, p, "environmentId", "properties.environmentId");
+	const char *code;
 
 	if (env != NULL && !in->failed &&
 	    codec_parse_asset_ref(env, "environments", out->env_name, sizeof out->env_name,
@@ -458,7 +456,11 @@ static void in_code(struct in *in, const cJSON *p, struct batch_deployment *out)
 		in->failed = 1;
 	if (cc == NULL)
 		return;
-	in_heap(in, &out->code_dir, in_str(in, cc, "codeId", "properties.codeConfiguration.codeId"));
+	code = in_str(in, cc, "codeId", "properties.codeConfiguration.codeId");
+	if (!in->failed && codec_parse_code_ref(code, out->code_name, sizeof out->code_name,
+						out->code_version, sizeof out->code_version,
+						&out->code_dir, in->err) < 0)
+		in->failed = 1;
 	in_heap(in, &out->scoring_script,
 		in_str(in, cc, "scoringScript", "properties.codeConfiguration.scoringScript"));
 }
@@ -984,9 +986,23 @@ int batchcodec_endpoint_from_doc(const cJSON *o, struct batch_endpoint *out, str
 cJSON *batchcodec_deployment_to_doc(const struct batch_deployment *d)
 {
 	cJSON *o = batchcodec_deployment_to_json(d, &doc_ctx);
+	cJSON *cc;
+	char ref[RESOURCE_ASSET_NAME_MAX + RESOURCE_VERSION_MAX + 16];
 
 	if (o == NULL)
 		return NULL;
+	/* a code asset as azureml:N:V: without a workspace prefix its id would
+	 * read back as a host directory */
+	cc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "properties"),
+					      "codeConfiguration");
+	if (d->code_name[0] != '\0' && cc != NULL) {
+		snprintf(ref, sizeof ref, "azureml:%s:%s", d->code_name, d->code_version);
+		cJSON_DeleteItemFromObjectCaseSensitive(cc, "codeId");
+		if (cJSON_AddStringToObject(cc, "codeId", ref) == NULL) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
 	cJSON_AddStringToObject(o, "endpoint", d->endpoint);
 	cJSON_AddStringToObject(o, "state", prov_state_name(d->state));
 	add_i64(o, "created", d->created);

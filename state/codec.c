@@ -299,21 +299,22 @@ static void add_probe(cJSON *p, const char *key)
 	cJSON_AddStringToObject(pr, "initialDelay", "PT10S");
 }
 
-static void add_code_configuration(cJSON *p, const struct deployment *d, const struct codec_ctx *c)
+void codec_add_code_configuration(cJSON *p, const char *name, const char *version,
+				  const char *dir, const char *script, const struct codec_ctx *c)
 {
 	char buf[1024];
 	cJSON *cc;
 
-	if (d->code_name[0] == '\0' && d->code_dir == NULL && d->scoring_script == NULL)
+	if (name[0] == '\0' && dir == NULL && script == NULL)
 		return;
 	cc = cJSON_AddObjectToObject(p, "codeConfiguration");
-	if (d->code_name[0] != '\0') {
-		asset_id(c, "codes", d->code_name, d->code_version, buf, sizeof buf);
+	if (name[0] != '\0') {
+		asset_id(c, "codes", name, version, buf, sizeof buf);
 		cJSON_AddStringToObject(cc, "codeId", buf);
 	} else {
-		add_opt_string(cc, "codeId", d->code_dir);
+		add_opt_string(cc, "codeId", dir);
 	}
-	add_opt_string(cc, "scoringScript", d->scoring_script);
+	add_opt_string(cc, "scoringScript", script);
 }
 
 static void add_deployment_properties(cJSON *p, const struct deployment *d,
@@ -334,7 +335,8 @@ static void add_deployment_properties(cJSON *p, const struct deployment *d,
 		asset_id(c, "environments", d->env_name, d->env_version, buf, sizeof buf);
 		cJSON_AddStringToObject(p, "environmentId", buf);
 	}
-	add_code_configuration(p, d, c);
+	codec_add_code_configuration(p, d->code_name, d->code_version, d->code_dir,
+				     d->scoring_script, c);
 	cJSON_AddItemToObject(p, "environmentVariables", kv_to_json(&d->variables));
 	ss = cJSON_AddObjectToObject(p, "scaleSettings");
 	cJSON_AddStringToObject(ss, "scaleType", "Default");
@@ -1022,6 +1024,32 @@ static int request_settings_from_json(const cJSON *p, struct deployment *out, st
 	return 0;
 }
 
+int codec_parse_code_ref(const char *code, char *name, size_t nlen, char *version, size_t vlen,
+			 char **dir, struct error *err)
+{
+	char *copy;
+
+	if (code == NULL)
+		return 0;
+	if (strncmp(code, "file://", 7) == 0)
+		code += 7;
+	/* a code asset (an ARM id or azureml:NAME:V), else a host directory */
+	if (code[0] != '/' || strncmp(code, "/subscriptions/", 15) == 0) {
+		if (codec_parse_asset_ref(code, "codes", name, nlen, version, vlen, err) < 0)
+			return -1;
+		free(*dir);
+		*dir = NULL;
+		return 0;
+	}
+	copy = strdup(code);
+	if (copy == NULL)
+		return error_set(err, 500, "InternalError", "out of memory");
+	name[0] = version[0] = '\0';
+	free(*dir);
+	*dir = copy;
+	return 0;
+}
+
 static int code_from_json(const cJSON *p, struct deployment *out, struct error *err)
 {
 	const cJSON *cc;
@@ -1033,22 +1061,10 @@ static int code_from_json(const cJSON *p, struct deployment *out, struct error *
 		return 0;
 	if (get_string(cc, "codeId", "properties.codeConfiguration.codeId", &code, err) < 0 ||
 	    get_string(cc, "scoringScript", "properties.codeConfiguration.scoringScript", &script,
-		       err) < 0)
+		       err) < 0 ||
+	    codec_parse_code_ref(code, out->code_name, sizeof out->code_name, out->code_version,
+				 sizeof out->code_version, &out->code_dir, err) < 0)
 		return -1;
-	if (code != NULL && strncmp(code, "file://", 7) == 0)
-		code += 7;
-	/* a code asset (an ARM id or azureml:NAME:V), else a host directory */
-	if (code != NULL && (code[0] != '/' || strncmp(code, "/subscriptions/", 15) == 0)) {
-		if (codec_parse_asset_ref(code, "codes", out->code_name, sizeof out->code_name,
-					  out->code_version, sizeof out->code_version, err) < 0)
-			return -1;
-		free(out->code_dir);
-		out->code_dir = NULL;
-	} else if (code != NULL) {
-		out->code_name[0] = out->code_version[0] = '\0';
-		if (take_string(&out->code_dir, code, err) < 0)
-			return -1;
-	}
 	return take_string(&out->scoring_script, script, err);
 }
 

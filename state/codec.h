@@ -116,6 +116,17 @@ int codec_traffic_from_json(const cJSON *obj, const char *field, struct traffic 
  * "models", "environments", "codes"). */
 int codec_parse_asset_ref(const char *ref, const char *kind, char *name, size_t nlen,
 			  char *version, size_t vlen, struct error *err);
+/* A codeConfiguration.codeId, online or batch: a code asset (an ARM id
+ * ".../codes/n/versions/v", "azureml:n:v" or "n:v") into name/version, *dir
+ * freed and NULL; else (a path, "file://" stripped) a host directory copied
+ * into *dir, name/version "". NULL code changes nothing. -1 with a 400
+ * (or 500, out of memory) error. */
+int codec_parse_code_ref(const char *code, char *name, size_t nlen, char *version, size_t vlen,
+			 char **dir, struct error *err);
+/* p.codeConfiguration {codeId, scoringScript}: codeId the code asset's ARM id
+ * when name is set, else dir; nothing when no field is set. */
+void codec_add_code_configuration(cJSON *p, const char *name, const char *version,
+				  const char *dir, const char *script, const struct codec_ctx *c);
 /* ISO 8601 duration "PT1M30.5S" -> milliseconds; -1 when malformed. */
 long codec_iso_duration_ms(const char *s);
 

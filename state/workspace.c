@@ -628,22 +628,22 @@ static int in_use(const struct deployment *d, const char *what, const char *name
 			 what, name, version, d->name, d->endpoint);
 }
 
-/* 409 when a batch deployment uses the model (or environment) version;
- * version NULL: any version. */
-static int batch_in_use(const struct workspace *ws, int model, const char *name,
+/* 409 when a batch deployment uses the version of an asset (kind
+ * WORKSPACE_MODELS, _ENVIRONMENTS or _CODES; version NULL: any version). */
+static int batch_in_use(const struct workspace *ws, const char *kind, const char *name,
 			const char *version, struct error *err)
 {
 	const char *ep, *d;
-	int used = model ? batch_model_user(ws, name, version, &ep, &d)
-			 : batch_env_user(ws, name, version, &ep, &d);
+	const char *what = strcmp(kind, WORKSPACE_MODELS) == 0	     ? "model"
+			   : strcmp(kind, WORKSPACE_ENVIRONMENTS) == 0 ? "environment"
+								       : "code";
 
-	if (!used)
+	if (!batch_asset_user(ws, kind, name, version, &ep, &d))
 		return 0;
 	return error_set(err, 409, "Conflict",
 			 "%s %s%s%s is used by deployment '%s' of batch endpoint '%s'; delete or "
 			 "update that deployment first",
-			 model ? "model" : "environment", name, version ? ":" : "",
-			 version ? version : "", d, ep);
+			 what, name, version ? ":" : "", version ? version : "", d, ep);
 }
 
 static int same_str(const char *a, const char *b)
@@ -708,7 +708,7 @@ static int model_check(const struct workspace *ws, const struct model_version *m
 				 mv->name, mv->version, d->name, d->endpoint);
 	if ((o->type != mv->type || !same_str(o->artifact, mv->artifact) ||
 	     strcmp(o->sha256, mv->sha256) != 0) &&
-	    batch_in_use(ws, 1, mv->name, mv->version, err) < 0)
+	    batch_in_use(ws, WORKSPACE_MODELS, mv->name, mv->version, err) < 0)
 		return -1;
 	return 0;
 }
@@ -785,7 +785,7 @@ int workspace_model_delete(struct workspace *ws, const char *name, const char *v
 	d = model_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "model", name, version, err);
-	if (batch_in_use(ws, 1, name, version, err) < 0)
+	if (batch_in_use(ws, WORKSPACE_MODELS, name, version, err) < 0)
 		return -1;
 	touch(ws, WORKSPACE_MODELS, name, version);
 	model_version_cleanup(&ws->models[i]);
@@ -803,7 +803,7 @@ int workspace_model_delete_all(struct workspace *ws, const char *name, struct er
 		return error_set(err, 404, "NotFound", "model %s not found", name);
 	if (d != NULL)
 		return in_use(d, "model", name, d->model_version, err);
-	if (batch_in_use(ws, 1, name, NULL, err) < 0)
+	if (batch_in_use(ws, WORKSPACE_MODELS, name, NULL, err) < 0)
 		return -1;
 	for (size_t i = ws->nmodels; i-- > 0;) {
 		if (strcmp(ws->models[i].name, name) != 0)
@@ -853,7 +853,8 @@ static int env_check(const struct workspace *ws, const struct env_version *ev, s
 				 "environment %s:%s is used by deployment '%s' of endpoint '%s'; "
 				 "its kind cannot change",
 				 ev->name, ev->version, d->name, d->endpoint);
-	if (ws->envs[old].kind != ev->kind && batch_in_use(ws, 0, ev->name, ev->version, err) < 0)
+	if (ws->envs[old].kind != ev->kind &&
+	    batch_in_use(ws, WORKSPACE_ENVIRONMENTS, ev->name, ev->version, err) < 0)
 		return -1;
 	return 0;
 }
@@ -923,7 +924,7 @@ int workspace_env_delete(struct workspace *ws, const char *name, const char *ver
 	d = env_user(ws, name, version);
 	if (d != NULL)
 		return in_use(d, "environment", name, version, err);
-	if (batch_in_use(ws, 0, name, version, err) < 0)
+	if (batch_in_use(ws, WORKSPACE_ENVIRONMENTS, name, version, err) < 0)
 		return -1;
 	touch(ws, WORKSPACE_ENVIRONMENTS, name, version);
 	env_version_cleanup(&ws->envs[i]);
@@ -941,7 +942,7 @@ int workspace_env_delete_all(struct workspace *ws, const char *name, struct erro
 		return error_set(err, 404, "NotFound", "environment %s not found", name);
 	if (d != NULL)
 		return in_use(d, "environment", name, d->env_version, err);
-	if (batch_in_use(ws, 0, name, NULL, err) < 0)
+	if (batch_in_use(ws, WORKSPACE_ENVIRONMENTS, name, NULL, err) < 0)
 		return -1;
 	for (size_t i = ws->nenvs; i-- > 0;) {
 		if (strcmp(ws->envs[i].name, name) != 0)
@@ -977,6 +978,9 @@ int workspace_code_put(struct workspace *ws, struct code_version *cv, int *creat
 				 "code %s:%s is used by deployment '%s' of endpoint '%s'; its "
 				 "codeUri cannot change",
 				 cv->name, cv->version, d->name, d->endpoint);
+	if (old >= 0 && strcmp(ws->codes[old].dir, cv->dir) != 0 &&
+	    batch_in_use(ws, WORKSPACE_CODES, cv->name, cv->version, err) < 0)
+		return -1;
 	if (code_version_copy(&copy, cv) < 0)
 		return error_set(err, 500, "InternalError", "out of memory");
 	copy.serial = serial_of(ws, old >= 0 ? ws->codes[old].serial : 0, cv->serial);
@@ -1022,6 +1026,8 @@ int workspace_code_delete(struct workspace *ws, const char *name, const char *ve
 			continue;
 		if ((d = code_user(ws, name, ws->codes[i].version)) != NULL)
 			return in_use(d, "code", name, d->code_version, err);
+		if (batch_in_use(ws, WORKSPACE_CODES, name, ws->codes[i].version, err) < 0)
+			return -1;
 	}
 	if (workspace_code_find(ws, name, version) == NULL)
 		return error_set(err, 404, "NotFound", "code %s%s%s not found", name,
@@ -1353,18 +1359,18 @@ static int deployment_limits_check(const struct deployment *d, struct error *err
 	return 0;
 }
 
-static int deployment_code_check(const struct workspace *ws, const struct deployment *d,
-				 struct error *err)
+int workspace_code_ref_check(const struct workspace *ws, const char *name, const char *version,
+			     const char *dir, const char *script, struct error *err)
 {
-	if (d->code_name[0] != '\0' && workspace_code_find(ws, d->code_name, d->code_version) == NULL)
+	if (name[0] != '\0' && workspace_code_find(ws, name, version) == NULL)
 		return error_set(err, 404, "NotFound",
-				 "properties.codeConfiguration.codeId: code %s:%s not found",
-				 d->code_name, d->code_version);
-	if (d->code_name[0] == '\0' && (d->code_dir == NULL || d->code_dir[0] != '/'))
+				 "properties.codeConfiguration.codeId: code %s:%s not found", name,
+				 version);
+	if (name[0] == '\0' && (dir == NULL || dir[0] != '/'))
 		return error_set(err, 400, "ValidationError",
 				 "properties.codeConfiguration.codeId must be a code asset "
 				 "(.../codes/NAME/versions/V) or an absolute directory");
-	if (d->scoring_script == NULL || !names_relative_inside(d->scoring_script))
+	if (script == NULL || !names_relative_inside(script))
 		return error_set(err, 400, "ValidationError",
 				 "properties.codeConfiguration.scoringScript must be a path "
 				 "inside the code");
@@ -1410,7 +1416,8 @@ static int deployment_kind_check(const struct workspace *ws, const struct deploy
 				 "properties.environmentId: model %s:%s runs a scoring script and "
 				 "needs a python environment; %s:%s is native",
 				 m->name, m->version, e->name, e->version);
-	return deployment_code_check(ws, d, err);
+	return workspace_code_ref_check(ws, d->code_name, d->code_version, d->code_dir,
+					d->scoring_script, err);
 }
 
 static int deployment_check(const struct workspace *ws, const struct deployment *d,

@@ -130,6 +130,11 @@ size_t workspace_code_query(const struct workspace *ws, const char *name,
 			    const struct asset_query *q, const struct code_version ***out);
 int workspace_code_delete(struct workspace *ws, const char *name, const char *version,
 			  struct error *err);
+/* A deployment's (online or batch) codeConfiguration: a code asset that
+ * exists (404 otherwise) or an absolute host directory, and a scoring script
+ * inside it (400). 0 or -1. */
+int workspace_code_ref_check(const struct workspace *ws, const char *name, const char *version,
+			     const char *dir, const char *script, struct error *err);
 
 /* Data assets: same contract as code; dv->type is uri_file or uri_folder and
  * dv->uri (dataUri) is required. No resource refers to a data version (a job

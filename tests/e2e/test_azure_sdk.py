@@ -276,6 +276,57 @@ def test_data_assets_upload_archive_and_feed_a_batch_job(ml, tls_runtime, tmp_pa
         assert j["properties"]["properties"]["succeededItems"] == "12", j
 
 
+def test_batch_deployment_code_configuration_uploads_a_code_asset(ml, tls_runtime, tmp_path):
+    """BatchDeployment(code_configuration=CodeConfiguration(code="./src", ...)):
+    the SDK uploads the folder as a code asset and sends its ARM id as codeId;
+    the job runs that folder's score.py; the GET gives the ARM id back."""
+    from azure.ai.ml.entities import BatchDeployment, BatchEndpoint
+
+    rt = tls_runtime
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(os.path.join(REPO, "tests", "data", "score", "batch_rows.py"), src / "score.py")
+    linear = os.path.join(REPO, "demo", "models", "churn-linear.json")
+    assert raw(rt, "PUT", "ws:/models/scripted/versions/1", {"properties": {
+        "modelType": "custom_model", "modelUri": linear}})[0] in (200, 201)
+    assert raw(rt, "PUT", "ws:/environments/pyenv/versions/1", {"properties": {
+        "environmentKind": "python", "interpreterPath": "/usr/bin/python3"}})[0] in (200, 201)
+    ml.batch_endpoints.begin_create_or_update(BatchEndpoint(name="sdk-code-batch")).result()
+    dep = BatchDeployment(name="blue", endpoint_name="sdk-code-batch", model="azureml:scripted:1",
+                          environment="azureml:pyenv:1", mini_batch_size=2,
+                          code_configuration=CodeConfiguration(code=str(src),
+                                                               scoring_script="score.py"))
+    ml.batch_deployments.begin_create_or_update(dep).result()
+    got = ml.batch_deployments.get(name="blue", endpoint_name="sdk-code-batch")
+    code_id = got.code_configuration.code
+    assert "/codes/" in code_id and "/versions/" in code_id, code_id
+    assert got.code_configuration.scoring_script == "score.py"
+    s, _, body = raw(rt, "GET", "ws:/batchEndpoints/sdk-code-batch/deployments/blue")
+    assert s == 200 and body["properties"]["codeConfiguration"]["codeId"].startswith(
+        "/subscriptions/%s/resourceGroups/%s/" % (SUB, RG)), body
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, n in enumerate((2, 4)):
+        (folder / ("f%d.csv" % i)).write_text("a,b\n" + "1,2\n" * n)
+    s, _, j = rt.http("POST", "/batch/sdk-code-batch/jobs", {"properties": {
+        "InputData": {"d": {"JobInputType": "UriFolder", "Uri": str(folder)}}}},
+        headers={"azureml-model-deployment": "blue"})
+    assert s == 201, (s, j)
+    deadline = time.monotonic() + 120
+    while j["properties"]["status"] not in ("Completed", "Failed", "Canceled"):
+        assert time.monotonic() < deadline, j
+        time.sleep(0.1)
+        j = rt.http("GET", "ws:/jobs/" + j["name"])[2]
+    assert j["properties"]["status"] == "Completed", j
+    out = j["properties"]["outputs"]["score"]["uri"][len("file://"):]
+    with open(os.path.join(out, "predictions.csv")) as f:
+        assert sorted(f.read().split("\n")) == ["", "f0.csv 2 ok", "f1.csv 4 ok"]
+    # the uploaded version is in use by the deployment: a DELETE is 409
+    name, version = code_id.split("/codes/")[1].split("/versions/")
+    s, _, body = raw(rt, "DELETE", "ws:/codes/%s/versions/%s" % (name, version))
+    assert s == 409, (s, body)
+
+
 def test_environments_keep_image_and_conda_file(ml, tls_runtime):
     conda = os.path.join(DATA, "environment", "conda.yaml")
     image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest"

@@ -868,6 +868,51 @@ def test_score_py_dataframe(runtime, tmp_path):
     assert read_output(done) == [["a.csv", "4", "2.0"], ["b.csv", "9", "4.5"]]  # no header
 
 
+def test_score_py_from_a_code_asset(runtime, tmp_path):
+    """codeId may be a code asset (its ARM id, as the SDK sends after uploading
+    ./src, or azureml:NAME:V), as for online deployments: the job runs the
+    asset's folder; the GET answers the ARM id; the version in use stays."""
+    rt = runtime
+    store = ok(rt.http("GET", "ws:/datastores/workspaceblobstore"))["properties"]
+    src = os.path.join(rt.home, "blobs", store["containerName"], "LocalUpload", "bsrc")
+    os.makedirs(src)
+    with open(os.path.join(SCORE, "batch_rows.py")) as f, \
+            open(os.path.join(src, "score.py"), "w") as out:
+        out.write(f.read())
+    ok(rt.http("PUT", "ws:/codes/bsrc/versions/1", {"properties": {
+        "codeUri": "azureml://datastores/workspaceblobstore/paths/LocalUpload/bsrc/"}}))
+    arm = rt.ws + "/codes/bsrc/versions/1"
+    setup_script(rt, "score.py", codeConfiguration={"codeId": arm, "scoringScript": "score.py"})
+    got = ok(rt.http("GET", "ws:/batchEndpoints/py-batch/deployments/pydep"))
+    assert got["properties"]["codeConfiguration"] == {"codeId": arm, "scoringScript": "score.py"}
+    ok(rt.http("PUT", "ws:/batchEndpoints/py-batch/deployments/short", {"properties": {
+        "model": "azureml:scripted:1", "environmentId": "azureml:pyenv:1",
+        "codeConfiguration": {"codeId": "azureml:bsrc:1", "scoringScript": "score.py"}}}))
+    got = ok(rt.http("GET", "ws:/batchEndpoints/py-batch/deployments/short"))
+    assert got["properties"]["codeConfiguration"]["codeId"] == arm
+    folder = str(tmp_path / "in")
+    os.makedirs(folder)
+    for i, n in enumerate((3, 5)):
+        write_csv(os.path.join(folder, "f%d.csv" % i), n)
+    for dep in ("pydep", "short"):
+        done = wait_job(rt, invoke(rt, "py-batch", folder,
+                                   headers={"azureml-model-deployment": dep})["name"])
+        assert done["properties"]["status"] == "Completed", done
+        assert sorted(read_output(done)) == [["f0.csv", "3", "ok"], ["f1.csv", "5", "ok"]]
+    # a code asset that is not there: as the online path answers
+    for code, status in (("azureml:bsrc:9", 404), ("bsrc/versions", 400)):
+        s, _, body = rt.http("PUT", "ws:/batchEndpoints/py-batch/deployments/nocode", {
+            "properties": {"model": "azureml:scripted:1", "environmentId": "azureml:pyenv:1",
+                           "codeConfiguration": {"codeId": code, "scoringScript": "score.py"}}})
+        assert s == status, (code, s, body)
+    # the version in use stays until no deployment uses it
+    s, _, body = rt.http("DELETE", "ws:/codes/bsrc/versions/1")
+    assert s == 409 and "batch endpoint" in body["error"]["message"], (s, body)
+    ok(rt.http("DELETE", "ws:/batchEndpoints/py-batch/deployments/short"), 200, 202, 204)
+    s, _, body = rt.http("DELETE", "ws:/codes/bsrc/versions/1")
+    assert s == 409, (s, body)  # pydep still uses it
+
+
 def test_score_py_failures_retries_timeout_cancel(runtime, tmp_path):
     rt = runtime
     setup_script(rt, "batch_rows.py", miniBatchSize=1,

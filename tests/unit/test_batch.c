@@ -242,6 +242,123 @@ static void test_batch_rules(void **state)
 	workspace_free(ws);
 }
 
+/* A python environment py:1 and a code asset src:1 (a folder of the home). */
+static void add_script_assets(struct workspace *ws)
+{
+	struct env_version e;
+	struct code_version cv;
+
+	memset(&e, 0, sizeof e);
+	snprintf(e.name, sizeof e.name, "py");
+	snprintf(e.version, sizeof e.version, "1");
+	e.kind = ENV_PYTHON;
+	e.python = (char *)"/usr/bin/python3";
+	assert_int_equal(workspace_env_put(ws, &e, NULL, NULL), 0);
+	memset(&cv, 0, sizeof cv);
+	snprintf(cv.name, sizeof cv.name, "src");
+	snprintf(cv.version, sizeof cv.version, "1");
+	cv.dir = (char *)"blobs/c/src";
+	cv.code_uri = (char *)"azureml://datastores/workspaceblobstore/paths/src/";
+	assert_int_equal(workspace_code_put(ws, &cv, NULL, NULL), 0);
+}
+
+/* A custom_model deployment NAME of be1 whose codeId is code, parsed from
+ * Azure's body; the put's result. */
+static int put_scripted(struct workspace *ws, const char *name, const char *code,
+			struct error *err)
+{
+	char text[1024];
+	struct batch_deployment d;
+	cJSON *body;
+	int rc;
+
+	snprintf(text, sizeof text,
+		 "{\"properties\":{\"model\":\"azureml:cus:1\",\"environmentId\":"
+		 "\"azureml:py:1\",\"codeConfiguration\":{\"codeId\":\"%s\","
+		 "\"scoringScript\":\"score.py\"}}}",
+		 code);
+	body = cJSON_Parse(text);
+	memset(&d, 0, sizeof d);
+	snprintf(d.endpoint, sizeof d.endpoint, "be1");
+	snprintf(d.name, sizeof d.name, "%s", name);
+	batch_settings_default(&d.settings);
+	rc = batchcodec_deployment_from_json(body, &d, err);
+	if (rc == 0)
+		rc = batch_deployment_put(ws, &d, NULL, err);
+	batch_deployment_cleanup(&d);
+	cJSON_Delete(body);
+	return rc;
+}
+
+#define WS_ID                                                                              \
+	"/subscriptions/s/resourceGroups/r/providers/Microsoft.MachineLearningServices/"  \
+	"workspaces/local"
+
+/* codeId: a code asset (ARM id or azureml:N:V) as online deployments take
+ * it, or a host directory; a used code version stays. */
+static void test_code_assets(void **state)
+{
+	static const struct codec_ctx ctx = {WS_ID, "", "", ""};
+	struct workspace *ws = fixture();
+	struct error err = {0};
+	struct code_version cv;
+	const struct batch_deployment *d;
+	struct batch_deployment nat;
+	cJSON *j;
+
+	(void)state;
+	add_script_assets(ws);
+	assert_int_equal(put_scripted(ws, "arm", WS_ID "/codes/src/versions/1", &err), 0);
+	d = batch_deployment_find(ws, "be1", "arm");
+	assert_string_equal(d->code_name, "src");
+	assert_string_equal(d->code_version, "1");
+	assert_null(d->code_dir);
+	j = batchcodec_deployment_to_json(d, &ctx);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j,
+		"properties"), "codeConfiguration"), "codeId")->valuestring,
+			    WS_ID "/codes/src/versions/1");
+	cJSON_Delete(j);
+	assert_int_equal(put_scripted(ws, "short", "azureml:src:1", &err), 0);
+	assert_int_equal(put_scripted(ws, "hostdir", "/srv/code", &err), 0);
+	d = batch_deployment_find(ws, "be1", "hostdir");
+	assert_string_equal(d->code_dir, "/srv/code");
+	assert_string_equal(d->code_name, "");
+	/* refusals: the online path's answers */
+	assert_int_equal(put_scripted(ws, "gone", "azureml:src:9", &err), -1);
+	assert_int_equal(err.status, 404);
+	assert_int_equal(put_scripted(ws, "relative", "src/dir", &err), -1);
+	assert_int_equal(err.status, 400);
+	/* a native model takes no code, asset or not */
+	memset(&nat, 0, sizeof nat);
+	snprintf(nat.endpoint, sizeof nat.endpoint, "be1");
+	snprintf(nat.name, sizeof nat.name, "native");
+	snprintf(nat.model_name, sizeof nat.model_name, "lin");
+	snprintf(nat.model_version, sizeof nat.model_version, "1");
+	snprintf(nat.code_name, sizeof nat.code_name, "src");
+	snprintf(nat.code_version, sizeof nat.code_version, "1");
+	batch_settings_default(&nat.settings);
+	assert_int_equal(batch_deployment_put(ws, &nat, NULL, &err), -1);
+	assert_int_equal(err.status, 400);
+	/* a used code version stays, and keeps its folder */
+	assert_int_equal(workspace_code_delete(ws, "src", "1", &err), -1);
+	assert_int_equal(err.status, 409);
+	assert_non_null(strstr(err.message, "batch endpoint"));
+	assert_int_equal(workspace_code_delete(ws, "src", NULL, &err), -1);
+	assert_int_equal(err.status, 409);
+	memset(&cv, 0, sizeof cv);
+	snprintf(cv.name, sizeof cv.name, "src");
+	snprintf(cv.version, sizeof cv.version, "1");
+	cv.dir = (char *)"blobs/c/other";
+	assert_int_equal(workspace_code_put(ws, &cv, NULL, &err), -1);
+	assert_int_equal(err.status, 409);
+	/* once no deployment uses it, it goes */
+	assert_int_equal(batch_deployment_delete(ws, "be1", "arm", &err), 0);
+	assert_int_equal(workspace_code_delete(ws, "src", "1", &err), -1);
+	assert_int_equal(batch_deployment_delete(ws, "be1", "short", &err), 0);
+	assert_int_equal(workspace_code_delete(ws, "src", "1", &err), 0);
+	workspace_free(ws);
+}
+
 static void test_data_versions(void **state)
 {
 	struct workspace *ws = workspace_new("local");
@@ -467,6 +584,9 @@ static void test_store_round_trip(void **state)
 	add_model(ws, "lin", MODEL_LINEAR);
 	add_endpoint(ws, "be1", "blue");
 	assert_int_equal(put_deployment(ws, "be1", "blue", "lin", &err), 0);
+	add_model(ws, "cus", MODEL_CUSTOM);
+	add_script_assets(ws);
+	assert_int_equal(put_scripted(ws, "scripted", "azureml:src:1", &err), 0);
 	memset(&d, 0, sizeof d);
 	snprintf(d.name, sizeof d.name, "customers");
 	d.uri = (char *)"/srv/customers";
@@ -489,6 +609,8 @@ static void test_store_round_trip(void **state)
 	b = dump(back);
 	assert_string_equal(a, b);
 	assert_int_equal(batch_job_find(back, "batchjob-1")->items, 12);
+	assert_string_equal(batch_deployment_find(back, "be1", "scripted")->code_name, "src");
+	assert_null(batch_deployment_find(back, "be1", "scripted")->code_dir);
 	assert_true(workspace_data_find(back, "customers", "2")->archived);
 	assert_true(workspace_data_find(back, "customers", "2")->serial >
 		    workspace_data_find(back, "customers", "1")->serial);
@@ -508,7 +630,7 @@ int main(void)
 	    cmocka_unit_test(test_threshold),	       cmocka_unit_test(test_job_states),
 	    cmocka_unit_test(test_batch_rules),       cmocka_unit_test(test_data_versions),
 	    cmocka_unit_test(test_invocation_any_case), cmocka_unit_test(test_invocation_refusals),
-	    cmocka_unit_test(test_uris),
+	    cmocka_unit_test(test_uris),	       cmocka_unit_test(test_code_assets),
 	    cmocka_unit_test(test_store_round_trip),
 	};
 
