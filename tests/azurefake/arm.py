@@ -52,6 +52,7 @@ class Arm:
         self.wsid = str(uuid.UUID(int=0x5EED))
         self.assets = {k: {} for k in ASSET_KINDS}  # kind -> name -> {version: resource}
         self.endpoints, self.deployments = {}, {}  # name / (ep, name) -> resource
+        self.batch_endpoints, self.batch_deployments = {}, {}  # the same, batch
         self.keys, self.ops = {}, {}
         self.samples = []  # (time, ep, deployment, latency ms, status)
         self.logs = {}  # (ep, d) -> [lines]
@@ -66,6 +67,7 @@ class Arm:
         ws = r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/" \
              r"Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
         ep, dep = ws + r"/onlineEndpoints/(?P<ep>[^/]+)", r"/deployments/(?P<d>[^/]+)"
+        bep = ws + r"/batchEndpoints/(?P<ep>[^/]+)"
         loc = r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/" \
               r"locations/(?P<loc>[^/]+)"
         asset = ws + r"/(?P<kind>models|environments|codes)"
@@ -90,6 +92,8 @@ class Arm:
                 ("GET", ep + dep, self.dep_get), ("PUT", ep + dep, self.dep_put),
                 ("PATCH", ep + dep, self.dep_patch), ("DELETE", ep + dep, self.dep_delete),
                 ("POST", ep + dep + r"/getLogs", self.dep_logs),
+                ("GET", bep, self.bep_get), ("PUT", bep, self.bep_put),
+                ("GET", bep + dep, self.bdep_get), ("PUT", bep + dep, self.bdep_put),
                 ("GET", loc + r"/mfeOperationsStatus/(?P<op>[^/]+)", self.op_status),
                 ("GET", loc + r"/mfeOperationResults/(?P<op>[^/]+)", self.op_result),
                 ("GET", r"(?P<res>/subscriptions/.+)/providers/microsoft\.insights/metrics",
@@ -352,6 +356,65 @@ class Arm:
         if not m:
             return None
         return self.assets[m.group(1).lower()].get(m.group(2), {}).get(m.group(3))
+
+    # ---- batch endpoints (what the CLI's create verbs send, checked as Azure does) ----
+    def bep_get(self, req, ep):
+        res = self.batch_endpoints.get(ep)
+        return jresp(200, res) if res else error(404, "NotFound",
+                                                 "The specified resource was not found.")
+
+    def bep_put(self, req, ep):
+        body = req.json() or {}
+        p = dict(body.get("properties") or {})
+        if not NAME_RX.fullmatch(ep):
+            return error(400, "BadArgument", "Endpoint name %s is invalid" % ep)
+        if (body.get("location") or "").replace(" ", "").lower() != self.cfg["region"]:
+            return error(400, "LocationNotAvailableForResourceType",
+                         "The provided location '%s' is not available" % body.get("location"))
+        rid = self.ws_path() + "/batchEndpoints/" + ep
+        p.update(provisioningState="Creating", authMode=p.get("authMode") or "AADToken",
+                 scoringUri="https://%s.%s.inference.ml.azure.com/jobs" % (ep, self.cfg["region"]),
+                 defaults=p.get("defaults") or {"deploymentName": None}, properties={})
+        res = {"id": rid, "name": ep, "type": PROVIDER + "/workspaces/batchEndpoints",
+               "location": self.cfg["region"], "tags": body.get("tags") or {},
+               "systemData": _system(time.time()), "properties": p}
+        self.batch_endpoints[ep] = res
+
+        def finish():
+            p["provisioningState"] = "Succeeded"
+        return jresp(201, res, self.start_op(req, "be", finish))
+
+    def bdep_get(self, req, ep, d):
+        res = self.batch_deployments.get((ep, d))
+        return jresp(200, res) if res else error(404, "NotFound",
+                                                 "The specified resource was not found.")
+
+    def bdep_put(self, req, ep, d):
+        if ep not in self.batch_endpoints:
+            return error(404, "NotFound", "The specified resource was not found.")
+        body = req.json() or {}
+        p = dict(body.get("properties") or {})
+        model = (p.get("model") or {}).get("assetId")
+        if self.resolve(model) is None:
+            return error(400, "BadArgument", "model.assetId %s is not the ARM id of an existing "
+                         "model version" % model)
+        if p.get("environmentId") is not None and self.resolve(p["environmentId"]) is None:
+            return error(400, "BadArgument", "environmentId %s is not the ARM id of an existing "
+                         "environment version" % p["environmentId"])
+        cc = p.get("codeConfiguration")
+        if cc is not None and self.resolve(cc.get("codeId")) is None:
+            return error(400, "BadArgument", "codeId %s is not the ARM id of an existing code "
+                         "version" % cc.get("codeId"))
+        p.update(provisioningState="Creating")
+        res = {"id": self.ws_path() + "/batchEndpoints/%s/deployments/%s" % (ep, d), "name": d,
+               "type": PROVIDER + "/workspaces/batchEndpoints/deployments",
+               "location": self.cfg["region"], "tags": body.get("tags") or {},
+               "systemData": _system(time.time()), "properties": p}
+        self.batch_deployments[(ep, d)] = res
+
+        def finish():
+            p["provisioningState"] = "Succeeded"
+        return jresp(201, res, self.start_op(req, "bd", finish))
 
     # ---- online endpoints ---------------------------------------------------
     def _ep_missing(self, ep):

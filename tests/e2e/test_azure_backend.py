@@ -473,3 +473,23 @@ def test_operation_progress_on_a_terminal(azure, tmp_path):
         assert "Updating" not in s and "green" in s.split("Succeeded after")[1]  # then the table
     finally:
         deck.close()
+
+
+def test_batch_deployment_names_assets_and_code_as_online_ones_do(azure, tmp_path):
+    """`batch-deployment create` on Azure names its model and environment by ARM id and
+    uploads --code as a code asset, as `deployment create` does (Azure refuses a host path
+    or an azureml: shorthand in the REST body); one rule for both nouns."""
+    az, fake = azure, azure.fake
+    m, folder, code, conda, req = files(tmp_path)
+    az.cli("model", "register", "churn", "--path", m, "--type", "custom_model")
+    az.cli("env", "create", "sklearn", "--image", "mcr.microsoft.com/azureml/sklearn:1",
+           "--conda-file", conda)
+    az.cli("batch-endpoint", "create", "churn-batch")
+    r = az.cli("batch-deployment", "create", "churn-batch", "nightly", "--model", "churn:1",
+               "--env", "sklearn:1", "--code", code, "--scoring-script", "score.py")
+    assert "Uploaded code LocalUpload/" in r.stderr, r.stderr
+    p = fake.arm.batch_deployments[("churn-batch", "nightly")]["properties"]
+    assert p["model"]["assetId"] == fake.arm.ws_path() + "/models/churn/versions/1"
+    assert p["environmentId"] == fake.arm.ws_path() + "/environments/sklearn/versions/1"
+    assert "/codes/" in p["codeConfiguration"]["codeId"], p
+    assert p["codeConfiguration"]["scoringScript"] == "score.py"

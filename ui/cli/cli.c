@@ -2,6 +2,7 @@
 #include "ui/cli/cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,5 +481,39 @@ int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vl
 		return -1;
 	snprintf(name, nlen, "%.*s", (int)n, ref);
 	snprintf(ver, vlen, "%s", colon != NULL ? colon + 1 : "");
+	return 0;
+}
+
+int cli_asset_ref(struct client *cl, const char *kind, const char *in, char *out, size_t len)
+{
+	char name[256], ver[64];
+	int n;
+
+	if (strncmp(in, "azureml:", 8) == 0 || in[0] == '/' ||
+	    cli_split_ref(in, name, sizeof name, ver, sizeof ver) < 0)
+		n = snprintf(out, len, "%s", in);
+	else if (ver[0] == '\0')
+		n = snprintf(out, len, "azureml:%s", in);
+	else
+		return azure_asset_id(cl, kind, name, ver, out, len);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int cli_code_ref(struct cli *c, const char *dir, char *out, size_t len, struct error *err)
+{
+	struct upload_result r;
+
+	if (!cli_is_azure(c)) {
+		char abs[PATH_MAX];
+		const char *d = realpath(dir, abs) != NULL ? abs : dir;
+
+		if (strlen(d) >= len)
+			return error_set(err, 400, "BadPath", "--code path too long");
+		memcpy(out, d, strlen(d) + 1);
+		return 0;
+	}
+	if (upload_code(c->client, dir, cli_upload_progress, NULL, &r, out, len, err) < 0)
+		return -1;
+	cli_upload_note(&r, "code");
 	return 0;
 }

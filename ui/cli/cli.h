@@ -112,6 +112,16 @@ int cli_show(struct cli *c, const struct cli_col *cols, size_t ncols, const stru
 /* "NAME:V" -> name and version (version "" when absent). -1 when too long
  * or empty parts. */
 int cli_split_ref(const char *ref, char *name, size_t nlen, char *ver, size_t vlen);
+/* A model's or environment's reference for a deployment body, the same for
+ * online and batch deployments: "NAME:V" -> that version's ARM id in the
+ * client's workspace (kind "models" or "environments"); a bare NAME ->
+ * "azureml:NAME"; an ARM id or "azureml:" reference kept. -1 when it does
+ * not fit. */
+int cli_asset_ref(struct client *cl, const char *kind, const char *in, char *out, size_t len);
+/* codeConfiguration.codeId for folder dir: on Azure the folder uploaded as a
+ * code asset (its ARM id); on an mldeck runtime the folder's path on this
+ * host. Needs c->client. 0, or -1 with err. */
+int cli_code_ref(struct cli *c, const char *dir, char *out, size_t len, struct error *err);
 /* cli_job.c: prints a job (a table or JSON), CLI_OK; follows job NAME until it
  * ends (progress on a terminal, plain lines otherwise): CLI_OK when it
  * Completed, CLI_FAIL otherwise. */

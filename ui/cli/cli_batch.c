@@ -344,34 +344,35 @@ static int cli_bep_invoke(struct cli *c, const struct cli_verb *v, const struct 
 
 /* ---- batch-deployment --------------------------------------------------- */
 
-/* "M:V" -> "azureml:M:V" (kept when already prefixed or an ARM id). */
-static void cli_bdep_ref(const char *in, char *out, size_t len)
-{
-	if (strncmp(in, "azureml:", 8) == 0 || in[0] == '/')
-		snprintf(out, len, "%s", in);
-	else
-		snprintf(out, len, "azureml:%s", in);
-}
-
-static cJSON *cli_bdep_body(const struct cli_verb *v, const struct cli_args *a)
+/* The body of a batch deployment; models, environments and code are named
+ * as an online deployment names them (cli_asset_ref, cli_code_ref). NULL
+ * with err (a usage error when err->status is 0). */
+static cJSON *cli_bdep_body(struct cli *c, const struct cli_verb *v, const struct cli_args *a,
+			    struct error *err)
 {
 	const char *action = cli_args_get(a, "--output-action");
-	char ref[600], abs[PATH_MAX];
+	char ref[1200];
 	cJSON *body = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(body, "properties");
 
 	if (cli_args_get(a, "--model") != NULL) {
-		cli_bdep_ref(cli_args_get(a, "--model"), ref, sizeof ref);
+		if (cli_asset_ref(c->client, "models", cli_args_get(a, "--model"), ref, sizeof ref) < 0)
+			goto too_long;
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "model"), "assetId", ref);
 	}
 	if (cli_args_get(a, "--env") != NULL) {
-		cli_bdep_ref(cli_args_get(a, "--env"), ref, sizeof ref);
+		if (cli_asset_ref(c->client, "environments", cli_args_get(a, "--env"), ref,
+				  sizeof ref) < 0)
+			goto too_long;
 		cJSON_AddStringToObject(p, "environmentId", ref);
 	}
 	if (cli_args_get(a, "--code") != NULL) {
 		cJSON *cc = cJSON_AddObjectToObject(p, "codeConfiguration");
 
-		cli_batch_host_path(cli_args_get(a, "--code"), abs, sizeof abs);
-		cJSON_AddStringToObject(cc, "codeId", abs);
+		if (cli_code_ref(c, cli_args_get(a, "--code"), ref, sizeof ref, err) < 0) {
+			cJSON_Delete(body);
+			return NULL;
+		}
+		cJSON_AddStringToObject(cc, "codeId", ref);
 		if (cli_args_get(a, "--scoring-script") != NULL)
 			cJSON_AddStringToObject(cc, "scoringScript", cli_args_get(a, "--scoring-script"));
 	}
@@ -403,6 +404,10 @@ static cJSON *cli_bdep_body(const struct cli_verb *v, const struct cli_args *a)
 		return NULL;
 	}
 	return body;
+too_long:
+	cJSON_Delete(body);
+	cli_usage(v, "a reference is too long");
+	return NULL;
 }
 
 /* PATCH the endpoint so that its invocations go to this deployment. */
@@ -435,9 +440,11 @@ static int cli_bdep_write(struct cli *c, const struct cli_verb *v, const struct 
 		return cli_usage(v, "--model is required (NAME:VERSION)");
 	if (cli_args_get(a, "--code") != NULL && cli_args_get(a, "--scoring-script") == NULL)
 		return cli_usage(v, "--code needs --scoring-script");
-	body = cli_bdep_body(v, a);
+	if (cli_client(c, &err) == NULL)
+		return cli_fail(&err);
+	body = cli_bdep_body(c, v, a, &err);
 	if (body == NULL)
-		return CLI_USAGE;
+		return err.status ? cli_fail(&err) : CLI_USAGE;
 	snprintf(what, sizeof what, "batch deployment %s of %s", a->pos[1], a->pos[0]);
 	if (cli_lro(c, a, method, cli_bep_path(path, sizeof path, a->pos[0], a->pos[1], ""), body,
 		    what, &doc, &err) < 0 ||

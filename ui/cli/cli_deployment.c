@@ -55,39 +55,6 @@ static const char *cli_dep_path(char *buf, size_t len, const char *ep, const cha
 	return buf;
 }
 
-/* "M:V" -> the ARM id of that version (kept when already an ARM id or an
- * "azureml:" reference). -1 when it does not fit. */
-static int cli_dep_ref(struct client *cl, const char *kind, const char *in, char *out,
-		       size_t len)
-{
-	char name[256], ver[64];
-
-	if (strncmp(in, "azureml:", 8) == 0 || in[0] == '/' ||
-	    cli_split_ref(in, name, sizeof name, ver, sizeof ver) < 0 || ver[0] == '\0')
-		return snprintf(out, len, "%s", in) >= (int)len ? -1 : 0;
-	return azure_asset_id(cl, kind, name, ver, out, len);
-}
-
-/* codeConfiguration.codeId: on Azure the folder uploaded as a code asset
- * (its ARM id); on an mldeck runtime the folder's path on this host. */
-static int cli_dep_code(struct cli *c, const char *dir, char *out, size_t len, struct error *err)
-{
-	struct upload_result r;
-
-	if (!cli_is_azure(c)) {
-		char abs[PATH_MAX];
-		const char *d = realpath(dir, abs) != NULL ? abs : dir;
-		if (strlen(d) >= len)
-			return error_set(err, 400, "BadPath", "--code path too long");
-		memcpy(out, d, strlen(d) + 1);
-		return 0;
-	}
-	if (upload_code(c->client, dir, cli_upload_progress, NULL, &r, out, len, err) < 0)
-		return -1;
-	cli_upload_note(&r, "code");
-	return 0;
-}
-
 static cJSON *cli_dep_body(struct cli *c, const struct cli_args *a, long instances, long maxc,
 			   long tmo, struct error *err)
 {
@@ -96,17 +63,17 @@ static cJSON *cli_dep_body(struct cli *c, const struct cli_args *a, long instanc
 	cJSON *p = cJSON_AddObjectToObject(body, "properties");
 	const char *itype = cli_args_get(a, "--instance-type");
 
-	if (cli_dep_ref(c->client, "models", cli_args_get(a, "--model"), ref, sizeof ref) < 0)
+	if (cli_asset_ref(c->client, "models", cli_args_get(a, "--model"), ref, sizeof ref) < 0)
 		goto too_long;
 	cJSON_AddStringToObject(p, "model", ref);
 	if (cli_args_get(a, "--env") != NULL) { /* an mlflow_model needs none */
-		if (cli_dep_ref(c->client, "environments", cli_args_get(a, "--env"), ref,
+		if (cli_asset_ref(c->client, "environments", cli_args_get(a, "--env"), ref,
 				sizeof ref) < 0)
 			goto too_long;
 		cJSON_AddStringToObject(p, "environmentId", ref);
 	}
 	if (cli_args_get(a, "--code") != NULL) {
-		if (cli_dep_code(c, cli_args_get(a, "--code"), ref, sizeof ref, err) < 0)
+		if (cli_code_ref(c, cli_args_get(a, "--code"), ref, sizeof ref, err) < 0)
 			goto fail;
 		cJSON *cc = cJSON_AddObjectToObject(p, "codeConfiguration");
 		cJSON_AddStringToObject(cc, "codeId", ref);
