@@ -24,6 +24,8 @@ static cJSON *scalar(const yaml_event_t *e)
 {
 	const char *v = (const char *)e->data.scalar.value;
 
+	if (strlen(v) != e->data.scalar.length) /* "\0" in a quoted scalar: not JSON text */
+		return NULL;
 	if (e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 	    (v[0] == '\0' || !strcmp(v, "~") || !strcasecmp(v, "null")))
 		return cJSON_CreateNull();
@@ -63,6 +65,20 @@ static cJSON *collection(struct reader *r, int mapping, int depth)
 			yaml_event_delete(&k);
 			goto bad;
 		}
+		if (cJSON_GetObjectItemCaseSensitive(c, (const char *)k.data.scalar.value) != NULL ||
+		    strlen((const char *)k.data.scalar.value) != k.data.scalar.length) {
+			/* YAML wants keys unique; conda and MLflow (PyYAML) take the last, a
+			 * lookup here the first: neither is guessed */
+			error_set(r->err, 400, "ValidationError", "YAML line %lu: %s \"%.80s\"",
+				  (unsigned long)k.start_mark.line + 1,
+				  k.data.scalar.length == strlen((const char *)k.data.scalar.value)
+				      ? "duplicate key"
+				      : "a NUL byte in the key",
+				  (const char *)k.data.scalar.value);
+			yaml_event_delete(&k);
+			yaml_event_delete(&e);
+			goto out;
+		}
 		{
 			cJSON *v = node(r, &e, depth + 1);
 
@@ -90,7 +106,10 @@ static cJSON *node(struct reader *r, yaml_event_t *e, int depth)
 	} else if (e->type == YAML_SCALAR_EVENT) {
 		v = e->data.scalar.anchor != NULL ? NULL : scalar(e);
 		if (v == NULL)
-			fail(r, "anchors are not supported");
+			error_set(r->err, 400, "ValidationError", "YAML line %lu: %s",
+				  (unsigned long)e->start_mark.line + 1,
+				  e->data.scalar.anchor != NULL ? "anchors are not supported"
+								: "a NUL byte in a string");
 	} else if (e->type == YAML_MAPPING_START_EVENT || e->type == YAML_SEQUENCE_START_EVENT) {
 		v = collection(r, e->type == YAML_MAPPING_START_EVENT, depth);
 	} else {
