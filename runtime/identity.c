@@ -29,8 +29,8 @@ int identity_admit(struct runtime *rt, const struct server_request *rq,
 	ad->limit = 0; /* a GET: no body */
 	if (secret == NULL || !auth_equal(secret, rt->admin_key)) {
 		server_reply_errorf(rs, 401, "Unauthorized",
-				    "missing or wrong 'secret' header (MSI_SECRET: the admin key "
-				    "from %s/admin.key)", rt->home);
+				    "missing or wrong 'secret' header (MSI_SECRET: the admin key, "
+				    "admin.key in the runtime's home)");
 		return -1;
 	}
 	return 0;

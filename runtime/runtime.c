@@ -332,8 +332,9 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 		if (rq->peer_uid >= 0 && rq->peer_uid == (long)geteuid())
 			return 0;
 		server_reply_errorf(rs, 403, "Forbidden",
-				    "connect-info is only for the runtime's own user, on %s/%s",
-				    rt->home, RUNTIME_SOCKET);
+				    "connect-info is only for the runtime's own user, on its Unix "
+				    "socket (%s in its home)",
+				    RUNTIME_SOCKET);
 		return -1;
 	}
 	if (is_dataplane(rq))
@@ -346,9 +347,8 @@ static int admit(void *ctx, const struct server_request *rq, struct server_admis
 		return identity_admit(rt, rq, ad, rs);
 	if (!admin_ok(rt, rq)) {
 		server_reply_errorf(rs, 401, "Unauthorized",
-				    "missing or wrong admin key (Authorization: Bearer "
-				    "<key from %s/admin.key>)",
-				    rt->home);
+				    "missing or wrong admin key (Authorization: Bearer <the key in "
+				    "admin.key in the runtime's home>)");
 		return -1;
 	}
 	if (control_is_upload(rt, rq)) {

@@ -551,3 +551,17 @@ def test_every_wrong_or_cross_plane_credential_is_401(make_runtime):
                        headers={"Authorization": "Bearer " + cred})[0] == 401
     # an expired token
     assert wait_for(lambda: score("tep", tok) == 401, 10)
+
+
+def test_refusals_before_auth_do_not_name_the_home(runtime):
+    """What a client without a credential is told names no path of the machine: the admin
+    key's 401, the Managed Identity endpoint's 401 and connect-info's 403 over TCP said where
+    the home is."""
+    rt = runtime
+    for method, path, headers in (("GET", "ws:/onlineEndpoints", {}),
+                                  ("GET", "/MSI/auth?resource=x&api-version=2017-09-01", {}),
+                                  ("GET", "/v1/connect-info", {}),
+                                  ("GET", "ws:/onlineEndpoints", {"Authorization": "Bearer x"})):
+        s, _, b = rt.http(method, path, auth=False, headers=headers)
+        assert s in (401, 403), (path, s, b)
+        assert rt.home not in json.dumps(b) and os.path.dirname(rt.home) not in json.dumps(b), b
