@@ -19,6 +19,7 @@ struct scan {
 	const char *start;
 	const char *end;
 	struct error *err;
+	const char *rows_at, *rows_end; /* the array of rows scored, once read */
 };
 
 static locale_t c_locale;
@@ -559,6 +560,8 @@ static int scan_data(struct scan *s, int expect_cols, int flags, struct input_ma
 {
 	size_t width = expect_cols > 0 ? (size_t)expect_cols : 0, count = 0, r = 0;
 
+	skip_ws(s);
+	s->rows_at = s->p;
 	if (!accept(s, '['))
 		return error_set(s->err, 400, "BadRequest", "data must be an array of rows");
 	if (accept(s, ']'))
@@ -579,6 +582,7 @@ static int scan_data(struct scan *s, int expect_cols, int flags, struct input_ma
 		return error_set(s->err, 400, "BadRequest", "data must be an array of rows");
 	m->rows = r;
 	m->cols = width;
+	s->rows_end = s->p;
 	return 0;
 }
 
@@ -627,26 +631,53 @@ static int scan_member(struct scan *s, int expect_cols, int flags, struct input_
 	return skip_value(s, 1);
 }
 
+static int parse(struct scan *s, int expect_cols, int flags, struct input_matrix *m);
+
 int input_parse(const char *body, size_t len, int expect_cols, int flags, struct input_matrix *m,
 		struct error *err)
 {
-	struct scan s = {body, body, body + len, err};
+	struct scan s = {body, body, body + len, err, NULL, NULL};
+
+	return parse(&s, expect_cols, flags, m);
+}
+
+int input_rows_span(const char *body, size_t len, size_t *off, size_t *n)
+{
+	struct input_matrix m;
+	struct error err;
+	struct scan s = {body, body, body + len, &err, NULL, NULL};
+	int rc;
+
+	input_init(&m);
+	rc = parse(&s, 0, INPUT_ALLOW_NULL, &m);
+	input_cleanup(&m);
+	if (rc < 0 || s.rows_at == NULL || s.rows_end == NULL)
+		return -1;
+	*off = (size_t)(s.rows_at - body);
+	*n = (size_t)(s.rows_end - s.rows_at);
+	return 0;
+}
+
+static int parse(struct scan *s, int expect_cols, int flags, struct input_matrix *m)
+{
+	const char *body = s->start;
+	struct error *err = s->err;
 	int seen = 0;
 
 	m->rows = m->cols = 0;
-	if (body == NULL || !accept(&s, '{'))
+	if (body == NULL || !accept(s, '{'))
 		return error_set(err, 400, "BadRequest",
 				 "body must be a JSON object like {\"data\": [[1.0, 2.0], ...]}");
-	if (!accept(&s, '}')) {
+	if (!accept(s, '}')) {
 		do {
-			if (scan_member(&s, expect_cols, flags, m, &seen, 0) != 0)
+			if (scan_member(s, expect_cols, flags, m, &seen, 0) != 0)
 				return -1;
-		} while (accept(&s, ','));
-		if (!accept(&s, '}'))
-			return bad_json(&s);
+		} while (accept(s, ','));
+		if (!accept(s, '}'))
+			return bad_json(s);
 	}
-	skip_ws(&s);
-	if (s.p != s.end)
+	skip_ws(s);
+	if (s->p != s->end)
 		return error_set(err, 400, "BadRequest", "unexpected text after the JSON object");
 	if (!seen)
 		return error_set(

@@ -47,6 +47,12 @@ void input_cleanup(struct input_matrix *m);
 int input_parse(const char *body, size_t len, int expect_cols, int flags, struct input_matrix *m,
 		struct error *err);
 
+/* Where the rows input_parse scores lie in body: the array's offset and
+ * length (the same member it reads: "data", or "input_data" and its
+ * "data"), any width, nulls allowed. 0, or -1 when it would refuse the body.
+ * For those who keep what was scored (the data collector). */
+int input_rows_span(const char *body, size_t len, size_t *off, size_t *n);
+
 /* Reads one JSON number at s (at most `len` bytes) into *out; returns the
  * bytes consumed, or 0 when s does not start with a valid JSON number. */
 size_t input_number(const char *s, size_t len, double *out);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/engines/input.h"
 #include "runtime/monitor/records.h"
 #include "runtime/monitor/thread.h"
 #include "state/clock.h"
@@ -29,6 +30,10 @@
 
 /* The collections the runtime fills itself, by bit. */
 enum { C_INPUTS, C_OUTPUTS, C_REQUEST, C_RESPONSE, C_STANDARD };
+
+/* The captured headers' JSON: what the server takes of headers (32 KiB)
+ * escaped six bytes a byte at the most, with the names. */
+#define HEADERS_MAX (256u << 10)
 static const char *const standard[C_STANDARD] = {"model_inputs", "model_outputs", "request",
 						 "response"};
 
@@ -293,18 +298,26 @@ static void enqueue(struct collector_tap *t, struct item *it, int slot)
 		pthread_cond_signal(&t->c->cond);
 }
 
-/* The captured headers as a JSON object, into b. */
+/* The captured headers as a JSON object, into b: each name and value whole
+ * or not at all (a value past b's cap once escaped is left out), so the
+ * object is always valid JSON. */
 static void captured(struct collector_tap *t, const struct collector_event *ev, struct dynbuf *b)
 {
 	pthread_mutex_lock(&t->cfglock);
 	for (size_t i = 0; i < t->snap.nheaders; i++) {
 		const char *v = ev->header(ev->hctx, t->snap.headers[i]);
+		size_t mark = b->len;
+
 		if (v == NULL)
 			continue;
-		dynbuf_add(b, b->len ? "," : "{", 1);
-		dynbuf_add_json(b, t->snap.headers[i], strlen(t->snap.headers[i]));
-		dynbuf_add(b, ":", 1);
-		dynbuf_add_json(b, v, strlen(v));
+		if ((dynbuf_add(b, b->len ? "," : "{", 1) |
+		     dynbuf_add_json(b, t->snap.headers[i], strlen(t->snap.headers[i])) |
+		     dynbuf_add(b, ":", 1) | dynbuf_add_json(b, v, strlen(v))) != 0 ||
+		    b->len + 1 >= b->max) { /* and room for the closing brace */
+			b->len = mark;
+			if (b->p != NULL)
+				b->p[mark] = '\0';
+		}
 	}
 	pthread_mutex_unlock(&t->cfglock);
 	if (b->len)
@@ -333,7 +346,7 @@ void collector_offer(struct collector_tap *t, const struct collector_event *ev)
 
 	if (t == NULL || (bits = sampled(t, ev->status)) == 0)
 		return;
-	dynbuf_init(&hdr, 64 << 10);
+	dynbuf_init(&hdr, HEADERS_MAX);
 	if ((bits & (1u << C_REQUEST)) && ev->header)
 		captured(t, ev, &hdr);
 	it = malloc(sizeof *it + ev->len + ev->alen + hdr.len + 3);
@@ -615,6 +628,7 @@ static void emit(struct writing *w, const struct item *it, const char *collectio
 static void write_item(struct writing *w, const struct item *it)
 {
 	const struct dc_collection *k;
+	size_t off, n;
 
 	if (it->collection) {
 		k = datacollector_find(&w->t->dc, it->collection);
@@ -624,10 +638,11 @@ static void write_item(struct writing *w, const struct item *it)
 				       &w->data) == 0);
 		return;
 	}
-	if (it->bits & (1u << C_INPUTS))
+	if (it->bits & (1u << C_INPUTS)) /* the rows scoring read, where it read them */
 		emit(w, it, standard[C_INPUTS], 0,
-		     rows_data(w->c, w->t, standard[C_INPUTS], it->body, it->len, "data",
-			       &w->data) == 0);
+		     input_rows_span(it->body, it->len, &off, &n) == 0 &&
+			 rows_data(w->c, w->t, standard[C_INPUTS], it->body + off, n, NULL,
+				   &w->data) == 0);
 	if (it->bits & (1u << C_OUTPUTS))
 		emit(w, it, standard[C_OUTPUTS], 0,
 		     rows_data(w->c, w->t, standard[C_OUTPUTS], it->answer, it->alen, NULL,

@@ -21,6 +21,7 @@
 
 #define CHUNK (1u << 20)
 #define DEPTH_MAX 64
+#define FOLDERS_MAX 32 /* folders within folders */
 
 struct reader {
 	const char *file; /* the file being read */
@@ -38,6 +39,13 @@ struct reader {
 	char **names;
 	size_t nnames;
 	int lazy; /* numbers delimited, not converted */
+	/* folders: the ones above the folder being read (a link back to one of
+	 * them would loop), at most FOLDERS_MAX deep */
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} above[FOLDERS_MAX];
+	int nabove;
 };
 
 /* ---- errors and small helpers ------------------------------------------- */
@@ -862,11 +870,19 @@ static void names_free(struct reader *r)
 
 static int read_file(struct reader *r, const char *path, enum format fmt)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	/* not blocking in open: a FIFO named as data would wait for a writer
+	 * forever, with the monitors' thread */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), rc;
+	struct stat st;
 
 	if (fd < 0)
 		return error_set(r->err, errno == ENOENT ? 404 : 400, "InvalidData",
 				 "cannot read %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return error_set(r->err, 400, "InvalidData", "%s is not a regular file", path);
+	}
 	r->file = path;
 	r->line = 0;
 	rc = read_lines(r, fd, fmt);
@@ -938,13 +954,25 @@ static int walk_entry(struct reader *r, const char *dir, const char *name, int *
 	if (stat(path, &st) < 0)
 		return 0; /* gone meanwhile */
 	if (S_ISDIR(st.st_mode)) {
-		int v, numeric = depth < 5 && depth >= 0 && number_name(name, &v);
+		int v, numeric = depth < 5 && depth >= 0 && number_name(name, &v), rc;
+
+		for (int i = 0; i < r->nabove; i++)
+			if (r->above[i].dev == st.st_dev && r->above[i].ino == st.st_ino)
+				return error_set(r->err, 400, "InvalidData",
+						 "%s leads back to a folder above it", path);
+		if (r->nabove == FOLDERS_MAX)
+			return error_set(r->err, 400, "InvalidData",
+					 "%s: folders more than %d deep", path, FOLDERS_MAX);
 		if (numeric) {
 			parts[depth] = v;
 			if (outside(r, parts, depth + 1))
 				return 0;
 		}
-		return walk(r, path, parts, numeric ? depth + 1 : (depth == 0 ? 0 : -1));
+		r->above[r->nabove].dev = st.st_dev;
+		r->above[r->nabove++].ino = st.st_ino;
+		rc = walk(r, path, parts, numeric ? depth + 1 : (depth == 0 ? 0 : -1));
+		r->nabove--;
+		return rc;
 	}
 	if (S_ISREG(st.st_mode) && format_of(name) != FMT_NONE)
 		return read_file(r, path, format_of(name));
@@ -1008,6 +1036,9 @@ int dataset_read(const char *path, const struct dataset_window *w, dataset_row_f
 	if (stat(path, &st) < 0)
 		return error_set(err, errno == ENOENT ? 404 : 400, "DataNotFound", "%s: %s", path,
 				 strerror(errno));
+	r.above[0].dev = st.st_dev;
+	r.above[0].ino = st.st_ino;
+	r.nabove = 1;
 	if (S_ISDIR(st.st_mode))
 		rc = walk(&r, path, parts, 0);
 	else
@@ -1100,31 +1131,36 @@ static int json_valid(const char *json, size_t len)
 	return j.p == j.end;
 }
 
-int dataset_json_compact(const char *json, size_t len, struct dynbuf *out)
+size_t dataset_json_squeeze(char *out, const char *json, size_t len)
 {
-	size_t start = out->len, from = 0;
-	int in_string = 0, rc = 0;
+	size_t o = 0;
+	int in_string = 0;
 
-	if (len == 0 || !json_valid(json, len))
-		return -1;
 	for (size_t i = 0; i < len; i++) {
 		char c = json[i];
 
 		if (in_string) {
-			i += c == '\\'; /* the escaped byte is never a quote that ends it */
-			in_string = c != '"';
+			if (c == '\\' && i + 1 < len) { /* the escaped byte never ends it */
+				out[o++] = c;
+				c = json[++i];
+			} else {
+				in_string = c != '"';
+			}
 		} else if (c == '"') {
 			in_string = 1;
 		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			rc |= dynbuf_add(out, json + from, i - from);
-			from = i + 1;
+			continue;
 		}
+		out[o++] = c;
 	}
-	rc |= dynbuf_add(out, json + from, len - from);
-	if (rc == 0)
-		return 0;
-	out->len = start;
-	if (out->p)
-		out->p[start] = '\0';
-	return -1;
+	return o;
+}
+
+int dataset_json_compact(const char *json, size_t len, struct dynbuf *out)
+{
+	if (len == 0 || !json_valid(json, len) || dynbuf_reserve(out, len) < 0)
+		return -1;
+	out->len += dataset_json_squeeze(out->p + out->len, json, len);
+	out->p[out->len] = '\0';
+	return 0;
 }

@@ -79,6 +79,9 @@ int dataset_rows_lazy(const char *json, size_t len, const char *member, dataset_
  * its tokens: on one line, whatever the client's layout. -1 (nothing
  * appended) when it is empty, not valid JSON, or memory runs out. */
 int dataset_json_compact(const char *json, size_t len, struct dynbuf *out);
+/* The same into out (room for len bytes) for JSON already read as valid (a
+ * CELL_OTHER's text); the bytes written. */
+size_t dataset_json_squeeze(char *out, const char *json, size_t len);
 
 /* "2024-03-05T18:16:25[.fff]Z" (or +hh:mm) -> UTC seconds; -1 when not such a time. */
 int64_t dataset_time(const char *s, size_t len);

@@ -65,11 +65,15 @@ int records_row(void *ctx, const struct cell *cells, size_t n, struct error *err
 			o += json_string(o, c->text, c->tlen);
 			continue;
 		}
+		if (c->kind == CELL_OTHER) { /* nested JSON, on the record's one line */
+			o += dataset_json_squeeze(o, c->text, c->tlen);
+			continue;
+		}
 		lit = c->kind == CELL_NULL ? "null" : c->kind != CELL_BOOL ? c->text
 						  : c->num		     ? "true"
 									     : "false";
 		len = c->kind == CELL_NULL || c->kind == CELL_BOOL ? strlen(lit) : c->tlen;
-		memcpy(o, lit, len); /* numbers and raw JSON as written */
+		memcpy(o, lit, len); /* numbers as written */
 		o += len;
 	}
 	*o++ = '}';

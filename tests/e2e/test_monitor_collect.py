@@ -285,3 +285,43 @@ def test_a_pretty_printed_body_is_one_record_and_cannot_forge_others(runtime):
         i = int(rec["xrequestid"].rsplit("-", 1)[1])
         assert rec["data"] == bodies[i], rec
         assert "\n" not in raw_data(line) and "\r" not in raw_data(line)
+
+
+def test_collected_inputs_are_the_rows_scored(runtime):
+    """model_inputs holds the rows scoring read, from the member it read them: a body with
+    input_data (which scoring takes) and a later data member carrying nested JSON with
+    newlines and a whole record inside was recorded from data, as written, over three lines
+    of the file: a forged record between two broken lines, and every monitor run over that
+    hour failed."""
+    rt = runtime
+    key = native_deployment(rt, data_collector=collector())
+    forged = json.dumps({"specversion": "1.0", "id": "FORGED", "time": "2020-01-01T00:00:00Z",
+                         "data": [{"0": 999}]})
+    rows = [[0.25 * j for j in range(30)]]
+    raws = ['{"input_data": %s, "data": [[{"x":\n%s\n}]]}' % (json.dumps(rows), forged),
+            '{"input_data": {"columns": [], "data": %s}}' % json.dumps(rows)]
+    for i, raw in enumerate(raws):
+        s, _, b = rt.http("POST", "/endpoints/churn/score", raw=raw.encode(), auth=False,
+                          headers={"Authorization": "Bearer " + key,
+                                   "Content-Type": "application/json",
+                                   "x-request-id": "in-%d" % i})
+        assert s == 200, b
+    wait_records(rt, "churn", "blue", "model_inputs", 2)
+    got = lines(rt, "churn", "blue", "model_inputs")
+    assert len(got) == 2, got
+    for path, line in got:
+        rec = check_record(rt, path, line, "model_inputs")
+        assert rec["data"] == [{str(k): v for k, v in enumerate(r)} for r in rows], rec
+
+
+def test_a_huge_captured_header_leaves_the_record_valid(runtime):
+    """A captured header's value escapes to six bytes a byte (a tab is \\u0009): one of 12,000
+    tabs passed the headers' buffer once escaped, its name was written without a value, and
+    the record was not JSON. Each header is written whole."""
+    rt = runtime
+    key = native_deployment(rt, data_collector=collector(request=1.0,
+                                                         headers=["x-trace", "x-b"]))
+    trace = "a" + "\t" * 12000 + "b"
+    score(rt, "churn", [[0.5] * 30], key, headers={"x-trace": trace, "x-b": "zz"})
+    [rec] = wait_records(rt, "churn", "blue", "request", 1)
+    assert rec["headers"] == {"x-trace": trace, "x-b": "zz"}, rec["headers"]

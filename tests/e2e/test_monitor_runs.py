@@ -188,7 +188,7 @@ def test_webhook_that_never_answers_gives_up(runtime, tmp_path, receiver):
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "no-common-columns", "wrong-types",
-                                  "unknown-feature"])
+                                  "unknown-feature", "fifo", "loop"])
 def test_bad_reference_fails_the_run_clearly(runtime, tmp_path, case):
     rt = runtime
     key = native_deployment(rt, data_collector=collector(outputs=None))
@@ -202,6 +202,16 @@ def test_bad_reference_fails_the_run_clearly(runtime, tmp_path, case):
     elif case == "empty":
         open(path, "w").close()
         want = "the reference data %s is empty" % path
+    elif case == "fifo":  # opening it waited for a writer forever, and the monitors' thread
+        os.mkfifo(path)
+        want = "%s is not a regular file" % path
+    elif case == "loop":  # two links back: the walk branched twice a level, without end
+        path = str(tmp_path / "refdir")
+        os.makedirs(path)
+        reference_file(os.path.join(path, "ref.jsonl"), [])
+        os.symlink(".", os.path.join(path, "a"))
+        os.symlink(".", os.path.join(path, "b"))
+        want = "%s/a leads back to a folder above it" % path
     elif case == "no-common-columns":
         reference_file(path, [])
         with open(path, "w") as f:

@@ -6,6 +6,8 @@
  * (CSV or JSON Lines); the rest is the text. Checks, beyond "no crash":
  *  - the lazy reader (the collector's) and the converting one (the
  *    monitor's) give the same rows, cell kinds and numbers, bit for bit;
+ *  - the collector's records of those rows (records_row) are one line of
+ *    valid JSON, whatever the rows held (nested values included);
  *  - a compacted JSON value is one line: no raw control byte, no whitespace
  *    between tokens, still valid, and compacting it again changes nothing;
  *  - a file's rows have at most DATASET_COLUMNS_MAX cells, and a refusal
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "runtime/monitor/dataset.h"
+#include "runtime/monitor/records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,6 +32,8 @@ struct seen {
 	size_t n, at;
 	uint64_t sig[SEEN_MAX]; /* per cell: kind and the number's bits */
 	int replay;
+	struct dynbuf rec; /* the replay's rows as the collector records them */
+	int rec_failed;
 };
 
 static uint64_t cell_sig(const struct cell *c)
@@ -49,9 +54,10 @@ static int on_row(void *ctx, const struct cell *cells, size_t n, struct error *e
 {
 	struct seen *s = ctx;
 
-	(void)err;
 	if (n > DATASET_COLUMNS_MAX)
 		abort();
+	if (s->replay && !s->rec_failed && records_row(&s->rec, cells, n, err) < 0)
+		s->rec_failed = 1;
 	for (size_t i = 0; i <= n; i++) { /* the count first, then each cell */
 		uint64_t sig = i == 0 ? (uint64_t)n : cell_sig(&cells[i - 1]);
 
@@ -138,9 +144,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc1 = dataset_rows(text, len, member, on_row, s, &r1, &e1);
 	s->replay = 1;
 	s->at = 0;
+	dynbuf_init(&s->rec, 1u << 26);
+	if (dynbuf_add(&s->rec, "[", 1) < 0)
+		s->rec_failed = 1;
 	rc2 = dataset_rows_lazy(text, len, member, on_row, s, &r2, &e2);
 	if (rc1 != rc2 || r1 != r2 || (rc1 < 0 && (e1.status < 400 || e1.message[0] == '\0')))
 		abort();
+	if (rc2 == 0 && !s->rec_failed && dynbuf_add(&s->rec, "]", 1) == 0) {
+		struct dynbuf check;
+
+		if (memchr(s->rec.p, '\n', s->rec.len) != NULL ||
+		    memchr(s->rec.p, '\r', s->rec.len) != NULL)
+			abort();
+		dynbuf_init(&check, 1u << 26);
+		if (dataset_json_compact(s->rec.p, s->rec.len, &check) < 0 && check.len == 0 &&
+		    s->rec.len < (1u << 26))
+			abort();
+		dynbuf_free(&check);
+	}
+	dynbuf_free(&s->rec);
 	free(s);
 	check_compact(text, len);
 	(void)dataset_time(text, len);
