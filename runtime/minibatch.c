@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,16 +319,30 @@ static void engine_message(struct minibatch_result *res, const struct engine_res
 	cJSON_Delete(j);
 }
 
+/* A worker's answer to a mini-batch (docs/worker-protocol.md): the number of
+ * rows run() returned on a line, then the lines. The lines, or NULL when the
+ * answer is not that. */
+static const char *script_answer(const char *body, size_t len, uint64_t *items)
+{
+	size_t i = 0;
+
+	*items = 0;
+	while (i < len && i < 19 && body[i] >= '0' && body[i] <= '9')
+		*items = *items * 10 + (uint64_t)(body[i++] - '0');
+	return i > 0 && i < len && body[i] == '\n' ? body + i + 1 : NULL;
+}
+
 /* custom_model: run(mini_batch) in a score.py worker, Azure's batch contract.
  * Items are the mini-batch's files; each row run() returns is one succeeded
  * item (up to their number), the rest failed. */
 static void run_script(struct attempt *a, char *const *files, size_t n)
 {
 	struct minibatch_result *res = a->res;
-	cJSON *list = cJSON_CreateArray(), *ans = NULL;
+	cJSON *list = cJSON_CreateArray();
 	struct engine_result out = {0};
 	struct engine_request req;
-	const cJSON *items, *text;
+	const char *text;
+	uint64_t items;
 	char *body;
 
 	for (size_t i = 0; list != NULL && i < n; i++)
@@ -347,20 +362,17 @@ static void run_script(struct attempt *a, char *const *files, size_t n)
 			      : out.status == 503 && atomic_load(a->ctx->cancel) ? MB_CANCELED
 										: MB_EXCEPTION;
 		engine_message(res, &out);
-	} else if ((ans = cJSON_ParseWithLength(out.body, out.len)) == NULL ||
-		   !cJSON_IsNumber(items = cJSON_GetObjectItem(ans, "items")) ||
-		   !cJSON_IsString(text = cJSON_GetObjectItem(ans, "text"))) {
+	} else if ((text = script_answer(out.body, out.len, &items)) == NULL) {
 		res->status = MB_EXCEPTION;
 		snprintf(res->error, sizeof res->error, "the worker's answer is malformed");
 	} else {
-		res->ok = items->valuedouble < (double)n ? (int64_t)items->valuedouble : (int64_t)n;
+		res->ok = items < (uint64_t)n ? (int64_t)items : (int64_t)n;
 		res->failed = (int64_t)n - res->ok;
 		if (res->ok == 0)
 			snprintf(res->error, sizeof res->error,
 				 "No succeeded mini batch item returned from run()");
-		wput(&a->w, text->valuestring, strlen(text->valuestring));
+		wput(&a->w, text, out.len - (size_t)(text - out.body));
 	}
-	cJSON_Delete(ans);
 	free(out.body);
 	free(body);
 }

@@ -309,7 +309,9 @@ def serve_batch(ch, run, rid, body):
         ch.send_text(T_NOT_JSON, rid, "run(mini_batch) must return a list or a pandas DataFrame, "
                      "not %s" % type(result).__name__)
         return
-    send_ok(ch, rid, json.dumps({"items": out[0], "text": out[1]}).encode("utf-8"))
+    # the count on a line of its own, then the lines as they go to the output file: no JSON
+    # escaping of megabytes of text on either side
+    send_ok(ch, rid, b"%d\n" % out[0] + out[1].encode("utf-8"))
 
 
 def main(argv):
