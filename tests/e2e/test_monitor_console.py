@@ -42,11 +42,11 @@ def drifting(runtime, tmp_path):
     data_asset(rt, "train", reference_file(tmp_path / "t.jsonl",
                                            rng.normal(0, 1, (1000, 30)).round(4).tolist()))
     put(rt, "/schedules/churn-watch", monitor_body(rt, "churn", "blue", "azureml:train:1"))
-    rows = rng.normal(0, 1, (300, 30)).round(4)
+    rows = rng.normal(0, 1, (1200, 30)).round(4)  # live drift waits for 1,000 rows
     rows[:, 5] += 2.0
-    for i in range(0, 300, 10):
+    for i in range(0, 1200, 10):
         score(rt, "churn", rows[i:i + 10].tolist(), key)
-    wait_records(rt, "churn", "blue", "model_inputs", 30)
+    wait_records(rt, "churn", "blue", "model_inputs", 120)
     job = wait_job(rt, trigger(rt, "churn-watch"))
     assert job["properties"]["properties"]["monitorStatus"] == "Failed"
     return rt
@@ -101,8 +101,8 @@ def test_demo_drifts_and_alerts(runtime, deck):
 
     def moved(live):
         f = live["features"]
-        return live["rows"] >= 150 and f[0]["feature"] == "10" and not f[0]["passed"]
-    wait_live(rt, "churn", "blue", moved, timeout=90)
+        return live["rows"] >= 1000 and f[0]["feature"] == "10" and not f[0]["passed"]
+    wait_live(rt, "churn", "blue", moved, timeout=240)  # ~15 rows/s of demo load
     job = wait_job(rt, trigger(rt, "churn-drift"))
     props = job["properties"]["properties"]
     assert props["monitorStatus"] == "Failed", job

@@ -271,12 +271,12 @@ def test_live_drift_follows_the_stream(runtime, tmp_path):
     data_asset(rt, "train", reference_file(tmp_path / "t.jsonl", ref.tolist()))
     put(rt, "/schedules/live", monitor_body(rt, "churn", "blue", "azureml:train:1"))
     wait_live(rt, "churn", "blue", lambda live: live["monitor"] == "live")
-    rows = rng.normal(0, 1, (900, 30)).round(6)
+    rows = rng.normal(0, 1, (1800, 30)).round(6)  # past DRIFT_MIN_ROWS (1,000)
     rows[:, 5] += 1.0                       # feature 5 moves by one reference sd
-    rows[:90, 7] = 99.0                     # 10 % of feature 7 out of the reference's range
-    for i in range(0, 900, 9):
+    rows[:180, 7] = 99.0                    # 10 % of feature 7 out of the reference's range
+    for i in range(0, 1800, 9):
         score(rt, "churn", rows[i:i + 9].tolist(), key)
-    v = wait_live(rt, "churn", "blue", lambda live: live["rows"] == 900)
+    v = wait_live(rt, "churn", "blue", lambda live: live["rows"] == 1800)
     live = v["live"]["model_inputs"]
     top = live["features"][:2]              # ranked by how far past its threshold
     assert [f["feature"] for f in top] == ["7", "5"], live["features"][:3]
