@@ -72,7 +72,7 @@ struct collector_tap {
 	struct datacollector snap;
 	pthread_mutex_t qlock;
 	struct item *head, **tail;
-	size_t queued;
+	atomic_size_t queued; /* changed under qlock; read without it to drop early */
 	/* writer side, under wlock */
 	pthread_mutex_t wlock;
 	struct datacollector dc;
@@ -274,23 +274,31 @@ static unsigned draw(void)
 }
 
 /* Queues it, or drops it (counted) past the budget. */
+/* Counts the records of an item that did not fit the queue's budget. */
+static void dropped(struct collector_tap *t, unsigned bits, int slot)
+{
+	for (int i = 0; i < C_STANDARD; i++)
+		if (bits & (1u << i))
+			atomic_fetch_add(&t->dropped[i], 1);
+	if (slot == C_STANDARD)
+		atomic_fetch_add(&t->dropped[C_STANDARD], 1);
+}
+
 static void enqueue(struct collector_tap *t, struct item *it, int slot)
 {
+	size_t queued;
 	int wake;
 
 	pthread_mutex_lock(&t->qlock);
-	if (t->queued + it->size > COLLECTOR_QUEUE_MAX) {
+	queued = atomic_load_explicit(&t->queued, memory_order_relaxed);
+	if (queued + it->size > COLLECTOR_QUEUE_MAX) {
 		pthread_mutex_unlock(&t->qlock);
-		for (int i = 0; i < C_STANDARD; i++)
-			if (it->bits & (1u << i))
-				atomic_fetch_add(&t->dropped[i], 1);
-		if (slot == C_STANDARD)
-			atomic_fetch_add(&t->dropped[C_STANDARD], 1);
+		dropped(t, it->bits, slot);
 		free(it);
 		return;
 	}
-	wake = t->queued < COLLECTOR_QUEUE_MAX / 2 && t->queued + it->size >= COLLECTOR_QUEUE_MAX / 2;
-	t->queued += it->size;
+	wake = queued < COLLECTOR_QUEUE_MAX / 2 && queued + it->size >= COLLECTOR_QUEUE_MAX / 2;
+	atomic_store_explicit(&t->queued, queued + it->size, memory_order_relaxed);
 	*t->tail = it;
 	t->tail = &it->next;
 	pthread_mutex_unlock(&t->qlock);
@@ -346,6 +354,14 @@ void collector_offer(struct collector_tap *t, const struct collector_event *ev)
 
 	if (t == NULL || (bits = sampled(t, ev->status)) == 0)
 		return;
+	/* a full queue (a saturated core: the writer runs behind) drops the
+	 * records before they are copied, not after */
+	if (atomic_load_explicit(&t->queued, memory_order_relaxed) + sizeof *it + ev->len +
+		ev->alen >
+	    COLLECTOR_QUEUE_MAX) {
+		dropped(t, bits, 0);
+		return;
+	}
 	dynbuf_init(&hdr, HEADERS_MAX);
 	if ((bits & (1u << C_REQUEST)) && ev->header)
 		captured(t, ev, &hdr);
@@ -808,7 +824,7 @@ static void drain_tap(struct collector *c, struct collector_tap *t)
 	it = t->head;
 	t->head = NULL;
 	t->tail = &t->head;
-	t->queued = 0;
+	atomic_store_explicit(&t->queued, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&t->qlock);
 	pthread_mutex_lock(&t->wlock);
 	if (!t->scanned && tap_dir(t, base, sizeof base) == 0) {
