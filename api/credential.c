@@ -13,6 +13,7 @@
 #include "api/client.h"
 #include "api/entra.h"
 #include "api/msi.h"
+#include "state/codec.h"
 #include "state/file.h"
 
 #define CREDENTIAL_SCOPES 4
@@ -73,8 +74,7 @@ long long credential_jwt_exp(const char *tok)
 		return 0;
 	cJSON *doc = cJSON_ParseWithLength((const char *)out, (size_t)m);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "exp");
-	if (cJSON_IsNumber(e))
-		exp = (long long)e->valuedouble;
+	codec_number_in(e, 0, 1e15, &exp);
 	cJSON_Delete(doc);
 	return exp;
 }
@@ -200,7 +200,7 @@ static int credential_parse_az(const char *text, size_t len, struct credential_t
 	if (cJSON_IsString(at) && strlen(at->valuestring) < sizeof t->value) {
 		snprintf(t->value, sizeof t->value, "%s", at->valuestring);
 		if (cJSON_IsNumber(eo))
-			t->expires_on = (long long)eo->valuedouble;
+			codec_number_in(eo, 0, 1e15, &t->expires_on);
 		else if (cJSON_IsString(es) && strptime(es->valuestring, "%Y-%m-%d %H:%M:%S", &tm))
 			tm.tm_isdst = -1, t->expires_on = (long long)mktime(&tm);
 		if (t->expires_on == 0)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state/codec.h"
 #include "state/file.h"
 
 #define ENTRA_FORM_MAX 16384
@@ -46,8 +47,10 @@ static long long entra_number(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
+	long long n = 0;
+
 	if (cJSON_IsNumber(v))
-		return (long long)v->valuedouble;
+		return codec_number_in(v, -1e15, 1e15, &n) ? n : 0;
 	if (cJSON_IsString(v))
 		return strtoll(v->valuestring, NULL, 10);
 	return 0;
@@ -308,7 +311,7 @@ int entra_cached_token(struct client *http, const char *scope, struct credential
 	if (strcmp(entra_str(doc, "scope"), scope) == 0 && cJSON_IsNumber(exp) &&
 	    strlen(entra_str(doc, "accessToken")) < sizeof t->value) {
 		snprintf(t->value, sizeof t->value, "%s", entra_str(doc, "accessToken"));
-		t->expires_on = (long long)exp->valuedouble;
+		codec_number_in(exp, 0, 1e15, &t->expires_on);
 	}
 	if (credential_token_fresh(t, (long long)time(NULL)))
 		rc = 0;

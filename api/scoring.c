@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api/credential.h"
+#include "state/codec.h"
 
 #define SCORING_CACHE 32
 #define SCORING_KEY_MAX 1200
@@ -127,10 +128,12 @@ static long long scoring_refresh_at(const cJSON *doc)
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(doc, "expiryTimeUtc");
 	long long now = (long long)time(NULL);
 
-	if (cJSON_IsNumber(r) && r->valuedouble > 0)
-		return (long long)r->valuedouble;
-	if (cJSON_IsNumber(x) && x->valuedouble > 0)
-		return (long long)x->valuedouble - CREDENTIAL_MARGIN_S;
+	long long t;
+
+	if (codec_number_in(r, 1, 1e15, &t))
+		return t;
+	if (codec_number_in(x, 1, 1e15, &t))
+		return t - CREDENTIAL_MARGIN_S;
 	return now + 3600;
 }
 

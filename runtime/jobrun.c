@@ -21,6 +21,7 @@
 #include "state/artifact.h"
 #include "state/batch.h"
 #include "state/clock.h"
+#include "state/codec.h"
 #include "state/file.h"
 
 #define FILES_MAX 1000000
@@ -363,9 +364,10 @@ static int plan_input(struct jobrun *jr, char *why, size_t len)
 
 static int64_t num(const cJSON *o, const char *key)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
+	long long v = 0;
 
-	return cJSON_IsNumber(m) ? (int64_t)m->valuedouble : 0;
+	codec_number_in(cJSON_GetObjectItemCaseSensitive(o, key), -1e15, 1e15, &v);
+	return v;
 }
 
 /* A segment's index in jr->segs, added when new; -1 when there are too many

@@ -13,6 +13,7 @@
 #include "runtime/monitor/monitors.h"
 #include "state/batch.h"
 #include "state/batchcodec.h"
+#include "state/codec.h"
 #include "state/file.h"
 #include "state/names.h"
 
@@ -472,9 +473,11 @@ static int on_fire_record(void *ctx, int64_t seq, const char *value)
 	cJSON *o = cJSON_Parse(value);
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "at");
 
+	long long t;
+
 	(void)seq;
-	if (cJSON_IsNumber(a) && (int64_t)a->valuedouble > *at)
-		*at = (int64_t)a->valuedouble;
+	if (codec_number_in(a, -1e15, 1e15, &t) && t > *at)
+		*at = t;
 	cJSON_Delete(o);
 	return 0;
 }

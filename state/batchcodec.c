@@ -804,9 +804,13 @@ static uint64_t in_bits(struct in *in, const cJSON *o, const char *key, const ch
 	}
 	cJSON_ArrayForEach(it, a)
 	{
-		int v = names && cJSON_IsString(it) ? schedule_weekday_parse(it->valuestring)
-			: is_integer(it)	    ? (int)it->valuedouble
-						    : -1;
+		/* the range before the cast: 4.1e10 does not fit an int */
+		int ok = names && cJSON_IsString(it)
+			     ? 1
+			     : is_integer(it) && it->valuedouble >= min && it->valuedouble <= max;
+		int v = !ok ? min - 1
+			: names && cJSON_IsString(it) ? schedule_weekday_parse(it->valuestring)
+						      : (int)it->valuedouble;
 
 		if (v < min || v > max) {
 			in_fail(in, field, names ? "an array of week days (Monday ... Sunday)"

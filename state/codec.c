@@ -950,6 +950,15 @@ static int duration_part(const char **s, double *num, char *unit)
 	return 0;
 }
 
+int codec_number_in(const cJSON *m, double min, double max, long long *out)
+{
+	if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble) || m->valuedouble < min ||
+	    m->valuedouble > max)
+		return 0;
+	*out = (long long)m->valuedouble;
+	return 1;
+}
+
 long codec_iso_duration_ms(const char *s)
 {
 	double total = 0, num;

@@ -129,6 +129,10 @@ void codec_add_code_configuration(cJSON *p, const char *name, const char *versio
 				  const char *dir, const char *script, const struct codec_ctx *c);
 /* ISO 8601 duration "PT1M30.5S" -> milliseconds; -1 when malformed. */
 long codec_iso_duration_ms(const char *s);
+/* A JSON number within [min, max] (finite), truncated to a whole number into
+ * *out: 1, else 0 and *out untouched. The range is checked before the cast
+ * (a value past long long's range, 1e300 from a peer, is undefined to cast). */
+int codec_number_in(const cJSON *m, double min, double max, long long *out);
 
 /* The whole workspace, secrets and artifacts included, for the store: a document
  * {"format":1,"workspace":NAME,"models":[...],"environments":[...],...} whose arrays

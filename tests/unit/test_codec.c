@@ -8,7 +8,9 @@
 
 #include <cmocka.h>
 
+#include "state/batchcodec.h"
 #include "state/codec.h"
+#include "state/schedule.h"
 
 static const struct codec_ctx ctx = {
     .ws_prefix = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"
@@ -629,6 +631,50 @@ static void test_error_shape(void **state)
 	cJSON_Delete(o);
 }
 
+/* Numbers from a peer are range-checked before any cast: 1e300 or 4.1e10
+ * into an integer is undefined behaviour (UBSan found the second in a
+ * schedule's hours, fuzz_batchcodec). */
+static void test_numbers_from_peers(void **state)
+{
+	static const char *const huge[] = {"1e300", "-1e300", "4.1e10", "9.3e18", "1e16"};
+	long long v = 7;
+	struct schedule sc;
+	struct error err;
+	char body[512];
+	cJSON *n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+		n = cJSON_Parse(huge[i]);
+		int in = n->valuedouble >= -1e9 && n->valuedouble <= 1e15; /* 4.1e10 only */
+
+		v = 7;
+		assert_int_equal(codec_number_in(n, -1e9, 1e15, &v), in);
+		assert_true(in ? v == 41000000000LL : v == 7); /* else untouched */
+		cJSON_Delete(n);
+		snprintf(body, sizeof body,
+			 "{\"properties\":{\"trigger\":{\"triggerType\":\"Recurrence\","
+			 "\"frequency\":\"Week\",\"interval\":1,\"schedule\":{\"hours\":[%s],"
+			 "\"minutes\":[0],\"weekDays\":[\"Monday\"]}},\"action\":{"
+			 "\"actionType\":\"InvokeBatchEndpoint\"}}}",
+			 huge[i]);
+		n = cJSON_Parse(body);
+		assert_non_null(n);
+		memset(&sc, 0, sizeof sc);
+		assert_int_equal(batchcodec_schedule_from_json(n, &sc, &err), -1);
+		assert_int_equal(err.status, 400);
+		schedule_cleanup(&sc);
+		cJSON_Delete(n);
+	}
+	n = cJSON_Parse("1712345678.9");
+	assert_int_equal(codec_number_in(n, 0, 1e15, &v), 1);
+	assert_int_equal(v, 1712345678LL);
+	cJSON_Delete(n);
+	n = cJSON_Parse("\"12\"");
+	assert_int_equal(codec_number_in(n, 0, 1e15, &v), 0); /* a string is not a number */
+	cJSON_Delete(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +692,7 @@ int main(void)
 	    cmocka_unit_test(test_workspace_document),
 	    cmocka_unit_test(test_corrupt_documents),
 	    cmocka_unit_test(test_error_shape),
+	    cmocka_unit_test(test_numbers_from_peers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

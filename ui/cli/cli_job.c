@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "state/codec.h"
 #include "state/file.h"
 
 #define STREAM_POLL_MS 500
@@ -320,11 +321,12 @@ static int cli_job_download(struct cli *c, const struct cli_verb *v, const struc
 	{
 		const char *rel = cJSON_GetStringValue(cJSON_GetObjectItem(it, "path"));
 		const cJSON *size = cJSON_GetObjectItem(it, "size");
+		long long bytes;
 
-		if (rel == NULL || !cJSON_IsNumber(size) ||
+		if (rel == NULL || !codec_number_in(size, 0, 1e15, &bytes) ||
 		    (!cli_args_has(a, "--all") && strncmp(rel, "outputs/", 8) != 0))
 			continue;
-		if (cli_job_fetch(c, a->pos[0], rel, (long long)size->valuedouble, where, &err) <
+		if (cli_job_fetch(c, a->pos[0], rel, bytes, where, &err) <
 		    0) {
 			cJSON_Delete(doc);
 			return cli_fail(&err);
