@@ -521,7 +521,6 @@ static int start_collector(struct runtime *rt, const struct runtime_options *o,
 	cfg.log = collector_log;
 	cfg.ctx = rt;
 	cfg.rows = monitors_rows;
-	cfg.tick = monitors_tick;
 	cfg.sink = rt->monitors;
 	rt->collector = collector_new(&cfg, err);
 	if (rt->collector == NULL || collector_start(rt->collector, err) < 0)
