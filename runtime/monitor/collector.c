@@ -26,6 +26,10 @@
 
 #define PERIOD_MS 100
 #define RECORD_MAX (16u << 20) /* one record: the body limit is 4 MiB by default */
+/* What one write() takes: the kernel's copy into the page cache is not
+ * preempted (a PREEMPT_NONE kernel), so a request waking meanwhile waits
+ * for it; 64 KiB is some 10-20 us of it. */
+#define WRITE_SLICE (64u << 10)
 
 /* The collections the runtime fills itself, by bit. */
 enum { C_INPUTS, C_OUTPUTS, C_REQUEST, C_RESPONSE, C_STANDARD };
@@ -501,12 +505,28 @@ static void write_failed(struct collector *c, struct collector_tap *t, struct ou
 	}
 }
 
+/* Writes what is pending, in slices; on a failure (a full disk) the file
+ * is cut back to its last whole record and the pending ones count as lost. */
 static void out_flush(struct collector *c, struct collector_tap *t, struct out *o)
 {
+	size_t done = 0;
+
 	if (o->pending.len == 0)
 		return;
-	if (o->fd < 0 || file_write_all(o->fd, o->pending.p, o->pending.len) < 0) {
-		write_failed(c, t, o, o->fd < 0 ? EBADF : errno);
+	while (o->fd >= 0 && done < o->pending.len) {
+		size_t n = o->pending.len - done < WRITE_SLICE ? o->pending.len - done : WRITE_SLICE;
+		if (file_write_all(o->fd, o->pending.p + done, n) < 0)
+			break;
+		done += n;
+	}
+	if (done < o->pending.len) {
+		int e = o->fd < 0 ? EBADF : errno;
+		if (o->fd >= 0 && ftruncate(o->fd, (off_t)o->size) < 0) {
+			close(o->fd); /* a torn line stays there: the next records go */
+			o->fd = -1;   /* to the next part, which starts clean */
+			o->part++;
+		}
+		write_failed(c, t, o, e);
 	} else {
 		o->records += count_lines(o->pending.p, o->pending.len);
 		o->size += o->pending.len;
@@ -571,7 +591,7 @@ static void out_append(struct collector *c, struct collector_tap *t, struct out 
 		o->lost_error++;
 		return;
 	}
-	if (o->pending.len >= (256u << 10))
+	if (o->pending.len >= WRITE_SLICE)
 		out_flush(c, t, o);
 }
 

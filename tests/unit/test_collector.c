@@ -4,8 +4,11 @@
  * parked here inside a drain (the rows callback blocks) and every other
  * entry point must still return. */
 #define _GNU_SOURCE /* SCHED_IDLE */
+#include <glob.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,10 +176,72 @@ static void test_nothing_waits_for_a_parked_writer(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A full disk (here the file size limit) in the middle of a write: the file
+ * keeps whole records only, and what was not written counts as lost. */
+static void test_a_failed_write_leaves_whole_records(void **state)
+{
+	char root[] = "/tmp/mldeck-collector-XXXXXX", pattern[PATH_MAX], cmd[PATH_MAX];
+	struct collector_config cfg = {.root = root, .source = "/subscriptions/x", .quota = 1u << 30};
+	struct datacollector dc = inputs_only();
+	struct rlimit old, lim;
+	struct dynbuf body, metrics;
+	struct collector *c;
+	struct collector_tap *t;
+	struct error err;
+	glob_t g;
+	size_t total = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_non_null(c = collector_new(&cfg, &err));
+	assert_int_equal(collector_start(c, &err), 0);
+	t = collector_tap(c, "ep", "dep");
+	collector_tap_configure(t, &dc, 1, 0);
+	dynbuf_init(&body, 1u << 20);
+	dynbuf_adds(&body, "{\"data\":[[");
+	for (int i = 0; i < 2000; i++)
+		dynbuf_addf(&body, "%s%d.125", i ? "," : "", i);
+	dynbuf_adds(&body, "]]}");
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 100000; /* some three records of ~30 KB, the fourth torn */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 8; i++)
+		offer(t, body.p);
+	assert_int_equal(collector_flush(c, GENEROUS_MS), 0);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+
+	snprintf(pattern, sizeof pattern, "%s/modelDataCollector/ep/dep/model_inputs/*/*/*/*/*.jsonl",
+		 root);
+	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		size_t len;
+		char *text = file_read(g.gl_pathv[i], 1u << 24, &len);
+		assert_non_null(text);
+		assert_true(len > 0 && text[len - 1] == '\n'); /* no torn record at the end */
+		total += len;
+		free(text);
+	}
+	globfree(&g);
+	assert_true(total > 0 && total <= 100000);
+	dynbuf_init(&metrics, 1u << 20);
+	collector_prometheus(c, &metrics);
+	assert_null(strstr(metrics.p, "collection=\"model_inputs\",reason=\"error\"} 0\n"));
+	assert_non_null(strstr(metrics.p, "collection=\"model_inputs\",reason=\"error\"}"));
+	dynbuf_free(&metrics);
+	dynbuf_free(&body);
+	collector_tap_unref(t);
+	collector_free(c);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_waits_for_a_parked_writer),
+		cmocka_unit_test(test_a_failed_write_leaves_whole_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
