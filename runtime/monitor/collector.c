@@ -1140,6 +1140,32 @@ static void prom_tap(struct collector_tap *t, struct dynbuf *rec, struct dynbuf 
 	pthread_mutex_unlock(&t->slock);
 }
 
+int collector_counts(struct collector *c, const char *ep, const char *dep, const char *collection,
+		     struct collector_counts *out)
+{
+	struct collector_tap *t;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&c->lock);
+	for (t = c->taps; t; t = t->next)
+		if (!strcmp(t->ep, ep) && !strcmp(t->dep, dep))
+			break;
+	if (t != NULL) {
+		for (int k = 0; k < C_STANDARD; k++)
+			if (!strcmp(collection, standard[k]))
+				out->dropped = atomic_load(&t->dropped[k]);
+		pthread_mutex_lock(&t->slock);
+		for (size_t i = 0; i < t->ntallies; i++)
+			if (!strcmp(t->tallies[i].name, collection)) {
+				out->records = t->tallies[i].records;
+				out->failed = t->tallies[i].lost_error;
+			}
+		pthread_mutex_unlock(&t->slock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return t ? 0 : -1;
+}
+
 void collector_prometheus(struct collector *c, struct dynbuf *b)
 {
 	struct dynbuf rec, lost, disk;

@@ -116,6 +116,15 @@ int collector_flush(struct collector *c, int timeout_ms);
 int collector_tail(struct collector *c, const char *ep, const char *dep, const char *collection,
 		   size_t n, struct dynbuf *out, struct error *err);
 
+/* What a deployment's collection came to since the runtime started:
+ * records written, dropped at the queue (no spare CPU to write them) and
+ * failed (not written: a full disk, bad rows), as the writer last
+ * published them. 0, or -1 when the deployment has no tap. */
+struct collector_counts {
+	uint64_t records, dropped, failed;
+};
+int collector_counts(struct collector *c, const char *ep, const char *dep, const char *collection,
+		     struct collector_counts *out);
 /* Prometheus text of every tap: records written, records lost by reason,
  * bytes on disk, appended to b. */
 void collector_prometheus(struct collector *c, struct dynbuf *b);

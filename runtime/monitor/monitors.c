@@ -962,6 +962,22 @@ static void alerts_json(struct monitors *m, cJSON *arr, const char *ep, const ch
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* What the deployment's model_inputs collection came to: the console says
+ * when requests go uncollected (a saturated CPU, a full disk). */
+static void collected_json(struct collector *c, const char *ep, const char *dep, cJSON *o)
+{
+	struct collector_counts k;
+	cJSON *j;
+
+	if (collector_counts(c, ep, dep, "model_inputs", &k) < 0 ||
+	    (j = cJSON_AddObjectToObject(o, "collected")) == NULL)
+		return;
+	cJSON_AddStringToObject(j, "collection", "model_inputs");
+	cJSON_AddNumberToObject(j, "records", (double)k.records);
+	cJSON_AddNumberToObject(j, "dropped", (double)k.dropped);
+	cJSON_AddNumberToObject(j, "failed", (double)k.failed);
+}
+
 cJSON *monitors_status(struct monitors *m, const char *ep, const char *dep)
 {
 	cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "value"), *live;
@@ -985,6 +1001,8 @@ cJSON *monitors_status(struct monitors *m, const char *ep, const char *dep)
 	free(def);
 	if (ep && dep && (live = drift_json(m->drift, ep, dep)) != NULL)
 		cJSON_AddItemToObject(o, "live", live);
+	if (ep && dep && m->rt->collector)
+		collected_json(m->rt->collector, ep, dep, o);
 	alerts_json(m, cJSON_AddArrayToObject(o, "alerts"), ep, dep);
 	return o;
 }
