@@ -7,9 +7,11 @@
  *
  *   driftbench [REF [FEATURES [ROWS [RATE]]]]     (4000 30 1000000 10000)
  *
- * stdout: one JSON object: ns_per_row (drift_row), ms_per_recount (drift_tick over a
- * full window), core_share_at_rate (both, for RATE rows a second, as a share of one
- * core), and the features' last values. CPU time of this thread only.
+ * stdout: one JSON object: ns_per_row (drift_row: staging the row, what the collector's
+ * writer pays), ms_per_recount (drift_tick, on the monitors' ticker: counting RATE staged
+ * rows into the window, then the recount over a full window), core_share_at_rate (both,
+ * for RATE rows a second, as a share of one core), and the features' last values. CPU
+ * time of this thread only.
  */
 #include <math.h>
 #include <stdint.h>

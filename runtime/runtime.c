@@ -521,7 +521,6 @@ static int start_collector(struct runtime *rt, const struct runtime_options *o,
 	cfg.log = collector_log;
 	cfg.ctx = rt;
 	cfg.rows = monitors_rows;
-	cfg.tick = monitors_tick;
 	cfg.sink = rt->monitors;
 	rt->collector = collector_new(&cfg, err);
 	if (rt->collector == NULL || collector_start(rt->collector, err) < 0)
@@ -1066,6 +1065,7 @@ int runtime_serve_main(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGXFSZ, &sa, NULL); /* past ulimit -f a write fails (EFBIG), nothing dies */
 	/* Block the stop signals in every thread; this one waits for them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -190,8 +190,8 @@ void pyproc_init(struct pyproc *p, int id, engine_log_fn log, void *log_ctx)
 
 static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const int child[5])
 {
-	static const int defaults[] = {SIGPIPE, SIGINT,	 SIGTERM, SIGQUIT,
-				       SIGHUP,	SIGCHLD, SIGUSR1, SIGUSR2};
+	static const int defaults[] = {SIGPIPE, SIGINT,	 SIGTERM, SIGQUIT, SIGHUP,
+				       SIGCHLD, SIGUSR1, SIGUSR2, SIGXFSZ};
 	sigset_t none, def;
 
 	sigemptyset(&none);

@@ -1,5 +1,5 @@
 /* collector.c: production data collection off the scoring path (collector.h). */
-#define _GNU_SOURCE /* SCHED_BATCH, gettid: the writer yields to scoring */
+#define _GNU_SOURCE /* SCHED_IDLE: the writer takes only the CPU scoring leaves */
 #include "runtime/monitor/collector.h"
 
 #include <dirent.h>
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +26,10 @@
 
 #define PERIOD_MS 100
 #define RECORD_MAX (16u << 20) /* one record: the body limit is 4 MiB by default */
+/* What one write() takes: the kernel's copy into the page cache is not
+ * preempted (a PREEMPT_NONE kernel), so a request waking meanwhile waits
+ * for it; 64 KiB is some 10-20 us of it. */
+#define WRITE_SLICE (64u << 10)
 
 /* The collections the runtime fills itself, by bit. */
 enum { C_INPUTS, C_OUTPUTS, C_REQUEST, C_RESPONSE, C_STANDARD };
@@ -60,6 +63,12 @@ struct out {
 	uint64_t records, lost_quota, lost_error;
 };
 
+/* One collection's counters as the writer last published them (metrics). */
+struct tally {
+	char name[DC_NAME_MAX + 1];
+	uint64_t records, lost_quota, lost_error;
+};
+
 struct collector_tap {
 	atomic_int refs;
 	struct collector *c;
@@ -68,19 +77,33 @@ struct collector_tap {
 	atomic_uint rate[C_STANDARD]; /* sampling thresholds over 2^32 - 1; 0 off */
 	atomic_int custom_on;
 	atomic_ullong dropped[C_STANDARD + 1]; /* queue budget; the last: custom */
-	pthread_mutex_t cfglock; /* snap: held for a copy or a lookup, never for I/O */
+	/* the queue: pushed without a lock, taken whole by the writer */
+	_Atomic(struct item *) stack; /* newest first */
+	atomic_size_t queued;         /* bytes pushed and not yet taken */
+	/* what configure and forget say, for both sides: held for a copy or a
+	 * lookup, never for I/O; the writer copies it when cfg_gen moved */
+	pthread_mutex_t cfglock;
 	struct datacollector snap;
-	pthread_mutex_t qlock;
-	struct item *head, **tail;
-	atomic_size_t queued; /* changed under qlock; read without it to drop early */
-	/* writer side, under wlock */
+	uint64_t snap_quota;
+	int snap_gone;
+	atomic_uint cfg_gen;
+	/* the writer's own: the writer thread (or a flush when it has none),
+	 * under wlock, which nobody else takes: the writer runs on spare CPU
+	 * only and may sit preempted for long, holding it */
 	pthread_mutex_t wlock;
+	unsigned seen_gen;
 	struct datacollector dc;
 	uint64_t quota, disk;
 	int scanned, gone;
 	struct out *outs;
 	size_t nouts;
 	void *user;
+	/* the counters the writer publishes after each round, for metrics */
+	pthread_mutex_t slock;
+	struct tally *tallies;
+	size_t ntallies;
+	uint64_t pub_disk;
+	int pub_scanned;
 	struct collector_tap *next; /* the registry (under c->lock) */
 };
 
@@ -148,14 +171,15 @@ void collector_tap_unref(struct collector_tap *t)
 
 	if (t == NULL || atomic_fetch_sub(&t->refs, 1) != 1)
 		return;
-	for (it = t->head; it; it = next) {
+	for (it = atomic_load(&t->stack); it; it = next) {
 		next = it->next;
 		free(it);
 	}
 	outs_close(t);
-	pthread_mutex_destroy(&t->qlock);
+	free(t->tallies);
 	pthread_mutex_destroy(&t->wlock);
 	pthread_mutex_destroy(&t->cfglock);
+	pthread_mutex_destroy(&t->slock);
 	free(t);
 }
 
@@ -172,10 +196,11 @@ struct collector_tap *collector_tap(struct collector *c, const char *ep, const c
 		t->c = c;
 		snprintf(t->ep, sizeof t->ep, "%s", ep);
 		snprintf(t->dep, sizeof t->dep, "%s", dep);
-		pthread_mutex_init(&t->qlock, NULL);
 		pthread_mutex_init(&t->wlock, NULL);
 		pthread_mutex_init(&t->cfglock, NULL);
-		t->tail = &t->head;
+		pthread_mutex_init(&t->slock, NULL);
+		t->snap_quota = c->cfg.quota;
+		atomic_init(&t->cfg_gen, 1);
 		t->next = c->taps;
 		c->taps = t;
 	}
@@ -197,12 +222,10 @@ void collector_tap_configure(struct collector_tap *t, const struct datacollector
 		t->snap = *dc;
 	else
 		memset(&t->snap, 0, sizeof t->snap);
+	t->snap_quota = quota ? quota : t->c->cfg.quota;
+	t->snap_gone = 0;
+	atomic_fetch_add(&t->cfg_gen, 1);
 	pthread_mutex_unlock(&t->cfglock);
-	pthread_mutex_lock(&t->wlock);
-	t->dc = dc ? *dc : t->snap;
-	t->quota = quota ? quota : t->c->cfg.quota;
-	t->gone = 0;
-	pthread_mutex_unlock(&t->wlock);
 	for (int i = 0; i < C_STANDARD; i++) {
 		double r = 0;
 		if (dc && (k = datacollector_find(dc, standard[i])) && k->enabled &&
@@ -234,9 +257,10 @@ void collector_forget(struct collector *c, const char *ep, const char *dep)
 	for (int i = 0; i < C_STANDARD; i++)
 		atomic_store(&t->rate[i], 0);
 	atomic_store(&t->custom_on, 0);
-	pthread_mutex_lock(&t->wlock);
-	t->gone = 1;
-	pthread_mutex_unlock(&t->wlock);
+	pthread_mutex_lock(&t->cfglock);
+	t->snap_gone = 1;
+	atomic_fetch_add(&t->cfg_gen, 1);
+	pthread_mutex_unlock(&t->cfglock);
 }
 
 void collector_tap_set_user(struct collector_tap *t, void *user)
@@ -273,7 +297,6 @@ static unsigned draw(void)
 	return (unsigned)(s >> 32);
 }
 
-/* Queues it, or drops it (counted) past the budget. */
 /* Counts the records of an item that did not fit the queue's budget. */
 static void dropped(struct collector_tap *t, unsigned bits, int slot)
 {
@@ -284,26 +307,24 @@ static void dropped(struct collector_tap *t, unsigned bits, int slot)
 		atomic_fetch_add(&t->dropped[C_STANDARD], 1);
 }
 
+/* Pushes it (no lock: a request never waits for the writer), or drops it
+ * (counted) past the budget. */
 static void enqueue(struct collector_tap *t, struct item *it, int slot)
 {
-	size_t queued;
-	int wake;
+	size_t before = atomic_fetch_add(&t->queued, it->size);
 
-	pthread_mutex_lock(&t->qlock);
-	queued = atomic_load_explicit(&t->queued, memory_order_relaxed);
-	if (queued + it->size > COLLECTOR_QUEUE_MAX) {
-		pthread_mutex_unlock(&t->qlock);
+	if (before + it->size > COLLECTOR_QUEUE_MAX) {
+		atomic_fetch_sub(&t->queued, it->size);
 		dropped(t, it->bits, slot);
 		free(it);
 		return;
 	}
-	wake = queued < COLLECTOR_QUEUE_MAX / 2 && queued + it->size >= COLLECTOR_QUEUE_MAX / 2;
-	atomic_store_explicit(&t->queued, queued + it->size, memory_order_relaxed);
-	*t->tail = it;
-	t->tail = &it->next;
-	pthread_mutex_unlock(&t->qlock);
-	if (wake) /* half full: the writer drains now rather than at its next period */
-		pthread_cond_signal(&t->c->cond);
+	it->next = atomic_load_explicit(&t->stack, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&t->stack, &it->next, it,
+						      memory_order_release, memory_order_relaxed))
+		;
+	if (before < COLLECTOR_QUEUE_MAX / 2 && before + it->size >= COLLECTOR_QUEUE_MAX / 2)
+		pthread_cond_signal(&t->c->cond); /* half full: drain now, not at the period */
 }
 
 /* The captured headers as a JSON object, into b: each name and value whole
@@ -484,12 +505,28 @@ static void write_failed(struct collector *c, struct collector_tap *t, struct ou
 	}
 }
 
+/* Writes what is pending, in slices; on a failure (a full disk) the file
+ * is cut back to its last whole record and the pending ones count as lost. */
 static void out_flush(struct collector *c, struct collector_tap *t, struct out *o)
 {
+	size_t done = 0;
+
 	if (o->pending.len == 0)
 		return;
-	if (o->fd < 0 || file_write_all(o->fd, o->pending.p, o->pending.len) < 0) {
-		write_failed(c, t, o, o->fd < 0 ? EBADF : errno);
+	while (o->fd >= 0 && done < o->pending.len) {
+		size_t n = o->pending.len - done < WRITE_SLICE ? o->pending.len - done : WRITE_SLICE;
+		if (file_write_all(o->fd, o->pending.p + done, n) < 0)
+			break;
+		done += n;
+	}
+	if (done < o->pending.len) {
+		int e = o->fd < 0 ? EBADF : errno;
+		if (o->fd >= 0 && ftruncate(o->fd, (off_t)o->size) < 0) {
+			close(o->fd); /* a torn line stays there: the next records go */
+			o->fd = -1;   /* to the next part, which starts clean */
+			o->part++;
+		}
+		write_failed(c, t, o, e);
 	} else {
 		o->records += count_lines(o->pending.p, o->pending.len);
 		o->size += o->pending.len;
@@ -554,7 +591,7 @@ static void out_append(struct collector *c, struct collector_tap *t, struct out 
 		o->lost_error++;
 		return;
 	}
-	if (o->pending.len >= (256u << 10))
+	if (o->pending.len >= WRITE_SLICE)
 		out_flush(c, t, o);
 }
 
@@ -813,20 +850,64 @@ static void enforce_quota(struct collector *c, struct collector_tap *t)
 
 /* ---- the writer --------------------------------------------------------- */
 
+/* What configure and forget said last, when it moved (writer side). */
+static void adopt_config(struct collector_tap *t)
+{
+	unsigned gen = atomic_load(&t->cfg_gen);
+
+	if (gen == t->seen_gen)
+		return;
+	pthread_mutex_lock(&t->cfglock);
+	t->dc = t->snap;
+	t->quota = t->snap_quota;
+	t->gone = t->snap_gone;
+	t->seen_gen = atomic_load(&t->cfg_gen);
+	pthread_mutex_unlock(&t->cfglock);
+}
+
+/* The counters, for metrics to read without waiting for the writer. */
+static void publish(struct collector_tap *t)
+{
+	pthread_mutex_lock(&t->slock);
+	if (t->ntallies < t->nouts) {
+		struct tally *v = realloc(t->tallies, t->nouts * sizeof *v);
+		if (v == NULL) {
+			pthread_mutex_unlock(&t->slock);
+			return;
+		}
+		t->tallies = v;
+		t->ntallies = t->nouts;
+	}
+	for (size_t i = 0; i < t->nouts; i++) {
+		const struct out *o = &t->outs[i];
+		snprintf(t->tallies[i].name, sizeof t->tallies[i].name, "%s", o->name);
+		t->tallies[i].records = o->records;
+		t->tallies[i].lost_quota = o->lost_quota;
+		t->tallies[i].lost_error = o->lost_error;
+	}
+	t->pub_disk = t->disk;
+	t->pub_scanned = t->scanned;
+	pthread_mutex_unlock(&t->slock);
+}
+
 static void drain_tap(struct collector *c, struct collector_tap *t)
 {
 	struct writing w = {.c = c, .t = t};
-	struct item *it, *next;
+	struct item *it = NULL, *next, *top;
 	char base[PATH_MAX];
 	int64_t now = now_s();
+	size_t taken = 0;
 
-	pthread_mutex_lock(&t->qlock);
-	it = t->head;
-	t->head = NULL;
-	t->tail = &t->head;
-	atomic_store_explicit(&t->queued, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&t->qlock);
 	pthread_mutex_lock(&t->wlock);
+	top = atomic_exchange_explicit(&t->stack, NULL, memory_order_acquire);
+	for (; top; top = next) { /* oldest first */
+		next = top->next;
+		top->next = it;
+		it = top;
+		taken += it->size;
+	}
+	atomic_fetch_sub(&t->queued, taken);
+	adopt_config(t);
 	if (!t->scanned && tap_dir(t, base, sizeof base) == 0) {
 		struct file_list l = {0};
 		list_files(base, "", &l, 0);
@@ -850,6 +931,7 @@ static void drain_tap(struct collector *c, struct collector_tap *t)
 			out_close(c, t, o); /* an idle period's file */
 	}
 	enforce_quota(c, t);
+	publish(t);
 	pthread_mutex_unlock(&t->wlock);
 	dynbuf_free(&w.data);
 	dynbuf_free(&w.line);
@@ -883,13 +965,15 @@ static void drain_all(struct collector *c)
 	}
 }
 
-/* The writer gives way to scoring: a batch thread, nice 10. */
+/* The writer takes only the CPU scoring leaves: SCHED_IDLE runs when
+ * nothing else on its core wants to, and a waking request thread preempts
+ * it at once. Past what spare CPU can write, the queue's budget drops
+ * records (counted). Nothing else ever waits on a lock it holds long. */
 static void lower_priority(void)
 {
 	struct sched_param sp = {0};
 
-	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
-	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 }
 
 static void *writer_main(void *arg)
@@ -907,8 +991,6 @@ static void *writer_main(void *arg)
 		stop = c->stop;
 		pthread_mutex_unlock(&c->lock);
 		drain_all(c);
-		if (c->cfg.tick)
-			c->cfg.tick(c->cfg.sink, now_s());
 		pthread_mutex_lock(&c->lock);
 		c->flush_done = req;
 		pthread_cond_broadcast(&c->flushed);
@@ -957,21 +1039,27 @@ int collector_start(struct collector *c, struct error *err)
 	return 0;
 }
 
-void collector_flush(struct collector *c)
+int collector_flush(struct collector *c, int timeout_ms)
 {
+	struct timespec ts = clock_deadline(timeout_ms);
 	uint64_t want;
+	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
 	if (!c->running) {
 		pthread_mutex_unlock(&c->lock);
 		drain_all(c);
-		return;
+		return 0;
 	}
 	want = ++c->flush_req;
 	pthread_cond_signal(&c->cond);
-	while (c->flush_done < want)
-		pthread_cond_wait(&c->flushed, &c->lock);
+	while (c->flush_done < want && rc == 0)
+		if (pthread_cond_timedwait(&c->flushed, &c->lock, &ts) == ETIMEDOUT)
+			rc = -1;
+	if (c->flush_done >= want)
+		rc = 0;
 	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 void collector_free(struct collector *c)
@@ -1005,32 +1093,77 @@ void collector_free(struct collector *c)
 
 /* ---- metrics ------------------------------------------------------------ */
 
+static void prom_collection(const struct collector_tap *t, const char *name,
+			    const struct tally *o, uint64_t queue, struct dynbuf *rec,
+			    struct dynbuf *lost)
+{
+	static const char *const reasons[] = {"queue", "quota", "error"};
+	uint64_t v[3] = {queue, o ? o->lost_quota : 0, o ? o->lost_error : 0};
+	char l[256];
+
+	snprintf(l, sizeof l, "endpoint=\"%s\",deployment=\"%s\",collection=\"%s\"", t->ep,
+		 t->dep, name);
+	dynbuf_addf(rec, "mldeck_collector_records_total{%s} %llu\n", l,
+		    (unsigned long long)(o ? o->records : 0));
+	for (int k = 0; k < 3; k++)
+		dynbuf_addf(lost, "mldeck_collector_lost_records_total{%s,reason=\"%s\"} %llu\n", l,
+			    reasons[k], (unsigned long long)v[k]);
+}
+
+/* What the writer published, and the queue's drops as they stand: a
+ * collection whose every record was dropped (a core saturated from the
+ * start) still shows its loss. */
 static void prom_tap(struct collector_tap *t, struct dynbuf *rec, struct dynbuf *lost,
 		     struct dynbuf *disk)
 {
-	static const char *const reasons[] = {"queue", "quota", "error"};
-	char l[256];
+	int shown[C_STANDARD] = {0};
 
-	pthread_mutex_lock(&t->wlock);
-	for (size_t i = 0; i < t->nouts; i++) {
-		const struct out *o = &t->outs[i];
+	pthread_mutex_lock(&t->slock);
+	for (size_t i = 0; i < t->ntallies; i++) {
+		const struct tally *o = &t->tallies[i];
 		uint64_t q = 0;
 		for (int k = 0; k < C_STANDARD; k++)
-			if (!strcmp(o->name, standard[k]))
+			if (!strcmp(o->name, standard[k])) {
 				q = atomic_load(&t->dropped[k]);
-		uint64_t v[3] = {q, o->lost_quota, o->lost_error};
-		snprintf(l, sizeof l, "endpoint=\"%s\",deployment=\"%s\",collection=\"%s\"", t->ep,
-			 t->dep, o->name);
-		dynbuf_addf(rec, "mldeck_collector_records_total{%s} %llu\n", l,
-			    (unsigned long long)o->records);
-		for (int k = 0; k < 3; k++)
-			dynbuf_addf(lost, "mldeck_collector_lost_records_total{%s,reason=\"%s\"} %llu\n",
-				    l, reasons[k], (unsigned long long)v[k]);
+				shown[k] = 1;
+			}
+		prom_collection(t, o->name, o, q, rec, lost);
 	}
-	if (t->scanned)
+	for (int k = 0; k < C_STANDARD; k++) {
+		uint64_t q = atomic_load(&t->dropped[k]);
+		if (!shown[k] && q)
+			prom_collection(t, standard[k], NULL, q, rec, lost);
+	}
+	if (t->pub_scanned)
 		dynbuf_addf(disk, "mldeck_collector_disk_bytes{endpoint=\"%s\",deployment=\"%s\"} %llu\n",
-			    t->ep, t->dep, (unsigned long long)t->disk);
-	pthread_mutex_unlock(&t->wlock);
+			    t->ep, t->dep, (unsigned long long)t->pub_disk);
+	pthread_mutex_unlock(&t->slock);
+}
+
+int collector_counts(struct collector *c, const char *ep, const char *dep, const char *collection,
+		     struct collector_counts *out)
+{
+	struct collector_tap *t;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&c->lock);
+	for (t = c->taps; t; t = t->next)
+		if (!strcmp(t->ep, ep) && !strcmp(t->dep, dep))
+			break;
+	if (t != NULL) {
+		for (int k = 0; k < C_STANDARD; k++)
+			if (!strcmp(collection, standard[k]))
+				out->dropped = atomic_load(&t->dropped[k]);
+		pthread_mutex_lock(&t->slock);
+		for (size_t i = 0; i < t->ntallies; i++)
+			if (!strcmp(t->tallies[i].name, collection)) {
+				out->records = t->tallies[i].records;
+				out->failed = t->tallies[i].lost_error;
+			}
+		pthread_mutex_unlock(&t->slock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return t ? 0 : -1;
 }
 
 void collector_prometheus(struct collector *c, struct dynbuf *b)
@@ -1090,7 +1223,7 @@ int collector_tail(struct collector *c, const char *ep, const char *dep, const c
 
 	if (n > 1000)
 		n = 1000;
-	collector_flush(c);
+	collector_flush(c, COLLECTOR_FLUSH_WAIT_MS); /* a saturated core: what is on disk */
 	if (dir_of(c, ep, dep, base, sizeof base) < 0)
 		return error_set(err, 400, "ValidationError", "names too long");
 	if ((lines = calloc(n, sizeof *lines)) == NULL)

@@ -17,12 +17,14 @@
  *
  * Off the scoring path: collector_offer, on the request thread, decides
  * the sampling, copies the request and the answer into one block and queues
- * it (a mutex held for a pointer push); it never waits, never fails the
- * request, and drops (counted) what would pass the queue's budget. One
- * writer thread (nice 10, SCHED_BATCH) drains every deployment's queue every
- * 100 ms: it parses the rows, writes the records, rolls the files, hands
- * the rows to the sink (live drift) and keeps each deployment within its
- * disk quota by removing its oldest files, counting what they held as lost.
+ * it (a lock-free push); it never waits, never fails the request, and drops
+ * (counted) what would pass the queue's budget. One writer thread, on spare
+ * CPU only (SCHED_IDLE), drains every deployment's queue every 100 ms: it
+ * parses the rows, writes the records, rolls the files, hands the rows to
+ * the sink (live drift) and keeps each deployment within its disk quota by
+ * removing its oldest files, counting what they held as lost. No other
+ * thread ever waits for it but a reader of the files (collector_tail), and
+ * that one for COLLECTOR_FLUSH_WAIT_MS at most.
  *
  * Threads: every function is thread-safe. Taps are reference-counted.
  */
@@ -41,6 +43,7 @@
 
 #define COLLECTOR_QUEUE_MAX (8u << 20) /* bytes queued per deployment */
 #define COLLECTOR_PART_MAX (64u << 20) /* largest file before the next part */
+#define COLLECTOR_FLUSH_WAIT_MS 2000   /* what a reader waits for the writer */
 
 struct collector;
 struct collector_tap;
@@ -58,8 +61,7 @@ struct collector_config {
 	collector_log_fn log;
 	void *ctx;            /* log's */
 	collector_rows_fn rows; /* may be NULL */
-	void (*tick)(void *sink, int64_t now); /* after each round of writing; may be NULL */
-	void *sink;           /* rows' and tick's */
+	void *sink;           /* rows' */
 };
 
 struct collector *collector_new(const struct collector_config *cfg, struct error *err);
@@ -102,16 +104,27 @@ void collector_offer(struct collector_tap *t, const struct collector_event *ev);
 void collector_custom(struct collector_tap *t, const char *collection, const char *data,
 		      size_t len, const char *correlation, const char *request_id);
 
-/* Waits until everything queued before the call is written (tests, stop). */
-void collector_flush(struct collector *c);
-
+/* Waits until everything queued before the call is written, at most
+ * timeout_ms: 0, or -1 when the writer could not finish in time (it runs on
+ * spare CPU only, and a saturated core leaves it none). */
+int collector_flush(struct collector *c, int timeout_ms);
 /* The last n records (at most 1000) of a deployment's collection, oldest
  * first, one per line exactly as the files hold them (what is still queued
- * is written first), into out. 0, or -1 with err (404: nothing was
+ * is written first, when the writer can do it within COLLECTOR_FLUSH_WAIT_MS),
+ * into out. 0, or -1 with err (404: nothing was
  * collected). For `mldeck data collected` through GET /v1/collected. */
 int collector_tail(struct collector *c, const char *ep, const char *dep, const char *collection,
 		   size_t n, struct dynbuf *out, struct error *err);
 
+/* What a deployment's collection came to since the runtime started:
+ * records written, dropped at the queue (no spare CPU to write them) and
+ * failed (not written: a full disk, bad rows), as the writer last
+ * published them. 0, or -1 when the deployment has no tap. */
+struct collector_counts {
+	uint64_t records, dropped, failed;
+};
+int collector_counts(struct collector *c, const char *ep, const char *dep, const char *collection,
+		     struct collector_counts *out);
 /* Prometheus text of every tap: records written, records lost by reason,
  * bytes on disk, appended to b. */
 void collector_prometheus(struct collector *c, struct dynbuf *b);

@@ -3,11 +3,13 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "state/datacollector.h"
+#include "state/dynbuf.h"
 #include "state/resource.h"
 
 enum { FL_NULL = 1, FL_TYPE = 2, FL_OOB = 4 };
@@ -75,6 +77,14 @@ struct dep {
 struct drift {
 	pthread_mutex_t lock; /* the list; deps are never freed before drift_free */
 	struct dep *deps;
+	/* rows handed over and not yet counted in: only drift_row (the writer)
+	 * and drift_tick (the ticker, which swaps it) take stage_lock, so the
+	 * writer, which runs on spare CPU and may sit preempted, never holds a
+	 * lock a reader of the figures waits for */
+	pthread_mutex_t stage_lock;
+	struct dynbuf stage;
+	struct dynbuf counting, spare; /* the ticker's: being counted in, and the next stage */
+	atomic_int windows; /* any at all: no window, nothing staged */
 };
 
 /* ---- deployments and windows --------------------------------------------- */
@@ -83,8 +93,12 @@ struct drift *drift_new(void)
 {
 	struct drift *d = calloc(1, sizeof *d);
 
-	if (d)
+	if (d) {
 		pthread_mutex_init(&d->lock, NULL);
+		pthread_mutex_init(&d->stage_lock, NULL);
+		dynbuf_init(&d->stage, DRIFT_STAGE_MAX);
+		dynbuf_init(&d->spare, DRIFT_STAGE_MAX);
+	}
 	return d;
 }
 
@@ -122,6 +136,9 @@ void drift_free(struct drift *d)
 		free(p);
 	}
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->stage_lock);
+	dynbuf_free(&d->stage);
+	dynbuf_free(&d->spare);
 	free(d);
 }
 
@@ -323,12 +340,14 @@ int drift_configure(struct drift *d, const char *ep, const char *dep, const char
 	p->wins[slot_of(collection)] = w;
 	pthread_mutex_unlock(&p->lock);
 	win_free(old);
+	atomic_store(&d->windows, 1);
 	return 0;
 }
 
 void drift_retain(struct drift *d, const char *const *keep)
 {
 	struct dep *p;
+	int any = 0;
 
 	pthread_mutex_lock(&d->lock);
 	for (p = d->deps; p; p = p->next) {
@@ -343,9 +362,11 @@ void drift_retain(struct drift *d, const char *const *keep)
 				win_free(p->wins[i]);
 				p->wins[i] = NULL;
 			}
+			any |= p->wins[i] != NULL;
 		}
 		pthread_mutex_unlock(&p->lock);
 	}
+	atomic_store(&d->windows, any);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -403,10 +424,8 @@ static void put_value(struct feat *f, const struct cell *c, float *v, uint8_t *f
 			  : 0;
 }
 
-void drift_row(struct drift *d, const char *ep, const char *dep, const char *collection,
-	       const struct cell *cells, size_t n)
+static void count_in(struct dep *p, const char *collection, const struct cell *cells, size_t n)
 {
-	struct dep *p = dep_of(d, ep, dep, 0);
 	struct win *w;
 	float *v;
 	uint8_t *fl;
@@ -436,6 +455,140 @@ void drift_row(struct drift *d, const char *ep, const char *dep, const char *col
 		w->count++;
 	w->dirty = 1;
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- the stage: rows from the writer, counted in by the ticker --------------- */
+
+/* A staged row: this header, ep, dep and collection, then per cell a
+ * struct staged_cell, its key and its text. */
+struct staged_row {
+	uint32_t eplen, deplen, collen, n;
+};
+
+struct staged_cell {
+	double num;
+	uint32_t klen, tlen;
+	uint8_t kind, lazy;
+};
+
+static char *put(char *at, const void *p, size_t n)
+{
+	if (n)
+		memcpy(at, p, n);
+	return at + n;
+}
+
+/* Stages a row for the ticker, in one piece: past DRIFT_STAGE_MAX it is
+ * left out (the window is an estimate over the last rows anyway). */
+void drift_row(struct drift *d, const char *ep, const char *dep, const char *collection,
+	       const struct cell *cells, size_t n)
+{
+	struct staged_row h = {(uint32_t)strlen(ep), (uint32_t)strlen(dep),
+			       (uint32_t)strlen(collection), (uint32_t)n};
+	size_t need = sizeof h + h.eplen + h.deplen + h.collen;
+	char *at;
+
+	if (!atomic_load_explicit(&d->windows, memory_order_relaxed))
+		return;
+	for (size_t i = 0; i < n; i++)
+		need += sizeof(struct staged_cell) + cells[i].klen + (cells[i].text ? cells[i].tlen : 0);
+	pthread_mutex_lock(&d->stage_lock);
+	if (dynbuf_reserve(&d->stage, need) == 0) {
+		at = d->stage.p + d->stage.len;
+		at = put(at, &h, sizeof h);
+		at = put(at, ep, h.eplen);
+		at = put(at, dep, h.deplen);
+		at = put(at, collection, h.collen);
+		for (size_t i = 0; i < n; i++) {
+			const struct cell *c = &cells[i];
+			struct staged_cell sc = {c->num, (uint32_t)c->klen,
+						 (uint32_t)(c->text ? c->tlen : 0), (uint8_t)c->kind,
+						 (uint8_t)(c->lazy != 0)};
+			at = put(at, &sc, sizeof sc);
+			at = put(at, c->key, sc.klen);
+			at = put(at, c->text, sc.tlen);
+		}
+		d->stage.len += need;
+	}
+	pthread_mutex_unlock(&d->stage_lock);
+}
+
+/* The next n bytes of [*p, end), or NULL. */
+static const char *take(const char **p, const char *end, size_t n)
+{
+	const char *at = *p;
+
+	if ((size_t)(end - at) < n)
+		return NULL;
+	*p += n;
+	return at;
+}
+
+/* The staged rows into their windows (the ticker's thread). The two
+ * buffers swap, so the stage keeps its memory from one tick to the next. */
+static void count_in_stage(struct drift *d)
+{
+	struct dynbuf *b = &d->counting;
+	struct cell *cells = NULL;
+	size_t cap = 0;
+	const char *p, *end, *last = NULL; /* the previous row's names */
+	struct staged_row lasth = {0};
+	char coll[DC_NAME_MAX + 1] = "";
+	struct dep *dp = NULL;
+
+	pthread_mutex_lock(&d->stage_lock);
+	*b = d->stage;
+	d->stage = d->spare;
+	pthread_mutex_unlock(&d->stage_lock);
+	for (p = b->p, end = b->p ? b->p + b->len : NULL; p && p < end;) {
+		char ep[RESOURCE_NAME_MAX + 1], dep[RESOURCE_NAME_MAX + 1];
+		struct staged_row h;
+		const char *at = take(&p, end, sizeof h), *s[3];
+		if (at == NULL)
+			break;
+		memcpy(&h, at, sizeof h);
+		if ((s[0] = take(&p, end, h.eplen)) == NULL || (s[1] = take(&p, end, h.deplen)) == NULL ||
+		    (s[2] = take(&p, end, h.collen)) == NULL)
+			break;
+		if (last == NULL || lasth.eplen != h.eplen || lasth.deplen != h.deplen ||
+		    lasth.collen != h.collen ||
+		    memcmp(last, s[0], h.eplen + h.deplen + h.collen) != 0) { /* runs of one tap */
+			snprintf(ep, sizeof ep, "%.*s", (int)h.eplen, s[0]);
+			snprintf(dep, sizeof dep, "%.*s", (int)h.deplen, s[1]);
+			snprintf(coll, sizeof coll, "%.*s", (int)h.collen, s[2]);
+			dp = dep_of(d, ep, dep, 0);
+			last = s[0];
+			lasth = h;
+		}
+		if (h.n > cap) {
+			struct cell *v = realloc(cells, h.n * sizeof *v);
+			if (v == NULL)
+				break;
+			cells = v;
+			cap = h.n;
+		}
+		for (uint32_t i = 0; i < h.n; i++) {
+			struct staged_cell sc;
+			struct cell *c = &cells[i];
+			if ((at = take(&p, end, sizeof sc)) == NULL)
+				goto done;
+			memcpy(&sc, at, sizeof sc);
+			c->num = sc.num;
+			c->kind = (enum cell_kind)sc.kind;
+			c->lazy = sc.lazy;
+			c->klen = sc.klen;
+			c->tlen = sc.tlen;
+			if ((c->key = take(&p, end, sc.klen)) == NULL ||
+			    (c->text = take(&p, end, sc.tlen)) == NULL)
+				goto done;
+		}
+		if (dp != NULL)
+			count_in(dp, coll, cells, h.n);
+	}
+done:
+	free(cells);
+	dynbuf_reset(b);
+	d->spare = *b;
 }
 
 /* ---- the metrics ------------------------------------------------------------ */
@@ -610,6 +763,7 @@ void drift_tick(struct drift *d, int64_t now)
 {
 	struct dep *p;
 
+	count_in_stage(d);
 	pthread_mutex_lock(&d->lock);
 	for (p = d->deps; p; p = p->next) {
 		pthread_mutex_lock(&p->lock);

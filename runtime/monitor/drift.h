@@ -29,9 +29,12 @@
  * (docs/monitoring.md says how close). Every 5 s each feature's value joins
  * a 60-value history (5 minutes) for the console's sparklines.
  *
- * Threads: drift_row and drift_tick come from the collector's writer thread;
- * drift_configure from the monitors' thread; the readers from any. One
- * mutex per deployment, held for a row or a tick, never for I/O.
+ * Threads: drift_row comes from the collector's writer thread and only
+ * stages the row (a lock nobody but the ticker takes); drift_tick, from the
+ * monitors' ticker (every DRIFT_TICK_MS), counts the staged rows in and
+ * recounts; drift_configure comes from the monitors' thread; the readers
+ * from any. One mutex per deployment, held for a row or a tick, never for
+ * I/O.
  */
 #ifndef RUNTIME_MONITOR_DRIFT_H
 #define RUNTIME_MONITOR_DRIFT_H
@@ -53,6 +56,8 @@
 #define DRIFT_MIN_ROWS 1000
 #define DRIFT_HISTORY 60
 #define DRIFT_HISTORY_EVERY 5 /* seconds */
+#define DRIFT_TICK_MS 200     /* how often drift_tick is called (a recount: once a second at most) */
+#define DRIFT_STAGE_MAX (16u << 20) /* rows handed over between two ticks, in bytes */
 
 struct drift;
 

@@ -25,6 +25,7 @@
 #include "runtime/monitor/stats.h"
 #include "runtime/monitor/thread.h"
 #include "runtime/scheduler.h"
+#include "state/clock.h"
 #include "state/batch.h"
 #include "state/batchcodec.h"
 #include "state/file.h"
@@ -54,6 +55,9 @@ struct monitors {
 	atomic_int cancel; /* of the run in progress */
 	int stop, started, sync;
 	pthread_t thread;
+	pthread_cond_t tick_cond; /* the ticker's sleep, cut short by stop */
+	pthread_t ticker;
+	int ticking;
 	struct drift *drift;
 	struct alerts *alerts;
 	struct raised raised[ALERTS_KEPT];
@@ -708,6 +712,29 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* Live drift's recounts, on a thread of their own at normal priority: the
+ * collector's writer, which hands the rows over, runs on spare CPU only,
+ * and readers of the figures must never wait for it. */
+static void *ticker_main(void *arg)
+{
+	struct monitors *m = arg;
+	struct timespec ts;
+
+	thread_name("mldeck-drift");
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		ts = clock_deadline(DRIFT_TICK_MS);
+		pthread_cond_timedwait(&m->tick_cond, &m->lock, &ts);
+		if (m->stop)
+			break;
+		pthread_mutex_unlock(&m->lock);
+		drift_tick(m->drift, (int64_t)time(NULL));
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
 static void alert_log(void *ctx, const char *line)
 {
 	runtime_log(ctx, "%s", line);
@@ -723,6 +750,7 @@ struct monitors *monitors_new(struct runtime *rt)
 	m->tail = &m->head;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
+	pthread_cond_init(&m->tick_cond, NULL);
 	atomic_init(&m->cancel, 0);
 	m->drift = drift_new();
 	m->alerts = alerts_new(alert_log, rt);
@@ -767,7 +795,8 @@ int monitors_start(struct monitors *m, struct error *err)
 	if (pthread_create(&m->thread, NULL, thread_main, m) != 0)
 		return error_set(err, 500, "InternalError", "cannot start the monitors' thread");
 	m->started = 1;
-	return 0;
+	m->ticking = pthread_create(&m->ticker, NULL, ticker_main, m) == 0;
+	return m->ticking ? 0 : error_set(err, 500, "InternalError", "cannot start live drift");
 }
 
 void monitors_stop(struct monitors *m)
@@ -778,10 +807,13 @@ void monitors_stop(struct monitors *m)
 	m->stop = 1;
 	atomic_store(&m->cancel, 1);
 	pthread_cond_broadcast(&m->cond);
+	pthread_cond_broadcast(&m->tick_cond);
 	pthread_mutex_unlock(&m->lock);
 	if (m->started)
 		pthread_join(m->thread, NULL);
-	m->started = 0;
+	if (m->ticking)
+		pthread_join(m->ticker, NULL);
+	m->started = m->ticking = 0;
 	alerts_free(m->alerts);
 	m->alerts = NULL;
 }
@@ -930,6 +962,22 @@ static void alerts_json(struct monitors *m, cJSON *arr, const char *ep, const ch
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* What the deployment's model_inputs collection came to: the console says
+ * when requests go uncollected (a saturated CPU, a full disk). */
+static void collected_json(struct collector *c, const char *ep, const char *dep, cJSON *o)
+{
+	struct collector_counts k;
+	cJSON *j;
+
+	if (collector_counts(c, ep, dep, "model_inputs", &k) < 0 ||
+	    (j = cJSON_AddObjectToObject(o, "collected")) == NULL)
+		return;
+	cJSON_AddStringToObject(j, "collection", "model_inputs");
+	cJSON_AddNumberToObject(j, "records", (double)k.records);
+	cJSON_AddNumberToObject(j, "dropped", (double)k.dropped);
+	cJSON_AddNumberToObject(j, "failed", (double)k.failed);
+}
+
 cJSON *monitors_status(struct monitors *m, const char *ep, const char *dep)
 {
 	cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "value"), *live;
@@ -953,6 +1001,8 @@ cJSON *monitors_status(struct monitors *m, const char *ep, const char *dep)
 	free(def);
 	if (ep && dep && (live = drift_json(m->drift, ep, dep)) != NULL)
 		cJSON_AddItemToObject(o, "live", live);
+	if (ep && dep && m->rt->collector)
+		collected_json(m->rt->collector, ep, dep, o);
 	alerts_json(m, cJSON_AddArrayToObject(o, "alerts"), ep, dep);
 	return o;
 }
@@ -975,9 +1025,4 @@ void monitors_rows(void *ctx, struct collector_tap *t, const char *collection,
 		  cells, n);
 }
 
-void monitors_tick(void *ctx, int64_t now)
-{
-	struct monitors *m = ctx;
 
-	drift_tick(m->drift, now);
-}

@@ -63,12 +63,11 @@ cJSON *monitors_status(struct monitors *m, const char *ep, const char *dep);
 /* Prometheus: mldeck_feature_drift, mldeck_data_quality, webhook deliveries. */
 void monitors_prometheus(struct monitors *m, struct dynbuf *b);
 
-/* The collector's callbacks (collector.h; ctx is the monitors): rows for
- * live drift, and its writer's periodic tick. Writer thread. */
+/* The collector's callback (collector.h; ctx is the monitors): rows for
+ * live drift. Writer thread. */
 struct collector_tap;
 struct cell;
 void monitors_rows(void *ctx, struct collector_tap *t, const char *collection,
 		   const struct cell *cells, size_t n);
-void monitors_tick(void *ctx, int64_t now);
 
 #endif

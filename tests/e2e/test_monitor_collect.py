@@ -6,6 +6,7 @@ import calendar
 import json
 import os
 import re
+import subprocess
 import time
 
 from monitor_env import (collected_files, collected_root, collector, metric, native_deployment,
@@ -325,3 +326,32 @@ def test_a_huge_captured_header_leaves_the_record_valid(runtime):
     score(rt, "churn", [[0.5] * 30], key, headers={"x-trace": trace, "x-b": "zz"})
     [rec] = wait_records(rt, "churn", "blue", "request", 1)
     assert rec["headers"] == {"x-trace": trace, "x-b": "zz"}, rec["headers"]
+
+
+def test_a_file_size_limit_loses_records_not_the_runtime(runtime):
+    """Past `ulimit -f` a write fails (EFBIG): the runtime ignores SIGXFSZ, which would
+    have killed it, and the collector cuts the file back to its last whole record."""
+    rt = runtime
+    key = native_deployment(rt, data_collector=collector(outputs=None))
+    files = [os.path.join(d, f) for d, _, fs in os.walk(rt.home) for f in fs]
+    limit = max(os.path.getsize(f) for f in files + [rt.log_path]) + 256 * 1024
+    subprocess.run(["prlimit", "--pid", str(rt.proc.pid), "--fsize=%d:" % limit], check=True)
+    rows = [[i / 7.0 + k for i in range(30)] for k in range(100)]   # ~60 KB a record
+    for _ in range(2 * limit // (60 * 1024) + 4):
+        score(rt, "churn", rows, key)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not metric(
+            rt, "mldeck_collector_lost_records_total", endpoint="churn", deployment="blue",
+            collection="model_inputs", reason="error"):
+        time.sleep(0.05)
+    assert rt.proc.poll() is None, rt.logtext()[-2000:]
+    assert metric(rt, "mldeck_collector_lost_records_total", endpoint="churn", deployment="blue",
+                  collection="model_inputs", reason="error") > 0
+    for f in collected_files(rt, "churn", "blue", "model_inputs"):
+        with open(f, "rb") as fh:
+            text = fh.read()
+        assert len(text) <= limit and text.endswith(b"\n"), (f, len(text), text[-80:])
+        for line in text.splitlines():
+            json.loads(line)        # every record whole
+    score(rt, "churn", [[0.5] * 30], key)   # scoring goes on
+    subprocess.run(["prlimit", "--pid", str(rt.proc.pid), "--fsize=unlimited:"], check=True)

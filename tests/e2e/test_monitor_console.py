@@ -3,6 +3,9 @@ deployment whose monitor fails, `D` opens its Monitor screen: features ranked by
 bar against the threshold, data quality, last and next run, the last alert; readable at 80x24,
 with NO_COLOR and in ASCII."""
 
+import os
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -68,6 +71,38 @@ def test_monitor_screen_from_the_deployments_marker(drifting, deck):
     assert "Monitor churn-watch on churn/blue: signal drift failed" in s
     d.keys("Escape")
     d.wait("Deployments/churn")
+    d.keys("q")
+    assert d.exit_code() == 0
+
+
+def test_monitor_screen_says_when_requests_go_uncollected(drifting, deck, tmp_path):
+    rt = drifting
+    s, _, v = rt.http("GET", "/v1/monitors?endpoint=churn&deployment=blue")
+    assert s == 200 and v["collected"] == {"collection": "model_inputs", "records": 120,
+                                           "dropped": 0, "failed": 0}, v.get("collected")
+    d = deck(tc.rt_env(rt))
+    d.wait("churn", "Succeeded")
+    d.keys(":")
+    d.type("monitor churn/blue")
+    d.keys("Enter")
+    s = d.wait("MONITOR churn/blue", "FAIL", timeout=20)
+    assert "collection failing" not in s and "collecting" not in s
+    # the disk fills (here: ulimit -f on the runtime): records fail, the screen says so
+    files = [os.path.join(p, f) for p, _, fs in os.walk(rt.home) for f in fs]
+    limit = max(os.path.getsize(f) for f in files + [rt.log_path]) + 64 * 1024
+    subprocess.run(["prlimit", "--pid", str(rt.proc.pid), "--fsize=%d:" % limit], check=True)
+    key = rt.http("POST", "ws:/onlineEndpoints/churn/listKeys")[2]["primaryKey"]
+    rows = np.random.default_rng(1).normal(0, 1, (100, 30)).round(4).tolist()
+    try:
+        for _ in range(limit // (50 * 1024) + 4):
+            score(rt, "churn", rows, key)
+        s = d.wait("collection failing: records not written", timeout=20)
+    finally:
+        subprocess.run(["prlimit", "--pid", str(rt.proc.pid), "--fsize=unlimited:"], check=True)
+    lines = s.splitlines()
+    assert len(lines) <= 24 and all(len(l) <= 80 for l in lines)
+    v = rt.http("GET", "/v1/monitors?endpoint=churn&deployment=blue")[2]["collected"]
+    assert v["failed"] > 0 and v["records"] >= 120, v
     d.keys("q")
     assert d.exit_code() == 0
 

@@ -98,6 +98,7 @@ static void install_signals(void)
 	for (size_t i = 0; i < sizeof crashes / sizeof crashes[0]; i++)
 		sigaction(crashes[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* the embedded runtime's writes past ulimit -f fail, not kill */
 }
 
 /* ---- setup ---- */

@@ -1,12 +1,14 @@
 /* screens/monitor.c: one deployment's monitoring (GET /v1/monitors): its features ranked by
  * live drift, a bar each against its threshold with a sparkline of the last minutes, data
- * quality, the monitor's last and next run, and the last alerts. Refreshed every second. */
+ * quality, the monitor's last and next run, the last alerts, and a warning while requests go
+ * uncollected (a saturated CPU, a full disk). Refreshed every second. */
 #include "ui/console/screen.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ui/console/app.h"
 #include "ui/console/data.h"
@@ -14,11 +16,48 @@
 #include "ui/console/sparkline.h"
 
 #define BAR_MAX 2.5 /* the bar's end: two and a half times the threshold */
+#define LOSS_SHOWN 10 /* seconds a loss stays on screen after the last one */
+
+/* The collection's counts at the last answer, and the last loss seen. */
+struct loss {
+	int have;
+	double records, dropped, failed;
+	double share;        /* of requests collected over the last lossy interval */
+	int failing;         /* records not written */
+	time_t at;           /* of the last loss; 0: none */
+};
 
 struct monitor {
 	char ep[64], dep[64];
 	cJSON *doc; /* the last answer */
+	struct loss loss;
 };
+
+/* Compares the collection's counts with the last answer's. */
+static void loss_update(struct loss *l, const cJSON *collected)
+{
+	double rec, drop, fail, dr, dd, df;
+
+	if (collected == NULL)
+		return;
+	rec = data_num(collected, "records");
+	drop = data_num(collected, "dropped");
+	fail = data_num(collected, "failed");
+	if (isnan(rec) || isnan(drop) || isnan(fail))
+		return;
+	dr = rec - l->records;
+	dd = drop - l->dropped;
+	df = fail - l->failed;
+	if (l->have && (dd > 0 || df > 0)) {
+		l->share = dr > 0 ? dr / (dr + dd + df) : 0;
+		l->failing = df > 0;
+		l->at = time(NULL);
+	}
+	l->records = rec;
+	l->dropped = drop;
+	l->failed = fail;
+	l->have = 1;
+}
 
 static const enum keys_action acts[] = {KA_LOGS, KA_TEST, KA_NONE};
 
@@ -39,6 +78,7 @@ static void monitor_loaded(struct app *a, struct data_call *c)
 	}
 	cJSON_Delete(m->doc);
 	m->doc = doc;
+	loss_update(&m->loss, data_member(doc, "collected"));
 	screen_loaded(a, &screen_monitor, 1);
 }
 
@@ -81,6 +121,7 @@ static void monitor_open(struct app *a, const struct screen_sel *from, const cha
 	}
 	cJSON_Delete(m->doc);
 	m->doc = NULL;
+	memset(&m->loss, 0, sizeof m->loss);
 	screen_show(a, &screen_monitor, 1);
 }
 
@@ -258,6 +299,17 @@ static void monitor_draw(struct app *a, struct screen_state *st, struct rect r)
 			 data_num(live, "rows"));
 	draw_text(a, THEME_TITLE, y++, r.x, r.w, title);
 	runs_line(a, m->doc, y++, r);
+	if (m->loss.at && time(NULL) - m->loss.at < LOSS_SHOWN) {
+		if (m->loss.failing)
+			snprintf(title, sizeof title,
+				 "collection failing: records not written (disk full?), see the log");
+		else
+			snprintf(title, sizeof title,
+				 "collecting %.0f%% of requests: the CPU is saturated, the rest is "
+				 "dropped",
+				 100 * m->loss.share);
+		draw_text(a, THEME_STATUS_FAILED, y++, r.x, r.w, title);
+	}
 	if (live == NULL) {
 		draw_text(a, THEME_MESSAGE, y++, r.x, r.w,
 			  "no live drift: a monitor with a reference, and model_inputs collected");
