@@ -6,6 +6,7 @@ import http.client
 import json
 import math
 import os
+import re
 import threading
 import time
 
@@ -124,7 +125,18 @@ def test_request_id_echoed_or_generated(native):
                     headers={"x-request-id": "abc-123"})
     assert s == 200 and h["x-request-id"] == "abc-123"
     s, h, _ = score(native, "churn", {"data": [[0.0] * 30]}, native.key)
-    assert h["x-request-id"] and h["x-request-id"] != "abc-123"
+    first = h["x-request-id"]
+    s, h, _ = score(native, "churn", {"data": [[0.0] * 30]}, native.key)
+    second = h["x-request-id"]
+    # generated: the runtime's 8 hex digits, a dash, its request counter in 8 or more
+    assert re.match(r"^[0-9a-f]{8}-[0-9a-f]{8,}$", first) and first != "abc-123", first
+    assert second[:9] == first[:9] and int(second[9:], 16) > int(int(first[9:], 16))
+    # the access log: time, peer, method, path, status, milliseconds, ids
+    for rid in ("abc-123", first, second):
+        log = native.wait_log("rid=" + rid)
+        line = next(l for l in log.splitlines() if l.endswith("rid=%s deployment=blue" % rid))
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1 POST "
+                        r"/endpoints/churn/score 200 \d+\.\d\dms rid=", line), line
 
 
 def test_bad_input_is_400_with_reason(native):
