@@ -89,7 +89,8 @@ static const struct keys_binding table[] = {
      {'D'},
      "D",
      "drift",
-     "the Monitor screen of the selected deployment: live drift, data quality, runs, alerts",
+     "the Monitor screen of the selected deployment: live drift, data quality, runs, alerts, "
+     "uncollected requests",
      H},
     {KA_BENCH, {'b'}, "b", "bench", "run the load generator against the endpoint for 10 s", M | H},
     {KA_FILTER, {'/'}, "/", "filter", "filter rows (Enter keeps, Esc clears)", T | H},
