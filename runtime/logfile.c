@@ -204,24 +204,51 @@ void logfile_write(struct logfile *lf, const char *line, size_t len)
 	pthread_mutex_unlock(&lf->lock);
 }
 
-void logfile_vevent(struct logfile *lf, const char *fmt, va_list ap)
+/* "TIME event: TEXT\n" into line (1024 bytes); its length. */
+static size_t event_line(char *line, const char *fmt, va_list ap)
 {
-	char line[1024], ts[32];
+	char ts[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
 
-	if (lf == NULL)
-		return;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof line, "%s event: ", ts);
-	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
+	n = snprintf(line, 1024, "%s event: ", ts);
+	n += vsnprintf(line + n, 1024 - (size_t)n - 1, fmt, ap);
+	if (n > 1024 - 2)
+		n = 1024 - 2;
 	line[n++] = '\n';
-	logfile_write(lf, line, (size_t)n);
+	return (size_t)n;
+}
+
+void logfile_vevent(struct logfile *lf, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	if (lf == NULL)
+		return;
+	logfile_write(lf, line, event_line(line, fmt, ap));
 	logfile_flush(lf);
+}
+
+static void event_later(struct logfile *lf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void event_later(struct logfile *lf, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	logfile_write(lf, line, event_line(line, fmt, ap));
+	va_end(ap);
+}
+
+void logfile_event_later(struct logfile *lf, const char *text)
+{
+	if (lf != NULL)
+		event_later(lf, "%s", text);
 }
 
 void logfile_event(struct logfile *lf, const char *fmt, ...)

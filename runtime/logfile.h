@@ -33,6 +33,10 @@ void logfile_write(struct logfile *lf, const char *line, size_t len);
 void logfile_event(struct logfile *lf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void logfile_vevent(struct logfile *lf, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* The same line, written with the next flush (within 100 ms): for a thread
+ * that may sit preempted and so must not do I/O under the log's lock (the
+ * collector's writer, on spare CPU only). */
+void logfile_event_later(struct logfile *lf, const char *text);
 /* Writes out what is buffered now. */
 void logfile_flush(struct logfile *lf);
 /* Flushes, stops the flusher, closes an owned fd. NULL is a no-op. */

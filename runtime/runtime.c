@@ -475,9 +475,12 @@ static void on_state(void *ctx, const char *ep, const char *name, uint64_t gen,
 
 /* ---- start and stop ----------------------------------------------------- */
 
+/* On the collector's writer thread: buffered, no I/O under the log's lock. */
 static void collector_log(void *ctx, const char *line)
 {
-	runtime_log(ctx, "%s", line);
+	struct runtime *rt = ctx;
+
+	logfile_event_later(rt->log, line);
 }
 
 void runtime_ws_prefix(const struct runtime *rt, char *buf, size_t len)
@@ -790,7 +793,7 @@ void runtime_stop(struct runtime *rt)
 	server_stop(rt->server);
 	scheduler_free(rt->scheduler); /* no new jobs from schedules */
 	jobs_free(rt->jobs);           /* running jobs stop where they are and resume later */
-	monitors_stop(rt->monitors);   /* monitor runs too; live drift lives until the collector stops */
+	monitors_stop(rt->monitors);   /* runs and the ticker; drift's state lives until the collector stops */
 	if (rt->housekeeping) {
 		pthread_mutex_lock(&rt->hk_lock);
 		rt->hk_stop = 1;

@@ -240,27 +240,27 @@ void collector_tap_configure(struct collector_tap *t, const struct datacollector
 
 void collector_forget(struct collector *c, const char *ep, const char *dep)
 {
-	struct collector_tap **p, *t = NULL;
+	struct collector_tap **p, *t;
 
+	/* all of it before the tap is retired: once it is, the writer may
+	 * drain it and drop the last reference at any moment */
 	pthread_mutex_lock(&c->lock);
 	for (p = &c->taps; *p; p = &(*p)->next)
 		if (!strcmp((*p)->ep, ep) && !strcmp((*p)->dep, dep)) {
 			t = *p;
+			for (int i = 0; i < C_STANDARD; i++)
+				atomic_store(&t->rate[i], 0);
+			atomic_store(&t->custom_on, 0);
+			pthread_mutex_lock(&t->cfglock);
+			t->snap_gone = 1;
+			atomic_fetch_add(&t->cfg_gen, 1);
+			pthread_mutex_unlock(&t->cfglock);
 			*p = t->next;
 			t->next = c->retired; /* its queue is still written */
 			c->retired = t;
 			break;
 		}
 	pthread_mutex_unlock(&c->lock);
-	if (t == NULL)
-		return;
-	for (int i = 0; i < C_STANDARD; i++)
-		atomic_store(&t->rate[i], 0);
-	atomic_store(&t->custom_on, 0);
-	pthread_mutex_lock(&t->cfglock);
-	t->snap_gone = 1;
-	atomic_fetch_add(&t->cfg_gen, 1);
-	pthread_mutex_unlock(&t->cfglock);
 }
 
 void collector_tap_set_user(struct collector_tap *t, void *user)
@@ -521,7 +521,15 @@ static void out_flush(struct collector *c, struct collector_tap *t, struct out *
 	}
 	if (done < o->pending.len) {
 		int e = o->fd < 0 ? EBADF : errno;
-		if (o->fd >= 0 && ftruncate(o->fd, (off_t)o->size) < 0) {
+		size_t left = o->pending.len - done;
+		uint64_t mine = o->size + done + (left < WRITE_SLICE ? left : WRITE_SLICE);
+		struct stat st;
+		/* cut back only when the bytes past o->size can all be this
+		 * write's (a deployment deleted and made again appends to the
+		 * same file) */
+		if (o->fd >= 0 &&
+		    (fstat(o->fd, &st) < 0 || (uint64_t)st.st_size < o->size ||
+		     (uint64_t)st.st_size > mine || ftruncate(o->fd, (off_t)o->size) < 0)) {
 			close(o->fd); /* a torn line stays there: the next records go */
 			o->fd = -1;   /* to the next part, which starts clean */
 			o->part++;
@@ -868,26 +876,25 @@ static void adopt_config(struct collector_tap *t)
 /* The counters, for metrics to read without waiting for the writer. */
 static void publish(struct collector_tap *t)
 {
-	pthread_mutex_lock(&t->slock);
-	if (t->ntallies < t->nouts) {
-		struct tally *v = realloc(t->tallies, t->nouts * sizeof *v);
-		if (v == NULL) {
-			pthread_mutex_unlock(&t->slock);
-			return;
-		}
-		t->tallies = v;
-		t->ntallies = t->nouts;
-	}
+	struct tally *v = t->nouts ? malloc(t->nouts * sizeof *v) : NULL, *old;
+
+	if (t->nouts && v == NULL)
+		return; /* the last counts stay */
 	for (size_t i = 0; i < t->nouts; i++) {
 		const struct out *o = &t->outs[i];
-		snprintf(t->tallies[i].name, sizeof t->tallies[i].name, "%s", o->name);
-		t->tallies[i].records = o->records;
-		t->tallies[i].lost_quota = o->lost_quota;
-		t->tallies[i].lost_error = o->lost_error;
+		snprintf(v[i].name, sizeof v[i].name, "%s", o->name);
+		v[i].records = o->records;
+		v[i].lost_quota = o->lost_quota;
+		v[i].lost_error = o->lost_error;
 	}
+	pthread_mutex_lock(&t->slock); /* held for a swap only */
+	old = t->tallies;
+	t->tallies = v;
+	t->ntallies = t->nouts;
 	t->pub_disk = t->disk;
 	t->pub_scanned = t->scanned;
 	pthread_mutex_unlock(&t->slock);
+	free(old);
 }
 
 static void drain_tap(struct collector *c, struct collector_tap *t)
@@ -937,19 +944,39 @@ static void drain_tap(struct collector *c, struct collector_tap *t)
 	dynbuf_free(&w.line);
 }
 
+/* A reference to every tap, in an array of *n (NULL when none or out of
+ * memory). The allocation happens outside c->lock: the writer calls this,
+ * and whatever it does under that lock, others may wait for. Taps made
+ * meanwhile wait for the next call. */
+static struct collector_tap **tap_refs(struct collector *c, size_t *n)
+{
+	struct collector_tap **v, *t;
+	size_t cap = 0, k = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (t = c->taps; t; t = t->next)
+		cap++;
+	pthread_mutex_unlock(&c->lock);
+	*n = 0;
+	if (cap == 0 || (v = malloc(cap * sizeof *v)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	for (t = c->taps; t && k < cap; t = t->next)
+		v[k++] = collector_tap_ref(t);
+	pthread_mutex_unlock(&c->lock);
+	*n = k;
+	return v;
+}
+
 /* Every tap once; references are taken so a tap forgotten meanwhile lives
  * on. Forgotten taps are written a last time, then let go. */
 static void drain_all(struct collector *c)
 {
-	struct collector_tap **v = NULL, *t, *retired;
-	size_t n = 0, k = 0;
+	struct collector_tap **v, *t, *retired;
+	size_t k;
 
+	v = tap_refs(c, &k);
 	pthread_mutex_lock(&c->lock);
-	for (t = c->taps; t; t = t->next)
-		n++;
-	if (n && (v = malloc(n * sizeof *v)) != NULL)
-		for (t = c->taps; t; t = t->next)
-			v[k++] = collector_tap_ref(t);
 	retired = c->retired;
 	c->retired = NULL;
 	pthread_mutex_unlock(&c->lock);
@@ -993,7 +1020,11 @@ static void *writer_main(void *arg)
 		drain_all(c);
 		pthread_mutex_lock(&c->lock);
 		c->flush_done = req;
+		pthread_mutex_unlock(&c->lock);
+		/* woken after the unlock: a reader woken under it would preempt
+		 * this thread (SCHED_IDLE) while it still held the lock */
 		pthread_cond_broadcast(&c->flushed);
+		pthread_mutex_lock(&c->lock);
 		if (stop)
 			break;
 		if (c->flush_req == req && !c->stop) {
@@ -1150,6 +1181,8 @@ int collector_counts(struct collector *c, const char *ep, const char *dep, const
 	for (t = c->taps; t; t = t->next)
 		if (!strcmp(t->ep, ep) && !strcmp(t->dep, dep))
 			break;
+	collector_tap_ref(t);
+	pthread_mutex_unlock(&c->lock); /* never held while waiting for slock */
 	if (t != NULL) {
 		for (int k = 0; k < C_STANDARD; k++)
 			if (!strcmp(collection, standard[k]))
@@ -1162,22 +1195,25 @@ int collector_counts(struct collector *c, const char *ep, const char *dep, const
 			}
 		pthread_mutex_unlock(&t->slock);
 	}
-	pthread_mutex_unlock(&c->lock);
+	collector_tap_unref(t);
 	return t ? 0 : -1;
 }
 
 void collector_prometheus(struct collector *c, struct dynbuf *b)
 {
 	struct dynbuf rec, lost, disk;
-	struct collector_tap *t;
+	struct collector_tap **v;
+	size_t n;
 
 	dynbuf_init(&rec, 64u << 20);
 	dynbuf_init(&lost, 64u << 20);
 	dynbuf_init(&disk, 64u << 20);
-	pthread_mutex_lock(&c->lock);
-	for (t = c->taps; t; t = t->next)
-		prom_tap(t, &rec, &lost, &disk);
-	pthread_mutex_unlock(&c->lock);
+	v = tap_refs(c, &n);
+	for (size_t i = 0; i < n; i++) {
+		prom_tap(v[i], &rec, &lost, &disk);
+		collector_tap_unref(v[i]);
+	}
+	free(v);
 	dynbuf_adds(b, "# HELP mldeck_collector_records_total Records the data collector wrote, by "
 		       "collection.\n# TYPE mldeck_collector_records_total counter\n");
 	dynbuf_add(b, rec.p ? rec.p : "", rec.len);

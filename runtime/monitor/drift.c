@@ -83,7 +83,7 @@ struct drift {
 	 * lock a reader of the figures waits for */
 	pthread_mutex_t stage_lock;
 	struct dynbuf stage;
-	struct dynbuf counting, spare; /* the ticker's: being counted in, and the next stage */
+	struct dynbuf spare; /* the ticker's: the next stage */
 	atomic_int windows; /* any at all: no window, nothing staged */
 };
 
@@ -528,7 +528,7 @@ static const char *take(const char **p, const char *end, size_t n)
  * buffers swap, so the stage keeps its memory from one tick to the next. */
 static void count_in_stage(struct drift *d)
 {
-	struct dynbuf *b = &d->counting;
+	struct dynbuf counting, *b = &counting;
 	struct cell *cells = NULL;
 	size_t cap = 0;
 	const char *p, *end, *last = NULL; /* the previous row's names */

@@ -832,6 +832,7 @@ void monitors_free(struct monitors *m)
 	drift_free(m->drift);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->cond);
+	pthread_cond_destroy(&m->tick_cond);
 	free(m);
 }
 

@@ -38,9 +38,11 @@ struct monitors *monitors_new(struct runtime *rt);
 /* Starts the run thread, queues the monitor runs a restart interrupted and
  * reads the live references. 0, or -1 with err. */
 int monitors_start(struct monitors *m, struct error *err);
-/* Stops the threads (a run in progress is abandoned and resumes at the next
- * start; alerts queued are dropped); live drift goes on until monitors_free,
- * so the collector can stop after the fleet. NULL is a no-op. */
+/* Stops the threads, the live drift ticker among them (a run in progress is
+ * abandoned and resumes at the next start; alerts queued are dropped). Live
+ * drift's state lives on until monitors_free, so the collector's writer,
+ * which stops after the fleet, may still hand rows over (they are staged and
+ * never counted). NULL is a no-op. */
 void monitors_stop(struct monitors *m);
 /* Stops if needed, frees. NULL is a no-op. */
 void monitors_free(struct monitors *m);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 
 #include "runtime/monitor/collector.h"
 #include "state/clock.h"
@@ -100,7 +101,8 @@ struct others {
 	struct collector *c;
 	struct collector_tap *t;
 	struct dynbuf metrics;
-	int flushed, done;
+	struct collector_counts counts;
+	int flushed, counted, done;
 };
 
 static void *others_main(void *arg)
@@ -112,12 +114,19 @@ static void *others_main(void *arg)
 	memset(big, ' ', (1u << 20) - 1);
 	big[(1u << 20) - 1] = '\0';
 	memcpy(big, "{\"data\":[[1]]}", 14);
+	struct collector_tap *made;
+
 	collector_tap_configure(o->t, &dc, 1, 0);     /* the control plane */
 	for (int i = 0; i < 12; i++)                  /* past the queue's 8 MiB */
 		offer(o->t, big);
+	collector_custom(o->t, "model_inputs", "[{\"a\":1}]", 9, "c", "r");
 	collector_prometheus(o->c, &o->metrics);      /* a scrape */
+	o->counted = collector_counts(o->c, "ep", "dep", "model_inputs", &o->counts);
 	o->flushed = collector_flush(o->c, 200);      /* a reader: waits, bounded */
-	collector_forget(o->c, "ep", "other");        /* a delete */
+	made = collector_tap(o->c, "ep", "made");     /* a new deployment */
+	collector_tap_configure(made, &dc, 1, 0);
+	collector_tap_unref(made);
+	collector_forget(o->c, "ep", "other");        /* a delete, of a tap being drained */
 	free(big);
 	pthread_mutex_lock(&park.lock);
 	o->done = 1;
@@ -135,6 +144,7 @@ static void test_nothing_waits_for_a_parked_writer(void **state)
 	struct others o = {0};
 	struct error err;
 	struct collector *c;
+	struct collector_tap *other;
 	pthread_t th;
 	int finished;
 
@@ -145,6 +155,9 @@ static void test_nothing_waits_for_a_parked_writer(void **state)
 	o.c = c;
 	o.t = collector_tap(c, "ep", "dep");
 	collector_tap_configure(o.t, &dc, 1, 0);
+	other = collector_tap(c, "ep", "other");
+	collector_tap_configure(other, &dc, 1, 0);
+	collector_tap_unref(other); /* the registry holds it, and the parked drain */
 	offer(o.t, "{\"data\":[[1,2,3]]}");
 	assert_int_equal(wait_flag(&park.parked), 0); /* the writer is inside a drain */
 	assert_int_equal(park.policy, SCHED_IDLE);
@@ -155,6 +168,8 @@ static void test_nothing_waits_for_a_parked_writer(void **state)
 	pthread_join(th, NULL);
 	assert_true(finished);
 	assert_int_equal(o.flushed, -1); /* the reader gave up waiting, as it should */
+	assert_int_equal(o.counted, 0);
+	assert_true(o.counts.dropped > 0);  /* counted at the queue, before any write */
 	/* the queue's loss shows before the writer ever published a count */
 	assert_non_null(strstr(o.metrics.p, "mldeck_collector_lost_records_total{endpoint=\"ep\","
 					   "deployment=\"dep\",collection=\"model_inputs\","
@@ -187,9 +202,10 @@ static void test_a_failed_write_leaves_whole_records(void **state)
 	struct dynbuf body, metrics;
 	struct collector *c;
 	struct collector_tap *t;
+	struct collector_counts counts;
 	struct error err;
 	glob_t g;
-	size_t total = 0;
+	size_t total = 0, lines = 0;
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
@@ -211,6 +227,10 @@ static void test_a_failed_write_leaves_whole_records(void **state)
 		offer(t, body.p);
 	assert_int_equal(collector_flush(c, GENEROUS_MS), 0);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	for (int i = 0; i < 3; i++) /* the disk has room again: records after the cut are whole */
+		offer(t, body.p);
+	assert_int_equal(collector_flush(c, GENEROUS_MS), 0);
+	assert_int_equal(collector_counts(c, "ep", "dep", "model_inputs", &counts), 0);
 
 	snprintf(pattern, sizeof pattern, "%s/modelDataCollector/ep/dep/model_inputs/*/*/*/*/*.jsonl",
 		 root);
@@ -220,11 +240,24 @@ static void test_a_failed_write_leaves_whole_records(void **state)
 		char *text = file_read(g.gl_pathv[i], 1u << 24, &len);
 		assert_non_null(text);
 		assert_true(len > 0 && text[len - 1] == '\n'); /* no torn record at the end */
+		for (size_t k = 0, start = 0; k < len; k++) {
+			cJSON *rec;
+			if (text[k] != '\n')
+				continue;
+			rec = cJSON_ParseWithLength(text + start, k - start); /* a whole record */
+			assert_non_null(rec);
+			assert_non_null(cJSON_GetObjectItemCaseSensitive(rec, "data"));
+			cJSON_Delete(rec);
+			lines++;
+			start = k + 1;
+		}
 		total += len;
 		free(text);
 	}
 	globfree(&g);
-	assert_true(total > 0 && total <= 100000);
+	assert_true(total > 100000 && total < 100000 + 4 * 40000); /* the cut, then three more */
+	assert_int_equal(lines, counts.records); /* every line on disk is one counted record */
+	assert_true(counts.failed > 0);
 	dynbuf_init(&metrics, 1u << 20);
 	collector_prometheus(c, &metrics);
 	assert_null(strstr(metrics.p, "collection=\"model_inputs\",reason=\"error\"} 0\n"));

@@ -302,7 +302,7 @@ static void monitor_draw(struct app *a, struct screen_state *st, struct rect r)
 	if (m->loss.at && time(NULL) - m->loss.at < LOSS_SHOWN) {
 		if (m->loss.failing)
 			snprintf(title, sizeof title,
-				 "collection failing: records not written (disk full?), see the log");
+				 "collection failing: records not written, see the runtime log");
 		else
 			snprintf(title, sizeof title,
 				 "collecting %.0f%% of requests: the CPU is saturated, the rest is "
