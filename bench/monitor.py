@@ -11,9 +11,12 @@ docs/performance.md table with the exact command, the date and `uptime`.
            thread's CPU time and the server's peak resident memory
   live     live drift's cost through its API (bench/driftbench.c: `make bench-drift`, or
            MLDECK_DRIFTBENCH): CPU time per row and per recount of the window, at 10,000 rows/s
+  readers  what an operator waits for while scoring saturates the server's core with
+           collection on and a monitor's live drift: GET /metrics, GET /v1/monitors (the
+           Monitor screen's) and a traffic PATCH, timed every 50 ms beside 1-row wrk
 
     make && make bench-drift
-    /usr/bin/python3 bench/monitor.py                    # all three (~5 min)
+    /usr/bin/python3 bench/monitor.py                    # all four (~6 min)
     /usr/bin/python3 bench/monitor.py --parts run --rows 1000000 --features 30
 
 As bench/scoring.py: the server pinned to core 0, wrk to core 1, MLDECK_BIN names the binary
@@ -24,12 +27,14 @@ import argparse
 import datetime
 import json
 import os
+import random
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -183,9 +188,9 @@ def paced(url, body, key, conns, duration, delay_ms):
 
 
 def part_collect(md, tmp, args, out):
-    """Off and on in alternation, at full speed (the server saturated: the writer, a
-    nice 10 batch thread, gets what scoring leaves and the rest is dropped and counted)
-    and paced below saturation (everything written)."""
+    """Off and on in alternation, at full speed (the server saturated: the writer, on
+    spare CPU only, gets what scoring leaves and the rest is dropped and counted) and
+    paced below saturation (everything written)."""
     deploy(md, "plain-off")
     deploy(md, "collect-on", COLLECT)
     eps = {"off": "plain-off", "on": "collect-on"}
@@ -357,9 +362,73 @@ def part_live(md, tmp, args, out):
                res["core_share_at_rate"] * 100, l0, load1()), ""]
 
 
+# ---- readers ---------------------------------------------------------------------------
+
+def readers_under_load(md, tmp, args, ep):
+    """1-row wrk at full speed on ep; meanwhile each call timed every 50 ms."""
+    view = "/v1/monitors?endpoint=%s&deployment=blue" % ep
+    calls = {"GET /metrics": ("GET", "/metrics", None),
+             "GET /v1/monitors": ("GET", view, None),
+             "PATCH traffic": ("PATCH", "ws:/onlineEndpoints/" + ep,
+                               {"properties": {"traffic": {"blue": 100}}})}
+    lat = {k: [] for k in calls}
+    res = {}
+    body = body_file(tmp, 1)
+    load = threading.Thread(target=lambda: res.update(w=paced(
+        md.score_url(ep), body, md.keys[ep], args.conns, args.duration * args.runs, None)[0]))
+    load.start()
+    time.sleep(1.0)
+    while load.is_alive():
+        for name, (method, path, payload) in calls.items():
+            t0 = time.monotonic()
+            s, b = md.http(method, path, payload)
+            if s != 200:
+                raise scoring.BenchError("%s -> %d %s" % (name, s, b))
+            lat[name].append((time.monotonic() - t0) * 1e3)
+        time.sleep(0.05)
+    load.join()
+    return res["w"]["rps"], lat
+
+
+def part_readers(md, tmp, args, out):
+    """What an operator waits for at saturation: off (no collection, no monitor) and on
+    (collection at 1.0 and a monitor's live drift), one after the other."""
+    deploy(md, "readers-off")
+    deploy(md, "readers-on", COLLECT)
+    ref = os.path.join(tmp, "readers-ref.csv")
+    rnd = random.Random(3)
+    with open(ref, "w") as f:
+        f.write(",".join(str(i) for i in range(args.features)) + "\n")
+        for _ in range(3000):
+            f.write(",".join("%.5f" % rnd.gauss(0, 1) for _ in range(args.features)) + "\n")
+    md.put("ws:/schedules/bench-readers", schedule("readers-on", ref, {
+        "drift": ("DataDrift", "NormalizedWassersteinDistance"), "quality": ("DataQuality", None)}))
+    deadline = time.monotonic() + 60
+    while "live" not in md.http("GET", "/v1/monitors?endpoint=readers-on&deployment=blue")[1]:
+        if time.monotonic() > deadline:
+            raise scoring.BenchError("no live drift on readers-on/blue")
+        time.sleep(0.2)
+    l0 = load1()
+    rows, rps = [], {}
+    for side, ep in (("off", "readers-off"), ("on", "readers-on")):
+        rps[side], lat = readers_under_load(md, tmp, args, ep)
+        for name, v in lat.items():
+            v.sort()
+            rows.append("| %s | %s | %d | %.1f | %.1f | %.1f |"
+                        % (name, side, len(v), v[len(v) // 2],
+                           v[min(len(v) - 1, int(len(v) * 0.99))], v[-1]))
+    out += ["While 1-row scoring saturates the server's core (wrk %d connections, %g s each; "
+            "off: %.0f req/s, no collection; on: %.0f req/s, collection at 1.0 and a monitor's "
+            "live drift), each call timed every 50 ms, load %.1f-%.1f:"
+            % (args.conns, args.duration * args.runs, rps["off"], rps["on"], l0, load1()),
+            "",
+            "| call | collection | n | p50 ms | p99 ms | max ms |",
+            "|---|---|---|---|---|---|"] + sorted(rows) + [""]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--parts", default="collect,run,live")
+    ap.add_argument("--parts", default="collect,run,live,readers")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--conns", type=int, default=16)
@@ -379,6 +448,8 @@ def main():
             part_live(md, tmp, args, out)
         if "run" in parts:
             part_run(md, tmp, args, out)
+        if "readers" in parts:
+            part_readers(md, tmp, args, out)
     finally:
         if md:
             md.close()
