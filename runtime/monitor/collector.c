@@ -63,6 +63,13 @@ struct out {
 	uint64_t records, lost_quota, lost_error;
 };
 
+/* What configure and forget said, handed to the writer whole. */
+struct update {
+	struct datacollector dc;
+	uint64_t quota;
+	int gone;
+};
+
 /* One collection's counters as the writer last published them (metrics). */
 struct tally {
 	char name[DC_NAME_MAX + 1];
@@ -80,18 +87,19 @@ struct collector_tap {
 	/* the queue: pushed without a lock, taken whole by the writer */
 	_Atomic(struct item *) stack; /* newest first */
 	atomic_size_t queued;         /* bytes pushed and not yet taken */
-	/* what configure and forget say, for both sides: held for a copy or a
-	 * lookup, never for I/O; the writer copies it when cfg_gen moved */
+	/* what configure says, for the request path (captured headers, custom
+	 * collections): held for a copy or a lookup, never for I/O, and never
+	 * taken by the writer */
 	pthread_mutex_t cfglock;
 	struct datacollector snap;
 	uint64_t snap_quota;
-	int snap_gone;
-	atomic_uint cfg_gen;
+	/* the newest word of configure or forget for the writer, which takes
+	 * it with an exchange: no lock between them */
+	_Atomic(struct update *) update;
 	/* the writer's own: the writer thread (or a flush when it has none),
 	 * under wlock, which nobody else takes: the writer runs on spare CPU
 	 * only and may sit preempted for long, holding it */
 	pthread_mutex_t wlock;
-	unsigned seen_gen;
 	struct datacollector dc;
 	uint64_t quota, disk;
 	int scanned, gone;
@@ -176,6 +184,7 @@ void collector_tap_unref(struct collector_tap *t)
 		free(it);
 	}
 	outs_close(t);
+	free(atomic_load(&t->update));
 	free(t->tallies);
 	pthread_mutex_destroy(&t->wlock);
 	pthread_mutex_destroy(&t->cfglock);
@@ -199,14 +208,28 @@ struct collector_tap *collector_tap(struct collector *c, const char *ep, const c
 		pthread_mutex_init(&t->wlock, NULL);
 		pthread_mutex_init(&t->cfglock, NULL);
 		pthread_mutex_init(&t->slock, NULL);
-		t->snap_quota = c->cfg.quota;
-		atomic_init(&t->cfg_gen, 1);
+		t->quota = t->snap_quota = c->cfg.quota;
 		t->next = c->taps;
 		c->taps = t;
 	}
 	collector_tap_ref(t);
 	pthread_mutex_unlock(&c->lock);
 	return t;
+}
+
+/* The writer's next configuration (out of memory: the last one stays). */
+static void hand_over(struct collector_tap *t, const struct datacollector *dc, uint64_t quota,
+		      int gone)
+{
+	struct update *u = calloc(1, sizeof *u);
+
+	if (u == NULL)
+		return;
+	if (dc)
+		u->dc = *dc;
+	u->quota = quota;
+	u->gone = gone;
+	free(atomic_exchange(&t->update, u));
 }
 
 void collector_tap_configure(struct collector_tap *t, const struct datacollector *dc, int native,
@@ -223,8 +246,7 @@ void collector_tap_configure(struct collector_tap *t, const struct datacollector
 	else
 		memset(&t->snap, 0, sizeof t->snap);
 	t->snap_quota = quota ? quota : t->c->cfg.quota;
-	t->snap_gone = 0;
-	atomic_fetch_add(&t->cfg_gen, 1);
+	hand_over(t, dc, t->snap_quota, 0); /* under cfglock: in the order they were made */
 	pthread_mutex_unlock(&t->cfglock);
 	for (int i = 0; i < C_STANDARD; i++) {
 		double r = 0;
@@ -252,8 +274,7 @@ void collector_forget(struct collector *c, const char *ep, const char *dep)
 				atomic_store(&t->rate[i], 0);
 			atomic_store(&t->custom_on, 0);
 			pthread_mutex_lock(&t->cfglock);
-			t->snap_gone = 1;
-			atomic_fetch_add(&t->cfg_gen, 1);
+			hand_over(t, &t->snap, t->snap_quota, 1);
 			pthread_mutex_unlock(&t->cfglock);
 			*p = t->next;
 			t->next = c->retired; /* its queue is still written */
@@ -858,19 +879,17 @@ static void enforce_quota(struct collector *c, struct collector_tap *t)
 
 /* ---- the writer --------------------------------------------------------- */
 
-/* What configure and forget said last, when it moved (writer side). */
+/* What configure and forget said last, if anything (writer side). */
 static void adopt_config(struct collector_tap *t)
 {
-	unsigned gen = atomic_load(&t->cfg_gen);
+	struct update *u = atomic_exchange(&t->update, NULL);
 
-	if (gen == t->seen_gen)
+	if (u == NULL)
 		return;
-	pthread_mutex_lock(&t->cfglock);
-	t->dc = t->snap;
-	t->quota = t->snap_quota;
-	t->gone = t->snap_gone;
-	t->seen_gen = atomic_load(&t->cfg_gen);
-	pthread_mutex_unlock(&t->cfglock);
+	t->dc = u->dc;
+	t->quota = u->quota;
+	t->gone = u->gone;
+	free(u);
 }
 
 /* The counters, for metrics to read without waiting for the writer. */
