@@ -149,5 +149,6 @@ void dataplane_handle(struct runtime *rt, const struct server_request *rq,
 	rs->body = ans.body;
 	rs->len = ans.len;
 	rs->content_type = "application/json";
-	snprintf(rs->deployment, sizeof rs->deployment, "%s", ans.deployment);
+	_Static_assert(sizeof ans.deployment <= sizeof rs->deployment, "a deployment name fits");
+	memcpy(rs->deployment, ans.deployment, sizeof ans.deployment); /* NUL-terminated */
 }

@@ -83,7 +83,8 @@ struct pending {
 	struct server_request rq;
 	struct server_response rs; /* a deferred handler's answer */
 	int done;                  /* the deferred handler has finished */
-	char *path_copy;
+	char *path_copy;           /* path split into segments: path_small, or heap */
+	char path_small[256];
 	char *buf;
 	size_t len, cap;           /* cap: what the memory budget holds for buf */
 	size_t buf_size;           /* what buf's allocation holds (>= cap) */
@@ -228,7 +229,8 @@ void server_response_cleanup(struct server_response *rs)
 
 	free(rs->body);
 	free(rs->file);
-	for (i = 0; i < SERVER_EXTRA_HEADERS; i++) {
+	/* server_reply_header fills the slots in order and none is ever emptied */
+	for (i = 0; i < SERVER_EXTRA_HEADERS && rs->extra[i].name; i++) {
 		free(rs->extra[i].name);
 		free(rs->extra[i].value);
 	}
@@ -349,11 +351,13 @@ static long peer_uid(struct server *s, struct MHD_Connection *c)
 static void split_path(struct pending *p, const char *url)
 {
 	char *save = NULL, *tok;
+	size_t n = strlen(url) + 1;
 
-	p->path_copy = strdup(url);
 	p->rq.path = url;
+	p->path_copy = n <= sizeof p->path_small ? p->path_small : malloc(n);
 	if (p->path_copy == NULL)
 		return;
+	memcpy(p->path_copy, url, n);
 	for (tok = strtok_r(p->path_copy, "/", &save); tok && p->rq.segc < SERVER_MAX_SEGMENTS;
 	     tok = strtok_r(NULL, "/", &save))
 		p->rq.segv[p->rq.segc++] = tok;
@@ -457,7 +461,8 @@ static void pending_free(struct pending *p)
 		p->s->spool_used -= p->spool_held;
 		pthread_mutex_unlock(&p->s->spool_lock);
 	}
-	free(p->path_copy);
+	if (p->path_copy != p->path_small)
+		free(p->path_copy);
 	body_release(p->s, p->buf, p->buf_size);
 	server_response_cleanup(&p->rs);
 	free(p);
@@ -542,10 +547,11 @@ static enum MHD_Result collect_head(void *cls, enum MHD_ValueKind kind, const ch
 	return MHD_YES;
 }
 
-/* Strict HTTP (httpcheck.h) and the decoded target. 0, or -1 with rs filled. */
-static int check_head(struct MHD_Connection *c, const char *version, struct server_response *rs)
+/* Strict HTTP (httpcheck.h) and the decoded target. 0 with the framing in *h
+ * (one Content-Length or Transfer-Encoding at most), or -1 with rs filled. */
+static int check_head(struct MHD_Connection *c, const char *version, struct httpcheck_head *h,
+		      struct server_response *rs)
 {
-	struct httpcheck_head h;
 	struct conn *cn = conn_of(c);
 	char msg[160];
 	int status;
@@ -555,10 +561,10 @@ static int check_head(struct MHD_Connection *c, const char *version, struct serv
 				    "the path or query holds a NUL or control character");
 		return -1;
 	}
-	memset(&h, 0, sizeof h);
-	h.version = version;
-	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_head, &h);
-	status = httpcheck_head(&h, msg, sizeof msg);
+	memset(h, 0, sizeof *h);
+	h->version = version;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, collect_head, h);
+	status = httpcheck_head(h, msg, sizeof msg);
 	if (status == 0)
 		return 0;
 	server_reply_errorf(rs, status, status == 501 ? "NotImplemented" : "BadRequest", "%s", msg);
@@ -567,11 +573,11 @@ static int check_head(struct MHD_Connection *c, const char *version, struct serv
 
 /* Where the body goes, and whether there is room for it. 0, or -1 with rs
  * filled (answered before any body byte is read). */
-static int plan_body(struct server *s, struct pending *p, const struct server_admission *ad,
-		     struct server_response *rs)
+static int plan_body(struct server *s, struct pending *p, const struct httpcheck_head *h,
+		     const struct server_admission *ad, struct server_response *rs)
 {
-	const char *cl = server_header(&p->rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	const char *te = server_header(&p->rq, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *cl = h->ncl ? h->cl[0] : NULL;
+	const char *te = h->nte ? h->te[0] : NULL;
 	unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
 	int rc;
 
@@ -628,9 +634,10 @@ static int plan_body(struct server *s, struct pending *p, const struct server_ad
 static int admit(struct server *s, struct pending *p, const char *version,
 		 struct server_response *rs)
 {
+	struct httpcheck_head h;
 	struct server_admission ad;
 
-	if (check_head(p->rq.conn, version, rs) < 0)
+	if (check_head(p->rq.conn, version, &h, rs) < 0)
 		return -1;
 	ad.body = SERVER_BODY_MEMORY;
 	ad.limit = s->o.json_limit;
@@ -639,7 +646,7 @@ static int admit(struct server *s, struct pending *p, const char *version,
 			server_reply_errorf(rs, 403, "Forbidden", "request refused");
 		return -1;
 	}
-	return plan_body(s, p, &ad, rs);
+	return plan_body(s, p, &h, &ad, rs);
 }
 
 /* ---- step 2: the body --------------------------------------------------- */
