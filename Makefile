@@ -81,9 +81,15 @@ $(BUILD)/bench/driftbench: bench/driftbench.c bench/benchlib.c $(BUILD)/libmldec
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The HTTP floor under the runtime's scoring, for bench/scoring.py --floor.
+$(BUILD)/bench/httpfloor: bench/httpfloor.c $(BUILD)/libmldeck.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 bench-xgb: $(BUILD)/bench/xgbbench
 bench-num: $(BUILD)/bench/numbench
 bench-drift: $(BUILD)/bench/driftbench
+bench-floor: $(BUILD)/bench/httpfloor
 
 unit: $(TEST_BIN) $(XGB_MODELS)/.stamp
 	@python3=/usr/bin/python3; fail=0; for t in $(TEST_BIN); do \
@@ -108,7 +114,7 @@ sanitize:
 clean:
 	rm -rf build build-san build-fuzz mldeck
 
-.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num bench-drift
+.PHONY: all mldeck unit e2e test sanitize clean bench-xgb bench-num bench-drift bench-floor
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
 
 # Coverage-guided fuzzing (clang + libFuzzer, with ASan + UBSan) of every parser
