@@ -44,12 +44,14 @@ struct conns_entry {
 	atomic_int phase;
 	atomic_uint_fast64_t since_ms;     /* when the current wait began */
 	unsigned hup_scan;                 /* scan that first saw a hang-up; 0 none */
+	struct conns_entry *hnext;         /* in the hand-over list */
 };
 
 struct conns {
 	pthread_mutex_t lock;
 	struct conns_limits lim;
 	struct conns_entry *head, *tail;
+	struct conns_entry *handed;        /* handed over, not yet adopted */
 	unsigned held;
 	struct peer *buckets[PEER_BUCKETS];
 	struct conns_stats st, logged;
@@ -232,9 +234,22 @@ static int make_room(struct conns *g, struct peer *p)
 	return 0;
 }
 
+/* Under the lock: fd's entry off the hand-over list, NULL when none. */
+static struct conns_entry *handed_take(struct conns *g, int fd)
+{
+	for (struct conns_entry **pp = &g->handed; *pp != NULL; pp = &(*pp)->hnext) {
+		struct conns_entry *e = *pp;
+		if (e->fd == fd) {
+			*pp = e->hnext;
+			return e;
+		}
+	}
+	return NULL;
+}
+
 struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *sa)
 {
-	struct conns_entry *e = calloc(1, sizeof *e);
+	struct conns_entry *e = calloc(1, sizeof *e), *stale;
 	unsigned char key[16];
 	struct peer *p;
 
@@ -247,6 +262,11 @@ struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *s
 	atomic_init(&e->since_ms, now_ms());
 	peer_key(sa, key);
 	pthread_mutex_lock(&g->lock);
+	/* a new connection on fd: one handed over on it before is long gone */
+	if ((stale = handed_take(g, fd)) != NULL) {
+		unlink_entry(g, stale);
+		free(stale);
+	}
 	p = peer_get(g, key);
 	if (p != NULL && make_room(g, p) == 0) {
 		link_entry(g, e, p);
@@ -259,6 +279,26 @@ struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *s
 	}
 	pthread_mutex_unlock(&g->lock);
 	return e;
+}
+
+void conns_hand_over(struct conns *g, struct conns_entry *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	e->hnext = g->handed;
+	g->handed = e;
+	pthread_mutex_unlock(&g->lock);
+}
+
+struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *peer)
+{
+	struct conns_entry *e;
+
+	pthread_mutex_lock(&g->lock);
+	e = handed_take(g, fd);
+	pthread_mutex_unlock(&g->lock);
+	return e != NULL ? e : conns_open(g, fd, peer);
 }
 
 void conns_close(struct conns *g, struct conns_entry *e)
@@ -448,6 +488,12 @@ void conns_free(struct conns *g)
 		pthread_cond_signal(&g->wake);
 		pthread_mutex_unlock(&g->lock);
 		pthread_join(g->thread, NULL);
+	}
+	while (g->handed != NULL) { /* handed over and never adopted */
+		struct conns_entry *e = g->handed;
+		g->handed = e->hnext;
+		unlink_entry(g, e);
+		free(e);
 	}
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->wake);

@@ -78,6 +78,14 @@ unsigned conns_fd_need(unsigned max);
 struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *peer);
 /* The connection is being closed by the server; e is freed. NULL is a no-op. */
 void conns_close(struct conns *g, struct conns_entry *e);
+/* The connection changes hands (the server's fast lane gives it to
+ * libmicrohttpd, runtime/server.c): e keeps its age and its place in line
+ * until the new owner adopts it. NULL is a no-op. */
+void conns_hand_over(struct conns *g, struct conns_entry *e);
+/* On the new owner's loop: the entry handed over for fd, or a new one as
+ * conns_open gives. A new conns_open on the same descriptor drops an entry
+ * never adopted (the connection is gone). */
+struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *peer);
 
 /* A request line arrived on a kept-alive connection: its header deadline
  * starts now. */

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "runtime/conns.h"
+#include "runtime/httpfast.h"
 #include "runtime/logfile.h"
 #include "state/error.h"
 
@@ -67,6 +68,7 @@ struct server_request {
 				  (SO_PEERCRED); -1 on TCP */
 	uint64_t start_ns;     /* monotonic time the request arrived */
 	void *conn;            /* the MHD connection, for header lookup */
+	const struct httpfast_req *fast; /* or the fast lane's reading of it */
 	int may_block;         /* 0 on an event loop, 1 on a pool thread */
 };
 
@@ -130,6 +132,8 @@ struct server_options {
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
 	const char *tls_cert_pem; /* PEM text: serve https (libmicrohttpd with GnuTLS); */
 	const char *tls_key_pem;  /* both NULL: plain http */
+	const char *fast_prefix; /* plain POSTs under this path (the data plane) may be
+				    answered by the fast lane (below); NULL: none */
 	const char *unix_path;   /* also serve the same API on this Unix socket (mode
 				    0600; a stale one of ours is replaced, it is
 				    unlinked at stop); NULL: none */
@@ -166,6 +170,10 @@ void server_answer(struct server_later *a, struct server_response *rs);
 int server_reply_header(struct server_response *rs, const char *name, const char *value);
 /* Frees what a response holds (body, file, extra headers) and zeroes it. */
 void server_response_cleanup(struct server_response *rs);
+/* The server's counters in Prometheus text: answers by the path that read
+ * their request (the fast lane, libmicrohttpd). */
+struct dynbuf;
+void server_prometheus(struct server *s, struct dynbuf *b);
 /* Connection counters (see conns.h). */
 void server_conn_stats(struct server *s, struct conns_stats *out);
 
