@@ -45,6 +45,7 @@ struct conns_entry {
 	atomic_uint_fast64_t since_ms;     /* when the current wait began */
 	unsigned hup_scan;                 /* scan that first saw a hang-up; 0 none */
 	struct conns_entry *hnext;         /* in the hand-over list */
+	uint64_t handed_ms;                /* handed over then, not yet adopted; 0 none */
 };
 
 struct conns {
@@ -192,7 +193,8 @@ static int shed(struct conns *g, struct conns_entry *e, int seen)
 {
 	int expect = seen;
 
-	if (seen != PH_HEADERS && seen != PH_IDLE)
+	/* a connection in transit is not touched: its new owner may not have it yet */
+	if ((seen != PH_HEADERS && seen != PH_IDLE) || e->handed_ms != 0)
 		return 0;
 	if (!atomic_compare_exchange_strong(&e->phase, &expect, PH_SHED))
 		return 0;
@@ -241,6 +243,8 @@ static struct conns_entry *handed_take(struct conns *g, int fd)
 		struct conns_entry *e = *pp;
 		if (e->fd == fd) {
 			*pp = e->hnext;
+			e->hnext = NULL;
+			e->handed_ms = 0;
 			return e;
 		}
 	}
@@ -287,8 +291,20 @@ void conns_hand_over(struct conns *g, struct conns_entry *e)
 		return;
 	pthread_mutex_lock(&g->lock);
 	e->hnext = g->handed;
+	e->handed_ms = now_ms();
 	g->handed = e;
 	pthread_mutex_unlock(&g->lock);
+}
+
+void conns_take_back(struct conns *g, int fd)
+{
+	struct conns_entry *e;
+
+	pthread_mutex_lock(&g->lock);
+	if ((e = handed_take(g, fd)) != NULL)
+		unlink_entry(g, e);
+	pthread_mutex_unlock(&g->lock);
+	free(e);
 }
 
 struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *peer)
@@ -350,6 +366,23 @@ void conns_request_done(struct conns_entry *e)
 
 /* ---- the guard thread -------------------------------------------------------- */
 
+/* Under the lock: entries handed over and never adopted (their new owner
+ * failed to take the connection and closed it) go, untouched: their
+ * descriptor may be someone else's by now. */
+static void scan_handed(struct conns *g, uint64_t now)
+{
+	for (struct conns_entry **pp = &g->handed; *pp != NULL;) {
+		struct conns_entry *e = *pp;
+		if (now > e->handed_ms && now - e->handed_ms > CONNS_HANDED_MS) {
+			*pp = e->hnext;
+			unlink_entry(g, e);
+			free(e);
+		} else {
+			pp = &e->hnext;
+		}
+	}
+}
+
 /* Under the lock: sheds waiters past their deadline, lists the others for
  * the hang-up check. Returns how many were listed. */
 static size_t scan_deadlines(struct conns *g, uint64_t now)
@@ -363,7 +396,7 @@ static size_t scan_deadlines(struct conns *g, uint64_t now)
 		uint64_t limit = ph == PH_HEADERS ? g->lim.header_ms : g->lim.idle_ms;
 
 		next = e->next;
-		if (ph != PH_HEADERS && ph != PH_IDLE) {
+		if ((ph != PH_HEADERS && ph != PH_IDLE) || e->handed_ms != 0) {
 			e->hup_scan = 0;
 			continue;
 		}
@@ -436,6 +469,7 @@ static void *guard_main(void *arg)
 		size_t n;
 
 		g->scan_no = g->scan_no + 1 ? g->scan_no + 1 : 1;
+		scan_handed(g, now);
 		n = scan_deadlines(g, now);
 		scan_hangups(g, n);
 		summary(g, now);

@@ -39,6 +39,8 @@ static int named(const char *s, size_t len, const char *name, size_t nlen)
 	return nlen == len && !strncasecmp(s, name, len);
 }
 #define NAMED(s, len, lit) named(s, len, lit, sizeof lit - 1)
+/* the head may yet come whole, unless it is already too long */
+#define MORE (lim < HTTPFAST_HEAD_MAX ? 0 : -1)
 
 int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req *r)
 {
@@ -46,7 +48,7 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 	size_t plen = strlen(prefix), lim = n < HTTPFAST_HEAD_MAX ? n : HTTPFAST_HEAD_MAX;
 	size_t name_at[HTTPFAST_HEADERS], name_len[HTTPFAST_HEADERS];
 	size_t value_at[HTTPFAST_HEADERS], value_len[HTTPFAST_HEADERS];
-	size_t i, t0, t1, head, total, body_len = 0;
+	size_t i, k, t0, t1, head, total, body_len = 0;
 	int hosts = 0, lengths = 0, nh = 0, close = 0;
 
 	pthread_once(&once, classes_fill);
@@ -56,29 +58,35 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 	if (n < sizeof fast_method - 1)
 		return 0;
 
-	/* the request line */
+	/* the request line, refused at its first wrong byte */
 	t0 = i = sizeof fast_method - 1;
 	while (i < lim && in(buf[i], C_TARGET))
 		i++;
 	t1 = i;
-	if (t1 - t0 > HTTPFAST_TARGET_MAX)
+	k = t1 - t0 < plen ? t1 - t0 : plen;
+	if (t1 - t0 > HTTPFAST_TARGET_MAX || (t1 > t0 && buf[t0] != '/') ||
+	    memcmp(buf + t0, prefix, k) != 0)
 		return -1;
-	if (lim - t1 < sizeof fast_version - 1) /* the line may yet come whole */
-		return lim < HTTPFAST_HEAD_MAX ? 0 : -1;
-	if (buf[t0] != '/')
+	if (t1 == lim)
+		return MORE;
+	if (t1 - t0 < plen)
 		return -1;
-	if (t1 - t0 < plen || memcmp(buf + t0, prefix, plen) != 0 ||
-	    memcmp(buf + t1, fast_version, sizeof fast_version - 1) != 0)
+	k = lim - t1 < sizeof fast_version - 1 ? lim - t1 : sizeof fast_version - 1;
+	if (memcmp(buf + t1, fast_version, k) != 0)
 		return -1;
+	if (k < sizeof fast_version - 1)
+		return MORE;
 	i = t1 + sizeof fast_version - 1;
 
-	/* header lines, each checked as it comes, up to the empty one */
+	/* header lines, each refused at its first wrong byte, up to the empty one */
 	for (;;) {
 		size_t n0 = i, v0, v1;
 
-		if (i + 2 > lim)
-			return lim < HTTPFAST_HEAD_MAX ? 0 : -1;
+		if (i == lim)
+			return MORE;
 		if (buf[i] == '\r') {
+			if (i + 1 == lim)
+				return MORE;
 			if (buf[i + 1] != '\n')
 				return -1;
 			head = i + 2;
@@ -87,7 +95,7 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 		while (i < lim && in(buf[i], C_TOKEN))
 			i++;
 		if (i == lim)
-			return lim < HTTPFAST_HEAD_MAX ? 0 : -1;
+			return MORE;
 		if (i == n0 || buf[i] != ':' || nh == HTTPFAST_HEADERS)
 			return -1;
 		name_at[nh] = n0;
@@ -98,9 +106,13 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 		v0 = i;
 		while (i < lim && in(buf[i], C_VALUE))
 			i++;
-		if (i + 2 > lim)
-			return lim < HTTPFAST_HEAD_MAX ? 0 : -1;
-		if (buf[i] != '\r' || buf[i + 1] != '\n')
+		if (i == lim)
+			return MORE;
+		if (buf[i] != '\r')
+			return -1;
+		if (i + 1 == lim)
+			return MORE;
+		if (buf[i + 1] != '\n')
 			return -1;
 		v1 = i;
 		while (v1 > v0 && (buf[v1 - 1] == ' ' || buf[v1 - 1] == '\t'))
@@ -112,9 +124,9 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 	}
 
 	/* the framing: one Host, one Content-Length, nothing that changes it */
-	for (int k = 0; k < nh; k++) {
-		const char *nm = buf + name_at[k], *v = buf + value_at[k];
-		size_t nl = name_len[k], vl = value_len[k];
+	for (int h = 0; h < nh; h++) {
+		const char *nm = buf + name_at[h], *v = buf + value_at[h];
+		size_t nl = name_len[h], vl = value_len[h];
 
 		if (NAMED(nm, nl, "host")) {
 			hosts++;
@@ -147,12 +159,12 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 	/* taken: cut the strings */
 	buf[t1] = '\0';
 	r->target = buf + t0;
-	for (int k = 0; k < nh; k++) {
-		buf[name_at[k] + name_len[k]] = '\0';
-		buf[value_at[k] + value_len[k]] = '\0';
-		r->name[k] = buf + name_at[k];
-		r->name_len[k] = name_len[k];
-		r->value[k] = buf + value_at[k];
+	for (int h = 0; h < nh; h++) {
+		buf[name_at[h] + name_len[h]] = '\0';
+		buf[value_at[h] + value_len[h]] = '\0';
+		r->name[h] = buf + name_at[h];
+		r->name_len[h] = name_len[h];
+		r->value[h] = buf + value_at[h];
 	}
 	r->nheaders = nh;
 	r->close = close;

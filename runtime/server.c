@@ -1,7 +1,7 @@
 /*
- * server.c: HTTP over libmicrohttpd: headers checked and admitted before any
- * body byte is read, bodies under budgets, one handler per complete request,
- * connections under the guard of conns.c.
+ * server.c: HTTP over libmicrohttpd, and the fast lane beside it: headers
+ * checked and admitted before any body byte is read, bodies under budgets,
+ * one handler per complete request, connections under the guard of conns.c.
  */
 #define _GNU_SOURCE /* sched_getaffinity: how many CPUs this process may use */
 #include "runtime/server.h"
@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -1170,6 +1171,8 @@ struct fconn {
 	int in_request;             /* the guard knows this request has begun */
 	int close_after;            /* a refusal: close once it is sent */
 	int gone;                   /* the peer hung up while a request was parked */
+	int hup;                    /* the read side is over (peer's FIN, the guard's
+				       shutdown): no more bytes will come */
 	struct pending *cur;        /* admitted, its body not all in yet */
 	size_t seen;                /* bytes of it seen so far */
 	uint64_t body_deadline;     /* ns: the body must have moved by then */
@@ -1229,8 +1232,7 @@ static void lane_hand_off(struct fconn *c)
 	lane_unlink(c);
 	conns_hand_over(s->guard, c->guard); /* on_connection adopts it */
 	if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES)
-		/* libmicrohttpd has closed it */
-		conns_close(s->guard, conns_adopt(s->guard, fd, (const struct sockaddr *)&c->addr));
+		conns_take_back(s->guard, fd); /* libmicrohttpd has closed it */
 	free(c->out);
 	free(c);
 }
@@ -1292,6 +1294,7 @@ static int lane_send(struct fconn *c, const struct server_request *rq, struct se
 	struct line nl = {num, 0, sizeof num - 1};
 	const char *reason;
 	struct iovec iov[2];
+	struct msghdr msg = {0};
 	size_t want;
 	ssize_t n;
 	int rc = 0;
@@ -1318,17 +1321,19 @@ static int lane_send(struct fconn *c, const struct server_request *rq, struct se
 	num[nl.n] = '\0';
 	head_put(&l, "Content-Length", num);
 	put_str(&l, "\r\n", 2);
-	log_request(s, rq, rs);
-	atomic_fetch_add_explicit(&c->lane->answered, 1, memory_order_relaxed);
 	if (l.n == l.cap) { /* cut short: never send a broken head */
 		server_response_cleanup(rs);
 		return -1;
 	}
+	log_request(s, rq, rs);
+	atomic_fetch_add_explicit(&c->lane->answered, 1, memory_order_relaxed);
 	iov[0] = (struct iovec){head, l.n};
 	iov[1] = (struct iovec){rs->body, rs->len};
+	msg.msg_iov = iov;
+	msg.msg_iovlen = rs->len > 0 ? 2 : 1;
 	want = l.n + rs->len;
-	do
-		n = writev(c->fd, iov, rs->len > 0 ? 2 : 1);
+	do /* MSG_NOSIGNAL: a reset peer is an error here, never a signal */
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
 		n = 0;
@@ -1361,9 +1366,15 @@ static int lane_send(struct fconn *c, const struct server_request *rq, struct se
  * the next one, or closes after a refusal. 0, or -1 when c is gone. */
 static int lane_done(struct fconn *c, int broken)
 {
+	if (broken) {
+		lane_close(c);
+		return -1;
+	}
+	if (c->out != NULL)
+		return 0; /* done when the rest is sent (lane_event): till then not idle */
 	c->in_request = 0;
 	conns_request_done(c->guard);
-	if (broken || c->gone || (c->close_after && c->out == NULL)) {
+	if (c->gone || c->close_after) {
 		lane_close(c);
 		return -1;
 	}
@@ -1499,6 +1510,12 @@ static void lane_read(struct fconn *c)
 			conns_request_line(c->guard);
 		}
 		len = httpfast_parse(c->buf, (size_t)n, c->lane->s->o.fast_prefix, &c->req);
+		if (c->hup && (len == 0 || (len > 0 && (size_t)n < (size_t)len))) {
+			/* more is needed and none will come: the peer's FIN or the guard's
+			 * shutdown (a peek still sees the bytes that came before it) */
+			lane_close(c);
+			return;
+		}
 		if (len == 0 && (size_t)n < sizeof c->buf - 1)
 			return; /* the rest of the head is on its way: the next edge brings it */
 		if (len <= 0) {
@@ -1520,7 +1537,7 @@ static void lane_read(struct fconn *c)
 			return;
 		}
 		c->seen = 0;
-		if (lane_request(c, (size_t)len) < 0 || (size_t)n == (size_t)len)
+		if (lane_request(c, (size_t)len) < 0 || ((size_t)n == (size_t)len && !c->hup))
 			return; /* nothing more was there: bytes that come later bring an edge */
 	}
 }
@@ -1619,15 +1636,16 @@ static void lane_accept(struct lane *ln)
 
 static void lane_event(struct fconn *c, uint32_t events)
 {
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->hup = 1;
 	if (c->out != NULL && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-		if (lane_flush(c) < 0 || (c->out == NULL && c->close_after)) {
+		if (lane_flush(c) < 0) {
 			lane_close(c);
 			return;
 		}
-		if (c->out == NULL) {
+		if (c->out == NULL && lane_done(c, 0) == 0)
 			lane_read(c); /* what came while the answer waited: its edge is spent */
-			return;
-		}
+		return;
 	}
 	if (c->parked != NULL) {
 		/* the answer is on its way; a hang-up closes after it */
@@ -1859,14 +1877,36 @@ static void fit_fd_limit(struct conns_limits *l, struct logfile *log)
 	l->max = (unsigned)fit;
 }
 
+/* libmicrohttpd's own connection limit, for a daemon that accepts: above the
+ * guard's (which sheds first), so that it only ever backs the guard up. */
+static unsigned int own_limit(const struct server *s)
+{
+	return s->o.conns.max + s->o.conns.max / 2;
+}
+
+/* For the daemon the fast lane hands connections to: a limit no worker can
+ * reach, because the process cannot hold that many descriptors. 0.9.75 picks
+ * a worker for an added connection by the connections it has processed (not
+ * those still queued), and its refusal when a worker is over its share
+ * returns with a mutex held: the worker then deadlocks. */
+static unsigned int handed_limit(unsigned int threads)
+{
+	struct rlimit rl;
+	unsigned long long per = 1u << 20; /* also past a descriptor limit raised later */
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > per)
+		per = rl.rlim_cur;
+	return per * threads > UINT_MAX / 2 ? UINT_MAX / 2 : (unsigned int)(per * threads);
+}
+
 /* Both daemons (TCP, and the Unix socket's) run with the same handler, guard
  * and limits; listen says where (MHD_OPTION_SOCK_ADDR or _LISTEN_SOCKET).
  * https only on TCP (with_tls): the Unix socket is reached through ssh. */
 static struct MHD_Daemon *start_daemon(struct server *s, unsigned int flags,
 				       struct MHD_OptionItem listen, unsigned int threads,
-				       int with_tls)
+				       int with_tls, unsigned int hard)
 {
-	unsigned int hard = s->o.conns.max + s->o.conns.max / 2;
 	struct MHD_OptionItem where[] = {listen, {MHD_OPTION_END, 0, NULL}};
 	struct MHD_OptionItem tls[] = {
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->o.tls_key_pem},
@@ -1991,7 +2031,8 @@ static int start_unix(struct server *s, const char *path, struct error *err)
 	if (fd < 0)
 		return -1;
 	s->ud = start_daemon(s, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
-			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1, 0);
+			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1, 0,
+			     own_limit(s));
 	if (s->ud == NULL) {
 		close(fd);
 		unix_unlink(s);
@@ -2034,11 +2075,12 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	errno = 0; /* MHD may fail without setting it: never report an older call's */
 	if (fast && (s->lfd = tcp_listen(&ss)) >= 0)
 		s->d = start_daemon(s, flags | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
-				    (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL}, threads, 0);
+				    (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL}, threads, 0,
+				    handed_limit(threads));
 	else if (!fast)
 		s->d = start_daemon(s, flags,
 				    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss},
-				    threads, 1);
+				    threads, 1, own_limit(s));
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");

@@ -1,5 +1,6 @@
 /*
- * server.h: the HTTP layer of the runtime, over libmicrohttpd.
+ * server.h: the HTTP layer of the runtime, over libmicrohttpd and a fast lane
+ * of its own for the data plane's small requests.
  *
  * A request goes through three steps:
  *
@@ -20,9 +21,14 @@
  * Connections themselves are guarded by runtime/conns.h (limits, header
  * deadline, keep-alive idle, shedding).
  *
+ * The fast lane: with o.fast_prefix on plain TCP, the server accepts
+ * connections on loops of its own and takes a whole, plainly framed POST
+ * under that prefix (runtime/httpfast.h) there, through the same three steps;
+ * anything else goes to libmicrohttpd with its bytes unread (server.c).
+ *
  * Threads: a few event loops (libmicrohttpd's epoll thread pool, one per CPU
- * the process may run on, by default) do all the I/O and call the admission
- * hook and the handler with may_block = 0. A handler that can answer at once
+ * the process may run on, by default, and as many fast-lane loops) do all the
+ * I/O and call the admission hook and the handler with may_block = 0. A handler that can answer at once
  * (in-process scoring, health) does; one that might block (a control-plane
  * fsync) sets rs->defer and returns: the connection is suspended and the
  * handler is called again on a pool thread with may_block = 1, after which

@@ -7,11 +7,12 @@ pipeline them, stall them, park them on a Python worker, and read a large
 answer slowly. Every wait has a deadline; every socket goes to 127.0.0.1."""
 
 import json
+import os
 import re
 import socket
 import time
 
-from hostile import closed_by_server, connect, status_of
+from hostile import closed_by_server, connect, healthz_answered, status_of
 from test_hostile_net import ROW, scoring, setup_scoring, started  # noqa: F401 (fixture)
 from test_hostile_workers import python_deployment, python_setup
 
@@ -258,3 +259,100 @@ def test_the_access_log_line_is_the_same_on_both_paths(scoring):
         shapes.append(shape)
     assert shapes[0] == shapes[1], shapes
     assert shapes[0] == "127.0.0.1 POST /endpoints/churn/score 200 MSms rid=RID deployment=blue"
+
+
+def open_fds(rt):
+    return len(os.listdir("/proc/%d/fd" % rt.proc.pid))
+
+
+def test_unfinished_heads_are_closed_when_no_more_can_come(make_runtime):
+    """A head the lane waits on, then the peer's FIN or the guard's header
+    deadline: a peek still sees the bytes that came, but no more will: the
+    connection must close (it held its descriptor for good)."""
+    rt = started(make_runtime, "--header-timeout", 2)
+    base = open_fds(rt)
+    socks = []
+    try:
+        for i in range(40):
+            s = connect(rt)
+            s.sendall(b"POST /endpoints/churn/score HTTP/1.1\r\nHost: x\r\n")
+            if i % 2 == 0:
+                s.shutdown(socket.SHUT_WR)  # half of them say goodbye at once
+            socks.append(s)
+        assert all(closed_by_server(s, 15) for s in socks)
+    finally:
+        for s in socks:
+            s.close()
+    deadline = time.monotonic() + 15
+    while open_fds(rt) > base and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open_fds(rt) <= base
+
+
+def test_a_burst_of_handed_over_connections_leaves_the_server_whole(make_runtime):
+    """More connections handed to libmicrohttpd at once than its share per
+    worker: 0.9.75 refuses such an added connection holding a mutex, and the
+    worker deadlocks (every later request reset, stop hung). The server must
+    keep answering and stop."""
+    rt = started(make_runtime, "--max-connections", 10)
+    socks = []
+    try:
+        for _ in range(20):
+            s = connect(rt)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            socks.append(s)
+        time.sleep(1)
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(1)
+    for _ in range(6):
+        assert healthz_answered(rt, timeout=5)
+    rt.proc.terminate()
+    rt.proc.wait(20)  # raises when the stop hangs
+    assert rt.proc.returncode == 0
+
+
+def test_a_slow_reader_past_the_keepalive_timeout_gets_the_whole_answer(make_runtime, tmp_path):
+    """While an answer still moves, the connection is busy, not idle: the
+    keep-alive timeout must not cut it (only --io-timeout's silence does)."""
+    rt = started(make_runtime, "--keepalive-timeout", 1)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "big.py").write_text(
+        "import json\n"
+        "def init():\n    pass\n"
+        "def run(raw):\n"
+        "    return {'text': 'x' * json.loads(raw)['n']}\n")
+    python_setup(rt)
+    rt.http("PUT", "ws:/onlineEndpoints/big", {"properties": {"authMode": "Key"}})
+    python_deployment(rt, "big", "blue", "big.py", code=str(code))
+    assert rt.http("PATCH", "ws:/onlineEndpoints/big",
+                   {"properties": {"traffic": {"blue": 100}}})[0] == 200
+    key = rt.http("POST", "ws:/onlineEndpoints/big/listKeys")[2]["primaryKey"]
+    n = 12 << 20  # well past what the kernel's send buffer holds (4 MiB at most)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", int(rt.url.rsplit(":", 1)[1])))
+    got = b""
+    try:
+        s.sendall(score_request(key, {"n": n}, ep="big"))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # ~3 MB a second: seconds past 1 s
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            got += chunk
+            head, sep, body = got.partition(b"\r\n\r\n")
+            if sep and len(body) >= n + 12:  # {"text": "..."}
+                break
+            time.sleep(0.02)
+    finally:
+        s.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert status(head) == 200
+    assert len(json.loads(body)["text"]) == n

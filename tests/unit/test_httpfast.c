@@ -128,6 +128,36 @@ static void test_hands_over_anything_else(void **state)
 	}
 }
 
+static void test_refuses_at_the_first_wrong_byte(void **state)
+{
+	/* bytes that can no longer become a head the lane takes are refused at
+	 * once, whole head or not: the connection goes to libmicrohttpd rather
+	 * than waiting for bytes that may never come */
+	static const char *const early[] = {
+		"G", "POSX", "POST /a", "POST x", "POST /endpoints/a/score\r",
+		"POST /endpoints/a/score HTTP/1.0", "POST /endpoints/a/score HTTP/1.1\r\nHo st",
+		"POST /endpoints/a/score HTTP/1.1\r\nHost: x\x01",
+		"POST /endpoints/a/score HTTP/1.1\r\nHost: x\rz",
+		"POST /endpoints/a/score HTTP/1.1\r\n\rz",
+	};
+	static const char *const wait[] = {
+		"", "POST", "POST ", "POST /endp", "POST /endpoints/a/sc",
+		"POST /endpoints/a/score HTTP/1", "POST /endpoints/a/score HTTP/1.1\r",
+		"POST /endpoints/a/score HTTP/1.1\r\nHost", "POST /endpoints/a/score HTTP/1.1\r\nHost: x",
+		"POST /endpoints/a/score HTTP/1.1\r\nHost: x\r",
+		"POST /endpoints/a/score HTTP/1.1\r\nHost: x\r\n\r",
+	};
+	struct httpfast_req r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof early / sizeof *early; i++)
+		if (parse(early[i], &r) != -1)
+			fail_msg("waits: %s", early[i]);
+	for (size_t i = 0; i < sizeof wait / sizeof *wait; i++)
+		if (parse(wait[i], &r) != 0)
+			fail_msg("decided: %s", wait[i]);
+}
+
 static void test_bounds_on_headers_and_head(void **state)
 {
 	static char text[HTTPFAST_MAX + 1024];
@@ -163,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_connection_close_is_taken_and_said),
 		cmocka_unit_test(test_waits_for_the_rest_of_a_head_and_of_a_body),
 		cmocka_unit_test(test_hands_over_anything_else),
+		cmocka_unit_test(test_refuses_at_the_first_wrong_byte),
 		cmocka_unit_test(test_bounds_on_headers_and_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
