@@ -170,8 +170,6 @@ int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req 
 	r->close = close;
 	r->body = buf + head;
 	r->body_len = body_len;
-	if (total <= n)
-		buf[total] = '\0';
 	return (int)total;
 }
 

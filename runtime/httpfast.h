@@ -33,7 +33,7 @@ struct httpfast_req {
 	size_t name_len[HTTPFAST_HEADERS];
 	const char *value[HTTPFAST_HEADERS]; /* trimmed */
 	int nheaders;
-	const char *body;    /* NUL-terminated */
+	const char *body;    /* body_len bytes, not terminated */
 	size_t body_len;
 	int close;           /* Connection: close (the connection ends with the answer) */
 };
@@ -42,9 +42,9 @@ struct httpfast_req {
  * lane takes, returns the length of that request (head and body; the body
  * may not be all in yet: n < the length) with its fields in *r; 0 when the
  * bytes so far could begin such a head (wait for more); -1 when it is not
- * for the fast lane. buf is scratch: the strings of *r are cut in it with
- * NULs (the body's too once it is whole), so it must hold n + 1 bytes.
- * prefix: what the target must start with. */
+ * for the fast lane. The head's strings in *r are cut in buf with NULs; the
+ * body is left as it is (what follows it may be the next request: ending it
+ * is the caller's). prefix: what the target must start with. */
 int httpfast_parse(char *buf, size_t n, const char *prefix, struct httpfast_req *r);
 
 /* The value of header name (case-insensitive; the first when repeated), NULL

@@ -1477,6 +1477,8 @@ static int lane_request(struct fconn *c, size_t len)
 		lane_close(c);
 		return -1;
 	}
+	c->buf[len] = '\0'; /* the body as a string: buf is a copy, the bytes after it
+			       * are looked at again from the kernel */
 	p->rq.body = c->req.body;
 	p->rq.body_len = c->req.body_len;
 	memset(&rs, 0, sizeof rs);

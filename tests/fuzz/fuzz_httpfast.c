@@ -31,6 +31,8 @@ static int parse(const uint8_t *data, size_t n, struct httpfast_req *r, char **o
 	memcpy(buf, data, n);
 	buf[n] = 'x'; /* the byte past the data is the caller's: never read as data */
 	len = httpfast_parse(buf, n, prefix, r);
+	if (buf[n] != 'x')
+		abort(); /* nor written */
 	*out = buf;
 	return len;
 }
@@ -47,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len > 0) {
 		size_t head = (size_t)(r.body - buf);
 		if ((size_t)len >= HTTPFAST_MAX || head > size || head + r.body_len != (size_t)len)
+			abort();
+		/* the body and what follows are left as they came */
+		if (memcmp(buf + head, data + head, size - head) != 0)
 			abort();
 		if (strncmp(r.target, prefix, strlen(prefix)) != 0 || !within(r.target, buf, size))
 			abort();
