@@ -193,13 +193,15 @@ static int shed(struct conns *g, struct conns_entry *e, int seen)
 {
 	int expect = seen;
 
-	/* a connection in transit is not touched: its new owner may not have it yet */
-	if ((seen != PH_HEADERS && seen != PH_IDLE) || e->handed_ms != 0)
+	if (seen != PH_HEADERS && seen != PH_IDLE)
 		return 0;
 	if (!atomic_compare_exchange_strong(&e->phase, &expect, PH_SHED))
 		return 0;
 	unlink_entry(g, e);
-	shutdown(e->fd, SHUT_RDWR);
+	/* in transit, its descriptor may not be its own any more: the new owner
+	 * shuts it when it adopts it (conns_adopt) */
+	if (e->handed_ms == 0)
+		shutdown(e->fd, SHUT_RDWR);
 	return 1;
 }
 
@@ -314,7 +316,11 @@ struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *
 	pthread_mutex_lock(&g->lock);
 	e = handed_take(g, fd);
 	pthread_mutex_unlock(&g->lock);
-	return e != NULL ? e : conns_open(g, fd, peer);
+	if (e == NULL)
+		return conns_open(g, fd, peer);
+	if (atomic_load(&e->phase) == PH_SHED) /* shed in transit (see shed) */
+		shutdown(fd, SHUT_RDWR);
+	return e;
 }
 
 void conns_close(struct conns *g, struct conns_entry *e)

@@ -84,10 +84,11 @@ void conns_close(struct conns *g, struct conns_entry *e);
  * until the new owner adopts it. NULL is a no-op. */
 void conns_hand_over(struct conns *g, struct conns_entry *e);
 /* On the new owner's loop: the entry handed over for fd, or a new one as
- * conns_open gives. Until adopted an entry is never shed (the guard does not
- * touch a connection in transit); one not adopted within CONNS_HANDED_MS, or
- * on whose descriptor a new conns_open comes, is dropped untouched (its new
- * owner failed to take it and closed it). */
+ * conns_open gives. An entry in transit keeps its slot and may be shed (to
+ * make room) like any waiter, but its descriptor is shut down only here, by
+ * the new owner, who knows it is the connection's; one not adopted within
+ * CONNS_HANDED_MS, or on whose descriptor a new conns_open comes, is dropped
+ * untouched (its new owner failed to take it and closed it). */
 struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *peer);
 /* The new owner refused the connection (and closed it): fd's entry, if it
  * is still waiting, is dropped. Never opens one. */

@@ -1155,6 +1155,7 @@ struct lane {
 	uint64_t accept_after;   /* accepting paused (no descriptor) until then, ns */
 	pthread_mutex_t lock;
 	struct fconn *ready;     /* parked connections whose answer came */
+	struct fconn *dead;      /* closed or handed over, freed after the batch */
 	atomic_ulong answered;   /* answers this loop sent */
 	struct fconn *conns;     /* all of this loop's connections */
 };
@@ -1165,6 +1166,7 @@ struct fconn {
 	struct conns_entry *guard;
 	struct fconn *prev, *next;  /* in lane->conns */
 	struct fconn *next_ready;   /* in lane->ready */
+	struct fconn *next_dead;    /* in lane->dead: fd is -1 */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char peer[64];
@@ -1211,14 +1213,34 @@ static void lane_unlink(struct fconn *c)
 		c->next->prev = c->prev;
 }
 
+/* c is done with; freed once its loop has handled the events it was given
+ * with it (a later one in the same batch may name it). */
+static void lane_bury(struct fconn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->fd = -1;
+	c->next_dead = c->lane->dead;
+	c->lane->dead = c;
+}
+
+static void lane_free_dead(struct lane *ln)
+{
+	while (ln->dead != NULL) {
+		struct fconn *c = ln->dead;
+		ln->dead = c->next_dead;
+		free(c);
+	}
+}
+
 static void lane_close(struct fconn *c)
 {
 	pending_free(c->cur);
+	c->cur = NULL;
 	lane_unlink(c);
 	conns_close(c->lane->s->guard, c->guard);
 	close(c->fd);
-	free(c->out);
-	free(c);
+	lane_bury(c);
 }
 
 /* Everything this connection sends from now on is libmicrohttpd's. */
@@ -1233,8 +1255,7 @@ static void lane_hand_off(struct fconn *c)
 	conns_hand_over(s->guard, c->guard); /* on_connection adopts it */
 	if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES)
 		conns_take_back(s->guard, fd); /* libmicrohttpd has closed it */
-	free(c->out);
-	free(c);
+	lane_bury(c);
 }
 
 /* The Date header's value, formatted once a second per thread. */
@@ -1638,6 +1659,8 @@ static void lane_accept(struct lane *ln)
 
 static void lane_event(struct fconn *c, uint32_t events)
 {
+	if (c->fd < 0)
+		return; /* closed by an earlier event of this batch */
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->hup = 1;
 	if (c->out != NULL && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
@@ -1710,6 +1733,7 @@ static void *lane_main(void *arg)
 			lane_tick(ln);
 			last_tick = now;
 		}
+		lane_free_dead(ln);
 	}
 	lane_send_ready(ln);
 	while (ln->conns != NULL) {
@@ -1723,6 +1747,7 @@ static void *lane_main(void *arg)
 		}
 		lane_close(c);
 	}
+	lane_free_dead(ln);
 	return NULL;
 }
 
