@@ -33,6 +33,7 @@ struct peer {
 	struct peer *next; /* hash chain */
 	unsigned char addr[16];
 	unsigned count;
+	unsigned pinned; /* in use by conns_open: kept even when count is 0 */
 	struct conns_entry *head, *tail; /* its held connections, oldest first */
 };
 
@@ -126,7 +127,7 @@ static void peer_drop_if_empty(struct conns *g, struct peer *p)
 {
 	struct peer **pp;
 
-	if (p->count > 0)
+	if (p->count > 0 || p->pinned > 0)
 		return;
 	for (pp = &g->buckets[peer_hash(p->addr)]; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
@@ -274,11 +275,16 @@ struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *s
 		free(stale);
 	}
 	p = peer_get(g, key);
+	if (p != NULL)
+		p->pinned++; /* making room may shed the peer's last entry: p stays */
 	if (p != NULL && make_room(g, p) == 0) {
+		p->pinned--;
 		link_entry(g, e, p);
 	} else {
-		if (p != NULL)
+		if (p != NULL) {
+			p->pinned--;
 			peer_drop_if_empty(g, p);
+		}
 		atomic_store(&e->phase, PH_SHED);
 		g->st.refused++;
 		shutdown(fd, SHUT_RDWR);

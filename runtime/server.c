@@ -1171,6 +1171,7 @@ struct fconn {
 	socklen_t addrlen;
 	char peer[64];
 	int in_request;             /* the guard knows this request has begun */
+	int looks;                  /* looks at this request that found it partial */
 	int close_after;            /* a refusal: close once it is sent */
 	int gone;                   /* the peer hung up while a request was parked */
 	int hup;                    /* the read side is over (peer's FIN, the guard's
@@ -1187,6 +1188,7 @@ struct fconn {
 };
 
 #define LANE_TICK_MS 1000        /* deadlines of answers that do not move */
+#define LANE_LOOKS 8             /* a request still partial after so many looks is handed over */
 #define LANE_ACCEPT_PAUSE_NS (100 * 1000000ull)
 
 static void lane_watch_listen(struct lane *ln, int on)
@@ -1488,6 +1490,7 @@ static int lane_request(struct fconn *c, size_t len)
 	ssize_t n;
 
 	c->cur = NULL;
+	c->looks = 0;
 	c->body_deadline = 0;
 	/* consume what was only looked at (MSG_TRUNC: the kernel drops it, no copy) */
 	do
@@ -1537,6 +1540,13 @@ static void lane_read(struct fconn *c)
 			/* more is needed and none will come: the peer's FIN or the guard's
 			 * shutdown (a peek still sees the bytes that came before it) */
 			lane_close(c);
+			return;
+		}
+		if ((len == 0 || (len > 0 && (size_t)n < (size_t)len)) && ++c->looks > LANE_LOOKS) {
+			/* a request in many pieces: each look copies all of it again, so
+			 * libmicrohttpd, which reads each byte once, takes it (nothing of
+			 * it is consumed yet) */
+			lane_hand_off(c);
 			return;
 		}
 		if (len == 0 && (size_t)n < sizeof c->buf - 1)

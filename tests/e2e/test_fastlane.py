@@ -128,6 +128,28 @@ def test_a_request_in_pieces_is_answered(scoring):
         s.close()
 
 
+def test_a_request_in_many_pieces_goes_to_the_full_server(scoring):
+    """Each look of the lane copies the whole request again: one that comes in
+    many pieces (a byte at a time, say) is handed to libmicrohttpd, which reads
+    each byte once, and answered there."""
+    raw = score_request(scoring.key, ROW)
+    before = answers(scoring)
+    s = connect(scoring)
+    r = Reader(s)
+    try:
+        step = len(raw) // 20 + 1
+        for i in range(0, len(raw), step):
+            s.sendall(raw[i:i + step])
+            time.sleep(0.05)
+        head, body = r.answer()
+        assert status(head) == 200 and len(json.loads(body)) == 1
+    finally:
+        s.close()
+    after = answers(scoring)
+    assert after["fast"] == before["fast"]
+    assert after["full"] == before["full"] + 2  # the score, and /metrics before
+
+
 def test_wrong_key_is_refused_before_the_body(scoring):
     """As on libmicrohttpd: the credential is checked when the head is in; the
     body never comes, the refusal does, and the connection closes."""
