@@ -33,6 +33,7 @@ struct peer {
 	struct peer *next; /* hash chain */
 	unsigned char addr[16];
 	unsigned count;
+	unsigned pinned; /* in use by conns_open: kept even when count is 0 */
 	struct conns_entry *head, *tail; /* its held connections, oldest first */
 };
 
@@ -44,12 +45,15 @@ struct conns_entry {
 	atomic_int phase;
 	atomic_uint_fast64_t since_ms;     /* when the current wait began */
 	unsigned hup_scan;                 /* scan that first saw a hang-up; 0 none */
+	struct conns_entry *hnext;         /* in the hand-over list */
+	uint64_t handed_ms;                /* handed over then, not yet adopted; 0 none */
 };
 
 struct conns {
 	pthread_mutex_t lock;
 	struct conns_limits lim;
 	struct conns_entry *head, *tail;
+	struct conns_entry *handed;        /* handed over, not yet adopted */
 	unsigned held;
 	struct peer *buckets[PEER_BUCKETS];
 	struct conns_stats st, logged;
@@ -123,7 +127,7 @@ static void peer_drop_if_empty(struct conns *g, struct peer *p)
 {
 	struct peer **pp;
 
-	if (p->count > 0)
+	if (p->count > 0 || p->pinned > 0)
 		return;
 	for (pp = &g->buckets[peer_hash(p->addr)]; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
@@ -195,7 +199,10 @@ static int shed(struct conns *g, struct conns_entry *e, int seen)
 	if (!atomic_compare_exchange_strong(&e->phase, &expect, PH_SHED))
 		return 0;
 	unlink_entry(g, e);
-	shutdown(e->fd, SHUT_RDWR);
+	/* in transit, its descriptor may not be its own any more: the new owner
+	 * shuts it when it adopts it (conns_adopt) */
+	if (e->handed_ms == 0)
+		shutdown(e->fd, SHUT_RDWR);
 	return 1;
 }
 
@@ -232,9 +239,24 @@ static int make_room(struct conns *g, struct peer *p)
 	return 0;
 }
 
+/* Under the lock: fd's entry off the hand-over list, NULL when none. */
+static struct conns_entry *handed_take(struct conns *g, int fd)
+{
+	for (struct conns_entry **pp = &g->handed; *pp != NULL; pp = &(*pp)->hnext) {
+		struct conns_entry *e = *pp;
+		if (e->fd == fd) {
+			*pp = e->hnext;
+			e->hnext = NULL;
+			e->handed_ms = 0;
+			return e;
+		}
+	}
+	return NULL;
+}
+
 struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *sa)
 {
-	struct conns_entry *e = calloc(1, sizeof *e);
+	struct conns_entry *e = calloc(1, sizeof *e), *stale;
 	unsigned char key[16];
 	struct peer *p;
 
@@ -247,17 +269,63 @@ struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *s
 	atomic_init(&e->since_ms, now_ms());
 	peer_key(sa, key);
 	pthread_mutex_lock(&g->lock);
+	/* a new connection on fd: one handed over on it before is long gone */
+	if ((stale = handed_take(g, fd)) != NULL) {
+		unlink_entry(g, stale);
+		free(stale);
+	}
 	p = peer_get(g, key);
+	if (p != NULL)
+		p->pinned++; /* making room may shed the peer's last entry: p stays */
 	if (p != NULL && make_room(g, p) == 0) {
+		p->pinned--;
 		link_entry(g, e, p);
 	} else {
-		if (p != NULL)
+		if (p != NULL) {
+			p->pinned--;
 			peer_drop_if_empty(g, p);
+		}
 		atomic_store(&e->phase, PH_SHED);
 		g->st.refused++;
 		shutdown(fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&g->lock);
+	return e;
+}
+
+void conns_hand_over(struct conns *g, struct conns_entry *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&g->lock);
+	e->hnext = g->handed;
+	e->handed_ms = now_ms();
+	g->handed = e;
+	pthread_mutex_unlock(&g->lock);
+}
+
+void conns_take_back(struct conns *g, int fd)
+{
+	struct conns_entry *e;
+
+	pthread_mutex_lock(&g->lock);
+	if ((e = handed_take(g, fd)) != NULL)
+		unlink_entry(g, e);
+	pthread_mutex_unlock(&g->lock);
+	free(e);
+}
+
+struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *peer)
+{
+	struct conns_entry *e;
+
+	pthread_mutex_lock(&g->lock);
+	e = handed_take(g, fd);
+	pthread_mutex_unlock(&g->lock);
+	if (e == NULL)
+		return conns_open(g, fd, peer);
+	if (atomic_load(&e->phase) == PH_SHED) /* shed in transit (see shed) */
+		shutdown(fd, SHUT_RDWR);
 	return e;
 }
 
@@ -310,6 +378,23 @@ void conns_request_done(struct conns_entry *e)
 
 /* ---- the guard thread -------------------------------------------------------- */
 
+/* Under the lock: entries handed over and never adopted (their new owner
+ * failed to take the connection and closed it) go, untouched: their
+ * descriptor may be someone else's by now. */
+static void scan_handed(struct conns *g, uint64_t now)
+{
+	for (struct conns_entry **pp = &g->handed; *pp != NULL;) {
+		struct conns_entry *e = *pp;
+		if (now > e->handed_ms && now - e->handed_ms > CONNS_HANDED_MS) {
+			*pp = e->hnext;
+			unlink_entry(g, e);
+			free(e);
+		} else {
+			pp = &e->hnext;
+		}
+	}
+}
+
 /* Under the lock: sheds waiters past their deadline, lists the others for
  * the hang-up check. Returns how many were listed. */
 static size_t scan_deadlines(struct conns *g, uint64_t now)
@@ -323,7 +408,7 @@ static size_t scan_deadlines(struct conns *g, uint64_t now)
 		uint64_t limit = ph == PH_HEADERS ? g->lim.header_ms : g->lim.idle_ms;
 
 		next = e->next;
-		if (ph != PH_HEADERS && ph != PH_IDLE) {
+		if ((ph != PH_HEADERS && ph != PH_IDLE) || e->handed_ms != 0) {
 			e->hup_scan = 0;
 			continue;
 		}
@@ -396,6 +481,7 @@ static void *guard_main(void *arg)
 		size_t n;
 
 		g->scan_no = g->scan_no + 1 ? g->scan_no + 1 : 1;
+		scan_handed(g, now);
 		n = scan_deadlines(g, now);
 		scan_hangups(g, n);
 		summary(g, now);
@@ -448,6 +534,12 @@ void conns_free(struct conns *g)
 		pthread_cond_signal(&g->wake);
 		pthread_mutex_unlock(&g->lock);
 		pthread_join(g->thread, NULL);
+	}
+	while (g->handed != NULL) { /* handed over and never adopted */
+		struct conns_entry *e = g->handed;
+		g->handed = e->hnext;
+		unlink_entry(g, e);
+		free(e);
 	}
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->wake);

@@ -41,6 +41,7 @@
 #define CONNS_IDLE_MS_DEFAULT 30000  /* keep-alive wait between requests */
 #define CONNS_SCAN_MS 100            /* the guard's period */
 #define CONNS_FD_RESERVE 256         /* descriptors kept for everything but clients */
+#define CONNS_HANDED_MS 5000         /* a hand-over not adopted by then has failed */
 
 struct conns_limits {
 	unsigned max;       /* 0: CONNS_MAX_DEFAULT */
@@ -78,6 +79,20 @@ unsigned conns_fd_need(unsigned max);
 struct conns_entry *conns_open(struct conns *g, int fd, const struct sockaddr *peer);
 /* The connection is being closed by the server; e is freed. NULL is a no-op. */
 void conns_close(struct conns *g, struct conns_entry *e);
+/* The connection changes hands (the server's fast lane gives it to
+ * libmicrohttpd, runtime/server.c): e keeps its age and its place in line
+ * until the new owner adopts it. NULL is a no-op. */
+void conns_hand_over(struct conns *g, struct conns_entry *e);
+/* On the new owner's loop: the entry handed over for fd, or a new one as
+ * conns_open gives. An entry in transit keeps its slot and may be shed (to
+ * make room) like any waiter, but its descriptor is shut down only here, by
+ * the new owner, who knows it is the connection's; one not adopted within
+ * CONNS_HANDED_MS, or on whose descriptor a new conns_open comes, is dropped
+ * untouched (its new owner failed to take it and closed it). */
+struct conns_entry *conns_adopt(struct conns *g, int fd, const struct sockaddr *peer);
+/* The new owner refused the connection (and closed it): fd's entry, if it
+ * is still waiting, is dropped. Never opens one. */
+void conns_take_back(struct conns *g, int fd);
 
 /* A request line arrived on a kept-alive connection: its header deadline
  * starts now. */

@@ -1571,7 +1571,11 @@ static struct live *choose(struct fleet *f, const struct fleet_call *c, struct e
 	} else {
 		l = live_ref(d->current);
 	}
-	snprintf(out->deployment, sizeof out->deployment, "%s", name);
+	_Static_assert(sizeof d->name == sizeof out->deployment, "one name size");
+	if (d != NULL) /* NUL-terminated, the same size: no printf on the hot path */
+		memcpy(out->deployment, d->name, sizeof out->deployment);
+	else
+		snprintf(out->deployment, sizeof out->deployment, "%s", name);
 	if (l && mname && (md = find_dep(e, mname)) && md->current && md->current->engine)
 		*mirror = live_ref(md->current);
 	(void)f;

@@ -137,6 +137,7 @@ static void prometheus(struct runtime *rt, struct server_response *rs)
 		return server_reply_errorf(rs, 500, "InternalError", "out of memory");
 	}
 	free(text);
+	server_prometheus(rt->server, &b);
 	if (rt->collector)
 		collector_prometheus(rt->collector, &b);
 	if (rt->monitors)
@@ -309,6 +310,10 @@ static void connect_info_route(struct runtime *rt, const struct server_request *
 		server_reply_errorf(rs, 500, "OutOfMemory", "out of memory");
 	server_reply_header(rs, "Cache-Control", "no-store");
 }
+
+/* The data plane's routes (dataplane.c): the server's fast lane may answer
+ * its plain scoring requests on its own loop (server.h, fast_prefix). */
+#define DATAPLANE_PREFIX "/endpoints/"
 
 static int is_dataplane(const struct server_request *rq)
 {
@@ -701,6 +706,7 @@ static int start_server(struct runtime *rt, const struct runtime_options *o, str
 	}
 	so.max_blocking = CONTROL_THREADS;
 	so.unix_path = sock;
+	so.fast_prefix = DATAPLANE_PREFIX;
 	rt->server = server_start(&so, err);
 	if (rt->server == NULL)
 		return -1;

@@ -1,7 +1,7 @@
 /*
- * server.c: HTTP over libmicrohttpd: headers checked and admitted before any
- * body byte is read, bodies under budgets, one handler per complete request,
- * connections under the guard of conns.c.
+ * server.c: HTTP over libmicrohttpd, and the fast lane beside it: headers
+ * checked and admitted before any body byte is read, bodies under budgets,
+ * one handler per complete request, connections under the guard of conns.c.
  */
 #define _GNU_SOURCE /* sched_getaffinity: how many CPUs this process may use */
 #include "runtime/server.h"
@@ -9,7 +9,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,8 +22,12 @@
 #include <string.h>
 #include <strings.h>
 #include <pthread.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/un.h>
@@ -35,6 +41,7 @@
 #include "runtime/lograte.h"
 #include "runtime/pool.h"
 #include "state/codec.h"
+#include "state/dynbuf.h"
 
 #define STOP_FLUSH_MS 3000 /* at stop, how long answered requests get to be sent */
 /* Body buffers kept for the next requests: a freed 60 KB body made malloc
@@ -42,6 +49,8 @@
  * faulted them in again, a page at a time. */
 #define SPARE_BODIES 8
 #define SPARE_BODY_MAX ((size_t)1 << 20) /* larger buffers are freed */
+
+struct lane;
 
 struct server {
 	struct MHD_Daemon *d;
@@ -67,6 +76,12 @@ struct server {
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t unix_dev; /* the socket we bound, so stop unlinks only ours */
 	ino_t unix_ino;
+	int lfd;               /* the TCP listen socket when the fast lane accepts, else -1 */
+	struct lane *lanes;    /* the fast lane's loops, NULL when none */
+	int nlanes;
+	atomic_ulong answered_full; /* answers sent by libmicrohttpd (lanes count theirs) */
+	atomic_int quiescing;  /* server_stop: accept no more */
+	atomic_int stopping;   /* server_stop: the loops close and return */
 };
 
 /* What the server keeps per connection (libmicrohttpd's socket context). */
@@ -95,6 +110,7 @@ struct pending {
 	char *upload_path; /* the spool file, while there is one */
 	int refused; /* decided while reading the body: 413, 503 or 500 */
 	int parked;  /* counted in s->parked until freed */
+	struct fconn *fc; /* the fast lane's connection; NULL on libmicrohttpd */
 };
 
 uint64_t server_now_ns(void)
@@ -107,6 +123,8 @@ uint64_t server_now_ns(void)
 
 const char *server_header(const struct server_request *rq, const char *name)
 {
+	if (rq->fast)
+		return httpfast_header(rq->fast, name);
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
@@ -155,7 +173,11 @@ static char **value_list(const struct server_request *rq, enum MHD_ValueKind kin
 
 	memset(&w, 0, sizeof w);
 	w.sep = sep;
-	MHD_get_connection_values(rq->conn, kind, count_header, &w);
+	if (rq->fast) /* its headers; it has no query */
+		for (int k = 0; kind == MHD_HEADER_KIND && k < rq->fast->nheaders; k++)
+			count_header(&w, kind, rq->fast->name[k], rq->fast->value[k]);
+	else
+		MHD_get_connection_values(rq->conn, kind, count_header, &w);
 	block = malloc((w.n + 1) * sizeof(char *) + w.size + 1);
 	if (block == NULL)
 		return NULL;
@@ -164,7 +186,11 @@ static char **value_list(const struct server_request *rq, enum MHD_ValueKind kin
 	w.pool = (char *)(block + w.n + 1);
 	w.n = 0;
 	w.size += 1;
-	MHD_get_connection_values(rq->conn, kind, copy_header, &w);
+	if (rq->fast)
+		for (int k = 0; kind == MHD_HEADER_KIND && k < rq->fast->nheaders; k++)
+			copy_header(&w, kind, rq->fast->name[k], rq->fast->value[k]);
+	else
+		MHD_get_connection_values(rq->conn, kind, copy_header, &w);
 	block[w.n] = NULL;
 	return block;
 }
@@ -181,6 +207,8 @@ char **server_query_list(const struct server_request *rq)
 
 const char *server_query(const struct server_request *rq, const char *name)
 {
+	if (rq->fast)
+		return NULL;
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -571,6 +599,12 @@ static int check_head(struct MHD_Connection *c, const char *version, struct http
 	return -1;
 }
 
+static void reply_too_large(struct server_response *rs, size_t limit)
+{
+	server_reply_errorf(rs, 413, "PayloadTooLarge", "request body is over the limit of %zu bytes",
+			    limit);
+}
+
 /* Where the body goes, and whether there is room for it. 0, or -1 with rs
  * filled (answered before any body byte is read). */
 static int plan_body(struct server *s, struct pending *p, const struct httpcheck_head *h,
@@ -583,8 +617,7 @@ static int plan_body(struct server *s, struct pending *p, const struct httpcheck
 
 	p->limit = ad->limit;
 	if (want > ad->limit || (te && ad->limit == 0)) {
-		server_reply_errorf(rs, 413, "PayloadTooLarge",
-				    "request body is over the limit of %zu bytes", ad->limit);
+		reply_too_large(rs, ad->limit);
 		return -1;
 	}
 	if (ad->body == SERVER_BODY_SPOOL) {
@@ -706,8 +739,7 @@ static void pending_append(struct server *s, struct pending *p, const char *data
 static void refuse(struct pending *p, struct server_response *rs)
 {
 	if (p->refused == 413) {
-		server_reply_errorf(rs, 413, "PayloadTooLarge",
-				    "request body is over the limit of %zu bytes", p->limit);
+		reply_too_large(rs, p->limit);
 	} else if (p->refused == 503) {
 		server_reply_errorf(rs, 503, "ServerBusy",
 				    "the server is receiving too many request bodies; try again "
@@ -881,6 +913,7 @@ static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 	for (i = 0; i < SERVER_EXTRA_HEADERS && rs->extra[i].name; i++)
 		MHD_add_response_header(r, rs->extra[i].name, rs->extra[i].value);
 	log_request(s, rq, rs);
+	atomic_fetch_add_explicit(&s->answered_full, 1, memory_order_relaxed);
 	ret = MHD_queue_response(c, (unsigned int)rs->status, r);
 	MHD_destroy_response(r);
 	server_response_cleanup(rs);
@@ -888,26 +921,64 @@ static enum MHD_Result send_response(struct server *s, struct MHD_Connection *c,
 }
 
 /* On a pool thread: the handler again, now allowed to block; then wake the loop. */
+static void lane_answered(struct pending *p);
+
+/* p's answer is in p->rs, from any thread: its connection's loop sends it.
+ * p may be freed from here on. */
+static void resume(struct pending *p)
+{
+	p->done = 1;
+	if (p->fc != NULL)
+		lane_answered(p);
+	else
+		MHD_resume_connection(p->rq.conn);
+}
+
+/* On a pool thread: the handler again, now allowed to block; then wake the loop. */
 static void deferred_run(void *arg)
 {
 	struct pending *p = arg;
 	struct server *s = p->s;
-	struct MHD_Connection *c = p->rq.conn;
 
 	p->rq.may_block = 1;
 	memset(&p->rs, 0, sizeof p->rs);
 	s->o.handler(s->o.ctx, &p->rq, &p->rs);
-	p->done = 1;
-	MHD_resume_connection(c); /* p may be freed from here on */
+	resume(p);
 }
 
 /* Suspends the request's connection until its answer comes (server_stop waits
- * for every parked request to be answered and sent). */
+ * for every parked request to be answered and sent). On the fast lane the
+ * connection reads nothing while its request is parked. */
 static void park(struct pending *p)
 {
 	p->parked = 1;
 	atomic_fetch_add(&p->s->parked, 1);
-	MHD_suspend_connection(p->rq.conn);
+	if (p->fc == NULL)
+		MHD_suspend_connection(p->rq.conn);
+}
+
+/* A handler's answer for later or elsewhere: park the request and start
+ * what will answer it. 1 when so, 0 when the answer is in rs now. */
+static int answer_later(struct server *s, struct pending *p, struct server_response *rs)
+{
+	if (rs->later) {
+		void (*later)(void *, struct server_later *) = rs->later;
+		void *arg = rs->later_arg;
+
+		server_response_cleanup(rs);
+		park(p);
+		later(arg, (struct server_later *)p);
+		return 1;
+	}
+	if (rs->defer) {
+		server_response_cleanup(rs);
+		park(p);
+		/* stopping: the pool refuses; run it here rather than drop it */
+		if (pool_submit(s->pool, deferred_run, p) < 0)
+			deferred_run(p);
+		return 1;
+	}
+	return 0;
 }
 
 void server_answer(struct server_later *a, struct server_response *rs)
@@ -916,8 +987,7 @@ void server_answer(struct server_later *a, struct server_response *rs)
 
 	p->rs = *rs;
 	memset(rs, 0, sizeof *rs); /* what it held is the pending request's now */
-	p->done = 1;
-	MHD_resume_connection(p->rq.conn); /* p may be freed from here on */
+	resume(p);
 }
 
 /* First call for a request: headers complete, nothing of the body read. */
@@ -972,23 +1042,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		p->rq.body_len = p->len;
 	}
 	s->o.handler(s->o.ctx, &p->rq, &rs);
-	if (rs.later) {
-		void (*later)(void *, struct server_later *) = rs.later;
-		void *arg = rs.later_arg;
-
-		server_response_cleanup(&rs);
-		park(p);
-		later(arg, (struct server_later *)p);
+	if (answer_later(s, p, &rs))
 		return MHD_YES;
-	}
-	if (rs.defer) {
-		server_response_cleanup(&rs);
-		park(p);
-		/* stopping: the pool refuses; run it here rather than drop it */
-		if (pool_submit(s->pool, deferred_run, p) < 0)
-			deferred_run(p);
-		return MHD_YES;
-	}
 	return send_response(s, c, &p->rq, &rs);
 }
 
@@ -1027,7 +1082,16 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		const union MHD_ConnectionInfo *addr =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		cn->guard = conns_open(s->guard, fd->connect_fd, addr ? addr->client_addr : NULL);
+		const union MHD_ConnectionInfo *di =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+		/* on plain TCP (not the Unix socket's daemon: a worker of s->d's
+		 * pool) every connection comes from the fast lane's loops */
+		if (s->lanes != NULL && (di == NULL || s->ud == NULL || di->daemon != s->ud))
+			cn->guard = conns_adopt(s->guard, fd->connect_fd,
+						addr ? addr->client_addr : NULL);
+		else
+			cn->guard = conns_open(s->guard, fd->connect_fd,
+					       addr ? addr->client_addr : NULL);
 		peer_name(c, cn->peer, sizeof cn->peer);
 		cn->peer_uid = peer_uid(s, c);
 	} else {
@@ -1066,6 +1130,695 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *text)
 	return n;
 }
 
+/* ---- the fast lane ------------------------------------------------------ */
+
+/*
+ * On plain TCP the server accepts connections itself, on loops of its own
+ * (one per libmicrohttpd thread). A connection's bytes are first only looked
+ * at (MSG_PEEK): a whole small request the fast lane takes (httpfast.h: a
+ * plainly framed POST under o.fast_prefix, the data plane) is admitted,
+ * consumed, handled and answered right there, through the same admission
+ * hook, handler, log line and guard as any other; anything else, and all
+ * that connection sends afterwards, goes to libmicrohttpd
+ * (MHD_add_connection) with its bytes still unread in the kernel. So both
+ * never read the same bytes, and the scoring path skips libmicrohttpd's
+ * per-request cost (its pool is zeroed on every request: 48 KiB).
+ */
+
+struct lane {
+	struct server *s;
+	pthread_t thread;
+	int started;             /* thread runs */
+	int ep;                  /* epoll */
+	int wake;                /* eventfd: answers from other threads, stop */
+	int listening;           /* the listen socket is in ep */
+	uint64_t accept_after;   /* accepting paused (no descriptor) until then, ns */
+	pthread_mutex_t lock;
+	struct fconn *ready;     /* parked connections whose answer came */
+	struct fconn *dead;      /* closed or handed over, freed after the batch */
+	atomic_ulong answered;   /* answers this loop sent */
+	struct fconn *conns;     /* all of this loop's connections */
+};
+
+struct fconn {
+	int fd;
+	struct lane *lane;
+	struct conns_entry *guard;
+	struct fconn *prev, *next;  /* in lane->conns */
+	struct fconn *next_ready;   /* in lane->ready */
+	struct fconn *next_dead;    /* in lane->dead: fd is -1 */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char peer[64];
+	int in_request;             /* the guard knows this request has begun */
+	int looks;                  /* looks at this request that found it partial */
+	int close_after;            /* a refusal: close once it is sent */
+	int gone;                   /* the peer hung up while a request was parked */
+	int hup;                    /* the read side is over (peer's FIN, the guard's
+				       shutdown): no more bytes will come */
+	struct pending *cur;        /* admitted, its body not all in yet */
+	size_t seen;                /* bytes of it seen so far */
+	uint64_t body_deadline;     /* ns: the body must have moved by then */
+	struct pending *parked;     /* the request waiting for its answer */
+	char *out;                  /* what is left to send of an answer */
+	size_t out_len, out_off;
+	uint64_t out_deadline;      /* ns: the answer must have moved by then */
+	struct httpfast_req req;    /* the request (valid while it is parked) */
+	char buf[HTTPFAST_MAX + 1];
+};
+
+#define LANE_TICK_MS 1000        /* deadlines of answers that do not move */
+#define LANE_LOOKS 8             /* a request still partial after so many looks is handed over */
+#define LANE_ACCEPT_PAUSE_NS (100 * 1000000ull)
+
+static void lane_watch_listen(struct lane *ln, int on)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = ln};
+
+	if (on == ln->listening)
+		return;
+	if (on && epoll_ctl(ln->ep, EPOLL_CTL_ADD, ln->s->lfd, &ev) == 0)
+		ln->listening = 1;
+	else if (!on && epoll_ctl(ln->ep, EPOLL_CTL_DEL, ln->s->lfd, NULL) == 0)
+		ln->listening = 0;
+}
+
+static void lane_unlink(struct fconn *c)
+{
+	struct lane *ln = c->lane;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ln->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+/* c is done with; freed once its loop has handled the events it was given
+ * with it (a later one in the same batch may name it). */
+static void lane_bury(struct fconn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->fd = -1;
+	c->next_dead = c->lane->dead;
+	c->lane->dead = c;
+}
+
+static void lane_free_dead(struct lane *ln)
+{
+	while (ln->dead != NULL) {
+		struct fconn *c = ln->dead;
+		ln->dead = c->next_dead;
+		free(c);
+	}
+}
+
+static void lane_close(struct fconn *c)
+{
+	pending_free(c->cur);
+	c->cur = NULL;
+	lane_unlink(c);
+	conns_close(c->lane->s->guard, c->guard);
+	close(c->fd);
+	lane_bury(c);
+}
+
+/* Everything this connection sends from now on is libmicrohttpd's. */
+static void lane_hand_off(struct fconn *c)
+{
+	struct server *s = c->lane->s;
+	int fd = c->fd;
+
+	pending_free(c->cur);
+	epoll_ctl(c->lane->ep, EPOLL_CTL_DEL, fd, NULL);
+	lane_unlink(c);
+	conns_hand_over(s->guard, c->guard); /* on_connection adopts it */
+	if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&c->addr, c->addrlen) != MHD_YES)
+		conns_take_back(s->guard, fd); /* libmicrohttpd has closed it */
+	lane_bury(c);
+}
+
+/* The Date header's value, formatted once a second per thread. */
+static const char *http_date(void)
+{
+	static _Thread_local time_t last;
+	static _Thread_local char text[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last) {
+		gmtime_r(&now, &tm);
+		strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return text;
+}
+
+static void head_put(struct line *l, const char *name, const char *value)
+{
+	put_str(l, name, 256);
+	put_str(l, ": ", 2);
+	put_str(l, value, 4096);
+	put_str(l, "\r\n", 2);
+}
+
+/* Sends what is left of c's answer. 0 when all of it went or the rest waits
+ * for room (EPOLLOUT), -1 when the connection is broken. */
+static int lane_flush(struct fconn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->out_off += (size_t)n;
+		c->out_deadline = server_now_ns() + (uint64_t)c->lane->s->o.io_timeout * 1000000000u;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+/* Answers rq on c: the head as libmicrohttpd writes it, the body, one
+ * writev (the rest, if the socket is full, on EPOLLOUT). Logs the request and
+ * frees what rs holds. 0, or -1 when c is broken. */
+static int lane_send(struct fconn *c, const struct server_request *rq, struct server_response *rs)
+{
+	struct server *s = c->lane->s;
+	char head[8192], num[24];
+	struct line l = {head, 0, sizeof head};
+	struct line nl = {num, 0, sizeof num - 1};
+	const char *reason;
+	struct iovec iov[2];
+	struct msghdr msg = {0};
+	size_t want;
+	ssize_t n;
+	int rc = 0;
+
+	if (rs->status == 0 || rs->file != NULL) /* no handler on this lane answers a file */
+		server_reply_errorf(rs, 500, "InternalError", "no answer was produced");
+	reason = MHD_get_reason_phrase_for((unsigned int)rs->status);
+	put_str(&l, "HTTP/1.1 ", 9);
+	put_uint(&l, (unsigned)rs->status, 3);
+	put_str(&l, " ", 1);
+	put_str(&l, reason && *reason ? reason : "Unknown", 64);
+	put_str(&l, "\r\n", 2);
+	head_put(&l, "Date", http_date());
+	if (c->close_after)
+		head_put(&l, "Connection", "close");
+	if (rs->len > 0 || rs->content_type)
+		head_put(&l, "Content-Type", rs->content_type ? rs->content_type : "application/json");
+	head_put(&l, "x-request-id", rq->request_id);
+	if (rs->deployment[0])
+		head_put(&l, "azureml-model-deployment", rs->deployment);
+	for (int i = 0; i < SERVER_EXTRA_HEADERS && rs->extra[i].name; i++)
+		head_put(&l, rs->extra[i].name, rs->extra[i].value);
+	put_uint(&nl, rs->len, 1);
+	num[nl.n] = '\0';
+	head_put(&l, "Content-Length", num);
+	put_str(&l, "\r\n", 2);
+	if (l.n == l.cap) { /* cut short: never send a broken head */
+		server_response_cleanup(rs);
+		return -1;
+	}
+	log_request(s, rq, rs);
+	atomic_fetch_add_explicit(&c->lane->answered, 1, memory_order_relaxed);
+	iov[0] = (struct iovec){head, l.n};
+	iov[1] = (struct iovec){rs->body, rs->len};
+	msg.msg_iov = iov;
+	msg.msg_iovlen = rs->len > 0 ? 2 : 1;
+	want = l.n + rs->len;
+	do /* MSG_NOSIGNAL: a reset peer is an error here, never a signal */
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		n = 0;
+	if (n < 0) {
+		rc = -1;
+	} else if ((size_t)n < want) {
+		/* the socket is full (a slow reader): keep the rest */
+		c->out_len = want - (size_t)n;
+		c->out_off = 0;
+		c->out = malloc(c->out_len);
+		if (c->out == NULL) {
+			rc = -1;
+		} else {
+			size_t skip = (size_t)n;
+			if (skip < l.n) {
+				memcpy(c->out, head + skip, l.n - skip);
+				memcpy(c->out + l.n - skip, rs->body, rs->len);
+			} else {
+				memcpy(c->out, rs->body + (skip - l.n), want - skip);
+			}
+			c->out_deadline =
+				server_now_ns() + (uint64_t)s->o.io_timeout * 1000000000u;
+		}
+	}
+	server_response_cleanup(rs);
+	return rc;
+}
+
+/* The request is answered (or its answer queued): the connection waits for
+ * the next one, or closes after a refusal. 0, or -1 when c is gone. */
+static int lane_done(struct fconn *c, int broken)
+{
+	if (broken) {
+		lane_close(c);
+		return -1;
+	}
+	if (c->out != NULL)
+		return 0; /* done when the rest is sent (lane_event): till then not idle */
+	c->in_request = 0;
+	conns_request_done(c->guard);
+	if (c->gone || c->close_after) {
+		lane_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+static struct pending *lane_pending(struct fconn *c)
+{
+	struct server *s = c->lane->s;
+	struct pending *p = calloc(1, sizeof *p);
+
+	if (p == NULL)
+		return NULL;
+	p->upload_fd = -1;
+	p->s = s;
+	p->fc = c;
+	p->rq.method = "POST";
+	p->rq.fast = &c->req;
+	p->rq.peer_uid = -1;
+	p->rq.start_ns = server_now_ns();
+	memcpy(p->rq.peer, c->peer, sizeof p->rq.peer);
+	split_path(p, c->req.target);
+	request_id(s, p);
+	return p;
+}
+
+/* The head of a request is in c->req: the admission hook decides before
+ * the body counts, as on libmicrohttpd. 0 when admitted (c->cur), 1 when
+ * refused (the refusal is sent and the connection closes: its body is never
+ * read), -1 when c is closed or handed off. */
+static int lane_admit(struct fconn *c, size_t seen)
+{
+	struct server *s = c->lane->s;
+	struct server_admission ad = {SERVER_BODY_MEMORY, s->o.json_limit};
+	struct server_response rs;
+	struct pending *p = lane_pending(c);
+	int refused = 0;
+
+	if (p == NULL) {
+		lane_close(c);
+		return -1;
+	}
+	memset(&rs, 0, sizeof rs);
+	if (s->o.admit && s->o.admit(s->o.ctx, &p->rq, &ad, &rs) < 0) {
+		if (rs.status == 0)
+			server_reply_errorf(&rs, 403, "Forbidden", "request refused");
+		refused = 1;
+	} else if (ad.body != SERVER_BODY_MEMORY) {
+		/* not one this lane answers after all: nothing of it is consumed */
+		server_response_cleanup(&rs);
+		pending_free(p);
+		lane_hand_off(c);
+		return -1;
+	} else if (c->req.body_len > ad.limit) {
+		reply_too_large(&rs, ad.limit);
+		refused = 1;
+	}
+	if (conns_headers_done(c->guard) < 0) { /* shed by the guard meanwhile */
+		server_response_cleanup(&rs);
+		pending_free(p);
+		lane_close(c);
+		return -1;
+	}
+	if (c->req.close)
+		c->close_after = 1; /* the client said so: the answer says so too */
+	if (refused) {
+		ssize_t n;
+
+		/* what came is dropped (the connection ends): unread bytes at close
+		 * would reset it, and the client could lose the refusal */
+		do
+			n = recv(c->fd, c->buf, seen, MSG_TRUNC | MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		c->close_after = 1;
+		refused = lane_send(c, &p->rq, &rs);
+		pending_free(p);
+		return lane_done(c, refused < 0) < 0 ? -1 : 1;
+	}
+	c->cur = p;
+	return 0;
+}
+
+/* c->cur's request, len bytes, is all in: consume it, handle it, answer it.
+ * 0 to read on, -1 when c is closed or its request is parked. */
+static int lane_request(struct fconn *c, size_t len)
+{
+	struct server *s = c->lane->s;
+	struct pending *p = c->cur;
+	struct server_response rs;
+	ssize_t n;
+
+	c->cur = NULL;
+	c->looks = 0;
+	c->body_deadline = 0;
+	/* consume what was only looked at (MSG_TRUNC: the kernel drops it, no copy) */
+	do
+		n = recv(c->fd, c->buf, len, MSG_TRUNC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		pending_free(p);
+		lane_close(c);
+		return -1;
+	}
+	c->buf[len] = '\0'; /* the body as a string: buf is a copy, the bytes after it
+			       * are looked at again from the kernel */
+	p->rq.body = c->req.body;
+	p->rq.body_len = c->req.body_len;
+	memset(&rs, 0, sizeof rs);
+	s->o.handler(s->o.ctx, &p->rq, &rs);
+	if (answer_later(s, p, &rs)) {
+		c->parked = p;
+		return -1; /* reads nothing until the answer is sent */
+	}
+	n = lane_send(c, &p->rq, &rs);
+	pending_free(p);
+	return lane_done(c, n < 0);
+}
+
+/* Reads (looks at) c's bytes and answers the whole requests among them. */
+static void lane_read(struct fconn *c)
+{
+	while (c->parked == NULL && c->out == NULL) {
+		ssize_t n = recv(c->fd, c->buf, sizeof c->buf - 1, MSG_PEEK | MSG_DONTWAIT);
+		int len;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) { /* hung up, reset, or shut down by the guard */
+			lane_close(c);
+			return;
+		}
+		if (!c->in_request) {
+			c->in_request = 1;
+			conns_request_line(c->guard);
+		}
+		len = httpfast_parse(c->buf, (size_t)n, c->lane->s->o.fast_prefix, &c->req);
+		if (c->hup && (len == 0 || (len > 0 && (size_t)n < (size_t)len))) {
+			/* more is needed and none will come: the peer's FIN or the guard's
+			 * shutdown (a peek still sees the bytes that came before it) */
+			lane_close(c);
+			return;
+		}
+		if ((len == 0 || (len > 0 && (size_t)n < (size_t)len)) && ++c->looks > LANE_LOOKS) {
+			/* a request in many pieces: each look copies all of it again, so
+			 * libmicrohttpd, which reads each byte once, takes it (nothing of
+			 * it is consumed yet) */
+			lane_hand_off(c);
+			return;
+		}
+		if (len == 0 && (size_t)n < sizeof c->buf - 1)
+			return; /* the rest of the head is on its way: the next edge brings it */
+		if (len <= 0) {
+			if (c->cur != NULL) { /* cannot be: the same bytes read before */
+				lane_close(c);
+				return;
+			}
+			lane_hand_off(c);
+			return;
+		}
+		if (c->cur == NULL && lane_admit(c, (size_t)n) != 0)
+			return;
+		if ((size_t)n < (size_t)len) {
+			/* the body is on its way: it must keep moving */
+			if ((size_t)n > c->seen || c->body_deadline == 0)
+				c->body_deadline = server_now_ns() +
+						   (uint64_t)c->lane->s->o.io_timeout * 1000000000u;
+			c->seen = (size_t)n;
+			return;
+		}
+		c->seen = 0;
+		if (lane_request(c, (size_t)len) < 0 || ((size_t)n == (size_t)len && !c->hup))
+			return; /* nothing more was there: bytes that come later bring an edge */
+	}
+}
+
+/* From any thread: p's answer is ready; its loop sends it. */
+static void lane_answered(struct pending *p)
+{
+	struct fconn *c = p->fc;
+	struct lane *ln = c->lane;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&ln->lock);
+	c->next_ready = ln->ready;
+	ln->ready = c;
+	pthread_mutex_unlock(&ln->lock);
+	if (write(ln->wake, &one, sizeof one) < 0) {
+		/* the counter is full: the loop is awake already */
+	}
+}
+
+/* On the loop: the answers that came from elsewhere. */
+static void lane_send_ready(struct lane *ln)
+{
+	struct fconn *c, *next;
+
+	pthread_mutex_lock(&ln->lock);
+	c = ln->ready;
+	ln->ready = NULL;
+	pthread_mutex_unlock(&ln->lock);
+	for (; c != NULL; c = next) {
+		struct pending *p = c->parked;
+		int rc;
+
+		next = c->next_ready;
+		c->parked = NULL;
+		rc = lane_send(c, &p->rq, &p->rs);
+		pending_free(p);
+		if (lane_done(c, rc < 0) == 0)
+			lane_read(c); /* what came meanwhile: its edge is spent */
+	}
+}
+
+static void lane_accept(struct lane *ln)
+{
+	struct server *s = ln->s;
+	int one = 1;
+
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		struct epoll_event ev;
+		struct fconn *c;
+		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: pause rather than spin on the backlog */
+				lane_watch_listen(ln, 0);
+				ln->accept_after = server_now_ns() + LANE_ACCEPT_PAUSE_NS;
+			}
+			return; /* EAGAIN: taken by another loop, or none left */
+		}
+		if ((c = malloc(sizeof *c)) == NULL) {
+			close(fd);
+			continue;
+		}
+		memset(c, 0, offsetof(struct fconn, buf));
+		c->fd = fd;
+		c->lane = ln;
+		c->addr = ss;
+		c->addrlen = sl;
+		c->guard = conns_open(s->guard, fd, (const struct sockaddr *)&ss);
+		if (c->guard == NULL) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		snprintf(c->peer, sizeof c->peer, "-");
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer,
+				  sizeof c->peer);
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
+				  sizeof c->peer);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		c->next = ln->conns;
+		if (ln->conns)
+			ln->conns->prev = c;
+		ln->conns = c;
+		ev = (struct epoll_event){.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+					  .data.ptr = c};
+		if (epoll_ctl(ln->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			lane_close(c);
+	}
+}
+
+static void lane_event(struct fconn *c, uint32_t events)
+{
+	if (c->fd < 0)
+		return; /* closed by an earlier event of this batch */
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->hup = 1;
+	if (c->out != NULL && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		if (lane_flush(c) < 0) {
+			lane_close(c);
+			return;
+		}
+		if (c->out == NULL && lane_done(c, 0) == 0)
+			lane_read(c); /* what came while the answer waited: its edge is spent */
+		return;
+	}
+	if (c->parked != NULL) {
+		/* the answer is on its way; a hang-up closes after it */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			c->gone = 1;
+		return;
+	}
+	if (c->out == NULL && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		lane_read(c);
+}
+
+/* Answers that do not move for io_timeout seconds: the connection goes. */
+static void lane_tick(struct lane *ln)
+{
+	uint64_t now = server_now_ns();
+	struct fconn *c, *next;
+
+	for (c = ln->conns; c != NULL; c = next) {
+		next = c->next;
+		if ((c->out != NULL && now > c->out_deadline) ||
+		    (c->cur != NULL && c->body_deadline && now > c->body_deadline))
+			lane_close(c);
+	}
+	if (!ln->listening && ln->accept_after && now >= ln->accept_after &&
+	    !atomic_load(&ln->s->quiescing)) {
+		ln->accept_after = 0;
+		lane_watch_listen(ln, 1);
+	}
+}
+
+static void *lane_main(void *arg)
+{
+	struct lane *ln = arg;
+	struct server *s = ln->s;
+	struct epoll_event evs[64];
+	uint64_t last_tick = server_now_ns();
+
+	while (!atomic_load(&s->stopping)) {
+		int n = epoll_wait(ln->ep, evs, 64, LANE_TICK_MS / 4);
+		uint64_t now;
+
+		for (int i = 0; i < n; i++) {
+			void *who = evs[i].data.ptr;
+			if (who == ln) {
+				lane_accept(ln);
+			} else if (who == NULL) {
+				uint64_t v;
+				if (read(ln->wake, &v, sizeof v) < 0) {
+					/* nothing to read: woken already */
+				}
+				lane_send_ready(ln);
+			} else {
+				lane_event(who, evs[i].events);
+			}
+		}
+		if (atomic_load(&s->quiescing))
+			lane_watch_listen(ln, 0);
+		now = server_now_ns();
+		if (now - last_tick >= LANE_TICK_MS * 1000000ull) {
+			lane_tick(ln);
+			last_tick = now;
+		}
+		lane_free_dead(ln);
+	}
+	lane_send_ready(ln);
+	while (ln->conns != NULL) {
+		struct fconn *c = ln->conns;
+		if (c->parked != NULL) { /* its answer never came: it stays, unlinked */
+			lane_unlink(c);
+			conns_close(s->guard, c->guard);
+			c->guard = NULL;
+			shutdown(c->fd, SHUT_RDWR);
+			continue;
+		}
+		lane_close(c);
+	}
+	lane_free_dead(ln);
+	return NULL;
+}
+
+static void lanes_wake(struct server *s)
+{
+	uint64_t one = 1;
+
+	for (int i = 0; i < s->nlanes; i++)
+		if (write(s->lanes[i].wake, &one, sizeof one) < 0) {
+			/* full: awake already */
+		}
+}
+
+/* Stops the loops (server_stop, after parked requests had their time). A
+ * request still parked keeps its loop's memory: its answer may yet come. */
+static void lanes_stop(struct server *s)
+{
+	if (s->lanes == NULL)
+		return;
+	atomic_store(&s->stopping, 1);
+	lanes_wake(s);
+	for (int i = 0; i < s->nlanes; i++)
+		if (s->lanes[i].started)
+			pthread_join(s->lanes[i].thread, NULL);
+	if (atomic_load(&s->parked) > 0)
+		return;
+	for (int i = 0; i < s->nlanes; i++) {
+		close(s->lanes[i].ep);
+		close(s->lanes[i].wake);
+		pthread_mutex_destroy(&s->lanes[i].lock);
+	}
+	free(s->lanes);
+	s->lanes = NULL;
+}
+
+/* The loops on the listen socket s->lfd. 0, or -1 with errno. */
+static int lanes_start(struct server *s, int n)
+{
+	s->lanes = calloc((size_t)n, sizeof *s->lanes);
+	if (s->lanes == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct lane *ln = &s->lanes[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+		ln->s = s;
+		ln->ep = epoll_create1(EPOLL_CLOEXEC);
+		ln->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		pthread_mutex_init(&ln->lock, NULL);
+		s->nlanes = i + 1;
+		if (ln->ep < 0 || ln->wake < 0 ||
+		    epoll_ctl(ln->ep, EPOLL_CTL_ADD, ln->wake, &ev) < 0)
+			return -1;
+		lane_watch_listen(ln, 1);
+		if (!ln->listening || pthread_create(&ln->thread, NULL, lane_main, ln) != 0)
+			return -1;
+		ln->started = 1;
+	}
+	return 0;
+}
+
 /* One event loop per CPU this process may run on (taskset, cpusets), so that
  * loops never time-slice one core against each other. */
 static unsigned int default_threads(void)
@@ -1101,17 +1854,45 @@ static int bind_address(const struct server_options *o, struct sockaddr_storage 
 			 o->host);
 }
 
-static unsigned short bound_port(struct MHD_Daemon *d)
+static unsigned short fd_port(int fd)
 {
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
 
-	if (di == NULL || getsockname(di->listen_fd, (struct sockaddr *)&ss, &sl) < 0)
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;
 	if (ss.ss_family == AF_INET)
 		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static unsigned short bound_port(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+
+	return di ? fd_port(di->listen_fd) : 0;
+}
+
+/* The TCP listen socket, as libmicrohttpd makes it (SO_REUSEADDR, IPv6
+ * only on an IPv6 address, backlog SOMAXCONN), for the fast lane's loops.
+ * -1 with errno. */
+static int tcp_listen(const struct sockaddr_storage *ss)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int one = 1, e, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+	    (ss->ss_family != AF_INET6 ||
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+	    bind(fd, (const struct sockaddr *)ss, len) == 0 && listen(fd, SOMAXCONN) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 /* Lowers the connection limit to what RLIMIT_NOFILE allows (conns_fd_need),
@@ -1133,14 +1914,36 @@ static void fit_fd_limit(struct conns_limits *l, struct logfile *log)
 	l->max = (unsigned)fit;
 }
 
+/* libmicrohttpd's own connection limit, for a daemon that accepts: above the
+ * guard's (which sheds first), so that it only ever backs the guard up. */
+static unsigned int own_limit(const struct server *s)
+{
+	return s->o.conns.max + s->o.conns.max / 2;
+}
+
+/* For the daemon the fast lane hands connections to: a limit no worker can
+ * reach, because the process cannot hold that many descriptors. 0.9.75 picks
+ * a worker for an added connection by the connections it has processed (not
+ * those still queued), and its refusal when a worker is over its share
+ * returns with a mutex held: the worker then deadlocks. */
+static unsigned int handed_limit(unsigned int threads)
+{
+	struct rlimit rl;
+	unsigned long long per = 1u << 20; /* also past a descriptor limit raised later */
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > per)
+		per = rl.rlim_cur;
+	return per * threads > UINT_MAX / 2 ? UINT_MAX / 2 : (unsigned int)(per * threads);
+}
+
 /* Both daemons (TCP, and the Unix socket's) run with the same handler, guard
  * and limits; listen says where (MHD_OPTION_SOCK_ADDR or _LISTEN_SOCKET).
  * https only on TCP (with_tls): the Unix socket is reached through ssh. */
 static struct MHD_Daemon *start_daemon(struct server *s, unsigned int flags,
 				       struct MHD_OptionItem listen, unsigned int threads,
-				       int with_tls)
+				       int with_tls, unsigned int hard)
 {
-	unsigned int hard = s->o.conns.max + s->o.conns.max / 2;
 	struct MHD_OptionItem where[] = {listen, {MHD_OPTION_END, 0, NULL}};
 	struct MHD_OptionItem tls[] = {
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)s->o.tls_key_pem},
@@ -1265,7 +2068,8 @@ static int start_unix(struct server *s, const char *path, struct error *err)
 	if (fd < 0)
 		return -1;
 	s->ud = start_daemon(s, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME,
-			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1, 0);
+			     (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL}, 1, 0,
+			     own_limit(s));
 	if (s->ud == NULL) {
 		close(fd);
 		unix_unlink(s);
@@ -1280,12 +2084,15 @@ struct server *server_start(const struct server_options *o, struct error *err)
 	struct sockaddr_storage ss;
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
 	unsigned int threads = o->threads > 0 ? (unsigned int)o->threads : default_threads();
+	/* the fast lane on plain TCP; https stays libmicrohttpd's alone */
+	int fast = o->fast_prefix != NULL && (o->tls_cert_pem == NULL || o->tls_key_pem == NULL);
 	unsigned char rnd[4];
 
 	if (s == NULL) {
 		error_set(err, 500, "OutOfMemory", "out of memory");
 		return NULL;
 	}
+	s->lfd = -1;
 	pthread_mutex_init(&s->spool_lock, NULL);
 	pthread_mutex_init(&s->spare_lock, NULL);
 	fill_defaults(s, o);
@@ -1303,20 +2110,34 @@ struct server *server_start(const struct server_options *o, struct error *err)
 		goto fail;
 	}
 	errno = 0; /* MHD may fail without setting it: never report an older call's */
-	s->d = start_daemon(s, flags,
-			    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss}, threads, 1);
+	if (fast && (s->lfd = tcp_listen(&ss)) >= 0)
+		s->d = start_daemon(s, flags | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+				    (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL}, threads, 0,
+				    handed_limit(threads));
+	else if (!fast)
+		s->d = start_daemon(s, flags,
+				    (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&ss},
+				    threads, 1, own_limit(s));
 	if (s->d == NULL) {
 		error_set(err, 500, "ListenFailed", "cannot listen on %s:%u: %s", o->host,
 			  o->port, errno ? strerror(errno) : "address in use or not available");
 		goto fail;
 	}
-	s->port = bound_port(s->d);
+	s->port = fast ? fd_port(s->lfd) : bound_port(s->d);
+	if (fast && lanes_start(s, (int)threads) < 0) {
+		error_set(err, 500, "ListenFailed", "cannot start the server's loops: %s",
+			  strerror(errno));
+		goto fail;
+	}
 	if (o->unix_path != NULL && start_unix(s, o->unix_path, err) < 0)
 		goto fail;
 	return s;
 fail:
+	lanes_stop(s);
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	if (s->lfd >= 0)
+		close(s->lfd);
 	conns_free(s->guard);
 	lograte_free(s->rate);
 	pool_free(s->pool);
@@ -1335,12 +2156,16 @@ void server_stop(struct server *s)
 	 * to send what was answered: MHD_stop_daemon would close them unsent. A
 	 * quiesced listen socket is ours to close, after the daemon stopped:
 	 * until then the port (and the console's next embedded runtime) stays held. */
-	MHD_socket lfd = MHD_quiesce_daemon(s->d);
+	MHD_socket lfd = s->lanes == NULL ? MHD_quiesce_daemon(s->d) : s->lfd;
 	MHD_socket ufd = s->ud != NULL ? MHD_quiesce_daemon(s->ud) : MHD_INVALID_SOCKET;
+
+	atomic_store(&s->quiescing, 1);
+	lanes_wake(s);
 	unix_unlink(s);
 	pool_drain(s->pool);
 	for (int i = 0; i < STOP_FLUSH_MS / 10 && atomic_load(&s->parked) > 0; i++)
 		poll(NULL, 0, 10);
+	lanes_stop(s);
 	MHD_stop_daemon(s->d);
 	if (s->ud != NULL)
 		MHD_stop_daemon(s->ud);
@@ -1356,6 +2181,21 @@ void server_stop(struct server *s)
 	pthread_mutex_destroy(&s->spool_lock);
 	spare_free(s);
 	free(s);
+}
+
+void server_prometheus(struct server *s, struct dynbuf *b)
+{
+	unsigned long fast = 0;
+
+	for (int i = 0; s->lanes != NULL && i < s->nlanes; i++)
+		fast += atomic_load_explicit(&s->lanes[i].answered, memory_order_relaxed);
+	dynbuf_addf(b,
+		    "# HELP mldeck_http_answers_total Answers sent, by the HTTP path that read "
+		    "the request: fast (the server's own loop) or full (libmicrohttpd).\n"
+		    "# TYPE mldeck_http_answers_total counter\n"
+		    "mldeck_http_answers_total{path=\"fast\"} %lu\n"
+		    "mldeck_http_answers_total{path=\"full\"} %lu\n",
+		    fast, atomic_load_explicit(&s->answered_full, memory_order_relaxed));
 }
 
 void server_conn_stats(struct server *s, struct conns_stats *out)

@@ -1,5 +1,6 @@
 /*
- * server.h: the HTTP layer of the runtime, over libmicrohttpd.
+ * server.h: the HTTP layer of the runtime, over libmicrohttpd and a fast lane
+ * of its own for the data plane's small requests.
  *
  * A request goes through three steps:
  *
@@ -20,9 +21,14 @@
  * Connections themselves are guarded by runtime/conns.h (limits, header
  * deadline, keep-alive idle, shedding).
  *
+ * The fast lane: with o.fast_prefix on plain TCP, the server accepts
+ * connections on loops of its own and takes a whole, plainly framed POST
+ * under that prefix (runtime/httpfast.h) there, through the same three steps;
+ * anything else goes to libmicrohttpd with its bytes unread (server.c).
+ *
  * Threads: a few event loops (libmicrohttpd's epoll thread pool, one per CPU
- * the process may run on, by default) do all the I/O and call the admission
- * hook and the handler with may_block = 0. A handler that can answer at once
+ * the process may run on, by default, and as many fast-lane loops) do all the
+ * I/O and call the admission hook and the handler with may_block = 0. A handler that can answer at once
  * (in-process scoring, health) does; one that might block (a control-plane
  * fsync) sets rs->defer and returns: the connection is suspended and the
  * handler is called again on a pool thread with may_block = 1, after which
@@ -41,6 +47,7 @@
 #include <stdint.h>
 
 #include "runtime/conns.h"
+#include "runtime/httpfast.h"
 #include "runtime/logfile.h"
 #include "state/error.h"
 
@@ -67,6 +74,7 @@ struct server_request {
 				  (SO_PEERCRED); -1 on TCP */
 	uint64_t start_ns;     /* monotonic time the request arrived */
 	void *conn;            /* the MHD connection, for header lookup */
+	const struct httpfast_req *fast; /* or the fast lane's reading of it */
 	int may_block;         /* 0 on an event loop, 1 on a pool thread */
 };
 
@@ -130,6 +138,8 @@ struct server_options {
 	int max_blocking;        /* pool threads for deferred handlers; 0: 512 */
 	const char *tls_cert_pem; /* PEM text: serve https (libmicrohttpd with GnuTLS); */
 	const char *tls_key_pem;  /* both NULL: plain http */
+	const char *fast_prefix; /* plain POSTs under this path (the data plane) may be
+				    answered by the fast lane (below); NULL: none */
 	const char *unix_path;   /* also serve the same API on this Unix socket (mode
 				    0600; a stale one of ours is replaced, it is
 				    unlinked at stop); NULL: none */
@@ -166,6 +176,10 @@ void server_answer(struct server_later *a, struct server_response *rs);
 int server_reply_header(struct server_response *rs, const char *name, const char *value);
 /* Frees what a response holds (body, file, extra headers) and zeroes it. */
 void server_response_cleanup(struct server_response *rs);
+/* The server's counters in Prometheus text: answers by the path that read
+ * their request (the fast lane, libmicrohttpd). */
+struct dynbuf;
+void server_prometheus(struct server *s, struct dynbuf *b);
 /* Connection counters (see conns.h). */
 void server_conn_stats(struct server *s, struct conns_stats *out);
 

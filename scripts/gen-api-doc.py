@@ -504,7 +504,8 @@ def main():
         d.call("Live metrics for the console", "GET", "/v1/metrics?window=5&endpoint=churn-ep")
         d.text("### Prometheus\n\n`GET /metrics` (admin key) answers the Prometheus text format with "
                "`mldeck_requests_total{endpoint,deployment,code}` and "
-               "`mldeck_request_duration_seconds_bucket{endpoint,deployment,le}`, `_sum`, `_count`; "
+               "`mldeck_request_duration_seconds_bucket{endpoint,deployment,le}`, `_sum`, `_count`, "
+               "and the HTTP layer's `mldeck_http_answers_total{path}`; "
                "see [metrics.md](metrics.md).\n")
         batch(d, home, shared_key(sec["key"]), container)
         d.text("## Model monitoring\n")
